@@ -1,0 +1,135 @@
+/* answer/extractive.c — the built-in, model-free generator.
+ *
+ * Every source sentence is scored by the share of the question's content
+ * terms it contains; the best few (ties broken by source rank, then
+ * position) become the answer, each followed by its [n]. Because the answer
+ * is made of verbatim source sentences, its citations carry exact byte
+ * offsets into the documents.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "answer/answer.h"
+#include "core/buf.h"
+#include "core/text.h"
+#include "index/lexical.h"
+
+typedef struct {
+    int src; /* index into ctx->sources */
+    size_t start, end; /* within the source text */
+    double score;
+} cand;
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    if (x->src != y->src) return x->src - y->src;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+void answer_result_free(answer_result *a)
+{
+    if (!a) return;
+    for (size_t i = 0; i < a->ncitations; i++) free(a->citations[i].quote);
+    free(a->citations);
+    free(a->answer);
+    json_decref(a->check);
+    memset(a, 0, sizeof *a);
+}
+
+static void not_found(answer_result *out)
+{
+    out->answer = ragd_xstrdup(ANSWER_NOT_FOUND);
+    out->found = false;
+    out->check = json_pack("{s:b,s:[],s:[],s:i,s:i,s:s}", "ok", 1, "sentences",
+                           "invalid_citations", "uncited", 0, "unsupported", 0, "note",
+                           "no relevant sources; the generator was not called");
+}
+
+ragd_status answer_extractive(const context_result *ctx, const char *query, int max_sentences,
+                              answer_result *out, ragd_error *err)
+{
+    (void)err;
+    memset(out, 0, sizeof *out);
+    out->generator = "extractive";
+    if (!ctx->relevant || !ctx->nsources) {
+        not_found(out);
+        return RAGD_OK;
+    }
+    if (max_sentences <= 0) max_sentences = 3;
+    char **terms = NULL;
+    size_t nterms = lexical_terms(query, &terms);
+    cand *cv = NULL;
+    size_t nc = 0, cap = 0;
+    for (size_t s = 0; s < ctx->nsources; s++) {
+        const char *t = ctx->sources[s].text;
+        ragd_span *sp = NULL;
+        size_t ns = text_sentences(t, strlen(t), &sp);
+        for (size_t i = 0; i < ns; i++) {
+            /* Skip Markdown headings, table rows and fences: not answers. */
+            char c0 = t[sp[i].start];
+            if (c0 == '#' || c0 == '|' || !strncmp(t + sp[i].start, "```", 3)) continue;
+            if (text_count_tokens(t + sp[i].start, sp[i].end - sp[i].start) < 3) continue;
+            ragd_array_grow((void **)&cv, &cap, nc + 1, sizeof *cv);
+            cv[nc].src = (int)s;
+            cv[nc].start = sp[i].start;
+            cv[nc].end = sp[i].end;
+            cv[nc].score = retrieve_term_coverage(terms, nterms, t + sp[i].start,
+                                                  sp[i].end - sp[i].start);
+            nc++;
+        }
+        free(sp);
+    }
+    lexical_terms_free(terms, nterms);
+    qsort(cv, nc, sizeof *cv, cand_cmp);
+    ragd_buf ans = RAGD_BUF_INIT;
+    out->citations = ragd_xcalloc((size_t)max_sentences, sizeof *out->citations);
+    int per_src[256] = {0};
+    for (size_t i = 0; i < nc && (int)out->ncitations < max_sentences; i++) {
+        if (cv[i].score <= 0 && out->ncitations) break;
+        if (cv[i].src < 256 && per_src[cv[i].src] >= 2) continue;
+        if (cv[i].src < 256) per_src[cv[i].src]++;
+        const context_source *s = &ctx->sources[cv[i].src];
+        if (ans.len) ragd_buf_putc(&ans, ' ');
+        ragd_buf_append(&ans, s->text + cv[i].start, cv[i].end - cv[i].start);
+        ragd_buf_printf(&ans, " [%d]", s->n);
+        answer_citation *c = &out->citations[out->ncitations++];
+        c->n = s->n;
+        c->chunk_id = s->hit->chunk_id;
+        c->doc_id = s->hit->doc_id;
+        c->start = s->hit->start + cv[i].start;
+        c->end = s->hit->start + cv[i].end;
+        c->quote = ragd_xstrndup(s->text + cv[i].start, cv[i].end - cv[i].start);
+    }
+    free(cv);
+    if (!out->ncitations) {
+        ragd_buf_free(&ans);
+        not_found(out);
+        return RAGD_OK;
+    }
+    out->answer = ragd_buf_steal(&ans);
+    out->found = true;
+    out->check = answer_check(out->answer, ctx);
+    return RAGD_OK;
+}
+
+json_t *answer_result_json(const answer_result *a, const context_result *ctx, const char *query)
+{
+    json_t *cites = json_array();
+    for (size_t i = 0; i < a->ncitations; i++) {
+        const answer_citation *c = &a->citations[i];
+        json_array_append_new(
+            cites, json_pack("{s:i,s:I,s:s,s:I,s:I,s:s}", "n", c->n, "chunk_id",
+                             (json_int_t)c->chunk_id, "doc_id", c->doc_id, "start",
+                             (json_int_t)c->start, "end", (json_int_t)c->end, "quote", c->quote));
+    }
+    json_t *cj = context_result_json(ctx, query);
+    json_t *out = json_pack(
+        "{s:s,s:s,s:o,s:O,s:O,s:{s:s,s:i,s:i,s:b},s:b}", "query", query, "answer", a->answer,
+        "citations", cites, "check", a->check, "sources", json_object_get(cj, "sources"), "usage",
+        "generator", a->generator ? a->generator : "extractive", "prompt_tokens", 0,
+        "completion_tokens", 0, "generator_called", a->found, "relevant", ctx->relevant);
+    json_decref(cj);
+    return out;
+}

@@ -1,0 +1,92 @@
+/* cli/args.c — see args.h. */
+#include "cli/args.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+
+ragd_status cli_parse(int argc, char **argv, const cli_optdef *defs, cli_args *out,
+                      ragd_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->defs = defs;
+    out->pos = ragd_xcalloc((size_t)argc + 1, sizeof *out->pos);
+    bool opts_done = false;
+    for (int i = 0; i < argc; i++) {
+        char *a = argv[i];
+        if (opts_done || a[0] != '-' || a[1] != '-' || a[2] == '\0') {
+            if (!opts_done && !strcmp(a, "--")) {
+                opts_done = true;
+                continue;
+            }
+            out->pos[out->npos++] = a;
+            continue;
+        }
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        int found = -1;
+        for (int d = 0; defs[d].name && d < CLI_MAX_OPTS; d++)
+            if (strlen(defs[d].name) == nlen && !strncmp(defs[d].name, name, nlen)) found = d;
+        if (found < 0) {
+            ragd_error_set(err, RAGD_EUSAGE, "unknown option '--%.*s'", (int)nlen, name);
+            cli_args_free(out);
+            return RAGD_EUSAGE;
+        }
+        if (defs[found].has_value) {
+            if (eq) {
+                out->values[found] = eq + 1;
+            } else if (i + 1 < argc) {
+                out->values[found] = argv[++i];
+            } else {
+                ragd_error_set(err, RAGD_EUSAGE, "option '--%s' needs a value", defs[found].name);
+                cli_args_free(out);
+                return RAGD_EUSAGE;
+            }
+        } else {
+            if (eq) {
+                ragd_error_set(err, RAGD_EUSAGE, "option '--%s' takes no value", defs[found].name);
+                cli_args_free(out);
+                return RAGD_EUSAGE;
+            }
+            out->values[found] = "1";
+        }
+    }
+    return RAGD_OK;
+}
+
+void cli_args_free(cli_args *a)
+{
+    free(a->pos);
+    a->pos = NULL;
+    a->npos = 0;
+}
+
+const char *cli_get(const cli_args *a, const char *name)
+{
+    for (int d = 0; a->defs[d].name && d < CLI_MAX_OPTS; d++)
+        if (!strcmp(a->defs[d].name, name)) return a->values[d];
+    return NULL;
+}
+
+bool cli_flag(const cli_args *a, const char *name)
+{
+    return cli_get(a, name) != NULL;
+}
+
+ragd_status cli_get_int(const cli_args *a, const char *name, long min, long max, long *out,
+                        ragd_error *err)
+{
+    const char *v = cli_get(a, name);
+    if (!v) return RAGD_OK;
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < min || x > max)
+        return ragd_error_set(err, RAGD_EUSAGE, "--%s must be an integer in %ld..%ld, not '%s'",
+                              name, min, max, v);
+    *out = x;
+    return RAGD_OK;
+}

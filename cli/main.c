@@ -1,0 +1,579 @@
+/* cli/main.c — the `ragd` command: a thin front-end over libragd.
+ *
+ * Each command parses its options, opens the store and collection, calls
+ * one library function, and prints its JSON (--json) or a readable view of
+ * the same JSON. Nothing here computes what the library should, so the CLI
+ * and the HTTP API give the same answers.
+ *
+ * Exit codes: 0 ok, 1 bad input (and other failures), 2 usage,
+ * 3 provider/network.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "answer/answer.h"
+#include "cli/args.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "ingest/ingest.h"
+#include "retrieve/retrieve.h"
+#include "store/store.h"
+
+#define RAGD_VERSION "0.1.0"
+
+typedef struct command command;
+typedef int (*command_fn)(const command *cmd, cli_args *a);
+
+struct command {
+    const char *name;
+    const char *args;
+    const char *summary;
+    command_fn run;
+    const cli_optdef *opts;
+};
+
+#define COMMON_OPTS                                                                                \
+    {"data", true, "data directory (env RAGD_DATA, default ./ragd-data)"},                         \
+        {"collection", true, "collection name (default 'default')"},                               \
+        {"json", false, "print one JSON object to stdout"},                                        \
+        {"log-format", true, "text | json (structured log lines on stderr)"},                      \
+        {"help", false, "show this help"}
+
+static int fail(const char *what, const ragd_error *e)
+{
+    fprintf(stderr, "ragd: %s: %s\n", what, e->msg);
+    return ragd_status_exit_code(e->code);
+}
+
+static void print_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        free(s);
+    }
+}
+
+static const char *data_dir(const cli_args *a)
+{
+    const char *d = cli_get(a, "data");
+    if (d && *d) return d;
+    d = getenv("RAGD_DATA");
+    return d && *d ? d : "./ragd-data";
+}
+
+static const char *coll_name(const cli_args *a)
+{
+    const char *c = cli_get(a, "collection");
+    return c && *c ? c : "default";
+}
+
+/* Open the store and the collection; `create` non-NULL creates it if needed. */
+static int open_collection(const cli_args *a, const ragd_settings *create, ragd_store **st,
+                           ragd_collection *coll)
+{
+    ragd_error e;
+    ragd_error_clear(&e);
+    if (store_open(data_dir(a), st, &e)) return fail("cannot open data directory", &e);
+    if (store_collection_open(*st, coll_name(a), create, coll, &e)) {
+        store_close(*st);
+        *st = NULL;
+        if (e.code == RAGD_ENOTFOUND) {
+            fprintf(stderr, "ragd: %s; ingest something first (ragd ingest PATH)\n", e.msg);
+            return 1;
+        }
+        return fail("collection", &e);
+    }
+    return 0;
+}
+
+/* --- ingest -------------------------------------------------------------------- */
+
+static const cli_optdef INGEST_OPTS[] = {
+    COMMON_OPTS,
+    {"chunker", true, "fixed (semantic and parent arrive later); fixed per collection"},
+    {"chunk-tokens", true, "window size in tokens (default 256)"},
+    {"overlap", true, "tokens shared by consecutive windows (default chunk-tokens/8)"},
+    {"parent-tokens", true, "parent size for flat text (parent chunker)"},
+    {"format", true, "auto | txt | md | jsonl (default auto: by extension, then content)"},
+    {"max-bytes", true, "largest file accepted, in bytes (default 16 MiB)"},
+    {"no-progress", false, "no progress bar or progress lines"},
+    {NULL, false, NULL}};
+
+static int cmd_ingest(const command *cmd, cli_args *a)
+{
+    (void)cmd;
+    ragd_error e;
+    ragd_error_clear(&e);
+    if (a->npos == 0) {
+        fprintf(stderr, "ragd: ingest: no PATH given; usage: ragd ingest [options] PATH...\n");
+        return 2;
+    }
+    ragd_settings s;
+    store_settings_init(&s);
+    const char *ch = cli_get(a, "chunker");
+    if (ch) {
+        if (strcmp(ch, "fixed") && strcmp(ch, "semantic") && strcmp(ch, "parent")) {
+            fprintf(stderr, "ragd: ingest: unknown --chunker '%s' (fixed, semantic, parent)\n", ch);
+            return 2;
+        }
+        snprintf(s.chunker, sizeof s.chunker, "%s", ch);
+    }
+    long v = -1;
+    if (cli_get_int(a, "chunk-tokens", 16, 8192, &v, &e)) return fail("ingest", &e);
+    if (v > 0) s.chunk_tokens = (int)v;
+    v = -1;
+    if (cli_get_int(a, "overlap", 0, 4096, &v, &e)) return fail("ingest", &e);
+    if (v >= 0) s.overlap = (int)v;
+    v = -1;
+    if (cli_get_int(a, "parent-tokens", 64, 65536, &v, &e)) return fail("ingest", &e);
+    if (v > 0) s.parent_tokens = (int)v;
+    long maxb = 0;
+    if (cli_get_int(a, "max-bytes", 1, 1L << 30, &maxb, &e)) return fail("ingest", &e);
+    if (s.chunker[0] && strcmp(s.chunker, "fixed") != 0) {
+        fprintf(stderr, "ragd: ingest: --chunker %s is not available in this build yet; use "
+                        "--chunker fixed\n", s.chunker);
+        return 2;
+    }
+    {
+        int ct = s.chunk_tokens > 0 ? s.chunk_tokens : 256;
+        if (s.overlap >= ct) {
+            fprintf(stderr, "ragd: ingest: --overlap (%d) must be smaller than --chunk-tokens "
+                            "(%d)\n", s.overlap, ct);
+            return 2;
+        }
+    }
+    ragd_store *st = NULL;
+    ragd_collection coll;
+    int rc = open_collection(a, &s, &st, &coll);
+    if (rc) return rc;
+    ingest_opts o = {
+        .format = cli_get(a, "format"),
+        .max_bytes = (size_t)maxb,
+        .progress = !cli_flag(a, "no-progress") && !cli_flag(a, "json"),
+        .progress_tty = isatty(STDERR_FILENO) != 0,
+    };
+    json_t *report = NULL;
+    ragd_status st_rc = ingest_paths(st, &coll, a->pos, a->npos, &o, &report, &e);
+    if (report) {
+        if (cli_flag(a, "json")) {
+            print_json(report);
+        } else {
+            printf("ingested into '%s': %lld added, %lld updated, %lld unchanged, %lld skipped, "
+                   "%lld failed; %lld chunks, %.1f KB in %.2fs\n",
+                   coll.name, json_integer_value(json_object_get(report, "added")),
+                   json_integer_value(json_object_get(report, "updated")),
+                   json_integer_value(json_object_get(report, "unchanged")),
+                   json_integer_value(json_object_get(report, "skipped")),
+                   json_integer_value(json_object_get(report, "failed")),
+                   json_integer_value(json_object_get(report, "chunks")),
+                   json_integer_value(json_object_get(report, "bytes")) / 1024.0,
+                   json_real_value(json_object_get(report, "seconds")));
+        }
+        json_decref(report);
+    }
+    store_close(st);
+    if (st_rc) return fail("ingest", &e);
+    return 0;
+}
+
+/* --- docs, show, chunks, rm -------------------------------------------------------- */
+
+static const cli_optdef BASIC_OPTS[] = {COMMON_OPTS, {NULL, false, NULL}};
+
+static int cmd_docs(const command *cmd, cli_args *a)
+{
+    (void)cmd;
+    ragd_store *st;
+    ragd_collection coll;
+    int rc = open_collection(a, NULL, &st, &coll);
+    if (rc) return rc;
+    ragd_error e;
+    json_t *j = NULL;
+    if (store_docs_json(st, coll.id, &j, &e)) {
+        store_close(st);
+        return fail("docs", &e);
+    }
+    if (cli_flag(a, "json")) {
+        print_json(j);
+    } else {
+        json_t *docs = json_object_get(j, "documents");
+        printf("%-40s %7s %9s  %s\n", "ID", "CHUNKS", "BYTES", "TITLE");
+        size_t i;
+        json_t *d;
+        json_array_foreach(docs, i, d) {
+            printf("%-40s %7lld %9lld  %s\n", json_string_value(json_object_get(d, "id")),
+                   json_integer_value(json_object_get(d, "chunks")),
+                   json_integer_value(json_object_get(d, "bytes")),
+                   json_string_value(json_object_get(d, "title")));
+        }
+        printf("%zu documents\n", json_array_size(docs));
+    }
+    json_decref(j);
+    store_close(st);
+    return 0;
+}
+
+static int need_one_arg(const command *cmd, cli_args *a)
+{
+    if (a->npos != 1) {
+        fprintf(stderr, "ragd: %s: expected exactly one %s; usage: ragd %s %s\n", cmd->name,
+                cmd->args, cmd->name, cmd->args);
+        return 2;
+    }
+    return 0;
+}
+
+static int cmd_show(const command *cmd, cli_args *a)
+{
+    int rc = need_one_arg(cmd, a);
+    if (rc) return rc;
+    ragd_store *st;
+    ragd_collection coll;
+    if ((rc = open_collection(a, NULL, &st, &coll))) return rc;
+    ragd_error e;
+    json_t *j = NULL;
+    if (store_doc_json(st, coll.id, a->pos[0], &j, &e)) {
+        store_close(st);
+        return fail("show", &e);
+    }
+    if (cli_flag(a, "json")) {
+        print_json(j);
+    } else {
+        printf("id:     %s\nsource: %s\ntitle:  %s\nformat: %s\nbytes:  %lld\ntokens: %lld\n\n%s\n",
+               json_string_value(json_object_get(j, "id")),
+               json_string_value(json_object_get(j, "source")),
+               json_string_value(json_object_get(j, "title")),
+               json_string_value(json_object_get(j, "format")),
+               json_integer_value(json_object_get(j, "bytes")),
+               json_integer_value(json_object_get(j, "tokens")),
+               json_string_value(json_object_get(j, "text")));
+    }
+    json_decref(j);
+    store_close(st);
+    return 0;
+}
+
+static int cmd_chunks(const command *cmd, cli_args *a)
+{
+    int rc = need_one_arg(cmd, a);
+    if (rc) return rc;
+    ragd_store *st;
+    ragd_collection coll;
+    if ((rc = open_collection(a, NULL, &st, &coll))) return rc;
+    ragd_error e;
+    json_t *j = NULL;
+    if (store_chunks_json(st, coll.id, a->pos[0], &j, &e)) {
+        store_close(st);
+        return fail("chunks", &e);
+    }
+    if (cli_flag(a, "json")) {
+        print_json(j);
+    } else {
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(j, "chunks"), i, c) {
+            printf("--- chunk %lld  ord %lld  bytes %lld..%lld  %lld tokens  [%s]\n%s\n",
+                   json_integer_value(json_object_get(c, "id")),
+                   json_integer_value(json_object_get(c, "ord")),
+                   json_integer_value(json_object_get(c, "start")),
+                   json_integer_value(json_object_get(c, "end")),
+                   json_integer_value(json_object_get(c, "tokens")),
+                   json_string_value(json_object_get(c, "heading_path")),
+                   json_string_value(json_object_get(c, "text")));
+        }
+    }
+    json_decref(j);
+    store_close(st);
+    return 0;
+}
+
+static int cmd_rm(const command *cmd, cli_args *a)
+{
+    int rc = need_one_arg(cmd, a);
+    if (rc) return rc;
+    ragd_store *st;
+    ragd_collection coll;
+    if ((rc = open_collection(a, NULL, &st, &coll))) return rc;
+    ragd_error e;
+    if (store_doc_delete(st, coll.id, a->pos[0], &e)) {
+        store_close(st);
+        return fail("rm", &e);
+    }
+    if (cli_flag(a, "json")) {
+        json_t *j = json_pack("{s:s,s:b}", "id", a->pos[0], "deleted", 1);
+        print_json(j);
+        json_decref(j);
+    } else {
+        printf("deleted %s\n", a->pos[0]);
+    }
+    store_close(st);
+    return 0;
+}
+
+/* --- search, context, answer --------------------------------------------------------- */
+
+static const cli_optdef SEARCH_OPTS[] = {
+    COMMON_OPTS,
+    {"k", true, "number of results (default 10)"},
+    {"mode", true, "lexical (dense, hybrid arrive with the vector index)"},
+    {"budget", true, "context token budget (context, answer; default 3000)"},
+    {"stream", false, "stream the answer (answer; printed whole for the extractive generator)"},
+    {NULL, false, NULL}};
+
+/* Join positional args into the query. */
+static char *query_of(cli_args *a)
+{
+    ragd_buf b = RAGD_BUF_INIT;
+    for (size_t i = 0; i < a->npos; i++) {
+        if (i) ragd_buf_putc(&b, ' ');
+        ragd_buf_puts(&b, a->pos[i]);
+    }
+    return ragd_buf_steal(&b);
+}
+
+typedef struct {
+    ragd_store *st;
+    ragd_collection coll;
+    char *query;
+    search_opts so;
+    search_result sr;
+    size_t budget;
+} query_run;
+
+/* Shared front half of search/context/answer: parse, open, search. */
+static int run_search(const command *cmd, cli_args *a, query_run *q)
+{
+    memset(q, 0, sizeof *q);
+    ragd_error e;
+    ragd_error_clear(&e);
+    if (!a->npos) {
+        fprintf(stderr, "ragd: %s: no QUERY given; usage: ragd %s [options] QUERY\n", cmd->name,
+                cmd->name);
+        return 2;
+    }
+    long k = 10, budget = 0;
+    if (cli_get_int(a, "k", 1, 1000, &k, &e) || cli_get_int(a, "budget", 50, 200000, &budget, &e))
+        return fail(cmd->name, &e);
+    q->so.k = (size_t)k;
+    q->so.mode = cli_get(a, "mode");
+    q->so.min_coverage = -1;
+    q->budget = (size_t)budget;
+    int rc = open_collection(a, NULL, &q->st, &q->coll);
+    if (rc) return rc;
+    q->query = query_of(a);
+    if (retrieve_search(q->st, &q->coll, q->query, &q->so, &q->sr, &e)) {
+        store_close(q->st);
+        free(q->query);
+        q->st = NULL;
+        return fail(cmd->name, &e);
+    }
+    return 0;
+}
+
+static void query_run_free(query_run *q)
+{
+    search_result_free(&q->sr);
+    store_close(q->st);
+    free(q->query);
+}
+
+static void print_snippet(const char *text, size_t max)
+{
+    size_t n = strlen(text), i = 0, col = 0;
+    for (; i < n && i < max; i++) {
+        char c = text[i] == '\n' ? ' ' : text[i];
+        putchar(c);
+        col++;
+    }
+    /* Finish a UTF-8 sequence we started. */
+    while (i < n && ((unsigned char)text[i] & 0xC0) == 0x80) putchar(text[i++]);
+    if (i < n) fputs("…", stdout);
+    putchar('\n');
+}
+
+static int cmd_search(const command *cmd, cli_args *a)
+{
+    query_run q;
+    int rc = run_search(cmd, a, &q);
+    if (rc) return rc;
+    json_t *j = search_result_json(&q.sr, &q.so);
+    if (cli_flag(a, "json")) {
+        print_json(j);
+    } else if (!q.sr.relevant) {
+        printf("no relevant results for: %s\n", q.query);
+    } else {
+        for (size_t i = 0; i < q.sr.n; i++) {
+            const search_hit *h = &q.sr.hits[i];
+            printf("%2zu. %-32s %7.3f  %s%s%s\n    ", i + 1, h->doc_id, h->score, h->title,
+                   h->heading_path[0] ? " > " : "", h->heading_path);
+            print_snippet(h->text, 160);
+        }
+    }
+    json_decref(j);
+    query_run_free(&q);
+    return 0;
+}
+
+static int cmd_context(const command *cmd, cli_args *a)
+{
+    query_run q;
+    int rc = run_search(cmd, a, &q);
+    if (rc) return rc;
+    context_result c;
+    ragd_error e;
+    context_assemble(&q.sr, q.budget, &c, &e);
+    if (cli_flag(a, "json")) {
+        json_t *j = context_result_json(&c, q.query);
+        print_json(j);
+        json_decref(j);
+    } else if (!c.relevant) {
+        printf("no relevant sources for: %s\n", q.query);
+    } else {
+        fputs(c.context, stdout);
+    }
+    context_result_free(&c);
+    query_run_free(&q);
+    return 0;
+}
+
+static int cmd_answer(const command *cmd, cli_args *a)
+{
+    query_run q;
+    int rc = run_search(cmd, a, &q);
+    if (rc) return rc;
+    context_result c;
+    answer_result ar;
+    ragd_error e;
+    context_assemble(&q.sr, q.budget, &c, &e);
+    if (answer_extractive(&c, q.query, 3, &ar, &e)) {
+        context_result_free(&c);
+        query_run_free(&q);
+        return fail("answer", &e);
+    }
+    if (cli_flag(a, "json")) {
+        json_t *j = answer_result_json(&ar, &c, q.query);
+        print_json(j);
+        json_decref(j);
+    } else {
+        printf("%s\n", ar.answer);
+        if (ar.ncitations) {
+            printf("\nSources:\n");
+            for (size_t i = 0; i < c.nsources; i++) {
+                const context_source *s = &c.sources[i];
+                printf("  [%d] %s (%s%s%s)\n", s->n, s->hit->title, s->hit->doc_id,
+                       s->hit->heading_path[0] ? " > " : "", s->hit->heading_path);
+            }
+            printf("citations checked: %s\n",
+                   json_is_true(json_object_get(ar.check, "ok")) ? "ok" : "problems found");
+        }
+    }
+    answer_result_free(&ar);
+    context_result_free(&c);
+    query_run_free(&q);
+    return 0;
+}
+
+/* --- help --------------------------------------------------------------------------- */
+
+static int cmd_help(const command *cmd, cli_args *a);
+
+static const command COMMANDS[] = {
+    {"ingest", "PATH...", "ingest files or directories (txt, md, BEIR jsonl)", cmd_ingest,
+     INGEST_OPTS},
+    {"docs", "", "list documents", cmd_docs, BASIC_OPTS},
+    {"show", "DOC_ID", "show a document, its summary and normalized text", cmd_show, BASIC_OPTS},
+    {"chunks", "DOC_ID", "show a document's chunks with byte offsets", cmd_chunks, BASIC_OPTS},
+    {"rm", "DOC_ID", "delete a document", cmd_rm, BASIC_OPTS},
+    {"search", "QUERY", "search chunks; results pass relevance validation", cmd_search,
+     SEARCH_OPTS},
+    {"context", "QUERY", "the validated, numbered context for a query", cmd_context, SEARCH_OPTS},
+    {"answer", "QUERY", "a grounded answer with checked [n] citations", cmd_answer, SEARCH_OPTS},
+    {"help", "[COMMAND]", "show help", cmd_help, BASIC_OPTS},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static void print_command_help(FILE *f, const command *c)
+{
+    fprintf(f, "usage: ragd %s [options] %s\n\n%s\n\noptions:\n", c->name, c->args, c->summary);
+    for (int i = 0; c->opts[i].name; i++) {
+        char left[40];
+        snprintf(left, sizeof left, "--%s%s", c->opts[i].name, c->opts[i].has_value ? " V" : "");
+        fprintf(f, "  %-20s %s\n", left, c->opts[i].help);
+    }
+    fprintf(f, "\nexit codes: 0 ok, 1 bad input, 2 usage, 3 provider/network\n");
+}
+
+static void print_usage(FILE *f)
+{
+    fprintf(f, "ragd %s — retrieval-augmented generation with cited answers\n\n"
+               "usage: ragd COMMAND [options] [args]\n\ncommands:\n", RAGD_VERSION);
+    for (int i = 0; COMMANDS[i].name; i++)
+        fprintf(f, "  %-8s %-10s %s\n", COMMANDS[i].name, COMMANDS[i].args, COMMANDS[i].summary);
+    fprintf(f, "\ncommon options: --data DIR (env RAGD_DATA), --collection NAME, --json,\n"
+               "                --log-format text|json\n"
+               "run 'ragd COMMAND --help' for a command's options.\n");
+}
+
+static int cmd_help(const command *cmd, cli_args *a)
+{
+    (void)cmd;
+    if (a->npos) {
+        for (int i = 0; COMMANDS[i].name; i++)
+            if (!strcmp(COMMANDS[i].name, a->pos[0])) {
+                print_command_help(stdout, &COMMANDS[i]);
+                return 0;
+            }
+        fprintf(stderr, "ragd: help: unknown command '%s'\n", a->pos[0]);
+        return 2;
+    }
+    print_usage(stdout);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h")) name = "help";
+    if (!strcmp(name, "--version")) {
+        printf("ragd %s\n", RAGD_VERSION);
+        return 0;
+    }
+    const command *cmd = NULL;
+    for (int i = 0; COMMANDS[i].name; i++)
+        if (!strcmp(COMMANDS[i].name, name)) cmd = &COMMANDS[i];
+    if (!cmd) {
+        fprintf(stderr, "ragd: unknown command '%s'; run 'ragd help'\n", name);
+        return 2;
+    }
+    cli_args a;
+    ragd_error e;
+    ragd_error_clear(&e);
+    if (cli_parse(argc - 2, argv + 2, cmd->opts, &a, &e)) {
+        fprintf(stderr, "ragd: %s: %s; run 'ragd %s --help'\n", cmd->name, e.msg, cmd->name);
+        return 2;
+    }
+    const char *lf = cli_get(&a, "log-format");
+    if (lf && strcmp(lf, "text") && strcmp(lf, "json")) {
+        fprintf(stderr, "ragd: %s: --log-format must be text or json\n", cmd->name);
+        cli_args_free(&a);
+        return 2;
+    }
+    log_configure(lf && !strcmp(lf, "json") ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT, LOG_INFO);
+    int rc;
+    if (cli_flag(&a, "help")) {
+        print_command_help(stdout, cmd);
+        rc = 0;
+    } else {
+        rc = cmd->run(cmd, &a);
+    }
+    cli_args_free(&a);
+    return rc;
+}

@@ -1,0 +1,512 @@
+/* core/text.c — UTF-8 validation, normalization and segmentation.
+ *
+ * Design: we decode code points ourselves for validation (strict: no
+ * overlongs, no surrogates, nothing above U+10FFFF) and lean on utf8proc for
+ * the Unicode tables (categories, composition, case folding, grapheme breaks).
+ * Segmentation is rule-based rather than full UAX #29: word and sentence
+ * rules are tuned for retrieval (abbreviations, decimals, CJK, Markdown
+ * blocks), which UAX #29 alone gets wrong for "e.g." or "3.14".
+ */
+#include "core/text.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "core/buf.h"
+
+size_t text_decode(const char *str, size_t n, size_t i, int32_t *cp)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    unsigned char c = s[i];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t len;
+    int32_t v, min;
+    if ((c & 0xE0) == 0xC0) {
+        len = 2, v = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        len = 3, v = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+        len = 4, v = c & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (i + len > n) return 0;
+    for (size_t k = 1; k < len; k++) {
+        if ((s[i + k] & 0xC0) != 0x80) return 0;
+        v = (v << 6) | (s[i + k] & 0x3F);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    *cp = v;
+    return len;
+}
+
+bool text_utf8_check(const char *s, size_t n, size_t *bad_off, const char **why)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (s[i] == '\0') {
+            if (bad_off) *bad_off = i;
+            if (why) *why = "contains a NUL byte";
+            return false;
+        }
+        int32_t cp;
+        size_t l = text_decode(s, n, i, &cp);
+        if (!l) {
+            if (bad_off) *bad_off = i;
+            if (why) *why = "invalid UTF-8";
+            return false;
+        }
+        i += l;
+    }
+    return true;
+}
+
+ragd_status text_normalize(const char *s, size_t n, char **out, size_t *out_len, ragd_error *err)
+{
+    /* Line endings and BOM first, so NFC sees the final text. */
+    ragd_buf b = RAGD_BUF_INIT;
+    ragd_buf_reserve(&b, n);
+    size_t i = 0;
+    if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) i = 3;
+    for (; i < n; i++) {
+        if (s[i] == '\r') {
+            ragd_buf_putc(&b, '\n');
+            if (i + 1 < n && s[i + 1] == '\n') i++;
+        } else {
+            ragd_buf_putc(&b, s[i]);
+        }
+    }
+    utf8proc_uint8_t *nfc = NULL;
+    utf8proc_ssize_t r =
+        utf8proc_map((const utf8proc_uint8_t *)ragd_buf_str(&b), (utf8proc_ssize_t)b.len, &nfc,
+                     UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    ragd_buf_free(&b);
+    if (r < 0) {
+        free(nfc);
+        return ragd_error_set(err, RAGD_EINPUT, "cannot normalize text: %s",
+                              utf8proc_errmsg(r));
+    }
+    *out = (char *)nfc;
+    *out_len = (size_t)r;
+    return RAGD_OK;
+}
+
+char *text_fold(const char *s, size_t n, bool strip_marks, size_t *out_len)
+{
+    utf8proc_uint8_t *res = NULL;
+    int opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD;
+    if (strip_marks) opts |= UTF8PROC_STRIPMARK;
+    utf8proc_ssize_t r =
+        utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &res, (utf8proc_option_t)opts);
+    if (r < 0) {
+        free(res);
+        if (out_len) *out_len = 0;
+        return ragd_xstrdup("");
+    }
+    if (out_len) *out_len = (size_t)r;
+    return (char *)res;
+}
+
+bool text_is_cjk(int32_t cp)
+{
+    return (cp >= 0x3040 && cp <= 0x30FF) ||   /* hiragana, katakana */
+           (cp >= 0x3400 && cp <= 0x4DBF) ||   /* CJK ext A */
+           (cp >= 0x4E00 && cp <= 0x9FFF) ||   /* CJK unified */
+           (cp >= 0xAC00 && cp <= 0xD7AF) ||   /* hangul syllables */
+           (cp >= 0xF900 && cp <= 0xFAFF) ||   /* compatibility ideographs */
+           (cp >= 0x20000 && cp <= 0x3FFFF) || /* ext B.. */
+           (cp >= 0x31F0 && cp <= 0x31FF);     /* katakana ext */
+}
+
+static bool is_wordchar(int32_t cp)
+{
+    if (cp < 0x80) return isalnum(cp) != 0;
+    switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool is_space(int32_t cp)
+{
+    if (cp < 0x80) return cp == ' ' || (cp >= '\t' && cp <= '\r');
+    utf8proc_category_t c = utf8proc_category(cp);
+    return c == UTF8PROC_CATEGORY_ZS || c == UTF8PROC_CATEGORY_ZL || c == UTF8PROC_CATEGORY_ZP ||
+           cp == 0x200B || cp == 0xFEFF;
+}
+
+static bool is_digit_cp(int32_t cp)
+{
+    return cp < 0x80 ? isdigit(cp) != 0 : utf8proc_category(cp) == UTF8PROC_CATEGORY_ND;
+}
+
+/* Decode leniently: invalid bytes count as one-byte U+FFFD so segmentation
+ * never loops or reads past the end, even on unchecked input. */
+static size_t dec(const char *s, size_t n, size_t i, int32_t *cp)
+{
+    size_t l = text_decode(s, n, i, cp);
+    if (!l) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    return l;
+}
+
+/* Advance from i over one extended grapheme cluster; return its end. */
+static size_t grapheme_end(const char *s, size_t n, size_t i)
+{
+    int32_t state = 0, prev, cp;
+    size_t l = dec(s, n, i, &prev);
+    i += l;
+    while (i < n) {
+        l = dec(s, n, i, &cp);
+        if (utf8proc_grapheme_break_stateful(prev, cp, &state)) break;
+        prev = cp;
+        i += l;
+    }
+    return i;
+}
+
+size_t text_grapheme_floor(const char *s, size_t n, size_t pos)
+{
+    if (pos >= n) return n;
+    /* Back up to a safe start: a line break or a space is always a boundary
+     * before the next cluster (CR LF aside, which normalized text lacks). */
+    size_t start = pos;
+    while (start > 0 && s[start - 1] != '\n' && s[start - 1] != ' ' && pos - start < 4096)
+        start--;
+    while (start > 0 && ((unsigned char)s[start] & 0xC0) == 0x80) start--;
+    size_t i = start, last = start;
+    while (i < n && i <= pos) {
+        last = i;
+        i = grapheme_end(s, n, i);
+    }
+    return i <= pos ? i : last;
+}
+
+typedef struct {
+    ragd_span *v;
+    size_t n, cap;
+} spans;
+
+static void spans_push(spans *sp, size_t a, size_t b)
+{
+    ragd_array_grow((void **)&sp->v, &sp->cap, sp->n + 1, sizeof *sp->v);
+    sp->v[sp->n].start = a;
+    sp->v[sp->n].end = b;
+    sp->n++;
+}
+
+size_t text_words(const char *s, size_t n, ragd_span **out)
+{
+    spans sp = {0};
+    size_t i = 0;
+    while (i < n) {
+        int32_t cp;
+        size_t l = dec(s, n, i, &cp);
+        if (text_is_cjk(cp)) {
+            size_t e = grapheme_end(s, n, i);
+            spans_push(&sp, i, e);
+            i = e;
+            continue;
+        }
+        if (!is_wordchar(cp)) {
+            i += l;
+            continue;
+        }
+        size_t start = i;
+        bool digit = is_digit_cp(cp);
+        i += l;
+        while (i < n) {
+            l = dec(s, n, i, &cp);
+            if (text_is_cjk(cp)) break;
+            if (is_wordchar(cp)) {
+                digit = is_digit_cp(cp);
+                i += l;
+                continue;
+            }
+            /* Joiners: apostrophe between letters, . or , between digits. */
+            int32_t nx = 0;
+            size_t nl = i + l < n ? dec(s, n, i + l, &nx) : 0;
+            if (nl && (cp == '\'' || cp == 0x2019) && !digit && is_wordchar(nx) && !is_digit_cp(nx)) {
+                i += l + nl;
+                continue;
+            }
+            if (nl && (cp == '.' || cp == ',') && digit && is_digit_cp(nx)) {
+                i += l + nl;
+                continue;
+            }
+            break;
+        }
+        spans_push(&sp, start, i);
+    }
+    *out = sp.v;
+    return sp.n;
+}
+
+/* --- tokens ----------------------------------------------------------------- */
+
+static void token_scan(const char *s, size_t n, size_t *count, spans *starts)
+{
+    size_t i = 0, c = 0;
+    while (i < n) {
+        int32_t cp;
+        size_t l = dec(s, n, i, &cp);
+        if (is_space(cp)) {
+            i += l;
+            continue;
+        }
+        if (text_is_cjk(cp) || !is_wordchar(cp)) {
+            size_t e = grapheme_end(s, n, i);
+            if (starts) spans_push(starts, i, e);
+            c++;
+            i = e;
+            continue;
+        }
+        /* A word: one token per started group of 6 code points. */
+        size_t k = 0;
+        while (i < n) {
+            l = dec(s, n, i, &cp);
+            if (!is_wordchar(cp) || text_is_cjk(cp)) break;
+            if (k % 6 == 0) {
+                if (starts) spans_push(starts, i, i + l);
+                c++;
+            }
+            k++;
+            i += l;
+        }
+    }
+    *count = c;
+}
+
+size_t text_count_tokens(const char *s, size_t n)
+{
+    size_t c;
+    token_scan(s, n, &c, NULL);
+    return c;
+}
+
+size_t text_token_starts(const char *s, size_t n, size_t **out)
+{
+    size_t c;
+    spans sp = {0};
+    token_scan(s, n, &c, &sp);
+    size_t *v = c ? ragd_xmalloc(c * sizeof *v) : NULL;
+    for (size_t k = 0; k < c; k++) v[k] = sp.v[k].start;
+    free(sp.v);
+    *out = v;
+    return c;
+}
+
+/* --- sentences -------------------------------------------------------------- */
+
+static const char *const ABBREVIATIONS[] = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "eg", "ie", "cf", "fig",
+    "figs", "no", "nos", "vol", "vols", "approx", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
+    "sep", "sept", "oct", "nov", "dec", "inc", "ltd", "co", "corp", "us", "uk", "am", "pm", "al",
+    "ed", "eds", "est", "dept", "univ", "mt", "ft", "gen", "gov", "rev", "ph", "phd", "resp",
+    "ca", "op", "cit", "ibid", "pp", "p", "sec", "ch", "art", "eq", "eqs", "ref", "refs", "min",
+    "max", "avg", "mm", "cm", "km", "kg", "mg", "ml", "hr", "hrs", NULL};
+
+/* The lowercase letters of the word ending at s[end) (dots removed), e.g.
+ * "e.g" -> "eg". Returns false if it is too long to be an abbreviation. */
+static bool word_before(const char *s, size_t end, char *w, size_t wcap, bool *single_upper)
+{
+    size_t i = end, k = 0;
+    char tmp[16];
+    size_t letters = 0;
+    bool upper = false;
+    while (i > 0) {
+        unsigned char c = (unsigned char)s[i - 1];
+        if (isalpha(c)) {
+            if (k + 1 >= sizeof tmp) return false;
+            tmp[k++] = (char)tolower(c);
+            letters++;
+            upper = isupper(c) != 0;
+        } else if (c != '.') {
+            break;
+        }
+        i--;
+    }
+    if (i > 0 && (((unsigned char)s[i - 1]) & 0x80)) return false; /* non-ASCII word */
+    if (k + 1 > wcap) return false;
+    for (size_t a = 0; a < k; a++) w[a] = tmp[k - 1 - a];
+    w[k] = '\0';
+    *single_upper = letters == 1 && upper;
+    return k > 0;
+}
+
+static bool is_abbrev(const char *w)
+{
+    for (int i = 0; ABBREVIATIONS[i]; i++)
+        if (strcmp(w, ABBREVIATIONS[i]) == 0) return true;
+    return false;
+}
+
+static bool is_closer(int32_t cp)
+{
+    return cp == '"' || cp == '\'' || cp == ')' || cp == ']' || cp == 0x201D || cp == 0x2019 ||
+           cp == 0x00BB || cp == 0x300D || cp == 0x300F || cp == 0xFF09 || cp == '*' || cp == '_';
+}
+
+/* Does a Markdown block start at line offset i (after indentation)? */
+static bool md_block_start(const char *s, size_t n, size_t i)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+    if (i >= n) return false;
+    char c = s[i];
+    if (c == '#' || c == '|' || c == '>') return true;
+    if ((c == '-' || c == '*' || c == '+') && i + 1 < n && s[i + 1] == ' ') return true;
+    if (n - i >= 3 && (memcmp(s + i, "```", 3) == 0 || memcmp(s + i, "~~~", 3) == 0)) return true;
+    size_t j = i;
+    while (j < n && isdigit((unsigned char)s[j])) j++;
+    return j > i && j + 1 < n && (s[j] == '.' || s[j] == ')') && s[j + 1] == ' ';
+}
+
+static bool line_is_md_block(const char *s, size_t n, size_t line_start)
+{
+    return md_block_start(s, n, line_start);
+}
+
+size_t text_sentences(const char *s, size_t n, ragd_span **out)
+{
+    spans sp = {0};
+    size_t i = 0, start = SIZE_MAX, line_start = 0;
+    int32_t cp;
+#define FLUSH(endpos)                                                                              \
+    do {                                                                                           \
+        if (start != SIZE_MAX) {                                                                   \
+            size_t e_ = (endpos);                                                                  \
+            while (e_ > start && (s[e_ - 1] == ' ' || s[e_ - 1] == '\t' || s[e_ - 1] == '\n'))     \
+                e_--;                                                                              \
+            if (e_ > start) spans_push(&sp, start, e_);                                            \
+            start = SIZE_MAX;                                                                      \
+        }                                                                                          \
+    } while (0)
+    while (i < n) {
+        size_t l = dec(s, n, i, &cp);
+        if (cp == '\n') {
+            /* Blank line, Markdown block start, or a line that was itself a
+             * block (heading, item, row) ends the sentence. */
+            size_t j = i + 1;
+            while (j < n && (s[j] == ' ' || s[j] == '\t')) j++;
+            bool blank = j >= n || s[j] == '\n';
+            if (blank || md_block_start(s, n, i + 1) || line_is_md_block(s, n, line_start))
+                FLUSH(i);
+            i += l;
+            line_start = i;
+            continue;
+        }
+        if (is_space(cp)) {
+            i += l;
+            continue;
+        }
+        if (start == SIZE_MAX) start = i;
+        size_t e = grapheme_end(s, n, i);
+        bool cjk_term = cp == 0x3002 || cp == 0xFF01 || cp == 0xFF1F || cp == 0xFF0E;
+        bool term = cp == '.' || cp == '!' || cp == '?' || cp == 0x2026 || cp == 0x203C ||
+                    cp == 0x2047 || cp == 0x2048 || cp == 0x2049;
+        if (!term && !cjk_term) {
+            i = e;
+            continue;
+        }
+        /* Absorb repeated terminators ("?!", "...") and closers. */
+        size_t k = e;
+        while (k < n) {
+            int32_t c2;
+            size_t l2 = dec(s, n, k, &c2);
+            if (c2 == '.' || c2 == '!' || c2 == '?' || c2 == 0x2026 || c2 == 0x3002 ||
+                c2 == 0xFF01 || c2 == 0xFF1F || is_closer(c2))
+                k += l2;
+            else
+                break;
+        }
+        if (cjk_term) {
+            FLUSH(k);
+            i = k;
+            continue;
+        }
+        /* Western terminator: need whitespace (or end) after. */
+        if (k < n) {
+            int32_t c3;
+            dec(s, n, k, &c3);
+            if (!is_space(c3)) {
+                i = k;
+                continue;
+            }
+        }
+        bool brk = true;
+        if (cp == '.' && k == e) { /* a single '.' — check abbreviations */
+            char w[16];
+            bool single_upper = false;
+            if (word_before(s, i, w, sizeof w, &single_upper)) {
+                if (single_upper || is_abbrev(w)) brk = false;
+            }
+            /* "e.g." style: letters separated by dots. */
+            if (i >= 2 && s[i - 2] == '.' && isalpha((unsigned char)s[i - 1])) brk = false;
+        }
+        /* What follows the space? Lowercase letters continue the sentence. */
+        size_t j = k;
+        while (j < n) {
+            int32_t c4;
+            size_t l4 = dec(s, n, j, &c4);
+            if (!is_space(c4) || c4 == '\n') break;
+            j += l4;
+        }
+        if (j < n && s[j] != '\n') {
+            int32_t nx;
+            dec(s, n, j, &nx);
+            utf8proc_category_t cat = utf8proc_category(nx);
+            if (cat == UTF8PROC_CATEGORY_LL) brk = false;
+            else if (!brk && cp == '.' && (cat == UTF8PROC_CATEGORY_LU) && k == e) {
+                /* "Dr. Smith" stays together; "etc. The" breaks. */
+                char w[16];
+                bool su = false;
+                if (word_before(s, i, w, sizeof w, &su) && strcmp(w, "etc") == 0) brk = true;
+            }
+        }
+        if (brk) FLUSH(k);
+        i = k;
+    }
+    FLUSH(n);
+#undef FLUSH
+    *out = sp.v;
+    return sp.n;
+}
+
+char *text_space_cjk(const char *s, size_t n)
+{
+    ragd_buf b = RAGD_BUF_INIT;
+    ragd_buf_reserve(&b, n);
+    size_t i = 0;
+    while (i < n) {
+        int32_t cp;
+        size_t l = dec(s, n, i, &cp);
+        if (text_is_cjk(cp)) {
+            ragd_buf_putc(&b, ' ');
+            ragd_buf_append(&b, s + i, l);
+            ragd_buf_putc(&b, ' ');
+        } else {
+            ragd_buf_append(&b, s + i, l);
+        }
+        i += l;
+    }
+    return ragd_buf_steal(&b);
+}

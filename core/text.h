@@ -1,0 +1,85 @@
+/* core/text.h — UTF-8 text: validation, normalization, folding, segmentation
+ * and token counting, on top of utf8proc.
+ *
+ * All positions are byte offsets into the text passed in. Spans are half-open
+ * [start, end). Every segmentation function returns spans that start and end
+ * on code point boundaries (and, for words and sentences, on grapheme
+ * boundaries), so slicing a valid UTF-8 string by them yields valid UTF-8.
+ *
+ * Token counts are an approximation of a BPE tokenizer (see
+ * text_count_tokens) — close enough to size chunks and budgets, documented in
+ * docs/chunking.md, and deterministic.
+ *
+ * Memory: arrays returned through `out` parameters are malloc'd and owned by
+ * the caller (free()). Thread-safety: every function is reentrant.
+ */
+#ifndef RAGD_CORE_TEXT_H
+#define RAGD_CORE_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+typedef struct {
+    size_t start, end;
+} ragd_span;
+
+/* Decode one code point at s[i] (i < n). Returns its byte length (1..4) and
+ * stores the code point, or returns 0 on an invalid/truncated/overlong
+ * sequence or a surrogate. */
+size_t text_decode(const char *s, size_t n, size_t i, int32_t *cp);
+
+/* True when s[0..n) is valid UTF-8 and has no NUL byte. Otherwise false, and
+ * *bad_off (if not NULL) is the offset of the first offending byte and *why
+ * (if not NULL) a static description ("invalid UTF-8", "NUL byte"). */
+bool text_utf8_check(const char *s, size_t n, size_t *bad_off, const char **why);
+
+/* Normalize document text: drop a leading byte-order mark, turn CRLF and lone
+ * CR into LF, and compose to NFC. Input must be valid UTF-8 (check first).
+ * On success *out is a malloc'd NUL-terminated string owned by the caller. */
+ragd_status text_normalize(const char *s, size_t n, char **out, size_t *out_len, ragd_error *err);
+
+/* Fold text for matching: NFKC and case folding, and with strip_marks also
+ * every combining mark removed (é -> e; note this also strips Japanese
+ * voicing marks, so FTS queries fold without it). Returns a malloc'd
+ * NUL-terminated string (caller frees); invalid input yields "". */
+char *text_fold(const char *s, size_t n, bool strip_marks, size_t *out_len);
+
+/* Word spans: runs of letters, marks and digits, joining internal
+ * apostrophes ("don't") and digit separators ("3.14", "1,000"); every CJK
+ * ideograph, kana or hangul syllable is a word of its own. Returns the count;
+ * *out receives the malloc'd array (NULL when the count is 0). */
+size_t text_words(const char *s, size_t n, ragd_span **out);
+
+/* Sentence spans, trimmed of surrounding whitespace. A sentence ends after
+ * . ! ? … (and closing quotes/brackets) followed by space and a plausible
+ * sentence start, but not after known abbreviations ("Dr.", "e.g."), single
+ * initials ("J."), or inside numbers ("3.14"); after CJK terminators 。！？
+ * with no space needed; at blank lines; and before Markdown block starts
+ * (headings, list items, table rows, quotes, fences). Returns the count. */
+size_t text_sentences(const char *s, size_t n, ragd_span **out);
+
+/* Approximate token count: each word of k code points counts 1 + (k-1)/6
+ * tokens, each CJK character 1, each other non-space grapheme (punctuation,
+ * symbols, emoji) 1, whitespace 0. */
+size_t text_count_tokens(const char *s, size_t n);
+
+/* The byte offset where each approximate token starts (as counted by
+ * text_count_tokens, in order). Returns the count. */
+size_t text_token_starts(const char *s, size_t n, size_t **out);
+
+/* Largest grapheme-cluster boundary <= pos (0 and n are boundaries). */
+size_t text_grapheme_floor(const char *s, size_t n, size_t pos);
+
+/* True when cp is a CJK ideograph, kana, or hangul syllable. */
+bool text_is_cjk(int32_t cp);
+
+
+
+/* Copy s with a space inserted around every CJK character, so a word-based
+ * tokenizer (FTS5 unicode61) indexes CJK text as unigrams. Returns a malloc'd
+ * NUL-terminated string the caller frees. */
+char *text_space_cjk(const char *s, size_t n);
+#endif

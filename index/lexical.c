@@ -1,0 +1,170 @@
+/* index/lexical.c — FTS5 query building and BM25 search. See lexical.h.
+ *
+ * Queries are never passed to FTS5 verbatim: user text like `C++ "foo` or
+ * `NEAR(` would be a syntax error or an operator. Every term is quoted, so
+ * the expression is always valid and only means "any of these terms".
+ */
+#include "index/lexical.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/text.h"
+
+static const char *const STOPWORDS[] = {
+    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are",
+    "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but",
+    "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for",
+    "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself",
+    "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just",
+    "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once",
+    "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she",
+    "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them",
+    "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too",
+    "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which",
+    "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself",
+    "yourselves", "s", "t", "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't",
+    "many", "much", "also", "within", "without", "whose", "tell", "describe", "explain", NULL};
+
+int lexical_is_stopword(const char *w)
+{
+    for (int i = 0; STOPWORDS[i]; i++)
+        if (strcmp(w, STOPWORDS[i]) == 0) return 1;
+    return 0;
+}
+
+typedef struct {
+    char **v;
+    size_t n, cap;
+} strv;
+
+static void strv_add_unique(strv *s, char *w)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i], w) == 0) {
+            free(w);
+            return;
+        }
+    ragd_array_grow((void **)&s->v, &s->cap, s->n + 1, sizeof *s->v);
+    s->v[s->n++] = w;
+}
+
+size_t lexical_terms(const char *query, char ***terms)
+{
+    size_t flen = 0;
+    char *f = text_fold(query, strlen(query), false, &flen);
+    ragd_span *w = NULL;
+    size_t nw = text_words(f, flen, &w);
+    strv out = {0};
+    for (size_t i = 0; i < nw; i++) {
+        int32_t cp = 0;
+        text_decode(f, flen, w[i].start, &cp);
+        if (text_is_cjk(cp)) {
+            /* A run of adjacent CJK characters: bigrams, or the lone char. */
+            size_t j = i;
+            while (j + 1 < nw && w[j + 1].start == w[j].end) {
+                int32_t c2 = 0;
+                text_decode(f, flen, w[j + 1].start, &c2);
+                if (!text_is_cjk(c2)) break;
+                j++;
+            }
+            if (j == i) {
+                strv_add_unique(&out, ragd_xstrndup(f + w[i].start, w[i].end - w[i].start));
+            } else {
+                for (size_t k = i; k < j; k++)
+                    strv_add_unique(&out, ragd_xstrndup(f + w[k].start, w[k + 1].end - w[k].start));
+            }
+            i = j;
+            continue;
+        }
+        char *t = ragd_xstrndup(f + w[i].start, w[i].end - w[i].start);
+        /* Normalize the typographic apostrophe so stop words match. */
+        char *q;
+        while ((q = strstr(t, "\xE2\x80\x99")) != NULL) {
+            *q = '\'';
+            memmove(q + 1, q + 3, strlen(q + 3) + 1);
+        }
+        if (lexical_is_stopword(t)) {
+            free(t);
+            continue;
+        }
+        strv_add_unique(&out, t);
+    }
+    free(w);
+    free(f);
+    *terms = out.v;
+    return out.n;
+}
+
+void lexical_terms_free(char **terms, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(terms[i]);
+    free(terms);
+}
+
+char *lexical_match_expr(const char *query)
+{
+    char **terms = NULL;
+    size_t nt = lexical_terms(query, &terms);
+    if (!nt) {
+        free(terms);
+        return NULL;
+    }
+    ragd_buf b = RAGD_BUF_INIT;
+    for (size_t i = 0; i < nt; i++) {
+        if (i) ragd_buf_puts(&b, " OR ");
+        ragd_buf_putc(&b, '"');
+        /* Space CJK so a bigram becomes a two-token phrase, as indexed. */
+        char *sp = text_space_cjk(terms[i], strlen(terms[i]));
+        for (const char *p = sp; *p; p++) {
+            if (*p == '"') ragd_buf_putc(&b, '"');
+            ragd_buf_putc(&b, *p);
+        }
+        free(sp);
+        ragd_buf_putc(&b, '"');
+    }
+    lexical_terms_free(terms, nt);
+    return ragd_buf_steal(&b);
+}
+
+ragd_status lexical_search(ragd_store *st, int64_t coll, const char *query, size_t k,
+                           lexical_hit **hits, size_t *n, ragd_error *err)
+{
+    *hits = NULL;
+    *n = 0;
+    char *expr = lexical_match_expr(query);
+    if (!expr) return RAGD_OK;
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT f.rowid, bm25(chunks_fts, %g, %g, %g) AS s FROM chunks_fts f "
+             "JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id "
+             "WHERE chunks_fts MATCH ?1 AND d.collection_id = ?2 ORDER BY s LIMIT ?3",
+             LEXICAL_W_TITLE, LEXICAL_W_HEADING, LEXICAL_W_BODY);
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
+        free(expr);
+        return store_sqlite_error(db, err, "cannot prepare lexical search");
+    }
+    sqlite3_bind_text(q, 1, expr, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 2, coll);
+    sqlite3_bind_int64(q, 3, (sqlite3_int64)k);
+    lexical_hit *v = ragd_xcalloc(k ? k : 1, sizeof *v);
+    size_t cnt = 0;
+    int r;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW && cnt < k) {
+        v[cnt].chunk_id = sqlite3_column_int64(q, 0);
+        v[cnt].score = -sqlite3_column_double(q, 1);
+        cnt++;
+    }
+    sqlite3_finalize(q);
+    free(expr);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        free(v);
+        return store_sqlite_error(db, err, "lexical search failed");
+    }
+    *hits = v;
+    *n = cnt;
+    return RAGD_OK;
+}

@@ -1,0 +1,49 @@
+/* index/lexical.h — the FTS5 lexical index.
+ *
+ * Chunks are indexed at write time by the store (chunks_fts: title, heading
+ * path, body; tokenizer unicode61 with diacritics removed + porter stemming;
+ * CJK text spaced into unigrams). This module turns a user query into a safe
+ * FTS5 MATCH expression and runs BM25 with the title weighted above the body.
+ *
+ * Thread-safety: reentrant; the store must not be used concurrently.
+ */
+#ifndef RAGD_INDEX_LEXICAL_H
+#define RAGD_INDEX_LEXICAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "store/store.h"
+
+/* BM25 column weights: title, heading path, body. */
+#define LEXICAL_W_TITLE 2.0
+#define LEXICAL_W_HEADING 1.5
+#define LEXICAL_W_BODY 1.0
+
+typedef struct {
+    int64_t chunk_id;
+    double score; /* -bm25: higher is better */
+} lexical_hit;
+
+/* The query's content terms: folded (case, diacritics, NFKC), stop words
+ * dropped, duplicates removed, in order. CJK runs yield character bigrams
+ * (or the single character). Returns the count; *terms is a malloc'd array
+ * of malloc'd strings (free with lexical_terms_free). */
+size_t lexical_terms(const char *query, char ***terms);
+void lexical_terms_free(char **terms, size_t n);
+
+/* True for English function words ignored by lexical matching. */
+int lexical_is_stopword(const char *folded_word);
+
+/* Build the FTS5 MATCH expression for query: quoted terms joined by OR
+ * (CJK bigrams as two-token phrases). Returns a malloc'd string, or NULL
+ * when the query has no content terms. */
+char *lexical_match_expr(const char *query);
+
+/* Top-k chunks of collection coll for query by BM25. *hits is malloc'd
+ * (caller frees); *n may be 0 (no content terms or no match). */
+ragd_status lexical_search(ragd_store *st, int64_t coll, const char *query, size_t k,
+                           lexical_hit **hits, size_t *n, ragd_error *err);
+
+#endif

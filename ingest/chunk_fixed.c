@@ -1,0 +1,268 @@
+/* ingest/chunk_fixed.c — the fixed-size chunker.
+ *
+ * Design: we first list every position where a cut is allowed, each with a
+ * priority (block > line-in-code/table > sentence > word), then walk the
+ * document window by window. A window may hold at most max_tokens tokens; it
+ * ends at the highest-priority cut found in its second half (the latest one
+ * on ties), or failing that anywhere in it, or — only for a single run with
+ * no allowed cut, like a 5,000-character token — at a grapheme boundary.
+ * Heading sections are hard boundaries: a chunk never spans two sections, so
+ * its heading path is exact. The next window starts `overlap` tokens before
+ * the end, snapped forward to a sentence start (else a word start).
+ *
+ * Offsets are bytes into the normalized text; chunk text is text[start:end]
+ * with surrounding whitespace trimmed.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/text.h"
+#include "ingest/ingest.h"
+
+enum { CUT_GRAPHEME = 0, CUT_WORD = 1, CUT_SENTENCE = 2, CUT_LINE = 3, CUT_BLOCK = 4 };
+
+typedef struct {
+    size_t pos;
+    int prio;
+} cut;
+
+typedef struct {
+    cut *v;
+    size_t n, cap;
+} cuts;
+
+static void cut_add(cuts *c, size_t pos, int prio)
+{
+    ragd_array_grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v);
+    c->v[c->n].pos = pos;
+    c->v[c->n].prio = prio;
+    c->n++;
+}
+
+static int cut_cmp(const void *a, const void *b)
+{
+    const cut *x = a, *y = b;
+    if (x->pos != y->pos) return x->pos < y->pos ? -1 : 1;
+    return y->prio - x->prio; /* higher priority first at the same position */
+}
+
+/* Collect allowed cut positions (a cut at p means a chunk may end before p
+ * and the next begin at p). */
+static void collect_cuts(const ingest_doc *d, cuts *c)
+{
+    for (size_t b = 0; b < d->nblocks; b++) {
+        const ingest_block *bl = &d->blocks[b];
+        cut_add(c, bl->start, CUT_BLOCK);
+        if (bl->kind == BLOCK_CODE || bl->kind == BLOCK_TABLE || bl->kind == BLOCK_LIST) {
+            for (size_t i = bl->start; i < bl->end; i++)
+                if (d->text[i] == '\n' && i + 1 < bl->end) cut_add(c, i + 1, CUT_LINE);
+        }
+        if (bl->kind == BLOCK_CODE || bl->kind == BLOCK_TABLE || bl->kind == BLOCK_HEADING)
+            continue;
+        ragd_span *sp = NULL;
+        size_t ns = text_sentences(d->text + bl->start, bl->end - bl->start, &sp);
+        for (size_t k = 1; k < ns; k++) cut_add(c, bl->start + sp[k].start, CUT_SENTENCE);
+        free(sp);
+        size_t nw = text_words(d->text + bl->start, bl->end - bl->start, &sp);
+        for (size_t k = 1; k < nw; k++) cut_add(c, bl->start + sp[k].start, CUT_WORD);
+        free(sp);
+    }
+    qsort(c->v, c->n, sizeof *c->v, cut_cmp);
+}
+
+/* Index of the first token start >= pos. */
+static size_t tok_index(const size_t *ts, size_t nt, size_t pos)
+{
+    size_t lo = 0, hi = nt;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ts[mid] < pos) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Index of the first cut with position >= pos. */
+static size_t cut_index(const cuts *c, size_t pos)
+{
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c->v[mid].pos < pos) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static size_t skip_space(const char *t, size_t i, size_t end)
+{
+    while (i < end && isspace((unsigned char)t[i])) i++;
+    return i;
+}
+
+static size_t trim_end(const char *t, size_t start, size_t e)
+{
+    while (e > start && isspace((unsigned char)t[e - 1])) e--;
+    return e;
+}
+
+static void emit(chunk_list *out, const ingest_doc *d, size_t s, size_t e, size_t tokens,
+                 const char *heading_path)
+{
+    ragd_array_grow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v);
+    chunk *c = &out->v[out->n++];
+    c->start = s;
+    c->end = e;
+    c->tokens = tokens;
+    c->parent = -1;
+    c->heading_path = ragd_xstrdup(heading_path);
+    ragd_buf h = RAGD_BUF_INIT;
+    ragd_buf_puts(&h, d->title ? d->title : "");
+    if (heading_path[0]) {
+        if (h.len) ragd_buf_puts(&h, " > ");
+        ragd_buf_puts(&h, heading_path);
+    }
+    c->header = ragd_buf_steal(&h);
+}
+
+/* Sections [start, end) of d, where hard cuts happen: at each heading that
+ * follows some non-heading content. */
+typedef struct {
+    size_t start, end;
+    const char *heading_path;
+} span_section;
+
+static size_t hard_sections(const ingest_doc *d, span_section **out)
+{
+    span_section *v = ragd_xcalloc(d->nsections + 1, sizeof *v);
+    size_t n = 0;
+    bool content = false;
+    size_t cur_start = 0;
+    int cur_sec = 0;
+    for (size_t b = 0; b < d->nblocks; b++) {
+        const ingest_block *bl = &d->blocks[b];
+        if (bl->kind == BLOCK_HEADING && content) {
+            v[n].start = cur_start;
+            v[n].end = bl->start;
+            v[n].heading_path = d->sections[cur_sec].heading_path;
+            n++;
+            cur_start = bl->start;
+            content = false;
+        }
+        if (bl->kind == BLOCK_HEADING) cur_sec = bl->section;
+        else content = true;
+        if (b == 0 && bl->kind != BLOCK_HEADING) cur_sec = bl->section;
+    }
+    v[n].start = cur_start;
+    v[n].end = d->len;
+    v[n].heading_path = d->nsections ? d->sections[cur_sec].heading_path : "";
+    n++;
+    *out = v;
+    return n;
+}
+
+ragd_status chunk_fixed(const ingest_doc *d, const chunk_opts *o, chunk_list *out,
+                        ragd_error *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t max = o->max_tokens > 0 ? (size_t)o->max_tokens : 256;
+    size_t overlap = o->overlap > 0 ? (size_t)o->overlap : 0;
+    if (overlap >= max)
+        return ragd_error_set(err, RAGD_EUSAGE, "--overlap (%zu) must be smaller than "
+                              "--chunk-tokens (%zu)", overlap, max);
+    size_t *ts = NULL;
+    size_t nt = text_token_starts(d->text, d->len, &ts);
+    cuts c = {0};
+    collect_cuts(d, &c);
+    span_section *secs = NULL;
+    size_t nsec = hard_sections(d, &secs);
+    const char *t = d->text;
+
+    for (size_t si = 0; si < nsec; si++) {
+        size_t send = trim_end(t, secs[si].start, secs[si].end);
+        size_t pos = skip_space(t, secs[si].start, send);
+        while (pos < send) {
+            size_t ti = tok_index(ts, nt, pos);
+            size_t tend = tok_index(ts, nt, send);
+            size_t end;
+            if (tend - ti <= max) {
+                end = send;
+            } else {
+                size_t limit = ts[ti + max]; /* the first token that no longer fits */
+                size_t half = ts[ti + max / 2];
+                /* Best cut in (half, limit]; else in (pos, limit]. */
+                size_t best = 0;
+                int bestp = -1;
+                for (size_t k = cut_index(&c, half); k < c.n && c.v[k].pos <= limit; k++) {
+                    if (c.v[k].pos <= pos) continue;
+                    if (c.v[k].prio >= bestp) best = c.v[k].pos, bestp = c.v[k].prio;
+                }
+                if (bestp < 0) {
+                    for (size_t k = cut_index(&c, pos + 1); k < c.n && c.v[k].pos <= limit; k++)
+                        if (c.v[k].prio >= bestp) best = c.v[k].pos, bestp = c.v[k].prio;
+                }
+                if (bestp < CUT_WORD) {
+                    /* One unsplittable run: cut on a grapheme boundary. */
+                    best = text_grapheme_floor(t, d->len, limit);
+                    if (best <= pos) best = limit;
+                }
+                end = best;
+            }
+            size_t e = trim_end(t, pos, end);
+            if (e <= pos) { /* whitespace-only window: step past it */
+                pos = skip_space(t, end > pos ? end : pos + 1, send);
+                continue;
+            }
+            emit(out, d, pos, e, tok_index(ts, nt, e) - ti, secs[si].heading_path);
+            if (end >= send) break;
+            size_t next = end;
+            if (overlap) {
+                size_t te = tok_index(ts, nt, end);
+                size_t target = ts[te > overlap ? te - overlap : 0];
+                if (target <= pos) target = pos + 1;
+                /* Snap forward to a sentence start, else a word start, within
+                 * the overlap region. */
+                size_t snap = 0;
+                int sp = -1;
+                for (size_t k = cut_index(&c, target); k < c.n && c.v[k].pos < end; k++) {
+                    int pr = c.v[k].prio >= CUT_SENTENCE ? 2 : 1;
+                    if (pr > sp) snap = c.v[k].pos, sp = pr;
+                    if (sp == 2) break;
+                }
+                if (sp > 0) next = snap;
+            }
+            pos = skip_space(t, next, send);
+        }
+    }
+    free(secs);
+    free(c.v);
+    free(ts);
+    return RAGD_OK;
+}
+
+void chunk_list_free(chunk_list *l)
+{
+    if (!l) return;
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].heading_path);
+        free(l->v[i].header);
+    }
+    for (size_t i = 0; i < l->nparents; i++) free(l->parents[i].heading_path);
+    free(l->v);
+    free(l->parents);
+    memset(l, 0, sizeof *l);
+}
+
+ragd_status chunk_document(const ingest_doc *d, const ragd_settings *s, chunk_list *out,
+                           ragd_error *err)
+{
+    if (strcmp(s->chunker, "fixed") != 0)
+        return ragd_error_set(err, RAGD_EUSAGE,
+                              "chunker '%s' is not available in this build yet (only 'fixed'); "
+                              "create the collection with --chunker fixed",
+                              s->chunker);
+    chunk_opts o = {.max_tokens = s->chunk_tokens, .overlap = s->overlap};
+    return chunk_fixed(d, &o, out, err);
+}

@@ -1,0 +1,145 @@
+/* ingest/ingest.h — loading, chunking and storing documents.
+ *
+ * The pipeline for one file is:
+ *   ingest_read_file  -> raw bytes (size limit, regular file, readable)
+ *   ingest_parse      -> ingest_doc: normalized text + block structure
+ *   chunk_document    -> chunks with byte offsets into the normalized text
+ *   store_doc_put     -> one transaction
+ * ingest_paths drives it over files and directories, dedupes by content hash
+ * (unchanged input = no-op) and replaces changed documents.
+ *
+ * Ownership: ingest_doc and chunk_list are filled by the functions below and
+ * released by ingest_doc_free / chunk_list_free. Thread-safety: all functions
+ * are reentrant; ingest_paths uses the store it is given from one thread.
+ */
+#ifndef RAGD_INGEST_H
+#define RAGD_INGEST_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/error.h"
+#include "store/store.h"
+
+typedef enum {
+    BLOCK_PARA = 0,
+    BLOCK_HEADING,
+    BLOCK_CODE,  /* fenced code: cut only between lines */
+    BLOCK_TABLE, /* table rows: cut only between rows */
+    BLOCK_LIST,
+    BLOCK_QUOTE,
+} block_kind;
+
+/* A structural block of the normalized text. */
+typedef struct {
+    block_kind kind;
+    size_t start, end; /* byte offsets, end exclusive, excluding the final newline */
+    int level;         /* heading level 1..6 for BLOCK_HEADING */
+    int section;       /* index into ingest_doc.sections */
+} ingest_block;
+
+/* A heading section: the heading path in force from `start` on. */
+typedef struct {
+    size_t start;
+    char *heading_path; /* " > "-joined, "" before the first heading; owned */
+    bool has_heading;   /* starts at a heading line */
+} ingest_section;
+
+typedef struct {
+    char *text; /* normalized (NFC, LF) text; owned */
+    size_t len;
+    char *title;        /* owned */
+    const char *format; /* static: "txt", "md", "jsonl" */
+    ingest_block *blocks;
+    size_t nblocks;
+    ingest_section *sections;
+    size_t nsections;
+    char *metadata_json; /* owned JSON object text, or NULL */
+} ingest_doc;
+
+void ingest_doc_free(ingest_doc *d);
+
+/* Default and hard limit on one input file's size. */
+#define INGEST_DEFAULT_MAX_BYTES (16u * 1024u * 1024u)
+
+/* Pick a format for path: "md", "txt", "jsonl" from the extension, or for
+ * unknown extensions by sniffing the first bytes (text -> "txt"). Returns a
+ * static string, or NULL with err set when the file is not something we can
+ * read ("binary file", "unsupported format 'pdf', use --format txt"). `hint`
+ * other than NULL/"auto" forces the format. */
+const char *ingest_detect_format(const char *path, const char *hint, const char *head,
+                                 size_t head_len, ragd_error *err);
+
+/* Read a whole regular file of at most max_bytes. *out is malloc'd (NUL
+ * terminated, caller frees). Errors name the file and the reason. */
+ragd_status ingest_read_file(const char *path, size_t max_bytes, char **out, size_t *out_len,
+                             ragd_error *err);
+
+/* Validate (UTF-8, no NUL, not empty or blank), normalize and parse raw bytes
+ * of the given format ("txt" or "md") into d. `fallback_title` (e.g. the
+ * file name) is used when the text has no title of its own. Blank input fails
+ * with RAGD_ENOTFOUND so callers can skip it with a warning rather than fail. */
+ragd_status ingest_parse(const char *raw, size_t n, const char *format, const char *fallback_title,
+                         ingest_doc *d, ragd_error *err);
+
+/* --- chunking ------------------------------------------------------------- */
+
+typedef struct {
+    size_t start, end; /* into ingest_doc.text; text == doc[start:end] */
+    size_t tokens;
+    int parent;         /* index into chunk_list.parents or -1 */
+    char *heading_path; /* owned */
+    char *header;       /* contextual header "Title > H1 > H2"; owned */
+} chunk;
+
+typedef struct {
+    size_t start, end, tokens;
+    char *heading_path; /* owned */
+} chunk_parent;
+
+typedef struct {
+    chunk *v;
+    size_t n, cap;
+    chunk_parent *parents;
+    size_t nparents, capparents;
+} chunk_list;
+
+void chunk_list_free(chunk_list *l);
+
+typedef struct {
+    int max_tokens; /* window size */
+    int overlap;    /* tokens shared by consecutive windows */
+} chunk_opts;
+
+/* The fixed chunker: token windows of at most max_tokens with `overlap`
+ * tokens of overlap, cut at the best boundary in the window's second half:
+ * heading sections (always), blocks, lines inside code and tables (never
+ * mid-line), sentences, words, and only for an unsplittable run, graphemes. */
+ragd_status chunk_fixed(const ingest_doc *d, const chunk_opts *o, chunk_list *out,
+                        ragd_error *err);
+
+/* Chunk d with the collection's chunker. */
+ragd_status chunk_document(const ingest_doc *d, const ragd_settings *s, chunk_list *out,
+                           ragd_error *err);
+
+/* --- the pipeline ----------------------------------------------------------- */
+
+typedef struct {
+    const char *format;  /* auto | txt | md | jsonl */
+    size_t max_bytes;    /* per file; 0 = default */
+    bool progress;       /* show a progress bar (TTY) or periodic lines */
+    bool progress_tty;   /* bar when true, periodic lines otherwise */
+} ingest_opts;
+
+/* Ingest files and directories (recursive, sorted, hidden entries skipped)
+ * into collection coll. Each bad file is reported on stderr as
+ * `ragd: <file>: <reason>` and in the report, and the others still ingest.
+ * *report receives {"added","updated","unchanged","skipped","failed","chunks",
+ * "bytes","seconds","errors":[{"file","error"}]} (new reference). Returns
+ * RAGD_OK when no file failed, RAGD_EINPUT when some did (report still set),
+ * or another status for failures that stop everything (store errors). */
+ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *const *paths,
+                         size_t npaths, const ingest_opts *o, json_t **report, ragd_error *err);
+
+#endif

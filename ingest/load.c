@@ -1,0 +1,400 @@
+/* ingest/load.c — reading files, detecting formats, validating and
+ * normalizing text, and parsing its block structure (plain text and Markdown).
+ *
+ * The Markdown parser is line-based and deliberately small: it recognizes
+ * what chunking needs — ATX headings (for heading paths), fenced code blocks
+ * and tables (never split mid-line), lists, quotes and paragraphs. The
+ * document text stored is the normalized Markdown source itself, so every
+ * chunk is an exact slice of it.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/text.h"
+#include "ingest/ingest.h"
+
+void ingest_doc_free(ingest_doc *d)
+{
+    if (!d) return;
+    free(d->text);
+    free(d->title);
+    free(d->blocks);
+    for (size_t i = 0; i < d->nsections; i++) free(d->sections[i].heading_path);
+    free(d->sections);
+    free(d->metadata_json);
+    memset(d, 0, sizeof *d);
+}
+
+static const char *ext_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    return dot && dot != base ? dot + 1 : "";
+}
+
+const char *ingest_detect_format(const char *path, const char *hint, const char *head,
+                                 size_t head_len, ragd_error *err)
+{
+    if (hint && *hint && strcmp(hint, "auto") != 0) {
+        if (!strcmp(hint, "txt") || !strcmp(hint, "text")) return "txt";
+        if (!strcmp(hint, "md") || !strcmp(hint, "markdown")) return "md";
+        if (!strcmp(hint, "jsonl")) return "jsonl";
+        ragd_error_set(err, RAGD_EUSAGE,
+                       "unsupported --format '%s' (supported: auto, txt, md, jsonl)", hint);
+        return NULL;
+    }
+    const char *ext = ext_of(path);
+    if (!strcasecmp(ext, "md") || !strcasecmp(ext, "markdown") || !strcasecmp(ext, "mdown"))
+        return "md";
+    if (!strcasecmp(ext, "txt") || !strcasecmp(ext, "text")) return "txt";
+    if (!strcasecmp(ext, "jsonl")) return "jsonl";
+    static const char *const UNSUPPORTED[] = {"pdf", "html", "htm", "docx", "doc", "odt",
+                                              "rtf", "epub", "xlsx", "pptx", NULL};
+    for (int i = 0; UNSUPPORTED[i]; i++)
+        if (!strcasecmp(ext, UNSUPPORTED[i])) {
+            ragd_error_set(err, RAGD_EINPUT,
+                           "unsupported format '%s' (supported: txt, md, jsonl); convert it to "
+                           "text or force one with --format",
+                           UNSUPPORTED[i]);
+            return NULL;
+        }
+    /* Unknown extension: sniff. Binary if it has NUL bytes or invalid UTF-8
+     * (allowing a sequence cut by the end of the sniffed window). */
+    size_t bad = 0;
+    const char *why = NULL;
+    if (memchr(head, '\0', head_len)) {
+        ragd_error_set(err, RAGD_EINPUT, "binary file (NUL bytes); not a text document");
+        return NULL;
+    }
+    if (!text_utf8_check(head, head_len, &bad, &why) && head_len - bad > 4) {
+        ragd_error_set(err, RAGD_EINPUT, "binary file (not UTF-8 text at byte %zu)", bad);
+        return NULL;
+    }
+    return "txt";
+}
+
+ragd_status ingest_read_file(const char *path, size_t max_bytes, char **out, size_t *out_len,
+                             ragd_error *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (!max_bytes) max_bytes = INGEST_DEFAULT_MAX_BYTES;
+    /* O_NONBLOCK so a FIFO cannot hang us; we reject non-regular files anyway. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return ragd_error_set(err, RAGD_EINPUT, "cannot open: file vanished or is a broken "
+                                  "link");
+        return ragd_error_set(err, RAGD_EINPUT, "cannot open: %s", strerror(errno));
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return ragd_error_set(err, RAGD_EINPUT, "cannot stat: %s", strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return ragd_error_set(err, RAGD_EINPUT, "not a regular file");
+    }
+    if ((size_t)sb.st_size > max_bytes) {
+        close(fd);
+        return ragd_error_set(err, RAGD_EINPUT,
+                              "file too large: %.1f MB exceeds the %.1f MB limit (--max-bytes)",
+                              sb.st_size / 1048576.0, max_bytes / 1048576.0);
+    }
+    size_t cap = (size_t)sb.st_size + 1, len = 0;
+    char *buf = ragd_xmalloc(cap);
+    for (;;) {
+        if (len + 1 >= cap) {
+            if (cap > max_bytes + 1) {
+                free(buf);
+                close(fd);
+                return ragd_error_set(err, RAGD_EINPUT,
+                                      "file too large: grew past the %.1f MB limit (--max-bytes)",
+                                      max_bytes / 1048576.0);
+            }
+            cap *= 2;
+            buf = ragd_xrealloc(buf, cap);
+        }
+        ssize_t r = read(fd, buf + len, cap - 1 - len);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            free(buf);
+            close(fd);
+            return ragd_error_set(err, RAGD_EINPUT, "cannot read: %s", strerror(e));
+        }
+        if (r == 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    return RAGD_OK;
+}
+
+/* --- structure -------------------------------------------------------------- */
+
+typedef struct {
+    ingest_doc *d;
+    size_t capb, caps;
+    char *stack[7]; /* heading texts by level 1..6 (borrowed from text) */
+    size_t stacklen[7];
+} parser;
+
+static void add_block(parser *p, block_kind k, size_t s, size_t e, int level)
+{
+    ingest_doc *d = p->d;
+    /* Merge consecutive paragraph lines / rows / items into one block. */
+    ragd_array_grow((void **)&d->blocks, &p->capb, d->nblocks + 1, sizeof *d->blocks);
+    ingest_block *b = &d->blocks[d->nblocks++];
+    b->kind = k;
+    b->start = s;
+    b->end = e;
+    b->level = level;
+    b->section = d->nsections ? (int)d->nsections - 1 : 0;
+}
+
+static void add_section(parser *p, size_t start, bool has_heading)
+{
+    ingest_doc *d = p->d;
+    ragd_buf path = RAGD_BUF_INIT;
+    for (int l = 1; l <= 6; l++) {
+        if (!p->stack[l]) continue;
+        if (path.len) ragd_buf_puts(&path, " > ");
+        ragd_buf_append(&path, p->stack[l], p->stacklen[l]);
+    }
+    ragd_array_grow((void **)&d->sections, &p->caps, d->nsections + 1, sizeof *d->sections);
+    ingest_section *s = &d->sections[d->nsections++];
+    s->start = start;
+    s->heading_path = ragd_buf_steal(&path);
+    s->has_heading = has_heading;
+}
+
+static size_t line_end(const char *t, size_t n, size_t i)
+{
+    const char *nl = memchr(t + i, '\n', n - i);
+    return nl ? (size_t)(nl - t) : n;
+}
+
+static bool is_blank(const char *t, size_t s, size_t e)
+{
+    for (size_t i = s; i < e; i++)
+        if (!isspace((unsigned char)t[i])) return false;
+    return true;
+}
+
+static size_t skip_indent(const char *t, size_t s, size_t e, size_t max)
+{
+    size_t i = s;
+    while (i < e && i - s < max && t[i] == ' ') i++;
+    return i;
+}
+
+static int atx_level(const char *t, size_t s, size_t e, size_t *text_start, size_t *text_end)
+{
+    size_t i = skip_indent(t, s, e, 3);
+    int level = 0;
+    while (i < e && t[i] == '#' && level < 7) i++, level++;
+    if (level < 1 || level > 6) return 0;
+    if (i < e && t[i] != ' ' && t[i] != '\t') return 0;
+    while (i < e && (t[i] == ' ' || t[i] == '\t')) i++;
+    size_t j = e;
+    while (j > i && (t[j - 1] == ' ' || t[j - 1] == '\t')) j--;
+    /* Optional closing #'s. */
+    size_t k = j;
+    while (k > i && t[k - 1] == '#') k--;
+    if (k < j && (k == i || t[k - 1] == ' ')) {
+        j = k;
+        while (j > i && t[j - 1] == ' ') j--;
+    }
+    *text_start = i;
+    *text_end = j;
+    return level;
+}
+
+static bool fence_open(const char *t, size_t s, size_t e, char *ch, size_t *len)
+{
+    size_t i = skip_indent(t, s, e, 3);
+    if (i >= e || (t[i] != '`' && t[i] != '~')) return false;
+    size_t j = i;
+    while (j < e && t[j] == t[i]) j++;
+    if (j - i < 3) return false;
+    *ch = t[i];
+    *len = j - i;
+    return true;
+}
+
+static bool fence_close(const char *t, size_t s, size_t e, char ch, size_t len)
+{
+    size_t i = skip_indent(t, s, e, 3);
+    size_t j = i;
+    while (j < e && t[j] == ch) j++;
+    return j - i >= len && is_blank(t, j, e);
+}
+
+static bool is_table_line(const char *t, size_t s, size_t e)
+{
+    size_t i = skip_indent(t, s, e, 3);
+    return i < e && t[i] == '|';
+}
+
+static bool is_list_line(const char *t, size_t s, size_t e)
+{
+    size_t i = skip_indent(t, s, e, 8);
+    if (i + 1 < e && (t[i] == '-' || t[i] == '*' || t[i] == '+') && t[i + 1] == ' ') return true;
+    size_t j = i;
+    while (j < e && isdigit((unsigned char)t[j]) && j - i < 9) j++;
+    return j > i && j + 1 < e && (t[j] == '.' || t[j] == ')') && t[j + 1] == ' ';
+}
+
+static bool is_quote_line(const char *t, size_t s, size_t e)
+{
+    size_t i = skip_indent(t, s, e, 3);
+    return i < e && t[i] == '>';
+}
+
+static void parse_markdown(parser *p)
+{
+    ingest_doc *d = p->d;
+    const char *t = d->text;
+    size_t n = d->len, i = 0;
+    add_section(p, 0, false);
+    while (i < n) {
+        size_t e = line_end(t, n, i);
+        if (is_blank(t, i, e)) {
+            i = e + 1;
+            continue;
+        }
+        size_t hs, he;
+        char fch;
+        size_t flen;
+        int level = atx_level(t, i, e, &hs, &he);
+        if (level) {
+            p->stack[level] = (char *)t + hs;
+            p->stacklen[level] = he - hs;
+            for (int l = level + 1; l <= 6; l++) p->stack[l] = NULL;
+            add_section(p, i, true);
+            add_block(p, BLOCK_HEADING, i, e, level);
+            if (!d->title && level == 1 && he > hs) d->title = ragd_xstrndup(t + hs, he - hs);
+            i = e + 1;
+            continue;
+        }
+        if (fence_open(t, i, e, &fch, &flen)) {
+            size_t s = i, j = e + 1, last = e;
+            while (j < n) {
+                size_t le = line_end(t, n, j);
+                last = le;
+                if (fence_close(t, j, le, fch, flen)) break;
+                j = le + 1;
+            }
+            if (j >= n) last = n; /* unclosed fence runs to the end */
+            add_block(p, BLOCK_CODE, s, last, 0);
+            i = last + 1;
+            continue;
+        }
+        block_kind k = BLOCK_PARA;
+        bool (*same)(const char *, size_t, size_t) = NULL;
+        if (is_table_line(t, i, e)) k = BLOCK_TABLE, same = is_table_line;
+        else if (is_list_line(t, i, e)) k = BLOCK_LIST;
+        else if (is_quote_line(t, i, e)) k = BLOCK_QUOTE, same = is_quote_line;
+        size_t s = i, last = e;
+        i = e + 1;
+        while (i < n) {
+            size_t le = line_end(t, n, i);
+            if (is_blank(t, i, le)) break;
+            size_t a, b;
+            char c2;
+            size_t l2;
+            if (atx_level(t, i, le, &a, &b) || fence_open(t, i, le, &c2, &l2)) break;
+            if (same) {
+                if (!same(t, i, le)) break;
+            } else if (k == BLOCK_PARA) {
+                if (is_table_line(t, i, le) || is_list_line(t, i, le) || is_quote_line(t, i, le))
+                    break;
+            } else if (k == BLOCK_LIST) {
+                if (is_table_line(t, i, le) || is_quote_line(t, i, le)) break;
+            }
+            last = le;
+            i = le + 1;
+        }
+        add_block(p, k, s, last, 0);
+    }
+}
+
+static void parse_text(parser *p)
+{
+    ingest_doc *d = p->d;
+    const char *t = d->text;
+    size_t n = d->len, i = 0;
+    add_section(p, 0, false);
+    while (i < n) {
+        size_t e = line_end(t, n, i);
+        if (is_blank(t, i, e)) {
+            i = e + 1;
+            continue;
+        }
+        size_t s = i, last = e;
+        i = e + 1;
+        while (i < n) {
+            size_t le = line_end(t, n, i);
+            if (is_blank(t, i, le)) break;
+            last = le;
+            i = le + 1;
+        }
+        add_block(p, BLOCK_PARA, s, last, 0);
+    }
+}
+
+/* Title of plain text: its first line when short and not a sentence run-on. */
+static char *text_title(const char *t, size_t n)
+{
+    size_t i = 0;
+    while (i < n && isspace((unsigned char)t[i])) i++;
+    size_t e = line_end(t, n, i);
+    while (e > i && isspace((unsigned char)t[e - 1])) e--;
+    if (e > i && e - i <= 120) return ragd_xstrndup(t + i, e - i);
+    return NULL;
+}
+
+ragd_status ingest_parse(const char *raw, size_t n, const char *format, const char *fallback_title,
+                         ingest_doc *d, ragd_error *err)
+{
+    memset(d, 0, sizeof *d);
+    if (n == 0) return ragd_error_set(err, RAGD_EINPUT, "empty file");
+    size_t bad = 0;
+    const char *why = NULL;
+    if (!text_utf8_check(raw, n, &bad, &why)) {
+        size_t line = 1;
+        for (size_t i = 0; i < bad; i++) line += raw[i] == '\n';
+        return ragd_error_set(err, RAGD_EINPUT, "%s at byte %zu (line %zu); convert the file "
+                              "to UTF-8 text", why, bad, line);
+    }
+    ragd_status rc = text_normalize(raw, n, &d->text, &d->len, err);
+    if (rc) return rc;
+    if (is_blank(d->text, 0, d->len)) {
+        ingest_doc_free(d);
+        return ragd_error_set(err, RAGD_ENOTFOUND, "only whitespace, nothing to index; skipped");
+    }
+    parser p = {.d = d};
+    if (!strcmp(format, "md")) {
+        d->format = "md";
+        parse_markdown(&p);
+    } else {
+        d->format = "txt";
+        parse_text(&p);
+        d->title = text_title(d->text, d->len);
+    }
+    if (!d->title) d->title = ragd_xstrdup(fallback_title ? fallback_title : "");
+    return RAGD_OK;
+}

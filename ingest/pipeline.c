@@ -1,0 +1,372 @@
+/* ingest/pipeline.c — walking paths and writing documents.
+ *
+ * For every input file: read (size-limited), hash the raw bytes, and compare
+ * with the stored hash under the same document id. Equal: nothing to do.
+ * Different or new: parse, chunk, and store_doc_put (one transaction that
+ * replaces the old version). A file that fails is reported and skipped; the
+ * store is never left with half a document.
+ *
+ * Document ids: a file given directly is keyed by its base name; a file
+ * found under a directory argument by its path relative to that directory
+ * ("space/mars.md"); a JSONL record by its "_id".
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/hash.h"
+#include "core/log.h"
+#include "core/text.h"
+#include "ingest/ingest.h"
+
+typedef struct {
+    char *path; /* as opened */
+    char *key;  /* document id */
+    off_t size;
+} input_file;
+
+typedef struct {
+    input_file *v;
+    size_t n, cap;
+} file_list;
+
+typedef struct {
+    ragd_store *st;
+    const ragd_collection *coll;
+    const ingest_opts *o;
+    long added, updated, unchanged, skipped, failed, chunks;
+    size_t bytes, total_bytes, done_bytes;
+    size_t files_done, files_total;
+    json_t *errors;
+    double t0, last_progress;
+} run;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void file_add(file_list *l, const char *path, const char *key, off_t size)
+{
+    ragd_array_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v);
+    l->v[l->n].path = ragd_xstrdup(path);
+    l->v[l->n].key = ragd_xstrdup(key);
+    l->v[l->n].size = size;
+    l->n++;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Recursively list dir (sorted; dot entries skipped). */
+static void walk(const char *dir, const char *rel, file_list *out, run *r)
+{
+    DIR *dh = opendir(dir);
+    if (!dh) {
+        log_write(LOG_WARN, "cannot read directory", "dir", dir, NULL);
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(dh)) != NULL) {
+        if (de->d_name[0] == '.') continue;
+        ragd_array_grow((void **)&names, &cap, n + 1, sizeof *names);
+        names[n++] = ragd_xstrdup(de->d_name);
+    }
+    closedir(dh);
+    qsort(names, n, sizeof *names, name_cmp);
+    for (size_t i = 0; i < n; i++) {
+        ragd_buf p = RAGD_BUF_INIT, k = RAGD_BUF_INIT;
+        ragd_buf_printf(&p, "%s/%s", dir, names[i]);
+        if (rel[0]) ragd_buf_printf(&k, "%s/%s", rel, names[i]);
+        else ragd_buf_puts(&k, names[i]);
+        struct stat sb;
+        if (stat(p.data, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            walk(p.data, k.data, out, r);
+        } else {
+            /* Regular files, and anything else (broken links, FIFOs) so the
+             * reader reports them by name. */
+            file_add(out, p.data, k.data, stat(p.data, &sb) == 0 ? sb.st_size : 0);
+        }
+        ragd_buf_free(&p);
+        ragd_buf_free(&k);
+        free(names[i]);
+    }
+    free(names);
+    (void)r;
+}
+
+static void report_error(run *r, const char *file, const ragd_error *e)
+{
+    r->failed++;
+    fprintf(stderr, "ragd: %s: %s\n", file, e->msg);
+    json_array_append_new(r->errors, json_pack("{s:s,s:s}", "file", file, "error", e->msg));
+}
+
+static void progress(run *r, bool final)
+{
+    if (!r->o->progress) return;
+    double t = now_s();
+    if (!final && t - r->last_progress < (r->o->progress_tty ? 0.1 : 5.0)) return;
+    r->last_progress = t;
+    double el = t - r->t0;
+    double mbps = el > 0 ? r->done_bytes / 1048576.0 / el : 0;
+    double frac = r->total_bytes ? (double)r->done_bytes / (double)r->total_bytes : 1.0;
+    if (frac > 1) frac = 1;
+    double eta = frac > 0 && frac < 1 ? el / frac - el : 0;
+    if (r->o->progress_tty) {
+        char bar[31];
+        int fill = (int)(frac * 30);
+        for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '-';
+        bar[30] = '\0';
+        fprintf(stderr, "\r[%s] %3.0f%% %zu/%zu docs %.1f MB/s ETA %.0fs ", bar, frac * 100,
+                r->files_done, r->files_total, mbps, eta);
+        if (final) fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "ragd: ingest progress: %zu/%zu files, %.1f MB/s, eta %.0fs\n",
+                r->files_done, r->files_total, mbps, eta);
+    }
+}
+
+/* Store one parsed document (already known to be new or changed). */
+static ragd_status store_parsed(run *r, const char *key, const char *source, const char *hash,
+                                ingest_doc *d, bool existed, ragd_error *err)
+{
+    chunk_list cl;
+    ragd_status rc = chunk_document(d, &r->coll->settings, &cl, err);
+    if (rc) return rc;
+    store_chunk *sc = ragd_xcalloc(cl.n ? cl.n : 1, sizeof *sc);
+    for (size_t i = 0; i < cl.n; i++) {
+        sc[i].parent = cl.v[i].parent;
+        sc[i].start = cl.v[i].start;
+        sc[i].end = cl.v[i].end;
+        sc[i].tokens = cl.v[i].tokens;
+        sc[i].heading_path = cl.v[i].heading_path;
+        sc[i].header = cl.v[i].header;
+    }
+    store_parent *sp = ragd_xcalloc(cl.nparents ? cl.nparents : 1, sizeof *sp);
+    for (size_t i = 0; i < cl.nparents; i++) {
+        sp[i].start = cl.parents[i].start;
+        sp[i].end = cl.parents[i].end;
+        sp[i].tokens = cl.parents[i].tokens;
+        sp[i].heading_path = cl.parents[i].heading_path;
+    }
+    store_doc doc = {
+        .key = key,
+        .source = source,
+        .format = d->format,
+        .title = d->title,
+        .text = d->text,
+        .text_len = d->len,
+        .content_hash = hash,
+        .metadata_json = d->metadata_json,
+        .summary_json = NULL,
+        .tokens = text_count_tokens(d->text, d->len),
+    };
+    int64_t rowid = 0;
+    rc = store_doc_put(r->st, r->coll->id, &doc, sp, cl.nparents, sc, cl.n, &rowid, err);
+    if (!rc) {
+        if (existed) r->updated++;
+        else r->added++;
+        r->chunks += (long)cl.n;
+        r->bytes += d->len;
+    }
+    free(sc);
+    free(sp);
+    chunk_list_free(&cl);
+    return rc;
+}
+
+/* Ingest one text record (a file, or a JSONL line). Returns a fatal status
+ * only for store failures; per-document problems are reported and counted. */
+static ragd_status ingest_record(run *r, const char *label, const char *key, const char *source,
+                                 const char *raw, size_t n, const char *format,
+                                 const char *fallback_title, const char *hash_extra,
+                                 const char *metadata_json)
+{
+    ragd_error e;
+    ragd_error_clear(&e);
+    char hash[RAGD_SHA256_HEX];
+    {
+        ragd_buf hb = RAGD_BUF_INIT;
+        ragd_buf_append(&hb, raw, n);
+        if (hash_extra) ragd_buf_puts(&hb, hash_extra);
+        /* The chunking settings are part of what produced the stored rows. */
+        ragd_buf_printf(&hb, "\x1f%s", format);
+        ragd_sha256_hex(hb.data, hb.len, hash);
+        ragd_buf_free(&hb);
+    }
+    bool found = false;
+    char old[65] = "";
+    ragd_status rc = store_doc_find(r->st, r->coll->id, key, &found, old, &e);
+    if (rc) {
+        report_error(r, label, &e);
+        return rc;
+    }
+    if (found && strcmp(old, hash) == 0) {
+        r->unchanged++;
+        return RAGD_OK;
+    }
+    ingest_doc d;
+    rc = ingest_parse(raw, n, format, fallback_title, &d, &e);
+    if (rc == RAGD_ENOTFOUND) {
+        r->skipped++;
+        fprintf(stderr, "ragd: warning: %s: %s\n", label, e.msg);
+        return RAGD_OK;
+    }
+    if (rc) {
+        report_error(r, label, &e);
+        return RAGD_OK;
+    }
+    if (metadata_json) d.metadata_json = ragd_xstrdup(metadata_json);
+    rc = store_parsed(r, key, source, hash, &d, found, &e);
+    ingest_doc_free(&d);
+    if (rc) {
+        report_error(r, label, &e);
+        return rc == RAGD_ESTORE ? rc : RAGD_OK;
+    }
+    return RAGD_OK;
+}
+
+/* A BEIR corpus.jsonl: one document per line with _id, title, text; other
+ * fields become metadata. */
+static ragd_status ingest_jsonl(run *r, const char *path, const char *raw, size_t n)
+{
+    size_t i = 0, line = 0;
+    while (i < n) {
+        const char *nl = memchr(raw + i, '\n', n - i);
+        size_t e = nl ? (size_t)(nl - raw) : n;
+        line++;
+        if (e > i) {
+            ragd_buf label = RAGD_BUF_INIT;
+            ragd_buf_printf(&label, "%s:%zu", path, line);
+            json_error_t je;
+            json_t *o = json_loadb(raw + i, e - i, 0, &je);
+            const char *id = o ? json_string_value(json_object_get(o, "_id")) : NULL;
+            const char *text = o ? json_string_value(json_object_get(o, "text")) : NULL;
+            const char *title = o ? json_string_value(json_object_get(o, "title")) : NULL;
+            if (!o || !json_is_object(o) || !id || !text) {
+                ragd_error ee;
+                ragd_error_set(&ee, RAGD_EINPUT, "%s",
+                               !o ? je.text : "expected an object with string \"_id\" and \"text\"");
+                report_error(r, label.data, &ee);
+            } else {
+                json_t *meta = json_deep_copy(o);
+                json_object_del(meta, "_id");
+                json_object_del(meta, "text");
+                json_object_del(meta, "title");
+                char *mj = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
+                ragd_buf body = RAGD_BUF_INIT;
+                /* The title heads the text so it is searchable and quotable. */
+                if (title && *title) ragd_buf_printf(&body, "%s\n\n", title);
+                ragd_buf_puts(&body, text);
+                ragd_status rc = ingest_record(r, label.data, id, path, ragd_buf_str(&body),
+                                               body.len, "txt", id, mj, mj);
+                ragd_buf_free(&body);
+                free(mj);
+                json_decref(meta);
+                if (rc == RAGD_ESTORE) {
+                    json_decref(o);
+                    ragd_buf_free(&label);
+                    return rc;
+                }
+            }
+            json_decref(o);
+            ragd_buf_free(&label);
+        }
+        i = e + 1;
+    }
+    return RAGD_OK;
+}
+
+static ragd_status ingest_file(run *r, const input_file *f)
+{
+    ragd_error e;
+    ragd_error_clear(&e);
+    char *raw = NULL;
+    size_t n = 0;
+    ragd_status rc = ingest_read_file(f->path, r->o->max_bytes, &raw, &n, &e);
+    if (rc) {
+        report_error(r, f->path, &e);
+        return RAGD_OK;
+    }
+    const char *fmt = ingest_detect_format(f->path, r->o->format, raw, n < 4096 ? n : 4096, &e);
+    if (!fmt) {
+        free(raw);
+        if (e.code == RAGD_EUSAGE) return ragd_error_set(&e, RAGD_EUSAGE, "%s", e.msg);
+        report_error(r, f->path, &e);
+        return RAGD_OK;
+    }
+    if (!strcmp(fmt, "jsonl")) {
+        rc = ingest_jsonl(r, f->path, raw, n);
+    } else {
+        const char *slash = strrchr(f->path, '/');
+        rc = ingest_record(r, f->path, f->key, f->path, raw, n, fmt, slash ? slash + 1 : f->path,
+                           NULL, NULL);
+    }
+    free(raw);
+    return rc;
+}
+
+ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *const *paths,
+                         size_t npaths, const ingest_opts *o, json_t **report, ragd_error *err)
+{
+    *report = NULL;
+    if (o->format && *o->format) {
+        ragd_error fe;
+        if (!ingest_detect_format("", o->format, "", 0, &fe)) return ragd_error_set(err, fe.code, "%s", fe.msg);
+    }
+    run r = {.st = st, .coll = coll, .o = o, .errors = json_array()};
+    r.t0 = now_s();
+    r.last_progress = r.t0;
+    file_list files = {0};
+    for (size_t i = 0; i < npaths; i++) {
+        struct stat sb;
+        const char *p = paths[i];
+        if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            size_t len = strlen(p);
+            char *dir = ragd_xstrdup(p);
+            while (len > 1 && dir[len - 1] == '/') dir[--len] = '\0';
+            walk(dir, "", &files, &r);
+            free(dir);
+        } else {
+            const char *slash = strrchr(p, '/');
+            file_add(&files, p, slash && slash[1] ? slash + 1 : p, stat(p, &sb) == 0 ? sb.st_size : 0);
+        }
+    }
+    r.files_total = files.n;
+    for (size_t i = 0; i < files.n; i++) r.total_bytes += (size_t)files.v[i].size;
+    ragd_status rc = RAGD_OK;
+    for (size_t i = 0; i < files.n && !rc; i++) {
+        rc = ingest_file(&r, &files.v[i]);
+        if (rc == RAGD_EUSAGE) ragd_error_set(err, rc, "bad --format");
+        else if (rc) ragd_error_set(err, rc, "store failure; stopped ingesting");
+        r.files_done++;
+        r.done_bytes += (size_t)files.v[i].size;
+        progress(&r, false);
+    }
+    progress(&r, true);
+    for (size_t i = 0; i < files.n; i++) {
+        free(files.v[i].path);
+        free(files.v[i].key);
+    }
+    free(files.v);
+    *report = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:f,s:o}", "added", (int)r.added, "updated",
+                        (int)r.updated, "unchanged", (int)r.unchanged, "skipped", (int)r.skipped,
+                        "failed", (int)r.failed, "chunks", (int)r.chunks, "bytes",
+                        (json_int_t)r.bytes, "seconds", now_s() - r.t0, "errors", r.errors);
+    if (rc) return rc;
+    if (r.failed)
+        return ragd_error_set(err, RAGD_EINPUT, "%ld of %zu inputs failed", r.failed, files.n);
+    return RAGD_OK;
+}

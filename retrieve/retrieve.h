@@ -1,0 +1,101 @@
+/* retrieve/retrieve.h — search, relevance validation and context assembly.
+ *
+ * A query is a pipeline of small timed stages (RediSearch-style):
+ *   candidates (lexical BM25)  ->  validate  ->  assemble context
+ * Each stage takes the previous stage's output; timings and the validator's
+ * decisions are reported in the JSON the CLI and HTTP API print.
+ *
+ * Ownership: a search_result is filled by retrieve_search and released by
+ * search_result_free; JSON returned is a new reference. Thread-safety:
+ * reentrant; the store must not be used concurrently.
+ */
+#ifndef RAGD_RETRIEVE_H
+#define RAGD_RETRIEVE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "store/store.h"
+
+typedef struct {
+    int64_t chunk_id;
+    int64_t parent_id; /* 0 when the chunk has no parent section */
+    char *doc_id;      /* document key; owned */
+    char *title;       /* owned */
+    char *heading_path; /* owned */
+    char *text;        /* chunk text; owned */
+    size_t start, end; /* byte offsets into the document text */
+    double score;      /* mode-specific relevance score, higher is better */
+    double coverage;   /* share of query terms found in chunk+heading+title */
+} search_hit;
+
+typedef struct {
+    size_t k;         /* results wanted (default 10) */
+    const char *mode; /* lexical (dense and hybrid arrive with the vector index) */
+    double min_coverage; /* validator threshold; < 0 = default */
+} search_opts;
+
+typedef struct {
+    char *query;
+    search_hit *hits; /* validated hits in rank order */
+    size_t n;
+    bool relevant;    /* something passed validation */
+    json_t *validation; /* the validator's report (owned) */
+    double ms_candidates, ms_validate, ms_total;
+} search_result;
+
+void search_result_free(search_result *r);
+
+/* Default share of query terms a chunk must cover to pass validation. */
+#define RETRIEVE_MIN_COVERAGE 0.25
+
+/* Run the search pipeline for query in collection coll. Empty or over-long
+ * queries are RAGD_EINPUT; an unknown mode RAGD_EUSAGE. */
+ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const char *query,
+                            const search_opts *o, search_result *out, ragd_error *err);
+
+/* The contract's search JSON: {"query","mode","results":[{"rank","chunk_id",
+ * "doc_id","title","score","text","start","end","parent_id","heading_path"}],
+ * "relevant","validation","timing_ms"}. New reference. */
+json_t *search_result_json(const search_result *r, const search_opts *o);
+
+/* Share of query terms (folded, stop words removed, light prefix stemming)
+ * that occur in text. 1.0 when the query has no content terms. */
+double retrieve_term_coverage(char **terms, size_t nterms, const char *text, size_t len);
+
+/* --- context assembly --------------------------------------------------------- */
+
+typedef struct {
+    int n;              /* source number, 1-based */
+    const search_hit *hit; /* borrowed from the search_result */
+    char *text;         /* the text used (possibly trimmed to the budget); owned */
+    size_t tokens;
+} context_source;
+
+typedef struct {
+    char *context; /* the assembled, numbered context text; owned */
+    context_source *sources;
+    size_t nsources;
+    size_t tokens;
+    bool relevant;
+} context_result;
+
+void context_result_free(context_result *c);
+
+#define CONTEXT_DEFAULT_BUDGET 3000
+
+/* Assemble the validated hits of r into numbered sources within `budget`
+ * tokens (0 = default), each headed by its title and heading path; the last
+ * source that does not fit whole is trimmed on a sentence boundary.
+ * Deterministic for the same search result. */
+ragd_status context_assemble(const search_result *r, size_t budget, context_result *out,
+                             ragd_error *err);
+
+/* {"query","context","sources":[{"n","doc_id","chunk_id","start","end","title",
+ *  "heading_path"}],"tokens","relevant"}. New reference. */
+json_t *context_result_json(const context_result *c, const char *query);
+
+#endif

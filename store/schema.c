@@ -1,0 +1,161 @@
+/* store/schema.c — schema and forward migrations, keyed on user_version.
+ *
+ * MIGRATIONS[i] takes the database from version i to i+1. Never edit a step
+ * that has shipped; append a new one. Version 1 already carries the tables
+ * later stages fill (vectors, embedding cache, index state, jobs, API keys,
+ * request and feedback logs) so those stages need no schema rewrite.
+ */
+#include "store/schema.h"
+
+#include <stdio.h>
+
+#include "store/store.h"
+
+static const char *const MIGRATIONS[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE collections ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  settings TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE documents ("
+    "  id INTEGER PRIMARY KEY,"
+    "  collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,"
+    "  doc_key TEXT NOT NULL,"
+    "  source TEXT NOT NULL DEFAULT '',"
+    "  format TEXT NOT NULL DEFAULT '',"
+    "  content_hash TEXT NOT NULL,"
+    "  title TEXT NOT NULL DEFAULT '',"
+    "  metadata TEXT NOT NULL DEFAULT '{}',"
+    "  summary TEXT NOT NULL DEFAULT '{}',"
+    "  text TEXT NOT NULL,"
+    "  bytes INTEGER NOT NULL,"
+    "  tokens INTEGER NOT NULL,"
+    "  ingested_at INTEGER NOT NULL,"
+    "  UNIQUE(collection_id, doc_key));"
+    "CREATE TABLE parents ("
+    "  id INTEGER PRIMARY KEY,"
+    "  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,"
+    "  ord INTEGER NOT NULL,"
+    "  start INTEGER NOT NULL,"
+    "  end INTEGER NOT NULL,"
+    "  heading_path TEXT NOT NULL DEFAULT '',"
+    "  tokens INTEGER NOT NULL);"
+    "CREATE INDEX parents_doc ON parents(document_id);"
+    "CREATE TABLE chunks ("
+    "  id INTEGER PRIMARY KEY,"
+    "  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,"
+    "  parent_id INTEGER REFERENCES parents(id) ON DELETE SET NULL,"
+    "  ord INTEGER NOT NULL,"
+    "  start INTEGER NOT NULL,"
+    "  end INTEGER NOT NULL,"
+    "  heading_path TEXT NOT NULL DEFAULT '',"
+    "  header TEXT NOT NULL DEFAULT '',"
+    "  tokens INTEGER NOT NULL,"
+    "  text TEXT NOT NULL);"
+    "CREATE INDEX chunks_doc ON chunks(document_id, ord);"
+    /* Lexical index: rowid = chunks.id. The body column holds the chunk text
+     * prepared for tokenizing (CJK characters spaced apart). */
+    "CREATE VIRTUAL TABLE chunks_fts USING fts5(title, heading, body,"
+    "  tokenize = 'porter unicode61 remove_diacritics 2');"
+    "CREATE TABLE vectors ("
+    "  chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,"
+    "  model TEXT NOT NULL,"
+    "  dim INTEGER NOT NULL,"
+    "  vec BLOB NOT NULL);"
+    "CREATE TABLE embed_cache ("
+    "  model TEXT NOT NULL,"
+    "  text_hash TEXT NOT NULL,"
+    "  dim INTEGER NOT NULL,"
+    "  vec BLOB NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(model, text_hash)) WITHOUT ROWID;"
+    "CREATE TABLE index_state ("
+    "  collection_id INTEGER PRIMARY KEY REFERENCES collections(id) ON DELETE CASCADE,"
+    "  factory TEXT NOT NULL,"
+    "  last_chunk_id INTEGER NOT NULL DEFAULT 0,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE deleted_chunks ("
+    "  collection_id INTEGER NOT NULL,"
+    "  chunk_id INTEGER NOT NULL,"
+    "  PRIMARY KEY(collection_id, chunk_id)) WITHOUT ROWID;"
+    "CREATE TABLE jobs ("
+    "  id TEXT PRIMARY KEY,"
+    "  collection_id INTEGER REFERENCES collections(id) ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  progress TEXT NOT NULL DEFAULT '{}',"
+    "  result TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE api_keys ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  key_hash TEXT NOT NULL UNIQUE,"
+    "  scopes TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER);"
+    "CREATE TABLE request_log ("
+    "  id INTEGER PRIMARY KEY,"
+    "  request_id TEXT NOT NULL,"
+    "  route TEXT NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  latency_ms REAL NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT '{}',"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE feedback ("
+    "  id INTEGER PRIMARY KEY,"
+    "  request_id TEXT,"
+    "  rating INTEGER,"
+    "  comment TEXT,"
+    "  detail TEXT NOT NULL DEFAULT '{}',"
+    "  created_at INTEGER NOT NULL);",
+};
+
+#define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
+
+int schema_version(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    return v;
+}
+
+ragd_status schema_migrate(sqlite3 *db, ragd_error *err)
+{
+    int v = schema_version(db);
+    if (v < 0) return store_sqlite_error(db, err, "cannot read schema version");
+    if (v > NMIGRATIONS)
+        return ragd_error_set(err, RAGD_ESTORE,
+                              "database schema version %d is newer than this ragd understands "
+                              "(%d); upgrade ragd",
+                              v, NMIGRATIONS);
+    for (; v < NMIGRATIONS; v++) {
+        char *msg = NULL;
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
+            ragd_error_set(err, RAGD_ESTORE, "migration %d: %s", v + 1, msg ? msg : "?");
+            sqlite3_free(msg);
+            return RAGD_ESTORE;
+        }
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (sqlite3_exec(db, MIGRATIONS[v], NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(db, pragma, NULL, NULL, &msg) != SQLITE_OK) {
+            ragd_error_set(err, RAGD_ESTORE, "migration %d failed: %s", v + 1, msg ? msg : "?");
+            sqlite3_free(msg);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return RAGD_ESTORE;
+        }
+        if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+            ragd_error_set(err, RAGD_ESTORE, "migration %d commit: %s", v + 1, msg ? msg : "?");
+            sqlite3_free(msg);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return RAGD_ESTORE;
+        }
+    }
+    return RAGD_OK;
+}

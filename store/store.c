@@ -1,0 +1,598 @@
+/* store/store.c — opening the data directory, collections and documents.
+ *
+ * Every write of a document goes through store_doc_put, which deletes the
+ * previous version (FTS rows first: FTS5 has no foreign keys) and inserts the
+ * new rows inside one IMMEDIATE transaction. Readers see either the old or
+ * the new document, never a mix.
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/text.h"
+#include "store/schema.h"
+
+struct ragd_store {
+    sqlite3 *db;
+    char *dir;
+};
+
+ragd_status store_sqlite_error(sqlite3 *db, ragd_error *err, const char *what)
+{
+    return ragd_error_set(err, RAGD_ESTORE, "%s: %s", what, db ? sqlite3_errmsg(db) : "?");
+}
+
+static ragd_status mkdir_p(const char *path, ragd_error *err)
+{
+    char *p = ragd_xstrdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            ragd_error_set(err, RAGD_EIO, "cannot create directory '%s': %s", p, strerror(errno));
+            free(p);
+            return RAGD_EIO;
+        }
+        *s = '/';
+    }
+    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+        ragd_error_set(err, RAGD_EIO, "cannot create data directory '%s': %s", p, strerror(errno));
+        free(p);
+        return RAGD_EIO;
+    }
+    free(p);
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return ragd_error_set(err, RAGD_EIO, "data directory '%s' is not a directory", path);
+    return RAGD_OK;
+}
+
+ragd_status store_exec(ragd_store *st, const char *sql, ragd_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        ragd_error_set(err, RAGD_ESTORE, "%s: %s", sql, msg ? msg : sqlite3_errmsg(st->db));
+        sqlite3_free(msg);
+        return RAGD_ESTORE;
+    }
+    return RAGD_OK;
+}
+
+ragd_status store_open(const char *data_dir, ragd_store **out, ragd_error *err)
+{
+    *out = NULL;
+    ragd_status rc = mkdir_p(data_dir, err);
+    if (rc) return rc;
+    ragd_buf path = RAGD_BUF_INIT;
+    ragd_buf_printf(&path, "%s/ragd.db", data_dir);
+    ragd_store *st = ragd_xcalloc(1, sizeof *st);
+    st->dir = ragd_xstrdup(data_dir);
+    int src = sqlite3_open_v2(path.data, &st->db,
+                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                              NULL);
+    if (src != SQLITE_OK) {
+        ragd_error_set(err, RAGD_ESTORE, "cannot open database '%s': %s", path.data,
+                       st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
+        ragd_buf_free(&path);
+        store_close(st);
+        return RAGD_ESTORE;
+    }
+    ragd_buf_free(&path);
+    sqlite3_busy_timeout(st->db, 10000);
+    sqlite3_extended_result_codes(st->db, 1);
+    /* journal_mode returns a row; run it via exec which ignores rows. */
+    if ((rc = store_exec(st, "PRAGMA journal_mode=WAL", err)) ||
+        (rc = store_exec(st, "PRAGMA synchronous=NORMAL", err)) ||
+        (rc = store_exec(st, "PRAGMA foreign_keys=ON", err)) ||
+        (rc = schema_migrate(st->db, err))) {
+        ragd_error_prefix(err, "cannot open store in '%s'", data_dir);
+        store_close(st);
+        return rc;
+    }
+    *out = st;
+    return RAGD_OK;
+}
+
+void store_close(ragd_store *st)
+{
+    if (!st) return;
+    if (st->db) sqlite3_close_v2(st->db);
+    free(st->dir);
+    free(st);
+}
+
+sqlite3 *store_db(ragd_store *st)
+{
+    return st->db;
+}
+
+const char *store_dir(ragd_store *st)
+{
+    return st->dir;
+}
+
+/* --- collections ------------------------------------------------------------ */
+
+void store_settings_init(ragd_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    s->overlap = -1;
+}
+
+void store_settings_defaults(ragd_settings *s)
+{
+    if (!s->chunker[0]) snprintf(s->chunker, sizeof s->chunker, "fixed");
+    if (s->chunk_tokens <= 0) s->chunk_tokens = 256;
+    if (s->overlap < 0) s->overlap = s->chunk_tokens / 8;
+    if (s->overlap >= s->chunk_tokens) s->overlap = s->chunk_tokens / 2;
+    if (s->parent_tokens <= 0) s->parent_tokens = 1024;
+    if (!s->embedder[0]) snprintf(s->embedder, sizeof s->embedder, "local");
+    if (!s->embed_model[0]) snprintf(s->embed_model, sizeof s->embed_model, "ragd-local-hash-v1");
+    if (s->dim <= 0) s->dim = 384;
+    if (!s->index_factory[0]) snprintf(s->index_factory, sizeof s->index_factory, "IDMap,Flat");
+}
+
+static char *settings_to_json(const ragd_settings *s)
+{
+    json_t *o = json_pack("{s:s,s:i,s:i,s:i,s:s,s:s,s:i,s:s}", "chunker", s->chunker,
+                          "chunk_tokens", s->chunk_tokens, "overlap", s->overlap,
+                          "parent_tokens", s->parent_tokens, "embedder", s->embedder,
+                          "embed_model", s->embed_model, "dim", s->dim, "index_factory",
+                          s->index_factory);
+    char *txt = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return txt;
+}
+
+static void copy_str(char *dst, size_t cap, json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    if (v) snprintf(dst, cap, "%s", v);
+}
+
+static void settings_from_json(const char *txt, ragd_settings *s)
+{
+    store_settings_init(s);
+    json_t *o = json_loads(txt, 0, NULL);
+    if (o) {
+        copy_str(s->chunker, sizeof s->chunker, o, "chunker");
+        copy_str(s->embedder, sizeof s->embedder, o, "embedder");
+        copy_str(s->embed_model, sizeof s->embed_model, o, "embed_model");
+        copy_str(s->index_factory, sizeof s->index_factory, o, "index_factory");
+        s->chunk_tokens = (int)json_integer_value(json_object_get(o, "chunk_tokens"));
+        if (json_is_integer(json_object_get(o, "overlap")))
+            s->overlap = (int)json_integer_value(json_object_get(o, "overlap"));
+        s->parent_tokens = (int)json_integer_value(json_object_get(o, "parent_tokens"));
+        s->dim = (int)json_integer_value(json_object_get(o, "dim"));
+        json_decref(o);
+    }
+    store_settings_defaults(s);
+}
+
+/* Compare the fields `want` specifies with the stored settings. */
+static ragd_status settings_check(const char *coll, const ragd_settings *have,
+                                  const ragd_settings *want, ragd_error *err)
+{
+#define STR_CLASH(field, flag)                                                                     \
+    if (want->field[0] && strcmp(want->field, have->field) != 0)                                   \
+        return ragd_error_set(err, RAGD_ECONFLICT,                                                 \
+                              "collection '%s' was created with " flag " %s, not %s; use another " \
+                              "--collection or omit " flag,                                        \
+                              coll, have->field, want->field);
+#define INT_CLASH(field, flag)                                                                     \
+    if (want->field > 0 && want->field != have->field)                                             \
+        return ragd_error_set(err, RAGD_ECONFLICT,                                                 \
+                              "collection '%s' was created with " flag " %d, not %d; use another " \
+                              "--collection or omit " flag,                                        \
+                              coll, have->field, want->field);
+    STR_CLASH(chunker, "--chunker")
+    INT_CLASH(chunk_tokens, "--chunk-tokens")
+    INT_CLASH(parent_tokens, "--parent-tokens")
+    if (want->overlap >= 0 && want->overlap != have->overlap)
+        return ragd_error_set(err, RAGD_ECONFLICT,
+                              "collection '%s' was created with --overlap %d, not %d; use another "
+                              "--collection or omit --overlap",
+                              coll, have->overlap, want->overlap);
+    STR_CLASH(embedder, "--embedder")
+    STR_CLASH(embed_model, "--embedder-model")
+    INT_CLASH(dim, "--dim")
+#undef STR_CLASH
+#undef INT_CLASH
+    return RAGD_OK;
+}
+
+ragd_status store_collection_open(ragd_store *st, const char *name, const ragd_settings *create,
+                                  ragd_collection *out, ragd_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!name[0] || strlen(name) >= sizeof out->name)
+        return ragd_error_set(err, RAGD_EUSAGE, "collection name must be 1..%zu bytes",
+                              sizeof out->name - 1);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT id, settings FROM collections WHERE name = ?", -1, &q,
+                           NULL) != SQLITE_OK)
+        return store_sqlite_error(st->db, err, "cannot read collections");
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+    int r = sqlite3_step(q);
+    if (r == SQLITE_ROW) {
+        out->id = sqlite3_column_int64(q, 0);
+        snprintf(out->name, sizeof out->name, "%s", name);
+        settings_from_json((const char *)sqlite3_column_text(q, 1), &out->settings);
+        sqlite3_finalize(q);
+        return create ? settings_check(name, &out->settings, create, err) : RAGD_OK;
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_DONE) return store_sqlite_error(st->db, err, "cannot read collections");
+    if (!create) return ragd_error_set(err, RAGD_ENOTFOUND, "no collection named '%s'", name);
+    ragd_settings s = *create;
+    store_settings_defaults(&s);
+    char *js = settings_to_json(&s);
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO collections(name, settings, created_at) VALUES (?,?,?)",
+                           -1, &q, NULL) != SQLITE_OK) {
+        free(js);
+        return store_sqlite_error(st->db, err, "cannot create collection");
+    }
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 2, js, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 3, (sqlite3_int64)time(NULL));
+    r = sqlite3_step(q);
+    sqlite3_finalize(q);
+    free(js);
+    if (r != SQLITE_DONE) return store_sqlite_error(st->db, err, "cannot create collection");
+    out->id = sqlite3_last_insert_rowid(st->db);
+    snprintf(out->name, sizeof out->name, "%s", name);
+    out->settings = s;
+    return RAGD_OK;
+}
+
+/* --- documents -------------------------------------------------------------- */
+
+ragd_status store_doc_find(ragd_store *st, int64_t coll, const char *key, bool *found,
+                           char hash[65], ragd_error *err)
+{
+    sqlite3_stmt *q;
+    *found = false;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT content_hash FROM documents WHERE collection_id=? AND doc_key=?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(st->db, err, "cannot look up document");
+    sqlite3_bind_int64(q, 1, coll);
+    sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
+    int r = sqlite3_step(q);
+    if (r == SQLITE_ROW) {
+        *found = true;
+        if (hash) snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(q, 0));
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return store_sqlite_error(st->db, err, "cannot look up document");
+    return RAGD_OK;
+}
+
+/* Delete the document's FTS rows and the document (cascading to chunks,
+ * parents, vectors). Chunk ids of dense-indexed chunks are recorded in
+ * deleted_chunks so the vector index can drop them. Inside a transaction. */
+static ragd_status doc_delete_rows(ragd_store *st, int64_t coll, const char *key, bool *existed,
+                                   ragd_error *err)
+{
+    static const char *const SQL[] = {
+        "INSERT OR IGNORE INTO deleted_chunks(collection_id, chunk_id) "
+        "SELECT d.collection_id, v.chunk_id FROM vectors v JOIN chunks c ON c.id = v.chunk_id "
+        "JOIN documents d ON d.id = c.document_id WHERE d.collection_id=?1 AND d.doc_key=?2",
+        "DELETE FROM chunks_fts WHERE rowid IN (SELECT c.id FROM chunks c JOIN documents d ON "
+        "d.id = c.document_id WHERE d.collection_id=?1 AND d.doc_key=?2)",
+        "DELETE FROM documents WHERE collection_id=?1 AND doc_key=?2",
+    };
+    for (size_t i = 0; i < sizeof SQL / sizeof SQL[0]; i++) {
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(st->db, SQL[i], -1, &q, NULL) != SQLITE_OK)
+            return store_sqlite_error(st->db, err, "cannot delete document");
+        sqlite3_bind_int64(q, 1, coll);
+        sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
+        int r = sqlite3_step(q);
+        sqlite3_finalize(q);
+        if (r != SQLITE_DONE) return store_sqlite_error(st->db, err, "cannot delete document");
+        if (i == 2 && existed) *existed = sqlite3_changes(st->db) > 0;
+    }
+    return RAGD_OK;
+}
+
+static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc *doc,
+                                   const store_parent *parents, size_t nparents,
+                                   const store_chunk *chunks, size_t nchunks, int64_t *doc_rowid,
+                                   ragd_error *err)
+{
+    sqlite3_stmt *q = NULL;
+    ragd_status rc = RAGD_OK;
+    int64_t now = (int64_t)time(NULL);
+    int64_t *parent_ids = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO documents(collection_id, doc_key, source, format, "
+                           "content_hash, title, metadata, summary, text, bytes, tokens, "
+                           "ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(st->db, err, "cannot insert document");
+    sqlite3_bind_int64(q, 1, coll);
+    sqlite3_bind_text(q, 2, doc->key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 3, doc->source ? doc->source : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 4, doc->format ? doc->format : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 5, doc->content_hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 6, doc->title ? doc->title : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 7, doc->metadata_json ? doc->metadata_json : "{}", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 8, doc->summary_json ? doc->summary_json : "{}", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 9, doc->text, (int)doc->text_len, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 10, (sqlite3_int64)doc->text_len);
+    sqlite3_bind_int64(q, 11, (sqlite3_int64)doc->tokens);
+    sqlite3_bind_int64(q, 12, now);
+    if (sqlite3_step(q) != SQLITE_DONE) {
+        rc = store_sqlite_error(st->db, err, "cannot insert document");
+        goto done;
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    *doc_rowid = sqlite3_last_insert_rowid(st->db);
+
+    if (nparents) {
+        parent_ids = ragd_xcalloc(nparents, sizeof *parent_ids);
+        if (sqlite3_prepare_v2(st->db,
+                               "INSERT INTO parents(document_id, ord, start, end, heading_path, "
+                               "tokens) VALUES (?,?,?,?,?,?)",
+                               -1, &q, NULL) != SQLITE_OK) {
+            rc = store_sqlite_error(st->db, err, "cannot insert parent");
+            goto done;
+        }
+        for (size_t i = 0; i < nparents; i++) {
+            sqlite3_reset(q);
+            sqlite3_bind_int64(q, 1, *doc_rowid);
+            sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
+            sqlite3_bind_int64(q, 3, (sqlite3_int64)parents[i].start);
+            sqlite3_bind_int64(q, 4, (sqlite3_int64)parents[i].end);
+            sqlite3_bind_text(q, 5, parents[i].heading_path ? parents[i].heading_path : "", -1,
+                              SQLITE_STATIC);
+            sqlite3_bind_int64(q, 6, (sqlite3_int64)parents[i].tokens);
+            if (sqlite3_step(q) != SQLITE_DONE) {
+                rc = store_sqlite_error(st->db, err, "cannot insert parent");
+                goto done;
+            }
+            parent_ids[i] = sqlite3_last_insert_rowid(st->db);
+        }
+        sqlite3_finalize(q);
+        q = NULL;
+    }
+
+    sqlite3_stmt *fq = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO chunks(document_id, parent_id, ord, start, end, "
+                           "heading_path, header, tokens, text) VALUES (?,?,?,?,?,?,?,?,?)",
+                           -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO chunks_fts(rowid, title, heading, body) VALUES (?,?,?,?)",
+                           -1, &fq, NULL) != SQLITE_OK) {
+        rc = store_sqlite_error(st->db, err, "cannot insert chunk");
+        sqlite3_finalize(fq);
+        goto done;
+    }
+    char *ftitle = text_space_cjk(doc->title ? doc->title : "", doc->title ? strlen(doc->title) : 0);
+    for (size_t i = 0; i < nchunks && rc == RAGD_OK; i++) {
+        const store_chunk *c = &chunks[i];
+        if (c->end < c->start || c->end > doc->text_len) {
+            rc = ragd_error_set(err, RAGD_EINTERNAL, "chunk %zu has offsets %zu..%zu outside the "
+                                "document (%zu bytes)", i, c->start, c->end, doc->text_len);
+            break;
+        }
+        sqlite3_reset(q);
+        sqlite3_bind_int64(q, 1, *doc_rowid);
+        if (c->parent >= 0 && (size_t)c->parent < nparents)
+            sqlite3_bind_int64(q, 2, parent_ids[c->parent]);
+        else
+            sqlite3_bind_null(q, 2);
+        sqlite3_bind_int64(q, 3, (sqlite3_int64)i);
+        sqlite3_bind_int64(q, 4, (sqlite3_int64)c->start);
+        sqlite3_bind_int64(q, 5, (sqlite3_int64)c->end);
+        sqlite3_bind_text(q, 6, c->heading_path ? c->heading_path : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 7, c->header ? c->header : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 8, (sqlite3_int64)c->tokens);
+        sqlite3_bind_text(q, 9, doc->text + c->start, (int)(c->end - c->start), SQLITE_STATIC);
+        if (sqlite3_step(q) != SQLITE_DONE) {
+            rc = store_sqlite_error(st->db, err, "cannot insert chunk");
+            break;
+        }
+        int64_t cid = sqlite3_last_insert_rowid(st->db);
+        char *body = text_space_cjk(doc->text + c->start, c->end - c->start);
+        char *head = text_space_cjk(c->heading_path ? c->heading_path : "",
+                                    c->heading_path ? strlen(c->heading_path) : 0);
+        sqlite3_reset(fq);
+        sqlite3_bind_int64(fq, 1, cid);
+        sqlite3_bind_text(fq, 2, ftitle, -1, SQLITE_STATIC);
+        sqlite3_bind_text(fq, 3, head, -1, SQLITE_STATIC);
+        sqlite3_bind_text(fq, 4, body, -1, SQLITE_STATIC);
+        if (sqlite3_step(fq) != SQLITE_DONE) rc = store_sqlite_error(st->db, err, "cannot index chunk");
+        sqlite3_reset(fq);
+        free(body);
+        free(head);
+    }
+    free(ftitle);
+    sqlite3_finalize(fq);
+done:
+    sqlite3_finalize(q);
+    free(parent_ids);
+    return rc;
+}
+
+ragd_status store_doc_put(ragd_store *st, int64_t coll, const store_doc *doc,
+                          const store_parent *parents, size_t nparents, const store_chunk *chunks,
+                          size_t nchunks, int64_t *doc_rowid, ragd_error *err)
+{
+    ragd_status rc = store_exec(st, "BEGIN IMMEDIATE", err);
+    if (rc) return rc;
+    rc = doc_delete_rows(st, coll, doc->key, NULL, err);
+    if (!rc) rc = doc_insert_rows(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
+    if (!rc) rc = store_exec(st, "COMMIT", err);
+    if (rc) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+ragd_status store_doc_delete(ragd_store *st, int64_t coll, const char *key, ragd_error *err)
+{
+    ragd_status rc = store_exec(st, "BEGIN IMMEDIATE", err);
+    if (rc) return rc;
+    bool existed = false;
+    rc = doc_delete_rows(st, coll, key, &existed, err);
+    if (!rc && !existed) rc = ragd_error_set(err, RAGD_ENOTFOUND, "no document '%s'", key);
+    if (!rc) rc = store_exec(st, "COMMIT", err);
+    if (rc) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+ragd_status store_counts(ragd_store *st, int64_t coll, int64_t *docs, int64_t *chunks,
+                         ragd_error *err)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT (SELECT count(*) FROM documents WHERE collection_id=?1),"
+                           " (SELECT count(*) FROM chunks c JOIN documents d ON d.id=c.document_id"
+                           "  WHERE d.collection_id=?1)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(st->db, err, "cannot count documents");
+    sqlite3_bind_int64(q, 1, coll);
+    int r = sqlite3_step(q);
+    if (r == SQLITE_ROW) {
+        *docs = sqlite3_column_int64(q, 0);
+        *chunks = sqlite3_column_int64(q, 1);
+    }
+    sqlite3_finalize(q);
+    return r == SQLITE_ROW ? RAGD_OK : store_sqlite_error(st->db, err, "cannot count documents");
+}
+
+/* --- JSON views ----------------------------------------------------------------- */
+
+static json_t *json_from_text(const unsigned char *txt)
+{
+    json_t *j = txt ? json_loads((const char *)txt, 0, NULL) : NULL;
+    return j ? j : json_object();
+}
+
+static json_t *col_str(sqlite3_stmt *q, int i)
+{
+    const unsigned char *t = sqlite3_column_text(q, i);
+    return json_stringn(t ? (const char *)t : "", t ? (size_t)sqlite3_column_bytes(q, i) : 0);
+}
+
+ragd_status store_docs_json(ragd_store *st, int64_t coll, json_t **out, ragd_error *err)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT d.doc_key, d.source, d.title, (SELECT count(*) FROM chunks c "
+                           "WHERE c.document_id = d.id), d.bytes, d.ingested_at FROM documents d "
+                           "WHERE d.collection_id = ? ORDER BY d.doc_key",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(st->db, err, "cannot list documents");
+    sqlite3_bind_int64(q, 1, coll);
+    json_t *arr = json_array();
+    int r;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        json_t *d = json_object();
+        json_object_set_new(d, "id", col_str(q, 0));
+        json_object_set_new(d, "source", col_str(q, 1));
+        json_object_set_new(d, "title", col_str(q, 2));
+        json_object_set_new(d, "chunks", json_integer(sqlite3_column_int64(q, 3)));
+        json_object_set_new(d, "bytes", json_integer(sqlite3_column_int64(q, 4)));
+        json_object_set_new(d, "ingested_at", json_integer(sqlite3_column_int64(q, 5)));
+        json_array_append_new(arr, d);
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_DONE) {
+        json_decref(arr);
+        return store_sqlite_error(st->db, err, "cannot list documents");
+    }
+    *out = json_pack("{s:o}", "documents", arr);
+    return RAGD_OK;
+}
+
+ragd_status store_doc_json(ragd_store *st, int64_t coll, const char *key, json_t **out,
+                           ragd_error *err)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT doc_key, source, title, format, summary, metadata, text, bytes, "
+                           "tokens, content_hash, ingested_at FROM documents WHERE "
+                           "collection_id = ? AND doc_key = ?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(st->db, err, "cannot read document");
+    sqlite3_bind_int64(q, 1, coll);
+    sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
+    int r = sqlite3_step(q);
+    if (r != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        if (r == SQLITE_DONE) return ragd_error_set(err, RAGD_ENOTFOUND, "no document '%s'", key);
+        return store_sqlite_error(st->db, err, "cannot read document");
+    }
+    json_t *d = json_object();
+    json_object_set_new(d, "id", col_str(q, 0));
+    json_object_set_new(d, "source", col_str(q, 1));
+    json_object_set_new(d, "title", col_str(q, 2));
+    json_object_set_new(d, "format", col_str(q, 3));
+    json_object_set_new(d, "summary", json_from_text(sqlite3_column_text(q, 4)));
+    json_object_set_new(d, "metadata", json_from_text(sqlite3_column_text(q, 5)));
+    json_object_set_new(d, "text", col_str(q, 6));
+    json_object_set_new(d, "bytes", json_integer(sqlite3_column_int64(q, 7)));
+    json_object_set_new(d, "tokens", json_integer(sqlite3_column_int64(q, 8)));
+    json_object_set_new(d, "content_hash", col_str(q, 9));
+    json_object_set_new(d, "ingested_at", json_integer(sqlite3_column_int64(q, 10)));
+    sqlite3_finalize(q);
+    *out = d;
+    return RAGD_OK;
+}
+
+ragd_status store_chunks_json(ragd_store *st, int64_t coll, const char *key, json_t **out,
+                              ragd_error *err)
+{
+    json_t *doc = NULL;
+    ragd_status rc = store_doc_json(st, coll, key, &doc, err);
+    if (rc) return rc;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT c.id, c.parent_id, c.ord, c.start, c.end, c.heading_path, "
+                           "c.tokens, c.text FROM chunks c JOIN documents d ON d.id = "
+                           "c.document_id WHERE d.collection_id = ? AND d.doc_key = ? ORDER BY "
+                           "c.ord",
+                           -1, &q, NULL) != SQLITE_OK) {
+        json_decref(doc);
+        return store_sqlite_error(st->db, err, "cannot read chunks");
+    }
+    sqlite3_bind_int64(q, 1, coll);
+    sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
+    json_t *arr = json_array();
+    int r;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        json_t *c = json_object();
+        json_object_set_new(c, "id", json_integer(sqlite3_column_int64(q, 0)));
+        json_object_set_new(c, "parent_id", sqlite3_column_type(q, 1) == SQLITE_NULL
+                                                ? json_null()
+                                                : json_integer(sqlite3_column_int64(q, 1)));
+        json_object_set_new(c, "ord", json_integer(sqlite3_column_int64(q, 2)));
+        json_object_set_new(c, "start", json_integer(sqlite3_column_int64(q, 3)));
+        json_object_set_new(c, "end", json_integer(sqlite3_column_int64(q, 4)));
+        json_object_set_new(c, "heading_path", col_str(q, 5));
+        json_object_set_new(c, "tokens", json_integer(sqlite3_column_int64(q, 6)));
+        json_object_set_new(c, "text", col_str(q, 7));
+        json_array_append_new(arr, c);
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_DONE) {
+        json_decref(arr);
+        json_decref(doc);
+        return store_sqlite_error(st->db, err, "cannot read chunks");
+    }
+    *out = json_pack("{s:O,s:O,s:o}", "doc_id", json_object_get(doc, "id"), "summary",
+                     json_object_get(doc, "summary"), "chunks", arr);
+    json_decref(doc);
+    return RAGD_OK;
+}

@@ -1,0 +1,147 @@
+/* store/store.h — the SQLite system of record.
+ *
+ * A data directory holds ragd.db (SQLite, WAL) and faiss/ (derived vector
+ * index snapshots). The schema (store/schema.c) is versioned with
+ * PRAGMA user_version and migrated forward on open. It holds collections and
+ * their settings, documents (normalized text, metadata and summary JSON),
+ * parent sections, chunks (byte offsets into the document text), an FTS5
+ * table over chunks, and room for vectors, an embedding cache, jobs, API keys
+ * and request/feedback logs.
+ *
+ * One document's rows (document, parents, chunks, FTS rows) are written in one
+ * transaction by store_doc_put, so a crash loses at most that document.
+ *
+ * Ownership: a ragd_store is opened by store_open and released by store_close.
+ * Strings inside structs filled by store functions are owned by the struct and
+ * released by the matching *_free function.
+ *
+ * Thread-safety: a ragd_store (one SQLite connection) must be used by one
+ * thread at a time; open one store per thread for concurrent readers.
+ */
+#ifndef RAGD_STORE_H
+#define RAGD_STORE_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+typedef struct ragd_store ragd_store;
+
+/* Collection settings, fixed when the collection is created. In a request,
+ * zero / empty fields mean "not specified". */
+typedef struct {
+    char chunker[16];        /* fixed | semantic | parent */
+    int chunk_tokens;        /* window (fixed), max (semantic), child (parent) */
+    int overlap;             /* tokens of overlap between windows; -1 unspecified */
+    int parent_tokens;       /* parent window for flat text (parent chunker) */
+    char embedder[16];       /* local | openai | ollama */
+    char embed_model[128];   /* model name */
+    int dim;                 /* embedding dimension */
+    char index_factory[64];  /* FAISS factory string */
+} ragd_settings;
+
+typedef struct {
+    int64_t id;
+    char name[128];
+    ragd_settings settings;
+} ragd_collection;
+
+/* A document to write. All pointers are borrowed for the call. */
+typedef struct {
+    const char *key;      /* the document id, unique in its collection */
+    const char *source;   /* where it came from (path) */
+    const char *format;   /* txt | md | ... */
+    const char *title;
+    const char *text;     /* normalized text; chunk offsets point into it */
+    size_t text_len;
+    const char *content_hash; /* SHA-256 hex of the raw input bytes */
+    const char *metadata_json; /* JSON object text, or NULL for {} */
+    const char *summary_json;  /* JSON object text, or NULL for {} */
+    size_t tokens;
+} store_doc;
+
+/* A parent section (parent-document chunker); offsets into the doc text. */
+typedef struct {
+    size_t start, end, tokens;
+    const char *heading_path;
+} store_parent;
+
+/* A chunk to write: its text is text[start:end] of the document. */
+typedef struct {
+    int parent;             /* index into the parents array, or -1 */
+    size_t start, end, tokens;
+    const char *heading_path; /* " > "-joined headings, "" when none */
+    const char *header;       /* contextual header (title + heading path) */
+} store_chunk;
+
+/* Open (creating if needed) the data directory and its database, apply
+ * migrations, enable WAL, foreign keys and a busy timeout. */
+ragd_status store_open(const char *data_dir, ragd_store **out, ragd_error *err);
+
+/* Close the database and free the handle. NULL is a no-op. */
+void store_close(ragd_store *st);
+
+/* The underlying connection (borrowed; valid until store_close). */
+sqlite3 *store_db(ragd_store *st);
+
+/* The data directory path (borrowed). */
+const char *store_dir(ragd_store *st);
+
+/* Find the collection `name`. When it does not exist and `create` is not
+ * NULL, create it with `create` (defaults filled in for unspecified fields).
+ * When it exists and `create` names a field that differs from the stored
+ * settings, fail with RAGD_ECONFLICT naming both values. When it does not
+ * exist and create is NULL, RAGD_ENOTFOUND. */
+ragd_status store_collection_open(ragd_store *st, const char *name, const ragd_settings *create,
+                                  ragd_collection *out, ragd_error *err);
+
+/* Mark every field unspecified (zero, and overlap -1). */
+void store_settings_init(ragd_settings *s);
+
+/* Fill unspecified fields of s with the built-in defaults. */
+void store_settings_defaults(ragd_settings *s);
+
+/* Look up a document by key. Returns RAGD_OK with *found set; when found,
+ * hash (65 bytes) receives its content hash. */
+ragd_status store_doc_find(ragd_store *st, int64_t coll, const char *key, bool *found,
+                           char hash[65], ragd_error *err);
+
+/* Write a document with its parents and chunks in one transaction, replacing
+ * any previous version with the same key. *doc_rowid receives the new row id. */
+ragd_status store_doc_put(ragd_store *st, int64_t coll, const store_doc *doc,
+                          const store_parent *parents, size_t nparents, const store_chunk *chunks,
+                          size_t nchunks, int64_t *doc_rowid, ragd_error *err);
+
+/* Delete a document and everything derived from it. RAGD_ENOTFOUND if absent. */
+ragd_status store_doc_delete(ragd_store *st, int64_t coll, const char *key, ragd_error *err);
+
+/* {"documents":[{"id","source","title","chunks","bytes","ingested_at"}]}. New ref. */
+ragd_status store_docs_json(ragd_store *st, int64_t coll, json_t **out, ragd_error *err);
+
+/* {"id","source","title","format","summary","metadata","text","bytes","tokens",
+ *  "content_hash","ingested_at"} for one document. New ref. */
+ragd_status store_doc_json(ragd_store *st, int64_t coll, const char *key, json_t **out,
+                           ragd_error *err);
+
+/* {"doc_id","summary","chunks":[{"id","parent_id","ord","start","end",
+ *  "heading_path","tokens","text"}],"parents":[...]} . New ref. */
+ragd_status store_chunks_json(ragd_store *st, int64_t coll, const char *key, json_t **out,
+                              ragd_error *err);
+
+/* Run a statement with no results (BEGIN, COMMIT, ...). */
+ragd_status store_exec(ragd_store *st, const char *sql, ragd_error *err);
+
+/* Collection statistics: documents and chunks. */
+ragd_status store_counts(ragd_store *st, int64_t coll, int64_t *docs, int64_t *chunks,
+                         ragd_error *err);
+
+/* Fail with a message built from SQLite's last error on db. */
+ragd_status store_sqlite_error(sqlite3 *db, ragd_error *err, const char *what);
+
+#endif
