@@ -87,7 +87,9 @@ ragd_status answer_extractive(const context_result *ctx, const char *query, int 
     out->citations = ragd_xcalloc((size_t)max_sentences, sizeof *out->citations);
     int per_src[256] = {0};
     for (size_t i = 0; i < nc && (int)out->ncitations < max_sentences; i++) {
-        if (cv[i].score <= 0 && out->ncitations) break;
+        /* Later sentences must come close to the best one, so weak matches
+         * do not pad the answer. */
+        if (out->ncitations && (cv[i].score <= 0 || cv[i].score < 0.6 * cv[0].score)) break;
         if (cv[i].src < 256 && per_src[cv[i].src] >= 2) continue;
         if (cv[i].src < 256) per_src[cv[i].src]++;
         const context_source *s = &ctx->sources[cv[i].src];

@@ -9,6 +9,7 @@
  * 3 provider/network.
  */
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,8 +410,8 @@ static int cmd_search(const command *cmd, cli_args *a)
     } else {
         for (size_t i = 0; i < q.sr.n; i++) {
             const search_hit *h = &q.sr.hits[i];
-            printf("%2zu. %-32s %7.3f  %s%s%s\n    ", i + 1, h->doc_id, h->score, h->title,
-                   h->heading_path[0] ? " > " : "", h->heading_path);
+            printf("%2zu. %-32s %7.3f  %s\n    ", i + 1, h->doc_id, h->score,
+                   h->heading_path[0] ? h->heading_path : h->title);
             print_snippet(h->text, 160);
         }
     }
@@ -465,8 +466,11 @@ static int cmd_answer(const command *cmd, cli_args *a)
             printf("\nSources:\n");
             for (size_t i = 0; i < c.nsources; i++) {
                 const context_source *s = &c.sources[i];
-                printf("  [%d] %s (%s%s%s)\n", s->n, s->hit->title, s->hit->doc_id,
-                       s->hit->heading_path[0] ? " > " : "", s->hit->heading_path);
+                bool cited = false;
+                for (size_t k = 0; k < ar.ncitations; k++) cited |= ar.citations[k].n == s->n;
+                if (!cited) continue;
+                printf("  [%d] %s — %s\n", s->n, s->hit->doc_id,
+                       s->hit->heading_path[0] ? s->hit->heading_path : s->hit->title);
             }
             printf("citations checked: %s\n",
                    json_is_true(json_object_get(ar.check, "ok")) ? "ok" : "problems found");

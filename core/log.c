@@ -18,6 +18,11 @@ void log_configure(log_format fmt, log_level min)
     g_min = min;
 }
 
+int log_is_json(void)
+{
+    return g_format == LOG_FORMAT_JSON;
+}
+
 static const char *level_name(log_level l)
 {
     switch (l) {

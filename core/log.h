@@ -17,6 +17,9 @@ typedef enum { LOG_FORMAT_TEXT = 0, LOG_FORMAT_JSON = 1 } log_format;
 /* Set the output format and minimum level. Call before starting threads. */
 void log_configure(log_format fmt, log_level min);
 
+/* True when the configured format is JSON lines. */
+int log_is_json(void);
+
 /* Log msg with optional string fields given as NULL-terminated key, value
  * pairs: log_write(LOG_WARN, "skipped file", "file", path, "reason", why, NULL). */
 void log_write(log_level level, const char *msg, ...);

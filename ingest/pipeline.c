@@ -109,7 +109,8 @@ static void walk(const char *dir, const char *rel, file_list *out, run *r)
 static void report_error(run *r, const char *file, const ragd_error *e)
 {
     r->failed++;
-    fprintf(stderr, "ragd: %s: %s\n", file, e->msg);
+    if (log_is_json()) log_write(LOG_ERROR, e->msg, "file", file, NULL);
+    else fprintf(stderr, "ragd: %s: %s\n", file, e->msg);
     json_array_append_new(r->errors, json_pack("{s:s,s:s}", "file", file, "error", e->msg));
 }
 
@@ -133,8 +134,12 @@ static void progress(run *r, bool final)
                 r->files_done, r->files_total, mbps, eta);
         if (final) fputc('\n', stderr);
     } else {
-        fprintf(stderr, "ragd: ingest progress: %zu/%zu files, %.1f MB/s, eta %.0fs\n",
-                r->files_done, r->files_total, mbps, eta);
+        char files[64], rate[32], etas[32];
+        snprintf(files, sizeof files, "%zu/%zu", r->files_done, r->files_total);
+        snprintf(rate, sizeof rate, "%.1f", mbps);
+        snprintf(etas, sizeof etas, "%.0f", eta);
+        log_write(LOG_INFO, "ingest progress", "files", files, "mb_per_s", rate, "eta_s", etas,
+                  NULL);
     }
 }
 
@@ -221,7 +226,8 @@ static ragd_status ingest_record(run *r, const char *label, const char *key, con
     rc = ingest_parse(raw, n, format, fallback_title, &d, &e);
     if (rc == RAGD_ENOTFOUND) {
         r->skipped++;
-        fprintf(stderr, "ragd: warning: %s: %s\n", label, e.msg);
+        if (log_is_json()) log_write(LOG_WARN, e.msg, "file", label, NULL);
+        else fprintf(stderr, "ragd: warning: %s: %s\n", label, e.msg);
         return RAGD_OK;
     }
     if (rc) {

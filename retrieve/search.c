@@ -3,6 +3,7 @@
  * Candidates come from the lexical index (BM25). The validator then decides,
  * per candidate, whether it is relevant enough to be shown or used as context,
  * and records why each dropped candidate was dropped:
+ *   - score: its BM25 score is below SEARCH_MIN_SCORE_RATIO of the best one;
  *   - coverage: the candidate covers too few of the query's content terms
  *     (counted over chunk text, heading path and title);
  *   - duplicate: the same text as a better-ranked candidate;
@@ -24,6 +25,9 @@
 #define SEARCH_MAX_QUERY_BYTES 4096
 #define SEARCH_MAX_K 1000
 #define SEARCH_DOC_CAP 3
+/* Candidates scoring below this share of the best candidate's score are
+ * dropped (BM25 scores are only comparable within one query). */
+#define SEARCH_MIN_SCORE_RATIO 0.2
 
 static double ms_since(const struct timespec *t0)
 {
@@ -178,7 +182,8 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     out->hits = ragd_xcalloc(k, sizeof *out->hits);
     char (*seen)[RAGD_SHA256_HEX] = ragd_xcalloc(nl ? nl : 1, sizeof *seen);
     size_t nseen = 0;
-    size_t by_cov = 0, by_dup = 0, by_cap = 0;
+    size_t by_cov = 0, by_dup = 0, by_cap = 0, by_score = 0;
+    double top_score = nl ? lh[0].score : 0;
     for (size_t i = 0; i < nl && out->n < k; i++) {
         search_hit h = {0};
         if ((rc = load_hit(st, lh[i].chunk_id, &h, err))) break;
@@ -193,7 +198,11 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         for (size_t s = 0; s < nseen && !dup; s++) dup = strcmp(seen[s], hash) == 0;
         size_t per_doc = 0;
         for (size_t s = 0; s < out->n; s++) per_doc += strcmp(out->hits[s].doc_id, h.doc_id) == 0;
-        if (h.coverage < min_cov) {
+        if (top_score > 0 && h.score < SEARCH_MIN_SCORE_RATIO * top_score) {
+            drop(dropped, &h, "score", -1);
+            by_score++;
+            hit_free(&h);
+        } else if (h.coverage < min_cov) {
             drop(dropped, &h, "coverage", h.coverage);
             by_cov++;
             hit_free(&h);
@@ -221,10 +230,11 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     out->query = ragd_xstrdup(query);
     out->relevant = out->n > 0;
     out->validation = json_pack(
-        "{s:b,s:i,s:i,s:{s:i,s:i,s:i},s:{s:f,s:i},s:o}", "relevant", out->relevant, "candidates",
-        (int)nl, "kept", (int)out->n, "dropped_by", "coverage", (int)by_cov, "duplicate",
-        (int)by_dup, "doc_cap", (int)by_cap, "thresholds", "min_coverage", min_cov,
-        "doc_cap", SEARCH_DOC_CAP, "dropped", dropped);
+        "{s:b,s:i,s:i,s:{s:i,s:i,s:i,s:i},s:{s:f,s:f,s:i},s:o}", "relevant", out->relevant,
+        "candidates", (int)nl, "kept", (int)out->n, "dropped_by", "score", (int)by_score,
+        "coverage", (int)by_cov, "duplicate", (int)by_dup, "doc_cap", (int)by_cap, "thresholds",
+        "min_score_ratio", SEARCH_MIN_SCORE_RATIO, "min_coverage", min_cov, "doc_cap",
+        SEARCH_DOC_CAP, "dropped", dropped);
     if (!out->relevant)
         json_object_set_new(out->validation, "reason",
                             json_string(nl ? "no candidate covers enough of the query's terms"

@@ -1,0 +1,248 @@
+/* tests/unit_store.c — schema migrations, collections, and the document
+ * write path (dedupe by content hash, replace on change, delete), against a
+ * real SQLite database in a temporary directory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "ingest/ingest.h"
+#include "store/schema.h"
+#include "store/store.h"
+
+static char *tmpdir(void)
+{
+    char tmpl[] = "/tmp/ragd-unit-XXXXXX";
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return ragd_xstrdup(d);
+}
+
+static void rmrf(const char *d)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void write_file(const char *dir, const char *name, const char *content)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    fputs(content, f);
+    fclose(f);
+}
+
+static int64_t count(ragd_store *st, const char *sql)
+{
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+static void test_migrate_fresh_and_reopen(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    ragd_store *st = NULL;
+    ragd_error e;
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    assert_int_equal(schema_version(store_db(st)), STORE_SCHEMA_VERSION);
+    /* Every designed table exists. */
+    const char *tables[] = {"collections", "documents", "parents", "chunks", "chunks_fts",
+                            "vectors", "embed_cache", "index_state", "jobs", "api_keys",
+                            "request_log", "feedback", NULL};
+    for (int i = 0; tables[i]; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE name='%s'", tables[i]);
+        assert_int_equal(count(st, sql), 1);
+    }
+    assert_int_equal(count(st, "PRAGMA foreign_keys"), 1);
+    store_close(st);
+    /* Reopening applies nothing and keeps the version. */
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    assert_int_equal(schema_version(store_db(st)), STORE_SCHEMA_VERSION);
+    store_close(st);
+    rmrf(d);
+    free(d);
+}
+
+static void test_newer_schema_is_refused(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    ragd_store *st = NULL;
+    ragd_error e;
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    assert_int_equal(store_exec(st, "PRAGMA user_version = 99", &e), RAGD_OK);
+    store_close(st);
+    assert_int_equal(store_open(d, &st, &e), RAGD_ESTORE);
+    assert_null(st);
+    assert_non_null(strstr(e.msg, "newer"));
+    rmrf(d);
+    free(d);
+}
+
+static void test_data_dir_is_a_file(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    write_file(d, "file", "x");
+    char p[512];
+    snprintf(p, sizeof p, "%s/file", d);
+    ragd_store *st = NULL;
+    ragd_error e;
+    assert_int_not_equal(store_open(p, &st, &e), RAGD_OK);
+    assert_null(st);
+    assert_non_null(strstr(e.msg, "file"));
+    rmrf(d);
+    free(d);
+}
+
+static void test_collection_settings_conflict(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    ragd_store *st = NULL;
+    ragd_error e;
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    ragd_settings s;
+    store_settings_init(&s);
+    s.chunk_tokens = 128;
+    ragd_collection c;
+    assert_int_equal(store_collection_open(st, "c1", &s, &c, &e), RAGD_OK);
+    assert_int_equal(c.settings.chunk_tokens, 128);
+    assert_int_equal(c.settings.overlap, 16);
+    assert_string_equal(c.settings.chunker, "fixed");
+    /* Unspecified fields: no conflict, stored settings come back. */
+    ragd_settings none;
+    store_settings_init(&none);
+    ragd_collection c2;
+    assert_int_equal(store_collection_open(st, "c1", &none, &c2, &e), RAGD_OK);
+    assert_int_equal(c2.id, c.id);
+    assert_int_equal(c2.settings.chunk_tokens, 128);
+    /* A different explicit value is a conflict naming both. */
+    s.chunk_tokens = 64;
+    assert_int_equal(store_collection_open(st, "c1", &s, &c2, &e), RAGD_ECONFLICT);
+    assert_non_null(strstr(e.msg, "128"));
+    assert_non_null(strstr(e.msg, "64"));
+    /* Missing collection without create. */
+    assert_int_equal(store_collection_open(st, "nope", NULL, &c2, &e), RAGD_ENOTFOUND);
+    store_close(st);
+    rmrf(d);
+    free(d);
+}
+
+static void test_ingest_dedupe_replace_delete(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    char docs[600];
+    snprintf(docs, sizeof docs, "%s/docs", d);
+    assert_int_equal(mkdir(docs, 0755), 0);
+    write_file(docs, "a.md", "# Alpha\n\nThe alpha document talks about zebras.\n");
+    write_file(docs, "b.txt", "Bravo\n\nThe bravo document talks about giraffes.\n");
+    ragd_store *st = NULL;
+    ragd_error e;
+    char data[600];
+    snprintf(data, sizeof data, "%s/data", d);
+    assert_int_equal(store_open(data, &st, &e), RAGD_OK);
+    ragd_settings s;
+    store_settings_init(&s);
+    ragd_collection c;
+    assert_int_equal(store_collection_open(st, "default", &s, &c, &e), RAGD_OK);
+    char *paths[] = {docs};
+    ingest_opts o = {0};
+    json_t *rep = NULL;
+    assert_int_equal(ingest_paths(st, &c, paths, 1, &o, &rep, &e), RAGD_OK);
+    assert_int_equal(json_integer_value(json_object_get(rep, "added")), 2);
+    json_decref(rep);
+    int64_t chunks1 = count(st, "SELECT count(*) FROM chunks");
+    int64_t max1 = count(st, "SELECT max(id) FROM chunks");
+    assert_true(chunks1 >= 2);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts"), chunks1);
+
+    /* Unchanged: a no-op, chunk ids untouched. */
+    assert_int_equal(ingest_paths(st, &c, paths, 1, &o, &rep, &e), RAGD_OK);
+    assert_int_equal(json_integer_value(json_object_get(rep, "unchanged")), 2);
+    assert_int_equal(json_integer_value(json_object_get(rep, "added")), 0);
+    json_decref(rep);
+    assert_int_equal(count(st, "SELECT max(id) FROM chunks"), max1);
+
+    /* Changed: replaced, old chunks and FTS rows gone. */
+    write_file(docs, "a.md", "# Alpha\n\nThe alpha document now talks about okapis.\n");
+    assert_int_equal(ingest_paths(st, &c, paths, 1, &o, &rep, &e), RAGD_OK);
+    assert_int_equal(json_integer_value(json_object_get(rep, "updated")), 1);
+    assert_int_equal(json_integer_value(json_object_get(rep, "unchanged")), 1);
+    json_decref(rep);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'zebras'"), 0);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'okapis'"), 1);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts"),
+                     count(st, "SELECT count(*) FROM chunks"));
+    assert_int_equal(count(st, "SELECT count(*) FROM documents"), 2);
+
+    /* Delete. */
+    assert_int_equal(store_doc_delete(st, c.id, "a.md", &e), RAGD_OK);
+    assert_int_equal(store_doc_delete(st, c.id, "a.md", &e), RAGD_ENOTFOUND);
+    assert_int_equal(count(st, "SELECT count(*) FROM documents"), 1);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts"),
+                     count(st, "SELECT count(*) FROM chunks"));
+    store_close(st);
+    rmrf(d);
+    free(d);
+}
+
+static void test_failed_put_leaves_nothing(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    ragd_store *st = NULL;
+    ragd_error e;
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    ragd_settings s;
+    store_settings_init(&s);
+    ragd_collection c;
+    assert_int_equal(store_collection_open(st, "default", &s, &c, &e), RAGD_OK);
+    const char *text = "hello world";
+    store_doc doc = {.key = "k", .text = text, .text_len = strlen(text), .content_hash = "h1"};
+    store_chunk ok = {.parent = -1, .start = 0, .end = 5, .tokens = 1, .heading_path = ""};
+    int64_t rowid;
+    assert_int_equal(store_doc_put(st, c.id, &doc, NULL, 0, &ok, 1, &rowid, &e), RAGD_OK);
+    /* A second version whose second chunk is invalid must roll back whole,
+     * leaving the first version intact. */
+    store_chunk bad[2] = {ok, {.parent = -1, .start = 3, .end = 999, .tokens = 1}};
+    doc.content_hash = "h2";
+    assert_int_not_equal(store_doc_put(st, c.id, &doc, NULL, 0, bad, 2, &rowid, &e), RAGD_OK);
+    assert_int_equal(count(st, "SELECT count(*) FROM documents WHERE content_hash='h1'"), 1);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks"), 1);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts"), 1);
+    store_close(st);
+    rmrf(d);
+    free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_migrate_fresh_and_reopen),
+        cmocka_unit_test(test_newer_schema_is_refused),
+        cmocka_unit_test(test_data_dir_is_a_file),
+        cmocka_unit_test(test_collection_settings_conflict),
+        cmocka_unit_test(test_ingest_dedupe_replace_delete),
+        cmocka_unit_test(test_failed_put_leaves_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
