@@ -62,6 +62,7 @@ void ragd_buf_reserve(ragd_buf *b, size_t n)
     while (nc < b->len + n + 1) nc *= 2;
     b->data = ragd_xrealloc(b->data, nc);
     b->cap = nc;
+    b->data[b->len] = '\0'; /* keep the buffer a valid string at all times */
 }
 
 void ragd_buf_append(ragd_buf *b, const char *s, size_t n)

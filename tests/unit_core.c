@@ -1,0 +1,86 @@
+/* tests/unit_core.c — byte buffers, errors, hashing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/hash.h"
+
+/* Regression: reserving without appending left the buffer unterminated, so
+ * stealing it gave a string with no NUL (found by ASan via text_space_cjk("")). */
+static void test_buf_reserve_then_steal_is_empty_string(void **state)
+{
+    (void)state;
+    ragd_buf b = RAGD_BUF_INIT;
+    ragd_buf_reserve(&b, 0);
+    char *s = ragd_buf_steal(&b);
+    assert_string_equal(s, "");
+    free(s);
+    ragd_buf_reserve(&b, 100);
+    assert_string_equal(ragd_buf_str(&b), "");
+    ragd_buf_free(&b);
+}
+
+static void test_buf_append_printf(void **state)
+{
+    (void)state;
+    ragd_buf b = RAGD_BUF_INIT;
+    for (int i = 0; i < 1000; i++) ragd_buf_printf(&b, "%d,", i);
+    assert_int_equal(b.len, strlen(b.data));
+    assert_memory_equal(b.data, "0,1,2,", 6);
+    ragd_buf_reset(&b);
+    assert_string_equal(ragd_buf_str(&b), "");
+    ragd_buf_append(&b, "ab\0cd", 5);
+    assert_int_equal(b.len, 5);
+    ragd_buf_free(&b);
+    assert_null(b.data);
+}
+
+static void test_error_set_prefix_and_codes(void **state)
+{
+    (void)state;
+    ragd_error e;
+    ragd_error_clear(&e);
+    assert_int_equal(ragd_error_set(&e, RAGD_EINPUT, "bad %s", "thing"), RAGD_EINPUT);
+    ragd_error_prefix(&e, "file '%s'", "x.txt");
+    assert_string_equal(e.msg, "file 'x.txt': bad thing");
+    char longs[2000];
+    memset(longs, 'a', sizeof longs - 1);
+    longs[sizeof longs - 1] = '\0';
+    ragd_error_prefix(&e, "%s", longs); /* truncates, never overflows */
+    assert_true(strlen(e.msg) < RAGD_ERROR_MAX);
+    assert_int_equal(ragd_status_exit_code(RAGD_OK), 0);
+    assert_int_equal(ragd_status_exit_code(RAGD_EINPUT), 1);
+    assert_int_equal(ragd_status_exit_code(RAGD_EUSAGE), 2);
+    assert_int_equal(ragd_status_exit_code(RAGD_EPROVIDER), 3);
+    assert_int_equal(ragd_status_exit_code(RAGD_ESTORE), 1);
+    assert_string_equal(ragd_status_name(RAGD_EPROVIDER), "provider");
+    assert_int_equal(ragd_error_set(NULL, RAGD_EIO, "ignored"), RAGD_EIO);
+}
+
+static void test_sha256_known_vectors(void **state)
+{
+    (void)state;
+    char hex[RAGD_SHA256_HEX];
+    ragd_sha256_hex("", 0, hex);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    ragd_sha256_hex("abc", 3, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_reserve_then_steal_is_empty_string),
+        cmocka_unit_test(test_buf_append_printf),
+        cmocka_unit_test(test_error_set_prefix_and_codes),
+        cmocka_unit_test(test_sha256_known_vectors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
