@@ -28,11 +28,11 @@
 #define ANSWER_MIN_SUPPORT 0.5
 
 typedef struct {
-    int n;             /* source number */
+    int n; /* source number */
     int64_t chunk_id;
     const char *doc_id; /* borrowed from the context's hits */
-    size_t start, end; /* byte offsets of the quote in the document text */
-    char *quote;       /* owned */
+    size_t start, end;  /* byte offsets of the quote in the document text */
+    char *quote;        /* owned */
 } answer_citation;
 
 typedef struct {

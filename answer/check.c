@@ -22,7 +22,8 @@ static size_t parse_marker(const char *s, size_t n, size_t i, int *num)
     if (i >= n || s[i] != '[') return 0;
     size_t j = i + 1;
     int v = 0;
-    while (j < n && isdigit((unsigned char)s[j]) && j - i < 6) v = v * 10 + (s[j++] - '0');
+    while (j < n && isdigit((unsigned char)s[j]) && j - i < 6)
+        v = v * 10 + (s[j++] - '0');
     if (j == i + 1 || j >= n || s[j] != ']') return 0;
     *num = v;
     return j + 1 - i;
@@ -46,7 +47,8 @@ json_t *answer_check(const char *answer, const context_result *ctx)
         size_t lead = a, l;
         while ((l = parse_marker(answer, e, lead, &num)) != 0) {
             lead += l;
-            while (lead < e && answer[lead] == ' ') lead++;
+            while (lead < e && answer[lead] == ' ')
+                lead++;
         }
         if (lead > a && nu) {
             /* Markers at the start belong to the previous sentence. */
@@ -95,8 +97,10 @@ json_t *answer_check(const char *answer, const context_result *ctx)
         bool factual = nt > 0;
         bool cited = json_array_size(cites) > 0;
         bool supported = !factual || (cited && support >= ANSWER_MIN_SUPPORT);
-        if (factual && !cited) uncited++;
-        else if (!supported) unsupported++;
+        if (factual && !cited)
+            uncited++;
+        else if (!supported)
+            unsupported++;
         lexical_terms_free(terms, nt);
         json_array_append_new(sentences,
                               json_pack("{s:s#,s:o,s:b,s:f}", "text", s, (int)len, "citations",
@@ -105,7 +109,6 @@ json_t *answer_check(const char *answer, const context_result *ctx)
     }
     free(u);
     bool ok = json_array_size(invalid) == 0 && uncited == 0 && unsupported == 0;
-    return json_pack("{s:b,s:o,s:o,s:i,s:i}", "ok", ok, "sentences", sentences,
-                     "invalid_citations", invalid, "uncited", uncited, "unsupported",
-                     unsupported);
+    return json_pack("{s:b,s:o,s:o,s:i,s:i}", "ok", ok, "sentences", sentences, "invalid_citations",
+                     invalid, "uncited", uncited, "unsupported", unsupported);
 }

@@ -15,7 +15,7 @@
 #include "index/lexical.h"
 
 typedef struct {
-    int src; /* index into ctx->sources */
+    int src;           /* index into ctx->sources */
     size_t start, end; /* within the source text */
     double score;
 } cand;
@@ -31,7 +31,8 @@ static int cand_cmp(const void *a, const void *b)
 void answer_result_free(answer_result *a)
 {
     if (!a) return;
-    for (size_t i = 0; i < a->ncitations; i++) free(a->citations[i].quote);
+    for (size_t i = 0; i < a->ncitations; i++)
+        free(a->citations[i].quote);
     free(a->citations);
     free(a->answer);
     json_decref(a->check);
@@ -42,8 +43,8 @@ static void not_found(answer_result *out)
 {
     out->answer = ragd_xstrdup(ANSWER_NOT_FOUND);
     out->found = false;
-    out->check = json_pack("{s:b,s:[],s:[],s:i,s:i,s:s}", "ok", 1, "sentences",
-                           "invalid_citations", "uncited", 0, "unsupported", 0, "note",
+    out->check = json_pack("{s:b,s:[],s:[],s:i,s:i,s:s}", "ok", 1, "sentences", "invalid_citations",
+                           "uncited", 0, "unsupported", 0, "note",
                            "no relevant sources; the generator was not called");
 }
 
@@ -75,8 +76,8 @@ ragd_status answer_extractive(const context_result *ctx, const char *query, int 
             cv[nc].src = (int)s;
             cv[nc].start = sp[i].start;
             cv[nc].end = sp[i].end;
-            cv[nc].score = retrieve_term_coverage(terms, nterms, t + sp[i].start,
-                                                  sp[i].end - sp[i].start);
+            cv[nc].score =
+                retrieve_term_coverage(terms, nterms, t + sp[i].start, sp[i].end - sp[i].start);
             nc++;
         }
         free(sp);
@@ -121,10 +122,10 @@ json_t *answer_result_json(const answer_result *a, const context_result *ctx, co
     json_t *cites = json_array();
     for (size_t i = 0; i < a->ncitations; i++) {
         const answer_citation *c = &a->citations[i];
-        json_array_append_new(
-            cites, json_pack("{s:i,s:I,s:s,s:I,s:I,s:s}", "n", c->n, "chunk_id",
-                             (json_int_t)c->chunk_id, "doc_id", c->doc_id, "start",
-                             (json_int_t)c->start, "end", (json_int_t)c->end, "quote", c->quote));
+        json_array_append_new(cites, json_pack("{s:i,s:I,s:s,s:I,s:I,s:s}", "n", c->n, "chunk_id",
+                                               (json_int_t)c->chunk_id, "doc_id", c->doc_id,
+                                               "start", (json_int_t)c->start, "end",
+                                               (json_int_t)c->end, "quote", c->quote));
     }
     json_t *cj = context_result_json(ctx, query);
     json_t *out = json_pack(

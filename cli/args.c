@@ -7,8 +7,7 @@
 
 #include "core/buf.h"
 
-ragd_status cli_parse(int argc, char **argv, const cli_optdef *defs, cli_args *out,
-                      ragd_error *err)
+ragd_status cli_parse(int argc, char **argv, const cli_optdef *defs, cli_args *out, ragd_error *err)
 {
     memset(out, 0, sizeof *out);
     out->defs = defs;

@@ -13,7 +13,7 @@
 #include "core/error.h"
 
 typedef struct {
-    const char *name;  /* without the leading "--" */
+    const char *name; /* without the leading "--" */
     bool has_value;
     const char *help;
 } cli_optdef;

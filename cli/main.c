@@ -20,6 +20,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "ingest/ingest.h"
+#include "retrieve/engine.h"
 #include "retrieve/retrieve.h"
 #include "store/store.h"
 
@@ -36,12 +37,21 @@ struct command {
     const cli_optdef *opts;
 };
 
+#define EMBED_OPTS                                                                                 \
+    {"embedder-url", true, "embedding server base URL (env RAGD_EMBEDDER_URL)"},                   \
+        {"embedder-fallback", true, "comma-separated fallback URLs serving the same model"},       \
+    {                                                                                              \
+        "embedder-timeout", true, "seconds per embedding call (default 30)"                        \
+    }
+
 #define COMMON_OPTS                                                                                \
     {"data", true, "data directory (env RAGD_DATA, default ./ragd-data)"},                         \
         {"collection", true, "collection name (default 'default')"},                               \
         {"json", false, "print one JSON object to stdout"},                                        \
         {"log-format", true, "text | json (structured log lines on stderr)"},                      \
-        {"help", false, "show this help"}
+    {                                                                                              \
+        "help", false, "show this help"                                                            \
+    }
 
 static int fail(const char *what, const ragd_error *e)
 {
@@ -103,7 +113,42 @@ static const cli_optdef INGEST_OPTS[] = {
     {"format", true, "auto | txt | md | jsonl (default auto: by extension, then content)"},
     {"max-bytes", true, "largest file accepted, in bytes (default 16 MiB)"},
     {"no-progress", false, "no progress bar or progress lines"},
+    {"embedder", true, "local | openai | ollama (env RAGD_EMBEDDER; default local)"},
+    {"embedder-model", true, "embedding model name (env RAGD_EMBEDDER_MODEL)"},
+    {"dim", true, "embedding dimension (local: default 384; remote: learned from the server)"},
+    {"index", true, "FAISS factory for a new collection: Flat (default), HNSW32, IVF1024,Flat"},
+    EMBED_OPTS,
     {NULL, false, NULL}};
+
+static const char *opt_or_env(const cli_args *a, const char *opt, const char *env)
+{
+    const char *v = cli_get(a, opt);
+    if (v && *v) return v;
+    v = getenv(env);
+    return v && *v ? v : NULL;
+}
+
+/* The embedder the user named, from options and the environment. */
+static ragd_status embed_choice_from_args(const cli_args *a, embed_choice *c, ragd_error *e)
+{
+    memset(c, 0, sizeof *c);
+    c->kind = opt_or_env(a, "embedder", "RAGD_EMBEDDER");
+    c->url = opt_or_env(a, "embedder-url", "RAGD_EMBEDDER_URL");
+    c->model = opt_or_env(a, "embedder-model", "RAGD_EMBEDDER_MODEL");
+    c->api_key = getenv("RAGD_PROVIDER_KEY");
+    c->fallback_url = cli_get(a, "embedder-fallback");
+    long dim = 0, timeout = 0;
+    if (cli_get_int(a, "dim", 8, 65536, &dim, e) ||
+        cli_get_int(a, "embedder-timeout", 1, 3600, &timeout, e))
+        return RAGD_EUSAGE;
+    c->dim = (int)dim;
+    c->timeout_s = (double)timeout;
+    if (c->kind && strcmp(c->kind, "local") && strcmp(c->kind, "openai") &&
+        strcmp(c->kind, "ollama"))
+        return ragd_error_set(e, RAGD_EUSAGE, "unknown --embedder '%s' (local, openai, ollama)",
+                              c->kind);
+    return RAGD_OK;
+}
 
 static int cmd_ingest(const command *cmd, cli_args *a)
 {
@@ -136,23 +181,33 @@ static int cmd_ingest(const command *cmd, cli_args *a)
     long maxb = 0;
     if (cli_get_int(a, "max-bytes", 1, 1L << 30, &maxb, &e)) return fail("ingest", &e);
     if (s.chunker[0] && strcmp(s.chunker, "fixed") != 0) {
-        fprintf(stderr, "ragd: ingest: --chunker %s is not available in this build yet; use "
-                        "--chunker fixed\n", s.chunker);
+        fprintf(stderr,
+                "ragd: ingest: --chunker %s is not available in this build yet; use "
+                "--chunker fixed\n",
+                s.chunker);
         return 2;
     }
     {
         int ct = s.chunk_tokens > 0 ? s.chunk_tokens : 256;
         if (s.overlap >= ct) {
-            fprintf(stderr, "ragd: ingest: --overlap (%d) must be smaller than --chunk-tokens "
-                            "(%d)\n", s.overlap, ct);
+            fprintf(stderr,
+                    "ragd: ingest: --overlap (%d) must be smaller than --chunk-tokens "
+                    "(%d)\n",
+                    s.overlap, ct);
             return 2;
         }
     }
-    ragd_store *st = NULL;
-    ragd_collection coll;
-    int rc = open_collection(a, &s, &st, &coll);
-    if (rc) return rc;
+    const char *idx = cli_get(a, "index");
+    if (idx) snprintf(s.index_factory, sizeof s.index_factory, "%s", idx);
+    embed_choice choice;
+    if (embed_choice_from_args(a, &choice, &e)) return fail("ingest", &e);
+    engine eng;
+    if (engine_open_ingest(data_dir(a), coll_name(a), &s, &choice, &eng, &e))
+        return fail("ingest", &e);
+    ragd_store *st = eng.st;
+    ragd_collection coll = eng.coll;
     ingest_opts o = {
+        .embedder = eng.embedder,
         .format = cli_get(a, "format"),
         .max_bytes = (size_t)maxb,
         .progress = !cli_flag(a, "no-progress") && !cli_flag(a, "json"),
@@ -177,7 +232,7 @@ static int cmd_ingest(const command *cmd, cli_args *a)
         }
         json_decref(report);
     }
-    store_close(st);
+    engine_close(&eng);
     if (st_rc) return fail("ingest", &e);
     return 0;
 }
@@ -206,7 +261,8 @@ static int cmd_docs(const command *cmd, cli_args *a)
         printf("%-40s %7s %9s  %s\n", "ID", "CHUNKS", "BYTES", "TITLE");
         size_t i;
         json_t *d;
-        json_array_foreach(docs, i, d) {
+        json_array_foreach(docs, i, d)
+        {
             printf("%-40s %7lld %9lld  %s\n", json_string_value(json_object_get(d, "id")),
                    json_integer_value(json_object_get(d, "chunks")),
                    json_integer_value(json_object_get(d, "bytes")),
@@ -277,7 +333,8 @@ static int cmd_chunks(const command *cmd, cli_args *a)
     } else {
         size_t i;
         json_t *c;
-        json_array_foreach(json_object_get(j, "chunks"), i, c) {
+        json_array_foreach(json_object_get(j, "chunks"), i, c)
+        {
             printf("--- chunk %lld  ord %lld  bytes %lld..%lld  %lld tokens  [%s]\n%s\n",
                    json_integer_value(json_object_get(c, "id")),
                    json_integer_value(json_object_get(c, "ord")),
@@ -320,8 +377,12 @@ static int cmd_rm(const command *cmd, cli_args *a)
 
 static const cli_optdef SEARCH_OPTS[] = {
     COMMON_OPTS,
+    EMBED_OPTS,
     {"k", true, "number of results (default 10)"},
-    {"mode", true, "lexical (dense, hybrid arrive with the vector index)"},
+    {"mode", true, "hybrid (default) | dense | lexical"},
+    {"rrf-k", true, "reciprocal rank fusion constant (default 60)"},
+    {"w-lexical", true, "hybrid fusion weight of lexical results, in percent (default 100)"},
+    {"w-dense", true, "hybrid fusion weight of dense results, in percent (default 50)"},
     {"budget", true, "context token budget (context, answer; default 3000)"},
     {"stream", false, "stream the answer (answer; printed whole for the extractive generator)"},
     {NULL, false, NULL}};
@@ -338,6 +399,7 @@ static char *query_of(cli_args *a)
 }
 
 typedef struct {
+    engine eng;
     ragd_store *st;
     ragd_collection coll;
     char *query;
@@ -360,15 +422,43 @@ static int run_search(const command *cmd, cli_args *a, query_run *q)
     long k = 10, budget = 0;
     if (cli_get_int(a, "k", 1, 1000, &k, &e) || cli_get_int(a, "budget", 50, 200000, &budget, &e))
         return fail(cmd->name, &e);
+    long rrf_k = 0, wl = 0, wd = 0;
+    if (cli_get_int(a, "rrf-k", 1, 100000, &rrf_k, &e) ||
+        cli_get_int(a, "w-lexical", 1, 10000, &wl, &e) ||
+        cli_get_int(a, "w-dense", 1, 10000, &wd, &e))
+        return fail(cmd->name, &e);
     q->so.k = (size_t)k;
     q->so.mode = cli_get(a, "mode");
     q->so.min_coverage = -1;
+    q->so.min_cosine = -1;
+    q->so.rrf_k = (double)rrf_k;
+    q->so.w_lexical = wl / 100.0;
+    q->so.w_dense = wd / 100.0;
     q->budget = (size_t)budget;
-    int rc = open_collection(a, NULL, &q->st, &q->coll);
-    if (rc) return rc;
+    const char *mode = q->so.mode;
+    if (mode && strcmp(mode, "lexical") && strcmp(mode, "dense") && strcmp(mode, "hybrid")) {
+        fprintf(stderr, "ragd: %s: unknown --mode '%s' (hybrid, dense, lexical)\n", cmd->name,
+                mode);
+        return 2;
+    }
+    embed_choice choice;
+    if (embed_choice_from_args(a, &choice, &e)) return fail(cmd->name, &e);
+    bool dense = !mode || strcmp(mode, "lexical") != 0;
+    if (engine_open(data_dir(a), coll_name(a), &choice, dense, &q->eng, &e)) {
+        if (e.code == RAGD_ENOTFOUND) {
+            fprintf(stderr, "ragd: %s: %s; ingest something first (ragd ingest PATH)\n", cmd->name,
+                    e.msg);
+            return 1;
+        }
+        return fail(cmd->name, &e);
+    }
+    q->st = q->eng.st;
+    q->coll = q->eng.coll;
+    q->so.embedder = q->eng.embedder;
+    q->so.vindex = q->eng.vindex;
     q->query = query_of(a);
     if (retrieve_search(q->st, &q->coll, q->query, &q->so, &q->sr, &e)) {
-        store_close(q->st);
+        engine_close(&q->eng);
         free(q->query);
         q->st = NULL;
         return fail(cmd->name, &e);
@@ -379,7 +469,7 @@ static int run_search(const command *cmd, cli_args *a, query_run *q)
 static void query_run_free(query_run *q)
 {
     search_result_free(&q->sr);
-    store_close(q->st);
+    engine_close(&q->eng);
     free(q->query);
 }
 
@@ -392,7 +482,8 @@ static void print_snippet(const char *text, size_t max)
         col++;
     }
     /* Finish a UTF-8 sequence we started. */
-    while (i < n && ((unsigned char)text[i] & 0xC0) == 0x80) putchar(text[i++]);
+    while (i < n && ((unsigned char)text[i] & 0xC0) == 0x80)
+        putchar(text[i++]);
     if (i < n) fputs("…", stdout);
     putchar('\n');
 }
@@ -467,7 +558,8 @@ static int cmd_answer(const command *cmd, cli_args *a)
             for (size_t i = 0; i < c.nsources; i++) {
                 const context_source *s = &c.sources[i];
                 bool cited = false;
-                for (size_t k = 0; k < ar.ncitations; k++) cited |= ar.citations[k].n == s->n;
+                for (size_t k = 0; k < ar.ncitations; k++)
+                    cited |= ar.citations[k].n == s->n;
                 if (!cited) continue;
                 printf("  [%d] %s — %s\n", s->n, s->hit->doc_id,
                        s->hit->heading_path[0] ? s->hit->heading_path : s->hit->title);
@@ -479,6 +571,51 @@ static int cmd_answer(const command *cmd, cli_args *a)
     answer_result_free(&ar);
     context_result_free(&c);
     query_run_free(&q);
+    return 0;
+}
+
+/* --- reindex ------------------------------------------------------------------------ */
+
+static const cli_optdef REINDEX_OPTS[] = {
+    COMMON_OPTS,
+    {"index", true, "FAISS factory to rebuild with (default: the collection's current one)"},
+    {NULL, false, NULL}};
+
+static int cmd_reindex(const command *cmd, cli_args *a)
+{
+    (void)cmd;
+    ragd_store *st;
+    ragd_collection coll;
+    int rc = open_collection(a, NULL, &st, &coll);
+    if (rc) return rc;
+    ragd_error e;
+    ragd_error_clear(&e);
+    const char *factory = cli_get(a, "index");
+    char f[64];
+    if (factory) vindex_factory_normalize(factory, f);
+    ragd_vindex *vi = NULL;
+    if (vindex_rebuild(st, &coll, factory ? f : NULL, &vi, &e)) {
+        store_close(st);
+        return fail("reindex", &e);
+    }
+    if (factory && store_collection_set_factory(st, coll.id, f, &e)) {
+        vindex_free(vi);
+        store_close(st);
+        return fail("reindex", &e);
+    }
+    if (cli_flag(a, "json")) {
+        json_t *j = json_pack("{s:s,s:s,s:I,s:s}", "collection", coll.name, "index",
+                              factory ? f : coll.settings.index_factory, "vectors",
+                              (json_int_t)vindex_count(vi), "path", vindex_path(vi));
+        print_json(j);
+        json_decref(j);
+    } else {
+        printf("rebuilt the vector index of '%s': %lld vectors, %s, %s\n", coll.name,
+               (long long)vindex_count(vi), factory ? f : coll.settings.index_factory,
+               vindex_path(vi));
+    }
+    vindex_free(vi);
+    store_close(st);
     return 0;
 }
 
@@ -497,6 +634,7 @@ static const command COMMANDS[] = {
      SEARCH_OPTS},
     {"context", "QUERY", "the validated, numbered context for a query", cmd_context, SEARCH_OPTS},
     {"answer", "QUERY", "a grounded answer with checked [n] citations", cmd_answer, SEARCH_OPTS},
+    {"reindex", "", "rebuild the FAISS vector index from SQLite", cmd_reindex, REINDEX_OPTS},
     {"help", "[COMMAND]", "show help", cmd_help, BASIC_OPTS},
     {NULL, NULL, NULL, NULL, NULL}};
 
@@ -513,8 +651,10 @@ static void print_command_help(FILE *f, const command *c)
 
 static void print_usage(FILE *f)
 {
-    fprintf(f, "ragd %s — retrieval-augmented generation with cited answers\n\n"
-               "usage: ragd COMMAND [options] [args]\n\ncommands:\n", RAGD_VERSION);
+    fprintf(f,
+            "ragd %s — retrieval-augmented generation with cited answers\n\n"
+            "usage: ragd COMMAND [options] [args]\n\ncommands:\n",
+            RAGD_VERSION);
     for (int i = 0; COMMANDS[i].name; i++)
         fprintf(f, "  %-8s %-10s %s\n", COMMANDS[i].name, COMMANDS[i].args, COMMANDS[i].summary);
     fprintf(f, "\ncommon options: --data DIR (env RAGD_DATA), --collection NAME, --json,\n"

@@ -50,7 +50,8 @@ void ragd_array_grow(void **arr, size_t *cap, size_t need, size_t elsz)
 {
     if (need <= *cap) return;
     size_t nc = *cap ? *cap : 8;
-    while (nc < need) nc *= 2;
+    while (nc < need)
+        nc *= 2;
     *arr = ragd_xrealloc(*arr, nc * elsz);
     *cap = nc;
 }
@@ -59,7 +60,8 @@ void ragd_buf_reserve(ragd_buf *b, size_t n)
 {
     if (b->len + n + 1 <= b->cap) return;
     size_t nc = b->cap ? b->cap : 64;
-    while (nc < b->len + n + 1) nc *= 2;
+    while (nc < b->len + n + 1)
+        nc *= 2;
     b->data = ragd_xrealloc(b->data, nc);
     b->cap = nc;
     b->data[b->len] = '\0'; /* keep the buffer a valid string at all times */

@@ -19,7 +19,10 @@ typedef struct {
     size_t cap;
 } ragd_buf;
 
-#define RAGD_BUF_INIT {NULL, 0, 0}
+#define RAGD_BUF_INIT                                                                              \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void ragd_buf_append(ragd_buf *b, const char *s, size_t n);
 void ragd_buf_puts(ragd_buf *b, const char *s);

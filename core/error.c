@@ -47,17 +47,28 @@ ragd_status ragd_error_prefix(ragd_error *err, const char *fmt, ...)
 const char *ragd_status_name(ragd_status code)
 {
     switch (code) {
-    case RAGD_OK: return "ok";
-    case RAGD_EINPUT: return "input";
-    case RAGD_EUSAGE: return "usage";
-    case RAGD_EPROVIDER: return "provider";
-    case RAGD_ENOTFOUND: return "not_found";
-    case RAGD_EIO: return "io";
-    case RAGD_ESTORE: return "store";
-    case RAGD_ENOMEM: return "nomem";
-    case RAGD_ECONFLICT: return "conflict";
-    case RAGD_EINDEX: return "index";
-    case RAGD_EINTERNAL: return "internal";
+    case RAGD_OK:
+        return "ok";
+    case RAGD_EINPUT:
+        return "input";
+    case RAGD_EUSAGE:
+        return "usage";
+    case RAGD_EPROVIDER:
+        return "provider";
+    case RAGD_ENOTFOUND:
+        return "not_found";
+    case RAGD_EIO:
+        return "io";
+    case RAGD_ESTORE:
+        return "store";
+    case RAGD_ENOMEM:
+        return "nomem";
+    case RAGD_ECONFLICT:
+        return "conflict";
+    case RAGD_EINDEX:
+        return "index";
+    case RAGD_EINTERNAL:
+        return "internal";
     }
     return "unknown";
 }
@@ -65,9 +76,13 @@ const char *ragd_status_name(ragd_status code)
 int ragd_status_exit_code(ragd_status code)
 {
     switch (code) {
-    case RAGD_OK: return 0;
-    case RAGD_EUSAGE: return 2;
-    case RAGD_EPROVIDER: return 3;
-    default: return 1;
+    case RAGD_OK:
+        return 0;
+    case RAGD_EUSAGE:
+        return 2;
+    case RAGD_EPROVIDER:
+        return 3;
+    default:
+        return 1;
     }
 }

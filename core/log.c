@@ -26,10 +26,14 @@ int log_is_json(void)
 static const char *level_name(log_level l)
 {
     switch (l) {
-    case LOG_DEBUG: return "debug";
-    case LOG_INFO: return "info";
-    case LOG_WARN: return "warning";
-    case LOG_ERROR: return "error";
+    case LOG_DEBUG:
+        return "debug";
+    case LOG_INFO:
+        return "info";
+    case LOG_WARN:
+        return "warning";
+    case LOG_ERROR:
+        return "error";
     }
     return "info";
 }
@@ -46,8 +50,7 @@ void log_write(log_level level, const char *msg, ...)
         struct tm tm;
         gmtime_r(&ts.tv_sec, &tm);
         snprintf(tbuf, sizeof tbuf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 ts.tv_nsec / 1000000);
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
         json_t *o = json_object();
         json_object_set_new(o, "ts", json_string(tbuf));
         json_object_set_new(o, "level", json_string(level_name(level)));

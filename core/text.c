@@ -88,8 +88,7 @@ ragd_status text_normalize(const char *s, size_t n, char **out, size_t *out_len,
     ragd_buf_free(&b);
     if (r < 0) {
         free(nfc);
-        return ragd_error_set(err, RAGD_EINPUT, "cannot normalize text: %s",
-                              utf8proc_errmsg(r));
+        return ragd_error_set(err, RAGD_EINPUT, "cannot normalize text: %s", utf8proc_errmsg(r));
     }
     *out = (char *)nfc;
     *out_len = (size_t)r;
@@ -101,8 +100,8 @@ char *text_fold(const char *s, size_t n, bool strip_marks, size_t *out_len)
     utf8proc_uint8_t *res = NULL;
     int opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD;
     if (strip_marks) opts |= UTF8PROC_STRIPMARK;
-    utf8proc_ssize_t r =
-        utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &res, (utf8proc_option_t)opts);
+    utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &res,
+                                      (utf8proc_option_t)opts);
     if (r < 0) {
         free(res);
         if (out_len) *out_len = 0;
@@ -192,7 +191,25 @@ size_t text_grapheme_floor(const char *s, size_t n, size_t pos)
     size_t start = pos;
     while (start > 0 && s[start - 1] != '\n' && s[start - 1] != ' ' && pos - start < 4096)
         start--;
-    while (start > 0 && ((unsigned char)s[start] & 0xC0) == 0x80) start--;
+    while (start > 0 && ((unsigned char)s[start] & 0xC0) == 0x80)
+        start--;
+    /* Not every such position is a boundary (a mark may follow a space), and
+     * when the run is longer than the limit we stopped mid-run, maybe inside a
+     * cluster or between the two halves of a flag. Back up (boundedly) to where
+     * the code points either side certainly break: utf8proc's stateless rule
+     * says "no break" wherever the stateful one might (GB9-GB10, GB12-13),
+     * except after a ZWJ (GB11 needs the state), which we never trust. */
+    size_t lim = start;
+    while (start > 0 && lim - start < 4096) {
+        size_t p = start - 1;
+        while (p > 0 && ((unsigned char)s[p] & 0xC0) == 0x80)
+            p--;
+        int32_t a, b;
+        dec(s, n, p, &a);
+        dec(s, n, start, &b);
+        if (a != 0x200D && utf8proc_grapheme_break(a, b)) break;
+        start = p;
+    }
     size_t i = start, last = start;
     while (i < n && i <= pos) {
         last = i;
@@ -228,7 +245,9 @@ size_t text_words(const char *s, size_t n, ragd_span **out)
             continue;
         }
         if (!is_wordchar(cp)) {
-            i += l;
+            /* Skip the whole cluster: a variation selector or skin tone after
+             * an emoji is a mark, not a word of its own. */
+            i = grapheme_end(s, n, i);
             continue;
         }
         size_t start = i;
@@ -245,7 +264,8 @@ size_t text_words(const char *s, size_t n, ragd_span **out)
             /* Joiners: apostrophe between letters, . or , between digits. */
             int32_t nx = 0;
             size_t nl = i + l < n ? dec(s, n, i + l, &nx) : 0;
-            if (nl && (cp == '\'' || cp == 0x2019) && !digit && is_wordchar(nx) && !is_digit_cp(nx)) {
+            if (nl && (cp == '\'' || cp == 0x2019) && !digit && is_wordchar(nx) &&
+                !is_digit_cp(nx)) {
                 i += l + nl;
                 continue;
             }
@@ -309,7 +329,8 @@ size_t text_token_starts(const char *s, size_t n, size_t **out)
     spans sp = {0};
     token_scan(s, n, &c, &sp);
     size_t *v = c ? ragd_xmalloc(c * sizeof *v) : NULL;
-    for (size_t k = 0; k < c; k++) v[k] = sp.v[k].start;
+    for (size_t k = 0; k < c; k++)
+        v[k] = sp.v[k].start;
     free(sp.v);
     *out = v;
     return c;
@@ -318,12 +339,13 @@ size_t text_token_starts(const char *s, size_t n, size_t **out)
 /* --- sentences -------------------------------------------------------------- */
 
 static const char *const ABBREVIATIONS[] = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "eg", "ie", "cf", "fig",
-    "figs", "no", "nos", "vol", "vols", "approx", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
-    "sep", "sept", "oct", "nov", "dec", "inc", "ltd", "co", "corp", "us", "uk", "am", "pm", "al",
-    "ed", "eds", "est", "dept", "univ", "mt", "ft", "gen", "gov", "rev", "ph", "phd", "resp",
-    "ca", "op", "cit", "ibid", "pp", "p", "sec", "ch", "art", "eq", "eqs", "ref", "refs", "min",
-    "max", "avg", "mm", "cm", "km", "kg", "mg", "ml", "hr", "hrs", NULL};
+    "mr",  "mrs", "ms",   "dr",  "prof", "sr",   "jr",   "st",     "vs",   "etc",  "eg",  "ie",
+    "cf",  "fig", "figs", "no",  "nos",  "vol",  "vols", "approx", "jan",  "feb",  "mar", "apr",
+    "jun", "jul", "aug",  "sep", "sept", "oct",  "nov",  "dec",    "inc",  "ltd",  "co",  "corp",
+    "us",  "uk",  "am",   "pm",  "al",   "ed",   "eds",  "est",    "dept", "univ", "mt",  "ft",
+    "gen", "gov", "rev",  "ph",  "phd",  "resp", "ca",   "op",     "cit",  "ibid", "pp",  "p",
+    "sec", "ch",  "art",  "eq",  "eqs",  "ref",  "refs", "min",    "max",  "avg",  "mm",  "cm",
+    "km",  "kg",  "mg",   "ml",  "hr",   "hrs",  NULL};
 
 /* The lowercase letters of the word ending at s[end) (dots removed), e.g.
  * "e.g" -> "eg". Returns false if it is too long to be an abbreviation. */
@@ -347,7 +369,8 @@ static bool word_before(const char *s, size_t end, char *w, size_t wcap, bool *s
     }
     if (i > 0 && (((unsigned char)s[i - 1]) & 0x80)) return false; /* non-ASCII word */
     if (k + 1 > wcap) return false;
-    for (size_t a = 0; a < k; a++) w[a] = tmp[k - 1 - a];
+    for (size_t a = 0; a < k; a++)
+        w[a] = tmp[k - 1 - a];
     w[k] = '\0';
     *single_upper = letters == 1 && upper;
     return k > 0;
@@ -369,14 +392,16 @@ static bool is_closer(int32_t cp)
 /* Does a Markdown block start at line offset i (after indentation)? */
 static bool md_block_start(const char *s, size_t n, size_t i)
 {
-    while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
     if (i >= n) return false;
     char c = s[i];
     if (c == '#' || c == '|' || c == '>') return true;
     if ((c == '-' || c == '*' || c == '+') && i + 1 < n && s[i + 1] == ' ') return true;
     if (n - i >= 3 && (memcmp(s + i, "```", 3) == 0 || memcmp(s + i, "~~~", 3) == 0)) return true;
     size_t j = i;
-    while (j < n && isdigit((unsigned char)s[j])) j++;
+    while (j < n && isdigit((unsigned char)s[j]))
+        j++;
     return j > i && j + 1 < n && (s[j] == '.' || s[j] == ')') && s[j + 1] == ' ';
 }
 
@@ -406,7 +431,8 @@ size_t text_sentences(const char *s, size_t n, ragd_span **out)
             /* Blank line, Markdown block start, or a line that was itself a
              * block (heading, item, row) ends the sentence. */
             size_t j = i + 1;
-            while (j < n && (s[j] == ' ' || s[j] == '\t')) j++;
+            while (j < n && (s[j] == ' ' || s[j] == '\t'))
+                j++;
             bool blank = j >= n || s[j] == '\n';
             if (blank || md_block_start(s, n, i + 1) || line_is_md_block(s, n, line_start))
                 FLUSH(i);
@@ -474,7 +500,8 @@ size_t text_sentences(const char *s, size_t n, ragd_span **out)
             int32_t nx;
             dec(s, n, j, &nx);
             utf8proc_category_t cat = utf8proc_category(nx);
-            if (cat == UTF8PROC_CATEGORY_LL) brk = false;
+            if (cat == UTF8PROC_CATEGORY_LL)
+                brk = false;
             else if (!brk && cp == '.' && (cat == UTF8PROC_CATEGORY_LU) && k == e) {
                 /* "Dr. Smith" stays together; "etc. The" breaks. */
                 char w[16];

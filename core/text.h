@@ -76,8 +76,6 @@ size_t text_grapheme_floor(const char *s, size_t n, size_t pos);
 /* True when cp is a CJK ideograph, kana, or hangul syllable. */
 bool text_is_cjk(int32_t cp);
 
-
-
 /* Copy s with a space inserted around every CJK character, so a word-based
  * tokenizer (FTS5 unicode61) indexes CJK text as unigrams. Returns a malloc'd
  * NUL-terminated string the caller frees. */

@@ -13,19 +13,25 @@
 #include "core/text.h"
 
 static const char *const STOPWORDS[] = {
-    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are",
-    "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but",
-    "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for",
-    "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself",
-    "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just",
-    "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once",
-    "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she",
-    "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them",
-    "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too",
-    "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which",
-    "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself",
-    "yourselves", "s", "t", "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't",
-    "many", "much", "also", "within", "without", "whose", "tell", "describe", "explain", NULL};
+    "a",      "about",   "above",  "after",   "again",    "against",    "all",      "am",
+    "an",     "and",     "any",    "are",     "as",       "at",         "be",       "because",
+    "been",   "before",  "being",  "below",   "between",  "both",       "but",      "by",
+    "can",    "could",   "did",    "do",      "does",     "doing",      "down",     "during",
+    "each",   "few",     "for",    "from",    "further",  "had",        "has",      "have",
+    "having", "he",      "her",    "here",    "hers",     "herself",    "him",      "himself",
+    "his",    "how",     "i",      "if",      "in",       "into",       "is",       "it",
+    "its",    "itself",  "just",   "me",      "more",     "most",       "my",       "myself",
+    "no",     "nor",     "not",    "now",     "of",       "off",        "on",       "once",
+    "only",   "or",      "other",  "our",     "ours",     "ourselves",  "out",      "over",
+    "own",    "same",    "she",    "should",  "so",       "some",       "such",     "than",
+    "that",   "the",     "their",  "theirs",  "them",     "themselves", "then",     "there",
+    "these",  "they",    "this",   "those",   "through",  "to",         "too",      "under",
+    "until",  "up",      "very",   "was",     "we",       "were",       "what",     "when",
+    "where",  "which",   "while",  "who",     "whom",     "why",        "will",     "with",
+    "would",  "you",     "your",   "yours",   "yourself", "yourselves", "s",        "t",
+    "don't",  "doesn't", "didn't", "isn't",   "aren't",   "wasn't",     "weren't",  "many",
+    "much",   "also",    "within", "without", "whose",    "tell",       "describe", "explain",
+    NULL};
 
 int lexical_is_stopword(const char *w)
 {
@@ -99,7 +105,8 @@ size_t lexical_terms(const char *query, char ***terms)
 
 void lexical_terms_free(char **terms, size_t n)
 {
-    for (size_t i = 0; i < n; i++) free(terms[i]);
+    for (size_t i = 0; i < n; i++)
+        free(terms[i]);
     free(terms);
 }
 

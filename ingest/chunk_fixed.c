@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "core/buf.h"
 #include "core/text.h"
@@ -63,10 +64,12 @@ static void collect_cuts(const ingest_doc *d, cuts *c)
             continue;
         ragd_span *sp = NULL;
         size_t ns = text_sentences(d->text + bl->start, bl->end - bl->start, &sp);
-        for (size_t k = 1; k < ns; k++) cut_add(c, bl->start + sp[k].start, CUT_SENTENCE);
+        for (size_t k = 1; k < ns; k++)
+            cut_add(c, bl->start + sp[k].start, CUT_SENTENCE);
         free(sp);
         size_t nw = text_words(d->text + bl->start, bl->end - bl->start, &sp);
-        for (size_t k = 1; k < nw; k++) cut_add(c, bl->start + sp[k].start, CUT_WORD);
+        for (size_t k = 1; k < nw; k++)
+            cut_add(c, bl->start + sp[k].start, CUT_WORD);
         free(sp);
     }
     qsort(c->v, c->n, sizeof *c->v, cut_cmp);
@@ -78,8 +81,10 @@ static size_t tok_index(const size_t *ts, size_t nt, size_t pos)
     size_t lo = 0, hi = nt;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (ts[mid] < pos) lo = mid + 1;
-        else hi = mid;
+        if (ts[mid] < pos)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
@@ -90,21 +95,46 @@ static size_t cut_index(const cuts *c, size_t pos)
     size_t lo = 0, hi = c->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (c->v[mid].pos < pos) lo = mid + 1;
-        else hi = mid;
+        if (c->v[mid].pos < pos)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
 
+/* Whitespace for trimming: ASCII and Unicode spaces (NBSP, U+3000, ...), so
+ * "10\u00A0km" cut before "km" does not leave a trailing NBSP. */
+static bool is_ws_cp(int32_t cp)
+{
+    if (cp < 0x80) return isspace(cp) != 0;
+    if (cp == 0x85) return true;
+    utf8proc_category_t c = utf8proc_category(cp);
+    return c == UTF8PROC_CATEGORY_ZS || c == UTF8PROC_CATEGORY_ZL || c == UTF8PROC_CATEGORY_ZP;
+}
+
 static size_t skip_space(const char *t, size_t i, size_t end)
 {
-    while (i < end && isspace((unsigned char)t[i])) i++;
+    while (i < end) {
+        int32_t cp;
+        size_t l = text_decode(t, end, i, &cp);
+        if (!l || !is_ws_cp(cp)) break;
+        i += l;
+    }
     return i;
 }
 
 static size_t trim_end(const char *t, size_t start, size_t e)
 {
-    while (e > start && isspace((unsigned char)t[e - 1])) e--;
+    while (e > start) {
+        size_t p = e - 1;
+        while (p > start && ((unsigned char)t[p] & 0xC0) == 0x80)
+            p--;
+        int32_t cp;
+        size_t l = text_decode(t, e, p, &cp);
+        if (l != e - p || !is_ws_cp(cp)) break;
+        e = p;
+    }
     return e;
 }
 
@@ -151,8 +181,10 @@ static size_t hard_sections(const ingest_doc *d, span_section **out)
             cur_start = bl->start;
             content = false;
         }
-        if (bl->kind == BLOCK_HEADING) cur_sec = bl->section;
-        else content = true;
+        if (bl->kind == BLOCK_HEADING)
+            cur_sec = bl->section;
+        else
+            content = true;
         if (b == 0 && bl->kind != BLOCK_HEADING) cur_sec = bl->section;
     }
     v[n].start = cur_start;
@@ -163,15 +195,35 @@ static size_t hard_sections(const ingest_doc *d, span_section **out)
     return n;
 }
 
-ragd_status chunk_fixed(const ingest_doc *d, const chunk_opts *o, chunk_list *out,
-                        ragd_error *err)
+/* The heading path in force at the end of a chunk ending at e: that of the
+ * last section starting before e. Within a hard section headings only come
+ * first, so for a chunk that starts at content this is the path at its start,
+ * and for one that starts in the leading run of headings it is the path after
+ * the last of them inside the chunk (not after headings beyond its end, when a
+ * long run of headings is split). */
+static const char *path_at(const ingest_doc *d, size_t e)
+{
+    size_t lo = 0, hi = d->nsections; /* first section with start >= e */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (d->sections[mid].start < e)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? d->sections[lo - 1].heading_path : "";
+}
+
+ragd_status chunk_fixed(const ingest_doc *d, const chunk_opts *o, chunk_list *out, ragd_error *err)
 {
     memset(out, 0, sizeof *out);
     size_t max = o->max_tokens > 0 ? (size_t)o->max_tokens : 256;
     size_t overlap = o->overlap > 0 ? (size_t)o->overlap : 0;
     if (overlap >= max)
-        return ragd_error_set(err, RAGD_EUSAGE, "--overlap (%zu) must be smaller than "
-                              "--chunk-tokens (%zu)", overlap, max);
+        return ragd_error_set(err, RAGD_EUSAGE,
+                              "--overlap (%zu) must be smaller than "
+                              "--chunk-tokens (%zu)",
+                              overlap, max);
     size_t *ts = NULL;
     size_t nt = text_token_starts(d->text, d->len, &ts);
     cuts c = {0};
@@ -183,6 +235,8 @@ ragd_status chunk_fixed(const ingest_doc *d, const chunk_opts *o, chunk_list *ou
     for (size_t si = 0; si < nsec; si++) {
         size_t send = trim_end(t, secs[si].start, secs[si].end);
         size_t pos = skip_space(t, secs[si].start, send);
+        size_t prev_end = 0, prev_e = 0; /* the previous window's cut and chunk end */
+        bool overlapped = false;         /* pos is an overlap start */
         while (pos < send) {
             size_t ti = tok_index(ts, nt, pos);
             size_t tend = tok_index(ts, nt, send);
@@ -211,11 +265,20 @@ ragd_status chunk_fixed(const ingest_doc *d, const chunk_opts *o, chunk_list *ou
                 end = best;
             }
             size_t e = trim_end(t, pos, end);
+            if (overlapped && e <= prev_e) {
+                /* From the overlap start the best cut is no further than the
+                 * previous chunk's end (the next cut lies beyond this window):
+                 * the chunk would repeat a piece of the previous one. Start
+                 * at the previous cut instead, without overlap. */
+                overlapped = false;
+                pos = skip_space(t, prev_end, send);
+                continue;
+            }
             if (e <= pos) { /* whitespace-only window: step past it */
                 pos = skip_space(t, end > pos ? end : pos + 1, send);
                 continue;
             }
-            emit(out, d, pos, e, tok_index(ts, nt, e) - ti, secs[si].heading_path);
+            emit(out, d, pos, e, tok_index(ts, nt, e) - ti, path_at(d, e));
             if (end >= send) break;
             size_t next = end;
             if (overlap) {
@@ -233,6 +296,9 @@ ragd_status chunk_fixed(const ingest_doc *d, const chunk_opts *o, chunk_list *ou
                 }
                 if (sp > 0) next = snap;
             }
+            prev_end = end;
+            prev_e = e;
+            overlapped = next < end;
             pos = skip_space(t, next, send);
         }
     }
@@ -249,7 +315,8 @@ void chunk_list_free(chunk_list *l)
         free(l->v[i].heading_path);
         free(l->v[i].header);
     }
-    for (size_t i = 0; i < l->nparents; i++) free(l->parents[i].heading_path);
+    for (size_t i = 0; i < l->nparents; i++)
+        free(l->parents[i].heading_path);
     free(l->v);
     free(l->parents);
     memset(l, 0, sizeof *l);

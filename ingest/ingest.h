@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "core/error.h"
+#include "provider/provider.h"
 #include "store/store.h"
 
 typedef enum {
@@ -116,8 +117,7 @@ typedef struct {
  * tokens of overlap, cut at the best boundary in the window's second half:
  * heading sections (always), blocks, lines inside code and tables (never
  * mid-line), sentences, words, and only for an unsplittable run, graphemes. */
-ragd_status chunk_fixed(const ingest_doc *d, const chunk_opts *o, chunk_list *out,
-                        ragd_error *err);
+ragd_status chunk_fixed(const ingest_doc *d, const chunk_opts *o, chunk_list *out, ragd_error *err);
 
 /* Chunk d with the collection's chunker. */
 ragd_status chunk_document(const ingest_doc *d, const ragd_settings *s, chunk_list *out,
@@ -126,19 +126,29 @@ ragd_status chunk_document(const ingest_doc *d, const ragd_settings *s, chunk_li
 /* --- the pipeline ----------------------------------------------------------- */
 
 typedef struct {
-    const char *format;  /* auto | txt | md | jsonl */
-    size_t max_bytes;    /* per file; 0 = default */
-    bool progress;       /* show a progress bar (TTY) or periodic lines */
-    bool progress_tty;   /* bar when true, periodic lines otherwise */
+    const char *format;      /* auto | txt | md | jsonl */
+    size_t max_bytes;        /* per file; 0 = default */
+    bool progress;           /* show a progress bar (TTY) or periodic lines */
+    bool progress_tty;       /* bar when true, periodic lines otherwise */
+    ragd_embedder *embedder; /* borrowed; NULL = store no vectors */
 } ingest_opts;
+
+/* Embed chunk texts (contextual header + text) through the embedding cache:
+ * cached (model, SHA-256 of text) pairs cost no provider call; the rest are
+ * embedded in one batch and cached. Vectors are L2-normalized. out holds
+ * n * embedder_dim(e) floats. */
+ragd_status ingest_embed_texts(ragd_store *st, ragd_embedder *e, const char *const *texts, size_t n,
+                               float *out, embed_usage *usage, long *cache_hits, ragd_error *err);
 
 /* Ingest files and directories (recursive, sorted, hidden entries skipped)
  * into collection coll. Each bad file is reported on stderr as
  * `ragd: <file>: <reason>` and in the report, and the others still ingest.
  * *report receives {"added","updated","unchanged","skipped","failed","chunks",
- * "bytes","seconds","errors":[{"file","error"}]} (new reference). Returns
- * RAGD_OK when no file failed, RAGD_EINPUT when some did (report still set),
- * or another status for failures that stop everything (store errors). */
+ * "bytes","seconds","embedding":{…},"errors":[{"file","error"}]} (new
+ * reference). Returns RAGD_OK when no file failed, RAGD_EPROVIDER when an
+ * embedding call failed for some document (those documents are not stored),
+ * RAGD_EINPUT when some input was bad (report still set), or another status
+ * for failures that stop everything (store errors). */
 ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *const *paths,
                          size_t npaths, const ingest_opts *o, json_t **report, ragd_error *err);
 

@@ -26,7 +26,8 @@ void ingest_doc_free(ingest_doc *d)
     free(d->text);
     free(d->title);
     free(d->blocks);
-    for (size_t i = 0; i < d->nsections; i++) free(d->sections[i].heading_path);
+    for (size_t i = 0; i < d->nsections; i++)
+        free(d->sections[i].heading_path);
     free(d->sections);
     free(d->metadata_json);
     memset(d, 0, sizeof *d);
@@ -56,7 +57,7 @@ const char *ingest_detect_format(const char *path, const char *hint, const char 
         return "md";
     if (!strcasecmp(ext, "txt") || !strcasecmp(ext, "text")) return "txt";
     if (!strcasecmp(ext, "jsonl")) return "jsonl";
-    static const char *const UNSUPPORTED[] = {"pdf", "html", "htm", "docx", "doc", "odt",
+    static const char *const UNSUPPORTED[] = {"pdf", "html", "htm",  "docx", "doc", "odt",
                                               "rtf", "epub", "xlsx", "pptx", NULL};
     for (int i = 0; UNSUPPORTED[i]; i++)
         if (!strcasecmp(ext, UNSUPPORTED[i])) {
@@ -91,7 +92,8 @@ ragd_status ingest_read_file(const char *path, size_t max_bytes, char **out, siz
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
-            return ragd_error_set(err, RAGD_EINPUT, "cannot open: file vanished or is a broken "
+            return ragd_error_set(err, RAGD_EINPUT,
+                                  "cannot open: file vanished or is a broken "
                                   "link");
         return ragd_error_set(err, RAGD_EINPUT, "cannot open: %s", strerror(errno));
     }
@@ -197,7 +199,8 @@ static bool is_blank(const char *t, size_t s, size_t e)
 static size_t skip_indent(const char *t, size_t s, size_t e, size_t max)
 {
     size_t i = s;
-    while (i < e && i - s < max && t[i] == ' ') i++;
+    while (i < e && i - s < max && t[i] == ' ')
+        i++;
     return i;
 }
 
@@ -205,18 +208,23 @@ static int atx_level(const char *t, size_t s, size_t e, size_t *text_start, size
 {
     size_t i = skip_indent(t, s, e, 3);
     int level = 0;
-    while (i < e && t[i] == '#' && level < 7) i++, level++;
+    while (i < e && t[i] == '#' && level < 7)
+        i++, level++;
     if (level < 1 || level > 6) return 0;
     if (i < e && t[i] != ' ' && t[i] != '\t') return 0;
-    while (i < e && (t[i] == ' ' || t[i] == '\t')) i++;
+    while (i < e && (t[i] == ' ' || t[i] == '\t'))
+        i++;
     size_t j = e;
-    while (j > i && (t[j - 1] == ' ' || t[j - 1] == '\t')) j--;
+    while (j > i && (t[j - 1] == ' ' || t[j - 1] == '\t'))
+        j--;
     /* Optional closing #'s. */
     size_t k = j;
-    while (k > i && t[k - 1] == '#') k--;
+    while (k > i && t[k - 1] == '#')
+        k--;
     if (k < j && (k == i || t[k - 1] == ' ')) {
         j = k;
-        while (j > i && t[j - 1] == ' ') j--;
+        while (j > i && t[j - 1] == ' ')
+            j--;
     }
     *text_start = i;
     *text_end = j;
@@ -228,7 +236,8 @@ static bool fence_open(const char *t, size_t s, size_t e, char *ch, size_t *len)
     size_t i = skip_indent(t, s, e, 3);
     if (i >= e || (t[i] != '`' && t[i] != '~')) return false;
     size_t j = i;
-    while (j < e && t[j] == t[i]) j++;
+    while (j < e && t[j] == t[i])
+        j++;
     if (j - i < 3) return false;
     *ch = t[i];
     *len = j - i;
@@ -239,7 +248,8 @@ static bool fence_close(const char *t, size_t s, size_t e, char ch, size_t len)
 {
     size_t i = skip_indent(t, s, e, 3);
     size_t j = i;
-    while (j < e && t[j] == ch) j++;
+    while (j < e && t[j] == ch)
+        j++;
     return j - i >= len && is_blank(t, j, e);
 }
 
@@ -254,7 +264,8 @@ static bool is_list_line(const char *t, size_t s, size_t e)
     size_t i = skip_indent(t, s, e, 8);
     if (i + 1 < e && (t[i] == '-' || t[i] == '*' || t[i] == '+') && t[i + 1] == ' ') return true;
     size_t j = i;
-    while (j < e && isdigit((unsigned char)t[j]) && j - i < 9) j++;
+    while (j < e && isdigit((unsigned char)t[j]) && j - i < 9)
+        j++;
     return j > i && j + 1 < e && (t[j] == '.' || t[j] == ')') && t[j + 1] == ' ';
 }
 
@@ -283,7 +294,8 @@ static void parse_markdown(parser *p)
         if (level) {
             p->stack[level] = (char *)t + hs;
             p->stacklen[level] = he - hs;
-            for (int l = level + 1; l <= 6; l++) p->stack[l] = NULL;
+            for (int l = level + 1; l <= 6; l++)
+                p->stack[l] = NULL;
             add_section(p, i, true);
             add_block(p, BLOCK_HEADING, i, e, level);
             if (!d->title && level == 1 && he > hs) d->title = ragd_xstrndup(t + hs, he - hs);
@@ -305,9 +317,12 @@ static void parse_markdown(parser *p)
         }
         block_kind k = BLOCK_PARA;
         bool (*same)(const char *, size_t, size_t) = NULL;
-        if (is_table_line(t, i, e)) k = BLOCK_TABLE, same = is_table_line;
-        else if (is_list_line(t, i, e)) k = BLOCK_LIST;
-        else if (is_quote_line(t, i, e)) k = BLOCK_QUOTE, same = is_quote_line;
+        if (is_table_line(t, i, e))
+            k = BLOCK_TABLE, same = is_table_line;
+        else if (is_list_line(t, i, e))
+            k = BLOCK_LIST;
+        else if (is_quote_line(t, i, e))
+            k = BLOCK_QUOTE, same = is_quote_line;
         size_t s = i, last = e;
         i = e + 1;
         while (i < n) {
@@ -360,9 +375,11 @@ static void parse_text(parser *p)
 static char *text_title(const char *t, size_t n)
 {
     size_t i = 0;
-    while (i < n && isspace((unsigned char)t[i])) i++;
+    while (i < n && isspace((unsigned char)t[i]))
+        i++;
     size_t e = line_end(t, n, i);
-    while (e > i && isspace((unsigned char)t[e - 1])) e--;
+    while (e > i && isspace((unsigned char)t[e - 1]))
+        e--;
     if (e > i && e - i <= 120) return ragd_xstrndup(t + i, e - i);
     return NULL;
 }
@@ -376,9 +393,12 @@ ragd_status ingest_parse(const char *raw, size_t n, const char *format, const ch
     const char *why = NULL;
     if (!text_utf8_check(raw, n, &bad, &why)) {
         size_t line = 1;
-        for (size_t i = 0; i < bad; i++) line += raw[i] == '\n';
-        return ragd_error_set(err, RAGD_EINPUT, "%s at byte %zu (line %zu); convert the file "
-                              "to UTF-8 text", why, bad, line);
+        for (size_t i = 0; i < bad; i++)
+            line += raw[i] == '\n';
+        return ragd_error_set(err, RAGD_EINPUT,
+                              "%s at byte %zu (line %zu); convert the file "
+                              "to UTF-8 text",
+                              why, bad, line);
     }
     ragd_status rc = text_normalize(raw, n, &d->text, &d->len, err);
     if (rc) return rc;

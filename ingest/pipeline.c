@@ -22,6 +22,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "index/vector.h"
 #include "ingest/ingest.h"
 
 typedef struct {
@@ -40,6 +41,8 @@ typedef struct {
     const ragd_collection *coll;
     const ingest_opts *o;
     long added, updated, unchanged, skipped, failed, chunks;
+    long provider_failed, cache_hits;
+    embed_usage usage;
     size_t bytes, total_bytes, done_bytes;
     size_t files_done, files_total;
     json_t *errors;
@@ -88,8 +91,10 @@ static void walk(const char *dir, const char *rel, file_list *out, run *r)
     for (size_t i = 0; i < n; i++) {
         ragd_buf p = RAGD_BUF_INIT, k = RAGD_BUF_INIT;
         ragd_buf_printf(&p, "%s/%s", dir, names[i]);
-        if (rel[0]) ragd_buf_printf(&k, "%s/%s", rel, names[i]);
-        else ragd_buf_puts(&k, names[i]);
+        if (rel[0])
+            ragd_buf_printf(&k, "%s/%s", rel, names[i]);
+        else
+            ragd_buf_puts(&k, names[i]);
         struct stat sb;
         if (stat(p.data, &sb) == 0 && S_ISDIR(sb.st_mode)) {
             walk(p.data, k.data, out, r);
@@ -109,8 +114,10 @@ static void walk(const char *dir, const char *rel, file_list *out, run *r)
 static void report_error(run *r, const char *file, const ragd_error *e)
 {
     r->failed++;
-    if (log_is_json()) log_write(LOG_ERROR, e->msg, "file", file, NULL);
-    else fprintf(stderr, "ragd: %s: %s\n", file, e->msg);
+    if (log_is_json())
+        log_write(LOG_ERROR, e->msg, "file", file, NULL);
+    else
+        fprintf(stderr, "ragd: %s: %s\n", file, e->msg);
     json_array_append_new(r->errors, json_pack("{s:s,s:s}", "file", file, "error", e->msg));
 }
 
@@ -128,7 +135,8 @@ static void progress(run *r, bool final)
     if (r->o->progress_tty) {
         char bar[31];
         int fill = (int)(frac * 30);
-        for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '-';
+        for (int i = 0; i < 30; i++)
+            bar[i] = i < fill ? '#' : '-';
         bar[30] = '\0';
         fprintf(stderr, "\r[%s] %3.0f%% %zu/%zu docs %.1f MB/s ETA %.0fs ", bar, frac * 100,
                 r->files_done, r->files_total, mbps, eta);
@@ -166,6 +174,36 @@ static ragd_status store_parsed(run *r, const char *key, const char *source, con
         sp[i].tokens = cl.parents[i].tokens;
         sp[i].heading_path = cl.parents[i].heading_path;
     }
+    float *vecs = NULL;
+    int dim = 0;
+    if (r->o->embedder && cl.n) {
+        dim = embedder_dim(r->o->embedder);
+        char **texts = ragd_xcalloc(cl.n, sizeof *texts);
+        for (size_t i = 0; i < cl.n; i++) {
+            ragd_buf t = RAGD_BUF_INIT;
+            if (cl.v[i].header[0]) ragd_buf_printf(&t, "%s\n\n", cl.v[i].header);
+            ragd_buf_append(&t, d->text + cl.v[i].start, cl.v[i].end - cl.v[i].start);
+            texts[i] = ragd_buf_steal(&t);
+        }
+        vecs = ragd_xmalloc(cl.n * (size_t)(dim > 0 ? dim : 1) * sizeof *vecs);
+        rc = ingest_embed_texts(r->st, r->o->embedder, (const char *const *)texts, cl.n, vecs,
+                                &r->usage, &r->cache_hits, err);
+        for (size_t i = 0; i < cl.n; i++)
+            free(texts[i]);
+        free(texts);
+        if (!rc && embedder_dim(r->o->embedder) != dim)
+            rc = ragd_error_set(err, RAGD_EPROVIDER, "embedding dimension changed from %d to %d",
+                                dim, embedder_dim(r->o->embedder));
+        if (rc) {
+            free(vecs);
+            free(sc);
+            free(sp);
+            chunk_list_free(&cl);
+            return rc;
+        }
+        for (size_t i = 0; i < cl.n; i++)
+            sc[i].vec = vecs + i * (size_t)dim;
+    }
     store_doc doc = {
         .key = key,
         .source = source,
@@ -177,18 +215,74 @@ static ragd_status store_parsed(run *r, const char *key, const char *source, con
         .metadata_json = d->metadata_json,
         .summary_json = NULL,
         .tokens = text_count_tokens(d->text, d->len),
+        .vec_model = r->o->embedder ? embedder_model(r->o->embedder) : NULL,
+        .vec_dim = dim,
     };
     int64_t rowid = 0;
     rc = store_doc_put(r->st, r->coll->id, &doc, sp, cl.nparents, sc, cl.n, &rowid, err);
     if (!rc) {
-        if (existed) r->updated++;
-        else r->added++;
+        if (existed)
+            r->updated++;
+        else
+            r->added++;
         r->chunks += (long)cl.n;
         r->bytes += d->len;
     }
+    free(vecs);
     free(sc);
     free(sp);
     chunk_list_free(&cl);
+    return rc;
+}
+
+ragd_status ingest_embed_texts(ragd_store *st, ragd_embedder *e, const char *const *texts, size_t n,
+                               float *out, embed_usage *usage, long *cache_hits, ragd_error *err)
+{
+    int dim = embedder_dim(e);
+    const char *model = embedder_model(e);
+    char(*hashes)[65] = ragd_xcalloc(n ? n : 1, sizeof *hashes);
+    int *found = ragd_xcalloc(n ? n : 1, sizeof *found);
+    for (size_t i = 0; i < n; i++)
+        ragd_sha256_hex(texts[i], strlen(texts[i]), hashes[i]);
+    ragd_status rc = store_cache_get(st, model, dim, hashes, n, out, found, err);
+    size_t nmiss = 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        nmiss += !found[i];
+    if (!rc && nmiss) {
+        const char **mt = ragd_xcalloc(nmiss, sizeof *mt);
+        char(*mh)[65] = ragd_xcalloc(nmiss, sizeof *mh);
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!found[i]) {
+                mt[k] = texts[i];
+                memcpy(mh[k], hashes[i], 65);
+                k++;
+            }
+        float *mv = ragd_xmalloc(nmiss * (size_t)dim * sizeof *mv);
+        rc = embedder_embed(e, mt, NULL, nmiss, mv, usage, err);
+        if (!rc && embedder_dim(e) != dim)
+            rc = ragd_error_set(err, RAGD_EPROVIDER,
+                                "embedder returned %d-d vectors, the collection expects %d-d",
+                                embedder_dim(e), dim);
+        if (!rc) {
+            for (size_t i = 0; i < nmiss; i++)
+                vindex_normalize(mv + i * (size_t)dim, dim);
+            rc = store_cache_put(st, model, dim, mh, nmiss, mv, err);
+        }
+        if (!rc) {
+            k = 0;
+            for (size_t i = 0; i < n; i++)
+                if (!found[i])
+                    memcpy(out + i * (size_t)dim, mv + (k++) * (size_t)dim,
+                           (size_t)dim * sizeof *mv);
+        }
+        free(mv);
+        free(mh);
+        free(mt);
+    }
+    if (cache_hits) *cache_hits += (long)(n - nmiss);
+    free(hashes);
+    free(found);
     return rc;
 }
 
@@ -226,8 +320,10 @@ static ragd_status ingest_record(run *r, const char *label, const char *key, con
     rc = ingest_parse(raw, n, format, fallback_title, &d, &e);
     if (rc == RAGD_ENOTFOUND) {
         r->skipped++;
-        if (log_is_json()) log_write(LOG_WARN, e.msg, "file", label, NULL);
-        else fprintf(stderr, "ragd: warning: %s: %s\n", label, e.msg);
+        if (log_is_json())
+            log_write(LOG_WARN, e.msg, "file", label, NULL);
+        else
+            fprintf(stderr, "ragd: warning: %s: %s\n", label, e.msg);
         return RAGD_OK;
     }
     if (rc) {
@@ -239,6 +335,7 @@ static ragd_status ingest_record(run *r, const char *label, const char *key, con
     ingest_doc_free(&d);
     if (rc) {
         report_error(r, label, &e);
+        if (rc == RAGD_EPROVIDER) r->provider_failed++;
         return rc == RAGD_ESTORE ? rc : RAGD_OK;
     }
     return RAGD_OK;
@@ -264,7 +361,8 @@ static ragd_status ingest_jsonl(run *r, const char *path, const char *raw, size_
             if (!o || !json_is_object(o) || !id || !text) {
                 ragd_error ee;
                 ragd_error_set(&ee, RAGD_EINPUT, "%s",
-                               !o ? je.text : "expected an object with string \"_id\" and \"text\"");
+                               !o ? je.text
+                                  : "expected an object with string \"_id\" and \"text\"");
                 report_error(r, label.data, &ee);
             } else {
                 json_t *meta = json_deep_copy(o);
@@ -330,7 +428,8 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
     *report = NULL;
     if (o->format && *o->format) {
         ragd_error fe;
-        if (!ingest_detect_format("", o->format, "", 0, &fe)) return ragd_error_set(err, fe.code, "%s", fe.msg);
+        if (!ingest_detect_format("", o->format, "", 0, &fe))
+            return ragd_error_set(err, fe.code, "%s", fe.msg);
     }
     run r = {.st = st, .coll = coll, .o = o, .errors = json_array()};
     r.t0 = now_s();
@@ -342,21 +441,26 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
         if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
             size_t len = strlen(p);
             char *dir = ragd_xstrdup(p);
-            while (len > 1 && dir[len - 1] == '/') dir[--len] = '\0';
+            while (len > 1 && dir[len - 1] == '/')
+                dir[--len] = '\0';
             walk(dir, "", &files, &r);
             free(dir);
         } else {
             const char *slash = strrchr(p, '/');
-            file_add(&files, p, slash && slash[1] ? slash + 1 : p, stat(p, &sb) == 0 ? sb.st_size : 0);
+            file_add(&files, p, slash && slash[1] ? slash + 1 : p,
+                     stat(p, &sb) == 0 ? sb.st_size : 0);
         }
     }
     r.files_total = files.n;
-    for (size_t i = 0; i < files.n; i++) r.total_bytes += (size_t)files.v[i].size;
+    for (size_t i = 0; i < files.n; i++)
+        r.total_bytes += (size_t)files.v[i].size;
     ragd_status rc = RAGD_OK;
     for (size_t i = 0; i < files.n && !rc; i++) {
         rc = ingest_file(&r, &files.v[i]);
-        if (rc == RAGD_EUSAGE) ragd_error_set(err, rc, "bad --format");
-        else if (rc) ragd_error_set(err, rc, "store failure; stopped ingesting");
+        if (rc == RAGD_EUSAGE)
+            ragd_error_set(err, rc, "bad --format");
+        else if (rc)
+            ragd_error_set(err, rc, "store failure; stopped ingesting");
         r.files_done++;
         r.done_bytes += (size_t)files.v[i].size;
         progress(&r, false);
@@ -367,11 +471,29 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
         free(files.v[i].key);
     }
     free(files.v);
-    *report = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:f,s:o}", "added", (int)r.added, "updated",
-                        (int)r.updated, "unchanged", (int)r.unchanged, "skipped", (int)r.skipped,
-                        "failed", (int)r.failed, "chunks", (int)r.chunks, "bytes",
-                        (json_int_t)r.bytes, "seconds", now_s() - r.t0, "errors", r.errors);
+    /* Bring the vector index up to date and snapshot it. */
+    if (!rc && o->embedder) {
+        ragd_vindex *vi = NULL;
+        rc = vindex_open(st, coll, &vi, NULL, err);
+        vindex_free(vi);
+    }
+    json_t *emb = json_pack(
+        "{s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:f}", "embedder",
+        o->embedder ? coll->settings.embedder : "none", "model",
+        o->embedder ? embedder_model(o->embedder) : "", "dim",
+        o->embedder ? embedder_dim(o->embedder) : 0, "calls", (json_int_t)r.usage.calls, "retries",
+        (json_int_t)r.usage.retries, "tokens", (json_int_t)r.usage.tokens, "texts",
+        (json_int_t)r.usage.texts, "cache_hits", (json_int_t)r.cache_hits, "cost", r.usage.cost);
+    *report =
+        json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:f,s:o,s:o}", "added", (int)r.added, "updated",
+                  (int)r.updated, "unchanged", (int)r.unchanged, "skipped", (int)r.skipped,
+                  "failed", (int)r.failed, "chunks", (int)r.chunks, "bytes", (json_int_t)r.bytes,
+                  "seconds", now_s() - r.t0, "embedding", emb, "errors", r.errors);
     if (rc) return rc;
+    if (r.provider_failed)
+        return ragd_error_set(err, RAGD_EPROVIDER,
+                              "%ld document(s) not stored: the embedding provider failed",
+                              r.provider_failed);
     if (r.failed)
         return ragd_error_set(err, RAGD_EINPUT, "%ld of %zu inputs failed", r.failed, files.n);
     return RAGD_OK;

@@ -18,7 +18,8 @@
 void context_result_free(context_result *c)
 {
     if (!c) return;
-    for (size_t i = 0; i < c->nsources; i++) free(c->sources[i].text);
+    for (size_t i = 0; i < c->nsources; i++)
+        free(c->sources[i].text);
     free(c->sources);
     free(c->context);
     memset(c, 0, sizeof *c);
@@ -96,12 +97,12 @@ json_t *context_result_json(const context_result *c, const char *query)
     for (size_t i = 0; i < c->nsources; i++) {
         const context_source *s = &c->sources[i];
         json_array_append_new(
-            arr, json_pack("{s:i,s:s,s:I,s:I,s:I,s:s,s:s,s:i}", "n", s->n, "doc_id",
-                           s->hit->doc_id, "chunk_id", (json_int_t)s->hit->chunk_id, "start",
-                           (json_int_t)s->hit->start, "end",
-                           (json_int_t)(s->hit->start + strlen(s->text)), "title", s->hit->title,
-                           "heading_path", s->hit->heading_path, "tokens", (int)s->tokens));
+            arr,
+            json_pack("{s:i,s:s,s:I,s:I,s:I,s:s,s:s,s:i}", "n", s->n, "doc_id", s->hit->doc_id,
+                      "chunk_id", (json_int_t)s->hit->chunk_id, "start", (json_int_t)s->hit->start,
+                      "end", (json_int_t)(s->hit->start + strlen(s->text)), "title", s->hit->title,
+                      "heading_path", s->hit->heading_path, "tokens", (int)s->tokens));
     }
-    return json_pack("{s:s,s:s,s:o,s:i,s:b}", "query", query, "context", c->context, "sources",
-                     arr, "tokens", (int)c->tokens, "relevant", c->relevant);
+    return json_pack("{s:s,s:s,s:o,s:i,s:b}", "query", query, "context", c->context, "sources", arr,
+                     "tokens", (int)c->tokens, "relevant", c->relevant);
 }

@@ -18,33 +18,52 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "index/vector.h"
+#include "provider/provider.h"
 #include "store/store.h"
 
 typedef struct {
     int64_t chunk_id;
-    int64_t parent_id; /* 0 when the chunk has no parent section */
-    char *doc_id;      /* document key; owned */
-    char *title;       /* owned */
-    char *heading_path; /* owned */
-    char *text;        /* chunk text; owned */
-    size_t start, end; /* byte offsets into the document text */
-    double score;      /* mode-specific relevance score, higher is better */
-    double coverage;   /* share of query terms found in chunk+heading+title */
+    int64_t parent_id;    /* 0 when the chunk has no parent section */
+    char *doc_id;         /* document key; owned */
+    char *title;          /* owned */
+    char *heading_path;   /* owned */
+    char *text;           /* chunk text; owned */
+    size_t start, end;    /* byte offsets into the document text */
+    double score;         /* mode-specific relevance score, higher is better */
+    double coverage;      /* share of query terms found in chunk+heading+title */
+    double lexical_score; /* -BM25, or 0 when not a lexical candidate */
+    double dense_score;   /* cosine, or 0 when not a dense candidate */
+    int lexical_rank;     /* 1-based rank in the lexical list, 0 = absent */
+    int dense_rank;       /* 1-based rank in the dense list, 0 = absent */
 } search_hit;
 
 typedef struct {
-    size_t k;         /* results wanted (default 10) */
-    const char *mode; /* lexical (dense and hybrid arrive with the vector index) */
-    double min_coverage; /* validator threshold; < 0 = default */
+    size_t k;                /* results wanted (default 10) */
+    const char *mode;        /* hybrid (default when an embedder is given) | dense | lexical */
+    double min_coverage;     /* validator threshold; < 0 = default */
+    double min_cosine;       /* dense validator threshold; < 0 = default */
+    ragd_embedder *embedder; /* borrowed; needed for dense and hybrid */
+    ragd_vindex *vindex;     /* borrowed; needed for dense and hybrid */
+    double rrf_k;            /* reciprocal rank fusion constant; 0 = 60 */
+    double w_lexical;        /* fusion weight of the lexical list; 0 = default */
+    double w_dense;          /* fusion weight of the dense list; 0 = default */
 } search_opts;
+
+/* Fusion and validation defaults (see docs/retrieval.md). */
+#define RETRIEVE_RRF_K 60.0
+#define RETRIEVE_W_LEXICAL 1.0
+#define RETRIEVE_W_DENSE 0.5
+#define RETRIEVE_MIN_COSINE 0.30
 
 typedef struct {
     char *query;
     search_hit *hits; /* validated hits in rank order */
     size_t n;
-    bool relevant;    /* something passed validation */
+    bool relevant;      /* something passed validation */
     json_t *validation; /* the validator's report (owned) */
-    double ms_candidates, ms_validate, ms_total;
+    double ms_lexical, ms_embed, ms_dense, ms_fuse, ms_validate, ms_total;
+    const char *mode; /* the mode that ran (static string) */
 } search_result;
 
 void search_result_free(search_result *r);
@@ -69,9 +88,9 @@ double retrieve_term_coverage(char **terms, size_t nterms, const char *text, siz
 /* --- context assembly --------------------------------------------------------- */
 
 typedef struct {
-    int n;              /* source number, 1-based */
+    int n;                 /* source number, 1-based */
     const search_hit *hit; /* borrowed from the search_result */
-    char *text;         /* the text used (possibly trimmed to the budget); owned */
+    char *text;            /* the text used (possibly trimmed to the budget); owned */
     size_t tokens;
 } context_source;
 

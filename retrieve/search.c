@@ -1,6 +1,8 @@
 /* retrieve/search.c — the search pipeline: candidates -> validate.
  *
- * Candidates come from the lexical index (BM25). The validator then decides,
+ * Candidates come from the lexical index (BM25) and/or the vector index
+ * (cosine), fused by weighted reciprocal rank fusion in hybrid mode. The
+ * validator then decides,
  * per candidate, whether it is relevant enough to be shown or used as context,
  * and records why each dropped candidate was dropped:
  *   - score: its BM25 score is below SEARCH_MIN_SCORE_RATIO of the best one;
@@ -57,7 +59,8 @@ static bool stem_match(const char *a, size_t la, const char *b, size_t lb)
 {
     if (la == lb && memcmp(a, b, la) == 0) return true;
     size_t p = 0;
-    while (p < la && p < lb && a[p] == b[p]) p++;
+    while (p < la && p < lb && a[p] == b[p])
+        p++;
     size_t shorter = la < lb ? la : lb, longer = la < lb ? lb : la;
     if (p == shorter && longer == shorter + 1 && (la > lb ? a[la - 1] : b[lb - 1]) == 's')
         return true;
@@ -105,14 +108,17 @@ static ragd_status load_hit(ragd_store *st, int64_t chunk_id, search_hit *h, rag
     int r = sqlite3_step(q);
     if (r != SQLITE_ROW) {
         sqlite3_finalize(q);
-        return store_sqlite_error(db, err, "search hit vanished");
+        /* A dense hit deleted since the snapshot: skip it. */
+        if (r == SQLITE_DONE) return RAGD_ENOTFOUND;
+        return store_sqlite_error(db, err, "cannot read search hit");
     }
     h->chunk_id = chunk_id;
     h->parent_id = sqlite3_column_type(q, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 0);
     h->doc_id = ragd_xstrdup((const char *)sqlite3_column_text(q, 1));
     h->title = ragd_xstrdup((const char *)sqlite3_column_text(q, 2));
     h->heading_path = ragd_xstrdup((const char *)sqlite3_column_text(q, 3));
-    h->text = ragd_xstrndup((const char *)sqlite3_column_text(q, 4), (size_t)sqlite3_column_bytes(q, 4));
+    h->text =
+        ragd_xstrndup((const char *)sqlite3_column_text(q, 4), (size_t)sqlite3_column_bytes(q, 4));
     h->start = (size_t)sqlite3_column_int64(q, 5);
     h->end = (size_t)sqlite3_column_int64(q, 6);
     sqlite3_finalize(q);
@@ -129,10 +135,35 @@ static void hit_free(search_hit *h)
 
 static void drop(json_t *dropped, const search_hit *h, const char *reason, double value)
 {
-    json_t *o = json_pack("{s:I,s:s,s:s}", "chunk_id", (json_int_t)h->chunk_id, "doc_id",
-                          h->doc_id, "reason", reason);
+    json_t *o = json_pack("{s:I,s:s,s:s}", "chunk_id", (json_int_t)h->chunk_id, "doc_id", h->doc_id,
+                          "reason", reason);
     if (value >= 0) json_object_set_new(o, "coverage", json_real(value));
     json_array_append_new(dropped, o);
+}
+
+/* A candidate from either list, before validation. */
+typedef struct {
+    int64_t chunk_id;
+    double lex, dense, fused;
+    int lex_rank, dense_rank;
+} candidate;
+
+static int cand_by_fused(const void *a, const void *b)
+{
+    const candidate *x = a, *y = b;
+    if (x->fused != y->fused) return x->fused < y->fused ? 1 : -1;
+    return x->chunk_id < y->chunk_id ? -1 : x->chunk_id > y->chunk_id;
+}
+
+static candidate *cand_find_or_add(candidate **v, size_t *n, size_t *cap, int64_t id)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*v)[i].chunk_id == id) return &(*v)[i];
+    ragd_array_grow((void **)v, cap, *n + 1, sizeof **v);
+    candidate *c = &(*v)[(*n)++];
+    memset(c, 0, sizeof *c);
+    c->chunk_id = id;
+    return c;
 }
 
 ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const char *query,
@@ -149,45 +180,116 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     if (!text_utf8_check(query, qlen, NULL, &why))
         return ragd_error_set(err, RAGD_EINPUT, "query is not valid UTF-8 text (%s)", why);
     size_t nonspace = 0;
-    for (size_t i = 0; i < qlen; i++) nonspace += !isspace((unsigned char)query[i]);
+    for (size_t i = 0; i < qlen; i++)
+        nonspace += !isspace((unsigned char)query[i]);
     if (!nonspace) return ragd_error_set(err, RAGD_EINPUT, "empty query");
-    const char *mode = o->mode && *o->mode ? o->mode : "lexical";
-    if (strcmp(mode, "lexical") != 0) {
-        if (!strcmp(mode, "dense") || !strcmp(mode, "hybrid"))
-            return ragd_error_set(err, RAGD_EUSAGE,
-                                  "--mode %s needs the vector index, which this build does not "
-                                  "have yet; use --mode lexical",
-                                  mode);
-        return ragd_error_set(err, RAGD_EUSAGE, "unknown --mode '%s' (lexical, dense, hybrid)",
+    bool have_dense = o->embedder && o->vindex;
+    const char *mode = o->mode && *o->mode ? o->mode : (have_dense ? "hybrid" : "lexical");
+    bool use_lex, use_dense;
+    if (!strcmp(mode, "lexical")) {
+        out->mode = "lexical", use_lex = true, use_dense = false;
+    } else if (!strcmp(mode, "dense")) {
+        out->mode = "dense", use_lex = false, use_dense = true;
+    } else if (!strcmp(mode, "hybrid")) {
+        out->mode = "hybrid", use_lex = true, use_dense = true;
+    } else {
+        return ragd_error_set(err, RAGD_EUSAGE, "unknown --mode '%s' (hybrid, dense, lexical)",
                               mode);
     }
+    if (use_dense && !have_dense)
+        return ragd_error_set(err, RAGD_EUSAGE,
+                              "--mode %s needs the collection's embedder and vector index", mode);
     size_t k = o->k ? o->k : 10;
     if (k > SEARCH_MAX_K)
         return ragd_error_set(err, RAGD_EUSAGE, "--k %zu is too large (max %d)", k, SEARCH_MAX_K);
     double min_cov = o->min_coverage >= 0 ? o->min_coverage : RETRIEVE_MIN_COVERAGE;
-
-    /* Stage 1: candidates. */
+    double min_cos = o->min_cosine >= 0 ? o->min_cosine : RETRIEVE_MIN_COSINE;
+    double rrf_k = o->rrf_k > 0 ? o->rrf_k : RETRIEVE_RRF_K;
+    double w_lex = o->w_lexical > 0 ? o->w_lexical : RETRIEVE_W_LEXICAL;
+    double w_dense = o->w_dense > 0 ? o->w_dense : RETRIEVE_W_DENSE;
     size_t kc = k * 5 > 50 ? k * 5 : 50;
-    lexical_hit *lh = NULL;
-    size_t nl = 0;
-    ragd_status rc = lexical_search(st, coll->id, query, kc, &lh, &nl, err);
-    if (rc) return rc;
-    out->ms_candidates = ms_since(&t0);
+    ragd_status rc = RAGD_OK;
+    candidate *cv = NULL;
+    size_t nc = 0, capc = 0;
 
-    /* Stage 2: validate. */
+    /* Stage 1a: lexical candidates. */
+    if (use_lex) {
+        lexical_hit *lh = NULL;
+        size_t nl = 0;
+        if ((rc = lexical_search(st, coll->id, query, kc, &lh, &nl, err))) return rc;
+        for (size_t i = 0; i < nl; i++) {
+            candidate *c = cand_find_or_add(&cv, &nc, &capc, lh[i].chunk_id);
+            c->lex = lh[i].score;
+            c->lex_rank = (int)i + 1;
+        }
+        free(lh);
+        out->ms_lexical = ms_since(&t0);
+    }
+    /* Stage 1b: dense candidates. */
+    if (use_dense) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        int dim = embedder_dim(o->embedder);
+        float *qv = ragd_xcalloc((size_t)(dim > 0 ? dim : 1), sizeof *qv);
+        const char *texts[1] = {query};
+        rc = embedder_embed(o->embedder, texts, NULL, 1, qv, NULL, err);
+        if (!rc && embedder_dim(o->embedder) != coll->settings.dim)
+            rc = ragd_error_set(err, RAGD_EPROVIDER,
+                                "embedder returned %d-d vectors, the collection expects %d-d",
+                                embedder_dim(o->embedder), coll->settings.dim);
+        out->ms_embed = ms_since(&t1);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        vindex_hit *vh = NULL;
+        size_t nv = 0;
+        if (!rc) {
+            vindex_normalize(qv, coll->settings.dim);
+            rc = vindex_search(o->vindex, qv, kc, &vh, &nv, err);
+        }
+        free(qv);
+        if (rc) {
+            free(cv);
+            return rc;
+        }
+        for (size_t i = 0; i < nv; i++) {
+            candidate *c = cand_find_or_add(&cv, &nc, &capc, vh[i].chunk_id);
+            c->dense = vh[i].score;
+            c->dense_rank = (int)i + 1;
+        }
+        free(vh);
+        out->ms_dense = ms_since(&t1);
+    }
+    /* Stage 2: fuse (weighted reciprocal rank fusion) or take the one list. */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    for (size_t i = 0; i < nc; i++) {
+        candidate *c = &cv[i];
+        if (use_lex && use_dense)
+            c->fused = (c->lex_rank ? w_lex / (rrf_k + c->lex_rank) : 0) +
+                       (c->dense_rank ? w_dense / (rrf_k + c->dense_rank) : 0);
+        else
+            c->fused = use_lex ? c->lex : c->dense;
+    }
+    qsort(cv, nc, sizeof *cv, cand_by_fused);
+    out->ms_fuse = ms_since(&t1);
+
+    /* Stage 3: validate. */
     clock_gettime(CLOCK_MONOTONIC, &t1);
     char **terms = NULL;
     size_t nterms = lexical_terms(query, &terms);
     json_t *dropped = json_array();
     out->hits = ragd_xcalloc(k, sizeof *out->hits);
-    char (*seen)[RAGD_SHA256_HEX] = ragd_xcalloc(nl ? nl : 1, sizeof *seen);
+    char(*seen)[RAGD_SHA256_HEX] = ragd_xcalloc(nc ? nc : 1, sizeof *seen);
     size_t nseen = 0;
     size_t by_cov = 0, by_dup = 0, by_cap = 0, by_score = 0;
-    double top_score = nl ? lh[0].score : 0;
-    for (size_t i = 0; i < nl && out->n < k; i++) {
+    double top_score = nc ? cv[0].fused : 0;
+    for (size_t i = 0; i < nc && out->n < k; i++) {
         search_hit h = {0};
-        if ((rc = load_hit(st, lh[i].chunk_id, &h, err))) break;
-        h.score = lh[i].score;
+        ragd_status lr = load_hit(st, cv[i].chunk_id, &h, err);
+        if (lr == RAGD_ENOTFOUND) continue;
+        if ((rc = lr)) break;
+        h.score = cv[i].fused;
+        h.lexical_score = cv[i].lex;
+        h.dense_score = cv[i].dense;
+        h.lexical_rank = cv[i].lex_rank;
+        h.dense_rank = cv[i].dense_rank;
         ragd_buf all = RAGD_BUF_INIT;
         ragd_buf_printf(&all, "%s\n%s\n%s", h.title, h.heading_path, h.text);
         h.coverage = retrieve_term_coverage(terms, nterms, all.data, all.len);
@@ -195,14 +297,22 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         char hash[RAGD_SHA256_HEX];
         ragd_sha256_hex(h.text, strlen(h.text), hash);
         bool dup = false;
-        for (size_t s = 0; s < nseen && !dup; s++) dup = strcmp(seen[s], hash) == 0;
+        for (size_t s = 0; s < nseen && !dup; s++)
+            dup = strcmp(seen[s], hash) == 0;
         size_t per_doc = 0;
-        for (size_t s = 0; s < out->n; s++) per_doc += strcmp(out->hits[s].doc_id, h.doc_id) == 0;
-        if (top_score > 0 && h.score < SEARCH_MIN_SCORE_RATIO * top_score) {
+        for (size_t s = 0; s < out->n; s++)
+            per_doc += strcmp(out->hits[s].doc_id, h.doc_id) == 0;
+        /* Relevance: enough of the query's terms, or (dense) close enough in
+         * meaning; and not far below the best candidate. */
+        bool term_ok = h.coverage >= min_cov;
+        bool dense_ok = use_dense && h.dense_rank && h.dense_score >= min_cos;
+        bool score_ok = !(top_score > 0 && h.score < SEARCH_MIN_SCORE_RATIO * top_score);
+        if (!use_lex) score_ok = true; /* cosine is absolute: judged by min_cosine */
+        if (!score_ok) {
             drop(dropped, &h, "score", -1);
             by_score++;
             hit_free(&h);
-        } else if (h.coverage < min_cov) {
+        } else if (!term_ok && !dense_ok) {
             drop(dropped, &h, "coverage", h.coverage);
             by_cov++;
             hit_free(&h);
@@ -220,7 +330,7 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         }
     }
     free(seen);
-    free(lh);
+    free(cv);
     lexical_terms_free(terms, nterms);
     if (rc) {
         json_decref(dropped);
@@ -230,15 +340,15 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     out->query = ragd_xstrdup(query);
     out->relevant = out->n > 0;
     out->validation = json_pack(
-        "{s:b,s:i,s:i,s:{s:i,s:i,s:i,s:i},s:{s:f,s:f,s:i},s:o}", "relevant", out->relevant,
-        "candidates", (int)nl, "kept", (int)out->n, "dropped_by", "score", (int)by_score,
+        "{s:b,s:i,s:i,s:{s:i,s:i,s:i,s:i},s:{s:f,s:f,s:f,s:i},s:o}", "relevant", out->relevant,
+        "candidates", (int)nc, "kept", (int)out->n, "dropped_by", "score", (int)by_score,
         "coverage", (int)by_cov, "duplicate", (int)by_dup, "doc_cap", (int)by_cap, "thresholds",
-        "min_score_ratio", SEARCH_MIN_SCORE_RATIO, "min_coverage", min_cov, "doc_cap",
-        SEARCH_DOC_CAP, "dropped", dropped);
+        "min_score_ratio", SEARCH_MIN_SCORE_RATIO, "min_coverage", min_cov, "min_cosine", min_cos,
+        "doc_cap", SEARCH_DOC_CAP, "dropped", dropped);
     if (!out->relevant)
         json_object_set_new(out->validation, "reason",
-                            json_string(nl ? "no candidate covers enough of the query's terms"
-                                           : "no candidate matches the query's terms"));
+                            json_string(nc ? "no candidate is relevant enough to the query"
+                                           : "no candidate matches the query"));
     out->ms_validate = ms_since(&t1);
     out->ms_total = ms_since(&t0);
     return RAGD_OK;
@@ -258,14 +368,21 @@ json_t *search_result_json(const search_result *r, const search_opts *o)
         json_object_set_new(e, "text", json_string(h->text));
         json_object_set_new(e, "start", json_integer((json_int_t)h->start));
         json_object_set_new(e, "end", json_integer((json_int_t)h->end));
-        json_object_set_new(e, "parent_id", h->parent_id ? json_integer(h->parent_id) : json_null());
+        json_object_set_new(e, "parent_id",
+                            h->parent_id ? json_integer(h->parent_id) : json_null());
         json_object_set_new(e, "heading_path", json_string(h->heading_path));
         json_object_set_new(e, "coverage", json_real(h->coverage));
+        if (h->lexical_rank) json_object_set_new(e, "lexical_rank", json_integer(h->lexical_rank));
+        if (h->dense_rank) {
+            json_object_set_new(e, "dense_rank", json_integer(h->dense_rank));
+            json_object_set_new(e, "dense_score", json_real(h->dense_score));
+        }
         json_array_append_new(arr, e);
     }
-    return json_pack("{s:s,s:s,s:o,s:b,s:O,s:{s:f,s:f,s:f}}", "query", r->query ? r->query : "",
-                     "mode", o && o->mode && *o->mode ? o->mode : "lexical", "results", arr,
-                     "relevant", r->relevant, "validation", r->validation, "timing_ms",
-                     "candidates", r->ms_candidates, "validate", r->ms_validate, "total",
-                     r->ms_total);
+    (void)o;
+    return json_pack("{s:s,s:s,s:o,s:b,s:O,s:{s:f,s:f,s:f,s:f,s:f,s:f}}", "query",
+                     r->query ? r->query : "", "mode", r->mode ? r->mode : "lexical", "results",
+                     arr, "relevant", r->relevant, "validation", r->validation, "timing_ms",
+                     "lexical", r->ms_lexical, "embed", r->ms_embed, "dense", r->ms_dense, "fuse",
+                     r->ms_fuse, "validate", r->ms_validate, "total", r->ms_total);
 }

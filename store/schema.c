@@ -42,8 +42,10 @@ static const char *const MIGRATIONS[] = {
     "  heading_path TEXT NOT NULL DEFAULT '',"
     "  tokens INTEGER NOT NULL);"
     "CREATE INDEX parents_doc ON parents(document_id);"
+    /* AUTOINCREMENT: chunk ids are never reused, so "last chunk id covered by
+     * the vector snapshot" stays meaningful after deletes. */
     "CREATE TABLE chunks ("
-    "  id INTEGER PRIMARY KEY,"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,"
     "  parent_id INTEGER REFERENCES parents(id) ON DELETE SET NULL,"
     "  ord INTEGER NOT NULL,"

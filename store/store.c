@@ -73,9 +73,8 @@ ragd_status store_open(const char *data_dir, ragd_store **out, ragd_error *err)
     ragd_buf_printf(&path, "%s/ragd.db", data_dir);
     ragd_store *st = ragd_xcalloc(1, sizeof *st);
     st->dir = ragd_xstrdup(data_dir);
-    int src = sqlite3_open_v2(path.data, &st->db,
-                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                              NULL);
+    int src = sqlite3_open_v2(
+        path.data, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (src != SQLITE_OK) {
         ragd_error_set(err, RAGD_ESTORE, "cannot open database '%s': %s", path.data,
                        st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
@@ -133,18 +132,19 @@ void store_settings_defaults(ragd_settings *s)
     if (s->overlap >= s->chunk_tokens) s->overlap = s->chunk_tokens / 2;
     if (s->parent_tokens <= 0) s->parent_tokens = 1024;
     if (!s->embedder[0]) snprintf(s->embedder, sizeof s->embedder, "local");
-    if (!s->embed_model[0]) snprintf(s->embed_model, sizeof s->embed_model, "ragd-local-hash-v1");
-    if (s->dim <= 0) s->dim = 384;
+    if (!s->embed_model[0] && !strcmp(s->embedder, "local"))
+        snprintf(s->embed_model, sizeof s->embed_model, "ragd-local-hash-v1");
+    if (s->dim <= 0 && !strcmp(s->embedder, "local")) s->dim = 384;
     if (!s->index_factory[0]) snprintf(s->index_factory, sizeof s->index_factory, "IDMap,Flat");
 }
 
 static char *settings_to_json(const ragd_settings *s)
 {
-    json_t *o = json_pack("{s:s,s:i,s:i,s:i,s:s,s:s,s:i,s:s}", "chunker", s->chunker,
-                          "chunk_tokens", s->chunk_tokens, "overlap", s->overlap,
-                          "parent_tokens", s->parent_tokens, "embedder", s->embedder,
-                          "embed_model", s->embed_model, "dim", s->dim, "index_factory",
-                          s->index_factory);
+    json_t *o =
+        json_pack("{s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:i,s:s}", "chunker", s->chunker, "chunk_tokens",
+                  s->chunk_tokens, "overlap", s->overlap, "parent_tokens", s->parent_tokens,
+                  "embedder", s->embedder, "embed_model", s->embed_model, "embed_url", s->embed_url,
+                  "dim", s->dim, "index_factory", s->index_factory);
     char *txt = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     return txt;
@@ -164,6 +164,7 @@ static void settings_from_json(const char *txt, ragd_settings *s)
         copy_str(s->chunker, sizeof s->chunker, o, "chunker");
         copy_str(s->embedder, sizeof s->embedder, o, "embedder");
         copy_str(s->embed_model, sizeof s->embed_model, o, "embed_model");
+        copy_str(s->embed_url, sizeof s->embed_url, o, "embed_url");
         copy_str(s->index_factory, sizeof s->index_factory, o, "index_factory");
         s->chunk_tokens = (int)json_integer_value(json_object_get(o, "chunk_tokens"));
         if (json_is_integer(json_object_get(o, "overlap")))
@@ -207,13 +208,29 @@ static ragd_status settings_check(const char *coll, const ragd_settings *have,
     return RAGD_OK;
 }
 
+/* Collection names appear in file names (faiss/<name>.index) and URLs. */
+static bool valid_collection_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 64 || s[0] == '.' || s[0] == '-') return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
 ragd_status store_collection_open(ragd_store *st, const char *name, const ragd_settings *create,
                                   ragd_collection *out, ragd_error *err)
 {
     memset(out, 0, sizeof *out);
-    if (!name[0] || strlen(name) >= sizeof out->name)
-        return ragd_error_set(err, RAGD_EUSAGE, "collection name must be 1..%zu bytes",
-                              sizeof out->name - 1);
+    if (!valid_collection_name(name))
+        return ragd_error_set(err, RAGD_EUSAGE,
+                              "invalid collection name '%s': use 1-64 letters, digits, '_', '-' "
+                              "or '.', not starting with '.' or '-'",
+                              name);
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(st->db, "SELECT id, settings FROM collections WHERE name = ?", -1, &q,
                            NULL) != SQLITE_OK)
@@ -234,8 +251,8 @@ ragd_status store_collection_open(ragd_store *st, const char *name, const ragd_s
     store_settings_defaults(&s);
     char *js = settings_to_json(&s);
     if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO collections(name, settings, created_at) VALUES (?,?,?)",
-                           -1, &q, NULL) != SQLITE_OK) {
+                           "INSERT INTO collections(name, settings, created_at) VALUES (?,?,?)", -1,
+                           &q, NULL) != SQLITE_OK) {
         free(js);
         return store_sqlite_error(st->db, err, "cannot create collection");
     }
@@ -250,6 +267,23 @@ ragd_status store_collection_open(ragd_store *st, const char *name, const ragd_s
     snprintf(out->name, sizeof out->name, "%s", name);
     out->settings = s;
     return RAGD_OK;
+}
+
+ragd_status store_collection_set_factory(ragd_store *st, int64_t coll, const char *factory,
+                                         ragd_error *err)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(
+            st->db,
+            "UPDATE collections SET settings = json_set(settings, '$.index_factory', "
+            "?) WHERE id = ?",
+            -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(st->db, err, "cannot update collection");
+    sqlite3_bind_text(q, 1, factory, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 2, coll);
+    int r = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return r == SQLITE_DONE ? RAGD_OK : store_sqlite_error(st->db, err, "cannot update collection");
 }
 
 /* --- documents -------------------------------------------------------------- */
@@ -379,12 +413,15 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
         sqlite3_finalize(fq);
         goto done;
     }
-    char *ftitle = text_space_cjk(doc->title ? doc->title : "", doc->title ? strlen(doc->title) : 0);
+    char *ftitle =
+        text_space_cjk(doc->title ? doc->title : "", doc->title ? strlen(doc->title) : 0);
     for (size_t i = 0; i < nchunks && rc == RAGD_OK; i++) {
         const store_chunk *c = &chunks[i];
         if (c->end < c->start || c->end > doc->text_len) {
-            rc = ragd_error_set(err, RAGD_EINTERNAL, "chunk %zu has offsets %zu..%zu outside the "
-                                "document (%zu bytes)", i, c->start, c->end, doc->text_len);
+            rc = ragd_error_set(err, RAGD_EINTERNAL,
+                                "chunk %zu has offsets %zu..%zu outside the "
+                                "document (%zu bytes)",
+                                i, c->start, c->end, doc->text_len);
             break;
         }
         sqlite3_reset(q);
@@ -405,6 +442,26 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
             break;
         }
         int64_t cid = sqlite3_last_insert_rowid(st->db);
+        if (c->vec && doc->vec_dim > 0) {
+            sqlite3_stmt *vq;
+            if (sqlite3_prepare_v2(
+                    st->db, "INSERT INTO vectors(chunk_id, model, dim, vec) VALUES (?,?,?,?)", -1,
+                    &vq, NULL) != SQLITE_OK) {
+                rc = store_sqlite_error(st->db, err, "cannot store vector");
+                break;
+            }
+            sqlite3_bind_int64(vq, 1, cid);
+            sqlite3_bind_text(vq, 2, doc->vec_model ? doc->vec_model : "", -1, SQLITE_STATIC);
+            sqlite3_bind_int(vq, 3, doc->vec_dim);
+            sqlite3_bind_blob(vq, 4, c->vec, (int)(sizeof(float) * (size_t)doc->vec_dim),
+                              SQLITE_STATIC);
+            int vr = sqlite3_step(vq);
+            sqlite3_finalize(vq);
+            if (vr != SQLITE_DONE) {
+                rc = store_sqlite_error(st->db, err, "cannot store vector");
+                break;
+            }
+        }
         char *body = text_space_cjk(doc->text + c->start, c->end - c->start);
         char *head = text_space_cjk(c->heading_path ? c->heading_path : "",
                                     c->heading_path ? strlen(c->heading_path) : 0);
@@ -413,7 +470,8 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
         sqlite3_bind_text(fq, 2, ftitle, -1, SQLITE_STATIC);
         sqlite3_bind_text(fq, 3, head, -1, SQLITE_STATIC);
         sqlite3_bind_text(fq, 4, body, -1, SQLITE_STATIC);
-        if (sqlite3_step(fq) != SQLITE_DONE) rc = store_sqlite_error(st->db, err, "cannot index chunk");
+        if (sqlite3_step(fq) != SQLITE_DONE)
+            rc = store_sqlite_error(st->db, err, "cannot index chunk");
         sqlite3_reset(fq);
         free(body);
         free(head);
@@ -433,7 +491,8 @@ ragd_status store_doc_put(ragd_store *st, int64_t coll, const store_doc *doc,
     ragd_status rc = store_exec(st, "BEGIN IMMEDIATE", err);
     if (rc) return rc;
     rc = doc_delete_rows(st, coll, doc->key, NULL, err);
-    if (!rc) rc = doc_insert_rows(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
+    if (!rc)
+        rc = doc_insert_rows(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
     if (!rc) rc = store_exec(st, "COMMIT", err);
     if (rc) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
@@ -574,9 +633,10 @@ ragd_status store_chunks_json(ragd_store *st, int64_t coll, const char *key, jso
     while ((r = sqlite3_step(q)) == SQLITE_ROW) {
         json_t *c = json_object();
         json_object_set_new(c, "id", json_integer(sqlite3_column_int64(q, 0)));
-        json_object_set_new(c, "parent_id", sqlite3_column_type(q, 1) == SQLITE_NULL
-                                                ? json_null()
-                                                : json_integer(sqlite3_column_int64(q, 1)));
+        json_object_set_new(c, "parent_id",
+                            sqlite3_column_type(q, 1) == SQLITE_NULL
+                                ? json_null()
+                                : json_integer(sqlite3_column_int64(q, 1)));
         json_object_set_new(c, "ord", json_integer(sqlite3_column_int64(q, 2)));
         json_object_set_new(c, "start", json_integer(sqlite3_column_int64(q, 3)));
         json_object_set_new(c, "end", json_integer(sqlite3_column_int64(q, 4)));

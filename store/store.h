@@ -36,14 +36,15 @@ typedef struct ragd_store ragd_store;
 /* Collection settings, fixed when the collection is created. In a request,
  * zero / empty fields mean "not specified". */
 typedef struct {
-    char chunker[16];        /* fixed | semantic | parent */
-    int chunk_tokens;        /* window (fixed), max (semantic), child (parent) */
-    int overlap;             /* tokens of overlap between windows; -1 unspecified */
-    int parent_tokens;       /* parent window for flat text (parent chunker) */
-    char embedder[16];       /* local | openai | ollama */
-    char embed_model[128];   /* model name */
-    int dim;                 /* embedding dimension */
-    char index_factory[64];  /* FAISS factory string */
+    char chunker[16];       /* fixed | semantic | parent */
+    int chunk_tokens;       /* window (fixed), max (semantic), child (parent) */
+    int overlap;            /* tokens of overlap between windows; -1 unspecified */
+    int parent_tokens;      /* parent window for flat text (parent chunker) */
+    char embedder[16];      /* local | openai | ollama */
+    char embed_model[128];  /* model name */
+    char embed_url[256];    /* provider base URL (remote embedders) */
+    int dim;                /* embedding dimension */
+    char index_factory[64]; /* FAISS factory string */
 } ragd_settings;
 
 typedef struct {
@@ -54,16 +55,18 @@ typedef struct {
 
 /* A document to write. All pointers are borrowed for the call. */
 typedef struct {
-    const char *key;      /* the document id, unique in its collection */
-    const char *source;   /* where it came from (path) */
-    const char *format;   /* txt | md | ... */
+    const char *key;    /* the document id, unique in its collection */
+    const char *source; /* where it came from (path) */
+    const char *format; /* txt | md | ... */
     const char *title;
-    const char *text;     /* normalized text; chunk offsets point into it */
+    const char *text; /* normalized text; chunk offsets point into it */
     size_t text_len;
-    const char *content_hash; /* SHA-256 hex of the raw input bytes */
+    const char *content_hash;  /* SHA-256 hex of the raw input bytes */
     const char *metadata_json; /* JSON object text, or NULL for {} */
     const char *summary_json;  /* JSON object text, or NULL for {} */
     size_t tokens;
+    const char *vec_model; /* embedding model of the chunks' vectors, or NULL */
+    int vec_dim;           /* floats per chunk vector */
 } store_doc;
 
 /* A parent section (parent-document chunker); offsets into the doc text. */
@@ -74,10 +77,11 @@ typedef struct {
 
 /* A chunk to write: its text is text[start:end] of the document. */
 typedef struct {
-    int parent;             /* index into the parents array, or -1 */
+    int parent; /* index into the parents array, or -1 */
     size_t start, end, tokens;
     const char *heading_path; /* " > "-joined headings, "" when none */
     const char *header;       /* contextual header (title + heading path) */
+    const float *vec;         /* vec_dim floats, or NULL for no vector */
 } store_chunk;
 
 /* Open (creating if needed) the data directory and its database, apply
@@ -103,6 +107,10 @@ ragd_status store_collection_open(ragd_store *st, const char *name, const ragd_s
 
 /* Mark every field unspecified (zero, and overlap -1). */
 void store_settings_init(ragd_settings *s);
+
+/* Change a collection's FAISS factory (after a rebuild with it). */
+ragd_status store_collection_set_factory(ragd_store *st, int64_t coll, const char *factory,
+                                         ragd_error *err);
 
 /* Fill unspecified fields of s with the built-in defaults. */
 void store_settings_defaults(ragd_settings *s);
@@ -133,6 +141,45 @@ ragd_status store_doc_json(ragd_store *st, int64_t coll, const char *key, json_t
  *  "heading_path","tokens","text"}],"parents":[...]} . New ref. */
 ragd_status store_chunks_json(ragd_store *st, int64_t coll, const char *key, json_t **out,
                               ragd_error *err);
+
+/* --- vectors, embedding cache, index state (store/vectors.c) ------------- */
+
+/* Look up cached embeddings for (model, text hash). For each i, found[i] is
+ * set and out[i*dim..] filled when cached with this dim. */
+ragd_status store_cache_get(ragd_store *st, const char *model, int dim, char (*hashes)[65],
+                            size_t n, float *out, int *found, ragd_error *err);
+
+/* Insert embeddings into the cache (existing keys are kept). */
+ragd_status store_cache_put(ragd_store *st, const char *model, int dim, char (*hashes)[65],
+                            size_t n, const float *vecs, ragd_error *err);
+
+/* The vector index state of a collection: the factory string and the last
+ * chunk id the snapshot covers. *found false when none is recorded. */
+ragd_status store_index_state_get(ragd_store *st, int64_t coll, bool *found, char factory[64],
+                                  int64_t *last_chunk_id, ragd_error *err);
+ragd_status store_index_state_set(ragd_store *st, int64_t coll, const char *factory,
+                                  int64_t last_chunk_id, ragd_error *err);
+/* Forget the index state (the snapshot will be rebuilt). */
+ragd_status store_index_state_clear(ragd_store *st, int64_t coll, ragd_error *err);
+
+/* Called for each vector by store_vectors_scan; return non-zero to stop. */
+typedef int (*store_vector_fn)(void *ctx, int64_t chunk_id, const float *vec, int dim);
+
+/* Scan the collection's vectors with chunk id > after, in id order, calling
+ * fn for each. Vectors whose dim differs from `dim` are an error. *max_id
+ * (if not NULL) receives the largest chunk id seen (or `after`). */
+ragd_status store_vectors_scan(ragd_store *st, int64_t coll, int64_t after, int dim,
+                               store_vector_fn fn, void *ctx, int64_t *max_id, ragd_error *err);
+
+/* Chunk ids deleted from the collection since they were indexed (the vector
+ * index removes or tombstones them). *ids is malloc'd. */
+ragd_status store_deleted_list(ragd_store *st, int64_t coll, int64_t **ids, size_t *n,
+                               ragd_error *err);
+/* Forget deleted ids <= upto (after the snapshot no longer has them). */
+ragd_status store_deleted_clear(ragd_store *st, int64_t coll, int64_t upto, ragd_error *err);
+
+/* The largest chunk id of the collection that has a vector (0 if none). */
+ragd_status store_vectors_max_id(ragd_store *st, int64_t coll, int64_t *max_id, ragd_error *err);
 
 /* Run a statement with no results (BEGIN, COMMIT, ...). */
 ragd_status store_exec(ragd_store *st, const char *sql, ragd_error *err);

@@ -31,7 +31,8 @@ static void test_buf_append_printf(void **state)
 {
     (void)state;
     ragd_buf b = RAGD_BUF_INIT;
-    for (int i = 0; i < 1000; i++) ragd_buf_printf(&b, "%d,", i);
+    for (int i = 0; i < 1000; i++)
+        ragd_buf_printf(&b, "%d,", i);
     assert_int_equal(b.len, strlen(b.data));
     assert_memory_equal(b.data, "0,1,2,", 6);
     ragd_buf_reset(&b);

@@ -26,9 +26,12 @@ static void check_factory(const char *factory, FaissMetricType metric)
     enum { D = 48, N = 3000, Q = 25, K = 10 };
     float *xb = malloc(sizeof(float) * D * N), *xq = malloc(sizeof(float) * D * Q);
     idx_t *ids = malloc(sizeof(idx_t) * N);
-    for (int i = 0; i < D * N; i++) xb[i] = frand();
-    for (int i = 0; i < D * Q; i++) xq[i] = frand();
-    for (int i = 0; i < N; i++) ids[i] = 1000 + 7 * i; /* non-contiguous ids */
+    for (int i = 0; i < D * N; i++)
+        xb[i] = frand();
+    for (int i = 0; i < D * Q; i++)
+        xq[i] = frand();
+    for (int i = 0; i < N; i++)
+        ids[i] = 1000 + 7 * i; /* non-contiguous ids */
 
     FaissIndex *idx = NULL;
     int rc = faiss_index_factory(&idx, D, factory, metric);
@@ -44,7 +47,8 @@ static void check_factory(const char *factory, FaissMetricType metric)
         /* Brute force: the best K by the metric. */
         float best[K];
         idx_t bid[K];
-        for (int k = 0; k < K; k++) best[k] = metric == METRIC_INNER_PRODUCT ? -INFINITY : INFINITY, bid[k] = -1;
+        for (int k = 0; k < K; k++)
+            best[k] = metric == METRIC_INNER_PRODUCT ? -INFINITY : INFINITY, bid[k] = -1;
         for (int i = 0; i < N; i++) {
             float s = 0;
             for (int d = 0; d < D; d++) {
@@ -77,7 +81,8 @@ static void check_factory(const char *factory, FaissMetricType metric)
     assert_int_equal(removed, 1);
     idx_t gone = lab[0];
     assert_int_equal(faiss_Index_search(idx, 1, xq, K, dist, lab), 0);
-    for (int k = 0; k < K; k++) assert_true(lab[k] != gone);
+    for (int k = 0; k < K; k++)
+        assert_true(lab[k] != gone);
     faiss_IDSelectorRange_free(sel);
 
     faiss_Index_free(idx);

@@ -62,9 +62,9 @@ static void test_migrate_fresh_and_reopen(void **state)
     assert_int_equal(store_open(d, &st, &e), RAGD_OK);
     assert_int_equal(schema_version(store_db(st)), STORE_SCHEMA_VERSION);
     /* Every designed table exists. */
-    const char *tables[] = {"collections", "documents", "parents", "chunks", "chunks_fts",
-                            "vectors", "embed_cache", "index_state", "jobs", "api_keys",
-                            "request_log", "feedback", NULL};
+    const char *tables[] = {"collections", "documents",   "parents",     "chunks", "chunks_fts",
+                            "vectors",     "embed_cache", "index_state", "jobs",   "api_keys",
+                            "request_log", "feedback",    NULL};
     for (int i = 0; tables[i]; i++) {
         char sql[256];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE name='%s'", tables[i]);
@@ -188,8 +188,10 @@ static void test_ingest_dedupe_replace_delete(void **state)
     assert_int_equal(json_integer_value(json_object_get(rep, "updated")), 1);
     assert_int_equal(json_integer_value(json_object_get(rep, "unchanged")), 1);
     json_decref(rep);
-    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'zebras'"), 0);
-    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'okapis'"), 1);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'zebras'"),
+                     0);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'okapis'"),
+                     1);
     assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts"),
                      count(st, "SELECT count(*) FROM chunks"));
     assert_int_equal(count(st, "SELECT count(*) FROM documents"), 2);

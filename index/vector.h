@@ -1,0 +1,72 @@
+/* index/vector.h — the dense vector index: FAISS through its C API.
+ *
+ * SQLite holds every chunk vector (the system of record); the FAISS index is
+ * derived. Its snapshot lives in <data>/faiss/<collection>.index, written to
+ * a temporary file, fsync'd and renamed into place; index_state in SQLite
+ * records the last chunk id it covers. vindex_open loads the snapshot and
+ * catches up: vectors with larger chunk ids are added, chunks deleted since
+ * are removed (remove_ids) or, for index types without removal (HNSW),
+ * tombstoned and filtered at search time until `ragd reindex` compacts. A
+ * missing, unreadable or inconsistent snapshot is rebuilt from SQLite with a
+ * log line. Vectors are L2-normalized and searched by inner product (cosine).
+ *
+ * Factory strings are FAISS index_factory strings; ids are chunk ids, so
+ * "Flat" and "HNSW32" are wrapped as "IDMap,Flat" / "IDMap,HNSW32"
+ * automatically ("IVF..." indexes take ids natively and are trained on the
+ * collection's vectors when (re)built).
+ *
+ * Ownership: vindex_open returns a handle released by vindex_free. The store
+ * passed in is borrowed and must outlive the handle. Thread-safety: a handle
+ * may be searched by one thread at a time; opening is not concurrent-safe
+ * with another process writing the same snapshot (the CLI is one process).
+ */
+#ifndef RAGD_INDEX_VECTOR_H
+#define RAGD_INDEX_VECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "store/store.h"
+
+typedef struct ragd_vindex ragd_vindex;
+
+typedef struct {
+    int64_t chunk_id;
+    float score; /* inner product of normalized vectors = cosine */
+} vindex_hit;
+
+/* Normalize a FAISS factory string for chunk-id keyed use ("Flat" ->
+ * "IDMap,Flat"). Writes into out (64 bytes). */
+void vindex_factory_normalize(const char *factory, char out[64]);
+
+/* Open the collection's index (see top comment): load, catch up, save the
+ * snapshot when anything changed. `rebuilt` (optional) tells whether it had
+ * to be rebuilt from SQLite. */
+ragd_status vindex_open(ragd_store *st, const ragd_collection *coll, ragd_vindex **out,
+                        bool *rebuilt, ragd_error *err);
+
+/* Rebuild the index from SQLite with `factory` (NULL: the collection's
+ * current one), drop all tombstones, write the snapshot, and record the
+ * factory in the collection's index state. */
+ragd_status vindex_rebuild(ragd_store *st, const ragd_collection *coll, const char *factory,
+                           ragd_vindex **out, ragd_error *err);
+
+/* Top-k chunks for one normalized query vector of the collection's dim.
+ * *hits is malloc'd (caller frees); *n <= k. Tombstoned ids never appear. */
+ragd_status vindex_search(ragd_vindex *v, const float *query, size_t k, vindex_hit **hits,
+                          size_t *n, ragd_error *err);
+
+/* Vectors in the index (including tombstoned ones). */
+int64_t vindex_count(const ragd_vindex *v);
+
+/* The snapshot path (borrowed). */
+const char *vindex_path(const ragd_vindex *v);
+
+void vindex_free(ragd_vindex *v);
+
+/* L2-normalize x[0..dim) in place (zero vectors stay zero). */
+void vindex_normalize(float *x, int dim);
+
+#endif

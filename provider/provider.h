@@ -1,0 +1,97 @@
+/* provider/provider.h — embedding providers.
+ *
+ * One interface, three implementations:
+ *   local   built-in, offline, model-free, deterministic: signed feature
+ *           hashing of word unigrams, word bigrams and character n-grams
+ *           with sublinear term weights, L2-normalized (provider/local.c);
+ *   openai  any OpenAI-compatible POST {url}/embeddings server
+ *           (OpenAI, llama.cpp, vLLM, TEI, LM Studio) (provider/openai.c);
+ *   ollama  POST {url}/api/embed (provider/ollama.c).
+ * Remote calls go through provider/http.c: libcurl with connection reuse,
+ * a per-call timeout, retries on timeouts, connection errors, 429 and 5xx
+ * with exponential backoff and full jitter that honors Retry-After, and no
+ * retry on other 4xx. An embedder may carry fallbacks (same model, other
+ * servers) tried in order when a call fails with RAGD_EPROVIDER.
+ *
+ * Every vector an embedder returns has exactly embedder_dim() floats; a
+ * server answering with another dimension is an error naming both
+ * dimensions (RAGD_EPROVIDER), never silently truncated.
+ *
+ * Ownership: embedder_new returns a handle released by embedder_free; the
+ * config strings are copied. Thread-safety: one embedder must be used by one
+ * thread at a time (it owns a curl handle); create one per thread.
+ */
+#ifndef RAGD_PROVIDER_H
+#define RAGD_PROVIDER_H
+
+#include <stddef.h>
+
+#include "core/error.h"
+
+typedef struct ragd_embedder ragd_embedder;
+
+typedef struct {
+    const char *kind;    /* "local" | "openai" | "ollama" (NULL = "local") */
+    const char *url;     /* base URL: "http://host:8080/v1" (openai), "http://host:11434" (ollama) */
+    const char *model;   /* model name; local: NULL -> "ragd-local-hash-v1" */
+    const char *api_key; /* bearer key (openai), NULL for none */
+    int dim;             /* local: output dimension (0 -> 384); remote: expected dimension,
+                            0 = learn from the first response; openai sends "dimensions"
+                            only when send_dimensions is set */
+    int send_dimensions; /* openai: include "dimensions": dim in requests */
+    double timeout_s;    /* per HTTP call (0 -> 30 s) */
+    int max_retries;     /* retries after the first attempt (0 -> 4; -1 -> none) */
+    double backoff_base_s; /* first backoff ceiling (0 -> 0.5 s); doubles per retry, capped at 30 s */
+    int batch_size;      /* texts per request (0 -> 64) */
+    double cost_per_1k;  /* optional cost per 1,000 tokens, for accounting */
+} embedder_config;
+
+/* Usage accumulated over calls. */
+typedef struct {
+    long calls;     /* HTTP requests that succeeded (local: batches) */
+    long attempts;  /* HTTP requests made, including retried ones */
+    long retries;
+    long fallbacks; /* times a fallback server was used */
+    long tokens;    /* from the response's usage, else estimated */
+    long texts;
+    double cost;
+} embed_usage;
+
+/* Create an embedder. Remote kinds need url. Fails with RAGD_EUSAGE on a bad
+ * config (unknown kind, missing url). Does not contact the server. */
+ragd_status embedder_new(const embedder_config *cfg, ragd_embedder **out, ragd_error *err);
+
+/* Add a fallback server (same kind rules as embedder_new; its model must
+ * produce the same dimension). Fallbacks are tried in the order added. */
+ragd_status embedder_add_fallback(ragd_embedder *e, const embedder_config *cfg, ragd_error *err);
+
+void embedder_free(ragd_embedder *e);
+
+/* The model name (borrowed) and the dimension (0 if not yet known for a
+ * remote embedder created with dim 0). */
+const char *embedder_model(const ragd_embedder *e);
+int embedder_dim(const ragd_embedder *e);
+
+/* Embed texts[0..n) (lens[i] bytes each; lens may be NULL for NUL-terminated
+ * strings) into out, which must hold n * dim floats where dim is the value
+ * embedder_dim returns after the call (call with n = 0 first or know the
+ * dimension). Batches internally by batch_size. Adds to *usage if not NULL.
+ * Errors: RAGD_EPROVIDER for network/server failures (after retries and
+ * fallbacks) with the server's message, RAGD_EPROVIDER for a wrong
+ * dimension ("server returned 512-d vectors, collection expects 384").
+ *
+ * For remote embedders with dim 0, use embedder_probe_dim first. */
+ragd_status embedder_embed(ragd_embedder *e, const char *const *texts, const size_t *lens,
+                           size_t n, float *out, embed_usage *usage, ragd_error *err);
+
+/* Learn the dimension of a remote embedder by embedding one short text
+ * (no-op when already known). */
+ragd_status embedder_probe_dim(ragd_embedder *e, embed_usage *usage, ragd_error *err);
+
+/* --- the local embedder's feature function, exposed for tests ------------- */
+
+/* Embed one text with the local hashing embedder into out[0..dim),
+ * L2-normalized (all zeros for text without features). Pure function. */
+void local_embed_text(const char *text, size_t len, int dim, float *out);
+
+#endif

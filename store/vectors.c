@@ -1,0 +1,228 @@
+/* store/vectors.c — chunk vectors, the embedding cache and vector index
+ * bookkeeping in SQLite.
+ *
+ * Vectors are float32 blobs in host byte order (the data directory is not
+ * meant to move between architectures of different endianness). The
+ * embedding cache is keyed by (model, SHA-256 of the embedded text), so the
+ * same text never costs a second provider call, across documents and
+ * collections. index_state records, per collection, the FAISS factory and
+ * the last chunk id its snapshot covers; deleted_chunks lists vectors the
+ * snapshot still holds but SQLite no longer has.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/store.h"
+
+ragd_status store_cache_get(ragd_store *st, const char *model, int dim, char (*hashes)[65],
+                            size_t n, float *out, int *found, ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "SELECT vec FROM embed_cache WHERE model=? AND text_hash=? AND dim=?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot read embedding cache");
+    for (size_t i = 0; i < n; i++) {
+        found[i] = 0;
+        sqlite3_reset(q);
+        sqlite3_bind_text(q, 1, model, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, hashes[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int(q, 3, dim);
+        int r = sqlite3_step(q);
+        if (r == SQLITE_ROW &&
+            (size_t)sqlite3_column_bytes(q, 0) == sizeof(float) * (size_t)dim) {
+            memcpy(out + i * (size_t)dim, sqlite3_column_blob(q, 0), sizeof(float) * (size_t)dim);
+            found[i] = 1;
+        } else if (r != SQLITE_ROW && r != SQLITE_DONE) {
+            sqlite3_finalize(q);
+            return store_sqlite_error(db, err, "cannot read embedding cache");
+        }
+    }
+    sqlite3_finalize(q);
+    return RAGD_OK;
+}
+
+ragd_status store_cache_put(ragd_store *st, const char *model, int dim, char (*hashes)[65],
+                            size_t n, const float *vecs, ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    ragd_status rc = store_exec(st, "SAVEPOINT cache_put", err);
+    if (rc) return rc;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT OR IGNORE INTO embed_cache(model, text_hash, dim, vec, "
+                           "created_at) VALUES (?,?,?,?,?)",
+                           -1, &q, NULL) != SQLITE_OK) {
+        rc = store_sqlite_error(db, err, "cannot write embedding cache");
+        store_exec(st, "ROLLBACK TO cache_put", NULL);
+        store_exec(st, "RELEASE cache_put", NULL);
+        return rc;
+    }
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < n && !rc; i++) {
+        sqlite3_reset(q);
+        sqlite3_bind_text(q, 1, model, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, hashes[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int(q, 3, dim);
+        sqlite3_bind_blob(q, 4, vecs + i * (size_t)dim, (int)(sizeof(float) * (size_t)dim),
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(q, 5, now);
+        if (sqlite3_step(q) != SQLITE_DONE) rc = store_sqlite_error(db, err, "cannot write embedding cache");
+    }
+    sqlite3_finalize(q);
+    if (rc) store_exec(st, "ROLLBACK TO cache_put", NULL);
+    store_exec(st, "RELEASE cache_put", NULL);
+    return rc;
+}
+
+ragd_status store_index_state_get(ragd_store *st, int64_t coll, bool *found, char factory[64],
+                                  int64_t *last_chunk_id, ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    *found = false;
+    if (sqlite3_prepare_v2(db, "SELECT factory, last_chunk_id FROM index_state WHERE collection_id=?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot read index state");
+    sqlite3_bind_int64(q, 1, coll);
+    int r = sqlite3_step(q);
+    if (r == SQLITE_ROW) {
+        *found = true;
+        snprintf(factory, 64, "%s", (const char *)sqlite3_column_text(q, 0));
+        *last_chunk_id = sqlite3_column_int64(q, 1);
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) return store_sqlite_error(db, err, "cannot read index state");
+    return RAGD_OK;
+}
+
+ragd_status store_index_state_set(ragd_store *st, int64_t coll, const char *factory,
+                                  int64_t last_chunk_id, ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO index_state(collection_id, factory, last_chunk_id, "
+                           "updated_at) VALUES (?1,?2,?3,?4) ON CONFLICT(collection_id) DO UPDATE "
+                           "SET factory=?2, last_chunk_id=?3, updated_at=?4",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot write index state");
+    sqlite3_bind_int64(q, 1, coll);
+    sqlite3_bind_text(q, 2, factory, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, last_chunk_id);
+    sqlite3_bind_int64(q, 4, (int64_t)time(NULL));
+    int r = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return r == SQLITE_DONE ? RAGD_OK : store_sqlite_error(db, err, "cannot write index state");
+}
+
+ragd_status store_index_state_clear(ragd_store *st, int64_t coll, ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "DELETE FROM index_state WHERE collection_id=?", -1, &q, NULL) !=
+        SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot clear index state");
+    sqlite3_bind_int64(q, 1, coll);
+    int r = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return r == SQLITE_DONE ? RAGD_OK : store_sqlite_error(db, err, "cannot clear index state");
+}
+
+ragd_status store_vectors_scan(ragd_store *st, int64_t coll, int64_t after, int dim,
+                               store_vector_fn fn, void *ctx, int64_t *max_id, ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    if (max_id) *max_id = after;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT v.chunk_id, v.dim, v.vec FROM vectors v JOIN chunks c ON c.id = "
+                           "v.chunk_id JOIN documents d ON d.id = c.document_id WHERE "
+                           "d.collection_id = ? AND v.chunk_id > ? ORDER BY v.chunk_id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot read vectors");
+    sqlite3_bind_int64(q, 1, coll);
+    sqlite3_bind_int64(q, 2, after);
+    int r;
+    ragd_status rc = RAGD_OK;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(q, 0);
+        int vd = sqlite3_column_int(q, 1);
+        if (vd != dim || (size_t)sqlite3_column_bytes(q, 2) != sizeof(float) * (size_t)dim) {
+            rc = ragd_error_set(err, RAGD_ESTORE,
+                                "chunk %lld has a %d-d vector, the collection expects %d-d; run "
+                                "'ragd reindex'",
+                                (long long)id, vd, dim);
+            break;
+        }
+        if (max_id) *max_id = id;
+        if (fn(ctx, id, (const float *)sqlite3_column_blob(q, 2), dim)) break;
+    }
+    if (!rc && r != SQLITE_ROW && r != SQLITE_DONE) rc = store_sqlite_error(db, err, "cannot read vectors");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+ragd_status store_deleted_list(ragd_store *st, int64_t coll, int64_t **ids, size_t *n,
+                               ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    *ids = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT chunk_id FROM deleted_chunks WHERE collection_id=? ORDER BY chunk_id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot read deleted chunks");
+    sqlite3_bind_int64(q, 1, coll);
+    size_t cap = 0;
+    int r;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            int64_t *nv = realloc(*ids, cap * sizeof **ids);
+            if (!nv) {
+                sqlite3_finalize(q);
+                return ragd_error_set(err, RAGD_ENOMEM, "out of memory");
+            }
+            *ids = nv;
+        }
+        (*ids)[(*n)++] = sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_DONE) return store_sqlite_error(db, err, "cannot read deleted chunks");
+    return RAGD_OK;
+}
+
+ragd_status store_deleted_clear(ragd_store *st, int64_t coll, int64_t upto, ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "DELETE FROM deleted_chunks WHERE collection_id=? AND chunk_id<=?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot clear deleted chunks");
+    sqlite3_bind_int64(q, 1, coll);
+    sqlite3_bind_int64(q, 2, upto);
+    int r = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return r == SQLITE_DONE ? RAGD_OK : store_sqlite_error(db, err, "cannot clear deleted chunks");
+}
+
+ragd_status store_vectors_max_id(ragd_store *st, int64_t coll, int64_t *max_id, ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    *max_id = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT coalesce(max(v.chunk_id), 0) FROM vectors v JOIN chunks c ON "
+                           "c.id = v.chunk_id JOIN documents d ON d.id = c.document_id WHERE "
+                           "d.collection_id = ?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot read vectors");
+    sqlite3_bind_int64(q, 1, coll);
+    int r = sqlite3_step(q);
+    if (r == SQLITE_ROW) *max_id = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return r == SQLITE_ROW ? RAGD_OK : store_sqlite_error(db, err, "cannot read vectors");
+}

@@ -1,0 +1,966 @@
+/* tests/unit_chunk.c — property tests for the fixed chunker (chunk_fixed).
+ *
+ * Every fixture document under $RAGD_FIXTURES/docs (and the valid ones under
+ * odd/) and a set of generated documents (seeded PRNG: Markdown with
+ * headings, paragraphs, fenced code, tables, lists, quotes, CJK and emoji
+ * runs, and a huge unsplittable token; plus plain text) are chunked with
+ * several (max_tokens, overlap) pairs, and every chunk list is checked
+ * against properties computed independently from the text:
+ *
+ *   - bounds, non-empty, valid UTF-8, trimmed of whitespace;
+ *   - tokens == text_count_tokens(slice) <= max_tokens;
+ *   - starts and ends strictly increasing (no chunk lies inside the previous
+ *     one); without overlap no two chunks overlap, with overlap they share
+ *     at most `overlap` tokens; every non-whitespace code point is covered;
+ *   - no boundary inside a line of fenced code or a table row (unless that
+ *     line alone is longer than max_tokens);
+ *   - boundaries are grapheme boundaries;
+ *   - heading_path is the path of the ATX headings in force at the chunk
+ *     start ("" for plain text), and no heading that follows content starts
+ *     inside a chunk. Consecutive headings (only blank lines between) form
+ *     one group that stays with the content after it; see check_chunks.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/buf.h"
+#include "core/text.h"
+#include "ingest/ingest.h"
+
+typedef struct {
+    int max, overlap;
+} mo_pair;
+
+static const mo_pair PAIRS[] = {{32, 0}, {64, 8}, {256, 32}, {512, 64}, {12, 3}, {100, 0}};
+#define NPAIRS (sizeof PAIRS / sizeof PAIRS[0])
+
+/* --- failure reporting ---------------------------------------------------------- */
+
+static const char *g_name = "";
+static int g_max, g_overlap;
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "[%s M=%d O=%d] property failed: %s\n  ", g_name, g_max, g_overlap,   \
+                    #cond);                                                                        \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fprintf(stderr, "\n");                                                                 \
+            fail();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* A short printable excerpt of t[a, b) for messages (static buffer). */
+static const char *excerpt(const char *t, size_t a, size_t b)
+{
+    static char buf[200];
+    size_t k = 0;
+    for (size_t i = a; i < b && k + 4 < sizeof buf; i++) {
+        char c = t[i];
+        if (c == '\n') {
+            buf[k++] = '\\';
+            buf[k++] = 'n';
+        } else {
+            buf[k++] = c;
+        }
+    }
+    buf[k] = '\0';
+    /* Do not end inside a multi-byte sequence. */
+    while (k > 0 && ((unsigned char)buf[k - 1] & 0x80)) {
+        size_t j = k - 1;
+        while (j > 0 && ((unsigned char)buf[j] & 0xC0) == 0x80) j--;
+        int32_t cp;
+        if (text_decode(buf, k, j, &cp)) break;
+        k = j;
+        buf[k] = '\0';
+    }
+    return buf;
+}
+
+/* --- independent structure of the text ------------------------------------------- */
+
+enum { L_BLANK, L_TEXT, L_HEADING, L_CODE, L_TABLE };
+
+typedef struct {
+    size_t start, end; /* [start, end), end at the '\n' or the end of text */
+    int kind;
+    size_t tokens;
+    size_t path; /* index into doc_info.paths: headings in force after this line */
+} line_info;
+
+typedef struct {
+    line_info *lines;
+    size_t nlines;
+    char **paths;
+    size_t npaths;
+} doc_info;
+
+static bool ws_byte(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Whitespace as a code point: ASCII, Unicode space separators, line and
+ * paragraph separators. */
+static bool ws_cp(int32_t cp)
+{
+    return cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == 0x85 || cp == 0xA0 ||
+           cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+           cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+static size_t indent3(const char *t, size_t s, size_t e)
+{
+    size_t i = s;
+    while (i < e && i - s < 3 && t[i] == ' ') i++;
+    return i;
+}
+
+static bool line_blank(const char *t, size_t s, size_t e)
+{
+    for (size_t i = s; i < e; i++)
+        if (!ws_byte(t[i])) return false;
+    return true;
+}
+
+/* ATX heading: up to 3 spaces, 1-6 '#', then space/tab or end of line.
+ * Stores the heading text span (trimmed, closing #'s removed). */
+static int atx(const char *t, size_t s, size_t e, size_t *hs, size_t *he)
+{
+    size_t i = indent3(t, s, e);
+    int lv = 0;
+    while (i < e && t[i] == '#') i++, lv++;
+    if (lv < 1 || lv > 6) return 0;
+    if (i < e && t[i] != ' ' && t[i] != '\t') return 0;
+    while (i < e && (t[i] == ' ' || t[i] == '\t')) i++;
+    size_t j = e;
+    while (j > i && (t[j - 1] == ' ' || t[j - 1] == '\t')) j--;
+    size_t k = j;
+    while (k > i && t[k - 1] == '#') k--;
+    if (k < j && (k == i || t[k - 1] == ' ')) {
+        j = k;
+        while (j > i && t[j - 1] == ' ') j--;
+    }
+    *hs = i;
+    *he = j;
+    return lv;
+}
+
+/* Fence line: up to 3 spaces then 3+ backticks or tildes. */
+static bool fence(const char *t, size_t s, size_t e, char *ch, size_t *len)
+{
+    size_t i = indent3(t, s, e);
+    if (i >= e || (t[i] != '`' && t[i] != '~')) return false;
+    size_t j = i;
+    while (j < e && t[j] == t[i]) j++;
+    if (j - i < 3) return false;
+    *ch = t[i];
+    *len = j - i;
+    return true;
+}
+
+static void doc_info_build(const ingest_doc *d, bool md, doc_info *di)
+{
+    memset(di, 0, sizeof *di);
+    const char *t = d->text;
+    size_t n = d->len, cap = 0, pcap = 0;
+    const char *stack[7] = {0};
+    size_t stacklen[7] = {0};
+    ragd_array_grow((void **)&di->paths, &pcap, 1, sizeof *di->paths);
+    di->paths[di->npaths++] = ragd_xstrdup("");
+    bool in_code = false;
+    char fch = 0;
+    size_t flen = 0;
+    size_t i = 0;
+    while (i <= n) {
+        const char *nl = i < n ? memchr(t + i, '\n', n - i) : NULL;
+        size_t e = nl ? (size_t)(nl - t) : n;
+        ragd_array_grow((void **)&di->lines, &cap, di->nlines + 1, sizeof *di->lines);
+        line_info *L = &di->lines[di->nlines++];
+        L->start = i;
+        L->end = e;
+        L->tokens = text_count_tokens(t + i, e - i);
+        L->kind = line_blank(t, i, e) ? L_BLANK : L_TEXT;
+        char c2;
+        size_t l2, hs, he;
+        int lv;
+        if (md && in_code) {
+            L->kind = L_CODE;
+            size_t a = indent3(t, i, e), b = a;
+            while (b < e && t[b] == fch) b++;
+            if (b - a >= flen && line_blank(t, b, e)) in_code = false;
+        } else if (md && fence(t, i, e, &c2, &l2)) {
+            L->kind = L_CODE;
+            in_code = true, fch = c2, flen = l2;
+        } else if (md && (lv = atx(t, i, e, &hs, &he)) > 0) {
+            L->kind = L_HEADING;
+            stack[lv] = t + hs;
+            stacklen[lv] = he - hs;
+            for (int k = lv + 1; k <= 6; k++) stack[k] = NULL;
+            ragd_buf p = RAGD_BUF_INIT;
+            for (int k = 1; k <= 6; k++) {
+                if (!stack[k]) continue;
+                if (p.len) ragd_buf_puts(&p, " > ");
+                ragd_buf_append(&p, stack[k], stacklen[k]);
+            }
+            ragd_array_grow((void **)&di->paths, &pcap, di->npaths + 1, sizeof *di->paths);
+            di->paths[di->npaths++] = ragd_buf_steal(&p);
+        } else if (md && indent3(t, i, e) < e && t[indent3(t, i, e)] == '|') {
+            L->kind = L_TABLE;
+        }
+        L->path = di->npaths - 1;
+        if (!nl) break;
+        i = e + 1;
+    }
+}
+
+static void doc_info_free(doc_info *di)
+{
+    for (size_t i = 0; i < di->npaths; i++) free(di->paths[i]);
+    free(di->paths);
+    free(di->lines);
+    memset(di, 0, sizeof *di);
+}
+
+/* Index of the line holding byte p (the last line with start <= p). */
+static size_t line_of(const doc_info *di, size_t p)
+{
+    size_t lo = 0, hi = di->nlines;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (di->lines[mid].start <= p) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* True when t[s, e) holds only whitespace code points (Unicode spaces too). */
+static bool only_space(const char *t, size_t s, size_t e)
+{
+    for (size_t i = s; i < e;) {
+        int32_t cp;
+        size_t l = text_decode(t, e, i, &cp);
+        if (!l || !ws_cp(cp)) return false;
+        i += l;
+    }
+    return true;
+}
+
+/* True when p cuts line L between two pieces of content. */
+static bool cuts_inside_line(const char *t, const line_info *L, size_t p)
+{
+    if (p <= L->start || p >= L->end) return false;
+    return !only_space(t, L->start, p) && !only_space(t, p, L->end);
+}
+
+/* --- the properties --------------------------------------------------------------- */
+
+static void check_boundary(const ingest_doc *d, const doc_info *di, size_t ci, size_t p,
+                           const char *which)
+{
+    const line_info *L = &di->lines[line_of(di, p)];
+    if (L->kind == L_CODE || L->kind == L_TABLE)
+        CHECK(!cuts_inside_line(d->text, L, p) || L->tokens > (size_t)g_max,
+              "chunk %zu %s %zu cuts %s line (%zu tokens) \"%s\"", ci, which, p,
+              L->kind == L_CODE ? "a code" : "a table", L->tokens,
+              excerpt(d->text, L->start, L->end));
+    CHECK(text_grapheme_floor(d->text, d->len, p) == p,
+          "chunk %zu %s %zu is not a grapheme boundary (floor %zu)", ci, which, p,
+          text_grapheme_floor(d->text, d->len, p));
+}
+
+static void check_chunks(const ingest_doc *d, bool md, const chunk_list *l)
+{
+    const char *t = d->text;
+    size_t n = d->len;
+    doc_info di;
+    doc_info_build(d, md, &di);
+    bool *covered = calloc(n + 1, 1);
+    CHECK(l->n > 0, "no chunks for a non-blank document");
+    for (size_t ci = 0; ci < l->n; ci++) {
+        const chunk *c = &l->v[ci];
+        CHECK(c->start < c->end && c->end <= n, "chunk %zu bounds %zu..%zu (len %zu)", ci,
+              c->start, c->end, n);
+        size_t bad = 0;
+        const char *why = NULL;
+        CHECK(text_utf8_check(t + c->start, c->end - c->start, &bad, &why),
+              "chunk %zu not valid UTF-8 at +%zu: %s", ci, bad, why);
+        int32_t first, last;
+        size_t lastpos = c->end - 1;
+        while (lastpos > c->start && ((unsigned char)t[lastpos] & 0xC0) == 0x80) lastpos--;
+        CHECK(text_decode(t, n, c->start, &first) && !ws_cp(first),
+              "chunk %zu has leading whitespace: \"%s\"", ci, excerpt(t, c->start, c->end));
+        CHECK(text_decode(t, n, lastpos, &last) && !ws_cp(last),
+              "chunk %zu has trailing whitespace: \"%s\"", ci,
+              excerpt(t, c->end > 60 + c->start ? c->end - 60 : c->start, c->end));
+        size_t tk = text_count_tokens(t + c->start, c->end - c->start);
+        CHECK(c->tokens == tk, "chunk %zu tokens field %zu != text_count_tokens %zu", ci,
+              c->tokens, tk);
+        CHECK(tk <= (size_t)g_max, "chunk %zu has %zu tokens > %d", ci, tk, g_max);
+        if (ci > 0) {
+            const chunk *p = &l->v[ci - 1];
+            CHECK(c->start > p->start, "chunk starts not increasing: %zu then %zu", p->start,
+                  c->start);
+            CHECK(c->end > p->end, "chunk ends not increasing: %zu then %zu", p->end, c->end);
+            if (g_overlap == 0) {
+                CHECK(c->start >= p->end, "chunks %zu and %zu overlap with overlap=0", ci - 1,
+                      ci);
+            } else if (c->start < p->end) {
+                size_t shared = text_count_tokens(t + c->start, p->end - c->start);
+                CHECK(shared <= (size_t)g_overlap, "chunks %zu and %zu share %zu tokens", ci - 1,
+                      ci, shared);
+            }
+        }
+        for (size_t i = c->start; i < c->end; i++) covered[i] = true;
+        check_boundary(d, &di, ci, c->start, "start");
+        check_boundary(d, &di, ci, c->end, "end");
+
+        /* Heading path. A run of headings with nothing but blank lines
+         * between them is one group: the chunker keeps the group with the
+         * content that follows (it does not emit "# Title" alone when "##
+         * Intro" follows at once), so a chunk that starts at a heading is
+         * under the path of the last heading of its group that starts inside
+         * the chunk. */
+        size_t li = line_of(&di, c->start);
+        size_t pj = li;
+        if (di.lines[li].kind == L_HEADING)
+            while (pj + 1 < di.nlines && di.lines[pj + 1].start < c->end &&
+                   (di.lines[pj + 1].kind == L_HEADING || di.lines[pj + 1].kind == L_BLANK))
+                pj++;
+        const char *want = md ? di.paths[di.lines[pj].path] : "";
+        CHECK(c->heading_path && strcmp(c->heading_path, want) == 0,
+              "chunk %zu heading_path \"%s\", want \"%s\" (chunk \"%s\")", ci,
+              c->heading_path ? c->heading_path : "(null)", want,
+              excerpt(t, c->start, c->end < c->start + 80 ? c->end : c->start + 80));
+        CHECK(c->header != NULL, "chunk %zu has no header", ci);
+        /* No heading that follows content starts inside the chunk. */
+        bool content = di.lines[li].kind != L_HEADING;
+        for (size_t k = li + 1; k < di.nlines && di.lines[k].start < c->end; k++) {
+            const line_info *L = &di.lines[k];
+            CHECK(!(L->kind == L_HEADING && content),
+                  "chunk %zu spans two sections: heading \"%s\" inside it", ci,
+                  excerpt(t, L->start, L->end));
+            if (L->kind != L_HEADING && L->kind != L_BLANK) content = true;
+        }
+    }
+    /* Coverage: every code point outside all chunks is whitespace. */
+    for (size_t i = 0; i < n;) {
+        int32_t cp;
+        size_t l = text_decode(t, n, i, &cp);
+        CHECK(l > 0, "document text is not valid UTF-8 at %zu", i);
+        CHECK(covered[i] || ws_cp(cp), "byte %zu ('%s') is not covered by any chunk", i,
+              excerpt(t, i, i + 20 < n ? i + 20 : n));
+        i += l;
+    }
+    free(covered);
+    doc_info_free(&di);
+}
+
+/* Parse raw text and check every (M, O) pair. */
+static void check_doc(const char *name, const char *raw, size_t len, const char *format)
+{
+    ingest_doc d;
+    ragd_error err = {0};
+    ragd_status rc = ingest_parse(raw, len, format, "fallback", &d, &err);
+    if (rc == RAGD_ENOTFOUND) return; /* blank: nothing to chunk */
+    if (rc != RAGD_OK) fprintf(stderr, "%s: %s\n", name, err.msg);
+    assert_int_equal(rc, RAGD_OK);
+    bool md = strcmp(format, "md") == 0;
+    g_name = name;
+    for (size_t k = 0; k < NPAIRS; k++) {
+        chunk_list l;
+        g_max = PAIRS[k].max;
+        g_overlap = PAIRS[k].overlap;
+        chunk_opts o = {.max_tokens = g_max, .overlap = g_overlap};
+        assert_int_equal(chunk_fixed(&d, &o, &l, &err), RAGD_OK);
+        check_chunks(&d, md, &l);
+        chunk_list_free(&l);
+    }
+    ingest_doc_free(&d);
+}
+
+/* --- fixtures ------------------------------------------------------------------- */
+
+static size_t walk(const char *dir)
+{
+    DIR *dh = opendir(dir);
+    if (!dh) {
+        fprintf(stderr, "cannot open %s\n", dir);
+        fail();
+    }
+    size_t count = 0;
+    struct dirent *de;
+    while ((de = readdir(dh)) != NULL) {
+        if (de->d_name[0] == '.') continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        struct stat sb;
+        assert_int_equal(stat(path, &sb), 0);
+        if (S_ISDIR(sb.st_mode)) {
+            count += walk(path);
+            continue;
+        }
+        const char *dot = strrchr(de->d_name, '.');
+        const char *fmt = dot && strcmp(dot, ".md") == 0 ? "md" : "txt";
+        char *raw = NULL;
+        size_t len = 0;
+        ragd_error err = {0};
+        assert_int_equal(ingest_read_file(path, 0, &raw, &len, &err), RAGD_OK);
+        check_doc(path, raw, len, fmt);
+        free(raw);
+        count++;
+    }
+    closedir(dh);
+    return count;
+}
+
+static const char *fixtures_dir(void)
+{
+    const char *f = getenv("RAGD_FIXTURES");
+    return f && *f ? f : "fixtures";
+}
+
+static void test_fixture_docs(void **state)
+{
+    (void)state;
+    char p[4096];
+    snprintf(p, sizeof p, "%s/docs", fixtures_dir());
+    size_t n = walk(p);
+    assert_true(n >= 30); /* the corpus has 38 documents */
+}
+
+static void test_fixture_odd(void **state)
+{
+    (void)state;
+    char p[4096];
+    snprintf(p, sizeof p, "%s/odd", fixtures_dir());
+    assert_true(walk(p) >= 3);
+}
+
+/* --- generated documents ------------------------------------------------------------ */
+
+/* Number of generated documents of each kind (raise it for a soak run:
+ * -DCHUNK_SEEDS=2000). */
+#ifndef CHUNK_SEEDS
+#define CHUNK_SEEDS 40
+#endif
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+    /* splitmix64 */
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static size_t rn(size_t n) /* 0..n-1 */
+{
+    return (size_t)(rnd() % n);
+}
+
+static const char *const WORDS[] = {
+    "the", "river", "measured", "glacier", "lighthouse", "keeper", "caf\xC3\xA9",
+    "na\xC3\xAFve", "\xC3\x85ngstr\xC3\xB6m", "Dr.", "e.g.", "U.S.", "3.14", "1,000", "don't",
+    "\xC3\xBC" "ber", "Stra\xC3\x9F" "e", "supercalifragilisticexpialidocious", "ok", "a", "I",
+    "fa\xC3\xA7" "ade", "Z\xC3\xBCrich", "r\xC3\xA9sum\xC3\xA9", "x86_64", "(maybe)", "\"quoted\"",
+    "p.m.", "etc.", "Jan.", "5", "mm", "C++", "well-known", "**bold**", "`code`", "[link](url)",
+    "\xD0\x9C\xD0\xBE\xD1\x81\xD0\xBA\xD0\xB2\xD0\xB0", "\xCE\xB1\xCE\xB8\xCE\xAE\xCE\xBD\xCE\xB1",
+    "cafe\xCC\x81", "q\xCC\x81", "\xF0\x9F\x98\x80", "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7",
+    "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7", "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD", "\xE2\x9D\xA4\xEF\xB8\x8F",
+    "10\xC2\xA0km", "\xE5\x8C\x97\xE4\xBA\xAC\xE5\xA4\xA7\xE5\xAD\xA6", "salt", "marsh", "ferry",
+    "night", "orbit", "probe", "survey", "with", "and", "of", "in", "to", "is", "was",
+};
+#define NWORDS (sizeof WORDS / sizeof WORDS[0])
+
+static const char *const CJK_SENTENCES[] = {
+    "\xE4\xBB\x8A\xE5\xA4\xA9\xE5\xBE\x88\xE5\xA5\xBD\xE3\x80\x82",             /* 今天很好。 */
+    "\xE6\x98\x8E\xE5\xA4\xA9\xE5\x91\xA2\xEF\xBC\x9F",                         /* 明天呢？ */
+    "\xE6\x88\x91\xE4\xBB\xAC\xE8\xB5\xB0\xE5\x90\xA7\xEF\xBC\x81",             /* 我们走吧！ */
+    "\xE5\x8C\x97\xE4\xBA\xAC\xE5\xA4\xA7\xE5\xAD\xA6\xE5\xBE\x88\xE5\xA4\xA7\xE3\x80\x82",
+    "\xE3\x81\x93\xE3\x82\x93\xE3\x81\xAB\xE3\x81\xA1\xE3\x81\xAF\xE3\x80\x82", /* こんにちは。 */
+    "\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4\xE3\x80\x80\xED\x85\x8D\xEC\x8A\xA4\xED\x8A\xB8.",
+};
+#define NCJK (sizeof CJK_SENTENCES / sizeof CJK_SENTENCES[0])
+
+static const char *const EMOJI[] = {
+    "\xF0\x9F\x98\x80", "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7",
+    "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7", "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD", "\xE2\x9D\xA4\xEF\xB8\x8F",
+};
+#define NEMOJI (sizeof EMOJI / sizeof EMOJI[0])
+
+static void gen_word(ragd_buf *b, bool cap)
+{
+    const char *w = WORDS[rn(NWORDS)];
+    if (cap && islower((unsigned char)w[0])) {
+        ragd_buf_putc(b, (char)toupper((unsigned char)w[0]));
+        ragd_buf_puts(b, w + 1);
+    } else {
+        ragd_buf_puts(b, w);
+    }
+}
+
+static void gen_sentence(ragd_buf *b)
+{
+    if (rn(8) == 0) {
+        ragd_buf_puts(b, CJK_SENTENCES[rn(NCJK)]);
+        if (rn(2)) ragd_buf_puts(b, CJK_SENTENCES[rn(NCJK)]);
+        return;
+    }
+    if (rn(12) == 0) { /* an emoji run with no spaces */
+        size_t k = 2 + rn(12);
+        for (size_t i = 0; i < k; i++) ragd_buf_puts(b, EMOJI[rn(NEMOJI)]);
+        ragd_buf_putc(b, '.');
+        return;
+    }
+    size_t nw = 3 + rn(15);
+    for (size_t i = 0; i < nw; i++) {
+        if (i) ragd_buf_putc(b, rn(30) ? ' ' : '\n'); /* occasional soft line break */
+        gen_word(b, i == 0);
+    }
+    static const char *const ENDS[] = {".", ".", ".", "?", "!", "...", "\xE2\x80\xA6", ".\"", "?!"};
+    ragd_buf_puts(b, ENDS[rn(sizeof ENDS / sizeof ENDS[0])]);
+}
+
+static void gen_paragraph(ragd_buf *b, size_t max_sentences)
+{
+    size_t ns = 1 + rn(max_sentences);
+    for (size_t i = 0; i < ns; i++) {
+        if (i) ragd_buf_puts(b, rn(10) ? " " : "  ");
+        gen_sentence(b);
+    }
+    static const char *const TAILS[] = {"", "", "", "", "  ", "\t", " \xC2\xA0", "\xE3\x80\x80"};
+    ragd_buf_puts(b, TAILS[rn(sizeof TAILS / sizeof TAILS[0])]);
+    ragd_buf_putc(b, '\n');
+}
+
+static void gen_huge_token(ragd_buf *b, size_t letters)
+{
+    for (size_t i = 0; i < letters; i++) ragd_buf_putc(b, (char)('a' + rn(26)));
+}
+
+static void gen_code(ragd_buf *b)
+{
+    static const char *const LANGS[] = {"", "c", "python", "sh", "lua"};
+    static const char *const CODE[] = {
+        "int main(void) { return 0; }",
+        "for (size_t i = 0; i < n; i++) total += values[i] * weights[i];",
+        "# not a heading, a shell comment",
+        "## also not a heading",
+        "x = compute(alpha, beta, gamma)  # trailing comment",
+        "    indented_line = True",
+        "",
+        "print(\"caf\xC3\xA9 \xE5\x8C\x97\xE4\xBA\xAC \xF0\x9F\x98\x80\")",
+        "| not | a | table |",
+        "- not a list item",
+        "local t = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20 }",
+    };
+    const char *fch = rn(5) ? "```" : "~~~~";
+    ragd_buf_puts(b, fch);
+    ragd_buf_puts(b, LANGS[rn(sizeof LANGS / sizeof LANGS[0])]);
+    ragd_buf_putc(b, '\n');
+    size_t nl = 1 + rn(14);
+    for (size_t i = 0; i < nl; i++) {
+        if (rn(25) == 0) { /* a long line, longer than small windows */
+            size_t k = 20 + rn(80);
+            for (size_t j = 0; j < k; j++) ragd_buf_printf(b, "v%zu + ", j);
+            ragd_buf_puts(b, "0;\n");
+            continue;
+        }
+        ragd_buf_puts(b, CODE[rn(sizeof CODE / sizeof CODE[0])]);
+        ragd_buf_putc(b, '\n');
+    }
+    ragd_buf_puts(b, fch);
+    ragd_buf_putc(b, '\n');
+}
+
+static void gen_table(ragd_buf *b)
+{
+    size_t cols = 2 + rn(4), rows = 1 + rn(12);
+    ragd_buf_putc(b, '|');
+    for (size_t c = 0; c < cols; c++) {
+        ragd_buf_putc(b, ' ');
+        gen_word(b, true);
+        ragd_buf_puts(b, " |");
+    }
+    ragd_buf_puts(b, "\n|");
+    for (size_t c = 0; c < cols; c++) ragd_buf_puts(b, "---|");
+    ragd_buf_putc(b, '\n');
+    for (size_t r = 0; r < rows; r++) {
+        ragd_buf_putc(b, '|');
+        for (size_t c = 0; c < cols; c++) {
+            ragd_buf_putc(b, ' ');
+            size_t nw = 1 + rn(rn(6) ? 3 : 12);
+            for (size_t w = 0; w < nw; w++) {
+                if (w) ragd_buf_putc(b, ' ');
+                gen_word(b, false);
+            }
+            ragd_buf_puts(b, " |");
+        }
+        ragd_buf_putc(b, '\n');
+    }
+}
+
+static void gen_list(ragd_buf *b)
+{
+    size_t items = 1 + rn(8);
+    bool ordered = rn(3) == 0;
+    for (size_t i = 0; i < items; i++) {
+        if (rn(10) == 0) ragd_buf_puts(b, "   "); /* indented item */
+        if (ordered) ragd_buf_printf(b, "%zu. ", i + 1);
+        else ragd_buf_puts(b, rn(4) ? "- " : "* ");
+        size_t ns = 1 + rn(2);
+        for (size_t s = 0; s < ns; s++) {
+            if (s) ragd_buf_putc(b, ' ');
+            gen_sentence(b);
+        }
+        ragd_buf_putc(b, '\n');
+        if (rn(6) == 0) ragd_buf_puts(b, "  - nested item words here\n");
+    }
+}
+
+static void gen_heading(ragd_buf *b)
+{
+    size_t lv = 1 + rn(rn(4) ? 3 : 6);
+    for (size_t i = 0; i < lv; i++) ragd_buf_putc(b, '#');
+    ragd_buf_putc(b, ' ');
+    size_t nw = 1 + rn(4);
+    for (size_t i = 0; i < nw; i++) {
+        if (i) ragd_buf_putc(b, ' ');
+        gen_word(b, i == 0);
+    }
+    if (rn(10) == 0) ragd_buf_puts(b, " ##");
+    ragd_buf_putc(b, '\n');
+}
+
+/* A random Markdown document; with_huge adds a 5000-letter token. */
+static char *gen_markdown(size_t *len, bool with_huge)
+{
+    ragd_buf b = RAGD_BUF_INIT;
+    size_t nb = 8 + rn(50);
+    size_t huge_at = with_huge ? rn(nb) : SIZE_MAX;
+    if (rn(3)) gen_heading(&b);
+    for (size_t i = 0; i < nb; i++) {
+        /* Mostly a blank line between blocks, sometimes none. */
+        if (b.len) ragd_buf_puts(&b, rn(6) ? "\n" : "");
+        if (i == huge_at) {
+            ragd_buf_puts(&b, "Before the run ");
+            gen_huge_token(&b, 5000);
+            ragd_buf_puts(&b, " after the run.\n");
+            continue;
+        }
+        switch (rn(12)) {
+        case 0:
+        case 1:
+            gen_heading(&b);
+            if (rn(3) == 0) gen_heading(&b); /* heading right after heading */
+            break;
+        case 2:
+            gen_code(&b);
+            break;
+        case 3:
+            gen_table(&b);
+            break;
+        case 4:
+            gen_list(&b);
+            break;
+        case 5:
+            ragd_buf_puts(&b, "> ");
+            gen_paragraph(&b, 3);
+            break;
+        case 6:
+            gen_paragraph(&b, 40); /* a long paragraph */
+            break;
+        default:
+            gen_paragraph(&b, 6);
+            break;
+        }
+    }
+    if (rn(8) == 0) { /* an unclosed fence runs to the end of the document */
+        ragd_buf_puts(&b, "\n```\nleft open\n# still code\n");
+        gen_paragraph(&b, 3);
+    }
+    if (rn(5) == 0) { /* Windows line endings and a BOM: normalized away */
+        ragd_buf crlf = RAGD_BUF_INIT;
+        ragd_buf_puts(&crlf, "\xEF\xBB\xBF");
+        for (size_t i = 0; i < b.len; i++) {
+            if (b.data[i] == '\n') ragd_buf_putc(&crlf, '\r');
+            ragd_buf_putc(&crlf, b.data[i]);
+        }
+        ragd_buf_free(&b);
+        b = crlf;
+    }
+    *len = b.len;
+    return ragd_buf_steal(&b);
+}
+
+static char *gen_text(size_t *len, bool with_huge)
+{
+    ragd_buf b = RAGD_BUF_INIT;
+    size_t np = 3 + rn(30);
+    size_t huge_at = with_huge ? rn(np) : SIZE_MAX;
+    for (size_t i = 0; i < np; i++) {
+        if (b.len) ragd_buf_puts(&b, rn(5) ? "\n" : "\n  \n");
+        if (i == huge_at) gen_huge_token(&b, 5000), ragd_buf_putc(&b, '\n');
+        gen_paragraph(&b, rn(4) ? 6 : 40);
+    }
+    *len = b.len;
+    return ragd_buf_steal(&b);
+}
+
+static void test_generated_markdown(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= CHUNK_SEEDS; seed++) {
+        rng_state = seed * 7919;
+        size_t len;
+        char *md = gen_markdown(&len, seed % 4 == 1);
+        char name[64];
+        snprintf(name, sizeof name, "generated md seed %llu", (unsigned long long)seed);
+        check_doc(name, md, len, "md");
+        free(md);
+    }
+}
+
+static void test_generated_text(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= (CHUNK_SEEDS + 2) / 3; seed++) {
+        rng_state = seed * 104729;
+        size_t len;
+        char *txt = gen_text(&len, seed % 3 == 1);
+        char name[64];
+        snprintf(name, sizeof name, "generated txt seed %llu", (unsigned long long)seed);
+        check_doc(name, txt, len, "txt");
+        free(txt);
+    }
+}
+
+/* Unsplittable runs made of multi-code-point graphemes. */
+static void test_generated_unsplittable(void **state)
+{
+    (void)state;
+    static const char *const UNITS[] = {
+        "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7", /* 👩‍👩‍👧 */
+        "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7",                                         /* 🇫🇷 */
+        "\xE5\x8C\x97",                                                             /* 北 */
+        "\xC3\xA9",                                                                 /* é */
+    };
+    for (size_t u = 0; u < sizeof UNITS / sizeof UNITS[0]; u++) {
+        ragd_buf b = RAGD_BUF_INIT;
+        ragd_buf_puts(&b, "# Runs\n\nIntro sentence here.\n\n");
+        for (size_t i = 0; i < 1500; i++) ragd_buf_puts(&b, UNITS[u]);
+        ragd_buf_puts(&b, "\n\nOutro sentence.\n");
+        char name[64];
+        snprintf(name, sizeof name, "unsplittable run %zu", u);
+        check_doc(name, b.data, b.len, "md");
+        ragd_buf_free(&b);
+    }
+}
+
+/* --- specific cases ----------------------------------------------------------------- */
+
+static void chunk_str(const char *src, const char *fmt, int max, int overlap, ingest_doc *d,
+                      chunk_list *l)
+{
+    ragd_error err = {0};
+    assert_int_equal(ingest_parse(src, strlen(src), fmt, "fallback", d, &err), RAGD_OK);
+    chunk_opts o = {.max_tokens = max, .overlap = overlap};
+    assert_int_equal(chunk_fixed(d, &o, l, &err), RAGD_OK);
+}
+
+static void assert_chunk_text(const ingest_doc *d, const chunk *c, const char *want)
+{
+    assert_int_equal(c->end - c->start, strlen(want));
+    assert_memory_equal(d->text + c->start, want, strlen(want));
+}
+
+static void test_two_sections(void **state)
+{
+    (void)state;
+    ingest_doc d;
+    chunk_list l;
+    chunk_str("# A\n\npara one.\n\n## B\n\npara two.", "md", 256, 0, &d, &l);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.v[0].heading_path, "A");
+    assert_string_equal(l.v[1].heading_path, "A > B");
+    assert_chunk_text(&d, &l.v[0], "# A\n\npara one.");
+    assert_chunk_text(&d, &l.v[1], "## B\n\npara two.");
+    chunk_list_free(&l);
+    ingest_doc_free(&d);
+}
+
+/* Consecutive headings stay with the content after them. */
+static void test_heading_group(void **state)
+{
+    (void)state;
+    ingest_doc d;
+    chunk_list l;
+    chunk_str("Preface text.\n\n# A\n\n## B\n\nbody.\n\n# C\n\nmore.", "md", 256, 0, &d, &l);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.v[0].heading_path, "");
+    assert_string_equal(l.v[1].heading_path, "A > B");
+    assert_string_equal(l.v[2].heading_path, "C");
+    assert_chunk_text(&d, &l.v[0], "Preface text.");
+    assert_chunk_text(&d, &l.v[1], "# A\n\n## B\n\nbody.");
+    assert_chunk_text(&d, &l.v[2], "# C\n\nmore.");
+    chunk_list_free(&l);
+    ingest_doc_free(&d);
+}
+
+/* Is p the start of one of the sentences of s (as text_sentences sees it)? */
+static bool is_sentence_start(const ragd_span *sp, size_t ns, size_t p)
+{
+    for (size_t i = 0; i < ns; i++)
+        if (sp[i].start == p) return true;
+    return false;
+}
+
+static void test_overlap_sentence_start(void **state)
+{
+    (void)state;
+    /* One long paragraph of short sentences (5-9 tokens each). */
+    rng_state = 424242;
+    ragd_buf b = RAGD_BUF_INIT;
+    static const char *const W[] = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot",
+                                    "golf",  "hotel", "india",   "juliet"};
+    for (size_t s = 0; s < 120; s++) {
+        if (s) ragd_buf_putc(&b, ' ');
+        size_t nw = 4 + rn(5);
+        for (size_t w = 0; w < nw; w++) {
+            const char *x = W[rn(10)];
+            if (w == 0) {
+                ragd_buf_putc(&b, (char)toupper((unsigned char)x[0]));
+                ragd_buf_puts(&b, x + 1);
+            } else {
+                ragd_buf_putc(&b, ' ');
+                ragd_buf_puts(&b, x);
+            }
+        }
+        ragd_buf_putc(&b, '.');
+    }
+    const int M = 64, O = 16;
+    ingest_doc d;
+    chunk_list l;
+    chunk_str(ragd_buf_str(&b), "txt", M, O, &d, &l);
+    ragd_buf_free(&b);
+    assert_true(l.n >= 5);
+    ragd_span *sp = NULL;
+    size_t ns = text_sentences(d.text, d.len, &sp);
+    size_t *ts = NULL;
+    size_t nt = text_token_starts(d.text, d.len, &ts);
+    for (size_t i = 1; i < l.n; i++) {
+        const chunk *p = &l.v[i - 1], *c = &l.v[i];
+        /* They share text. */
+        assert_true(c->start < p->end);
+        /* The overlap region: the last O tokens of the previous chunk. */
+        size_t te = 0;
+        while (te < nt && ts[te] < p->end) te++;
+        size_t region = ts[te - (size_t)O];
+        bool available = false;
+        for (size_t k = 0; k < ns; k++)
+            if (sp[k].start >= region && sp[k].start < p->end && sp[k].start > p->start)
+                available = true;
+        assert_true(available); /* sentences are short enough that one always is */
+        if (!is_sentence_start(sp, ns, c->start))
+            fprintf(stderr, "chunk %zu starts mid-sentence: \"%s\"\n", i,
+                    excerpt(d.text, c->start, c->start + 40));
+        assert_true(is_sentence_start(sp, ns, c->start));
+        assert_true(c->start >= region);
+    }
+    free(ts);
+    free(sp);
+    chunk_list_free(&l);
+    ingest_doc_free(&d);
+}
+
+/* Small cases for bugs the properties found. */
+static void test_regressions(void **state)
+{
+    (void)state;
+    ingest_doc d;
+    chunk_list l;
+    /* With overlap, the window from the overlap start ended at the same cut
+     * (the table's first row does not fit), repeating "languages:" as a
+     * chunk inside the previous one. */
+    chunk_str("We compared letters across languages:\n\n"
+              "| Letter | Russian | Ukrainian | Serbian |\n| a | b | c | d |\n",
+              "md", 12, 3, &d, &l);
+    for (size_t i = 1; i < l.n; i++) assert_true(l.v[i].end > l.v[i - 1].end);
+    assert_chunk_text(&d, &l.v[0], "We compared letters across languages:");
+    assert_chunk_text(&d, &l.v[1], "| Letter | Russian | Ukrainian | Serbian |");
+    chunk_list_free(&l);
+    ingest_doc_free(&d);
+
+    /* A run of headings too long for one window is split; the first part
+     * must not carry the path of the headings after it. */
+    chunk_str("# Title\n\n## Spring (March to May)\n\n### First inspection\n\nOpen the hive.", "md",
+              12, 0, &d, &l);
+    assert_int_equal(l.n, 2);
+    assert_chunk_text(&d, &l.v[0], "# Title\n\n## Spring (March to May)");
+    assert_string_equal(l.v[0].heading_path, "Title > Spring (March to May)");
+    assert_chunk_text(&d, &l.v[1], "### First inspection\n\nOpen the hive.");
+    assert_string_equal(l.v[1].heading_path, "Title > Spring (March to May) > First inspection");
+    chunk_list_free(&l);
+    ingest_doc_free(&d);
+
+    /* Cut before "km": the NBSP before it is trimmed like a space. */
+    chunk_str("one two three four five six seven eight nine ten eleven 10\xC2\xA0km twelve "
+              "thirteen fourteen",
+              "txt", 12, 0, &d, &l);
+    assert_int_equal(l.n, 2);
+    assert_chunk_text(&d, &l.v[0], "one two three four five six seven eight nine ten eleven 10");
+    assert_chunk_text(&d, &l.v[1], "km twelve thirteen fourteen");
+    chunk_list_free(&l);
+    ingest_doc_free(&d);
+    /* Same at the ends of the text (U+00A0, U+3000). */
+    chunk_str("\xC2\xA0\xC2\xA0Indented with NBSP.\xE3\x80\x80\n", "txt", 12, 0, &d, &l);
+    assert_int_equal(l.n, 1);
+    assert_chunk_text(&d, &l.v[0], "Indented with NBSP.");
+    chunk_list_free(&l);
+    ingest_doc_free(&d);
+}
+
+static void test_overlap_must_be_smaller(void **state)
+{
+    (void)state;
+    ingest_doc d;
+    ragd_error err = {0};
+    const char *src = "Some text here.";
+    assert_int_equal(ingest_parse(src, strlen(src), "txt", "f", &d, &err), RAGD_OK);
+    chunk_list l;
+    chunk_opts o = {.max_tokens = 16, .overlap = 16};
+    assert_int_equal(chunk_fixed(&d, &o, &l, &err), RAGD_EUSAGE);
+    assert_non_null(strstr(err.msg, "overlap"));
+    chunk_list_free(&l);
+    ingest_doc_free(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_two_sections),
+        cmocka_unit_test(test_heading_group),
+        cmocka_unit_test(test_overlap_sentence_start),
+        cmocka_unit_test(test_regressions),
+        cmocka_unit_test(test_overlap_must_be_smaller),
+        cmocka_unit_test(test_fixture_docs),
+        cmocka_unit_test(test_fixture_odd),
+        cmocka_unit_test(test_generated_markdown),
+        cmocka_unit_test(test_generated_text),
+        cmocka_unit_test(test_generated_unsplittable),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

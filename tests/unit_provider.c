@@ -1,0 +1,899 @@
+/* tests/unit_provider.c — embedders (provider/provider.h).
+ *
+ * The local hashing embedder: determinism, norms, dimensions, a golden
+ * vector, and the similarities it promises (reordered words, inflections,
+ * typos, case and diacritics). The remote embedders against the mock model
+ * server (tests/mock_server.c): OpenAI and Ollama protocols with batching
+ * and connection reuse, dimension probing and checks, the retry policy
+ * (429 + Retry-After in seconds and as a date, 5xx, hangs past the timeout,
+ * malformed JSON retried once, 4xx never), connection refused, bearer keys,
+ * and the fallback chain. Backoffs are 10 ms so the whole file runs in a few
+ * seconds; the only long waits are the Retry-After ones it tests.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/text.h"
+#include "provider/provider.h"
+#include "tests/mock_server.h"
+
+/* --- helpers ------------------------------------------------------------------ */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cosine(const float *a, const float *b, int dim)
+{
+    double d = 0, na = 0, nb = 0;
+    for (int i = 0; i < dim; i++) {
+        d += (double)a[i] * b[i];
+        na += (double)a[i] * a[i];
+        nb += (double)b[i] * b[i];
+    }
+    return na > 0 && nb > 0 ? d / sqrt(na * nb) : 0;
+}
+
+static double local_cos(const char *x, const char *y)
+{
+    float a[384], b[384];
+    local_embed_text(x, strlen(x), 384, a);
+    local_embed_text(y, strlen(y), 384, b);
+    return cosine(a, b, 384);
+}
+
+static double l2(const float *v, int dim)
+{
+    double s = 0;
+    for (int i = 0; i < dim; i++)
+        s += (double)v[i] * v[i];
+    return sqrt(s);
+}
+
+/* A port on 127.0.0.1 with nothing listening (bound, read, released). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    socklen_t sl = sizeof sa;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static mock_server *start_mock(int dim, int reverse, int no_usage, const char *key)
+{
+    mock_config mc;
+    memset(&mc, 0, sizeof mc);
+    mc.dim = dim;
+    mc.reverse = reverse;
+    mc.no_usage = no_usage;
+    mc.api_key = key;
+    mock_server *m = mock_server_start(&mc);
+    assert_non_null(m);
+    return m;
+}
+
+/* A remote config for the mock at port: openai base ".../v1", ollama base
+ * "http://127.0.0.1:port". Small backoff, 3 s timeout unless changed. */
+static embedder_config remote_cfg(const char *kind, int port, char *urlbuf, size_t urlsz)
+{
+    snprintf(urlbuf, urlsz, "http://127.0.0.1:%d%s", port,
+             strcmp(kind, "openai") == 0 ? "/v1" : "");
+    embedder_config c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    c.url = urlbuf;
+    c.model = "mock-embed";
+    c.dim = 384;
+    c.timeout_s = 3;
+    c.backoff_base_s = 0.01;
+    return c;
+}
+
+static ragd_embedder *make(const embedder_config *c)
+{
+    ragd_embedder *e = NULL;
+    ragd_error err;
+    ragd_error_clear(&err);
+    ragd_status rc = embedder_new(c, &e, &err);
+    if (rc != RAGD_OK) fprintf(stderr, "embedder_new: %s\n", err.msg);
+    assert_int_equal(rc, RAGD_OK);
+    return e;
+}
+
+/* Check out[i] == local_embed_text(texts[i], dim) exactly. */
+static void expect_local_vectors(const char *const *texts, size_t n, const float *out, int dim)
+{
+    float *want = malloc((size_t)dim * sizeof *want);
+    for (size_t i = 0; i < n; i++) {
+        local_embed_text(texts[i], strlen(texts[i]), dim, want);
+        assert_memory_equal(out + i * (size_t)dim, want, (size_t)dim * sizeof *want);
+    }
+    free(want);
+}
+
+/* Embed one text; returns the status, fills err and usage. */
+static ragd_status embed_one(ragd_embedder *e, const char *text, embed_usage *u, ragd_error *err)
+{
+    float v[384];
+    const char *t[1] = {text};
+    ragd_error_clear(err);
+    return embedder_embed(e, t, NULL, 1, v, u, err);
+}
+
+#define assert_contains(hay, needle)                                                               \
+    do {                                                                                           \
+        if (!strstr((hay), (needle))) {                                                            \
+            fprintf(stderr, "expected \"%s\" in \"%s\"\n", (needle), (hay));                       \
+            fail();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* --- local embedder ------------------------------------------------------------- */
+
+static void test_local_deterministic_unit_norm(void **state)
+{
+    (void)state;
+    const char *t = "Greyhollow Light was first exhibited on 1 November 1847.";
+    int dims[] = {8, 64, 384, 1000};
+    for (size_t k = 0; k < sizeof dims / sizeof *dims; k++) {
+        int d = dims[k];
+        float *a = malloc((size_t)d * sizeof *a), *b = malloc((size_t)d * sizeof *b);
+        local_embed_text(t, strlen(t), d, a);
+        local_embed_text(t, strlen(t), d, b);
+        assert_memory_equal(a, b, (size_t)d * sizeof *a);
+        assert_true(fabs(l2(a, d) - 1.0) < 1e-5);
+        free(a);
+        free(b);
+    }
+    /* Nothing to hash: all zeros. Stopwords alone still have char n-grams. */
+    float v[64];
+    const char *empties[] = {"", "   \n\t ", "!!! ... ---", "\xF0\x9F\x98\x80"};
+    for (size_t k = 0; k < sizeof empties / sizeof *empties; k++) {
+        for (int i = 0; i < 64; i++)
+            v[i] = 1.0f;
+        local_embed_text(empties[k], strlen(empties[k]), 64, v);
+        assert_true(l2(v, 64) == 0.0);
+    }
+    local_embed_text("the of and", 10, 64, v);
+    assert_true(fabs(l2(v, 64) - 1.0) < 1e-5);
+}
+
+/* The model is frozen: the same text gives the same floats on every platform
+ * and build. If this fails, the local model changed — bump its name. */
+static void test_local_golden_vector(void **state)
+{
+    (void)state;
+    static const float want[16] = {-0.0404884256f, 0.0977477133f, 0.379933089f,  -0.238840401f,
+                                   0.057259284f,   0.45396322f,   0.356215537f,  0.569022775f,
+                                   -0.116834141f,  0.0404884256f, 0.0786612853f, -0.24580799f,
+                                   -0.002315572f,  0.196577385f,  0.0595748536f, -0.057259284f};
+    float v[16];
+    const char *t = "Hello, World! Retrieval-augmented generation.";
+    local_embed_text(t, strlen(t), 16, v);
+    int ok = 1;
+    for (int i = 0; i < 16; i++)
+        ok &= fabsf(v[i] - want[i]) < 1e-6f;
+    if (!ok) {
+        fprintf(stderr, "got:");
+        for (int i = 0; i < 16; i++)
+            fprintf(stderr, " %.9gf,", v[i]);
+        fprintf(stderr, "\n");
+    }
+    assert_true(ok);
+}
+
+/* Unrelated texts for the single-word comparisons below. */
+static const char *const UNRELATED[] = {"blue ocean whales",
+                                        "lighthouse",
+                                        "quarterly revenue grew",
+                                        "bread recipe with yeast",
+                                        "glacier survey",
+                                        "encryption keys",
+                                        "the bicycle chain",
+                                        "beekeeping calendar",
+                                        "vpn gateway port",
+                                        "family reunion",
+                                        "stomach",
+                                        "internet"};
+#define N_UNRELATED (sizeof UNRELATED / sizeof *UNRELATED)
+
+/* Single words have a dozen features, so a hash collision with an unrelated
+ * text moves the cosine by about ±0.05 (and a word-word collision by ±0.4,
+ * rarely). The promise is therefore statistical: the similar text beats the
+ * unrelated ones on average and in the large majority. */
+static void expect_closer_than_unrelated(const char *a, const char *b)
+{
+    double sim = local_cos(a, b), mean = 0;
+    size_t beaten = 0;
+    for (size_t i = 0; i < N_UNRELATED; i++) {
+        double u = local_cos(a, UNRELATED[i]);
+        mean += u / (double)N_UNRELATED;
+        beaten += sim > u;
+    }
+    if (!(sim > mean + 0.04 && beaten * 4 >= N_UNRELATED * 3))
+        fprintf(stderr, "cos(%s, %s) = %.3f, unrelated mean %.3f, beats %zu of %zu\n", a, b, sim,
+                mean, beaten, N_UNRELATED);
+    assert_true(sim > mean + 0.04);
+    assert_true(beaten * 4 >= N_UNRELATED * 3);
+}
+
+static void test_local_similarity(void **state)
+{
+    (void)state;
+    /* Same words reordered: unigrams and n-grams agree, bigrams differ. */
+    const char *fox = "the quick brown fox jumps over the lazy dog";
+    double reordered = local_cos(fox, "the lazy dog jumps over the quick brown fox");
+    assert_true(reordered > 0.8);
+    assert_true(reordered < 0.999); /* word order still counts, through bigrams */
+    for (size_t i = 0; i < N_UNRELATED; i++)
+        assert_true(reordered > local_cos(fox, UNRELATED[i]) + 0.5);
+
+    /* Morphology and typos, through character n-grams. */
+    expect_closer_than_unrelated("running runner runs", "run");
+    expect_closer_than_unrelated("retrieval", "retreival");
+    expect_closer_than_unrelated("connection", "connections");
+
+    /* In context the margin is wide. */
+    const char *q = "dense retrieval with embeddings";
+    double typo = local_cos(q, "dense retreival with embedings");
+    double mean = 0;
+    for (size_t i = 0; i < N_UNRELATED; i++) {
+        double u = local_cos(q, UNRELATED[i]);
+        assert_true(typo > u);
+        mean += u / (double)N_UNRELATED;
+    }
+    assert_true(typo > 0.3);
+    assert_true(typo > mean + 0.25);
+    assert_true(local_cos("lighthouse keeper", "lighthouse keepers") > 0.5);
+
+    /* Folding: case, NFKC, diacritics and the curly apostrophe do not matter. */
+    assert_true(local_cos("Caf\xC3\xA9 R\xC3\x89SUM\xC3\x89", "cafe resume") > 0.9999);
+    assert_true(local_cos("don\xE2\x80\x99t stop", "don't stop") > 0.9999);
+    assert_true(local_cos("\xEF\xBC\xA6\xEF\xBD\x95\xEF\xBD\x8C\xEF\xBD\x8C", "full") >
+                0.9999); /* fullwidth */
+
+    /* Shared stopwords count less than a shared content word. */
+    const char *h = "the history of the lighthouse";
+    assert_true(local_cos(h, "lighthouse history") > local_cos(h, "the price of the ticket") + 0.3);
+}
+
+static void test_local_embedder(void **state)
+{
+    (void)state;
+    embedder_config c;
+    memset(&c, 0, sizeof c);
+    c.batch_size = 2;
+    c.cost_per_1k = 0.5;
+    ragd_embedder *e = make(&c);
+    assert_string_equal(embedder_model(e), "ragd-local-hash-v1");
+    assert_int_equal(embedder_dim(e), 384);
+    ragd_error err;
+    embed_usage u;
+    memset(&u, 0, sizeof u);
+    assert_int_equal(embedder_probe_dim(e, &u, &err), RAGD_OK);
+
+    /* lens given: the texts need not be NUL-terminated at the length. */
+    const char *texts[] = {"alpha beta gammaXXX", "delta", "epsilon zeta"};
+    size_t lens[] = {16, 5, 12};
+    float out[3 * 384];
+    assert_int_equal(embedder_embed(e, texts, lens, 3, out, &u, &err), RAGD_OK);
+    const char *exact[] = {"alpha beta gamma", "delta", "epsilon zeta"};
+    expect_local_vectors(exact, 3, out, 384);
+    assert_int_equal(u.calls, 2); /* batches */
+    assert_int_equal(u.texts, 3);
+    long tokens = 0;
+    for (int i = 0; i < 3; i++)
+        tokens += (long)text_count_tokens(exact[i], strlen(exact[i]));
+    assert_int_equal(u.tokens, tokens);
+    assert_true(fabs(u.cost - (double)tokens * 0.5 / 1000) < 1e-12);
+    assert_int_equal(u.retries, 0);
+    assert_int_equal(u.fallbacks, 0);
+    embedder_free(e);
+
+    c.dim = 64;
+    c.model = "custom-name";
+    e = make(&c);
+    assert_int_equal(embedder_dim(e), 64);
+    assert_string_equal(embedder_model(e), "custom-name");
+    embedder_free(e);
+}
+
+static void test_config_errors(void **state)
+{
+    (void)state;
+    ragd_embedder *e = NULL;
+    ragd_error err;
+    embedder_config c;
+    memset(&c, 0, sizeof c);
+
+    c.kind = "word2vec";
+    assert_int_equal(embedder_new(&c, &e, &err), RAGD_EUSAGE);
+    assert_contains(err.msg, "word2vec");
+    assert_null(e);
+
+    c.kind = "openai";
+    c.model = "m";
+    assert_int_equal(embedder_new(&c, &e, &err), RAGD_EUSAGE);
+    assert_contains(err.msg, "URL");
+    c.url = "ftp://host/v1";
+    assert_int_equal(embedder_new(&c, &e, &err), RAGD_EUSAGE);
+    c.url = "http://127.0.0.1:1/v1";
+    c.model = NULL;
+    assert_int_equal(embedder_new(&c, &e, &err), RAGD_EUSAGE);
+    assert_contains(err.msg, "model");
+    c.model = "m";
+    c.dim = -3;
+    assert_int_equal(embedder_new(&c, &e, &err), RAGD_EUSAGE);
+    c.dim = 0;
+    c.api_key = "abc\r\nX-Evil: 1";
+    assert_int_equal(embedder_new(&c, &e, &err), RAGD_EUSAGE);
+    c.api_key = NULL;
+
+    /* Remote with unknown dimension: embedding needs a probe first; no
+     * network is touched by embedder_new or by the refusal. */
+    assert_int_equal(embedder_new(&c, &e, &err), RAGD_OK);
+    assert_int_equal(embedder_dim(e), 0);
+    assert_string_equal(embedder_model(e), "m");
+    float v[4];
+    const char *t[1] = {"x"};
+    assert_int_equal(embedder_embed(e, t, NULL, 1, v, NULL, &err), RAGD_EUSAGE);
+    assert_contains(err.msg, "embedder_probe_dim");
+    assert_int_equal(embedder_embed(e, t, NULL, 0, v, NULL, &err), RAGD_OK);
+
+    /* Fallbacks: remote only, same dimension. */
+    embedder_config f;
+    memset(&f, 0, sizeof f);
+    assert_int_equal(embedder_add_fallback(e, &f, &err), RAGD_EUSAGE); /* local */
+    embedder_free(e);
+    c.dim = 384;
+    assert_int_equal(embedder_new(&c, &e, &err), RAGD_OK);
+    f.kind = "ollama";
+    f.url = "http://127.0.0.1:2";
+    f.dim = 512;
+    assert_int_equal(embedder_add_fallback(e, &f, &err), RAGD_EUSAGE);
+    assert_contains(err.msg, "512");
+    f.dim = 0;
+    assert_int_equal(embedder_add_fallback(e, &f, &err), RAGD_OK); /* model inherited */
+    embedder_free(e);
+
+    memset(&c, 0, sizeof c);
+    assert_int_equal(embedder_new(&c, &e, &err), RAGD_OK);
+    f.dim = 384;
+    assert_int_equal(embedder_add_fallback(e, &f, &err), RAGD_EUSAGE); /* local primary */
+    embedder_free(e);
+}
+
+/* --- remote: protocols -------------------------------------------------------------- */
+
+#define NTEXTS 150
+
+static const char **many_texts(void)
+{
+    const char **t = malloc(NTEXTS * sizeof *t);
+    for (int i = 0; i < NTEXTS; i++) {
+        char buf[96];
+        snprintf(buf, sizeof buf, "document %d is about topic %d and lighthouse %d", i, i % 7,
+                 i * 31);
+        t[i] = strdup(buf);
+    }
+    return t;
+}
+
+static void free_texts(const char **t)
+{
+    for (int i = 0; i < NTEXTS; i++)
+        free((char *)t[i]);
+    free(t);
+}
+
+static long tokens_of(const char *const *t, size_t n)
+{
+    long s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (long)text_count_tokens(t[i], strlen(t[i]));
+    return s;
+}
+
+static void test_openai_batches_and_reuses_connection(void **state)
+{
+    (void)state;
+    mock_server *m = start_mock(384, /*reverse*/ 1, 0, NULL);
+    char url[128];
+    embedder_config c = remote_cfg("openai", mock_server_port(m), url, sizeof url);
+    strcat(url, "/"); /* trailing '/' is stripped */
+    c.cost_per_1k = 0.02;
+    ragd_embedder *e = make(&c);
+    assert_string_equal(embedder_model(e), "mock-embed");
+    assert_int_equal(embedder_dim(e), 384);
+
+    const char **t = many_texts();
+    float *out = malloc((size_t)NTEXTS * 384 * sizeof *out);
+    embed_usage u;
+    memset(&u, 0, sizeof u);
+    ragd_error err;
+    ragd_status rc = embedder_embed(e, t, NULL, NTEXTS, out, &u, &err);
+    if (rc) fprintf(stderr, "%s\n", err.msg);
+    assert_int_equal(rc, RAGD_OK);
+    assert_int_equal(mock_server_requests(m), 3); /* 64 + 64 + 22 */
+    assert_int_equal(mock_server_connections(m), 1);
+    assert_int_equal(mock_server_texts(m), NTEXTS);
+    expect_local_vectors(t, NTEXTS, out, 384); /* data[] came reversed: placed by index */
+    assert_int_equal(u.calls, 3);
+    assert_int_equal(u.attempts, 3);
+    assert_int_equal(u.retries, 0);
+    assert_int_equal(u.texts, NTEXTS);
+    long tok = tokens_of(t, NTEXTS);
+    assert_int_equal(u.tokens, tok);
+    assert_true(fabs(u.cost - (double)tok * 0.02 / 1000) < 1e-12);
+
+    char *body = mock_server_last_body(m);
+    assert_contains(body, "\"model\":\"mock-embed\"");
+    assert_null(strstr(body, "dimensions"));
+    free(body);
+
+    free(out);
+    free_texts(t);
+    embedder_free(e);
+    mock_server_stop(m);
+}
+
+static void test_openai_send_dimensions(void **state)
+{
+    (void)state;
+    mock_server *m = start_mock(384, 0, 0, NULL);
+    char url[128];
+    embedder_config c = remote_cfg("openai", mock_server_port(m), url, sizeof url);
+    c.dim = 256;
+    c.send_dimensions = 1;
+    ragd_embedder *e = make(&c);
+    const char *t[] = {"matryoshka embeddings", "shortened vectors"};
+    float out[2 * 256];
+    ragd_error err;
+    assert_int_equal(embedder_embed(e, t, NULL, 2, out, NULL, &err), RAGD_OK);
+    expect_local_vectors(t, 2, out, 256);
+    char *body = mock_server_last_body(m);
+    assert_contains(body, "\"dimensions\":256");
+    free(body);
+    embedder_free(e);
+    mock_server_stop(m);
+}
+
+static void test_ollama_batches_and_estimates_tokens(void **state)
+{
+    (void)state;
+    mock_server *m = start_mock(384, 0, /*no_usage*/ 1, NULL);
+    char url[128];
+    embedder_config c = remote_cfg("ollama", mock_server_port(m), url, sizeof url);
+    ragd_embedder *e = make(&c);
+    const char **t = many_texts();
+    float *out = malloc((size_t)NTEXTS * 384 * sizeof *out);
+    embed_usage u;
+    memset(&u, 0, sizeof u);
+    ragd_error err;
+    assert_int_equal(embedder_embed(e, t, NULL, NTEXTS, out, &u, &err), RAGD_OK);
+    assert_int_equal(mock_server_requests(m), 3);
+    expect_local_vectors(t, NTEXTS, out, 384);
+    assert_int_equal(u.calls, 3);
+    assert_int_equal(u.tokens, tokens_of(t, NTEXTS)); /* estimated: no prompt_eval_count */
+    free(out);
+    free_texts(t);
+    embedder_free(e);
+    mock_server_stop(m);
+
+    /* With prompt_eval_count the server's count is used. */
+    m = start_mock(384, 0, 0, NULL);
+    c = remote_cfg("ollama", mock_server_port(m), url, sizeof url);
+    e = make(&c);
+    memset(&u, 0, sizeof u);
+    assert_int_equal(embed_one(e, "ollama speaks its own protocol", &u, &err), RAGD_OK);
+    assert_int_equal(u.tokens,
+                     tokens_of((const char *const[]){"ollama speaks its own protocol"}, 1));
+    char *body = mock_server_last_body(m);
+    assert_contains(body, "\"input\":[\"ollama speaks its own protocol\"]");
+    free(body);
+    embedder_free(e);
+    mock_server_stop(m);
+}
+
+static void test_probe_dim(void **state)
+{
+    (void)state;
+    mock_server *m = start_mock(96, 0, 0, NULL);
+    char url[128];
+    embedder_config c = remote_cfg("openai", mock_server_port(m), url, sizeof url);
+    c.dim = 0;
+    ragd_embedder *e = make(&c);
+    assert_int_equal(embedder_dim(e), 0);
+    assert_int_equal(mock_server_requests(m), 0); /* embedder_new does not connect */
+    embed_usage u;
+    memset(&u, 0, sizeof u);
+    ragd_error err;
+    assert_int_equal(embedder_probe_dim(e, &u, &err), RAGD_OK);
+    assert_int_equal(embedder_dim(e), 96);
+    assert_int_equal(u.calls, 1);
+    assert_int_equal(embedder_probe_dim(e, &u, &err), RAGD_OK); /* no-op now */
+    assert_int_equal(mock_server_requests(m), 1);
+    const char *t[] = {"after the probe"};
+    float out[96];
+    assert_int_equal(embedder_embed(e, t, NULL, 1, out, &u, &err), RAGD_OK);
+    expect_local_vectors(t, 1, out, 96);
+    embedder_free(e);
+    mock_server_stop(m);
+}
+
+/* --- remote: retries ---------------------------------------------------------------- */
+
+static void test_429_retry_after_seconds(void **state)
+{
+    (void)state;
+    mock_server *m = start_mock(384, 0, 0, NULL);
+    mock_server_push(m, mock_retry_after(429, 1, 0));
+    char url[128];
+    embedder_config c = remote_cfg("openai", mock_server_port(m), url, sizeof url);
+    ragd_embedder *e = make(&c);
+    embed_usage u;
+    memset(&u, 0, sizeof u);
+    ragd_error err;
+    double t0 = now_s();
+    assert_int_equal(embed_one(e, "rate limited", &u, &err), RAGD_OK);
+    double dt = now_s() - t0;
+    assert_true(dt >= 0.99); /* honoured Retry-After over a 10 ms backoff */
+    assert_true(dt < 3.0);
+    assert_int_equal(u.attempts, 2);
+    assert_int_equal(u.retries, 1);
+    assert_int_equal(u.calls, 1);
+    assert_int_equal(mock_server_requests(m), 2);
+    embedder_free(e);
+    mock_server_stop(m);
+}
+
+static void test_503_retry_after_http_date(void **state)
+{
+    (void)state;
+    mock_server *m = start_mock(384, 0, 0, NULL);
+    mock_server_push(m, mock_retry_after(503, 2, /*as_date*/ 1));
+    char url[128];
+    embedder_config c = remote_cfg("ollama", mock_server_port(m), url, sizeof url);
+    ragd_embedder *e = make(&c);
+    embed_usage u;
+    memset(&u, 0, sizeof u);
+    ragd_error err;
+    double t0 = now_s();
+    assert_int_equal(embed_one(e, "date-valued Retry-After", &u, &err), RAGD_OK);
+    double dt = now_s() - t0;
+    assert_true(dt >= 0.95); /* now+2 s at one-second resolution: at least ~1 s */
+    assert_true(dt < 3.5);
+    assert_int_equal(u.retries, 1);
+    embedder_free(e);
+    mock_server_stop(m);
+}
+
+static void test_500_then_success(void **state)
+{
+    (void)state;
+    mock_server *m = start_mock(384, 0, 0, NULL);
+    mock_server_push_n(m, mock_status(500, "overloaded"), 2);
+    char url[128];
+    embedder_config c = remote_cfg("openai", mock_server_port(m), url, sizeof url);
+    ragd_embedder *e = make(&c);
+    embed_usage u;
+    memset(&u, 0, sizeof u);
+    ragd_error err;
+    double t0 = now_s();
+    assert_int_equal(embed_one(e, "flaky server", &u, &err), RAGD_OK);
+    assert_true(now_s() - t0 < 1.0);
+    assert_int_equal(u.attempts, 3);
+    assert_int_equal(u.retries, 2);
+    assert_int_equal(u.calls, 1);
+    assert_int_equal(mock_server_requests(m), 3);
+    embedder_free(e);
+    mock_server_stop(m);
+}
+
+static void test_500_exhausts_retries(void **state)
+{
+    (void)state;
+    mock_server *m = start_mock(384, 0, 0, NULL);
+    mock_server_set_default(m, mock_status(502, "upstream is down"));
+    char url[128];
+    embedder_config c = remote_cfg("openai", mock_server_port(m), url, sizeof url);
+    c.max_retries = 2;
+    ragd_embedder *e = make(&c);
+    embed_usage u;
+    memset(&u, 0, sizeof u);
+    ragd_error err;
+    assert_int_equal(embed_one(e, "never works", &u, &err), RAGD_EPROVIDER);
+    assert_int_equal(err.code, RAGD_EPROVIDER);
+    assert_contains(err.msg, "POST http://127.0.0.1:");
+    assert_contains(err.msg, "/v1/embeddings");
+    assert_contains(err.msg, "HTTP 502");
+    assert_contains(err.msg, "after 3 attempts");
+    assert_contains(err.msg, "upstream is down");
+    assert_int_equal(mock_server_requests(m), 3);
+    assert_int_equal(u.attempts, 3);
+    assert_int_equal(u.retries, 2);
+    assert_int_equal(u.calls, 0);
+    embedder_free(e);
+
+    /* max_retries -1: no retry at all. */
+    mock_server_reset(m);
+    c.max_retries = -1;
+    e = make(&c);
+    memset(&u, 0, sizeof u);
+    assert_int_equal(embed_one(e, "once", &u, &err), RAGD_EPROVIDER);
+    assert_int_equal(mock_server_requests(m), 1);
+    assert_int_equal(u.attempts, 1);
+    assert_null(strstr(err.msg, "attempts"));
+    embedder_free(e);
+    mock_server_stop(m);
+}
+
+static void test_hang_past_timeout_then_success(void **state)
+{
+    (void)state;
+    mock_server *m = start_mock(384, 0, 0, NULL);
+    mock_server_push(m, mock_hang(5.0));
+    char url[128];
+    embedder_config c = remote_cfg("openai", mock_server_port(m), url, sizeof url);
+    c.timeout_s = 0.5;
+    ragd_embedder *e = make(&c);
+    embed_usage u;
+    memset(&u, 0, sizeof u);
+    ragd_error err;
+    double t0 = now_s();
+    ragd_status rc = embed_one(e, "slow server", &u, &err);
+    double dt = now_s() - t0;
+    if (rc) fprintf(stderr, "%s\n", err.msg);
+    assert_int_equal(rc, RAGD_OK);
+    assert_true(dt >= 0.45);
+    assert_true(dt < 2.5);
+    assert_int_equal(u.retries, 1);
+    assert_int_equal(mock_server_requests(m), 2);
+    assert_int_equal(mock_server_connections(m), 2); /* the timed-out one was dropped */
+    embedder_free(e);
+
+    /* Hanging every time: a timeout error naming the limit. */
+    mock_server_reset(m);
+    mock_server_set_default(m, mock_hang(5.0));
+    c.max_retries = 1;
+    e = make(&c);
+    assert_int_equal(embed_one(e, "always slow", NULL, &err), RAGD_EPROVIDER);
+    assert_contains(err.msg, "timed out (0.5 s) after 2 attempts");
+    embedder_free(e);
+    mock_server_stop(m); /* wakes the hanging handlers */
+}
+
+static void test_malformed_json_retried_once(void **state)
+{
+    (void)state;
+    mock_server *m = start_mock(384, 0, 0, NULL);
+    mock_server_push(m, mock_malformed());
+    char url[128];
+    embedder_config c = remote_cfg("openai", mock_server_port(m), url, sizeof url);
+    ragd_embedder *e = make(&c);
+    embed_usage u;
+    memset(&u, 0, sizeof u);
+    ragd_error err;
+    assert_int_equal(embed_one(e, "truncated reply once", &u, &err), RAGD_OK);
+    assert_int_equal(u.retries, 1);
+    assert_int_equal(mock_server_requests(m), 2);
+
+    /* Twice in a row: an error after exactly two attempts, though more
+     * retries were allowed. */
+    mock_server_reset(m);
+    mock_server_push_n(m, mock_malformed(), 2);
+    assert_int_equal(embed_one(e, "truncated reply twice", &u, &err), RAGD_EPROVIDER);
+    assert_contains(err.msg, "invalid JSON from http://127.0.0.1:");
+    assert_contains(err.msg, "/v1/embeddings");
+    assert_int_equal(mock_server_requests(m), 2);
+    embedder_free(e);
+    mock_server_stop(m);
+}
+
+static void test_wrong_dimension(void **state)
+{
+    (void)state;
+    mock_server *m = start_mock(384, 0, 0, NULL);
+    mock_server_push(m, mock_wrong_dim(512));
+    char url[128];
+    embedder_config c = remote_cfg("openai", mock_server_port(m), url, sizeof url);
+    ragd_embedder *e = make(&c);
+    ragd_error err;
+    assert_int_equal(embed_one(e, "wrong model loaded", NULL, &err), RAGD_EPROVIDER);
+    assert_contains(err.msg, "server returned 512-d vectors, expected 384");
+    assert_int_equal(mock_server_requests(m), 1); /* not retried */
+    embedder_free(e);
+
+    /* Same through Ollama. */
+    mock_server_reset(m);
+    mock_server_push(m, mock_wrong_dim(128));
+    c = remote_cfg("ollama", mock_server_port(m), url, sizeof url);
+    e = make(&c);
+    assert_int_equal(embed_one(e, "wrong model loaded", NULL, &err), RAGD_EPROVIDER);
+    assert_contains(err.msg, "128-d");
+    assert_contains(err.msg, "expected 384");
+    embedder_free(e);
+    mock_server_stop(m);
+}
+
+static void test_4xx_not_retried(void **state)
+{
+    (void)state;
+    mock_server *m = start_mock(384, 0, 0, NULL);
+    mock_server_push(m, mock_status(400, "input is too long for this model"));
+    char url[128];
+    embedder_config c = remote_cfg("openai", mock_server_port(m), url, sizeof url);
+    ragd_embedder *e = make(&c);
+    embed_usage u;
+    memset(&u, 0, sizeof u);
+    ragd_error err;
+    assert_int_equal(embed_one(e, "too long", &u, &err), RAGD_EPROVIDER);
+    assert_int_equal(mock_server_requests(m), 1);
+    assert_int_equal(u.attempts, 1);
+    assert_int_equal(u.retries, 0);
+    assert_contains(err.msg, "HTTP 400: input is too long for this model");
+    assert_contains(err.msg, "/v1/embeddings");
+    embedder_free(e);
+
+    /* Ollama's {"error":"..."} shape. */
+    mock_server_reset(m);
+    mock_server_push(m, mock_status(404, "model \"nomic\" not found, try pulling it first"));
+    c = remote_cfg("ollama", mock_server_port(m), url, sizeof url);
+    e = make(&c);
+    assert_int_equal(embed_one(e, "x", NULL, &err), RAGD_EPROVIDER);
+    assert_contains(err.msg, "/api/embed: HTTP 404: model \"nomic\" not found");
+    assert_int_equal(mock_server_requests(m), 1);
+    embedder_free(e);
+    mock_server_stop(m);
+}
+
+static void test_bearer_key(void **state)
+{
+    (void)state;
+    mock_server *m = start_mock(384, 0, 0, "sk-test-123");
+    char url[128];
+    embedder_config c = remote_cfg("openai", mock_server_port(m), url, sizeof url);
+    c.api_key = "sk-test-123";
+    ragd_embedder *e = make(&c);
+    ragd_error err;
+    assert_int_equal(embed_one(e, "authorized", NULL, &err), RAGD_OK);
+    embedder_free(e);
+
+    c.api_key = "sk-wrong";
+    e = make(&c);
+    assert_int_equal(embed_one(e, "unauthorized", NULL, &err), RAGD_EPROVIDER);
+    assert_contains(err.msg, "HTTP 401: invalid API key");
+    embedder_free(e);
+
+    c.api_key = NULL;
+    e = make(&c);
+    assert_int_equal(embed_one(e, "anonymous", NULL, &err), RAGD_EPROVIDER);
+    assert_int_equal(mock_server_requests(m), 3);
+    embedder_free(e);
+    mock_server_stop(m);
+}
+
+static void test_connection_refused(void **state)
+{
+    (void)state;
+    int port = free_port();
+    char url[128];
+    embedder_config c = remote_cfg("openai", port, url, sizeof url);
+    c.max_retries = 2;
+    ragd_embedder *e = make(&c);
+    embed_usage u;
+    memset(&u, 0, sizeof u);
+    ragd_error err;
+    double t0 = now_s();
+    assert_int_equal(embed_one(e, "nobody home", &u, &err), RAGD_EPROVIDER);
+    assert_true(now_s() - t0 < 1.0);
+    char want[160];
+    snprintf(want, sizeof want,
+             "POST http://127.0.0.1:%d/v1/embeddings: connection refused after 3 attempts", port);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(u.attempts, 3);
+    assert_int_equal(u.retries, 2);
+    assert_int_equal(u.calls, 0);
+    embedder_free(e);
+}
+
+static void test_fallback_chain(void **state)
+{
+    (void)state;
+    mock_server *m = start_mock(384, 0, 0, NULL);
+    int dead = free_port();
+    char url1[128], url2[128];
+    embedder_config p = remote_cfg("openai", dead, url1, sizeof url1);
+    p.max_retries = 1;
+    embedder_config f = remote_cfg("ollama", mock_server_port(m), url2, sizeof url2);
+    f.model = NULL; /* inherits "mock-embed" */
+    ragd_embedder *e = make(&p);
+    ragd_error err;
+    assert_int_equal(embedder_add_fallback(e, &f, &err), RAGD_OK);
+
+    embed_usage u;
+    memset(&u, 0, sizeof u);
+    const char *one[] = {"served by the fallback"};
+    float v[384];
+    assert_int_equal(embedder_embed(e, one, NULL, 1, v, &u, &err), RAGD_OK);
+    expect_local_vectors(one, 1, v, 384);
+    assert_int_equal(u.fallbacks, 1);
+    assert_int_equal(u.calls, 1);
+    assert_int_equal(u.attempts, 3); /* 2 on the dead primary, 1 on the fallback */
+    assert_int_equal(mock_server_requests(m), 1);
+    char *body = mock_server_last_body(m);
+    assert_contains(body, "\"model\":\"mock-embed\"");
+    free(body);
+
+    /* Many batches: the primary is tried once per call, not once per batch. */
+    const char **t = many_texts();
+    float *out = malloc((size_t)NTEXTS * 384 * sizeof *out);
+    memset(&u, 0, sizeof u);
+    assert_int_equal(embedder_embed(e, t, NULL, NTEXTS, out, &u, &err), RAGD_OK);
+    expect_local_vectors(t, NTEXTS, out, 384);
+    assert_int_equal(u.fallbacks, 3);
+    assert_int_equal(u.calls, 3);
+    assert_int_equal(u.attempts, 2 + 3);
+    free(out);
+    free_texts(t);
+
+    /* Everything down: the message names every server. */
+    mock_server_set_default(m, mock_status(500, "fallback broken"));
+    assert_int_equal(embed_one(e, "all down", NULL, &err), RAGD_EPROVIDER);
+    assert_contains(err.msg, "connection refused");
+    assert_contains(err.msg, "/api/embed: HTTP 500");
+    assert_contains(err.msg, "fallback broken");
+    embedder_free(e);
+    mock_server_stop(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_local_deterministic_unit_norm),
+        cmocka_unit_test(test_local_golden_vector),
+        cmocka_unit_test(test_local_similarity),
+        cmocka_unit_test(test_local_embedder),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_openai_batches_and_reuses_connection),
+        cmocka_unit_test(test_openai_send_dimensions),
+        cmocka_unit_test(test_ollama_batches_and_estimates_tokens),
+        cmocka_unit_test(test_probe_dim),
+        cmocka_unit_test(test_429_retry_after_seconds),
+        cmocka_unit_test(test_503_retry_after_http_date),
+        cmocka_unit_test(test_500_then_success),
+        cmocka_unit_test(test_500_exhausts_retries),
+        cmocka_unit_test(test_hang_past_timeout_then_success),
+        cmocka_unit_test(test_malformed_json_retried_once),
+        cmocka_unit_test(test_wrong_dimension),
+        cmocka_unit_test(test_4xx_not_retried),
+        cmocka_unit_test(test_bearer_key),
+        cmocka_unit_test(test_connection_refused),
+        cmocka_unit_test(test_fallback_chain),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,330 @@
+/* tests/unit_vector.c — the FAISS-backed vector index against a real SQLite
+ * store: brute-force equality for flat indexes, catch-up after a commit that
+ * was never snapshotted, rebuild from a missing or corrupt snapshot, deletes
+ * (remove_ids and HNSW tombstones), and reindex with another factory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "index/vector.h"
+#include "store/store.h"
+
+enum { DIM = 32 };
+
+typedef struct {
+    char dir[64];
+    ragd_store *st;
+    ragd_collection coll;
+    uint64_t rng;
+    /* every stored vector, by chunk id, for brute force */
+    float *vecs;
+    int64_t *ids;
+    size_t n, cap;
+} fixture;
+
+static float frand(fixture *f)
+{
+    f->rng = f->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (float)((f->rng >> 33) & 0xFFFFFF) / (float)0x1000000 - 0.5f;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/ragd-unit-vec-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    ragd_error e;
+    assert_int_equal(store_open(f->dir, &f->st, &e), RAGD_OK);
+    ragd_settings s;
+    store_settings_init(&s);
+    s.dim = DIM;
+    assert_int_equal(store_collection_open(f->st, "vec", &s, &f->coll, &e), RAGD_OK);
+    f->rng = 7;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    store_close(f->st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f->vecs);
+    free(f->ids);
+    free(f);
+    return 0;
+}
+
+/* Store a document with nchunks chunks, each with a random unit vector. */
+static void put_doc(fixture *f, const char *key, int nchunks)
+{
+    ragd_buf text = RAGD_BUF_INIT;
+    store_chunk *c = calloc((size_t)nchunks, sizeof *c);
+    float *v = malloc(sizeof(float) * DIM * (size_t)nchunks);
+    for (int i = 0; i < nchunks; i++) {
+        size_t s = text.len;
+        ragd_buf_printf(&text, "chunk %d of %s. ", i, key);
+        c[i].parent = -1;
+        c[i].start = s;
+        c[i].end = text.len - 1;
+        c[i].tokens = 4;
+        c[i].heading_path = "";
+        for (int d = 0; d < DIM; d++) v[i * DIM + d] = frand(f);
+        vindex_normalize(v + i * DIM, DIM);
+        c[i].vec = v + i * DIM;
+    }
+    store_doc doc = {.key = key, .text = text.data, .text_len = text.len, .content_hash = key,
+                     .vec_model = "test", .vec_dim = DIM};
+    int64_t rowid;
+    ragd_error e;
+    assert_int_equal(store_doc_put(f->st, f->coll.id, &doc, NULL, 0, c, (size_t)nchunks, &rowid, &e),
+                     RAGD_OK);
+    /* Record the vectors under their chunk ids. */
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(store_db(f->st),
+                                        "SELECT id FROM chunks WHERE document_id=? ORDER BY ord",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(q, 1, rowid);
+    for (int i = 0; i < nchunks; i++) {
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        if (f->n == f->cap) {
+            f->cap = f->cap ? f->cap * 2 : 256;
+            f->vecs = realloc(f->vecs, sizeof(float) * DIM * f->cap);
+            f->ids = realloc(f->ids, sizeof(int64_t) * f->cap);
+        }
+        memcpy(f->vecs + f->n * DIM, v + i * DIM, sizeof(float) * DIM);
+        f->ids[f->n++] = sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    free(c);
+    free(v);
+    ragd_buf_free(&text);
+}
+
+static void forget_doc_vectors(fixture *f, const char *key)
+{
+    /* Drop from the brute-force set the ids no longer in SQLite. */
+    size_t w = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        sqlite3_stmt *q;
+        sqlite3_prepare_v2(store_db(f->st), "SELECT count(*) FROM vectors WHERE chunk_id=?", -1, &q,
+                           NULL);
+        sqlite3_bind_int64(q, 1, f->ids[i]);
+        sqlite3_step(q);
+        int alive = sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
+        if (alive) {
+            memmove(f->vecs + w * DIM, f->vecs + i * DIM, sizeof(float) * DIM);
+            f->ids[w++] = f->ids[i];
+        }
+    }
+    f->n = w;
+    (void)key;
+}
+
+/* Compare vindex_search with brute force for a few random queries. */
+static void check_brute_force(fixture *f, ragd_vindex *v, size_t k)
+{
+    for (int t = 0; t < 5; t++) {
+        float q[DIM];
+        for (int d = 0; d < DIM; d++) q[d] = frand(f);
+        vindex_normalize(q, DIM);
+        vindex_hit *h = NULL;
+        size_t n = 0;
+        ragd_error e;
+        assert_int_equal(vindex_search(v, q, k, &h, &n, &e), RAGD_OK);
+        size_t want = k < f->n ? k : f->n;
+        assert_int_equal(n, want);
+        /* Brute force scores, sorted descending. */
+        float *sc = malloc(sizeof(float) * f->n);
+        for (size_t i = 0; i < f->n; i++) {
+            float s = 0;
+            for (int d = 0; d < DIM; d++) s += q[d] * f->vecs[i * DIM + d];
+            sc[i] = s;
+        }
+        for (size_t r = 0; r < n; r++) {
+            /* The r-th best brute-force score equals the index's r-th score,
+             * and the id returned has that score. */
+            size_t best = 0;
+            for (size_t i = 1; i < f->n; i++)
+                if (sc[i] > sc[best]) best = i;
+            assert_true(fabsf(sc[best] - h[r].score) < 1e-4f);
+            size_t j = 0;
+            while (j < f->n && f->ids[j] != h[r].chunk_id) j++;
+            assert_true(j < f->n);
+            assert_true(fabsf(sc[j] - h[r].score) < 1e-4f);
+            sc[best] = -INFINITY;
+        }
+        free(sc);
+        free(h);
+    }
+}
+
+static void test_flat_equals_brute_force_and_catches_up(void **state)
+{
+    fixture *f = *state;
+    ragd_error e;
+    for (int i = 0; i < 20; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "doc%d", i);
+        put_doc(f, key, 10);
+    }
+    ragd_vindex *v = NULL;
+    bool rebuilt = false;
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_true(rebuilt); /* first open: built from SQLite */
+    assert_int_equal(vindex_count(v), 200);
+    assert_int_equal(access(vindex_path(v), F_OK), 0);
+    check_brute_force(f, v, 10);
+    vindex_free(v);
+
+    /* Commit more documents without snapshotting (as if the process died
+     * between the SQLite commit and the snapshot): open catches up. */
+    put_doc(f, "late1", 7);
+    put_doc(f, "late2", 5);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_false(rebuilt);
+    assert_int_equal(vindex_count(v), 212);
+    check_brute_force(f, v, 25);
+    vindex_free(v);
+
+    /* Simulate a crash after the snapshot was renamed but before SQLite
+     * recorded it: the recorded last id is behind the file. Re-adding must
+     * not duplicate vectors. */
+    bool found;
+    char fac[64];
+    int64_t last;
+    assert_int_equal(store_index_state_get(f->st, f->coll.id, &found, fac, &last, &e), RAGD_OK);
+    assert_int_equal(store_index_state_set(f->st, f->coll.id, fac, last - 12, &e), RAGD_OK);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_int_equal(vindex_count(v), 212);
+    check_brute_force(f, v, 10);
+    vindex_free(v);
+}
+
+static void test_deletes_disappear(void **state)
+{
+    fixture *f = *state;
+    ragd_error e;
+    put_doc(f, "keep", 30);
+    put_doc(f, "gone", 30);
+    ragd_vindex *v = NULL;
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, NULL, &e), RAGD_OK);
+    vindex_free(v);
+    assert_int_equal(store_doc_delete(f->st, f->coll.id, "gone", &e), RAGD_OK);
+    forget_doc_vectors(f, "gone");
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, NULL, &e), RAGD_OK);
+    assert_int_equal(vindex_count(v), 30);
+    check_brute_force(f, v, 40); /* asks for more than exist: only live ones */
+    vindex_free(v);
+}
+
+static void test_missing_and_corrupt_snapshot_rebuild(void **state)
+{
+    fixture *f = *state;
+    ragd_error e;
+    put_doc(f, "a", 40);
+    ragd_vindex *v = NULL;
+    bool rebuilt;
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    char *path = ragd_xstrdup(vindex_path(v));
+    vindex_free(v);
+    /* Corrupt: garbage bytes. */
+    FILE *fp = fopen(path, "wb");
+    fputs("this is not a faiss index", fp);
+    fclose(fp);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_true(rebuilt);
+    assert_int_equal(vindex_count(v), 40);
+    check_brute_force(f, v, 5);
+    vindex_free(v);
+    /* Truncated: half a real file. */
+    fp = fopen(path, "rb+");
+    assert_int_equal(ftruncate(fileno(fp), 100), 0);
+    fclose(fp);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_true(rebuilt);
+    vindex_free(v);
+    /* Missing. */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_true(rebuilt);
+    assert_int_equal(vindex_count(v), 40);
+    vindex_free(v);
+    free(path);
+}
+
+static void test_hnsw_tombstones_and_reindex(void **state)
+{
+    fixture *f = *state;
+    ragd_error e;
+    for (int i = 0; i < 10; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "h%d", i);
+        put_doc(f, key, 30);
+    }
+    ragd_vindex *v = NULL;
+    assert_int_equal(vindex_rebuild(f->st, &f->coll, "IDMap,HNSW16", &v, &e), RAGD_OK);
+    assert_int_equal(vindex_count(v), 300);
+    vindex_free(v);
+    assert_int_equal(store_collection_set_factory(f->st, f->coll.id, "IDMap,HNSW16", &e), RAGD_OK);
+    assert_int_equal(store_doc_delete(f->st, f->coll.id, "h3", &e), RAGD_OK);
+    forget_doc_vectors(f, "h3");
+    /* HNSW cannot remove: the deleted ids are tombstoned, never returned. */
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, NULL, &e), RAGD_OK);
+    assert_int_equal(vindex_count(v), 300);
+    for (int t = 0; t < 10; t++) {
+        float q[DIM];
+        for (int d = 0; d < DIM; d++) q[d] = frand(f);
+        vindex_normalize(q, DIM);
+        vindex_hit *h = NULL;
+        size_t n = 0;
+        assert_int_equal(vindex_search(v, q, 300, &h, &n, &e), RAGD_OK);
+        for (size_t i = 0; i < n; i++) {
+            size_t j = 0;
+            while (j < f->n && f->ids[j] != h[i].chunk_id) j++;
+            assert_true(j < f->n); /* a live id */
+        }
+        free(h);
+    }
+    vindex_free(v);
+    /* Reindex compacts: back to a flat index of live vectors only. */
+    assert_int_equal(vindex_rebuild(f->st, &f->coll, "IDMap,Flat", &v, &e), RAGD_OK);
+    assert_int_equal(vindex_count(v), 270);
+    check_brute_force(f, v, 10);
+    vindex_free(v);
+}
+
+static void test_bad_factory(void **state)
+{
+    fixture *f = *state;
+    ragd_error e;
+    ragd_vindex *v = NULL;
+    assert_int_equal(vindex_rebuild(f->st, &f->coll, "NoSuchThing", &v, &e), RAGD_EUSAGE);
+    assert_null(v);
+    assert_non_null(strstr(e.msg, "NoSuchThing"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_flat_equals_brute_force_and_catches_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deletes_disappear, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_and_corrupt_snapshot_rebuild, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hnsw_tombstones_and_reindex, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_factory, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
