@@ -83,7 +83,7 @@ ragd_status answer_extractive(const context_result *ctx, const char *query, int 
         free(sp);
     }
     lexical_terms_free(terms, nterms);
-    qsort(cv, nc, sizeof *cv, cand_cmp);
+    if (nc) qsort(cv, nc, sizeof *cv, cand_cmp);
     ragd_buf ans = RAGD_BUF_INIT;
     out->citations = ragd_xcalloc((size_t)max_sentences, sizeof *out->citations);
     int per_src[256] = {0};

@@ -61,7 +61,7 @@ static int fail(const char *what, const ragd_error *e)
 
 static void print_json(json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT);
+    char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9));
     if (s) {
         fputs(s, stdout);
         fputc('\n', stdout);

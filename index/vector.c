@@ -31,9 +31,9 @@ struct ragd_vindex {
     int dim;
     char factory[64];
     char *path;
-    int64_t last_id;     /* the last chunk id the index covers */
-    bool can_remove;     /* remove_ids works for this index type */
-    int64_t *tomb;       /* sorted tombstoned chunk ids (when !can_remove) */
+    int64_t last_id; /* the last chunk id the index covers */
+    bool can_remove; /* remove_ids works for this index type */
+    int64_t *tomb;   /* sorted tombstoned chunk ids (when !can_remove) */
     size_t ntomb;
 };
 
@@ -46,10 +46,12 @@ static ragd_status faiss_fail(ragd_error *err, const char *what)
 void vindex_normalize(float *x, int dim)
 {
     double s = 0;
-    for (int i = 0; i < dim; i++) s += (double)x[i] * x[i];
+    for (int i = 0; i < dim; i++)
+        s += (double)x[i] * x[i];
     if (s <= 0) return;
     float inv = (float)(1.0 / sqrt(s));
-    for (int i = 0; i < dim; i++) x[i] *= inv;
+    for (int i = 0; i < dim; i++)
+        x[i] *= inv;
 }
 
 void vindex_factory_normalize(const char *factory, char out[64])
@@ -338,7 +340,8 @@ ragd_status vindex_search(ragd_vindex *v, const float *query, size_t k, vindex_h
     for (size_t i = 0; i < kk && m < k; i++) {
         if (lab[i] < 0 || is_tomb(v, lab[i])) continue;
         bool dup = false; /* an id re-added after a crash may appear twice */
-        for (size_t j = 0; j < m && !dup; j++) dup = out[j].chunk_id == lab[i];
+        for (size_t j = 0; j < m && !dup; j++)
+            dup = out[j].chunk_id == lab[i];
         if (dup) continue;
         out[m].chunk_id = lab[i];
         out[m].score = dist[i];

@@ -72,7 +72,7 @@ static void collect_cuts(const ingest_doc *d, cuts *c)
             cut_add(c, bl->start + sp[k].start, CUT_WORD);
         free(sp);
     }
-    qsort(c->v, c->n, sizeof *c->v, cut_cmp);
+    if (c->n) qsort(c->v, c->n, sizeof *c->v, cut_cmp);
 }
 
 /* Index of the first token start >= pos. */

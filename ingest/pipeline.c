@@ -87,7 +87,7 @@ static void walk(const char *dir, const char *rel, file_list *out, run *r)
         names[n++] = ragd_xstrdup(de->d_name);
     }
     closedir(dh);
-    qsort(names, n, sizeof *names, name_cmp);
+    if (n) qsort(names, n, sizeof *names, name_cmp);
     for (size_t i = 0; i < n; i++) {
         ragd_buf p = RAGD_BUF_INIT, k = RAGD_BUF_INIT;
         ragd_buf_printf(&p, "%s/%s", dir, names[i]);
@@ -126,6 +126,8 @@ static void progress(run *r, bool final)
     if (!r->o->progress) return;
     double t = now_s();
     if (!final && t - r->last_progress < (r->o->progress_tty ? 0.1 : 5.0)) return;
+    /* Without a TTY, a run shorter than the period needs no progress line. */
+    if (final && !r->o->progress_tty && t - r->t0 < 5.0) return;
     r->last_progress = t;
     double el = t - r->t0;
     double mbps = el > 0 ? r->done_bytes / 1048576.0 / el : 0;
@@ -471,6 +473,10 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
         free(files.v[i].key);
     }
     free(files.v);
+    /* Fault injection for the crash-consistency tests: die after the SQLite
+     * commits and before the snapshot, as a killed process would. */
+    const char *fault = getenv("RAGD_FAULT");
+    if (fault && !strcmp(fault, "before-snapshot")) _exit(99);
     /* Bring the vector index up to date and snapshot it. */
     if (!rc && o->embedder) {
         ragd_vindex *vi = NULL;

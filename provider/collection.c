@@ -25,10 +25,9 @@ ragd_status embedder_for_settings(ragd_settings *s, const embed_choice *c, ragd_
         return ragd_error_set(err, RAGD_EUSAGE, "unknown embedder '%s' (local, openai, ollama)",
                               kind);
     if (strcmp(kind, "local") != 0 && !*url)
-        return ragd_error_set(err, RAGD_EUSAGE,
-                              "embedder '%s' needs --embedder-url (e.g. %s)", kind,
-                              !strcmp(kind, "ollama") ? "http://127.0.0.1:11434"
-                                                      : "http://127.0.0.1:8080/v1");
+        return ragd_error_set(
+            err, RAGD_EUSAGE, "embedder '%s' needs --embedder-url (e.g. %s)", kind,
+            !strcmp(kind, "ollama") ? "http://127.0.0.1:11434" : "http://127.0.0.1:8080/v1");
     if (strcmp(kind, "local") != 0 && !s->embed_model[0])
         return ragd_error_set(err, RAGD_EUSAGE, "embedder '%s' needs --embedder-model NAME", kind);
     embedder_config cfg = {

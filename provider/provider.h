@@ -31,9 +31,9 @@
 typedef struct ragd_embedder ragd_embedder;
 
 typedef struct {
-    const char *kind;    /* "local" | "openai" | "ollama" (NULL = "local") */
-    const char *url;     /* base URL: "http://host:8080/v1" (openai), "http://host:11434" (ollama) */
-    const char *model;   /* model name; local: NULL -> "ragd-local-hash-v1" */
+    const char *kind;  /* "local" | "openai" | "ollama" (NULL = "local") */
+    const char *url;   /* base URL: "http://host:8080/v1" (openai), "http://host:11434" (ollama) */
+    const char *model; /* model name; local: NULL -> "ragd-local-hash-v1" */
     const char *api_key; /* bearer key (openai), NULL for none */
     int dim;             /* local: output dimension (0 -> 384); remote: expected dimension,
                             0 = learn from the first response; openai sends "dimensions"
@@ -41,15 +41,16 @@ typedef struct {
     int send_dimensions; /* openai: include "dimensions": dim in requests */
     double timeout_s;    /* per HTTP call (0 -> 30 s) */
     int max_retries;     /* retries after the first attempt (0 -> 4; -1 -> none) */
-    double backoff_base_s; /* first backoff ceiling (0 -> 0.5 s); doubles per retry, capped at 30 s */
-    int batch_size;      /* texts per request (0 -> 64) */
-    double cost_per_1k;  /* optional cost per 1,000 tokens, for accounting */
+    double
+        backoff_base_s; /* first backoff ceiling (0 -> 0.5 s); doubles per retry, capped at 30 s */
+    int batch_size;     /* texts per request (0 -> 64) */
+    double cost_per_1k; /* optional cost per 1,000 tokens, for accounting */
 } embedder_config;
 
 /* Usage accumulated over calls. */
 typedef struct {
-    long calls;     /* HTTP requests that succeeded (local: batches) */
-    long attempts;  /* HTTP requests made, including retried ones */
+    long calls;    /* HTTP requests that succeeded (local: batches) */
+    long attempts; /* HTTP requests made, including retried ones */
     long retries;
     long fallbacks; /* times a fallback server was used */
     long tokens;    /* from the response's usage, else estimated */
@@ -81,8 +82,8 @@ int embedder_dim(const ragd_embedder *e);
  * dimension ("server returned 512-d vectors, collection expects 384").
  *
  * For remote embedders with dim 0, use embedder_probe_dim first. */
-ragd_status embedder_embed(ragd_embedder *e, const char *const *texts, const size_t *lens,
-                           size_t n, float *out, embed_usage *usage, ragd_error *err);
+ragd_status embedder_embed(ragd_embedder *e, const char *const *texts, const size_t *lens, size_t n,
+                           float *out, embed_usage *usage, ragd_error *err);
 
 /* Learn the dimension of a remote embedder by embedding one short text
  * (no-op when already known). */

@@ -267,7 +267,7 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         else
             c->fused = use_lex ? c->lex : c->dense;
     }
-    qsort(cv, nc, sizeof *cv, cand_by_fused);
+    if (nc) qsort(cv, nc, sizeof *cv, cand_by_fused);
     out->ms_fuse = ms_since(&t1);
 
     /* Stage 3: validate. */

@@ -21,7 +21,8 @@ ragd_status store_cache_get(ragd_store *st, const char *model, int dim, char (*h
 {
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db, "SELECT vec FROM embed_cache WHERE model=? AND text_hash=? AND dim=?",
+    if (sqlite3_prepare_v2(db,
+                           "SELECT vec FROM embed_cache WHERE model=? AND text_hash=? AND dim=?",
                            -1, &q, NULL) != SQLITE_OK)
         return store_sqlite_error(db, err, "cannot read embedding cache");
     for (size_t i = 0; i < n; i++) {
@@ -31,8 +32,7 @@ ragd_status store_cache_get(ragd_store *st, const char *model, int dim, char (*h
         sqlite3_bind_text(q, 2, hashes[i], -1, SQLITE_STATIC);
         sqlite3_bind_int(q, 3, dim);
         int r = sqlite3_step(q);
-        if (r == SQLITE_ROW &&
-            (size_t)sqlite3_column_bytes(q, 0) == sizeof(float) * (size_t)dim) {
+        if (r == SQLITE_ROW && (size_t)sqlite3_column_bytes(q, 0) == sizeof(float) * (size_t)dim) {
             memcpy(out + i * (size_t)dim, sqlite3_column_blob(q, 0), sizeof(float) * (size_t)dim);
             found[i] = 1;
         } else if (r != SQLITE_ROW && r != SQLITE_DONE) {
@@ -69,7 +69,8 @@ ragd_status store_cache_put(ragd_store *st, const char *model, int dim, char (*h
         sqlite3_bind_blob(q, 4, vecs + i * (size_t)dim, (int)(sizeof(float) * (size_t)dim),
                           SQLITE_STATIC);
         sqlite3_bind_int64(q, 5, now);
-        if (sqlite3_step(q) != SQLITE_DONE) rc = store_sqlite_error(db, err, "cannot write embedding cache");
+        if (sqlite3_step(q) != SQLITE_DONE)
+            rc = store_sqlite_error(db, err, "cannot write embedding cache");
     }
     sqlite3_finalize(q);
     if (rc) store_exec(st, "ROLLBACK TO cache_put", NULL);
@@ -83,7 +84,8 @@ ragd_status store_index_state_get(ragd_store *st, int64_t coll, bool *found, cha
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
     *found = false;
-    if (sqlite3_prepare_v2(db, "SELECT factory, last_chunk_id FROM index_state WHERE collection_id=?",
+    if (sqlite3_prepare_v2(db,
+                           "SELECT factory, last_chunk_id FROM index_state WHERE collection_id=?",
                            -1, &q, NULL) != SQLITE_OK)
         return store_sqlite_error(db, err, "cannot read index state");
     sqlite3_bind_int64(q, 1, coll);
@@ -94,7 +96,8 @@ ragd_status store_index_state_get(ragd_store *st, int64_t coll, bool *found, cha
         *last_chunk_id = sqlite3_column_int64(q, 1);
     }
     sqlite3_finalize(q);
-    if (r != SQLITE_ROW && r != SQLITE_DONE) return store_sqlite_error(db, err, "cannot read index state");
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return store_sqlite_error(db, err, "cannot read index state");
     return RAGD_OK;
 }
 
@@ -160,7 +163,8 @@ ragd_status store_vectors_scan(ragd_store *st, int64_t coll, int64_t after, int 
         if (max_id) *max_id = id;
         if (fn(ctx, id, (const float *)sqlite3_column_blob(q, 2), dim)) break;
     }
-    if (!rc && r != SQLITE_ROW && r != SQLITE_DONE) rc = store_sqlite_error(db, err, "cannot read vectors");
+    if (!rc && r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = store_sqlite_error(db, err, "cannot read vectors");
     sqlite3_finalize(q);
     return rc;
 }
@@ -172,8 +176,9 @@ ragd_status store_deleted_list(ragd_store *st, int64_t coll, int64_t **ids, size
     sqlite3_stmt *q;
     *ids = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(db, "SELECT chunk_id FROM deleted_chunks WHERE collection_id=? ORDER BY chunk_id",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            db, "SELECT chunk_id FROM deleted_chunks WHERE collection_id=? ORDER BY chunk_id", -1,
+            &q, NULL) != SQLITE_OK)
         return store_sqlite_error(db, err, "cannot read deleted chunks");
     sqlite3_bind_int64(q, 1, coll);
     size_t cap = 0;

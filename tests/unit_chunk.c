@@ -52,7 +52,7 @@ static int g_max, g_overlap;
 #define CHECK(cond, ...)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "[%s M=%d O=%d] property failed: %s\n  ", g_name, g_max, g_overlap,   \
+            fprintf(stderr, "[%s M=%d O=%d] property failed: %s\n  ", g_name, g_max, g_overlap,    \
                     #cond);                                                                        \
             fprintf(stderr, __VA_ARGS__);                                                          \
             fprintf(stderr, "\n");                                                                 \
@@ -78,7 +78,8 @@ static const char *excerpt(const char *t, size_t a, size_t b)
     /* Do not end inside a multi-byte sequence. */
     while (k > 0 && ((unsigned char)buf[k - 1] & 0x80)) {
         size_t j = k - 1;
-        while (j > 0 && ((unsigned char)buf[j] & 0xC0) == 0x80) j--;
+        while (j > 0 && ((unsigned char)buf[j] & 0xC0) == 0x80)
+            j--;
         int32_t cp;
         if (text_decode(buf, k, j, &cp)) break;
         k = j;
@@ -114,15 +115,16 @@ static bool ws_byte(char c)
  * paragraph separators. */
 static bool ws_cp(int32_t cp)
 {
-    return cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == 0x85 || cp == 0xA0 ||
-           cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
-           cp == 0x202F || cp == 0x205F || cp == 0x3000;
+    return cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+           cp == 0x205F || cp == 0x3000;
 }
 
 static size_t indent3(const char *t, size_t s, size_t e)
 {
     size_t i = s;
-    while (i < e && i - s < 3 && t[i] == ' ') i++;
+    while (i < e && i - s < 3 && t[i] == ' ')
+        i++;
     return i;
 }
 
@@ -139,17 +141,22 @@ static int atx(const char *t, size_t s, size_t e, size_t *hs, size_t *he)
 {
     size_t i = indent3(t, s, e);
     int lv = 0;
-    while (i < e && t[i] == '#') i++, lv++;
+    while (i < e && t[i] == '#')
+        i++, lv++;
     if (lv < 1 || lv > 6) return 0;
     if (i < e && t[i] != ' ' && t[i] != '\t') return 0;
-    while (i < e && (t[i] == ' ' || t[i] == '\t')) i++;
+    while (i < e && (t[i] == ' ' || t[i] == '\t'))
+        i++;
     size_t j = e;
-    while (j > i && (t[j - 1] == ' ' || t[j - 1] == '\t')) j--;
+    while (j > i && (t[j - 1] == ' ' || t[j - 1] == '\t'))
+        j--;
     size_t k = j;
-    while (k > i && t[k - 1] == '#') k--;
+    while (k > i && t[k - 1] == '#')
+        k--;
     if (k < j && (k == i || t[k - 1] == ' ')) {
         j = k;
-        while (j > i && t[j - 1] == ' ') j--;
+        while (j > i && t[j - 1] == ' ')
+            j--;
     }
     *hs = i;
     *he = j;
@@ -162,7 +169,8 @@ static bool fence(const char *t, size_t s, size_t e, char *ch, size_t *len)
     size_t i = indent3(t, s, e);
     if (i >= e || (t[i] != '`' && t[i] != '~')) return false;
     size_t j = i;
-    while (j < e && t[j] == t[i]) j++;
+    while (j < e && t[j] == t[i])
+        j++;
     if (j - i < 3) return false;
     *ch = t[i];
     *len = j - i;
@@ -197,7 +205,8 @@ static void doc_info_build(const ingest_doc *d, bool md, doc_info *di)
         if (md && in_code) {
             L->kind = L_CODE;
             size_t a = indent3(t, i, e), b = a;
-            while (b < e && t[b] == fch) b++;
+            while (b < e && t[b] == fch)
+                b++;
             if (b - a >= flen && line_blank(t, b, e)) in_code = false;
         } else if (md && fence(t, i, e, &c2, &l2)) {
             L->kind = L_CODE;
@@ -206,7 +215,8 @@ static void doc_info_build(const ingest_doc *d, bool md, doc_info *di)
             L->kind = L_HEADING;
             stack[lv] = t + hs;
             stacklen[lv] = he - hs;
-            for (int k = lv + 1; k <= 6; k++) stack[k] = NULL;
+            for (int k = lv + 1; k <= 6; k++)
+                stack[k] = NULL;
             ragd_buf p = RAGD_BUF_INIT;
             for (int k = 1; k <= 6; k++) {
                 if (!stack[k]) continue;
@@ -226,7 +236,8 @@ static void doc_info_build(const ingest_doc *d, bool md, doc_info *di)
 
 static void doc_info_free(doc_info *di)
 {
-    for (size_t i = 0; i < di->npaths; i++) free(di->paths[i]);
+    for (size_t i = 0; i < di->npaths; i++)
+        free(di->paths[i]);
     free(di->paths);
     free(di->lines);
     memset(di, 0, sizeof *di);
@@ -238,8 +249,10 @@ static size_t line_of(const doc_info *di, size_t p)
     size_t lo = 0, hi = di->nlines;
     while (hi - lo > 1) {
         size_t mid = (lo + hi) / 2;
-        if (di->lines[mid].start <= p) lo = mid;
-        else hi = mid;
+        if (di->lines[mid].start <= p)
+            lo = mid;
+        else
+            hi = mid;
     }
     return lo;
 }
@@ -289,23 +302,24 @@ static void check_chunks(const ingest_doc *d, bool md, const chunk_list *l)
     CHECK(l->n > 0, "no chunks for a non-blank document");
     for (size_t ci = 0; ci < l->n; ci++) {
         const chunk *c = &l->v[ci];
-        CHECK(c->start < c->end && c->end <= n, "chunk %zu bounds %zu..%zu (len %zu)", ci,
-              c->start, c->end, n);
+        CHECK(c->start < c->end && c->end <= n, "chunk %zu bounds %zu..%zu (len %zu)", ci, c->start,
+              c->end, n);
         size_t bad = 0;
         const char *why = NULL;
         CHECK(text_utf8_check(t + c->start, c->end - c->start, &bad, &why),
               "chunk %zu not valid UTF-8 at +%zu: %s", ci, bad, why);
         int32_t first, last;
         size_t lastpos = c->end - 1;
-        while (lastpos > c->start && ((unsigned char)t[lastpos] & 0xC0) == 0x80) lastpos--;
+        while (lastpos > c->start && ((unsigned char)t[lastpos] & 0xC0) == 0x80)
+            lastpos--;
         CHECK(text_decode(t, n, c->start, &first) && !ws_cp(first),
               "chunk %zu has leading whitespace: \"%s\"", ci, excerpt(t, c->start, c->end));
         CHECK(text_decode(t, n, lastpos, &last) && !ws_cp(last),
               "chunk %zu has trailing whitespace: \"%s\"", ci,
               excerpt(t, c->end > 60 + c->start ? c->end - 60 : c->start, c->end));
         size_t tk = text_count_tokens(t + c->start, c->end - c->start);
-        CHECK(c->tokens == tk, "chunk %zu tokens field %zu != text_count_tokens %zu", ci,
-              c->tokens, tk);
+        CHECK(c->tokens == tk, "chunk %zu tokens field %zu != text_count_tokens %zu", ci, c->tokens,
+              tk);
         CHECK(tk <= (size_t)g_max, "chunk %zu has %zu tokens > %d", ci, tk, g_max);
         if (ci > 0) {
             const chunk *p = &l->v[ci - 1];
@@ -313,15 +327,15 @@ static void check_chunks(const ingest_doc *d, bool md, const chunk_list *l)
                   c->start);
             CHECK(c->end > p->end, "chunk ends not increasing: %zu then %zu", p->end, c->end);
             if (g_overlap == 0) {
-                CHECK(c->start >= p->end, "chunks %zu and %zu overlap with overlap=0", ci - 1,
-                      ci);
+                CHECK(c->start >= p->end, "chunks %zu and %zu overlap with overlap=0", ci - 1, ci);
             } else if (c->start < p->end) {
                 size_t shared = text_count_tokens(t + c->start, p->end - c->start);
                 CHECK(shared <= (size_t)g_overlap, "chunks %zu and %zu share %zu tokens", ci - 1,
                       ci, shared);
             }
         }
-        for (size_t i = c->start; i < c->end; i++) covered[i] = true;
+        for (size_t i = c->start; i < c->end; i++)
+            covered[i] = true;
         check_boundary(d, &di, ci, c->start, "start");
         check_boundary(d, &di, ci, c->end, "end");
 
@@ -472,23 +486,78 @@ static size_t rn(size_t n) /* 0..n-1 */
 }
 
 static const char *const WORDS[] = {
-    "the", "river", "measured", "glacier", "lighthouse", "keeper", "caf\xC3\xA9",
-    "na\xC3\xAFve", "\xC3\x85ngstr\xC3\xB6m", "Dr.", "e.g.", "U.S.", "3.14", "1,000", "don't",
-    "\xC3\xBC" "ber", "Stra\xC3\x9F" "e", "supercalifragilisticexpialidocious", "ok", "a", "I",
-    "fa\xC3\xA7" "ade", "Z\xC3\xBCrich", "r\xC3\xA9sum\xC3\xA9", "x86_64", "(maybe)", "\"quoted\"",
-    "p.m.", "etc.", "Jan.", "5", "mm", "C++", "well-known", "**bold**", "`code`", "[link](url)",
-    "\xD0\x9C\xD0\xBE\xD1\x81\xD0\xBA\xD0\xB2\xD0\xB0", "\xCE\xB1\xCE\xB8\xCE\xAE\xCE\xBD\xCE\xB1",
-    "cafe\xCC\x81", "q\xCC\x81", "\xF0\x9F\x98\x80", "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7",
-    "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7", "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD", "\xE2\x9D\xA4\xEF\xB8\x8F",
-    "10\xC2\xA0km", "\xE5\x8C\x97\xE4\xBA\xAC\xE5\xA4\xA7\xE5\xAD\xA6", "salt", "marsh", "ferry",
-    "night", "orbit", "probe", "survey", "with", "and", "of", "in", "to", "is", "was",
+    "the",
+    "river",
+    "measured",
+    "glacier",
+    "lighthouse",
+    "keeper",
+    "caf\xC3\xA9",
+    "na\xC3\xAFve",
+    "\xC3\x85ngstr\xC3\xB6m",
+    "Dr.",
+    "e.g.",
+    "U.S.",
+    "3.14",
+    "1,000",
+    "don't",
+    "\xC3\xBC"
+    "ber",
+    "Stra\xC3\x9F"
+    "e",
+    "supercalifragilisticexpialidocious",
+    "ok",
+    "a",
+    "I",
+    "fa\xC3\xA7"
+    "ade",
+    "Z\xC3\xBCrich",
+    "r\xC3\xA9sum\xC3\xA9",
+    "x86_64",
+    "(maybe)",
+    "\"quoted\"",
+    "p.m.",
+    "etc.",
+    "Jan.",
+    "5",
+    "mm",
+    "C++",
+    "well-known",
+    "**bold**",
+    "`code`",
+    "[link](url)",
+    "\xD0\x9C\xD0\xBE\xD1\x81\xD0\xBA\xD0\xB2\xD0\xB0",
+    "\xCE\xB1\xCE\xB8\xCE\xAE\xCE\xBD\xCE\xB1",
+    "cafe\xCC\x81",
+    "q\xCC\x81",
+    "\xF0\x9F\x98\x80",
+    "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7",
+    "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7",
+    "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD",
+    "\xE2\x9D\xA4\xEF\xB8\x8F",
+    "10\xC2\xA0km",
+    "\xE5\x8C\x97\xE4\xBA\xAC\xE5\xA4\xA7\xE5\xAD\xA6",
+    "salt",
+    "marsh",
+    "ferry",
+    "night",
+    "orbit",
+    "probe",
+    "survey",
+    "with",
+    "and",
+    "of",
+    "in",
+    "to",
+    "is",
+    "was",
 };
 #define NWORDS (sizeof WORDS / sizeof WORDS[0])
 
 static const char *const CJK_SENTENCES[] = {
-    "\xE4\xBB\x8A\xE5\xA4\xA9\xE5\xBE\x88\xE5\xA5\xBD\xE3\x80\x82",             /* 今天很好。 */
-    "\xE6\x98\x8E\xE5\xA4\xA9\xE5\x91\xA2\xEF\xBC\x9F",                         /* 明天呢？ */
-    "\xE6\x88\x91\xE4\xBB\xAC\xE8\xB5\xB0\xE5\x90\xA7\xEF\xBC\x81",             /* 我们走吧！ */
+    "\xE4\xBB\x8A\xE5\xA4\xA9\xE5\xBE\x88\xE5\xA5\xBD\xE3\x80\x82", /* 今天很好。 */
+    "\xE6\x98\x8E\xE5\xA4\xA9\xE5\x91\xA2\xEF\xBC\x9F",             /* 明天呢？ */
+    "\xE6\x88\x91\xE4\xBB\xAC\xE8\xB5\xB0\xE5\x90\xA7\xEF\xBC\x81", /* 我们走吧！ */
     "\xE5\x8C\x97\xE4\xBA\xAC\xE5\xA4\xA7\xE5\xAD\xA6\xE5\xBE\x88\xE5\xA4\xA7\xE3\x80\x82",
     "\xE3\x81\x93\xE3\x82\x93\xE3\x81\xAB\xE3\x81\xA1\xE3\x81\xAF\xE3\x80\x82", /* こんにちは。 */
     "\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4\xE3\x80\x80\xED\x85\x8D\xEC\x8A\xA4\xED\x8A\xB8.",
@@ -496,8 +565,11 @@ static const char *const CJK_SENTENCES[] = {
 #define NCJK (sizeof CJK_SENTENCES / sizeof CJK_SENTENCES[0])
 
 static const char *const EMOJI[] = {
-    "\xF0\x9F\x98\x80", "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7",
-    "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7", "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD", "\xE2\x9D\xA4\xEF\xB8\x8F",
+    "\xF0\x9F\x98\x80",
+    "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7",
+    "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7",
+    "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD",
+    "\xE2\x9D\xA4\xEF\xB8\x8F",
 };
 #define NEMOJI (sizeof EMOJI / sizeof EMOJI[0])
 
@@ -521,7 +593,8 @@ static void gen_sentence(ragd_buf *b)
     }
     if (rn(12) == 0) { /* an emoji run with no spaces */
         size_t k = 2 + rn(12);
-        for (size_t i = 0; i < k; i++) ragd_buf_puts(b, EMOJI[rn(NEMOJI)]);
+        for (size_t i = 0; i < k; i++)
+            ragd_buf_puts(b, EMOJI[rn(NEMOJI)]);
         ragd_buf_putc(b, '.');
         return;
     }
@@ -548,7 +621,8 @@ static void gen_paragraph(ragd_buf *b, size_t max_sentences)
 
 static void gen_huge_token(ragd_buf *b, size_t letters)
 {
-    for (size_t i = 0; i < letters; i++) ragd_buf_putc(b, (char)('a' + rn(26)));
+    for (size_t i = 0; i < letters; i++)
+        ragd_buf_putc(b, (char)('a' + rn(26)));
 }
 
 static void gen_code(ragd_buf *b)
@@ -575,7 +649,8 @@ static void gen_code(ragd_buf *b)
     for (size_t i = 0; i < nl; i++) {
         if (rn(25) == 0) { /* a long line, longer than small windows */
             size_t k = 20 + rn(80);
-            for (size_t j = 0; j < k; j++) ragd_buf_printf(b, "v%zu + ", j);
+            for (size_t j = 0; j < k; j++)
+                ragd_buf_printf(b, "v%zu + ", j);
             ragd_buf_puts(b, "0;\n");
             continue;
         }
@@ -596,7 +671,8 @@ static void gen_table(ragd_buf *b)
         ragd_buf_puts(b, " |");
     }
     ragd_buf_puts(b, "\n|");
-    for (size_t c = 0; c < cols; c++) ragd_buf_puts(b, "---|");
+    for (size_t c = 0; c < cols; c++)
+        ragd_buf_puts(b, "---|");
     ragd_buf_putc(b, '\n');
     for (size_t r = 0; r < rows; r++) {
         ragd_buf_putc(b, '|');
@@ -619,8 +695,10 @@ static void gen_list(ragd_buf *b)
     bool ordered = rn(3) == 0;
     for (size_t i = 0; i < items; i++) {
         if (rn(10) == 0) ragd_buf_puts(b, "   "); /* indented item */
-        if (ordered) ragd_buf_printf(b, "%zu. ", i + 1);
-        else ragd_buf_puts(b, rn(4) ? "- " : "* ");
+        if (ordered)
+            ragd_buf_printf(b, "%zu. ", i + 1);
+        else
+            ragd_buf_puts(b, rn(4) ? "- " : "* ");
         size_t ns = 1 + rn(2);
         for (size_t s = 0; s < ns; s++) {
             if (s) ragd_buf_putc(b, ' ');
@@ -634,7 +712,8 @@ static void gen_list(ragd_buf *b)
 static void gen_heading(ragd_buf *b)
 {
     size_t lv = 1 + rn(rn(4) ? 3 : 6);
-    for (size_t i = 0; i < lv; i++) ragd_buf_putc(b, '#');
+    for (size_t i = 0; i < lv; i++)
+        ragd_buf_putc(b, '#');
     ragd_buf_putc(b, ' ');
     size_t nw = 1 + rn(4);
     for (size_t i = 0; i < nw; i++) {
@@ -753,7 +832,8 @@ static void test_generated_unsplittable(void **state)
 {
     (void)state;
     static const char *const UNITS[] = {
-        "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7", /* 👩‍👩‍👧 */
+        "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7", /* 👩‍👩‍👧
+                                                                                     */
         "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7",                                         /* 🇫🇷 */
         "\xE5\x8C\x97",                                                             /* 北 */
         "\xC3\xA9",                                                                 /* é */
@@ -761,7 +841,8 @@ static void test_generated_unsplittable(void **state)
     for (size_t u = 0; u < sizeof UNITS / sizeof UNITS[0]; u++) {
         ragd_buf b = RAGD_BUF_INIT;
         ragd_buf_puts(&b, "# Runs\n\nIntro sentence here.\n\n");
-        for (size_t i = 0; i < 1500; i++) ragd_buf_puts(&b, UNITS[u]);
+        for (size_t i = 0; i < 1500; i++)
+            ragd_buf_puts(&b, UNITS[u]);
         ragd_buf_puts(&b, "\n\nOutro sentence.\n");
         char name[64];
         snprintf(name, sizeof name, "unsplittable run %zu", u);
@@ -834,8 +915,8 @@ static void test_overlap_sentence_start(void **state)
     /* One long paragraph of short sentences (5-9 tokens each). */
     rng_state = 424242;
     ragd_buf b = RAGD_BUF_INIT;
-    static const char *const W[] = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot",
-                                    "golf",  "hotel", "india",   "juliet"};
+    static const char *const W[] = {"alpha",   "bravo", "charlie", "delta", "echo",
+                                    "foxtrot", "golf",  "hotel",   "india", "juliet"};
     for (size_t s = 0; s < 120; s++) {
         if (s) ragd_buf_putc(&b, ' ');
         size_t nw = 4 + rn(5);
@@ -867,7 +948,8 @@ static void test_overlap_sentence_start(void **state)
         assert_true(c->start < p->end);
         /* The overlap region: the last O tokens of the previous chunk. */
         size_t te = 0;
-        while (te < nt && ts[te] < p->end) te++;
+        while (te < nt && ts[te] < p->end)
+            te++;
         size_t region = ts[te - (size_t)O];
         bool available = false;
         for (size_t k = 0; k < ns; k++)
@@ -898,7 +980,8 @@ static void test_regressions(void **state)
     chunk_str("We compared letters across languages:\n\n"
               "| Letter | Russian | Ukrainian | Serbian |\n| a | b | c | d |\n",
               "md", 12, 3, &d, &l);
-    for (size_t i = 1; i < l.n; i++) assert_true(l.v[i].end > l.v[i - 1].end);
+    for (size_t i = 1; i < l.n; i++)
+        assert_true(l.v[i].end > l.v[i - 1].end);
     assert_chunk_text(&d, &l.v[0], "We compared letters across languages:");
     assert_chunk_text(&d, &l.v[1], "| Letter | Russian | Ukrainian | Serbian |");
     chunk_list_free(&l);

@@ -17,8 +17,8 @@
 
 /* 👩‍👩‍👧, 🇫🇷, 🇩🇪 */
 #define FAMILY "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7" /* 18 */
-#define FLAG_FR "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7"                                          /* 8 */
-#define FLAG_DE "\xF0\x9F\x87\xA9\xF0\x9F\x87\xAA"                                          /* 8 */
+#define FLAG_FR "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7"                                        /* 8 */
+#define FLAG_DE "\xF0\x9F\x87\xA9\xF0\x9F\x87\xAA"                                        /* 8 */
 
 static bool is_ws_byte(char c)
 {
@@ -52,7 +52,8 @@ static void expect_spans(const char *what, const char *s, const ragd_span *sp, s
     if (!ok) {
         dump_spans(what, s, sp, n);
         fprintf(stderr, "  expected %zu:\n", nexp);
-        for (size_t i = 0; i < nexp; i++) fprintf(stderr, "  [%zu] \"%s\"\n", i, expected[i]);
+        for (size_t i = 0; i < nexp; i++)
+            fprintf(stderr, "  [%zu] \"%s\"\n", i, expected[i]);
     }
     assert_int_equal(n, nexp);
     for (size_t i = 0; i < n; i++) {
@@ -71,7 +72,8 @@ static void expect_words(const char *s, const char *const *expected, size_t nexp
     size_t n = text_words(s, strlen(s), &sp);
     if (n == 0) assert_null(sp);
     expect_spans(s, s, sp, n, expected, nexp);
-    for (size_t i = 1; i < n; i++) assert_true(sp[i].start >= sp[i - 1].end);
+    for (size_t i = 1; i < n; i++)
+        assert_true(sp[i].start >= sp[i - 1].end);
     free(sp);
 }
 
@@ -132,7 +134,8 @@ static void test_utf8_valid(void **state)
     expect_valid("plain ASCII, with punctuation!\n\t~", 33);
     const char *mb = "caf\xC3\xA9 \xE2\x82\xAC \xE4\xB8\xAD\xE6\x96\x87"; /* café € 中文 */
     expect_valid(mb, strlen(mb));
-    const char *emoji = "\xF0\x9F\x98\x80 \xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7"; /* 😀 👩‍👧 */
+    const char *emoji =
+        "\xF0\x9F\x98\x80 \xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7"; /* 😀 👩‍👧 */
     expect_valid(emoji, strlen(emoji));
     /* Boundary code points: U+007F, U+0080, U+07FF, U+0800, U+FFFF, U+10000, U+10FFFF,
      * and the last code points before and after the surrogate range. */
@@ -144,20 +147,24 @@ static void test_utf8_valid(void **state)
 static void test_utf8_invalid(void **state)
 {
     (void)state;
-    expect_invalid("ab\xFF" "cd", 5, 2, "invalid UTF-8");
+    expect_invalid("ab\xFF"
+                   "cd",
+                   5, 2, "invalid UTF-8");
     expect_invalid("\xFE", 1, 0, "invalid UTF-8");
-    expect_invalid("abc\xE2\x82", 5, 3, "invalid UTF-8");          /* truncated at end */
-    expect_invalid("\xF0\x9F\x98", 3, 0, "invalid UTF-8");         /* truncated 4-byte */
-    expect_invalid("ok \xC3", 4, 3, "invalid UTF-8");              /* lone lead byte at end */
-    expect_invalid("x\xC3y", 3, 1, "invalid UTF-8");               /* missing continuation */
-    expect_invalid("a\x80" "b", 3, 1, "invalid UTF-8");            /* stray continuation */
-    expect_invalid("x\xC0\xAF", 3, 1, "invalid UTF-8");            /* overlong '/' */
-    expect_invalid("\xC1\xBF", 2, 0, "invalid UTF-8");             /* overlong 2-byte */
-    expect_invalid("\xE0\x80\xAF", 3, 0, "invalid UTF-8");         /* overlong 3-byte */
-    expect_invalid("\xF0\x8F\xBF\xBF", 4, 0, "invalid UTF-8");     /* overlong 4-byte */
-    expect_invalid("ab\xED\xA0\x80", 5, 2, "invalid UTF-8");       /* surrogate U+D800 */
-    expect_invalid("\xED\xBF\xBF", 3, 0, "invalid UTF-8");         /* surrogate U+DFFF */
-    expect_invalid("\xF4\x90\x80\x80", 4, 0, "invalid UTF-8");     /* U+110000 */
+    expect_invalid("abc\xE2\x82", 5, 3, "invalid UTF-8");  /* truncated at end */
+    expect_invalid("\xF0\x9F\x98", 3, 0, "invalid UTF-8"); /* truncated 4-byte */
+    expect_invalid("ok \xC3", 4, 3, "invalid UTF-8");      /* lone lead byte at end */
+    expect_invalid("x\xC3y", 3, 1, "invalid UTF-8");       /* missing continuation */
+    expect_invalid("a\x80"
+                   "b",
+                   3, 1, "invalid UTF-8");                     /* stray continuation */
+    expect_invalid("x\xC0\xAF", 3, 1, "invalid UTF-8");        /* overlong '/' */
+    expect_invalid("\xC1\xBF", 2, 0, "invalid UTF-8");         /* overlong 2-byte */
+    expect_invalid("\xE0\x80\xAF", 3, 0, "invalid UTF-8");     /* overlong 3-byte */
+    expect_invalid("\xF0\x8F\xBF\xBF", 4, 0, "invalid UTF-8"); /* overlong 4-byte */
+    expect_invalid("ab\xED\xA0\x80", 5, 2, "invalid UTF-8");   /* surrogate U+D800 */
+    expect_invalid("\xED\xBF\xBF", 3, 0, "invalid UTF-8");     /* surrogate U+DFFF */
+    expect_invalid("\xF4\x90\x80\x80", 4, 0, "invalid UTF-8"); /* U+110000 */
     expect_invalid("\xF5\x80\x80\x80", 4, 0, "invalid UTF-8");
     expect_invalid("\xF8\x88\x80\x80\x80", 5, 0, "invalid UTF-8"); /* 5-byte form */
     expect_invalid("ab\0c", 4, 2, "NUL byte");
@@ -223,7 +230,9 @@ static void test_normalize(void **state)
     expect_norm("a\r\nb\r\nc", "a\nb\nc");
     expect_norm("a\rb\rc\r", "a\nb\nc\n");
     expect_norm("mixed\r\n\r\nlines\r\r\n\n", "mixed\n\nlines\n\n\n");
-    expect_norm("\xEF\xBB\xBF" "bom", "bom");
+    expect_norm("\xEF\xBB\xBF"
+                "bom",
+                "bom");
     expect_norm("\xEF\xBB\xBF\r\nx", "\nx");
     /* Only a leading BOM is dropped. */
     expect_norm("x\xEF\xBB\xBFy", "x\xEF\xBB\xBFy");
@@ -231,7 +240,8 @@ static void test_normalize(void **state)
     expect_norm("e\xCC\x81", "\xC3\xA9");
     expect_norm("cafe\xCC\x81 A\xCC\x8A", "caf\xC3\xA9 \xC3\x85");
     /* Already NFC, non-Latin, emoji untouched. */
-    expect_norm("\xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x98\x80", "\xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x98\x80");
+    expect_norm("\xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x98\x80",
+                "\xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x98\x80");
     /* NFC is not NFKC: the fi ligature stays. */
     expect_norm("\xEF\xAC\x81", "\xEF\xAC\x81");
 }
@@ -255,19 +265,37 @@ static void expect_fold(const char *in, bool strip, const char *want)
 static void test_fold(void **state)
 {
     (void)state;
-    expect_fold("\xC3\x89" "COLE", false, "\xC3\xA9" "cole"); /* ÉCOLE -> école */
-    expect_fold("\xC3\x89" "COLE", true, "ecole");
-    expect_fold("E\xCC\x81" "cole", false, "\xC3\xA9" "cole"); /* decomposed input composes */
-    expect_fold("E\xCC\x81" "cole", true, "ecole");
-    expect_fold("\xEF\xAC\x81" "nance", false, "finance"); /* ﬁ ligature (NFKC) */
-    expect_fold("\xEF\xBC\xA8\xEF\xBD\x85", false, "he");   /* fullwidth Ｈｅ */
-    expect_fold("Stra\xC3\x9F" "e", false, "strasse");      /* ß case-folds to ss */
+    expect_fold("\xC3\x89"
+                "COLE",
+                false,
+                "\xC3\xA9"
+                "cole"); /* ÉCOLE -> école */
+    expect_fold("\xC3\x89"
+                "COLE",
+                true, "ecole");
+    expect_fold("E\xCC\x81"
+                "cole",
+                false,
+                "\xC3\xA9"
+                "cole"); /* decomposed input composes */
+    expect_fold("E\xCC\x81"
+                "cole",
+                true, "ecole");
+    expect_fold("\xEF\xAC\x81"
+                "nance",
+                false, "finance");                        /* ﬁ ligature (NFKC) */
+    expect_fold("\xEF\xBC\xA8\xEF\xBD\x85", false, "he"); /* fullwidth Ｈｅ */
+    expect_fold("Stra\xC3\x9F"
+                "e",
+                false, "strasse"); /* ß case-folds to ss */
     expect_fold("Hello World 123", false, "hello world 123");
     expect_fold("", false, "");
     expect_fold("\xCE\xA3\xCE\x99\xCE\xA3", false, "\xCF\x83\xCE\xB9\xCF\x83"); /* ΣΙΣ */
     /* Invalid input yields "". */
     size_t ol = 7;
-    char *f = text_fold("a\xFF" "b", 3, false, &ol);
+    char *f = text_fold("a\xFF"
+                        "b",
+                        3, false, &ol);
     assert_string_equal(f, "");
     assert_int_equal(ol, 0);
     free(f);
@@ -294,7 +322,7 @@ static void test_words(void **state)
     /* Emoji are not words. */
     WORDS("I \xE2\x9D\xA4\xEF\xB8\x8F pizza \xF0\x9F\x8D\x95!", "I", "pizza");
     expect_words(FAMILY " " FLAG_FR " \xE2\x9C\x85\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD "
-                 "\xE2\x9D\xA4\xEF\xB8\x8F\xE2\x80\x8D\xF0\x9F\x94\xA5",
+                        "\xE2\x9D\xA4\xEF\xB8\x8F\xE2\x80\x8D\xF0\x9F\x94\xA5",
                  NULL, 0); /* ✅ 👍🏽 ❤️‍🔥 */
     /* Joiners only between the right neighbours. */
     WORDS("dogs' bones", "dogs", "bones");
@@ -327,8 +355,8 @@ static void test_sentences_abbrev(void **state)
               "Then he left.");
     SENTENCES("J. R. R. Tolkien wrote books. He died.", "J. R. R. Tolkien wrote books.",
               "He died.");
-    SENTENCES("Mr. and Mrs. Jones met Prof. Lee. They talked.",
-              "Mr. and Mrs. Jones met Prof. Lee.", "They talked.");
+    SENTENCES("Mr. and Mrs. Jones met Prof. Lee. They talked.", "Mr. and Mrs. Jones met Prof. Lee.",
+              "They talked.");
     SENTENCES("We bought apples, pears, etc. The shop closed.", "We bought apples, pears, etc.",
               "The shop closed.");
     SENTENCES("See Fig. 3 for details. It is clear.", "See Fig. 3 for details.", "It is clear.");
@@ -350,8 +378,8 @@ static void test_sentences_punct(void **state)
     SENTENCES("What?! No way. Fine", "What?!", "No way.", "Fine");
     SENTENCES("He said \"Stop.\" Then left.", "He said \"Stop.\"", "Then left.");
     SENTENCES("(This is aside.) Next one.", "(This is aside.)", "Next one.");
-    SENTENCES("She said \xE2\x80\x9CGo!\xE2\x80\x9D And went.", "She said \xE2\x80\x9CGo!\xE2\x80\x9D",
-              "And went.");
+    SENTENCES("She said \xE2\x80\x9CGo!\xE2\x80\x9D And went.",
+              "She said \xE2\x80\x9CGo!\xE2\x80\x9D", "And went.");
     /* Ellipsis, ASCII and U+2026. */
     SENTENCES("Wait... What happened? Fine.", "Wait...", "What happened?", "Fine.");
     SENTENCES("Wait\xE2\x80\xA6 Then go.", "Wait\xE2\x80\xA6", "Then go.");
@@ -384,17 +412,15 @@ static void test_sentences_cjk(void **state)
 static void test_sentences_blocks(void **state)
 {
     (void)state;
-    SENTENCES("First line\nstill first.\n\nSecond para", "First line\nstill first.",
-              "Second para");
+    SENTENCES("First line\nstill first.\n\nSecond para", "First line\nstill first.", "Second para");
     SENTENCES("no stop here\n\n  \t\nnext para", "no stop here", "next para");
     SENTENCES("# Title\nSome text here. More text.", "# Title", "Some text here.", "More text.");
     SENTENCES("## Heading\n\nBody text", "## Heading", "Body text");
     SENTENCES("Intro:\n- item one\n- item two\n* item three\n1. numbered\n2) other",
               "Intro:", "- item one", "- item two", "* item three", "1. numbered", "2) other");
-    SENTENCES("Text before\n| a | b |\n| 1 | 2 |\nafter", "Text before", "| a | b |",
-              "| 1 | 2 |", "after");
-    SENTENCES("Para\n> quoted line\n```\ncode\n```", "Para", "> quoted line", "```", "code",
-              "```");
+    SENTENCES("Text before\n| a | b |\n| 1 | 2 |\nafter", "Text before", "| a | b |", "| 1 | 2 |",
+              "after");
+    SENTENCES("Para\n> quoted line\n```\ncode\n```", "Para", "> quoted line", "```", "code", "```");
     /* Surrounding whitespace is trimmed. */
     SENTENCES("  \n  Leading space. Trailing space.   \n\n", "Leading space.", "Trailing space.");
     /* Empty and blank input. */
@@ -453,7 +479,11 @@ static void test_tokens(void **state)
     expect_tokens("\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7", 1);
     expect_tokens("\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7", 1); /* 🇫🇷 */
     expect_tokens("\xC3\xA9t\xC3\xA9", 1);                /* été: 3 code points */
-    expect_tokens("e\xCC\x81" "e\xCC\x81" "e\xCC\x81" "e", 2); /* 7 code points */
+    expect_tokens("e\xCC\x81"
+                  "e\xCC\x81"
+                  "e\xCC\x81"
+                  "e",
+                  2); /* 7 code points */
     expect_tokens("!!", 2);
 
     size_t *st = NULL;
@@ -471,13 +501,15 @@ static void test_tokens(void **state)
         "na\xC3\xAFve caf\xC3\xA9 cafe\xCC\x81 supercalifragilisticexpialidocious",
         "  leading\tand\ntrailing  ",
         "\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4 \xED\x85\x8D\xEC\x8A\xA4\xED\x8A\xB8",
-        "hello\xE4\xB8\x96\xE7\x95\x8C" "again",
+        "hello\xE4\xB8\x96\xE7\x95\x8C"
+        "again",
         "x\xCC\x81\xCC\x81\xCC\x81 \xE2\x80\x8D lone zwj",
         "```c\nint main(void) { return 0; }\n```",
         "| a | b |\n|---|---|\n| 1 | 2 |",
         "\xF0\x9F\x98\x80\xF0\x9F\x98\x81\xF0\x9F\x98\x82\xE2\x9D\xA4\xEF\xB8\x8F",
     };
-    for (size_t i = 0; i < N_OF(more); i++) check_tokens_consistent(more[i]);
+    for (size_t i = 0; i < N_OF(more); i++)
+        check_tokens_consistent(more[i]);
 }
 
 /* --- text_grapheme_floor -------------------------------------------------------- */
@@ -526,13 +558,15 @@ static void test_grapheme_floor(void **state)
     }
     {
         /* A mark after a space belongs to the space's cluster... */
-        const char *s = "a \xCC\x81" "b";
+        const char *s = "a \xCC\x81"
+                        "b";
         size_t b[] = {0, 1, 4, 5};
         expect_boundaries(s, strlen(s), b, N_OF(b));
     }
     {
         /* ...but not to a line break's (GB4). */
-        const char *s = "a\n\xCC\x81" "b";
+        const char *s = "a\n\xCC\x81"
+                        "b";
         size_t b[] = {0, 1, 2, 4, 5};
         expect_boundaries(s, strlen(s), b, N_OF(b));
     }
@@ -566,7 +600,8 @@ static void test_grapheme_floor_long_runs(void **state)
      * regional indicators must survive the scan starting mid-run. */
     size_t nf = 700, n = nf * 8;
     char *s = malloc(n + 1);
-    for (size_t i = 0; i < nf; i++) memcpy(s + i * 8, (i % 2) ? FLAG_FR : FLAG_DE, 8);
+    for (size_t i = 0; i < nf; i++)
+        memcpy(s + i * 8, (i % 2) ? FLAG_FR : FLAG_DE, 8);
     s[n] = '\0';
     for (size_t p = 0; p <= n; p++) {
         size_t got = text_grapheme_floor(s, n, p);
@@ -578,7 +613,8 @@ static void test_grapheme_floor_long_runs(void **state)
     /* 400 ZWJ families (7200 bytes). */
     nf = 400, n = nf * 18;
     s = malloc(n + 1);
-    for (size_t i = 0; i < nf; i++) memcpy(s + i * 18, FAMILY, 18);
+    for (size_t i = 0; i < nf; i++)
+        memcpy(s + i * 18, FAMILY, 18);
     s[n] = '\0';
     for (size_t p = 0; p <= n; p += 1) {
         size_t got = text_grapheme_floor(s, n, p);
@@ -597,11 +633,13 @@ static void test_grapheme_floor_long_runs(void **state)
             memcpy(s, "x ", 2);
             char *q = s + 2;
             if (kind == 0) {
-                for (int i = 0; i < 700; i++, q += 7) memcpy(q, "\xF0\x9F\x91\xA9\xE2\x80\x8D", 7);
+                for (int i = 0; i < 700; i++, q += 7)
+                    memcpy(q, "\xF0\x9F\x91\xA9\xE2\x80\x8D", 7);
                 memcpy(q, "\xF0\x9F\x91\xA7", 4);
             } else {
                 *q++ = 'e';
-                for (int i = 0; i < 2500; i++, q += 2) memcpy(q, "\xCC\x81", 2);
+                for (int i = 0; i < 2500; i++, q += 2)
+                    memcpy(q, "\xCC\x81", 2);
             }
             memcpy(s + 2 + cl, " y", 2);
             s[n] = '\0';
@@ -618,17 +656,21 @@ static void test_grapheme_floor_long_runs(void **state)
     /* A 6000-letter word: every code point is a boundary. */
     n = 6000;
     s = malloc(n + 1);
-    for (size_t i = 0; i < n; i++) s[i] = (char)('a' + i % 26);
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)('a' + i % 26);
     s[n] = '\0';
-    for (size_t p = 0; p <= n; p += 7) assert_int_equal(text_grapheme_floor(s, n, p), p);
+    for (size_t p = 0; p <= n; p += 7)
+        assert_int_equal(text_grapheme_floor(s, n, p), p);
     free(s);
 
     /* A 2-byte letter repeated: floor never splits a code point. */
     n = 2 * 3000;
     s = malloc(n + 1);
-    for (size_t i = 0; i < n; i += 2) memcpy(s + i, "\xC3\xA9", 2);
+    for (size_t i = 0; i < n; i += 2)
+        memcpy(s + i, "\xC3\xA9", 2);
     s[n] = '\0';
-    for (size_t p = 0; p <= n; p++) assert_int_equal(text_grapheme_floor(s, n, p), p / 2 * 2);
+    for (size_t p = 0; p <= n; p++)
+        assert_int_equal(text_grapheme_floor(s, n, p), p / 2 * 2);
     free(s);
 }
 
@@ -637,7 +679,9 @@ static void test_grapheme_floor_long_runs(void **state)
 static void test_space_cjk(void **state)
 {
     (void)state;
-    char *r = text_space_cjk("abc\xE5\x8C\x97\xE4\xBA\xAC" "def", 12);
+    char *r = text_space_cjk("abc\xE5\x8C\x97\xE4\xBA\xAC"
+                             "def",
+                             12);
     assert_string_equal(r, "abc \xE5\x8C\x97  \xE4\xBA\xAC def");
     free(r);
     r = text_space_cjk("no cjk here", 11);
@@ -647,8 +691,10 @@ static void test_space_cjk(void **state)
      * first so a missing terminator shows without ASan too. */
     for (int k = 0; k < 4; k++) {
         char *junk[4];
-        for (int j = 0; j < 4; j++) junk[j] = malloc(64), memset(junk[j], 'J', 64);
-        for (int j = 0; j < 4; j++) free(junk[j]);
+        for (int j = 0; j < 4; j++)
+            junk[j] = malloc(64), memset(junk[j], 'J', 64);
+        for (int j = 0; j < 4; j++)
+            free(junk[j]);
         r = text_space_cjk("", 0);
         assert_string_equal(r, "");
         free(r);

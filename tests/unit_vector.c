@@ -80,16 +80,21 @@ static void put_doc(fixture *f, const char *key, int nchunks)
         c[i].end = text.len - 1;
         c[i].tokens = 4;
         c[i].heading_path = "";
-        for (int d = 0; d < DIM; d++) v[i * DIM + d] = frand(f);
+        for (int d = 0; d < DIM; d++)
+            v[i * DIM + d] = frand(f);
         vindex_normalize(v + i * DIM, DIM);
         c[i].vec = v + i * DIM;
     }
-    store_doc doc = {.key = key, .text = text.data, .text_len = text.len, .content_hash = key,
-                     .vec_model = "test", .vec_dim = DIM};
+    store_doc doc = {.key = key,
+                     .text = text.data,
+                     .text_len = text.len,
+                     .content_hash = key,
+                     .vec_model = "test",
+                     .vec_dim = DIM};
     int64_t rowid;
     ragd_error e;
-    assert_int_equal(store_doc_put(f->st, f->coll.id, &doc, NULL, 0, c, (size_t)nchunks, &rowid, &e),
-                     RAGD_OK);
+    assert_int_equal(
+        store_doc_put(f->st, f->coll.id, &doc, NULL, 0, c, (size_t)nchunks, &rowid, &e), RAGD_OK);
     /* Record the vectors under their chunk ids. */
     sqlite3_stmt *q;
     assert_int_equal(sqlite3_prepare_v2(store_db(f->st),
@@ -139,7 +144,8 @@ static void check_brute_force(fixture *f, ragd_vindex *v, size_t k)
 {
     for (int t = 0; t < 5; t++) {
         float q[DIM];
-        for (int d = 0; d < DIM; d++) q[d] = frand(f);
+        for (int d = 0; d < DIM; d++)
+            q[d] = frand(f);
         vindex_normalize(q, DIM);
         vindex_hit *h = NULL;
         size_t n = 0;
@@ -151,7 +157,8 @@ static void check_brute_force(fixture *f, ragd_vindex *v, size_t k)
         float *sc = malloc(sizeof(float) * f->n);
         for (size_t i = 0; i < f->n; i++) {
             float s = 0;
-            for (int d = 0; d < DIM; d++) s += q[d] * f->vecs[i * DIM + d];
+            for (int d = 0; d < DIM; d++)
+                s += q[d] * f->vecs[i * DIM + d];
             sc[i] = s;
         }
         for (size_t r = 0; r < n; r++) {
@@ -162,7 +169,8 @@ static void check_brute_force(fixture *f, ragd_vindex *v, size_t k)
                 if (sc[i] > sc[best]) best = i;
             assert_true(fabsf(sc[best] - h[r].score) < 1e-4f);
             size_t j = 0;
-            while (j < f->n && f->ids[j] != h[r].chunk_id) j++;
+            while (j < f->n && f->ids[j] != h[r].chunk_id)
+                j++;
             assert_true(j < f->n);
             assert_true(fabsf(sc[j] - h[r].score) < 1e-4f);
             sc[best] = -INFINITY;
@@ -287,14 +295,16 @@ static void test_hnsw_tombstones_and_reindex(void **state)
     assert_int_equal(vindex_count(v), 300);
     for (int t = 0; t < 10; t++) {
         float q[DIM];
-        for (int d = 0; d < DIM; d++) q[d] = frand(f);
+        for (int d = 0; d < DIM; d++)
+            q[d] = frand(f);
         vindex_normalize(q, DIM);
         vindex_hit *h = NULL;
         size_t n = 0;
         assert_int_equal(vindex_search(v, q, 300, &h, &n, &e), RAGD_OK);
         for (size_t i = 0; i < n; i++) {
             size_t j = 0;
-            while (j < f->n && f->ids[j] != h[i].chunk_id) j++;
+            while (j < f->n && f->ids[j] != h[i].chunk_id)
+                j++;
             assert_true(j < f->n); /* a live id */
         }
         free(h);
@@ -320,7 +330,8 @@ static void test_bad_factory(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_flat_equals_brute_force_and_catches_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flat_equals_brute_force_and_catches_up, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_deletes_disappear, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_and_corrupt_snapshot_rebuild, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hnsw_tombstones_and_reindex, setup, teardown),

@@ -1,0 +1,491 @@
+/* bench/bench_query.c — end-to-end search latency on SciFact through ragd.
+ *
+ * 1. Ingest: runs `ragd ingest --format jsonl --no-progress --data DIR
+ *    corpus.jsonl` (the real CLI, a child process) and times it: seconds,
+ *    documents/s, chunks/s, MB/s, the child's peak RSS.
+ * 2. Opens the collection once (engine_open with need_dense: store, local
+ *    embedder, vector index snapshot) and times that.
+ * 3. For every query (queries.jsonl, 300) and --reps repetitions, in one
+ *    process, interleaved query by query with a rotating start so noise hits
+ *    all alike, times:
+ *      raw FTS5      the lexical index alone: SELECT rowid FROM chunks_fts
+ *                    WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts)
+ *                    LIMIT 50, prepared once, with the MATCH expression of
+ *                    lexical_match_expr computed outside the clock;
+ *      lexical_search   ragd's index function (k 50: the candidate depth);
+ *      embed+vindex     the local embedder + vindex_search (k 50);
+ *      retrieve_search  --mode lexical, dense, hybrid (k 10, CLI defaults).
+ *    A warm-up pass over all queries precedes the timed passes.
+ * Reports p50/p90/p99/mean/QPS per measure, ratios against the index-level
+ * baselines (also the median of per-query paired ratios), the mean stage
+ * timings retrieve_search reports, and peak RSS.
+ *
+ * Skips cleanly (exit 0) when the data set is absent. See bench/README.md.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench/bench_common.h"
+#include "core/error.h"
+#include "index/lexical.h"
+#include "index/vector.h"
+#include "provider/provider.h"
+#include "retrieve/engine.h"
+#include "retrieve/retrieve.h"
+#include "store/store.h"
+
+extern char **environ;
+
+#ifndef RAGD_BENCH_SOURCE_DIR
+#define RAGD_BENCH_SOURCE_DIR "."
+#endif
+#ifndef RAGD_BENCH_RAGD_BIN
+#define RAGD_BENCH_RAGD_BIN "build/ragd"
+#endif
+
+typedef struct {
+    const char *scifact;
+    const char *data;
+    const char *ragd;
+    const char *collection;
+    int reps;
+    size_t k;
+    bool skip_ingest;
+    bool keep;
+} opts;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bench_query [options]\n"
+            "  --scifact DIR   SciFact (corpus.jsonl, queries.jsonl); default\n"
+            "                  $RAGD_SHARED_DATA/scifact, else <repo>/../shared/data/scifact\n"
+            "  --ragd PATH     the ragd binary used for ingest (default: this build's)\n"
+            "  --data DIR      data directory (kept); default a fresh temporary one, removed\n"
+            "  --skip-ingest   do not ingest: --data already holds the corpus\n"
+            "  --collection C  collection (default 'default')\n"
+            "  --reps N        timed passes over the queries (default 3)\n"
+            "  --k K           results per search (default 10)\n"
+            "  --keep          keep the temporary data directory\n");
+}
+
+static int parse(int argc, char **argv, opts *o)
+{
+    *o = (opts){.ragd = RAGD_BENCH_RAGD_BIN, .collection = "default", .reps = 3, .k = 10};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes = !strcmp(a, "--scifact") || !strcmp(a, "--ragd") || !strcmp(a, "--data") ||
+                     !strcmp(a, "--collection") || !strcmp(a, "--reps") || !strcmp(a, "--k");
+        if (takes && !v) {
+            fprintf(stderr, "bench_query: %s needs a value\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            exit(0);
+        } else if (!strcmp(a, "--scifact")) {
+            o->scifact = v;
+        } else if (!strcmp(a, "--ragd")) {
+            o->ragd = v;
+        } else if (!strcmp(a, "--data")) {
+            o->data = v;
+        } else if (!strcmp(a, "--collection")) {
+            o->collection = v;
+        } else if (!strcmp(a, "--reps")) {
+            o->reps = atoi(v);
+        } else if (!strcmp(a, "--k")) {
+            o->k = strtoull(v, NULL, 10);
+        } else if (!strcmp(a, "--skip-ingest")) {
+            o->skip_ingest = true;
+        } else if (!strcmp(a, "--keep")) {
+            o->keep = true;
+        } else {
+            fprintf(stderr, "bench_query: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        if (takes) i++;
+    }
+    if (o->reps <= 0 || !o->k || o->k > 1000) {
+        fprintf(stderr, "bench_query: invalid --reps or --k\n");
+        return 2;
+    }
+    if (o->skip_ingest && !o->data) {
+        fprintf(stderr, "bench_query: --skip-ingest needs --data\n");
+        return 2;
+    }
+    return 0;
+}
+
+static void die_err(const char *what, const ragd_error *e)
+{
+    fprintf(stderr, "bench_query: %s: %s\n", what, e->msg);
+    exit(1);
+}
+
+/* Run argv, its stdout sent to our stderr; wall seconds and the child's
+ * rusage. Returns its exit status (or -1). */
+static int run_child(char *const *argv, double *secs, struct rusage *ru)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
+    pid_t pid;
+    double t0 = bench_now();
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc) {
+        fprintf(stderr, "bench_query: cannot run %s: %s\n", argv[0], strerror(rc));
+        return -1;
+    }
+    int status = 0;
+    if (wait4(pid, &status, 0, ru) < 0) return -1;
+    *secs = bench_now() - t0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+typedef struct {
+    char **text;
+    size_t n;
+} query_set;
+
+static int load_queries(const char *path, query_set *qs)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    qs->text = NULL;
+    qs->n = 0;
+    size_t cap = 0;
+    char *line = NULL;
+    size_t lcap = 0;
+    while (getline(&line, &lcap, f) > 0) {
+        json_error_t je;
+        json_t *o = json_loads(line, 0, &je);
+        const char *t = o ? json_string_value(json_object_get(o, "text")) : NULL;
+        if (t && *t) {
+            if (qs->n == cap) {
+                cap = cap ? cap * 2 : 512;
+                qs->text = realloc(qs->text, cap * sizeof *qs->text);
+                if (!qs->text) exit(1);
+            }
+            qs->text[qs->n++] = strdup(t);
+        }
+        json_decref(o);
+    }
+    free(line);
+    fclose(f);
+    return 0;
+}
+
+enum { M_FTS5, M_LEXSEARCH, M_EMBEDVEC, M_LEXICAL, M_DENSE, M_HYBRID, NMEAS };
+static const char *MEAS_NAME[NMEAS] = {
+    "raw FTS5 bm25 (LIMIT 50)",        "lexical_search (k 50)",
+    "embed + vindex_search (k 50)",    "retrieve_search --mode lexical",
+    "retrieve_search --mode dense",    "retrieve_search --mode hybrid"};
+
+typedef struct {
+    double lexical, embed, dense, fuse, validate, total;
+    double hits;
+    size_t n;
+} stage_sum;
+
+typedef struct {
+    engine *eng;
+    sqlite3_stmt *fts;
+    size_t k;
+    char **expr; /* per query, NULL when no content terms */
+    stage_sum stages[NMEAS];
+} ctx;
+
+/* One measurement; returns seconds, or -1 when not applicable. */
+static double measure(ctx *c, int m, const char *query, size_t qi, bool record)
+{
+    ragd_error e;
+    ragd_error_clear(&e);
+    double t0, t1;
+    switch (m) {
+    case M_FTS5: {
+        if (!c->expr[qi]) return -1;
+        t0 = bench_now();
+        sqlite3_bind_text(c->fts, 1, c->expr[qi], -1, SQLITE_STATIC);
+        int r;
+        int64_t sink = 0;
+        while ((r = sqlite3_step(c->fts)) == SQLITE_ROW) sink += sqlite3_column_int64(c->fts, 0);
+        sqlite3_reset(c->fts);
+        t1 = bench_now();
+        if (r != SQLITE_DONE) {
+            fprintf(stderr, "bench_query: FTS5 query failed: %s\n",
+                    sqlite3_errmsg(store_db(c->eng->st)));
+            exit(1);
+        }
+        (void)sink;
+        return t1 - t0;
+    }
+    case M_LEXSEARCH: {
+        lexical_hit *h = NULL;
+        size_t n = 0;
+        t0 = bench_now();
+        if (lexical_search(c->eng->st, c->eng->coll.id, query, 50, &h, &n, &e))
+            die_err("lexical_search", &e);
+        free(h);
+        return bench_now() - t0;
+    }
+    case M_EMBEDVEC: {
+        int dim = c->eng->coll.settings.dim;
+        float *qv = calloc((size_t)dim, sizeof *qv);
+        const char *texts[1] = {query};
+        vindex_hit *h = NULL;
+        size_t n = 0;
+        t0 = bench_now();
+        if (embedder_embed(c->eng->embedder, texts, NULL, 1, qv, NULL, &e))
+            die_err("embedder_embed", &e);
+        vindex_normalize(qv, dim);
+        if (vindex_search(c->eng->vindex, qv, 50, &h, &n, &e)) die_err("vindex_search", &e);
+        free(h);
+        t1 = bench_now();
+        free(qv);
+        return t1 - t0;
+    }
+    default: {
+        search_opts so = {.k = c->k,
+                          .mode = m == M_LEXICAL ? "lexical" : m == M_DENSE ? "dense" : "hybrid",
+                          .min_coverage = -1,
+                          .min_cosine = -1,
+                          .embedder = c->eng->embedder,
+                          .vindex = c->eng->vindex};
+        search_result sr;
+        t0 = bench_now();
+        if (retrieve_search(c->eng->st, &c->eng->coll, query, &so, &sr, &e))
+            die_err("retrieve_search", &e);
+        t1 = bench_now();
+        if (record) {
+            stage_sum *s = &c->stages[m];
+            s->lexical += sr.ms_lexical;
+            s->embed += sr.ms_embed;
+            s->dense += sr.ms_dense;
+            s->fuse += sr.ms_fuse;
+            s->validate += sr.ms_validate;
+            s->total += sr.ms_total;
+            s->hits += (double)sr.n;
+            s->n++;
+        }
+        search_result_free(&sr);
+        return t1 - t0;
+    }
+    }
+}
+
+static double median_ratio(const double *a, const double *b, size_t n)
+{
+    double *r = malloc((n ? n : 1) * sizeof *r);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] > 0 && b[i] > 0) r[m++] = a[i] / b[i];
+    bench_stats s = bench_summarize(r, m);
+    free(r);
+    return s.p50;
+}
+
+int main(int argc, char **argv)
+{
+    opts o;
+    int prc = parse(argc, argv, &o);
+    if (prc) return prc;
+    double t_start = bench_now();
+
+    char scifact[1024];
+    const char *shared = getenv("RAGD_SHARED_DATA");
+    if (o.scifact)
+        snprintf(scifact, sizeof scifact, "%s", o.scifact);
+    else if (shared && *shared)
+        snprintf(scifact, sizeof scifact, "%s/scifact", shared);
+    else
+        snprintf(scifact, sizeof scifact, "%s/../shared/data/scifact", RAGD_BENCH_SOURCE_DIR);
+    char corpus[1100], queries[1100];
+    snprintf(corpus, sizeof corpus, "%s/corpus.jsonl", scifact);
+    snprintf(queries, sizeof queries, "%s/queries.jsonl", scifact);
+    if (access(corpus, R_OK) != 0 || access(queries, R_OK) != 0) {
+        printf("bench_query: SciFact not found at %s (need corpus.jsonl and queries.jsonl); "
+               "skipping. Use --scifact DIR or RAGD_SHARED_DATA.\n",
+               scifact);
+        return 0;
+    }
+
+    char tmpdir[512] = "";
+    const char *data = o.data;
+    if (!data) {
+        if (bench_mkdtemp("ragd-bench-query", tmpdir, sizeof tmpdir)) {
+            fprintf(stderr, "bench_query: cannot create a temporary directory: %s\n",
+                    strerror(errno));
+            return 1;
+        }
+        data = tmpdir;
+    }
+
+    printf("# bench_query\n\n");
+    bench_print_machine(stdout);
+    printf("command:");
+    for (int i = 0; i < argc; i++) printf(" %s", argv[i]);
+    printf("\ndata set: %s; data dir %s\n\n", scifact, data);
+    fflush(stdout);
+
+    /* 1. Ingest through the CLI. */
+    double ingest_s = -1;
+    struct rusage cru = {0};
+    if (!o.skip_ingest) {
+        char *args[] = {(char *)o.ragd,   "ingest",     "--format", "jsonl", "--no-progress",
+                        "--data",         (char *)data, "--collection", (char *)o.collection,
+                        corpus,           NULL};
+        fprintf(stderr, "bench_query: %s ingest ... %s\n", o.ragd, corpus);
+        int rc = run_child(args, &ingest_s, &cru);
+        if (rc != 0) {
+            fprintf(stderr, "bench_query: ragd ingest failed (exit %d)\n", rc);
+            return 1;
+        }
+    }
+
+    /* 2. Open once. */
+    ragd_error e;
+    ragd_error_clear(&e);
+    engine eng;
+    embed_choice choice;
+    memset(&choice, 0, sizeof choice);
+    double t0 = bench_now();
+    if (engine_open(data, o.collection, &choice, true, &eng, &e)) die_err("engine_open", &e);
+    double open_s = bench_now() - t0;
+    int64_t ndocs = 0, nchunks = 0;
+    if (store_counts(eng.st, eng.coll.id, &ndocs, &nchunks, &e)) die_err("store_counts", &e);
+
+    query_set qs;
+    if (load_queries(queries, &qs) || !qs.n) {
+        fprintf(stderr, "bench_query: no queries in %s\n", queries);
+        return 1;
+    }
+
+    ctx c = {.eng = &eng, .k = o.k};
+    sqlite3 *db = store_db(eng.st);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY "
+                           "bm25(chunks_fts) LIMIT 50",
+                           -1, &c.fts, NULL) != SQLITE_OK) {
+        fprintf(stderr, "bench_query: cannot prepare the FTS5 query: %s\n", sqlite3_errmsg(db));
+        return 1;
+    }
+    c.expr = calloc(qs.n, sizeof *c.expr);
+    size_t no_terms = 0;
+    for (size_t i = 0; i < qs.n; i++) {
+        c.expr[i] = lexical_match_expr(qs.text[i]);
+        no_terms += c.expr[i] == NULL;
+    }
+
+    /* 3. Warm-up, then timed interleaved passes. */
+    fprintf(stderr, "bench_query: warm-up pass over %zu queries\n", qs.n);
+    for (size_t i = 0; i < qs.n; i++)
+        for (int m = 0; m < NMEAS; m++) measure(&c, m, qs.text[i], i, false);
+    size_t ns = qs.n * (size_t)o.reps;
+    double *lat[NMEAS];
+    for (int m = 0; m < NMEAS; m++) {
+        lat[m] = calloc(ns, sizeof(double));
+        if (!lat[m]) return 1;
+    }
+    fprintf(stderr, "bench_query: %d timed passes x %zu queries x %d measures\n", o.reps, qs.n,
+            NMEAS);
+    double loop0 = bench_now();
+    for (int r = 0; r < o.reps; r++)
+        for (size_t i = 0; i < qs.n; i++) {
+            size_t si = (size_t)r * qs.n + i;
+            for (int j = 0; j < NMEAS; j++) {
+                int m = (j + (int)si) % NMEAS;
+                lat[m][si] = measure(&c, m, qs.text[i], i, true);
+            }
+        }
+    double loop_s = bench_now() - loop0;
+
+    /* --- report --- */
+    printf("## Ingest (`ragd ingest --format jsonl --no-progress`, a child process)\n\n");
+    if (ingest_s >= 0) {
+        double mb = bench_file_size(corpus) / 1048576.0;
+        printf("| documents | chunks | corpus MB | seconds | documents/s | chunks/s | MB/s | "
+               "ingest peak RSS MB |\n|---|---|---|---|---|---|---|---|\n");
+        printf("| %lld | %lld | %.2f | %.2f | %.0f | %.0f | %.2f | %.0f |\n\n", (long long)ndocs,
+               (long long)nchunks, mb, ingest_s, ndocs / ingest_s, nchunks / ingest_s,
+               mb / ingest_s, cru.ru_maxrss / 1024.0);
+    } else {
+        printf("skipped (--skip-ingest): %lld documents, %lld chunks already in %s\n\n",
+               (long long)ndocs, (long long)nchunks, data);
+    }
+    printf("engine_open (store + local embedder + vector index snapshot load, %s): %.1f ms\n\n",
+           eng.coll.settings.index_factory, open_s * 1e3);
+
+    printf("## Query latency (%zu queries x %d passes, one at a time, one process, "
+           "interleaved; k = %zu)\n\n",
+           qs.n, o.reps, o.k);
+    if (no_terms) printf("%zu queries have no content terms (no FTS5 baseline for them).\n\n",
+                         no_terms);
+    printf("| measure | p50 ms | p90 ms | p99 ms | mean ms | QPS |\n|---|---|---|---|---|---|\n");
+    bench_stats st[NMEAS];
+    for (int m = 0; m < NMEAS; m++) {
+        double *v = malloc(ns * sizeof *v);
+        size_t nv = 0;
+        for (size_t i = 0; i < ns; i++)
+            if (lat[m][i] >= 0) v[nv++] = lat[m][i];
+        st[m] = bench_summarize(v, nv);
+        free(v);
+        printf("| %s | %.3f | %.3f | %.3f | %.3f | %.0f |\n", MEAS_NAME[m], st[m].p50 * 1e3,
+               st[m].p90 * 1e3, st[m].p99 * 1e3, st[m].mean * 1e3, st[m].n / st[m].sum);
+    }
+    printf("\n## Ratios (same run)\n\n| ragd | baseline | p50 ratio | mean ratio | median of "
+           "per-query ratios |\n|---|---|---|---|---|\n");
+    struct {
+        int a, b;
+    } pairs[] = {{M_LEXICAL, M_FTS5},
+                 {M_LEXSEARCH, M_FTS5},
+                 {M_LEXICAL, M_LEXSEARCH},
+                 {M_DENSE, M_EMBEDVEC},
+                 {M_HYBRID, M_LEXICAL}};
+    for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
+        int a = pairs[p].a, b = pairs[p].b;
+        printf("| %s | %s | %.2f× | %.2f× | %.2f× |\n", MEAS_NAME[a], MEAS_NAME[b],
+               st[a].p50 / st[b].p50, st[a].mean / st[b].mean, median_ratio(lat[a], lat[b], ns));
+    }
+    printf("\n## Where retrieve_search spends its time (mean ms per query, its own timing_ms)\n\n"
+           "| mode | lexical | embed | dense | fuse | validate | total | results/query |\n"
+           "|---|---|---|---|---|---|---|---|\n");
+    for (int m = M_LEXICAL; m <= M_HYBRID; m++) {
+        stage_sum *s = &c.stages[m];
+        double n = s->n ? (double)s->n : 1;
+        printf("| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.1f |\n", MEAS_NAME[m] + 23,
+               s->lexical / n, s->embed / n, s->dense / n, s->fuse / n, s->validate / n,
+               s->total / n, s->hits / n);
+    }
+    printf("\npeak RSS of this process (ru_maxrss): %.0f MB; timed loop %.1f s; total %.1f s\n",
+           bench_maxrss_mb(RUSAGE_SELF), loop_s, bench_now() - t_start);
+
+    for (int m = 0; m < NMEAS; m++) free(lat[m]);
+    for (size_t i = 0; i < qs.n; i++) {
+        free(qs.text[i]);
+        free(c.expr[i]);
+    }
+    free(qs.text);
+    free(c.expr);
+    sqlite3_finalize(c.fts);
+    engine_close(&eng);
+    if (tmpdir[0]) {
+        if (o.keep)
+            fprintf(stderr, "bench_query: kept %s\n", tmpdir);
+        else
+            bench_rmtree(tmpdir);
+    }
+    return 0;
+}
