@@ -12,6 +12,8 @@ ragd_status cli_parse(int argc, char **argv, const cli_optdef *defs, cli_args *o
     memset(out, 0, sizeof *out);
     out->defs = defs;
     out->pos = ragd_xcalloc((size_t)argc + 1, sizeof *out->pos);
+    out->all = ragd_xcalloc((size_t)argc + 1, sizeof *out->all);
+    out->all_def = ragd_xcalloc((size_t)argc + 1, sizeof *out->all_def);
     bool opts_done = false;
     for (int i = 0; i < argc; i++) {
         char *a = argv[i];
@@ -52,6 +54,8 @@ ragd_status cli_parse(int argc, char **argv, const cli_optdef *defs, cli_args *o
             }
             out->values[found] = "1";
         }
+        out->all[out->nall] = out->values[found];
+        out->all_def[out->nall++] = found;
     }
     return RAGD_OK;
 }
@@ -61,6 +65,11 @@ void cli_args_free(cli_args *a)
     free(a->pos);
     a->pos = NULL;
     a->npos = 0;
+    free(a->all);
+    free(a->all_def);
+    a->all = NULL;
+    a->all_def = NULL;
+    a->nall = 0;
 }
 
 const char *cli_get(const cli_args *a, const char *name)
@@ -73,6 +82,22 @@ const char *cli_get(const cli_args *a, const char *name)
 bool cli_flag(const cli_args *a, const char *name)
 {
     return cli_get(a, name) != NULL;
+}
+
+const char **cli_get_all(const cli_args *a, const char *name, size_t *n)
+{
+    *n = 0;
+    int def = -1;
+    for (int d = 0; a->defs[d].name && d < CLI_MAX_OPTS; d++)
+        if (!strcmp(a->defs[d].name, name)) def = d;
+    if (def < 0) return NULL;
+    const char **v = NULL;
+    for (size_t i = 0; i < a->nall; i++)
+        if (a->all_def[i] == def) {
+            if (!v) v = ragd_xcalloc(a->nall, sizeof *v);
+            v[(*n)++] = a->all[i];
+        }
+    return v;
 }
 
 ragd_status cli_get_int(const cli_args *a, const char *name, long min, long max, long *out,

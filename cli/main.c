@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "ingest/ingest.h"
 #include "retrieve/engine.h"
+#include "retrieve/eval.h"
 #include "retrieve/retrieve.h"
 #include "store/store.h"
 
@@ -110,9 +111,12 @@ static const cli_optdef INGEST_OPTS[] = {
     {"chunk-tokens", true, "window size in tokens (default 256)"},
     {"overlap", true, "tokens shared by consecutive windows (default chunk-tokens/8)"},
     {"parent-tokens", true, "parent size for flat text (parent chunker)"},
-    {"format", true, "auto | txt | md | jsonl (default auto: by extension, then content)"},
+    {"format", true,
+     "auto | txt | md | html | pdf | jsonl (default auto: by extension, then content)"},
     {"max-bytes", true, "largest file accepted, in bytes (default 16 MiB)"},
     {"no-progress", false, "no progress bar or progress lines"},
+    {"meta", true,
+     "KEY=VALUE metadata for every document ingested (repeatable; wins over JSONL fields)"},
     {"embedder", true, "local | openai | ollama (env RAGD_EMBEDDER; default local)"},
     {"embedder-model", true, "embedding model name (env RAGD_EMBEDDER_MODEL)"},
     {"dim", true, "embedding dimension (local: default 384; remote: learned from the server)"},
@@ -201,9 +205,20 @@ static int cmd_ingest(const command *cmd, cli_args *a)
     if (idx) snprintf(s.index_factory, sizeof s.index_factory, "%s", idx);
     embed_choice choice;
     if (embed_choice_from_args(a, &choice, &e)) return fail("ingest", &e);
-    engine eng;
-    if (engine_open_ingest(data_dir(a), coll_name(a), &s, &choice, &eng, &e))
+    /* --- --meta hook (loaders/metadata): repeatable KEY=VALUE, checked before
+     * anything is opened (a bad one exits 2), applied by ingest_paths. */
+    size_t nmeta = 0;
+    const char **meta = cli_get_all(a, "meta", &nmeta);
+    if (ingest_meta_parse(meta, nmeta, NULL, &e)) {
+        free(meta);
         return fail("ingest", &e);
+    }
+    /* --- end of the --meta hook */
+    engine eng;
+    if (engine_open_ingest(data_dir(a), coll_name(a), &s, &choice, &eng, &e)) {
+        free(meta);
+        return fail("ingest", &e);
+    }
     ragd_store *st = eng.st;
     ragd_collection coll = eng.coll;
     ingest_opts o = {
@@ -212,9 +227,12 @@ static int cmd_ingest(const command *cmd, cli_args *a)
         .max_bytes = (size_t)maxb,
         .progress = !cli_flag(a, "no-progress") && !cli_flag(a, "json"),
         .progress_tty = isatty(STDERR_FILENO) != 0,
+        .meta = meta,
+        .nmeta = nmeta,
     };
     json_t *report = NULL;
     ragd_status st_rc = ingest_paths(st, &coll, a->pos, a->npos, &o, &report, &e);
+    free(meta);
     if (report) {
         if (cli_flag(a, "json")) {
             print_json(report);
@@ -383,6 +401,7 @@ static const cli_optdef SEARCH_OPTS[] = {
     {"rrf-k", true, "reciprocal rank fusion constant (default 60)"},
     {"w-lexical", true, "hybrid fusion weight of lexical results, in percent (default 100)"},
     {"w-dense", true, "hybrid fusion weight of dense results, in percent (default 50)"},
+    {"fusion", true, "score (default) | rrf"},
     {"budget", true, "context token budget (context, answer; default 3000)"},
     {"stream", false, "stream the answer (answer; printed whole for the extractive generator)"},
     {NULL, false, NULL}};
@@ -434,6 +453,7 @@ static int run_search(const command *cmd, cli_args *a, query_run *q)
     q->so.rrf_k = (double)rrf_k;
     q->so.w_lexical = wl / 100.0;
     q->so.w_dense = wd / 100.0;
+    q->so.fusion = cli_get(a, "fusion");
     q->budget = (size_t)budget;
     const char *mode = q->so.mode;
     if (mode && strcmp(mode, "lexical") && strcmp(mode, "dense") && strcmp(mode, "hybrid")) {
@@ -574,6 +594,135 @@ static int cmd_answer(const command *cmd, cli_args *a)
     return 0;
 }
 
+/* --- eval --------------------------------------------------------------------------- */
+
+static const cli_optdef EVAL_OPTS[] = {
+    COMMON_OPTS,
+    EMBED_OPTS,
+    {"beir", true, "BEIR dataset directory (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv)"},
+    {"split", true, "qrels split (default test)"},
+    {"k", true, "ranking depth for recall (default 100)"},
+    {"mode", true, "hybrid (default) | dense | lexical"},
+    {"per-query", true, "write one JSON line per query to this file"},
+    {"fusion", true, "score (default) | rrf"},
+    {"subset", true, "all (default) | dev | holdout: a fixed 1/3 / 2/3 split of the queries"},
+    {"max-queries", true, "evaluate only the first N judged queries"},
+    {"rrf-k", true, "reciprocal rank fusion constant (default 60)"},
+    {"w-lexical", true, "hybrid fusion weight of lexical results, in percent (default 100)"},
+    {"w-dense", true, "hybrid fusion weight of dense results, in percent (default 50)"},
+    {"embedder", true, "embedder for a new eval collection (default local)"},
+    {"embedder-model", true, "embedding model name"},
+    {"chunk-tokens", true, "chunk size for a new eval collection"},
+    {NULL, false, NULL}};
+
+static int cmd_eval(const command *cmd, cli_args *a)
+{
+    (void)cmd;
+    ragd_error e;
+    ragd_error_clear(&e);
+    const char *dir = cli_get(a, "beir");
+    if (!dir) {
+        fprintf(stderr, "ragd: eval: --beir DIR is required\n");
+        return 2;
+    }
+    long k = 100, maxq = 0, rrf_k = 0, wl = 0, wd = 0, ct = 0;
+    if (cli_get_int(a, "k", 1, 1000, &k, &e) || cli_get_int(a, "max-queries", 1, 10000000, &maxq, &e) ||
+        cli_get_int(a, "rrf-k", 1, 100000, &rrf_k, &e) ||
+        cli_get_int(a, "w-lexical", 1, 10000, &wl, &e) ||
+        cli_get_int(a, "w-dense", 1, 10000, &wd, &e) ||
+        cli_get_int(a, "chunk-tokens", 16, 8192, &ct, &e))
+        return fail("eval", &e);
+    const char *mode = cli_get(a, "mode");
+    if (mode && strcmp(mode, "lexical") && strcmp(mode, "dense") && strcmp(mode, "hybrid")) {
+        fprintf(stderr, "ragd: eval: unknown --mode '%s' (hybrid, dense, lexical)\n", mode);
+        return 2;
+    }
+    /* The collection: --collection, else "beir-<dataset dir name>". */
+    char name[80];
+    const char *cn = cli_get(a, "collection");
+    if (cn) {
+        snprintf(name, sizeof name, "%s", cn);
+    } else {
+        size_t len = strlen(dir);
+        while (len > 1 && dir[len - 1] == '/') len--;
+        size_t b = len;
+        while (b > 0 && dir[b - 1] != '/') b--;
+        snprintf(name, sizeof name, "beir-%.*s", (int)(len - b > 60 ? 60 : len - b), dir + b);
+        for (char *p = name; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                  *p == '-' || *p == '_' || *p == '.'))
+                *p = '_';
+    }
+    embed_choice choice;
+    if (embed_choice_from_args(a, &choice, &e)) return fail("eval", &e);
+    ragd_settings s;
+    store_settings_init(&s);
+    if (ct) s.chunk_tokens = (int)ct;
+    engine eng;
+    if (engine_open_ingest(data_dir(a), name, &s, &choice, &eng, &e)) return fail("eval", &e);
+    /* Ingest (a no-op for documents already there unchanged). */
+    char corpus[4096];
+    snprintf(corpus, sizeof corpus, "%s/corpus.jsonl", dir);
+    char *paths[1] = {corpus};
+    ingest_opts io = {.format = "jsonl",
+                      .progress = !cli_flag(a, "json"),
+                      .progress_tty = isatty(STDERR_FILENO) != 0,
+                      .embedder = eng.embedder};
+    json_t *rep = NULL;
+    ragd_status rc = ingest_paths(eng.st, &eng.coll, paths, 1, &io, &rep, &e);
+    json_decref(rep);
+    if (rc) {
+        engine_close(&eng);
+        return fail("eval: ingest", &e);
+    }
+    bool dense = !mode || strcmp(mode, "lexical") != 0;
+    if (dense && vindex_open(eng.st, &eng.coll, &eng.vindex, NULL, &e)) {
+        engine_close(&eng);
+        return fail("eval", &e);
+    }
+    eval_opts eo = {.split = cli_get(a, "split"),
+                    .k = (size_t)k,
+                    .per_query = cli_get(a, "per-query"),
+                    .max_queries = (size_t)maxq};
+    eo.search.mode = mode;
+    eo.search.fusion = cli_get(a, "fusion");
+    eo.subset = cli_get(a, "subset");
+    eo.search.min_coverage = -1;
+    eo.search.min_cosine = -1;
+    eo.search.rrf_k = (double)rrf_k;
+    eo.search.w_lexical = wl / 100.0;
+    eo.search.w_dense = wd / 100.0;
+    if (dense) {
+        eo.search.embedder = eng.embedder;
+        eo.search.vindex = eng.vindex;
+    }
+    json_t *res = NULL;
+    rc = eval_beir(eng.st, &eng.coll, dir, &eo, &res, &e);
+    engine_close(&eng);
+    if (rc) return fail("eval", &e);
+    if (cli_flag(a, "json")) {
+        print_json(res);
+    } else {
+        char rk[32];
+        snprintf(rk, sizeof rk, "recall@%ld", k);
+        printf("%s (%s split, %lld queries, mode %s)\n  nDCG@10    %.4f\n  %-10s %.4f\n  MRR@10     "
+               "%.4f\n  latency    p50 %.2f ms, p99 %.2f ms\n  relevant doc survives validation: "
+               "%.1f%%\n",
+               dir, json_string_value(json_object_get(res, "split")),
+               json_integer_value(json_object_get(res, "queries")),
+               json_string_value(json_object_get(res, "mode")),
+               json_real_value(json_object_get(res, "ndcg@10")), rk,
+               json_real_value(json_object_get(res, rk)),
+               json_real_value(json_object_get(res, "mrr@10")),
+               json_real_value(json_object_get(res, "p50_ms")),
+               json_real_value(json_object_get(res, "p99_ms")),
+               100 * json_real_value(json_object_get(json_object_get(res, "validation"),
+                                                     "relevant_survive")));
+    }
+    json_decref(res);
+    return 0;
+}
+
 /* --- reindex ------------------------------------------------------------------------ */
 
 static const cli_optdef REINDEX_OPTS[] = {
@@ -624,8 +773,8 @@ static int cmd_reindex(const command *cmd, cli_args *a)
 static int cmd_help(const command *cmd, cli_args *a);
 
 static const command COMMANDS[] = {
-    {"ingest", "PATH...", "ingest files or directories (txt, md, BEIR jsonl)", cmd_ingest,
-     INGEST_OPTS},
+    {"ingest", "PATH...", "ingest files or directories (txt, md, html, pdf, BEIR jsonl)",
+     cmd_ingest, INGEST_OPTS},
     {"docs", "", "list documents", cmd_docs, BASIC_OPTS},
     {"show", "DOC_ID", "show a document, its summary and normalized text", cmd_show, BASIC_OPTS},
     {"chunks", "DOC_ID", "show a document's chunks with byte offsets", cmd_chunks, BASIC_OPTS},
@@ -634,6 +783,8 @@ static const command COMMANDS[] = {
      SEARCH_OPTS},
     {"context", "QUERY", "the validated, numbered context for a query", cmd_context, SEARCH_OPTS},
     {"answer", "QUERY", "a grounded answer with checked [n] citations", cmd_answer, SEARCH_OPTS},
+    {"eval", "--beir DIR", "retrieval quality (nDCG@10, Recall@100, MRR@10) on a BEIR dataset",
+     cmd_eval, EVAL_OPTS},
     {"reindex", "", "rebuild the FAISS vector index from SQLite", cmd_reindex, REINDEX_OPTS},
     {"help", "[COMMAND]", "show help", cmd_help, BASIC_OPTS},
     {NULL, NULL, NULL, NULL, NULL}};

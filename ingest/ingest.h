@@ -51,24 +51,34 @@ typedef struct {
     char *text; /* normalized (NFC, LF) text; owned */
     size_t len;
     char *title;        /* owned */
-    const char *format; /* static: "txt", "md", "jsonl" */
+    const char *format; /* static: "txt", "md", "html", "pdf" */
     ingest_block *blocks;
     size_t nblocks;
     ingest_section *sections;
     size_t nsections;
     char *metadata_json; /* owned JSON object text, or NULL */
+    /* Paged formats (PDF): page_starts[i] is the byte offset in text where
+     * page i+1 begins (ascending, page_starts[0] == 0); NULL/0 otherwise. */
+    size_t *page_starts; /* owned */
+    size_t npages;
 } ingest_doc;
 
 void ingest_doc_free(ingest_doc *d);
 
+/* The 1-based page that byte offset `off` of d->text falls on, or 0 when d
+ * has no pages. */
+int ingest_doc_page_at(const ingest_doc *d, size_t off);
+
 /* Default and hard limit on one input file's size. */
 #define INGEST_DEFAULT_MAX_BYTES (16u * 1024u * 1024u)
 
-/* Pick a format for path: "md", "txt", "jsonl" from the extension, or for
- * unknown extensions by sniffing the first bytes (text -> "txt"). Returns a
- * static string, or NULL with err set when the file is not something we can
- * read ("binary file", "unsupported format 'pdf', use --format txt"). `hint`
- * other than NULL/"auto" forces the format. */
+/* Pick a format for path: "md", "txt", "jsonl", "html" (.html .htm .xhtml),
+ * "pdf" from the extension, or for unknown extensions by sniffing the first
+ * bytes ("%PDF-" -> "pdf"; "<!doctype html" / "<html" after a BOM and
+ * whitespace, any case -> "html"; other text -> "txt"). Returns a static
+ * string, or NULL with err set when the file is not something we can read
+ * ("binary file", "unsupported format 'docx'"). `hint` other than
+ * NULL/"auto" forces the format (RAGD_EUSAGE for an unknown one). */
 const char *ingest_detect_format(const char *path, const char *hint, const char *head,
                                  size_t head_len, ragd_error *err);
 
@@ -78,7 +88,11 @@ ragd_status ingest_read_file(const char *path, size_t max_bytes, char **out, siz
                              ragd_error *err);
 
 /* Validate (UTF-8, no NUL, not empty or blank), normalize and parse raw bytes
- * of the given format ("txt" or "md") into d. `fallback_title` (e.g. the
+ * of the given format ("txt", "md", "html" or "pdf") into d. HTML becomes
+ * Markdown-like text (headings, lists, tables, fenced code; scripts, styles
+ * and navigation dropped) parsed as Markdown; a PDF becomes its pages' text
+ * joined by "\n\f\n" with d->page_starts set. Unreadable HTML/PDF input
+ * fails with RAGD_EINPUT and the parser's reason. `fallback_title` (e.g. the
  * file name) is used when the text has no title of its own. Blank input fails
  * with RAGD_ENOTFOUND so callers can skip it with a warning rather than fail. */
 ragd_status ingest_parse(const char *raw, size_t n, const char *format, const char *fallback_title,
@@ -126,12 +140,22 @@ ragd_status chunk_document(const ingest_doc *d, const ragd_settings *s, chunk_li
 /* --- the pipeline ----------------------------------------------------------- */
 
 typedef struct {
-    const char *format;      /* auto | txt | md | jsonl */
+    const char *format;      /* auto | txt | md | html | pdf | jsonl */
     size_t max_bytes;        /* per file; 0 = default */
     bool progress;           /* show a progress bar (TTY) or periodic lines */
     bool progress_tty;       /* bar when true, periodic lines otherwise */
     ragd_embedder *embedder; /* borrowed; NULL = store no vectors */
+    /* User metadata for every document of the run: "key=value" strings
+     * (borrowed), merged over a JSONL record's extra fields (these win). */
+    const char *const *meta;
+    size_t nmeta;
 } ingest_opts;
+
+/* Parse "key=value" strings into a JSON object (new reference in *out, or
+ * NULL out to only validate). Keys are [A-Za-z0-9_.-]{1,64}; the value is
+ * the rest after the first '=' (may be empty); a repeated key keeps the
+ * last value. Anything else is RAGD_EUSAGE naming the bad argument. */
+ragd_status ingest_meta_parse(const char *const *kv, size_t n, json_t **out, ragd_error *err);
 
 /* Embed chunk texts (contextual header + text) through the embedding cache:
  * cached (model, SHA-256 of text) pairs cost no provider call; the rest are
@@ -147,8 +171,9 @@ ragd_status ingest_embed_texts(ragd_store *st, ragd_embedder *e, const char *con
  * "bytes","seconds","embedding":{…},"errors":[{"file","error"}]} (new
  * reference). Returns RAGD_OK when no file failed, RAGD_EPROVIDER when an
  * embedding call failed for some document (those documents are not stored),
- * RAGD_EINPUT when some input was bad (report still set), or another status
- * for failures that stop everything (store errors). */
+ * RAGD_EINPUT when some input was bad (report still set), RAGD_EUSAGE (no
+ * report) for a bad o->format or o->meta, or another status for failures
+ * that stop everything (store errors). */
 ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *const *paths,
                          size_t npaths, const ingest_opts *o, json_t **report, ragd_error *err);
 

@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "core/text.h"
 #include "ingest/ingest.h"
+#include "ingest/loaders.h"
 
 void ingest_doc_free(ingest_doc *d)
 {
@@ -30,7 +31,22 @@ void ingest_doc_free(ingest_doc *d)
         free(d->sections[i].heading_path);
     free(d->sections);
     free(d->metadata_json);
+    free(d->page_starts);
     memset(d, 0, sizeof *d);
+}
+
+int ingest_doc_page_at(const ingest_doc *d, size_t off)
+{
+    if (!d || !d->npages) return 0;
+    size_t lo = 0, hi = d->npages; /* first page starting after off */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->page_starts[mid] <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? (int)lo : 1;
 }
 
 static const char *ext_of(const char *path)
@@ -41,6 +57,24 @@ static const char *ext_of(const char *path)
     return dot && dot != base ? dot + 1 : "";
 }
 
+/* Case-insensitive prefix test. */
+static bool has_prefix_ci(const char *s, size_t n, const char *prefix)
+{
+    size_t k = strlen(prefix);
+    return n >= k && strncasecmp(s, prefix, k) == 0;
+}
+
+/* Sniff HTML: "<!doctype html" or "<html" after a BOM and whitespace. */
+static bool looks_like_html(const char *head, size_t n)
+{
+    size_t i = 0;
+    if (n >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0) i = 3;
+    while (i < n && isspace((unsigned char)head[i]))
+        i++;
+    return has_prefix_ci(head + i, n - i, "<!doctype html") ||
+           has_prefix_ci(head + i, n - i, "<html");
+}
+
 const char *ingest_detect_format(const char *path, const char *hint, const char *head,
                                  size_t head_len, ragd_error *err)
 {
@@ -48,8 +82,11 @@ const char *ingest_detect_format(const char *path, const char *hint, const char 
         if (!strcmp(hint, "txt") || !strcmp(hint, "text")) return "txt";
         if (!strcmp(hint, "md") || !strcmp(hint, "markdown")) return "md";
         if (!strcmp(hint, "jsonl")) return "jsonl";
+        if (!strcmp(hint, "html") || !strcmp(hint, "htm")) return "html";
+        if (!strcmp(hint, "pdf")) return "pdf";
         ragd_error_set(err, RAGD_EUSAGE,
-                       "unsupported --format '%s' (supported: auto, txt, md, jsonl)", hint);
+                       "unsupported --format '%s' (supported: auto, txt, md, html, pdf, jsonl)",
+                       hint);
         return NULL;
     }
     const char *ext = ext_of(path);
@@ -57,18 +94,24 @@ const char *ingest_detect_format(const char *path, const char *hint, const char 
         return "md";
     if (!strcasecmp(ext, "txt") || !strcasecmp(ext, "text")) return "txt";
     if (!strcasecmp(ext, "jsonl")) return "jsonl";
-    static const char *const UNSUPPORTED[] = {"pdf", "html", "htm",  "docx", "doc", "odt",
-                                              "rtf", "epub", "xlsx", "pptx", NULL};
+    if (!strcasecmp(ext, "html") || !strcasecmp(ext, "htm") || !strcasecmp(ext, "xhtml"))
+        return "html";
+    if (!strcasecmp(ext, "pdf")) return "pdf";
+    static const char *const UNSUPPORTED[] = {"docx", "doc",  "odt",  "rtf",
+                                              "epub", "xlsx", "pptx", NULL};
     for (int i = 0; UNSUPPORTED[i]; i++)
         if (!strcasecmp(ext, UNSUPPORTED[i])) {
             ragd_error_set(err, RAGD_EINPUT,
-                           "unsupported format '%s' (supported: txt, md, jsonl); convert it to "
-                           "text or force one with --format",
+                           "unsupported format '%s' (supported: txt, md, html, pdf, jsonl); "
+                           "convert it to text or force one with --format",
                            UNSUPPORTED[i]);
             return NULL;
         }
-    /* Unknown extension: sniff. Binary if it has NUL bytes or invalid UTF-8
+    /* Unknown extension: sniff PDF and HTML signatures first (a PDF is
+     * binary), then text. Binary if it has NUL bytes or invalid UTF-8
      * (allowing a sequence cut by the end of the sniffed window). */
+    if (head_len >= 5 && memcmp(head, "%PDF-", 5) == 0) return "pdf";
+    if (looks_like_html(head, head_len)) return "html";
     size_t bad = 0;
     const char *why = NULL;
     if (memchr(head, '\0', head_len)) {
@@ -384,11 +427,10 @@ static char *text_title(const char *t, size_t n)
     return NULL;
 }
 
-ragd_status ingest_parse(const char *raw, size_t n, const char *format, const char *fallback_title,
-                         ingest_doc *d, ragd_error *err)
+/* Validate raw bytes as UTF-8 text and normalize them into *out. */
+static ragd_status validate_normalize(const char *raw, size_t n, char **out, size_t *out_len,
+                                      ragd_error *err)
 {
-    memset(d, 0, sizeof *d);
-    if (n == 0) return ragd_error_set(err, RAGD_EINPUT, "empty file");
     size_t bad = 0;
     const char *why = NULL;
     if (!text_utf8_check(raw, n, &bad, &why)) {
@@ -400,21 +442,52 @@ ragd_status ingest_parse(const char *raw, size_t n, const char *format, const ch
                               "to UTF-8 text",
                               why, bad, line);
     }
-    ragd_status rc = text_normalize(raw, n, &d->text, &d->len, err);
-    if (rc) return rc;
+    return text_normalize(raw, n, out, out_len, err);
+}
+
+ragd_status ingest_parse_structure(ingest_doc *d, const char *structure, const char *fallback_title,
+                                   ragd_error *err)
+{
     if (is_blank(d->text, 0, d->len)) {
         ingest_doc_free(d);
         return ragd_error_set(err, RAGD_ENOTFOUND, "only whitespace, nothing to index; skipped");
     }
     parser p = {.d = d};
-    if (!strcmp(format, "md")) {
-        d->format = "md";
+    if (!strcmp(structure, "md")) {
         parse_markdown(&p);
     } else {
-        d->format = "txt";
         parse_text(&p);
-        d->title = text_title(d->text, d->len);
+        if (!d->title) d->title = text_title(d->text, d->len);
     }
     if (!d->title) d->title = ragd_xstrdup(fallback_title ? fallback_title : "");
     return RAGD_OK;
+}
+
+ragd_status ingest_parse(const char *raw, size_t n, const char *format, const char *fallback_title,
+                         ingest_doc *d, ragd_error *err)
+{
+    memset(d, 0, sizeof *d);
+    if (n == 0) return ragd_error_set(err, RAGD_EINPUT, "empty file");
+    if (!strcmp(format, "html")) return ingest_load_html(raw, n, fallback_title, d, err);
+    if (!strcmp(format, "pdf")) return ingest_load_pdf(raw, n, fallback_title, d, err);
+    ragd_status rc = validate_normalize(raw, n, &d->text, &d->len, err);
+    if (rc) return rc;
+    bool md = !strcmp(format, "md");
+    d->format = md ? "md" : "txt";
+    return ingest_parse_structure(d, md ? "md" : "txt", fallback_title, err);
+}
+
+ragd_status ingest_parse_markdown(const char *md, size_t n, const char *format, const char *title,
+                                  const char *fallback_title, ingest_doc *d, ragd_error *err)
+{
+    ragd_status rc = validate_normalize(md, n, &d->text, &d->len, err);
+    if (rc) return rc;
+    d->format = format;
+    if (title && *title) {
+        /* The title is shown and indexed as one line. */
+        char *t = NULL;
+        size_t tl = 0;
+        if (validate_normalize(title, strlen(title), &t, &tl, NULL) == RAGD_OK) d->title = t;
+    }
+    return ingest_parse_structure(d, "md", fallback_title, err);
 }

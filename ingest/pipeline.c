@@ -9,6 +9,11 @@
  * Document ids: a file given directly is keyed by its base name; a file
  * found under a directory argument by its path relative to that directory
  * ("space/mars.md"); a JSONL record by its "_id".
+ *
+ * User metadata (--meta key=value) is merged over a JSONL record's extra
+ * fields (the user's keys win) and is part of the content hash, so changing
+ * it updates the document. Paged documents (PDF) give each chunk its page in
+ * the chunk's metadata: {"page": first page, "page_end": last page}.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -46,6 +51,7 @@ typedef struct {
     size_t bytes, total_bytes, done_bytes;
     size_t files_done, files_total;
     json_t *errors;
+    json_t *meta; /* user metadata (--meta) or NULL */
     double t0, last_progress;
 } run;
 
@@ -153,6 +159,73 @@ static void progress(run *r, bool final)
     }
 }
 
+static bool is_space_byte(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == '\v';
+}
+
+static void free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* The document metadata for base_json (a JSONL record's extra fields, or
+ * NULL) with the run's --meta merged over it; NULL when there is no --meta
+ * (then base_json applies unchanged). Malloc'd JSON text. */
+static char *merged_metadata(const run *r, const char *base_json)
+{
+    if (!r->meta) return NULL;
+    json_t *o = base_json ? json_loads(base_json, 0, NULL) : NULL;
+    if (!json_is_object(o)) {
+        json_decref(o);
+        o = json_object();
+    }
+    json_object_update(o, r->meta);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return s;
+}
+
+ragd_status ingest_meta_parse(const char *const *kv, size_t n, json_t **out, ragd_error *err)
+{
+    if (out) *out = NULL;
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++) {
+        const char *a = kv[i] ? kv[i] : "";
+        const char *eq = strchr(a, '=');
+        size_t klen = eq ? (size_t)(eq - a) : 0;
+        bool ok = eq && klen >= 1 && klen <= 64;
+        for (size_t j = 0; ok && j < klen; j++) {
+            char c = a[j];
+            ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '_' || c == '.' || c == '-';
+        }
+        if (!ok) {
+            json_decref(o);
+            return ragd_error_set(err, RAGD_EUSAGE,
+                                  "--meta '%s': expected KEY=VALUE with KEY of 1-64 characters "
+                                  "from A-Z a-z 0-9 _ . -",
+                                  a);
+        }
+        json_t *v = json_string(eq + 1);
+        if (!v) {
+            json_decref(o);
+            return ragd_error_set(err, RAGD_EUSAGE, "--meta '%s': the value is not UTF-8 text", a);
+        }
+        char key[65];
+        memcpy(key, a, klen);
+        key[klen] = '\0';
+        json_object_set_new(o, key, v);
+    }
+    if (out)
+        *out = o;
+    else
+        json_decref(o);
+    return RAGD_OK;
+}
+
 /* Store one parsed document (already known to be new or changed). */
 static ragd_status store_parsed(run *r, const char *key, const char *source, const char *hash,
                                 ingest_doc *d, bool existed, ragd_error *err)
@@ -161,6 +234,20 @@ static ragd_status store_parsed(run *r, const char *key, const char *source, con
     ragd_status rc = chunk_document(d, &r->coll->settings, &cl, err);
     if (rc) return rc;
     store_chunk *sc = ragd_xcalloc(cl.n ? cl.n : 1, sizeof *sc);
+    char **cmeta = ragd_xcalloc(cl.n ? cl.n : 1, sizeof *cmeta);
+    for (size_t i = 0; i < cl.n && d->npages; i++) {
+        /* The page of the chunk's first and last non-space bytes. */
+        size_t s = cl.v[i].start, e = cl.v[i].end;
+        while (s < e && is_space_byte(d->text[s]))
+            s++;
+        while (e > s && is_space_byte(d->text[e - 1]))
+            e--;
+        ragd_buf m = RAGD_BUF_INIT;
+        ragd_buf_printf(&m, "{\"page\":%d,\"page_end\":%d}", ingest_doc_page_at(d, s),
+                        ingest_doc_page_at(d, e > s ? e - 1 : s));
+        cmeta[i] = ragd_buf_steal(&m);
+        sc[i].meta_json = cmeta[i];
+    }
     for (size_t i = 0; i < cl.n; i++) {
         sc[i].parent = cl.v[i].parent;
         sc[i].start = cl.v[i].start;
@@ -200,6 +287,7 @@ static ragd_status store_parsed(run *r, const char *key, const char *source, con
             free(vecs);
             free(sc);
             free(sp);
+            free_strings(cmeta, cl.n);
             chunk_list_free(&cl);
             return rc;
         }
@@ -233,6 +321,7 @@ static ragd_status store_parsed(run *r, const char *key, const char *source, con
     free(vecs);
     free(sc);
     free(sp);
+    free_strings(cmeta, cl.n);
     chunk_list_free(&cl);
     return rc;
 }
@@ -288,12 +377,10 @@ ragd_status ingest_embed_texts(ragd_store *st, ragd_embedder *e, const char *con
     return rc;
 }
 
-/* Ingest one text record (a file, or a JSONL line). Returns a fatal status
- * only for store failures; per-document problems are reported and counted. */
-static ragd_status ingest_record(run *r, const char *label, const char *key, const char *source,
-                                 const char *raw, size_t n, const char *format,
-                                 const char *fallback_title, const char *hash_extra,
-                                 const char *metadata_json)
+static ragd_status ingest_record_merged(run *r, const char *label, const char *key,
+                                        const char *source, const char *raw, size_t n,
+                                        const char *format, const char *fallback_title,
+                                        const char *hash_extra, const char *metadata_json)
 {
     ragd_error e;
     ragd_error_clear(&e);
@@ -341,6 +428,22 @@ static ragd_status ingest_record(run *r, const char *label, const char *key, con
         return rc == RAGD_ESTORE ? rc : RAGD_OK;
     }
     return RAGD_OK;
+}
+
+/* Ingest one text record (a file, or a JSONL line). Returns a fatal status
+ * only for store failures; per-document problems are reported and counted.
+ * With --meta, the merged metadata replaces metadata_json and hash_extra. */
+static ragd_status ingest_record(run *r, const char *label, const char *key, const char *source,
+                                 const char *raw, size_t n, const char *format,
+                                 const char *fallback_title, const char *hash_extra,
+                                 const char *metadata_json)
+{
+    char *merged = merged_metadata(r, metadata_json);
+    ragd_status rc =
+        ingest_record_merged(r, label, key, source, raw, n, format, fallback_title,
+                             merged ? merged : hash_extra, merged ? merged : metadata_json);
+    free(merged);
+    return rc;
 }
 
 /* A BEIR corpus.jsonl: one document per line with _id, title, text; other
@@ -433,7 +536,13 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
         if (!ingest_detect_format("", o->format, "", 0, &fe))
             return ragd_error_set(err, fe.code, "%s", fe.msg);
     }
-    run r = {.st = st, .coll = coll, .o = o, .errors = json_array()};
+    json_t *meta = NULL;
+    if (o->nmeta) {
+        ragd_error me;
+        if (ingest_meta_parse(o->meta, o->nmeta, &meta, &me))
+            return ragd_error_set(err, me.code, "%s", me.msg);
+    }
+    run r = {.st = st, .coll = coll, .o = o, .errors = json_array(), .meta = meta};
     r.t0 = now_s();
     r.last_progress = r.t0;
     file_list files = {0};
@@ -473,6 +582,7 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
         free(files.v[i].key);
     }
     free(files.v);
+    json_decref(meta);
     /* Fault injection for the crash-consistency tests: die after the SQLite
      * commits and before the snapshot, as a killed process would. */
     const char *fault = getenv("RAGD_FAULT");

@@ -32,7 +32,7 @@
 #include "provider/provider.h"
 #include "provider/remote.h"
 
-#define LOCAL_MODEL "ragd-local-hash-v1"
+#define LOCAL_MODEL "ragd-local-hash-v2"
 #define LOCAL_DIM 384
 #define MAX_DIM 65536
 #define DEFAULT_TIMEOUT_S 30.0

@@ -33,7 +33,7 @@ typedef struct ragd_embedder ragd_embedder;
 typedef struct {
     const char *kind;  /* "local" | "openai" | "ollama" (NULL = "local") */
     const char *url;   /* base URL: "http://host:8080/v1" (openai), "http://host:11434" (ollama) */
-    const char *model; /* model name; local: NULL -> "ragd-local-hash-v1" */
+    const char *model; /* model name; local: NULL -> "ragd-local-hash-v2" */
     const char *api_key; /* bearer key (openai), NULL for none */
     int dim;             /* local: output dimension (0 -> 384); remote: expected dimension,
                             0 = learn from the first response; openai sends "dimensions"

@@ -36,6 +36,7 @@ typedef struct {
     double dense_score;   /* cosine, or 0 when not a dense candidate */
     int lexical_rank;     /* 1-based rank in the lexical list, 0 = absent */
     int dense_rank;       /* 1-based rank in the dense list, 0 = absent */
+    bool passed;             /* passed validation (always true unless keep_all) */
 } search_hit;
 
 typedef struct {
@@ -48,12 +49,16 @@ typedef struct {
     double rrf_k;            /* reciprocal rank fusion constant; 0 = 60 */
     double w_lexical;        /* fusion weight of the lexical list; 0 = default */
     double w_dense;          /* fusion weight of the dense list; 0 = default */
+    const char *fusion;      /* "score" (default) | "rrf" */
+    bool keep_all;           /* evaluation: keep every candidate in fused order (no doc cap),
+                                marking each with `passed` instead of dropping it */
+    size_t candidates;       /* candidate list length per channel; 0 = max(5k, 50) */
 } search_opts;
 
 /* Fusion and validation defaults (see docs/retrieval.md). */
 #define RETRIEVE_RRF_K 60.0
 #define RETRIEVE_W_LEXICAL 1.0
-#define RETRIEVE_W_DENSE 0.5
+#define RETRIEVE_W_DENSE 0.3
 #define RETRIEVE_MIN_COSINE 0.30
 
 typedef struct {

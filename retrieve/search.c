@@ -207,7 +207,7 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     double rrf_k = o->rrf_k > 0 ? o->rrf_k : RETRIEVE_RRF_K;
     double w_lex = o->w_lexical > 0 ? o->w_lexical : RETRIEVE_W_LEXICAL;
     double w_dense = o->w_dense > 0 ? o->w_dense : RETRIEVE_W_DENSE;
-    size_t kc = k * 5 > 50 ? k * 5 : 50;
+    size_t kc = o->candidates ? o->candidates : (k * 5 > 50 ? k * 5 : 50);
     ragd_status rc = RAGD_OK;
     candidate *cv = NULL;
     size_t nc = 0, capc = 0;
@@ -259,13 +259,29 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     }
     /* Stage 2: fuse (weighted reciprocal rank fusion) or take the one list. */
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    bool rrf = o->fusion && !strcmp(o->fusion, "rrf");
+    double lex_max = 0, dense_max = -1, dense_min = 1;
+    for (size_t i = 0; i < nc; i++) {
+        if (cv[i].lex_rank && cv[i].lex > lex_max) lex_max = cv[i].lex;
+        if (cv[i].dense_rank && cv[i].dense > dense_max) dense_max = cv[i].dense;
+        if (cv[i].dense_rank && cv[i].dense < dense_min) dense_min = cv[i].dense;
+    }
     for (size_t i = 0; i < nc; i++) {
         candidate *c = &cv[i];
-        if (use_lex && use_dense)
+        if (use_lex && use_dense && rrf) {
             c->fused = (c->lex_rank ? w_lex / (rrf_k + c->lex_rank) : 0) +
                        (c->dense_rank ? w_dense / (rrf_k + c->dense_rank) : 0);
-        else
+        } else if (use_lex && use_dense) {
+            /* Score fusion: BM25 relative to the best, cosine min-max scaled
+             * over the dense list; a channel that missed the candidate adds 0. */
+            double l = c->lex_rank && lex_max > 0 ? c->lex / lex_max : 0;
+            double d = c->dense_rank && dense_max > dense_min
+                           ? (c->dense - dense_min) / (dense_max - dense_min)
+                           : 0;
+            c->fused = w_lex * l + w_dense * d;
+        } else {
             c->fused = use_lex ? c->lex : c->dense;
+        }
     }
     if (nc) qsort(cv, nc, sizeof *cv, cand_by_fused);
     out->ms_fuse = ms_since(&t1);
@@ -308,26 +324,23 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         bool dense_ok = use_dense && h.dense_rank && h.dense_score >= min_cos;
         bool score_ok = !(top_score > 0 && h.score < SEARCH_MIN_SCORE_RATIO * top_score);
         if (!use_lex) score_ok = true; /* cosine is absolute: judged by min_cosine */
-        if (!score_ok) {
-            drop(dropped, &h, "score", -1);
-            by_score++;
-            hit_free(&h);
-        } else if (!term_ok && !dense_ok) {
-            drop(dropped, &h, "coverage", h.coverage);
-            by_cov++;
-            hit_free(&h);
-        } else if (dup) {
-            drop(dropped, &h, "duplicate", -1);
-            by_dup++;
-            hit_free(&h);
-        } else if (per_doc >= SEARCH_DOC_CAP) {
-            drop(dropped, &h, "doc_cap", -1);
-            by_cap++;
-            hit_free(&h);
+        const char *reason = !score_ok ? "score"
+                             : (!term_ok && !dense_ok) ? "coverage"
+                             : dup ? "duplicate"
+                             : (!o->keep_all && per_doc >= SEARCH_DOC_CAP) ? "doc_cap"
+                                                                            : NULL;
+        if (reason) {
+            drop(dropped, &h, reason, !strcmp(reason, "coverage") ? h.coverage : -1);
+            if (!strcmp(reason, "score")) by_score++;
+            else if (!strcmp(reason, "coverage")) by_cov++;
+            else if (!strcmp(reason, "duplicate")) by_dup++;
+            else by_cap++;
         } else {
             memcpy(seen[nseen++], hash, RAGD_SHA256_HEX);
-            out->hits[out->n++] = h;
         }
+        h.passed = reason == NULL;
+        if (h.passed || o->keep_all) out->hits[out->n++] = h;
+        else hit_free(&h);
     }
     free(seen);
     free(cv);
@@ -338,7 +351,8 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         return rc;
     }
     out->query = ragd_xstrdup(query);
-    out->relevant = out->n > 0;
+    out->relevant = false;
+    for (size_t i = 0; i < out->n; i++) out->relevant |= out->hits[i].passed;
     out->validation = json_pack(
         "{s:b,s:i,s:i,s:{s:i,s:i,s:i,s:i},s:{s:f,s:f,s:f,s:i},s:o}", "relevant", out->relevant,
         "candidates", (int)nc, "kept", (int)out->n, "dropped_by", "score", (int)by_score,

@@ -4,6 +4,8 @@
  * that has shipped; append a new one. Version 1 already carries the tables
  * later stages fill (vectors, embedding cache, index state, jobs, API keys,
  * request and feedback logs) so those stages need no schema rewrite.
+ * Version 2 adds chunks.meta, per-chunk metadata from the loaders (a PDF
+ * chunk's page), as a JSON object.
  */
 #include "store/schema.h"
 
@@ -112,6 +114,8 @@ static const char *const MIGRATIONS[] = {
     "  comment TEXT,"
     "  detail TEXT NOT NULL DEFAULT '{}',"
     "  created_at INTEGER NOT NULL);",
+    /* 1 -> 2 */
+    "ALTER TABLE chunks ADD COLUMN meta TEXT NOT NULL DEFAULT '{}';",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))

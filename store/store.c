@@ -133,7 +133,7 @@ void store_settings_defaults(ragd_settings *s)
     if (s->parent_tokens <= 0) s->parent_tokens = 1024;
     if (!s->embedder[0]) snprintf(s->embedder, sizeof s->embedder, "local");
     if (!s->embed_model[0] && !strcmp(s->embedder, "local"))
-        snprintf(s->embed_model, sizeof s->embed_model, "ragd-local-hash-v1");
+        snprintf(s->embed_model, sizeof s->embed_model, "ragd-local-hash-v2");
     if (s->dim <= 0 && !strcmp(s->embedder, "local")) s->dim = 384;
     if (!s->index_factory[0]) snprintf(s->index_factory, sizeof s->index_factory, "IDMap,Flat");
 }
@@ -404,7 +404,8 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
     sqlite3_stmt *fq = NULL;
     if (sqlite3_prepare_v2(st->db,
                            "INSERT INTO chunks(document_id, parent_id, ord, start, end, "
-                           "heading_path, header, tokens, text) VALUES (?,?,?,?,?,?,?,?,?)",
+                           "heading_path, header, tokens, text, meta) VALUES "
+                           "(?,?,?,?,?,?,?,?,?,?)",
                            -1, &q, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db,
                            "INSERT INTO chunks_fts(rowid, title, heading, body) VALUES (?,?,?,?)",
@@ -437,6 +438,7 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
         sqlite3_bind_text(q, 7, c->header ? c->header : "", -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 8, (sqlite3_int64)c->tokens);
         sqlite3_bind_text(q, 9, doc->text + c->start, (int)(c->end - c->start), SQLITE_STATIC);
+        sqlite3_bind_text(q, 10, c->meta_json ? c->meta_json : "{}", -1, SQLITE_STATIC);
         if (sqlite3_step(q) != SQLITE_DONE) {
             rc = store_sqlite_error(st->db, err, "cannot insert chunk");
             break;
@@ -619,7 +621,7 @@ ragd_status store_chunks_json(ragd_store *st, int64_t coll, const char *key, jso
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(st->db,
                            "SELECT c.id, c.parent_id, c.ord, c.start, c.end, c.heading_path, "
-                           "c.tokens, c.text FROM chunks c JOIN documents d ON d.id = "
+                           "c.tokens, c.text, c.meta FROM chunks c JOIN documents d ON d.id = "
                            "c.document_id WHERE d.collection_id = ? AND d.doc_key = ? ORDER BY "
                            "c.ord",
                            -1, &q, NULL) != SQLITE_OK) {
@@ -643,6 +645,7 @@ ragd_status store_chunks_json(ragd_store *st, int64_t coll, const char *key, jso
         json_object_set_new(c, "heading_path", col_str(q, 5));
         json_object_set_new(c, "tokens", json_integer(sqlite3_column_int64(q, 6)));
         json_object_set_new(c, "text", col_str(q, 7));
+        json_object_set_new(c, "meta", json_from_text(sqlite3_column_text(q, 8)));
         json_array_append_new(arr, c);
     }
     sqlite3_finalize(q);

@@ -29,7 +29,7 @@
 
 #include "core/error.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct ragd_store ragd_store;
 
@@ -82,6 +82,7 @@ typedef struct {
     const char *heading_path; /* " > "-joined headings, "" when none */
     const char *header;       /* contextual header (title + heading path) */
     const float *vec;         /* vec_dim floats, or NULL for no vector */
+    const char *meta_json;    /* JSON object text (e.g. {"page":3}), or NULL for {} */
 } store_chunk;
 
 /* Open (creating if needed) the data directory and its database, apply
@@ -138,7 +139,7 @@ ragd_status store_doc_json(ragd_store *st, int64_t coll, const char *key, json_t
                            ragd_error *err);
 
 /* {"doc_id","summary","chunks":[{"id","parent_id","ord","start","end",
- *  "heading_path","tokens","text"}],"parents":[...]} . New ref. */
+ *  "heading_path","tokens","text","meta"}],"parents":[...]} . New ref. */
 ragd_status store_chunks_json(ragd_store *st, int64_t coll, const char *key, json_t **out,
                               ragd_error *err);
 

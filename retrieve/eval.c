@@ -1,0 +1,297 @@
+/* retrieve/eval.c — BEIR evaluation: metrics and the query runner.
+ * See eval.h for the metric definitions. */
+#include "retrieve/eval.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "ingest/ingest.h"
+
+static int grade_of(const char *doc, const eval_judgement *j, size_t nj)
+{
+    for (size_t i = 0; i < nj; i++)
+        if (!strcmp(j[i].doc_id, doc)) return j[i].grade;
+    return 0;
+}
+
+static int cmp_grade_desc(const void *a, const void *b)
+{
+    return *(const int *)b - *(const int *)a;
+}
+
+double eval_ndcg(const char *const *ranking, size_t n, const eval_judgement *j, size_t nj,
+                 size_t k)
+{
+    double dcg = 0, idcg = 0;
+    for (size_t i = 0; i < n && i < k; i++) {
+        int g = grade_of(ranking[i], j, nj);
+        if (g > 0) dcg += g / log2((double)i + 2);
+    }
+    int *grades = ragd_xcalloc(nj ? nj : 1, sizeof *grades);
+    for (size_t i = 0; i < nj; i++) grades[i] = j[i].grade;
+    if (nj) qsort(grades, nj, sizeof *grades, cmp_grade_desc);
+    for (size_t i = 0; i < nj && i < k; i++)
+        if (grades[i] > 0) idcg += grades[i] / log2((double)i + 2);
+    free(grades);
+    return idcg > 0 ? dcg / idcg : 0;
+}
+
+double eval_recall(const char *const *ranking, size_t n, const eval_judgement *j, size_t nj,
+                   size_t k)
+{
+    size_t rel = 0, hit = 0;
+    for (size_t i = 0; i < nj; i++) rel += j[i].grade > 0;
+    if (!rel) return 0;
+    for (size_t i = 0; i < n && i < k; i++) hit += grade_of(ranking[i], j, nj) > 0;
+    return (double)hit / (double)rel;
+}
+
+double eval_mrr(const char *const *ranking, size_t n, const eval_judgement *j, size_t nj,
+                size_t k)
+{
+    for (size_t i = 0; i < n && i < k; i++)
+        if (grade_of(ranking[i], j, nj) > 0) return 1.0 / (double)(i + 1);
+    return 0;
+}
+
+/* --- loading ------------------------------------------------------------------- */
+
+typedef struct {
+    char *qid;
+    eval_judgement *j;
+    size_t n, cap;
+} qrel;
+
+typedef struct {
+    qrel *v;
+    size_t n, cap;
+} qrels;
+
+static qrel *qrel_get(qrels *q, const char *qid)
+{
+    for (size_t i = q->n; i > 0; i--)
+        if (!strcmp(q->v[i - 1].qid, qid)) return &q->v[i - 1];
+    ragd_array_grow((void **)&q->v, &q->cap, q->n + 1, sizeof *q->v);
+    qrel *r = &q->v[q->n++];
+    memset(r, 0, sizeof *r);
+    r->qid = ragd_xstrdup(qid);
+    return r;
+}
+
+static void qrels_free(qrels *q)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        for (size_t k = 0; k < q->v[i].n; k++) free((char *)q->v[i].j[k].doc_id);
+        free(q->v[i].j);
+        free(q->v[i].qid);
+    }
+    free(q->v);
+}
+
+static ragd_status load_qrels(const char *path, qrels *out, ragd_error *err)
+{
+    char *raw = NULL;
+    size_t n = 0;
+    ragd_status rc = ingest_read_file(path, 1u << 30, &raw, &n, err);
+    if (rc) return ragd_error_prefix(err, "%s", path);
+    size_t i = 0, line = 0;
+    while (i < n) {
+        char *nl = memchr(raw + i, '\n', n - i);
+        size_t e = nl ? (size_t)(nl - raw) : n;
+        raw[e] = '\0';
+        line++;
+        char *l = raw + i;
+        i = e + 1;
+        size_t len = strlen(l);
+        if (len && l[len - 1] == '\r') l[len - 1] = '\0';
+        if (!*l || (line == 1 && !strncmp(l, "query-id", 8))) continue;
+        char *save = NULL;
+        char *qid = strtok_r(l, "\t", &save);
+        char *did = strtok_r(NULL, "\t", &save);
+        char *sc = strtok_r(NULL, "\t", &save);
+        if (!qid || !did || !sc) {
+            free(raw);
+            return ragd_error_set(err, RAGD_EINPUT,
+                                  "%s:%zu: expected query-id<TAB>corpus-id<TAB>score", path, line);
+        }
+        qrel *q = qrel_get(out, qid);
+        ragd_array_grow((void **)&q->j, &q->cap, q->n + 1, sizeof *q->j);
+        q->j[q->n].doc_id = ragd_xstrdup(did);
+        q->j[q->n].grade = atoi(sc);
+        q->n++;
+    }
+    free(raw);
+    return RAGD_OK;
+}
+
+/* Query texts by id, from queries.jsonl. */
+static ragd_status load_queries(const char *path, json_t **out, ragd_error *err)
+{
+    char *raw = NULL;
+    size_t n = 0;
+    ragd_status rc = ingest_read_file(path, 1u << 30, &raw, &n, err);
+    if (rc) return ragd_error_prefix(err, "%s", path);
+    json_t *m = json_object();
+    size_t i = 0, line = 0;
+    while (i < n) {
+        char *nl = memchr(raw + i, '\n', n - i);
+        size_t e = nl ? (size_t)(nl - raw) : n;
+        line++;
+        if (e > i) {
+            json_error_t je;
+            json_t *o = json_loadb(raw + i, e - i, 0, &je);
+            const char *id = json_string_value(json_object_get(o, "_id"));
+            const char *text = json_string_value(json_object_get(o, "text"));
+            if (!id || !text) {
+                json_decref(o);
+                json_decref(m);
+                free(raw);
+                return ragd_error_set(err, RAGD_EINPUT, "%s:%zu: expected {\"_id\",\"text\"}",
+                                      path, line);
+            }
+            json_object_set_new(m, id, json_string(text));
+            json_decref(o);
+        }
+        i = e + 1;
+    }
+    free(raw);
+    *out = m;
+    return RAGD_OK;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile(double *v, size_t n, double p)
+{
+    if (!n) return 0;
+    qsort(v, n, sizeof *v, cmp_double);
+    size_t i = (size_t)ceil(p * (double)n) - 1;
+    if (i >= n) i = n - 1;
+    return v[i];
+}
+
+ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *dir,
+                      const eval_opts *o, json_t **out, ragd_error *err)
+{
+    *out = NULL;
+    const char *split = o->split && *o->split ? o->split : "test";
+    size_t k = o->k ? o->k : 100;
+    ragd_buf qp = RAGD_BUF_INIT, rp = RAGD_BUF_INIT;
+    ragd_buf_printf(&qp, "%s/queries.jsonl", dir);
+    ragd_buf_printf(&rp, "%s/qrels/%s.tsv", dir, split);
+    qrels qr = {0};
+    json_t *queries = NULL;
+    ragd_status rc = load_qrels(rp.data, &qr, err);
+    if (!rc) rc = load_queries(qp.data, &queries, err);
+    ragd_buf_free(&qp);
+    ragd_buf_free(&rp);
+    if (rc) {
+        qrels_free(&qr);
+        return rc;
+    }
+    FILE *pq = NULL;
+    if (o->per_query && !(pq = fopen(o->per_query, "w"))) {
+        qrels_free(&qr);
+        json_decref(queries);
+        return ragd_error_set(err, RAGD_EIO, "cannot write '%s'", o->per_query);
+    }
+    search_opts so = o->search;
+    so.keep_all = true;
+    so.k = k * 3; /* chunks: enough for k distinct documents */
+    if (!so.candidates) so.candidates = so.k;
+    double sum_ndcg = 0, sum_recall = 0, sum_mrr = 0;
+    size_t nq = 0, survive = 0, with_rel = 0;
+    double *lat = ragd_xcalloc(qr.n ? qr.n : 1, sizeof *lat);
+    for (size_t i = 0; i < qr.n && !rc; i++) {
+        if (o->max_queries && nq >= o->max_queries) break;
+        qrel *q = &qr.v[i];
+        const char *text = json_string_value(json_object_get(queries, q->qid));
+        size_t nrel = 0;
+        for (size_t j = 0; j < q->n; j++) nrel += q->j[j].grade > 0;
+        if (!text || !nrel) continue;
+        if (o->subset && strcmp(o->subset, "all")) {
+            uint64_t hsh = 1469598103934665603ULL;
+            for (const char *c = q->qid; *c; c++) hsh = (hsh ^ (unsigned char)*c) * 1099511628211ULL;
+            bool dev = hsh % 3 == 0;
+            if (dev != !strcmp(o->subset, "dev")) continue;
+        }
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        search_result sr;
+        ragd_error qe;
+        ragd_status qrc = retrieve_search(st, coll, text, &so, &sr, &qe);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (qrc == RAGD_EINPUT) { /* e.g. a query with no searchable text */
+            memset(&sr, 0, sizeof sr);
+        } else if (qrc) {
+            rc = ragd_error_set(err, qrc, "query %s: %s", q->qid, qe.msg);
+            break;
+        }
+        lat[nq] = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+        /* Document ranking: first appearance of each document. */
+        const char **rank = ragd_xcalloc(sr.n ? sr.n : 1, sizeof *rank);
+        size_t nr = 0;
+        bool survived = false;
+        size_t passed_seen = 0;
+        for (size_t h = 0; h < sr.n; h++) {
+            const char *d = sr.hits[h].doc_id;
+            if (sr.hits[h].passed && passed_seen < 10) {
+                passed_seen++;
+                if (grade_of(d, q->j, q->n) > 0) survived = true;
+            }
+            bool seen = false;
+            for (size_t r = 0; r < nr && !seen; r++) seen = !strcmp(rank[r], d);
+            if (!seen && nr < k) rank[nr++] = d;
+        }
+        double nd = eval_ndcg(rank, nr, q->j, q->n, 10);
+        double rc100 = eval_recall(rank, nr, q->j, q->n, k);
+        double mrr = eval_mrr(rank, nr, q->j, q->n, 10);
+        sum_ndcg += nd;
+        sum_recall += rc100;
+        sum_mrr += mrr;
+        with_rel++;
+        survive += survived;
+        if (pq) {
+            json_t *line = json_pack("{s:s,s:s,s:f,s:f,s:f,s:b,s:f}", "query_id", q->qid, "query",
+                                     text, "ndcg@10", nd, "recall@k", rc100, "mrr@10", mrr,
+                                     "relevant_survives_validation", survived, "ms", lat[nq]);
+            json_t *top = json_array();
+            for (size_t r = 0; r < nr && r < 10; r++) json_array_append_new(top, json_string(rank[r]));
+            json_object_set_new(line, "top10", top);
+            char *s = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(6));
+            fprintf(pq, "%s\n", s);
+            free(s);
+            json_decref(line);
+        }
+        free(rank);
+        search_result_free(&sr);
+        nq++;
+    }
+    if (pq) fclose(pq);
+    if (!rc) {
+        double p50 = percentile(lat, nq, 0.50), p99 = percentile(lat, nq, 0.99);
+        char rk[32];
+        snprintf(rk, sizeof rk, "recall@%zu", k);
+        *out = json_pack("{s:f,s:f,s:f,s:i,s:f,s:f,s:s,s:s,s:s,s:s,s:{s:f,s:i}}", "ndcg@10",
+                         nq ? sum_ndcg / nq : 0, rk, nq ? sum_recall / nq : 0, "mrr@10",
+                         nq ? sum_mrr / nq : 0, "queries", (int)nq, "p50_ms", p50, "p99_ms", p99,
+                         "mode", so.mode ? so.mode : (so.embedder ? "hybrid" : "lexical"),
+                         "split", split, "subset", o->subset ? o->subset : "all",
+                         "collection", coll->name, "validation",
+                         "relevant_survive", with_rel ? (double)survive / with_rel : 0,
+                         "queries_with_survivor", (int)survive);
+    }
+    free(lat);
+    qrels_free(&qr);
+    json_decref(queries);
+    return rc;
+}
