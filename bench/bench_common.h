@@ -53,7 +53,8 @@ static inline bench_stats bench_summarize(const double *x, size_t n)
     if (!s) abort();
     memcpy(s, x, n * sizeof *s);
     qsort(s, n, sizeof *s, bench_cmp_double);
-    for (size_t i = 0; i < n; i++) st.sum += s[i];
+    for (size_t i = 0; i < n; i++)
+        st.sum += s[i];
     st.mean = st.sum / (double)n;
     st.min = s[0];
     st.max = s[n - 1];
@@ -118,6 +119,18 @@ static inline long long bench_file_size(const char *path)
     return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
 }
 
+/* 1-minute load average, or -1. */
+static inline double bench_loadavg(void)
+{
+    double la = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &la) != 1) la = -1;
+        fclose(f);
+    }
+    return la;
+}
+
 /* Machine facts for the report header. */
 static inline void bench_print_machine(FILE *out)
 {
@@ -130,7 +143,8 @@ static inline void bench_print_machine(FILE *out)
                 char *p = strchr(line, ':');
                 if (p) {
                     p++;
-                    while (*p == ' ' || *p == '\t') p++;
+                    while (*p == ' ' || *p == '\t')
+                        p++;
                     p[strcspn(p, "\n")] = '\0';
                     snprintf(model, sizeof model, "%s", p);
                 }
@@ -149,14 +163,9 @@ static inline void bench_print_machine(FILE *out)
     char date[64];
     time_t now = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %Z", localtime(&now));
-    double la[3] = {-1, -1, -1};
-    f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf %lf %lf", &la[0], &la[1], &la[2]) != 3) la[0] = -1;
-        fclose(f);
-    }
-    fprintf(out, "machine: %ld cores (nproc), CPU \"%s\", %.1f GB RAM; load average %.2f at start\n",
-            sysconf(_SC_NPROCESSORS_ONLN), model, mem_kb / 1048576.0, la[0]);
+    fprintf(out,
+            "machine: %ld cores (nproc), CPU \"%s\", %.1f GB RAM; load average %.2f at start\n",
+            sysconf(_SC_NPROCESSORS_ONLN), model, mem_kb / 1048576.0, bench_loadavg());
     fprintf(out, "date: %s\n", date);
 }
 

@@ -23,6 +23,7 @@
  * Skips cleanly (exit 0) when the data set is absent. See bench/README.md.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <spawn.h>
 #include <sqlite3.h>
@@ -62,31 +63,35 @@ typedef struct {
     size_t k;
     bool skip_ingest;
     bool keep;
+    int cli; /* queries per mode timed through the ragd search CLI */
 } opts;
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: bench_query [options]\n"
-            "  --scifact DIR   SciFact (corpus.jsonl, queries.jsonl); default\n"
-            "                  $RAGD_SHARED_DATA/scifact, else <repo>/../shared/data/scifact\n"
-            "  --ragd PATH     the ragd binary used for ingest (default: this build's)\n"
-            "  --data DIR      data directory (kept); default a fresh temporary one, removed\n"
-            "  --skip-ingest   do not ingest: --data already holds the corpus\n"
-            "  --collection C  collection (default 'default')\n"
-            "  --reps N        timed passes over the queries (default 3)\n"
-            "  --k K           results per search (default 10)\n"
-            "  --keep          keep the temporary data directory\n");
+    fprintf(f, "usage: bench_query [options]\n"
+               "  --scifact DIR   SciFact (corpus.jsonl, queries.jsonl); default\n"
+               "                  $RAGD_SHARED_DATA/scifact, else <repo>/../shared/data/scifact\n"
+               "  --ragd PATH     the ragd binary used for ingest (default: this build's)\n"
+               "  --data DIR      data directory (kept); default a fresh temporary one, removed\n"
+               "  --skip-ingest   do not ingest: --data already holds the corpus\n"
+               "  --collection C  collection (default 'default')\n"
+               "  --reps N        timed passes over the queries (default 3)\n"
+               "  --k K           results per search (default 10)\n"
+               "  --keep          keep the temporary data directory\n"
+               "  --cli N         also time N queries per mode as `ragd search` processes "
+               "(default 20; 0 = skip)\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
 {
-    *o = (opts){.ragd = RAGD_BENCH_RAGD_BIN, .collection = "default", .reps = 3, .k = 10};
+    *o =
+        (opts){.ragd = RAGD_BENCH_RAGD_BIN, .collection = "default", .reps = 3, .k = 10, .cli = 20};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool takes = !strcmp(a, "--scifact") || !strcmp(a, "--ragd") || !strcmp(a, "--data") ||
-                     !strcmp(a, "--collection") || !strcmp(a, "--reps") || !strcmp(a, "--k");
+                     !strcmp(a, "--collection") || !strcmp(a, "--reps") || !strcmp(a, "--k") ||
+                     !strcmp(a, "--cli");
         if (takes && !v) {
             fprintf(stderr, "bench_query: %s needs a value\n", a);
             return 2;
@@ -106,6 +111,8 @@ static int parse(int argc, char **argv, opts *o)
             o->reps = atoi(v);
         } else if (!strcmp(a, "--k")) {
             o->k = strtoull(v, NULL, 10);
+        } else if (!strcmp(a, "--cli")) {
+            o->cli = atoi(v);
         } else if (!strcmp(a, "--skip-ingest")) {
             o->skip_ingest = true;
         } else if (!strcmp(a, "--keep")) {
@@ -134,13 +141,16 @@ static void die_err(const char *what, const ragd_error *e)
     exit(1);
 }
 
-/* Run argv, its stdout sent to our stderr; wall seconds and the child's
+/* Run argv, its stdout sent to our stderr (or /dev/null); wall seconds and the child's
  * rusage. Returns its exit status (or -1). */
-static int run_child(char *const *argv, double *secs, struct rusage *ru)
+static int run_child(char *const *argv, bool quiet, double *secs, struct rusage *ru)
 {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
+    if (quiet)
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    else
+        posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
     pid_t pid;
     double t0 = bench_now();
     int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
@@ -190,9 +200,9 @@ static int load_queries(const char *path, query_set *qs)
 
 enum { M_FTS5, M_LEXSEARCH, M_EMBEDVEC, M_LEXICAL, M_DENSE, M_HYBRID, NMEAS };
 static const char *MEAS_NAME[NMEAS] = {
-    "raw FTS5 bm25 (LIMIT 50)",        "lexical_search (k 50)",
-    "embed + vindex_search (k 50)",    "retrieve_search --mode lexical",
-    "retrieve_search --mode dense",    "retrieve_search --mode hybrid"};
+    "raw FTS5 bm25 (LIMIT 50)",     "lexical_search (k 50)",
+    "embed + vindex_search (k 50)", "retrieve_search --mode lexical",
+    "retrieve_search --mode dense", "retrieve_search --mode hybrid"};
 
 typedef struct {
     double lexical, embed, dense, fuse, validate, total;
@@ -221,7 +231,8 @@ static double measure(ctx *c, int m, const char *query, size_t qi, bool record)
         sqlite3_bind_text(c->fts, 1, c->expr[qi], -1, SQLITE_STATIC);
         int r;
         int64_t sink = 0;
-        while ((r = sqlite3_step(c->fts)) == SQLITE_ROW) sink += sqlite3_column_int64(c->fts, 0);
+        while ((r = sqlite3_step(c->fts)) == SQLITE_ROW)
+            sink += sqlite3_column_int64(c->fts, 0);
         sqlite3_reset(c->fts);
         t1 = bench_now();
         if (r != SQLITE_DONE) {
@@ -259,7 +270,9 @@ static double measure(ctx *c, int m, const char *query, size_t qi, bool record)
     }
     default: {
         search_opts so = {.k = c->k,
-                          .mode = m == M_LEXICAL ? "lexical" : m == M_DENSE ? "dense" : "hybrid",
+                          .mode = m == M_LEXICAL ? "lexical"
+                                  : m == M_DENSE ? "dense"
+                                                 : "hybrid",
                           .min_coverage = -1,
                           .min_cosine = -1,
                           .embedder = c->eng->embedder,
@@ -336,7 +349,8 @@ int main(int argc, char **argv)
     printf("# bench_query\n\n");
     bench_print_machine(stdout);
     printf("command:");
-    for (int i = 0; i < argc; i++) printf(" %s", argv[i]);
+    for (int i = 0; i < argc; i++)
+        printf(" %s", argv[i]);
     printf("\ndata set: %s; data dir %s\n\n", scifact, data);
     fflush(stdout);
 
@@ -344,11 +358,11 @@ int main(int argc, char **argv)
     double ingest_s = -1;
     struct rusage cru = {0};
     if (!o.skip_ingest) {
-        char *args[] = {(char *)o.ragd,   "ingest",     "--format", "jsonl", "--no-progress",
-                        "--data",         (char *)data, "--collection", (char *)o.collection,
-                        corpus,           NULL};
+        char *args[] = {(char *)o.ragd,       "ingest", "--format",   "jsonl",
+                        "--no-progress",      "--data", (char *)data, "--collection",
+                        (char *)o.collection, corpus,   NULL};
         fprintf(stderr, "bench_query: %s ingest ... %s\n", o.ragd, corpus);
-        int rc = run_child(args, &ingest_s, &cru);
+        int rc = run_child(args, false, &ingest_s, &cru);
         if (rc != 0) {
             fprintf(stderr, "bench_query: ragd ingest failed (exit %d)\n", rc);
             return 1;
@@ -392,7 +406,8 @@ int main(int argc, char **argv)
     /* 3. Warm-up, then timed interleaved passes. */
     fprintf(stderr, "bench_query: warm-up pass over %zu queries\n", qs.n);
     for (size_t i = 0; i < qs.n; i++)
-        for (int m = 0; m < NMEAS; m++) measure(&c, m, qs.text[i], i, false);
+        for (int m = 0; m < NMEAS; m++)
+            measure(&c, m, qs.text[i], i, false);
     size_t ns = qs.n * (size_t)o.reps;
     double *lat[NMEAS];
     for (int m = 0; m < NMEAS; m++) {
@@ -411,6 +426,44 @@ int main(int argc, char **argv)
             }
         }
     double loop_s = bench_now() - loop0;
+
+    /* 4. The same searches as one `ragd search` process each (process start,
+     * engine_open with its snapshot load, search, JSON output). */
+    static const char *const CLI_MODES[3] = {"lexical", "dense", "hybrid"};
+    bench_stats cli_st[3] = {{0}};
+    size_t ncli = (size_t)o.cli < qs.n ? (size_t)o.cli : qs.n;
+    if (ncli) {
+        fprintf(stderr, "bench_query: %zu queries x 3 modes through the ragd search CLI\n", ncli);
+        double *cl = calloc(ncli, sizeof *cl);
+        char kbuf[16];
+        snprintf(kbuf, sizeof kbuf, "%zu", o.k);
+        for (int m = 0; m < 3; m++) {
+            for (size_t i = 0; i < ncli; i++) {
+                char *args[] = {(char *)o.ragd,
+                                "search",
+                                "--json",
+                                "--data",
+                                (char *)data,
+                                "--collection",
+                                (char *)o.collection,
+                                "--mode",
+                                (char *)CLI_MODES[m],
+                                "--k",
+                                kbuf,
+                                "--",
+                                qs.text[i],
+                                NULL};
+                struct rusage ru;
+                int rc = run_child(args, true, &cl[i], &ru);
+                if (rc != 0) {
+                    fprintf(stderr, "bench_query: ragd search failed (exit %d)\n", rc);
+                    return 1;
+                }
+            }
+            cli_st[m] = bench_summarize(cl, ncli);
+        }
+        free(cl);
+    }
 
     /* --- report --- */
     printf("## Ingest (`ragd ingest --format jsonl --no-progress`, a child process)\n\n");
@@ -431,8 +484,8 @@ int main(int argc, char **argv)
     printf("## Query latency (%zu queries x %d passes, one at a time, one process, "
            "interleaved; k = %zu)\n\n",
            qs.n, o.reps, o.k);
-    if (no_terms) printf("%zu queries have no content terms (no FTS5 baseline for them).\n\n",
-                         no_terms);
+    if (no_terms)
+        printf("%zu queries have no content terms (no FTS5 baseline for them).\n\n", no_terms);
     printf("| measure | p50 ms | p90 ms | p99 ms | mean ms | QPS |\n|---|---|---|---|---|---|\n");
     bench_stats st[NMEAS];
     for (int m = 0; m < NMEAS; m++) {
@@ -445,6 +498,11 @@ int main(int argc, char **argv)
         printf("| %s | %.3f | %.3f | %.3f | %.3f | %.0f |\n", MEAS_NAME[m], st[m].p50 * 1e3,
                st[m].p90 * 1e3, st[m].p99 * 1e3, st[m].mean * 1e3, st[m].n / st[m].sum);
     }
+    for (int m = 0; m < 3 && ncli; m++)
+        printf("| `ragd search --mode %s` process (%zu queries) | %.3f | %.3f | %.3f | %.3f | %.0f "
+               "|\n",
+               CLI_MODES[m], ncli, cli_st[m].p50 * 1e3, cli_st[m].p90 * 1e3, cli_st[m].p99 * 1e3,
+               cli_st[m].mean * 1e3, cli_st[m].n / cli_st[m].sum);
     printf("\n## Ratios (same run)\n\n| ragd | baseline | p50 ratio | mean ratio | median of "
            "per-query ratios |\n|---|---|---|---|---|\n");
     struct {
@@ -471,8 +529,12 @@ int main(int argc, char **argv)
     }
     printf("\npeak RSS of this process (ru_maxrss): %.0f MB; timed loop %.1f s; total %.1f s\n",
            bench_maxrss_mb(RUSAGE_SELF), loop_s, bench_now() - t_start);
+    printf("load average at the end: %.2f (2 cores: above ~1 means other processes competed "
+           "for the CPU)\n",
+           bench_loadavg());
 
-    for (int m = 0; m < NMEAS; m++) free(lat[m]);
+    for (int m = 0; m < NMEAS; m++)
+        free(lat[m]);
     for (size_t i = 0; i < qs.n; i++) {
         free(qs.text[i]);
         free(c.expr[i]);

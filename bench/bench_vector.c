@@ -108,11 +108,11 @@ static int parse(int argc, char **argv, opts *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEEDV                                                        \
-    if (!v) {                                                        \
-        fprintf(stderr, "bench_vector: %s needs a value\n", a);     \
-        return 2;                                                    \
-    }                                                                \
+#define NEEDV                                                                                      \
+    if (!v) {                                                                                      \
+        fprintf(stderr, "bench_vector: %s needs a value\n", a);                                    \
+        return 2;                                                                                  \
+    }                                                                                              \
     i++;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
@@ -214,13 +214,15 @@ static void gen_data(const opts *o, float **xs, float **qs)
     for (size_t i = 0; i < o->n; i++) {
         const float *c = cent + (rng_next() % (uint64_t)o->clusters) * d;
         gauss_fill(noise, d, o->sigma);
-        for (size_t j = 0; j < d; j++) x[i * d + j] = c[j] + noise[j];
+        for (size_t j = 0; j < d; j++)
+            x[i * d + j] = c[j] + noise[j];
         vindex_normalize(x + i * d, o->dim);
     }
     for (size_t i = 0; i < o->nq; i++) {
         const float *c = cent + (rng_next() % (uint64_t)o->clusters) * d;
         gauss_fill(noise, d, o->qsigma);
-        for (size_t j = 0; j < d; j++) q[i * d + j] = c[j] + noise[j];
+        for (size_t j = 0; j < d; j++)
+            q[i * d + j] = c[j] + noise[j];
         vindex_normalize(q + i * d, o->dim);
     }
     free(noise);
@@ -316,21 +318,18 @@ static void write_store(ragd_store *st, const ragd_collection *coll, const opts 
     free(ch);
 }
 
+typedef struct {
+    size_t n;
+    int64_t first;
+} scan_ctx;
+
 static int scan_count(void *ctx, int64_t id, const float *vec, int dim)
 {
-    (void)id;
     (void)vec;
     (void)dim;
-    (*(size_t *)ctx)++;
+    scan_ctx *c = ctx;
+    if (!c->n++) c->first = id;
     return 0;
-}
-
-static int scan_first(void *ctx, int64_t id, const float *vec, int dim)
-{
-    (void)vec;
-    (void)dim;
-    *(int64_t *)ctx = id;
-    return 1; /* stop */
 }
 
 /* --- participants of a search comparison ------------------------------------ */
@@ -357,7 +356,8 @@ static void run_one(runner *r, const opts *o, const float *q, size_t qi, float *
         double t1 = bench_now();
         if (record) {
             r->lat[qi] = t1 - t0;
-            for (size_t j = 0; j < k; j++) r->ids[qi * k + j] = j < n ? h[j].chunk_id : -1;
+            for (size_t j = 0; j < k; j++)
+                r->ids[qi * k + j] = j < n ? h[j].chunk_id : -1;
         }
         free(h);
     } else {
@@ -366,7 +366,8 @@ static void run_one(runner *r, const opts *o, const float *q, size_t qi, float *
         double t1 = bench_now();
         if (record) {
             r->lat[qi] = t1 - t0;
-            for (size_t j = 0; j < k; j++) r->ids[qi * k + j] = lab[j];
+            for (size_t j = 0; j < k; j++)
+                r->ids[qi * k + j] = lab[j];
         }
     }
 }
@@ -408,10 +409,11 @@ static double recall_at_k(const int64_t *ids, const int64_t *gt, size_t nq, size
 
 typedef struct {
     const char *label;
-    double build_s, load_s; /* load_s < 0: n/a */
-    double rss_delta_mb, peak_mb;
-    long long snapshot_bytes; /* < 0: n/a */
-    double write_s;           /* raw: write_index + fsync of the same index; < 0 n/a */
+    double build_s, load_s;                      /* load_s < 0: n/a */
+    double rss_delta_mb, peak_mb, peak_extra_mb; /* peak_extra: VmHWM - RSS at phase start */
+    double raw_load_s;                           /* faiss_read_index_fname of the snapshot */
+    long long snapshot_bytes;                    /* < 0: n/a */
+    double write_s; /* raw: write_index + fsync of the same index; < 0 n/a */
     bench_stats lat;
     double recall;
 } result;
@@ -427,6 +429,7 @@ static result *new_result(const char *label)
     r->load_s = -1;
     r->snapshot_bytes = -1;
     r->write_s = -1;
+    r->raw_load_s = -1;
     return r;
 }
 
@@ -462,6 +465,7 @@ static FaissIndex *raw_build(const opts *o, const char *factory, int efc, const 
     r->build_s = bench_now() - t0;
     r->rss_delta_mb = bench_rss_mb() - rss0;
     r->peak_mb = bench_peak_mb();
+    r->peak_extra_mb = r->peak_mb - rss0;
     return idx;
 }
 
@@ -521,6 +525,7 @@ static void run_type(const opts *o, ragd_store *st, ragd_collection *coll, const
     rr->build_s = bench_now() - t0;
     rr->rss_delta_mb = bench_rss_mb() - rss0;
     rr->peak_mb = bench_peak_mb();
+    rr->peak_extra_mb = rr->peak_mb - rss0;
     rr->snapshot_bytes = bench_file_size(vindex_path(v));
     if (!rebuilt) fprintf(stderr, "bench_vector: warning: vindex_open did not rebuild\n");
     if (vindex_count(v) != (int64_t)o->n) {
@@ -534,6 +539,14 @@ static void run_type(const opts *o, ragd_store *st, ragd_collection *coll, const
     if (vindex_open(st, coll, &v, &rebuilt, &e)) die_err("vindex_open (snapshot)", &e);
     rr->load_s = bench_now() - t0;
     progress("  snapshot loaded in %.2f s", rr->load_s);
+    {
+        FaissIndex *tmp = NULL;
+        t0 = bench_now();
+        if (faiss_read_index_fname(vindex_path(v), 0, &tmp)) die_faiss("faiss_read_index_fname");
+        rr->raw_load_s = bench_now() - t0;
+        faiss_Index_free(tmp);
+        progress("  faiss_read_index_fname of the same file: %.2f s", rr->raw_load_s);
+    }
 
     result *rw = new_result(lab_raw[li]);
     progress("%s: faiss_Index_add_with_ids, %d threads", lab_raw[li], o->threads);
@@ -602,12 +615,13 @@ int main(int argc, char **argv)
     printf("# bench_vector\n\n");
     bench_print_machine(stdout);
     printf("command:");
-    for (int i = 0; i < argc; i++) printf(" %s", argv[i]);
+    for (int i = 0; i < argc; i++)
+        printf(" %s", argv[i]);
     printf("\n");
-    printf("data: %zu x %d-d vectors around %d gaussian centres (sigma %.3g/dim), %zu queries "
-           "(sigma %.3g/dim), seed %u; k = %zu; HNSW efSearch %d; build threads %d; data dir %s\n\n",
-           o.n, o.dim, o.clusters, o.sigma, o.nq, o.qsigma, o.seed, o.k, o.ef_search, o.threads,
-           data);
+    printf(
+        "data: %zu x %d-d vectors around %d gaussian centres (sigma %.3g/dim), %zu queries "
+        "(sigma %.3g/dim), seed %u; k = %zu; HNSW efSearch %d; build threads %d; data dir %s\n\n",
+        o.n, o.dim, o.clusters, o.sigma, o.nq, o.qsigma, o.seed, o.k, o.ef_search, o.threads, data);
     fflush(stdout);
 
     double rss0;
@@ -622,8 +636,8 @@ int main(int argc, char **argv)
     ragd_store *st = NULL;
     if (store_open(data, &st, &e)) die_err("store_open", &e);
     char cname[128];
-    snprintf(cname, sizeof cname, "synth-n%zu-d%d-c%d-s%u-g%d-q%d", o.n, o.dim, o.clusters,
-             o.seed, (int)lround(o.sigma * 1000), (int)lround(o.qsigma * 1000));
+    snprintf(cname, sizeof cname, "synth-n%zu-d%d-c%d-s%u-g%d-q%d", o.n, o.dim, o.clusters, o.seed,
+             (int)lround(o.sigma * 1000), (int)lround(o.qsigma * 1000));
     ragd_settings s;
     store_settings_init(&s);
     s.dim = o.dim;
@@ -647,8 +661,9 @@ int main(int argc, char **argv)
         progress("reusing collection '%s' in %s (%lld vectors already stored)", cname, data,
                  (long long)nchunks);
     } else {
-        fprintf(stderr, "bench_vector: collection '%s' in %s holds %lld chunks, not %zu; use a "
-                        "fresh --data\n",
+        fprintf(stderr,
+                "bench_vector: collection '%s' in %s holds %lld chunks, not %zu; use a "
+                "fresh --data\n",
                 cname, data, (long long)nchunks, o.n);
         return 1;
     }
@@ -658,27 +673,36 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/ragd.db-wal", data);
     long long wal_bytes = bench_file_size(path);
 
-    /* Chunk ids of the vectors: contiguous, in write order. */
-    int64_t first = 0, maxid = 0;
-    if (store_vectors_scan(st, coll.id, 0, o.dim, scan_first, &first, NULL, &e) ||
-        store_vectors_max_id(st, coll.id, &maxid, &e))
-        die_err("reading chunk ids", &e);
-    if (maxid - first + 1 != (int64_t)o.n) {
-        fprintf(stderr, "bench_vector: chunk ids %lld..%lld are not contiguous for %zu vectors\n",
-                (long long)first, (long long)maxid, o.n);
+    /* The SQLite read part of a rebuild, alone; it also yields the chunk ids
+     * (contiguous, in write order: checked). */
+    scan_ctx sc = {0};
+    t0 = bench_now();
+    if (store_vectors_scan(st, coll.id, 0, o.dim, scan_count, &sc, NULL, &e))
+        die_err("store_vectors_scan", &e);
+    double scan_s = bench_now() - t0;
+    size_t scanned = sc.n;
+    progress("store_vectors_scan of %zu vectors: %.2f s", scanned, scan_s);
+    int64_t first = sc.first, maxid = 0;
+    if (store_vectors_max_id(st, coll.id, &maxid, &e)) die_err("store_vectors_max_id", &e);
+    if (scanned != o.n || maxid - first + 1 != (int64_t)o.n) {
+        fprintf(stderr,
+                "bench_vector: chunk ids %lld..%lld (%zu vectors) are not contiguous for "
+                "%zu vectors\n",
+                (long long)first, (long long)maxid, scanned, o.n);
         return 1;
     }
     idx_t *ids = malloc(o.n * sizeof *ids);
     if (!ids) return 1;
-    for (size_t i = 0; i < o.n; i++) ids[i] = (idx_t)(first + (int64_t)i);
-
-    /* The SQLite read part of a rebuild, alone. */
-    size_t scanned = 0;
+    for (size_t i = 0; i < o.n; i++)
+        ids[i] = (idx_t)(first + (int64_t)i);
+    /* What every vindex_open pays to find vectors newer than the snapshot
+     * when there are none (the catch-up query). */
+    scan_ctx none = {0};
     t0 = bench_now();
-    if (store_vectors_scan(st, coll.id, 0, o.dim, scan_count, &scanned, NULL, &e))
+    if (store_vectors_scan(st, coll.id, maxid, o.dim, scan_count, &none, NULL, &e))
         die_err("store_vectors_scan", &e);
-    double scan_s = bench_now() - t0;
-    progress("store_vectors_scan of %zu vectors: %.2f s", scanned, scan_s);
+    double catchup_s = bench_now() - t0;
+    progress("store_vectors_scan after the last id (catch-up, 0 rows): %.3f s", catchup_s);
 
     /* Exact ground truth: batch flat search, all threads. */
     progress("ground truth (batch exact search)");
@@ -711,36 +735,42 @@ int main(int argc, char **argv)
     if (write_s >= 0)
         printf("| write to SQLite (store_doc_put, %zu vectors/doc) | %.1f s = %.0f vectors/s, "
                "%.1f MB/s of vector data; RSS +%.0f MB, phase peak %.0f MB |\n",
-               o.chunks_per_doc, write_s, o.n / write_s, vec_mb / write_s, write_delta,
-               write_peak);
+               o.chunks_per_doc, write_s, o.n / write_s, vec_mb / write_s, write_delta, write_peak);
     else
         printf("| write to SQLite | reused from an earlier run (not measured) |\n");
     printf("| database size | ragd.db %.1f MB + WAL %.1f MB (raw vector data %.1f MB) |\n",
            db_bytes / 1048576.0, wal_bytes > 0 ? wal_bytes / 1048576.0 : 0.0, vec_mb);
-    printf("| store_vectors_scan (SQLite read part of a rebuild) | %.2f s = %.0f vectors/s |\n\n",
+    printf("| store_vectors_scan (SQLite read part of a rebuild) | %.2f s = %.0f vectors/s |\n",
            scan_s, scanned / scan_s);
+    printf("| store_vectors_scan after the last id (the catch-up query of every vindex_open, 0 "
+           "rows) | %.3f s |\n\n",
+           catchup_s);
 
     printf("## Index build and memory\n\n");
     printf("ragd build = `vindex_open` with no snapshot: read SQLite, normalize, add, write + "
            "fsync the snapshot. raw build = `faiss_Index_add_with_ids` only. Both with %d "
            "OpenMP threads. ΔRSS = resident memory after − before the build (what the index "
-           "keeps); peak = VmHWM during the build%s.\n\n",
-           o.threads, peak_reset_ok ? " (reset per phase via /proc/self/clear_refs)"
-                                    : " (could not be reset: process peak so far)");
-    printf("| index | build s | build vectors/s | snapshot write s | snapshot load s | "
-           "snapshot MB | ΔRSS MB | bytes/vector | phase peak RSS MB |\n"
+           "keeps); peak above start = VmHWM during the build − RSS before it (transient + "
+           "kept)%s.\n\n",
+           o.threads,
+           peak_reset_ok ? " (reset per phase via /proc/self/clear_refs)"
+                         : " (could not be reset: process peak so far)");
+    printf("| index | build s | build vectors/s | snapshot write s | snapshot load s (raw "
+           "read_index) | snapshot MB | ΔRSS MB | bytes/vector | build peak above start MB |\n"
            "|---|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < nresults; i++) {
         result *r = &results[i];
         char load[32] = "—", snap[32] = "—", wr[32] = "in build";
-        if (r->load_s >= 0) snprintf(load, sizeof load, "%.2f", r->load_s);
-        if (r->write_s >= 0) snprintf(wr, sizeof wr, "%.2f (separate)", r->write_s);
-        else if (strncmp(r->label, "ragd ", 5)) snprintf(wr, sizeof wr, "—");
+        if (r->load_s >= 0) snprintf(load, sizeof load, "%.2f (%.2f)", r->load_s, r->raw_load_s);
+        if (r->write_s >= 0)
+            snprintf(wr, sizeof wr, "%.2f (separate)", r->write_s);
+        else if (strncmp(r->label, "ragd ", 5))
+            snprintf(wr, sizeof wr, "—");
         if (r->snapshot_bytes >= 0)
             snprintf(snap, sizeof snap, "%.0f", r->snapshot_bytes / 1048576.0);
         printf("| %s | %.2f | %.0f | %s | %s | %s | %.0f | %.0f | %.0f |\n", r->label, r->build_s,
                o.n / r->build_s, wr, load, snap, r->rss_delta_mb,
-               r->rss_delta_mb * 1048576.0 / (double)o.n, r->peak_mb);
+               r->rss_delta_mb * 1048576.0 / (double)o.n, r->peak_extra_mb);
     }
     printf("\n## Search (one query at a time, 1 thread, k = %zu, %zu queries, interleaved)\n\n",
            o.k, o.nq);
@@ -766,6 +796,9 @@ int main(int argc, char **argv)
     }
     printf("\npeak RSS of the whole process (ru_maxrss): %.0f MB; total time %.1f s\n",
            bench_maxrss_mb(RUSAGE_SELF), bench_now() - t_start);
+    printf("load average at the end: %.2f (2 cores: above ~1 means other processes competed "
+           "for the CPU)\n",
+           bench_loadavg());
 
     free(ids);
     free(gt);

@@ -626,7 +626,8 @@ static int cmd_eval(const command *cmd, cli_args *a)
         return 2;
     }
     long k = 100, maxq = 0, rrf_k = 0, wl = 0, wd = 0, ct = 0;
-    if (cli_get_int(a, "k", 1, 1000, &k, &e) || cli_get_int(a, "max-queries", 1, 10000000, &maxq, &e) ||
+    if (cli_get_int(a, "k", 1, 1000, &k, &e) ||
+        cli_get_int(a, "max-queries", 1, 10000000, &maxq, &e) ||
         cli_get_int(a, "rrf-k", 1, 100000, &rrf_k, &e) ||
         cli_get_int(a, "w-lexical", 1, 10000, &wl, &e) ||
         cli_get_int(a, "w-dense", 1, 10000, &wd, &e) ||
@@ -637,6 +638,28 @@ static int cmd_eval(const command *cmd, cli_args *a)
         fprintf(stderr, "ragd: eval: unknown --mode '%s' (hybrid, dense, lexical)\n", mode);
         return 2;
     }
+    /* Check the dataset before creating anything. */
+    const char *split = cli_get(a, "split") ? cli_get(a, "split") : "test";
+    const char *need[] = {"corpus.jsonl", "queries.jsonl", NULL};
+    for (int i = 0; need[i]; i++) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", dir, need[i]);
+        if (access(p, R_OK) != 0) {
+            fprintf(stderr,
+                    "ragd: eval: %s: missing or unreadable; --beir needs a BEIR dataset "
+                    "directory (corpus.jsonl, queries.jsonl, qrels/%s.tsv)\n",
+                    p, split);
+            return 1;
+        }
+    }
+    {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/qrels/%s.tsv", dir, split);
+        if (access(p, R_OK) != 0) {
+            fprintf(stderr, "ragd: eval: %s: missing or unreadable (is --split right?)\n", p);
+            return 1;
+        }
+    }
     /* The collection: --collection, else "beir-<dataset dir name>". */
     char name[80];
     const char *cn = cli_get(a, "collection");
@@ -644,13 +667,15 @@ static int cmd_eval(const command *cmd, cli_args *a)
         snprintf(name, sizeof name, "%s", cn);
     } else {
         size_t len = strlen(dir);
-        while (len > 1 && dir[len - 1] == '/') len--;
+        while (len > 1 && dir[len - 1] == '/')
+            len--;
         size_t b = len;
-        while (b > 0 && dir[b - 1] != '/') b--;
+        while (b > 0 && dir[b - 1] != '/')
+            b--;
         snprintf(name, sizeof name, "beir-%.*s", (int)(len - b > 60 ? 60 : len - b), dir + b);
         for (char *p = name; *p; p++)
-            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                  *p == '-' || *p == '_' || *p == '.'))
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
                 *p = '_';
     }
     embed_choice choice;
@@ -705,19 +730,20 @@ static int cmd_eval(const command *cmd, cli_args *a)
     } else {
         char rk[32];
         snprintf(rk, sizeof rk, "recall@%ld", k);
-        printf("%s (%s split, %lld queries, mode %s)\n  nDCG@10    %.4f\n  %-10s %.4f\n  MRR@10     "
-               "%.4f\n  latency    p50 %.2f ms, p99 %.2f ms\n  relevant doc survives validation: "
-               "%.1f%%\n",
-               dir, json_string_value(json_object_get(res, "split")),
-               json_integer_value(json_object_get(res, "queries")),
-               json_string_value(json_object_get(res, "mode")),
-               json_real_value(json_object_get(res, "ndcg@10")), rk,
-               json_real_value(json_object_get(res, rk)),
-               json_real_value(json_object_get(res, "mrr@10")),
-               json_real_value(json_object_get(res, "p50_ms")),
-               json_real_value(json_object_get(res, "p99_ms")),
-               100 * json_real_value(json_object_get(json_object_get(res, "validation"),
-                                                     "relevant_survive")));
+        printf(
+            "%s (%s split, %lld queries, mode %s)\n  nDCG@10    %.4f\n  %-10s %.4f\n  MRR@10     "
+            "%.4f\n  latency    p50 %.2f ms, p99 %.2f ms\n  relevant doc survives validation: "
+            "%.1f%%\n",
+            dir, json_string_value(json_object_get(res, "split")),
+            json_integer_value(json_object_get(res, "queries")),
+            json_string_value(json_object_get(res, "mode")),
+            json_real_value(json_object_get(res, "ndcg@10")), rk,
+            json_real_value(json_object_get(res, rk)),
+            json_real_value(json_object_get(res, "mrr@10")),
+            json_real_value(json_object_get(res, "p50_ms")),
+            json_real_value(json_object_get(res, "p99_ms")),
+            100 * json_real_value(
+                      json_object_get(json_object_get(res, "validation"), "relevant_survive")));
     }
     json_decref(res);
     return 0;

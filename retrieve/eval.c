@@ -24,8 +24,7 @@ static int cmp_grade_desc(const void *a, const void *b)
     return *(const int *)b - *(const int *)a;
 }
 
-double eval_ndcg(const char *const *ranking, size_t n, const eval_judgement *j, size_t nj,
-                 size_t k)
+double eval_ndcg(const char *const *ranking, size_t n, const eval_judgement *j, size_t nj, size_t k)
 {
     double dcg = 0, idcg = 0;
     for (size_t i = 0; i < n && i < k; i++) {
@@ -33,7 +32,8 @@ double eval_ndcg(const char *const *ranking, size_t n, const eval_judgement *j, 
         if (g > 0) dcg += g / log2((double)i + 2);
     }
     int *grades = ragd_xcalloc(nj ? nj : 1, sizeof *grades);
-    for (size_t i = 0; i < nj; i++) grades[i] = j[i].grade;
+    for (size_t i = 0; i < nj; i++)
+        grades[i] = j[i].grade;
     if (nj) qsort(grades, nj, sizeof *grades, cmp_grade_desc);
     for (size_t i = 0; i < nj && i < k; i++)
         if (grades[i] > 0) idcg += grades[i] / log2((double)i + 2);
@@ -45,14 +45,15 @@ double eval_recall(const char *const *ranking, size_t n, const eval_judgement *j
                    size_t k)
 {
     size_t rel = 0, hit = 0;
-    for (size_t i = 0; i < nj; i++) rel += j[i].grade > 0;
+    for (size_t i = 0; i < nj; i++)
+        rel += j[i].grade > 0;
     if (!rel) return 0;
-    for (size_t i = 0; i < n && i < k; i++) hit += grade_of(ranking[i], j, nj) > 0;
+    for (size_t i = 0; i < n && i < k; i++)
+        hit += grade_of(ranking[i], j, nj) > 0;
     return (double)hit / (double)rel;
 }
 
-double eval_mrr(const char *const *ranking, size_t n, const eval_judgement *j, size_t nj,
-                size_t k)
+double eval_mrr(const char *const *ranking, size_t n, const eval_judgement *j, size_t nj, size_t k)
 {
     for (size_t i = 0; i < n && i < k; i++)
         if (grade_of(ranking[i], j, nj) > 0) return 1.0 / (double)(i + 1);
@@ -86,7 +87,8 @@ static qrel *qrel_get(qrels *q, const char *qid)
 static void qrels_free(qrels *q)
 {
     for (size_t i = 0; i < q->n; i++) {
-        for (size_t k = 0; k < q->v[i].n; k++) free((char *)q->v[i].j[k].doc_id);
+        for (size_t k = 0; k < q->v[i].n; k++)
+            free((char *)q->v[i].j[k].doc_id);
         free(q->v[i].j);
         free(q->v[i].qid);
     }
@@ -151,8 +153,8 @@ static ragd_status load_queries(const char *path, json_t **out, ragd_error *err)
                 json_decref(o);
                 json_decref(m);
                 free(raw);
-                return ragd_error_set(err, RAGD_EINPUT, "%s:%zu: expected {\"_id\",\"text\"}",
-                                      path, line);
+                return ragd_error_set(err, RAGD_EINPUT, "%s:%zu: expected {\"_id\",\"text\"}", path,
+                                      line);
             }
             json_object_set_new(m, id, json_string(text));
             json_decref(o);
@@ -216,11 +218,13 @@ ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *d
         qrel *q = &qr.v[i];
         const char *text = json_string_value(json_object_get(queries, q->qid));
         size_t nrel = 0;
-        for (size_t j = 0; j < q->n; j++) nrel += q->j[j].grade > 0;
+        for (size_t j = 0; j < q->n; j++)
+            nrel += q->j[j].grade > 0;
         if (!text || !nrel) continue;
         if (o->subset && strcmp(o->subset, "all")) {
             uint64_t hsh = 1469598103934665603ULL;
-            for (const char *c = q->qid; *c; c++) hsh = (hsh ^ (unsigned char)*c) * 1099511628211ULL;
+            for (const char *c = q->qid; *c; c++)
+                hsh = (hsh ^ (unsigned char)*c) * 1099511628211ULL;
             bool dev = hsh % 3 == 0;
             if (dev != !strcmp(o->subset, "dev")) continue;
         }
@@ -249,7 +253,8 @@ ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *d
                 if (grade_of(d, q->j, q->n) > 0) survived = true;
             }
             bool seen = false;
-            for (size_t r = 0; r < nr && !seen; r++) seen = !strcmp(rank[r], d);
+            for (size_t r = 0; r < nr && !seen; r++)
+                seen = !strcmp(rank[r], d);
             if (!seen && nr < k) rank[nr++] = d;
         }
         double nd = eval_ndcg(rank, nr, q->j, q->n, 10);
@@ -265,8 +270,9 @@ ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *d
                                      text, "ndcg@10", nd, "recall@k", rc100, "mrr@10", mrr,
                                      "relevant_survives_validation", survived, "ms", lat[nq]);
             json_t *top = json_array();
-            for (size_t r = 0; r < nr && r < 10; r++) json_array_append_new(top, json_string(rank[r]));
-            json_object_set_new(line, "top10", top);
+            for (size_t r = 0; r < nr; r++)
+                json_array_append_new(top, json_string(rank[r]));
+            json_object_set_new(line, "ranking", top);
             char *s = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(6));
             fprintf(pq, "%s\n", s);
             free(s);
@@ -281,14 +287,14 @@ ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *d
         double p50 = percentile(lat, nq, 0.50), p99 = percentile(lat, nq, 0.99);
         char rk[32];
         snprintf(rk, sizeof rk, "recall@%zu", k);
-        *out = json_pack("{s:f,s:f,s:f,s:i,s:f,s:f,s:s,s:s,s:s,s:s,s:{s:f,s:i}}", "ndcg@10",
-                         nq ? sum_ndcg / nq : 0, rk, nq ? sum_recall / nq : 0, "mrr@10",
-                         nq ? sum_mrr / nq : 0, "queries", (int)nq, "p50_ms", p50, "p99_ms", p99,
-                         "mode", so.mode ? so.mode : (so.embedder ? "hybrid" : "lexical"),
-                         "split", split, "subset", o->subset ? o->subset : "all",
-                         "collection", coll->name, "validation",
-                         "relevant_survive", with_rel ? (double)survive / with_rel : 0,
-                         "queries_with_survivor", (int)survive);
+        *out =
+            json_pack("{s:f,s:f,s:f,s:i,s:f,s:f,s:s,s:s,s:s,s:s,s:{s:f,s:i}}", "ndcg@10",
+                      nq ? sum_ndcg / nq : 0, rk, nq ? sum_recall / nq : 0, "mrr@10",
+                      nq ? sum_mrr / nq : 0, "queries", (int)nq, "p50_ms", p50, "p99_ms", p99,
+                      "mode", so.mode ? so.mode : (so.embedder ? "hybrid" : "lexical"), "split",
+                      split, "subset", o->subset ? o->subset : "all", "collection", coll->name,
+                      "validation", "relevant_survive", with_rel ? (double)survive / with_rel : 0,
+                      "queries_with_survivor", (int)survive);
     }
     free(lat);
     qrels_free(&qr);

@@ -34,17 +34,16 @@ double eval_ndcg(const char *const *ranking, size_t n, const eval_judgement *j, 
 double eval_recall(const char *const *ranking, size_t n, const eval_judgement *j, size_t nj,
                    size_t k);
 /* Reciprocal rank of the first relevant document within the top k. */
-double eval_mrr(const char *const *ranking, size_t n, const eval_judgement *j, size_t nj,
-                size_t k);
+double eval_mrr(const char *const *ranking, size_t n, const eval_judgement *j, size_t nj, size_t k);
 
 typedef struct {
-    const char *split;       /* qrels/<split>.tsv (default "test") */
-    size_t k;                /* ranking depth (default 100) */
-    search_opts search;      /* mode, embedder, vindex, fusion settings */
-    const char *per_query;   /* write one JSON line per query here, or NULL */
-    size_t max_queries;      /* 0 = all */
-    const char *subset;      /* NULL/"all", "dev" (queries whose id hashes to 0 mod 3),
-                                "holdout" (the other 2/3): tune on dev, report both */
+    const char *split;     /* qrels/<split>.tsv (default "test") */
+    size_t k;              /* ranking depth (default 100) */
+    search_opts search;    /* mode, embedder, vindex, fusion settings */
+    const char *per_query; /* write one JSON line per query here, or NULL */
+    size_t max_queries;    /* 0 = all */
+    const char *subset;    /* NULL/"all", "dev" (queries whose id hashes to 0 mod 3),
+                              "holdout" (the other 2/3): tune on dev, report both */
 } eval_opts;
 
 /* Run the queries of dir/queries.jsonl judged in dir/qrels/<split>.tsv

@@ -36,7 +36,7 @@ typedef struct {
     double dense_score;   /* cosine, or 0 when not a dense candidate */
     int lexical_rank;     /* 1-based rank in the lexical list, 0 = absent */
     int dense_rank;       /* 1-based rank in the dense list, 0 = absent */
-    bool passed;             /* passed validation (always true unless keep_all) */
+    bool passed;          /* passed validation (always true unless keep_all) */
 } search_hit;
 
 typedef struct {

@@ -324,23 +324,29 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         bool dense_ok = use_dense && h.dense_rank && h.dense_score >= min_cos;
         bool score_ok = !(top_score > 0 && h.score < SEARCH_MIN_SCORE_RATIO * top_score);
         if (!use_lex) score_ok = true; /* cosine is absolute: judged by min_cosine */
-        const char *reason = !score_ok ? "score"
-                             : (!term_ok && !dense_ok) ? "coverage"
-                             : dup ? "duplicate"
+        const char *reason = !score_ok                                     ? "score"
+                             : (!term_ok && !dense_ok)                     ? "coverage"
+                             : dup                                         ? "duplicate"
                              : (!o->keep_all && per_doc >= SEARCH_DOC_CAP) ? "doc_cap"
-                                                                            : NULL;
+                                                                           : NULL;
         if (reason) {
             drop(dropped, &h, reason, !strcmp(reason, "coverage") ? h.coverage : -1);
-            if (!strcmp(reason, "score")) by_score++;
-            else if (!strcmp(reason, "coverage")) by_cov++;
-            else if (!strcmp(reason, "duplicate")) by_dup++;
-            else by_cap++;
+            if (!strcmp(reason, "score"))
+                by_score++;
+            else if (!strcmp(reason, "coverage"))
+                by_cov++;
+            else if (!strcmp(reason, "duplicate"))
+                by_dup++;
+            else
+                by_cap++;
         } else {
             memcpy(seen[nseen++], hash, RAGD_SHA256_HEX);
         }
         h.passed = reason == NULL;
-        if (h.passed || o->keep_all) out->hits[out->n++] = h;
-        else hit_free(&h);
+        if (h.passed || o->keep_all)
+            out->hits[out->n++] = h;
+        else
+            hit_free(&h);
     }
     free(seen);
     free(cv);
@@ -352,7 +358,8 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     }
     out->query = ragd_xstrdup(query);
     out->relevant = false;
-    for (size_t i = 0; i < out->n; i++) out->relevant |= out->hits[i].passed;
+    for (size_t i = 0; i < out->n; i++)
+        out->relevant |= out->hits[i].passed;
     out->validation = json_pack(
         "{s:b,s:i,s:i,s:{s:i,s:i,s:i,s:i},s:{s:f,s:f,s:f,s:i},s:o}", "relevant", out->relevant,
         "candidates", (int)nc, "kept", (int)out->n, "dropped_by", "score", (int)by_score,

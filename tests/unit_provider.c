@@ -190,9 +190,9 @@ static void test_local_deterministic_unit_norm(void **state)
 static void test_local_golden_vector(void **state)
 {
     (void)state;
-    static const float want[16] = {-0.10191343f,  0.246040776f,  0.207421973f,   -0.289140344f,
-                                   0.144127354f,  0.268945307f,  0.147722468f,   0.246516839f,
-                                   -0.294083238f, 0.10191343f,   0.19799833f,    -0.618723333f,
+    static const float want[16] = {-0.10191343f,   0.246040776f,  0.207421973f, -0.289140344f,
+                                   0.144127354f,   0.268945307f,  0.147722468f, 0.246516839f,
+                                   -0.294083238f,  0.10191343f,   0.19799833f,  -0.618723333f,
                                    -0.0058285268f, -0.254102707f, 0.149955884f, -0.144127354f};
     float v[16];
     const char *t = "Hello, World! Retrieval-augmented generation.";
