@@ -41,9 +41,8 @@ struct command {
 #define EMBED_OPTS                                                                                 \
     {"embedder-url", true, "embedding server base URL (env RAGD_EMBEDDER_URL)"},                   \
         {"embedder-fallback", true, "comma-separated fallback URLs serving the same model"},       \
-    {                                                                                              \
-        "embedder-timeout", true, "seconds per embedding call (default 30)"                        \
-    }
+        {"embedder-timeout", true, "seconds per embedding call (default 30)"},                     \
+        {"embedder-cost", true, "cost per 1,000 embedding tokens, for usage reports"}
 
 #define COMMON_OPTS                                                                                \
     {"data", true, "data directory (env RAGD_DATA, default ./ragd-data)"},                         \
@@ -147,6 +146,15 @@ static ragd_status embed_choice_from_args(const cli_args *a, embed_choice *c, ra
         return RAGD_EUSAGE;
     c->dim = (int)dim;
     c->timeout_s = (double)timeout;
+    const char *cost = cli_get(a, "embedder-cost");
+    if (cost) {
+        char *end;
+        double v = strtod(cost, &end);
+        if (end == cost || *end || v < 0 || v > 1e6)
+            return ragd_error_set(e, RAGD_EUSAGE, "--embedder-cost must be a number >= 0, not '%s'",
+                                  cost);
+        c->cost_per_1k = v;
+    }
     if (c->kind && strcmp(c->kind, "local") && strcmp(c->kind, "openai") &&
         strcmp(c->kind, "ollama"))
         return ragd_error_set(e, RAGD_EUSAGE, "unknown --embedder '%s' (local, openai, ollama)",

@@ -26,6 +26,7 @@ typedef struct {
     int dim;                  /* --dim */
     double timeout_s;         /* --embedder-timeout */
     int max_retries;          /* 0 = default */
+    double cost_per_1k;       /* --embedder-cost: cost per 1,000 tokens, for accounting */
 } embed_choice;
 
 /* Fill the embedder fields of a collection-creation request from choice. */

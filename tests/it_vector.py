@@ -108,6 +108,17 @@ def test_remote_openai_ingest_remembers_embedder():
         assert r.code == 1 and "openai" in r.err and "local" in r.err, r.err
 
 
+def test_explicit_dim_is_requested_and_cost_is_counted():
+    with TempDir() as t, Mock("--dim", 64) as m:
+        src = small_corpus(t)
+        r = ragd("ingest", "--json", *openai_args(m), "--dim", "24", "--embedder-cost", "0.5", src, data=t,
+                 check=0).json()
+        e = r["embedding"]
+        assert e["dim"] == 24, e  # the server honored "dimensions": 24
+        assert e["tokens"] > 0 and abs(e["cost"] - e["tokens"] * 0.5 / 1000) < 1e-6, e
+        assert ragd("ingest", "--embedder-cost", "cheap", src, data=t).code == 2
+
+
 def test_ollama_protocol():
     with TempDir() as t, Mock("--dim", 48) as m:
         src = small_corpus(t)
