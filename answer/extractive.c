@@ -101,8 +101,8 @@ ragd_status answer_extractive(const context_result *ctx, const char *query, int 
         c->n = s->n;
         c->chunk_id = s->hit->chunk_id;
         c->doc_id = s->hit->doc_id;
-        c->start = s->hit->start + cv[i].start;
-        c->end = s->hit->start + cv[i].end;
+        c->start = s->start + cv[i].start; /* the source may be the hit's parent section */
+        c->end = s->start + cv[i].end;
         c->quote = ragd_xstrndup(s->text + cv[i].start, cv[i].end - cv[i].start);
     }
     free(cv);

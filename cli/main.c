@@ -20,6 +20,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "ingest/ingest.h"
+#include "ingest/summary.h"
 #include "retrieve/engine.h"
 #include "retrieve/eval.h"
 #include "retrieve/retrieve.h"
@@ -106,16 +107,20 @@ static int open_collection(const cli_args *a, const ragd_settings *create, ragd_
 
 static const cli_optdef INGEST_OPTS[] = {
     COMMON_OPTS,
-    {"chunker", true, "fixed (semantic and parent arrive later); fixed per collection"},
-    {"chunk-tokens", true, "window size in tokens (default 256)"},
+    {"chunker", true, "fixed (default) | semantic | parent; fixed per collection"},
+    {"chunk-tokens", true,
+     "window (fixed), maximum (semantic) or child (parent) size in tokens (default 256)"},
     {"overlap", true, "tokens shared by consecutive windows (default chunk-tokens/8)"},
-    {"parent-tokens", true, "parent size for flat text (parent chunker)"},
+    {"parent-tokens", true, "largest parent section (parent chunker; default 1024)"},
+    {"semantic-percentile", true,
+     "semantic chunker: cut where the topic distance exceeds this percentile (default 90)"},
     {"format", true,
      "auto | txt | md | html | pdf | jsonl (default auto: by extension, then content)"},
     {"max-bytes", true, "largest file accepted, in bytes (default 16 MiB)"},
     {"no-progress", false, "no progress bar or progress lines"},
     {"meta", true,
      "KEY=VALUE metadata for every document ingested (repeatable; wins over JSONL fields)"},
+    {"summarizer", true, "extractive (default) | llm (needs a generation provider: not yet)"},
     {"embedder", true, "local | openai | ollama (env RAGD_EMBEDDER; default local)"},
     {"embedder-model", true, "embedding model name (env RAGD_EMBEDDER_MODEL)"},
     {"dim", true, "embedding dimension (local: default 384; remote: learned from the server)"},
@@ -190,13 +195,22 @@ static int cmd_ingest(const command *cmd, cli_args *a)
     v = -1;
     if (cli_get_int(a, "parent-tokens", 64, 65536, &v, &e)) return fail("ingest", &e);
     if (v > 0) s.parent_tokens = (int)v;
+    v = -1;
+    if (cli_get_int(a, "semantic-percentile", 1, 99, &v, &e)) return fail("ingest", &e);
+    if (v > 0) s.semantic_percentile = (int)v;
     long maxb = 0;
     if (cli_get_int(a, "max-bytes", 1, 1L << 30, &maxb, &e)) return fail("ingest", &e);
-    if (s.chunker[0] && strcmp(s.chunker, "fixed") != 0) {
-        fprintf(stderr,
-                "ragd: ingest: --chunker %s is not available in this build yet; use "
-                "--chunker fixed\n",
-                s.chunker);
+    if (s.chunker[0] && s.parent_tokens > 0 && strcmp(s.chunker, "parent") != 0) {
+        fprintf(stderr, "ragd: ingest: --parent-tokens applies only to --chunker parent\n");
+        return 2;
+    }
+    if (s.chunker[0] && s.semantic_percentile > 0 && strcmp(s.chunker, "semantic") != 0) {
+        fprintf(stderr, "ragd: ingest: --semantic-percentile applies only to --chunker semantic\n");
+        return 2;
+    }
+    if (s.parent_tokens > 0 && s.parent_tokens < (s.chunk_tokens > 0 ? s.chunk_tokens : 256)) {
+        fprintf(stderr, "ragd: ingest: --parent-tokens (%d) must be at least --chunk-tokens (%d)\n",
+                s.parent_tokens, s.chunk_tokens > 0 ? s.chunk_tokens : 256);
         return 2;
     }
     {
@@ -213,6 +227,8 @@ static int cmd_ingest(const command *cmd, cli_args *a)
     if (idx) snprintf(s.index_factory, sizeof s.index_factory, "%s", idx);
     embed_choice choice;
     if (embed_choice_from_args(a, &choice, &e)) return fail("ingest", &e);
+    /* Document summaries: checked before anything is opened (exit 2). */
+    if (summary_check_summarizer(cli_get(a, "summarizer"), &e)) return fail("ingest", &e);
     /* --- --meta hook (loaders/metadata): repeatable KEY=VALUE, checked before
      * anything is opened (a bad one exits 2), applied by ingest_paths. */
     size_t nmeta = 0;
@@ -237,6 +253,7 @@ static int cmd_ingest(const command *cmd, cli_args *a)
         .progress_tty = isatty(STDERR_FILENO) != 0,
         .meta = meta,
         .nmeta = nmeta,
+        .summarizer = cli_get(a, "summarizer"),
     };
     json_t *report = NULL;
     ragd_status st_rc = ingest_paths(st, &coll, a->pos, a->npos, &o, &report, &e);
@@ -546,7 +563,10 @@ static int cmd_context(const command *cmd, cli_args *a)
     if (rc) return rc;
     context_result c;
     ragd_error e;
-    context_assemble(&q.sr, q.budget, &c, &e);
+    if (context_assemble(q.st, &q.sr, q.budget, &c, &e)) {
+        query_run_free(&q);
+        return fail("context", &e);
+    }
     if (cli_flag(a, "json")) {
         json_t *j = context_result_json(&c, q.query);
         print_json(j);
@@ -569,7 +589,10 @@ static int cmd_answer(const command *cmd, cli_args *a)
     context_result c;
     answer_result ar;
     ragd_error e;
-    context_assemble(&q.sr, q.budget, &c, &e);
+    if (context_assemble(q.st, &q.sr, q.budget, &c, &e)) {
+        query_run_free(&q);
+        return fail("answer", &e);
+    }
     if (answer_extractive(&c, q.query, 3, &ar, &e)) {
         context_result_free(&c);
         query_run_free(&q);
@@ -590,7 +613,7 @@ static int cmd_answer(const command *cmd, cli_args *a)
                     cited |= ar.citations[k].n == s->n;
                 if (!cited) continue;
                 printf("  [%d] %s — %s\n", s->n, s->hit->doc_id,
-                       s->hit->heading_path[0] ? s->hit->heading_path : s->hit->title);
+                       s->heading_path[0] ? s->heading_path : s->hit->title);
             }
             printf("citations checked: %s\n",
                    json_is_true(json_object_get(ar.check, "ok")) ? "ok" : "problems found");
@@ -614,6 +637,9 @@ static const cli_optdef EVAL_OPTS[] = {
     {"per-query", true, "write one JSON line per query to this file"},
     {"fusion", true, "score (default) | rrf"},
     {"subset", true, "all (default) | dev | holdout: a fixed 1/3 / 2/3 split of the queries"},
+    {"offtopic", true, "jsonl of questions the corpus cannot answer: report the share rejected"},
+    {"min-coverage", true, "validation: idf-weighted query-term coverage, percent (default 25)"},
+    {"min-cosine", true, "validation: dense cosine, percent (default 30)"},
     {"max-queries", true, "evaluate only the first N judged queries"},
     {"rrf-k", true, "reciprocal rank fusion constant (default 60)"},
     {"w-lexical", true, "hybrid fusion weight of lexical results, in percent (default 100)"},
@@ -720,8 +746,15 @@ static int cmd_eval(const command *cmd, cli_args *a)
     eo.search.mode = mode;
     eo.search.fusion = cli_get(a, "fusion");
     eo.subset = cli_get(a, "subset");
-    eo.search.min_coverage = -1;
-    eo.search.min_cosine = -1;
+    eo.offtopic = cli_get(a, "offtopic");
+    long mincov = -1, mincos = -1;
+    if (cli_get_int(a, "min-coverage", 0, 100, &mincov, &e) ||
+        cli_get_int(a, "min-cosine", 0, 100, &mincos, &e)) {
+        engine_close(&eng);
+        return fail("eval", &e);
+    }
+    eo.search.min_coverage = mincov >= 0 ? mincov / 100.0 : -1;
+    eo.search.min_cosine = mincos >= 0 ? mincos / 100.0 : -1;
     eo.search.rrf_k = (double)rrf_k;
     eo.search.w_lexical = wl / 100.0;
     eo.search.w_dense = wd / 100.0;
@@ -753,6 +786,12 @@ static int cmd_eval(const command *cmd, cli_args *a)
             100 * json_real_value(
                       json_object_get(json_object_get(res, "validation"), "relevant_survive")));
     }
+    json_t *off = json_object_get(res, "offtopic");
+    if (off && !cli_flag(a, "json"))
+        printf("  off-topic questions rejected: %lld of %lld (%.1f%%)\n",
+               json_integer_value(json_object_get(off, "rejected")),
+               json_integer_value(json_object_get(off, "queries")),
+               100 * json_real_value(json_object_get(off, "share")));
     json_decref(res);
     return 0;
 }

@@ -6,6 +6,8 @@
  */
 #include "index/lexical.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,5 +175,41 @@ ragd_status lexical_search(ragd_store *st, int64_t coll, const char *query, size
     }
     *hits = v;
     *n = cnt;
+    return RAGD_OK;
+}
+
+ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *idf,
+                              ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *cq, *tq;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM chunks_fts_docsize", -1, &cq, NULL) !=
+        SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot count indexed chunks");
+    double N = 0;
+    if (sqlite3_step(cq) == SQLITE_ROW) N = (double)sqlite3_column_int64(cq, 0);
+    sqlite3_finalize(cq);
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", -1, &tq,
+                           NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot read term frequencies");
+    for (size_t i = 0; i < n; i++) {
+        ragd_buf q = RAGD_BUF_INIT;
+        char *sp = text_space_cjk(terms[i], strlen(terms[i]));
+        ragd_buf_putc(&q, '"');
+        for (const char *p = sp; *p; p++) {
+            if (*p == '"') ragd_buf_putc(&q, '"');
+            ragd_buf_putc(&q, *p);
+        }
+        ragd_buf_putc(&q, '"');
+        free(sp);
+        sqlite3_reset(tq);
+        sqlite3_bind_text(tq, 1, q.data, (int)q.len, SQLITE_TRANSIENT);
+        double df = 0;
+        if (sqlite3_step(tq) == SQLITE_ROW) df = (double)sqlite3_column_int64(tq, 0);
+        ragd_buf_free(&q);
+        if (df > N) df = N;
+        idf[i] = log(1.0 + (N - df + 0.5) / (df + 0.5));
+    }
+    sqlite3_finalize(tq);
     return RAGD_OK;
 }

@@ -12,6 +12,11 @@
  *
  * Offsets are bytes into the normalized text; chunk text is text[start:end]
  * with surrounding whitespace trimmed.
+ *
+ * The window walk works on any byte range inside one hard section
+ * (chunk_windows, declared in chunk_internal.h with the precomputed
+ * chunk_ctx), so the semantic chunker falls back to it for spans that are too
+ * long and the parent chunker uses it for parents and for their children.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -20,14 +25,11 @@
 
 #include "core/buf.h"
 #include "core/text.h"
-#include "ingest/ingest.h"
+#include "ingest/chunk_internal.h"
 
 enum { CUT_GRAPHEME = 0, CUT_WORD = 1, CUT_SENTENCE = 2, CUT_LINE = 3, CUT_BLOCK = 4 };
 
-typedef struct {
-    size_t pos;
-    int prio;
-} cut;
+typedef chunk_cut cut;
 
 typedef struct {
     cut *v;
@@ -159,10 +161,7 @@ static void emit(chunk_list *out, const ingest_doc *d, size_t s, size_t e, size_
 
 /* Sections [start, end) of d, where hard cuts happen: at each heading that
  * follows some non-heading content. */
-typedef struct {
-    size_t start, end;
-    const char *heading_path;
-} span_section;
+typedef chunk_span span_section;
 
 static size_t hard_sections(const ingest_doc *d, span_section **out)
 {
@@ -214,6 +213,132 @@ static const char *path_at(const ingest_doc *d, size_t e)
     return lo ? d->sections[lo - 1].heading_path : "";
 }
 
+void chunk_ctx_init(chunk_ctx *cx, const ingest_doc *d)
+{
+    memset(cx, 0, sizeof *cx);
+    cx->d = d;
+    cx->nt = text_token_starts(d->text, d->len, &cx->ts);
+    cuts c = {0};
+    collect_cuts(d, &c);
+    cx->cuts = c.v;
+    cx->ncuts = c.n;
+    cx->capcuts = c.cap;
+    cx->nsecs = hard_sections(d, &cx->secs);
+}
+
+void chunk_ctx_free(chunk_ctx *cx)
+{
+    free(cx->ts);
+    free(cx->cuts);
+    free(cx->secs);
+    memset(cx, 0, sizeof *cx);
+}
+
+size_t chunk_tok_index(const chunk_ctx *cx, size_t pos)
+{
+    return tok_index(cx->ts, cx->nt, pos);
+}
+
+size_t chunk_tokens_between(const chunk_ctx *cx, size_t s, size_t e)
+{
+    return e > s ? tok_index(cx->ts, cx->nt, e) - tok_index(cx->ts, cx->nt, s) : 0;
+}
+
+size_t chunk_skip_space(const char *t, size_t i, size_t end)
+{
+    return skip_space(t, i, end);
+}
+
+size_t chunk_trim_end(const char *t, size_t start, size_t e)
+{
+    return trim_end(t, start, e);
+}
+
+void chunk_emit(chunk_list *out, const chunk_ctx *cx, size_t s, size_t e, int parent)
+{
+    emit(out, cx->d, s, e, chunk_tokens_between(cx, s, e), path_at(cx->d, e));
+    out->v[out->n - 1].parent = parent;
+}
+
+void chunk_windows(const chunk_ctx *cx, size_t start, size_t end, size_t max, size_t overlap,
+                   int parent, chunk_list *out)
+{
+    const ingest_doc *d = cx->d;
+    const char *t = d->text;
+    const size_t *ts = cx->ts;
+    size_t nt = cx->nt;
+    const cuts c = {.v = cx->cuts, .n = cx->ncuts, .cap = cx->capcuts};
+    size_t send = trim_end(t, start, end);
+    size_t pos = skip_space(t, start, send);
+    size_t prev_end = 0, prev_e = 0; /* the previous window's cut and chunk end */
+    bool overlapped = false;         /* pos is an overlap start */
+    while (pos < send) {
+        size_t ti = tok_index(ts, nt, pos);
+        size_t tend = tok_index(ts, nt, send);
+        size_t wend;
+        if (tend - ti <= max) {
+            wend = send;
+        } else {
+            size_t limit = ts[ti + max]; /* the first token that no longer fits */
+            size_t half = ts[ti + max / 2];
+            /* Best cut in (half, limit]; else in (pos, limit]. */
+            size_t best = 0;
+            int bestp = -1;
+            for (size_t k = cut_index(&c, half); k < c.n && c.v[k].pos <= limit; k++) {
+                if (c.v[k].pos <= pos) continue;
+                if (c.v[k].prio >= bestp) best = c.v[k].pos, bestp = c.v[k].prio;
+            }
+            if (bestp < 0) {
+                for (size_t k = cut_index(&c, pos + 1); k < c.n && c.v[k].pos <= limit; k++)
+                    if (c.v[k].prio >= bestp) best = c.v[k].pos, bestp = c.v[k].prio;
+            }
+            if (bestp < CUT_WORD) {
+                /* One unsplittable run: cut on a grapheme boundary. */
+                best = text_grapheme_floor(t, d->len, limit);
+                if (best <= pos) best = limit;
+            }
+            wend = best;
+        }
+        size_t e = trim_end(t, pos, wend);
+        if (overlapped && e <= prev_e) {
+            /* From the overlap start the best cut is no further than the
+             * previous chunk's end (the next cut lies beyond this window):
+             * the chunk would repeat a piece of the previous one. Start at
+             * the previous cut instead, without overlap. */
+            overlapped = false;
+            pos = skip_space(t, prev_end, send);
+            continue;
+        }
+        if (e <= pos) { /* whitespace-only window: step past it */
+            pos = skip_space(t, wend > pos ? wend : pos + 1, send);
+            continue;
+        }
+        emit(out, d, pos, e, tok_index(ts, nt, e) - ti, path_at(d, e));
+        out->v[out->n - 1].parent = parent;
+        if (wend >= send) break;
+        size_t next = wend;
+        if (overlap) {
+            size_t te = tok_index(ts, nt, wend);
+            size_t target = ts[te > overlap ? te - overlap : 0];
+            if (target <= pos) target = pos + 1;
+            /* Snap forward to a sentence start, else a word start, within
+             * the overlap region. */
+            size_t snap = 0;
+            int sp = -1;
+            for (size_t k = cut_index(&c, target); k < c.n && c.v[k].pos < wend; k++) {
+                int pr = c.v[k].prio >= CUT_SENTENCE ? 2 : 1;
+                if (pr > sp) snap = c.v[k].pos, sp = pr;
+                if (sp == 2) break;
+            }
+            if (sp > 0) next = snap;
+        }
+        prev_end = wend;
+        prev_e = e;
+        overlapped = next < wend;
+        pos = skip_space(t, next, send);
+    }
+}
+
 ragd_status chunk_fixed(const ingest_doc *d, const chunk_opts *o, chunk_list *out, ragd_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -224,112 +349,10 @@ ragd_status chunk_fixed(const ingest_doc *d, const chunk_opts *o, chunk_list *ou
                               "--overlap (%zu) must be smaller than "
                               "--chunk-tokens (%zu)",
                               overlap, max);
-    size_t *ts = NULL;
-    size_t nt = text_token_starts(d->text, d->len, &ts);
-    cuts c = {0};
-    collect_cuts(d, &c);
-    span_section *secs = NULL;
-    size_t nsec = hard_sections(d, &secs);
-    const char *t = d->text;
-
-    for (size_t si = 0; si < nsec; si++) {
-        size_t send = trim_end(t, secs[si].start, secs[si].end);
-        size_t pos = skip_space(t, secs[si].start, send);
-        size_t prev_end = 0, prev_e = 0; /* the previous window's cut and chunk end */
-        bool overlapped = false;         /* pos is an overlap start */
-        while (pos < send) {
-            size_t ti = tok_index(ts, nt, pos);
-            size_t tend = tok_index(ts, nt, send);
-            size_t end;
-            if (tend - ti <= max) {
-                end = send;
-            } else {
-                size_t limit = ts[ti + max]; /* the first token that no longer fits */
-                size_t half = ts[ti + max / 2];
-                /* Best cut in (half, limit]; else in (pos, limit]. */
-                size_t best = 0;
-                int bestp = -1;
-                for (size_t k = cut_index(&c, half); k < c.n && c.v[k].pos <= limit; k++) {
-                    if (c.v[k].pos <= pos) continue;
-                    if (c.v[k].prio >= bestp) best = c.v[k].pos, bestp = c.v[k].prio;
-                }
-                if (bestp < 0) {
-                    for (size_t k = cut_index(&c, pos + 1); k < c.n && c.v[k].pos <= limit; k++)
-                        if (c.v[k].prio >= bestp) best = c.v[k].pos, bestp = c.v[k].prio;
-                }
-                if (bestp < CUT_WORD) {
-                    /* One unsplittable run: cut on a grapheme boundary. */
-                    best = text_grapheme_floor(t, d->len, limit);
-                    if (best <= pos) best = limit;
-                }
-                end = best;
-            }
-            size_t e = trim_end(t, pos, end);
-            if (overlapped && e <= prev_e) {
-                /* From the overlap start the best cut is no further than the
-                 * previous chunk's end (the next cut lies beyond this window):
-                 * the chunk would repeat a piece of the previous one. Start
-                 * at the previous cut instead, without overlap. */
-                overlapped = false;
-                pos = skip_space(t, prev_end, send);
-                continue;
-            }
-            if (e <= pos) { /* whitespace-only window: step past it */
-                pos = skip_space(t, end > pos ? end : pos + 1, send);
-                continue;
-            }
-            emit(out, d, pos, e, tok_index(ts, nt, e) - ti, path_at(d, e));
-            if (end >= send) break;
-            size_t next = end;
-            if (overlap) {
-                size_t te = tok_index(ts, nt, end);
-                size_t target = ts[te > overlap ? te - overlap : 0];
-                if (target <= pos) target = pos + 1;
-                /* Snap forward to a sentence start, else a word start, within
-                 * the overlap region. */
-                size_t snap = 0;
-                int sp = -1;
-                for (size_t k = cut_index(&c, target); k < c.n && c.v[k].pos < end; k++) {
-                    int pr = c.v[k].prio >= CUT_SENTENCE ? 2 : 1;
-                    if (pr > sp) snap = c.v[k].pos, sp = pr;
-                    if (sp == 2) break;
-                }
-                if (sp > 0) next = snap;
-            }
-            prev_end = end;
-            prev_e = e;
-            overlapped = next < end;
-            pos = skip_space(t, next, send);
-        }
-    }
-    free(secs);
-    free(c.v);
-    free(ts);
+    chunk_ctx cx;
+    chunk_ctx_init(&cx, d);
+    for (size_t si = 0; si < cx.nsecs; si++)
+        chunk_windows(&cx, cx.secs[si].start, cx.secs[si].end, max, overlap, -1, out);
+    chunk_ctx_free(&cx);
     return RAGD_OK;
-}
-
-void chunk_list_free(chunk_list *l)
-{
-    if (!l) return;
-    for (size_t i = 0; i < l->n; i++) {
-        free(l->v[i].heading_path);
-        free(l->v[i].header);
-    }
-    for (size_t i = 0; i < l->nparents; i++)
-        free(l->parents[i].heading_path);
-    free(l->v);
-    free(l->parents);
-    memset(l, 0, sizeof *l);
-}
-
-ragd_status chunk_document(const ingest_doc *d, const ragd_settings *s, chunk_list *out,
-                           ragd_error *err)
-{
-    if (strcmp(s->chunker, "fixed") != 0)
-        return ragd_error_set(err, RAGD_EUSAGE,
-                              "chunker '%s' is not available in this build yet (only 'fixed'); "
-                              "create the collection with --chunker fixed",
-                              s->chunker);
-    chunk_opts o = {.max_tokens = s->chunk_tokens, .overlap = s->overlap};
-    return chunk_fixed(d, &o, out, err);
 }

@@ -133,9 +133,49 @@ typedef struct {
  * mid-line), sentences, words, and only for an unsplittable run, graphemes. */
 ragd_status chunk_fixed(const ingest_doc *d, const chunk_opts *o, chunk_list *out, ragd_error *err);
 
-/* Chunk d with the collection's chunker. */
-ragd_status chunk_document(const ingest_doc *d, const ragd_settings *s, chunk_list *out,
-                           ragd_error *err);
+/* Semantic chunker options; zero fields take the defaults. */
+typedef struct {
+    int max_tokens;     /* hard maximum per chunk (the collection's chunk_tokens; 0 = 256) */
+    int min_tokens;     /* pieces below this merge with a neighbour (0 = max/4) */
+    int window;         /* sentences per side compared at each boundary (0 = 2) */
+    double percentile;  /* cut where the distance exceeds this percentile (0 = 90) */
+    embed_usage *usage; /* if not NULL, the sentence embeddings' usage is added here */
+} chunk_semantic_opts;
+
+/* The semantic chunker: sentences (code blocks and tables whole, or their
+ * lines when one alone exceeds max) are embedded in one batched call, the
+ * cosine distance between the mean embeddings of the `window` sentences on
+ * each side of every sentence boundary is computed, and the text is cut at
+ * boundaries whose distance exceeds the document's `percentile` of
+ * distances. Heading sections stay hard boundaries; pieces below min_tokens
+ * merge with their closer neighbour (as long as the result fits max);
+ * a piece above max is cut by the fixed chunker's rules (no overlap). e is
+ * the collection's embedder; NULL uses the built-in local embedder.
+ * RAGD_EPROVIDER when embedding fails (out is then empty). */
+ragd_status chunk_semantic(const ingest_doc *d, const chunk_semantic_opts *o, ragd_embedder *e,
+                           chunk_list *out, ragd_error *err);
+
+/* Parent-document chunker options; zero fields take the defaults. */
+typedef struct {
+    int child_tokens;  /* child window (the collection's chunk_tokens; 0 = 256) */
+    int overlap;       /* tokens of overlap between children of one parent */
+    int parent_tokens; /* largest parent (0 = 1024; never below child_tokens) */
+} chunk_parent_opts;
+
+/* The parent-document chunker: parents are the hard heading sections, each
+ * cut by the fixed rules into windows of at most parent_tokens when longer
+ * (flat text: one section, so parents are parent_tokens windows); children
+ * are fixed windows of child_tokens inside each parent (never crossing it).
+ * Fills out->parents; every chunk's `parent` indexes it. */
+ragd_status chunk_parent_document(const ingest_doc *d, const chunk_parent_opts *o, chunk_list *out,
+                                  ragd_error *err);
+
+/* Chunk d with the collection's chunker (s->chunker: fixed | semantic |
+ * parent). e is the collection's embedder, used by the semantic chunker
+ * (NULL = the local embedder), and usage (may be NULL) receives what that
+ * cost. Unknown chunker: RAGD_EUSAGE. */
+ragd_status chunk_document(const ingest_doc *d, const ragd_settings *s, ragd_embedder *e,
+                           embed_usage *usage, chunk_list *out, ragd_error *err);
 
 /* --- the pipeline ----------------------------------------------------------- */
 
@@ -149,6 +189,9 @@ typedef struct {
      * (borrowed), merged over a JSONL record's extra fields (these win). */
     const char *const *meta;
     size_t nmeta;
+    /* Document summaries (ingest/summary.h): NULL or "extractive"; "llm"
+     * is refused with RAGD_EUSAGE until a generation provider exists. */
+    const char *summarizer;
 } ingest_opts;
 
 /* Parse "key=value" strings into a JSON object (new reference in *out, or

@@ -29,6 +29,7 @@
 #include "core/text.h"
 #include "index/vector.h"
 #include "ingest/ingest.h"
+#include "ingest/summary.h"
 
 typedef struct {
     char *path; /* as opened */
@@ -53,6 +54,7 @@ typedef struct {
     json_t *errors;
     json_t *meta; /* user metadata (--meta) or NULL */
     double t0, last_progress;
+    summary_ctx *sum; /* document summaries (ingest/summary.h) */
 } run;
 
 static double now_s(void)
@@ -231,7 +233,7 @@ static ragd_status store_parsed(run *r, const char *key, const char *source, con
                                 ingest_doc *d, bool existed, ragd_error *err)
 {
     chunk_list cl;
-    ragd_status rc = chunk_document(d, &r->coll->settings, &cl, err);
+    ragd_status rc = chunk_document(d, &r->coll->settings, r->o->embedder, &r->usage, &cl, err);
     if (rc) return rc;
     store_chunk *sc = ragd_xcalloc(cl.n ? cl.n : 1, sizeof *sc);
     char **cmeta = ragd_xcalloc(cl.n ? cl.n : 1, sizeof *cmeta);
@@ -294,6 +296,8 @@ static ragd_status store_parsed(run *r, const char *key, const char *source, con
         for (size_t i = 0; i < cl.n; i++)
             sc[i].vec = vecs + i * (size_t)dim;
     }
+    /* The document summary, stored beside it (NULL: stored as {}). */
+    char *summary = summary_for_ingest(r->sum, key, source, d, existed);
     store_doc doc = {
         .key = key,
         .source = source,
@@ -303,13 +307,14 @@ static ragd_status store_parsed(run *r, const char *key, const char *source, con
         .text_len = d->len,
         .content_hash = hash,
         .metadata_json = d->metadata_json,
-        .summary_json = NULL,
+        .summary_json = summary,
         .tokens = text_count_tokens(d->text, d->len),
         .vec_model = r->o->embedder ? embedder_model(r->o->embedder) : NULL,
         .vec_dim = dim,
     };
     int64_t rowid = 0;
     rc = store_doc_put(r->st, r->coll->id, &doc, sp, cl.nparents, sc, cl.n, &rowid, err);
+    free(summary);
     if (!rc) {
         if (existed)
             r->updated++;
@@ -542,7 +547,15 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
         if (ingest_meta_parse(o->meta, o->nmeta, &meta, &me))
             return ragd_error_set(err, me.code, "%s", me.msg);
     }
-    run r = {.st = st, .coll = coll, .o = o, .errors = json_array(), .meta = meta};
+    summary_ctx *sum = NULL;
+    {
+        ragd_error se;
+        if (summary_ctx_new(st, coll->id, o->summarizer, &sum, &se)) {
+            json_decref(meta);
+            return ragd_error_set(err, se.code, "%s", se.msg);
+        }
+    }
+    run r = {.st = st, .coll = coll, .o = o, .errors = json_array(), .meta = meta, .sum = sum};
     r.t0 = now_s();
     r.last_progress = r.t0;
     file_list files = {0};
@@ -583,6 +596,7 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
     }
     free(files.v);
     json_decref(meta);
+    summary_ctx_free(sum);
     /* Fault injection for the crash-consistency tests: die after the SQLite
      * commits and before the snapshot, as a killed process would. */
     const char *fault = getenv("RAGD_FAULT");

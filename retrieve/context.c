@@ -2,11 +2,19 @@
  *
  * Each source is written as
  *     [n] Title — Heading > Path
- *     chunk text
+ *     text
  * in relevance order until the token budget is spent; a source that does not
  * fit whole is cut after its last whole sentence that fits, and assembly
  * stops there. Numbers are assigned in order, so the same search result
  * always yields the same context.
+ *
+ * Parent expansion (the "expand" stage, for parent-document collections): a
+ * hit whose chunk has a parent section contributes the parent's text, read
+ * from the store through the parent's offsets into the document; hits that
+ * share a parent become one source (the best hit's rank, every merged chunk
+ * id listed). A parent that does not fit the rest of the budget whole is
+ * replaced by the hit's own chunk text, so the part that matched is never
+ * trimmed away for the section around it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,17 +26,20 @@
 void context_result_free(context_result *c)
 {
     if (!c) return;
-    for (size_t i = 0; i < c->nsources; i++)
+    for (size_t i = 0; i < c->nsources; i++) {
         free(c->sources[i].text);
+        free(c->sources[i].heading_path);
+        free(c->sources[i].chunk_ids);
+    }
     free(c->sources);
     free(c->context);
     memset(c, 0, sizeof *c);
 }
 
-static void source_header(ragd_buf *b, int n, const search_hit *h)
+static void source_header(ragd_buf *b, int n, const search_hit *h, const char *heading_path)
 {
     ragd_buf_printf(b, "[%d] %s", n, h->title[0] ? h->title : h->doc_id);
-    if (h->heading_path[0]) ragd_buf_printf(b, " \xE2\x80\x94 %s", h->heading_path);
+    if (heading_path[0]) ragd_buf_printf(b, " \xE2\x80\x94 %s", heading_path);
     ragd_buf_putc(b, '\n');
 }
 
@@ -47,48 +58,96 @@ static size_t fit_sentences(const char *text, size_t budget)
     return best;
 }
 
-ragd_status context_assemble(const search_result *r, size_t budget, context_result *out,
-                             ragd_error *err)
+static void add_chunk_id(context_source *s, int64_t id)
 {
-    (void)err;
+    s->chunk_ids = ragd_xrealloc(s->chunk_ids, (s->nchunks + 1) * sizeof *s->chunk_ids);
+    s->chunk_ids[s->nchunks++] = id;
+}
+
+ragd_status context_assemble(ragd_store *st, const search_result *r, size_t budget,
+                             context_result *out, ragd_error *err)
+{
     memset(out, 0, sizeof *out);
     if (!budget) budget = CONTEXT_DEFAULT_BUDGET;
     out->relevant = r->relevant;
     out->sources = ragd_xcalloc(r->n ? r->n : 1, sizeof *out->sources);
     ragd_buf ctx = RAGD_BUF_INIT;
     size_t used = 0;
+    ragd_status rc = RAGD_OK;
     for (size_t i = 0; i < r->n; i++) {
         const search_hit *h = &r->hits[i];
+        /* A hit of a parent already used is part of that source. */
+        if (h->parent_id && st) {
+            context_source *same = NULL;
+            for (size_t k = 0; k < out->nsources && !same; k++)
+                if (out->sources[k].parent_id == h->parent_id) same = &out->sources[k];
+            if (same) {
+                add_chunk_id(same, h->chunk_id);
+                continue;
+            }
+        }
+        char *ptext = NULL, *ppath = NULL;
+        size_t pstart = 0;
+        if (h->parent_id && st) {
+            rc = store_parent_text(st, h->parent_id, &ptext, &pstart, NULL, &ppath, err);
+            if (rc == RAGD_ENOTFOUND) rc = RAGD_OK; /* gone since the search: own text */
+            if (rc) break;
+        }
         int n = (int)out->nsources + 1;
+        size_t left = budget > used ? budget - used : 0;
+        const char *text = h->text;
+        const char *path = h->heading_path;
+        size_t start = h->start;
+        int64_t parent_id = 0;
         ragd_buf head = RAGD_BUF_INIT;
-        source_header(&head, n, h);
+        if (ptext) {
+            source_header(&head, n, h, ppath);
+            size_t need =
+                text_count_tokens(head.data, head.len) + text_count_tokens(ptext, strlen(ptext));
+            if (need <= left) {
+                text = ptext, path = ppath, start = pstart, parent_id = h->parent_id;
+            } else {
+                head.len = 0;
+            }
+        }
+        if (!head.len) source_header(&head, n, h, path);
         size_t ht = text_count_tokens(head.data, head.len);
-        size_t tt = text_count_tokens(h->text, strlen(h->text));
-        size_t len = strlen(h->text);
+        size_t len = strlen(text);
+        size_t tt = text_count_tokens(text, len);
         if (used + ht + tt > budget) {
-            len = used + ht < budget ? fit_sentences(h->text, budget - used - ht) : 0;
+            len = used + ht < budget ? fit_sentences(text, budget - used - ht) : 0;
             if (!len) {
                 ragd_buf_free(&head);
+                free(ptext);
+                free(ppath);
                 break;
             }
-            tt = text_count_tokens(h->text, len);
+            tt = text_count_tokens(text, len);
         }
         if (ctx.len) ragd_buf_putc(&ctx, '\n');
         ragd_buf_append(&ctx, head.data, head.len);
-        ragd_buf_append(&ctx, h->text, len);
+        ragd_buf_append(&ctx, text, len);
         ragd_buf_putc(&ctx, '\n');
         ragd_buf_free(&head);
         context_source *s = &out->sources[out->nsources++];
         s->n = n;
         s->hit = h;
-        s->text = ragd_xstrndup(h->text, len);
+        s->text = ragd_xstrndup(text, len);
         s->tokens = tt;
+        s->start = start;
+        s->parent_id = parent_id;
+        s->heading_path = ragd_xstrdup(path);
+        add_chunk_id(s, h->chunk_id);
         used += ht + tt;
-        if (len < strlen(h->text)) break;
+        bool trimmed = len < strlen(text);
+        free(ptext);
+        free(ppath);
+        if (trimmed) break;
     }
     out->context = ragd_buf_steal(&ctx);
     out->tokens = used;
-    return RAGD_OK;
+    if (rc) context_result_free(out);
+    return rc;
 }
 
 json_t *context_result_json(const context_result *c, const char *query)
@@ -96,12 +155,16 @@ json_t *context_result_json(const context_result *c, const char *query)
     json_t *arr = json_array();
     for (size_t i = 0; i < c->nsources; i++) {
         const context_source *s = &c->sources[i];
+        json_t *ids = json_array();
+        for (size_t k = 0; k < s->nchunks; k++)
+            json_array_append_new(ids, json_integer(s->chunk_ids[k]));
         json_array_append_new(
-            arr,
-            json_pack("{s:i,s:s,s:I,s:I,s:I,s:s,s:s,s:i}", "n", s->n, "doc_id", s->hit->doc_id,
-                      "chunk_id", (json_int_t)s->hit->chunk_id, "start", (json_int_t)s->hit->start,
-                      "end", (json_int_t)(s->hit->start + strlen(s->text)), "title", s->hit->title,
-                      "heading_path", s->hit->heading_path, "tokens", (int)s->tokens));
+            arr, json_pack(
+                     "{s:i,s:s,s:I,s:o,s:o,s:I,s:I,s:s,s:s,s:i}", "n", s->n, "doc_id",
+                     s->hit->doc_id, "chunk_id", (json_int_t)s->hit->chunk_id, "chunk_ids", ids,
+                     "parent_id", s->parent_id ? json_integer(s->parent_id) : json_null(), "start",
+                     (json_int_t)s->start, "end", (json_int_t)(s->start + strlen(s->text)), "title",
+                     s->hit->title, "heading_path", s->heading_path, "tokens", (int)s->tokens));
     }
     return json_pack("{s:s,s:s,s:o,s:i,s:b}", "query", query, "context", c->context, "sources", arr,
                      "tokens", (int)c->tokens, "relevant", c->relevant);

@@ -244,18 +244,22 @@ ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *d
         /* Document ranking: first appearance of each document. */
         const char **rank = ragd_xcalloc(sr.n ? sr.n : 1, sizeof *rank);
         size_t nr = 0;
-        bool survived = false;
-        size_t passed_seen = 0;
+        /* Validation survival: among the relevant documents of the top 10
+         * (before validation), does at least one pass it? */
+        bool had_rel = false, survived = false;
         for (size_t h = 0; h < sr.n; h++) {
             const char *d = sr.hits[h].doc_id;
-            if (sr.hits[h].passed && passed_seen < 10) {
-                passed_seen++;
-                if (grade_of(d, q->j, q->n) > 0) survived = true;
-            }
             bool seen = false;
-            for (size_t r = 0; r < nr && !seen; r++)
-                seen = !strcmp(rank[r], d);
+            for (size_t r = 0; r < nr && !seen; r++) seen = !strcmp(rank[r], d);
             if (!seen && nr < k) rank[nr++] = d;
+        }
+        for (size_t h = 0; h < sr.n; h++) {
+            const char *d = sr.hits[h].doc_id;
+            size_t pos = 0;
+            while (pos < nr && strcmp(rank[pos], d)) pos++;
+            if (pos >= 10 || grade_of(d, q->j, q->n) <= 0) continue;
+            had_rel = true;
+            if (sr.hits[h].passed) survived = true;
         }
         double nd = eval_ndcg(rank, nr, q->j, q->n, 10);
         double rc100 = eval_recall(rank, nr, q->j, q->n, k);
@@ -263,12 +267,13 @@ ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *d
         sum_ndcg += nd;
         sum_recall += rc100;
         sum_mrr += mrr;
-        with_rel++;
+        with_rel += had_rel;
         survive += survived;
         if (pq) {
-            json_t *line = json_pack("{s:s,s:s,s:f,s:f,s:f,s:b,s:f}", "query_id", q->qid, "query",
+            json_t *line = json_pack("{s:s,s:s,s:f,s:f,s:f,s:o,s:f}", "query_id", q->qid, "query",
                                      text, "ndcg@10", nd, "recall@k", rc100, "mrr@10", mrr,
-                                     "relevant_survives_validation", survived, "ms", lat[nq]);
+                                     "relevant_survives_validation",
+                                     had_rel ? json_boolean(survived) : json_null(), "ms", lat[nq]);
             json_t *top = json_array();
             for (size_t r = 0; r < nr; r++)
                 json_array_append_new(top, json_string(rank[r]));
@@ -283,6 +288,40 @@ ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *d
         nq++;
     }
     if (pq) fclose(pq);
+    json_t *off = NULL;
+    if (!rc && o->offtopic) {
+        json_t *oq = NULL;
+        rc = load_queries(o->offtopic, &oq, err);
+        size_t total = 0, rejected = 0;
+        const char *qid;
+        json_t *qv;
+        search_opts vo = o->search; /* the validated search users get */
+        vo.keep_all = false;
+        vo.k = 10;
+        vo.candidates = 0;
+        json_object_foreach(oq, qid, qv)
+        {
+            if (rc) break;
+            search_result sr;
+            ragd_error qe;
+            ragd_status qrc = retrieve_search(st, coll, json_string_value(qv), &vo, &sr, &qe);
+            if (qrc == RAGD_EINPUT) {
+                total++, rejected++;
+                continue;
+            }
+            if (qrc) {
+                rc = ragd_error_set(err, qrc, "off-topic query %s: %s", qid, qe.msg);
+                break;
+            }
+            total++;
+            rejected += !sr.relevant;
+            search_result_free(&sr);
+        }
+        json_decref(oq);
+        if (!rc)
+            off = json_pack("{s:i,s:i,s:f}", "queries", (int)total, "rejected", (int)rejected,
+                            "share", total ? (double)rejected / total : 0);
+    }
     if (!rc) {
         double p50 = percentile(lat, nq, 0.50), p99 = percentile(lat, nq, 0.99);
         char rk[32];
@@ -295,6 +334,9 @@ ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *d
                       split, "subset", o->subset ? o->subset : "all", "collection", coll->name,
                       "validation", "relevant_survive", with_rel ? (double)survive / with_rel : 0,
                       "queries_with_survivor", (int)survive);
+        if (off) json_object_set_new(*out, "offtopic", off);
+    } else {
+        json_decref(off);
     }
     free(lat);
     qrels_free(&qr);

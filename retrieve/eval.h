@@ -42,6 +42,8 @@ typedef struct {
     search_opts search;    /* mode, embedder, vindex, fusion settings */
     const char *per_query; /* write one JSON line per query here, or NULL */
     size_t max_queries;    /* 0 = all */
+    const char *offtopic;    /* queries.jsonl of questions the corpus cannot answer, or NULL:
+                                reports the share that validation rejects */
     const char *subset;    /* NULL/"all", "dev" (queries whose id hashes to 0 mod 3),
                               "holdout" (the other 2/3): tune on dev, report both */
 } eval_opts;
@@ -49,7 +51,8 @@ typedef struct {
 /* Run the queries of dir/queries.jsonl judged in dir/qrels/<split>.tsv
  * against collection coll (already ingested). *out receives
  * {"ndcg@10","recall@100","mrr@10","queries","p50_ms","p99_ms","mode","split",
- *  "validation":{"relevant_survive","queries_with_survivor"}}. */
+ *  "validation":{"relevant_survive","queries_with_survivor"},
+ *  "offtopic":{"queries","rejected","share"} (with o->offtopic)}. */
 ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *dir,
                       const eval_opts *o, json_t **out, ragd_error *err);
 

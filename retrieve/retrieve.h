@@ -73,8 +73,9 @@ typedef struct {
 
 void search_result_free(search_result *r);
 
-/* Default share of query terms a chunk must cover to pass validation. */
-#define RETRIEVE_MIN_COVERAGE 0.25
+/* Default idf-weighted share of query terms a chunk must cover to pass
+ * validation (calibrated on SciFact dev + off-topic questions, docs/quality.md). */
+#define RETRIEVE_MIN_COVERAGE 0.50
 
 /* Run the search pipeline for query in collection coll. Empty or over-long
  * queries are RAGD_EINPUT; an unknown mode RAGD_EUSAGE. */
@@ -90,13 +91,24 @@ json_t *search_result_json(const search_result *r, const search_opts *o);
  * that occur in text. 1.0 when the query has no content terms. */
 double retrieve_term_coverage(char **terms, size_t nterms, const char *text, size_t len);
 
+/* Like retrieve_term_coverage, with each term weighted (e.g. by idf): the
+ * weighted share of terms found. weights NULL = all 1. */
+double retrieve_term_coverage_w(char **terms, const double *weights, size_t nterms,
+                                const char *text, size_t len);
+
 /* --- context assembly --------------------------------------------------------- */
 
 typedef struct {
     int n;                 /* source number, 1-based */
-    const search_hit *hit; /* borrowed from the search_result */
+    const search_hit *hit; /* the source's best hit, borrowed from the search_result */
     char *text;            /* the text used (possibly trimmed to the budget); owned */
     size_t tokens;
+    size_t start;       /* byte offset of text in the document (the parent's start
+                           when text is the parent section) */
+    int64_t parent_id;  /* the parent section used as text, 0 when the chunk's own */
+    char *heading_path; /* heading path of text (the parent's or the hit's); owned */
+    int64_t *chunk_ids; /* the hits merged into this source, best first; owned */
+    size_t nchunks;
 } context_source;
 
 typedef struct {
@@ -114,12 +126,18 @@ void context_result_free(context_result *c);
 /* Assemble the validated hits of r into numbered sources within `budget`
  * tokens (0 = default), each headed by its title and heading path; the last
  * source that does not fit whole is trimmed on a sentence boundary.
- * Deterministic for the same search result. */
-ragd_status context_assemble(const search_result *r, size_t budget, context_result *out,
-                             ragd_error *err);
+ * Parent expansion (parent-document collections): with st given, a hit that
+ * has a parent section contributes the parent's text (read from st) instead
+ * of its own, and later hits of the same parent merge into that source; a
+ * parent that does not fit the rest of the budget whole falls back to the
+ * hit's own text. Deterministic for the same search result. */
+ragd_status context_assemble(ragd_store *st, const search_result *r, size_t budget,
+                             context_result *out, ragd_error *err);
 
-/* {"query","context","sources":[{"n","doc_id","chunk_id","start","end","title",
- *  "heading_path"}],"tokens","relevant"}. New reference. */
+/* {"query","context","sources":[{"n","doc_id","chunk_id","chunk_ids",
+ *  "parent_id","start","end","title","heading_path","tokens"}],"tokens",
+ *  "relevant"}; parent_id is null unless the source is a parent section,
+ *  whose offsets start/end then are. New reference. */
 json_t *context_result_json(const context_result *c, const char *query);
 
 #endif

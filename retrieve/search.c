@@ -69,12 +69,18 @@ static bool stem_match(const char *a, size_t la, const char *b, size_t lb)
 
 double retrieve_term_coverage(char **terms, size_t nterms, const char *text, size_t len)
 {
+    return retrieve_term_coverage_w(terms, NULL, nterms, text, len);
+}
+
+double retrieve_term_coverage_w(char **terms, const double *weights, size_t nterms,
+                                const char *text, size_t len)
+{
     if (!nterms) return 1.0;
     size_t flen;
     char *f = text_fold(text, len, false, &flen);
     ragd_span *w = NULL;
     size_t nw = text_words(f, flen, &w);
-    size_t hit = 0;
+    double hit = 0, total = 0;
     for (size_t t = 0; t < nterms; t++) {
         const char *term = terms[t];
         size_t tl = strlen(term);
@@ -87,11 +93,13 @@ double retrieve_term_coverage(char **terms, size_t nterms, const char *text, siz
             for (size_t i = 0; i < nw && !found; i++)
                 found = stem_match(term, tl, f + w[i].start, w[i].end - w[i].start);
         }
-        hit += found;
+        double wt = weights ? weights[t] : 1.0;
+        total += wt;
+        if (found) hit += wt;
     }
     free(w);
     free(f);
-    return (double)hit / (double)nterms;
+    return total > 0 ? hit / total : 1.0;
 }
 
 static ragd_status load_hit(ragd_store *st, int64_t chunk_id, search_hit *h, ragd_error *err)
@@ -290,6 +298,15 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     clock_gettime(CLOCK_MONOTONIC, &t1);
     char **terms = NULL;
     size_t nterms = lexical_terms(query, &terms);
+    /* Coverage is weighted by idf: matching the rare words of a question
+     * matters, matching "study" or "cells" barely does. */
+    double *idf = ragd_xcalloc(nterms ? nterms : 1, sizeof *idf);
+    if ((rc = lexical_terms_idf(st, terms, nterms, idf, err))) {
+        free(idf);
+        lexical_terms_free(terms, nterms);
+        free(cv);
+        return rc;
+    }
     json_t *dropped = json_array();
     out->hits = ragd_xcalloc(k, sizeof *out->hits);
     char(*seen)[RAGD_SHA256_HEX] = ragd_xcalloc(nc ? nc : 1, sizeof *seen);
@@ -308,7 +325,7 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         h.dense_rank = cv[i].dense_rank;
         ragd_buf all = RAGD_BUF_INIT;
         ragd_buf_printf(&all, "%s\n%s\n%s", h.title, h.heading_path, h.text);
-        h.coverage = retrieve_term_coverage(terms, nterms, all.data, all.len);
+        h.coverage = retrieve_term_coverage_w(terms, idf, nterms, all.data, all.len);
         ragd_buf_free(&all);
         char hash[RAGD_SHA256_HEX];
         ragd_sha256_hex(h.text, strlen(h.text), hash);
@@ -350,6 +367,7 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     }
     free(seen);
     free(cv);
+    free(idf);
     lexical_terms_free(terms, nterms);
     if (rc) {
         json_decref(dropped);

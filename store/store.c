@@ -131,6 +131,7 @@ void store_settings_defaults(ragd_settings *s)
     if (s->overlap < 0) s->overlap = s->chunk_tokens / 8;
     if (s->overlap >= s->chunk_tokens) s->overlap = s->chunk_tokens / 2;
     if (s->parent_tokens <= 0) s->parent_tokens = 1024;
+    if (s->semantic_percentile <= 0) s->semantic_percentile = 90;
     if (!s->embedder[0]) snprintf(s->embedder, sizeof s->embedder, "local");
     if (!s->embed_model[0] && !strcmp(s->embedder, "local"))
         snprintf(s->embed_model, sizeof s->embed_model, "ragd-local-hash-v2");
@@ -145,6 +146,7 @@ static char *settings_to_json(const ragd_settings *s)
                   s->chunk_tokens, "overlap", s->overlap, "parent_tokens", s->parent_tokens,
                   "embedder", s->embedder, "embed_model", s->embed_model, "embed_url", s->embed_url,
                   "dim", s->dim, "index_factory", s->index_factory);
+    json_object_set_new(o, "semantic_percentile", json_integer(s->semantic_percentile));
     char *txt = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     return txt;
@@ -170,6 +172,7 @@ static void settings_from_json(const char *txt, ragd_settings *s)
         if (json_is_integer(json_object_get(o, "overlap")))
             s->overlap = (int)json_integer_value(json_object_get(o, "overlap"));
         s->parent_tokens = (int)json_integer_value(json_object_get(o, "parent_tokens"));
+        s->semantic_percentile = (int)json_integer_value(json_object_get(o, "semantic_percentile"));
         s->dim = (int)json_integer_value(json_object_get(o, "dim"));
         json_decref(o);
     }
@@ -195,6 +198,7 @@ static ragd_status settings_check(const char *coll, const ragd_settings *have,
     STR_CLASH(chunker, "--chunker")
     INT_CLASH(chunk_tokens, "--chunk-tokens")
     INT_CLASH(parent_tokens, "--parent-tokens")
+    INT_CLASH(semantic_percentile, "--semantic-percentile")
     if (want->overlap >= 0 && want->overlap != have->overlap)
         return ragd_error_set(err, RAGD_ECONFLICT,
                               "collection '%s' was created with --overlap %d, not %d; use another "
@@ -654,8 +658,72 @@ ragd_status store_chunks_json(ragd_store *st, int64_t coll, const char *key, jso
         json_decref(doc);
         return store_sqlite_error(st->db, err, "cannot read chunks");
     }
-    *out = json_pack("{s:O,s:O,s:o}", "doc_id", json_object_get(doc, "id"), "summary",
-                     json_object_get(doc, "summary"), "chunks", arr);
+    json_t *parents = json_array();
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT p.id, p.ord, p.start, p.end, p.heading_path, p.tokens FROM "
+                           "parents p JOIN documents d ON d.id = p.document_id WHERE "
+                           "d.collection_id = ? AND d.doc_key = ? ORDER BY p.ord",
+                           -1, &q, NULL) != SQLITE_OK) {
+        json_decref(parents);
+        json_decref(arr);
+        json_decref(doc);
+        return store_sqlite_error(st->db, err, "cannot read parents");
+    }
+    sqlite3_bind_int64(q, 1, coll);
+    sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        json_t *p = json_object();
+        json_object_set_new(p, "id", json_integer(sqlite3_column_int64(q, 0)));
+        json_object_set_new(p, "ord", json_integer(sqlite3_column_int64(q, 1)));
+        json_object_set_new(p, "start", json_integer(sqlite3_column_int64(q, 2)));
+        json_object_set_new(p, "end", json_integer(sqlite3_column_int64(q, 3)));
+        json_object_set_new(p, "heading_path", col_str(q, 4));
+        json_object_set_new(p, "tokens", json_integer(sqlite3_column_int64(q, 5)));
+        json_array_append_new(parents, p);
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_DONE) {
+        json_decref(parents);
+        json_decref(arr);
+        json_decref(doc);
+        return store_sqlite_error(st->db, err, "cannot read parents");
+    }
+    *out = json_pack("{s:O,s:O,s:o,s:o}", "doc_id", json_object_get(doc, "id"), "summary",
+                     json_object_get(doc, "summary"), "chunks", arr, "parents", parents);
     json_decref(doc);
+    return RAGD_OK;
+}
+
+ragd_status store_parent_text(ragd_store *st, int64_t parent_id, char **text, size_t *start,
+                              size_t *end, char **heading_path, ragd_error *err)
+{
+    *text = NULL;
+    if (heading_path) *heading_path = NULL;
+    sqlite3_stmt *q;
+    /* substr on a BLOB counts bytes (on TEXT it would count characters). */
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT p.start, p.end, p.heading_path, substr(CAST(d.text AS BLOB), "
+                           "p.start + 1, p.end - p.start) FROM parents p JOIN documents d ON "
+                           "d.id = p.document_id WHERE p.id = ?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(st->db, err, "cannot read parent section");
+    sqlite3_bind_int64(q, 1, parent_id);
+    int r = sqlite3_step(q);
+    if (r != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        if (r == SQLITE_DONE)
+            return ragd_error_set(err, RAGD_ENOTFOUND, "no parent section %lld",
+                                  (long long)parent_id);
+        return store_sqlite_error(st->db, err, "cannot read parent section");
+    }
+    if (start) *start = (size_t)sqlite3_column_int64(q, 0);
+    if (end) *end = (size_t)sqlite3_column_int64(q, 1);
+    if (heading_path) {
+        const unsigned char *h = sqlite3_column_text(q, 2);
+        *heading_path = ragd_xstrdup(h ? (const char *)h : "");
+    }
+    const void *b = sqlite3_column_blob(q, 3);
+    *text = ragd_xstrndup(b ? (const char *)b : "", b ? (size_t)sqlite3_column_bytes(q, 3) : 0);
+    sqlite3_finalize(q);
     return RAGD_OK;
 }

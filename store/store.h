@@ -36,15 +36,16 @@ typedef struct ragd_store ragd_store;
 /* Collection settings, fixed when the collection is created. In a request,
  * zero / empty fields mean "not specified". */
 typedef struct {
-    char chunker[16];       /* fixed | semantic | parent */
-    int chunk_tokens;       /* window (fixed), max (semantic), child (parent) */
-    int overlap;            /* tokens of overlap between windows; -1 unspecified */
-    int parent_tokens;      /* parent window for flat text (parent chunker) */
-    char embedder[16];      /* local | openai | ollama */
-    char embed_model[128];  /* model name */
-    char embed_url[256];    /* provider base URL (remote embedders) */
-    int dim;                /* embedding dimension */
-    char index_factory[64]; /* FAISS factory string */
+    char chunker[16];        /* fixed | semantic | parent */
+    int chunk_tokens;        /* window (fixed), max (semantic), child (parent) */
+    int overlap;             /* tokens of overlap between windows; -1 unspecified */
+    int parent_tokens;       /* parent window for flat text (parent chunker) */
+    int semantic_percentile; /* semantic chunker: cut above this percentile of distances */
+    char embedder[16];       /* local | openai | ollama */
+    char embed_model[128];   /* model name */
+    char embed_url[256];     /* provider base URL (remote embedders) */
+    int dim;                 /* embedding dimension */
+    char index_factory[64];  /* FAISS factory string */
 } ragd_settings;
 
 typedef struct {
@@ -139,9 +140,36 @@ ragd_status store_doc_json(ragd_store *st, int64_t coll, const char *key, json_t
                            ragd_error *err);
 
 /* {"doc_id","summary","chunks":[{"id","parent_id","ord","start","end",
- *  "heading_path","tokens","text","meta"}],"parents":[...]} . New ref. */
+ *  "heading_path","tokens","text","meta"}],"parents":[{"id","ord","start",
+ *  "end","heading_path","tokens"}]} ("parents" empty unless the collection
+ *  uses the parent chunker). New ref. */
 ragd_status store_chunks_json(ragd_store *st, int64_t coll, const char *key, json_t **out,
                               ragd_error *err);
+
+/* A parent section's text (parent-document chunker): the bytes
+ * [start, end) of its document's text, read through the offsets stored in
+ * `parents`. *text (NUL-terminated) and *heading_path are malloc'd (caller
+ * frees); start/end/heading_path may be NULL. RAGD_ENOTFOUND when there is
+ * no such parent. */
+ragd_status store_parent_text(ragd_store *st, int64_t parent_id, char **text, size_t *start,
+                              size_t *end, char **heading_path, ragd_error *err);
+
+/* --- document summaries (store/doc_summary.c) ------------------------------ */
+
+/* The document's stored summary object (documents.summary; {} for documents
+ * stored without one). New ref in *out. RAGD_ENOTFOUND if there is no such
+ * document. */
+ragd_status store_doc_summary(ragd_store *st, int64_t coll, const char *doc_key, json_t **out,
+                              ragd_error *err);
+
+/* The document's one-line summary for a context header: its most central
+ * summary sentence (rank 1), whitespace collapsed to single spaces, "**"
+ * emphasis removed, trimmed to at most ~200 bytes at a word boundary (a
+ * grapheme boundary inside a long word) with "…" appended when cut.
+ * *out is malloc'd (caller frees), or NULL when the document has no summary
+ * sentence. RAGD_ENOTFOUND if there is no such document. */
+ragd_status store_doc_summary_line(ragd_store *st, int64_t coll, const char *doc_key, char **out,
+                                   ragd_error *err);
 
 /* --- vectors, embedding cache, index state (store/vectors.c) ------------- */
 

@@ -124,7 +124,7 @@ def test_ollama_protocol():
         src = small_corpus(t)
         ragd("ingest", "--embedder", "ollama", "--embedder-url", m.url(ollama=True), "--embedder-model", "mock",
              src, data=t, check=0)
-        s = ragd("search", "--json", "--mode", "dense", "parking permit", data=t, check=0).json()
+        s = ragd("search", "--json", "--mode", "dense", "visitor parking garage", data=t, check=0).json()
         assert s["results"][0]["doc_id"] == "short-parking.txt"
 
 

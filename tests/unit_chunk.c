@@ -380,7 +380,74 @@ static void check_chunks(const ingest_doc *d, bool md, const chunk_list *l)
     doc_info_free(&di);
 }
 
-/* Parse raw text and check every (M, O) pair. */
+/* Parent-document chunker: the parents, viewed as chunks of at most
+ * parent_tokens without overlap, have every property above (bounds, trimmed,
+ * token counts, coverage of the document, no cut inside a code line or table
+ * row, grapheme boundaries, exact heading paths, one section each); every
+ * child lies inside its parent, children come parent by parent, and every
+ * parent has a child. The children themselves are checked by check_chunks. */
+static void check_parents(const ingest_doc *d, bool md, const chunk_list *l, int parent_tokens)
+{
+    CHECK(l->nparents > 0, "no parents for a non-blank document");
+    chunk_list pl = {0};
+    pl.v = calloc(l->nparents, sizeof *pl.v);
+    pl.n = l->nparents;
+    for (size_t i = 0; i < l->nparents; i++) {
+        pl.v[i].start = l->parents[i].start;
+        pl.v[i].end = l->parents[i].end;
+        pl.v[i].tokens = l->parents[i].tokens;
+        pl.v[i].parent = -1;
+        pl.v[i].heading_path = l->parents[i].heading_path;
+        pl.v[i].header = "";
+    }
+    int max = g_max, overlap = g_overlap;
+    g_max = parent_tokens;
+    g_overlap = 0;
+    check_chunks(d, md, &pl);
+    g_max = max;
+    g_overlap = overlap;
+    free(pl.v);
+    bool *has_child = calloc(l->nparents, 1);
+    int prev = 0;
+    for (size_t ci = 0; ci < l->n; ci++) {
+        const chunk *c = &l->v[ci];
+        CHECK(c->parent >= 0 && (size_t)c->parent < l->nparents, "chunk %zu has parent %d of %zu",
+              ci, c->parent, l->nparents);
+        CHECK(c->parent >= prev, "chunk %zu: parent %d after parent %d", ci, c->parent, prev);
+        prev = c->parent;
+        const chunk_parent *p = &l->parents[c->parent];
+        CHECK(c->start >= p->start && c->end <= p->end,
+              "chunk %zu (%zu..%zu) is not inside its parent %d (%zu..%zu)", ci, c->start, c->end,
+              c->parent, p->start, p->end);
+        has_child[c->parent] = true;
+    }
+    for (size_t i = 0; i < l->nparents; i++)
+        CHECK(has_child[i], "parent %zu has no child", i);
+    free(has_child);
+}
+
+/* The local embedder, shared by the semantic chunker's tests. */
+static ragd_embedder *g_emb;
+
+static ragd_embedder *local_embedder(void)
+{
+    if (!g_emb) {
+        embedder_config cfg = {.kind = "local"};
+        ragd_error err = {0};
+        assert_int_equal(embedder_new(&cfg, &g_emb, &err), RAGD_OK);
+    }
+    return g_emb;
+}
+
+static int teardown_embedder(void **state)
+{
+    (void)state;
+    embedder_free(g_emb);
+    g_emb = NULL;
+    return 0;
+}
+
+/* Parse raw text and check every (M, O) pair with all three chunkers. */
 static void check_doc(const char *name, const char *raw, size_t len, const char *format)
 {
     ingest_doc d;
@@ -390,16 +457,40 @@ static void check_doc(const char *name, const char *raw, size_t len, const char 
     if (rc != RAGD_OK) fprintf(stderr, "%s: %s\n", name, err.msg);
     assert_int_equal(rc, RAGD_OK);
     bool md = strcmp(format, "md") == 0;
-    g_name = name;
+    char label[600];
     for (size_t k = 0; k < NPAIRS; k++) {
         chunk_list l;
         g_max = PAIRS[k].max;
         g_overlap = PAIRS[k].overlap;
+        snprintf(label, sizeof label, "%s [fixed]", name);
+        g_name = label;
         chunk_opts o = {.max_tokens = g_max, .overlap = g_overlap};
         assert_int_equal(chunk_fixed(&d, &o, &l, &err), RAGD_OK);
         check_chunks(&d, md, &l);
         chunk_list_free(&l);
+
+        /* Semantic: no overlap, at most max tokens. */
+        snprintf(label, sizeof label, "%s [semantic]", name);
+        g_overlap = 0;
+        chunk_semantic_opts so = {.max_tokens = g_max};
+        assert_int_equal(chunk_semantic(&d, &so, local_embedder(), &l, &err), RAGD_OK);
+        check_chunks(&d, md, &l);
+        for (size_t i = 0; i < l.n; i++)
+            CHECK(l.v[i].parent == -1, "semantic chunk %zu has a parent", i);
+        chunk_list_free(&l);
+
+        /* Parent: children of max tokens with overlap inside parents of
+         * 4 * max (so long sections split into several parents). */
+        snprintf(label, sizeof label, "%s [parent]", name);
+        g_overlap = PAIRS[k].overlap;
+        chunk_parent_opts po = {
+            .child_tokens = g_max, .overlap = g_overlap, .parent_tokens = 4 * g_max};
+        assert_int_equal(chunk_parent_document(&d, &po, &l, &err), RAGD_OK);
+        check_chunks(&d, md, &l);
+        check_parents(&d, md, &l, 4 * g_max);
+        chunk_list_free(&l);
     }
+    g_name = name;
     ingest_doc_free(&d);
 }
 
@@ -1031,6 +1122,116 @@ static void test_overlap_must_be_smaller(void **state)
     ingest_doc_free(&d);
 }
 
+/* --- the semantic chunker on topic shifts ---------------------------------------------- */
+
+/* The first `k` sentences of a fixture's body (its title line skipped),
+ * appended to b separated by single spaces; returns how many it took. */
+static size_t topic_sentences(const char *rel, size_t k, ragd_buf *b)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/docs/%s", fixtures_dir(), rel);
+    char *raw = NULL;
+    size_t len = 0;
+    ragd_error err = {0};
+    assert_int_equal(ingest_read_file(path, 0, &raw, &len, &err), RAGD_OK);
+    ingest_doc d;
+    assert_int_equal(ingest_parse(raw, len, "txt", "t", &d, &err), RAGD_OK);
+    free(raw);
+    size_t took = 0;
+    for (size_t bi = 1; bi < d.nblocks && took < k; bi++) {
+        const ingest_block *bl = &d.blocks[bi];
+        ragd_span *sp = NULL;
+        size_t ns = text_sentences(d.text + bl->start, bl->end - bl->start, &sp);
+        for (size_t i = 0; i < ns && took < k; i++) {
+            if (b->len) ragd_buf_putc(b, ' ');
+            /* One line: the paragraphs' own line breaks become spaces. */
+            for (size_t j = sp[i].start; j < sp[i].end; j++) {
+                char c = d.text[bl->start + j];
+                ragd_buf_putc(b, c == '\n' ? ' ' : c);
+            }
+            took++;
+        }
+        free(sp);
+    }
+    ingest_doc_free(&d);
+    return took;
+}
+
+/* "On text made of distinct topics with no headings, boundaries must land
+ * at the topic shifts": sentences from clearly different fixtures, run
+ * together in one paragraph (no headings, no blank lines), chunked with the
+ * local embedder and the default window and percentile. Every cut must be
+ * at a topic shift or one sentence away from it, and every shift must get
+ * such a cut. */
+static void test_semantic_topic_shifts(void **state)
+{
+    (void)state;
+    static const char *const SETS[][5] = {
+        {"aquarium-cycling.txt", "violin-care.txt", "mushroom-foraging.txt",
+         "typewriter-restoration.txt", "space/meteor-shower-guide.txt"},
+        {"pottery-glazes.txt", "cooking/hot-sauce-fermentation.txt", "orienteering-rules.txt",
+         "aquarium-cycling.txt", NULL},
+        {"violin-care.txt", "space/meteor-shower-guide.txt", "pottery-glazes.txt", NULL, NULL},
+    };
+    const size_t PER_TOPIC = 8;
+    for (size_t set = 0; set < sizeof SETS / sizeof SETS[0]; set++) {
+        ragd_buf b = RAGD_BUF_INIT;
+        size_t shift_at[5], shift[5], nshift = 0;
+        for (size_t t = 0; t < 5 && SETS[set][t]; t++) {
+            if (t) shift_at[nshift++] = b.len + 1; /* byte where topic t starts */
+            assert_int_equal(topic_sentences(SETS[set][t], PER_TOPIC, &b), PER_TOPIC);
+        }
+        assert_null(memchr(b.data, '\n', b.len));
+        ingest_doc d;
+        ragd_error err = {0};
+        assert_int_equal(ingest_parse(b.data, b.len, "txt", "topics", &d, &err), RAGD_OK);
+        ragd_buf_free(&b);
+        assert_int_equal(d.nblocks, 1);
+        /* The sentences the chunker sees; shift[k]: the one topic k+1 starts with. */
+        ragd_span *sp = NULL;
+        size_t ns = text_sentences(d.text, d.len, &sp);
+        for (size_t k = 0; k < nshift; k++) {
+            shift[k] = 0;
+            while (shift[k] < ns && sp[shift[k]].start != shift_at[k])
+                shift[k]++;
+            assert_true(shift[k] < ns);
+        }
+        chunk_list l;
+        chunk_semantic_opts o = {.max_tokens = 512};
+        assert_int_equal(chunk_semantic(&d, &o, local_embedder(), &l, &err), RAGD_OK);
+        bool *hit = calloc(nshift, 1);
+        fprintf(stderr, "set %zu: %zu chunks, shifts at sentences", set, l.n);
+        for (size_t k = 0; k < nshift; k++)
+            fprintf(stderr, " %zu", shift[k]);
+        fprintf(stderr, "; cuts at");
+        for (size_t i = 1; i < l.n; i++) {
+            size_t j = 0; /* the sentence the chunk starts with */
+            while (j < ns && sp[j].start != l.v[i].start)
+                j++;
+            fprintf(stderr, " %zu", j);
+            assert_true(j < ns); /* cuts are at sentence starts */
+            bool near = false;
+            for (size_t k = 0; k < nshift; k++)
+                if (j + 1 >= shift[k] && j <= shift[k] + 1) near = hit[k] = true;
+            if (!near)
+                fprintf(stderr, "\ncut before sentence %zu is not at a topic shift: \"%s\"\n", j,
+                        excerpt(d.text, sp[j].start, sp[j].end));
+            assert_true(near);
+        }
+        fprintf(stderr, "\n");
+        for (size_t k = 0; k < nshift; k++) {
+            if (!hit[k])
+                fprintf(stderr, "no cut at the topic shift before sentence %zu: \"%s\"\n",
+                        shift[k], excerpt(d.text, sp[shift[k]].start, sp[shift[k]].end));
+            assert_true(hit[k]);
+        }
+        free(hit);
+        free(sp);
+        chunk_list_free(&l);
+        ingest_doc_free(&d);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1039,11 +1240,12 @@ int main(void)
         cmocka_unit_test(test_overlap_sentence_start),
         cmocka_unit_test(test_regressions),
         cmocka_unit_test(test_overlap_must_be_smaller),
+        cmocka_unit_test(test_semantic_topic_shifts),
         cmocka_unit_test(test_fixture_docs),
         cmocka_unit_test(test_fixture_odd),
         cmocka_unit_test(test_generated_markdown),
         cmocka_unit_test(test_generated_text),
         cmocka_unit_test(test_generated_unsplittable),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, teardown_embedder);
 }

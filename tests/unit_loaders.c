@@ -160,7 +160,7 @@ static void test_html_clean_article(void **state)
     s.overlap = 0;
     chunk_list cl;
     ragd_error e;
-    assert_int_equal(chunk_document(&d, &s, &cl, &e), RAGD_OK);
+    assert_int_equal(chunk_document(&d, &s, NULL, NULL, &cl, &e), RAGD_OK);
     bool seen = false;
     for (size_t i = 0; i < cl.n; i++) {
         const chunk *c = &cl.v[i];
