@@ -23,6 +23,7 @@
 /* libgomp: FAISS and OpenBLAS threads fight over 2 cores on single-query
  * search (see faiss-notes.md), so searches run on one thread. */
 extern void omp_set_num_threads(int);
+extern int omp_get_max_threads(void);
 
 struct ragd_vindex {
     FaissIndex *idx;
@@ -328,8 +329,12 @@ ragd_status vindex_search(ragd_vindex *v, const float *query, size_t k, vindex_h
     if ((int64_t)kk > total) kk = (size_t)total;
     float *dist = ragd_xmalloc(kk * sizeof *dist);
     idx_t *lab = ragd_xmalloc(kk * sizeof *lab);
+    /* One thread for this search only: restore the setting afterwards so
+     * index builds later in a long-running process keep their threads. */
+    int threads = omp_get_max_threads();
     omp_set_num_threads(1);
     int frc = faiss_Index_search(v->idx, 1, query, (idx_t)kk, dist, lab);
+    omp_set_num_threads(threads);
     if (frc) {
         free(dist);
         free(lab);

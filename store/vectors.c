@@ -141,9 +141,13 @@ ragd_status store_vectors_scan(ragd_store *st, int64_t coll, int64_t after, int 
     sqlite3_stmt *q;
     if (max_id) *max_id = after;
     if (sqlite3_prepare_v2(db,
-                           "SELECT v.chunk_id, v.dim, v.vec FROM vectors v JOIN chunks c ON c.id = "
-                           "v.chunk_id JOIN documents d ON d.id = c.document_id WHERE "
-                           "d.collection_id = ? AND v.chunk_id > ? ORDER BY v.chunk_id",
+                           /* CROSS JOIN keeps vectors as the outer loop: a rowid range
+                            * seek past `after`, already in id order, instead of walking
+                            * the whole collection and sorting (a no-op catch-up at 1M
+                            * vectors took 1.1 s that way). */
+                           "SELECT v.chunk_id, v.dim, v.vec FROM vectors v CROSS JOIN chunks c ON "
+                           "c.id = v.chunk_id CROSS JOIN documents d ON d.id = c.document_id "
+                           "WHERE d.collection_id = ? AND v.chunk_id > ? ORDER BY v.chunk_id",
                            -1, &q, NULL) != SQLITE_OK)
         return store_sqlite_error(db, err, "cannot read vectors");
     sqlite3_bind_int64(q, 1, coll);
