@@ -10,6 +10,7 @@
  * (chunk_internal.h), so offsets, trimming, heading paths and the "never
  * inside a code line or table row" rule are the same everywhere.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +42,10 @@ ragd_status chunk_document(const ingest_doc *d, const ragd_settings *s, ragd_emb
     if (!strcmp(name, "semantic")) {
         chunk_semantic_opts o = {
             .max_tokens = s->chunk_tokens, .percentile = s->semantic_percentile, .usage = usage};
-        return chunk_semantic(d, &o, e, out, err);
+        /* The local embedder is used at a higher dimension for chunking
+         * (see CHUNK_SEMANTIC_LOCAL_DIM): pass NULL and let it make one. */
+        bool local = !s->embedder[0] || !strcmp(s->embedder, "local");
+        return chunk_semantic(d, &o, local ? NULL : e, out, err);
     }
     if (!strcmp(name, "parent")) {
         chunk_parent_opts o = {.child_tokens = s->chunk_tokens,

@@ -10,27 +10,33 @@
  *    embedded once, in one embedder_embed call per document (the embedder
  *    batches internally: 64 texts per request for remote servers). A unit
  *    longer than max_tokens is embedded by its first max_tokens tokens.
- *    Vectors are L2-normalized.
+ *    Vectors are L2-normalized, then centered: the document's mean vector is
+ *    subtracted, removing what every sentence shares (language, register,
+ *    common word forms) so cosines measure what differs. With the built-in
+ *    local embedder the vectors are computed at CHUNK_SEMANTIC_LOCAL_DIM
+ *    (4096) dimensions: they are never stored, and at the collection's 384
+ *    its hashing collisions (cosine noise ~1/sqrt(dim)) drown the signal.
  * 3. Distances. At the boundary after unit i the "left window" is units
  *    [i-w+1..i] and the right one [i+1..i+w] (clipped to the section; w = 2
  *    by default); each window's vector is the mean of its units' vectors, and
  *    the boundary's distance is 1 - cosine of the two. Averaging unit vectors
  *    instead of embedding each window's text costs one embedding per sentence
- *    instead of 2w, and smooths one odd sentence out exactly as the windows
- *    are meant to. A window without features (all-zero vectors) gives 0.
+ *    instead of 2w. A window without features (all-zero vectors) gives 0.
  * 4. Cuts. The threshold is the `percentile`-th percentile (linear
  *    interpolation, default 90) of all boundary distances of the document;
- *    a boundary is cut when its distance exceeds it. Pieces under
- *    min_tokens (default max/4) merge with the neighbour across the boundary
- *    of smaller distance, if the merge fits max_tokens; smallest first.
- *    Pieces over max_tokens are cut by the fixed chunker's rules
- *    (chunk_windows, no overlap), so no chunk exceeds max_tokens.
+ *    a boundary is cut when its distance exceeds it and is a local maximum
+ *    (the windows overlap, so one shift raises the distance at up to w
+ *    neighbouring boundaries; cutting at each would leave one-sentence
+ *    pieces). Pieces under min_tokens (default max/4) merge with the
+ *    neighbour across the boundary of smaller distance, if the merge fits
+ *    max_tokens; smallest first. Pieces over max_tokens are cut by the fixed
+ *    chunker's rules (chunk_windows, no overlap), so no chunk exceeds
+ *    max_tokens.
  *
  * Semantic chunks do not overlap: their edges are topic shifts.
  */
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,6 +228,19 @@ static ragd_status unit_distances(const chunk_ctx *cx, const unit_list *u, size_
         }
         for (size_t i = 0; i < m; i++)
             normalize(vecs + i * (size_t)dim, dim);
+        /* Center: remove the document's mean direction, which every
+         * sentence shares (language, register, common word forms), so the
+         * cosines measure what differs between sentences. */
+        {
+            double *mean = ragd_xcalloc((size_t)dim, sizeof *mean);
+            for (size_t i = 0; i < m; i++)
+                for (int k = 0; k < dim; k++)
+                    mean[k] += vecs[i * (size_t)dim + (size_t)k] / (double)m;
+            for (size_t i = 0; i < m; i++)
+                for (int k = 0; k < dim; k++)
+                    vecs[i * (size_t)dim + (size_t)k] -= (float)mean[k];
+            free(mean);
+        }
     }
     {
         double *l = ragd_xcalloc((size_t)(dim > 0 ? dim : 1), sizeof *l);
@@ -301,7 +320,7 @@ ragd_status chunk_semantic(const ingest_doc *d, const chunk_semantic_opts *o, ra
         return ragd_error_set(err, RAGD_EUSAGE, "semantic percentile %g is not in 1..100", pct);
     ragd_embedder *own = NULL;
     if (!e) {
-        embedder_config cfg = {.kind = "local"};
+        embedder_config cfg = {.kind = "local", .dim = CHUNK_SEMANTIC_LOCAL_DIM};
         ragd_status rc = embedder_new(&cfg, &own, err);
         if (rc) return rc;
         e = own;
@@ -331,12 +350,6 @@ ragd_status chunk_semantic(const ingest_doc *d, const chunk_semantic_opts *o, ra
         if (na) thr = percentile(all, na, pct);
         free(all);
     }
-    if (getenv("RAGD_DEBUG_SEMANTIC")) { /* DEBUG-TEMP */
-        fprintf(stderr, "thr %.3f:", thr);
-        for (size_t i = 0; i < u.n; i++)
-            if (is_b[i]) fprintf(stderr, " %zu:%.3f%s", i, dist[i], dist[i] > thr ? "*" : "");
-        fprintf(stderr, "\n");
-    }
     segment *sg = ragd_xcalloc(u.n ? u.n : 1, sizeof *sg);
     for (size_t i = 0; i < u.n;) {
         /* Units i..j: one hard section. */
@@ -346,7 +359,10 @@ ragd_status chunk_semantic(const ingest_doc *d, const chunk_semantic_opts *o, ra
         size_t nsg = 0;
         sg[0].first = i;
         for (size_t k = i; k <= j; k++) {
-            if (k == j || dist[k] > thr) {
+            /* Windows overlap, so one shift raises the distance at several
+             * neighbouring boundaries: cut only at the local maximum. */
+            bool peak = (k == i || dist[k] >= dist[k - 1]) && (k + 1 >= j || dist[k] > dist[k + 1]);
+            if (k == j || (dist[k] > thr && peak)) {
                 sg[nsg].last = k;
                 sg[nsg].tokens = seg_tokens(&cx, &u, sg[nsg].first, k);
                 nsg++;

@@ -142,15 +142,22 @@ typedef struct {
     embed_usage *usage; /* if not NULL, the sentence embeddings' usage is added here */
 } chunk_semantic_opts;
 
+/* Dimension of the built-in local embedder when the semantic chunker uses
+ * it (sentence vectors are never stored, so it need not be the
+ * collection's): hashing collisions add cosine noise of about 1/sqrt(dim),
+ * which at 384 swamps the topical signal of two-sentence windows. */
+#define CHUNK_SEMANTIC_LOCAL_DIM 4096
+
 /* The semantic chunker: sentences (code blocks and tables whole, or their
  * lines when one alone exceeds max) are embedded in one batched call, the
- * cosine distance between the mean embeddings of the `window` sentences on
- * each side of every sentence boundary is computed, and the text is cut at
- * boundaries whose distance exceeds the document's `percentile` of
- * distances. Heading sections stay hard boundaries; pieces below min_tokens
- * merge with their closer neighbour (as long as the result fits max);
- * a piece above max is cut by the fixed chunker's rules (no overlap). e is
- * the collection's embedder; NULL uses the built-in local embedder.
+ * cosine distance between the mean (document-centered) embeddings of the
+ * `window` sentences on each side of every sentence boundary is computed,
+ * and the text is cut at boundaries whose distance exceeds the document's
+ * `percentile` of distances and is a local maximum. Heading sections stay
+ * hard boundaries; pieces below min_tokens merge with their closer
+ * neighbour (as long as the result fits max); a piece above max is cut by
+ * the fixed chunker's rules (no overlap). e is the collection's embedder;
+ * NULL uses the built-in local embedder at CHUNK_SEMANTIC_LOCAL_DIM.
  * RAGD_EPROVIDER when embedding fails (out is then empty). */
 ragd_status chunk_semantic(const ingest_doc *d, const chunk_semantic_opts *o, ragd_embedder *e,
                            chunk_list *out, ragd_error *err);
@@ -172,8 +179,9 @@ ragd_status chunk_parent_document(const ingest_doc *d, const chunk_parent_opts *
 
 /* Chunk d with the collection's chunker (s->chunker: fixed | semantic |
  * parent). e is the collection's embedder, used by the semantic chunker
- * (NULL = the local embedder), and usage (may be NULL) receives what that
- * cost. Unknown chunker: RAGD_EUSAGE. */
+ * (for a collection whose embedder is "local", or e NULL, the chunker uses
+ * the local embedder at CHUNK_SEMANTIC_LOCAL_DIM), and usage (may be NULL)
+ * receives what that cost. Unknown chunker: RAGD_EUSAGE. */
 ragd_status chunk_document(const ingest_doc *d, const ragd_settings *s, ragd_embedder *e,
                            embed_usage *usage, chunk_list *out, ragd_error *err);
 

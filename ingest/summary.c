@@ -171,29 +171,19 @@ static const char *const EXTRA_STOP =
     "http https www com org html etc every said says please called like made make use used "
     "using get got new well back around";
 
-typedef struct {
-    char *w;
-    unsigned mask; /* languages whose list has this exact form */
-} stopword;
-
-static stopword *g_stop;
-static size_t g_nstop;
+/* All lists in one hash map, built once: word -> 1 + language mask (the
+ * languages whose list has this exact form; 0 for folded forms and extras).
+ * Read-only after initialization, so safe to share between threads. */
+static hmap g_stop;
 static pthread_once_t g_stop_once = PTHREAD_ONCE_INIT;
 
-static int stop_cmp(const void *a, const void *b)
+static void stop_add(const char *w, size_t n, unsigned mask)
 {
-    return strcmp(((const stopword *)a)->w, ((const stopword *)b)->w);
+    int64_t *v = hmap_put(&g_stop, w, n, NULL);
+    *v = ((*v ? *v - 1 : 0) | (int64_t)mask) + 1;
 }
 
-static void stop_add(size_t *cap, const char *w, size_t n, unsigned mask)
-{
-    ragd_array_grow((void **)&g_stop, cap, g_nstop + 1, sizeof *g_stop);
-    g_stop[g_nstop].w = ragd_xstrndup(w, n);
-    g_stop[g_nstop].mask = mask;
-    g_nstop++;
-}
-
-static void stop_add_list(size_t *cap, const char *list, unsigned mask)
+static void stop_add_list(const char *list, unsigned mask)
 {
     const char *p = list;
     while (*p) {
@@ -203,12 +193,12 @@ static void stop_add_list(size_t *cap, const char *list, unsigned mask)
         while (*e && *e != ' ')
             e++;
         if (e > p) {
-            stop_add(cap, p, (size_t)(e - p), mask);
+            stop_add(p, (size_t)(e - p), mask);
             /* The form without diacritics too (similarity and keyword keys
              * are folded that way), as a stop word without a vote. */
             size_t fl = 0;
             char *f = text_fold(p, (size_t)(e - p), true, &fl);
-            if (fl != (size_t)(e - p) || memcmp(f, p, fl) != 0) stop_add(cap, f, fl, 0);
+            if (fl != (size_t)(e - p) || memcmp(f, p, fl) != 0) stop_add(f, fl, 0);
             free(f);
         }
         p = e;
@@ -217,45 +207,38 @@ static void stop_add_list(size_t *cap, const char *list, unsigned mask)
 
 static void stop_init(void)
 {
-    size_t cap = 0;
     for (int l = 0; l < L_N; l++)
-        stop_add_list(&cap, STOP_LISTS[l], 1u << l);
-    stop_add_list(&cap, EXTRA_STOP, 0);
-    qsort(g_stop, g_nstop, sizeof *g_stop, stop_cmp);
-    /* Merge duplicates (a word in several lists). */
-    size_t k = 0;
-    for (size_t i = 0; i < g_nstop; i++) {
-        if (k && strcmp(g_stop[k - 1].w, g_stop[i].w) == 0) {
-            g_stop[k - 1].mask |= g_stop[i].mask;
-            free(g_stop[i].w);
-        } else {
-            g_stop[k++] = g_stop[i];
-        }
-    }
-    g_nstop = k;
+        stop_add_list(STOP_LISTS[l], 1u << l);
+    stop_add_list(EXTRA_STOP, 0);
 }
 
-/* The stop-word entry for w (lower case or folded), or NULL. */
-static const stopword *stop_find(const char *w, size_t n)
+/* Is w (lower case or folded) a stop word? *mask (if not NULL) receives the
+ * languages voting for it. */
+static bool stop_find(const char *w, size_t n, unsigned *mask)
 {
     pthread_once(&g_stop_once, stop_init);
-    if (n == 0 || n > 15) return NULL;
+    if (mask) *mask = 0;
+    if (n == 0 || n > 15) return false;
     char key[16];
-    memcpy(key, w, n);
-    key[n] = '\0';
-    /* The typographic apostrophe reads as the ASCII one. */
-    char *q = strstr(key, "\xE2\x80\x99");
-    if (q) {
-        *q = '\'';
-        memmove(q + 1, q + 3, strlen(q + 3) + 1);
+    const char *q = memchr(w, '\xE2', n);
+    if (q && q + 2 < w + n && !memcmp(q, "\xE2\x80\x99", 3)) {
+        /* The typographic apostrophe reads as the ASCII one. */
+        size_t i = (size_t)(q - w);
+        memcpy(key, w, i);
+        key[i] = '\'';
+        memcpy(key + i + 1, q + 3, n - i - 3);
+        n -= 2;
+        w = key;
     }
-    stopword probe = {.w = key};
-    return bsearch(&probe, g_stop, g_nstop, sizeof *g_stop, stop_cmp);
+    int64_t *v = hmap_get(&g_stop, w, n);
+    if (!v) return false;
+    if (mask) *mask = (unsigned)(*v - 1);
+    return true;
 }
 
 static bool is_stop(const char *w, size_t n)
 {
-    return stop_find(w, n) != NULL;
+    return stop_find(w, n, NULL);
 }
 
 /* Han characters that are function words in Chinese text. */
@@ -330,6 +313,30 @@ static void put_lower(ragd_buf *b, const char *s, size_t n)
     }
 }
 
+/* text_fold(s, n, true, …) — but plain ASCII, most text, is only
+ * lower-cased (all that folding does to it) without a utf8proc pass. */
+static char *fast_fold(const char *s, size_t n, size_t *out_len)
+{
+    size_t i = 0;
+    while (i < n && (unsigned char)s[i] < 0x80)
+        i++;
+    if (i < n) return text_fold(s, n, true, out_len);
+    char *r = ragd_xmalloc(n + 1);
+    for (i = 0; i < n; i++)
+        r[i] = (char)tolower((unsigned char)s[i]);
+    r[n] = '\0';
+    *out_len = n;
+    return r;
+}
+
+/* Might s[0..n) hold CJK characters (lead bytes E1..F4)? */
+static bool maybe_cjk(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0xE1 && (unsigned char)s[i] <= 0xF4) return true;
+    return false;
+}
+
 static int32_t first_cp(const char *s, size_t n)
 {
     int32_t cp = 0;
@@ -392,8 +399,14 @@ static int script_of(int32_t cp)
 static void guess_language(const ingest_doc *d, const char **script, const char **lang)
 {
     double w[SC_N] = {0};
-    size_t i = 0;
+    size_t i = 0, ascii = 0;
     while (i < d->len) {
+        unsigned char c = (unsigned char)d->text[i];
+        if (c < 0x80) {
+            ascii += ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+            i++;
+            continue;
+        }
         int32_t cp;
         size_t l = text_decode(d->text, d->len, i, &cp);
         if (!l) {
@@ -404,6 +417,7 @@ static void guess_language(const ingest_doc *d, const char **script, const char 
         if (sc >= 0) w[sc] += sc >= SC_HANGUL ? 3.0 : 1.0;
         i += l;
     }
+    w[SC_LATIN] += (double)ascii;
     /* Han and kana compete as one group (Japanese writes both). */
     double han = w[SC_HAN], kana = w[SC_HIRAGANA] + w[SC_KATAKANA];
     int best = -1;
@@ -441,37 +455,36 @@ static void guess_language(const ingest_doc *d, const char **script, const char 
     /* Latin: which language's function words occur most. */
     size_t n = d->len < LANG_SCAN_BYTES ? d->len : text_grapheme_floor(d->text, d->len,
                                                                         LANG_SCAN_BYTES);
-    size_t fl = 0;
-    char *f = text_fold(d->text, n, false, &fl);
     ragd_span *ws = NULL;
-    size_t nw = text_words(f, fl, &ws);
+    size_t nw = text_words(d->text, n, &ws);
     size_t hits[L_N] = {0}, latin = 0;
+    ragd_buf low = RAGD_BUF_INIT;
     for (size_t k = 0; k < nw; k++) {
-        const char *p = f + ws[k].start;
+        const char *p = d->text + ws[k].start;
         size_t len = ws[k].end - ws[k].start;
         if (script_of(first_cp(p, len)) != SC_LATIN) continue;
         latin++;
-        unsigned mask = 0;
-        const stopword *sw = stop_find(p, len);
-        if (sw) mask |= sw->mask;
+        if (len > 15) continue; /* longer than any function word */
+        ragd_buf_reset(&low);
+        put_lower(&low, p, len);
+        unsigned mask = 0, m2 = 0;
+        stop_find(low.data, low.len, &mask);
         /* Elided articles: "l'abbaye" votes with "l'". */
-        for (size_t j = 0; j + 1 < len; j++) {
-            size_t al = p[j] == '\'' ? 1 : (j + 3 <= len && !memcmp(p + j, "\xE2\x80\x99", 3)) ? 3
-                                                                                                 : 0;
-            if (!al || j == 0) continue;
-            char pre[16];
-            if (j + 1 >= sizeof pre) break;
-            memcpy(pre, p, j);
-            pre[j] = '\'';
-            const stopword *ps = stop_find(pre, j + 1);
-            if (ps) mask |= ps->mask;
-            break;
+        const char *ap = memchr(low.data, '\'', low.len);
+        const char *ap2 = strstr(low.data, "\xE2\x80\x99");
+        if (!ap || (ap2 && ap2 < ap)) ap = ap2;
+        if (ap && ap > low.data) {
+            size_t pl = (size_t)(ap - low.data);
+            char pre[17];
+            memcpy(pre, low.data, pl);
+            pre[pl] = '\'';
+            if (stop_find(pre, pl + 1, &m2)) mask |= m2;
         }
         for (int l = 0; l < L_N; l++)
             if (mask & (1u << l)) hits[l]++;
     }
+    ragd_buf_free(&low);
     free(ws);
-    free(f);
     int bl = -1, second = -1;
     for (int l = 0; l < L_N; l++) {
         if (bl < 0 || hits[l] > hits[bl]) {
@@ -602,7 +615,7 @@ static void sentence_terms(const char *t, sent *s, hmap *vocab, int64_t **ids, s
                            size_t *cap)
 {
     size_t fl = 0;
-    char *f = text_fold(t + s->start, s->end - s->start, true, &fl);
+    char *f = fast_fold(t + s->start, s->end - s->start, &fl);
     ragd_span *ws = NULL;
     size_t nw = text_words(f, fl, &ws);
     s->words = nw;
@@ -890,14 +903,22 @@ int64_t summary_stats_rows(const summary_stats *s)
 /* --- keywords --------------------------------------------------------------------- */
 
 typedef struct {
-    char *key;     /* stem (collection) or folded word (heuristic); owned */
-    double tf;     /* weighted count */
-    size_t first;  /* first occurrence (byte offset) */
-    size_t best;   /* index of the best surface in kw_state.surf */
-    size_t chars;  /* code points of the surface (for the heuristic) */
+    char *key;    /* stem (collection) or folded word (heuristic); owned */
+    double tf;    /* weighted count */
+    size_t first; /* first occurrence (byte offset) */
+    size_t surf;  /* its first surface form (index into kw_state.s), a list */
+    size_t best;  /* the most frequent surface form */
     bool cjk;
     double score;
 } kw_term;
+
+/* A surface form of a term: the lower-cased word as written. A term's forms
+ * are a short linked list (most terms have one or two). */
+typedef struct {
+    char *text; /* owned */
+    size_t len, first, next; /* next: index + 1, 0 ends the list */
+    double count;
+} kw_surface;
 
 typedef struct {
     const ingest_doc *d;
@@ -905,15 +926,19 @@ typedef struct {
     hmap terms; /* key -> index into v */
     kw_term *v;
     size_t n, cap;
-    hmap surf; /* key "\x1f" surface -> index into scount */
-    double *scount;
-    size_t *sfirst;
-    char **sname;
-    size_t nsurf, capsurf, capsf, capsn;
+    kw_surface *s;
+    size_t ns, caps;
     size_t base;   /* the current block's offset in d->text */
     double weight; /* the current block's weight */
-    ragd_buf tmp;
+    ragd_buf low;
 } kw_state;
+
+static size_t kw_new_surface(kw_state *k, const char *surface, size_t slen, size_t pos)
+{
+    ragd_array_grow((void **)&k->s, &k->caps, k->ns + 1, sizeof *k->s);
+    k->s[k->ns] = (kw_surface){.text = ragd_xstrndup(surface, slen), .len = slen, .first = pos};
+    return k->ns++;
+}
 
 static void kw_add(kw_state *k, const char *key, size_t klen, const char *surface, size_t slen,
                    size_t pos, bool cjk)
@@ -922,31 +947,28 @@ static void kw_add(kw_state *k, const char *key, size_t klen, const char *surfac
     int64_t *ti = hmap_put(&k->terms, key, klen, &added);
     if (added) {
         ragd_array_grow((void **)&k->v, &k->cap, k->n + 1, sizeof *k->v);
-        k->v[k->n] = (kw_term){.key = ragd_xstrndup(key, klen), .first = pos, .cjk = cjk};
+        size_t si = kw_new_surface(k, surface, slen, pos);
+        k->v[k->n] = (kw_term){
+            .key = ragd_xstrndup(key, klen), .first = pos, .surf = si, .best = si, .cjk = cjk};
         *ti = (int64_t)k->n++;
     }
     kw_term *t = &k->v[*ti];
     t->tf += k->weight;
     /* Count this surface form of the term. */
-    ragd_buf_reset(&k->tmp);
-    ragd_buf_append(&k->tmp, key, klen);
-    ragd_buf_putc(&k->tmp, '\x1f');
-    ragd_buf_append(&k->tmp, surface, slen);
-    int64_t *si = hmap_put(&k->surf, k->tmp.data, k->tmp.len, &added);
-    if (added) {
-        ragd_array_grow((void **)&k->scount, &k->capsurf, k->nsurf + 1, sizeof *k->scount);
-        ragd_array_grow((void **)&k->sfirst, &k->capsf, k->nsurf + 1, sizeof *k->sfirst);
-        ragd_array_grow((void **)&k->sname, &k->capsn, k->nsurf + 1, sizeof *k->sname);
-        k->scount[k->nsurf] = 0;
-        k->sfirst[k->nsurf] = pos;
-        k->sname[k->nsurf] = ragd_xstrndup(surface, slen);
-        *si = (int64_t)k->nsurf++;
-        if (t->tf == k->weight) t->best = (size_t)*si; /* first surface */
+    size_t si = t->surf;
+    for (;;) {
+        if (k->s[si].len == slen && memcmp(k->s[si].text, surface, slen) == 0) break;
+        if (!k->s[si].next) {
+            size_t ni = kw_new_surface(k, surface, slen, pos);
+            k->s[si].next = ni + 1;
+            si = ni;
+            break;
+        }
+        si = k->s[si].next - 1;
     }
-    k->scount[*si] += k->weight;
-    size_t b = t->best;
-    if (k->scount[*si] > k->scount[b] || (k->scount[*si] == k->scount[b] && k->sfirst[*si] < k->sfirst[b]))
-        t->best = (size_t)*si;
+    kw_surface *x = &k->s[si], *b = &k->s[t->best];
+    x->count += k->weight;
+    if (x->count > b->count || (x->count == b->count && x->first < b->first)) t->best = si;
 }
 
 /* A non-CJK word at d->text[s..e) with its key; filters applied here. */
@@ -965,11 +987,10 @@ static int kw_token(void *ctx, int tflags, const char *tok, int ntok, int s, int
     const char *p = k->d->text + k->base + s;
     size_t n = (size_t)(e - s);
     if (ntok <= 0 || !n || text_is_cjk(first_cp(p, n))) return SQLITE_OK;
-    ragd_buf low = RAGD_BUF_INIT;
-    put_lower(&low, p, n);
-    if (word_ok(low.data, low.len))
-        kw_add(k, tok, (size_t)ntok, low.data, low.len, k->base + (size_t)s, false);
-    ragd_buf_free(&low);
+    ragd_buf_reset(&k->low);
+    put_lower(&k->low, p, n);
+    if (word_ok(k->low.data, k->low.len))
+        kw_add(k, tok, (size_t)ntok, k->low.data, k->low.len, k->base + (size_t)s, false);
     return SQLITE_OK;
 }
 
@@ -1011,7 +1032,7 @@ static void kw_words(kw_state *k, const char *t, size_t n)
             put_lower(&low, p + a, b - a);
             if (b > a && word_ok(low.data, low.len)) {
                 size_t fl = 0;
-                char *f = text_fold(low.data, low.len, true, &fl);
+                char *f = fast_fold(low.data, low.len, &fl);
                 fl = plural_fold(f, fl);
                 kw_add(k, f, fl, low.data, low.len, k->base + ws[i].start + a, false);
                 free(f);
@@ -1117,7 +1138,7 @@ static json_t *build_keywords(const ingest_doc *d, const summary_stats *stats, c
             stats->tok.xTokenize(stats->inst, &k, FTS5_TOKENIZE_DOCUMENT, t, (int)n, kw_token);
         else
             kw_words(&k, t, n);
-        kw_cjk(&k, t, n);
+        if (maybe_cjk(t, n)) kw_cjk(&k, t, n);
     }
     for (size_t i = 0; i < k.n; i++) {
         kw_term *t = &k.v[i];
@@ -1125,7 +1146,7 @@ static json_t *build_keywords(const ingest_doc *d, const summary_stats *stats, c
         if (coll) {
             t->score = tfw * idf(stats, term_df(stats, t));
         } else {
-            const char *s = k.sname[t->best];
+            const char *s = k.s[t->best].text;
             size_t chars = cp_count(s, strlen(s)) * (t->cjk ? 3 : 1);
             t->score = tfw * log(1.0 + (double)(chars < 12 ? chars : 12));
         }
@@ -1133,19 +1154,16 @@ static json_t *build_keywords(const ingest_doc *d, const summary_stats *stats, c
     if (k.n) qsort(k.v, k.n, sizeof *k.v, kw_cmp);
     json_t *arr = json_array();
     for (size_t i = 0; i < k.n && i < MAX_KEYWORDS; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:f}", "term", k.sname[k.v[i].best], "score",
+        json_array_append_new(arr, json_pack("{s:s,s:f}", "term", k.s[k.v[i].best].text, "score",
                                              round(k.v[i].score * 1000.0) / 1000.0));
     for (size_t i = 0; i < k.n; i++)
         free(k.v[i].key);
-    for (size_t i = 0; i < k.nsurf; i++)
-        free(k.sname[i]);
+    for (size_t i = 0; i < k.ns; i++)
+        free(k.s[i].text);
     free(k.v);
-    free(k.scount);
-    free(k.sfirst);
-    free(k.sname);
+    free(k.s);
     hmap_free(&k.terms);
-    hmap_free(&k.surf);
-    ragd_buf_free(&k.tmp);
+    ragd_buf_free(&k.low);
     return arr;
 }
 

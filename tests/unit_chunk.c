@@ -1,11 +1,15 @@
-/* tests/unit_chunk.c — property tests for the fixed chunker (chunk_fixed).
+/* tests/unit_chunk.c — property tests for the three chunkers (chunk_fixed,
+ * chunk_semantic, chunk_parent_document).
  *
  * Every fixture document under $RAGD_FIXTURES/docs (and the valid ones under
  * odd/) and a set of generated documents (seeded PRNG: Markdown with
  * headings, paragraphs, fenced code, tables, lists, quotes, CJK and emoji
  * runs, and a huge unsplittable token; plus plain text) are chunked with
- * several (max_tokens, overlap) pairs, and every chunk list is checked
- * against properties computed independently from the text:
+ * several (max_tokens, overlap) pairs by each chunker — the fixed one; the
+ * semantic one with max_tokens as its maximum (no overlap) and the local
+ * embedder; the parent one with children of max_tokens/overlap inside
+ * parents of 4 * max_tokens — and every chunk list is checked against
+ * properties computed independently from the text:
  *
  *   - bounds, non-empty, valid UTF-8, trimmed of whitespace;
  *   - tokens == text_count_tokens(slice) <= max_tokens;
@@ -19,6 +23,10 @@
  *     start ("" for plain text), and no heading that follows content starts
  *     inside a chunk. Consecutive headings (only blank lines between) form
  *     one group that stays with the content after it; see check_chunks.
+ * Parents get the same checks (as chunks of at most parent_tokens, without
+ * overlap, covering the document), and every child must lie inside its
+ * parent (check_parents). test_semantic_topic_shifts checks that semantic
+ * cuts land at topic shifts in text without headings.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1124,112 +1132,141 @@ static void test_overlap_must_be_smaller(void **state)
 
 /* --- the semantic chunker on topic shifts ---------------------------------------------- */
 
-/* The first `k` sentences of a fixture's body (its title line skipped),
- * appended to b separated by single spaces; returns how many it took. */
-static size_t topic_sentences(const char *rel, size_t k, ragd_buf *b)
+/* One fixtures/topics text, as a single line. */
+static char *topic_text(const char *name)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/docs/%s", fixtures_dir(), rel);
+    snprintf(path, sizeof path, "%s/topics/%s.txt", fixtures_dir(), name);
     char *raw = NULL;
     size_t len = 0;
     ragd_error err = {0};
     assert_int_equal(ingest_read_file(path, 0, &raw, &len, &err), RAGD_OK);
-    ingest_doc d;
-    assert_int_equal(ingest_parse(raw, len, "txt", "t", &d, &err), RAGD_OK);
-    free(raw);
-    size_t took = 0;
-    for (size_t bi = 1; bi < d.nblocks && took < k; bi++) {
-        const ingest_block *bl = &d.blocks[bi];
-        ragd_span *sp = NULL;
-        size_t ns = text_sentences(d.text + bl->start, bl->end - bl->start, &sp);
-        for (size_t i = 0; i < ns && took < k; i++) {
-            if (b->len) ragd_buf_putc(b, ' ');
-            /* One line: the paragraphs' own line breaks become spaces. */
-            for (size_t j = sp[i].start; j < sp[i].end; j++) {
-                char c = d.text[bl->start + j];
-                ragd_buf_putc(b, c == '\n' ? ' ' : c);
-            }
-            took++;
-        }
-        free(sp);
-    }
-    ingest_doc_free(&d);
-    return took;
+    while (len && (raw[len - 1] == '\n' || raw[len - 1] == ' '))
+        raw[--len] = '\0';
+    for (size_t i = 0; i < len; i++)
+        if (raw[i] == '\n') raw[i] = ' ';
+    return raw;
 }
 
 /* "On text made of distinct topics with no headings, boundaries must land
- * at the topic shifts": sentences from clearly different fixtures, run
- * together in one paragraph (no headings, no blank lines), chunked with the
- * local embedder and the default window and percentile. Every cut must be
- * at a topic shift or one sentence away from it, and every shift must get
- * such a cut. */
+ * at the topic shifts." Five of the six fixtures/topics texts (twelve
+ * sentences each, one subject each) are run together into one paragraph —
+ * no headings, no blank lines, just sentences — in twelve orders, and
+ * chunked by the semantic chunker with the local embedder and the default
+ * window (2), percentile (90) and minimum (max/4). Every cut must fall at a
+ * topic shift or one sentence from it, and every shift must get a cut. */
 static void test_semantic_topic_shifts(void **state)
 {
     (void)state;
-    static const char *const SETS[][5] = {
-        {"aquarium-cycling.txt", "violin-care.txt", "mushroom-foraging.txt",
-         "typewriter-restoration.txt", "space/meteor-shower-guide.txt"},
-        {"pottery-glazes.txt", "cooking/hot-sauce-fermentation.txt", "orienteering-rules.txt",
-         "aquarium-cycling.txt", NULL},
-        {"violin-care.txt", "space/meteor-shower-guide.txt", "pottery-glazes.txt", NULL, NULL},
-    };
-    const size_t PER_TOPIC = 8;
-    for (size_t set = 0; set < sizeof SETS / sizeof SETS[0]; set++) {
-        ragd_buf b = RAGD_BUF_INIT;
-        size_t shift_at[5], shift[5], nshift = 0;
-        for (size_t t = 0; t < 5 && SETS[set][t]; t++) {
-            if (t) shift_at[nshift++] = b.len + 1; /* byte where topic t starts */
-            assert_int_equal(topic_sentences(SETS[set][t], PER_TOPIC, &b), PER_TOPIC);
+    static const char *const TOPICS[] = {"bees", "tides", "bread", "chess", "volcano", "trains"};
+    enum { NT = 6, USE = 5 };
+    char *texts[NT];
+    for (size_t t = 0; t < NT; t++)
+        texts[t] = topic_text(TOPICS[t]);
+    size_t runs = 0;
+    for (size_t rot = 0; rot < NT; rot++) {
+        for (int rev = 0; rev < 2; rev++) {
+            ragd_buf b = RAGD_BUF_INIT;
+            size_t shift_at[USE], shift[USE], nshift = 0;
+            char order[200] = "";
+            for (size_t t = 0; t < USE; t++) {
+                size_t i = rev ? (rot + USE - t) % NT : (rot + t) % NT;
+                if (t) {
+                    ragd_buf_putc(&b, ' ');
+                    shift_at[nshift++] = b.len; /* the byte where topic t starts */
+                }
+                ragd_buf_puts(&b, texts[i]);
+                strcat(order, t ? " " : "");
+                strcat(order, TOPICS[i]);
+            }
+            ingest_doc d;
+            ragd_error err = {0};
+            assert_int_equal(ingest_parse(b.data, b.len, "txt", "topics", &d, &err), RAGD_OK);
+            ragd_buf_free(&b);
+            assert_int_equal(d.nblocks, 1); /* one paragraph */
+            /* The sentences the chunker sees; shift[k]: the first of topic k+1. */
+            ragd_span *sp = NULL;
+            size_t ns = text_sentences(d.text, d.len, &sp);
+            for (size_t k = 0; k < nshift; k++) {
+                shift[k] = 0;
+                while (shift[k] < ns && sp[shift[k]].start != shift_at[k])
+                    shift[k]++;
+                assert_true(shift[k] < ns);
+            }
+            chunk_list l;
+            chunk_semantic_opts o = {.max_tokens = 512};
+            assert_int_equal(chunk_semantic(&d, &o, NULL, &l, &err), RAGD_OK);
+            bool hit[USE] = {false};
+            bool ok = true;
+            for (size_t i = 1; i < l.n; i++) {
+                size_t j = 0; /* the sentence the chunk starts with */
+                while (j < ns && sp[j].start != l.v[i].start)
+                    j++;
+                assert_true(j < ns); /* every cut is at a sentence start */
+                bool near = false;
+                for (size_t k = 0; k < nshift; k++)
+                    if (j + 1 >= shift[k] && j <= shift[k] + 1) near = hit[k] = true;
+                if (!near) {
+                    fprintf(stderr,
+                            "[%s] cut before sentence %zu is not at a topic shift: \"%s\"\n", order,
+                            j, excerpt(d.text, sp[j].start, sp[j].end));
+                    ok = false;
+                }
+            }
+            for (size_t k = 0; k < nshift; k++) {
+                if (hit[k]) continue;
+                fprintf(stderr, "[%s] no cut at the topic shift before sentence %zu: \"%s\"\n",
+                        order, shift[k], excerpt(d.text, sp[shift[k]].start, sp[shift[k]].end));
+                ok = false;
+            }
+            assert_true(ok);
+            assert_int_equal(l.n, USE);
+            free(sp);
+            chunk_list_free(&l);
+            ingest_doc_free(&d);
+            runs++;
         }
-        assert_null(memchr(b.data, '\n', b.len));
-        ingest_doc d;
-        ragd_error err = {0};
-        assert_int_equal(ingest_parse(b.data, b.len, "txt", "topics", &d, &err), RAGD_OK);
-        ragd_buf_free(&b);
-        assert_int_equal(d.nblocks, 1);
-        /* The sentences the chunker sees; shift[k]: the one topic k+1 starts with. */
-        ragd_span *sp = NULL;
-        size_t ns = text_sentences(d.text, d.len, &sp);
-        for (size_t k = 0; k < nshift; k++) {
-            shift[k] = 0;
-            while (shift[k] < ns && sp[shift[k]].start != shift_at[k])
-                shift[k]++;
-            assert_true(shift[k] < ns);
-        }
-        chunk_list l;
-        chunk_semantic_opts o = {.max_tokens = 512};
-        assert_int_equal(chunk_semantic(&d, &o, local_embedder(), &l, &err), RAGD_OK);
-        bool *hit = calloc(nshift, 1);
-        fprintf(stderr, "set %zu: %zu chunks, shifts at sentences", set, l.n);
-        for (size_t k = 0; k < nshift; k++)
-            fprintf(stderr, " %zu", shift[k]);
-        fprintf(stderr, "; cuts at");
-        for (size_t i = 1; i < l.n; i++) {
-            size_t j = 0; /* the sentence the chunk starts with */
-            while (j < ns && sp[j].start != l.v[i].start)
-                j++;
-            fprintf(stderr, " %zu", j);
-            assert_true(j < ns); /* cuts are at sentence starts */
-            bool near = false;
-            for (size_t k = 0; k < nshift; k++)
-                if (j + 1 >= shift[k] && j <= shift[k] + 1) near = hit[k] = true;
-            if (!near)
-                fprintf(stderr, "\ncut before sentence %zu is not at a topic shift: \"%s\"\n", j,
-                        excerpt(d.text, sp[j].start, sp[j].end));
-            assert_true(near);
-        }
-        fprintf(stderr, "\n");
-        for (size_t k = 0; k < nshift; k++) {
-            if (!hit[k])
-                fprintf(stderr, "no cut at the topic shift before sentence %zu: \"%s\"\n",
-                        shift[k], excerpt(d.text, sp[shift[k]].start, sp[shift[k]].end));
-            assert_true(hit[k]);
-        }
-        free(hit);
-        free(sp);
-        chunk_list_free(&l);
-        ingest_doc_free(&d);
     }
+    assert_int_equal(runs, 12);
+    for (size_t t = 0; t < NT; t++)
+        free(texts[t]);
+}
+
+/* chunk_document picks the collection's chunker. */
+static void test_chunk_document_dispatch(void **state)
+{
+    (void)state;
+    const char *src = "# A\n\nOne sentence here. Another one.\n\n## B\n\nMore text in B.\n";
+    ingest_doc d;
+    ragd_error err = {0};
+    assert_int_equal(ingest_parse(src, strlen(src), "md", "f", &d, &err), RAGD_OK);
+    ragd_settings s;
+    store_settings_init(&s);
+    store_settings_defaults(&s);
+    chunk_list l;
+    snprintf(s.chunker, sizeof s.chunker, "parent");
+    assert_int_equal(chunk_document(&d, &s, NULL, NULL, &l, &err), RAGD_OK);
+    assert_int_equal(l.nparents, 2);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.v[1].parent, 1);
+    assert_string_equal(l.parents[1].heading_path, "A > B");
+    chunk_list_free(&l);
+    snprintf(s.chunker, sizeof s.chunker, "semantic");
+    embed_usage u = {0};
+    assert_int_equal(chunk_document(&d, &s, NULL, &u, &l, &err), RAGD_OK);
+    assert_int_equal(l.nparents, 0);
+    assert_int_equal(l.n, 2);     /* the sections stay apart */
+    assert_int_equal(u.texts, 2); /* only section A has two sentences to compare */
+    chunk_list_free(&l);
+    snprintf(s.chunker, sizeof s.chunker, "fixed");
+    assert_int_equal(chunk_document(&d, &s, NULL, NULL, &l, &err), RAGD_OK);
+    assert_int_equal(l.n, 2);
+    chunk_list_free(&l);
+    snprintf(s.chunker, sizeof s.chunker, "weird");
+    assert_int_equal(chunk_document(&d, &s, NULL, NULL, &l, &err), RAGD_EUSAGE);
+    assert_non_null(strstr(err.msg, "weird"));
+    chunk_list_free(&l);
+    ingest_doc_free(&d);
 }
 
 int main(void)
@@ -1241,6 +1278,7 @@ int main(void)
         cmocka_unit_test(test_regressions),
         cmocka_unit_test(test_overlap_must_be_smaller),
         cmocka_unit_test(test_semantic_topic_shifts),
+        cmocka_unit_test(test_chunk_document_dispatch),
         cmocka_unit_test(test_fixture_docs),
         cmocka_unit_test(test_fixture_odd),
         cmocka_unit_test(test_generated_markdown),
