@@ -18,6 +18,7 @@
 #include "answer/answer.h"
 #include "cli/args.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "ingest/ingest.h"
 #include "ingest/summary.h"
@@ -62,12 +63,7 @@ static int fail(const char *what, const ragd_error *e)
 
 static void print_json(json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9));
-    if (s) {
-        fputs(s, stdout);
-        fputc('\n', stdout);
-        free(s);
-    }
+    ragd_json_print(stdout, j);
 }
 
 static const char *data_dir(const cli_args *a)
@@ -264,14 +260,14 @@ static int cmd_ingest(const command *cmd, cli_args *a)
         } else {
             printf("ingested into '%s': %lld added, %lld updated, %lld unchanged, %lld skipped, "
                    "%lld failed; %lld chunks, %.1f KB in %.2fs\n",
-                   coll.name, json_integer_value(json_object_get(report, "added")),
-                   json_integer_value(json_object_get(report, "updated")),
-                   json_integer_value(json_object_get(report, "unchanged")),
-                   json_integer_value(json_object_get(report, "skipped")),
-                   json_integer_value(json_object_get(report, "failed")),
-                   json_integer_value(json_object_get(report, "chunks")),
-                   json_integer_value(json_object_get(report, "bytes")) / 1024.0,
-                   json_real_value(json_object_get(report, "seconds")));
+                   coll.name, ragd_json_int(report, "added"),
+                   ragd_json_int(report, "updated"),
+                   ragd_json_int(report, "unchanged"),
+                   ragd_json_int(report, "skipped"),
+                   ragd_json_int(report, "failed"),
+                   ragd_json_int(report, "chunks"),
+                   ragd_json_int(report, "bytes") / 1024.0,
+                   ragd_json_num(report, "seconds"));
         }
         json_decref(report);
     }
@@ -306,10 +302,10 @@ static int cmd_docs(const command *cmd, cli_args *a)
         json_t *d;
         json_array_foreach(docs, i, d)
         {
-            printf("%-40s %7lld %9lld  %s\n", json_string_value(json_object_get(d, "id")),
-                   json_integer_value(json_object_get(d, "chunks")),
-                   json_integer_value(json_object_get(d, "bytes")),
-                   json_string_value(json_object_get(d, "title")));
+            printf("%-40s %7lld %9lld  %s\n", ragd_json_str(d, "id"),
+                   ragd_json_int(d, "chunks"),
+                   ragd_json_int(d, "bytes"),
+                   ragd_json_str(d, "title"));
         }
         printf("%zu documents\n", json_array_size(docs));
     }
@@ -345,13 +341,13 @@ static int cmd_show(const command *cmd, cli_args *a)
         print_json(j);
     } else {
         printf("id:     %s\nsource: %s\ntitle:  %s\nformat: %s\nbytes:  %lld\ntokens: %lld\n\n%s\n",
-               json_string_value(json_object_get(j, "id")),
-               json_string_value(json_object_get(j, "source")),
-               json_string_value(json_object_get(j, "title")),
-               json_string_value(json_object_get(j, "format")),
-               json_integer_value(json_object_get(j, "bytes")),
-               json_integer_value(json_object_get(j, "tokens")),
-               json_string_value(json_object_get(j, "text")));
+               ragd_json_str(j, "id"),
+               ragd_json_str(j, "source"),
+               ragd_json_str(j, "title"),
+               ragd_json_str(j, "format"),
+               ragd_json_int(j, "bytes"),
+               ragd_json_int(j, "tokens"),
+               ragd_json_str(j, "text"));
     }
     json_decref(j);
     store_close(st);
@@ -379,13 +375,13 @@ static int cmd_chunks(const command *cmd, cli_args *a)
         json_array_foreach(json_object_get(j, "chunks"), i, c)
         {
             printf("--- chunk %lld  ord %lld  bytes %lld..%lld  %lld tokens  [%s]\n%s\n",
-                   json_integer_value(json_object_get(c, "id")),
-                   json_integer_value(json_object_get(c, "ord")),
-                   json_integer_value(json_object_get(c, "start")),
-                   json_integer_value(json_object_get(c, "end")),
-                   json_integer_value(json_object_get(c, "tokens")),
-                   json_string_value(json_object_get(c, "heading_path")),
-                   json_string_value(json_object_get(c, "text")));
+                   ragd_json_int(c, "id"),
+                   ragd_json_int(c, "ord"),
+                   ragd_json_int(c, "start"),
+                   ragd_json_int(c, "end"),
+                   ragd_json_int(c, "tokens"),
+                   ragd_json_str(c, "heading_path"),
+                   ragd_json_str(c, "text"));
         }
     }
     json_decref(j);
@@ -775,23 +771,23 @@ static int cmd_eval(const command *cmd, cli_args *a)
             "%s (%s split, %lld queries, mode %s)\n  nDCG@10    %.4f\n  %-10s %.4f\n  MRR@10     "
             "%.4f\n  latency    p50 %.2f ms, p99 %.2f ms\n  relevant doc survives validation: "
             "%.1f%%\n",
-            dir, json_string_value(json_object_get(res, "split")),
-            json_integer_value(json_object_get(res, "queries")),
-            json_string_value(json_object_get(res, "mode")),
-            json_real_value(json_object_get(res, "ndcg@10")), rk,
-            json_real_value(json_object_get(res, rk)),
-            json_real_value(json_object_get(res, "mrr@10")),
-            json_real_value(json_object_get(res, "p50_ms")),
-            json_real_value(json_object_get(res, "p99_ms")),
+            dir, ragd_json_str(res, "split"),
+            ragd_json_int(res, "queries"),
+            ragd_json_str(res, "mode"),
+            ragd_json_num(res, "ndcg@10"), rk,
+            ragd_json_num(res, rk),
+            ragd_json_num(res, "mrr@10"),
+            ragd_json_num(res, "p50_ms"),
+            ragd_json_num(res, "p99_ms"),
             100 * json_real_value(
                       json_object_get(json_object_get(res, "validation"), "relevant_survive")));
     }
     json_t *off = json_object_get(res, "offtopic");
     if (off && !cli_flag(a, "json"))
         printf("  off-topic questions rejected: %lld of %lld (%.1f%%)\n",
-               json_integer_value(json_object_get(off, "rejected")),
-               json_integer_value(json_object_get(off, "queries")),
-               100 * json_real_value(json_object_get(off, "share")));
+               ragd_json_int(off, "rejected"),
+               ragd_json_int(off, "queries"),
+               100 * ragd_json_num(off, "share"));
     json_decref(res);
     return 0;
 }

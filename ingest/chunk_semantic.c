@@ -7,12 +7,15 @@
  *    mid-line). A section's leading headings are glued to the unit after
  *    them, so a heading never ends a chunk.
  * 2. Embeddings. Every unit of every section with at least two units is
- *    embedded once, in one embedder_embed call per document (the embedder
- *    batches internally: 64 texts per request for remote servers). A unit
+ *    embedded once, in one embedder_embed call per document — per 1,024
+ *    units for longer ones, each call also re-embedding the 2w - 1 units its
+ *    windows reach beyond its edges, which bounds memory — and the embedder
+ *    batches internally (64 texts per request for remote servers). A unit
  *    longer than max_tokens is embedded by its first max_tokens tokens.
- *    Vectors are L2-normalized, then centered: the document's mean vector is
- *    subtracted, removing what every sentence shares (language, register,
- *    common word forms) so cosines measure what differs. With the built-in
+ *    Vectors are L2-normalized, then centered: the document's (call's)
+ *    mean vector is subtracted, removing what every sentence shares
+ *    (language, register, common word forms) so cosines measure what
+ *    differs. With the built-in
  *    local embedder the vectors are computed at CHUNK_SEMANTIC_LOCAL_DIM
  *    (4096) dimensions: they are never stored, and at the collection's 384
  *    its hashing collisions (cosine noise ~1/sqrt(dim)) drown the signal.
@@ -30,8 +33,10 @@
  *    pieces). Pieces under min_tokens (default max/4) merge with the
  *    neighbour across the boundary of smaller distance, if the merge fits
  *    max_tokens; smallest first. Pieces over max_tokens are cut by the fixed
- *    chunker's rules (chunk_windows, no overlap), so no chunk exceeds
- *    max_tokens.
+ *    chunker's rules (chunk_windows, no overlap) with a window sized for
+ *    even pieces (length / ceil(length / max), plus half the slack up to
+ *    max, but not below the longest unit), so no chunk exceeds max_tokens
+ *    and no tiny tail is left.
  *
  * Semantic chunks do not overlap: their edges are topic shifts.
  */
@@ -147,25 +152,57 @@ static void normalize(float *v, int dim)
         v[i] = (float)(v[i] * inv);
 }
 
-/* 1 - cosine between the sums of vecs[a..b] and vecs[c..d] (inclusive). */
-static double window_distance(const float *vecs, int dim, size_t a, size_t b, size_t c, size_t d,
-                              double *l, double *r)
+/* Dot product in float with eight partial sums (vectorizable without
+ * -ffast-math). */
+static double dotf(const float *x, const float *y, int dim)
 {
-    memset(l, 0, (size_t)dim * sizeof *l);
-    memset(r, 0, (size_t)dim * sizeof *r);
-    for (size_t i = a; i <= b; i++)
-        for (int k = 0; k < dim; k++)
-            l[k] += vecs[i * (size_t)dim + (size_t)k];
-    for (size_t i = c; i <= d; i++)
-        for (int k = 0; k < dim; k++)
-            r[k] += vecs[i * (size_t)dim + (size_t)k];
-    double dot = 0, nl = 0, nr = 0;
-    for (int k = 0; k < dim; k++) {
-        dot += l[k] * r[k];
-        nl += l[k] * l[k];
-        nr += r[k] * r[k];
+    float acc[8] = {0};
+    int k = 0;
+    for (; k + 8 <= dim; k += 8)
+        for (int j = 0; j < 8; j++)
+            acc[j] += x[k + j] * y[k + j];
+    double s = 0;
+    for (int j = 0; j < 8; j++)
+        s += acc[j];
+    for (; k < dim; k++)
+        s += (double)x[k] * y[k];
+    return s;
+}
+
+/* Centered dot products of one batch: C(i, j) = (v_i - m).(v_j - m)
+ * = v_i.v_j - v_i.m - v_j.m + m.m, from gram[i * span + (j - i)] = v_i.v_j
+ * for 0 <= j - i < span, p[i] = v_i.m and mm = m.m. */
+typedef struct {
+    const double *gram, *p;
+    double mm;
+    size_t span;
+} centered;
+
+static double cdot(const centered *c, size_t i, size_t j)
+{
+    if (j < i) {
+        size_t x = i;
+        i = j;
+        j = x;
     }
-    if (nl <= 0 || nr <= 0) return 0;
+    return c->gram[i * c->span + (j - i)] - c->p[i] - c->p[j] + c->mm;
+}
+
+/* 1 - cosine between the sums of rows [a..b] and [c..d] (inclusive), on
+ * centered vectors; 0 when either sum is zero. */
+static double window_distance(const centered *c, size_t a, size_t b, size_t cc, size_t d)
+{
+    double dot = 0, nl = 0, nr = 0;
+    for (size_t i = a; i <= b; i++)
+        for (size_t j = cc; j <= d; j++)
+            dot += cdot(c, i, j);
+    for (size_t i = a; i <= b; i++)
+        for (size_t j = a; j <= b; j++)
+            nl += cdot(c, i, j);
+    for (size_t i = cc; i <= d; i++)
+        for (size_t j = cc; j <= d; j++)
+            nr += cdot(c, i, j);
+    if (nl <= 1e-12 || nr <= 1e-12) return 0;
     return 1.0 - dot / (sqrt(nl) * sqrt(nr));
 }
 
@@ -190,83 +227,116 @@ static double percentile(const double *v, size_t n, double p)
     return out;
 }
 
-/* Embed the units that take part in distances (sections with two or more
- * units) and fill dist[i] for the boundary after unit i (0 where unit i ends
- * its section). */
+/* Units embedded per embedder_embed call: bounds memory (rows of dim floats)
+ * on huge documents; a document of fewer units takes one call. */
+#define SEMANTIC_BATCH 1024
+
+/* Embed the units that take part in distances (those of sections with two
+ * or more units) and fill dist[i] for the boundary after unit i, marking it
+ * in is_boundary (never where unit i ends its section). Units go to the
+ * embedder SEMANTIC_BATCH boundaries at a time, each batch with the units
+ * its windows reach beyond its edges (2w - 1 units embedded twice per extra
+ * batch); vectors are normalized and centered on the batch's mean (the
+ * document's, for documents of up to SEMANTIC_BATCH units). */
 static ragd_status unit_distances(const chunk_ctx *cx, const unit_list *u, size_t max, size_t w,
                                   ragd_embedder *e, embed_usage *usage, double *dist,
                                   bool *is_boundary, ragd_error *err)
 {
     const char *t = cx->d->text;
-    const char **texts = ragd_xcalloc(u->n, sizeof *texts);
-    size_t *lens = ragd_xcalloc(u->n, sizeof *lens);
-    size_t m = 0;
-    for (size_t i = 0; i < u->n; i++) {
-        bool shared = (i + 1 < u->n && u->v[i + 1].sec == u->v[i].sec) ||
-                      (i > 0 && u->v[i - 1].sec == u->v[i].sec);
-        if (!shared) continue;
-        size_t s = u->v[i].start, end = u->v[i].end;
-        size_t ti = chunk_tok_index(cx, s);
-        if (chunk_tokens_between(cx, s, end) > max) end = cx->ts[ti + max];
-        texts[m] = t + s;
-        lens[m] = end - s;
-        m++;
+    size_t n = u->n;
+    /* Each unit's section range [first, last] (units of a section are
+     * consecutive). */
+    size_t *first = ragd_xcalloc(n ? n : 1, sizeof *first);
+    size_t *last = ragd_xcalloc(n ? n : 1, sizeof *last);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j + 1 < n && u->v[j + 1].sec == u->v[i].sec)
+            j++;
+        for (size_t k = i; k <= j; k++)
+            first[k] = i, last[k] = j;
+        i = j + 1;
     }
     ragd_status rc = RAGD_OK;
+    const char **texts = ragd_xcalloc(SEMANTIC_BATCH + 2 * w, sizeof *texts);
+    size_t *lens = ragd_xcalloc(SEMANTIC_BATCH + 2 * w, sizeof *lens);
+    size_t *row = ragd_xcalloc(SEMANTIC_BATCH + 2 * w, sizeof *row); /* unit - lo -> vec row */
     float *vecs = NULL;
+    double *gram = NULL, *p = NULL, *mean = NULL;
+    float *meanf = NULL;
+    size_t span = 2 * w; /* rows a window pair spans: up to 2w */
     int dim = 0;
-    if (m) {
-        dim = embedder_dim(e);
-        if (dim <= 0 && (rc = embedder_probe_dim(e, usage, err))) goto out;
-        dim = embedder_dim(e);
-        vecs = ragd_xmalloc(m * (size_t)dim * sizeof *vecs);
-        if ((rc = embedder_embed(e, texts, lens, m, vecs, usage, err))) goto out;
+    for (size_t b0 = 0; b0 < n && !rc; b0 += SEMANTIC_BATCH) {
+        size_t b1 = b0 + SEMANTIC_BATCH < n ? b0 + SEMANTIC_BATCH : n; /* boundaries [b0, b1) */
+        size_t lo = b0 + 1 >= w ? b0 + 1 - w : 0, hi = b1 + w < n ? b1 + w : n;
+        size_t m = 0;
+        for (size_t i = lo; i < hi; i++) {
+            row[i - lo] = SIZE_MAX;
+            if (first[i] == last[i]) continue; /* alone in its section */
+            size_t s = u->v[i].start, end = u->v[i].end;
+            if (chunk_tokens_between(cx, s, end) > max) end = cx->ts[chunk_tok_index(cx, s) + max];
+            texts[m] = t + s;
+            lens[m] = end - s;
+            row[i - lo] = m++;
+        }
+        if (!m) continue;
+        if (!dim) {
+            if (embedder_dim(e) <= 0 && (rc = embedder_probe_dim(e, usage, err))) break;
+            dim = embedder_dim(e);
+            vecs = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * (size_t)dim * sizeof *vecs);
+            gram = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * span * sizeof *gram);
+            p = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * sizeof *p);
+            mean = ragd_xmalloc((size_t)dim * sizeof *mean);
+            meanf = ragd_xmalloc((size_t)dim * sizeof *meanf);
+        }
+        if ((rc = embedder_embed(e, texts, lens, m, vecs, usage, err))) break;
         if (embedder_dim(e) != dim) {
             rc = ragd_error_set(err, RAGD_EPROVIDER, "embedding dimension changed from %d to %d",
                                 dim, embedder_dim(e));
-            goto out;
+            break;
         }
-        for (size_t i = 0; i < m; i++)
-            normalize(vecs + i * (size_t)dim, dim);
-        /* Center: remove the document's mean direction, which every
-         * sentence shares (language, register, common word forms), so the
-         * cosines measure what differs between sentences. */
-        {
-            double *mean = ragd_xcalloc((size_t)dim, sizeof *mean);
-            for (size_t i = 0; i < m; i++)
-                for (int k = 0; k < dim; k++)
-                    mean[k] += vecs[i * (size_t)dim + (size_t)k] / (double)m;
-            for (size_t i = 0; i < m; i++)
-                for (int k = 0; k < dim; k++)
-                    vecs[i * (size_t)dim + (size_t)k] -= (float)mean[k];
-            free(mean);
+        /* Normalize, then center: remove the mean direction every sentence
+         * shares (language, register, common word forms), so cosines
+         * measure what differs between sentences. */
+        memset(mean, 0, (size_t)dim * sizeof *mean);
+        for (size_t i = 0; i < m; i++) {
+            float *v = vecs + i * (size_t)dim;
+            normalize(v, dim);
+            for (int k = 0; k < dim; k++)
+                mean[k] += v[k];
+        }
+        double mm = 0;
+        for (int k = 0; k < dim; k++) {
+            mean[k] /= (double)m;
+            meanf[k] = (float)mean[k];
+            mm += mean[k] * mean[k];
+        }
+        for (size_t i = 0; i < m; i++) {
+            const float *v = vecs + i * (size_t)dim;
+            p[i] = dotf(v, meanf, dim);
+            for (size_t k = 0; k < span && i + k < m; k++)
+                gram[i * span + k] = dotf(v, v + k * (size_t)dim, dim);
+        }
+        centered c = {.gram = gram, .p = p, .mm = mm, .span = span};
+        for (size_t i = b0; i < b1; i++) {
+            if (i == last[i]) continue; /* no boundary after a section's last unit */
+            size_t a = i + 1 >= w ? i + 1 - w : 0, d = i + w;
+            if (a < first[i]) a = first[i];
+            if (d > last[i]) d = last[i];
+            /* Rows of a..d are consecutive: their units are all embedded. */
+            dist[i] = window_distance(&c, row[a - lo], row[i - lo], row[i + 1 - lo], row[d - lo]);
+            is_boundary[i] = true;
         }
     }
-    {
-        double *l = ragd_xcalloc((size_t)(dim > 0 ? dim : 1), sizeof *l);
-        double *r = ragd_xcalloc((size_t)(dim > 0 ? dim : 1), sizeof *r);
-        /* Units of a multi-unit section occupy consecutive rows of vecs. */
-        size_t row = 0;
-        for (size_t i = 0; i < u->n;) {
-            size_t j = i;
-            while (j + 1 < u->n && u->v[j + 1].sec == u->v[i].sec)
-                j++;
-            size_t n = j - i + 1; /* units i..j form one section */
-            for (size_t k = 0; k + 1 < n; k++) {
-                size_t a = k + 1 >= w ? k + 1 - w : 0, dd = k + w < n - 1 ? k + w : n - 1;
-                dist[i + k] = window_distance(vecs + row * (size_t)dim, dim, a, k, k + 1, dd, l, r);
-                is_boundary[i + k] = true;
-            }
-            if (n >= 2) row += n;
-            i = j + 1;
-        }
-        free(l);
-        free(r);
-    }
-out:
     free(vecs);
+    free(gram);
+    free(p);
+    free(mean);
+    free(meanf);
     free(texts);
     free(lens);
+    free(row);
+    free(first);
+    free(last);
     return rc;
 }
 
@@ -372,10 +442,22 @@ ragd_status chunk_semantic(const ingest_doc *d, const chunk_semantic_opts *o, ra
         merge_small(&cx, &u, dist, sg, &nsg, min, max);
         for (size_t k = 0; k < nsg; k++) {
             size_t s = u.v[sg[k].first].start, en = u.v[sg[k].last].end;
-            if (sg[k].tokens <= max)
+            if (sg[k].tokens <= max) {
                 chunk_emit(out, &cx, s, en, -1);
-            else
-                chunk_windows(&cx, s, en, max, 0, -1, out);
+            } else {
+                /* Fixed windows sized for even pieces: 300 tokens at max
+                 * 256 become two of about 150, not 256 + 44. Never below
+                 * the longest unit, so a code or table line that fits max
+                 * is not cut. */
+                size_t pieces = (sg[k].tokens + max - 1) / max;
+                size_t even = (sg[k].tokens + pieces - 1) / pieces;
+                size_t win = even + (max - even) / 2;
+                for (size_t q = sg[k].first; q <= sg[k].last && win < max; q++) {
+                    size_t ut = chunk_tokens_between(&cx, u.v[q].start, u.v[q].end);
+                    if (ut > win) win = ut < max ? ut : max;
+                }
+                chunk_windows(&cx, s, en, win, 0, -1, out);
+            }
         }
         i = j + 1;
     }

@@ -45,22 +45,24 @@
  * heuristic even when statistics were loaded. */
 #define SUMMARY_MIN_STATS_ROWS 50
 
-/* Document frequencies from the FTS5 index (an fts5vocab 'row' table:
- * number of chunk rows holding each stemmed term) plus FTS5's own porter
- * tokenizer, so document terms are stemmed exactly as the index stems them.
- * The FTS5 table is shared by the data directory's collections, so the
- * frequencies are over all of them. */
+/* Collection statistics for keywords: how many indexed chunks hold each
+ * stemmed term (an fts5vocab 'row' table over the FTS5 index), plus FTS5's
+ * own porter tokenizer, so a document's terms are stemmed exactly as the
+ * index stems them. The FTS5 table is shared by the data directory's
+ * collections, so the counts are over all of them. */
 typedef struct summary_stats summary_stats;
 
 /* Load the statistics from st's FTS5 index (one scan of the vocabulary).
  * *out must be freed with summary_stats_free before st is closed. */
 ragd_status summary_stats_load(ragd_store *st, summary_stats **out, ragd_error *err);
 void summary_stats_free(summary_stats *s);
-/* Indexed chunk rows the statistics cover. */
+/* Indexed chunks the statistics cover. */
 int64_t summary_stats_rows(const summary_stats *s);
 
 /* Build d's summary. coll_stats may be NULL (or cover fewer than
- * SUMMARY_MIN_STATS_ROWS rows): keywords then use the heuristic. created_at
+ * SUMMARY_MIN_STATS_ROWS chunks): keywords then use the heuristic. When d
+ * itself is indexed, its own chunks count in the statistics here;
+ * summary_for_ingest takes them out. created_at
  * and updated_at are set to now (UTC, ISO 8601). *out is a new reference. */
 ragd_status summary_build(const ingest_doc *d, const char *source, const summary_stats *coll_stats,
                           json_t **out, ragd_error *err);
@@ -79,15 +81,16 @@ ragd_status summary_check_summarizer(const char *name, ragd_error *err);
 typedef struct summary_ctx summary_ctx;
 
 /* summarizer: as for summary_check_summarizer. Statistics load lazily. */
-ragd_status summary_ctx_new(ragd_store *st, int64_t coll, const char *summarizer,
-                            summary_ctx **out, ragd_error *err);
+ragd_status summary_ctx_new(ragd_store *st, int64_t coll, const char *summarizer, summary_ctx **out,
+                            ragd_error *err);
 void summary_ctx_free(summary_ctx *c);
 
 /* The summary JSON text (malloc'd, compact; caller frees) for a document
  * about to be stored under key. When the document existed, its first
- * summary's created_at is kept. Never fails the document: on an error it
+ * summary's created_at is kept and its old chunks are left out of the
+ * keyword statistics. Never fails the document: on an error it
  * logs a warning and returns NULL (the document is stored with {}). */
-char *summary_for_ingest(summary_ctx *c, const char *key, const char *source,
-                         const ingest_doc *d, bool existed);
+char *summary_for_ingest(summary_ctx *c, const char *key, const char *source, const ingest_doc *d,
+                         bool existed);
 
 #endif

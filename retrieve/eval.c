@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/json.h"
 #include "ingest/ingest.h"
 
 static int grade_of(const char *doc, const eval_judgement *j, size_t nj)
@@ -145,16 +146,19 @@ static ragd_status load_queries(const char *path, json_t **out, ragd_error *err)
         size_t e = nl ? (size_t)(nl - raw) : n;
         line++;
         if (e > i) {
-            json_error_t je;
-            json_t *o = json_loadb(raw + i, e - i, 0, &je);
-            const char *id = json_string_value(json_object_get(o, "_id"));
-            const char *text = json_string_value(json_object_get(o, "text"));
+            json_t *o = NULL;
+            ragd_error pe;
+            const char *id = NULL, *text = NULL;
+            if (!ragd_json_parse_object(raw + i, e - i, &o, &pe)) {
+                id = json_string_value(json_object_get(o, "_id"));
+                text = json_string_value(json_object_get(o, "text"));
+            }
             if (!id || !text) {
                 json_decref(o);
                 json_decref(m);
                 free(raw);
-                return ragd_error_set(err, RAGD_EINPUT, "%s:%zu: expected {\"_id\",\"text\"}", path,
-                                      line);
+                return ragd_error_set(err, RAGD_EINPUT, "%s:%zu: expected {\"_id\",\"text\"}",
+                                      path, line);
             }
             json_object_set_new(m, id, json_string(text));
             json_decref(o);

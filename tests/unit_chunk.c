@@ -1232,6 +1232,67 @@ static void test_semantic_topic_shifts(void **state)
         free(texts[t]);
 }
 
+/* A document longer than one embedding batch (1,024 sentences): the six
+ * topics in rotation, 25 times over, in one paragraph. The cuts must still
+ * land at the joins — across the batch edges too — and the chunks keep
+ * every property. */
+static void test_semantic_long_document(void **state)
+{
+    (void)state;
+    static const char *const TOPICS[] = {"bees", "tides", "bread", "chess", "volcano", "trains"};
+    ragd_buf b = RAGD_BUF_INIT;
+    size_t shift_at[200], nshift = 0;
+    for (size_t round = 0; round < 25; round++)
+        for (size_t t = 0; t < 6; t++) {
+            char *x = topic_text(TOPICS[t]);
+            if (b.len) {
+                ragd_buf_putc(&b, ' ');
+                shift_at[nshift++] = b.len;
+            }
+            ragd_buf_puts(&b, x);
+            free(x);
+        }
+    ingest_doc d;
+    ragd_error err = {0};
+    assert_int_equal(ingest_parse(b.data, b.len, "txt", "long", &d, &err), RAGD_OK);
+    ragd_buf_free(&b);
+    ragd_span *sp = NULL;
+    size_t ns = text_sentences(d.text, d.len, &sp);
+    assert_true(ns > 1500);
+    chunk_list l;
+    chunk_semantic_opts o = {.max_tokens = 512};
+    embed_usage u = {0};
+    o.usage = &u;
+    assert_int_equal(chunk_semantic(&d, &o, NULL, &l, &err), RAGD_OK);
+    assert_int_equal(u.texts, (long)(ns + 3)); /* two batches: 2w - 1 units embedded twice */
+    g_name = "semantic long document";
+    g_max = 512;
+    g_overlap = 0;
+    check_chunks(&d, false, &l);
+    size_t si = 0, bad = 0, hit = 0;
+    for (size_t i = 1; i < l.n; i++) {
+        while (si < ns && sp[si].start < l.v[i].start)
+            si++;
+        assert_true(si < ns && sp[si].start == l.v[i].start);
+        bool near = false;
+        for (size_t k = 0; k < nshift && !near; k++) {
+            size_t j = 0;
+            while (j < ns && sp[j].start != shift_at[k])
+                j++;
+            near = si + 1 >= j && si <= j + 1;
+        }
+        bad += !near;
+        hit += near;
+    }
+    if (bad || hit != nshift)
+        fprintf(stderr, "long document: %zu cuts, %zu at joins, %zu joins\n", l.n - 1, hit, nshift);
+    assert_int_equal(bad, 0);
+    assert_int_equal(hit, nshift);
+    free(sp);
+    chunk_list_free(&l);
+    ingest_doc_free(&d);
+}
+
 /* chunk_document picks the collection's chunker. */
 static void test_chunk_document_dispatch(void **state)
 {
@@ -1278,6 +1339,7 @@ int main(void)
         cmocka_unit_test(test_regressions),
         cmocka_unit_test(test_overlap_must_be_smaller),
         cmocka_unit_test(test_semantic_topic_shifts),
+        cmocka_unit_test(test_semantic_long_document),
         cmocka_unit_test(test_chunk_document_dispatch),
         cmocka_unit_test(test_fixture_docs),
         cmocka_unit_test(test_fixture_odd),

@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/json.h"
 
 /* Regression: reserving without appending left the buffer unterminated, so
  * stealing it gave a string with no NUL (found by ASan via text_space_cjk("")). */
@@ -75,6 +76,30 @@ static void test_sha256_known_vectors(void **state)
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+static void test_json_helpers(void **state)
+{
+    (void)state;
+    json_t *o = json_pack("{s:s,s:i,s:f,s:n}", "s", "x", "i", 42, "f", 1.5, "null");
+    assert_string_equal(ragd_json_str(o, "s"), "x");
+    assert_string_equal(ragd_json_str(o, "missing"), ""); /* never NULL */
+    assert_string_equal(ragd_json_str(o, "i"), "");
+    assert_string_equal(ragd_json_str(NULL, "s"), "");
+    assert_int_equal(ragd_json_int(o, "i"), 42);
+    assert_int_equal(ragd_json_int(o, "missing"), 0);
+    assert_true(ragd_json_num(o, "f") == 1.5);
+    assert_true(ragd_json_num(o, "i") == 42.0);
+    json_decref(o);
+    ragd_error e;
+    json_t *p = NULL;
+    assert_int_equal(ragd_json_parse_object("{\"a\":1}", 7, &p, &e), RAGD_OK);
+    assert_int_equal(ragd_json_int(p, "a"), 1);
+    json_decref(p);
+    assert_int_equal(ragd_json_parse_object("{\"a\":", 5, &p, &e), RAGD_EINPUT);
+    assert_non_null(strstr(e.msg, "invalid JSON"));
+    assert_int_equal(ragd_json_parse_object("[1]", 3, &p, &e), RAGD_EINPUT);
+    assert_non_null(strstr(e.msg, "object"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -82,6 +107,7 @@ int main(void)
         cmocka_unit_test(test_buf_append_printf),
         cmocka_unit_test(test_error_set_prefix_and_codes),
         cmocka_unit_test(test_sha256_known_vectors),
+        cmocka_unit_test(test_json_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
