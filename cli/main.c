@@ -44,7 +44,9 @@ struct command {
     {"embedder-url", true, "embedding server base URL (env RAGD_EMBEDDER_URL)"},                   \
         {"embedder-fallback", true, "comma-separated fallback URLs serving the same model"},       \
         {"embedder-timeout", true, "seconds per embedding call (default 30)"},                     \
-        {"embedder-cost", true, "cost per 1,000 embedding tokens, for usage reports"}
+    {                                                                                              \
+        "embedder-cost", true, "cost per 1,000 embedding tokens, for usage reports"                \
+    }
 
 #define COMMON_OPTS                                                                                \
     {"data", true, "data directory (env RAGD_DATA, default ./ragd-data)"},                         \
@@ -260,14 +262,10 @@ static int cmd_ingest(const command *cmd, cli_args *a)
         } else {
             printf("ingested into '%s': %lld added, %lld updated, %lld unchanged, %lld skipped, "
                    "%lld failed; %lld chunks, %.1f KB in %.2fs\n",
-                   coll.name, ragd_json_int(report, "added"),
-                   ragd_json_int(report, "updated"),
-                   ragd_json_int(report, "unchanged"),
-                   ragd_json_int(report, "skipped"),
-                   ragd_json_int(report, "failed"),
-                   ragd_json_int(report, "chunks"),
-                   ragd_json_int(report, "bytes") / 1024.0,
-                   ragd_json_num(report, "seconds"));
+                   coll.name, ragd_json_int(report, "added"), ragd_json_int(report, "updated"),
+                   ragd_json_int(report, "unchanged"), ragd_json_int(report, "skipped"),
+                   ragd_json_int(report, "failed"), ragd_json_int(report, "chunks"),
+                   ragd_json_int(report, "bytes") / 1024.0, ragd_json_num(report, "seconds"));
         }
         json_decref(report);
     }
@@ -302,10 +300,8 @@ static int cmd_docs(const command *cmd, cli_args *a)
         json_t *d;
         json_array_foreach(docs, i, d)
         {
-            printf("%-40s %7lld %9lld  %s\n", ragd_json_str(d, "id"),
-                   ragd_json_int(d, "chunks"),
-                   ragd_json_int(d, "bytes"),
-                   ragd_json_str(d, "title"));
+            printf("%-40s %7lld %9lld  %s\n", ragd_json_str(d, "id"), ragd_json_int(d, "chunks"),
+                   ragd_json_int(d, "bytes"), ragd_json_str(d, "title"));
         }
         printf("%zu documents\n", json_array_size(docs));
     }
@@ -341,12 +337,8 @@ static int cmd_show(const command *cmd, cli_args *a)
         print_json(j);
     } else {
         printf("id:     %s\nsource: %s\ntitle:  %s\nformat: %s\nbytes:  %lld\ntokens: %lld\n\n%s\n",
-               ragd_json_str(j, "id"),
-               ragd_json_str(j, "source"),
-               ragd_json_str(j, "title"),
-               ragd_json_str(j, "format"),
-               ragd_json_int(j, "bytes"),
-               ragd_json_int(j, "tokens"),
+               ragd_json_str(j, "id"), ragd_json_str(j, "source"), ragd_json_str(j, "title"),
+               ragd_json_str(j, "format"), ragd_json_int(j, "bytes"), ragd_json_int(j, "tokens"),
                ragd_json_str(j, "text"));
     }
     json_decref(j);
@@ -375,13 +367,9 @@ static int cmd_chunks(const command *cmd, cli_args *a)
         json_array_foreach(json_object_get(j, "chunks"), i, c)
         {
             printf("--- chunk %lld  ord %lld  bytes %lld..%lld  %lld tokens  [%s]\n%s\n",
-                   ragd_json_int(c, "id"),
-                   ragd_json_int(c, "ord"),
-                   ragd_json_int(c, "start"),
-                   ragd_json_int(c, "end"),
-                   ragd_json_int(c, "tokens"),
-                   ragd_json_str(c, "heading_path"),
-                   ragd_json_str(c, "text"));
+                   ragd_json_int(c, "id"), ragd_json_int(c, "ord"), ragd_json_int(c, "start"),
+                   ragd_json_int(c, "end"), ragd_json_int(c, "tokens"),
+                   ragd_json_str(c, "heading_path"), ragd_json_str(c, "text"));
         }
     }
     json_decref(j);
@@ -771,13 +759,9 @@ static int cmd_eval(const command *cmd, cli_args *a)
             "%s (%s split, %lld queries, mode %s)\n  nDCG@10    %.4f\n  %-10s %.4f\n  MRR@10     "
             "%.4f\n  latency    p50 %.2f ms, p99 %.2f ms\n  relevant doc survives validation: "
             "%.1f%%\n",
-            dir, ragd_json_str(res, "split"),
-            ragd_json_int(res, "queries"),
-            ragd_json_str(res, "mode"),
-            ragd_json_num(res, "ndcg@10"), rk,
-            ragd_json_num(res, rk),
-            ragd_json_num(res, "mrr@10"),
-            ragd_json_num(res, "p50_ms"),
+            dir, ragd_json_str(res, "split"), ragd_json_int(res, "queries"),
+            ragd_json_str(res, "mode"), ragd_json_num(res, "ndcg@10"), rk, ragd_json_num(res, rk),
+            ragd_json_num(res, "mrr@10"), ragd_json_num(res, "p50_ms"),
             ragd_json_num(res, "p99_ms"),
             100 * json_real_value(
                       json_object_get(json_object_get(res, "validation"), "relevant_survive")));
@@ -785,8 +769,7 @@ static int cmd_eval(const command *cmd, cli_args *a)
     json_t *off = json_object_get(res, "offtopic");
     if (off && !cli_flag(a, "json"))
         printf("  off-topic questions rejected: %lld of %lld (%.1f%%)\n",
-               ragd_json_int(off, "rejected"),
-               ragd_json_int(off, "queries"),
+               ragd_json_int(off, "rejected"), ragd_json_int(off, "queries"),
                100 * ragd_json_num(off, "share"));
     json_decref(res);
     return 0;

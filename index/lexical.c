@@ -178,8 +178,7 @@ ragd_status lexical_search(ragd_store *st, int64_t coll, const char *query, size
     return RAGD_OK;
 }
 
-ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *idf,
-                              ragd_error *err)
+ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *idf, ragd_error *err)
 {
     sqlite3 *db = store_db(st);
     sqlite3_stmt *cq, *tq;

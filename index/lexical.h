@@ -44,8 +44,7 @@ char *lexical_match_expr(const char *query);
 /* BM25-style inverse document frequency of each term over the lexical index
  * (all collections): idf = ln(1 + (N - df + 0.5) / (df + 0.5)), N = indexed
  * chunks. A term that occurs nowhere gets the largest idf. Fills idf[0..n). */
-ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *idf,
-                              ragd_error *err);
+ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *idf, ragd_error *err);
 
 /* Top-k chunks of collection coll for query by BM25. *hits is malloc'd
  * (caller frees); *n may be 0 (no content terms or no match). */

@@ -36,11 +36,15 @@ void context_result_free(context_result *c)
     memset(c, 0, sizeof *c);
 }
 
-static void source_header(ragd_buf *b, int n, const search_hit *h, const char *heading_path)
+/* "[n] Title — heading path", then the document's one-line summary (when
+ * it has one) so the generator sees what the whole document is about. */
+static void source_header(ragd_buf *b, int n, const search_hit *h, const char *heading_path,
+                          const char *summary)
 {
     ragd_buf_printf(b, "[%d] %s", n, h->title[0] ? h->title : h->doc_id);
     if (heading_path[0]) ragd_buf_printf(b, " \xE2\x80\x94 %s", heading_path);
     ragd_buf_putc(b, '\n');
+    if (summary && summary[0]) ragd_buf_printf(b, "Summary: %s\n", summary);
 }
 
 /* The longest prefix of text made of whole sentences within `budget` tokens;
@@ -93,6 +97,11 @@ ragd_status context_assemble(ragd_store *st, const search_result *r, size_t budg
             if (rc == RAGD_ENOTFOUND) rc = RAGD_OK; /* gone since the search: own text */
             if (rc) break;
         }
+        char *summary = NULL;
+        if (st) {
+            ragd_error se;
+            if (store_doc_summary_line(st, r->coll_id, h->doc_id, &summary, &se)) summary = NULL;
+        }
         int n = (int)out->nsources + 1;
         size_t left = budget > used ? budget - used : 0;
         const char *text = h->text;
@@ -101,7 +110,7 @@ ragd_status context_assemble(ragd_store *st, const search_result *r, size_t budg
         int64_t parent_id = 0;
         ragd_buf head = RAGD_BUF_INIT;
         if (ptext) {
-            source_header(&head, n, h, ppath);
+            source_header(&head, n, h, ppath, summary);
             size_t need =
                 text_count_tokens(head.data, head.len) + text_count_tokens(ptext, strlen(ptext));
             if (need <= left) {
@@ -110,7 +119,8 @@ ragd_status context_assemble(ragd_store *st, const search_result *r, size_t budg
                 head.len = 0;
             }
         }
-        if (!head.len) source_header(&head, n, h, path);
+        if (!head.len) source_header(&head, n, h, path, summary);
+        free(summary);
         size_t ht = text_count_tokens(head.data, head.len);
         size_t len = strlen(text);
         size_t tt = text_count_tokens(text, len);

@@ -157,8 +157,8 @@ static ragd_status load_queries(const char *path, json_t **out, ragd_error *err)
                 json_decref(o);
                 json_decref(m);
                 free(raw);
-                return ragd_error_set(err, RAGD_EINPUT, "%s:%zu: expected {\"_id\",\"text\"}",
-                                      path, line);
+                return ragd_error_set(err, RAGD_EINPUT, "%s:%zu: expected {\"_id\",\"text\"}", path,
+                                      line);
             }
             json_object_set_new(m, id, json_string(text));
             json_decref(o);
@@ -254,13 +254,15 @@ ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *d
         for (size_t h = 0; h < sr.n; h++) {
             const char *d = sr.hits[h].doc_id;
             bool seen = false;
-            for (size_t r = 0; r < nr && !seen; r++) seen = !strcmp(rank[r], d);
+            for (size_t r = 0; r < nr && !seen; r++)
+                seen = !strcmp(rank[r], d);
             if (!seen && nr < k) rank[nr++] = d;
         }
         for (size_t h = 0; h < sr.n; h++) {
             const char *d = sr.hits[h].doc_id;
             size_t pos = 0;
-            while (pos < nr && strcmp(rank[pos], d)) pos++;
+            while (pos < nr && strcmp(rank[pos], d))
+                pos++;
             if (pos >= 10 || grade_of(d, q->j, q->n) <= 0) continue;
             had_rel = true;
             if (sr.hits[h].passed) survived = true;

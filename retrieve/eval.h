@@ -42,8 +42,8 @@ typedef struct {
     search_opts search;    /* mode, embedder, vindex, fusion settings */
     const char *per_query; /* write one JSON line per query here, or NULL */
     size_t max_queries;    /* 0 = all */
-    const char *offtopic;    /* queries.jsonl of questions the corpus cannot answer, or NULL:
-                                reports the share that validation rejects */
+    const char *offtopic;  /* queries.jsonl of questions the corpus cannot answer, or NULL:
+                              reports the share that validation rejects */
     const char *subset;    /* NULL/"all", "dev" (queries whose id hashes to 0 mod 3),
                               "holdout" (the other 2/3): tune on dev, report both */
 } eval_opts;

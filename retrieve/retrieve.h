@@ -63,6 +63,7 @@ typedef struct {
 
 typedef struct {
     char *query;
+    int64_t coll_id;  /* the collection searched */
     search_hit *hits; /* validated hits in rank order */
     size_t n;
     bool relevant;      /* something passed validation */

@@ -375,6 +375,7 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         return rc;
     }
     out->query = ragd_xstrdup(query);
+    out->coll_id = coll->id;
     out->relevant = false;
     for (size_t i = 0; i < out->n; i++)
         out->relevant |= out->hits[i].passed;

@@ -128,6 +128,8 @@ def test_context_numbered_within_budget():
     assert [s["n"] for s in c["sources"]] == list(range(1, len(c["sources"]) + 1))
     for s in c["sources"]:
         assert f"[{s['n']}]" in c["context"]
+    # Each source is headed by its document's one-line summary.
+    assert "\nSummary: " in c["context"], c["context"][:400]
     again = ragd("context", "--json", "--budget", "300", "how do I clean and lubricate the chain", data=d, check=0).json()
     assert again == c  # deterministic
 

@@ -236,9 +236,71 @@ static void test_failed_put_leaves_nothing(void **state)
     free(d);
 }
 
+/* Parent sections: read back as byte slices of the document text (not
+ * character slices: the text has multi-byte characters before them), and
+ * the semantic_percentile setting round-trips through the settings JSON. */
+static void test_parent_text_and_settings(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    ragd_store *st = NULL;
+    ragd_error e;
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    ragd_settings s;
+    store_settings_init(&s);
+    snprintf(s.chunker, sizeof s.chunker, "semantic");
+    s.semantic_percentile = 75;
+    ragd_collection c;
+    assert_int_equal(store_collection_open(st, "sem", &s, &c, &e), RAGD_OK);
+    ragd_collection again;
+    assert_int_equal(store_collection_open(st, "sem", NULL, &again, &e), RAGD_OK);
+    assert_int_equal(again.settings.semantic_percentile, 75);
+    s.semantic_percentile = 80;
+    assert_int_equal(store_collection_open(st, "sem", &s, &again, &e), RAGD_ECONFLICT);
+    assert_non_null(strstr(e.msg, "--semantic-percentile 75, not 80"));
+
+    const char *text =
+        "# Caf\xC3\xA9 \xE2\x80\x94 na\xC3\xAFve\n\nFirst part.\n\n# Two\n\nSecond \xE5\x8C\x97.";
+    size_t two = (size_t)(strstr(text, "# Two") - text);
+    store_doc doc = {.key = "k", .text = text, .text_len = strlen(text), .content_hash = "h"};
+    store_parent parents[2] = {
+        {.start = 0, .end = two - 2, .tokens = 6, .heading_path = "Caf\xC3\xA9"},
+        {.start = two, .end = strlen(text), .tokens = 4, .heading_path = "Two"}};
+    store_chunk chunks[2] = {
+        {.parent = 0, .start = 0, .end = two - 2, .tokens = 6, .heading_path = ""},
+        {.parent = 1, .start = two, .end = strlen(text), .tokens = 4, .heading_path = ""}};
+    int64_t rowid;
+    assert_int_equal(store_doc_put(st, c.id, &doc, parents, 2, chunks, 2, &rowid, &e), RAGD_OK);
+    int64_t pid = count(st, "SELECT max(id) FROM parents");
+    char *pt = NULL, *hp = NULL;
+    size_t ps = 0, pe = 0;
+    assert_int_equal(store_parent_text(st, pid, &pt, &ps, &pe, &hp, &e), RAGD_OK);
+    assert_string_equal(pt, "# Two\n\nSecond \xE5\x8C\x97.");
+    assert_int_equal(ps, two);
+    assert_int_equal(pe, strlen(text));
+    assert_string_equal(hp, "Two");
+    free(pt);
+    free(hp);
+    assert_int_equal(store_parent_text(st, pid - 1, &pt, NULL, NULL, NULL, &e), RAGD_OK);
+    assert_memory_equal(pt, text, two - 2);
+    free(pt);
+    assert_int_equal(store_parent_text(st, pid + 100, &pt, NULL, NULL, NULL, &e), RAGD_ENOTFOUND);
+    assert_null(pt);
+    json_t *j = NULL;
+    assert_int_equal(store_chunks_json(st, c.id, "k", &j, &e), RAGD_OK);
+    assert_int_equal(json_array_size(json_object_get(j, "parents")), 2);
+    json_t *c1 = json_array_get(json_object_get(j, "chunks"), 1);
+    assert_int_equal(json_integer_value(json_object_get(c1, "parent_id")), pid);
+    json_decref(j);
+    store_close(st);
+    rmrf(d);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parent_text_and_settings),
         cmocka_unit_test(test_migrate_fresh_and_reopen),
         cmocka_unit_test(test_newer_schema_is_refused),
         cmocka_unit_test(test_data_dir_is_a_file),
