@@ -400,17 +400,53 @@ static int cmd_rm(const command *cmd, cli_args *a)
     return 0;
 }
 
+/* Options that tune the search pipeline, shared by search/context/answer and
+ * eval so calibration runs and user queries take the same settings. */
+#define SEARCH_TUNING_OPTS                                                                         \
+    {"mode", true, "hybrid (default) | dense | lexical"},                                          \
+        {"fusion", true, "score (default) | rrf"},                                                 \
+        {"rrf-k", true, "reciprocal rank fusion constant (default 60)"},                           \
+        {"w-lexical", true, "hybrid fusion weight of lexical results, in percent (default 100)"},  \
+        {"w-dense", true, "hybrid fusion weight of dense results, in percent (default 30)"},       \
+        {"min-coverage", true,                                                                     \
+         "validation: idf-weighted query-term coverage, percent (default 50)"},                    \
+    {                                                                                              \
+        "min-cosine", true, "validation: dense cosine, percent (default 30)"                       \
+    }
+
+/* Read SEARCH_TUNING_OPTS into so (mode, fusion, weights, thresholds).
+ * Returns RAGD_EUSAGE with a message for a bad value. */
+static ragd_status search_tuning_from_args(const cli_args *a, search_opts *so, ragd_error *e)
+{
+    long rrf_k = 0, wl = 0, wd = 0, mincov = -1, mincos = -1;
+    if (cli_get_int(a, "rrf-k", 1, 100000, &rrf_k, e) ||
+        cli_get_int(a, "w-lexical", 1, 10000, &wl, e) ||
+        cli_get_int(a, "w-dense", 1, 10000, &wd, e) ||
+        cli_get_int(a, "min-coverage", 0, 100, &mincov, e) ||
+        cli_get_int(a, "min-cosine", 0, 100, &mincos, e))
+        return RAGD_EUSAGE;
+    const char *mode = cli_get(a, "mode"), *fusion = cli_get(a, "fusion");
+    if (mode && strcmp(mode, "lexical") && strcmp(mode, "dense") && strcmp(mode, "hybrid"))
+        return ragd_error_set(e, RAGD_EUSAGE, "unknown --mode '%s' (hybrid, dense, lexical)", mode);
+    if (fusion && strcmp(fusion, "score") && strcmp(fusion, "rrf"))
+        return ragd_error_set(e, RAGD_EUSAGE, "unknown --fusion '%s' (score, rrf)", fusion);
+    so->mode = mode;
+    so->fusion = fusion;
+    so->rrf_k = (double)rrf_k;
+    so->w_lexical = wl / 100.0;
+    so->w_dense = wd / 100.0;
+    so->min_coverage = mincov >= 0 ? mincov / 100.0 : -1;
+    so->min_cosine = mincos >= 0 ? mincos / 100.0 : -1;
+    return RAGD_OK;
+}
+
 /* --- search, context, answer --------------------------------------------------------- */
 
 static const cli_optdef SEARCH_OPTS[] = {
     COMMON_OPTS,
     EMBED_OPTS,
     {"k", true, "number of results (default 10)"},
-    {"mode", true, "hybrid (default) | dense | lexical"},
-    {"rrf-k", true, "reciprocal rank fusion constant (default 60)"},
-    {"w-lexical", true, "hybrid fusion weight of lexical results, in percent (default 100)"},
-    {"w-dense", true, "hybrid fusion weight of dense results, in percent (default 50)"},
-    {"fusion", true, "score (default) | rrf"},
+    SEARCH_TUNING_OPTS,
     {"budget", true, "context token budget (context, answer; default 3000)"},
     {"stream", false, "stream the answer (answer; printed whole for the extractive generator)"},
     {NULL, false, NULL}};
@@ -450,26 +486,10 @@ static int run_search(const command *cmd, cli_args *a, query_run *q)
     long k = 10, budget = 0;
     if (cli_get_int(a, "k", 1, 1000, &k, &e) || cli_get_int(a, "budget", 50, 200000, &budget, &e))
         return fail(cmd->name, &e);
-    long rrf_k = 0, wl = 0, wd = 0;
-    if (cli_get_int(a, "rrf-k", 1, 100000, &rrf_k, &e) ||
-        cli_get_int(a, "w-lexical", 1, 10000, &wl, &e) ||
-        cli_get_int(a, "w-dense", 1, 10000, &wd, &e))
-        return fail(cmd->name, &e);
+    if (search_tuning_from_args(a, &q->so, &e)) return fail(cmd->name, &e);
     q->so.k = (size_t)k;
-    q->so.mode = cli_get(a, "mode");
-    q->so.min_coverage = -1;
-    q->so.min_cosine = -1;
-    q->so.rrf_k = (double)rrf_k;
-    q->so.w_lexical = wl / 100.0;
-    q->so.w_dense = wd / 100.0;
-    q->so.fusion = cli_get(a, "fusion");
     q->budget = (size_t)budget;
     const char *mode = q->so.mode;
-    if (mode && strcmp(mode, "lexical") && strcmp(mode, "dense") && strcmp(mode, "hybrid")) {
-        fprintf(stderr, "ragd: %s: unknown --mode '%s' (hybrid, dense, lexical)\n", cmd->name,
-                mode);
-        return 2;
-    }
     embed_choice choice;
     if (embed_choice_from_args(a, &choice, &e)) return fail(cmd->name, &e);
     bool dense = !mode || strcmp(mode, "lexical") != 0;
@@ -617,17 +637,11 @@ static const cli_optdef EVAL_OPTS[] = {
     {"beir", true, "BEIR dataset directory (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv)"},
     {"split", true, "qrels split (default test)"},
     {"k", true, "ranking depth for recall (default 100)"},
-    {"mode", true, "hybrid (default) | dense | lexical"},
     {"per-query", true, "write one JSON line per query to this file"},
-    {"fusion", true, "score (default) | rrf"},
     {"subset", true, "all (default) | dev | holdout: a fixed 1/3 / 2/3 split of the queries"},
     {"offtopic", true, "jsonl of questions the corpus cannot answer: report the share rejected"},
-    {"min-coverage", true, "validation: idf-weighted query-term coverage, percent (default 25)"},
-    {"min-cosine", true, "validation: dense cosine, percent (default 30)"},
     {"max-queries", true, "evaluate only the first N judged queries"},
-    {"rrf-k", true, "reciprocal rank fusion constant (default 60)"},
-    {"w-lexical", true, "hybrid fusion weight of lexical results, in percent (default 100)"},
-    {"w-dense", true, "hybrid fusion weight of dense results, in percent (default 50)"},
+    SEARCH_TUNING_OPTS,
     {"embedder", true, "embedder for a new eval collection (default local)"},
     {"embedder-model", true, "embedding model name"},
     {"chunk-tokens", true, "chunk size for a new eval collection"},
@@ -643,19 +657,14 @@ static int cmd_eval(const command *cmd, cli_args *a)
         fprintf(stderr, "ragd: eval: --beir DIR is required\n");
         return 2;
     }
-    long k = 100, maxq = 0, rrf_k = 0, wl = 0, wd = 0, ct = 0;
+    long k = 100, maxq = 0, ct = 0;
+    search_opts tuning = {0};
     if (cli_get_int(a, "k", 1, 1000, &k, &e) ||
         cli_get_int(a, "max-queries", 1, 10000000, &maxq, &e) ||
-        cli_get_int(a, "rrf-k", 1, 100000, &rrf_k, &e) ||
-        cli_get_int(a, "w-lexical", 1, 10000, &wl, &e) ||
-        cli_get_int(a, "w-dense", 1, 10000, &wd, &e) ||
-        cli_get_int(a, "chunk-tokens", 16, 8192, &ct, &e))
+        cli_get_int(a, "chunk-tokens", 16, 8192, &ct, &e) ||
+        search_tuning_from_args(a, &tuning, &e))
         return fail("eval", &e);
-    const char *mode = cli_get(a, "mode");
-    if (mode && strcmp(mode, "lexical") && strcmp(mode, "dense") && strcmp(mode, "hybrid")) {
-        fprintf(stderr, "ragd: eval: unknown --mode '%s' (hybrid, dense, lexical)\n", mode);
-        return 2;
-    }
+    const char *mode = tuning.mode;
     /* Check the dataset before creating anything. */
     const char *split = cli_get(a, "split") ? cli_get(a, "split") : "test";
     const char *need[] = {"corpus.jsonl", "queries.jsonl", NULL};
@@ -727,21 +736,9 @@ static int cmd_eval(const command *cmd, cli_args *a)
                     .k = (size_t)k,
                     .per_query = cli_get(a, "per-query"),
                     .max_queries = (size_t)maxq};
-    eo.search.mode = mode;
-    eo.search.fusion = cli_get(a, "fusion");
+    eo.search = tuning;
     eo.subset = cli_get(a, "subset");
     eo.offtopic = cli_get(a, "offtopic");
-    long mincov = -1, mincos = -1;
-    if (cli_get_int(a, "min-coverage", 0, 100, &mincov, &e) ||
-        cli_get_int(a, "min-cosine", 0, 100, &mincos, &e)) {
-        engine_close(&eng);
-        return fail("eval", &e);
-    }
-    eo.search.min_coverage = mincov >= 0 ? mincov / 100.0 : -1;
-    eo.search.min_cosine = mincos >= 0 ? mincos / 100.0 : -1;
-    eo.search.rrf_k = (double)rrf_k;
-    eo.search.w_lexical = wl / 100.0;
-    eo.search.w_dense = wd / 100.0;
     if (dense) {
         eo.search.embedder = eng.embedder;
         eo.search.vindex = eng.vindex;

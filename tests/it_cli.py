@@ -222,6 +222,9 @@ def test_usage_contract():
         assert r.code == 1 and "missing-doc" in r.err
         r = ragd("search", "--mode", "nonsense", "x", data=ingested())
         assert r.code == 2, r.err
+        r = ragd("search", "--fusion", "bogus", "x", data=ingested())
+        assert r.code == 2 and "fusion" in r.err, r.err
+        assert ragd("search", "--min-coverage", "101", "x", data=ingested()).code == 2
 
 
 def test_options_anywhere_and_env_data_dir():
