@@ -448,6 +448,7 @@ static const cli_optdef SEARCH_OPTS[] = {
     {"k", true, "number of results (default 10)"},
     SEARCH_TUNING_OPTS,
     {"budget", true, "context token budget (context, answer; default 3000)"},
+    {"filter", true, "KEY=VALUE: only documents whose metadata matches (repeatable, all must)"},
     {"stream", false, "stream the answer (answer; printed whole for the extractive generator)"},
     {NULL, false, NULL}};
 
@@ -467,13 +468,17 @@ typedef struct {
     ragd_store *st;
     ragd_collection coll;
     char *query;
+    const char **filters; /* borrowed strings, malloc'd array */
     search_opts so;
     search_result sr;
     size_t budget;
 } query_run;
 
 /* Shared front half of search/context/answer: parse, open, search. */
-static int run_search(const command *cmd, cli_args *a, query_run *q)
+static void query_run_free(query_run *q);
+
+/* Shared front half of search/context/answer (see run_search). */
+static int run_search_steps(const command *cmd, cli_args *a, query_run *q)
 {
     memset(q, 0, sizeof *q);
     ragd_error e;
@@ -487,6 +492,14 @@ static int run_search(const command *cmd, cli_args *a, query_run *q)
     if (cli_get_int(a, "k", 1, 1000, &k, &e) || cli_get_int(a, "budget", 50, 200000, &budget, &e))
         return fail(cmd->name, &e);
     if (search_tuning_from_args(a, &q->so, &e)) return fail(cmd->name, &e);
+    size_t nf = 0;
+    q->filters = cli_get_all(a, "filter", &nf);
+    if (ingest_meta_parse(q->filters, nf, NULL, &e)) { /* same KEY=VALUE rules as --meta */
+        ragd_error_prefix(&e, "--filter");
+        return fail(cmd->name, &e);
+    }
+    q->so.filters = q->filters;
+    q->so.nfilters = nf;
     q->so.k = (size_t)k;
     q->budget = (size_t)budget;
     const char *mode = q->so.mode;
@@ -506,17 +519,22 @@ static int run_search(const command *cmd, cli_args *a, query_run *q)
     q->so.embedder = q->eng.embedder;
     q->so.vindex = q->eng.vindex;
     q->query = query_of(a);
-    if (retrieve_search(q->st, &q->coll, q->query, &q->so, &q->sr, &e)) {
-        engine_close(&q->eng);
-        free(q->query);
-        q->st = NULL;
-        return fail(cmd->name, &e);
-    }
+    if (retrieve_search(q->st, &q->coll, q->query, &q->so, &q->sr, &e)) return fail(cmd->name, &e);
     return 0;
+}
+
+/* Parse, open, search; on failure everything acquired is released. */
+static int run_search(const command *cmd, cli_args *a, query_run *q)
+{
+    memset(q, 0, sizeof *q);
+    int rc = run_search_steps(cmd, a, q);
+    if (rc) query_run_free(q);
+    return rc;
 }
 
 static void query_run_free(query_run *q)
 {
+    free(q->filters);
     search_result_free(&q->sr);
     engine_close(&q->eng);
     free(q->query);

@@ -40,19 +40,21 @@ typedef struct {
 } search_hit;
 
 typedef struct {
-    size_t k;                /* results wanted (default 10) */
-    const char *mode;        /* hybrid (default when an embedder is given) | dense | lexical */
-    double min_coverage;     /* validator threshold; < 0 = default */
-    double min_cosine;       /* dense validator threshold; < 0 = default */
-    ragd_embedder *embedder; /* borrowed; needed for dense and hybrid */
-    ragd_vindex *vindex;     /* borrowed; needed for dense and hybrid */
-    double rrf_k;            /* reciprocal rank fusion constant; 0 = 60 */
-    double w_lexical;        /* fusion weight of the lexical list; 0 = default */
-    double w_dense;          /* fusion weight of the dense list; 0 = default */
-    const char *fusion;      /* "score" (default) | "rrf" */
-    bool keep_all;           /* evaluation: keep every candidate in fused order (no doc cap),
-                                marking each with `passed` instead of dropping it */
-    size_t candidates;       /* candidate list length per channel; 0 = max(5k, 50) */
+    size_t k;                   /* results wanted (default 10) */
+    const char *mode;           /* hybrid (default when an embedder is given) | dense | lexical */
+    double min_coverage;        /* validator threshold; < 0 = default */
+    double min_cosine;          /* dense validator threshold; < 0 = default */
+    ragd_embedder *embedder;    /* borrowed; needed for dense and hybrid */
+    ragd_vindex *vindex;        /* borrowed; needed for dense and hybrid */
+    double rrf_k;               /* reciprocal rank fusion constant; 0 = 60 */
+    double w_lexical;           /* fusion weight of the lexical list; 0 = default */
+    double w_dense;             /* fusion weight of the dense list; 0 = default */
+    const char *fusion;         /* "score" (default) | "rrf" */
+    bool keep_all;              /* evaluation: keep every candidate in fused order (no doc cap),
+                                   marking each with `passed` instead of dropping it */
+    size_t candidates;          /* candidate list length per channel; 0 = max(5k, 50) */
+    const char *const *filters; /* "key=value" metadata filters (all must match), or NULL */
+    size_t nfilters;
 } search_opts;
 
 /* Fusion and validation defaults (see docs/retrieval.md). */

@@ -149,6 +149,53 @@ static void drop(json_t *dropped, const search_hit *h, const char *reason, doubl
     json_array_append_new(dropped, o);
 }
 
+/* Does the document's metadata (JSON object text) satisfy every "key=value"
+ * filter? Strings compare exactly; numbers and booleans by their JSON text
+ * ("year=2024", "draft=false"). */
+static bool metadata_matches(const char *meta, const char *const *filters, size_t n)
+{
+    if (!n) return true;
+    json_t *m = json_loads(meta ? meta : "{}", 0, NULL);
+    bool ok = m != NULL;
+    for (size_t i = 0; i < n && ok; i++) {
+        const char *eq = strchr(filters[i], '=');
+        if (!eq) {
+            ok = false;
+            break;
+        }
+        char key[128];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - filters[i]), filters[i]);
+        json_t *v = json_object_get(m, key);
+        if (json_is_string(v)) {
+            ok = !strcmp(json_string_value(v), eq + 1);
+        } else if (v && !json_is_null(v)) {
+            char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+            ok = t && !strcmp(t, eq + 1);
+            free(t);
+        } else {
+            ok = false;
+        }
+    }
+    json_decref(m);
+    return ok;
+}
+
+/* The metadata JSON of the document holding chunk_id (malloc'd), or NULL. */
+static char *chunk_doc_metadata(ragd_store *st, int64_t chunk_id)
+{
+    sqlite3_stmt *q;
+    char *out = NULL;
+    if (sqlite3_prepare_v2(store_db(st),
+                           "SELECT d.metadata FROM chunks c JOIN documents d ON d.id = "
+                           "c.document_id WHERE c.id = ?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_int64(q, 1, chunk_id);
+    if (sqlite3_step(q) == SQLITE_ROW) out = ragd_xstrdup((const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    return out;
+}
+
 /* A candidate from either list, before validation. */
 typedef struct {
     int64_t chunk_id;
@@ -216,6 +263,7 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     double w_lex = o->w_lexical > 0 ? o->w_lexical : RETRIEVE_W_LEXICAL;
     double w_dense = o->w_dense > 0 ? o->w_dense : RETRIEVE_W_DENSE;
     size_t kc = o->candidates ? o->candidates : (k * 5 > 50 ? k * 5 : 50);
+    if (o->nfilters && !o->candidates) kc *= 4; /* filters drop candidates after retrieval */
     ragd_status rc = RAGD_OK;
     candidate *cv = NULL;
     size_t nc = 0, capc = 0;
@@ -315,6 +363,14 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     double top_score = nc ? cv[0].fused : 0;
     for (size_t i = 0; i < nc && out->n < k; i++) {
         search_hit h = {0};
+        if (o->nfilters) {
+            /* Metadata filters select documents; they are not a relevance
+             * judgement, so a filtered-out candidate is skipped silently. */
+            char *meta = chunk_doc_metadata(st, cv[i].chunk_id);
+            bool keep = meta && metadata_matches(meta, o->filters, o->nfilters);
+            free(meta);
+            if (!keep) continue;
+        }
         ragd_status lr = load_hit(st, cv[i].chunk_id, &h, err);
         if (lr == RAGD_ENOTFOUND) continue;
         if ((rc = lr)) break;

@@ -263,6 +263,25 @@ def test_changed_file_replaces_old_version():
         assert ragd("search", "--json", "saffron", data=data, check=0).json()["results"]
 
 
+def test_search_filters_on_metadata():
+    with TempDir() as t:
+        data = os.path.join(t, "data")
+        ragd("ingest", "--meta", "team=garden", "--meta", "year=2024", os.path.join(DOCS, "crlf-notes.txt"),
+             data=data, check=0)
+        ragd("ingest", "--meta", "team=bees", os.path.join(DOCS, "beekeeping-calendar.md"), data=data, check=0)
+        q = ["search", "--json", "--mode", "lexical", "--k", "20", "--min-coverage", "0",
+             "garden hive meeting honey committee"]
+        both = {x["doc_id"] for x in ragd(*q, data=data, check=0).json()["results"]}
+        assert both == {"crlf-notes.txt", "beekeeping-calendar.md"}, both
+        only = {x["doc_id"] for x in ragd(*q, "--filter", "team=bees", data=data, check=0).json()["results"]}
+        assert only == {"beekeeping-calendar.md"}, only
+        num = {x["doc_id"] for x in ragd(*q, "--filter", "year=2024", "--filter", "team=garden", data=data,
+                                         check=0).json()["results"]}
+        assert num == {"crlf-notes.txt"}, num
+        assert ragd(*q, "--filter", "team=nobody", data=data, check=0).json()["results"] == []
+        assert ragd(*q, "--filter", "no-equals-sign", data=data).code == 2
+
+
 def test_json_logs():
     with TempDir() as t:
         r = ragd("ingest", "--log-format", "json", os.path.join(FIXTURES, "odd"), data=t)
