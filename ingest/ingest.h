@@ -192,6 +192,7 @@ typedef struct {
     size_t max_bytes;        /* per file; 0 = default */
     bool progress;           /* show a progress bar (TTY) or periodic lines */
     bool progress_tty;       /* bar when true, periodic lines otherwise */
+    bool prune;              /* delete documents from these paths whose input is gone */
     ragd_embedder *embedder; /* borrowed; NULL = store no vectors */
     /* User metadata for every document of the run: "key=value" strings
      * (borrowed), merged over a JSONL record's extra fields (these win). */

@@ -55,6 +55,8 @@ typedef struct {
     json_t *meta; /* user metadata (--meta) or NULL */
     double t0, last_progress;
     summary_ctx *sum; /* document summaries (ingest/summary.h) */
+    json_t *seen;     /* document ids met in this run (a set: id -> true) */
+    long pruned;
 } run;
 
 static double now_s(void)
@@ -443,6 +445,9 @@ static ragd_status ingest_record(run *r, const char *label, const char *key, con
                                  const char *fallback_title, const char *hash_extra,
                                  const char *metadata_json)
 {
+    /* Met, whatever happens next: --prune never removes a document whose
+     * input is still there, even when this version of it fails. */
+    json_object_set_new(r->seen, key, json_true());
     char *merged = merged_metadata(r, metadata_json);
     ragd_status rc =
         ingest_record_merged(r, label, key, source, raw, n, format, fallback_title,
@@ -532,6 +537,51 @@ static ragd_status ingest_file(run *r, const input_file *f)
     return rc;
 }
 
+/* --prune: delete the collection's documents that came from one of these
+ * paths (source equal to a path, or under a directory path) but were not met
+ * in this run — their files were deleted or renamed. */
+static ragd_status prune(run *r, char *const *paths, size_t npaths, ragd_error *err)
+{
+    sqlite3 *db = store_db(r->st);
+    json_t *gone = json_array();
+    ragd_status rc = RAGD_OK;
+    for (size_t i = 0; i < npaths && !rc; i++) {
+        size_t len = strlen(paths[i]);
+        while (len > 1 && paths[i][len - 1] == '/')
+            len--;
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(db,
+                               "SELECT doc_key FROM documents WHERE collection_id = ?1 AND "
+                               "(source = ?2 OR substr(source, 1, length(?2) + 1) = ?2 || '/')",
+                               -1, &q, NULL) != SQLITE_OK) {
+            rc = store_sqlite_error(db, err, "cannot list documents to prune");
+            break;
+        }
+        sqlite3_bind_int64(q, 1, r->coll->id);
+        sqlite3_bind_text(q, 2, paths[i], (int)len, SQLITE_TRANSIENT);
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            const char *key = (const char *)sqlite3_column_text(q, 0);
+            if (!json_object_get(r->seen, key)) json_array_append_new(gone, json_string(key));
+        }
+        sqlite3_finalize(q);
+    }
+    size_t k;
+    json_t *v;
+    json_array_foreach(gone, k, v)
+    {
+        if (rc) break;
+        ragd_error e;
+        ragd_status dr = store_doc_delete(r->st, r->coll->id, json_string_value(v), &e);
+        if (dr == RAGD_ENOTFOUND) continue; /* listed under two paths */
+        if (dr)
+            rc = ragd_error_set(err, dr, "%s", e.msg);
+        else
+            r->pruned++;
+    }
+    json_decref(gone);
+    return rc;
+}
+
 ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *const *paths,
                          size_t npaths, const ingest_opts *o, json_t **report, ragd_error *err)
 {
@@ -555,7 +605,13 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
             return ragd_error_set(err, se.code, "%s", se.msg);
         }
     }
-    run r = {.st = st, .coll = coll, .o = o, .errors = json_array(), .meta = meta, .sum = sum};
+    run r = {.st = st,
+             .coll = coll,
+             .o = o,
+             .errors = json_array(),
+             .meta = meta,
+             .sum = sum,
+             .seen = json_object()};
     r.t0 = now_s();
     r.last_progress = r.t0;
     file_list files = {0};
@@ -590,6 +646,8 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
         progress(&r, false);
     }
     progress(&r, true);
+    if (!rc && o->prune) rc = prune(&r, paths, npaths, err);
+    json_decref(r.seen);
     for (size_t i = 0; i < files.n; i++) {
         free(files.v[i].path);
         free(files.v[i].key);
@@ -614,11 +672,11 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
         o->embedder ? embedder_dim(o->embedder) : 0, "calls", (json_int_t)r.usage.calls, "retries",
         (json_int_t)r.usage.retries, "tokens", (json_int_t)r.usage.tokens, "texts",
         (json_int_t)r.usage.texts, "cache_hits", (json_int_t)r.cache_hits, "cost", r.usage.cost);
-    *report =
-        json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:f,s:o,s:o}", "added", (int)r.added, "updated",
-                  (int)r.updated, "unchanged", (int)r.unchanged, "skipped", (int)r.skipped,
-                  "failed", (int)r.failed, "chunks", (int)r.chunks, "bytes", (json_int_t)r.bytes,
-                  "seconds", now_s() - r.t0, "embedding", emb, "errors", r.errors);
+    *report = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:f,s:o,s:o}", "added", (int)r.added,
+                        "updated", (int)r.updated, "unchanged", (int)r.unchanged, "skipped",
+                        (int)r.skipped, "failed", (int)r.failed, "pruned", (int)r.pruned, "chunks",
+                        (int)r.chunks, "bytes", (json_int_t)r.bytes, "seconds", now_s() - r.t0,
+                        "embedding", emb, "errors", r.errors);
     if (rc) return rc;
     if (r.provider_failed)
         return ragd_error_set(err, RAGD_EPROVIDER,

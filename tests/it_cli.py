@@ -282,6 +282,29 @@ def test_search_filters_on_metadata():
         assert ragd(*q, "--filter", "no-equals-sign", data=data).code == 2
 
 
+def test_prune_removes_documents_whose_files_are_gone():
+    with TempDir() as t:
+        data, src, other = os.path.join(t, "data"), os.path.join(t, "src"), os.path.join(t, "other")
+        os.makedirs(os.path.join(src, "sub"))
+        os.makedirs(other)
+        for f in ("short-wifi.txt", "short-parking.txt"):
+            shutil.copy(os.path.join(DOCS, f), src)
+        shutil.copy(os.path.join(DOCS, "violin-care.txt"), os.path.join(src, "sub"))
+        shutil.copy(os.path.join(DOCS, "aquarium-cycling.txt"), other)
+        ragd("ingest", src, other, data=data, check=0)
+        os.remove(os.path.join(src, "short-wifi.txt"))
+        os.remove(os.path.join(src, "sub", "violin-care.txt"))
+        # Without --prune nothing is removed.
+        assert ragd("ingest", "--json", src, data=data, check=0).json()["pruned"] == 0
+        rep = ragd("ingest", "--json", "--prune", src + "/", data=data, check=0).json()
+        assert rep["pruned"] == 2 and rep["unchanged"] == 1, rep
+        ids = [x["id"] for x in ragd("docs", "--json", data=data, check=0).json()["documents"]]
+        assert ids == ["aquarium-cycling.txt", "short-parking.txt"], ids  # other/ untouched
+        hits = ragd("search", "--json", "--mode", "dense", "--k", "50", "violin humidity", data=data,
+                    check=0).json()["results"]
+        assert all(x["doc_id"] != "sub/violin-care.txt" for x in hits)
+
+
 def test_json_logs():
     with TempDir() as t:
         r = ragd("ingest", "--log-format", "json", os.path.join(FIXTURES, "odd"), data=t)
