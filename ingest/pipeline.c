@@ -144,22 +144,25 @@ static void progress(run *r, bool final)
     double frac = r->total_bytes ? (double)r->done_bytes / (double)r->total_bytes : 1.0;
     if (frac > 1) frac = 1;
     double eta = frac > 0 && frac < 1 ? el / frac - el : 0;
+    long docs = r->added + r->updated + r->unchanged + r->skipped + r->failed;
     if (r->o->progress_tty) {
         char bar[31];
         int fill = (int)(frac * 30);
         for (int i = 0; i < 30; i++)
             bar[i] = i < fill ? '#' : '-';
         bar[30] = '\0';
-        fprintf(stderr, "\r[%s] %3.0f%% %zu/%zu docs %.1f MB/s ETA %.0fs ", bar, frac * 100,
-                r->files_done, r->files_total, mbps, eta);
+        fprintf(stderr, "\r[%s] %3.0f%% %zu/%zu files %ld docs %.1f MB/s ETA %.0fs ", bar,
+                frac * 100, r->files_done, r->files_total, docs, mbps, eta);
         if (final) fputc('\n', stderr);
     } else {
-        char files[64], rate[32], etas[32];
+        char files[64], ndocs[32], pct[16], rate[32], etas[32];
         snprintf(files, sizeof files, "%zu/%zu", r->files_done, r->files_total);
+        snprintf(ndocs, sizeof ndocs, "%ld", docs);
+        snprintf(pct, sizeof pct, "%.0f", frac * 100);
         snprintf(rate, sizeof rate, "%.1f", mbps);
         snprintf(etas, sizeof etas, "%.0f", eta);
-        log_write(LOG_INFO, "ingest progress", "files", files, "mb_per_s", rate, "eta_s", etas,
-                  NULL);
+        log_write(LOG_INFO, "ingest progress", "percent", pct, "files", files, "docs", ndocs,
+                  "mb_per_s", rate, "eta_s", etas, NULL);
     }
 }
 
@@ -461,6 +464,7 @@ static ragd_status ingest_record(run *r, const char *label, const char *key, con
 static ragd_status ingest_jsonl(run *r, const char *path, const char *raw, size_t n)
 {
     size_t i = 0, line = 0;
+    size_t base = r->done_bytes; /* progress moves through the file, not per file */
     while (i < n) {
         const char *nl = memchr(raw + i, '\n', n - i);
         size_t e = nl ? (size_t)(nl - raw) : n;
@@ -504,7 +508,10 @@ static ragd_status ingest_jsonl(run *r, const char *path, const char *raw, size_
             ragd_buf_free(&label);
         }
         i = e + 1;
+        r->done_bytes = base + (i < n ? i : n);
+        progress(r, false);
     }
+    r->done_bytes = base;
     return RAGD_OK;
 }
 
