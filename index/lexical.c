@@ -112,6 +112,20 @@ void lexical_terms_free(char **terms, size_t n)
     free(terms);
 }
 
+/* Append term to b as one FTS5 phrase: quoted, inner quotes doubled, CJK
+ * spaced so a bigram becomes a two-token phrase, as the index holds it. */
+static void append_phrase(ragd_buf *b, const char *term)
+{
+    char *sp = text_space_cjk(term, strlen(term));
+    ragd_buf_putc(b, '"');
+    for (const char *p = sp; *p; p++) {
+        if (*p == '"') ragd_buf_putc(b, '"');
+        ragd_buf_putc(b, *p);
+    }
+    ragd_buf_putc(b, '"');
+    free(sp);
+}
+
 char *lexical_match_expr(const char *query)
 {
     char **terms = NULL;
@@ -123,15 +137,7 @@ char *lexical_match_expr(const char *query)
     ragd_buf b = RAGD_BUF_INIT;
     for (size_t i = 0; i < nt; i++) {
         if (i) ragd_buf_puts(&b, " OR ");
-        ragd_buf_putc(&b, '"');
-        /* Space CJK so a bigram becomes a two-token phrase, as indexed. */
-        char *sp = text_space_cjk(terms[i], strlen(terms[i]));
-        for (const char *p = sp; *p; p++) {
-            if (*p == '"') ragd_buf_putc(&b, '"');
-            ragd_buf_putc(&b, *p);
-        }
-        free(sp);
-        ragd_buf_putc(&b, '"');
+        append_phrase(&b, terms[i]);
     }
     lexical_terms_free(terms, nt);
     return ragd_buf_steal(&b);
@@ -193,14 +199,7 @@ ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *id
         return store_sqlite_error(db, err, "cannot read term frequencies");
     for (size_t i = 0; i < n; i++) {
         ragd_buf q = RAGD_BUF_INIT;
-        char *sp = text_space_cjk(terms[i], strlen(terms[i]));
-        ragd_buf_putc(&q, '"');
-        for (const char *p = sp; *p; p++) {
-            if (*p == '"') ragd_buf_putc(&q, '"');
-            ragd_buf_putc(&q, *p);
-        }
-        ragd_buf_putc(&q, '"');
-        free(sp);
+        append_phrase(&q, terms[i]);
         sqlite3_reset(tq);
         sqlite3_bind_text(tq, 1, q.data, (int)q.len, SQLITE_TRANSIENT);
         double df = 0;

@@ -13,14 +13,8 @@
 ragd_status ollama_embed_batch(const remote_call *c, const char *const *texts, const size_t *lens,
                                size_t n, remote_result *res, http_stats *st, ragd_error *err)
 {
-    res->vecs = NULL;
-    res->dim = 0;
-    res->tokens = -1;
-    json_t *input = remote_inputs(texts, lens, n, err);
-    if (!input) return err ? err->code : RAGD_EINPUT;
-    json_t *body = json_object();
-    json_object_set_new(body, "model", json_string(c->model ? c->model : ""));
-    json_object_set_new(body, "input", input);
+    json_t *body = remote_request_body(c, texts, lens, n, res, err);
+    if (!body) return err ? err->code : RAGD_EINPUT;
 
     json_t *resp = NULL;
     ragd_status rc = http_post_json(c->http, c->endpoint, body, &resp, st, err);

@@ -75,3 +75,17 @@ void remote_result_clear(remote_result *res)
     res->dim = 0;
     res->tokens = -1;
 }
+
+json_t *remote_request_body(const remote_call *c, const char *const *texts, const size_t *lens,
+                            size_t n, remote_result *res, ragd_error *err)
+{
+    res->vecs = NULL;
+    res->dim = 0;
+    res->tokens = -1;
+    json_t *input = remote_inputs(texts, lens, n, err);
+    if (!input) return NULL;
+    json_t *body = json_object();
+    json_object_set_new(body, "model", json_string(c->model ? c->model : ""));
+    json_object_set_new(body, "input", input);
+    return body;
+}

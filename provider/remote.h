@@ -51,6 +51,12 @@ ragd_status ollama_embed_batch(const remote_call *c, const char *const *texts, c
 
 /* --- shared helpers (remote.c) -------------------------------------------- */
 
+/* Reset res to empty and build the request body both protocols share:
+ * {"model": c->model, "input": [texts]}. Returns a new reference, or NULL
+ * (with err set, RAGD_EINPUT) when a text is not valid UTF-8. */
+json_t *remote_request_body(const remote_call *c, const char *const *texts, const size_t *lens,
+                            size_t n, remote_result *res, ragd_error *err);
+
 /* A JSON array of the n texts (lens may be NULL: NUL-terminated). Returns
  * NULL and sets RAGD_EINPUT when a text is not valid UTF-8. */
 json_t *remote_inputs(const char *const *texts, const size_t *lens, size_t n, ragd_error *err);

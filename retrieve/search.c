@@ -102,14 +102,17 @@ double retrieve_term_coverage_w(char **terms, const double *weights, size_t nter
     return total > 0 ? hit / total : 1.0;
 }
 
-static ragd_status load_hit(ragd_store *st, int64_t chunk_id, search_hit *h, ragd_error *err)
+/* Load a candidate's fields. With meta not NULL, also its document's
+ * metadata JSON (malloc'd) for --filter. */
+static ragd_status load_hit(ragd_store *st, int64_t chunk_id, search_hit *h, char **meta,
+                            ragd_error *err)
 {
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db,
                            "SELECT c.parent_id, d.doc_key, d.title, c.heading_path, c.text, "
-                           "c.start, c.end FROM chunks c JOIN documents d ON d.id = c.document_id "
-                           "WHERE c.id = ?",
+                           "c.start, c.end, d.metadata FROM chunks c JOIN documents d ON d.id = "
+                           "c.document_id WHERE c.id = ?",
                            -1, &q, NULL) != SQLITE_OK)
         return store_sqlite_error(db, err, "cannot read search hit");
     sqlite3_bind_int64(q, 1, chunk_id);
@@ -129,6 +132,7 @@ static ragd_status load_hit(ragd_store *st, int64_t chunk_id, search_hit *h, rag
         ragd_xstrndup((const char *)sqlite3_column_text(q, 4), (size_t)sqlite3_column_bytes(q, 4));
     h->start = (size_t)sqlite3_column_int64(q, 5);
     h->end = (size_t)sqlite3_column_int64(q, 6);
+    if (meta) *meta = ragd_xstrdup((const char *)sqlite3_column_text(q, 7));
     sqlite3_finalize(q);
     return RAGD_OK;
 }
@@ -178,22 +182,6 @@ static bool metadata_matches(const char *meta, const char *const *filters, size_
     }
     json_decref(m);
     return ok;
-}
-
-/* The metadata JSON of the document holding chunk_id (malloc'd), or NULL. */
-static char *chunk_doc_metadata(ragd_store *st, int64_t chunk_id)
-{
-    sqlite3_stmt *q;
-    char *out = NULL;
-    if (sqlite3_prepare_v2(store_db(st),
-                           "SELECT d.metadata FROM chunks c JOIN documents d ON d.id = "
-                           "c.document_id WHERE c.id = ?",
-                           -1, &q, NULL) != SQLITE_OK)
-        return NULL;
-    sqlite3_bind_int64(q, 1, chunk_id);
-    if (sqlite3_step(q) == SQLITE_ROW) out = ragd_xstrdup((const char *)sqlite3_column_text(q, 0));
-    sqlite3_finalize(q);
-    return out;
 }
 
 /* A candidate from either list, before validation. */
@@ -363,17 +351,20 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     double top_score = nc ? cv[0].fused : 0;
     for (size_t i = 0; i < nc && out->n < k; i++) {
         search_hit h = {0};
+        char *meta = NULL;
+        ragd_status lr = load_hit(st, cv[i].chunk_id, &h, o->nfilters ? &meta : NULL, err);
+        if (lr == RAGD_ENOTFOUND) continue;
+        if ((rc = lr)) break;
         if (o->nfilters) {
             /* Metadata filters select documents; they are not a relevance
              * judgement, so a filtered-out candidate is skipped silently. */
-            char *meta = chunk_doc_metadata(st, cv[i].chunk_id);
-            bool keep = meta && metadata_matches(meta, o->filters, o->nfilters);
+            bool keep = metadata_matches(meta, o->filters, o->nfilters);
             free(meta);
-            if (!keep) continue;
+            if (!keep) {
+                hit_free(&h);
+                continue;
+            }
         }
-        ragd_status lr = load_hit(st, cv[i].chunk_id, &h, err);
-        if (lr == RAGD_ENOTFOUND) continue;
-        if ((rc = lr)) break;
         h.score = cv[i].fused;
         h.lexical_score = cv[i].lex;
         h.dense_score = cv[i].dense;
