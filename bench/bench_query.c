@@ -269,14 +269,12 @@ static double measure(ctx *c, int m, const char *query, size_t qi, bool record)
         return t1 - t0;
     }
     default: {
-        search_opts so = {.k = c->k,
-                          .mode = m == M_LEXICAL ? "lexical"
-                                  : m == M_DENSE ? "dense"
-                                                 : "hybrid",
-                          .min_coverage = -1,
-                          .min_cosine = -1,
-                          .embedder = c->eng->embedder,
-                          .vindex = c->eng->vindex};
+        search_opts so;
+        search_opts_init(&so);
+        so.k = c->k;
+        so.mode = m == M_LEXICAL ? "lexical" : m == M_DENSE ? "dense" : "hybrid";
+        so.embedder = c->eng->embedder;
+        so.vindex = c->eng->vindex;
         search_result sr;
         t0 = bench_now();
         if (retrieve_search(c->eng->st, &c->eng->coll, query, &so, &sr, &e))

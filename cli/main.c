@@ -410,22 +410,28 @@ static int cmd_rm(const command *cmd, cli_args *a)
         {"rrf-k", true, "reciprocal rank fusion constant (default 60)"},                           \
         {"w-lexical", true, "hybrid fusion weight of lexical results, in percent (default 100)"},  \
         {"w-dense", true, "hybrid fusion weight of dense results, in percent (default 30)"},       \
-        {"min-coverage", true,                                                                     \
-         "validation: idf-weighted query-term coverage, percent (default 50)"},                    \
+        {"min-evidence", true,                                                                     \
+         "validation gate: evidence some top result needs, percent (default 70; lexical 50)"},     \
+        {"min-support", true, "validation: evidence every result needs, percent (default 20)"},    \
+        {"cosine-floor", true,                                                                     \
+         "validation: cosine below which dense similarity is no evidence, percent (default 15)"},  \
     {                                                                                              \
-        "min-cosine", true, "validation: dense cosine, percent (default 30)"                       \
+        "mmr", true,                                                                               \
+            "diversity: MMR lambda in percent, 100 = relevance only (default: search 100, "        \
+            "context 80)"                                                                          \
     }
 
 /* Read SEARCH_TUNING_OPTS into so (mode, fusion, weights, thresholds).
  * Returns RAGD_EUSAGE with a message for a bad value. */
 static ragd_status search_tuning_from_args(const cli_args *a, search_opts *so, ragd_error *e)
 {
-    long rrf_k = 0, wl = 0, wd = 0, mincov = -1, mincos = -1;
+    long rrf_k = 0, wl = 0, wd = 0, minev = -1, minsup = -1, floor = -1, mmr = -1;
     if (cli_get_int(a, "rrf-k", 1, 100000, &rrf_k, e) ||
         cli_get_int(a, "w-lexical", 1, 10000, &wl, e) ||
         cli_get_int(a, "w-dense", 1, 10000, &wd, e) ||
-        cli_get_int(a, "min-coverage", 0, 100, &mincov, e) ||
-        cli_get_int(a, "min-cosine", 0, 100, &mincos, e))
+        cli_get_int(a, "min-evidence", 0, 1000, &minev, e) ||
+        cli_get_int(a, "min-support", 0, 1000, &minsup, e) ||
+        cli_get_int(a, "cosine-floor", 0, 100, &floor, e) || cli_get_int(a, "mmr", 0, 100, &mmr, e))
         return RAGD_EUSAGE;
     const char *mode = cli_get(a, "mode"), *fusion = cli_get(a, "fusion");
     if (mode && strcmp(mode, "lexical") && strcmp(mode, "dense") && strcmp(mode, "hybrid"))
@@ -437,8 +443,10 @@ static ragd_status search_tuning_from_args(const cli_args *a, search_opts *so, r
     so->rrf_k = (double)rrf_k;
     so->w_lexical = wl / 100.0;
     so->w_dense = wd / 100.0;
-    so->min_coverage = mincov >= 0 ? mincov / 100.0 : -1;
-    so->min_cosine = mincos >= 0 ? mincos / 100.0 : -1;
+    so->min_evidence = minev >= 0 ? minev / 100.0 : -1;
+    so->min_support = minsup >= 0 ? minsup / 100.0 : -1;
+    so->cosine_floor = floor >= 0 ? floor / 100.0 : -1;
+    so->mmr_lambda = mmr >= 0 ? mmr / 100.0 : -1;
     return RAGD_OK;
 }
 
@@ -521,6 +529,9 @@ static int run_search_steps(const command *cmd, cli_args *a, query_run *q)
     q->so.embedder = q->eng.embedder;
     q->so.vindex = q->eng.vindex;
     q->query = query_of(a);
+    /* Sources for a prompt are diversified; a search ranking is not. */
+    if (q->so.mmr_lambda < 0 && strcmp(cmd->name, "search"))
+        q->so.mmr_lambda = RETRIEVE_CONTEXT_MMR_LAMBDA;
     if (retrieve_search(q->st, &q->coll, q->query, &q->so, &q->sr, &e)) return fail(cmd->name, &e);
     return 0;
 }
@@ -678,7 +689,8 @@ static int cmd_eval(const command *cmd, cli_args *a)
         return 2;
     }
     long k = 100, maxq = 0, ct = 0;
-    search_opts tuning = {0};
+    search_opts tuning;
+    search_opts_init(&tuning);
     if (cli_get_int(a, "k", 1, 1000, &k, &e) ||
         cli_get_int(a, "max-queries", 1, 10000000, &maxq, &e) ||
         cli_get_int(a, "chunk-tokens", 16, 8192, &ct, &e) ||

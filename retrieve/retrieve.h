@@ -31,7 +31,9 @@ typedef struct {
     char *text;           /* chunk text; owned */
     size_t start, end;    /* byte offsets into the document text */
     double score;         /* mode-specific relevance score, higher is better */
-    double coverage;      /* share of query terms found in chunk+heading+title */
+    double coverage;      /* idf-weighted share of query terms found in chunk+heading+title */
+    double phrase;        /* share of the query's adjacent word pairs found adjacent */
+    double evidence;      /* coverage + phrase + weighted cosine excess (validate.h) */
     double lexical_score; /* -BM25, or 0 when not a lexical candidate */
     double dense_score;   /* cosine, or 0 when not a dense candidate */
     int lexical_rank;     /* 1-based rank in the lexical list, 0 = absent */
@@ -42,8 +44,12 @@ typedef struct {
 typedef struct {
     size_t k;                   /* results wanted (default 10) */
     const char *mode;           /* hybrid (default when an embedder is given) | dense | lexical */
-    double min_coverage;        /* validator threshold; < 0 = default */
-    double min_cosine;          /* dense validator threshold; < 0 = default */
+    double min_evidence;        /* query gate: some top candidate needs this much evidence;
+                                   < 0 = the mode's default */
+    double min_support;         /* per-candidate evidence floor; < 0 = default */
+    double cosine_floor;        /* cosine below which dense similarity is no evidence;
+                                   < 0 = default (calibrated for the local embedder) */
+    double mmr_lambda;          /* diversity: 1 = pure relevance order; < 0 = default */
     ragd_embedder *embedder;    /* borrowed; needed for dense and hybrid */
     ragd_vindex *vindex;        /* borrowed; needed for dense and hybrid */
     double rrf_k;               /* reciprocal rank fusion constant; 0 = 60 */
@@ -61,7 +67,20 @@ typedef struct {
 #define RETRIEVE_RRF_K 60.0
 #define RETRIEVE_W_LEXICAL 1.0
 #define RETRIEVE_W_DENSE 0.3
-#define RETRIEVE_MIN_COSINE 0.30
+
+/* Validation defaults, calibrated on SciFact dev queries and half of
+ * fixtures/eval/offtopic.jsonl (docs/quality.md). Evidence of a candidate =
+ * coverage + phrase + RETRIEVE_COSINE_WEIGHT * max(0, cosine - floor). */
+#define RETRIEVE_MIN_EVIDENCE 0.70         /* hybrid and dense gate */
+#define RETRIEVE_MIN_EVIDENCE_LEXICAL 0.50 /* lexical gate (no cosine term) */
+#define RETRIEVE_MIN_SUPPORT 0.20
+#define RETRIEVE_COSINE_FLOOR 0.15
+#define RETRIEVE_COSINE_WEIGHT 3.0
+#define RETRIEVE_MMR_LAMBDA 1.0         /* search: relevance order (MMR measured neutral) */
+#define RETRIEVE_CONTEXT_MMR_LAMBDA 0.8 /* context/answer: diversified sources */
+/* Shingle (word 4-gram) Jaccard at or above which a candidate is a
+ * near-duplicate of a better one. */
+#define RETRIEVE_NEAR_DUP 0.80
 
 typedef struct {
     char *query;
@@ -76,9 +95,9 @@ typedef struct {
 
 void search_result_free(search_result *r);
 
-/* Default idf-weighted share of query terms a chunk must cover to pass
- * validation (calibrated on SciFact dev + off-topic questions, docs/quality.md). */
-#define RETRIEVE_MIN_COVERAGE 0.50
+/* Zero o and set every threshold to "use the default" (-1). Callers fill
+ * k, mode, embedder, vindex and whatever else they need afterwards. */
+void search_opts_init(search_opts *o);
 
 /* Run the search pipeline for query in collection coll. Empty or over-long
  * queries are RAGD_EINPUT; an unknown mode RAGD_EUSAGE. */

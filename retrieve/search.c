@@ -1,17 +1,24 @@
-/* retrieve/search.c — the search pipeline: candidates -> validate.
+/* retrieve/search.c — the search pipeline: candidates -> fuse -> validate.
  *
  * Candidates come from the lexical index (BM25) and/or the vector index
- * (cosine), fused by weighted reciprocal rank fusion in hybrid mode. The
- * validator then decides,
- * per candidate, whether it is relevant enough to be shown or used as context,
- * and records why each dropped candidate was dropped:
- *   - score: its BM25 score is below SEARCH_MIN_SCORE_RATIO of the best one;
- *   - coverage: the candidate covers too few of the query's content terms
- *     (counted over chunk text, heading path and title);
- *   - duplicate: the same text as a better-ranked candidate;
- *   - doc_cap: more than SEARCH_DOC_CAP chunks from one document.
- * When nothing passes, the result is marked not relevant and answer paths
- * must not call a generator.
+ * (cosine). Hybrid mode fuses them by score (BM25 relative to the query's
+ * best + w_dense x cosine min-max scaled between the best and the cosine at
+ * a fixed depth), or by weighted reciprocal rank fusion with --fusion rrf.
+ *
+ * Validation then works at two levels (measures in validate.h):
+ *   - the query gate: the question counts as answerable from this
+ *     collection only if one of the SEARCH_GATE_DEPTH best candidates has
+ *     evidence >= min_evidence; otherwise nothing passes ("relevant": false)
+ *     and answer paths must not call a generator;
+ *   - per candidate, each drop recorded with its reason:
+ *       score           fused score below SEARCH_MIN_SCORE_RATIO of the best;
+ *       support         evidence below min_support;
+ *       duplicate       the same text as a better candidate;
+ *       near_duplicate  word 4-gram shingle Jaccard >= RETRIEVE_NEAR_DUP
+ *                       with a better candidate;
+ *       doc_cap         more than SEARCH_DOC_CAP chunks from one document.
+ * Passing hits are finally ordered by maximal marginal relevance when
+ * mmr_lambda < 1 (diversity), and cut to k.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -23,6 +30,7 @@
 #include "core/text.h"
 #include "index/lexical.h"
 #include "retrieve/retrieve.h"
+#include "retrieve/validate.h"
 
 #define SEARCH_MAX_QUERY_BYTES 4096
 #define SEARCH_MAX_K 1000
@@ -30,6 +38,12 @@
 /* Candidates scoring below this share of the best candidate's score are
  * dropped (BM25 scores are only comparable within one query). */
 #define SEARCH_MIN_SCORE_RATIO 0.2
+/* The query gate looks at this many of the best passing candidates. */
+#define SEARCH_GATE_DEPTH 10
+/* Depth of the dense list whose last cosine is the floor of the min-max
+ * scaling in score fusion (docs/quality.md: with the floor taken at the
+ * candidate list's own end, the scaling moved with k). */
+#define SEARCH_DENSE_NORM_DEPTH 1000
 
 static double ms_since(const struct timespec *t0)
 {
@@ -51,20 +65,6 @@ void search_result_free(search_result *r)
     free(r->query);
     json_decref(r->validation);
     memset(r, 0, sizeof *r);
-}
-
-/* Common-prefix stem match: exact, plural 's', or a shared prefix of at
- * least 4 bytes that leaves at most 3 bytes of either word unmatched. */
-static bool stem_match(const char *a, size_t la, const char *b, size_t lb)
-{
-    if (la == lb && memcmp(a, b, la) == 0) return true;
-    size_t p = 0;
-    while (p < la && p < lb && a[p] == b[p])
-        p++;
-    size_t shorter = la < lb ? la : lb, longer = la < lb ? lb : la;
-    if (p == shorter && longer == shorter + 1 && (la > lb ? a[la - 1] : b[lb - 1]) == 's')
-        return true;
-    return p >= 4 && la - p <= 3 && lb - p <= 3;
 }
 
 double retrieve_term_coverage(char **terms, size_t nterms, const char *text, size_t len)
@@ -91,7 +91,7 @@ double retrieve_term_coverage_w(char **terms, const double *weights, size_t nter
             found = memmem(f, flen, term, tl) != NULL;
         } else {
             for (size_t i = 0; i < nw && !found; i++)
-                found = stem_match(term, tl, f + w[i].start, w[i].end - w[i].start);
+                found = validate_stem_match(term, tl, f + w[i].start, w[i].end - w[i].start);
         }
         double wt = weights ? weights[t] : 1.0;
         total += wt;
@@ -100,6 +100,12 @@ double retrieve_term_coverage_w(char **terms, const double *weights, size_t nter
     free(w);
     free(f);
     return total > 0 ? hit / total : 1.0;
+}
+
+void search_opts_init(search_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->min_evidence = o->min_support = o->cosine_floor = o->mmr_lambda = -1;
 }
 
 /* Load a candidate's fields. With meta not NULL, also its document's
@@ -149,7 +155,7 @@ static void drop(json_t *dropped, const search_hit *h, const char *reason, doubl
 {
     json_t *o = json_pack("{s:I,s:s,s:s}", "chunk_id", (json_int_t)h->chunk_id, "doc_id", h->doc_id,
                           "reason", reason);
-    if (value >= 0) json_object_set_new(o, "coverage", json_real(value));
+    json_object_set_new(o, "evidence", json_real(value));
     json_array_append_new(dropped, o);
 }
 
@@ -245,15 +251,20 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     size_t k = o->k ? o->k : 10;
     if (k > SEARCH_MAX_K)
         return ragd_error_set(err, RAGD_EUSAGE, "--k %zu is too large (max %d)", k, SEARCH_MAX_K);
-    double min_cov = o->min_coverage >= 0 ? o->min_coverage : RETRIEVE_MIN_COVERAGE;
-    double min_cos = o->min_cosine >= 0 ? o->min_cosine : RETRIEVE_MIN_COSINE;
+    double min_evidence = o->min_evidence >= 0            ? o->min_evidence
+                          : !strcmp(out->mode, "lexical") ? RETRIEVE_MIN_EVIDENCE_LEXICAL
+                                                          : RETRIEVE_MIN_EVIDENCE;
+    double min_support = o->min_support >= 0 ? o->min_support : RETRIEVE_MIN_SUPPORT;
+    double cos_floor = o->cosine_floor >= 0 ? o->cosine_floor : RETRIEVE_COSINE_FLOOR;
+    double mmr = o->mmr_lambda >= 0 ? o->mmr_lambda : RETRIEVE_MMR_LAMBDA;
     double rrf_k = o->rrf_k > 0 ? o->rrf_k : RETRIEVE_RRF_K;
     double w_lex = o->w_lexical > 0 ? o->w_lexical : RETRIEVE_W_LEXICAL;
     double w_dense = o->w_dense > 0 ? o->w_dense : RETRIEVE_W_DENSE;
-    size_t kc = o->candidates ? o->candidates : (k * 5 > 50 ? k * 5 : 50);
+    size_t kc = o->candidates ? o->candidates : (k * 10 > 100 ? k * 10 : 100);
     if (o->nfilters && !o->candidates) kc *= 4; /* filters drop candidates after retrieval */
     ragd_status rc = RAGD_OK;
     candidate *cv = NULL;
+    double dense_floor = 2; /* cosine at SEARCH_DENSE_NORM_DEPTH; 2 = no dense list */
     size_t nc = 0, capc = 0;
 
     /* Stage 1a: lexical candidates. */
@@ -286,13 +297,19 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         size_t nv = 0;
         if (!rc) {
             vindex_normalize(qv, coll->settings.dim);
-            rc = vindex_search(o->vindex, qv, kc, &vh, &nv, err);
+            /* Search deeper than the candidate list: the cosine at a fixed
+             * depth is the floor of the min-max scaling in score fusion, so
+             * the scaling (and the ranking) does not depend on k. */
+            size_t kd = kc > SEARCH_DENSE_NORM_DEPTH ? kc : SEARCH_DENSE_NORM_DEPTH;
+            rc = vindex_search(o->vindex, qv, kd, &vh, &nv, err);
         }
         free(qv);
         if (rc) {
             free(cv);
             return rc;
         }
+        if (nv) dense_floor = vh[nv - 1].score;
+        if (nv > kc) nv = kc;
         for (size_t i = 0; i < nv; i++) {
             candidate *c = cand_find_or_add(&cv, &nc, &capc, vh[i].chunk_id);
             c->dense = vh[i].score;
@@ -304,11 +321,10 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     /* Stage 2: fuse (weighted reciprocal rank fusion) or take the one list. */
     clock_gettime(CLOCK_MONOTONIC, &t1);
     bool rrf = o->fusion && !strcmp(o->fusion, "rrf");
-    double lex_max = 0, dense_max = -1, dense_min = 1;
+    double lex_max = 0, dense_max = -1, dense_min = dense_floor < 2 ? dense_floor : 1;
     for (size_t i = 0; i < nc; i++) {
         if (cv[i].lex_rank && cv[i].lex > lex_max) lex_max = cv[i].lex;
         if (cv[i].dense_rank && cv[i].dense > dense_max) dense_max = cv[i].dense;
-        if (cv[i].dense_rank && cv[i].dense < dense_min) dense_min = cv[i].dense;
     }
     for (size_t i = 0; i < nc; i++) {
         candidate *c = &cv[i];
@@ -343,13 +359,22 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         free(cv);
         return rc;
     }
+    vwords qwords;
+    vwords_init(&qwords, query, qlen);
     json_t *dropped = json_array();
-    out->hits = ragd_xcalloc(k, sizeof *out->hits);
-    char(*seen)[RAGD_SHA256_HEX] = ragd_xcalloc(nc ? nc : 1, sizeof *seen);
-    size_t nseen = 0;
-    size_t by_cov = 0, by_dup = 0, by_cap = 0, by_score = 0;
+    /* Collect up to `pool` passing hits so that diversity (MMR) has
+     * alternatives to choose from; evaluation keeps exactly k in fused order. */
+    size_t pool = o->keep_all ? k : (mmr < 1 ? 2 * k : k);
+    out->hits = ragd_xcalloc(pool, sizeof *out->hits);
+    hash_set *shingles = ragd_xcalloc(pool, sizeof *shingles);
+    hash_set *wordsets = ragd_xcalloc(pool, sizeof *wordsets);
+    char(*seen)[RAGD_SHA256_HEX] = ragd_xcalloc(pool, sizeof *seen);
+    size_t by_support = 0, by_dup = 0, by_near = 0, by_cap = 0, by_score = 0, npassed = 0;
+    size_t gate_seen = 0; /* passing candidates considered by the query gate */
+    double best_evidence = 0;
+    bool gate = false;
     double top_score = nc ? cv[0].fused : 0;
-    for (size_t i = 0; i < nc && out->n < k; i++) {
+    for (size_t i = 0; i < nc && out->n < pool; i++) {
         search_hit h = {0};
         char *meta = NULL;
         ragd_status lr = load_hit(st, cv[i].chunk_id, &h, o->nfilters ? &meta : NULL, err);
@@ -373,49 +398,112 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         ragd_buf all = RAGD_BUF_INIT;
         ragd_buf_printf(&all, "%s\n%s\n%s", h.title, h.heading_path, h.text);
         h.coverage = retrieve_term_coverage_w(terms, idf, nterms, all.data, all.len);
+        vwords tw;
+        vwords_init(&tw, all.data, all.len);
         ragd_buf_free(&all);
+        h.phrase = validate_phrase_coverage(&qwords, &tw);
+        double cos_excess = use_dense && h.dense_rank ? h.dense_score - cos_floor : 0;
+        h.evidence =
+            h.coverage + h.phrase + RETRIEVE_COSINE_WEIGHT * (cos_excess > 0 ? cos_excess : 0);
+        hash_set sh, ws;
+        hash_set_shingles(&sh, &tw, 4);
+        hash_set_words(&ws, &tw);
+        vwords_free(&tw);
         char hash[RAGD_SHA256_HEX];
         ragd_sha256_hex(h.text, strlen(h.text), hash);
-        bool dup = false;
-        for (size_t s = 0; s < nseen && !dup; s++)
-            dup = strcmp(seen[s], hash) == 0;
+        bool dup = false, near = false;
+        for (size_t s = 0; s < out->n && !dup; s++)
+            dup = out->hits[s].passed && strcmp(seen[s], hash) == 0;
+        for (size_t s = 0; s < out->n && !dup && !near; s++)
+            near = out->hits[s].passed && hash_set_jaccard(&shingles[s], &sh) >= RETRIEVE_NEAR_DUP;
         size_t per_doc = 0;
         for (size_t s = 0; s < out->n; s++)
-            per_doc += strcmp(out->hits[s].doc_id, h.doc_id) == 0;
-        /* Relevance: enough of the query's terms, or (dense) close enough in
-         * meaning; and not far below the best candidate. */
-        bool term_ok = h.coverage >= min_cov;
-        bool dense_ok = use_dense && h.dense_rank && h.dense_score >= min_cos;
+            per_doc += out->hits[s].passed && strcmp(out->hits[s].doc_id, h.doc_id) == 0;
+        /* Per candidate: some evidence of its own, not far below the best
+         * candidate, not a copy of a better one, not too many per document. */
+        bool support_ok = h.evidence >= min_support;
         bool score_ok = !(top_score > 0 && h.score < SEARCH_MIN_SCORE_RATIO * top_score);
-        if (!use_lex) score_ok = true; /* cosine is absolute: judged by min_cosine */
+        if (!use_lex) score_ok = true; /* cosine is absolute: judged by the evidence */
         const char *reason = !score_ok                                     ? "score"
-                             : (!term_ok && !dense_ok)                     ? "coverage"
+                             : !support_ok                                 ? "support"
                              : dup                                         ? "duplicate"
+                             : near                                        ? "near_duplicate"
                              : (!o->keep_all && per_doc >= SEARCH_DOC_CAP) ? "doc_cap"
                                                                            : NULL;
         if (reason) {
-            drop(dropped, &h, reason, !strcmp(reason, "coverage") ? h.coverage : -1);
-            if (!strcmp(reason, "score"))
-                by_score++;
-            else if (!strcmp(reason, "coverage"))
-                by_cov++;
-            else if (!strcmp(reason, "duplicate"))
-                by_dup++;
-            else
-                by_cap++;
+            drop(dropped, &h, reason, h.evidence);
+            by_score += !strcmp(reason, "score");
+            by_support += !strcmp(reason, "support");
+            by_dup += !strcmp(reason, "duplicate");
+            by_near += !strcmp(reason, "near_duplicate");
+            by_cap += !strcmp(reason, "doc_cap");
         } else {
-            memcpy(seen[nseen++], hash, RAGD_SHA256_HEX);
+            /* The query gate: the question is answerable from this
+             * collection only if one of its best candidates shows strong
+             * evidence. */
+            if (gate_seen++ < SEARCH_GATE_DEPTH) {
+                if (h.evidence >= min_evidence) gate = true;
+                if (h.evidence > best_evidence) best_evidence = h.evidence;
+            }
+            npassed++;
         }
         h.passed = reason == NULL;
-        if (h.passed || o->keep_all)
+        if (h.passed || o->keep_all) {
+            memcpy(seen[out->n], hash, RAGD_SHA256_HEX);
+            shingles[out->n] = sh;
+            wordsets[out->n] = ws;
             out->hits[out->n++] = h;
-        else
+        } else {
+            hash_set_free(&sh);
+            hash_set_free(&ws);
             hit_free(&h);
+        }
     }
     free(seen);
     free(cv);
     free(idf);
     lexical_terms_free(terms, nterms);
+    vwords_free(&qwords);
+    if (!rc && !gate) {
+        /* Nothing is strong enough: the query is not answerable here. */
+        for (size_t i = 0; i < out->n; i++) {
+            if (!out->hits[i].passed) continue;
+            out->hits[i].passed = false;
+            drop(dropped, &out->hits[i], "evidence", out->hits[i].evidence);
+        }
+        if (!o->keep_all) {
+            for (size_t i = 0; i < out->n; i++)
+                hit_free(&out->hits[i]);
+            out->n = 0;
+        }
+    }
+    if (!rc && gate && mmr < 1 && out->n > 1) {
+        /* Diversity: reorder the passing hits by maximal marginal relevance
+         * over their content words, then keep k. */
+        size_t *order = ragd_xcalloc(out->n, sizeof *order);
+        double *rel = ragd_xcalloc(out->n, sizeof *rel);
+        for (size_t i = 0; i < out->n; i++)
+            rel[i] = out->hits[i].score;
+        validate_mmr_order(rel, wordsets, out->n, mmr, order);
+        search_hit *re = ragd_xcalloc(out->n, sizeof *re);
+        for (size_t i = 0; i < out->n; i++)
+            re[i] = out->hits[order[i]];
+        memcpy(out->hits, re, out->n * sizeof *re);
+        free(re);
+        free(rel);
+        free(order);
+    }
+    for (size_t i = 0; i < pool; i++) {
+        hash_set_free(&shingles[i]);
+        hash_set_free(&wordsets[i]);
+    }
+    free(shingles);
+    free(wordsets);
+    if (!rc && out->n > k) {
+        for (size_t i = k; i < out->n; i++)
+            hit_free(&out->hits[i]);
+        out->n = k;
+    }
     if (rc) {
         json_decref(dropped);
         search_result_free(out);
@@ -427,15 +515,27 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     for (size_t i = 0; i < out->n; i++)
         out->relevant |= out->hits[i].passed;
     out->validation = json_pack(
-        "{s:b,s:i,s:i,s:{s:i,s:i,s:i,s:i},s:{s:f,s:f,s:f,s:i},s:o}", "relevant", out->relevant,
-        "candidates", (int)nc, "kept", (int)out->n, "dropped_by", "score", (int)by_score,
-        "coverage", (int)by_cov, "duplicate", (int)by_dup, "doc_cap", (int)by_cap, "thresholds",
-        "min_score_ratio", SEARCH_MIN_SCORE_RATIO, "min_coverage", min_cov, "min_cosine", min_cos,
-        "doc_cap", SEARCH_DOC_CAP, "dropped", dropped);
-    if (!out->relevant)
-        json_object_set_new(out->validation, "reason",
-                            json_string(nc ? "no candidate is relevant enough to the query"
-                                           : "no candidate matches the query"));
+        "{s:b,s:i,s:i,s:f,s:{s:i,s:i,s:i,s:i,s:i},s:{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i},s:o}",
+        "relevant", out->relevant, "candidates", (int)nc, "kept", (int)out->n, "best_evidence",
+        best_evidence, "dropped_by", "score", (int)by_score, "support", (int)by_support,
+        "duplicate", (int)by_dup, "near_duplicate", (int)by_near, "doc_cap", (int)by_cap,
+        "thresholds", "min_evidence", min_evidence, "min_support", min_support, "cosine_floor",
+        cos_floor, "cosine_weight", RETRIEVE_COSINE_WEIGHT, "min_score_ratio",
+        SEARCH_MIN_SCORE_RATIO, "near_duplicate", RETRIEVE_NEAR_DUP, "mmr_lambda", mmr, "doc_cap",
+        SEARCH_DOC_CAP, "dropped", dropped);
+    if (!out->relevant) {
+        char msg[160];
+        if (!nc)
+            snprintf(msg, sizeof msg, "no candidate matches the query");
+        else if (!npassed)
+            snprintf(msg, sizeof msg, "no candidate is relevant enough to the query");
+        else
+            snprintf(msg, sizeof msg,
+                     "no candidate shows enough evidence (best %.2f, needed %.2f): the "
+                     "collection does not seem to answer this question",
+                     best_evidence, min_evidence);
+        json_object_set_new(out->validation, "reason", json_string(msg));
+    }
     out->ms_validate = ms_since(&t1);
     out->ms_total = ms_since(&t0);
     return RAGD_OK;
@@ -459,6 +559,8 @@ json_t *search_result_json(const search_result *r, const search_opts *o)
                             h->parent_id ? json_integer(h->parent_id) : json_null());
         json_object_set_new(e, "heading_path", json_string(h->heading_path));
         json_object_set_new(e, "coverage", json_real(h->coverage));
+        json_object_set_new(e, "phrase", json_real(h->phrase));
+        json_object_set_new(e, "evidence", json_real(h->evidence));
         if (h->lexical_rank) json_object_set_new(e, "lexical_rank", json_integer(h->lexical_rank));
         if (h->dense_rank) {
             json_object_set_new(e, "dense_rank", json_integer(h->dense_rank));

@@ -224,7 +224,8 @@ def test_usage_contract():
         assert r.code == 2, r.err
         r = ragd("search", "--fusion", "bogus", "x", data=ingested())
         assert r.code == 2 and "fusion" in r.err, r.err
-        assert ragd("search", "--min-coverage", "101", "x", data=ingested()).code == 2
+        assert ragd("search", "--min-evidence", "1001", "x", data=ingested()).code == 2
+        assert ragd("search", "--mmr", "101", "x", data=ingested()).code == 2
 
 
 def test_options_anywhere_and_env_data_dir():
@@ -269,7 +270,7 @@ def test_search_filters_on_metadata():
         ragd("ingest", "--meta", "team=garden", "--meta", "year=2024", os.path.join(DOCS, "crlf-notes.txt"),
              data=data, check=0)
         ragd("ingest", "--meta", "team=bees", os.path.join(DOCS, "beekeeping-calendar.md"), data=data, check=0)
-        q = ["search", "--json", "--mode", "lexical", "--k", "20", "--min-coverage", "0",
+        q = ["search", "--json", "--mode", "lexical", "--k", "20", "--min-evidence", "0", "--min-support", "0",
              "garden hive meeting honey committee"]
         both = {x["doc_id"] for x in ragd(*q, data=data, check=0).json()["results"]}
         assert both == {"crlf-notes.txt", "beekeeping-calendar.md"}, both

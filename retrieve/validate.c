@@ -1,0 +1,174 @@
+/* retrieve/validate.c — text measures behind relevance validation: content
+ * words, phrase coverage, shingle sets, Jaccard similarity and MMR order.
+ * See validate.h for what each measure means and why it exists. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "index/lexical.h"
+#include "retrieve/validate.h"
+
+/* Is folded word w[0..n) a stop word or a word with no letter or digit
+ * worth matching? lexical_is_stopword wants a NUL-terminated string. */
+static int skip_word(const char *w, size_t n)
+{
+    char tmp[32];
+    if (n >= sizeof tmp) return 0; /* no stop word is that long */
+    memcpy(tmp, w, n);
+    tmp[n] = '\0';
+    /* The typographic apostrophe folds to itself; match "don’t" as "don't". */
+    char *q = strstr(tmp, "\xE2\x80\x99");
+    if (q) {
+        *q = '\'';
+        memmove(q + 1, q + 3, strlen(q + 3) + 1);
+    }
+    return lexical_is_stopword(tmp);
+}
+
+void vwords_init(vwords *v, const char *text, size_t len)
+{
+    size_t flen;
+    v->folded = text_fold(text, len, false, &flen);
+    ragd_span *w = NULL;
+    size_t nw = text_words(v->folded, flen, &w), n = 0;
+    for (size_t i = 0; i < nw; i++)
+        if (!skip_word(v->folded + w[i].start, w[i].end - w[i].start)) w[n++] = w[i];
+    v->w = w;
+    v->n = n;
+}
+
+void vwords_free(vwords *v)
+{
+    free(v->folded);
+    free(v->w);
+    memset(v, 0, sizeof *v);
+}
+
+int validate_stem_match(const char *a, size_t la, const char *b, size_t lb)
+{
+    if (la == lb && memcmp(a, b, la) == 0) return 1;
+    size_t p = 0;
+    while (p < la && p < lb && a[p] == b[p])
+        p++;
+    size_t shorter = la < lb ? la : lb, longer = la < lb ? lb : la;
+    if (p == shorter && longer == shorter + 1 && (la > lb ? a[la - 1] : b[lb - 1]) == 's')
+        return 1;
+    return p >= 4 && la - p <= 3 && lb - p <= 3;
+}
+
+static int word_match(const vwords *x, size_t i, const vwords *y, size_t j)
+{
+    return validate_stem_match(x->folded + x->w[i].start, x->w[i].end - x->w[i].start,
+                               y->folded + y->w[j].start, y->w[j].end - y->w[j].start);
+}
+
+double validate_phrase_coverage(const vwords *q, const vwords *t)
+{
+    if (q->n < 2) return 0;
+    size_t found = 0;
+    for (size_t p = 0; p + 1 < q->n; p++) {
+        for (size_t i = 0; i + 1 < t->n; i++) {
+            if (word_match(q, p, t, i) && word_match(q, p + 1, t, i + 1)) {
+                found++;
+                break;
+            }
+        }
+    }
+    return (double)found / (double)(q->n - 1);
+}
+
+/* FNV-1a, continued from h. */
+static uint64_t fnv(uint64_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void sort_unique(hash_set *s)
+{
+    if (!s->n) return;
+    qsort(s->h, s->n, sizeof *s->h, cmp_u64);
+    size_t m = 1;
+    for (size_t i = 1; i < s->n; i++)
+        if (s->h[i] != s->h[m - 1]) s->h[m++] = s->h[i];
+    s->n = m;
+}
+
+void hash_set_shingles(hash_set *s, const vwords *t, size_t width)
+{
+    if (!width) width = 1;
+    size_t count = t->n >= width ? t->n - width + 1 : (t->n ? 1 : 0);
+    s->h = ragd_xcalloc(count ? count : 1, sizeof *s->h);
+    s->n = count;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t h = 1469598103934665603ULL;
+        for (size_t j = i; j < i + width && j < t->n; j++) {
+            h = fnv(h, t->folded + t->w[j].start, t->w[j].end - t->w[j].start);
+            h = fnv(h, " ", 1);
+        }
+        s->h[i] = h;
+    }
+    sort_unique(s);
+}
+
+void hash_set_words(hash_set *s, const vwords *t) { hash_set_shingles(s, t, 1); }
+
+void hash_set_free(hash_set *s)
+{
+    free(s->h);
+    memset(s, 0, sizeof *s);
+}
+
+double hash_set_jaccard(const hash_set *a, const hash_set *b)
+{
+    size_t i = 0, j = 0, inter = 0;
+    while (i < a->n && j < b->n) {
+        if (a->h[i] == b->h[j])
+            inter++, i++, j++;
+        else if (a->h[i] < b->h[j])
+            i++;
+        else
+            j++;
+    }
+    size_t uni = a->n + b->n - inter;
+    return uni ? (double)inter / (double)uni : 0;
+}
+
+void validate_mmr_order(const double *rel, const hash_set *sets, size_t n, double lambda,
+                        size_t *order)
+{
+    if (!n) return;
+    double max_rel = rel[0];
+    for (size_t i = 1; i < n; i++)
+        if (rel[i] > max_rel) max_rel = rel[i];
+    if (max_rel <= 0) max_rel = 1;
+    /* maxsim[i]: largest similarity of i to anything picked so far. */
+    double *maxsim = ragd_xcalloc(n, sizeof *maxsim);
+    unsigned char *picked = ragd_xcalloc(n, 1);
+    for (size_t r = 0; r < n; r++) {
+        size_t best = n;
+        double best_v = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (picked[i]) continue;
+            double v = lambda * rel[i] / max_rel - (1 - lambda) * maxsim[i];
+            if (best == n || v > best_v) best = i, best_v = v;
+        }
+        picked[best] = 1;
+        order[r] = best;
+        if (lambda >= 1) continue;
+        for (size_t i = 0; i < n; i++) {
+            if (picked[i]) continue;
+            double s = hash_set_jaccard(&sets[i], &sets[best]);
+            if (s > maxsim[i]) maxsim[i] = s;
+        }
+    }
+    free(maxsim);
+    free(picked);
+}

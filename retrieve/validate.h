@@ -1,0 +1,80 @@
+/* retrieve/validate.h — the pieces of relevance validation.
+ *
+ * retrieve_search (search.c) decides per query and per candidate whether
+ * retrieved text is relevant enough to show or to ground an answer. The
+ * measures it uses live here, each a pure function over text:
+ *
+ *   term coverage    idf-weighted share of the query's content terms found
+ *                    in the candidate (retrieve_term_coverage_w, retrieve.h);
+ *   phrase coverage  share of the query's adjacent content-word pairs found
+ *                    adjacent in the candidate ("bypass thrombosis"): words
+ *                    scattered over a chunk are weak evidence, the question's
+ *                    phrases are strong evidence;
+ *   evidence         coverage + phrase + RETRIEVE_COSINE_WEIGHT x max(0,
+ *                    cosine - cosine_floor): one number per candidate that
+ *                    the query gate and the per-candidate floor compare;
+ *   shingles         word 4-gram hash sets and their Jaccard similarity, for
+ *                    near-duplicate removal;
+ *   word sets        content-word hash sets, the similarity behind maximal
+ *                    marginal relevance (MMR) diversity.
+ *
+ * Ownership: the *_init/build functions fill caller-provided structs whose
+ * arrays are released by the matching *_free. Thread-safety: all functions
+ * are reentrant (no shared state).
+ */
+#ifndef RAGD_RETRIEVE_VALIDATE_H
+#define RAGD_RETRIEVE_VALIDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/text.h"
+
+/* Content words of a text in order: folded (NFKC, case), stop words and
+ * punctuation removed. `folded` owns the text the spans point into. */
+typedef struct {
+    char *folded;
+    ragd_span *w;
+    size_t n;
+} vwords;
+
+/* Fill v with the content words of text[0..len). */
+void vwords_init(vwords *v, const char *text, size_t len);
+void vwords_free(vwords *v);
+
+/* True when two folded words are the same word up to light inflection:
+ * equal, a plural 's', or a shared prefix of at least 4 bytes leaving at
+ * most 3 bytes of either unmatched ("mutation"/"mutations"/"mutated"). */
+int validate_stem_match(const char *a, size_t la, const char *b, size_t lb);
+
+/* Share of the query's adjacent content-word pairs (q->n - 1 of them) that
+ * occur as adjacent content words of t, by validate_stem_match. 0 when the
+ * query has fewer than two content words. */
+double validate_phrase_coverage(const vwords *q, const vwords *t);
+
+/* A sorted set of 64-bit hashes (shingles or words). */
+typedef struct {
+    uint64_t *h;
+    size_t n;
+} hash_set;
+
+/* Word `width`-grams of t (all content words; fewer than width words give
+ * one shingle of them all), hashed and deduplicated. */
+void hash_set_shingles(hash_set *s, const vwords *t, size_t width);
+/* The distinct content words of t, hashed. */
+void hash_set_words(hash_set *s, const vwords *t);
+void hash_set_free(hash_set *s);
+
+/* |a ∩ b| / |a ∪ b|; 0 when both are empty. */
+double hash_set_jaccard(const hash_set *a, const hash_set *b);
+
+/* Maximal marginal relevance order. rel[i] is candidate i's relevance
+ * (higher is better, any scale: it is divided by the largest), sets[i] its
+ * word set. Greedily picks, n times, the candidate maximising
+ *     lambda * rel/max_rel - (1 - lambda) * max_j jaccard(i, picked j)
+ * (ties to the lower index) and writes the picked indexes to order[0..n).
+ * lambda 1 keeps the relevance order. */
+void validate_mmr_order(const double *rel, const hash_set *sets, size_t n, double lambda,
+                        size_t *order);
+
+#endif

@@ -1,0 +1,353 @@
+/* tests/unit_validate.c — relevance validation: each text measure on
+ * hand-checked cases, and each validator rule (query gate, support,
+ * duplicate, near-duplicate, doc cap, MMR) through retrieve_search on a real
+ * store built from small generated documents (lexical mode: no embedder). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/buf.h"
+#include "ingest/ingest.h"
+#include "retrieve/retrieve.h"
+#include "retrieve/validate.h"
+#include "store/store.h"
+
+static void test_stem_match(void **state)
+{
+    (void)state;
+    assert_true(validate_stem_match("mutation", 8, "mutations", 9));
+    assert_true(validate_stem_match("mutation", 8, "mutated", 7));
+    assert_true(validate_stem_match("cell", 4, "cells", 5));
+    assert_false(validate_stem_match("cat", 3, "car", 3));
+    assert_false(validate_stem_match("onchocerciasis", 14, "onchocerca", 10));
+}
+
+static double phrase(const char *q, const char *t)
+{
+    vwords a, b;
+    vwords_init(&a, q, strlen(q));
+    vwords_init(&b, t, strlen(t));
+    double v = validate_phrase_coverage(&a, &b);
+    vwords_free(&a);
+    vwords_free(&b);
+    return v;
+}
+
+static void test_phrase_coverage(void **state)
+{
+    (void)state;
+    /* Pairs: (femoropopliteal, bypass), (bypass, thrombosis). Stop words
+     * between words do not break adjacency; inflection does not matter. */
+    assert_true(fabs(phrase("femoropopliteal bypass thrombosis",
+                            "Rates of the femoropopliteal bypass thromboses rose.") -
+                     1.0) < 1e-9);
+    assert_true(fabs(phrase("femoropopliteal bypass thrombosis",
+                            "bypass surgery; thrombosis; femoropopliteal arteries") -
+                     0.0) < 1e-9);
+    assert_true(fabs(phrase("capital of Australia city", "the capital of Australia has a large city") -
+                     0.5) < 1e-9);
+    /* One content word: no pairs, no phrase evidence. */
+    assert_true(phrase("the thrombosis", "thrombosis") == 0.0);
+    assert_true(phrase("", "anything at all") == 0.0);
+}
+
+static void sets(const char *a, const char *b, size_t width, double *jac)
+{
+    vwords x, y;
+    vwords_init(&x, a, strlen(a));
+    vwords_init(&y, b, strlen(b));
+    hash_set s, t;
+    if (width) {
+        hash_set_shingles(&s, &x, width);
+        hash_set_shingles(&t, &y, width);
+    } else {
+        hash_set_words(&s, &x);
+        hash_set_words(&t, &y);
+    }
+    *jac = hash_set_jaccard(&s, &t);
+    hash_set_free(&s);
+    hash_set_free(&t);
+    vwords_free(&x);
+    vwords_free(&y);
+}
+
+static void test_shingles_and_jaccard(void **state)
+{
+    (void)state;
+    double j;
+    sets("alpha beta gamma delta epsilon", "alpha beta gamma delta epsilon", 4, &j);
+    assert_true(fabs(j - 1.0) < 1e-9);
+    /* 5 words -> 2 shingles each; changing the last word keeps 1 of 3. */
+    sets("alpha beta gamma delta epsilon", "alpha beta gamma delta zeta", 4, &j);
+    assert_true(fabs(j - 1.0 / 3.0) < 1e-9);
+    /* Word sets: {alpha, beta, gamma} vs {beta, gamma, delta} = 2/4. */
+    sets("alpha beta gamma", "gamma beta delta", 0, &j);
+    assert_true(fabs(j - 0.5) < 1e-9);
+    /* Case and stop words do not count. */
+    sets("The Alpha and the BETA", "alpha beta", 0, &j);
+    assert_true(fabs(j - 1.0) < 1e-9);
+    sets("", "", 4, &j);
+    assert_true(j == 0.0);
+}
+
+static void test_mmr_order(void **state)
+{
+    (void)state;
+    /* 0 and 1 are copies; 2 is different and a little less relevant. */
+    const char *texts[] = {"red apples grow orchards", "red apples grow orchards",
+                           "blue whales swim oceans"};
+    hash_set s[3];
+    vwords w[3];
+    for (int i = 0; i < 3; i++) {
+        vwords_init(&w[i], texts[i], strlen(texts[i]));
+        hash_set_words(&s[i], &w[i]);
+    }
+    double rel[3] = {1.0, 0.95, 0.9};
+    size_t order[3];
+    validate_mmr_order(rel, s, 3, 1.0, order); /* relevance only */
+    assert_int_equal(order[0], 0);
+    assert_int_equal(order[1], 1);
+    assert_int_equal(order[2], 2);
+    validate_mmr_order(rel, s, 3, 0.7, order); /* diversity pushes the copy down */
+    assert_int_equal(order[0], 0);
+    assert_int_equal(order[1], 2);
+    assert_int_equal(order[2], 1);
+    for (int i = 0; i < 3; i++) {
+        hash_set_free(&s[i]);
+        vwords_free(&w[i]);
+    }
+}
+
+static void test_term_coverage_weighted(void **state)
+{
+    (void)state;
+    char *terms[] = {"ivermectin", "treat", "onchocerciasis"};
+    double w[] = {8.0, 1.0, 9.0};
+    const char *t = "Ivermectin is used to treat river blindness.";
+    assert_true(fabs(retrieve_term_coverage(terms, 3, t, strlen(t)) - 2.0 / 3.0) < 1e-9);
+    assert_true(fabs(retrieve_term_coverage_w(terms, w, 3, t, strlen(t)) - 9.0 / 18.0) < 1e-9);
+    assert_true(retrieve_term_coverage(terms, 0, t, strlen(t)) == 1.0);
+}
+
+/* --- rules through retrieve_search ------------------------------------------ */
+
+typedef struct {
+    char dir[64];
+    ragd_store *st;
+    ragd_collection coll;
+} fixture;
+
+static void write_doc(const char *dir, const char *name, const char *text)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/docs/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    strcpy(fx->dir, "/tmp/ragd-validate-XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    char p[128];
+    snprintf(p, sizeof p, "%s/docs", fx->dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    const char *orchard =
+        "Apple orchards in the valley use drip irrigation to save water during the dry summer "
+        "months, and growers prune the trees every winter. Netting keeps birds away from ripening "
+        "fruit, and the harvest starts in late August when the first varieties colour up on the "
+        "sunny slopes.";
+    write_doc(fx->dir, "orchard.txt", orchard);
+    write_doc(fx->dir, "orchard-copy.txt", orchard);
+    /* One word changed: 4-gram shingle Jaccard 0.81. */
+    char *near = ragd_xstrdup(orchard);
+    memcpy(strstr(near, "slopes"), "hills.", 7);
+    write_doc(fx->dir, "orchard-near.txt", near);
+    free(near);
+    write_doc(fx->dir, "whales.txt",
+              "Blue whales migrate thousands of kilometres between feeding grounds and "
+              "breeding grounds each year, guided by ocean temperature.");
+    /* Many chunks of one document, all about the same thing. */
+    ragd_buf b = RAGD_BUF_INIT;
+    for (int i = 0; i < 30; i++)
+        ragd_buf_printf(&b,
+                        "Section %d. Drip irrigation lines are checked for leaks and cleaned of "
+                        "mineral deposits.\n\n",
+                        i);
+    write_doc(fx->dir, "manual.txt", b.data);
+    ragd_buf_free(&b);
+    ragd_error e;
+    assert_int_equal(store_open(fx->dir, &fx->st, &e), RAGD_OK);
+    ragd_settings s;
+    store_settings_init(&s);
+    s.chunk_tokens = 96;
+    s.overlap = 0;
+    assert_int_equal(store_collection_open(fx->st, "v", &s, &fx->coll, &e), RAGD_OK);
+    ingest_opts o = {0};
+    char *paths[] = {p};
+    json_t *report = NULL;
+    assert_int_equal(ingest_paths(fx->st, &fx->coll, paths, 1, &o, &report, &e), RAGD_OK);
+    json_decref(report);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    store_close(fx->st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
+    assert_int_equal(system(cmd), 0);
+    free(fx);
+    return 0;
+}
+
+static void search(fixture *fx, const char *q, search_opts *o, search_result *r)
+{
+    ragd_error e;
+    o->mode = "lexical";
+    assert_int_equal(retrieve_search(fx->st, &fx->coll, q, o, r, &e), RAGD_OK);
+}
+
+static int dropped_for(const search_result *r, const char *doc, const char *reason)
+{
+    json_t *d = json_object_get(r->validation, "dropped");
+    size_t i;
+    json_t *x;
+    int n = 0;
+    json_array_foreach(d, i, x)
+    {
+        if ((!doc || !strcmp(json_string_value(json_object_get(x, "doc_id")), doc)) &&
+            !strcmp(json_string_value(json_object_get(x, "reason")), reason))
+            n++;
+    }
+    return n;
+}
+
+static size_t hits_of(const search_result *r, const char *doc)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        n += !strcmp(r->hits[i].doc_id, doc);
+    return n;
+}
+
+static void test_gate_rejects_unanswerable_question(void **state)
+{
+    fixture *fx = *state;
+    search_opts o;
+    search_opts_init(&o);
+    search_result r;
+    /* "winter" and "prune" match the orchard text, nothing else does: the
+     * candidates have some support but no candidate shows enough evidence. */
+    search(fx, "winter pruning of grapevines in a vineyard", &o, &r);
+    assert_false(r.relevant);
+    assert_int_equal(r.n, 0);
+    assert_true(dropped_for(&r, NULL, "evidence") > 0);
+    assert_non_null(strstr(json_string_value(json_object_get(r.validation, "reason")), "evidence"));
+    search_result_free(&r);
+    search(fx, "drip irrigation in apple orchards", &o, &r);
+    assert_true(r.relevant);
+    assert_true(r.n > 0);
+    assert_true(r.hits[0].evidence >= RETRIEVE_MIN_EVIDENCE_LEXICAL);
+    search_result_free(&r);
+}
+
+static void test_duplicates_near_duplicates_and_doc_cap(void **state)
+{
+    fixture *fx = *state;
+    search_opts o;
+    search_opts_init(&o);
+    o.k = 20;
+    search_result r;
+    search(fx, "apple orchards drip irrigation save water dry summer prune trees winter", &o, &r);
+    assert_true(r.relevant);
+    /* Exactly one of the three orchard texts survives. */
+    size_t orchards =
+        hits_of(&r, "orchard.txt") + hits_of(&r, "orchard-copy.txt") + hits_of(&r, "orchard-near.txt");
+    assert_int_equal(orchards, 1);
+    assert_int_equal(dropped_for(&r, NULL, "duplicate"), 1);
+    assert_int_equal(dropped_for(&r, NULL, "near_duplicate"), 1);
+    search_result_free(&r);
+    /* The manual has 6 matching chunks; at most 3 are kept. */
+    search(fx, "drip irrigation lines leaks mineral deposits", &o, &r);
+    assert_true(r.relevant);
+    assert_int_equal(hits_of(&r, "manual.txt"), 3);
+    assert_true(dropped_for(&r, "manual.txt", "doc_cap") > 0);
+    search_result_free(&r);
+}
+
+static void test_support_floor(void **state)
+{
+    fixture *fx = *state;
+    search_opts o;
+    search_opts_init(&o);
+    o.k = 20;
+    o.min_evidence = 0; /* open the gate: test the per-candidate floor alone */
+    o.min_support = 1.5;
+    search_result r;
+    search(fx, "apple orchards whales", &o, &r);
+    /* Nothing covers all three words with a phrase: all fall below 1.5. */
+    assert_int_equal(r.n, 0);
+    assert_true(dropped_for(&r, NULL, "support") > 0);
+    search_result_free(&r);
+    o.min_support = 0;
+    search(fx, "apple orchards whales", &o, &r);
+    assert_true(r.n > 0);
+    assert_int_equal(dropped_for(&r, NULL, "support"), 0);
+    search_result_free(&r);
+}
+
+static void test_mmr_diversifies_results(void **state)
+{
+    fixture *fx = *state;
+    search_opts o;
+    search_opts_init(&o);
+    o.k = 4;
+    search_result plain, mmr;
+    const char *q = "drip irrigation lines";
+    o.min_evidence = 0;
+    search(fx, q, &o, &plain);
+    o.mmr_lambda = 0.3;
+    search(fx, q, &o, &mmr);
+    /* Relevance order: three manual chunks (the doc cap), then the orchard.
+     * MMR brings the different text up to second place. */
+    assert_int_equal(plain.n, 4);
+    assert_int_equal(mmr.n, 4);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(plain.hits[i].doc_id, "manual.txt");
+    assert_string_equal(plain.hits[3].doc_id, "orchard.txt");
+    assert_string_equal(mmr.hits[0].doc_id, "manual.txt");
+    assert_string_equal(mmr.hits[1].doc_id, "orchard.txt");
+    search_result_free(&plain);
+    search_result_free(&mmr);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stem_match),
+        cmocka_unit_test(test_phrase_coverage),
+        cmocka_unit_test(test_shingles_and_jaccard),
+        cmocka_unit_test(test_mmr_order),
+        cmocka_unit_test(test_term_coverage_weighted),
+        cmocka_unit_test_setup_teardown(test_gate_rejects_unanswerable_question, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_near_duplicates_and_doc_cap, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_support_floor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mmr_diversifies_results, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
