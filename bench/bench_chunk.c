@@ -79,7 +79,7 @@ typedef struct {
     const char *node;
     const char *langchain;
     const char *texts;
-    int reps;
+    int reps, slices, ingest_reps;
     int chunk_tokens, overlap, parent_tokens;
     bool js, ingest, semantic, keep;
 } opts;
@@ -91,6 +91,9 @@ static void usage(FILE *f)
             "  CORPUS.jsonl      a BEIR corpus; default $RAGD_SHARED_DATA/scifact/corpus.jsonl,\n"
             "                    else <repo>/../shared/data/scifact/corpus.jsonl\n"
             "  --reps N          timed passes per measure (default 5, after one warm-up)\n"
+            "  --slices N        interleave the measures over N slices of the corpus per pass\n"
+            "                    (default 20)\n"
+            "  --ingest-reps N   full ingest runs per chunker (default 1; median reported)\n"
             "  --chunk-tokens N  --overlap N  --parent-tokens N   (defaults 256, 32, 1024)\n"
             "  --no-semantic     skip the semantic chunker (the slow one)\n"
             "  --no-js           skip the LangChain comparison\n"
@@ -108,6 +111,8 @@ static int parse(int argc, char **argv, opts *o)
                 .node = "node",
                 .langchain = RAGD_BENCH_SOURCE_DIR "/bench/langchain",
                 .reps = 5,
+                .slices = 20,
+                .ingest_reps = 1,
                 .chunk_tokens = 256,
                 .overlap = 32,
                 .parent_tokens = 1024,
@@ -117,7 +122,8 @@ static int parse(int argc, char **argv, opts *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        bool takes = !strcmp(a, "--reps") || !strcmp(a, "--chunk-tokens") ||
+        bool takes = !strcmp(a, "--reps") || !strcmp(a, "--slices") ||
+                     !strcmp(a, "--ingest-reps") || !strcmp(a, "--chunk-tokens") ||
                      !strcmp(a, "--overlap") || !strcmp(a, "--parent-tokens") ||
                      !strcmp(a, "--node") || !strcmp(a, "--langchain") || !strcmp(a, "--texts") ||
                      !strcmp(a, "--ragd");
@@ -130,6 +136,10 @@ static int parse(int argc, char **argv, opts *o)
             exit(0);
         } else if (!strcmp(a, "--reps")) {
             o->reps = atoi(v);
+        } else if (!strcmp(a, "--slices")) {
+            o->slices = atoi(v);
+        } else if (!strcmp(a, "--ingest-reps")) {
+            o->ingest_reps = atoi(v);
         } else if (!strcmp(a, "--chunk-tokens")) {
             o->chunk_tokens = atoi(v);
         } else if (!strcmp(a, "--overlap")) {
@@ -164,8 +174,8 @@ static int parse(int argc, char **argv, opts *o)
         }
         if (takes) i++;
     }
-    if (o->reps <= 0 || o->chunk_tokens <= 0 || o->overlap < 0 || o->overlap >= o->chunk_tokens ||
-        o->parent_tokens <= 0) {
+    if (o->reps <= 0 || o->slices <= 0 || o->ingest_reps <= 0 || o->chunk_tokens <= 0 ||
+        o->overlap < 0 || o->overlap >= o->chunk_tokens || o->parent_tokens <= 0) {
         fprintf(stderr, "bench_chunk: invalid --reps or chunk sizes\n");
         return 2;
     }
@@ -283,11 +293,14 @@ typedef struct {
     size_t chunks, tokens, bytes, max_tokens, parents;
 } chunk_stats;
 
-static double ragd_pass(const corpus_t *c, const ragd_settings *s, chunk_stats *st)
+/* Chunk documents [from, to) with settings s; seconds. With st, the chunk
+ * statistics of those documents. */
+static double ragd_pass(const corpus_t *c, const ragd_settings *s, size_t from, size_t to,
+                        chunk_stats *st)
 {
     chunk_stats z = {0};
     double t0 = bench_now();
-    for (size_t i = 0; i < c->n; i++) {
+    for (size_t i = from; i < to; i++) {
         chunk_list cl;
         ragd_error e;
         ragd_error_clear(&e);
@@ -382,10 +395,12 @@ static int js_start(js_child *j, const opts *o, const char *texts, int chunk_cha
     return 0;
 }
 
-/* One timed pass in node; returns its seconds and sets *st (the reply). */
-static double js_pass(js_child *j, const char *mode, json_t **reply)
+/* One timed pass in node over texts [from, to); returns the seconds node
+ * measured and, with reply, keeps its answer (chunk statistics for a whole
+ * pass). */
+static double js_pass(js_child *j, const char *mode, size_t from, size_t to, json_t **reply)
 {
-    fprintf(j->in, "%s\n", mode);
+    fprintf(j->in, "%s %zu %zu\n", mode, from, to);
     fflush(j->in);
     char *line = NULL;
     size_t cap = 0;
@@ -574,22 +589,30 @@ int main(int argc, char **argv)
     for (int m = 0; m < NMEAS; m++) {
         if (!on[m]) continue;
         if (m <= M_SEMANTIC)
-            ragd_pass(&c, &set[m], &cst[m]);
+            ragd_pass(&c, &set[m], 0, c.n, &cst[m]);
         else
-            js_pass(&js, m == M_JS_CHARS ? "chars" : "tokens", &jrep[m - M_JS_CHARS]);
+            js_pass(&js, m == M_JS_CHARS ? "chars" : "tokens", 0, c.n, &jrep[m - M_JS_CHARS]);
     }
     double *secs[NMEAS];
     for (int m = 0; m < NMEAS; m++)
         secs[m] = calloc((size_t)o.reps, sizeof(double));
+    /* A pass walks the corpus in --slices slices; every measure chunks a
+     * slice before the next slice starts, the measures' order rotating per
+     * slice and pass, so a burst of load hits all of them alike. */
+    size_t nsl = (size_t)o.slices < c.n ? (size_t)o.slices : c.n;
     for (int r = 0; r < o.reps; r++) {
         fprintf(stderr, "bench_chunk: pass %d/%d\n", r + 1, o.reps);
-        for (int j = 0; j < NMEAS; j++) {
-            int m = (j + r) % NMEAS;
-            if (!on[m]) continue;
-            if (m <= M_SEMANTIC)
-                secs[m][r] = ragd_pass(&c, &set[m], NULL);
-            else
-                secs[m][r] = js_pass(&js, m == M_JS_CHARS ? "chars" : "tokens", NULL);
+        for (size_t sl = 0; sl < nsl; sl++) {
+            size_t from = c.n * sl / nsl, to = c.n * (sl + 1) / nsl;
+            for (int j = 0; j < NMEAS; j++) {
+                int m = (j + r + (int)sl) % NMEAS;
+                if (!on[m]) continue;
+                if (m <= M_SEMANTIC)
+                    secs[m][r] += ragd_pass(&c, &set[m], from, to, NULL);
+                else
+                    secs[m][r] +=
+                        js_pass(&js, m == M_JS_CHARS ? "chars" : "tokens", from, to, NULL);
+            }
         }
     }
     const char *js_node = "", *js_ver = "";
@@ -602,8 +625,12 @@ int main(int argc, char **argv)
 
     /* 3. Full ingest per chunker. */
     ingest_result ing[3] = {{0}};
-    if (o.ingest) {
-        for (int k = 0; k < 3; k++) {
+    double *isecs[3];
+    for (int k = 0; k < 3; k++)
+        isecs[k] = calloc((size_t)o.ingest_reps, sizeof(double));
+    for (int ir = 0; o.ingest && ir < o.ingest_reps; ir++) {
+        for (int kk = 0; kk < 3; kk++) {
+            int k = (kk + ir) % 3; /* the chunker that goes first rotates */
             if (k == M_SEMANTIC && !o.semantic) continue;
             char data[1100], out[1100], ct[16], ov[16], pt[16];
             snprintf(data, sizeof data, "%s/data-%s", tmpdir, CHUNKER[k]);
@@ -637,16 +664,18 @@ int main(int argc, char **argv)
             args[na++] = data;
             args[na++] = corpus;
             args[na] = NULL;
-            fprintf(stderr, "bench_chunk: %s ingest --chunker %s ...\n", o.ragd, CHUNKER[k]);
+            fprintf(stderr, "bench_chunk: %s ingest --chunker %s (run %d/%d) ...\n", o.ragd,
+                    CHUNKER[k], ir + 1, o.ingest_reps);
             struct rusage ru = {0};
-            int rc = run_child(args, out, &ing[k].secs, &ru);
+            int rc = run_child(args, out, &isecs[k][ir], &ru);
             if (rc != 0) {
                 fprintf(stderr, "bench_chunk: ragd ingest --chunker %s failed (exit %d)\n",
                         CHUNKER[k], rc);
                 return 1;
             }
             ing[k].ran = true;
-            ing[k].rss_mb = ru.ru_maxrss / 1024.0;
+            if (ru.ru_maxrss / 1024.0 > ing[k].rss_mb) ing[k].rss_mb = ru.ru_maxrss / 1024.0;
+            ing[k].secs = median_of(isecs[k], (size_t)ir + 1);
             json_error_t je;
             json_t *rep = json_load_file(out, 0, &je);
             ing[k].docs = (long)json_integer_value(json_object_get(rep, "added"));
@@ -668,9 +697,9 @@ int main(int argc, char **argv)
     print_fmt_int(c.tokens);
     printf(" | %.3f | %.2f (%.2f) |\n\n", cpt, load_s, c.parse_s);
 
-    printf("## Chunking only (in process; %d timed passes after a warm-up, measures "
-           "interleaved in rotating order)\n\n",
-           o.reps);
+    printf("## Chunking only (in process; %d timed passes after a warm-up; each pass in %zu "
+           "slices of the corpus, the measures interleaved slice by slice in rotating order)\n\n",
+           o.reps, nsl);
     printf("MB/s and documents/s over the %.2f MB of normalized text, from the median pass "
            "(best pass in parentheses).\n\n",
            mb);
@@ -752,17 +781,22 @@ int main(int argc, char **argv)
         printf("## Full ingest per chunker (`%s ingest --format jsonl --no-progress --json "
                "--chunker X`, a child process, fresh data directory, local embedder)\n\n",
                o.ragd);
-        printf("MB/s over the %.2f MB of normalized text (the corpus file is %.2f MB); "
-               "\"chunking share\" = median in-process chunking time / ingest time.\n\n",
-               mb, bench_file_size(corpus) / 1048576.0);
+        printf("%d run(s) per chunker, the order rotating; seconds is the median run, peak RSS "
+               "the largest ru_maxrss (wait4). MB/s over the %.2f MB of normalized text (the "
+               "corpus file is %.2f MB); \"chunking share\" = median in-process chunking time / "
+               "ingest seconds.\n\n",
+               o.ingest_reps, mb, bench_file_size(corpus) / 1048576.0);
         printf("| chunker | documents | chunks | seconds | documents/s | MB/s | peak RSS MB | "
-               "chunking share |\n|---|---|---|---|---|---|---|---|\n");
+               "chunking share | all runs s |\n|---|---|---|---|---|---|---|---|---|\n");
         for (int k = 0; k < 3; k++) {
             if (!ing[k].ran) continue;
-            printf("| %s | %ld | %ld | %.2f | %.0f | %.2f | %.0f | %.0f %% |\n", CHUNKER[k],
+            printf("| %s | %ld | %ld | %.2f | %.0f | %.2f | %.0f | %.0f %% |", CHUNKER[k],
                    ing[k].docs, ing[k].chunks, ing[k].secs, ing[k].docs / ing[k].secs,
                    mb / ing[k].secs, ing[k].rss_mb,
                    100.0 * median_of(secs[k], (size_t)o.reps) / ing[k].secs);
+            for (int ir = 0; ir < o.ingest_reps; ir++)
+                printf("%s%.2f", ir ? ", " : " ", isecs[k][ir]);
+            printf(" |\n");
         }
         printf("\n");
     }
@@ -779,6 +813,8 @@ int main(int argc, char **argv)
     json_decref(jrep[1]);
     for (int m = 0; m < NMEAS; m++)
         free(secs[m]);
+    for (int k = 0; k < 3; k++)
+        free(isecs[k]);
     for (size_t i = 0; i < c.n; i++)
         ingest_doc_free(&c.v[i]);
     free(c.v);

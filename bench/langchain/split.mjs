@@ -16,8 +16,10 @@
 //
 // Two ways to run it:
 //   node split.mjs --texts FILE [sizes] --serve
-//       prints {"ready":...} and then, for each line "chars" or "tokens" on
-//       stdin, one timed pass over all texts as a JSON line; "quit" ends.
+//       prints {"ready":...} and then, for each line "chars" or "tokens"
+//       (optionally followed by FROM TO, a range of text indexes) on stdin,
+//       one timed pass over those texts (default all) as a JSON line;
+//       "quit" ends.
 //       bench_chunk drives it like this so ragd and LangChain passes
 //       interleave in one run, with V8's JIT warm on both.
 //   node split.mjs --texts FILE [sizes] [--reps N]
@@ -95,10 +97,10 @@ function splitter(o, mode) {
   });
 }
 
-async function pass(texts, sp) {
-  const out = new Array(texts.length);
+async function pass(texts, sp, from = 0, to = texts.length) {
+  const out = new Array(to - from);
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < texts.length; i++) out[i] = await sp.splitText(texts[i]);
+  for (let i = from; i < to; i++) out[i - from] = await sp.splitText(texts[i]);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   return { secs, out };
 }
@@ -160,14 +162,18 @@ async function main() {
     process.stdout.write(JSON.stringify({ ready: true, ...info }) + "\n");
     const rl = createInterface({ input: process.stdin });
     for await (const line of rl) {
-      const mode = line.trim();
+      const [mode, a, b] = line.trim().split(/\s+/);
       if (mode === "quit" || mode === "") break;
       if (!sps[mode]) {
         process.stdout.write(JSON.stringify({ error: `unknown mode ${mode}` }) + "\n");
         continue;
       }
-      const { secs, out } = await pass(texts, sps[mode]);
-      process.stdout.write(JSON.stringify({ mode, seconds: secs, ...stats(mode, out) }) + "\n");
+      const from = a === undefined ? 0 : Number(a);
+      const to = b === undefined ? texts.length : Math.min(Number(b), texts.length);
+      const { secs, out } = await pass(texts, sps[mode], from, to);
+      // Chunk statistics only for a whole pass (and once per mode).
+      const st = from === 0 && to === texts.length ? stats(mode, out) : {};
+      process.stdout.write(JSON.stringify({ mode, from, to, seconds: secs, ...st }) + "\n");
     }
     return;
   }
