@@ -671,6 +671,8 @@ int main(int argc, char **argv)
             if (rc != 0) {
                 fprintf(stderr, "bench_chunk: ragd ingest --chunker %s failed (exit %d)\n",
                         CHUNKER[k], rc);
+                if (have_js) js_stop(&js);
+                if (!o.keep) bench_rmtree(tmpdir);
                 return 1;
             }
             ing[k].ran = true;
