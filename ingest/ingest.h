@@ -201,7 +201,13 @@ typedef struct {
     /* Document summaries (ingest/summary.h): NULL or "extractive"; "llm"
      * is refused with RAGD_EUSAGE until a generation provider exists. */
     const char *summarizer;
+    /* Threads that load, parse, chunk and embed (see ingest_paths); 0 or 1
+     * runs everything on the calling thread, larger values are capped at
+     * INGEST_MAX_WORKERS. */
+    int workers;
 } ingest_opts;
+
+#define INGEST_MAX_WORKERS 64
 
 /* Parse "key=value" strings into a JSON object (new reference in *out, or
  * NULL out to only validate). Keys are [A-Za-z0-9_.-]{1,64}; the value is
