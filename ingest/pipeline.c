@@ -14,6 +14,12 @@
  * fields (the user's keys win) and is part of the content hash, so changing
  * it updates the document. Paged documents (PDF) give each chunk its page in
  * the chunk's metadata: {"page": first page, "page_end": last page}.
+ *
+ * Threads (ingest.h has the contract): with workers > 1, worker threads run
+ * prepare() (read, format, hash, parse, chunk, embed through a read-only
+ * cache connection) and the calling thread, the only writer, runs commit()
+ * in input order through a ring that bounds what is in flight. With one
+ * worker both phases run inline, one input at a time: the serial path.
  */
 #include <dirent.h>
 #include <pthread.h>
