@@ -116,6 +116,8 @@ static const cli_optdef INGEST_OPTS[] = {
      "auto | txt | md | html | pdf | jsonl (default auto: by extension, then content)"},
     {"max-bytes", true, "largest file accepted, in bytes (default 16 MiB)"},
     {"no-progress", false, "no progress bar or progress lines"},
+    {"workers", true,
+     "threads that load, parse, chunk and embed (default: online CPUs, at most 8; 1 = serial)"},
     {"prune", false, "delete documents from these paths whose files are gone"},
     {"meta", true,
      "KEY=VALUE metadata for every document ingested (repeatable; wins over JSONL fields)"},
@@ -199,6 +201,12 @@ static int cmd_ingest(const command *cmd, cli_args *a)
     if (v > 0) s.semantic_percentile = (int)v;
     long maxb = 0;
     if (cli_get_int(a, "max-bytes", 1, 1L << 30, &maxb, &e)) return fail("ingest", &e);
+    long workers = 0;
+    if (cli_get_int(a, "workers", 1, INGEST_MAX_WORKERS, &workers, &e)) return fail("ingest", &e);
+    if (workers <= 0) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        workers = ncpu < 1 ? 1 : ncpu > 8 ? 8 : ncpu;
+    }
     if (s.chunker[0] && s.parent_tokens > 0 && strcmp(s.chunker, "parent") != 0) {
         fprintf(stderr, "ragd: ingest: --parent-tokens applies only to --chunker parent\n");
         return 2;
@@ -254,6 +262,7 @@ static int cmd_ingest(const command *cmd, cli_args *a)
         .meta = meta,
         .nmeta = nmeta,
         .summarizer = cli_get(a, "summarizer"),
+        .workers = (int)workers,
     };
     json_t *report = NULL;
     ragd_status st_rc = ingest_paths(st, &coll, a->pos, a->npos, &o, &report, &e);

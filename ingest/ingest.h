@@ -9,8 +9,32 @@
  * (unchanged input = no-op) and replaces changed documents.
  *
  * Ownership: ingest_doc and chunk_list are filled by the functions below and
- * released by ingest_doc_free / chunk_list_free. Thread-safety: all functions
- * are reentrant; ingest_paths uses the store it is given from one thread.
+ * released by ingest_doc_free / chunk_list_free.
+ *
+ * Thread-safety, per function: ingest_detect_format, ingest_read_file,
+ * ingest_parse (HTML: libxml2 initialized once; PDF: poppler, which the
+ * pipeline calls from one thread at a time), the chunkers (given an
+ * embedder no other thread uses), ingest_meta_parse and the *_free
+ * functions are reentrant. ingest_embed_texts uses st and e: one thread at a
+ * time per store and per embedder. ingest_paths uses the store and embedder
+ * it is given from the calling thread only (the writer) and runs its own
+ * worker threads, joined before it returns (see below).
+ *
+ * Parallel ingest (ingest_opts.workers > 1): the calling thread is the one
+ * writer; it walks the inputs, splits JSONL files into records, and owns the
+ * store connection for every write and every read that decides something:
+ * the unchanged check (store_doc_find, again at commit time), the summary's
+ * keyword statistics, embedding-cache inserts and store_doc_put. Worker
+ * threads read, detect the format, hash, parse, chunk and embed; each has
+ * its own embedder (embedder_clone: own HTTP client) and its own read-only
+ * connection (store_open_reader) for embedding-cache lookups only. Items go
+ * through a ring of 4 x workers slots (and at most 64 MiB of input bytes
+ * in flight), which is both the bounded queue and the reorder buffer: the
+ * writer commits items strictly in input order, so documents, chunk ids,
+ * errors and counts are those of the serial run (workers <= 1, everything
+ * on the calling thread). A worker that finds a document unchanged skips
+ * parsing; when an earlier input of the same run changed that document id
+ * in the meantime, the writer prepares it itself at commit.
  */
 #ifndef RAGD_INGEST_H
 #define RAGD_INGEST_H
@@ -201,7 +225,13 @@ typedef struct {
     /* Document summaries (ingest/summary.h): NULL or "extractive"; "llm"
      * is refused with RAGD_EUSAGE until a generation provider exists. */
     const char *summarizer;
+    /* Threads that load, parse, chunk and embed (see ingest_paths); 0 or 1
+     * runs everything on the calling thread, larger values are capped at
+     * INGEST_MAX_WORKERS. */
+    int workers;
 } ingest_opts;
+
+#define INGEST_MAX_WORKERS 64
 
 /* Parse "key=value" strings into a JSON object (new reference in *out, or
  * NULL out to only validate). Keys are [A-Za-z0-9_.-]{1,64}; the value is
@@ -220,8 +250,10 @@ ragd_status ingest_embed_texts(ragd_store *st, ragd_embedder *e, const char *con
  * into collection coll. Each bad file is reported on stderr as
  * `ragd: <file>: <reason>` and in the report, and the others still ingest.
  * *report receives {"added","updated","unchanged","skipped","failed","chunks",
- * "bytes","seconds","embedding":{…},"errors":[{"file","error"}]} (new
- * reference). Returns RAGD_OK when no file failed, RAGD_EPROVIDER when an
+ * "bytes","seconds","workers","embedding":{…},"errors":[{"file","error"}]}
+ * (new reference); with workers > 1 only embedding.cache_hits and calls may
+ * differ from a serial run (two documents in flight sharing a chunk text
+ * both miss the cache). Returns RAGD_OK when no file failed, RAGD_EPROVIDER when an
  * embedding call failed for some document (those documents are not stored),
  * RAGD_EINPUT when some input was bad (report still set), RAGD_EUSAGE (no
  * report) for a bad o->format or o->meta, or another status for failures

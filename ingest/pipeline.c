@@ -14,8 +14,15 @@
  * fields (the user's keys win) and is part of the content hash, so changing
  * it updates the document. Paged documents (PDF) give each chunk its page in
  * the chunk's metadata: {"page": first page, "page_end": last page}.
+ *
+ * Threads (ingest.h has the contract): with workers > 1, worker threads run
+ * prepare() (read, format, hash, parse, chunk, embed through a read-only
+ * cache connection) and the calling thread, the only writer, runs commit()
+ * in input order through a ring that bounds what is in flight. With one
+ * worker both phases run inline, one input at a time: the serial path.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,119 +240,121 @@ ragd_status ingest_meta_parse(const char *const *kv, size_t n, json_t **out, rag
     return RAGD_OK;
 }
 
-/* Store one parsed document (already known to be new or changed). */
-static ragd_status store_parsed(run *r, const char *key, const char *source, const char *hash,
-                                ingest_doc *d, bool existed, ragd_error *err)
-{
+/* --- one input through two phases ---------------------------------------------
+ *
+ * Every input (a file, a JSONL record) becomes an item. prepare() is the part
+ * that needs no writer: read, detect the format, hash, parse, chunk, and
+ * embed (embedding-cache lookups go through a read-only connection). It runs
+ * on a worker thread, or inline when serial. commit() runs on the writer, in
+ * input order: the authoritative dedupe check, the summary (its keyword
+ * statistics come from the writer's connection), the embedding-cache inserts
+ * and store_doc_put. */
+
+typedef enum { IT_FILE, IT_RECORD, IT_ERROR, IT_MARK } item_kind;
+typedef enum { OUT_NONE, OUT_FAILED, OUT_SKIPPED, OUT_UNCHANGED, OUT_READY } item_outcome;
+
+typedef struct {
+    /* Set by the writer when the item is made. */
+    item_kind kind; /* IT_ERROR: err says why; IT_MARK: progress only (a JSONL file's end) */
+    char *label;    /* the file, or "file:line" of a JSONL record, for messages */
+    char *key;      /* document id */
+    char *source;   /* stored as the document's source */
+    char *path;     /* IT_FILE: the file to read */
+    char *fallback_title;
+    char *hash_extra;    /* hashed after the bytes (metadata), or NULL */
+    char *metadata_json; /* the document's metadata, or NULL */
+    bool old_found;      /* the store's version of key when the item was made */
+    char old_hash[65];
+    size_t size;                   /* input bytes, for the in-flight bound */
+    size_t done_bytes, files_done; /* progress once committed */
+    /* Set by prepare (IT_RECORD: raw, n and format by the writer). */
+    char *raw;
+    size_t n;
+    const char *format; /* static */
+    bool hashed;        /* read and hashed: hash is set */
+    char hash[RAGD_SHA256_HEX];
+    item_outcome out;
+    ragd_status rc; /* OUT_FAILED */
+    ragd_error err; /* OUT_FAILED, OUT_SKIPPED, IT_ERROR, a failed read */
+    ingest_doc d;
+    bool have_doc;
     chunk_list cl;
-    ragd_status rc = chunk_document(d, &r->coll->settings, r->o->embedder, &r->usage, &cl, err);
-    if (rc) return rc;
-    store_chunk *sc = ragd_xcalloc(cl.n ? cl.n : 1, sizeof *sc);
-    char **cmeta = ragd_xcalloc(cl.n ? cl.n : 1, sizeof *cmeta);
-    for (size_t i = 0; i < cl.n && d->npages; i++) {
-        /* The page of the chunk's first and last non-space bytes. */
-        size_t s = cl.v[i].start, e = cl.v[i].end;
-        while (s < e && is_space_byte(d->text[s]))
-            s++;
-        while (e > s && is_space_byte(d->text[e - 1]))
-            e--;
-        ragd_buf m = RAGD_BUF_INIT;
-        ragd_buf_printf(&m, "{\"page\":%d,\"page_end\":%d}", ingest_doc_page_at(d, s),
-                        ingest_doc_page_at(d, e > s ? e - 1 : s));
-        cmeta[i] = ragd_buf_steal(&m);
-        sc[i].meta_json = cmeta[i];
-    }
-    for (size_t i = 0; i < cl.n; i++) {
-        sc[i].parent = cl.v[i].parent;
-        sc[i].start = cl.v[i].start;
-        sc[i].end = cl.v[i].end;
-        sc[i].tokens = cl.v[i].tokens;
-        sc[i].heading_path = cl.v[i].heading_path;
-        sc[i].header = cl.v[i].header;
-    }
-    store_parent *sp = ragd_xcalloc(cl.nparents ? cl.nparents : 1, sizeof *sp);
-    for (size_t i = 0; i < cl.nparents; i++) {
-        sp[i].start = cl.parents[i].start;
-        sp[i].end = cl.parents[i].end;
-        sp[i].tokens = cl.parents[i].tokens;
-        sp[i].heading_path = cl.parents[i].heading_path;
-    }
-    float *vecs = NULL;
-    int dim = 0;
-    if (r->o->embedder && cl.n) {
-        dim = embedder_dim(r->o->embedder);
-        char **texts = ragd_xcalloc(cl.n, sizeof *texts);
-        for (size_t i = 0; i < cl.n; i++) {
-            ragd_buf t = RAGD_BUF_INIT;
-            if (cl.v[i].header[0]) ragd_buf_printf(&t, "%s\n\n", cl.v[i].header);
-            ragd_buf_append(&t, d->text + cl.v[i].start, cl.v[i].end - cl.v[i].start);
-            texts[i] = ragd_buf_steal(&t);
-        }
-        vecs = ragd_xmalloc(cl.n * (size_t)(dim > 0 ? dim : 1) * sizeof *vecs);
-        rc = ingest_embed_texts(r->st, r->o->embedder, (const char *const *)texts, cl.n, vecs,
-                                &r->usage, &r->cache_hits, err);
-        for (size_t i = 0; i < cl.n; i++)
-            free(texts[i]);
-        free(texts);
-        if (!rc && embedder_dim(r->o->embedder) != dim)
-            rc = ragd_error_set(err, RAGD_EPROVIDER, "embedding dimension changed from %d to %d",
-                                dim, embedder_dim(r->o->embedder));
-        if (rc) {
-            free(vecs);
-            free(sc);
-            free(sp);
-            free_strings(cmeta, cl.n);
-            chunk_list_free(&cl);
-            return rc;
-        }
-        for (size_t i = 0; i < cl.n; i++)
-            sc[i].vec = vecs + i * (size_t)dim;
-    }
-    /* The document summary, stored beside it (NULL: stored as {}). */
-    char *summary = summary_for_ingest(r->sum, key, source, d, existed);
-    store_doc doc = {
-        .key = key,
-        .source = source,
-        .format = d->format,
-        .title = d->title,
-        .text = d->text,
-        .text_len = d->len,
-        .content_hash = hash,
-        .metadata_json = d->metadata_json,
-        .summary_json = summary,
-        .tokens = text_count_tokens(d->text, d->len),
-        .vec_model = r->o->embedder ? embedder_model(r->o->embedder) : NULL,
-        .vec_dim = dim,
-    };
-    int64_t rowid = 0;
-    rc = store_doc_put(r->st, r->coll->id, &doc, sp, cl.nparents, sc, cl.n, &rowid, err);
-    free(summary);
-    if (!rc) {
-        if (existed)
-            r->updated++;
-        else
-            r->added++;
-        r->chunks += (long)cl.n;
-        r->bytes += d->len;
-    }
-    free(vecs);
-    free(sc);
-    free(sp);
-    free_strings(cmeta, cl.n);
-    chunk_list_free(&cl);
-    return rc;
+    float *vecs; /* cl.n * dim floats, or NULL without an embedder */
+    int dim;
+    char (*miss_hash)[65]; /* texts the cache did not have: the writer adds them */
+    float *miss_vecs;
+    size_t nmiss;
+    embed_usage usage;
+    long cache_hits;
+    bool ready; /* parallel: prepared (guarded by the pool's mutex) */
+} item;
+
+/* What prepare() works with: borrowed, one per thread. */
+typedef struct {
+    const ragd_collection *coll;
+    const ingest_opts *o;
+    ragd_store *cache;       /* embedding-cache lookups: the writer's store, or a reader */
+    ragd_embedder *emb;      /* o->embedder (writer) or a clone (worker); NULL: no vectors */
+    pthread_mutex_t *pdf_mu; /* serializes PDF parsing when threaded, or NULL */
+} prep_ctx;
+
+static item *item_new(item_kind kind, const char *label)
+{
+    item *it = ragd_xcalloc(1, sizeof *it);
+    it->kind = kind;
+    it->label = ragd_xstrdup(label);
+    ragd_error_clear(&it->err);
+    return it;
 }
 
-ragd_status ingest_embed_texts(ragd_store *st, ragd_embedder *e, const char *const *texts, size_t n,
-                               float *out, embed_usage *usage, long *cache_hits, ragd_error *err)
+static void item_free(item *it)
 {
+    if (!it) return;
+    free(it->label);
+    free(it->key);
+    free(it->source);
+    free(it->path);
+    free(it->fallback_title);
+    free(it->hash_extra);
+    free(it->metadata_json);
+    free(it->raw);
+    if (it->have_doc) ingest_doc_free(&it->d);
+    chunk_list_free(&it->cl);
+    free(it->vecs);
+    free(it->miss_hash);
+    free(it->miss_vecs);
+    free(it);
+}
+
+static void add_usage(embed_usage *to, const embed_usage *u)
+{
+    to->calls += u->calls;
+    to->attempts += u->attempts;
+    to->retries += u->retries;
+    to->fallbacks += u->fallbacks;
+    to->tokens += u->tokens;
+    to->texts += u->texts;
+    to->cost += u->cost;
+}
+
+/* Look texts up in the embedding cache on st and embed the misses in one
+ * batch. out receives all n vectors, L2-normalized; the misses' hashes and
+ * vectors are handed back (*miss_hash, *miss_vecs, malloc'd; *nmiss) for
+ * the writer to cache. */
+static ragd_status embed_lookup(ragd_store *st, ragd_embedder *e, const char *const *texts,
+                                size_t n, float *out, char (**miss_hash)[65], float **miss_vecs,
+                                size_t *nmiss_out, embed_usage *usage, long *cache_hits,
+                                ragd_error *err)
+{
+    *miss_hash = NULL;
+    *miss_vecs = NULL;
+    *nmiss_out = 0;
     int dim = embedder_dim(e);
-    const char *model = embedder_model(e);
     char(*hashes)[65] = ragd_xcalloc(n ? n : 1, sizeof *hashes);
     int *found = ragd_xcalloc(n ? n : 1, sizeof *found);
     for (size_t i = 0; i < n; i++)
         ragd_sha256_hex(texts[i], strlen(texts[i]), hashes[i]);
-    ragd_status rc = store_cache_get(st, model, dim, hashes, n, out, found, err);
+    ragd_status rc = store_cache_get(st, embedder_model(e), dim, hashes, n, out, found, err);
     size_t nmiss = 0;
     for (size_t i = 0; i < n && !rc; i++)
         nmiss += !found[i];
@@ -368,17 +377,18 @@ ragd_status ingest_embed_texts(ragd_store *st, ragd_embedder *e, const char *con
         if (!rc) {
             for (size_t i = 0; i < nmiss; i++)
                 vindex_normalize(mv + i * (size_t)dim, dim);
-            rc = store_cache_put(st, model, dim, mh, nmiss, mv, err);
-        }
-        if (!rc) {
             k = 0;
             for (size_t i = 0; i < n; i++)
                 if (!found[i])
                     memcpy(out + i * (size_t)dim, mv + (k++) * (size_t)dim,
                            (size_t)dim * sizeof *mv);
+            *miss_hash = mh;
+            *miss_vecs = mv;
+            *nmiss_out = nmiss;
+        } else {
+            free(mv);
+            free(mh);
         }
-        free(mv);
-        free(mh);
         free(mt);
     }
     if (cache_hits) *cache_hits += (long)(n - nmiss);
@@ -387,160 +397,548 @@ ragd_status ingest_embed_texts(ragd_store *st, ragd_embedder *e, const char *con
     return rc;
 }
 
-static ragd_status ingest_record_merged(run *r, const char *label, const char *key,
-                                        const char *source, const char *raw, size_t n,
-                                        const char *format, const char *fallback_title,
-                                        const char *hash_extra, const char *metadata_json)
+ragd_status ingest_embed_texts(ragd_store *st, ragd_embedder *e, const char *const *texts, size_t n,
+                               float *out, embed_usage *usage, long *cache_hits, ragd_error *err)
 {
-    ragd_error e;
-    ragd_error_clear(&e);
-    char hash[RAGD_SHA256_HEX];
-    {
-        ragd_buf hb = RAGD_BUF_INIT;
-        ragd_buf_append(&hb, raw, n);
-        if (hash_extra) ragd_buf_puts(&hb, hash_extra);
-        /* The chunking settings are part of what produced the stored rows. */
-        ragd_buf_printf(&hb, "\x1f%s", format);
-        ragd_sha256_hex(hb.data, hb.len, hash);
-        ragd_buf_free(&hb);
-    }
-    bool found = false;
-    char old[65] = "";
-    ragd_status rc = store_doc_find(r->st, r->coll->id, key, &found, old, &e);
-    if (rc) {
-        report_error(r, label, &e);
-        return rc;
-    }
-    if (found && strcmp(old, hash) == 0) {
-        r->unchanged++;
-        return RAGD_OK;
-    }
-    ingest_doc d;
-    rc = ingest_parse(raw, n, format, fallback_title, &d, &e);
-    if (rc == RAGD_ENOTFOUND) {
-        r->skipped++;
-        if (log_is_json())
-            log_write(LOG_WARN, e.msg, "file", label, NULL);
-        else
-            fprintf(stderr, "ragd: warning: %s: %s\n", label, e.msg);
-        return RAGD_OK;
-    }
-    if (rc) {
-        report_error(r, label, &e);
-        return RAGD_OK;
-    }
-    if (metadata_json) d.metadata_json = ragd_xstrdup(metadata_json);
-    rc = store_parsed(r, key, source, hash, &d, found, &e);
-    ingest_doc_free(&d);
-    if (rc) {
-        report_error(r, label, &e);
-        if (rc == RAGD_EPROVIDER) r->provider_failed++;
-        return rc == RAGD_ESTORE ? rc : RAGD_OK;
-    }
-    return RAGD_OK;
-}
-
-/* Ingest one text record (a file, or a JSONL line). Returns a fatal status
- * only for store failures; per-document problems are reported and counted.
- * With --meta, the merged metadata replaces metadata_json and hash_extra. */
-static ragd_status ingest_record(run *r, const char *label, const char *key, const char *source,
-                                 const char *raw, size_t n, const char *format,
-                                 const char *fallback_title, const char *hash_extra,
-                                 const char *metadata_json)
-{
-    /* Met, whatever happens next: --prune never removes a document whose
-     * input is still there, even when this version of it fails. */
-    json_object_set_new(r->seen, key, json_true());
-    char *merged = merged_metadata(r, metadata_json);
-    ragd_status rc =
-        ingest_record_merged(r, label, key, source, raw, n, format, fallback_title,
-                             merged ? merged : hash_extra, merged ? merged : metadata_json);
-    free(merged);
+    char(*mh)[65] = NULL;
+    float *mv = NULL;
+    size_t nmiss = 0;
+    ragd_status rc = embed_lookup(st, e, texts, n, out, &mh, &mv, &nmiss, usage, cache_hits, err);
+    if (!rc && nmiss)
+        rc = store_cache_put(st, embedder_model(e), embedder_dim(e), mh, nmiss, mv, err);
+    free(mh);
+    free(mv);
     return rc;
 }
 
-/* A BEIR corpus.jsonl: one document per line with _id, title, text; other
- * fields become metadata. */
-static ragd_status ingest_jsonl(run *r, const char *path, const char *raw, size_t n)
+static void prep_fail(item *it, ragd_status rc)
 {
-    size_t i = 0, line = 0;
-    size_t base = r->done_bytes; /* progress moves through the file, not per file */
-    while (i < n) {
-        const char *nl = memchr(raw + i, '\n', n - i);
-        size_t e = nl ? (size_t)(nl - raw) : n;
-        line++;
-        if (e > i) {
-            ragd_buf label = RAGD_BUF_INIT;
-            ragd_buf_printf(&label, "%s:%zu", path, line);
-            json_error_t je;
-            json_t *o = json_loadb(raw + i, e - i, 0, &je);
-            const char *id = o ? json_string_value(json_object_get(o, "_id")) : NULL;
-            const char *text = o ? json_string_value(json_object_get(o, "text")) : NULL;
-            const char *title = o ? json_string_value(json_object_get(o, "title")) : NULL;
-            if (!o || !json_is_object(o) || !id || !text) {
-                ragd_error ee;
-                ragd_error_set(&ee, RAGD_EINPUT, "%s",
-                               !o ? je.text
-                                  : "expected an object with string \"_id\" and \"text\"");
-                report_error(r, label.data, &ee);
-            } else {
-                json_t *meta = json_deep_copy(o);
-                json_object_del(meta, "_id");
-                json_object_del(meta, "text");
-                json_object_del(meta, "title");
-                char *mj = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
-                ragd_buf body = RAGD_BUF_INIT;
-                /* The title heads the text so it is searchable and quotable. */
-                if (title && *title) ragd_buf_printf(&body, "%s\n\n", title);
-                ragd_buf_puts(&body, text);
-                ragd_status rc = ingest_record(r, label.data, id, path, ragd_buf_str(&body),
-                                               body.len, "txt", id, mj, mj);
-                ragd_buf_free(&body);
-                free(mj);
-                json_decref(meta);
-                if (rc == RAGD_ESTORE) {
-                    json_decref(o);
-                    ragd_buf_free(&label);
-                    return rc;
-                }
-            }
-            json_decref(o);
-            ragd_buf_free(&label);
-        }
-        i = e + 1;
-        r->done_bytes = base + (i < n ? i : n);
-        progress(r, false);
-    }
-    r->done_bytes = base;
-    return RAGD_OK;
+    it->out = OUT_FAILED;
+    it->rc = rc;
 }
 
-static ragd_status ingest_file(run *r, const input_file *f)
+/* The prepare phase (see above). Touches only the item, c's borrowed
+ * handles and reentrant functions, so items prepare on several threads. */
+static void prepare(item *it, const prep_ctx *c)
 {
+    ragd_error *e = &it->err;
+    ragd_status rc;
+    if (it->kind == IT_FILE && !it->raw) {
+        rc = ingest_read_file(it->path, c->o->max_bytes, &it->raw, &it->n, e);
+        if (rc) {
+            prep_fail(it, rc);
+            return;
+        }
+        it->format =
+            ingest_detect_format(it->path, c->o->format, it->raw, it->n < 4096 ? it->n : 4096, e);
+        if (!it->format) {
+            prep_fail(it, e->code);
+            return;
+        }
+    }
+    if (!it->hashed) {
+        ragd_buf hb = RAGD_BUF_INIT;
+        ragd_buf_append(&hb, it->raw, it->n);
+        if (it->hash_extra) ragd_buf_puts(&hb, it->hash_extra);
+        /* The chunking settings are part of what produced the stored rows. */
+        ragd_buf_printf(&hb, "\x1f%s", it->format);
+        ragd_sha256_hex(hb.data, hb.len, it->hash);
+        ragd_buf_free(&hb);
+        it->hashed = true;
+    }
+    if (it->old_found && strcmp(it->old_hash, it->hash) == 0) {
+        it->out = OUT_UNCHANGED; /* raw kept: commit may find it changed after all */
+        return;
+    }
+    bool lock = c->pdf_mu && !strcmp(it->format, "pdf");
+    if (lock) pthread_mutex_lock(c->pdf_mu);
+    rc = ingest_parse(it->raw, it->n, it->format, it->fallback_title, &it->d, e);
+    if (lock) pthread_mutex_unlock(c->pdf_mu);
+    if (rc == RAGD_ENOTFOUND) {
+        it->out = OUT_SKIPPED;
+        return;
+    }
+    if (rc) {
+        prep_fail(it, rc);
+        return;
+    }
+    it->have_doc = true;
+    free(it->raw);
+    it->raw = NULL;
+    if (it->metadata_json) it->d.metadata_json = ragd_xstrdup(it->metadata_json);
+    rc = chunk_document(&it->d, &c->coll->settings, c->emb, &it->usage, &it->cl, e);
+    if (rc) {
+        prep_fail(it, rc);
+        return;
+    }
+    if (c->emb && it->cl.n) {
+        const chunk_list *cl = &it->cl;
+        int dim = embedder_dim(c->emb);
+        char **texts = ragd_xcalloc(cl->n, sizeof *texts);
+        for (size_t i = 0; i < cl->n; i++) {
+            ragd_buf t = RAGD_BUF_INIT;
+            if (cl->v[i].header[0]) ragd_buf_printf(&t, "%s\n\n", cl->v[i].header);
+            ragd_buf_append(&t, it->d.text + cl->v[i].start, cl->v[i].end - cl->v[i].start);
+            texts[i] = ragd_buf_steal(&t);
+        }
+        it->vecs = ragd_xmalloc(cl->n * (size_t)(dim > 0 ? dim : 1) * sizeof *it->vecs);
+        it->dim = dim;
+        rc = embed_lookup(c->cache, c->emb, (const char *const *)texts, cl->n, it->vecs,
+                          &it->miss_hash, &it->miss_vecs, &it->nmiss, &it->usage, &it->cache_hits,
+                          e);
+        for (size_t i = 0; i < cl->n; i++)
+            free(texts[i]);
+        free(texts);
+        if (!rc && embedder_dim(c->emb) != dim)
+            rc = ragd_error_set(e, RAGD_EPROVIDER, "embedding dimension changed from %d to %d", dim,
+                                embedder_dim(c->emb));
+        if (rc) {
+            prep_fail(it, rc);
+            return;
+        }
+    }
+    it->out = OUT_READY;
+}
+
+/* Store a prepared document (known to be new or changed). Writer only. */
+static ragd_status store_ready(run *r, item *it, bool existed, ragd_error *err)
+{
+    ingest_doc *d = &it->d;
+    chunk_list *cl = &it->cl;
+    store_chunk *sc = ragd_xcalloc(cl->n ? cl->n : 1, sizeof *sc);
+    char **cmeta = ragd_xcalloc(cl->n ? cl->n : 1, sizeof *cmeta);
+    for (size_t i = 0; i < cl->n && d->npages; i++) {
+        /* The page of the chunk's first and last non-space bytes. */
+        size_t s = cl->v[i].start, e = cl->v[i].end;
+        while (s < e && is_space_byte(d->text[s]))
+            s++;
+        while (e > s && is_space_byte(d->text[e - 1]))
+            e--;
+        ragd_buf m = RAGD_BUF_INIT;
+        ragd_buf_printf(&m, "{\"page\":%d,\"page_end\":%d}", ingest_doc_page_at(d, s),
+                        ingest_doc_page_at(d, e > s ? e - 1 : s));
+        cmeta[i] = ragd_buf_steal(&m);
+        sc[i].meta_json = cmeta[i];
+    }
+    for (size_t i = 0; i < cl->n; i++) {
+        sc[i].parent = cl->v[i].parent;
+        sc[i].start = cl->v[i].start;
+        sc[i].end = cl->v[i].end;
+        sc[i].tokens = cl->v[i].tokens;
+        sc[i].heading_path = cl->v[i].heading_path;
+        sc[i].header = cl->v[i].header;
+        if (it->vecs) sc[i].vec = it->vecs + i * (size_t)it->dim;
+    }
+    store_parent *sp = ragd_xcalloc(cl->nparents ? cl->nparents : 1, sizeof *sp);
+    for (size_t i = 0; i < cl->nparents; i++) {
+        sp[i].start = cl->parents[i].start;
+        sp[i].end = cl->parents[i].end;
+        sp[i].tokens = cl->parents[i].tokens;
+        sp[i].heading_path = cl->parents[i].heading_path;
+    }
+    ragd_status rc = RAGD_OK;
+    if (it->nmiss)
+        rc = store_cache_put(r->st, embedder_model(r->o->embedder), it->dim, it->miss_hash,
+                             it->nmiss, it->miss_vecs, err);
+    if (!rc) {
+        /* The document summary, stored beside it (NULL: stored as {}). */
+        char *summary = summary_for_ingest(r->sum, it->key, it->source, d, existed);
+        store_doc doc = {
+            .key = it->key,
+            .source = it->source,
+            .format = d->format,
+            .title = d->title,
+            .text = d->text,
+            .text_len = d->len,
+            .content_hash = it->hash,
+            .metadata_json = d->metadata_json,
+            .summary_json = summary,
+            .tokens = text_count_tokens(d->text, d->len),
+            .vec_model = r->o->embedder ? embedder_model(r->o->embedder) : NULL,
+            .vec_dim = it->vecs ? it->dim : 0,
+        };
+        int64_t rowid = 0;
+        rc = store_doc_put(r->st, r->coll->id, &doc, sp, cl->nparents, sc, cl->n, &rowid, err);
+        free(summary);
+    }
+    if (!rc) {
+        if (existed)
+            r->updated++;
+        else
+            r->added++;
+        r->chunks += (long)cl->n;
+        r->bytes += d->len;
+    }
+    free(sc);
+    free(sp);
+    free_strings(cmeta, cl->n);
+    return rc;
+}
+
+/* The commit phase, on the writer, in input order. Returns a status only
+ * for failures that stop the run (store errors); per-document problems are
+ * reported and counted. wctx prepares again on the writer an item whose
+ * worker saw it unchanged when an earlier input of this run changed it. */
+static ragd_status commit(run *r, item *it, const prep_ctx *wctx)
+{
+    ragd_status fatal = RAGD_OK;
+    r->done_bytes = it->done_bytes;
+    r->files_done = it->files_done;
+    if (it->kind == IT_MARK) goto done;
+    if (it->kind == IT_ERROR || !it->hashed) {
+        report_error(r, it->label, &it->err);
+        goto done;
+    }
+    /* Met, whatever happens next: --prune never removes a document whose
+     * input is still there, even when this version of it fails. */
+    json_object_set_new(r->seen, it->key, json_true());
+    bool found = false;
+    char old[65] = "";
     ragd_error e;
     ragd_error_clear(&e);
-    char *raw = NULL;
-    size_t n = 0;
-    ragd_status rc = ingest_read_file(f->path, r->o->max_bytes, &raw, &n, &e);
+    ragd_status rc = store_doc_find(r->st, r->coll->id, it->key, &found, old, &e);
     if (rc) {
-        report_error(r, f->path, &e);
-        return RAGD_OK;
+        report_error(r, it->label, &e);
+        fatal = rc;
+        goto done;
     }
-    const char *fmt = ingest_detect_format(f->path, r->o->format, raw, n < 4096 ? n : 4096, &e);
-    if (!fmt) {
-        free(raw);
-        if (e.code == RAGD_EUSAGE) return ragd_error_set(&e, RAGD_EUSAGE, "%s", e.msg);
-        report_error(r, f->path, &e);
-        return RAGD_OK;
+    if (found && strcmp(old, it->hash) == 0) {
+        r->unchanged++;
+        goto done;
     }
-    if (!strcmp(fmt, "jsonl")) {
-        rc = ingest_jsonl(r, f->path, raw, n);
+    if (it->out == OUT_UNCHANGED) {
+        it->old_found = found;
+        memcpy(it->old_hash, old, sizeof old);
+        it->out = OUT_NONE;
+        prepare(it, wctx);
+    }
+    switch (it->out) {
+    case OUT_SKIPPED:
+        r->skipped++;
+        if (log_is_json())
+            log_write(LOG_WARN, it->err.msg, "file", it->label, NULL);
+        else
+            fprintf(stderr, "ragd: warning: %s: %s\n", it->label, it->err.msg);
+        break;
+    case OUT_READY:
+        rc = store_ready(r, it, found, &e);
+        if (rc) {
+            report_error(r, it->label, &e);
+            if (rc == RAGD_EPROVIDER) r->provider_failed++;
+            if (rc == RAGD_ESTORE) fatal = rc;
+        }
+        break;
+    default:
+        report_error(r, it->label, &it->err);
+        if (it->have_doc && it->rc == RAGD_EPROVIDER) r->provider_failed++;
+        if (it->have_doc && it->rc == RAGD_ESTORE) fatal = it->rc;
+        break;
+    }
+done:
+    add_usage(&r->usage, &it->usage);
+    r->cache_hits += it->cache_hits;
+    progress(r, false);
+    return fatal;
+}
+
+/* --- the inputs, in order ------------------------------------------------------ */
+
+typedef struct {
+    const file_list *files;
+    size_t fi; /* the next file */
+    size_t files_done, done_bytes;
+    /* The JSONL file being split into records (jraw NULL: none). */
+    char *jraw;
+    size_t jn, jpos, jline, jbase, jsize;
+    const char *jpath;
+} input_iter;
+
+/* One line of a BEIR corpus.jsonl: _id, title, text; other fields become
+ * metadata. The title heads the text so it is searchable and quotable. */
+static item *jsonl_item(run *r, const char *path, size_t line, const char *s, size_t n)
+{
+    ragd_buf label = RAGD_BUF_INIT;
+    ragd_buf_printf(&label, "%s:%zu", path, line);
+    json_error_t je;
+    json_t *o = json_loadb(s, n, 0, &je);
+    const char *id = o ? json_string_value(json_object_get(o, "_id")) : NULL;
+    const char *text = o ? json_string_value(json_object_get(o, "text")) : NULL;
+    const char *title = o ? json_string_value(json_object_get(o, "title")) : NULL;
+    item *it;
+    if (!o || !json_is_object(o) || !id || !text) {
+        it = item_new(IT_ERROR, label.data);
+        ragd_error_set(&it->err, RAGD_EINPUT, "%s",
+                       !o ? je.text : "expected an object with string \"_id\" and \"text\"");
     } else {
-        const char *slash = strrchr(f->path, '/');
-        rc = ingest_record(r, f->path, f->key, f->path, raw, n, fmt, slash ? slash + 1 : f->path,
-                           NULL, NULL);
+        it = item_new(IT_RECORD, label.data);
+        json_t *meta = json_deep_copy(o);
+        json_object_del(meta, "_id");
+        json_object_del(meta, "text");
+        json_object_del(meta, "title");
+        char *mj = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(meta);
+        ragd_buf body = RAGD_BUF_INIT;
+        if (title && *title) ragd_buf_printf(&body, "%s\n\n", title);
+        ragd_buf_puts(&body, text);
+        it->n = body.len;
+        it->raw = ragd_buf_steal(&body);
+        it->format = "txt";
+        it->key = ragd_xstrdup(id);
+        it->source = ragd_xstrdup(path);
+        it->fallback_title = ragd_xstrdup(id);
+        char *merged = merged_metadata(r, mj);
+        if (merged) {
+            free(mj);
+            mj = merged;
+        }
+        it->hash_extra = mj;
+        it->metadata_json = mj ? ragd_xstrdup(mj) : NULL;
+        it->size = n;
     }
-    free(raw);
+    json_decref(o);
+    ragd_buf_free(&label);
+    return it;
+}
+
+/* The next input in order (false at the end): each file, and each line of
+ * a JSONL file (split here, on the writer), then a mark at its end. */
+static bool next_item(run *r, input_iter *in, item **out)
+{
+    for (;;) {
+        if (in->jraw) {
+            if (in->jpos < in->jn) {
+                size_t i = in->jpos;
+                const char *nl = memchr(in->jraw + i, '\n', in->jn - i);
+                size_t e = nl ? (size_t)(nl - in->jraw) : in->jn;
+                in->jline++;
+                in->jpos = e + 1;
+                if (e == i) continue;
+                item *it = jsonl_item(r, in->jpath, in->jline, in->jraw + i, e - i);
+                it->files_done = in->files_done;
+                it->done_bytes = in->jbase + (in->jpos < in->jn ? in->jpos : in->jn);
+                *out = it;
+                return true;
+            }
+            free(in->jraw);
+            in->jraw = NULL;
+            item *m = item_new(IT_MARK, in->jpath);
+            in->files_done++;
+            in->done_bytes = in->jbase + in->jsize;
+            m->files_done = in->files_done;
+            m->done_bytes = in->done_bytes;
+            *out = m;
+            return true;
+        }
+        if (in->fi >= in->files->n) return false;
+        const input_file *f = &in->files->v[in->fi++];
+        ragd_error e;
+        ragd_error_clear(&e);
+        /* JSONL comes only from the extension or --format: no bytes needed. */
+        const char *fmt = ingest_detect_format(f->path, r->o->format, "", 0, &e);
+        item *it;
+        if (fmt && !strcmp(fmt, "jsonl")) {
+            char *raw = NULL;
+            size_t n = 0;
+            if (!ingest_read_file(f->path, r->o->max_bytes, &raw, &n, &e)) {
+                in->jraw = raw;
+                in->jn = n;
+                in->jpos = in->jline = 0;
+                in->jbase = in->done_bytes;
+                in->jsize = (size_t)f->size;
+                in->jpath = f->path;
+                continue;
+            }
+            it = item_new(IT_ERROR, f->path);
+            it->err = e;
+        } else {
+            it = item_new(IT_FILE, f->path);
+            it->path = ragd_xstrdup(f->path);
+            it->key = ragd_xstrdup(f->key);
+            it->source = ragd_xstrdup(f->path);
+            const char *slash = strrchr(f->path, '/');
+            it->fallback_title = ragd_xstrdup(slash ? slash + 1 : f->path);
+            it->hash_extra = merged_metadata(r, NULL);
+            it->metadata_json = it->hash_extra ? ragd_xstrdup(it->hash_extra) : NULL;
+            it->size = (size_t)f->size;
+        }
+        in->files_done++;
+        in->done_bytes += (size_t)f->size;
+        it->files_done = in->files_done;
+        it->done_bytes = in->done_bytes;
+        *out = it;
+        return true;
+    }
+}
+
+static bool needs_work(const item *it)
+{
+    return it->kind == IT_FILE || it->kind == IT_RECORD;
+}
+
+/* Look up what the store holds under the item's key now. Writer only. A
+ * failure here only costs the shortcut: commit looks again and reports it. */
+static void dispatch(run *r, item *it)
+{
+    if (!needs_work(it)) return;
+    ragd_error e;
+    if (store_doc_find(r->st, r->coll->id, it->key, &it->old_found, it->old_hash, &e))
+        it->old_found = false;
+}
+
+/* --- serial and parallel drivers ------------------------------------------------- */
+
+static ragd_status run_serial(run *r, input_iter *in, ragd_error *err)
+{
+    prep_ctx c = {
+        .coll = r->coll, .o = r->o, .cache = r->st, .emb = r->o->embedder, .pdf_mu = NULL};
+    ragd_status rc = RAGD_OK;
+    item *it;
+    while (!rc && next_item(r, in, &it)) {
+        dispatch(r, it);
+        if (needs_work(it)) prepare(it, &c);
+        rc = commit(r, it, &c);
+        item_free(it);
+    }
+    if (rc) ragd_error_set(err, rc, "store failure; stopped ingesting");
+    return rc;
+}
+
+/* Items in flight: at most this many per worker, and raw input bytes up to
+ * INFLIGHT_BYTES (at least one item whatever its size). */
+#define ITEMS_PER_WORKER 4
+#define INFLIGHT_BYTES (64u * 1024u * 1024u)
+
+typedef struct pool pool;
+
+typedef struct {
+    pool *p;
+    prep_ctx ctx;
+    ragd_store *reader; /* owned: embedding-cache lookups */
+    ragd_embedder *emb; /* owned clone of o->embedder */
+    pthread_t th;
+    bool started;
+} worker;
+
+/* A ring of items in input order: [head, tail) are in flight; workers take
+ * them in order at `take`; the writer commits at head once ready. The ring
+ * is the bounded queue and the reorder buffer at once. */
+struct pool {
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv; /* an item was added, or stop */
+    pthread_cond_t done_cv; /* an item became ready */
+    pthread_mutex_t pdf_mu;
+    item **ring;
+    size_t cap, head, take, tail;
+    bool stop;   /* no more items: workers exit */
+    bool cancel; /* a fatal error: skip the work of items still queued */
+};
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    pool *p = w->p;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stop && p->take == p->tail)
+            pthread_cond_wait(&p->work_cv, &p->mu);
+        if (p->take == p->tail) break;
+        item *it = p->ring[p->take++ % p->cap];
+        if (it->ready) continue;
+        bool cancel = p->cancel;
+        pthread_mutex_unlock(&p->mu);
+        if (!cancel) prepare(it, &w->ctx);
+        pthread_mutex_lock(&p->mu);
+        it->ready = true;
+        pthread_cond_broadcast(&p->done_cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static ragd_status run_parallel(run *r, input_iter *in, int nworkers, ragd_error *err)
+{
+    pool p;
+    memset(&p, 0, sizeof p);
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_mutex_init(&p.pdf_mu, NULL);
+    pthread_cond_init(&p.work_cv, NULL);
+    pthread_cond_init(&p.done_cv, NULL);
+    p.cap = (size_t)nworkers * ITEMS_PER_WORKER;
+    p.ring = ragd_xcalloc(p.cap, sizeof *p.ring);
+    worker *w = ragd_xcalloc((size_t)nworkers, sizeof *w);
+    ragd_status rc = RAGD_OK;
+    for (int i = 0; i < nworkers && !rc; i++) {
+        w[i].p = &p;
+        if (r->o->embedder) {
+            rc = embedder_clone(r->o->embedder, &w[i].emb, err);
+            if (!rc) rc = store_open_reader(store_dir(r->st), &w[i].reader, err);
+        }
+        w[i].ctx = (prep_ctx){
+            .coll = r->coll, .o = r->o, .cache = w[i].reader, .emb = w[i].emb, .pdf_mu = &p.pdf_mu};
+        if (!rc) {
+            if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0)
+                rc = ragd_error_set(err, RAGD_EINTERNAL, "cannot start an ingest worker thread");
+            else
+                w[i].started = true;
+        }
+    }
+    /* The writer's own context, for an item to prepare again (see commit). */
+    prep_ctx wctx = {
+        .coll = r->coll, .o = r->o, .cache = r->st, .emb = r->o->embedder, .pdf_mu = &p.pdf_mu};
+    size_t inflight = 0;
+    bool more = !rc;
+    for (;;) {
+        while (more && !rc && p.tail - p.head < p.cap &&
+               (p.tail == p.head || inflight < INFLIGHT_BYTES)) {
+            item *it;
+            if (!next_item(r, in, &it)) {
+                more = false;
+                break;
+            }
+            dispatch(r, it);
+            inflight += it->size;
+            pthread_mutex_lock(&p.mu);
+            it->ready = !needs_work(it);
+            p.ring[p.tail++ % p.cap] = it;
+            pthread_cond_signal(&p.work_cv);
+            pthread_mutex_unlock(&p.mu);
+        }
+        if (p.head == p.tail) break;
+        pthread_mutex_lock(&p.mu);
+        item *it = p.ring[p.head % p.cap];
+        while (!it->ready)
+            pthread_cond_wait(&p.done_cv, &p.mu);
+        p.ring[p.head % p.cap] = NULL;
+        p.head++;
+        if (p.take < p.head) p.take = p.head; /* marks the workers have not looked at */
+        pthread_mutex_unlock(&p.mu);
+        inflight -= it->size;
+        if (!rc) {
+            rc = commit(r, it, &wctx);
+            if (rc) {
+                ragd_error_set(err, rc, "store failure; stopped ingesting");
+                pthread_mutex_lock(&p.mu);
+                p.cancel = true;
+                pthread_mutex_unlock(&p.mu);
+            }
+        }
+        item_free(it);
+    }
+    pthread_mutex_lock(&p.mu);
+    p.stop = true;
+    pthread_cond_broadcast(&p.work_cv);
+    pthread_mutex_unlock(&p.mu);
+    for (int i = 0; i < nworkers; i++) {
+        if (w[i].started) pthread_join(w[i].th, NULL);
+        embedder_free(w[i].emb);
+        store_close(w[i].reader);
+    }
+    free(w);
+    free(p.ring);
+    pthread_cond_destroy(&p.work_cv);
+    pthread_cond_destroy(&p.done_cv);
+    pthread_mutex_destroy(&p.pdf_mu);
+    pthread_mutex_destroy(&p.mu);
     return rc;
 }
 
@@ -641,17 +1039,11 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
     r.files_total = files.n;
     for (size_t i = 0; i < files.n; i++)
         r.total_bytes += (size_t)files.v[i].size;
-    ragd_status rc = RAGD_OK;
-    for (size_t i = 0; i < files.n && !rc; i++) {
-        rc = ingest_file(&r, &files.v[i]);
-        if (rc == RAGD_EUSAGE)
-            ragd_error_set(err, rc, "bad --format");
-        else if (rc)
-            ragd_error_set(err, rc, "store failure; stopped ingesting");
-        r.files_done++;
-        r.done_bytes += (size_t)files.v[i].size;
-        progress(&r, false);
-    }
+    int nworkers =
+        o->workers > 1 ? (o->workers < INGEST_MAX_WORKERS ? o->workers : INGEST_MAX_WORKERS) : 1;
+    input_iter in = {.files = &files};
+    ragd_status rc = nworkers > 1 ? run_parallel(&r, &in, nworkers, err) : run_serial(&r, &in, err);
+    free(in.jraw);
     progress(&r, true);
     if (!rc && o->prune) rc = prune(&r, paths, npaths, err);
     json_decref(r.seen);
@@ -679,11 +1071,11 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
         o->embedder ? embedder_dim(o->embedder) : 0, "calls", (json_int_t)r.usage.calls, "retries",
         (json_int_t)r.usage.retries, "tokens", (json_int_t)r.usage.tokens, "texts",
         (json_int_t)r.usage.texts, "cache_hits", (json_int_t)r.cache_hits, "cost", r.usage.cost);
-    *report = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:f,s:o,s:o}", "added", (int)r.added,
+    *report = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:f,s:i,s:o,s:o}", "added", (int)r.added,
                         "updated", (int)r.updated, "unchanged", (int)r.unchanged, "skipped",
                         (int)r.skipped, "failed", (int)r.failed, "pruned", (int)r.pruned, "chunks",
                         (int)r.chunks, "bytes", (json_int_t)r.bytes, "seconds", now_s() - r.t0,
-                        "embedding", emb, "errors", r.errors);
+                        "workers", nworkers, "embedding", emb, "errors", r.errors);
     if (rc) return rc;
     if (r.provider_failed)
         return ragd_error_set(err, RAGD_EPROVIDER,

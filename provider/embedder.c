@@ -54,6 +54,10 @@ struct ragd_embedder {
     int batch_size;
     double cost_per_1k;
     ragd_http *http; /* remote only */
+    /* What embedder_clone needs to build an equal handle (remote only). */
+    char *api_key; /* NULL for none */
+    double timeout_s, backoff_base_s;
+    int max_retries; /* as configured: 0 = default, -1 = none */
     ragd_embedder **fallbacks;
     size_t nfallbacks, fallbacks_cap;
 };
@@ -75,6 +79,7 @@ static void server_free(ragd_embedder *s)
 {
     if (!s) return;
     http_free(s->http);
+    free(s->api_key);
     free(s->model);
     free(s->url);
     free(s->endpoint);
@@ -147,6 +152,10 @@ static ragd_status server_new(const embedder_config *cfg, const ragd_embedder *p
     }
     s->model = ragd_xstrdup(model);
     s->dim = cfg->dim;
+    s->api_key = cfg->api_key ? ragd_xstrdup(cfg->api_key) : NULL;
+    s->timeout_s = cfg->timeout_s;
+    s->backoff_base_s = cfg->backoff_base_s;
+    s->max_retries = cfg->max_retries;
     s->send_dimensions = kind == KIND_OPENAI && cfg->send_dimensions;
     if (s->send_dimensions && !s->dim && !(primary && primary->dim)) {
         rc = ragd_error_set(err, RAGD_EUSAGE, "embedder: sending \"dimensions\" needs a dimension");
@@ -203,6 +212,52 @@ ragd_status embedder_add_fallback(ragd_embedder *e, const embedder_config *cfg, 
     ragd_array_grow((void **)&e->fallbacks, &e->fallbacks_cap, e->nfallbacks + 1,
                     sizeof *e->fallbacks);
     e->fallbacks[e->nfallbacks++] = f;
+    return RAGD_OK;
+}
+
+/* The configuration that builds a handle equal to server s. */
+static embedder_config server_config(const ragd_embedder *s)
+{
+    embedder_config c = {
+        .kind = kind_name(s->kind),
+        .url = s->url,
+        .model = s->model,
+        .api_key = s->api_key,
+        .dim = s->dim,
+        .send_dimensions = s->send_dimensions,
+        .timeout_s = s->timeout_s,
+        .max_retries = s->max_retries,
+        .backoff_base_s = s->backoff_base_s,
+        .batch_size = s->batch_size,
+        .cost_per_1k = s->cost_per_1k,
+    };
+    return c;
+}
+
+ragd_status embedder_clone(const ragd_embedder *e, ragd_embedder **out, ragd_error *err)
+{
+    *out = NULL;
+    if (!e) return ragd_error_set(err, RAGD_EUSAGE, "embedder_clone: no embedder");
+    embedder_config c = server_config(e);
+    ragd_embedder *n;
+    ragd_status rc = server_new(&c, NULL, &n, err);
+    if (rc) return rc;
+    n->dim = e->dim; /* learned by a probe, possibly */
+    for (size_t i = 0; i < e->nfallbacks && !rc; i++) {
+        ragd_embedder *f;
+        embedder_config fc = server_config(e->fallbacks[i]);
+        rc = server_new(&fc, n, &f, err);
+        if (rc) break;
+        f->dim = e->fallbacks[i]->dim;
+        ragd_array_grow((void **)&n->fallbacks, &n->fallbacks_cap, n->nfallbacks + 1,
+                        sizeof *n->fallbacks);
+        n->fallbacks[n->nfallbacks++] = f;
+    }
+    if (rc) {
+        embedder_free(n);
+        return rc;
+    }
+    *out = n;
     return RAGD_OK;
 }
 

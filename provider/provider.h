@@ -17,9 +17,16 @@
  * server answering with another dimension is an error naming both
  * dimensions (RAGD_EPROVIDER), never silently truncated.
  *
- * Ownership: embedder_new returns a handle released by embedder_free; the
- * config strings are copied. Thread-safety: one embedder must be used by one
- * thread at a time (it owns a curl handle); create one per thread.
+ * Ownership: embedder_new and embedder_clone return a handle released by
+ * embedder_free; the config strings are copied.
+ *
+ * Thread-safety, per function: embedder_new, embedder_clone (of a handle no
+ * other thread is changing), embedder_model and embedder_dim are reentrant;
+ * embedder_embed, embedder_probe_dim, embedder_add_fallback and
+ * embedder_free change the handle (a remote one owns libcurl easy handles,
+ * which cannot be shared): one thread at a time per handle. For parallel
+ * embedding give each thread its own embedder_clone. local_embed_text is a
+ * pure function.
  */
 #ifndef RAGD_PROVIDER_H
 #define RAGD_PROVIDER_H
@@ -67,6 +74,14 @@ ragd_status embedder_new(const embedder_config *cfg, ragd_embedder **out, ragd_e
 ragd_status embedder_add_fallback(ragd_embedder *e, const embedder_config *cfg, ragd_error *err);
 
 void embedder_free(ragd_embedder *e);
+
+/* A new handle equal to e: same kind, model, URL, key, timeouts, retries,
+ * batch size, cost, dimension (also one learned by embedder_probe_dim) and
+ * fallbacks, with its own HTTP clients (connections are not shared), so the
+ * clone can embed on another thread while e is used on this one. Usage is
+ * not shared either: each handle's calls add to the embed_usage they are
+ * given. Fails like embedder_new (RAGD_EPROVIDER when libcurl cannot start). */
+ragd_status embedder_clone(const ragd_embedder *e, ragd_embedder **out, ragd_error *err);
 
 /* The model name (borrowed) and the dimension (0 if not yet known for a
  * remote embedder created with dim 0). */

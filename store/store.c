@@ -98,6 +98,28 @@ ragd_status store_open(const char *data_dir, ragd_store **out, ragd_error *err)
     return RAGD_OK;
 }
 
+ragd_status store_open_reader(const char *data_dir, ragd_store **out, ragd_error *err)
+{
+    *out = NULL;
+    ragd_buf path = RAGD_BUF_INIT;
+    ragd_buf_printf(&path, "%s/ragd.db", data_dir);
+    ragd_store *st = ragd_xcalloc(1, sizeof *st);
+    st->dir = ragd_xstrdup(data_dir);
+    int src = sqlite3_open_v2(path.data, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (src != SQLITE_OK) {
+        ragd_error_set(err, RAGD_ESTORE, "cannot open database '%s' for reading: %s", path.data,
+                       st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
+        ragd_buf_free(&path);
+        store_close(st);
+        return RAGD_ESTORE;
+    }
+    ragd_buf_free(&path);
+    sqlite3_busy_timeout(st->db, 10000);
+    sqlite3_extended_result_codes(st->db, 1);
+    *out = st;
+    return RAGD_OK;
+}
+
 void store_close(ragd_store *st)
 {
     if (!st) return;

@@ -15,8 +15,10 @@
  * Strings inside structs filled by store functions are owned by the struct and
  * released by the matching *_free function.
  *
- * Thread-safety: a ragd_store (one SQLite connection) must be used by one
- * thread at a time; open one store per thread for concurrent readers.
+ * Thread-safety: a ragd_store (one SQLite connection, opened with
+ * SQLITE_OPEN_NOMUTEX) must be used by one thread at a time, whichever
+ * function is called; open one store per thread for concurrent readers
+ * (store_open_reader). Functions that take no ragd_store are reentrant.
  */
 #ifndef RAGD_STORE_H
 #define RAGD_STORE_H
@@ -89,6 +91,13 @@ typedef struct {
 /* Open (creating if needed) the data directory and its database, apply
  * migrations, enable WAL, foreign keys and a busy timeout. */
 ragd_status store_open(const char *data_dir, ragd_store **out, ragd_error *err);
+
+/* Open a read-only connection to the database of a data directory that
+ * store_open has already created and migrated (no migrations, no pragmas
+ * that write). In WAL mode it reads committed data while another connection
+ * writes, so a worker thread can look things up (e.g. the embedding cache)
+ * without touching the writer's connection. Writes through it fail. */
+ragd_status store_open_reader(const char *data_dir, ragd_store **out, ragd_error *err);
 
 /* Close the database and free the handle. NULL is a no-op. */
 void store_close(ragd_store *st);

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -874,6 +875,80 @@ static void test_fallback_chain(void **state)
     mock_server_stop(m);
 }
 
+typedef struct {
+    ragd_embedder *e;
+    const char *const *texts;
+    size_t n;
+    float *out;
+    embed_usage u;
+    ragd_status rc;
+    ragd_error err;
+} clone_job;
+
+static void *clone_embed(void *arg)
+{
+    clone_job *j = arg;
+    j->rc = embedder_embed(j->e, j->texts, NULL, j->n, j->out, &j->u, &j->err);
+    return NULL;
+}
+
+/* A clone keeps the key, the dimension and the fallbacks, and clones embed
+ * on two threads at once, each through its own connections. */
+static void test_clone_threads(void **state)
+{
+    (void)state;
+    mock_server *m = start_mock(384, 0, 0, "sk-clone");
+    int dead = free_port();
+    char url1[128], url2[128];
+    embedder_config p = remote_cfg("openai", dead, url1, sizeof url1);
+    p.max_retries = -1;
+    p.api_key = "sk-clone";
+    embedder_config f = remote_cfg("openai", mock_server_port(m), url2, sizeof url2);
+    f.api_key = "sk-clone";
+    ragd_embedder *e = make(&p);
+    ragd_error err;
+    assert_int_equal(embedder_add_fallback(e, &f, &err), RAGD_OK);
+    ragd_embedder *c[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(embedder_clone(e, &c[i], &err), RAGD_OK);
+        assert_string_equal(embedder_model(c[i]), "mock-embed");
+        assert_int_equal(embedder_dim(c[i]), 384);
+    }
+    const char **t = many_texts();
+    clone_job jobs[2];
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&jobs[i], 0, sizeof jobs[i]);
+        jobs[i].e = c[i];
+        jobs[i].texts = t;
+        jobs[i].n = NTEXTS;
+        jobs[i].out = malloc((size_t)NTEXTS * 384 * sizeof(float));
+        assert_int_equal(pthread_create(&th[i], NULL, clone_embed, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        if (jobs[i].rc) fprintf(stderr, "clone %d: %s\n", i, jobs[i].err.msg);
+        assert_int_equal(jobs[i].rc, RAGD_OK);
+        expect_local_vectors(t, NTEXTS, jobs[i].out, 384);
+        assert_int_equal(jobs[i].u.fallbacks, 3); /* the key went with the fallback */
+        free(jobs[i].out);
+        embedder_free(c[i]);
+    }
+    free_texts(t);
+    /* A local embedder clones to an equal local one. */
+    embedder_config lc;
+    memset(&lc, 0, sizeof lc);
+    lc.dim = 64;
+    ragd_embedder *l = make(&lc), *l2 = NULL;
+    assert_int_equal(embedder_clone(l, &l2, &err), RAGD_OK);
+    assert_int_equal(embedder_dim(l2), 64);
+    assert_string_equal(embedder_model(l2), embedder_model(l));
+    embedder_free(l2);
+    embedder_free(l);
+    embedder_free(e);
+    mock_server_stop(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -897,6 +972,7 @@ int main(void)
         cmocka_unit_test(test_bearer_key),
         cmocka_unit_test(test_connection_refused),
         cmocka_unit_test(test_fallback_chain),
+        cmocka_unit_test(test_clone_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
