@@ -15,6 +15,11 @@
  * id listed). A parent that does not fit the rest of the budget whole is
  * replaced by the hit's own chunk text, so the part that matched is never
  * trimmed away for the section around it.
+ *
+ * Span merging: hits of one document whose byte spans overlap or touch (the
+ * fixed chunker's overlapping windows, neighbouring chunks) become one source
+ * at the best hit's rank, whose text is the union span read from the
+ * document, so the generator never sees the same sentences twice.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +73,70 @@ static void add_chunk_id(context_source *s, int64_t id)
     s->chunk_ids[s->nchunks++] = id;
 }
 
+/* Hits of one document whose spans overlap or touch: one source. */
+typedef struct {
+    size_t *hits; /* indexes into the search result, best first; hits[0] leads */
+    size_t nhits;
+    size_t start, end; /* union of the hits' spans */
+    bool parent;       /* a parent-section hit: never span-merged */
+    bool dead;         /* folded into an earlier group */
+} span_group;
+
+static void group_push(span_group *g, size_t hit)
+{
+    g->hits = ragd_xrealloc(g->hits, (g->nhits + 1) * sizeof *g->hits);
+    g->hits[g->nhits++] = hit;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Group r's hits (see "Span merging" above). Returns n groups in the order
+ * of their best hit; dead groups are to be skipped. Groups of one document
+ * stay pairwise apart, so a new hit that touches several groups touches the
+ * earliest first and the later ones fold into it. */
+static span_group *group_spans(ragd_store *st, const search_result *r, size_t *n)
+{
+    span_group *g = ragd_xcalloc(r->n ? r->n : 1, sizeof *g);
+    size_t ng = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const search_hit *h = &r->hits[i];
+        bool parent = h->parent_id && st;
+        span_group *into = NULL;
+        for (size_t k = 0; k < ng && !into && !parent && st; k++)
+            if (!g[k].dead && !g[k].parent && !strcmp(r->hits[g[k].hits[0]].doc_id, h->doc_id) &&
+                h->start <= g[k].end && g[k].start <= h->end)
+                into = &g[k];
+        if (!into) {
+            into = &g[ng++];
+            into->parent = parent;
+            into->start = h->start, into->end = h->end;
+            group_push(into, i);
+            continue;
+        }
+        group_push(into, i);
+        if (h->start < into->start) into->start = h->start;
+        if (h->end > into->end) into->end = h->end;
+        for (size_t k = (size_t)(into - g) + 1; k < ng; k++) {
+            span_group *o = &g[k];
+            if (o->dead || o->parent || strcmp(r->hits[o->hits[0]].doc_id, h->doc_id) ||
+                o->start > into->end || into->start > o->end)
+                continue;
+            for (size_t j = 0; j < o->nhits; j++)
+                group_push(into, o->hits[j]);
+            if (o->start < into->start) into->start = o->start;
+            if (o->end > into->end) into->end = o->end;
+            o->dead = true;
+        }
+        qsort(into->hits, into->nhits, sizeof *into->hits, cmp_size);
+    }
+    *n = ng;
+    return g;
+}
+
 ragd_status context_assemble(ragd_store *st, const search_result *r, size_t budget,
                              context_result *out, ragd_error *err)
 {
@@ -78,8 +147,12 @@ ragd_status context_assemble(ragd_store *st, const search_result *r, size_t budg
     ragd_buf ctx = RAGD_BUF_INIT;
     size_t used = 0;
     ragd_status rc = RAGD_OK;
-    for (size_t i = 0; i < r->n; i++) {
-        const search_hit *h = &r->hits[i];
+    size_t ng = 0;
+    span_group *groups = group_spans(st, r, &ng);
+    for (size_t gi = 0; gi < ng; gi++) {
+        const span_group *g = &groups[gi];
+        if (g->dead) continue;
+        const search_hit *h = &r->hits[g->hits[0]];
         /* A hit of a parent already used is part of that source. */
         if (h->parent_id && st) {
             context_source *same = NULL;
@@ -107,6 +180,13 @@ ragd_status context_assemble(ragd_store *st, const search_result *r, size_t budg
         const char *text = h->text;
         const char *path = h->heading_path;
         size_t start = h->start;
+        char *merged = NULL;
+        if (g->nhits > 1) {
+            ragd_error me;
+            if (store_doc_text_range(st, r->coll_id, h->doc_id, g->start, g->end, &merged, &me) ==
+                RAGD_OK)
+                text = merged, start = g->start;
+        }
         int64_t parent_id = 0;
         ragd_buf head = RAGD_BUF_INIT;
         if (ptext) {
@@ -130,6 +210,7 @@ ragd_status context_assemble(ragd_store *st, const search_result *r, size_t budg
                 ragd_buf_free(&head);
                 free(ptext);
                 free(ppath);
+                free(merged);
                 break;
             }
             tt = text_count_tokens(text, len);
@@ -147,13 +228,18 @@ ragd_status context_assemble(ragd_store *st, const search_result *r, size_t budg
         s->start = start;
         s->parent_id = parent_id;
         s->heading_path = ragd_xstrdup(path);
-        add_chunk_id(s, h->chunk_id);
+        for (size_t j = 0; j < (merged ? g->nhits : 1); j++)
+            add_chunk_id(s, r->hits[g->hits[j]].chunk_id);
         used += ht + tt;
         bool trimmed = len < strlen(text);
         free(ptext);
         free(ppath);
+        free(merged);
         if (trimmed) break;
     }
+    for (size_t gi = 0; gi < ng; gi++)
+        free(groups[gi].hits);
+    free(groups);
     out->context = ragd_buf_steal(&ctx);
     out->tokens = used;
     if (rc) context_result_free(out);

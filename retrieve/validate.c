@@ -51,8 +51,7 @@ int validate_stem_match(const char *a, size_t la, const char *b, size_t lb)
     while (p < la && p < lb && a[p] == b[p])
         p++;
     size_t shorter = la < lb ? la : lb, longer = la < lb ? lb : la;
-    if (p == shorter && longer == shorter + 1 && (la > lb ? a[la - 1] : b[lb - 1]) == 's')
-        return 1;
+    if (p == shorter && longer == shorter + 1 && (la > lb ? a[la - 1] : b[lb - 1]) == 's') return 1;
     return p >= 4 && la - p <= 3 && lb - p <= 3;
 }
 
@@ -118,7 +117,10 @@ void hash_set_shingles(hash_set *s, const vwords *t, size_t width)
     sort_unique(s);
 }
 
-void hash_set_words(hash_set *s, const vwords *t) { hash_set_shingles(s, t, 1); }
+void hash_set_words(hash_set *s, const vwords *t)
+{
+    hash_set_shingles(s, t, 1);
+}
 
 void hash_set_free(hash_set *s)
 {

@@ -749,3 +749,30 @@ ragd_status store_parent_text(ragd_store *st, int64_t parent_id, char **text, si
     sqlite3_finalize(q);
     return RAGD_OK;
 }
+
+ragd_status store_doc_text_range(ragd_store *st, int64_t coll, const char *doc_key, size_t start,
+                                 size_t end, char **text, ragd_error *err)
+{
+    *text = NULL;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT substr(CAST(text AS BLOB), ? + 1, ?) FROM documents WHERE "
+                           "collection_id = ? AND doc_key = ?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(st->db, err, "cannot read document text");
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)start);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)(end > start ? end - start : 0));
+    sqlite3_bind_int64(q, 3, coll);
+    sqlite3_bind_text(q, 4, doc_key, -1, SQLITE_TRANSIENT);
+    int r = sqlite3_step(q);
+    if (r != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        if (r == SQLITE_DONE)
+            return ragd_error_set(err, RAGD_ENOTFOUND, "no document '%s'", doc_key);
+        return store_sqlite_error(st->db, err, "cannot read document text");
+    }
+    const void *b = sqlite3_column_blob(q, 0);
+    *text = ragd_xstrndup(b ? (const char *)b : "", b ? (size_t)sqlite3_column_bytes(q, 0) : 0);
+    sqlite3_finalize(q);
+    return RAGD_OK;
+}

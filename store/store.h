@@ -163,6 +163,13 @@ ragd_status store_chunks_json(ragd_store *st, int64_t coll, const char *key, jso
 ragd_status store_parent_text(ragd_store *st, int64_t parent_id, char **text, size_t *start,
                               size_t *end, char **heading_path, ragd_error *err);
 
+/* Bytes [start, end) of the stored text of document doc_key in collection
+ * coll (offsets as chunks store them). *text is malloc'd and NUL-terminated
+ * (caller frees); a range past the end is clipped. RAGD_ENOTFOUND when there
+ * is no such document. Thread-safety: as the store. */
+ragd_status store_doc_text_range(ragd_store *st, int64_t coll, const char *doc_key, size_t start,
+                                 size_t end, char **text, ragd_error *err);
+
 /* --- document summaries (store/doc_summary.c) ------------------------------ */
 
 /* The document's stored summary object (documents.summary; {} for documents

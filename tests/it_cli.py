@@ -134,6 +134,41 @@ def test_context_numbered_within_budget():
     assert again == c  # deterministic
 
 
+def test_context_merges_overlapping_spans_of_one_document():
+    with TempDir() as t:
+        data, src = os.path.join(t, "data"), os.path.join(t, "src")
+        os.makedirs(src)
+        # One long document about one topic: small overlapping windows all match.
+        words = ["amber", "basalt", "cedar", "dune", "ember", "fjord", "glacier", "harbor", "iris",
+                 "juniper", "kelp", "lagoon"]
+        sents = [f"Step {i} near the {w} gate: the greyhound kennel ventilation fan filter is rinsed "
+                 f"with {w} water number {i * 7}." for i, w in enumerate(words, 1)]
+        with open(os.path.join(src, "fans.txt"), "w") as f:
+            f.write(" ".join(sents) + "\n")
+        ragd("ingest", "--chunk-tokens", "40", "--overlap", "10", src, data=data, check=0)
+        chunks = ragd("chunks", "--json", "fans.txt", data=data, check=0).json()["chunks"]
+        assert len(chunks) >= 4, len(chunks)
+        doc = ragd("show", "--json", "fans.txt", data=data, check=0).json()["text"].encode()
+        q = ["context", "--json", "--k", "6", "--mmr", "100", "greyhound kennel ventilation fan filter rinsed"]
+        c = ragd(*q, data=data, check=0).json()
+        assert c["relevant"], c
+        merged = [s for s in c["sources"] if len(s["chunk_ids"]) > 1]
+        assert merged, c["sources"]
+        for s in c["sources"]:
+            # The source text is exactly the document's bytes [start, end).
+            text = doc[s["start"]:s["end"]].decode()
+            assert text in c["context"], (s, c["context"][:300])
+        # No sentence is repeated: the overlap between windows appears once
+        # (the per-source "Summary:" lines aside).
+        body = "\n".join(x for x in c["context"].split("\n") if not x.startswith("Summary: "))
+        for sent in sents:
+            assert body.count(sent) <= 1, sent
+        # Sources of one document never overlap each other.
+        spans = sorted((s["start"], s["end"]) for s in c["sources"])
+        for (a0, a1), (b0, b1) in zip(spans, spans[1:]):
+            assert a1 < b0, spans
+
+
 def test_normalization_nfd_and_crlf():
     d = ingested()
     r = ragd("search", "--json", "Café Méridien", data=d, check=0).json()

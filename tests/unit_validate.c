@@ -52,8 +52,9 @@ static void test_phrase_coverage(void **state)
     assert_true(fabs(phrase("femoropopliteal bypass thrombosis",
                             "bypass surgery; thrombosis; femoropopliteal arteries") -
                      0.0) < 1e-9);
-    assert_true(fabs(phrase("capital of Australia city", "the capital of Australia has a large city") -
-                     0.5) < 1e-9);
+    assert_true(
+        fabs(phrase("capital of Australia city", "the capital of Australia has a large city") -
+             0.5) < 1e-9);
     /* One content word: no pairs, no phrase evidence. */
     assert_true(phrase("the thrombosis", "thrombosis") == 0.0);
     assert_true(phrase("", "anything at all") == 0.0);
@@ -275,8 +276,8 @@ static void test_duplicates_near_duplicates_and_doc_cap(void **state)
     search(fx, "apple orchards drip irrigation save water dry summer prune trees winter", &o, &r);
     assert_true(r.relevant);
     /* Exactly one of the three orchard texts survives. */
-    size_t orchards =
-        hits_of(&r, "orchard.txt") + hits_of(&r, "orchard-copy.txt") + hits_of(&r, "orchard-near.txt");
+    size_t orchards = hits_of(&r, "orchard.txt") + hits_of(&r, "orchard-copy.txt") +
+                      hits_of(&r, "orchard-near.txt");
     assert_int_equal(orchards, 1);
     assert_int_equal(dropped_for(&r, NULL, "duplicate"), 1);
     assert_int_equal(dropped_for(&r, NULL, "near_duplicate"), 1);
