@@ -111,13 +111,14 @@ void search_opts_init(search_opts *o)
 /* Load a candidate's fields. With meta not NULL, also its document's
  * metadata JSON (malloc'd) for --filter. */
 static ragd_status load_hit(ragd_store *st, int64_t chunk_id, search_hit *h, char **meta,
-                            ragd_error *err)
+                            char **summary, ragd_error *err)
 {
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db,
                            "SELECT c.parent_id, d.doc_key, d.title, c.heading_path, c.text, "
-                           "c.start, c.end, d.metadata FROM chunks c JOIN documents d ON d.id = "
+                           "c.start, c.end, d.metadata, json_extract(d.summary, '$.summary_text') "
+                           "FROM chunks c JOIN documents d ON d.id = "
                            "c.document_id WHERE c.id = ?",
                            -1, &q, NULL) != SQLITE_OK)
         return store_sqlite_error(db, err, "cannot read search hit");
@@ -139,6 +140,8 @@ static ragd_status load_hit(ragd_store *st, int64_t chunk_id, search_hit *h, cha
     h->start = (size_t)sqlite3_column_int64(q, 5);
     h->end = (size_t)sqlite3_column_int64(q, 6);
     if (meta) *meta = ragd_xstrdup((const char *)sqlite3_column_text(q, 7));
+    const unsigned char *sum = sqlite3_column_text(q, 8);
+    if (summary) *summary = ragd_xstrdup(sum ? (const char *)sum : "");
     sqlite3_finalize(q);
     return RAGD_OK;
 }
@@ -377,7 +380,9 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     for (size_t i = 0; i < nc && out->n < pool; i++) {
         search_hit h = {0};
         char *meta = NULL;
-        ragd_status lr = load_hit(st, cv[i].chunk_id, &h, o->nfilters ? &meta : NULL, err);
+        char *summary = NULL;
+        ragd_status lr =
+            load_hit(st, cv[i].chunk_id, &h, o->nfilters ? &meta : NULL, &summary, err);
         if (lr == RAGD_ENOTFOUND) continue;
         if ((rc = lr)) break;
         if (o->nfilters) {
@@ -387,6 +392,7 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
             free(meta);
             if (!keep) {
                 hit_free(&h);
+                free(summary);
                 continue;
             }
         }
@@ -397,9 +403,14 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         h.dense_rank = cv[i].dense_rank;
         ragd_buf all = RAGD_BUF_INIT;
         ragd_buf_printf(&all, "%s\n%s\n%s", h.title, h.heading_path, h.text);
-        h.coverage = retrieve_term_coverage_w(terms, idf, nterms, all.data, all.len);
         vwords tw;
         vwords_init(&tw, all.data, all.len);
+        /* Coverage also counts the document's summary: a chunk deep in a
+         * document still belongs to what the document is about. Phrases
+         * must be in the chunk itself. */
+        if (summary && *summary) ragd_buf_printf(&all, "\n%s", summary);
+        free(summary);
+        h.coverage = retrieve_term_coverage_w(terms, idf, nterms, all.data, all.len);
         ragd_buf_free(&all);
         h.phrase = validate_phrase_coverage(&qwords, &tw);
         double cos_excess = use_dense && h.dense_rank ? h.dense_score - cos_floor : 0;
