@@ -964,7 +964,7 @@ static void print_command_help(FILE *f, const command *c)
     for (int i = 0; c->opts[i].name; i++) {
         char left[40];
         snprintf(left, sizeof left, "--%s%s", c->opts[i].name, c->opts[i].has_value ? " V" : "");
-        fprintf(f, "  %-20s %s\n", left, c->opts[i].help);
+        fprintf(f, "  %-21s %s\n", left, c->opts[i].help);
     }
     fprintf(f, "\nexit codes: 0 ok, 1 bad input, 2 usage, 3 provider/network\n");
 }
