@@ -430,6 +430,61 @@ static int cmd_rm(const command *cmd, cli_args *a)
             "context 80)"                                                                          \
     }
 
+/* The optional rerank provider (provider/rerank.h), for search/context/answer
+ * and eval. */
+#define RERANK_OPTS                                                                                \
+    {"reranker-url", true,                                                                         \
+     "rerank server base URL; POST URL/rerank (env RAGD_RERANKER_URL; default: no rerank)"},       \
+        {"reranker-model", true,                                                                   \
+         "rerank model (env RAGD_RERANKER_MODEL; required by Cohere and Jina, none for TEI)"},     \
+        {"reranker-protocol", true,                                                                \
+         "tei | cohere request shape (default: cohere with a model, tei without)"},                \
+        {"reranker-timeout", true, "seconds per rerank call (default 10)"},                        \
+        {"rerank-depth", true, "best fused candidates sent to the reranker (default 50)"},         \
+    {                                                                                              \
+        "min-rerank", true,                                                                        \
+            "drop results whose rerank score is below this number (server scale; default none)"    \
+    }
+
+/* Read RERANK_OPTS: *out is NULL when no reranker URL is given, else a new
+ * reranker the caller frees; so gets it with its depth and threshold. */
+static ragd_status reranker_from_args(const cli_args *a, search_opts *so, ragd_reranker **out,
+                                      ragd_error *e)
+{
+    *out = NULL;
+    long timeout = 0, depth = 0;
+    if (cli_get_int(a, "reranker-timeout", 1, 3600, &timeout, e) ||
+        cli_get_int(a, "rerank-depth", 1, 1000, &depth, e))
+        return RAGD_EUSAGE;
+    const char *min = cli_get(a, "min-rerank");
+    if (min) {
+        char *end;
+        double v = strtod(min, &end);
+        if (end == min || *end || v != v || v < -1e9 || v > 1e9)
+            return ragd_error_set(e, RAGD_EUSAGE, "--min-rerank must be a number, not '%s'", min);
+        so->min_rerank = v;
+        so->min_rerank_set = true;
+    }
+    so->rerank_depth = (size_t)depth;
+    reranker_config rc = {
+        .url = opt_or_env(a, "reranker-url", "RAGD_RERANKER_URL"),
+        .model = opt_or_env(a, "reranker-model", "RAGD_RERANKER_MODEL"),
+        .api_key = getenv("RAGD_PROVIDER_KEY"),
+        .protocol = cli_get(a, "reranker-protocol"),
+        .timeout_s = (double)timeout,
+    };
+    if (!rc.url) {
+        if (min || depth || rc.protocol || timeout || cli_get(a, "reranker-model"))
+            return ragd_error_set(e, RAGD_EUSAGE,
+                                  "--min-rerank, --rerank-depth and --reranker-* options need "
+                                  "--reranker-url (or RAGD_RERANKER_URL)");
+        return RAGD_OK;
+    }
+    ragd_status st = reranker_new(&rc, out, e);
+    so->reranker = *out;
+    return st;
+}
+
 /* Read SEARCH_TUNING_OPTS into so (mode, fusion, weights, thresholds).
  * Returns RAGD_EUSAGE with a message for a bad value. */
 static ragd_status search_tuning_from_args(const cli_args *a, search_opts *so, ragd_error *e)
@@ -466,6 +521,7 @@ static const cli_optdef SEARCH_OPTS[] = {
     EMBED_OPTS,
     {"k", true, "number of results (default 10)"},
     SEARCH_TUNING_OPTS,
+    RERANK_OPTS,
     {"budget", true, "context token budget (context, answer; default 3000)"},
     {"filter", true, "KEY=VALUE: only documents whose metadata matches (repeatable, all must)"},
     {"stream", false, "stream the answer (answer; printed whole for the extractive generator)"},
@@ -491,6 +547,7 @@ typedef struct {
     search_opts so;
     search_result sr;
     size_t budget;
+    ragd_reranker *reranker; /* NULL without --reranker-url */
 } query_run;
 
 /* Shared front half of search/context/answer: parse, open, search. */
@@ -511,6 +568,7 @@ static int run_search_steps(const command *cmd, cli_args *a, query_run *q)
     if (cli_get_int(a, "k", 1, 1000, &k, &e) || cli_get_int(a, "budget", 50, 200000, &budget, &e))
         return fail(cmd->name, &e);
     if (search_tuning_from_args(a, &q->so, &e)) return fail(cmd->name, &e);
+    if (reranker_from_args(a, &q->so, &q->reranker, &e)) return fail(cmd->name, &e);
     size_t nf = 0;
     q->filters = cli_get_all(a, "filter", &nf);
     if (ingest_meta_parse(q->filters, nf, NULL, &e)) { /* same KEY=VALUE rules as --meta */
@@ -557,6 +615,7 @@ static int run_search(const command *cmd, cli_args *a, query_run *q)
 static void query_run_free(query_run *q)
 {
     free(q->filters);
+    reranker_free(q->reranker);
     search_result_free(&q->sr);
     engine_close(&q->eng);
     free(q->query);
@@ -682,6 +741,7 @@ static const cli_optdef EVAL_OPTS[] = {
     {"offtopic", true, "jsonl of questions the corpus cannot answer: report the share rejected"},
     {"max-queries", true, "evaluate only the first N judged queries"},
     SEARCH_TUNING_OPTS,
+    RERANK_OPTS,
     {"embedder", true, "embedder for a new eval collection (default local)"},
     {"embedder-model", true, "embedding model name"},
     {"chunk-tokens", true, "chunk size for a new eval collection"},
@@ -706,6 +766,8 @@ static int cmd_eval(const command *cmd, cli_args *a)
         search_tuning_from_args(a, &tuning, &e))
         return fail("eval", &e);
     const char *mode = tuning.mode;
+    ragd_reranker *reranker = NULL;
+    if (reranker_from_args(a, &tuning, &reranker, &e)) return fail("eval", &e);
     /* Check the dataset before creating anything. */
     const char *split = cli_get(a, "split") ? cli_get(a, "split") : "test";
     const char *need[] = {"corpus.jsonl", "queries.jsonl", NULL};
@@ -717,6 +779,7 @@ static int cmd_eval(const command *cmd, cli_args *a)
                     "ragd: eval: %s: missing or unreadable; --beir needs a BEIR dataset "
                     "directory (corpus.jsonl, queries.jsonl, qrels/%s.tsv)\n",
                     p, split);
+            reranker_free(reranker);
             return 1;
         }
     }
@@ -725,6 +788,7 @@ static int cmd_eval(const command *cmd, cli_args *a)
         snprintf(p, sizeof p, "%s/qrels/%s.tsv", dir, split);
         if (access(p, R_OK) != 0) {
             fprintf(stderr, "ragd: eval: %s: missing or unreadable (is --split right?)\n", p);
+            reranker_free(reranker);
             return 1;
         }
     }
@@ -747,12 +811,18 @@ static int cmd_eval(const command *cmd, cli_args *a)
                 *p = '_';
     }
     embed_choice choice;
-    if (embed_choice_from_args(a, &choice, &e)) return fail("eval", &e);
+    if (embed_choice_from_args(a, &choice, &e)) {
+        reranker_free(reranker);
+        return fail("eval", &e);
+    }
     ragd_settings s;
     store_settings_init(&s);
     if (ct) s.chunk_tokens = (int)ct;
     engine eng;
-    if (engine_open_ingest(data_dir(a), name, &s, &choice, &eng, &e)) return fail("eval", &e);
+    if (engine_open_ingest(data_dir(a), name, &s, &choice, &eng, &e)) {
+        reranker_free(reranker);
+        return fail("eval", &e);
+    }
     /* Ingest (a no-op for documents already there unchanged). */
     char corpus[4096];
     snprintf(corpus, sizeof corpus, "%s/corpus.jsonl", dir);
@@ -766,11 +836,13 @@ static int cmd_eval(const command *cmd, cli_args *a)
     json_decref(rep);
     if (rc) {
         engine_close(&eng);
+        reranker_free(reranker);
         return fail("eval: ingest", &e);
     }
     bool dense = !mode || strcmp(mode, "lexical") != 0;
     if (dense && vindex_open(eng.st, &eng.coll, &eng.vindex, NULL, &e)) {
         engine_close(&eng);
+        reranker_free(reranker);
         return fail("eval", &e);
     }
     eval_opts eo = {.split = cli_get(a, "split"),
@@ -787,6 +859,7 @@ static int cmd_eval(const command *cmd, cli_args *a)
     json_t *res = NULL;
     rc = eval_beir(eng.st, &eng.coll, dir, &eo, &res, &e);
     engine_close(&eng);
+    reranker_free(reranker);
     if (rc) return fail("eval", &e);
     if (cli_flag(a, "json")) {
         print_json(res);
@@ -804,6 +877,12 @@ static int cmd_eval(const command *cmd, cli_args *a)
             100 * json_real_value(
                       json_object_get(json_object_get(res, "validation"), "relevant_survive")));
     }
+    json_t *rrep = json_object_get(res, "rerank");
+    if (rrep && !cli_flag(a, "json"))
+        printf("  reranked queries: %lld, rerank failed: %lld%s%s\n",
+               ragd_json_int(rrep, "queries_reranked"), ragd_json_int(rrep, "queries_failed"),
+               ragd_json_int(rrep, "queries_failed") ? " — last error: " : "",
+               ragd_json_int(rrep, "queries_failed") ? ragd_json_str(rrep, "last_error") : "");
     json_t *off = json_object_get(res, "offtopic");
     if (off && !cli_flag(a, "json"))
         printf("  off-topic questions rejected: %lld of %lld (%.1f%%)\n",
@@ -885,7 +964,7 @@ static void print_command_help(FILE *f, const command *c)
     for (int i = 0; c->opts[i].name; i++) {
         char left[40];
         snprintf(left, sizeof left, "--%s%s", c->opts[i].name, c->opts[i].has_value ? " V" : "");
-        fprintf(f, "  %-20s %s\n", left, c->opts[i].help);
+        fprintf(f, "  %-21s %s\n", left, c->opts[i].help);
     }
     fprintf(f, "\nexit codes: 0 ok, 1 bad input, 2 usage, 3 provider/network\n");
 }

@@ -216,6 +216,8 @@ ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *d
     if (!so.candidates) so.candidates = so.k;
     double sum_ndcg = 0, sum_recall = 0, sum_mrr = 0;
     size_t nq = 0, survive = 0, with_rel = 0;
+    size_t rr_used = 0, rr_failed = 0; /* queries reranked / whose rerank failed */
+    char rr_error[RAGD_ERROR_MAX] = "";
     double *lat = ragd_xcalloc(qr.n ? qr.n : 1, sizeof *lat);
     for (size_t i = 0; i < qr.n && !rc; i++) {
         if (o->max_queries && nq >= o->max_queries) break;
@@ -245,6 +247,14 @@ ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *d
             break;
         }
         lat[nq] = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+        json_t *rr = json_object_get(sr.validation, "rerank");
+        if (rr && json_is_true(json_object_get(rr, "used"))) {
+            rr_used++;
+        } else if (rr) {
+            rr_failed++;
+            const char *m = json_string_value(json_object_get(rr, "error"));
+            snprintf(rr_error, sizeof rr_error, "%s", m ? m : "unknown error");
+        }
         /* Document ranking: first appearance of each document. */
         const char **rank = ragd_xcalloc(sr.n ? sr.n : 1, sizeof *rank);
         size_t nr = 0;
@@ -341,6 +351,11 @@ ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *d
                       "validation", "relevant_survive", with_rel ? (double)survive / with_rel : 0,
                       "queries_with_survivor", (int)survive);
         if (off) json_object_set_new(*out, "offtopic", off);
+        if (so.reranker) /* a measurement with a failing reranker must say so */
+            json_object_set_new(*out, "rerank",
+                                json_pack("{s:i,s:i,s:s?}", "queries_reranked", (int)rr_used,
+                                          "queries_failed", (int)rr_failed, "last_error",
+                                          rr_failed ? rr_error : NULL));
     } else {
         json_decref(off);
     }

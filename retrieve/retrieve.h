@@ -1,7 +1,8 @@
 /* retrieve/retrieve.h — search, relevance validation and context assembly.
  *
  * A query is a pipeline of small timed stages (RediSearch-style):
- *   candidates (lexical BM25)  ->  validate  ->  assemble context
+ *   candidates (lexical BM25, dense cosine) -> fuse -> rerank (optional,
+ *   a remote cross-encoder, provider/rerank.h) -> validate -> assemble context
  * Each stage takes the previous stage's output; timings and the validator's
  * decisions are reported in the JSON the CLI and HTTP API print.
  *
@@ -20,6 +21,7 @@
 #include "core/error.h"
 #include "index/vector.h"
 #include "provider/provider.h"
+#include "provider/rerank.h"
 #include "store/store.h"
 
 typedef struct {
@@ -38,6 +40,9 @@ typedef struct {
     double dense_score;   /* cosine, or 0 when not a dense candidate */
     int lexical_rank;     /* 1-based rank in the lexical list, 0 = absent */
     int dense_rank;       /* 1-based rank in the dense list, 0 = absent */
+    double fused_score;   /* the fusion score (score too unless reranked) */
+    double rerank_score;  /* the reranker's score (server scale; may be negative) */
+    bool reranked;        /* scored by the reranker: score == rerank_score */
     bool passed;          /* passed validation (always true unless keep_all) */
 } search_hit;
 
@@ -61,6 +66,10 @@ typedef struct {
     size_t candidates;          /* candidate list length per channel; 0 = max(5k, 50) */
     const char *const *filters; /* "key=value" metadata filters (all must match), or NULL */
     size_t nfilters;
+    ragd_reranker *reranker; /* borrowed; NULL = no rerank stage */
+    size_t rerank_depth;     /* best fused candidates sent to the reranker; 0 = default */
+    double min_rerank;       /* with min_rerank_set: drop reranked candidates scoring below */
+    bool min_rerank_set;
 } search_opts;
 
 /* Fusion and validation defaults (see docs/retrieval.md). */
@@ -81,6 +90,13 @@ typedef struct {
 /* Shingle (word 4-gram) Jaccard at or above which a candidate is a
  * near-duplicate of a better one. */
 #define RETRIEVE_NEAR_DUP 0.80
+/* Rerank stage (search.c): how many of the best fused candidates (that exist
+ * and pass the filters) the reranker scores. They move to the front in the
+ * reranker's order (ties keep the fused order), and their score becomes the
+ * reranker's; candidates past the depth follow in fused order. A failing
+ * reranker leaves the fused order (validation.rerank.used false, with the
+ * error); it never fails the search. */
+#define RETRIEVE_RERANK_DEPTH 50
 
 typedef struct {
     char *query;
@@ -89,7 +105,7 @@ typedef struct {
     size_t n;
     bool relevant;      /* something passed validation */
     json_t *validation; /* the validator's report (owned) */
-    double ms_lexical, ms_embed, ms_dense, ms_fuse, ms_validate, ms_total;
+    double ms_lexical, ms_embed, ms_dense, ms_fuse, ms_rerank, ms_validate, ms_total;
     const char *mode; /* the mode that ran (static string) */
 } search_result;
 
@@ -105,8 +121,9 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
                             const search_opts *o, search_result *out, ragd_error *err);
 
 /* The contract's search JSON: {"query","mode","results":[{"rank","chunk_id",
- * "doc_id","title","score","text","start","end","parent_id","heading_path"}],
- * "relevant","validation","timing_ms"}. New reference. */
+ * "doc_id","title","score","text","start","end","parent_id","heading_path"
+ * (,"rerank_score","fused_score" when reranked)}],"relevant","validation"
+ * (with "rerank" when a reranker was given),"timing_ms"}. New reference. */
 json_t *search_result_json(const search_result *r, const search_opts *o);
 
 /* Share of query terms (folded, stop words removed, light prefix stemming)

@@ -19,6 +19,22 @@
  *       doc_cap         more than SEARCH_DOC_CAP chunks from one document.
  * Passing hits are finally ordered by maximal marginal relevance when
  * mmr_lambda < 1 (diversity), and cut to k.
+ *
+ * With a reranker (search_opts.reranker), a rerank stage between fusion and
+ * validation (rerank_stage) scores the best RETRIEVE_RERANK_DEPTH fused
+ * candidates and moves them to the front in its order. Validation then
+ * changes in three ways for the reranked candidates:
+ *   - the score rule is skipped: rerank scores have no common scale (TEI raw
+ *     logits are often negative, probabilities are in (0, 1)), so "below 0.2
+ *     of the best" means nothing for them, and judging them by their fused
+ *     score would undo the rerank; candidates past the depth keep the rule,
+ *     against the best fused score;
+ *   - with min_rerank set, a candidate whose rerank score is below it (or
+ *     that was not reranked) is dropped with reason "rerank";
+ *   - MMR relevance is the rerank score min-max scaled to [0.05, 1] (0 for
+ *     hits that were not reranked), since MMR divides by the largest score.
+ * The evidence gate, support, duplicate and doc_cap rules are text-based and
+ * apply unchanged.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -27,6 +43,7 @@
 
 #include "core/buf.h"
 #include "core/hash.h"
+#include "core/log.h"
 #include "core/text.h"
 #include "index/lexical.h"
 #include "retrieve/retrieve.h"
@@ -159,6 +176,7 @@ static void drop(json_t *dropped, const search_hit *h, const char *reason, doubl
     json_t *o = json_pack("{s:I,s:s,s:s}", "chunk_id", (json_int_t)h->chunk_id, "doc_id", h->doc_id,
                           "reason", reason);
     json_object_set_new(o, "evidence", json_real(value));
+    if (h->reranked) json_object_set_new(o, "rerank_score", json_real(h->rerank_score));
     json_array_append_new(dropped, o);
 }
 
@@ -198,6 +216,8 @@ typedef struct {
     int64_t chunk_id;
     double lex, dense, fused;
     int lex_rank, dense_rank;
+    double rerank; /* the reranker's score, when reranked */
+    bool reranked;
 } candidate;
 
 static int cand_by_fused(const void *a, const void *b)
@@ -216,6 +236,100 @@ static candidate *cand_find_or_add(candidate **v, size_t *n, size_t *cap, int64_
     memset(c, 0, sizeof *c);
     c->chunk_id = id;
     return c;
+}
+
+typedef struct {
+    candidate c;
+    size_t pos; /* position in fused order */
+} ranked_cand;
+
+static int cand_by_rerank(const void *a, const void *b)
+{
+    const ranked_cand *x = a, *y = b;
+    if (x->c.reranked != y->c.reranked) return x->c.reranked ? -1 : 1;
+    if (x->c.reranked && x->c.rerank != y->c.rerank) return x->c.rerank < y->c.rerank ? 1 : -1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* The rerank stage: send the first `depth` candidates of cv (fused order)
+ * that exist and pass the filters to o->reranker as title, heading path and
+ * text, then reorder the scanned prefix of cv: reranked candidates best
+ * first (ties in fused order), then the skipped ones. *report receives the
+ * validation's "rerank" object. A reranker failure is not an error (cv
+ * stays in fused order, *used false); a store error is. */
+static ragd_status rerank_stage(ragd_store *st, const char *query, const search_opts *o,
+                                candidate *cv, size_t nc, json_t **report, bool *used,
+                                ragd_error *err)
+{
+    size_t depth = o->rerank_depth ? o->rerank_depth : RETRIEVE_RERANK_DEPTH;
+    if (depth > RERANK_MAX_TEXTS) depth = RERANK_MAX_TEXTS;
+    size_t cap = depth < nc ? depth : nc, m = 0, scanned = 0;
+    char **texts = ragd_xcalloc(cap ? cap : 1, sizeof *texts);
+    size_t *idx = ragd_xcalloc(cap ? cap : 1, sizeof *idx);
+    double *sc = ragd_xcalloc(cap ? cap : 1, sizeof *sc);
+    ragd_status rc = RAGD_OK;
+    for (; scanned < nc && m < cap; scanned++) {
+        search_hit h = {0};
+        char *meta = NULL;
+        ragd_status lr =
+            load_hit(st, cv[scanned].chunk_id, &h, o->nfilters ? &meta : NULL, NULL, err);
+        if (lr == RAGD_ENOTFOUND) continue;
+        if ((rc = lr)) break;
+        bool keep = !o->nfilters || metadata_matches(meta, o->filters, o->nfilters);
+        free(meta);
+        if (keep) {
+            ragd_buf b = RAGD_BUF_INIT;
+            const char *parts[3] = {h.title, h.heading_path, h.text};
+            for (int p = 0; p < 3; p++)
+                if (parts[p] && *parts[p]) ragd_buf_printf(&b, "%s%s", b.len ? "\n" : "", parts[p]);
+            texts[m] = ragd_buf_steal(&b);
+            idx[m++] = scanned;
+        }
+        hit_free(&h);
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rerank_usage u = {0, 0, 0, 0};
+    ragd_error rerr;
+    ragd_error_clear(&rerr);
+    ragd_status rr =
+        rc ? rc : reranker_rerank(o->reranker, query, (const char *const *)texts, m, sc, &u, &rerr);
+    double ms = ms_since(&t0);
+    *used = !rr;
+    if (!rc) {
+        const char *model = reranker_model(o->reranker);
+        *report =
+            json_pack("{s:b,s:o,s:s,s:f,s:i,s:i,s:i,s:i}", "used", *used, "model",
+                      model ? json_string(model) : json_null(), "protocol",
+                      reranker_protocol(o->reranker), "ms", ms, "candidates", (int)(*used ? m : 0),
+                      "depth", (int)depth, "calls", (int)u.calls, "retries", (int)u.retries);
+        json_object_set_new(*report, "min_rerank",
+                            o->min_rerank_set ? json_real(o->min_rerank) : json_null());
+        if (!*used) {
+            json_object_set_new(*report, "error", json_string(rerr.msg));
+            log_write(LOG_WARN, "reranker failed; results keep the fused order", "error", rerr.msg,
+                      NULL);
+        }
+    }
+    if (!rc && *used && m) {
+        for (size_t k = 0; k < m; k++) {
+            cv[idx[k]].rerank = sc[k];
+            cv[idx[k]].reranked = true;
+        }
+        ranked_cand *rcv = ragd_xcalloc(scanned, sizeof *rcv);
+        for (size_t i = 0; i < scanned; i++)
+            rcv[i] = (ranked_cand){cv[i], i};
+        qsort(rcv, scanned, sizeof *rcv, cand_by_rerank);
+        for (size_t i = 0; i < scanned; i++)
+            cv[i] = rcv[i].c;
+        free(rcv);
+    }
+    for (size_t k = 0; k < m; k++)
+        free(texts[k]);
+    free(texts);
+    free(idx);
+    free(sc);
+    return rc;
 }
 
 ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const char *query,
@@ -348,6 +462,19 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     }
     if (nc) qsort(cv, nc, sizeof *cv, cand_by_fused);
     out->ms_fuse = ms_since(&t1);
+    double top_score = nc ? cv[0].fused : 0; /* the best fused score */
+    /* Stage 2b: rerank (optional). */
+    json_t *rerank_report = NULL;
+    bool reranked = false;
+    if (o->reranker) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        rc = rerank_stage(st, query, o, cv, nc, &rerank_report, &reranked, err);
+        out->ms_rerank = ms_since(&t1);
+        if (rc) {
+            free(cv);
+            return rc;
+        }
+    }
 
     /* Stage 3: validate. */
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -372,11 +499,11 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     hash_set *shingles = ragd_xcalloc(pool, sizeof *shingles);
     hash_set *wordsets = ragd_xcalloc(pool, sizeof *wordsets);
     char(*seen)[RAGD_SHA256_HEX] = ragd_xcalloc(pool, sizeof *seen);
-    size_t by_support = 0, by_dup = 0, by_near = 0, by_cap = 0, by_score = 0, npassed = 0;
+    size_t by_support = 0, by_dup = 0, by_near = 0, by_cap = 0, by_score = 0, by_rerank = 0,
+           npassed = 0;
     size_t gate_seen = 0; /* passing candidates considered by the query gate */
     double best_evidence = 0;
     bool gate = false;
-    double top_score = nc ? cv[0].fused : 0;
     for (size_t i = 0; i < nc && out->n < pool; i++) {
         search_hit h = {0};
         char *meta = NULL;
@@ -396,7 +523,10 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
                 continue;
             }
         }
-        h.score = cv[i].fused;
+        h.score = cv[i].reranked ? cv[i].rerank : cv[i].fused;
+        h.fused_score = cv[i].fused;
+        h.rerank_score = cv[i].rerank;
+        h.reranked = cv[i].reranked;
         h.lexical_score = cv[i].lex;
         h.dense_score = cv[i].dense;
         h.lexical_rank = cv[i].lex_rank;
@@ -433,9 +563,13 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         /* Per candidate: some evidence of its own, not far below the best
          * candidate, not a copy of a better one, not too many per document. */
         bool support_ok = h.evidence >= min_support;
-        bool score_ok = !(top_score > 0 && h.score < SEARCH_MIN_SCORE_RATIO * top_score);
-        if (!use_lex) score_ok = true; /* cosine is absolute: judged by the evidence */
+        bool score_ok = !(top_score > 0 && h.fused_score < SEARCH_MIN_SCORE_RATIO * top_score);
+        if (!use_lex) score_ok = true;   /* cosine is absolute: judged by the evidence */
+        if (h.reranked) score_ok = true; /* judged by the reranker (file comment) */
+        bool rerank_ok =
+            !(reranked && o->min_rerank_set && (!h.reranked || h.rerank_score < o->min_rerank));
         const char *reason = !score_ok                                     ? "score"
+                             : !rerank_ok                                  ? "rerank"
                              : !support_ok                                 ? "support"
                              : dup                                         ? "duplicate"
                              : near                                        ? "near_duplicate"
@@ -444,6 +578,7 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         if (reason) {
             drop(dropped, &h, reason, h.evidence);
             by_score += !strcmp(reason, "score");
+            by_rerank += !strcmp(reason, "rerank");
             by_support += !strcmp(reason, "support");
             by_dup += !strcmp(reason, "duplicate");
             by_near += !strcmp(reason, "near_duplicate");
@@ -493,8 +628,20 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
          * over their content words, then keep k. */
         size_t *order = ragd_xcalloc(out->n, sizeof *order);
         double *rel = ragd_xcalloc(out->n, sizeof *rel);
-        for (size_t i = 0; i < out->n; i++)
-            rel[i] = out->hits[i].score;
+        double rmin = 0, rmax = 0;
+        bool rseen = false;
+        for (size_t i = 0; i < out->n; i++) {
+            const search_hit *h = &out->hits[i];
+            rel[i] = h->score;
+            if (!h->reranked) continue;
+            if (!rseen || h->rerank_score < rmin) rmin = h->rerank_score;
+            if (!rseen || h->rerank_score > rmax) rmax = h->rerank_score;
+            rseen = true;
+        }
+        for (size_t i = 0; reranked && i < out->n; i++) /* a positive scale for MMR */
+            rel[i] = !out->hits[i].reranked ? 0
+                                            : 0.05 + 0.95 * (out->hits[i].rerank_score - rmin) /
+                                                         (rmax > rmin ? rmax - rmin : 1);
         validate_mmr_order(rel, wordsets, out->n, mmr, order);
         search_hit *re = ragd_xcalloc(out->n, sizeof *re);
         for (size_t i = 0; i < out->n; i++)
@@ -517,6 +664,7 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     }
     if (rc) {
         json_decref(dropped);
+        json_decref(rerank_report);
         search_result_free(out);
         return rc;
     }
@@ -534,6 +682,11 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         cos_floor, "cosine_weight", RETRIEVE_COSINE_WEIGHT, "min_score_ratio",
         SEARCH_MIN_SCORE_RATIO, "near_duplicate", RETRIEVE_NEAR_DUP, "mmr_lambda", mmr, "doc_cap",
         SEARCH_DOC_CAP, "dropped", dropped);
+    if (rerank_report) {
+        json_object_set_new(json_object_get(out->validation, "dropped_by"), "rerank",
+                            json_integer((json_int_t)by_rerank));
+        json_object_set_new(out->validation, "rerank", rerank_report);
+    }
     if (!out->relevant) {
         char msg[160];
         if (!nc)
@@ -577,12 +730,17 @@ json_t *search_result_json(const search_result *r, const search_opts *o)
             json_object_set_new(e, "dense_rank", json_integer(h->dense_rank));
             json_object_set_new(e, "dense_score", json_real(h->dense_score));
         }
+        if (h->reranked) {
+            json_object_set_new(e, "rerank_score", json_real(h->rerank_score));
+            json_object_set_new(e, "fused_score", json_real(h->fused_score));
+        }
         json_array_append_new(arr, e);
     }
     (void)o;
-    return json_pack("{s:s,s:s,s:o,s:b,s:O,s:{s:f,s:f,s:f,s:f,s:f,s:f}}", "query",
+    return json_pack("{s:s,s:s,s:o,s:b,s:O,s:{s:f,s:f,s:f,s:f,s:f,s:f,s:f}}", "query",
                      r->query ? r->query : "", "mode", r->mode ? r->mode : "lexical", "results",
                      arr, "relevant", r->relevant, "validation", r->validation, "timing_ms",
                      "lexical", r->ms_lexical, "embed", r->ms_embed, "dense", r->ms_dense, "fuse",
-                     r->ms_fuse, "validate", r->ms_validate, "total", r->ms_total);
+                     r->ms_fuse, "rerank", r->ms_rerank, "validate", r->ms_validate, "total",
+                     r->ms_total);
 }

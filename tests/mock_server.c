@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/buf.h"
@@ -38,6 +39,7 @@ struct mock_server {
     int port;
     mock_config cfg;
     char *api_key;
+    char *rerank_keyword;
 
     pthread_mutex_t mu;
     pthread_cond_t cv; /* broadcast on stop, wakes hangs */
@@ -99,6 +101,20 @@ mock_behavior mock_wrong_dim(int dim)
     mock_behavior b = mock_ok();
     b.action = MOCK_WRONG_DIM;
     b.dim = dim;
+    return b;
+}
+
+mock_behavior mock_bad_index(void)
+{
+    mock_behavior b = mock_ok();
+    b.action = MOCK_BAD_INDEX;
+    return b;
+}
+
+mock_behavior mock_dup_index(void)
+{
+    mock_behavior b = mock_ok();
+    b.action = MOCK_DUP_INDEX;
     return b;
 }
 
@@ -235,6 +251,82 @@ static enum MHD_Result send_embeddings(mock_server *m, struct MHD_Connection *c,
     return send_json(c, 200, resp, NULL);
 }
 
+/* Occurrences of keyword (ASCII case-insensitive) in t. */
+static int count_keyword(const char *t, const char *kw)
+{
+    size_t kl = strlen(kw);
+    int n = 0;
+    if (!kl) return 0;
+    for (const char *p = t; *p; p++)
+        if (!strncasecmp(p, kw, kl)) n++;
+    return n;
+}
+
+typedef struct {
+    size_t index;
+    double score;
+} rerank_item;
+
+static int by_score_desc(const void *a, const void *b)
+{
+    const rerank_item *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Answer a /rerank request in the shape it came in (TEI "texts" or Cohere
+ * "documents"); action MOCK_BAD_INDEX / MOCK_DUP_INDEX spoils the indexes. */
+static enum MHD_Result send_rerank(mock_server *m, struct MHD_Connection *c, const char *body,
+                                   size_t len, mock_action action)
+{
+    json_error_t je;
+    json_t *req = json_loadb(body, len, 0, &je);
+    json_t *query = json_object_get(req, "query");
+    json_t *texts = json_object_get(req, "texts");
+    int cohere = texts == NULL;
+    if (cohere) texts = json_object_get(req, "documents");
+    size_t n = json_array_size(texts);
+    int bad = !json_is_string(query) || !json_is_array(texts) || !n;
+    for (size_t i = 0; !bad && i < n; i++)
+        bad = !json_is_string(json_array_get(texts, i));
+    if (!bad && cohere) {
+        json_t *model = json_object_get(req, "model");
+        bad = !json_is_string(model) || !*json_string_value(model);
+    }
+    if (bad) {
+        json_decref(req);
+        return send_error(c, 0, 422,
+                          "need 'query' and a non-empty 'texts' (or 'model' and 'documents') "
+                          "list of strings",
+                          NULL);
+    }
+    rerank_item *it = ragd_xcalloc(n, sizeof *it);
+    for (size_t i = 0; i < n; i++) {
+        it[i].index = i;
+        if (m->rerank_keyword)
+            it[i].score =
+                count_keyword(json_string_value(json_array_get(texts, i)), m->rerank_keyword);
+        else
+            it[i].score = cohere ? (double)(i + 1) / (double)(n + 1) : (double)i - (double)n;
+    }
+    qsort(it, n, sizeof *it, by_score_desc);
+    if (action == MOCK_BAD_INDEX) it[0].index = n + 3;
+    if (action == MOCK_DUP_INDEX && n > 1) it[n - 1].index = it[0].index;
+    pthread_mutex_lock(&m->mu);
+    m->texts += (long)n;
+    pthread_mutex_unlock(&m->mu);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:I,s:f}", "index", (json_int_t)it[i].index,
+                                             cohere ? "relevance_score" : "score", it[i].score));
+    free(it);
+    json_decref(req);
+    json_t *resp = cohere ? json_pack("{s:s,s:o,s:{s:{s:i}}}", "id", "mock-rerank", "results", arr,
+                                      "meta", "billed_units", "search_units", 1)
+                          : arr;
+    return send_json(c, 200, resp, NULL);
+}
+
 /* Wait up to s seconds or until the server stops. Returns 1 if stopping. */
 static int hang(mock_server *m, double s)
 {
@@ -298,12 +390,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     pthread_mutex_unlock(&m->mu);
 
     int ollama = ends_with(url, "/api/embed");
+    int rerank = ends_with(url, "/rerank");
     enum MHD_Result ret;
     if (strcmp(method, "POST") != 0) {
         ret = send_error(c, ollama, 405, "only POST is supported", NULL);
         goto done;
     }
-    if (!ollama && !ends_with(url, "/embeddings")) {
+    if (!ollama && !rerank && !ends_with(url, "/embeddings")) {
         ret = send_error(c, 0, 404, "no such endpoint", NULL);
         goto done;
     }
@@ -346,7 +439,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             ret = send_error(c, ollama, 503, "server stopping", NULL);
             break;
         }
-        ret = send_embeddings(m, c, ollama, body, rq->body.len, 0);
+        ret = rerank ? send_rerank(m, c, body, rq->body.len, MOCK_OK)
+                     : send_embeddings(m, c, ollama, body, rq->body.len, 0);
         break;
     case MOCK_MALFORMED:
         ret = send_text(c, 200, ragd_xstrdup("{\"data\": [{\"index\": 0, \"embedding\": [0.1, "),
@@ -355,9 +449,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case MOCK_WRONG_DIM:
         ret = send_embeddings(m, c, ollama, body, rq->body.len, e.b.dim);
         break;
+    case MOCK_BAD_INDEX:
+    case MOCK_DUP_INDEX:
     case MOCK_OK:
     default:
-        ret = send_embeddings(m, c, ollama, body, rq->body.len, 0);
+        ret = rerank ? send_rerank(m, c, body, rq->body.len, e.b.action)
+                     : send_embeddings(m, c, ollama, body, rq->body.len, 0);
         break;
     }
 done:
@@ -399,6 +496,8 @@ mock_server *mock_server_start(const mock_config *cfg)
     if (m->cfg.dim <= 0) m->cfg.dim = 384;
     if (m->cfg.api_key) m->api_key = ragd_xstrdup(m->cfg.api_key);
     m->cfg.api_key = m->api_key;
+    if (m->cfg.rerank_keyword) m->rerank_keyword = ragd_xstrdup(m->cfg.rerank_keyword);
+    m->cfg.rerank_keyword = m->rerank_keyword;
     m->dflt = entry_copy(mock_ok());
     m->last_body = ragd_xstrdup("");
     pthread_mutex_init(&m->mu, NULL);
@@ -449,6 +548,7 @@ void mock_server_stop(mock_server *m)
     free(m->dflt.message);
     free(m->last_body);
     free(m->api_key);
+    free(m->rerank_keyword);
     pthread_cond_destroy(&m->cv);
     pthread_mutex_destroy(&m->mu);
     free(m);

@@ -9,6 +9,15 @@
  *                              "index","embedding"}],"model","usage"}
  *   POST /api/embed        Ollama:  {"model","input"} -> {"model","embeddings",
  *                              "prompt_eval_count"}
+ *   POST .../rerank        TEI:     {"query","texts":[..]} -> [{"index","score"}]
+ *                          Cohere:  {"model","query","documents":[..]} ->
+ *                              {"id","results":[{"index","relevance_score"}],"meta"}
+ *
+ * Rerank scores: with rerank_keyword set, the number of times the keyword
+ * occurs in the text (ASCII case-insensitive); otherwise the texts are
+ * scored in reverse input order (TEI: i - n, negative like raw logits;
+ * Cohere: (i + 1) / (n + 1)), so a client that honours the scores reverses
+ * its candidates. Replies list items best first, as real servers do.
  *
  * Vectors are local_embed_text(text, dim) (provider.h), so a test can
  * predict every float exactly (they travel as 17-digit JSON numbers). Token
@@ -36,7 +45,9 @@ typedef enum {
     MOCK_STATUS,    /* reply `status` with an error body in the protocol's format */
     MOCK_HANG,      /* wait hang_s seconds (or until the server stops), then reply normally */
     MOCK_MALFORMED, /* 200 with a truncated, non-JSON body */
-    MOCK_WRONG_DIM  /* a normal reply with dim-float vectors */
+    MOCK_WRONG_DIM, /* a normal reply with dim-float vectors */
+    MOCK_BAD_INDEX, /* /rerank: a reply whose first item has an out-of-range index */
+    MOCK_DUP_INDEX  /* /rerank: a reply with the first index twice (and one missing) */
 } mock_action;
 
 typedef struct {
@@ -56,6 +67,8 @@ mock_behavior mock_retry_after(int status, int seconds, int as_date);
 mock_behavior mock_hang(double seconds);
 mock_behavior mock_malformed(void);
 mock_behavior mock_wrong_dim(int dim);
+mock_behavior mock_bad_index(void);
+mock_behavior mock_dup_index(void);
 
 typedef struct {
     int dim;             /* vector dimension (0 -> 384); an OpenAI "dimensions" field overrides */
@@ -63,6 +76,7 @@ typedef struct {
     int reverse;         /* OpenAI: list data[] in reverse order (clients must use "index") */
     int no_usage;        /* omit "usage" / "prompt_eval_count" */
     int port;            /* 0 = a random free port */
+    const char *rerank_keyword; /* /rerank scores by this keyword's count (NULL = reverse order) */
 } mock_config;
 
 /* Start a server (cfg may be NULL for defaults). Returns NULL with a message
@@ -91,7 +105,7 @@ long mock_server_requests(mock_server *m);
 /* TCP connections accepted. */
 long mock_server_connections(mock_server *m);
 
-/* Total input texts received in well-formed embedding requests. */
+/* Total input texts received in well-formed embedding or rerank requests. */
 long mock_server_texts(mock_server *m);
 
 /* A malloc'd copy of the last request body ("" before any request). */

@@ -7,8 +7,9 @@
  * path of the executable reaches tests in the env var RAGD_MOCK_SERVER.
  *
  *   mock_model_server [--port P] [--dim D] [--key K] [--reverse] [--no-usage]
- *                     [--fail-first N] (--status S [--retry-after SEC [--retry-after-date]]
- *                      [--message M] | --hang SEC | --malformed | --wrong-dim D)
+ *                     [--rerank-keyword W] [--fail-first N]
+ *                     (--status S [--retry-after SEC [--retry-after-date]] [--message M]
+ *                      | --hang SEC | --malformed | --wrong-dim D)
  *
  * A failure option applies to the first N requests with --fail-first N, and
  * to every request without it. Example: `--fail-first 2 --status 500` fails
@@ -25,8 +26,9 @@
 static void usage(FILE *f)
 {
     fputs("usage: mock_model_server [--port P] [--dim D] [--key K] [--reverse] [--no-usage]\n"
-          "         [--fail-first N] (--status S [--retry-after SEC [--retry-after-date]]\n"
-          "          [--message M] | --hang SEC | --malformed | --wrong-dim D)\n",
+          "         [--rerank-keyword W] [--fail-first N]\n"
+          "         (--status S [--retry-after SEC [--retry-after-date]] [--message M]\n"
+          "          | --hang SEC | --malformed | --wrong-dim D)\n",
           f);
 }
 
@@ -59,6 +61,8 @@ int main(int argc, char **argv)
             cfg.reverse = 1;
         else if (!strcmp(a, "--no-usage"))
             cfg.no_usage = 1;
+        else if (!strcmp(a, "--rerank-keyword"))
+            cfg.rerank_keyword = argv[i = need(i, argc, a)];
         else if (!strcmp(a, "--fail-first"))
             fail_first = atoi(argv[i = need(i, argc, a)]);
         else if (!strcmp(a, "--status")) {
