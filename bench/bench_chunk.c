@@ -59,7 +59,6 @@
 #include "ingest/ingest.h"
 #include "store/store.h"
 
-extern char **environ;
 
 #ifndef RAGD_BENCH_SOURCE_DIR
 #define RAGD_BENCH_SOURCE_DIR "."
@@ -439,28 +438,6 @@ static void js_stop(js_child *j)
 
 /* --- full ingest ------------------------------------------------------------------ */
 
-/* Run argv with stdout to out_path; wall seconds and the child's rusage.
- * Returns its exit status (or -1). */
-static int run_child(char *const *argv, const char *out_path, double *secs, struct rusage *ru)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out_path, O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    pid_t pid;
-    double t0 = bench_now();
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc) {
-        fprintf(stderr, "bench_chunk: cannot run %s: %s\n", argv[0], strerror(rc));
-        return -1;
-    }
-    int status = 0;
-    if (wait4(pid, &status, 0, ru) < 0) return -1;
-    *secs = bench_now() - t0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 typedef struct {
     bool ran;
     double secs;
@@ -667,7 +644,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_chunk: %s ingest --chunker %s (run %d/%d) ...\n", o.ragd,
                     CHUNKER[k], ir + 1, o.ingest_reps);
             struct rusage ru = {0};
-            int rc = run_child(args, out, &isecs[k][ir], &ru);
+            int rc = bench_run_child("bench_chunk", args, out, &isecs[k][ir], &ru);
             if (rc != 0) {
                 fprintf(stderr, "bench_chunk: ragd ingest --chunker %s failed (exit %d)\n",
                         CHUNKER[k], rc);

@@ -6,14 +6,19 @@
 #ifndef RAGD_BENCH_COMMON_H
 #define RAGD_BENCH_COMMON_H
 
+#include <fcntl.h>
 #include <ftw.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static inline double bench_now(void)
 {
@@ -189,6 +194,35 @@ static inline int bench_mkdtemp(const char *prefix, char *out, size_t cap)
     const char *tmp = getenv("TMPDIR");
     snprintf(out, cap, "%s/%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
     return mkdtemp(out) ? 0 : -1;
+}
+
+/* Run argv[0] (a path) with argv; its stdout goes to out_path (created or
+ * truncated), or to our stderr when out_path is NULL. *secs receives the
+ * wall time and *ru the child's rusage (peak RSS in ru_maxrss). Returns the
+ * child's exit status, or -1 when it could not run or did not exit (a
+ * message names `who`). */
+static inline int bench_run_child(const char *who, char *const *argv, const char *out_path,
+                                  double *secs, struct rusage *ru)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (out_path)
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out_path,
+                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    else
+        posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
+    pid_t pid;
+    double t0 = bench_now();
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc) {
+        fprintf(stderr, "%s: cannot run %s: %s\n", who, argv[0], strerror(rc));
+        return -1;
+    }
+    int status = 0;
+    if (wait4(pid, &status, 0, ru) < 0) return -1;
+    *secs = bench_now() - t0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 #endif

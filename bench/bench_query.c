@@ -45,7 +45,6 @@
 #include "retrieve/retrieve.h"
 #include "store/store.h"
 
-extern char **environ;
 
 #ifndef RAGD_BENCH_SOURCE_DIR
 #define RAGD_BENCH_SOURCE_DIR "."
@@ -139,30 +138,6 @@ static void die_err(const char *what, const ragd_error *e)
 {
     fprintf(stderr, "bench_query: %s: %s\n", what, e->msg);
     exit(1);
-}
-
-/* Run argv, its stdout sent to our stderr (or /dev/null); wall seconds and the child's
- * rusage. Returns its exit status (or -1). */
-static int run_child(char *const *argv, bool quiet, double *secs, struct rusage *ru)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    if (quiet)
-        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    else
-        posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
-    pid_t pid;
-    double t0 = bench_now();
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc) {
-        fprintf(stderr, "bench_query: cannot run %s: %s\n", argv[0], strerror(rc));
-        return -1;
-    }
-    int status = 0;
-    if (wait4(pid, &status, 0, ru) < 0) return -1;
-    *secs = bench_now() - t0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 typedef struct {
@@ -360,7 +335,7 @@ int main(int argc, char **argv)
                         "--no-progress",      "--data", (char *)data, "--collection",
                         (char *)o.collection, corpus,   NULL};
         fprintf(stderr, "bench_query: %s ingest ... %s\n", o.ragd, corpus);
-        int rc = run_child(args, false, &ingest_s, &cru);
+        int rc = bench_run_child("bench_query", args, NULL, &ingest_s, &cru);
         if (rc != 0) {
             fprintf(stderr, "bench_query: ragd ingest failed (exit %d)\n", rc);
             return 1;
@@ -452,7 +427,7 @@ int main(int argc, char **argv)
                                 qs.text[i],
                                 NULL};
                 struct rusage ru;
-                int rc = run_child(args, true, &cl[i], &ru);
+                int rc = bench_run_child("bench_query", args, "/dev/null", &cl[i], &ru);
                 if (rc != 0) {
                     fprintf(stderr, "bench_query: ragd search failed (exit %d)\n", rc);
                     return 1;

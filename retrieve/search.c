@@ -92,31 +92,12 @@ double retrieve_term_coverage(char **terms, size_t nterms, const char *text, siz
 double retrieve_term_coverage_w(char **terms, const double *weights, size_t nterms,
                                 const char *text, size_t len)
 {
-    if (!nterms) return 1.0;
-    size_t flen;
-    char *f = text_fold(text, len, false, &flen);
-    ragd_span *w = NULL;
-    size_t nw = text_words(f, flen, &w);
-    double hit = 0, total = 0;
-    for (size_t t = 0; t < nterms; t++) {
-        const char *term = terms[t];
-        size_t tl = strlen(term);
-        int32_t cp = 0;
-        text_decode(term, tl, 0, &cp);
-        bool found = false;
-        if (text_is_cjk(cp)) {
-            found = memmem(f, flen, term, tl) != NULL;
-        } else {
-            for (size_t i = 0; i < nw && !found; i++)
-                found = validate_stem_match(term, tl, f + w[i].start, w[i].end - w[i].start);
-        }
-        double wt = weights ? weights[t] : 1.0;
-        total += wt;
-        if (found) hit += wt;
-    }
-    free(w);
-    free(f);
-    return total > 0 ? hit / total : 1.0;
+    vwords v;
+    vwords_init(&v, text, len);
+    const vwords *texts[1] = {&v};
+    double c = validate_term_coverage(terms, weights, nterms, texts, 1);
+    vwords_free(&v);
+    return c;
 }
 
 void search_opts_init(search_opts *o)
@@ -535,13 +516,16 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         ragd_buf_printf(&all, "%s\n%s\n%s", h.title, h.heading_path, h.text);
         vwords tw;
         vwords_init(&tw, all.data, all.len);
+        ragd_buf_free(&all);
         /* Coverage also counts the document's summary: a chunk deep in a
          * document still belongs to what the document is about. Phrases
          * must be in the chunk itself. */
-        if (summary && *summary) ragd_buf_printf(&all, "\n%s", summary);
+        vwords sw = {0};
+        if (summary && *summary) vwords_init(&sw, summary, strlen(summary));
         free(summary);
-        h.coverage = retrieve_term_coverage_w(terms, idf, nterms, all.data, all.len);
-        ragd_buf_free(&all);
+        const vwords *cov_texts[2] = {&tw, &sw};
+        h.coverage = validate_term_coverage(terms, idf, nterms, cov_texts, sw.folded ? 2 : 1);
+        vwords_free(&sw);
         h.phrase = validate_phrase_coverage(&qwords, &tw);
         double cos_excess = use_dense && h.dense_rank ? h.dense_score - cos_floor : 0;
         h.evidence =

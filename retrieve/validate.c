@@ -61,6 +61,34 @@ static int word_match(const vwords *x, size_t i, const vwords *y, size_t j)
                                y->folded + y->w[j].start, y->w[j].end - y->w[j].start);
 }
 
+double validate_term_coverage(char **terms, const double *weights, size_t nterms,
+                              const vwords *const *texts, size_t ntexts)
+{
+    if (!nterms) return 1.0;
+    double hit = 0, total = 0;
+    for (size_t t = 0; t < nterms; t++) {
+        const char *term = terms[t];
+        size_t tl = strlen(term);
+        int32_t cp = 0;
+        text_decode(term, tl, 0, &cp);
+        int found = 0;
+        for (size_t x = 0; x < ntexts && !found; x++) {
+            const vwords *v = texts[x];
+            if (text_is_cjk(cp)) {
+                found = strstr(v->folded, term) != NULL;
+            } else {
+                for (size_t i = 0; i < v->n && !found; i++)
+                    found = validate_stem_match(term, tl, v->folded + v->w[i].start,
+                                                v->w[i].end - v->w[i].start);
+            }
+        }
+        double wt = weights ? weights[t] : 1.0;
+        total += wt;
+        if (found) hit += wt;
+    }
+    return total > 0 ? hit / total : 1.0;
+}
+
 double validate_phrase_coverage(const vwords *q, const vwords *t)
 {
     if (q->n < 2) return 0;

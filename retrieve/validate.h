@@ -47,6 +47,13 @@ void vwords_free(vwords *v);
  * most 3 bytes of either unmatched ("mutation"/"mutations"/"mutated"). */
 int validate_stem_match(const char *a, size_t la, const char *b, size_t lb);
 
+/* Weighted share of terms (folded content terms, see lexical_terms) found
+ * in any of the ntexts word lists: CJK terms as substrings of the folded
+ * text, others by validate_stem_match against each content word. weights
+ * NULL = all 1. 1.0 when there are no terms. */
+double validate_term_coverage(char **terms, const double *weights, size_t nterms,
+                              const vwords *const *texts, size_t ntexts);
+
 /* Share of the query's adjacent content-word pairs (q->n - 1 of them) that
  * occur as adjacent content words of t, by validate_stem_match. 0 when the
  * query has fewer than two content words. */

@@ -64,19 +64,20 @@ ragd_status store_exec(ragd_store *st, const char *sql, ragd_error *err)
     return RAGD_OK;
 }
 
-ragd_status store_open(const char *data_dir, ragd_store **out, ragd_error *err)
+/* Open data_dir/ragd.db with flags (| NOMUTEX: one connection per thread),
+ * a busy timeout and extended result codes. `how` completes the error
+ * message ("" or " for reading"). */
+static ragd_status db_open(const char *data_dir, int flags, const char *how, ragd_store **out,
+                           ragd_error *err)
 {
     *out = NULL;
-    ragd_status rc = mkdir_p(data_dir, err);
-    if (rc) return rc;
     ragd_buf path = RAGD_BUF_INIT;
     ragd_buf_printf(&path, "%s/ragd.db", data_dir);
     ragd_store *st = ragd_xcalloc(1, sizeof *st);
     st->dir = ragd_xstrdup(data_dir);
-    int src = sqlite3_open_v2(
-        path.data, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int src = sqlite3_open_v2(path.data, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (src != SQLITE_OK) {
-        ragd_error_set(err, RAGD_ESTORE, "cannot open database '%s': %s", path.data,
+        ragd_error_set(err, RAGD_ESTORE, "cannot open database '%s'%s: %s", path.data, how,
                        st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
         ragd_buf_free(&path);
         store_close(st);
@@ -85,6 +86,18 @@ ragd_status store_open(const char *data_dir, ragd_store **out, ragd_error *err)
     ragd_buf_free(&path);
     sqlite3_busy_timeout(st->db, 10000);
     sqlite3_extended_result_codes(st->db, 1);
+    *out = st;
+    return RAGD_OK;
+}
+
+ragd_status store_open(const char *data_dir, ragd_store **out, ragd_error *err)
+{
+    *out = NULL;
+    ragd_status rc = mkdir_p(data_dir, err);
+    if (rc) return rc;
+    ragd_store *st;
+    if ((rc = db_open(data_dir, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "", &st, err)))
+        return rc;
     /* journal_mode returns a row; run it via exec which ignores rows. */
     if ((rc = store_exec(st, "PRAGMA journal_mode=WAL", err)) ||
         (rc = store_exec(st, "PRAGMA synchronous=NORMAL", err)) ||
@@ -101,23 +114,7 @@ ragd_status store_open(const char *data_dir, ragd_store **out, ragd_error *err)
 ragd_status store_open_reader(const char *data_dir, ragd_store **out, ragd_error *err)
 {
     *out = NULL;
-    ragd_buf path = RAGD_BUF_INIT;
-    ragd_buf_printf(&path, "%s/ragd.db", data_dir);
-    ragd_store *st = ragd_xcalloc(1, sizeof *st);
-    st->dir = ragd_xstrdup(data_dir);
-    int src = sqlite3_open_v2(path.data, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-    if (src != SQLITE_OK) {
-        ragd_error_set(err, RAGD_ESTORE, "cannot open database '%s' for reading: %s", path.data,
-                       st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
-        ragd_buf_free(&path);
-        store_close(st);
-        return RAGD_ESTORE;
-    }
-    ragd_buf_free(&path);
-    sqlite3_busy_timeout(st->db, 10000);
-    sqlite3_extended_result_codes(st->db, 1);
-    *out = st;
-    return RAGD_OK;
+    return db_open(data_dir, SQLITE_OPEN_READONLY, " for reading", out, err);
 }
 
 void store_close(ragd_store *st)
