@@ -59,7 +59,6 @@
 #include "ingest/ingest.h"
 #include "store/store.h"
 
-
 #ifndef RAGD_BENCH_SOURCE_DIR
 #define RAGD_BENCH_SOURCE_DIR "."
 #endif

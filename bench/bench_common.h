@@ -207,8 +207,8 @@ static inline int bench_run_child(const char *who, char *const *argv, const char
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     if (out_path)
-        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out_path,
-                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out_path, O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644);
     else
         posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
     pid_t pid;

@@ -45,7 +45,6 @@
 #include "retrieve/retrieve.h"
 #include "store/store.h"
 
-
 #ifndef RAGD_BENCH_SOURCE_DIR
 #define RAGD_BENCH_SOURCE_DIR "."
 #endif

@@ -108,8 +108,8 @@ void search_opts_init(search_opts *o)
 
 /* Load a candidate's fields. With meta not NULL, also its document's
  * metadata JSON (malloc'd) for --filter. */
-static ragd_status load_hit(ragd_store *st, int64_t chunk_id, search_hit *h, char **meta,
-                            char **summary, ragd_error *err)
+static ragd_status load_hit(ragd_store *st, int64_t coll, int64_t chunk_id, search_hit *h,
+                            char **meta, char **summary, ragd_error *err)
 {
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
@@ -117,10 +117,11 @@ static ragd_status load_hit(ragd_store *st, int64_t chunk_id, search_hit *h, cha
                            "SELECT c.parent_id, d.doc_key, d.title, c.heading_path, c.text, "
                            "c.start, c.end, d.metadata, json_extract(d.summary, '$.summary_text') "
                            "FROM chunks c JOIN documents d ON d.id = "
-                           "c.document_id WHERE c.id = ?",
+                           "c.document_id WHERE c.id = ? AND d.collection_id = ?",
                            -1, &q, NULL) != SQLITE_OK)
         return store_sqlite_error(db, err, "cannot read search hit");
     sqlite3_bind_int64(q, 1, chunk_id);
+    sqlite3_bind_int64(q, 2, coll);
     int r = sqlite3_step(q);
     if (r != SQLITE_ROW) {
         sqlite3_finalize(q);
@@ -238,9 +239,9 @@ static int cand_by_rerank(const void *a, const void *b)
  * first (ties in fused order), then the skipped ones. *report receives the
  * validation's "rerank" object. A reranker failure is not an error (cv
  * stays in fused order, *used false); a store error is. */
-static ragd_status rerank_stage(ragd_store *st, const char *query, const search_opts *o,
-                                candidate *cv, size_t nc, json_t **report, bool *used,
-                                ragd_error *err)
+static ragd_status rerank_stage(ragd_store *st, int64_t coll, const char *query,
+                                const search_opts *o, candidate *cv, size_t nc, json_t **report,
+                                bool *used, ragd_error *err)
 {
     size_t depth = o->rerank_depth ? o->rerank_depth : RETRIEVE_RERANK_DEPTH;
     if (depth > RERANK_MAX_TEXTS) depth = RERANK_MAX_TEXTS;
@@ -253,7 +254,7 @@ static ragd_status rerank_stage(ragd_store *st, const char *query, const search_
         search_hit h = {0};
         char *meta = NULL;
         ragd_status lr =
-            load_hit(st, cv[scanned].chunk_id, &h, o->nfilters ? &meta : NULL, NULL, err);
+            load_hit(st, coll, cv[scanned].chunk_id, &h, o->nfilters ? &meta : NULL, NULL, err);
         if (lr == RAGD_ENOTFOUND) continue;
         if ((rc = lr)) break;
         bool keep = !o->nfilters || metadata_matches(meta, o->filters, o->nfilters);
@@ -449,7 +450,7 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     bool reranked = false;
     if (o->reranker) {
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        rc = rerank_stage(st, query, o, cv, nc, &rerank_report, &reranked, err);
+        rc = rerank_stage(st, coll->id, query, o, cv, nc, &rerank_report, &reranked, err);
         out->ms_rerank = ms_since(&t1);
         if (rc) {
             free(cv);
@@ -490,7 +491,7 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         char *meta = NULL;
         char *summary = NULL;
         ragd_status lr =
-            load_hit(st, cv[i].chunk_id, &h, o->nfilters ? &meta : NULL, &summary, err);
+            load_hit(st, coll->id, cv[i].chunk_id, &h, o->nfilters ? &meta : NULL, &summary, err);
         if (lr == RAGD_ENOTFOUND) continue;
         if ((rc = lr)) break;
         if (o->nfilters) {
@@ -540,7 +541,8 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         for (size_t s = 0; s < out->n && !dup; s++)
             dup = out->hits[s].passed && strcmp(seen[s], hash) == 0;
         for (size_t s = 0; s < out->n && !dup && !near; s++)
-            near = out->hits[s].passed && hash_set_jaccard(&shingles[s], &sh) >= RETRIEVE_NEAR_DUP;
+            near = out->hits[s].passed &&
+                   hash_set_jaccard_at_least(&shingles[s], &sh, RETRIEVE_NEAR_DUP);
         size_t per_doc = 0;
         for (size_t s = 0; s < out->n; s++)
             per_doc += out->hits[s].passed && strcmp(out->hits[s].doc_id, h.doc_id) == 0;

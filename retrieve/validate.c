@@ -171,6 +171,13 @@ double hash_set_jaccard(const hash_set *a, const hash_set *b)
     return uni ? (double)inter / (double)uni : 0;
 }
 
+int hash_set_jaccard_at_least(const hash_set *a, const hash_set *b, double t)
+{
+    size_t lo = a->n < b->n ? a->n : b->n, hi = a->n < b->n ? b->n : a->n;
+    if (hi && (double)lo < t * (double)hi) return 0;
+    return hash_set_jaccard(a, b) >= t;
+}
+
 void validate_mmr_order(const double *rel, const hash_set *sets, size_t n, double lambda,
                         size_t *order)
 {

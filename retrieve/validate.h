@@ -75,6 +75,10 @@ void hash_set_free(hash_set *s);
 /* |a ∩ b| / |a ∪ b|; 0 when both are empty. */
 double hash_set_jaccard(const hash_set *a, const hash_set *b);
 
+/* hash_set_jaccard(a, b) >= t, skipping the merge when the sizes alone rule
+ * it out (Jaccard <= min/max size). */
+int hash_set_jaccard_at_least(const hash_set *a, const hash_set *b, double t);
+
 /* Maximal marginal relevance order. rel[i] is candidate i's relevance
  * (higher is better, any scale: it is divided by the largest), sets[i] its
  * word set. Greedily picks, n times, the candidate maximising

@@ -169,6 +169,25 @@ def test_context_merges_overlapping_spans_of_one_document():
             assert a1 < b0, spans
 
 
+def test_search_stays_inside_its_collection():
+    # Lexical search skips its collection join while the store holds one
+    # collection; once another has documents, results must still come only
+    # from the collection asked for (in every mode).
+    with TempDir() as t:
+        data = os.path.join(t, "data")
+        ragd("ingest", "--collection", "x", os.path.join(DOCS, "beekeeping-calendar.md"), data=data, check=0)
+        q = ["--json", "--k", "20", "--min-evidence", "0", "--min-support", "0", "hive honey bees winter"]
+        alone = ragd("search", "--collection", "x", *q, data=data, check=0).json()["results"]
+        assert alone and {r["doc_id"] for r in alone} == {"beekeeping-calendar.md"}, alone
+        ragd("ingest", "--collection", "y", DOCS, data=data, check=0)
+        for mode in ("lexical", "dense", "hybrid"):
+            got = ragd("search", "--collection", "x", "--mode", mode, *q, data=data, check=0).json()["results"]
+            assert got and {r["doc_id"] for r in got} == {"beekeeping-calendar.md"}, (mode, got)
+        ids_x = {r["chunk_id"] for r in alone}
+        got_y = ragd("search", "--collection", "y", *q, data=data, check=0).json()["results"]
+        assert got_y and not ids_x & {r["chunk_id"] for r in got_y}, got_y
+
+
 def test_normalization_nfd_and_crlf():
     d = ingested()
     r = ragd("search", "--json", "Café Méridien", data=d, check=0).json()

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "core/buf.h"
+#include "index/lexical.h"
 #include "ingest/ingest.h"
 #include "retrieve/retrieve.h"
 #include "retrieve/validate.h"
@@ -97,6 +98,24 @@ static void test_shingles_and_jaccard(void **state)
     assert_true(fabs(j - 1.0) < 1e-9);
     sets("", "", 4, &j);
     assert_true(j == 0.0);
+}
+
+static void test_stopwords_and_size_bound(void **state)
+{
+    (void)state;
+    const char *stop[] = {"a",    "about",  "the",      "yourselves", "don't",
+                          "also", "within", "describe", "t"};
+    for (size_t i = 0; i < sizeof stop / sizeof *stop; i++)
+        assert_true(lexical_is_stopword(stop[i]));
+    const char * not [] = {"", "aa", "cell", "zebra", "theme", "yourselvesx", "abouts"};
+    for (size_t i = 0; i < sizeof not / sizeof *not ; i++)
+        assert_false(lexical_is_stopword(not [i]));
+    uint64_t x[] = {1, 2, 3, 4, 5}, y[] = {1, 2, 3, 4, 6}, z[] = {1, 2};
+    hash_set a = {x, 5}, b = {y, 5}, c = {z, 2};
+    assert_true(hash_set_jaccard_at_least(&a, &b, 4.0 / 6.0));
+    assert_false(hash_set_jaccard_at_least(&a, &b, 0.7));
+    assert_false(hash_set_jaccard_at_least(&a, &c, 0.5)); /* 2/5 by size alone */
+    assert_true(hash_set_jaccard_at_least(&a, &c, 0.4));
 }
 
 static void test_mmr_order(void **state)
@@ -342,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_stem_match),
         cmocka_unit_test(test_phrase_coverage),
         cmocka_unit_test(test_shingles_and_jaccard),
+        cmocka_unit_test(test_stopwords_and_size_bound),
         cmocka_unit_test(test_mmr_order),
         cmocka_unit_test(test_term_coverage_weighted),
         cmocka_unit_test_setup_teardown(test_gate_rejects_unanswerable_question, setup, teardown),
