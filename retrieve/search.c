@@ -117,7 +117,8 @@ static ragd_status load_hit(ragd_store *st, int64_t chunk_id, search_hit *h, cha
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db,
                            "SELECT c.parent_id, d.doc_key, d.title, c.heading_path, c.text, "
-                           "c.start, c.end, d.metadata FROM chunks c JOIN documents d ON d.id = "
+                           "c.start, c.end, d.metadata, c.ord < 0 AND json_extract(c.meta, "
+                           "'$.kind') = 'summary' FROM chunks c JOIN documents d ON d.id = "
                            "c.document_id WHERE c.id = ?",
                            -1, &q, NULL) != SQLITE_OK)
         return store_sqlite_error(db, err, "cannot read search hit");
@@ -139,6 +140,7 @@ static ragd_status load_hit(ragd_store *st, int64_t chunk_id, search_hit *h, cha
     h->start = (size_t)sqlite3_column_int64(q, 5);
     h->end = (size_t)sqlite3_column_int64(q, 6);
     if (meta) *meta = ragd_xstrdup((const char *)sqlite3_column_text(q, 7));
+    h->summary = sqlite3_column_int(q, 8) != 0;
     sqlite3_finalize(q);
     return RAGD_OK;
 }
@@ -558,6 +560,7 @@ json_t *search_result_json(const search_result *r, const search_opts *o)
         json_object_set_new(e, "parent_id",
                             h->parent_id ? json_integer(h->parent_id) : json_null());
         json_object_set_new(e, "heading_path", json_string(h->heading_path));
+        if (h->summary) json_object_set_new(e, "kind", json_string("summary"));
         json_object_set_new(e, "coverage", json_real(h->coverage));
         json_object_set_new(e, "phrase", json_real(h->phrase));
         json_object_set_new(e, "evidence", json_real(h->evidence));

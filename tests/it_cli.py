@@ -8,7 +8,7 @@ import sys
 import unicodedata
 
 sys.path.insert(0, os.path.dirname(__file__))
-from ragdtest import FIXTURES, TempDir, ragd, read_qrels, read_queries, run_tests  # noqa: E402
+from ragdtest import FIXTURES, TempDir, ragd, read_qrels, read_queries, run_tests, split_chunks  # noqa: E402
 
 DOCS = os.path.join(FIXTURES, "docs")
 _shared = {}
@@ -66,8 +66,10 @@ def test_chunk_offsets_slice_document_text():
         ch = ragd("chunks", "--json", doc_id, data=d, check=0).json()
         assert ch["doc_id"] == doc_id and isinstance(ch["summary"], dict)
         assert ch["chunks"], doc_id
-        for c in ch["chunks"]:
-            assert set(c) >= {"id", "parent_id", "ord", "start", "end", "heading_path", "tokens", "text"}
+        chunks, _ = split_chunks(ch)
+        for c in chunks:
+            assert set(c) >= {"id", "parent_id", "ord", "start", "end", "heading_path", "tokens", "text",
+                              "kind"}
             assert text[c["start"]:c["end"]].decode("utf-8") == c["text"], (doc_id, c["ord"])
 
 
