@@ -15,6 +15,11 @@
  * id listed). A parent that does not fit the rest of the budget whole is
  * replaced by the hit's own chunk text, so the part that matched is never
  * trimmed away for the section around it.
+ *
+ * A summary entry hit (kind "summary", docs/summary.md) is a source whose
+ * text is the entry; it gets no "Summary:" line (it is the summary) and
+ * its spans record where each summary sentence sits in it and in the
+ * document, so answers quote it with exact document offsets.
  */
 #include <stdlib.h>
 #include <string.h>
