@@ -244,12 +244,13 @@ ragd_status ingest_meta_parse(const char *const *kv, size_t n, json_t **out, rag
 /* --- one input through two phases ---------------------------------------------
  *
  * Every input (a file, a JSONL record) becomes an item. prepare() is the part
- * that needs no writer: read, detect the format, hash, parse, chunk, and
- * embed (embedding-cache lookups go through a read-only connection). It runs
+ * that needs no writer: read, detect the format, hash, parse, chunk, choose
+ * the summary sentences of a document that gets a summary entry, and embed
+ * (embedding-cache lookups go through a read-only connection). It runs
  * on a worker thread, or inline when serial. commit() runs on the writer, in
  * input order: the authoritative dedupe check, the summary (its keyword
- * statistics come from the writer's connection), the embedding-cache inserts
- * and store_doc_put. */
+ * statistics come from the writer's connection) and the summary entry's
+ * text, the embedding-cache inserts and store_doc_put. */
 
 typedef enum { IT_FILE, IT_RECORD, IT_ERROR, IT_MARK } item_kind;
 typedef enum { OUT_NONE, OUT_FAILED, OUT_SKIPPED, OUT_UNCHANGED, OUT_READY } item_outcome;
