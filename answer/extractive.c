@@ -4,7 +4,8 @@
  * terms it contains; the best few (ties broken by source rank, then
  * position) become the answer, each followed by its [n]. Because the answer
  * is made of verbatim source sentences, its citations carry exact byte
- * offsets into the documents.
+ * offsets into the documents. A summary entry's source is quoted only
+ * through its summary sentences, which are exact slices of the document.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,28 @@
 typedef struct {
     int src;           /* index into ctx->sources */
     size_t start, end; /* within the source text */
+    size_t doc_start;  /* where the sentence starts in its document */
     double score;
 } cand;
+
+/* Where [start, end) of source s starts in its document, or false when it
+ * cannot be quoted with offsets: in a summary entry's source only a
+ * sentence inside one summary sentence can (the entry is not a slice). */
+static bool doc_offset(const context_source *s, size_t start, size_t end, size_t *out)
+{
+    if (!s->hit->summary) {
+        *out = s->start + start; /* the source may be the hit's parent section */
+        return true;
+    }
+    for (size_t i = 0; i < s->nspans; i++) {
+        const context_span *p = &s->spans[i];
+        if (start >= p->off && end <= p->off + p->len) {
+            *out = p->doc_start + (start - p->off);
+            return true;
+        }
+    }
+    return false;
+}
 
 static int cand_cmp(const void *a, const void *b)
 {
@@ -72,10 +93,13 @@ ragd_status answer_extractive(const context_result *ctx, const char *query, int 
             char c0 = t[sp[i].start];
             if (c0 == '#' || c0 == '|' || !strncmp(t + sp[i].start, "```", 3)) continue;
             if (text_count_tokens(t + sp[i].start, sp[i].end - sp[i].start) < 3) continue;
+            size_t dstart;
+            if (!doc_offset(&ctx->sources[s], sp[i].start, sp[i].end, &dstart)) continue;
             ragd_array_grow((void **)&cv, &cap, nc + 1, sizeof *cv);
             cv[nc].src = (int)s;
             cv[nc].start = sp[i].start;
             cv[nc].end = sp[i].end;
+            cv[nc].doc_start = dstart;
             cv[nc].score =
                 retrieve_term_coverage(terms, nterms, t + sp[i].start, sp[i].end - sp[i].start);
             nc++;
@@ -101,8 +125,8 @@ ragd_status answer_extractive(const context_result *ctx, const char *query, int 
         c->n = s->n;
         c->chunk_id = s->hit->chunk_id;
         c->doc_id = s->hit->doc_id;
-        c->start = s->start + cv[i].start; /* the source may be the hit's parent section */
-        c->end = s->start + cv[i].end;
+        c->start = cv[i].doc_start;
+        c->end = cv[i].doc_start + (cv[i].end - cv[i].start);
         c->quote = ragd_xstrndup(s->text + cv[i].start, cv[i].end - cv[i].start);
     }
     free(cv);

@@ -377,8 +377,10 @@ static int cmd_chunks(const command *cmd, cli_args *a)
         json_t *c;
         json_array_foreach(json_object_get(j, "chunks"), i, c)
         {
-            printf("--- chunk %lld  ord %lld  bytes %lld..%lld  %lld tokens  [%s]\n%s\n",
-                   ragd_json_int(c, "id"), ragd_json_int(c, "ord"), ragd_json_int(c, "start"),
+            bool sum = !strcmp(ragd_json_str(c, "kind"), STORE_KIND_SUMMARY);
+            printf("--- chunk %lld  ord %lld  %s %lld..%lld  %lld tokens  [%s]\n%s\n",
+                   ragd_json_int(c, "id"), ragd_json_int(c, "ord"),
+                   sum ? "summary entry, covers bytes" : "bytes", ragd_json_int(c, "start"),
                    ragd_json_int(c, "end"), ragd_json_int(c, "tokens"),
                    ragd_json_str(c, "heading_path"), ragd_json_str(c, "text"));
         }

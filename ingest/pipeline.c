@@ -64,6 +64,7 @@ typedef struct {
     summary_ctx *sum; /* document summaries (ingest/summary.h) */
     json_t *seen;     /* document ids met in this run (a set: id -> true) */
     long pruned;
+    long summary_entries; /* documents stored with a summary entry */
 } run;
 
 static double now_s(void)
@@ -243,12 +244,13 @@ ragd_status ingest_meta_parse(const char *const *kv, size_t n, json_t **out, rag
 /* --- one input through two phases ---------------------------------------------
  *
  * Every input (a file, a JSONL record) becomes an item. prepare() is the part
- * that needs no writer: read, detect the format, hash, parse, chunk, and
- * embed (embedding-cache lookups go through a read-only connection). It runs
+ * that needs no writer: read, detect the format, hash, parse, chunk, choose
+ * the summary sentences of a document that gets a summary entry, and embed
+ * (embedding-cache lookups go through a read-only connection). It runs
  * on a worker thread, or inline when serial. commit() runs on the writer, in
  * input order: the authoritative dedupe check, the summary (its keyword
- * statistics come from the writer's connection), the embedding-cache inserts
- * and store_doc_put. */
+ * statistics come from the writer's connection) and the summary entry's
+ * text, the embedding-cache inserts and store_doc_put. */
 
 typedef enum { IT_FILE, IT_RECORD, IT_ERROR, IT_MARK } item_kind;
 typedef enum { OUT_NONE, OUT_FAILED, OUT_SKIPPED, OUT_UNCHANGED, OUT_READY } item_outcome;
@@ -279,7 +281,9 @@ typedef struct {
     ingest_doc d;
     bool have_doc;
     chunk_list cl;
-    float *vecs; /* cl.n * dim floats, or NULL without an embedder */
+    json_t *pre_summary; /* summary_extract(&d) for a document with a summary entry, or NULL */
+    bool entry;          /* store a summary entry (its vector follows the chunks' in vecs) */
+    float *vecs;         /* (cl.n + entry) * dim floats, or NULL without an embedder */
     int dim;
     char (*miss_hash)[65]; /* texts the cache did not have: the writer adds them */
     float *miss_vecs;
@@ -320,6 +324,7 @@ static void item_free(item *it)
     free(it->raw);
     if (it->have_doc) ingest_doc_free(&it->d);
     chunk_list_free(&it->cl);
+    json_decref(it->pre_summary);
     free(it->vecs);
     free(it->miss_hash);
     free(it->miss_vecs);
@@ -471,22 +476,39 @@ static void prepare(item *it, const prep_ctx *c)
         prep_fail(it, rc);
         return;
     }
+    /* The summary entry (docs/summary.md): its sentences are chosen here,
+     * off the writer, so the entry is embedded with the chunks. */
+    const char *entry_sents = NULL;
+    if (it->cl.n >= SUMMARY_ENTRY_MIN_CHUNKS) {
+        it->pre_summary = summary_extract(&it->d);
+        entry_sents = json_string_value(json_object_get(it->pre_summary, "summary_text"));
+        it->entry = entry_sents && *entry_sents;
+    }
     if (c->emb && it->cl.n) {
         const chunk_list *cl = &it->cl;
+        size_t nt = cl->n + (it->entry ? 1 : 0);
         int dim = embedder_dim(c->emb);
-        char **texts = ragd_xcalloc(cl->n, sizeof *texts);
+        char **texts = ragd_xcalloc(nt, sizeof *texts);
         for (size_t i = 0; i < cl->n; i++) {
             ragd_buf t = RAGD_BUF_INIT;
             if (cl->v[i].header[0]) ragd_buf_printf(&t, "%s\n\n", cl->v[i].header);
             ragd_buf_append(&t, it->d.text + cl->v[i].start, cl->v[i].end - cl->v[i].start);
             texts[i] = ragd_buf_steal(&t);
         }
-        it->vecs = ragd_xmalloc(cl->n * (size_t)(dim > 0 ? dim : 1) * sizeof *it->vecs);
+        if (it->entry) {
+            /* Title and summary sentences; the keywords line is left out
+             * (it needs the writer's collection statistics). */
+            ragd_buf t = RAGD_BUF_INIT;
+            if (it->d.title && it->d.title[0]) ragd_buf_printf(&t, "%s\n\n", it->d.title);
+            ragd_buf_puts(&t, entry_sents);
+            texts[cl->n] = ragd_buf_steal(&t);
+        }
+        it->vecs = ragd_xmalloc(nt * (size_t)(dim > 0 ? dim : 1) * sizeof *it->vecs);
         it->dim = dim;
-        rc = embed_lookup(c->cache, c->emb, (const char *const *)texts, cl->n, it->vecs,
-                          &it->miss_hash, &it->miss_vecs, &it->nmiss, &it->usage, &it->cache_hits,
-                          e);
-        for (size_t i = 0; i < cl->n; i++)
+        rc =
+            embed_lookup(c->cache, c->emb, (const char *const *)texts, nt, it->vecs, &it->miss_hash,
+                         &it->miss_vecs, &it->nmiss, &it->usage, &it->cache_hits, e);
+        for (size_t i = 0; i < nt; i++)
             free(texts[i]);
         free(texts);
         if (!rc && embedder_dim(c->emb) != dim)
@@ -505,7 +527,8 @@ static ragd_status store_ready(run *r, item *it, bool existed, ragd_error *err)
 {
     ingest_doc *d = &it->d;
     chunk_list *cl = &it->cl;
-    store_chunk *sc = ragd_xcalloc(cl->n ? cl->n : 1, sizeof *sc);
+    /* all[0] is kept for the summary entry; the chunks (sc) follow. */
+    store_chunk *all = ragd_xcalloc(cl->n + 1, sizeof *all), *sc = all + 1;
     char **cmeta = ragd_xcalloc(cl->n ? cl->n : 1, sizeof *cmeta);
     for (size_t i = 0; i < cl->n && d->npages; i++) {
         /* The page of the chunk's first and last non-space bytes. */
@@ -541,8 +564,22 @@ static ragd_status store_ready(run *r, item *it, bool existed, ragd_error *err)
         rc = store_cache_put(r->st, embedder_model(r->o->embedder), it->dim, it->miss_hash,
                              it->nmiss, it->miss_vecs, err);
     if (!rc) {
-        /* The document summary, stored beside it (NULL: stored as {}). */
-        char *summary = summary_for_ingest(r->sum, it->key, it->source, d, existed);
+        /* The document summary, stored beside it (NULL: stored as {}),
+         * and the summary entry's text when the document gets one. */
+        char *entry = NULL;
+        char *summary = summary_for_ingest(r->sum, it->key, it->source, d, existed, it->pre_summary,
+                                           it->entry ? &entry : NULL);
+        if (entry) {
+            all[0] = (store_chunk){.parent = -1,
+                                   .start = 0,
+                                   .end = d->len,
+                                   .tokens = text_count_tokens(entry, strlen(entry)),
+                                   .heading_path = "",
+                                   .header = d->title ? d->title : "",
+                                   .vec = it->vecs ? it->vecs + cl->n * (size_t)it->dim : NULL,
+                                   .summary = true,
+                                   .text = entry};
+        }
         store_doc doc = {
             .key = it->key,
             .source = it->source,
@@ -558,8 +595,11 @@ static ragd_status store_ready(run *r, item *it, bool existed, ragd_error *err)
             .vec_dim = it->vecs ? it->dim : 0,
         };
         int64_t rowid = 0;
-        rc = store_doc_put(r->st, r->coll->id, &doc, sp, cl->nparents, sc, cl->n, &rowid, err);
+        rc = store_doc_put(r->st, r->coll->id, &doc, sp, cl->nparents, entry ? all : sc,
+                           cl->n + (entry ? 1 : 0), &rowid, err);
+        if (!rc && entry) r->summary_entries++;
         free(summary);
+        free(entry);
     }
     if (!rc) {
         if (existed)
@@ -569,7 +609,7 @@ static ragd_status store_ready(run *r, item *it, bool existed, ragd_error *err)
         r->chunks += (long)cl->n;
         r->bytes += d->len;
     }
-    free(sc);
+    free(all);
     free(sp);
     free_strings(cmeta, cl->n);
     return rc;
@@ -1071,11 +1111,12 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
         o->embedder ? embedder_dim(o->embedder) : 0, "calls", (json_int_t)r.usage.calls, "retries",
         (json_int_t)r.usage.retries, "tokens", (json_int_t)r.usage.tokens, "texts",
         (json_int_t)r.usage.texts, "cache_hits", (json_int_t)r.cache_hits, "cost", r.usage.cost);
-    *report = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:f,s:i,s:o,s:o}", "added", (int)r.added,
-                        "updated", (int)r.updated, "unchanged", (int)r.unchanged, "skipped",
-                        (int)r.skipped, "failed", (int)r.failed, "pruned", (int)r.pruned, "chunks",
-                        (int)r.chunks, "bytes", (json_int_t)r.bytes, "seconds", now_s() - r.t0,
-                        "workers", nworkers, "embedding", emb, "errors", r.errors);
+    *report = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:f,s:i,s:o,s:o}", "added",
+                        (int)r.added, "updated", (int)r.updated, "unchanged", (int)r.unchanged,
+                        "skipped", (int)r.skipped, "failed", (int)r.failed, "pruned", (int)r.pruned,
+                        "chunks", (int)r.chunks, "summary_entries", (int)r.summary_entries, "bytes",
+                        (json_int_t)r.bytes, "seconds", now_s() - r.t0, "workers", nworkers,
+                        "embedding", emb, "errors", r.errors);
     if (rc) return rc;
     if (r.provider_failed)
         return ragd_error_set(err, RAGD_EPROVIDER,

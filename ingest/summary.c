@@ -1327,9 +1327,40 @@ ragd_status summary_check_summarizer(const char *name, ragd_error *err)
     return ragd_error_set(err, RAGD_EUSAGE, "unknown --summarizer '%s' (extractive, llm)", name);
 }
 
+json_t *summary_extract(const ingest_doc *d)
+{
+    json_t *summary, *summary_text;
+    size_t nsent = 0;
+    build_summary(d, &summary, &summary_text, &nsent);
+    return json_pack("{s:o,s:o,s:I}", "summary", summary, "summary_text", summary_text, "sentences",
+                     (json_int_t)nsent);
+}
+
+char *summary_entry_text(const json_t *summary)
+{
+    const char *st = json_string_value(json_object_get(summary, "summary_text"));
+    if (!st || !*st) return NULL;
+    ragd_buf b = RAGD_BUF_INIT;
+    ragd_buf_puts(&b, st);
+    json_t *kw = json_object_get(summary, "keywords");
+    size_t i;
+    json_t *k;
+    size_t nk = 0;
+    json_array_foreach(kw, i, k)
+    {
+        const char *term = json_string_value(json_object_get(k, "term"));
+        if (!term || !*term) continue;
+        ragd_buf_puts(&b, nk++ ? ", " : "\nKeywords: ");
+        ragd_buf_puts(&b, term);
+    }
+    if (nk) ragd_buf_putc(&b, '.');
+    return ragd_buf_steal(&b);
+}
+
+/* pre: summary_extract(d) computed earlier, or NULL to compute it here. */
 static ragd_status build_ex(const ingest_doc *d, const char *source,
-                            const summary_stats *coll_stats, const self_counts *own, json_t **out,
-                            ragd_error *err)
+                            const summary_stats *coll_stats, const self_counts *own,
+                            const json_t *pre, json_t **out, ragd_error *err)
 {
     (void)err;
     *out = NULL;
@@ -1337,7 +1368,14 @@ static ragd_status build_ex(const ingest_doc *d, const char *source,
     guess_language(d, &script, &lang);
     json_t *summary, *summary_text;
     size_t nsent = 0;
-    build_summary(d, &summary, &summary_text, &nsent);
+    if (pre && json_is_array(json_object_get(pre, "summary")) &&
+        json_is_string(json_object_get(pre, "summary_text"))) {
+        summary = json_deep_copy(json_object_get(pre, "summary"));
+        summary_text = json_deep_copy(json_object_get(pre, "summary_text"));
+        nsent = (size_t)json_integer_value(json_object_get(pre, "sentences"));
+    } else {
+        build_summary(d, &summary, &summary_text, &nsent);
+    }
     json_t *keywords = build_keywords(d, coll_stats, own, &kw_from);
     json_t *meta = d->metadata_json ? json_loads(d->metadata_json, 0, NULL) : NULL;
     if (!json_is_object(meta)) {
@@ -1371,7 +1409,7 @@ static ragd_status build_ex(const ingest_doc *d, const char *source,
 ragd_status summary_build(const ingest_doc *d, const char *source, const summary_stats *coll_stats,
                           json_t **out, ragd_error *err)
 {
-    return build_ex(d, source, coll_stats, NULL, out, err);
+    return build_ex(d, source, coll_stats, NULL, NULL, out, err);
 }
 
 /* --- ingest-time driver ------------------------------------------------------------- */
@@ -1428,8 +1466,9 @@ static void ctx_refresh(summary_ctx *c)
 }
 
 char *summary_for_ingest(summary_ctx *c, const char *key, const char *source, const ingest_doc *d,
-                         bool existed)
+                         bool existed, const json_t *pre, char **entry_text)
 {
+    if (entry_text) *entry_text = NULL;
     ragd_error e;
     ragd_error_clear(&e);
     ctx_refresh(c);
@@ -1439,7 +1478,7 @@ char *summary_for_ingest(summary_ctx *c, const char *key, const char *source, co
     bool have_own =
         existed && c->stats && self_counts_load(c->st, c->coll, key, c->stats, &own, &e) == RAGD_OK;
     json_t *o = NULL;
-    ragd_status rc = build_ex(d, source, c->stats, have_own ? &own : NULL, &o, &e);
+    ragd_status rc = build_ex(d, source, c->stats, have_own ? &own : NULL, pre, &o, &e);
     if (have_own) hmap_free(&own.df);
     if (rc) {
         log_write(LOG_WARN, "document summary failed", "doc", key, "error", e.msg, NULL);
@@ -1455,6 +1494,7 @@ char *summary_for_ingest(summary_ctx *c, const char *key, const char *source, co
         json_decref(old);
     }
     c->since++;
+    if (entry_text) *entry_text = summary_entry_text(o);
     char *txt = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(o);
     return txt;

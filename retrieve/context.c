@@ -20,6 +20,11 @@
  * fixed chunker's overlapping windows, neighbouring chunks) become one source
  * at the best hit's rank, whose text is the union span read from the
  * document, so the generator never sees the same sentences twice.
+ *
+ * A summary entry hit (kind "summary", docs/summary.md) is a source whose
+ * text is the entry; it gets no "Summary:" line (it is the summary) and
+ * its spans record where each summary sentence sits in it and in the
+ * document, so answers quote it with exact document offsets.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +40,7 @@ void context_result_free(context_result *c)
         free(c->sources[i].text);
         free(c->sources[i].heading_path);
         free(c->sources[i].chunk_ids);
+        free(c->sources[i].spans);
     }
     free(c->sources);
     free(c->context);
@@ -65,6 +71,30 @@ static size_t fit_sentences(const char *text, size_t budget)
     }
     free(sp);
     return best;
+}
+
+/* A summary entry's source: find each of the document's summary sentences
+ * in the source text (in order; a sentence trimmed away is not found). */
+static void summary_spans(ragd_store *st, int64_t coll, context_source *s)
+{
+    json_t *sum = NULL;
+    ragd_error e;
+    if (store_doc_summary(st, coll, s->hit->doc_id, &sum, &e)) return;
+    size_t i, pos = 0, len = strlen(s->text);
+    json_t *x;
+    json_array_foreach(json_object_get(sum, "summary"), i, x)
+    {
+        const char *t = json_string_value(json_object_get(x, "text"));
+        json_int_t a = json_integer_value(json_object_get(x, "start"));
+        size_t tl = t ? strlen(t) : 0;
+        if (!tl || a < 0 || pos > len) continue;
+        const char *f = strstr(s->text + pos, t);
+        if (!f) continue;
+        s->spans = ragd_xrealloc(s->spans, (s->nspans + 1) * sizeof *s->spans);
+        s->spans[s->nspans++] = (context_span){(size_t)(f - s->text), tl, (size_t)a};
+        pos = (size_t)(f - s->text) + tl;
+    }
+    json_decref(sum);
 }
 
 static void add_chunk_id(context_source *s, int64_t id)
@@ -104,7 +134,9 @@ static span_group *group_spans(ragd_store *st, const search_result *r, size_t *n
     size_t ng = 0;
     for (size_t i = 0; i < r->n; i++) {
         const search_hit *h = &r->hits[i];
-        bool parent = h->parent_id && st;
+        /* Parent sections and summary entries (which stand for the whole
+         * document, 0..len) are never span-merged. */
+        bool parent = (h->parent_id && st) || h->summary;
         span_group *into = NULL;
         for (size_t k = 0; k < ng && !into && !parent && st; k++)
             if (!g[k].dead && !g[k].parent && !strcmp(r->hits[g[k].hits[0]].doc_id, h->doc_id) &&
@@ -171,7 +203,7 @@ ragd_status context_assemble(ragd_store *st, const search_result *r, size_t budg
             if (rc) break;
         }
         char *summary = NULL;
-        if (st) {
+        if (st && !h->summary) {
             ragd_error se;
             if (store_doc_summary_line(st, r->coll_id, h->doc_id, &summary, &se)) summary = NULL;
         }
@@ -230,6 +262,7 @@ ragd_status context_assemble(ragd_store *st, const search_result *r, size_t budg
         s->heading_path = ragd_xstrdup(path);
         for (size_t j = 0; j < (merged ? g->nhits : 1); j++)
             add_chunk_id(s, r->hits[g->hits[j]].chunk_id);
+        if (h->summary && st) summary_spans(st, r->coll_id, s);
         used += ht + tt;
         bool trimmed = len < strlen(text);
         free(ptext);
@@ -254,13 +287,16 @@ json_t *context_result_json(const context_result *c, const char *query)
         json_t *ids = json_array();
         for (size_t k = 0; k < s->nchunks; k++)
             json_array_append_new(ids, json_integer(s->chunk_ids[k]));
-        json_array_append_new(
-            arr, json_pack(
-                     "{s:i,s:s,s:I,s:o,s:o,s:I,s:I,s:s,s:s,s:i}", "n", s->n, "doc_id",
-                     s->hit->doc_id, "chunk_id", (json_int_t)s->hit->chunk_id, "chunk_ids", ids,
-                     "parent_id", s->parent_id ? json_integer(s->parent_id) : json_null(), "start",
-                     (json_int_t)s->start, "end", (json_int_t)(s->start + strlen(s->text)), "title",
-                     s->hit->title, "heading_path", s->heading_path, "tokens", (int)s->tokens));
+        /* A summary entry's text is not a slice: its own offsets. */
+        size_t end = s->hit->summary ? s->hit->end : s->start + strlen(s->text);
+        json_t *o =
+            json_pack("{s:i,s:s,s:I,s:o,s:o,s:I,s:I,s:s,s:s,s:i}", "n", s->n, "doc_id",
+                      s->hit->doc_id, "chunk_id", (json_int_t)s->hit->chunk_id, "chunk_ids", ids,
+                      "parent_id", s->parent_id ? json_integer(s->parent_id) : json_null(), "start",
+                      (json_int_t)s->start, "end", (json_int_t)end, "title", s->hit->title,
+                      "heading_path", s->heading_path, "tokens", (int)s->tokens);
+        if (s->hit->summary) json_object_set_new(o, "kind", json_string("summary"));
+        json_array_append_new(arr, o);
     }
     return json_pack("{s:s,s:s,s:o,s:i,s:b}", "query", query, "context", c->context, "sources", arr,
                      "tokens", (int)c->tokens, "relevant", c->relevant);

@@ -44,6 +44,8 @@ typedef struct {
     double rerank_score;  /* the reranker's score (server scale; may be negative) */
     bool reranked;        /* scored by the reranker: score == rerank_score */
     bool passed;          /* passed validation (always true unless keep_all) */
+    bool summary;         /* the document's summary entry (kind "summary", docs/summary.md):
+                             text is the summary, start/end span the whole document */
 } search_hit;
 
 typedef struct {
@@ -123,7 +125,8 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
 /* The contract's search JSON: {"query","mode","results":[{"rank","chunk_id",
  * "doc_id","title","score","text","start","end","parent_id","heading_path"
  * (,"rerank_score","fused_score" when reranked)}],"relevant","validation"
- * (with "rerank" when a reranker was given),"timing_ms"}. New reference. */
+ * (with "rerank" when a reranker was given),"timing_ms"}; a summary entry's
+ * result also has "kind":"summary". New reference. */
 json_t *search_result_json(const search_result *r, const search_opts *o);
 
 /* Share of query terms (folded, stop words removed, light prefix stemming)
@@ -137,6 +140,12 @@ double retrieve_term_coverage_w(char **terms, const double *weights, size_t nter
 
 /* --- context assembly --------------------------------------------------------- */
 
+/* Where a summary sentence sits in a summary entry's source text and in
+ * its document: text[off, off+len) == document[doc_start, doc_start+len). */
+typedef struct {
+    size_t off, len, doc_start;
+} context_span;
+
 typedef struct {
     int n;                 /* source number, 1-based */
     const search_hit *hit; /* the source's best hit, borrowed from the search_result */
@@ -148,6 +157,9 @@ typedef struct {
     char *heading_path; /* heading path of text (the parent's or the hit's); owned */
     int64_t *chunk_ids; /* the hits merged into this source, best first; owned */
     size_t nchunks;
+    context_span *spans; /* a summary entry's source (hit->summary): its summary
+                            sentences, so quotes map back to the document; owned */
+    size_t nspans;
 } context_source;
 
 typedef struct {
@@ -163,7 +175,9 @@ void context_result_free(context_result *c);
 #define CONTEXT_DEFAULT_BUDGET 3000
 
 /* Assemble the validated hits of r into numbered sources within `budget`
- * tokens (0 = default), each headed by its title and heading path; the last
+ * tokens (0 = default), each headed by its title and heading path (and,
+ * with st, the document's one-line summary, except for a summary entry,
+ * whose text is the summary; its spans are filled from st); the last
  * source that does not fit whole is trimmed on a sentence boundary.
  * Parent expansion (parent-document collections): with st given, a hit that
  * has a parent section contributes the parent's text (read from st) instead
@@ -176,7 +190,9 @@ ragd_status context_assemble(ragd_store *st, const search_result *r, size_t budg
 /* {"query","context","sources":[{"n","doc_id","chunk_id","chunk_ids",
  *  "parent_id","start","end","title","heading_path","tokens"}],"tokens",
  *  "relevant"}; parent_id is null unless the source is a parent section,
- *  whose offsets start/end then are. New reference. */
+ *  whose offsets start/end then are. A summary entry's source has
+ *  "kind":"summary" and the entry's own start/end (the whole document): its
+ *  text is the summary, not a slice. New reference. */
 json_t *context_result_json(const context_result *c, const char *query);
 
 #endif

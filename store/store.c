@@ -439,8 +439,16 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
     }
     char *ftitle =
         text_space_cjk(doc->title ? doc->title : "", doc->title ? strlen(doc->title) : 0);
+    sqlite3_int64 ord = 0;
     for (size_t i = 0; i < nchunks && rc == RAGD_OK; i++) {
         const store_chunk *c = &chunks[i];
+        if (c->summary && !c->text) {
+            rc = ragd_error_set(err, RAGD_EINTERNAL, "chunk %zu: a summary entry without text", i);
+            break;
+        }
+        /* The summary entry's own text; every other chunk is a slice. */
+        const char *ctext = c->summary ? c->text : doc->text + c->start;
+        size_t clen = c->summary ? strlen(c->text) : c->end - c->start;
         if (c->end < c->start || c->end > doc->text_len) {
             rc = ragd_error_set(err, RAGD_EINTERNAL,
                                 "chunk %zu has offsets %zu..%zu outside the "
@@ -454,14 +462,18 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
             sqlite3_bind_int64(q, 2, parent_ids[c->parent]);
         else
             sqlite3_bind_null(q, 2);
-        sqlite3_bind_int64(q, 3, (sqlite3_int64)i);
+        sqlite3_bind_int64(q, 3, c->summary ? -1 : ord++);
         sqlite3_bind_int64(q, 4, (sqlite3_int64)c->start);
         sqlite3_bind_int64(q, 5, (sqlite3_int64)c->end);
         sqlite3_bind_text(q, 6, c->heading_path ? c->heading_path : "", -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 7, c->header ? c->header : "", -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 8, (sqlite3_int64)c->tokens);
-        sqlite3_bind_text(q, 9, doc->text + c->start, (int)(c->end - c->start), SQLITE_STATIC);
-        sqlite3_bind_text(q, 10, c->meta_json ? c->meta_json : "{}", -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 9, ctext, (int)clen, SQLITE_STATIC);
+        sqlite3_bind_text(q, 10,
+                          c->summary     ? STORE_SUMMARY_META
+                          : c->meta_json ? c->meta_json
+                                         : "{}",
+                          -1, SQLITE_STATIC);
         if (sqlite3_step(q) != SQLITE_DONE) {
             rc = store_sqlite_error(st->db, err, "cannot insert chunk");
             break;
@@ -487,7 +499,7 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
                 break;
             }
         }
-        char *body = text_space_cjk(doc->text + c->start, c->end - c->start);
+        char *body = text_space_cjk(ctext, clen);
         char *head = text_space_cjk(c->heading_path ? c->heading_path : "",
                                     c->heading_path ? strlen(c->heading_path) : 0);
         sqlite3_reset(fq);
@@ -668,7 +680,13 @@ ragd_status store_chunks_json(ragd_store *st, int64_t coll, const char *key, jso
         json_object_set_new(c, "heading_path", col_str(q, 5));
         json_object_set_new(c, "tokens", json_integer(sqlite3_column_int64(q, 6)));
         json_object_set_new(c, "text", col_str(q, 7));
-        json_object_set_new(c, "meta", json_from_text(sqlite3_column_text(q, 8)));
+        json_t *meta = json_from_text(sqlite3_column_text(q, 8));
+        const char *kind = json_string_value(json_object_get(meta, "kind"));
+        json_object_set_new(c, "kind",
+                            json_string(kind && !strcmp(kind, STORE_KIND_SUMMARY)
+                                            ? STORE_KIND_SUMMARY
+                                            : STORE_KIND_TEXT));
+        json_object_set_new(c, "meta", meta);
         json_array_append_new(arr, c);
     }
     sqlite3_finalize(q);

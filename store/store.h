@@ -78,7 +78,13 @@ typedef struct {
     const char *heading_path;
 } store_parent;
 
-/* A chunk to write: its text is text[start:end] of the document. */
+/* A chunk to write: its text is text[start:end] of the document.
+ *
+ * The document-level summary entry (summary true, docs/summary.md) is the
+ * exception: its text is given (the summary sentences and keywords, not a
+ * slice), it is stored with ord -1 and meta {"kind":"summary"} (meta_json
+ * is ignored), and start/end span the whole document (0..text_len). It is
+ * indexed (FTS5) and embedded like any chunk and deleted with the document. */
 typedef struct {
     int parent; /* index into the parents array, or -1 */
     size_t start, end, tokens;
@@ -86,7 +92,15 @@ typedef struct {
     const char *header;       /* contextual header (title + heading path) */
     const float *vec;         /* vec_dim floats, or NULL for no vector */
     const char *meta_json;    /* JSON object text (e.g. {"page":3}), or NULL for {} */
+    bool summary;             /* the document's summary entry (see above) */
+    const char *text;         /* summary entry: its text (NUL-terminated); else NULL */
 } store_chunk;
+
+/* chunks.meta of a document's summary entry, and the "kind" values shown
+ * for chunks ("text" for ordinary chunks). */
+#define STORE_SUMMARY_META "{\"kind\":\"summary\"}"
+#define STORE_KIND_SUMMARY "summary"
+#define STORE_KIND_TEXT "text"
 
 /* Open (creating if needed) the data directory and its database, apply
  * migrations, enable WAL, foreign keys and a busy timeout. */
@@ -149,9 +163,10 @@ ragd_status store_doc_json(ragd_store *st, int64_t coll, const char *key, json_t
                            ragd_error *err);
 
 /* {"doc_id","summary","chunks":[{"id","parent_id","ord","start","end",
- *  "heading_path","tokens","text","meta"}],"parents":[{"id","ord","start",
- *  "end","heading_path","tokens"}]} ("parents" empty unless the collection
- *  uses the parent chunker). New ref. */
+ *  "heading_path","tokens","text","kind","meta"}],"parents":[{"id","ord",
+ *  "start","end","heading_path","tokens"}]} ("parents" empty unless the
+ *  collection uses the parent chunker). kind is "summary" for the document's
+ *  summary entry (ord -1, listed first), "text" for every other chunk. New ref. */
 ragd_status store_chunks_json(ragd_store *st, int64_t coll, const char *key, json_t **out,
                               ragd_error *err);
 

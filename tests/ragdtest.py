@@ -89,3 +89,29 @@ def read_queries(path):
                 o = json.loads(line)
                 out[o["_id"]] = o["text"]
     return out
+
+
+def split_chunks(ch):
+    """The text chunks of a `ragd chunks --json` answer, and its summary
+    entry (or None), after checking the entry's own invariant: it is not a
+    slice of the text (text != text[start:end]) but the document's summary
+    sentences and keywords, listed first with ord -1, spanning the whole
+    document (0..bytes), meta {"kind": "summary"}, no parent."""
+    entries = [c for c in ch["chunks"] if c.get("kind") == "summary"]
+    texts = [c for c in ch["chunks"] if c.get("kind") != "summary"]
+    assert all(c.get("kind") == "text" for c in texts), ch["chunks"]
+    assert len(entries) <= 1, entries
+    if not entries:
+        return texts, None
+    e = entries[0]
+    s = ch["summary"]
+    assert ch["chunks"][0] is e and e["ord"] == -1, e
+    assert e["start"] == 0 and e["end"] == s["bytes"], (e["start"], e["end"], s["bytes"])
+    assert e["meta"] == {"kind": "summary"} and e["parent_id"] is None, e
+    assert e["text"].startswith(s["summary_text"]) and s["summary_text"], e
+    for x in s["summary"]:
+        assert x["text"] in e["text"], x
+    if s["keywords"]:
+        assert "\nKeywords: " + ", ".join(k["term"] for k in s["keywords"]) + "." in e["text"], e
+    assert [c["ord"] for c in texts] == list(range(len(texts))), [c["ord"] for c in texts]
+    return texts, e
