@@ -66,6 +66,7 @@ typedef struct {
     long pruned;
     ragd_generator *gen; /* o->generator with --summarizer llm, else NULL */
     gen_usage gusage;
+    summary_llm_breaker breaker; /* stops calling a generator that is down */
 } run;
 
 static double now_s(void)
@@ -301,6 +302,8 @@ typedef struct {
     ragd_embedder *emb;      /* o->embedder (writer) or a clone (worker); NULL: no vectors */
     pthread_mutex_t *pdf_mu; /* serializes PDF parsing when threaded, or NULL */
     ragd_generator *gen;     /* llm summaries: run's generator (writer) or a clone; or NULL */
+    /* llm summaries: the run's breaker, shared by its threads */
+    summary_llm_breaker *breaker;
 } prep_ctx;
 
 static item *item_new(item_kind kind, const char *label)
@@ -505,7 +508,7 @@ static void prepare(item *it, const prep_ctx *c)
     }
     /* --summarizer llm: the abstract needs no collection statistics, so the
      * model is asked here, off the writer. A failure is kept for commit. */
-    if (c->gen) summary_llm_run(c->gen, &it->d, &it->llm, &it->gusage);
+    if (c->gen) summary_llm_run(c->gen, c->breaker, &it->d, &it->llm, &it->gusage);
     it->out = OUT_READY;
 }
 
@@ -811,6 +814,7 @@ static ragd_status run_serial(run *r, input_iter *in, ragd_error *err)
     prep_ctx c = {
         .coll = r->coll, .o = r->o, .cache = r->st, .emb = r->o->embedder, .pdf_mu = NULL};
     c.gen = r->gen;
+    c.breaker = &r->breaker;
     ragd_status rc = RAGD_OK;
     item *it;
     while (!rc && next_item(r, in, &it)) {
@@ -899,6 +903,7 @@ static ragd_status run_parallel(run *r, input_iter *in, int nworkers, ragd_error
         w[i].ctx = (prep_ctx){
             .coll = r->coll, .o = r->o, .cache = w[i].reader, .emb = w[i].emb, .pdf_mu = &p.pdf_mu};
         w[i].ctx.gen = w[i].gen;
+        w[i].ctx.breaker = &r->breaker;
         if (!rc) {
             if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0)
                 rc = ragd_error_set(err, RAGD_EINTERNAL, "cannot start an ingest worker thread");
@@ -910,6 +915,7 @@ static ragd_status run_parallel(run *r, input_iter *in, int nworkers, ragd_error
     prep_ctx wctx = {
         .coll = r->coll, .o = r->o, .cache = r->st, .emb = r->o->embedder, .pdf_mu = &p.pdf_mu};
     wctx.gen = r->gen;
+    wctx.breaker = &r->breaker;
     size_t inflight = 0;
     bool more = !rc;
     for (;;) {

@@ -1556,9 +1556,10 @@ char *summary_llm_prompt(const ingest_doc *d, size_t budget_tokens)
     else if (probe < n)
         cut = probe;
     free(starts);
+    bool was_cut = cut < n;
     while (cut > 0 && (d->text[cut - 1] == ' ' || d->text[cut - 1] == '\n'))
         cut--;
-    if (cut < n)
+    if (was_cut)
         ragd_buf_printf(&b, "The document (its first ~%zu tokens; the rest is cut):\n",
                         budget_tokens);
     else
@@ -1657,23 +1658,42 @@ void summary_llm_clear(summary_llm *out)
     memset(out, 0, sizeof *out);
 }
 
-void summary_llm_run(ragd_generator *g, const ingest_doc *d, summary_llm *out, gen_usage *u)
+void summary_llm_run(ragd_generator *g, summary_llm_breaker *breaker, const ingest_doc *d,
+                     summary_llm *out, gen_usage *u)
 {
     summary_llm_clear(out);
     out->asked = true;
     out->model = ragd_xstrdup(generator_model(g));
+    if (breaker && atomic_load(&breaker->in_a_row) >= SUMMARY_LLM_BREAKER) {
+        ragd_buf b = RAGD_BUF_INIT;
+        ragd_buf_printf(&b,
+                        "not asked: the generator failed after retries for %d documents in a "
+                        "row, so this run stopped calling it (%s)",
+                        SUMMARY_LLM_BREAKER, generator_endpoint(g));
+        out->error = ragd_buf_steal(&b);
+        if (u) u->failures++;
+        return;
+    }
     char *prompt = summary_llm_prompt(d, SUMMARY_LLM_INPUT_TOKENS);
     char *reply = NULL;
     ragd_error e;
     ragd_error_clear(&e);
-    if (generator_complete(g, LLM_SYSTEM, prompt, SUMMARY_LLM_MAX_TOKENS, &reply, u, &e) ==
-        RAGD_OK) {
+    gen_usage mine;
+    memset(&mine, 0, sizeof mine);
+    ragd_status rc =
+        generator_complete(g, LLM_SYSTEM, prompt, SUMMARY_LLM_MAX_TOKENS, &reply, &mine, &e);
+    if (rc == RAGD_OK) {
         out->abstract = summary_llm_clean(reply, &e);
-        if (!out->abstract && u) {
-            /* A reply with nothing usable counts as a failed call. */
-            u->failures++;
-        }
+        /* A reply with nothing usable counts as a failure too. */
+        if (!out->abstract) mine.failures++;
     }
+    if (breaker) {
+        if (rc != RAGD_OK && mine.retries > 0)
+            atomic_fetch_add(&breaker->in_a_row, 1);
+        else
+            atomic_store(&breaker->in_a_row, 0);
+    }
+    if (u) gen_usage_add(u, &mine);
     if (!out->abstract) out->error = ragd_xstrdup(e.msg[0] ? e.msg : "no summary from the model");
     free(reply);
     free(prompt);

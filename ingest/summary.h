@@ -42,6 +42,7 @@
 #define RAGD_INGEST_SUMMARY_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -115,11 +116,24 @@ char *summary_llm_prompt(const ingest_doc *d, size_t budget_tokens);
  * not valid UTF-8. Pure function. */
 char *summary_llm_clean(const char *reply, ragd_error *err);
 
+/* Stops asking a generator that is down: once SUMMARY_LLM_BREAKER
+ * documents in a row had their call fail after retries (timeouts, refused
+ * connections, 429/5xx to the last attempt — not a request the server
+ * rejected at once, such as a 400 for one too-long document), the run's
+ * remaining documents are not sent. One per ingest run, shared by its
+ * threads (atomics); zero-initialize. */
+#define SUMMARY_LLM_BREAKER 5
+typedef struct {
+    atomic_int in_a_row;
+} summary_llm_breaker;
+
 /* Ask g for d's abstract into *out (cleared first). Never fails: a
- * generator or cleaning error goes to out->error. Adds to *u. Uses g:
- * one thread at a time per generator (see generator.h); otherwise
- * reentrant, so workers call it with their own generator_clone. */
-void summary_llm_run(ragd_generator *g, const ingest_doc *d, summary_llm *out, gen_usage *u);
+ * generator or cleaning error goes to out->error (also when breaker, which
+ * may be NULL, is open: then nothing is sent). Adds to *u. Uses g: one
+ * thread at a time per generator (see generator.h); otherwise reentrant,
+ * so workers call it with their own generator_clone. */
+void summary_llm_run(ragd_generator *g, summary_llm_breaker *breaker, const ingest_doc *d,
+                     summary_llm *out, gen_usage *u);
 
 /* Free out's strings and reset it. */
 void summary_llm_clear(summary_llm *out);
