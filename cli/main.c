@@ -121,7 +121,17 @@ static const cli_optdef INGEST_OPTS[] = {
     {"prune", false, "delete documents from these paths whose files are gone"},
     {"meta", true,
      "KEY=VALUE metadata for every document ingested (repeatable; wins over JSONL fields)"},
-    {"summarizer", true, "extractive (default) | llm (needs a generation provider: not yet)"},
+    {"summarizer", true,
+     "extractive (default) | llm (also asks --generator for an abstract per document)"},
+    {"generator", true,
+     "openai | ollama: the generation provider --summarizer llm asks (env "
+     "RAGD_GENERATOR; key from RAGD_PROVIDER_KEY)"},
+    {"generator-url", true,
+     "generation server base URL: http://host:8080/v1 (openai), http://host:11434 (ollama) (env "
+     "RAGD_GENERATOR_URL)"},
+    {"generator-model", true, "generation model name (env RAGD_GENERATOR_MODEL)"},
+    {"generator-timeout", true, "seconds per generation call (default 60)"},
+    {"generator-cost", true, "cost per 1,000 generation tokens, for usage reports"},
     {"embedder", true, "local | openai | ollama (env RAGD_EMBEDDER; default local)"},
     {"embedder-model", true, "embedding model name (env RAGD_EMBEDDER_MODEL)"},
     {"dim", true, "embedding dimension (local: default 384; remote: learned from the server)"},
@@ -166,6 +176,49 @@ static ragd_status embed_choice_from_args(const cli_args *a, embed_choice *c, ra
         return ragd_error_set(e, RAGD_EUSAGE, "unknown --embedder '%s' (local, openai, ollama)",
                               c->kind);
     return RAGD_OK;
+}
+
+/* The generation provider for --summarizer llm: *out is NULL without
+ * --summarizer llm, else a new generator the caller frees. Usage errors
+ * name the option to add or fix. */
+static ragd_status summary_generator_from_args(const cli_args *a, ragd_generator **out,
+                                               ragd_error *e)
+{
+    *out = NULL;
+    long timeout = 0;
+    if (cli_get_int(a, "generator-timeout", 1, 3600, &timeout, e)) return RAGD_EUSAGE;
+    double cost = 0;
+    const char *cs = cli_get(a, "generator-cost");
+    if (cs) {
+        char *end;
+        cost = strtod(cs, &end);
+        if (end == cs || *end || !(cost >= 0) || cost > 1e6)
+            return ragd_error_set(e, RAGD_EUSAGE,
+                                  "--generator-cost must be a number >= 0, not '%s'", cs);
+    }
+    if (!summary_is_llm(cli_get(a, "summarizer"))) {
+        if (cli_get(a, "generator") || cli_get(a, "generator-url") ||
+            cli_get(a, "generator-model") || timeout || cs)
+            return ragd_error_set(e, RAGD_EUSAGE,
+                                  "ingest uses --generator options only for --summarizer llm; add "
+                                  "--summarizer llm or drop them");
+        return RAGD_OK;
+    }
+    generator_config gc = {
+        .kind = opt_or_env(a, "generator", "RAGD_GENERATOR"),
+        .url = opt_or_env(a, "generator-url", "RAGD_GENERATOR_URL"),
+        .model = opt_or_env(a, "generator-model", "RAGD_GENERATOR_MODEL"),
+        .api_key = getenv("RAGD_PROVIDER_KEY"),
+        .timeout_s = (double)timeout,
+        .cost_per_1k = cost,
+    };
+    if (!gc.kind || !strcmp(gc.kind, "extractive"))
+        return ragd_error_set(e, RAGD_EUSAGE,
+                              "--summarizer llm needs a generation provider: add --generator "
+                              "openai|ollama (or RAGD_GENERATOR) with --generator-url and "
+                              "--generator-model%s",
+                              gc.kind ? " (the extractive generator is not a language model)" : "");
+    return generator_new(&gc, out, e);
 }
 
 static int cmd_ingest(const command *cmd, cli_args *a)
@@ -245,9 +298,15 @@ static int cmd_ingest(const command *cmd, cli_args *a)
         return fail("ingest", &e);
     }
     /* --- end of the --meta hook */
+    ragd_generator *gen = NULL;
+    if (summary_generator_from_args(a, &gen, &e)) {
+        free(meta);
+        return fail("ingest", &e);
+    }
     engine eng;
     if (engine_open_ingest(data_dir(a), coll_name(a), &s, &choice, &eng, &e)) {
         free(meta);
+        generator_free(gen);
         return fail("ingest", &e);
     }
     ragd_store *st = eng.st;
@@ -262,6 +321,7 @@ static int cmd_ingest(const command *cmd, cli_args *a)
         .meta = meta,
         .nmeta = nmeta,
         .summarizer = cli_get(a, "summarizer"),
+        .generator = gen,
         .workers = (int)workers,
     };
     json_t *report = NULL;
@@ -277,9 +337,17 @@ static int cmd_ingest(const command *cmd, cli_args *a)
                    ragd_json_int(report, "unchanged"), ragd_json_int(report, "skipped"),
                    ragd_json_int(report, "failed"), ragd_json_int(report, "chunks"),
                    ragd_json_int(report, "bytes") / 1024.0, ragd_json_num(report, "seconds"));
+            json_t *g = json_object_get(report, "generator");
+            if (g)
+                printf(
+                    "LLM summaries (%s): %lld calls, %lld documents kept the extractive summary, "
+                    "%lld tokens\n",
+                    json_string_value(json_object_get(g, "model")), ragd_json_int(g, "calls"),
+                    ragd_json_int(g, "failures"), ragd_json_int(g, "tokens"));
         }
         json_decref(report);
     }
+    generator_free(gen);
     engine_close(&eng);
     if (st_rc) return fail("ingest", &e);
     return 0;

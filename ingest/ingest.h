@@ -44,6 +44,7 @@
 #include <stddef.h>
 
 #include "core/error.h"
+#include "provider/generator.h"
 #include "provider/provider.h"
 #include "store/store.h"
 
@@ -222,9 +223,11 @@ typedef struct {
      * (borrowed), merged over a JSONL record's extra fields (these win). */
     const char *const *meta;
     size_t nmeta;
-    /* Document summaries (ingest/summary.h): NULL or "extractive"; "llm"
-     * is refused with RAGD_EUSAGE until a generation provider exists. */
+    /* Document summaries (ingest/summary.h): NULL or "extractive", or "llm"
+     * (needs generator, else RAGD_EUSAGE): an LLM abstract per document,
+     * asked for on the worker threads (each uses a generator_clone). */
     const char *summarizer;
+    ragd_generator *generator; /* borrowed; used only with summarizer "llm" */
     /* Threads that load, parse, chunk and embed (see ingest_paths); 0 or 1
      * runs everything on the calling thread, larger values are capped at
      * INGEST_MAX_WORKERS. */
@@ -257,7 +260,12 @@ ragd_status ingest_embed_texts(ragd_store *st, ragd_embedder *e, const char *con
  * embedding call failed for some document (those documents are not stored),
  * RAGD_EINPUT when some input was bad (report still set), RAGD_EUSAGE (no
  * report) for a bad o->format or o->meta, or another status for failures
- * that stop everything (store errors). */
+ * that stop everything (store errors).
+ * With --summarizer llm the report also has "generator":{"generator",
+ * "model","calls","failures","retries","prompt_tokens","completion_tokens",
+ * "tokens","tokens_estimated","cost"}; failures are documents left without
+ * an abstract (they keep the extractive summary and are not failed inputs).
+ */
 ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *const *paths,
                          size_t npaths, const ingest_opts *o, json_t **report, ragd_error *err);
 

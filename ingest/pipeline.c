@@ -65,6 +65,9 @@ typedef struct {
     json_t *seen;     /* document ids met in this run (a set: id -> true) */
     long pruned;
     long summary_entries; /* documents stored with a summary entry */
+    ragd_generator *gen;  /* o->generator with --summarizer llm, else NULL */
+    gen_usage gusage;
+    summary_llm_breaker breaker; /* stops calling a generator that is down */
 } run;
 
 static double now_s(void)
@@ -290,6 +293,8 @@ typedef struct {
     size_t nmiss;
     embed_usage usage;
     long cache_hits;
+    summary_llm llm; /* --summarizer llm: the abstract, asked for in prepare */
+    gen_usage gusage;
     bool ready; /* parallel: prepared (guarded by the pool's mutex) */
 } item;
 
@@ -300,6 +305,9 @@ typedef struct {
     ragd_store *cache;       /* embedding-cache lookups: the writer's store, or a reader */
     ragd_embedder *emb;      /* o->embedder (writer) or a clone (worker); NULL: no vectors */
     pthread_mutex_t *pdf_mu; /* serializes PDF parsing when threaded, or NULL */
+    ragd_generator *gen;     /* llm summaries: run's generator (writer) or a clone; or NULL */
+    /* llm summaries: the run's breaker, shared by its threads */
+    summary_llm_breaker *breaker;
 } prep_ctx;
 
 static item *item_new(item_kind kind, const char *label)
@@ -328,6 +336,7 @@ static void item_free(item *it)
     free(it->vecs);
     free(it->miss_hash);
     free(it->miss_vecs);
+    summary_llm_clear(&it->llm);
     free(it);
 }
 
@@ -519,6 +528,9 @@ static void prepare(item *it, const prep_ctx *c)
             return;
         }
     }
+    /* --summarizer llm: the abstract needs no collection statistics, so the
+     * model is asked here, off the writer. A failure is kept for commit. */
+    if (c->gen) summary_llm_run(c->gen, c->breaker, &it->d, &it->llm, &it->gusage);
     it->out = OUT_READY;
 }
 
@@ -567,8 +579,18 @@ static ragd_status store_ready(run *r, item *it, bool existed, ragd_error *err)
         /* The document summary, stored beside it (NULL: stored as {}),
          * and the summary entry's text when the document gets one. */
         char *entry = NULL;
-        char *summary = summary_for_ingest(r->sum, it->key, it->source, d, existed, it->pre_summary,
-                                           it->entry ? &entry : NULL);
+        char *summary =
+            summary_for_ingest_llm(r->sum, it->key, it->source, d, existed, it->pre_summary,
+                                   &it->llm, it->entry ? &entry : NULL);
+        if (it->llm.error) {
+            if (log_is_json())
+                log_write(LOG_WARN, "LLM summary failed; kept the extractive summary", "file",
+                          it->label, "error", it->llm.error, NULL);
+            else
+                fprintf(stderr,
+                        "ragd: warning: %s: LLM summary failed, kept the extractive summary: %s\n",
+                        it->label, it->llm.error);
+        }
         if (entry) {
             all[0] = (store_chunk){.parent = -1,
                                    .start = 0,
@@ -676,6 +698,7 @@ static ragd_status commit(run *r, item *it, const prep_ctx *wctx)
     }
 done:
     add_usage(&r->usage, &it->usage);
+    gen_usage_add(&r->gusage, &it->gusage);
     r->cache_hits += it->cache_hits;
     progress(r, false);
     return fatal;
@@ -831,6 +854,8 @@ static ragd_status run_serial(run *r, input_iter *in, ragd_error *err)
 {
     prep_ctx c = {
         .coll = r->coll, .o = r->o, .cache = r->st, .emb = r->o->embedder, .pdf_mu = NULL};
+    c.gen = r->gen;
+    c.breaker = &r->breaker;
     ragd_status rc = RAGD_OK;
     item *it;
     while (!rc && next_item(r, in, &it)) {
@@ -855,6 +880,8 @@ typedef struct {
     prep_ctx ctx;
     ragd_store *reader; /* owned: embedding-cache lookups */
     ragd_embedder *emb; /* owned clone of o->embedder */
+    /* owned clone of the run's generator (llm summaries), or NULL */
+    ragd_generator *gen;
     pthread_t th;
     bool started;
 } worker;
@@ -913,8 +940,11 @@ static ragd_status run_parallel(run *r, input_iter *in, int nworkers, ragd_error
             rc = embedder_clone(r->o->embedder, &w[i].emb, err);
             if (!rc) rc = store_open_reader(store_dir(r->st), &w[i].reader, err);
         }
+        if (!rc && r->gen) rc = generator_clone(r->gen, &w[i].gen, err);
         w[i].ctx = (prep_ctx){
             .coll = r->coll, .o = r->o, .cache = w[i].reader, .emb = w[i].emb, .pdf_mu = &p.pdf_mu};
+        w[i].ctx.gen = w[i].gen;
+        w[i].ctx.breaker = &r->breaker;
         if (!rc) {
             if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0)
                 rc = ragd_error_set(err, RAGD_EINTERNAL, "cannot start an ingest worker thread");
@@ -925,6 +955,8 @@ static ragd_status run_parallel(run *r, input_iter *in, int nworkers, ragd_error
     /* The writer's own context, for an item to prepare again (see commit). */
     prep_ctx wctx = {
         .coll = r->coll, .o = r->o, .cache = r->st, .emb = r->o->embedder, .pdf_mu = &p.pdf_mu};
+    wctx.gen = r->gen;
+    wctx.breaker = &r->breaker;
     size_t inflight = 0;
     bool more = !rc;
     for (;;) {
@@ -971,6 +1003,7 @@ static ragd_status run_parallel(run *r, input_iter *in, int nworkers, ragd_error
     for (int i = 0; i < nworkers; i++) {
         if (w[i].started) pthread_join(w[i].th, NULL);
         embedder_free(w[i].emb);
+        generator_free(w[i].gen);
         store_close(w[i].reader);
     }
     free(w);
@@ -1042,6 +1075,12 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
         if (ingest_meta_parse(o->meta, o->nmeta, &meta, &me))
             return ragd_error_set(err, me.code, "%s", me.msg);
     }
+    if (summary_is_llm(o->summarizer) && !o->generator) {
+        json_decref(meta);
+        return ragd_error_set(err, RAGD_EUSAGE,
+                              "--summarizer llm needs a generation provider: --generator "
+                              "openai|ollama with --generator-url and --generator-model");
+    }
     summary_ctx *sum = NULL;
     {
         ragd_error se;
@@ -1056,7 +1095,8 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
              .errors = json_array(),
              .meta = meta,
              .sum = sum,
-             .seen = json_object()};
+             .seen = json_object(),
+             .gen = summary_is_llm(o->summarizer) ? o->generator : NULL};
     r.t0 = now_s();
     r.last_progress = r.t0;
     file_list files = {0};
@@ -1117,6 +1157,18 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
                         "chunks", (int)r.chunks, "summary_entries", (int)r.summary_entries, "bytes",
                         (json_int_t)r.bytes, "seconds", now_s() - r.t0, "workers", nworkers,
                         "embedding", emb, "errors", r.errors);
+    /* --summarizer llm: the generation provider's usage. */
+    if (r.gen)
+        json_object_set_new(
+            *report, "generator",
+            json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:f}", "generator",
+                      generator_kind(r.gen), "model", generator_model(r.gen), "calls",
+                      (json_int_t)r.gusage.calls, "failures", (json_int_t)r.gusage.failures,
+                      "retries", (json_int_t)r.gusage.retries, "prompt_tokens",
+                      (json_int_t)r.gusage.prompt_tokens, "completion_tokens",
+                      (json_int_t)r.gusage.completion_tokens, "tokens",
+                      (json_int_t)(r.gusage.prompt_tokens + r.gusage.completion_tokens),
+                      "tokens_estimated", r.gusage.estimated > 0, "cost", r.gusage.cost));
     if (rc) return rc;
     if (r.provider_failed)
         return ragd_error_set(err, RAGD_EPROVIDER,

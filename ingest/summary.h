@@ -27,6 +27,14 @@
  * Everything but the two timestamps is a deterministic function of the
  * document and the statistics. Algorithm and measured cost: docs/summary.md.
  *
+ * With the llm summarizer (--summarizer llm, a generation provider from
+ * provider/generator.h) the extractive summary is still built; a model is
+ * also asked for a 2-3 sentence abstract of the title, outline and the
+ * first SUMMARY_LLM_INPUT_TOKENS tokens of the text. Its cleaned reply is
+ * stored as "abstract" (with "summarizer":"llm", "llm_model", and
+ * "summary_text" = the abstract); when the call fails the document keeps
+ * the extractive summary, "summarizer":"extractive" and "llm_error".
+ *
  * Thread-safety: summary_build is reentrant; a summary_stats or summary_ctx
  * belongs to the store connection it was made from (one thread at a time).
  */
@@ -34,11 +42,13 @@
 #define RAGD_INGEST_SUMMARY_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "core/error.h"
 #include "ingest/ingest.h"
+#include "provider/generator.h"
 #include "store/store.h"
 
 /* Below this many indexed chunks, IDF is too noisy: keywords use the
@@ -89,9 +99,66 @@ json_t *summary_extract(const ingest_doc *d);
  * summary has no sentence (then there is no entry). */
 char *summary_entry_text(const json_t *summary);
 
-/* Check a --summarizer name: NULL, "" and "extractive" are fine; "llm" is
- * RAGD_EUSAGE (no generation provider exists yet); anything else too. */
+/* Check a --summarizer name: NULL, "" "extractive" and "llm" are fine
+ * (whether "llm" has a generator is the caller's check); anything else is
+ * RAGD_EUSAGE. */
 ragd_status summary_check_summarizer(const char *name, ragd_error *err);
+
+/* True for "llm". */
+bool summary_is_llm(const char *summarizer);
+
+/* --- the llm summarizer ------------------------------------------------------ */
+
+#define SUMMARY_LLM_INPUT_TOKENS 3000 /* document text sent, at most (approximate tokens) */
+#define SUMMARY_LLM_OUTLINE_MAX 40    /* headings listed in the prompt, at most */
+#define SUMMARY_LLM_MAX_TOKENS 300    /* reply tokens asked for (max_tokens) */
+#define SUMMARY_ABSTRACT_MAX 1000     /* bytes of abstract stored, at most */
+
+/* One document's LLM abstract, or why there is none. All strings malloc'd. */
+typedef struct {
+    bool asked;     /* summary_llm_run ran */
+    char *abstract; /* the cleaned reply; NULL on failure */
+    char *error;    /* on failure: the reason, NULL otherwise */
+    char *model;    /* the generator's model */
+} summary_llm;
+
+/* The system prompt (static). */
+const char *summary_llm_system_prompt(void);
+
+/* The user message for d: title, outline, and the text (its first
+ * budget_tokens tokens, cut at a token start) between <document> tags,
+ * with any "</document>" inside the text defused. Malloc'd. */
+char *summary_llm_prompt(const ingest_doc *d, size_t budget_tokens);
+
+/* A model's reply as an abstract: a leading <think>...</think> block, a
+ * "Summary:" label and wrapping quotes dropped, whitespace runs collapsed
+ * to one space, control characters removed, at most SUMMARY_ABSTRACT_MAX
+ * bytes (cut after the last full sentence, else at a word, with "…").
+ * NULL with err set (RAGD_EPROVIDER) when nothing is left or the reply is
+ * not valid UTF-8. Pure function. */
+char *summary_llm_clean(const char *reply, ragd_error *err);
+
+/* Stops asking a generator that is down: once SUMMARY_LLM_BREAKER
+ * documents in a row had their call fail after retries (timeouts, refused
+ * connections, 429/5xx to the last attempt — not a request the server
+ * rejected at once, such as a 400 for one too-long document), the run's
+ * remaining documents are not sent. One per ingest run, shared by its
+ * threads (atomics); zero-initialize. */
+#define SUMMARY_LLM_BREAKER 5
+typedef struct {
+    atomic_int in_a_row;
+} summary_llm_breaker;
+
+/* Ask g for d's abstract into *out (cleared first). Never fails: a
+ * generator or cleaning error goes to out->error (also when breaker, which
+ * may be NULL, is open: then nothing is sent). Adds to *u. Uses g: one
+ * thread at a time per generator (see generator.h); otherwise reentrant,
+ * so workers call it with their own generator_clone. */
+void summary_llm_run(ragd_generator *g, summary_llm_breaker *breaker, const ingest_doc *d,
+                     summary_llm *out, gen_usage *u);
+
+/* Free out's strings and reset it. */
+void summary_llm_clear(summary_llm *out);
 
 /* --- ingest-time driver ------------------------------------------------------ */
 
@@ -116,5 +183,13 @@ void summary_ctx_free(summary_ctx *c);
  * warning and returns NULL (the document is stored with {}). */
 char *summary_for_ingest(summary_ctx *c, const char *key, const char *source, const ingest_doc *d,
                          bool existed, const json_t *pre, char **entry_text);
+
+/* summary_for_ingest, then llm's outcome applied when llm->asked (see the
+ * top of this file); llm NULL is summary_for_ingest. The summary entry's
+ * text is always built from the extractive sentences (an LLM abstract is not
+ * a slice of the document). */
+char *summary_for_ingest_llm(summary_ctx *c, const char *key, const char *source,
+                             const ingest_doc *d, bool existed, const json_t *pre,
+                             const summary_llm *llm, char **entry_text);
 
 #endif

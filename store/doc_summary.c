@@ -80,6 +80,9 @@ ragd_status store_doc_summary_line(ragd_store *st, int64_t coll, const char *doc
         }
     }
     const char *text = json_string_value(json_object_get(best, "text"));
+    /* An LLM abstract (--summarizer llm) is the line when there is one. */
+    const char *abstract = json_string_value(json_object_get(sum, "abstract"));
+    if (abstract && *abstract) text = abstract;
     if (text && *text) {
         char *line = clean_line(text);
         size_t n = strlen(line);

@@ -193,7 +193,8 @@ ragd_status store_doc_text_range(ragd_store *st, int64_t coll, const char *doc_k
 ragd_status store_doc_summary(ragd_store *st, int64_t coll, const char *doc_key, json_t **out,
                               ragd_error *err);
 
-/* The document's one-line summary for a context header: its most central
+/* The document's one-line summary for a context header: its LLM abstract
+ * when it has one (--summarizer llm), else its most central
  * summary sentence (rank 1), whitespace collapsed to single spaces, "**"
  * emphasis removed, trimmed to at most ~200 bytes at a word boundary (a
  * grapheme boundary inside a long word) with "…" appended when cut.

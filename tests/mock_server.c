@@ -118,6 +118,13 @@ mock_behavior mock_dup_index(void)
     return b;
 }
 
+mock_behavior mock_no_content(void)
+{
+    mock_behavior b = mock_ok();
+    b.action = MOCK_NO_CONTENT;
+    return b;
+}
+
 static script_entry entry_copy(mock_behavior b)
 {
     script_entry e;
@@ -327,6 +334,74 @@ static enum MHD_Result send_rerank(mock_server *m, struct MHD_Connection *c, con
     return send_json(c, 200, resp, NULL);
 }
 
+/* Answer a chat request (OpenAI /chat/completions or Ollama /api/chat) with
+ * "Summary of: " and the first MOCK_CHAT_WORDS words of the last user
+ * message; MOCK_NO_CONTENT leaves the message's content out. */
+#define MOCK_CHAT_WORDS 8
+static enum MHD_Result send_chat(mock_server *m, struct MHD_Connection *c, int ollama,
+                                 const char *body, size_t len, mock_action action)
+{
+    json_error_t je;
+    json_t *req = json_loadb(body, len, 0, &je);
+    json_t *model = json_object_get(req, "model");
+    json_t *msgs = json_object_get(req, "messages");
+    const char *user = NULL;
+    size_t i;
+    json_t *msg;
+    json_array_foreach(msgs, i, msg)
+    {
+        const char *role = json_string_value(json_object_get(msg, "role"));
+        if (role && !strcmp(role, "user"))
+            user = json_string_value(json_object_get(msg, "content"));
+    }
+    if (!json_is_string(model) || !*json_string_value(model) || !user) {
+        json_decref(req);
+        return send_error(c, ollama, 400, "need 'model' and a user message in 'messages'", NULL);
+    }
+    ragd_buf out = RAGD_BUF_INIT;
+    ragd_buf_puts(&out, "Summary of:");
+    const char *p = user;
+    for (int w = 0; w < MOCK_CHAT_WORDS; w++) {
+        while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+            p++;
+        if (!*p) break;
+        const char *e = p;
+        while (*e && *e != ' ' && *e != '\n' && *e != '\t' && *e != '\r')
+            e++;
+        ragd_buf_putc(&out, ' ');
+        ragd_buf_append(&out, p, (size_t)(e - p));
+        p = e;
+    }
+    long ptok = (long)text_count_tokens(user, strlen(user));
+    long ctok = (long)text_count_tokens(out.data, out.len);
+    json_t *content = action == MOCK_NO_CONTENT ? NULL : json_string(ragd_buf_str(&out));
+    ragd_buf_free(&out);
+    json_t *resp;
+    if (ollama) {
+        json_t *m2 = json_pack("{s:s}", "role", "assistant");
+        if (content) json_object_set_new(m2, "content", content);
+        resp = json_pack("{s:O,s:s,s:o,s:b,s:s}", "model", model, "created_at",
+                         "2026-01-01T00:00:00Z", "message", m2, "done", 1, "done_reason", "stop");
+        if (!m->cfg.no_usage) {
+            json_object_set_new(resp, "prompt_eval_count", json_integer(ptok));
+            json_object_set_new(resp, "eval_count", json_integer(ctok));
+        }
+    } else {
+        json_t *m2 = json_pack("{s:s}", "role", "assistant");
+        if (content) json_object_set_new(m2, "content", content);
+        resp = json_pack("{s:s,s:s,s:O,s:[{s:i,s:o,s:s}]}", "id", "mock-chat", "object",
+                         "chat.completion", "model", model, "choices", "index", 0, "message", m2,
+                         "finish_reason", "stop");
+        if (!m->cfg.no_usage)
+            json_object_set_new(resp, "usage",
+                                json_pack("{s:I,s:I,s:I}", "prompt_tokens", (json_int_t)ptok,
+                                          "completion_tokens", (json_int_t)ctok, "total_tokens",
+                                          (json_int_t)(ptok + ctok)));
+    }
+    json_decref(req);
+    return send_json(c, 200, resp, NULL);
+}
+
 /* Wait up to s seconds or until the server stops. Returns 1 if stopping. */
 static int hang(mock_server *m, double s)
 {
@@ -389,14 +464,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         e = entry_copy(m->dflt.b);
     pthread_mutex_unlock(&m->mu);
 
-    int ollama = ends_with(url, "/api/embed");
+    int chat_ollama = ends_with(url, "/api/chat");
+    int chat = chat_ollama || ends_with(url, "/chat/completions");
+    int ollama = ends_with(url, "/api/embed") || chat_ollama;
     int rerank = ends_with(url, "/rerank");
     enum MHD_Result ret;
     if (strcmp(method, "POST") != 0) {
         ret = send_error(c, ollama, 405, "only POST is supported", NULL);
         goto done;
     }
-    if (!ollama && !rerank && !ends_with(url, "/embeddings")) {
+    if (!ollama && !rerank && !chat && !ends_with(url, "/embeddings")) {
         ret = send_error(c, 0, 404, "no such endpoint", NULL);
         goto done;
     }
@@ -439,8 +516,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             ret = send_error(c, ollama, 503, "server stopping", NULL);
             break;
         }
-        ret = rerank ? send_rerank(m, c, body, rq->body.len, MOCK_OK)
-                     : send_embeddings(m, c, ollama, body, rq->body.len, 0);
+        ret = chat     ? send_chat(m, c, ollama, body, rq->body.len, MOCK_OK)
+              : rerank ? send_rerank(m, c, body, rq->body.len, MOCK_OK)
+                       : send_embeddings(m, c, ollama, body, rq->body.len, 0);
         break;
     case MOCK_MALFORMED:
         ret = send_text(c, 200, ragd_xstrdup("{\"data\": [{\"index\": 0, \"embedding\": [0.1, "),
@@ -451,8 +529,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         break;
     case MOCK_BAD_INDEX:
     case MOCK_DUP_INDEX:
+    case MOCK_NO_CONTENT:
     case MOCK_OK:
     default:
+        if (chat) {
+            ret = send_chat(m, c, ollama, body, rq->body.len, e.b.action);
+            break;
+        }
         ret = rerank ? send_rerank(m, c, body, rq->body.len, e.b.action)
                      : send_embeddings(m, c, ollama, body, rq->body.len, 0);
         break;

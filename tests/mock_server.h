@@ -12,6 +12,14 @@
  *   POST .../rerank        TEI:     {"query","texts":[..]} -> [{"index","score"}]
  *                          Cohere:  {"model","query","documents":[..]} ->
  *                              {"id","results":[{"index","relevance_score"}],"meta"}
+ *   POST .../chat/completions  OpenAI chat: {"model","messages"} -> {"choices":[{"message":
+ *                              {"role","content"},"finish_reason"}],"usage"}
+ *   POST /api/chat         Ollama chat: {"model","messages","stream":false} ->
+ *                              {"message":{"role","content"},"done","prompt_eval_count",
+ *                              "eval_count"}
+ *
+ * Chat replies are deterministic: "Summary of: " and the first 8
+ * whitespace-separated words of the last user message.
  *
  * Rerank scores: with rerank_keyword set, the number of times the keyword
  * occurs in the text (ASCII case-insensitive); otherwise the texts are
@@ -47,7 +55,8 @@ typedef enum {
     MOCK_MALFORMED, /* 200 with a truncated, non-JSON body */
     MOCK_WRONG_DIM, /* a normal reply with dim-float vectors */
     MOCK_BAD_INDEX, /* /rerank: a reply whose first item has an out-of-range index */
-    MOCK_DUP_INDEX  /* /rerank: a reply with the first index twice (and one missing) */
+    MOCK_DUP_INDEX, /* /rerank: a reply with the first index twice (and one missing) */
+    MOCK_NO_CONTENT /* chat: a 200 reply whose message has no "content" */
 } mock_action;
 
 typedef struct {
@@ -69,6 +78,7 @@ mock_behavior mock_malformed(void);
 mock_behavior mock_wrong_dim(int dim);
 mock_behavior mock_bad_index(void);
 mock_behavior mock_dup_index(void);
+mock_behavior mock_no_content(void);
 
 typedef struct {
     int dim;             /* vector dimension (0 -> 384); an OpenAI "dimensions" field overrides */

@@ -9,11 +9,13 @@
  *   mock_model_server [--port P] [--dim D] [--key K] [--reverse] [--no-usage]
  *                     [--rerank-keyword W] [--fail-first N]
  *                     (--status S [--retry-after SEC [--retry-after-date]] [--message M]
- *                      | --hang SEC | --malformed | --wrong-dim D)
+ *                      | --hang SEC | --malformed | --no-content | --wrong-dim D)
  *
  * A failure option applies to the first N requests with --fail-first N, and
  * to every request without it. Example: `--fail-first 2 --status 500` fails
- * twice, then answers normally.
+ * twice, then answers normally. Chat routes (/chat/completions, /api/chat)
+ * answer "Summary of: <first 8 words of the user message>"; --no-content
+ * leaves the reply message's content out.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -28,7 +30,7 @@ static void usage(FILE *f)
     fputs("usage: mock_model_server [--port P] [--dim D] [--key K] [--reverse] [--no-usage]\n"
           "         [--rerank-keyword W] [--fail-first N]\n"
           "         (--status S [--retry-after SEC [--retry-after-date]] [--message M]\n"
-          "          | --hang SEC | --malformed | --wrong-dim D)\n",
+          "          | --hang SEC | --malformed | --no-content | --wrong-dim D)\n",
           f);
 }
 
@@ -81,6 +83,9 @@ int main(int argc, char **argv)
             have_failure = 1;
         } else if (!strcmp(a, "--malformed")) {
             fail.action = MOCK_MALFORMED;
+            have_failure = 1;
+        } else if (!strcmp(a, "--no-content")) {
+            fail.action = MOCK_NO_CONTENT;
             have_failure = 1;
         } else if (!strcmp(a, "--wrong-dim")) {
             fail.action = MOCK_WRONG_DIM;
