@@ -22,14 +22,7 @@
 #include "ingest/summary.h"
 #include "store/store.h"
 #include "tests/mock_server.h"
-
-#define assert_contains(hay, needle)                                                               \
-    do {                                                                                           \
-        if (!strstr((hay), (needle))) {                                                            \
-            fprintf(stderr, "expected \"%s\" in \"%s\"\n", (needle), (hay));                       \
-            fail();                                                                                \
-        }                                                                                          \
-    } while (0)
+#include "tests/unit_helpers.h"
 
 static void parse_md(const char *text, ingest_doc *d)
 {

@@ -31,15 +31,9 @@
 #include "core/text.h"
 #include "provider/provider.h"
 #include "tests/mock_server.h"
+#include "tests/unit_helpers.h"
 
 /* --- helpers ------------------------------------------------------------------ */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double cosine(const float *a, const float *b, int dim)
 {
@@ -66,22 +60,6 @@ static double l2(const float *v, int dim)
     for (int i = 0; i < dim; i++)
         s += (double)v[i] * v[i];
     return sqrt(s);
-}
-
-/* A port on 127.0.0.1 with nothing listening (bound, read, released). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    socklen_t sl = sizeof sa;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
 }
 
 static mock_server *start_mock(int dim, int reverse, int no_usage, const char *key)
@@ -144,14 +122,6 @@ static ragd_status embed_one(ragd_embedder *e, const char *text, embed_usage *u,
     ragd_error_clear(err);
     return embedder_embed(e, t, NULL, 1, v, u, err);
 }
-
-#define assert_contains(hay, needle)                                                               \
-    do {                                                                                           \
-        if (!strstr((hay), (needle))) {                                                            \
-            fprintf(stderr, "expected \"%s\" in \"%s\"\n", (needle), (hay));                       \
-            fail();                                                                                \
-        }                                                                                          \
-    } while (0)
 
 /* --- local embedder ------------------------------------------------------------- */
 
