@@ -154,23 +154,6 @@ char *lexical_match_expr(const char *query)
     return ragd_buf_steal(&b);
 }
 
-/* True when no document of a collection other than coll exists: the
- * collection filter (a join per match) can then be skipped. Uses the
- * (collection_id, doc_key) index: two short range probes. */
-static bool only_collection(sqlite3 *db, int64_t coll)
-{
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT 1 FROM documents WHERE collection_id < ?1 OR collection_id > ?1 "
-                           "LIMIT 1",
-                           -1, &q, NULL) != SQLITE_OK)
-        return false;
-    sqlite3_bind_int64(q, 1, coll);
-    bool other = sqlite3_step(q) == SQLITE_ROW;
-    sqlite3_finalize(q);
-    return !other;
-}
-
 ragd_status lexical_search(ragd_store *st, int64_t coll, const char *query, size_t k,
                            lexical_hit **hits, size_t *n, ragd_error *err)
 {
@@ -178,34 +161,26 @@ ragd_status lexical_search(ragd_store *st, int64_t coll, const char *query, size
     *n = 0;
     char *expr = lexical_match_expr(query);
     if (!expr) return RAGD_OK;
+    /* The collection is a token of the "coll" column (schema v3): FTS5
+     * intersects it with the query's doclists, so no per-match join. The
+     * query's own terms are held to the text columns. */
+    ragd_buf m = RAGD_BUF_INIT;
+    ragd_buf_printf(&m, "coll : c%lld AND {title heading body} : (%s)", (long long)coll, expr);
+    free(expr);
     sqlite3 *db = store_db(st);
-    /* One read transaction, so the "only this collection" check and the
-     * query see the same snapshot even while another process ingests. */
-    bool own_txn = sqlite3_get_autocommit(db) != 0;
-    if (own_txn && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-        free(expr);
-        return store_sqlite_error(db, err, "cannot begin lexical search");
-    }
-    /* With one collection in the store the filter is a no-op: skipping its
-     * join makes the query ~3x faster (docs/benchmarks.md). */
-    bool only = only_collection(db, coll);
-    char sql[512];
+    char sql[256];
     snprintf(sql, sizeof sql,
-             "SELECT f.rowid, bm25(chunks_fts, %g, %g, %g) AS s FROM chunks_fts f %s "
-             "WHERE chunks_fts MATCH ?1 %s ORDER BY s LIMIT ?3",
-             LEXICAL_W_TITLE, LEXICAL_W_HEADING, LEXICAL_W_BODY,
-             only ? "" : "JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id",
-             only ? "AND ?2 = ?2" : "AND d.collection_id = ?2");
+             "SELECT rowid, bm25(chunks_fts, %g, %g, %g, 0.0) AS s FROM chunks_fts "
+             "WHERE chunks_fts MATCH ?1 ORDER BY s LIMIT ?2",
+             LEXICAL_W_TITLE, LEXICAL_W_HEADING, LEXICAL_W_BODY);
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
-        ragd_status rc = store_sqlite_error(db, err, "cannot prepare lexical search");
-        if (own_txn) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        free(expr);
-        return rc;
+        ragd_buf_free(&m);
+        return store_sqlite_error(db, err, "cannot prepare lexical search");
     }
-    sqlite3_bind_text(q, 1, expr, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(q, 2, coll);
-    sqlite3_bind_int64(q, 3, (sqlite3_int64)k);
+    sqlite3_bind_text(q, 1, m.data, (int)m.len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)k);
+    ragd_buf_free(&m);
     lexical_hit *v = ragd_xcalloc(k ? k : 1, sizeof *v);
     size_t cnt = 0;
     int r;
@@ -215,14 +190,9 @@ ragd_status lexical_search(ragd_store *st, int64_t coll, const char *query, size
         cnt++;
     }
     sqlite3_finalize(q);
-    free(expr);
-    ragd_status rc = RAGD_OK;
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        rc = store_sqlite_error(db, err, "lexical search failed");
-    if (own_txn) sqlite3_exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
-    if (rc) {
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
         free(v);
-        return rc;
+        return store_sqlite_error(db, err, "lexical search failed");
     }
     *hits = v;
     *n = cnt;
@@ -244,6 +214,7 @@ ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *id
         return store_sqlite_error(db, err, "cannot read term frequencies");
     for (size_t i = 0; i < n; i++) {
         ragd_buf q = RAGD_BUF_INIT;
+        ragd_buf_puts(&q, "{title heading body} : ");
         append_phrase(&q, terms[i]);
         sqlite3_reset(tq);
         sqlite3_bind_text(tq, 1, q.data, (int)q.len, SQLITE_TRANSIENT);

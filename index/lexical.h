@@ -1,9 +1,10 @@
 /* index/lexical.h — the FTS5 lexical index.
  *
  * Chunks are indexed at write time by the store (chunks_fts: title, heading
- * path, body; tokenizer unicode61 with diacritics removed + porter stemming;
- * CJK text spaced into unigrams). This module turns a user query into a safe
- * FTS5 MATCH expression and runs BM25 with the title weighted above the body.
+ * path, body, and coll — one token "c<collection id>" per row that searches
+ * match on instead of joining chunks and documents; tokenizer unicode61 with diacritics removed +
+ * porter stemming; CJK text spaced into unigrams). This module turns a user query into a safe FTS5
+ * MATCH expression and runs BM25 with the title weighted above the body.
  *
  * Thread-safety: reentrant; the store must not be used concurrently.
  */

@@ -116,6 +116,19 @@ static const char *const MIGRATIONS[] = {
     "  created_at INTEGER NOT NULL);",
     /* 1 -> 2 */
     "ALTER TABLE chunks ADD COLUMN meta TEXT NOT NULL DEFAULT '{}';",
+    /* 2 -> 3: the lexical index gains an UNINDEXED-like "coll" column holding
+     * one token "c<collection id>" per row, so a search filters by
+     * collection inside FTS5 (MATCH 'coll : c5 AND ...') instead of joining
+     * chunks and documents for every match. The old table stores its
+     * content, so rows (with their CJK-spaced text) are copied as they are;
+     * rows of chunks that no longer exist are dropped on the way. */
+    "CREATE VIRTUAL TABLE chunks_fts_v3 USING fts5(title, heading, body, coll,"
+    "  tokenize = 'porter unicode61 remove_diacritics 2');"
+    "INSERT INTO chunks_fts_v3(rowid, title, heading, body, coll)"
+    "  SELECT f.rowid, f.title, f.heading, f.body, 'c' || d.collection_id FROM chunks_fts f"
+    "  JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id;"
+    "DROP TABLE chunks_fts;"
+    "ALTER TABLE chunks_fts_v3 RENAME TO chunks_fts;",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))

@@ -431,7 +431,8 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
                            "(?,?,?,?,?,?,?,?,?,?)",
                            -1, &q, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db,
-                           "INSERT INTO chunks_fts(rowid, title, heading, body) VALUES (?,?,?,?)",
+                           "INSERT INTO chunks_fts(rowid, title, heading, body, coll) VALUES "
+                           "(?,?,?,?,'c' || ?)",
                            -1, &fq, NULL) != SQLITE_OK) {
         rc = store_sqlite_error(st->db, err, "cannot insert chunk");
         sqlite3_finalize(fq);
@@ -507,6 +508,7 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
         sqlite3_bind_text(fq, 2, ftitle, -1, SQLITE_STATIC);
         sqlite3_bind_text(fq, 3, head, -1, SQLITE_STATIC);
         sqlite3_bind_text(fq, 4, body, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(fq, 5, coll);
         if (sqlite3_step(fq) != SQLITE_DONE)
             rc = store_sqlite_error(st->db, err, "cannot index chunk");
         sqlite3_reset(fq);

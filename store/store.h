@@ -31,7 +31,7 @@
 
 #include "core/error.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 typedef struct ragd_store ragd_store;
 

@@ -200,8 +200,12 @@ def test_v1_database_migrates():
         ch = ragd("chunks", "--json", "clean-article.html", data=t, check=0).json()
         assert ch["chunks"] and all(c["meta"] == {} for c in ch["chunks"]), ch
         db = sqlite3.connect(os.path.join(t, "ragd.db"))
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
         db.close()
+        # The lexical index was rebuilt by the v3 step and still finds it.
+        title = ragd("show", "--json", "clean-article.html", data=t, check=0).json()["title"]
+        r = ragd("search", "--json", "--mode", "lexical", title, data=t, check=0).json()
+        assert r["results"] and r["results"][0]["doc_id"] == "clean-article.html", r["results"][:1]
         ragd("ingest", PDFS[0], data=t, check=0)
         ch = ragd("chunks", "--json", "saltmarsh-survey.pdf", data=t, check=0).json()
         assert all(c["meta"]["page"] >= 1 for c in split_chunks(ch)[0]), ch

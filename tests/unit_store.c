@@ -207,6 +207,61 @@ static void test_ingest_dedupe_replace_delete(void **state)
     free(d);
 }
 
+/* Schema v2 -> v3: the lexical index gains the "coll" column. A v2 store is
+ * made by rebuilding chunks_fts in its v2 shape (plus one orphan row) and
+ * setting user_version back; reopening migrates it: every chunk keeps its
+ * row and text, gains its collection token, and the orphan is gone. */
+static void test_migrate_v2_lexical_index(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    ragd_store *st = NULL;
+    ragd_error e;
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    ragd_settings s;
+    store_settings_init(&s);
+    ragd_collection a, b;
+    assert_int_equal(store_collection_open(st, "a", &s, &a, &e), RAGD_OK);
+    assert_int_equal(store_collection_open(st, "b", &s, &b, &e), RAGD_OK);
+    const char *text = "zebras graze on the savanna";
+    store_doc doc = {.key = "k", .text = text, .text_len = strlen(text), .content_hash = "h"};
+    store_chunk ch = {
+        .parent = -1, .start = 0, .end = strlen(text), .tokens = 5, .heading_path = ""};
+    int64_t rowid;
+    assert_int_equal(store_doc_put(st, a.id, &doc, NULL, 0, &ch, 1, &rowid, &e), RAGD_OK);
+    assert_int_equal(store_doc_put(st, b.id, &doc, NULL, 0, &ch, 1, &rowid, &e), RAGD_OK);
+    assert_int_equal(
+        store_exec(
+            st,
+            "CREATE VIRTUAL TABLE old_fts USING fts5(title, heading, body,"
+            " tokenize = 'porter unicode61 remove_diacritics 2');"
+            "INSERT INTO old_fts(rowid, title, heading, body)"
+            " SELECT rowid, title, heading, body FROM chunks_fts;"
+            "INSERT INTO old_fts(rowid, title, heading, body) VALUES (9999, '', '', 'orphan');"
+            "DROP TABLE chunks_fts; ALTER TABLE old_fts RENAME TO chunks_fts;"
+            "PRAGMA user_version = 2;",
+            &e),
+        RAGD_OK);
+    store_close(st);
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    assert_int_equal(schema_version(store_db(st)), STORE_SCHEMA_VERSION);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts"), 2);
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'coll : c%lld AND zebras'",
+             (long long)a.id);
+    assert_int_equal(count(st, sql), 1);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'orphan'"),
+                     0);
+    /* New rows carry the token too. */
+    doc.key = "k2";
+    assert_int_equal(store_doc_put(st, a.id, &doc, NULL, 0, &ch, 1, &rowid, &e), RAGD_OK);
+    assert_int_equal(count(st, sql), 2);
+    store_close(st);
+    rmrf(d);
+    free(d);
+}
+
 static void test_failed_put_leaves_nothing(void **state)
 {
     (void)state;
@@ -302,6 +357,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parent_text_and_settings),
         cmocka_unit_test(test_migrate_fresh_and_reopen),
+        cmocka_unit_test(test_migrate_v2_lexical_index),
         cmocka_unit_test(test_newer_schema_is_refused),
         cmocka_unit_test(test_data_dir_is_a_file),
         cmocka_unit_test(test_collection_settings_conflict),
