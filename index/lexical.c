@@ -38,6 +38,24 @@ static const char *const STOPWORDS[] = {
 };
 #define NSTOPWORDS (sizeof STOPWORDS / sizeof STOPWORDS[0])
 
+int lexical_is_stopword_n(const char *w, size_t n)
+{
+    char tmp[32]; /* no stop word is near that long */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m + 1 >= sizeof tmp) return 0;
+        /* The typographic apostrophe folds to itself: "don’t" is "don't". */
+        if (i + 2 < n && !memcmp(w + i, "\xE2\x80\x99", 3)) {
+            tmp[m++] = '\'';
+            i += 2;
+        } else {
+            tmp[m++] = w[i];
+        }
+    }
+    tmp[m] = '\0';
+    return lexical_is_stopword(tmp);
+}
+
 int lexical_is_stopword(const char *w)
 {
     size_t lo = 0, hi = NSTOPWORDS;

@@ -36,6 +36,9 @@ void lexical_terms_free(char **terms, size_t n);
 
 /* True for English function words ignored by lexical matching. */
 int lexical_is_stopword(const char *folded_word);
+/* The same for the folded word w[0..n) (not NUL-terminated), the
+ * typographic apostrophe (U+2019) counting as "'". */
+int lexical_is_stopword_n(const char *w, size_t n);
 
 /* Build the FTS5 MATCH expression for query: quoted terms joined by OR
  * (CJK bigrams as two-token phrases). Returns a malloc'd string, or NULL

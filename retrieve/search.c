@@ -42,7 +42,6 @@
 #include <time.h>
 
 #include "core/buf.h"
-#include "core/hash.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "index/lexical.h"
@@ -482,7 +481,6 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     out->hits = ragd_xcalloc(pool, sizeof *out->hits);
     hash_set *shingles = ragd_xcalloc(pool, sizeof *shingles);
     hash_set *wordsets = ragd_xcalloc(pool, sizeof *wordsets);
-    char(*seen)[RAGD_SHA256_HEX] = ragd_xcalloc(pool, sizeof *seen);
     size_t by_support = 0, by_dup = 0, by_near = 0, by_cap = 0, by_score = 0, by_rerank = 0,
            npassed = 0;
     size_t gate_seen = 0; /* passing candidates considered by the query gate */
@@ -537,11 +535,9 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         hash_set_shingles(&sh, &tw, 4);
         hash_set_words(&ws, &tw);
         vwords_free(&tw);
-        char hash[RAGD_SHA256_HEX];
-        ragd_sha256_hex(h.text, strlen(h.text), hash);
         bool dup = false, near = false;
         for (size_t s = 0; s < out->n && !dup; s++)
-            dup = out->hits[s].passed && strcmp(seen[s], hash) == 0;
+            dup = out->hits[s].passed && strcmp(out->hits[s].text, h.text) == 0;
         for (size_t s = 0; s < out->n && !dup && !near; s++)
             near = out->hits[s].passed &&
                    hash_set_jaccard_at_least(&shingles[s], &sh, RETRIEVE_NEAR_DUP);
@@ -583,7 +579,6 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
         }
         h.passed = reason == NULL;
         if (h.passed || o->keep_all) {
-            memcpy(seen[out->n], hash, RAGD_SHA256_HEX);
             shingles[out->n] = sh;
             wordsets[out->n] = ws;
             out->hits[out->n++] = h;
@@ -593,7 +588,6 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
             hit_free(&h);
         }
     }
-    free(seen);
     free(cv);
     free(idf);
     lexical_terms_free(terms, nterms);

@@ -8,23 +8,6 @@
 #include "index/lexical.h"
 #include "retrieve/validate.h"
 
-/* Is folded word w[0..n) a stop word or a word with no letter or digit
- * worth matching? lexical_is_stopword wants a NUL-terminated string. */
-static int skip_word(const char *w, size_t n)
-{
-    char tmp[32];
-    if (n >= sizeof tmp) return 0; /* no stop word is that long */
-    memcpy(tmp, w, n);
-    tmp[n] = '\0';
-    /* The typographic apostrophe folds to itself; match "don’t" as "don't". */
-    char *q = strstr(tmp, "\xE2\x80\x99");
-    if (q) {
-        *q = '\'';
-        memmove(q + 1, q + 3, strlen(q + 3) + 1);
-    }
-    return lexical_is_stopword(tmp);
-}
-
 void vwords_init(vwords *v, const char *text, size_t len)
 {
     size_t flen;
@@ -32,7 +15,7 @@ void vwords_init(vwords *v, const char *text, size_t len)
     ragd_span *w = NULL;
     size_t nw = text_words(v->folded, flen, &w), n = 0;
     for (size_t i = 0; i < nw; i++)
-        if (!skip_word(v->folded + w[i].start, w[i].end - w[i].start)) w[n++] = w[i];
+        if (!lexical_is_stopword_n(v->folded + w[i].start, w[i].end - w[i].start)) w[n++] = w[i];
     v->w = w;
     v->n = n;
 }

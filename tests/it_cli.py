@@ -183,9 +183,9 @@ def test_context_merges_overlapping_spans_of_one_document():
 
 
 def test_search_stays_inside_its_collection():
-    # Lexical search skips its collection join while the store holds one
-    # collection; once another has documents, results must still come only
-    # from the collection asked for (in every mode).
+    # Lexical search filters by the collection token inside FTS5 (schema
+    # v3); alone or beside another collection, results must come only from
+    # the collection asked for (in every mode).
     with TempDir() as t:
         data = os.path.join(t, "data")
         ragd("ingest", "--collection", "x", os.path.join(DOCS, "beekeeping-calendar.md"), data=data, check=0)

@@ -110,6 +110,12 @@ static void test_stopwords_and_size_bound(void **state)
     const char * not [] = {"", "aa", "cell", "zebra", "theme", "yourselvesx", "abouts"};
     for (size_t i = 0; i < sizeof not / sizeof *not ; i++)
         assert_false(lexical_is_stopword(not [i]));
+    /* Spans of a longer string; the typographic apostrophe. */
+    assert_true(lexical_is_stopword_n("don\xE2\x80\x99t", 7));
+    assert_true(lexical_is_stopword_n("thereby", 5)); /* "there" */
+    assert_false(lexical_is_stopword_n("thereby", 7));
+    assert_false(lexical_is_stopword_n("cells", 5));
+    assert_false(lexical_is_stopword_n("abcdefghijklmnopqrstuvwxyzabcdefghij", 36));
     uint64_t x[] = {1, 2, 3, 4, 5}, y[] = {1, 2, 3, 4, 6}, z[] = {1, 2};
     hash_set a = {x, 5}, b = {y, 5}, c = {z, 2};
     assert_true(hash_set_jaccard_at_least(&a, &b, 4.0 / 6.0));
