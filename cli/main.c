@@ -25,6 +25,7 @@
 #include "retrieve/engine.h"
 #include "retrieve/eval.h"
 #include "retrieve/retrieve.h"
+#include "service/ragd.h"
 #include "store/store.h"
 
 #define RAGD_VERSION "0.1.0"
@@ -608,25 +609,131 @@ static char *query_of(cli_args *a)
     return ragd_buf_steal(&b);
 }
 
-typedef struct {
-    engine eng;
-    ragd_store *st;
-    ragd_collection coll;
-    char *query;
-    const char **filters; /* borrowed strings, malloc'd array */
-    search_opts so;
-    search_result sr;
-    size_t budget;
-    ragd_reranker *reranker; /* NULL without --reranker-url */
-} query_run;
-
-/* Shared front half of search/context/answer: parse, open, search. */
-static void query_run_free(query_run *q);
-
-/* Shared front half of search/context/answer (see run_search). */
-static int run_search_steps(const command *cmd, cli_args *a, query_run *q)
+/* The reranker configuration from RERANK_OPTS (url NULL: none). Options
+ * that need a reranker without --reranker-url are a usage error. */
+static ragd_status rerank_config_from_args(const cli_args *a, reranker_config *rc, ragd_error *e)
 {
-    memset(q, 0, sizeof *q);
+    long timeout = 0, depth = 0;
+    if (cli_get_int(a, "reranker-timeout", 1, 3600, &timeout, e) ||
+        cli_get_int(a, "rerank-depth", 1, 1000, &depth, e))
+        return RAGD_EUSAGE;
+    memset(rc, 0, sizeof *rc);
+    rc->url = opt_or_env(a, "reranker-url", "RAGD_RERANKER_URL");
+    rc->model = opt_or_env(a, "reranker-model", "RAGD_RERANKER_MODEL");
+    rc->api_key = getenv("RAGD_PROVIDER_KEY");
+    rc->protocol = cli_get(a, "reranker-protocol");
+    rc->timeout_s = (double)timeout;
+    if (!rc->url && (cli_get(a, "min-rerank") || depth || rc->protocol || timeout ||
+                     cli_get(a, "reranker-model")))
+        return ragd_error_set(e, RAGD_EUSAGE,
+                              "--min-rerank, --rerank-depth and --reranker-* options need "
+                              "--reranker-url (or RAGD_RERANKER_URL)");
+    return RAGD_OK;
+}
+
+/* The request object of search/context/answer (service/ragd.h) from the
+ * command line: the same fields a JSON body carries. Fractions are given
+ * in percent on the command line. */
+static ragd_status query_request(const command *cmd, cli_args *a, json_t **out, ragd_error *e)
+{
+    *out = NULL;
+    long k = 0, budget = 0, depth = 0;
+    search_opts so;
+    search_opts_init(&so);
+    if (cli_get_int(a, "k", 1, 1000, &k, e) || cli_get_int(a, "budget", 50, 200000, &budget, e) ||
+        cli_get_int(a, "rerank-depth", 1, 1000, &depth, e) || search_tuning_from_args(a, &so, e))
+        return RAGD_EUSAGE;
+    size_t nf = 0;
+    const char **filters = cli_get_all(a, "filter", &nf);
+    if (ingest_meta_parse(filters, nf, NULL, e)) { /* same KEY=VALUE rules as --meta */
+        free(filters);
+        ragd_error_prefix(e, "--filter");
+        return RAGD_EUSAGE;
+    }
+    json_t *req = json_object();
+    char *q = query_of(a);
+    json_object_set_new(req, "collection", json_string(coll_name(a)));
+    json_object_set_new(req, "query", json_string(q));
+    free(q);
+    if (!json_object_get(req, "query")) {
+        json_decref(req);
+        free(filters);
+        return ragd_error_set(e, RAGD_EINPUT, "the query is not valid UTF-8");
+    }
+    if (nf) {
+        json_t *f = json_object();
+        for (size_t i = 0; i < nf; i++) {
+            const char *eq = strchr(filters[i], '=');
+            char key[80];
+            snprintf(key, sizeof key, "%.*s", (int)(eq - filters[i]), filters[i]);
+            json_object_set_new(f, key, json_string(eq + 1));
+        }
+        json_object_set_new(req, "filter", f);
+    }
+    free(filters);
+    if (k) json_object_set_new(req, "k", json_integer(k));
+    if (budget && strcmp(cmd->name, "search"))
+        json_object_set_new(req, "budget", json_integer(budget));
+    if (so.mode) json_object_set_new(req, "mode", json_string(so.mode));
+    if (so.fusion) json_object_set_new(req, "fusion", json_string(so.fusion));
+    if (so.rrf_k > 0) json_object_set_new(req, "rrf_k", json_real(so.rrf_k));
+    if (so.w_lexical > 0) json_object_set_new(req, "w_lexical", json_real(so.w_lexical));
+    if (so.w_dense > 0) json_object_set_new(req, "w_dense", json_real(so.w_dense));
+    if (so.min_evidence >= 0) json_object_set_new(req, "min_evidence", json_real(so.min_evidence));
+    if (so.min_support >= 0) json_object_set_new(req, "min_support", json_real(so.min_support));
+    if (so.cosine_floor >= 0) json_object_set_new(req, "cosine_floor", json_real(so.cosine_floor));
+    if (so.mmr_lambda >= 0) json_object_set_new(req, "mmr", json_real(so.mmr_lambda));
+    if (depth) json_object_set_new(req, "rerank_depth", json_integer(depth));
+    const char *min = cli_get(a, "min-rerank");
+    if (min) {
+        char *end;
+        double v = strtod(min, &end);
+        if (end == min || *end || v != v || v < -1e9 || v > 1e9) {
+            json_decref(req);
+            return ragd_error_set(e, RAGD_EUSAGE, "--min-rerank must be a number, not '%s'", min);
+        }
+        json_object_set_new(req, "min_rerank", json_real(v));
+    }
+    if (cli_flag(a, "stream") && !strcmp(cmd->name, "answer"))
+        json_object_set_new(req, "stream", json_true());
+    *out = req;
+    return RAGD_OK;
+}
+
+/* Print an engine error as `ragd: CMD: message` (a missing collection or
+ * data directory with the hint to ingest first) and return the exit code. */
+static int fail_query(const char *what, const ragd_error *e)
+{
+    if (e->code == RAGD_ENOTFOUND && (!strcmp(e->field, "collection") || !e->field[0])) {
+        if (strstr(e->msg, "ingest something first"))
+            fprintf(stderr, "ragd: %s: %s\n", what, e->msg);
+        else
+            fprintf(stderr, "ragd: %s: %s; ingest something first (ragd ingest PATH)\n", what,
+                    e->msg);
+        return 1;
+    }
+    return fail(what, e);
+}
+
+/* Engine options from the command line: embedder overrides and the
+ * reranker. */
+static ragd_status engine_opts_from_args(const cli_args *a, bool create, ragd_engine_opts *o,
+                                         ragd_error *e)
+{
+    memset(o, 0, sizeof *o);
+    o->slots = 1;
+    o->create = create;
+    if (embed_choice_from_args(a, &o->embed, e)) return RAGD_EUSAGE;
+    return rerank_config_from_args(a, &o->rerank, e);
+}
+
+typedef ragd_status (*query_fn)(ragd_engine *, const json_t *, json_t **, ragd_error *);
+
+/* Parse, open the engine, call fn, return its result: the shared front half
+ * of search, context and answer. */
+static int run_query(const command *cmd, cli_args *a, query_fn fn, json_t **res)
+{
+    *res = NULL;
     ragd_error e;
     ragd_error_clear(&e);
     if (!a->npos) {
@@ -634,61 +741,18 @@ static int run_search_steps(const command *cmd, cli_args *a, query_run *q)
                 cmd->name);
         return 2;
     }
-    long k = 10, budget = 0;
-    if (cli_get_int(a, "k", 1, 1000, &k, &e) || cli_get_int(a, "budget", 50, 200000, &budget, &e))
-        return fail(cmd->name, &e);
-    if (search_tuning_from_args(a, &q->so, &e)) return fail(cmd->name, &e);
-    if (reranker_from_args(a, &q->so, &q->reranker, &e)) return fail(cmd->name, &e);
-    size_t nf = 0;
-    q->filters = cli_get_all(a, "filter", &nf);
-    if (ingest_meta_parse(q->filters, nf, NULL, &e)) { /* same KEY=VALUE rules as --meta */
-        ragd_error_prefix(&e, "--filter");
+    json_t *req = NULL;
+    ragd_engine_opts eo;
+    if (query_request(cmd, a, &req, &e) || engine_opts_from_args(a, false, &eo, &e)) {
+        json_decref(req);
         return fail(cmd->name, &e);
     }
-    q->so.filters = q->filters;
-    q->so.nfilters = nf;
-    q->so.k = (size_t)k;
-    q->budget = (size_t)budget;
-    const char *mode = q->so.mode;
-    embed_choice choice;
-    if (embed_choice_from_args(a, &choice, &e)) return fail(cmd->name, &e);
-    bool dense = !mode || strcmp(mode, "lexical") != 0;
-    if (engine_open(data_dir(a), coll_name(a), &choice, dense, &q->eng, &e)) {
-        if (e.code == RAGD_ENOTFOUND) {
-            fprintf(stderr, "ragd: %s: %s; ingest something first (ragd ingest PATH)\n", cmd->name,
-                    e.msg);
-            return 1;
-        }
-        return fail(cmd->name, &e);
-    }
-    q->st = q->eng.st;
-    q->coll = q->eng.coll;
-    q->so.embedder = q->eng.embedder;
-    q->so.vindex = q->eng.vindex;
-    q->query = query_of(a);
-    /* Sources for a prompt are diversified; a search ranking is not. */
-    if (q->so.mmr_lambda < 0 && strcmp(cmd->name, "search"))
-        q->so.mmr_lambda = RETRIEVE_CONTEXT_MMR_LAMBDA;
-    if (retrieve_search(q->st, &q->coll, q->query, &q->so, &q->sr, &e)) return fail(cmd->name, &e);
-    return 0;
-}
-
-/* Parse, open, search; on failure everything acquired is released. */
-static int run_search(const command *cmd, cli_args *a, query_run *q)
-{
-    memset(q, 0, sizeof *q);
-    int rc = run_search_steps(cmd, a, q);
-    if (rc) query_run_free(q);
-    return rc;
-}
-
-static void query_run_free(query_run *q)
-{
-    free(q->filters);
-    reranker_free(q->reranker);
-    search_result_free(&q->sr);
-    engine_close(&q->eng);
-    free(q->query);
+    ragd_engine *eng = NULL;
+    ragd_status rc = ragd_engine_open(data_dir(a), &eo, &eng, &e);
+    if (!rc) rc = fn(eng, req, res, &e);
+    ragd_engine_free(eng);
+    json_decref(req);
+    return rc ? fail_query(cmd->name, &e) : 0;
 }
 
 static void print_snippet(const char *text, size_t max)
@@ -706,95 +770,80 @@ static void print_snippet(const char *text, size_t max)
     putchar('\n');
 }
 
+/* A result's heading path, or its title when it has none. */
+static const char *place_of(const json_t *r)
+{
+    const char *h = ragd_json_str(r, "heading_path");
+    return h[0] ? h : ragd_json_str(r, "title");
+}
+
 static int cmd_search(const command *cmd, cli_args *a)
 {
-    query_run q;
-    int rc = run_search(cmd, a, &q);
+    json_t *j;
+    int rc = run_query(cmd, a, ragd_search, &j);
     if (rc) return rc;
-    json_t *j = search_result_json(&q.sr, &q.so);
     if (cli_flag(a, "json")) {
         print_json(j);
-    } else if (!q.sr.relevant) {
-        printf("no relevant results for: %s\n", q.query);
+    } else if (!json_is_true(json_object_get(j, "relevant"))) {
+        printf("no relevant results for: %s\n", ragd_json_str(j, "query"));
     } else {
-        for (size_t i = 0; i < q.sr.n; i++) {
-            const search_hit *h = &q.sr.hits[i];
-            printf("%2zu. %-32s %7.3f  %s\n    ", i + 1, h->doc_id, h->score,
-                   h->heading_path[0] ? h->heading_path : h->title);
-            print_snippet(h->text, 160);
+        size_t i;
+        json_t *r;
+        json_array_foreach(json_object_get(j, "results"), i, r)
+        {
+            printf("%2zu. %-32s %7.3f  %s\n    ", i + 1, ragd_json_str(r, "doc_id"),
+                   ragd_json_num(r, "score"), place_of(r));
+            print_snippet(ragd_json_str(r, "text"), 160);
         }
     }
     json_decref(j);
-    query_run_free(&q);
     return 0;
 }
 
 static int cmd_context(const command *cmd, cli_args *a)
 {
-    query_run q;
-    int rc = run_search(cmd, a, &q);
+    json_t *j;
+    int rc = run_query(cmd, a, ragd_context, &j);
     if (rc) return rc;
-    context_result c;
-    ragd_error e;
-    if (context_assemble(q.st, &q.sr, q.budget, &c, &e)) {
-        query_run_free(&q);
-        return fail("context", &e);
-    }
-    if (cli_flag(a, "json")) {
-        json_t *j = context_result_json(&c, q.query);
+    if (cli_flag(a, "json"))
         print_json(j);
-        json_decref(j);
-    } else if (!c.relevant) {
-        printf("no relevant sources for: %s\n", q.query);
-    } else {
-        fputs(c.context, stdout);
-    }
-    context_result_free(&c);
-    query_run_free(&q);
+    else if (!json_is_true(json_object_get(j, "relevant")))
+        printf("no relevant sources for: %s\n", ragd_json_str(j, "query"));
+    else
+        fputs(ragd_json_str(j, "context"), stdout);
+    json_decref(j);
     return 0;
 }
 
 static int cmd_answer(const command *cmd, cli_args *a)
 {
-    query_run q;
-    int rc = run_search(cmd, a, &q);
+    json_t *j;
+    int rc = run_query(cmd, a, ragd_answer, &j);
     if (rc) return rc;
-    context_result c;
-    answer_result ar;
-    ragd_error e;
-    if (context_assemble(q.st, &q.sr, q.budget, &c, &e)) {
-        query_run_free(&q);
-        return fail("answer", &e);
-    }
-    if (answer_extractive(&c, q.query, 3, &ar, &e)) {
-        context_result_free(&c);
-        query_run_free(&q);
-        return fail("answer", &e);
-    }
     if (cli_flag(a, "json")) {
-        json_t *j = answer_result_json(&ar, &c, q.query);
         print_json(j);
         json_decref(j);
-    } else {
-        printf("%s\n", ar.answer);
-        if (ar.ncitations) {
-            printf("\nSources:\n");
-            for (size_t i = 0; i < c.nsources; i++) {
-                const context_source *s = &c.sources[i];
-                bool cited = false;
-                for (size_t k = 0; k < ar.ncitations; k++)
-                    cited |= ar.citations[k].n == s->n;
-                if (!cited) continue;
-                printf("  [%d] %s — %s\n", s->n, s->hit->doc_id,
-                       s->heading_path[0] ? s->heading_path : s->hit->title);
-            }
-            printf("citations checked: %s\n",
-                   json_is_true(json_object_get(ar.check, "ok")) ? "ok" : "problems found");
-        }
+        return 0;
     }
-    answer_result_free(&ar);
-    context_result_free(&c);
-    query_run_free(&q);
+    printf("%s\n", ragd_json_str(j, "answer"));
+    json_t *cites = json_object_get(j, "citations");
+    if (json_array_size(cites)) {
+        printf("\nSources:\n");
+        size_t i, k;
+        json_t *s, *c;
+        json_array_foreach(json_object_get(j, "sources"), i, s)
+        {
+            bool cited = false;
+            json_array_foreach(cites, k, c) cited |= ragd_json_int(c, "n") == ragd_json_int(s, "n");
+            if (cited)
+                printf("  [%lld] %s — %s\n", ragd_json_int(s, "n"), ragd_json_str(s, "doc_id"),
+                       place_of(s));
+        }
+        printf("citations checked: %s\n",
+               json_is_true(json_object_get(json_object_get(j, "check"), "ok")) ? "ok"
+                                                                                : "problems found");
+    }
+    json_decref(j);
     return 0;
 }
 

@@ -9,9 +9,23 @@ void ragd_error_clear(ragd_error *err)
     if (!err) return;
     err->code = RAGD_OK;
     err->msg[0] = '\0';
+    err->field[0] = '\0';
 }
 
 ragd_status ragd_error_set(ragd_error *err, ragd_status code, const char *fmt, ...)
+{
+    if (!err) return code;
+    err->code = code;
+    err->field[0] = '\0';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+ragd_status ragd_error_set_field(ragd_error *err, ragd_status code, const char *field,
+                                 const char *fmt, ...)
 {
     if (!err) return code;
     err->code = code;
@@ -19,6 +33,7 @@ ragd_status ragd_error_set(ragd_error *err, ragd_status code, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
     return code;
 }
 
@@ -69,6 +84,8 @@ const char *ragd_status_name(ragd_status code)
         return "index";
     case RAGD_EINTERNAL:
         return "internal";
+    case RAGD_ERANGE:
+        return "out_of_range";
     }
     return "unknown";
 }

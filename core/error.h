@@ -16,23 +16,28 @@
 
 typedef enum {
     RAGD_OK = 0,
-    RAGD_EINPUT = 1,    /* bad input: a file, a field, a query */
-    RAGD_EUSAGE = 2,    /* bad command line or API usage */
-    RAGD_EPROVIDER = 3, /* model server / network failure */
-    RAGD_ENOTFOUND = 4, /* a named thing does not exist */
-    RAGD_EIO = 5,       /* filesystem failure */
-    RAGD_ESTORE = 6,    /* SQLite failure */
-    RAGD_ENOMEM = 7,    /* allocation failure */
-    RAGD_ECONFLICT = 8, /* settings clash (e.g. another chunker) */
-    RAGD_EINDEX = 9,    /* FAISS failure */
-    RAGD_EINTERNAL = 10 /* a bug: an invariant did not hold */
+    RAGD_EINPUT = 1,     /* bad input: a file, a field, a query */
+    RAGD_EUSAGE = 2,     /* bad command line or API usage */
+    RAGD_EPROVIDER = 3,  /* model server / network failure */
+    RAGD_ENOTFOUND = 4,  /* a named thing does not exist */
+    RAGD_EIO = 5,        /* filesystem failure */
+    RAGD_ESTORE = 6,     /* SQLite failure */
+    RAGD_ENOMEM = 7,     /* allocation failure */
+    RAGD_ECONFLICT = 8,  /* settings clash (e.g. another chunker) */
+    RAGD_EINDEX = 9,     /* FAISS failure */
+    RAGD_EINTERNAL = 10, /* a bug: an invariant did not hold */
+    RAGD_ERANGE = 11     /* a well-formed value out of its allowed range (HTTP 422) */
 } ragd_status;
 
 #define RAGD_ERROR_MAX 512
 
+#define RAGD_ERROR_FIELD_MAX 64
+
 typedef struct {
     ragd_status code;
     char msg[RAGD_ERROR_MAX];
+    char field[RAGD_ERROR_FIELD_MAX]; /* the request field at fault ("k", "filter.lang"),
+                                         or "" when the error names none */
 } ragd_error;
 
 /* Reset err to RAGD_OK with an empty message. err may be NULL. */
@@ -42,6 +47,11 @@ void ragd_error_clear(ragd_error *err);
  * so callers can write `return ragd_error_set(err, RAGD_EINPUT, "...")`. */
 ragd_status ragd_error_set(ragd_error *err, ragd_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Like ragd_error_set, also naming the request field at fault (the JSON
+ * body field or CLI option without dashes; cut to RAGD_ERROR_FIELD_MAX-1). */
+ragd_status ragd_error_set_field(ragd_error *err, ragd_status code, const char *field,
+                                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Prefix the existing message of err with "<prefix>: ". Returns err->code. */
 ragd_status ragd_error_prefix(ragd_error *err, const char *fmt, ...)

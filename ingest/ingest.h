@@ -269,4 +269,23 @@ ragd_status ingest_embed_texts(ragd_store *st, ragd_embedder *e, const char *con
 ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *const *paths,
                          size_t npaths, const ingest_opts *o, json_t **report, ragd_error *err);
 
+/* One in-memory document for ingest_texts (all borrowed). */
+typedef struct {
+    const char *id;   /* document id (required, unique in the collection) */
+    const char *text; /* raw content, len bytes (required) */
+    size_t len;
+    const char *title;         /* NULL: the content's own title, else the id */
+    const char *format;        /* txt | md | html | NULL or "auto" (sniffed) */
+    const char *metadata_json; /* a JSON object's text, or NULL */
+    const char *source;        /* stored as the source; NULL: the id */
+} ingest_text;
+
+/* Ingest in-memory documents with the same pipeline, rules and report as
+ * ingest_paths (unchanged content is a no-op, changed content replaces the
+ * old version; a plain-text document's title heads its text, as for a BEIR
+ * record). o->prune is ignored. Thread-safety: as ingest_paths (the writer's
+ * store, one call at a time per store). */
+ragd_status ingest_texts(ragd_store *st, const ragd_collection *coll, const ingest_text *texts,
+                         size_t n, const ingest_opts *o, json_t **report, ragd_error *err);
+
 #endif

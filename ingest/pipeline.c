@@ -714,6 +714,9 @@ typedef struct {
     char *jraw;
     size_t jn, jpos, jline, jbase, jsize;
     const char *jpath;
+    /* In-memory documents (ingest_texts), taken after the files. */
+    const ingest_text *texts;
+    size_t ntexts, ti;
 } input_iter;
 
 /* One line of a BEIR corpus.jsonl: _id, title, text; other fields become
@@ -763,6 +766,55 @@ static item *jsonl_item(run *r, const char *path, size_t line, const char *s, si
     return it;
 }
 
+/* One in-memory document (ingest_texts). A title given for a plain-text
+ * document heads its text, as for a BEIR record, so it is searchable and
+ * quotable; Markdown and HTML keep their own title, the given one is the
+ * fallback. The format "auto" (or NULL) is sniffed from the id's extension,
+ * then the content. */
+static item *text_item(run *r, const ingest_text *t)
+{
+    ragd_buf label = RAGD_BUF_INIT;
+    ragd_buf_printf(&label, "document '%s'", t->id);
+    ragd_error e;
+    ragd_error_clear(&e);
+    const char *fmt =
+        ingest_detect_format(t->id, t->format && strcmp(t->format, "auto") ? t->format : NULL,
+                             t->text, t->len < 4096 ? t->len : 4096, &e);
+    item *it;
+    if (!fmt || !strcmp(fmt, "jsonl") || !strcmp(fmt, "pdf")) {
+        it = item_new(IT_ERROR, label.data);
+        if (fmt)
+            ragd_error_set(&it->err, RAGD_EINPUT,
+                           "format '%s' is not accepted inline; upload a file", fmt);
+        else
+            it->err = e;
+    } else {
+        it = item_new(IT_RECORD, label.data);
+        ragd_buf body = RAGD_BUF_INIT;
+        bool plain = !strcmp(fmt, "txt");
+        if (plain && t->title && *t->title) ragd_buf_printf(&body, "%s\n\n", t->title);
+        ragd_buf_append(&body, t->text, t->len);
+        it->n = body.len;
+        it->raw = ragd_buf_steal(&body);
+        if (!it->raw) it->raw = ragd_xstrdup("");
+        it->format = fmt;
+        it->key = ragd_xstrdup(t->id);
+        it->source = ragd_xstrdup(t->source && *t->source ? t->source : t->id);
+        it->fallback_title = ragd_xstrdup(t->title && *t->title ? t->title : t->id);
+        char *mj = t->metadata_json ? ragd_xstrdup(t->metadata_json) : NULL;
+        char *merged = merged_metadata(r, mj);
+        if (merged) {
+            free(mj);
+            mj = merged;
+        }
+        it->hash_extra = mj;
+        it->metadata_json = mj ? ragd_xstrdup(mj) : NULL;
+        it->size = t->len;
+    }
+    ragd_buf_free(&label);
+    return it;
+}
+
 /* The next input in order (false at the end): each file, and each line of
  * a JSONL file (split here, on the writer), then a mark at its end. */
 static bool next_item(run *r, input_iter *in, item **out)
@@ -792,7 +844,16 @@ static bool next_item(run *r, input_iter *in, item **out)
             *out = m;
             return true;
         }
-        if (in->fi >= in->files->n) return false;
+        if (in->fi >= in->files->n) {
+            if (in->ti >= in->ntexts) return false;
+            item *it = text_item(r, &in->texts[in->ti++]);
+            in->files_done++;
+            in->done_bytes += in->texts[in->ti - 1].len;
+            it->files_done = in->files_done;
+            it->done_bytes = in->done_bytes;
+            *out = it;
+            return true;
+        }
         const input_file *f = &in->files->v[in->fi++];
         ragd_error e;
         ragd_error_clear(&e);
@@ -1060,8 +1121,11 @@ static ragd_status prune(run *r, char *const *paths, size_t npaths, ragd_error *
     return rc;
 }
 
-ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *const *paths,
-                         size_t npaths, const ingest_opts *o, json_t **report, ragd_error *err)
+/* The pipeline over files and directories (paths) and in-memory documents
+ * (texts), in that order; see ingest_paths and ingest_texts. */
+static ragd_status ingest_inputs(ragd_store *st, const ragd_collection *coll, char *const *paths,
+                                 size_t npaths, const ingest_text *texts, size_t ntexts,
+                                 const ingest_opts *o, json_t **report, ragd_error *err)
 {
     *report = NULL;
     if (o->format && *o->format) {
@@ -1116,16 +1180,18 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
                      stat(p, &sb) == 0 ? sb.st_size : 0);
         }
     }
-    r.files_total = files.n;
+    r.files_total = files.n + ntexts;
     for (size_t i = 0; i < files.n; i++)
         r.total_bytes += (size_t)files.v[i].size;
+    for (size_t i = 0; i < ntexts; i++)
+        r.total_bytes += texts[i].len;
     int nworkers =
         o->workers > 1 ? (o->workers < INGEST_MAX_WORKERS ? o->workers : INGEST_MAX_WORKERS) : 1;
-    input_iter in = {.files = &files};
+    input_iter in = {.files = &files, .texts = texts, .ntexts = ntexts};
     ragd_status rc = nworkers > 1 ? run_parallel(&r, &in, nworkers, err) : run_serial(&r, &in, err);
     free(in.jraw);
     progress(&r, true);
-    if (!rc && o->prune) rc = prune(&r, paths, npaths, err);
+    if (!rc && o->prune && npaths) rc = prune(&r, paths, npaths, err);
     json_decref(r.seen);
     for (size_t i = 0; i < files.n; i++) {
         free(files.v[i].path);
@@ -1175,6 +1241,22 @@ ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *cons
                               "%ld document(s) not stored: the embedding provider failed",
                               r.provider_failed);
     if (r.failed)
-        return ragd_error_set(err, RAGD_EINPUT, "%ld of %zu inputs failed", r.failed, files.n);
+        return ragd_error_set(err, RAGD_EINPUT, "%ld of %zu inputs failed", r.failed,
+                              files.n + ntexts);
     return RAGD_OK;
+}
+
+ragd_status ingest_paths(ragd_store *st, const ragd_collection *coll, char *const *paths,
+                         size_t npaths, const ingest_opts *o, json_t **report, ragd_error *err)
+{
+    return ingest_inputs(st, coll, paths, npaths, NULL, 0, o, report, err);
+}
+
+ragd_status ingest_texts(ragd_store *st, const ragd_collection *coll, const ingest_text *texts,
+                         size_t n, const ingest_opts *o, json_t **report, ragd_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!texts[i].id || !*texts[i].id || !texts[i].text)
+            return ragd_error_set(err, RAGD_EINPUT, "document %zu needs an id and a text", i);
+    return ingest_inputs(st, coll, NULL, 0, texts, n, o, report, err);
 }

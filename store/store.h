@@ -249,6 +249,14 @@ ragd_status store_exec(ragd_store *st, const char *sql, ragd_error *err);
 ragd_status store_counts(ragd_store *st, int64_t coll, int64_t *docs, int64_t *chunks,
                          ragd_error *err);
 
+/* {"collections":[{"name","settings":{…},"created_at","documents","chunks",
+ * "bytes","id"}]} sorted by name (store/collections.c). New reference. */
+ragd_status store_collections_json(ragd_store *st, json_t **out, ragd_error *err);
+
+/* Delete collection coll and everything in it, in one transaction (its
+ * FAISS snapshot file is the caller's to remove). */
+ragd_status store_collection_delete(ragd_store *st, int64_t coll, ragd_error *err);
+
 /* Fail with a message built from SQLite's last error on db. */
 ragd_status store_sqlite_error(sqlite3 *db, ragd_error *err, const char *what);
 

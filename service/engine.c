@@ -1,0 +1,266 @@
+/* service/engine.c — the engine handle: writer, request slots, shared
+ * vector indexes (see ragd.h for the design).
+ *
+ * Locks, always taken in this order: write_mu (the writer connection and
+ * index loading), then an index entry's rwlock; mu guards only the slot and
+ * index tables and is never held while waiting for another lock.
+ */
+#include "service/engine_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+
+ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts, ragd_engine **out,
+                             ragd_error *err)
+{
+    *out = NULL;
+    ragd_engine_opts o = {0};
+    if (opts) o = *opts;
+    if (!o.slots) o.slots = 8;
+    if (o.slots > ENGINE_MAX_SLOTS) o.slots = ENGINE_MAX_SLOTS;
+    struct stat sb;
+    if (!o.create && stat(data_dir, &sb) != 0)
+        return ragd_error_set(err, RAGD_ENOTFOUND,
+                              "no ragd data in '%s'; ingest something first (ragd ingest PATH)",
+                              data_dir);
+    ragd_engine *e = ragd_xcalloc(1, sizeof *e);
+    e->dir = ragd_xstrdup(data_dir);
+    e->o = o;
+    ragd_status rc = store_open(data_dir, &e->writer, err);
+    if (rc) {
+        free(e->dir);
+        free(e);
+        return rc;
+    }
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->cv, NULL);
+    pthread_mutex_init(&e->write_mu, NULL);
+    e->nslots = o.slots;
+    e->slots = ragd_xcalloc(e->nslots, sizeof *e->slots);
+    *out = e;
+    return RAGD_OK;
+}
+
+static void slot_clear(engine_slot *s)
+{
+    for (size_t i = 0; i < s->nemb; i++)
+        embedder_free(s->emb[i].emb);
+    s->nemb = 0;
+    reranker_free(s->reranker);
+    s->reranker = NULL;
+    store_close(s->rd);
+    s->rd = NULL;
+}
+
+void ragd_engine_free(ragd_engine *e)
+{
+    if (!e) return;
+    for (size_t i = 0; i < e->nslots; i++)
+        slot_clear(&e->slots[i]);
+    free(e->slots);
+    for (size_t i = 0; i < e->nidx; i++) {
+        vindex_free(e->idx[i]->vi);
+        pthread_rwlock_destroy(&e->idx[i]->lock);
+        free(e->idx[i]);
+    }
+    for (size_t i = 0; i < e->nwemb; i++)
+        embedder_free(e->wemb[i].emb);
+    store_close(e->writer);
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->cv);
+    pthread_mutex_destroy(&e->write_mu);
+    free(e->dir);
+    free(e);
+}
+
+const char *ragd_engine_dir(const ragd_engine *e)
+{
+    return e->dir;
+}
+
+/* --- request slots ------------------------------------------------------------------ */
+
+ragd_status engine_slot_acquire(ragd_engine *e, engine_slot **out, ragd_error *err)
+{
+    *out = NULL;
+    pthread_mutex_lock(&e->mu);
+    engine_slot *s = NULL;
+    for (;;) {
+        for (size_t i = 0; i < e->nslots && !s; i++)
+            if (!e->slots[i].busy) s = &e->slots[i];
+        if (s) break;
+        pthread_cond_wait(&e->cv, &e->mu);
+    }
+    s->busy = true;
+    pthread_mutex_unlock(&e->mu);
+    if (!s->rd) {
+        ragd_status rc = store_open_reader(e->dir, &s->rd, err);
+        if (rc) {
+            engine_slot_release(e, s);
+            return rc;
+        }
+    }
+    *out = s;
+    return RAGD_OK;
+}
+
+void engine_slot_release(ragd_engine *e, engine_slot *s)
+{
+    pthread_mutex_lock(&e->mu);
+    s->busy = false;
+    pthread_cond_signal(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* An embedder for coll in a small per-owner table (a slot's or the
+ * writer's), created on first use. A collection id is reused only after a
+ * collection is deleted, so entries are keyed by id and settings name. */
+static ragd_status table_embedder(ragd_engine *e, engine_emb *tab, size_t *n,
+                                  const ragd_collection *coll, ragd_embedder **out, ragd_error *err)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (tab[i].coll == coll->id && !strcmp(tab[i].model, coll->settings.embed_model)) {
+            *out = tab[i].emb;
+            return RAGD_OK;
+        }
+    ragd_settings s = coll->settings;
+    ragd_embedder *emb = NULL;
+    ragd_status rc = embedder_for_settings(&s, &e->o.embed, &emb, err);
+    if (rc) return rc;
+    if (*n == ENGINE_MAX_EMB) { /* full: drop the oldest */
+        embedder_free(tab[0].emb);
+        memmove(tab, tab + 1, (ENGINE_MAX_EMB - 1) * sizeof *tab);
+        (*n)--;
+    }
+    tab[*n].coll = coll->id;
+    snprintf(tab[*n].model, sizeof tab[*n].model, "%s", coll->settings.embed_model);
+    tab[*n].emb = emb;
+    (*n)++;
+    *out = emb;
+    return RAGD_OK;
+}
+
+ragd_status engine_slot_embedder(ragd_engine *e, engine_slot *s, const ragd_collection *coll,
+                                 ragd_embedder **out, ragd_error *err)
+{
+    return table_embedder(e, s->emb, &s->nemb, coll, out, err);
+}
+
+ragd_status engine_writer_embedder(ragd_engine *e, const ragd_collection *coll, ragd_embedder **out,
+                                   ragd_error *err)
+{
+    return table_embedder(e, e->wemb, &e->nwemb, coll, out, err);
+}
+
+ragd_status engine_slot_reranker(ragd_engine *e, engine_slot *s, ragd_reranker **out,
+                                 ragd_error *err)
+{
+    *out = NULL;
+    if (!e->o.rerank.url) return RAGD_OK;
+    if (!s->reranker) {
+        ragd_status rc = reranker_new(&e->o.rerank, &s->reranker, err);
+        if (rc) return rc;
+    }
+    *out = s->reranker;
+    return RAGD_OK;
+}
+
+/* --- shared vector indexes ------------------------------------------------------------- */
+
+static engine_index *index_entry(ragd_engine *e, int64_t coll, bool create)
+{
+    pthread_mutex_lock(&e->mu);
+    engine_index *x = NULL;
+    for (size_t i = 0; i < e->nidx && !x; i++)
+        if (e->idx[i]->coll == coll) x = e->idx[i];
+    if (!x && create && e->nidx < ENGINE_MAX_INDEXES) {
+        x = ragd_xcalloc(1, sizeof *x);
+        x->coll = coll;
+        pthread_rwlock_init(&x->lock, NULL);
+        e->idx[e->nidx++] = x;
+    }
+    pthread_mutex_unlock(&e->mu);
+    return x;
+}
+
+ragd_status engine_index_acquire(ragd_engine *e, const ragd_collection *coll, engine_index **out,
+                                 ragd_error *err)
+{
+    *out = NULL;
+    engine_index *x = index_entry(e, coll->id, true);
+    if (!x)
+        return ragd_error_set(err, RAGD_EINTERNAL, "too many collections with loaded indexes (%d)",
+                              ENGINE_MAX_INDEXES);
+    pthread_rwlock_rdlock(&x->lock);
+    if (x->vi) {
+        *out = x;
+        return RAGD_OK;
+    }
+    pthread_rwlock_unlock(&x->lock);
+    /* First use: load (and catch up) on the writer connection. */
+    pthread_mutex_lock(&e->write_mu);
+    pthread_rwlock_wrlock(&x->lock);
+    ragd_status rc = RAGD_OK;
+    if (!x->vi) rc = vindex_open(e->writer, coll, &x->vi, NULL, err);
+    pthread_rwlock_unlock(&x->lock);
+    pthread_mutex_unlock(&e->write_mu);
+    if (rc) return rc;
+    pthread_rwlock_rdlock(&x->lock);
+    *out = x;
+    return RAGD_OK;
+}
+
+void engine_index_release(engine_index *x)
+{
+    if (x) pthread_rwlock_unlock(&x->lock);
+}
+
+ragd_status engine_index_refresh(ragd_engine *e, const ragd_collection *coll, ragd_error *err)
+{
+    engine_index *x = index_entry(e, coll->id, false);
+    if (!x) return RAGD_OK; /* never loaded: the next search loads the current one */
+    ragd_vindex *nv = NULL;
+    ragd_status rc = vindex_open(e->writer, coll, &nv, NULL, err);
+    if (rc) return rc;
+    pthread_rwlock_wrlock(&x->lock);
+    ragd_vindex *old = x->vi;
+    x->vi = nv;
+    pthread_rwlock_unlock(&x->lock);
+    vindex_free(old);
+    return RAGD_OK;
+}
+
+void engine_index_forget(ragd_engine *e, int64_t coll)
+{
+    engine_index *x = index_entry(e, coll, false);
+    if (!x) return;
+    pthread_rwlock_wrlock(&x->lock);
+    vindex_free(x->vi);
+    x->vi = NULL;
+    pthread_rwlock_unlock(&x->lock);
+}
+
+json_t *engine_index_report(ragd_engine *e)
+{
+    json_t *arr = json_array();
+    pthread_mutex_lock(&e->mu);
+    size_t n = e->nidx;
+    engine_index *list[ENGINE_MAX_INDEXES];
+    memcpy(list, e->idx, n * sizeof *list);
+    pthread_mutex_unlock(&e->mu);
+    for (size_t i = 0; i < n; i++) {
+        pthread_rwlock_rdlock(&list[i]->lock);
+        if (list[i]->vi)
+            json_array_append_new(arr,
+                                  json_pack("{s:I,s:I}", "collection_id", (json_int_t)list[i]->coll,
+                                            "vectors", (json_int_t)vindex_count(list[i]->vi)));
+        pthread_rwlock_unlock(&list[i]->lock);
+    }
+    return arr;
+}

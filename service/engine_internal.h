@@ -1,0 +1,87 @@
+/* service/engine_internal.h — the engine's parts, private to service/.
+ *
+ * Slots: a request takes a slot (waiting while all are busy), uses its
+ * read-only SQLite connection and its per-collection embedders, and gives
+ * it back. Index entries: a collection's shared FAISS index behind a
+ * reader-writer lock; searches hold it shared for the dense stage.
+ *
+ * Thread-safety: every function may be called from any thread; the
+ * writer-side ones (engine_writer_embedder, engine_index_refresh,
+ * engine_index_forget) need e->write_mu held by the caller.
+ */
+#ifndef RAGD_SERVICE_ENGINE_INTERNAL_H
+#define RAGD_SERVICE_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+
+#include "index/vector.h"
+#include "provider/provider.h"
+#include "provider/rerank.h"
+#include "service/ragd.h"
+#include "store/store.h"
+
+#define ENGINE_MAX_SLOTS 256
+#define ENGINE_MAX_EMB 8
+#define ENGINE_MAX_INDEXES 1024
+
+typedef struct {
+    int64_t coll;
+    char model[128];
+    ragd_embedder *emb;
+} engine_emb;
+
+typedef struct {
+    bool busy;
+    ragd_store *rd; /* read-only connection (store_open_reader) */
+    engine_emb emb[ENGINE_MAX_EMB];
+    size_t nemb;
+    ragd_reranker *reranker; /* created on first use when the engine has a rerank URL */
+} engine_slot;
+
+typedef struct {
+    int64_t coll;
+    pthread_rwlock_t lock;
+    ragd_vindex *vi; /* NULL until first loaded; its store is the engine's writer */
+} engine_index;
+
+struct ragd_engine {
+    char *dir;
+    ragd_engine_opts o;
+    ragd_store *writer; /* guarded by write_mu */
+    pthread_mutex_t write_mu;
+    engine_emb wemb[ENGINE_MAX_EMB]; /* the writer's embedders (write_mu) */
+    size_t nwemb;
+    pthread_mutex_t mu; /* slots[].busy and idx[] */
+    pthread_cond_t cv;
+    engine_slot *slots;
+    size_t nslots;
+    engine_index *idx[ENGINE_MAX_INDEXES];
+    size_t nidx;
+};
+
+ragd_status engine_slot_acquire(ragd_engine *e, engine_slot **out, ragd_error *err);
+void engine_slot_release(ragd_engine *e, engine_slot *s);
+ragd_status engine_slot_embedder(ragd_engine *e, engine_slot *s, const ragd_collection *coll,
+                                 ragd_embedder **out, ragd_error *err);
+ragd_status engine_slot_reranker(ragd_engine *e, engine_slot *s, ragd_reranker **out,
+                                 ragd_error *err);
+ragd_status engine_writer_embedder(ragd_engine *e, const ragd_collection *coll, ragd_embedder **out,
+                                   ragd_error *err);
+
+/* The collection's shared index, loaded on first use, returned with its
+ * lock held shared: release with engine_index_release. */
+ragd_status engine_index_acquire(ragd_engine *e, const ragd_collection *coll, engine_index **out,
+                                 ragd_error *err);
+void engine_index_release(engine_index *x);
+
+/* After a write to coll (write_mu held): load the caught-up index and swap
+ * it in under the exclusive lock. A collection never loaded is left alone. */
+ragd_status engine_index_refresh(ragd_engine *e, const ragd_collection *coll, ragd_error *err);
+
+/* Drop a deleted collection's loaded index (write_mu held). */
+void engine_index_forget(ragd_engine *e, int64_t coll);
+
+/* [{"collection_id","vectors"}] of the loaded indexes. New reference. */
+json_t *engine_index_report(ragd_engine *e);
+
+#endif

@@ -1,0 +1,120 @@
+/* service/ops_query.c — search, context and answer on an engine.
+ *
+ * Each runs the same steps for every front-end: take a slot, parse the
+ * request, open the collection on the slot's read connection, take the
+ * shared index (dense and hybrid modes) for the search stage only, then
+ * assemble context and answer from the result. The result objects are the
+ * ones `ragd CMD --json` prints.
+ */
+#include <string.h>
+
+#include "answer/answer.h"
+#include "service/engine_internal.h"
+#include "service/request.h"
+
+/* One query in progress: what it holds until query_end. */
+typedef struct {
+    engine_slot *slot;
+    query_req q;
+    ragd_collection coll;
+    search_result sr;
+    bool have_sr;
+} query_run;
+
+static void query_end(ragd_engine *e, query_run *r)
+{
+    if (r->have_sr) search_result_free(&r->sr);
+    query_req_free(&r->q);
+    if (r->slot) engine_slot_release(e, r->slot);
+    memset(r, 0, sizeof *r);
+}
+
+/* Slot, parse, open, search: the common front half. */
+static ragd_status query_begin(ragd_engine *e, const json_t *req, query_kind kind, query_run *r,
+                               ragd_error *err)
+{
+    memset(r, 0, sizeof *r);
+    ragd_status rc = query_req_parse(req, kind, &r->q, err);
+    if (rc) return rc;
+    if ((rc = engine_slot_acquire(e, &r->slot, err))) return rc;
+    rc = store_collection_open(r->slot->rd, r->q.collection, NULL, &r->coll, err);
+    if (rc) {
+        if (rc == RAGD_ENOTFOUND || rc == RAGD_EUSAGE) {
+            ragd_error_set_field(err, rc == RAGD_ENOTFOUND ? RAGD_ENOTFOUND : RAGD_EINPUT,
+                                 "collection", "%s", err->msg);
+            rc = err->code;
+        }
+        return rc;
+    }
+    bool dense = !r->q.so.mode || strcmp(r->q.so.mode, "lexical") != 0;
+    engine_index *x = NULL;
+    if (dense) {
+        rc = engine_slot_embedder(e, r->slot, &r->coll, &r->q.so.embedder, err);
+        if (!rc) rc = engine_index_acquire(e, &r->coll, &x, err);
+        if (rc) return rc;
+        r->q.so.vindex = x->vi;
+    }
+    if ((rc = engine_slot_reranker(e, r->slot, &r->q.so.reranker, err))) {
+        engine_index_release(x);
+        return rc;
+    }
+    if (!r->q.so.reranker && (r->q.so.rerank_depth || r->q.so.min_rerank_set)) {
+        engine_index_release(x);
+        return ragd_error_set_field(err, RAGD_EINPUT,
+                                    r->q.so.rerank_depth ? "rerank_depth" : "min_rerank",
+                                    "no rerank provider is configured (--reranker-url)");
+    }
+    rc = retrieve_search(r->slot->rd, &r->coll, r->q.query, &r->q.so, &r->sr, err);
+    engine_index_release(x);
+    r->q.so.vindex = NULL;
+    if (!rc)
+        r->have_sr = true;
+    else if (rc == RAGD_EINPUT && !err->field[0])
+        snprintf(err->field, sizeof err->field, "query");
+    return rc;
+}
+
+ragd_status ragd_search(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err)
+{
+    *out = NULL;
+    query_run r;
+    ragd_status rc = query_begin(e, req, QUERY_SEARCH, &r, err);
+    if (!rc) *out = search_result_json(&r.sr, &r.q.so);
+    query_end(e, &r);
+    return rc;
+}
+
+ragd_status ragd_context(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err)
+{
+    *out = NULL;
+    query_run r;
+    ragd_status rc = query_begin(e, req, QUERY_CONTEXT, &r, err);
+    context_result c;
+    if (!rc) rc = context_assemble(r.slot->rd, &r.sr, r.q.budget, &c, err);
+    if (!rc) {
+        *out = context_result_json(&c, r.q.query);
+        context_result_free(&c);
+    }
+    query_end(e, &r);
+    return rc;
+}
+
+ragd_status ragd_answer(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err)
+{
+    *out = NULL;
+    query_run r;
+    ragd_status rc = query_begin(e, req, QUERY_ANSWER, &r, err);
+    context_result c;
+    bool have_c = false;
+    if (!rc) rc = context_assemble(r.slot->rd, &r.sr, r.q.budget, &c, err);
+    if (!rc) have_c = true;
+    answer_result ar;
+    if (!rc) rc = answer_extractive(&c, r.q.query, 3, &ar, err);
+    if (!rc) {
+        *out = answer_result_json(&ar, &c, r.q.query);
+        answer_result_free(&ar);
+    }
+    if (have_c) context_result_free(&c);
+    query_end(e, &r);
+    return rc;
+}

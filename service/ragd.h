@@ -1,0 +1,138 @@
+/* service/ragd.h — the library API that every front-end calls.
+ *
+ * The CLI (`cli/`), the HTTP server (`api/`) and later protocol front-ends
+ * only parse their input into a request, call one function here, and print
+ * the result object. A request is a JSON object with the same fields as the
+ * HTTP body (and the CLI flags, with '-' spelled '_'); a result is the JSON
+ * object that `ragd CMD --json` prints and the HTTP API returns. So the
+ * same request gives the same result, whatever the front-end.
+ *
+ * The engine is opened once per process (a CLI run opens it for one
+ * request; `ragd serve` opens it at start) and owns:
+ *   - the writer: one SQLite connection (WAL) used by writes, serialized by
+ *     a mutex (ingest, delete, collection create);
+ *   - a pool of request slots, each with its own read-only SQLite
+ *     connection, embedder and reranker clients per collection, so readers
+ *     never block the writer and no libcurl handle is shared;
+ *   - each collection's FAISS index, loaded once and shared by every slot
+ *     behind a reader-writer lock: searches take it shared; after a write
+ *     the writer loads the caught-up index and swaps it in under the
+ *     exclusive lock, so readers see a document wholly or not at all.
+ *
+ * Errors: every function returns a status and fills err; err->field names
+ * the request field at fault when there is one. Status → HTTP: RAGD_EINPUT
+ * and RAGD_EUSAGE 400, RAGD_ERANGE 422, RAGD_ENOTFOUND 404, RAGD_ECONFLICT
+ * 409, RAGD_EPROVIDER 503, others 500 (store or index failures only, never
+ * bad input).
+ *
+ * Ownership: ragd_engine_open returns a handle released by
+ * ragd_engine_free; every json_t **out is a new reference the caller
+ * releases with json_decref; request objects are borrowed.
+ *
+ * Thread-safety: every operation may be called from any number of threads
+ * at once on one engine; ragd_engine_open and ragd_engine_free must not
+ * race with anything else on the same engine.
+ */
+#ifndef RAGD_SERVICE_RAGD_H
+#define RAGD_SERVICE_RAGD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/error.h"
+#include "provider/collection.h"
+#include "provider/rerank.h"
+
+typedef struct ragd_engine ragd_engine;
+
+typedef struct {
+    size_t slots;           /* concurrent requests served at once (0 = 8) */
+    embed_choice embed;     /* embedder overrides: URL, key, timeouts (strings borrowed
+                               for the engine's life); kind/model name a new collection's */
+    reranker_config rerank; /* url NULL = no rerank stage (strings borrowed) */
+    bool create;            /* create the data directory when missing (ingest-type use) */
+} ragd_engine_opts;
+
+/* Open (with opts->create: creating) the data directory's store. opts may
+ * be NULL for defaults. Indexes are loaded lazily, per collection. */
+ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts, ragd_engine **out,
+                             ragd_error *err);
+
+/* NULL is a no-op. */
+void ragd_engine_free(ragd_engine *e);
+
+/* The data directory (borrowed). */
+const char *ragd_engine_dir(const ragd_engine *e);
+
+/* --- queries --------------------------------------------------------------------
+ * Request fields (all optional but query): collection (default "default"),
+ * query (1..RAGD_MAX_QUERY_BYTES of UTF-8), k (1..RAGD_MAX_K, default 10),
+ * mode (hybrid|dense|lexical), filter ({"key":"value",…}: documents whose
+ * metadata matches all), fusion (score|rrf), rrf_k, w_lexical, w_dense,
+ * min_evidence, min_support, cosine_floor, mmr (numbers; see docs/http.md),
+ * rerank_depth, min_rerank; context and answer also take budget
+ * (50..200000 tokens); answer takes stream (bool: the front-end streams).
+ * Unknown fields are RAGD_EINPUT naming the field. */
+
+#define RAGD_MAX_QUERY_BYTES 4096
+#define RAGD_MAX_K 1000
+
+/* Search: the object of `ragd search --json` (retrieve.h search_result_json). */
+ragd_status ragd_search(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err);
+
+/* Context: the object of `ragd context --json`. Sources are diversified
+ * (MMR 0.8) unless the request sets mmr. */
+ragd_status ragd_context(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err);
+
+/* Answer: the object of `ragd answer --json`. */
+ragd_status ragd_answer(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err);
+
+/* --- collections and documents ----------------------------------------------------- */
+
+/* {"collections":[{"name","settings":{…},"documents","chunks","created_at"}]}. */
+ragd_status ragd_collections_list(ragd_engine *e, json_t **out, ragd_error *err);
+
+/* One collection, the shape of a list entry; RAGD_ENOTFOUND when absent. */
+ragd_status ragd_collection_get(ragd_engine *e, const char *name, json_t **out, ragd_error *err);
+
+/* Create: {"name", "chunker"?, "chunk_tokens"?, "overlap"?, "parent_tokens"?,
+ * "embedder"?, "embedder_model"?, "dim"?, "index"?}. RAGD_ECONFLICT when it
+ * exists. The embedder URL and key come from the engine's options, never
+ * from the request. *out is the collection object. */
+ragd_status ragd_collection_create(ragd_engine *e, const json_t *req, json_t **out,
+                                   ragd_error *err);
+
+/* Delete a collection with all its documents and its index snapshot. */
+ragd_status ragd_collection_delete(ragd_engine *e, const char *name, json_t **out, ragd_error *err);
+
+/* {"documents":[{"id","source","title","chunks","bytes","ingested_at"}]}
+ * (`ragd docs --json`). */
+ragd_status ragd_documents_list(ragd_engine *e, const char *coll, json_t **out, ragd_error *err);
+
+/* One document (`ragd show --json`); RAGD_ENOTFOUND when absent. */
+ragd_status ragd_document_get(ragd_engine *e, const char *coll, const char *id, json_t **out,
+                              ragd_error *err);
+
+/* Delete one document: {"id","deleted":true}. */
+ragd_status ragd_document_delete(ragd_engine *e, const char *coll, const char *id, json_t **out,
+                                 ragd_error *err);
+
+#define RAGD_MAX_BATCH 1000            /* documents in one request */
+#define RAGD_MAX_DOC_BYTES (16u << 20) /* one inline document's text */
+
+/* Add documents: req is {"id","text","title"?,"metadata"?,"format"?} or
+ * {"documents":[…]} (1..RAGD_MAX_BATCH). The ingest report (`ragd ingest
+ * --json`). Documents that fail are listed in report.errors; the status is
+ * RAGD_EINPUT only when a request field is malformed. */
+ragd_status ragd_documents_add(ragd_engine *e, const char *coll, const json_t *req, json_t **out,
+                               ragd_error *err);
+
+/* --- health -------------------------------------------------------------------------- */
+
+/* {"ready":bool,"store":bool,"collections":[{"name","index_loaded","vectors"}]}:
+ * the store answers and every collection with vectors has its index loaded
+ * (loading it if needed). */
+ragd_status ragd_ready(ragd_engine *e, json_t **out, ragd_error *err);
+
+#endif
