@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "answer/answer.h"
+#include "api/server.h"
 #include "cli/args.h"
 #include "core/buf.h"
 #include "core/json.h"
@@ -1056,6 +1057,78 @@ static int cmd_reindex(const command *cmd, cli_args *a)
     return 0;
 }
 
+/* --- serve ------------------------------------------------------------------------- */
+
+static const cli_optdef SERVE_OPTS[] = {
+    COMMON_OPTS,
+    EMBED_OPTS,
+    {"embedder", true, "embedder kind for collections created over HTTP (default local)"},
+    {"embedder-model", true, "embedding model for collections created over HTTP"},
+    RERANK_OPTS,
+    {"listen", true, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 = any free port)"},
+    {"threads", true, "worker threads (default: online CPUs)"},
+    {"max-body", true, "largest request body in bytes (default 33554432 = 32 MiB)"},
+    {"max-connections", true, "open connections at once (default 256)"},
+    {"timeout", true, "seconds an idle connection is kept (default 30)"},
+    {"drain", true, "seconds to let requests finish on SIGTERM/SIGINT (default 10)"},
+    {"cors-origin", true, "allow this browser origin (default: no CORS headers)"},
+    {"insecure-no-auth", false, "allow listening on a non-loopback address without API keys"},
+    {"ready-file", true, "write HOST:PORT to this file once listening"},
+    {NULL, false, NULL}};
+
+static int cmd_serve(const command *cmd, cli_args *a)
+{
+    ragd_error e;
+    ragd_error_clear(&e);
+    if (a->npos) {
+        fprintf(stderr, "ragd: serve: unexpected argument '%s'\n", a->pos[0]);
+        return 2;
+    }
+    api_server_opts so = {0};
+    char host[64] = "127.0.0.1";
+    so.port = 8080;
+    const char *listen = cli_get(a, "listen");
+    if (listen) {
+        const char *colon = strrchr(listen, ':');
+        char *end = NULL;
+        long port = colon ? strtol(colon + 1, &end, 10) : -1;
+        if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host || !end || *end ||
+            end == colon + 1 || port < 0 || port > 65535) {
+            fprintf(stderr,
+                    "ragd: serve: --listen must be HOST:PORT (e.g. 127.0.0.1:8080), not '%s'\n",
+                    listen);
+            return 2;
+        }
+        snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+        so.port = (int)port;
+    }
+    so.host = host;
+    long threads = 0, maxb = 0, maxc = 0, timeout = 0, drain = 0;
+    if (cli_get_int(a, "threads", 1, 256, &threads, &e) ||
+        cli_get_int(a, "max-body", 1024, 1L << 30, &maxb, &e) ||
+        cli_get_int(a, "max-connections", 1, 100000, &maxc, &e) ||
+        cli_get_int(a, "timeout", 1, 3600, &timeout, &e) ||
+        cli_get_int(a, "drain", 1, 3600, &drain, &e))
+        return fail(cmd->name, &e);
+    so.threads = (int)threads;
+    so.max_body = (size_t)maxb;
+    so.max_connections = (int)maxc;
+    so.timeout_s = (int)timeout;
+    so.drain_s = (double)drain;
+    so.cors_origin = cli_get(a, "cors-origin");
+    so.insecure_no_auth = cli_flag(a, "insecure-no-auth");
+    so.ready_file = cli_get(a, "ready-file");
+    ragd_engine_opts eo;
+    if (engine_opts_from_args(a, true, &eo, &e)) return fail(cmd->name, &e);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    eo.slots = (size_t)(threads ? threads : (ncpu > 0 ? ncpu : 1)) + 1;
+    ragd_engine *eng = NULL;
+    if (ragd_engine_open(data_dir(a), &eo, &eng, &e)) return fail(cmd->name, &e);
+    ragd_status rc = api_serve(eng, &so, &e);
+    ragd_engine_free(eng);
+    return rc ? fail(cmd->name, &e) : 0;
+}
+
 /* --- help --------------------------------------------------------------------------- */
 
 static int cmd_help(const command *cmd, cli_args *a);
@@ -1074,6 +1147,7 @@ static const command COMMANDS[] = {
     {"eval", "--beir DIR", "retrieval quality (nDCG@10, Recall@100, MRR@10) on a BEIR dataset",
      cmd_eval, EVAL_OPTS},
     {"reindex", "", "rebuild the FAISS vector index from SQLite", cmd_reindex, REINDEX_OPTS},
+    {"serve", "", "the HTTP API (docs/http.md)", cmd_serve, SERVE_OPTS},
     {"help", "[COMMAND]", "show help", cmd_help, BASIC_OPTS},
     {NULL, NULL, NULL, NULL, NULL}};
 

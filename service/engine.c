@@ -264,3 +264,8 @@ json_t *engine_index_report(ragd_engine *e)
     }
     return arr;
 }
+
+json_t *ragd_engine_index_report(ragd_engine *e)
+{
+    return engine_index_report(e);
+}

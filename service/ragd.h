@@ -135,4 +135,8 @@ ragd_status ragd_documents_add(ragd_engine *e, const char *coll, const json_t *r
  * (loading it if needed). */
 ragd_status ragd_ready(ragd_engine *e, json_t **out, ragd_error *err);
 
+/* [{"collection_id","vectors"}] of the indexes loaded now (none is loaded
+ * by this call). New reference. */
+json_t *ragd_engine_index_report(ragd_engine *e);
+
 #endif

@@ -1,0 +1,235 @@
+/* api/routes.c — the HTTP routes and their handlers (see routes.h). */
+#include "api/routes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+
+/* --- status mapping ------------------------------------------------------------------ */
+
+int api_status_http(ragd_status st)
+{
+    switch (st) {
+    case RAGD_OK:
+        return 200;
+    case RAGD_EINPUT:
+    case RAGD_EUSAGE:
+        return 400;
+    case RAGD_ERANGE:
+        return 422;
+    case RAGD_ENOTFOUND:
+        return 404;
+    case RAGD_ECONFLICT:
+        return 409;
+    case RAGD_EPROVIDER:
+        return 503;
+    default:
+        return 500;
+    }
+}
+
+const char *api_status_code(ragd_status st)
+{
+    switch (st) {
+    case RAGD_EINPUT:
+    case RAGD_EUSAGE:
+        return "invalid_request";
+    case RAGD_ERANGE:
+        return "out_of_range";
+    case RAGD_ENOTFOUND:
+        return "not_found";
+    case RAGD_ECONFLICT:
+        return "conflict";
+    case RAGD_EPROVIDER:
+        return "provider_unavailable";
+    default:
+        return "internal_error";
+    }
+}
+
+json_t *api_error_json(const char *code, const char *message, const char *field)
+{
+    return json_pack("{s:{s:s,s:s,s:o}}", "error", "code", code, "message", message, "field",
+                     field && *field ? json_string(field) : json_null());
+}
+
+/* --- handlers -------------------------------------------------------------------------- */
+
+static ragd_status h_healthz(api_call *c, api_reply *r, ragd_error *err)
+{
+    (void)c;
+    (void)err;
+    r->json = json_pack("{s:s}", "status", "ok");
+    return RAGD_OK;
+}
+
+static ragd_status h_readyz(api_call *c, api_reply *r, ragd_error *err)
+{
+    ragd_status rc = ragd_ready(c->eng, &r->json, err);
+    if (!rc && !json_is_true(json_object_get(r->json, "ready"))) r->status = 503;
+    return rc;
+}
+
+static ragd_status h_metrics(api_call *c, api_reply *r, ragd_error *err)
+{
+    (void)err;
+    /* Index sizes of the loaded indexes only: /metrics never loads one. */
+    json_t *idx = ragd_engine_index_report(c->eng);
+    r->text = api_metrics_render(c->metrics, idx);
+    json_decref(idx);
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return RAGD_OK;
+}
+
+static ragd_status h_openapi(api_call *c, api_reply *r, ragd_error *err)
+{
+    (void)c;
+    (void)err;
+    r->text = ragd_xstrdup(api_openapi_document());
+    r->content_type = "application/json";
+    return RAGD_OK;
+}
+
+static ragd_status h_collections_list(api_call *c, api_reply *r, ragd_error *err)
+{
+    return ragd_collections_list(c->eng, &r->json, err);
+}
+
+static ragd_status h_collections_create(api_call *c, api_reply *r, ragd_error *err)
+{
+    ragd_status rc = ragd_collection_create(c->eng, c->body, &r->json, err);
+    if (!rc) r->status = 201;
+    return rc;
+}
+
+static ragd_status h_collection_get(api_call *c, api_reply *r, ragd_error *err)
+{
+    return ragd_collection_get(c->eng, c->params[0], &r->json, err);
+}
+
+static ragd_status h_collection_delete(api_call *c, api_reply *r, ragd_error *err)
+{
+    return ragd_collection_delete(c->eng, c->params[0], &r->json, err);
+}
+
+static ragd_status h_documents_list(api_call *c, api_reply *r, ragd_error *err)
+{
+    return ragd_documents_list(c->eng, c->params[0], &r->json, err);
+}
+
+static ragd_status h_documents_add(api_call *c, api_reply *r, ragd_error *err)
+{
+    ragd_status rc = ragd_documents_add(c->eng, c->params[0], c->body, &r->json, err);
+    if (!rc) r->status = json_integer_value(json_object_get(r->json, "failed")) ? 207 : 200;
+    return rc;
+}
+
+static ragd_status h_document_get(api_call *c, api_reply *r, ragd_error *err)
+{
+    return ragd_document_get(c->eng, c->params[0], c->params[1], &r->json, err);
+}
+
+static ragd_status h_document_delete(api_call *c, api_reply *r, ragd_error *err)
+{
+    return ragd_document_delete(c->eng, c->params[0], c->params[1], &r->json, err);
+}
+
+static ragd_status h_search(api_call *c, api_reply *r, ragd_error *err)
+{
+    ragd_status rc = ragd_search(c->eng, c->body, &r->json, err);
+    if (!rc) api_metrics_stages(c->metrics, json_object_get(r->json, "timing_ms"));
+    return rc;
+}
+
+static ragd_status h_context(api_call *c, api_reply *r, ragd_error *err)
+{
+    return ragd_context(c->eng, c->body, &r->json, err);
+}
+
+/* With "stream": true the reply is Server-Sent Events: one "answer" event
+ * with the answer text, then one "done" event with the whole result object
+ * (citations and check). The answer is generated whole before it is sent
+ * (the extractive generator has no tokens to stream). */
+static ragd_status h_answer(api_call *c, api_reply *r, ragd_error *err)
+{
+    ragd_status rc = ragd_answer(c->eng, c->body, &r->json, err);
+    if (rc || !json_is_true(json_object_get(c->body, "stream"))) return rc;
+    json_t *first = json_pack("{s:O}", "answer", json_object_get(r->json, "answer"));
+    char *a = json_dumps(first, JSON_COMPACT);
+    char *all = json_dumps(r->json, JSON_COMPACT);
+    ragd_buf b = RAGD_BUF_INIT;
+    ragd_buf_printf(&b, "event: answer\ndata: %s\n\nevent: done\ndata: %s\n\n", a, all);
+    free(a);
+    free(all);
+    json_decref(first);
+    json_decref(r->json);
+    r->json = NULL;
+    r->text = ragd_buf_steal(&b);
+    r->content_type = "text/event-stream";
+    return RAGD_OK;
+}
+
+const api_route API_ROUTES[] = {
+    {"GET", "/healthz", h_healthz, false},
+    {"GET", "/readyz", h_readyz, false},
+    {"GET", "/metrics", h_metrics, false},
+    {"GET", "/openapi.json", h_openapi, false},
+    {"GET", "/v1/collections", h_collections_list, false},
+    {"POST", "/v1/collections", h_collections_create, true},
+    {"GET", "/v1/collections/{c}", h_collection_get, false},
+    {"DELETE", "/v1/collections/{c}", h_collection_delete, false},
+    {"GET", "/v1/collections/{c}/documents", h_documents_list, false},
+    {"POST", "/v1/collections/{c}/documents", h_documents_add, true},
+    {"GET", "/v1/collections/{c}/documents/{id}", h_document_get, false},
+    {"DELETE", "/v1/collections/{c}/documents/{id}", h_document_delete, false},
+    {"POST", "/v1/search", h_search, true},
+    {"POST", "/v1/context", h_context, true},
+    {"POST", "/v1/answer", h_answer, true},
+    {NULL, NULL, NULL, false}};
+
+/* Match path against pattern; on success params get malloc'd copies. */
+static bool pattern_match(const char *pattern, const char *path, char *params[2])
+{
+    int np = 0;
+    const char *p = pattern, *s = path;
+    while (*p) {
+        if (*p == '{') {
+            bool rest = !strncmp(p, "{id}", 4);
+            const char *close = strchr(p, '}');
+            const char *end = rest ? s + strlen(s) : strchr(s, '/');
+            if (!end) end = s + strlen(s);
+            if (end == s || np == 2) goto fail;
+            params[np++] = ragd_xstrndup(s, (size_t)(end - s));
+            s = end;
+            p = close + 1;
+            continue;
+        }
+        if (*p != *s) goto fail;
+        p++;
+        s++;
+    }
+    if (*s == '\0') return true;
+fail:
+    for (int i = 0; i < np; i++) {
+        free(params[i]);
+        params[i] = NULL;
+    }
+    return false;
+}
+
+const api_route *api_route_match(const char *method, const char *path, char *params[2],
+                                 bool *path_known)
+{
+    *path_known = false;
+    params[0] = params[1] = NULL;
+    for (const api_route *r = API_ROUTES; r->method; r++) {
+        if (!pattern_match(r->pattern, path, params)) continue;
+        if (!strcmp(r->method, method)) return r;
+        *path_known = true;
+        free(params[0]);
+        free(params[1]);
+        params[0] = params[1] = NULL;
+    }
+    return NULL;
+}

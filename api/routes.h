@@ -1,0 +1,67 @@
+/* api/routes.h — the route table: method + path pattern → one library call.
+ *
+ * Patterns are literal segments and parameters: "{c}" matches one path
+ * segment, "{id}" the rest of the path (document ids may hold '/'). Each
+ * handler reads the parsed request and fills a reply; it computes nothing
+ * the library should. Private to api/.
+ *
+ * Thread-safety: handlers are reentrant (the engine and metrics are
+ * thread-safe); the table is constant.
+ */
+#ifndef RAGD_API_ROUTES_H
+#define RAGD_API_ROUTES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "api/metrics.h"
+#include "core/error.h"
+#include "service/ragd.h"
+
+typedef struct {
+    ragd_engine *eng;
+    api_metrics *metrics;
+    const char *method;
+    const char *params[2]; /* the pattern's parameters in order (borrowed) */
+    json_t *body;          /* the parsed JSON body, or NULL when there was none */
+} api_call;
+
+typedef struct {
+    int status;               /* HTTP status (200 unless the handler says otherwise) */
+    json_t *json;             /* a JSON reply (owned), or NULL */
+    char *text;               /* a text reply (owned, malloc'd), or NULL */
+    const char *content_type; /* for text (static) */
+} api_reply;
+
+typedef ragd_status (*api_handler)(api_call *c, api_reply *r, ragd_error *err);
+
+typedef struct {
+    const char *method;
+    const char *pattern;
+    api_handler fn;
+    bool body; /* takes a JSON body */
+} api_route;
+
+/* The route table, terminated by a {NULL} entry. */
+extern const api_route API_ROUTES[];
+
+/* The route for method and path, with its parameters copied into params
+ * (each a malloc'd string, caller frees; NULL where absent). NULL when no
+ * route matches; *path_known then tells whether the path matched with
+ * another method (405 rather than 404). */
+const api_route *api_route_match(const char *method, const char *path, char *params[2],
+                                 bool *path_known);
+
+/* The HTTP status and stable error code ("invalid_request", "not_found",
+ * …) for a library status. */
+int api_status_http(ragd_status st);
+const char *api_status_code(ragd_status st);
+
+/* {"error":{"code","message","field"}} (field null when none). New reference. */
+json_t *api_error_json(const char *code, const char *message, const char *field);
+
+/* The OpenAPI 3.1 document served at /openapi.json (api/openapi.c): a
+ * static string. */
+const char *api_openapi_document(void);
+
+#endif
