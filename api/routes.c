@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/json.h"
 
 /* --- status mapping ------------------------------------------------------------------ */
 
@@ -156,8 +157,8 @@ static ragd_status h_answer(api_call *c, api_reply *r, ragd_error *err)
     ragd_status rc = ragd_answer(c->eng, c->body, &r->json, err);
     if (rc || !json_is_true(json_object_get(c->body, "stream"))) return rc;
     json_t *first = json_pack("{s:O}", "answer", json_object_get(r->json, "answer"));
-    char *a = json_dumps(first, JSON_COMPACT);
-    char *all = json_dumps(r->json, JSON_COMPACT);
+    char *a = json_dumps(first, RAGD_JSON_DUMP_FLAGS);
+    char *all = json_dumps(r->json, RAGD_JSON_DUMP_FLAGS);
     ragd_buf b = RAGD_BUF_INIT;
     ragd_buf_printf(&b, "event: answer\ndata: %s\n\nevent: done\ndata: %s\n\n", a, all);
     free(a);

@@ -6,8 +6,9 @@
  * reading it; later callbacks append the body (a chunked body past the
  * limit is read and dropped, then 413); the last one matches the route,
  * checks the media type, parses the JSON, calls the handler, and queues
- * the reply with its headers. The completion callback logs the request,
- * counts it, and frees its state.
+ * the reply with its headers, logs the request and counts it. The
+ * completion callback frees its state (and logs a request that got no
+ * reply).
  */
 #include "api/server.h"
 
@@ -26,6 +27,7 @@
 #include "api/metrics.h"
 #include "api/routes.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "core/log.h"
 
 typedef struct {
@@ -46,6 +48,7 @@ typedef struct {
     char rid[80];
     const char *route; /* pattern, for logs and metrics (static) */
     int status;
+    bool logged; /* the access-log line and metrics are written */
     char method[8];
 } req_state;
 
@@ -76,6 +79,22 @@ static void request_id(server *s, struct MHD_Connection *c, char out[80])
     snprintf(out, 80, "%08x-%llx", s->boot, n2);
 }
 
+/* The access-log line and the metrics of a request, once: when its reply
+ * is queued (so a client that reads /metrics next sees it counted), or at
+ * completion for a request that got no reply (status 0: the client left). */
+static void account(server *s, req_state *r, bool completed)
+{
+    if (r->logged) return;
+    r->logged = true;
+    double secs = now_s() - r->t0;
+    char status[16], ms[32];
+    snprintf(status, sizeof status, "%d", r->status);
+    snprintf(ms, sizeof ms, "%.2f", secs * 1000);
+    log_write(LOG_INFO, "request", "request_id", r->rid, "method", r->method, "route", r->route,
+              "status", status, "ms", ms, "completed", completed ? "true" : "false", NULL);
+    api_metrics_request(s->metrics, r->route, r->method, r->status, secs);
+}
+
 static enum MHD_Result send_reply(server *s, struct MHD_Connection *c, req_state *r, int status,
                                   char *body, const char *ctype)
 {
@@ -96,13 +115,14 @@ static enum MHD_Result send_reply(server *s, struct MHD_Connection *c, req_state
     r->status = status;
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
+    account(s, r, ok == MHD_YES);
     return ok;
 }
 
 static enum MHD_Result send_json(server *s, struct MHD_Connection *c, req_state *r, int status,
                                  json_t *j)
 {
-    char *body = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *body = json_dumps(j, RAGD_JSON_DUMP_FLAGS);
     json_decref(j);
     if (!body) body = ragd_xstrdup("{}");
     ragd_buf b = RAGD_BUF_INIT;
@@ -142,6 +162,7 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, const char 
         r->route = "preflight";
         enum MHD_Result ok = MHD_queue_response(c, 204, resp);
         MHD_destroy_response(resp);
+        account(s, r, ok == MHD_YES);
         return ok;
     }
     char *params[2];
@@ -256,14 +277,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     server *s = cls;
     req_state *r = *con_cls;
     if (!r) return;
-    double secs = now_s() - r->t0;
-    char status[16], ms[32];
-    snprintf(status, sizeof status, "%d", r->status);
-    snprintf(ms, sizeof ms, "%.2f", secs * 1000);
-    log_write(LOG_INFO, "request", "request_id", r->rid, "method", r->method, "route", r->route,
-              "status", status, "ms", ms, "completed",
-              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "true" : "false", NULL);
-    api_metrics_request(s->metrics, r->route, r->method, r->status, secs);
+    account(s, r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
     ragd_buf_free(&r->body);
     free(r);
     *con_cls = NULL;

@@ -37,6 +37,14 @@ ragd_status ragd_error_set_field(ragd_error *err, ragd_status code, const char *
     return code;
 }
 
+ragd_status ragd_error_with_field(ragd_error *err, ragd_status code, const char *field)
+{
+    if (!err) return code;
+    err->code = code;
+    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+    return code;
+}
+
 ragd_status ragd_error_prefix(ragd_error *err, const char *fmt, ...)
 {
     if (!err) return RAGD_EINTERNAL;

@@ -53,6 +53,10 @@ ragd_status ragd_error_set(ragd_error *err, ragd_status code, const char *fmt, .
 ragd_status ragd_error_set_field(ragd_error *err, ragd_status code, const char *field,
                                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Keep err's message; change its code and name the field at fault.
+ * Returns code. */
+ragd_status ragd_error_with_field(ragd_error *err, ragd_status code, const char *field);
+
 /* Prefix the existing message of err with "<prefix>: ". Returns err->code. */
 ragd_status ragd_error_prefix(ragd_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

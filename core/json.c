@@ -21,7 +21,7 @@ double ragd_json_num(const json_t *o, const char *key)
 
 void ragd_json_print(FILE *f, const json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    char *s = json_dumps(j, RAGD_JSON_DUMP_FLAGS);
     if (!s) return;
     fputs(s, f);
     fputc('\n', f);

@@ -26,6 +26,10 @@ double ragd_json_num(const json_t *o, const char *key);
 /* Write j as one compact line (reals with 9 significant digits) to f. */
 void ragd_json_print(FILE *f, const json_t *j);
 
+/* The json_dumps flags of every JSON ragd prints (CLI and HTTP alike), so
+ * both front-ends print the same numbers. */
+#define RAGD_JSON_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(9))
+
 /* Parse buf[0..n) as a JSON object. On failure RAGD_EINPUT with jansson's
  * message and column ("invalid JSON at column 7: ..."). *out is a new
  * reference. */

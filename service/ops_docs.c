@@ -21,8 +21,8 @@ static ragd_status open_coll(ragd_store *st, const char *name, ragd_collection *
 {
     ragd_status rc = store_collection_open(st, name, NULL, c, err);
     if (rc == RAGD_ENOTFOUND || rc == RAGD_EUSAGE)
-        return ragd_error_set_field(err, rc == RAGD_ENOTFOUND ? RAGD_ENOTFOUND : RAGD_EINPUT,
-                                    "collection", "%s", err->msg);
+        return ragd_error_with_field(err, rc == RAGD_ENOTFOUND ? RAGD_ENOTFOUND : RAGD_EINPUT,
+                                     "collection");
     return rc;
 }
 
@@ -133,7 +133,7 @@ ragd_status ragd_collection_create(ragd_engine *e, const json_t *req, json_t **o
             rc = store_collection_open(e->writer, name, &s, &c, err);
         }
     } else if (rc == RAGD_EUSAGE) {
-        rc = ragd_error_set_field(err, RAGD_EINPUT, "name", "%s", err->msg);
+        rc = ragd_error_with_field(err, RAGD_EINPUT, "name");
     }
     pthread_mutex_unlock(&e->write_mu);
     if (rc) return rc;

@@ -40,8 +40,8 @@ static ragd_status query_begin(ragd_engine *e, const json_t *req, query_kind kin
     rc = store_collection_open(r->slot->rd, r->q.collection, NULL, &r->coll, err);
     if (rc) {
         if (rc == RAGD_ENOTFOUND || rc == RAGD_EUSAGE) {
-            ragd_error_set_field(err, rc == RAGD_ENOTFOUND ? RAGD_ENOTFOUND : RAGD_EINPUT,
-                                 "collection", "%s", err->msg);
+            ragd_error_with_field(err, rc == RAGD_ENOTFOUND ? RAGD_ENOTFOUND : RAGD_EINPUT,
+                                  "collection");
             rc = err->code;
         }
         return rc;

@@ -1,0 +1,398 @@
+"""Integration tests of `ragd serve`: the real server on a random loopback
+port, driven over HTTP with the standard library, against real SQLite and
+FAISS. The CLI and the HTTP API must return the same objects."""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from ragdtest import BIN, FIXTURES, TempDir, ragd, run_tests
+
+DOCS = os.path.join(FIXTURES, "docs")
+Q = "When was the Greyhollow light first exhibited?"
+
+
+class Server:
+    """`ragd serve --listen 127.0.0.1:0` on data; .port once it listens."""
+
+    def __init__(self, data, *extra):
+        self.data = data
+        self.extra = list(extra)
+
+    def __enter__(self):
+        ready = os.path.join(self.data, "..", f"ready-{os.getpid()}-{time.time_ns()}")
+        self.log = open(os.path.join(self.data, "..", "serve.log"), "ab")
+        self.p = subprocess.Popen([BIN, "serve", "--data", self.data, "--listen", "127.0.0.1:0",
+                                   "--ready-file", ready] + self.extra,
+                                  stdout=subprocess.DEVNULL, stderr=self.log)
+        t0 = time.time()
+        while not os.path.exists(ready) or not open(ready).read().strip():
+            if self.p.poll() is not None:
+                raise AssertionError(f"ragd serve exited {self.p.returncode}")
+            if time.time() - t0 > 30:
+                raise AssertionError("ragd serve did not start within 30 s")
+            time.sleep(0.02)
+        self.port = int(open(ready).read().strip().rsplit(":", 1)[1])
+        os.unlink(ready)
+        return self
+
+    def __exit__(self, *a):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(20)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+
+    def request(self, method, path, body=None, headers=None, raw=None, timeout=60):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        h = dict(headers or {})
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        c.request(method, path, body=data, headers=h)
+        r = c.getresponse()
+        payload = r.read()
+        c.close()
+        ctype = r.getheader("Content-Type", "")
+        out = json.loads(payload) if ctype.startswith("application/json") else payload.decode()
+        return r.status, out, r
+
+
+def ingested(tmp):
+    data = os.path.join(tmp, "d")
+    ragd("ingest", DOCS, "--no-progress", data=data, check=0)
+    return data
+
+
+def without_timing(o):
+    o = json.loads(json.dumps(o))
+    o.pop("timing_ms", None)
+    if isinstance(o.get("usage"), dict):
+        o["usage"].pop("latency_ms", None)
+        o["usage"].pop("timing_ms", None)
+    return o
+
+
+def assert_error(status, body, want_status, want_code, field=None):
+    assert status == want_status, (status, body)
+    assert set(body) == {"error"}, body
+    e = body["error"]
+    assert e["code"] == want_code, e
+    assert isinstance(e["message"], str) and e["message"], e
+    if field is not None:
+        assert e["field"] == field, e
+
+
+def test_health_ready_request_id():
+    with TempDir() as tmp, Server(ingested(tmp)) as s:
+        st, body, r = s.request("GET", "/healthz")
+        assert st == 200 and body == {"status": "ok"}
+        rid = r.getheader("X-Request-Id")
+        assert rid, "a request id is generated"
+        st, _, r2 = s.request("GET", "/healthz")
+        assert r2.getheader("X-Request-Id") != rid, "ids differ per request"
+        st, _, r = s.request("GET", "/healthz", headers={"X-Request-Id": "client-id.42"})
+        assert r.getheader("X-Request-Id") == "client-id.42"
+        st, _, r = s.request("GET", "/healthz", headers={"X-Request-Id": "bad id\twith spaces"})
+        assert r.getheader("X-Request-Id") != "bad id\twith spaces"
+        st, body, _ = s.request("GET", "/readyz")
+        assert st == 200 and body["ready"] is True, body
+        assert body["collections"][0]["vectors"] > 0, body
+
+
+def test_cli_and_http_give_the_same_objects():
+    with TempDir() as tmp:
+        data = ingested(tmp)
+        cases = [
+            ("search", {"query": Q}, []),
+            ("search", {"query": Q, "k": 3, "mode": "lexical"}, ["--k", "3", "--mode", "lexical"]),
+            ("search", {"query": "lighthouse keeper duties", "mode": "dense", "k": 5},
+             ["--mode", "dense", "--k", "5"]),
+            ("search", {"query": "quantum chromodynamics of neutron stars"}, []),
+            ("search", {"query": Q, "mmr": 0.5, "w_dense": 0.5}, ["--mmr", "50", "--w-dense", "50"]),
+            ("context", {"query": Q, "budget": 400}, ["--budget", "400"]),
+            ("answer", {"query": Q}, []),
+            ("answer", {"query": "quantum chromodynamics of neutron stars"}, []),
+        ]
+        cli = {}
+        for i, (op, body, flags) in enumerate(cases):
+            cli[i] = ragd(op, "--json", *flags, body["query"], data=data, check=0).json()
+        with Server(data) as s:
+            for i, (op, body, flags) in enumerate(cases):
+                st, got, _ = s.request("POST", f"/v1/{op}", body)
+                assert st == 200, (op, st, got)
+                a, b = without_timing(cli[i]), without_timing(got)
+                assert a == b, f"{op} {body}: CLI and HTTP differ\nCLI:  {json.dumps(a)[:800]}\nHTTP: {json.dumps(b)[:800]}"
+            assert cli[3]["relevant"] is False and cli[0]["relevant"] is True
+
+
+def test_error_classes():
+    with TempDir() as tmp, Server(ingested(tmp), "--max-body", "16384") as s:
+        st, b, _ = s.request("POST", "/v1/search", raw=b'{"query": ', headers={"Content-Type": "application/json"})
+        assert_error(st, b, 400, "invalid_json")
+        st, b, _ = s.request("POST", "/v1/search", raw=b'[1,2]', headers={"Content-Type": "application/json"})
+        assert_error(st, b, 400, "invalid_request")
+        st, b, _ = s.request("POST", "/v1/search", raw=b'{"query":"a","query":"b"}', headers={"Content-Type": "application/json"})
+        assert_error(st, b, 400, "invalid_json")
+        st, b, _ = s.request("POST", "/v1/search", {"query": Q, "kk": 3})
+        assert_error(st, b, 400, "invalid_request", "kk")
+        st, b, _ = s.request("POST", "/v1/search", {"query": Q, "k": "3"})
+        assert_error(st, b, 400, "invalid_request", "k")
+        st, b, _ = s.request("POST", "/v1/search", {"query": Q, "k": 1001})
+        assert_error(st, b, 422, "out_of_range", "k")
+        st, b, _ = s.request("POST", "/v1/search", {"query": Q, "k": 2.5})
+        assert_error(st, b, 400, "invalid_request", "k")
+        st, b, _ = s.request("POST", "/v1/search", {"k": 3})
+        assert_error(st, b, 400, "invalid_request", "query")
+        st, b, _ = s.request("POST", "/v1/search", {"query": "   "})
+        assert_error(st, b, 422, "out_of_range", "query")
+        st, b, _ = s.request("POST", "/v1/search", {"query": "x" * 5000})
+        assert_error(st, b, 422, "out_of_range", "query")
+        st, b, _ = s.request("POST", "/v1/search", {"query": Q, "mode": "fuzzy"})
+        assert_error(st, b, 422, "out_of_range", "mode")
+        st, b, _ = s.request("POST", "/v1/search", {"query": Q, "filter": {"lang": 3}})
+        assert_error(st, b, 400, "invalid_request", "filter.lang")
+        st, b, _ = s.request("POST", "/v1/search", {"query": Q, "budget": 100})
+        assert_error(st, b, 400, "invalid_request", "budget")
+        st, b, _ = s.request("POST", "/v1/search", {"query": Q, "collection": "nope"})
+        assert_error(st, b, 404, "not_found", "collection")
+        st, b, _ = s.request("POST", "/v1/search", {"query": Q, "collection": "../etc"})
+        assert_error(st, b, 400, "invalid_request", "collection")
+        st, b, _ = s.request("POST", "/v1/search", {"query": Q, "rerank_depth": 5})
+        assert_error(st, b, 400, "invalid_request", "rerank_depth")
+        st, b, _ = s.request("POST", "/v1/search", raw=json.dumps({"query": Q}).encode(), headers={"Content-Type": "text/plain"})
+        assert_error(st, b, 415, "unsupported_media_type")
+        st, b, _ = s.request("POST", "/v1/search", raw=b"", headers={"Content-Type": "application/json"})
+        assert_error(st, b, 400, "invalid_request")
+        st, b, _ = s.request("POST", "/v1/search", {"query": "x" * 20000})
+        assert_error(st, b, 413, "payload_too_large")
+        st, b, _ = s.request("GET", "/v1/search")
+        assert_error(st, b, 405, "method_not_allowed")
+        st, b, _ = s.request("GET", "/v1/nothing")
+        assert_error(st, b, 404, "not_found")
+        st, b, _ = s.request("GET", "/v1/collections/default/documents/absent.md")
+        assert_error(st, b, 404, "not_found", "id")
+        # The server is still healthy and nothing changed.
+        st, b, _ = s.request("GET", "/v1/collections/default")
+        assert st == 200 and b["documents"] == 38, b
+
+
+def test_documents_and_collections():
+    with TempDir() as tmp, Server(ingested(tmp)) as s:
+        st, b, _ = s.request("POST", "/v1/collections", {"name": "notes", "chunk_tokens": 64})
+        assert st == 201 and b["name"] == "notes" and b["settings"]["chunk_tokens"] == 64, (st, b)
+        st, b, _ = s.request("POST", "/v1/collections", {"name": "notes"})
+        assert_error(st, b, 409, "conflict", "name")
+        st, b, _ = s.request("POST", "/v1/collections", {"name": "bad", "chunker": "magic"})
+        assert_error(st, b, 422, "out_of_range", "chunker")
+        st, b, _ = s.request("POST", "/v1/collections", {"name": "bad", "embedder": "openai"})
+        assert_error(st, b, 400, "invalid_request", "embedder")
+        doc = {"id": "ops/zebra.md", "format": "md", "metadata": {"team": "ops", "rev": 3},
+               "text": "# Zebra crossings\n\nThe quagga migration route crosses the Okavango delta every November.\n"}
+        st, b, _ = s.request("POST", "/v1/collections/notes/documents", doc)
+        assert st == 200 and b["added"] == 1 and b["failed"] == 0, (st, b)
+        st, b, _ = s.request("POST", "/v1/collections/notes/documents", doc)
+        assert st == 200 and b["unchanged"] == 1, b
+        st, b, _ = s.request("GET", "/v1/collections/notes/documents/ops/zebra.md")
+        assert st == 200 and b["id"] == "ops/zebra.md" and b["metadata"]["team"] == "ops", b
+        st, b, _ = s.request("POST", "/v1/search", {"collection": "notes", "query": "quagga migration Okavango"})
+        assert st == 200 and b["relevant"] and b["results"][0]["doc_id"] == "ops/zebra.md", b
+        st, b, _ = s.request("POST", "/v1/search", {"collection": "notes", "query": "quagga migration Okavango",
+                                                    "filter": {"team": "dev"}})
+        assert st == 200 and not b["results"], b
+        batch = {"documents": [{"id": f"b{i}.txt", "title": f"Note {i}", "text": f"Batch note {i} about the aardvark colony {i}."} for i in range(5)]}
+        st, b, _ = s.request("POST", "/v1/collections/notes/documents", batch)
+        assert st == 200 and b["added"] == 5, b
+        st, b, _ = s.request("POST", "/v1/collections/notes/documents", {"documents": [{"id": "x", "text": "a"}, {"id": "x", "text": "b"}]})
+        assert_error(st, b, 400, "invalid_request", "documents")
+        st, b, _ = s.request("POST", "/v1/collections/notes/documents", {"documents": [{"id": "y", "text": "a", "colour": 1}]})
+        assert_error(st, b, 400, "invalid_request", "documents[0].colour")
+        st, b, _ = s.request("POST", "/v1/collections/notes/documents", {"documents": []})
+        assert_error(st, b, 422, "out_of_range", "documents")
+        st, b, _ = s.request("POST", "/v1/collections/absent/documents", doc)
+        assert_error(st, b, 404, "not_found", "collection")
+        st, b, _ = s.request("GET", "/v1/collections/notes/documents")
+        assert st == 200 and len(b["documents"]) == 6, b
+        st, b, _ = s.request("DELETE", "/v1/collections/notes/documents/ops/zebra.md")
+        assert st == 200 and b["deleted"] is True, b
+        st, b, _ = s.request("POST", "/v1/search", {"collection": "notes", "query": "quagga migration Okavango", "mode": "dense"})
+        assert st == 200 and all(r["doc_id"] != "ops/zebra.md" for r in b["results"]), b
+        st, b, _ = s.request("DELETE", "/v1/collections/notes/documents/ops/zebra.md")
+        assert_error(st, b, 404, "not_found", "id")
+        st, b, _ = s.request("GET", "/v1/collections")
+        assert [c["name"] for c in b["collections"]] == ["default", "notes"], b
+        st, b, _ = s.request("DELETE", "/v1/collections/notes")
+        assert st == 200, b
+        st, b, _ = s.request("GET", "/v1/collections/notes")
+        assert_error(st, b, 404, "not_found", "collection")
+        # The CLI sees what the server wrote.
+        r = ragd("docs", "--json", data=s.data, check=0).json()
+        assert len(r["documents"]) == 38
+
+
+def test_answer_stream_is_sse():
+    with TempDir() as tmp, Server(ingested(tmp)) as s:
+        st, whole, _ = s.request("POST", "/v1/answer", {"query": Q})
+        st, text, r = s.request("POST", "/v1/answer", {"query": Q, "stream": True})
+        assert st == 200 and r.getheader("Content-Type").startswith("text/event-stream"), (st, text)
+        events = [e for e in text.split("\n\n") if e.strip()]
+        assert [e.split("\n")[0] for e in events] == ["event: answer", "event: done"], events
+        first = json.loads(events[0].split("data: ", 1)[1])
+        done = json.loads(events[1].split("data: ", 1)[1])
+        assert first["answer"] == whole["answer"]
+        assert without_timing(done) == without_timing(whole)
+        st, b, _ = s.request("POST", "/v1/search", {"query": Q, "stream": True})
+        assert_error(st, b, 400, "invalid_request", "stream")
+
+
+def test_concurrent_searches_while_ingesting():
+    with TempDir() as tmp:
+        data = ingested(tmp)
+        queries = [Q, "Who designed the lantern?", "fog signal", "keeper's logbook"]
+        want = {q: without_timing(ragd("search", "--json", q, data=data, check=0).json()) for q in queries}
+        with Server(data, "--threads", "4") as s:
+            s.request("POST", "/v1/collections", {"name": "bulk"})
+            errors, done = [], []
+
+            def client(i):
+                for j in range(6):
+                    q = queries[(i + j) % len(queries)]
+                    st, b, _ = s.request("POST", "/v1/search", {"query": q})
+                    if st != 200 or "results" not in b:
+                        errors.append((st, b))
+                done.append(i)
+
+            def ingester():
+                for n in range(3):
+                    docs = {"documents": [{"id": f"n{n}-{i}.txt", "text": f"Bulk text {n} {i} on basalt columns and tides. " * 20} for i in range(40)]}
+                    st, b, _ = s.request("POST", "/v1/collections/bulk/documents", docs, timeout=120)
+                    if st != 200 or b.get("added") != 40:
+                        errors.append(("ingest", st, b))
+
+            ts = [threading.Thread(target=client, args=(i,)) for i in range(16)] + [threading.Thread(target=ingester)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join(180)
+            assert not errors, errors[:3]
+            assert len(done) == 16
+            # Afterwards HTTP and CLI agree again on the same store (scores may have moved
+            # with corpus-wide BM25 statistics, so compare with a fresh CLI run).
+            for q in queries:
+                st, b, _ = s.request("POST", "/v1/search", {"query": q})
+                now = ragd("search", "--json", q, data=data, check=0).json()
+                assert without_timing(b) == without_timing(now), q
+                assert b["relevant"] == want[q]["relevant"], q
+
+
+def test_sigterm_finishes_requests_in_flight():
+    with TempDir() as tmp:
+        data = ingested(tmp)
+        s = Server(data, "--threads", "2")
+        s.__enter__()
+        results = []
+
+        def client():
+            try:
+                st, b, _ = s.request("POST", "/v1/answer", {"query": Q, "budget": 3000})
+                results.append(st)
+            except OSError as e:
+                results.append(repr(e))
+
+        ts = [threading.Thread(target=client) for _ in range(6)]
+        for t in ts:
+            t.start()
+        time.sleep(0.05)
+        s.p.send_signal(signal.SIGTERM)
+        for t in ts:
+            t.join(60)
+        code = s.p.wait(30)
+        s.__exit__()
+        assert code == 0, code
+        # Requests that reached the server finished; none got a 5xx.
+        assert all(r == 200 or isinstance(r, str) for r in results), results
+        assert results.count(200) >= 1, results
+
+
+def test_slow_client_does_not_hold_a_worker():
+    with TempDir() as tmp, Server(ingested(tmp), "--threads", "1", "--timeout", "1") as s:
+        slow = socket.create_connection(("127.0.0.1", s.port))
+        slow.sendall(b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n")
+        t0 = time.time()
+        st, b, _ = s.request("POST", "/v1/search", {"query": Q}, timeout=10)
+        assert st == 200 and time.time() - t0 < 5, (st, time.time() - t0)
+        slow.settimeout(5)
+        time.sleep(1.5)
+        try:
+            got = slow.recv(100)
+        except (ConnectionResetError, socket.timeout):
+            got = b""
+        assert got == b"" or got.startswith(b"HTTP/1.1 4"), got
+        slow.close()
+
+
+def test_refuses_public_bind_and_bad_listen():
+    with TempDir() as tmp:
+        data = ingested(tmp)
+        r = ragd("serve", "--listen", "0.0.0.0:0", data=data, timeout=20)
+        assert r.code == 2 and "--insecure-no-auth" in r.err, (r.code, r.err)
+        r = ragd("serve", "--listen", "nonsense", data=data, timeout=20)
+        assert r.code == 2 and "HOST:PORT" in r.err, r.err
+
+
+def test_openapi_matches_the_routes_served():
+    with TempDir() as tmp, Server(ingested(tmp)) as s:
+        st, doc, _ = s.request("GET", "/openapi.json")
+        assert st == 200 and doc["openapi"].startswith("3.1"), doc
+        documented = set()
+        for path, item in doc["paths"].items():
+            for method in item:
+                if method == "parameters":
+                    continue
+                documented.add((method.upper(), path))
+                concrete = path.replace("{c}", "default").replace("{id}", "absent.md")
+                body = {} if method in ("post",) else None
+                st, b, _ = s.request(method.upper(), concrete, body)
+                # Served: the route exists (a 404 must be about the named thing, never "no such route").
+                assert st != 405, (method, path, b)
+                if st == 404:
+                    assert b["error"]["field"] in ("collection", "id"), (method, path, b)
+        # Every route the server answers is documented: probe the API surface.
+        served = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/openapi.json"),
+                  ("GET", "/v1/collections"), ("POST", "/v1/collections"), ("GET", "/v1/collections/{c}"),
+                  ("DELETE", "/v1/collections/{c}"), ("GET", "/v1/collections/{c}/documents"),
+                  ("POST", "/v1/collections/{c}/documents"), ("GET", "/v1/collections/{c}/documents/{id}"),
+                  ("DELETE", "/v1/collections/{c}/documents/{id}"), ("POST", "/v1/search"),
+                  ("POST", "/v1/context"), ("POST", "/v1/answer")}
+        assert served == documented, (served ^ documented)
+
+
+def test_metrics_count_requests():
+    with TempDir() as tmp, Server(ingested(tmp)) as s:
+        for _ in range(3):
+            s.request("POST", "/v1/search", {"query": Q})
+        s.request("POST", "/v1/search", {"query": Q, "k": 0})
+        st, text, _ = s.request("GET", "/metrics")
+        assert st == 200
+        assert 'ragd_http_requests_total{route="/v1/search",method="POST",status="200"} 3' in text, text[:2000]
+        assert 'ragd_http_requests_total{route="/v1/search",method="POST",status="422"} 1' in text
+        assert 'ragd_http_request_duration_seconds_count{route="/v1/search"} 4' in text
+        assert 'ragd_search_stage_duration_seconds_count{stage="total"}' in text
+        assert "ragd_index_vectors{" in text
+        assert "ragd_http_open_connections" in text
+
+
+if __name__ == "__main__":
+    run_tests([test_health_ready_request_id, test_cli_and_http_give_the_same_objects, test_error_classes,
+               test_documents_and_collections, test_answer_stream_is_sse,
+               test_concurrent_searches_while_ingesting, test_sigterm_finishes_requests_in_flight,
+               test_slow_client_does_not_hold_a_worker, test_refuses_public_bind_and_bad_listen,
+               test_openapi_matches_the_routes_served, test_metrics_count_requests])
