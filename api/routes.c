@@ -25,6 +25,10 @@ int api_status_http(ragd_status st)
         return 409;
     case RAGD_EPROVIDER:
         return 503;
+    case RAGD_EAUTH:
+        return 401;
+    case RAGD_EFORBIDDEN:
+        return 403;
     default:
         return 500;
     }
@@ -44,6 +48,10 @@ const char *api_status_code(ragd_status st)
         return "conflict";
     case RAGD_EPROVIDER:
         return "provider_unavailable";
+    case RAGD_EAUTH:
+        return "unauthorized";
+    case RAGD_EFORBIDDEN:
+        return "forbidden";
     default:
         return "internal_error";
     }
@@ -92,9 +100,18 @@ static ragd_status h_openapi(api_call *c, api_reply *r, ragd_error *err)
     return RAGD_OK;
 }
 
+/* The list holds only the collections the caller's key covers. */
 static ragd_status h_collections_list(api_call *c, api_reply *r, ragd_error *err)
 {
-    return ragd_collections_list(c->eng, &r->json, err);
+    ragd_status rc = ragd_collections_list(c->eng, &r->json, err);
+    if (rc || !c->who || !c->who->collections) return rc;
+    json_t *all = json_object_get(r->json, "collections");
+    for (size_t i = json_array_size(all); i-- > 0;) {
+        ragd_error ae;
+        const char *name = json_string_value(json_object_get(json_array_get(all, i), "name"));
+        if (ragd_authorize(c->who, name, "read", &ae)) json_array_remove(all, i);
+    }
+    return RAGD_OK;
 }
 
 static ragd_status h_collections_create(api_call *c, api_reply *r, ragd_error *err)
@@ -172,22 +189,22 @@ static ragd_status h_answer(api_call *c, api_reply *r, ragd_error *err)
 }
 
 const api_route API_ROUTES[] = {
-    {"GET", "/healthz", h_healthz, false},
-    {"GET", "/readyz", h_readyz, false},
-    {"GET", "/metrics", h_metrics, false},
-    {"GET", "/openapi.json", h_openapi, false},
-    {"GET", "/v1/collections", h_collections_list, false},
-    {"POST", "/v1/collections", h_collections_create, true},
-    {"GET", "/v1/collections/{c}", h_collection_get, false},
-    {"DELETE", "/v1/collections/{c}", h_collection_delete, false},
-    {"GET", "/v1/collections/{c}/documents", h_documents_list, false},
-    {"POST", "/v1/collections/{c}/documents", h_documents_add, true},
-    {"GET", "/v1/collections/{c}/documents/{id}", h_document_get, false},
-    {"DELETE", "/v1/collections/{c}/documents/{id}", h_document_delete, false},
-    {"POST", "/v1/search", h_search, true},
-    {"POST", "/v1/context", h_context, true},
-    {"POST", "/v1/answer", h_answer, true},
-    {NULL, NULL, NULL, false}};
+    {"GET", "/healthz", h_healthz, false, NULL, COLL_NONE},
+    {"GET", "/readyz", h_readyz, false, NULL, COLL_NONE},
+    {"GET", "/metrics", h_metrics, false, "admin", COLL_NONE},
+    {"GET", "/openapi.json", h_openapi, false, NULL, COLL_NONE},
+    {"GET", "/v1/collections", h_collections_list, false, "read", COLL_NONE},
+    {"POST", "/v1/collections", h_collections_create, true, "admin", COLL_NONE},
+    {"GET", "/v1/collections/{c}", h_collection_get, false, "read", COLL_PATH},
+    {"DELETE", "/v1/collections/{c}", h_collection_delete, false, "admin", COLL_PATH},
+    {"GET", "/v1/collections/{c}/documents", h_documents_list, false, "read", COLL_PATH},
+    {"POST", "/v1/collections/{c}/documents", h_documents_add, true, "write", COLL_PATH},
+    {"GET", "/v1/collections/{c}/documents/{id}", h_document_get, false, "read", COLL_PATH},
+    {"DELETE", "/v1/collections/{c}/documents/{id}", h_document_delete, false, "write", COLL_PATH},
+    {"POST", "/v1/search", h_search, true, "read", COLL_BODY},
+    {"POST", "/v1/context", h_context, true, "read", COLL_BODY},
+    {"POST", "/v1/answer", h_answer, true, "read", COLL_BODY},
+    {NULL, NULL, NULL, false, NULL, COLL_NONE}};
 
 /* Match path against pattern; on success params get malloc'd copies. */
 static bool pattern_match(const char *pattern, const char *path, char *params[2])

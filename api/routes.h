@@ -22,8 +22,9 @@ typedef struct {
     ragd_engine *eng;
     api_metrics *metrics;
     const char *method;
-    const char *params[2]; /* the pattern's parameters in order (borrowed) */
-    json_t *body;          /* the parsed JSON body, or NULL when there was none */
+    const char *params[2];     /* the pattern's parameters in order (borrowed) */
+    const ragd_principal *who; /* the authenticated caller (borrowed) */
+    json_t *body;              /* the parsed JSON body, or NULL when there was none */
 } api_call;
 
 typedef struct {
@@ -35,11 +36,17 @@ typedef struct {
 
 typedef ragd_status (*api_handler)(api_call *c, api_reply *r, ragd_error *err);
 
+/* Where a route names its collection, for authorization. */
+typedef enum { COLL_NONE, COLL_PATH, COLL_BODY } api_coll_from;
+
 typedef struct {
     const char *method;
     const char *pattern;
     api_handler fn;
-    bool body; /* takes a JSON body */
+    bool body;          /* takes a JSON body */
+    const char *scope;  /* read | write | admin; NULL = public (no key needed) */
+    api_coll_from coll; /* COLL_PATH: the first parameter; COLL_BODY: "collection"
+                           (default "default") */
 } api_route;
 
 /* The route table, terminated by a {NULL} entry. */

@@ -21,10 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "api/metrics.h"
+#include "api/ratelimit.h"
 #include "api/routes.h"
 #include "core/buf.h"
 #include "core/json.h"
@@ -33,6 +35,7 @@
 typedef struct {
     ragd_engine *eng;
     api_metrics *metrics;
+    ratelimit *limiter;
     api_server_opts o;
     pthread_mutex_t mu;
     pthread_cond_t idle; /* signalled when inflight drops to 0 */
@@ -48,7 +51,10 @@ typedef struct {
     char rid[80];
     const char *route; /* pattern, for logs and metrics (static) */
     int status;
-    bool logged; /* the access-log line and metrics are written */
+    bool logged;          /* the access-log line and metrics are written */
+    long long key_id;     /* the caller's key, 0 when none */
+    const char *hdr_name; /* one extra reply header (WWW-Authenticate, Retry-After) */
+    char hdr_value[48];
     char method[8];
 } req_state;
 
@@ -90,8 +96,11 @@ static void account(server *s, req_state *r, bool completed)
     char status[16], ms[32];
     snprintf(status, sizeof status, "%d", r->status);
     snprintf(ms, sizeof ms, "%.2f", secs * 1000);
+    char key[24];
+    snprintf(key, sizeof key, "%lld", r->key_id);
     log_write(LOG_INFO, "request", "request_id", r->rid, "method", r->method, "route", r->route,
-              "status", status, "ms", ms, "completed", completed ? "true" : "false", NULL);
+              "status", status, "ms", ms, "key_id", key, "completed", completed ? "true" : "false",
+              NULL);
     api_metrics_request(s->metrics, r->route, r->method, r->status, secs);
 }
 
@@ -107,6 +116,7 @@ static enum MHD_Result send_reply(server *s, struct MHD_Connection *c, req_state
     MHD_add_response_header(resp, "Content-Type", ctype);
     MHD_add_response_header(resp, "X-Request-Id", r->rid);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (r->hdr_name) MHD_add_response_header(resp, r->hdr_name, r->hdr_value);
     if (s->o.cors_origin) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", s->o.cors_origin);
         MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id");
@@ -146,6 +156,58 @@ static bool is_json_type(const char *ct)
         ct++;
     return !strncasecmp(ct, "application/json", 16) &&
            (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
+}
+
+/* Authenticate the caller of a non-public route and check its scope and
+ * collection. A body's "collection" is read only when it is a string (a
+ * wrong type is the handler's 400). */
+static ragd_status authorize(server *s, struct MHD_Connection *c, const api_route *rt,
+                             const api_call *call, req_state *r, ragd_principal *who,
+                             ragd_error *err)
+{
+    memset(who, 0, sizeof *who);
+    if (!rt->scope) return RAGD_OK;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char *key = NULL;
+    if (auth && !strncasecmp(auth, "Bearer ", 7)) {
+        key = auth + 7;
+        while (*key == ' ')
+            key++;
+    }
+    ragd_status rc = ragd_authenticate(s->eng, key, who, err);
+    if (rc) return rc;
+    r->key_id = who->key_id;
+    const char *coll = NULL;
+    if (rt->coll == COLL_PATH) {
+        coll = call->params[0];
+    } else if (rt->coll == COLL_BODY) {
+        json_t *v = json_object_get(call->body, "collection");
+        coll = json_is_string(v) ? json_string_value(v) : "default";
+    }
+    rc = ragd_authorize(who, coll, rt->scope, err);
+    if (rc) ragd_principal_clear(who);
+    return rc;
+}
+
+/* Take a rate-limit token for the caller: its key, else its address. */
+static bool rate_ok(server *s, struct MHD_Connection *c, req_state *r)
+{
+    char client[64];
+    if (r->key_id) {
+        snprintf(client, sizeof client, "key:%lld", r->key_id);
+    } else {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr_in *sin = ci ? (const struct sockaddr_in *)ci->client_addr : NULL;
+        char ip[INET_ADDRSTRLEN] = "?";
+        if (sin && sin->sin_family == AF_INET) inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
+        snprintf(client, sizeof client, "addr:%s", ip);
+    }
+    int retry = 0;
+    if (ratelimit_take(s->limiter, client, now_s(), &retry)) return true;
+    r->hdr_name = "Retry-After";
+    snprintf(r->hdr_value, sizeof r->hdr_value, "%d", retry);
+    return false;
 }
 
 static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, const char *url, req_state *r)
@@ -201,10 +263,29 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, const char 
             goto done;
         }
     }
-    api_reply rep = {.status = 200};
+    ragd_principal who;
     ragd_error err;
     ragd_error_clear(&err);
-    ragd_status rc = rt->fn(&call, &rep, &err);
+    ragd_status rc = authorize(s, c, rt, &call, r, &who, &err);
+    if (rc) {
+        if (rc == RAGD_EAUTH) {
+            r->hdr_name = "WWW-Authenticate";
+            snprintf(r->hdr_value, sizeof r->hdr_value, "Bearer realm=\"ragd\"");
+        }
+        ok = send_error(s, c, r, api_status_http(rc), api_status_code(rc), err.msg, err.field);
+        goto done;
+    }
+    call.who = &who;
+    if (!rate_ok(s, c, r)) {
+        ragd_principal_clear(&who);
+        ok =
+            send_error(s, c, r, 429, "rate_limited",
+                       "too many requests for this key; retry after the Retry-After seconds", NULL);
+        goto done;
+    }
+    api_reply rep = {.status = 200};
+    rc = rt->fn(&call, &rep, &err);
+    ragd_principal_clear(&who);
     if (rc) {
         json_decref(rep.json);
         free(rep.text);
@@ -334,16 +415,17 @@ ragd_status api_serve(ragd_engine *eng, const api_server_opts *opts, ragd_error 
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.o.port)};
     if (inet_pton(AF_INET, s.o.host, &sa.sin_addr) != 1)
         return ragd_error_set(err, RAGD_EUSAGE, "--listen: '%s' is not an IPv4 address", s.o.host);
-    if (!is_loopback(&sa.sin_addr) && !s.o.insecure_no_auth)
+    if (!is_loopback(&sa.sin_addr) && !s.o.insecure_no_auth && !ragd_auth_required(eng))
         return ragd_error_set(err, RAGD_EUSAGE,
-                              "refusing to listen on %s: API keys are not available yet, so the "
-                              "server would be open to anyone who can reach it; listen on "
-                              "127.0.0.1, or add --insecure-no-auth if a proxy in front "
-                              "authenticates",
+                              "refusing to listen on %s without API keys: anyone who can reach "
+                              "it could read and change every collection; create a key first "
+                              "(ragd keys create --scope admin), listen on 127.0.0.1, or add "
+                              "--insecure-no-auth if a proxy in front authenticates",
                               s.o.host);
     pthread_mutex_init(&s.mu, NULL);
     pthread_cond_init(&s.idle, NULL);
     s.metrics = api_metrics_new();
+    s.limiter = ratelimit_new(s.o.rate_limit, s.o.rate_burst);
     s.boot = (unsigned)(now_s() * 1e6) ^ (unsigned)getpid() << 16;
     /* Signals go to this thread's sigwait, never to a worker. */
     sigset_t sigs;
@@ -391,6 +473,7 @@ ragd_status api_serve(ragd_engine *eng, const api_server_opts *opts, ragd_error 
     log_write(LOG_INFO, "stopped", NULL);
 out:
     api_metrics_free(s.metrics);
+    ratelimit_free(s.limiter);
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.idle);
     return rc;

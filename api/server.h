@@ -36,6 +36,8 @@ typedef struct {
     const char *cors_origin; /* NULL: no CORS headers; else the allowed origin */
     bool insecure_no_auth;   /* allow a non-loopback bind without API keys */
     const char *ready_file;  /* when set, "host:port\n" is written here once listening */
+    double rate_limit;       /* requests per second per key (or client address); 0 = off */
+    double rate_burst;       /* bucket size (0 = 2 x rate_limit) */
 } api_server_opts;
 
 #define API_DEFAULT_MAX_BODY (32u << 20)

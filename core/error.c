@@ -94,6 +94,10 @@ const char *ragd_status_name(ragd_status code)
         return "internal";
     case RAGD_ERANGE:
         return "out_of_range";
+    case RAGD_EAUTH:
+        return "unauthorized";
+    case RAGD_EFORBIDDEN:
+        return "forbidden";
     }
     return "unknown";
 }

@@ -26,7 +26,9 @@ typedef enum {
     RAGD_ECONFLICT = 8,  /* settings clash (e.g. another chunker) */
     RAGD_EINDEX = 9,     /* FAISS failure */
     RAGD_EINTERNAL = 10, /* a bug: an invariant did not hold */
-    RAGD_ERANGE = 11     /* a well-formed value out of its allowed range (HTTP 422) */
+    RAGD_ERANGE = 11,    /* a well-formed value out of its allowed range (HTTP 422) */
+    RAGD_EAUTH = 12,     /* no key, or an unknown or revoked one (HTTP 401) */
+    RAGD_EFORBIDDEN = 13 /* a valid key without the scope or collection (HTTP 403) */
 } ragd_status;
 
 #define RAGD_ERROR_MAX 512

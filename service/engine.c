@@ -41,6 +41,7 @@ ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts,
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
     pthread_mutex_init(&e->write_mu, NULL);
+    pthread_mutex_init(&e->auth_mu, NULL);
     e->nslots = o.slots;
     e->slots = ragd_xcalloc(e->nslots, sizeof *e->slots);
     *out = e;
@@ -75,6 +76,8 @@ void ragd_engine_free(ragd_engine *e)
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
     pthread_mutex_destroy(&e->write_mu);
+    pthread_mutex_destroy(&e->auth_mu);
+    json_decref(e->keys);
     free(e->dir);
     free(e);
 }

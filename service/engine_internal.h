@@ -57,6 +57,12 @@ struct ragd_engine {
     size_t nslots;
     engine_index *idx[ENGINE_MAX_INDEXES];
     size_t nidx;
+    /* API keys (service/auth.c): the active keys with their hashes, reloaded
+     * when older than a second, so a revocation by another process takes
+     * effect within a second. Guarded by auth_mu. */
+    pthread_mutex_t auth_mu;
+    json_t *keys;
+    double keys_loaded_at;
 };
 
 ragd_status engine_slot_acquire(ragd_engine *e, engine_slot **out, ragd_error *err);

@@ -128,6 +128,43 @@ ragd_status ragd_document_delete(ragd_engine *e, const char *coll, const char *i
 ragd_status ragd_documents_add(ragd_engine *e, const char *coll, const json_t *req, json_t **out,
                                ragd_error *err);
 
+/* --- API keys and authorization (service/auth.c) ---------------------------------
+ * Scopes nest: admin ⊇ write ⊇ read. A key covers the collections it was
+ * created for, or every collection. */
+
+/* Create a key: req {"name"?, "scope":"read|write|admin", "collections"?:[…]}.
+ * *out {"id","name","scope","collections","created_at","key"}: the secret
+ * key is in the result only, never stored. */
+ragd_status ragd_keys_create(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err);
+
+/* {"keys":[{"id","name","scope","collections","created_at","revoked_at"}]}. */
+ragd_status ragd_keys_list(ragd_engine *e, json_t **out, ragd_error *err);
+
+/* Revoke key id: {"id","revoked":true}. */
+ragd_status ragd_key_revoke(ragd_engine *e, long long id, json_t **out, ragd_error *err);
+
+typedef struct {
+    long long key_id;   /* 0: no key (authentication off) */
+    char scope[8];      /* read | write | admin */
+    json_t *collections; /* owned; NULL = every collection */
+} ragd_principal;
+
+/* True when some key is active (authentication is then required). */
+bool ragd_auth_required(ragd_engine *e);
+
+/* The principal of a presented key (NULL or "" for none). With no active
+ * keys every request is allowed (key_id 0, scope admin). RAGD_EAUTH for a
+ * missing, unknown or revoked key. Release p with ragd_principal_clear. */
+ragd_status ragd_authenticate(ragd_engine *e, const char *key, ragd_principal *p,
+                              ragd_error *err);
+void ragd_principal_clear(ragd_principal *p);
+
+/* RAGD_OK when p may act with `scope` on collection (NULL: an action on no
+ * one collection, such as listing); else RAGD_EFORBIDDEN saying what is
+ * missing. */
+ragd_status ragd_authorize(const ragd_principal *p, const char *collection, const char *scope,
+                           ragd_error *err);
+
 /* --- health -------------------------------------------------------------------------- */
 
 /* {"ready":bool,"store":bool,"collections":[{"name","index_loaded","vectors"}]}:

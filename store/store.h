@@ -257,6 +257,24 @@ ragd_status store_collections_json(ragd_store *st, json_t **out, ragd_error *err
  * FAISS snapshot file is the caller's to remove). */
 ragd_status store_collection_delete(ragd_store *st, int64_t coll, ragd_error *err);
 
+/* --- API keys (store/keys.c) --- */
+
+#define STORE_KEY_LEN 48 /* "ragd_" + 40 hex digits + NUL */
+
+/* Create a key with scope (read | write | admin) over colls (NULL: every
+ * collection). key receives the secret (shown once; only its SHA-256 is
+ * stored), *id the key's id. */
+ragd_status store_key_create(ragd_store *st, const char *name, const char *scope,
+                             const char *const *colls, size_t ncolls, char key[STORE_KEY_LEN],
+                             int64_t *id, ragd_error *err);
+
+/* {"keys":[{"id","name","scope","collections","created_at","revoked_at"}]}
+ * (with_hashes: also "key_hash", for authentication only). New reference. */
+ragd_status store_keys_json(ragd_store *st, bool with_hashes, json_t **out, ragd_error *err);
+
+/* Revoke key id (RAGD_ENOTFOUND when there is none; revoking twice is a no-op). */
+ragd_status store_key_revoke(ragd_store *st, int64_t id, ragd_error *err);
+
 /* Fail with a message built from SQLite's last error on db. */
 ragd_status store_sqlite_error(sqlite3 *db, ragd_error *err, const char *what);
 

@@ -258,7 +258,7 @@ def test_concurrent_searches_while_ingesting():
         data = ingested(tmp)
         queries = [Q, "Who designed the lantern?", "fog signal", "keeper's logbook"]
         want = {q: without_timing(ragd("search", "--json", q, data=data, check=0).json()) for q in queries}
-        with Server(data, "--threads", "4") as s:
+        with Server(data, "--threads", "4", "--rate-limit", "0") as s:
             s.request("POST", "/v1/collections", {"name": "bulk"})
             errors, done = [], []
 
@@ -390,9 +390,93 @@ def test_metrics_count_requests():
         assert "ragd_http_open_connections" in text
 
 
+def test_keys_and_scopes():
+    with TempDir() as tmp:
+        data = ingested(tmp)
+        ragd("ingest", "--collection", "notes", os.path.join(DOCS, "greyhollow-lighthouse.md"), "--no-progress", data=data, check=0)
+
+        def key(*args):
+            r = ragd("keys", "create", "--json", *args, data=data, check=0).json()
+            assert r["key"].startswith("ragd_") and len(r["key"]) == 45, r
+            return r
+
+        admin = key("--scope", "admin", "--name", "ops")
+        reader = key("--scope", "read", "--collection", "default")
+        writer = key("--scope", "write", "--collection", "notes")
+        r = ragd("keys", "create", "--scope", "root", data=data)
+        assert r.code == 1 and "scope" in r.err, (r.code, r.err)
+        listed = ragd("keys", "list", "--json", data=data, check=0).json()["keys"]
+        assert [k["scope"] for k in listed] == ["admin", "read", "write"], listed
+        assert all("key" not in k and "key_hash" not in k for k in listed), listed
+        raw = open(os.path.join(data, "ragd.db"), "rb").read()
+        for k in (admin, reader, writer):
+            assert k["key"].encode() not in raw, "a key is stored in the clear"
+
+        def auth(k):
+            return {"Authorization": "Bearer " + k["key"]}
+
+        with Server(data) as s:
+            st, b, r = s.request("POST", "/v1/search", {"query": Q})
+            assert_error(st, b, 401, "unauthorized")
+            assert r.getheader("WWW-Authenticate", "").startswith("Bearer"), r.getheaders()
+            st, b, _ = s.request("POST", "/v1/search", {"query": Q}, headers={"Authorization": "Bearer ragd_" + "0" * 40})
+            assert_error(st, b, 401, "unauthorized")
+            st, b, _ = s.request("GET", "/healthz")
+            assert st == 200
+            st, b, _ = s.request("GET", "/metrics")
+            assert_error(st, b, 401, "unauthorized")
+            st, b, _ = s.request("GET", "/metrics", headers=auth(reader))
+            assert_error(st, b, 403, "forbidden")
+            st, _, _ = s.request("GET", "/metrics", headers=auth(admin))
+            assert st == 200
+            st, b, _ = s.request("POST", "/v1/search", {"query": Q}, headers=auth(reader))
+            assert st == 200 and b["relevant"], b
+            st, b, _ = s.request("POST", "/v1/search", {"query": Q, "collection": "notes"}, headers=auth(reader))
+            assert_error(st, b, 403, "forbidden", "collection")
+            st, b, _ = s.request("POST", "/v1/collections/default/documents", {"id": "x", "text": "y"}, headers=auth(reader))
+            assert_error(st, b, 403, "forbidden")
+            st, b, _ = s.request("POST", "/v1/collections/notes/documents", {"id": "x.txt", "text": "a note on tides"}, headers=auth(writer))
+            assert st == 200 and b["added"] == 1, b
+            st, b, _ = s.request("DELETE", "/v1/collections/default/documents/greyhollow-lighthouse.md", headers=auth(writer))
+            assert_error(st, b, 403, "forbidden", "collection")
+            st, b, _ = s.request("POST", "/v1/collections", {"name": "new"}, headers=auth(writer))
+            assert_error(st, b, 403, "forbidden")
+            st, b, _ = s.request("POST", "/v1/collections", {"name": "new"}, headers=auth(admin))
+            assert st == 201, b
+            st, b, _ = s.request("GET", "/v1/collections", headers=auth(reader))
+            assert [c["name"] for c in b["collections"]] == ["default"], b
+            st, b, _ = s.request("GET", "/v1/collections", headers=auth(admin))
+            assert [c["name"] for c in b["collections"]] == ["default", "new", "notes"], b
+            # Revocation from another process reaches the running server within a second.
+            ragd("keys", "revoke", str(reader["id"]), data=data, check=0)
+            time.sleep(1.2)
+            st, b, _ = s.request("POST", "/v1/search", {"query": Q}, headers=auth(reader))
+            assert_error(st, b, 401, "unauthorized")
+            st, b, _ = s.request("POST", "/v1/search", {"query": Q}, headers=auth(admin))
+            assert st == 200
+        log = open(os.path.join(tmp, "serve.log"), "rb").read()
+        for k in (admin, reader, writer):
+            assert k["key"].encode() not in log, "a key reached the log"
+        assert b"key_id=" in log
+
+
+def test_rate_limit():
+    with TempDir() as tmp, Server(ingested(tmp), "--rate-limit", "2", "--rate-burst", "3") as s:
+        got = [s.request("POST", "/v1/search", {"query": Q})[0] for _ in range(4)]
+        assert got[:3] == [200, 200, 200] and got[3] == 429, got
+        st, b, r = s.request("POST", "/v1/search", {"query": Q})
+        assert_error(st, b, 429, "rate_limited")
+        retry = int(r.getheader("Retry-After"))
+        assert 1 <= retry <= 2, retry
+        time.sleep(retry + 0.1)
+        st, _, _ = s.request("POST", "/v1/search", {"query": Q})
+        assert st == 200
+
+
 if __name__ == "__main__":
     run_tests([test_health_ready_request_id, test_cli_and_http_give_the_same_objects, test_error_classes,
                test_documents_and_collections, test_answer_stream_is_sse,
                test_concurrent_searches_while_ingesting, test_sigterm_finishes_requests_in_flight,
                test_slow_client_does_not_hold_a_worker, test_refuses_public_bind_and_bad_listen,
-               test_openapi_matches_the_routes_served, test_metrics_count_requests])
+               test_openapi_matches_the_routes_served, test_metrics_count_requests, test_keys_and_scopes,
+               test_rate_limit])
