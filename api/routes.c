@@ -85,8 +85,22 @@ static ragd_status h_metrics(api_call *c, api_reply *r, ragd_error *err)
     (void)err;
     /* Index sizes of the loaded indexes only: /metrics never loads one. */
     json_t *idx = ragd_engine_index_report(c->eng);
-    r->text = api_metrics_render(c->metrics, idx);
+    char *text = api_metrics_render(c->metrics, idx);
     json_decref(idx);
+    ragd_buf b = RAGD_BUF_INIT;
+    ragd_buf_puts(&b, text);
+    free(text);
+    json_t *jobs = NULL;
+    ragd_error je;
+    ragd_buf_puts(&b, "# HELP ragd_jobs Background jobs by state.\n# TYPE ragd_jobs gauge\n");
+    if (!ragd_jobs_counts(c->eng, &jobs, &je)) {
+        static const char *const STATES[] = {"queued", "running", "completed", "failed", NULL};
+        for (int i = 0; STATES[i]; i++)
+            ragd_buf_printf(&b, "ragd_jobs{state=\"%s\"} %lld\n", STATES[i],
+                            (long long)json_integer_value(json_object_get(jobs, STATES[i])));
+        json_decref(jobs);
+    }
+    r->text = ragd_buf_steal(&b);
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";
     return RAGD_OK;
 }
@@ -136,10 +150,27 @@ static ragd_status h_documents_list(api_call *c, api_reply *r, ragd_error *err)
     return ragd_documents_list(c->eng, c->params[0], &r->json, err);
 }
 
+/* 200 with the ingest report; 207 when some documents failed (listed in
+ * errors); 202 with the job object for a batch run in the background. */
 static ragd_status h_documents_add(api_call *c, api_reply *r, ragd_error *err)
 {
     ragd_status rc = ragd_documents_add(c->eng, c->params[0], c->body, &r->json, err);
-    if (!rc) r->status = json_integer_value(json_object_get(r->json, "failed")) ? 207 : 200;
+    if (rc) return rc;
+    const char *obj = json_string_value(json_object_get(r->json, "object"));
+    if (obj && !strcmp(obj, "job"))
+        r->status = 202;
+    else
+        r->status = json_integer_value(json_object_get(r->json, "failed")) ? 207 : 200;
+    return RAGD_OK;
+}
+
+/* A job is visible to keys that may read its collection. */
+static ragd_status h_job_get(api_call *c, api_reply *r, ragd_error *err)
+{
+    ragd_status rc = ragd_job_get(c->eng, c->params[0], &r->json, err);
+    if (!rc && c->who)
+        rc = ragd_authorize(c->who, json_string_value(json_object_get(r->json, "collection")),
+                            "read", err);
     return rc;
 }
 
@@ -201,6 +232,7 @@ const api_route API_ROUTES[] = {
     {"POST", "/v1/collections/{c}/documents", h_documents_add, true, "write", COLL_PATH},
     {"GET", "/v1/collections/{c}/documents/{id}", h_document_get, false, "read", COLL_PATH},
     {"DELETE", "/v1/collections/{c}/documents/{id}", h_document_delete, false, "write", COLL_PATH},
+    {"GET", "/v1/jobs/{c}", h_job_get, false, "read", COLL_NONE},
     {"POST", "/v1/search", h_search, true, "read", COLL_BODY},
     {"POST", "/v1/context", h_context, true, "read", COLL_BODY},
     {"POST", "/v1/answer", h_answer, true, "read", COLL_BODY},

@@ -443,6 +443,11 @@ ragd_status api_serve(ragd_engine *eng, const api_server_opts *opts, ragd_error 
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, &s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, &s, MHD_OPTION_END);
     ragd_status rc = RAGD_OK;
+    if (d && ragd_jobs_start(eng, err)) {
+        MHD_stop_daemon(d);
+        rc = err->code;
+        goto out;
+    }
     if (!d) {
         rc = ragd_error_set(err, RAGD_EIO, "cannot listen on %s:%d (in use, or not permitted)",
                             s.o.host, s.o.port);
@@ -467,6 +472,7 @@ ragd_status api_serve(ragd_engine *eng, const api_server_opts *opts, ragd_error 
     sigwait(&sigs, &sig);
     log_write(LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
     MHD_socket lfd = MHD_quiesce_daemon(d); /* stop accepting; in-flight requests go on */
+    ragd_jobs_stop(eng);                    /* at a batch boundary; the job resumes next start */
     drain(&s);
     MHD_stop_daemon(d);
     if (lfd != MHD_INVALID_SOCKET) close(lfd);

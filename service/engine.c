@@ -42,6 +42,7 @@ ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts,
     pthread_cond_init(&e->cv, NULL);
     pthread_mutex_init(&e->write_mu, NULL);
     pthread_mutex_init(&e->auth_mu, NULL);
+    pthread_cond_init(&e->jobs_cv, NULL);
     e->nslots = o.slots;
     e->slots = ragd_xcalloc(e->nslots, sizeof *e->slots);
     *out = e;
@@ -62,6 +63,7 @@ static void slot_clear(engine_slot *s)
 void ragd_engine_free(ragd_engine *e)
 {
     if (!e) return;
+    ragd_jobs_stop(e);
     for (size_t i = 0; i < e->nslots; i++)
         slot_clear(&e->slots[i]);
     free(e->slots);
@@ -77,6 +79,7 @@ void ragd_engine_free(ragd_engine *e)
     pthread_cond_destroy(&e->cv);
     pthread_mutex_destroy(&e->write_mu);
     pthread_mutex_destroy(&e->auth_mu);
+    pthread_cond_destroy(&e->jobs_cv);
     json_decref(e->keys);
     free(e->dir);
     free(e);

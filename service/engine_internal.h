@@ -60,6 +60,10 @@ struct ragd_engine {
     /* API keys (service/auth.c): the active keys with their hashes, reloaded
      * when older than a second, so a revocation by another process takes
      * effect within a second. Guarded by auth_mu. */
+    /* Background jobs (service/jobs.c), guarded by mu; jobs_cv wakes the runner. */
+    pthread_t jobs_thread;
+    bool jobs_running, jobs_stop;
+    pthread_cond_t jobs_cv;
     pthread_mutex_t auth_mu;
     json_t *keys;
     double keys_loaded_at;
@@ -86,6 +90,18 @@ ragd_status engine_index_refresh(ragd_engine *e, const ragd_collection *coll, ra
 
 /* Drop a deleted collection's loaded index (write_mu held). */
 void engine_index_forget(ragd_engine *e, int64_t coll);
+
+/* Ingest documents [from, to) of docs (an array, or one document object)
+ * into collection coll through the writer, then refresh its index. The
+ * ingest report in *out. */
+ragd_status engine_ingest_docs(ragd_engine *e, const char *coll, const json_t *docs, size_t from,
+                               size_t to, json_t **out, ragd_error *err);
+
+/* Jobs (service/jobs.c): whether the runner is on, and queue an ingest of
+ * docs (checked already) into coll; *out is the job object. */
+bool engine_jobs_running(ragd_engine *e);
+ragd_status engine_job_submit(ragd_engine *e, const char *coll, const json_t *docs, json_t **out,
+                              ragd_error *err);
 
 /* [{"collection_id","vectors"}] of the loaded indexes. New reference. */
 json_t *engine_index_report(ragd_engine *e);

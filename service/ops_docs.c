@@ -271,34 +271,33 @@ static ragd_status doc_parse(const json_t *d, long idx, ingest_text *t, char **m
     return RAGD_OK;
 }
 
-ragd_status ragd_documents_add(ragd_engine *e, const char *coll, const json_t *req, json_t **out,
-                               ragd_error *err)
+/* Parse documents[from, to) of docs (an array, or one document object when
+ * docs is not an array) into t/metas; ids must not repeat in the range. */
+static ragd_status docs_parse(const json_t *docs, size_t from, size_t to, ingest_text *t,
+                              char **metas, ragd_error *err)
 {
-    *out = NULL;
-    if (!json_is_object(req))
-        return ragd_error_set(err, RAGD_EINPUT, "the request body must be a JSON object");
-    json_t *batch = json_object_get(req, "documents");
-    size_t n = 1;
+    bool arr = json_is_array(docs);
     ragd_status rc = RAGD_OK;
-    if (batch) {
-        if ((rc = req_check_fields(req, BATCH_FIELDS, err))) return rc;
-        n = json_array_size(batch);
-        if (n == 0 || n > RAGD_MAX_BATCH)
-            return ragd_error_set_field(err, RAGD_ERANGE, "documents",
-                                        "'documents' must hold 1 to %d documents, not %zu",
-                                        RAGD_MAX_BATCH, n);
-    }
-    ingest_text *t = ragd_xcalloc(n, sizeof *t);
-    char **metas = ragd_xcalloc(n, sizeof *metas);
-    for (size_t i = 0; i < n && !rc; i++)
-        rc = doc_parse(batch ? json_array_get(batch, i) : req, batch ? (long)i : -1, &t[i],
-                       &metas[i], err);
-    for (size_t i = 0; i < n && !rc; i++)
+    for (size_t i = from; i < to && !rc; i++)
+        rc = doc_parse(arr ? json_array_get(docs, i) : docs, arr ? (long)i : -1, &t[i - from],
+                       &metas[i - from], err);
+    for (size_t i = 0; i < to - from && !rc; i++)
         for (size_t j = 0; j < i && !rc; j++)
             if (!strcmp(t[i].id, t[j].id))
                 rc =
                     ragd_error_set_field(err, RAGD_EINPUT, "documents",
                                          "document id '%.64s' appears twice in the batch", t[i].id);
+    return rc;
+}
+
+ragd_status engine_ingest_docs(ragd_engine *e, const char *coll, const json_t *docs, size_t from,
+                               size_t to, json_t **out, ragd_error *err)
+{
+    *out = NULL;
+    size_t n = to - from;
+    ingest_text *t = ragd_xcalloc(n ? n : 1, sizeof *t);
+    char **metas = ragd_xcalloc(n ? n : 1, sizeof *metas);
+    ragd_status rc = docs_parse(docs, from, to, t, metas, err);
     if (!rc) {
         pthread_mutex_lock(&e->write_mu);
         ragd_collection c;
@@ -323,6 +322,45 @@ ragd_status ragd_documents_add(ragd_engine *e, const char *coll, const json_t *r
         json_decref(*out);
         *out = NULL;
     }
+    return rc;
+}
+
+/* Whether a batch is large enough to run as a background job. */
+static bool batch_is_large(const json_t *docs)
+{
+    size_t n = json_array_size(docs), bytes = 0, i;
+    json_t *d;
+    json_array_foreach(docs, i, d) bytes += json_string_length(json_object_get(d, "text"));
+    return n > RAGD_JOB_MIN_DOCS || bytes > RAGD_JOB_MIN_BYTES;
+}
+
+ragd_status ragd_documents_add(ragd_engine *e, const char *coll, const json_t *req, json_t **out,
+                               ragd_error *err)
+{
+    *out = NULL;
+    if (!json_is_object(req))
+        return ragd_error_set(err, RAGD_EINPUT, "the request body must be a JSON object");
+    json_t *batch = json_object_get(req, "documents");
+    if (!batch) return engine_ingest_docs(e, coll, req, 0, 1, out, err);
+    ragd_status rc = req_check_fields(req, BATCH_FIELDS, err);
+    if (rc) return rc;
+    size_t n = json_array_size(batch);
+    if (n == 0 || n > RAGD_MAX_BATCH)
+        return ragd_error_set_field(err, RAGD_ERANGE, "documents",
+                                    "'documents' must hold 1 to %d documents, not %zu",
+                                    RAGD_MAX_BATCH, n);
+    if (!engine_jobs_running(e) || !batch_is_large(batch))
+        return engine_ingest_docs(e, coll, batch, 0, n, out, err);
+    /* A job: check every document now (a bad one fails the request, not the
+     * job later), then queue it. */
+    ingest_text *t = ragd_xcalloc(n, sizeof *t);
+    char **metas = ragd_xcalloc(n, sizeof *metas);
+    rc = docs_parse(batch, 0, n, t, metas, err);
+    for (size_t i = 0; i < n; i++)
+        free(metas[i]);
+    free(metas);
+    free(t);
+    if (!rc) rc = engine_job_submit(e, coll, batch, out, err);
     return rc;
 }
 

@@ -119,6 +119,10 @@ ragd_status ragd_document_delete(ragd_engine *e, const char *coll, const char *i
                                  ragd_error *err);
 
 #define RAGD_MAX_BATCH 1000            /* documents in one request */
+/* A batch of more documents or bytes than these runs as a background job
+ * (when the engine runs jobs: ragd serve): the reply is the job object. */
+#define RAGD_JOB_MIN_DOCS 64
+#define RAGD_JOB_MIN_BYTES (4u << 20)
 #define RAGD_MAX_DOC_BYTES (16u << 20) /* one inline document's text */
 
 /* Add documents: req is {"id","text","title"?,"metadata"?,"format"?} or
@@ -164,6 +168,24 @@ void ragd_principal_clear(ragd_principal *p);
  * missing. */
 ragd_status ragd_authorize(const ragd_principal *p, const char *collection, const char *scope,
                            ragd_error *err);
+
+/* --- background jobs (service/jobs.c) ------------------------------------------------ */
+
+/* Start the job runner: jobs a dead process left running are queued again
+ * (they resume: documents already committed are unchanged no-ops), then
+ * one thread runs queued jobs in order. */
+ragd_status ragd_jobs_start(ragd_engine *e, ragd_error *err);
+
+/* Stop the runner at the next batch boundary (a job in progress is queued
+ * again, to resume at the next start) and join it. No-op when not started. */
+void ragd_jobs_stop(ragd_engine *e);
+
+/* A job: {"object":"job","id","collection","kind","state","progress":{"done",
+ * "total",…},"result","created_at","updated_at"}. */
+ragd_status ragd_job_get(ragd_engine *e, const char *id, json_t **out, ragd_error *err);
+
+/* {"queued":n,"running":n,"completed":n,"failed":n}. */
+ragd_status ragd_jobs_counts(ragd_engine *e, json_t **out, ragd_error *err);
 
 /* --- health -------------------------------------------------------------------------- */
 

@@ -275,6 +275,31 @@ ragd_status store_keys_json(ragd_store *st, bool with_hashes, json_t **out, ragd
 /* Revoke key id (RAGD_ENOTFOUND when there is none; revoking twice is a no-op). */
 ragd_status store_key_revoke(ragd_store *st, int64_t id, ragd_error *err);
 
+/* --- background jobs (store/jobs.c) --- */
+
+/* A new job row in state "queued". */
+ragd_status store_job_create(ragd_store *st, const char *id, int64_t coll, const char *kind,
+                             const char *progress_json, ragd_error *err);
+
+/* Set a job's state, and its progress / result JSON when not NULL. */
+ragd_status store_job_update(ragd_store *st, const char *id, const char *state,
+                             const char *progress_json, const char *result_json, ragd_error *err);
+
+/* {"object":"job","id","collection","kind","state","progress","result",
+ * "created_at","updated_at"}; RAGD_ENOTFOUND (field "id") when absent. */
+ragd_status store_job_json(ragd_store *st, const char *id, json_t **out, ragd_error *err);
+
+/* Put jobs left "running" by a process that died back to "queued"; *n
+ * (may be NULL) gets how many. */
+ragd_status store_jobs_requeue(ragd_store *st, int *n, ragd_error *err);
+
+/* The oldest queued job, if any. */
+ragd_status store_job_next(ragd_store *st, char id[64], int64_t *coll, bool *found,
+                           ragd_error *err);
+
+/* {"queued":n,"running":n,…} over all jobs. New reference. */
+ragd_status store_jobs_counts(ragd_store *st, json_t **out, ragd_error *err);
+
 /* Fail with a message built from SQLite's last error on db. */
 ragd_status store_sqlite_error(sqlite3 *db, ragd_error *err, const char *what);
 

@@ -371,7 +371,7 @@ def test_openapi_matches_the_routes_served():
                   ("DELETE", "/v1/collections/{c}"), ("GET", "/v1/collections/{c}/documents"),
                   ("POST", "/v1/collections/{c}/documents"), ("GET", "/v1/collections/{c}/documents/{id}"),
                   ("DELETE", "/v1/collections/{c}/documents/{id}"), ("POST", "/v1/search"),
-                  ("POST", "/v1/context"), ("POST", "/v1/answer")}
+                  ("POST", "/v1/context"), ("POST", "/v1/answer"), ("GET", "/v1/jobs/{id}")}
         assert served == documented, (served ^ documented)
 
 
@@ -473,10 +473,79 @@ def test_rate_limit():
         assert st == 200
 
 
+def wait_job(s, job_id, timeout=120):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        st, j, _ = s.request("GET", f"/v1/jobs/{job_id}")
+        assert st == 200, (st, j)
+        if j["state"] in ("completed", "failed"):
+            return j
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish: {j}")
+
+
+def big_batch(n, tag):
+    return {"documents": [{"id": f"{tag}-{i:04d}.txt", "title": f"Record {i}",
+                           "text": f"Record {i} of the {tag} ledger: the pier at station {i} was rebuilt in granite. " * 12}
+                          for i in range(n)]}
+
+
+def test_large_batch_runs_as_a_job():
+    with TempDir() as tmp, Server(ingested(tmp)) as s:
+        s.request("POST", "/v1/collections", {"name": "bulk"})
+        st, j, _ = s.request("POST", "/v1/collections/bulk/documents", big_batch(100, "a"))
+        assert st == 202 and j["object"] == "job" and j["state"] in ("queued", "running"), (st, j)
+        done = wait_job(s, j["id"])
+        assert done["state"] == "completed", done
+        assert done["progress"]["done"] == 100 and done["result"]["added"] == 100, done
+        st, b, _ = s.request("GET", "/v1/collections/bulk")
+        assert b["documents"] == 100, b
+        st, b, _ = s.request("POST", "/v1/search", {"collection": "bulk", "query": "pier at station 42 rebuilt"})
+        assert st == 200 and b["relevant"], b
+        st, b, _ = s.request("GET", "/v1/jobs/job_nope")
+        assert_error(st, b, 404, "not_found", "id")
+        st, text, _ = s.request("GET", "/metrics")
+        assert 'ragd_jobs{state="completed"} 1' in text, text[-500:]
+        # A bad document fails the request, not the job later.
+        bad = big_batch(80, "c")
+        bad["documents"][70]["format"] = "pdf"
+        st, b, _ = s.request("POST", "/v1/collections/bulk/documents", bad)
+        assert_error(st, b, 422, "out_of_range", "documents[70].format")
+
+
+def test_job_survives_kill_and_restart():
+    with TempDir() as tmp:
+        data = ingested(tmp)
+        s = Server(data)
+        s.__enter__()
+        s.request("POST", "/v1/collections", {"name": "bulk"})
+        st, j, _ = s.request("POST", "/v1/collections/bulk/documents", big_batch(1000, "k"))
+        assert st == 202, (st, j)
+        t0 = time.time()
+        while time.time() - t0 < 60:
+            st, cur, _ = s.request("GET", f"/v1/jobs/{j['id']}")
+            if cur["progress"].get("done", 0) >= 32:
+                break
+            time.sleep(0.02)
+        assert cur["state"] == "running" and cur["progress"]["done"] < 1000, cur
+        s.p.kill()
+        s.p.wait()
+        s.__exit__()
+        with Server(data) as s2:
+            done = wait_job(s2, j["id"], timeout=180)
+            assert done["state"] == "completed", done
+            st, b, _ = s2.request("GET", "/v1/collections/bulk")
+            assert b["documents"] == 1000, b
+        r = ragd("docs", "--json", "--collection", "bulk", data=data, check=0).json()
+        ids = [d["id"] for d in r["documents"]]
+        assert len(ids) == 1000 and len(set(ids)) == 1000
+        assert not os.listdir(os.path.join(data, "jobs")), "the finished job's file is removed"
+
+
 if __name__ == "__main__":
     run_tests([test_health_ready_request_id, test_cli_and_http_give_the_same_objects, test_error_classes,
                test_documents_and_collections, test_answer_stream_is_sse,
                test_concurrent_searches_while_ingesting, test_sigterm_finishes_requests_in_flight,
                test_slow_client_does_not_hold_a_worker, test_refuses_public_bind_and_bad_listen,
                test_openapi_matches_the_routes_served, test_metrics_count_requests, test_keys_and_scopes,
-               test_rate_limit])
+               test_rate_limit, test_large_batch_runs_as_a_job, test_job_survives_kill_and_restart])
