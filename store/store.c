@@ -64,6 +64,20 @@ ragd_status store_exec(ragd_store *st, const char *sql, ragd_error *err)
     return RAGD_OK;
 }
 
+ragd_status store_savepoint_end(ragd_store *st, const char *name, ragd_status rc, ragd_error *err)
+{
+    char sql[128];
+    if (!rc) {
+        snprintf(sql, sizeof sql, "RELEASE %s", name);
+        if (!(rc = store_exec(st, sql, err))) return RAGD_OK;
+    }
+    snprintf(sql, sizeof sql, "ROLLBACK TO %s", name);
+    store_exec(st, sql, NULL);
+    snprintf(sql, sizeof sql, "RELEASE %s", name);
+    store_exec(st, sql, NULL);
+    return rc;
+}
+
 /* Open data_dir/ragd.db with flags (| NOMUTEX: one connection per thread),
  * a busy timeout and extended result codes. `how` completes the error
  * message ("" or " for reading"). */

@@ -240,6 +240,10 @@ static void test_migrate_v2_lexical_index(void **state)
             " SELECT rowid, title, heading, body FROM chunks_fts;"
             "INSERT INTO old_fts(rowid, title, heading, body) VALUES (9999, '', '', 'orphan');"
             "DROP TABLE chunks_fts; ALTER TABLE old_fts RENAME TO chunks_fts;"
+            /* index_state as it was before v4 */
+            "DROP TABLE index_state; CREATE TABLE index_state (collection_id INTEGER "
+            "PRIMARY KEY, factory TEXT NOT NULL, last_chunk_id INTEGER NOT NULL DEFAULT 0, "
+            "updated_at INTEGER NOT NULL);"
             "PRAGMA user_version = 2;",
             &e),
         RAGD_OK);
@@ -272,6 +276,61 @@ static void test_migrate_v2_lexical_index(void **state)
         assert_int_equal(count(st, sql), a.id);
     }
     free(hits);
+    store_close(st);
+    rmrf(d);
+    free(d);
+}
+
+/* v3 -> v4: index_state gains the snapshot's integrity facts; a row from
+ * before has no checksum, so the vector index rebuilds it once. */
+static void test_migrate_v3_index_state(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    ragd_store *st = NULL;
+    ragd_error e;
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    ragd_settings s;
+    store_settings_init(&s);
+    ragd_collection a;
+    assert_int_equal(store_collection_open(st, "a", &s, &a, &e), RAGD_OK);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "DROP TABLE index_state;"
+             "CREATE TABLE index_state ("
+             "  collection_id INTEGER PRIMARY KEY REFERENCES collections(id) ON DELETE CASCADE,"
+             "  factory TEXT NOT NULL,"
+             "  last_chunk_id INTEGER NOT NULL DEFAULT 0,"
+             "  updated_at INTEGER NOT NULL);"
+             "INSERT INTO index_state VALUES (%lld, 'IDMap,Flat', 42, 0);"
+             "PRAGMA user_version = 3;",
+             (long long)a.id);
+    assert_int_equal(store_exec(st, sql, &e), RAGD_OK);
+    store_close(st);
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    assert_int_equal(schema_version(store_db(st)), STORE_SCHEMA_VERSION);
+    bool found = false;
+    store_index_state is;
+    assert_int_equal(store_index_state_get(st, a.id, &found, &is, &e), RAGD_OK);
+    assert_true(found);
+    assert_string_equal(is.factory, "IDMap,Flat");
+    assert_int_equal(is.last_chunk_id, 42);
+    assert_string_equal(is.checksum, "");
+    assert_int_equal(is.metric, -1);
+    /* The new columns round-trip. */
+    snprintf(is.checksum, sizeof is.checksum, "%064d", 7);
+    is.file_bytes = 1234;
+    is.ntotal = 56;
+    is.dim = 32;
+    is.metric = 0;
+    assert_int_equal(store_index_state_set(st, a.id, &is, &e), RAGD_OK);
+    store_index_state back;
+    assert_int_equal(store_index_state_get(st, a.id, &found, &back, &e), RAGD_OK);
+    assert_string_equal(back.checksum, is.checksum);
+    assert_int_equal(back.file_bytes, 1234);
+    assert_int_equal(back.ntotal, 56);
+    assert_int_equal(back.dim, 32);
+    assert_int_equal(back.metric, 0);
     store_close(st);
     rmrf(d);
     free(d);
@@ -373,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_parent_text_and_settings),
         cmocka_unit_test(test_migrate_fresh_and_reopen),
         cmocka_unit_test(test_migrate_v2_lexical_index),
+        cmocka_unit_test(test_migrate_v3_index_state),
         cmocka_unit_test(test_newer_schema_is_refused),
         cmocka_unit_test(test_data_dir_is_a_file),
         cmocka_unit_test(test_collection_settings_conflict),
