@@ -33,6 +33,9 @@
 
 #define STORE_SCHEMA_VERSION 4
 
+/* PRAGMA application_id of a ragd database: "RAGD". */
+#define STORE_APPLICATION_ID 0x52414744
+
 typedef struct ragd_store ragd_store;
 
 /* Collection settings, fixed when the collection is created. In a request,
@@ -103,7 +106,15 @@ typedef struct {
 #define STORE_KIND_TEXT "text"
 
 /* Open (creating if needed) the data directory and its database, apply
- * migrations, enable WAL, foreign keys and a busy timeout. */
+ * migrations, enable WAL, foreign keys and a busy timeout.
+ *
+ * Before anything is written, an existing ragd.db is identified through a
+ * read-only connection: it must carry ragd's PRAGMA application_id, or be a
+ * ragd store from before the id (application_id 0, user_version 1..
+ * STORE_SCHEMA_VERSION, ragd's tables present; it gets the id), or be empty.
+ * Anything else — not an SQLite file, another application's id, a foreign
+ * database with tables, a newer schema — is refused with RAGD_ESTORE and
+ * left byte-for-byte unchanged. */
 ragd_status store_open(const char *data_dir, ragd_store **out, ragd_error *err);
 
 /* Open a read-only connection to the database of a data directory that
