@@ -45,6 +45,22 @@ static ragd_status faiss_fail(ragd_error *err, const char *what)
     return ragd_error_set(err, RAGD_EINDEX, "%s: %s", what, m && *m ? m : "FAISS error");
 }
 
+/* A snapshot write that failed for lack of space (errno `e`, or FAISS's
+ * message naming it) as "no space left on device: DIR"; else faiss_fail. */
+static ragd_status write_fail(ragd_error *err, int e, const char *dir)
+{
+    const char *m = faiss_get_last_error();
+    if (e == ENOSPC || (m && strstr(m, "No space left on device")))
+        return ragd_error_set(
+            err, RAGD_EIO, "cannot write vector index snapshot: no space left on device: %s", dir);
+    if (e == EFBIG || (m && strstr(m, "File too large")))
+        return ragd_error_set(err, RAGD_EIO,
+                              "cannot write vector index snapshot: file too large (over the file "
+                              "size limit, ulimit -f): %s",
+                              dir);
+    return faiss_fail(err, "cannot write vector index snapshot");
+}
+
 void vindex_normalize(float *x, int dim)
 {
     double s = 0;
@@ -197,10 +213,14 @@ static ragd_status save(ragd_vindex *v, const int64_t *cleared, size_t ncleared,
     if (!fp) {
         rc = ragd_error_set(err, RAGD_EIO, "cannot create '%s': %s", tmp.data, strerror(errno));
     } else {
+        errno = 0;
         if (faiss_write_index(v->idx, fp)) {
-            rc = faiss_fail(err, "cannot write vector index snapshot");
+            rc = write_fail(err, errno, dir.data);
         } else if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-            rc = ragd_error_set(err, RAGD_EIO, "cannot write '%s': %s", tmp.data, strerror(errno));
+            int e = errno;
+            rc = e == ENOSPC || e == EFBIG ? write_fail(err, e, dir.data)
+                                           : ragd_error_set(err, RAGD_EIO, "cannot write '%s': %s",
+                                                            tmp.data, strerror(e));
         } else {
             rewind(fp);
             rc = ragd_sha256_stream(fp, stt.checksum, &stt.file_bytes, err);

@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "core/buf.h"
@@ -23,8 +26,45 @@ struct ragd_store {
     char *dir;
 };
 
+/* A full disk (SQLITE_FULL, or a write failing with ENOSPC) or the file
+ * size limit (EFBIG, `ulimit -f`; SIGXFSZ is ignored by the CLI) as a
+ * message a user can act on, naming the data directory; NULL otherwise. */
+static const char *space_error(sqlite3 *db, char *buf, size_t n)
+{
+    if (!db) return NULL;
+    int code = sqlite3_extended_errcode(db), sys = sqlite3_system_errno(db);
+    if ((code & 0xff) != SQLITE_FULL && (code & 0xff) != SQLITE_IOERR) return NULL;
+    const char *file = sqlite3_db_filename(db, "main");
+    const char *slash = file ? strrchr(file, '/') : NULL;
+    char dir[RAGD_ERROR_MAX / 2];
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - file), file);
+    else
+        snprintf(dir, sizeof dir, ".");
+    /* SQLite does not always keep the errno of a short write (EFBIG came
+     * back as SQLITE_IOERR_WRITE with errno 0): for write errors, look at
+     * the free space and the file size limit. */
+    bool write_err = code == SQLITE_IOERR_WRITE || code == SQLITE_IOERR_FSYNC ||
+                     code == SQLITE_IOERR_TRUNCATE || code == SQLITE_IOERR_SHMSIZE;
+    struct statvfs vfs;
+    struct rlimit lim;
+    const char *why = NULL;
+    if ((code & 0xff) == SQLITE_FULL || sys == ENOSPC ||
+        (write_err && statvfs(dir, &vfs) == 0 && vfs.f_bavail * vfs.f_frsize < 65536))
+        why = "no space left on device";
+    else if (sys == EFBIG ||
+             (write_err && getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY))
+        why = "file too large (over the file size limit, ulimit -f)";
+    if (!why) return NULL;
+    snprintf(buf, n, "%s: %.*s", why, (int)(n / 2), dir);
+    return buf;
+}
+
 ragd_status store_sqlite_error(sqlite3 *db, ragd_error *err, const char *what)
 {
+    char space[RAGD_ERROR_MAX];
+    const char *full = space_error(db, space, sizeof space);
+    if (full) return ragd_error_set(err, RAGD_EIO, "%s: %s", what, full);
     return ragd_error_set(err, RAGD_ESTORE, "%s: %s", what, db ? sqlite3_errmsg(db) : "?");
 }
 
@@ -57,9 +97,15 @@ ragd_status store_exec(ragd_store *st, const char *sql, ragd_error *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        ragd_error_set(err, RAGD_ESTORE, "%s: %s", sql, msg ? msg : sqlite3_errmsg(st->db));
+        char space[RAGD_ERROR_MAX];
+        const char *full = space_error(st->db, space, sizeof space);
+        ragd_status rc = full ? RAGD_EIO : RAGD_ESTORE;
+        if (full)
+            ragd_error_set(err, rc, "%s", full);
+        else
+            ragd_error_set(err, rc, "%s: %s", sql, msg ? msg : sqlite3_errmsg(st->db));
         sqlite3_free(msg);
-        return RAGD_ESTORE;
+        return rc;
     }
     return RAGD_OK;
 }

@@ -56,9 +56,7 @@ ragd_status store_cache_put(ragd_store *st, const char *model, int dim, char (*h
                            "created_at) VALUES (?,?,?,?,?)",
                            -1, &q, NULL) != SQLITE_OK) {
         rc = store_sqlite_error(db, err, "cannot write embedding cache");
-        store_exec(st, "ROLLBACK TO cache_put", NULL);
-        store_exec(st, "RELEASE cache_put", NULL);
-        return rc;
+        return store_savepoint_end(st, "cache_put", rc, err);
     }
     int64_t now = (int64_t)time(NULL);
     for (size_t i = 0; i < n && !rc; i++) {
@@ -73,8 +71,12 @@ ragd_status store_cache_put(ragd_store *st, const char *model, int dim, char (*h
             rc = store_sqlite_error(db, err, "cannot write embedding cache");
     }
     sqlite3_finalize(q);
-    if (rc) store_exec(st, "ROLLBACK TO cache_put", NULL);
-    store_exec(st, "RELEASE cache_put", NULL);
+    /* A failed RELEASE (the commit, on a full disk) must not leave the
+     * transaction open: the next BEGIN would fail with "cannot start a
+     * transaction within a transaction" instead of the real cause. */
+    if (rc) return store_savepoint_end(st, "cache_put", rc, err);
+    if ((rc = store_savepoint_end(st, "cache_put", RAGD_OK, err)))
+        ragd_error_prefix(err, "cannot write embedding cache");
     return rc;
 }
 
