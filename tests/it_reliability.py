@@ -154,5 +154,35 @@ def test_long_headings_cost_stays_linear():
             assert (head if doc == "long.md" else "level6 " * 8000).strip().encode() in text
 
 
+def test_non_utf8_file_name_prints_valid_json():
+    """#6: a file name that is not UTF-8 made context/answer/chunks --json
+    print nothing (exit 0) and search/docs --json drop doc_id, title and
+    source. Its bytes are now kept as \\xHH escapes (core/text.h)."""
+    with TempDir() as t:
+        src = os.path.join(t, "src")
+        os.makedirs(src)
+        name = b"caf\xe9 \\notes.txt"
+        with open(os.path.join(os.fsencode(src), name), "w") as f:
+            f.write("The cafe serves espresso and croissants every morning near the harbour.\n")
+        data = os.path.join(t, "d")
+        ragd("ingest", src, data=data, check=0)
+        want = "caf\\xE9 \\x5Cnotes.txt"
+        docs = ragd("docs", "--json", data=data, check=0).json()["documents"]
+        assert [d["id"] for d in docs] == [want], docs
+        assert docs[0]["source"] == os.path.join(src, want) and docs[0]["title"], docs
+        for cmd in (["search"], ["context"], ["answer"]):
+            j = ragd(*cmd, "--json", "espresso croissants", data=data, check=0).json()
+            ids = [x.get("doc_id") for x in j.get("results", j.get("sources", []))]
+            assert want in ids, (cmd, j)
+        c = ragd("chunks", "--json", want, data=data, check=0).json()
+        assert c["doc_id"] == want and c["chunks"], c
+        assert ragd("show", "--json", want, data=data, check=0).json()["id"] == want
+        # --prune recognizes the file; re-ingest is a no-op.
+        r = ragd("ingest", "--json", "--prune", src, data=data, check=0).json()
+        assert r.get("pruned", 0) == 0 and r["unchanged"] == 1, r
+        ragd("rm", want, data=data, check=0)
+        assert ragd("docs", "--json", data=data, check=0).json()["documents"] == []
+
+
 if __name__ == "__main__":
     run_tests([v for k, v in sorted(globals().items()) if k.startswith("test_")])
