@@ -10,6 +10,7 @@
  */
 #include <jansson.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1306,6 +1307,7 @@ static int cmd_help(const command *cmd, cli_args *a)
 
 int main(int argc, char **argv)
 {
+    signal(SIGXFSZ, SIG_IGN); /* past `ulimit -f` a write fails (EFBIG) and is reported */
     if (argc < 2) {
         print_usage(stderr);
         return 2;

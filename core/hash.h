@@ -4,10 +4,20 @@
 #define RAGD_CORE_HASH_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/error.h"
 
 #define RAGD_SHA256_HEX 65 /* 64 hex digits + NUL */
 
 /* Write the lowercase hex SHA-256 of data[0..n) into hex (65 bytes). */
 void ragd_sha256_hex(const void *data, size_t n, char hex[RAGD_SHA256_HEX]);
+
+/* Hash the open file fp from its current position to its end (streaming,
+ * 1 MiB at a time) into hex; *bytes (optional) receives the length hashed.
+ * The file position is left at the end. RAGD_EIO on a read error. */
+ragd_status ragd_sha256_stream(FILE *fp, char hex[RAGD_SHA256_HEX], int64_t *bytes,
+                               ragd_error *err);
 
 #endif

@@ -537,3 +537,22 @@ char *text_space_cjk(const char *s, size_t n)
     }
     return ragd_buf_steal(&b);
 }
+
+char *text_escape_invalid(const char *s)
+{
+    size_t n = strlen(s);
+    if (text_utf8_check(s, n, NULL, NULL)) return ragd_xstrdup(s);
+    ragd_buf b = RAGD_BUF_INIT;
+    for (size_t i = 0; i < n;) {
+        int32_t cp;
+        size_t l = text_decode(s, n, i, &cp);
+        if (l && s[i] != '\\') {
+            ragd_buf_append(&b, s + i, l);
+            i += l;
+        } else {
+            ragd_buf_printf(&b, "\\x%02X", (unsigned char)s[i]);
+            i++;
+        }
+    }
+    return ragd_buf_steal(&b);
+}

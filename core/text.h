@@ -36,6 +36,13 @@ size_t text_decode(const char *s, size_t n, size_t i, int32_t *cp);
  * (if not NULL) a static description ("invalid UTF-8", "NUL byte"). */
 bool text_utf8_check(const char *s, size_t n, size_t *bad_off, const char **why);
 
+/* A valid UTF-8 copy of the NUL-terminated s, such as a file name, which
+ * on Linux is any bytes: s unchanged when it is valid UTF-8; otherwise every
+ * byte that is not part of a valid sequence, and every backslash, written as
+ * the four characters \xHH (uppercase hex), so the original bytes can be
+ * read back. Returns a malloc'd string (caller frees). */
+char *text_escape_invalid(const char *s);
+
 /* Normalize document text: drop a leading byte-order mark, turn CRLF and lone
  * CR into LF, and compose to NFC. Input must be valid UTF-8 (check first).
  * On success *out is a malloc'd NUL-terminated string owned by the caller. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/hash.h"
 #include "core/log.h"
 
 /* libgomp: FAISS and OpenBLAS threads fight over 2 cores on single-query
@@ -42,6 +43,22 @@ static ragd_status faiss_fail(ragd_error *err, const char *what)
 {
     const char *m = faiss_get_last_error();
     return ragd_error_set(err, RAGD_EINDEX, "%s: %s", what, m && *m ? m : "FAISS error");
+}
+
+/* A snapshot write that failed for lack of space (errno `e`, or FAISS's
+ * message naming it) as "no space left on device: DIR"; else faiss_fail. */
+static ragd_status write_fail(ragd_error *err, int e, const char *dir)
+{
+    const char *m = faiss_get_last_error();
+    if (e == ENOSPC || (m && strstr(m, "No space left on device")))
+        return ragd_error_set(
+            err, RAGD_EIO, "cannot write vector index snapshot: no space left on device: %s", dir);
+    if (e == EFBIG || (m && strstr(m, "File too large")))
+        return ragd_error_set(err, RAGD_EIO,
+                              "cannot write vector index snapshot: file too large (over the file "
+                              "size limit, ulimit -f): %s",
+                              dir);
+    return faiss_fail(err, "cannot write vector index snapshot");
 }
 
 void vindex_normalize(float *x, int dim)
@@ -171,8 +188,12 @@ static ragd_status add_batch(ragd_vindex *v, vec_batch *b, ragd_error *err)
     return RAGD_OK;
 }
 
-/* Write the snapshot atomically, then record what it covers. */
-static ragd_status save(ragd_vindex *v, ragd_error *err)
+/* Write the snapshot atomically (temporary file, fsync, rename, directory
+ * fsync), hash what was written, then record in SQLite what it covers and
+ * its integrity facts. Only then forget the deleted ids cleared[0..ncleared)
+ * that the snapshot no longer holds: those read before its state was
+ * captured, never rows a concurrent `rm` added since. */
+static ragd_status save(ragd_vindex *v, const int64_t *cleared, size_t ncleared, ragd_error *err)
 {
     ragd_buf dir = RAGD_BUF_INIT, tmp = RAGD_BUF_INIT;
     ragd_buf_printf(&dir, "%s/faiss", store_dir(v->st));
@@ -183,33 +204,47 @@ static ragd_status save(ragd_vindex *v, ragd_error *err)
     }
     ragd_buf_printf(&tmp, "%s.tmp.%d", v->path, (int)getpid());
     ragd_status rc = RAGD_OK;
-    if (faiss_write_index_fname(v->idx, tmp.data)) {
-        rc = faiss_fail(err, "cannot write vector index snapshot");
+    store_index_state stt = {.last_chunk_id = v->last_id,
+                             .ntotal = faiss_Index_ntotal(v->idx),
+                             .dim = v->dim,
+                             .metric = (int)faiss_Index_metric_type(v->idx)};
+    snprintf(stt.factory, sizeof stt.factory, "%s", v->factory);
+    FILE *fp = fopen(tmp.data, "w+b");
+    if (!fp) {
+        rc = ragd_error_set(err, RAGD_EIO, "cannot create '%s': %s", tmp.data, strerror(errno));
     } else {
-        int fd = open(tmp.data, O_RDONLY);
-        if (fd >= 0) {
-            fsync(fd);
-            close(fd);
-        }
-        if (rename(tmp.data, v->path) != 0) {
-            rc = ragd_error_set(err, RAGD_EIO, "cannot rename snapshot to '%s': %s", v->path,
-                                strerror(errno));
+        errno = 0;
+        if (faiss_write_index(v->idx, fp)) {
+            rc = write_fail(err, errno, dir.data);
+        } else if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+            int e = errno;
+            rc = e == ENOSPC || e == EFBIG ? write_fail(err, e, dir.data)
+                                           : ragd_error_set(err, RAGD_EIO, "cannot write '%s': %s",
+                                                            tmp.data, strerror(e));
         } else {
-            int dfd = open(dir.data, O_RDONLY | O_DIRECTORY);
-            if (dfd >= 0) {
-                fsync(dfd);
-                close(dfd);
-            }
+            rewind(fp);
+            rc = ragd_sha256_stream(fp, stt.checksum, &stt.file_bytes, err);
+            if (rc) ragd_error_prefix(err, "cannot read back '%s'", tmp.data);
+        }
+        if (fclose(fp) != 0 && !rc)
+            rc = ragd_error_set(err, RAGD_EIO, "cannot write '%s': %s", tmp.data, strerror(errno));
+    }
+    if (!rc && rename(tmp.data, v->path) != 0)
+        rc = ragd_error_set(err, RAGD_EIO, "cannot rename snapshot to '%s': %s", v->path,
+                            strerror(errno));
+    if (!rc) {
+        int dfd = open(dir.data, O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
         }
     }
     if (rc) unlink(tmp.data);
     ragd_buf_free(&tmp);
     ragd_buf_free(&dir);
     if (rc) return rc;
-    rc = store_index_state_set(v->st, v->coll, v->factory, v->last_id, err);
-    /* Removed vectors are gone from the snapshot; tombstones stay listed
-     * until a rebuild. */
-    if (!rc && v->can_remove) rc = store_deleted_clear(v->st, v->coll, INT64_MAX, err);
+    rc = store_index_state_set(v->st, v->coll, &stt, err);
+    if (!rc) rc = store_deleted_clear_ids(v->st, v->coll, cleared, ncleared, err);
     return rc;
 }
 
@@ -229,17 +264,21 @@ ragd_status vindex_rebuild(ragd_store *st, const ragd_collection *coll, const ch
     *out = NULL;
     ragd_vindex *v = vindex_alloc(st, coll);
     vindex_factory_normalize(factory ? factory : coll->settings.index_factory, v->factory);
-    ragd_status rc = new_index(v->dim, v->factory, &v->idx, err);
+    /* Deleted ids listed now are of chunks already gone from SQLite, so the
+     * scan below cannot see them: the new snapshot covers them, and they
+     * are forgotten once it is safely written (not before: a failed or
+     * killed reindex must leave them pending for the old snapshot). */
+    int64_t *del = NULL;
+    size_t ndel = 0;
+    ragd_status rc = store_deleted_list(st, coll->id, &del, &ndel, err);
+    if (!rc) rc = new_index(v->dim, v->factory, &v->idx, err);
     vec_batch b = {.dim = v->dim};
     if (!rc) rc = store_vectors_scan(st, coll->id, 0, v->dim, batch_add, &b, &v->last_id, err);
     if (!rc) rc = add_batch(v, &b, err);
     batch_free(&b);
-    if (!rc) {
-        v->can_remove = probe_remove(v->idx);
-        /* A rebuild holds no deleted vectors: forget every tombstone. */
-        rc = store_deleted_clear(st, coll->id, INT64_MAX, err);
-    }
-    if (!rc) rc = save(v, err);
+    if (!rc) v->can_remove = probe_remove(v->idx);
+    if (!rc) rc = save(v, del, ndel, err);
+    free(del);
     if (rc) {
         vindex_free(v);
         return rc;
@@ -248,37 +287,62 @@ ragd_status vindex_rebuild(ragd_store *st, const ragd_collection *coll, const ch
     return RAGD_OK;
 }
 
+/* Open and verify the snapshot against the recorded state: size and
+ * SHA-256 of the file first (FAISS trusts the bytes it reads — a damaged
+ * count crashes it), then the index's dimension, count and metric. The
+ * file is hashed and read through one descriptor, so a snapshot renamed
+ * into place meanwhile cannot slip in unverified. Returns NULL on success
+ * (v->idx set), or why the snapshot cannot be used. */
+static const char *load_verified(ragd_vindex *v, const store_index_state *stt)
+{
+    if (!stt->checksum[0]) return "no checksum recorded (snapshot written by an older ragd)";
+    FILE *fp = fopen(v->path, "rb");
+    if (!fp) return errno == ENOENT ? "snapshot file missing" : "snapshot file unreadable";
+    char hex[RAGD_SHA256_HEX];
+    int64_t bytes = 0;
+    ragd_error e;
+    const char *why = NULL;
+    if (ragd_sha256_stream(fp, hex, &bytes, &e))
+        why = "snapshot file unreadable";
+    else if (bytes != stt->file_bytes || strcmp(hex, stt->checksum) != 0)
+        why = "snapshot does not match the checksum recorded in SQLite (damaged, or an older "
+              "copy put back)";
+    else if (fseek(fp, 0, SEEK_SET) != 0 || faiss_read_index(fp, 0, &v->idx)) {
+        why = "snapshot unreadable (corrupt?)";
+        v->idx = NULL;
+    }
+    fclose(fp);
+    if (why) return why;
+    if (faiss_Index_d(v->idx) != v->dim || stt->dim != v->dim)
+        return "snapshot has the wrong dimension";
+    if (faiss_Index_ntotal(v->idx) != stt->ntotal)
+        return "snapshot holds another number of vectors than recorded";
+    if ((int)faiss_Index_metric_type(v->idx) != stt->metric ||
+        stt->metric != (int)METRIC_INNER_PRODUCT)
+        return "snapshot has the wrong metric";
+    return NULL;
+}
+
 ragd_status vindex_open(ragd_store *st, const ragd_collection *coll, ragd_vindex **out,
                         bool *rebuilt, ragd_error *err)
 {
     *out = NULL;
     if (rebuilt) *rebuilt = false;
     bool found = false;
-    char factory[64] = "";
-    int64_t last = 0;
-    ragd_status rc = store_index_state_get(st, coll->id, &found, factory, &last, err);
+    store_index_state stt;
+    ragd_status rc = store_index_state_get(st, coll->id, &found, &stt, err);
     if (rc) return rc;
     ragd_vindex *v = vindex_alloc(st, coll);
-    const char *why = NULL;
-    if (!found) {
-        why = "no snapshot recorded";
-    } else if (access(v->path, F_OK) != 0) {
-        why = "snapshot file missing";
-    } else if (faiss_read_index_fname(v->path, 0, &v->idx)) {
-        why = "snapshot unreadable (corrupt?)";
-        v->idx = NULL;
-    } else if (faiss_Index_d(v->idx) != v->dim) {
-        why = "snapshot has the wrong dimension";
-    }
+    const char *why = found ? load_verified(v, &stt) : "no snapshot recorded";
     if (!why) {
-        snprintf(v->factory, sizeof v->factory, "%s", factory);
+        snprintf(v->factory, sizeof v->factory, "%s", stt.factory);
+        int64_t last = stt.last_chunk_id;
         v->last_id = last;
         v->can_remove = probe_remove(v->idx);
         int64_t *del = NULL;
         size_t ndel = 0;
         rc = store_deleted_list(st, coll->id, &del, &ndel, err);
         if (!rc) rc = remove_ids(v, del, ndel, err);
-        free(del);
         /* Catch up. Ids above `last` may already be in the snapshot if a
          * previous run died between writing it and recording it, so remove
          * that range first (re-adding is then idempotent). */
@@ -297,11 +361,11 @@ ragd_status vindex_open(ragd_store *st, const ragd_collection *coll, ragd_vindex
         bool changed = b.n > 0 || (ndel > 0 && v->can_remove);
         batch_free(&b);
         v->last_id = maxid;
+        /* Removed vectors are gone from the new snapshot; tombstones (no
+         * removal) stay listed until a rebuild. */
+        if (!rc && changed) rc = save(v, del, v->can_remove ? ndel : 0, err);
+        free(del);
         if (rc) {
-            vindex_free(v);
-            return rc;
-        }
-        if (changed && (rc = save(v, err))) {
             vindex_free(v);
             return rc;
         }
@@ -314,7 +378,7 @@ ragd_status vindex_open(ragd_store *st, const ragd_collection *coll, ragd_vindex
                   "reason", why, NULL);
     vindex_free(v);
     if (rebuilt) *rebuilt = true;
-    return vindex_rebuild(st, coll, found ? factory : NULL, out, err);
+    return vindex_rebuild(st, coll, found && stt.factory[0] ? stt.factory : NULL, out, err);
 }
 
 ragd_status vindex_search(ragd_vindex *v, const float *query, size_t k, vindex_hit **hits,

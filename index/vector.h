@@ -6,9 +6,13 @@
  * records the last chunk id it covers. vindex_open loads the snapshot and
  * catches up: vectors with larger chunk ids are added, chunks deleted since
  * are removed (remove_ids) or, for index types without removal (HNSW),
- * tombstoned and filtered at search time until `ragd reindex` compacts. A
- * missing, unreadable or inconsistent snapshot is rebuilt from SQLite with a
- * log line. Vectors are L2-normalized and searched by inner product (cosine).
+ * tombstoned and filtered at search time until `ragd reindex` compacts. The
+ * snapshot is trusted only if its size and SHA-256 match what SQLite
+ * recorded when it was written (checked before FAISS parses it) and the
+ * index has the recorded dimension, count and metric; a missing, damaged,
+ * stale (an older copy put back) or unreadable snapshot is rebuilt from
+ * SQLite with a warning log line, never used. Vectors are L2-normalized and
+ * searched by inner product (cosine).
  *
  * Factory strings are FAISS index_factory strings; ids are chunk ids, so
  * "Flat" and "HNSW32" are wrapped as "IDMap,Flat" / "IDMap,HNSW32"

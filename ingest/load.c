@@ -210,6 +210,40 @@ static void add_block(parser *p, block_kind k, size_t s, size_t e, int level)
     b->section = d->nsections ? (int)d->nsections - 1 : 0;
 }
 
+/* The length of s[0..n) cut to at most max bytes at a UTF-8 character
+ * boundary; *cut tells whether anything was dropped. */
+static size_t cap_len(const char *s, size_t n, size_t max, bool *cut)
+{
+    *cut = n > max;
+    if (n <= max) return n;
+    size_t k = max;
+    while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+        k--;
+    while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t'))
+        k--;
+    return k;
+}
+
+/* Append s[0..n) to b, at most max bytes of it, with "…" when cut. */
+static void append_capped(ragd_buf *b, const char *s, size_t n, size_t max)
+{
+    bool cut;
+    ragd_buf_append(b, s, cap_len(s, n, max, &cut));
+    if (cut) ragd_buf_puts(b, "\u2026");
+}
+
+/* *s, a malloc'd string, cut to INGEST_TITLE_MAX bytes (with "…"). */
+static void cap_title(char **s)
+{
+    if (!*s) return;
+    size_t n = strlen(*s);
+    if (n <= INGEST_TITLE_MAX) return;
+    ragd_buf b = RAGD_BUF_INIT;
+    append_capped(&b, *s, n, INGEST_TITLE_MAX);
+    free(*s);
+    *s = ragd_buf_steal(&b);
+}
+
 static void add_section(parser *p, size_t start, bool has_heading)
 {
     ingest_doc *d = p->d;
@@ -217,7 +251,13 @@ static void add_section(parser *p, size_t start, bool has_heading)
     for (int l = 1; l <= 6; l++) {
         if (!p->stack[l]) continue;
         if (path.len) ragd_buf_puts(&path, " > ");
-        ragd_buf_append(&path, p->stack[l], p->stacklen[l]);
+        append_capped(&path, p->stack[l], p->stacklen[l], INGEST_HEADING_MAX);
+    }
+    if (path.len > INGEST_HEADING_PATH_MAX) {
+        ragd_buf capped = RAGD_BUF_INIT;
+        append_capped(&capped, path.data, path.len, INGEST_HEADING_PATH_MAX);
+        ragd_buf_free(&path);
+        path = capped;
     }
     ragd_array_grow((void **)&d->sections, &p->caps, d->nsections + 1, sizeof *d->sections);
     ingest_section *s = &d->sections[d->nsections++];
@@ -341,7 +381,11 @@ static void parse_markdown(parser *p)
                 p->stack[l] = NULL;
             add_section(p, i, true);
             add_block(p, BLOCK_HEADING, i, e, level);
-            if (!d->title && level == 1 && he > hs) d->title = ragd_xstrndup(t + hs, he - hs);
+            if (!d->title && level == 1 && he > hs) {
+                ragd_buf tb = RAGD_BUF_INIT;
+                append_capped(&tb, t + hs, he - hs, INGEST_TITLE_MAX);
+                d->title = ragd_buf_steal(&tb);
+            }
             i = e + 1;
             continue;
         }
@@ -460,6 +504,7 @@ ragd_status ingest_parse_structure(ingest_doc *d, const char *structure, const c
         if (!d->title) d->title = text_title(d->text, d->len);
     }
     if (!d->title) d->title = ragd_xstrdup(fallback_title ? fallback_title : "");
+    cap_title(&d->title);
     return RAGD_OK;
 }
 

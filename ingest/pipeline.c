@@ -750,7 +750,7 @@ static item *jsonl_item(run *r, const char *path, size_t line, const char *s, si
         it->raw = ragd_buf_steal(&body);
         it->format = "txt";
         it->key = ragd_xstrdup(id);
-        it->source = ragd_xstrdup(path);
+        it->source = text_escape_invalid(path);
         it->fallback_title = ragd_xstrdup(id);
         char *merged = merged_metadata(r, mj);
         if (merged) {
@@ -877,10 +877,12 @@ static bool next_item(run *r, input_iter *in, item **out)
         } else {
             it = item_new(IT_FILE, f->path);
             it->path = ragd_xstrdup(f->path);
-            it->key = ragd_xstrdup(f->key);
-            it->source = ragd_xstrdup(f->path);
-            const char *slash = strrchr(f->path, '/');
-            it->fallback_title = ragd_xstrdup(slash ? slash + 1 : f->path);
+            /* Ids, sources and titles are valid UTF-8 (JSON output): a file
+             * name that is not keeps its bytes as \xHH escapes (core/text.h). */
+            it->key = text_escape_invalid(f->key);
+            it->source = text_escape_invalid(f->path);
+            const char *slash = strrchr(it->source, '/');
+            it->fallback_title = ragd_xstrdup(slash ? slash + 1 : it->source);
             it->hash_extra = merged_metadata(r, NULL);
             it->metadata_json = it->hash_extra ? ragd_xstrdup(it->hash_extra) : NULL;
             it->size = (size_t)f->size;
@@ -1085,8 +1087,9 @@ static ragd_status prune(run *r, char *const *paths, size_t npaths, ragd_error *
     json_t *gone = json_array();
     ragd_status rc = RAGD_OK;
     for (size_t i = 0; i < npaths && !rc; i++) {
-        size_t len = strlen(paths[i]);
-        while (len > 1 && paths[i][len - 1] == '/')
+        char *path = text_escape_invalid(paths[i]); /* as sources are stored */
+        size_t len = strlen(path);
+        while (len > 1 && path[len - 1] == '/')
             len--;
         sqlite3_stmt *q;
         if (sqlite3_prepare_v2(db,
@@ -1094,10 +1097,12 @@ static ragd_status prune(run *r, char *const *paths, size_t npaths, ragd_error *
                                "(source = ?2 OR substr(source, 1, length(?2) + 1) = ?2 || '/')",
                                -1, &q, NULL) != SQLITE_OK) {
             rc = store_sqlite_error(db, err, "cannot list documents to prune");
+            free(path);
             break;
         }
         sqlite3_bind_int64(q, 1, r->coll->id);
-        sqlite3_bind_text(q, 2, paths[i], (int)len, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 2, path, (int)len, SQLITE_TRANSIENT);
+        free(path);
         while (sqlite3_step(q) == SQLITE_ROW) {
             const char *key = (const char *)sqlite3_column_text(q, 0);
             if (!json_object_get(r->seen, key)) json_array_append_new(gone, json_string(key));

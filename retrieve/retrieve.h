@@ -130,7 +130,7 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
 json_t *search_result_json(const search_result *r, const search_opts *o);
 
 /* Share of query terms (folded, stop words removed, light prefix stemming)
- * that occur in text. 1.0 when the query has no content terms. */
+ * that occur in text. 0 when the query has no content terms. */
 double retrieve_term_coverage(char **terms, size_t nterms, const char *text, size_t len);
 
 /* Like retrieve_term_coverage, with each term weighted (e.g. by idf): the

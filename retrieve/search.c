@@ -592,6 +592,7 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     free(idf);
     lexical_terms_free(terms, nterms);
     vwords_free(&qwords);
+    if (!nterms) gate = false; /* no query word to be evidence of (validate.h) */
     if (!rc && !gate) {
         /* Nothing is strong enough: the query is not answerable here. */
         for (size_t i = 0; i < out->n; i++) {
@@ -671,7 +672,9 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     }
     if (!out->relevant) {
         char msg[160];
-        if (!nc)
+        if (!nterms)
+            snprintf(msg, sizeof msg, "%s", VALIDATE_NO_TERMS_REASON);
+        else if (!nc)
             snprintf(msg, sizeof msg, "no candidate matches the query");
         else if (!npassed)
             snprintf(msg, sizeof msg, "no candidate is relevant enough to the query");

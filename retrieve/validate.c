@@ -47,7 +47,9 @@ static int word_match(const vwords *x, size_t i, const vwords *y, size_t j)
 double validate_term_coverage(char **terms, const double *weights, size_t nterms,
                               const vwords *const *texts, size_t ntexts)
 {
-    if (!nterms) return 1.0;
+    /* A query without content terms (punctuation, symbols, stop words)
+     * names nothing a candidate could cover: no evidence (issue 12 #10). */
+    if (!nterms) return 0.0;
     double hit = 0, total = 0;
     for (size_t t = 0; t < nterms; t++) {
         const char *term = terms[t];
@@ -69,7 +71,7 @@ double validate_term_coverage(char **terms, const double *weights, size_t nterms
         total += wt;
         if (found) hit += wt;
     }
-    return total > 0 ? hit / total : 1.0;
+    return total > 0 ? hit / total : 0.0;
 }
 
 double validate_phrase_coverage(const vwords *q, const vwords *t)

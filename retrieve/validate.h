@@ -50,9 +50,16 @@ int validate_stem_match(const char *a, size_t la, const char *b, size_t lb);
 /* Weighted share of terms (folded content terms, see lexical_terms) found
  * in any of the ntexts word lists: CJK terms as substrings of the folded
  * text, others by validate_stem_match against each content word. weights
- * NULL = all 1. 1.0 when there are no terms. */
+ * NULL = all 1. 0 when there are no terms (or their weights sum to 0): a
+ * query of only punctuation, symbols, emoji or stop words names nothing a
+ * candidate could cover, so it is no evidence. */
 double validate_term_coverage(char **terms, const double *weights, size_t nterms,
                               const vwords *const *texts, size_t ntexts);
+
+/* Why a query with no content terms fails validation (search.c gates on
+ * nterms == 0; the reason is reported as validation.reason). */
+#define VALIDATE_NO_TERMS_REASON                                                                   \
+    "the query has no searchable words (only punctuation, symbols or stop words)"
 
 /* Share of the query's adjacent content-word pairs (q->n - 1 of them) that
  * occur as adjacent content words of t, by validate_stem_match. 0 when the

@@ -5,7 +5,8 @@
  * later stages fill (vectors, embedding cache, index state, jobs, API keys,
  * request and feedback logs) so those stages need no schema rewrite.
  * Version 2 adds chunks.meta, per-chunk metadata from the loaders (a PDF
- * chunk's page), as a JSON object.
+ * chunk's page), as a JSON object. Version 3 adds the coll column of the
+ * lexical index; version 4 the snapshot integrity columns of index_state.
  */
 #include "store/schema.h"
 
@@ -129,6 +130,15 @@ static const char *const MIGRATIONS[] = {
     "  JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id;"
     "DROP TABLE chunks_fts;"
     "ALTER TABLE chunks_fts_v3 RENAME TO chunks_fts;",
+    /* 3 -> 4: the vector snapshot's integrity facts, recorded when it is
+     * written and verified before FAISS reads it (docs/reliability.md):
+     * SHA-256 and size of the file, dimension, vector count and metric.
+     * Rows written before v4 have no checksum and are rebuilt once. */
+    "ALTER TABLE index_state ADD COLUMN checksum TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE index_state ADD COLUMN file_bytes INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE index_state ADD COLUMN dim INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE index_state ADD COLUMN ntotal INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE index_state ADD COLUMN metric INTEGER NOT NULL DEFAULT -1;",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))

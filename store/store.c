@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "core/buf.h"
@@ -23,8 +26,45 @@ struct ragd_store {
     char *dir;
 };
 
+/* A full disk (SQLITE_FULL, or a write failing with ENOSPC) or the file
+ * size limit (EFBIG, `ulimit -f`; SIGXFSZ is ignored by the CLI) as a
+ * message a user can act on, naming the data directory; NULL otherwise. */
+static const char *space_error(sqlite3 *db, char *buf, size_t n)
+{
+    if (!db) return NULL;
+    int code = sqlite3_extended_errcode(db), sys = sqlite3_system_errno(db);
+    if ((code & 0xff) != SQLITE_FULL && (code & 0xff) != SQLITE_IOERR) return NULL;
+    const char *file = sqlite3_db_filename(db, "main");
+    const char *slash = file ? strrchr(file, '/') : NULL;
+    char dir[RAGD_ERROR_MAX / 2];
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - file), file);
+    else
+        snprintf(dir, sizeof dir, ".");
+    /* SQLite does not always keep the errno of a short write (EFBIG came
+     * back as SQLITE_IOERR_WRITE with errno 0): for write errors, look at
+     * the free space and the file size limit. */
+    bool write_err = code == SQLITE_IOERR_WRITE || code == SQLITE_IOERR_FSYNC ||
+                     code == SQLITE_IOERR_TRUNCATE || code == SQLITE_IOERR_SHMSIZE;
+    struct statvfs vfs;
+    struct rlimit lim;
+    const char *why = NULL;
+    if ((code & 0xff) == SQLITE_FULL || sys == ENOSPC ||
+        (write_err && statvfs(dir, &vfs) == 0 && vfs.f_bavail * vfs.f_frsize < 65536))
+        why = "no space left on device";
+    else if (sys == EFBIG ||
+             (write_err && getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY))
+        why = "file too large (over the file size limit, ulimit -f)";
+    if (!why) return NULL;
+    snprintf(buf, n, "%s: %.*s", why, (int)(n / 2), dir);
+    return buf;
+}
+
 ragd_status store_sqlite_error(sqlite3 *db, ragd_error *err, const char *what)
 {
+    char space[RAGD_ERROR_MAX];
+    const char *full = space_error(db, space, sizeof space);
+    if (full) return ragd_error_set(err, RAGD_EIO, "%s: %s", what, full);
     return ragd_error_set(err, RAGD_ESTORE, "%s: %s", what, db ? sqlite3_errmsg(db) : "?");
 }
 
@@ -57,11 +97,31 @@ ragd_status store_exec(ragd_store *st, const char *sql, ragd_error *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        ragd_error_set(err, RAGD_ESTORE, "%s: %s", sql, msg ? msg : sqlite3_errmsg(st->db));
+        char space[RAGD_ERROR_MAX];
+        const char *full = space_error(st->db, space, sizeof space);
+        ragd_status rc = full ? RAGD_EIO : RAGD_ESTORE;
+        if (full)
+            ragd_error_set(err, rc, "%s", full);
+        else
+            ragd_error_set(err, rc, "%s: %s", sql, msg ? msg : sqlite3_errmsg(st->db));
         sqlite3_free(msg);
-        return RAGD_ESTORE;
+        return rc;
     }
     return RAGD_OK;
+}
+
+ragd_status store_savepoint_end(ragd_store *st, const char *name, ragd_status rc, ragd_error *err)
+{
+    char sql[128];
+    if (!rc) {
+        snprintf(sql, sizeof sql, "RELEASE %s", name);
+        if (!(rc = store_exec(st, sql, err))) return RAGD_OK;
+    }
+    snprintf(sql, sizeof sql, "ROLLBACK TO %s", name);
+    store_exec(st, sql, NULL);
+    snprintf(sql, sizeof sql, "RELEASE %s", name);
+    store_exec(st, sql, NULL);
+    return rc;
 }
 
 /* Open data_dir/ragd.db with flags (| NOMUTEX: one connection per thread),
@@ -90,19 +150,113 @@ static ragd_status db_open(const char *data_dir, int flags, const char *how, rag
     return RAGD_OK;
 }
 
+static int pragma_int(sqlite3 *db, const char *sql, int *out)
+{
+    sqlite3_stmt *q;
+    int r = sqlite3_prepare_v2(db, sql, -1, &q, NULL);
+    if (r != SQLITE_OK) return r;
+    r = sqlite3_step(q);
+    if (r == SQLITE_ROW) {
+        *out = sqlite3_column_int(q, 0);
+        r = SQLITE_OK;
+    }
+    sqlite3_finalize(q);
+    return r;
+}
+
+/* Decide, reading only, whether db (at path) is ragd's: see store_open.
+ * *legacy is set for a ragd store from before the application id. */
+static ragd_status identify(sqlite3 *db, const char *path, bool *legacy, ragd_error *err)
+{
+    *legacy = false;
+    int app = 0, ver = 0, tables = 0, ours = 0;
+    int r = pragma_int(db, "PRAGMA application_id", &app);
+    if (r == SQLITE_OK) r = pragma_int(db, "PRAGMA user_version", &ver);
+    if (r == SQLITE_OK)
+        r = pragma_int(db, "SELECT count(*) FROM sqlite_master WHERE type='table'", &tables);
+    if (r == SQLITE_OK)
+        r = pragma_int(db,
+                       "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
+                       "('collections','documents','chunks','chunks_fts','index_state',"
+                       "'deleted_chunks','vectors')",
+                       &ours);
+    if ((r & 0xff) == SQLITE_NOTADB)
+        return ragd_error_set(err, RAGD_ESTORE,
+                              "'%s' is not a ragd database (not an SQLite file); it was left "
+                              "untouched: move it away or use another --data directory",
+                              path);
+    if (r != SQLITE_OK)
+        return ragd_error_set(err, RAGD_ESTORE, "cannot read '%s': %s", path, sqlite3_errmsg(db));
+    if (app != STORE_APPLICATION_ID && app != 0)
+        return ragd_error_set(err, RAGD_ESTORE,
+                              "'%s' is not a ragd database (an SQLite database of another "
+                              "application, application_id 0x%08x); it was left untouched: move "
+                              "it away or use another --data directory",
+                              path, (unsigned)app);
+    if (app == 0 && !(ver == 0 && tables == 0) &&
+        !(ver >= 1 && ver <= STORE_SCHEMA_VERSION && ours == 7))
+        return ragd_error_set(err, RAGD_ESTORE,
+                              "'%s' is not a ragd database (an SQLite database ragd did not "
+                              "create: user_version %d, %d tables); it was left untouched: move "
+                              "it away or use another --data directory",
+                              path, ver, tables);
+    if (ver > STORE_SCHEMA_VERSION)
+        return ragd_error_set(err, RAGD_ESTORE,
+                              "database schema version %d is newer than this ragd understands "
+                              "(%d); upgrade ragd",
+                              ver, STORE_SCHEMA_VERSION);
+    *legacy = app == 0 && ver >= 1;
+    return RAGD_OK;
+}
+
+/* Identify an existing, non-empty data_dir/ragd.db through a read-only
+ * connection, so that nothing is written to a file that is not ragd's. */
+static ragd_status probe(const char *data_dir, ragd_error *err)
+{
+    ragd_buf path = RAGD_BUF_INIT;
+    ragd_buf_printf(&path, "%s/ragd.db", data_dir);
+    struct stat sb;
+    ragd_status rc = RAGD_OK;
+    if (stat(path.data, &sb) == 0 && sb.st_size > 0) {
+        sqlite3 *db = NULL;
+        int r = sqlite3_open_v2(path.data, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+        if (r != SQLITE_OK) {
+            rc = ragd_error_set(err, RAGD_ESTORE, "cannot open database '%s': %s", path.data,
+                                db ? sqlite3_errmsg(db) : sqlite3_errstr(r));
+        } else {
+            sqlite3_busy_timeout(db, 10000);
+            bool legacy;
+            rc = identify(db, path.data, &legacy, err);
+        }
+        sqlite3_close_v2(db);
+    }
+    ragd_buf_free(&path);
+    return rc;
+}
+
 ragd_status store_open(const char *data_dir, ragd_store **out, ragd_error *err)
 {
     *out = NULL;
     ragd_status rc = mkdir_p(data_dir, err);
     if (rc) return rc;
+    if ((rc = probe(data_dir, err))) {
+        ragd_error_prefix(err, "cannot open store in '%s'", data_dir);
+        return rc;
+    }
     ragd_store *st;
     if ((rc = db_open(data_dir, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "", &st, err)))
         return rc;
-    /* journal_mode returns a row; run it via exec which ignores rows. */
+    int app = 0;
+    char set_app[64];
+    snprintf(set_app, sizeof set_app, "PRAGMA application_id = %d", STORE_APPLICATION_ID);
+    /* journal_mode returns a row; run it via exec which ignores rows. A new
+     * database, or a ragd store from before the id, gets the id last. */
     if ((rc = store_exec(st, "PRAGMA journal_mode=WAL", err)) ||
         (rc = store_exec(st, "PRAGMA synchronous=NORMAL", err)) ||
         (rc = store_exec(st, "PRAGMA foreign_keys=ON", err)) ||
-        (rc = schema_migrate(st->db, err))) {
+        (rc = schema_migrate(st->db, err)) ||
+        (pragma_int(st->db, "PRAGMA application_id", &app) == SQLITE_OK &&
+         app != STORE_APPLICATION_ID && (rc = store_exec(st, set_app, err)))) {
         ragd_error_prefix(err, "cannot open store in '%s'", data_dir);
         store_close(st);
         return rc;
@@ -114,7 +268,13 @@ ragd_status store_open(const char *data_dir, ragd_store **out, ragd_error *err)
 ragd_status store_open_reader(const char *data_dir, ragd_store **out, ragd_error *err)
 {
     *out = NULL;
-    return db_open(data_dir, SQLITE_OPEN_READONLY, " for reading", out, err);
+    ragd_status rc = db_open(data_dir, SQLITE_OPEN_READONLY, " for reading", out, err);
+    bool legacy;
+    if (!rc && (rc = identify((*out)->db, data_dir, &legacy, err))) {
+        store_close(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 void store_close(ragd_store *st)

@@ -31,7 +31,10 @@
 
 #include "core/error.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
+
+/* PRAGMA application_id of a ragd database: "RAGD". */
+#define STORE_APPLICATION_ID 0x52414744
 
 typedef struct ragd_store ragd_store;
 
@@ -103,7 +106,15 @@ typedef struct {
 #define STORE_KIND_TEXT "text"
 
 /* Open (creating if needed) the data directory and its database, apply
- * migrations, enable WAL, foreign keys and a busy timeout. */
+ * migrations, enable WAL, foreign keys and a busy timeout.
+ *
+ * Before anything is written, an existing ragd.db is identified through a
+ * read-only connection: it must carry ragd's PRAGMA application_id, or be a
+ * ragd store from before the id (application_id 0, user_version 1..
+ * STORE_SCHEMA_VERSION, ragd's tables present; it gets the id), or be empty.
+ * Anything else — not an SQLite file, another application's id, a foreign
+ * database with tables, a newer schema — is refused with RAGD_ESTORE and
+ * left byte-for-byte unchanged. */
 ragd_status store_open(const char *data_dir, ragd_store **out, ragd_error *err);
 
 /* Open a read-only connection to the database of a data directory that
@@ -214,12 +225,24 @@ ragd_status store_cache_get(ragd_store *st, const char *model, int dim, char (*h
 ragd_status store_cache_put(ragd_store *st, const char *model, int dim, char (*hashes)[65],
                             size_t n, const float *vecs, ragd_error *err);
 
-/* The vector index state of a collection: the factory string and the last
- * chunk id the snapshot covers. *found false when none is recorded. */
-ragd_status store_index_state_get(ragd_store *st, int64_t coll, bool *found, char factory[64],
-                                  int64_t *last_chunk_id, ragd_error *err);
-ragd_status store_index_state_set(ragd_store *st, int64_t coll, const char *factory,
-                                  int64_t last_chunk_id, ragd_error *err);
+/* The vector index state of a collection: what its FAISS snapshot was when
+ * it was written. The snapshot is trusted only when the file's size and
+ * SHA-256 match and the index read from it has this dim, ntotal and metric. */
+typedef struct {
+    char factory[64];      /* normalized factory string */
+    int64_t last_chunk_id; /* the last chunk id the snapshot covers */
+    char checksum[65];     /* SHA-256 hex of the file; "" if not recorded (schema < 4) */
+    int64_t file_bytes;    /* size of the file */
+    int64_t ntotal;        /* vectors in the index */
+    int dim;               /* vector dimension */
+    int metric;            /* FaissMetricType; -1 if not recorded */
+} store_index_state;
+
+/* *found false when none is recorded (then *out is zeroed). */
+ragd_status store_index_state_get(ragd_store *st, int64_t coll, bool *found, store_index_state *out,
+                                  ragd_error *err);
+ragd_status store_index_state_set(ragd_store *st, int64_t coll, const store_index_state *s,
+                                  ragd_error *err);
 /* Forget the index state (the snapshot will be rebuilt). */
 ragd_status store_index_state_clear(ragd_store *st, int64_t coll, ragd_error *err);
 
@@ -236,14 +259,23 @@ ragd_status store_vectors_scan(ragd_store *st, int64_t coll, int64_t after, int 
  * index removes or tombstones them). *ids is malloc'd. */
 ragd_status store_deleted_list(ragd_store *st, int64_t coll, int64_t **ids, size_t *n,
                                ragd_error *err);
-/* Forget deleted ids <= upto (after the snapshot no longer has them). */
-ragd_status store_deleted_clear(ragd_store *st, int64_t coll, int64_t upto, ragd_error *err);
+/* Forget exactly these deleted ids (ids[0..n), as read by store_deleted_list
+ * before the snapshot that no longer holds them was captured), in one
+ * transaction. Rows added since (a concurrent `rm`) stay listed. */
+ragd_status store_deleted_clear_ids(ragd_store *st, int64_t coll, const int64_t *ids, size_t n,
+                                    ragd_error *err);
 
 /* The largest chunk id of the collection that has a vector (0 if none). */
 ragd_status store_vectors_max_id(ragd_store *st, int64_t coll, int64_t *max_id, ragd_error *err);
 
 /* Run a statement with no results (BEGIN, COMMIT, ...). */
 ragd_status store_exec(ragd_store *st, const char *sql, ragd_error *err);
+
+/* End savepoint `name` opened with "SAVEPOINT name": on rc == RAGD_OK
+ * release it (a failed RELEASE becomes the error); otherwise, or when the
+ * release failed, roll back to it and release it, so no transaction is left
+ * open. Returns the first error (rc, or the release's). */
+ragd_status store_savepoint_end(ragd_store *st, const char *name, ragd_status rc, ragd_error *err);
 
 /* Collection statistics: documents and chunks. */
 ragd_status store_counts(ragd_store *st, int64_t coll, int64_t *docs, int64_t *chunks,

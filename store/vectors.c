@@ -56,9 +56,7 @@ ragd_status store_cache_put(ragd_store *st, const char *model, int dim, char (*h
                            "created_at) VALUES (?,?,?,?,?)",
                            -1, &q, NULL) != SQLITE_OK) {
         rc = store_sqlite_error(db, err, "cannot write embedding cache");
-        store_exec(st, "ROLLBACK TO cache_put", NULL);
-        store_exec(st, "RELEASE cache_put", NULL);
-        return rc;
+        return store_savepoint_end(st, "cache_put", rc, err);
     }
     int64_t now = (int64_t)time(NULL);
     for (size_t i = 0; i < n && !rc; i++) {
@@ -73,27 +71,41 @@ ragd_status store_cache_put(ragd_store *st, const char *model, int dim, char (*h
             rc = store_sqlite_error(db, err, "cannot write embedding cache");
     }
     sqlite3_finalize(q);
-    if (rc) store_exec(st, "ROLLBACK TO cache_put", NULL);
-    store_exec(st, "RELEASE cache_put", NULL);
+    /* A failed RELEASE (the commit, on a full disk) must not leave the
+     * transaction open: the next BEGIN would fail with "cannot start a
+     * transaction within a transaction" instead of the real cause. */
+    if (rc) return store_savepoint_end(st, "cache_put", rc, err);
+    if ((rc = store_savepoint_end(st, "cache_put", RAGD_OK, err)))
+        ragd_error_prefix(err, "cannot write embedding cache");
     return rc;
 }
 
-ragd_status store_index_state_get(ragd_store *st, int64_t coll, bool *found, char factory[64],
-                                  int64_t *last_chunk_id, ragd_error *err)
+ragd_status store_index_state_get(ragd_store *st, int64_t coll, bool *found, store_index_state *out,
+                                  ragd_error *err)
 {
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
     *found = false;
+    memset(out, 0, sizeof *out);
+    out->metric = -1;
     if (sqlite3_prepare_v2(db,
-                           "SELECT factory, last_chunk_id FROM index_state WHERE collection_id=?",
+                           "SELECT factory, last_chunk_id, checksum, file_bytes, ntotal, dim, "
+                           "metric FROM index_state WHERE collection_id=?",
                            -1, &q, NULL) != SQLITE_OK)
         return store_sqlite_error(db, err, "cannot read index state");
     sqlite3_bind_int64(q, 1, coll);
     int r = sqlite3_step(q);
     if (r == SQLITE_ROW) {
         *found = true;
-        snprintf(factory, 64, "%s", (const char *)sqlite3_column_text(q, 0));
-        *last_chunk_id = sqlite3_column_int64(q, 1);
+        const char *f = (const char *)sqlite3_column_text(q, 0);
+        const char *c = (const char *)sqlite3_column_text(q, 2);
+        snprintf(out->factory, sizeof out->factory, "%s", f ? f : "");
+        out->last_chunk_id = sqlite3_column_int64(q, 1);
+        snprintf(out->checksum, sizeof out->checksum, "%s", c ? c : "");
+        out->file_bytes = sqlite3_column_int64(q, 3);
+        out->ntotal = sqlite3_column_int64(q, 4);
+        out->dim = sqlite3_column_int(q, 5);
+        out->metric = sqlite3_column_int(q, 6);
     }
     sqlite3_finalize(q);
     if (r != SQLITE_ROW && r != SQLITE_DONE)
@@ -101,21 +113,28 @@ ragd_status store_index_state_get(ragd_store *st, int64_t coll, bool *found, cha
     return RAGD_OK;
 }
 
-ragd_status store_index_state_set(ragd_store *st, int64_t coll, const char *factory,
-                                  int64_t last_chunk_id, ragd_error *err)
+ragd_status store_index_state_set(ragd_store *st, int64_t coll, const store_index_state *s,
+                                  ragd_error *err)
 {
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO index_state(collection_id, factory, last_chunk_id, "
-                           "updated_at) VALUES (?1,?2,?3,?4) ON CONFLICT(collection_id) DO UPDATE "
-                           "SET factory=?2, last_chunk_id=?3, updated_at=?4",
+                           "updated_at, checksum, file_bytes, ntotal, dim, metric) VALUES "
+                           "(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(collection_id) DO UPDATE "
+                           "SET factory=?2, last_chunk_id=?3, updated_at=?4, checksum=?5, "
+                           "file_bytes=?6, ntotal=?7, dim=?8, metric=?9",
                            -1, &q, NULL) != SQLITE_OK)
         return store_sqlite_error(db, err, "cannot write index state");
     sqlite3_bind_int64(q, 1, coll);
-    sqlite3_bind_text(q, 2, factory, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, last_chunk_id);
+    sqlite3_bind_text(q, 2, s->factory, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, s->last_chunk_id);
     sqlite3_bind_int64(q, 4, (int64_t)time(NULL));
+    sqlite3_bind_text(q, 5, s->checksum, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, s->file_bytes);
+    sqlite3_bind_int64(q, 7, s->ntotal);
+    sqlite3_bind_int(q, 8, s->dim);
+    sqlite3_bind_int(q, 9, s->metric);
     int r = sqlite3_step(q);
     sqlite3_finalize(q);
     return r == SQLITE_DONE ? RAGD_OK : store_sqlite_error(db, err, "cannot write index state");
@@ -204,18 +223,28 @@ ragd_status store_deleted_list(ragd_store *st, int64_t coll, int64_t **ids, size
     return RAGD_OK;
 }
 
-ragd_status store_deleted_clear(ragd_store *st, int64_t coll, int64_t upto, ragd_error *err)
+ragd_status store_deleted_clear_ids(ragd_store *st, int64_t coll, const int64_t *ids, size_t n,
+                                    ragd_error *err)
 {
+    if (!n) return RAGD_OK;
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db, "DELETE FROM deleted_chunks WHERE collection_id=? AND chunk_id<=?",
-                           -1, &q, NULL) != SQLITE_OK)
-        return store_sqlite_error(db, err, "cannot clear deleted chunks");
-    sqlite3_bind_int64(q, 1, coll);
-    sqlite3_bind_int64(q, 2, upto);
-    int r = sqlite3_step(q);
-    sqlite3_finalize(q);
-    return r == SQLITE_DONE ? RAGD_OK : store_sqlite_error(db, err, "cannot clear deleted chunks");
+    ragd_status rc = store_exec(st, "SAVEPOINT deleted_clear", err);
+    if (rc) return rc;
+    if (sqlite3_prepare_v2(db, "DELETE FROM deleted_chunks WHERE collection_id=? AND chunk_id=?",
+                           -1, &q, NULL) != SQLITE_OK) {
+        rc = store_sqlite_error(db, err, "cannot clear deleted chunks");
+    } else {
+        for (size_t i = 0; i < n && !rc; i++) {
+            sqlite3_reset(q);
+            sqlite3_bind_int64(q, 1, coll);
+            sqlite3_bind_int64(q, 2, ids[i]);
+            if (sqlite3_step(q) != SQLITE_DONE)
+                rc = store_sqlite_error(db, err, "cannot clear deleted chunks");
+        }
+        sqlite3_finalize(q);
+    }
+    return store_savepoint_end(st, "deleted_clear", rc, err);
 }
 
 ragd_status store_vectors_max_id(ragd_store *st, int64_t coll, int64_t *max_id, ragd_error *err)

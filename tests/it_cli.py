@@ -122,6 +122,21 @@ def test_offtopic_question_is_not_answered():
     assert s["results"] == [] and s["validation"]["relevant"] is False
 
 
+def test_query_without_words_is_not_answered():
+    """Issue 12 #10: punctuation, stop words, emoji or a lone quote name nothing."""
+    d = ingested()
+    for q in ("!!! ???", "the of and", "\U0001F600\U0001F389", '"'):
+        for mode in ("hybrid", "dense", "lexical"):
+            s = ragd("search", "--json", "--mode", mode, q, data=d, check=0).json()
+            assert s["relevant"] is False and s["results"] == [], (q, mode, s["relevant"])
+            assert "no searchable words" in s["validation"]["reason"], s["validation"]
+    a = ragd("answer", "--json", "!!! ???", data=d, check=0).json()
+    assert a["relevant"] is False and a["citations"] == [], a
+    assert a["usage"]["generator_called"] is False
+    r = ragd("answer", "!!! ???", data=d, check=0)
+    assert "could not find an answer" in r.out, r.out
+
+
 def test_context_numbered_within_budget():
     d = ingested()
     c = ragd("context", "--json", "--budget", "300", "how do I clean and lubricate the chain", data=d, check=0).json()

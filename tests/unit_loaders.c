@@ -467,6 +467,58 @@ static void test_meta_parse(void **state)
     assert_int_equal(ingest_meta_parse(edge, 1, NULL, &e), RAGD_OK);
 }
 
+/* Issue 12 #2: headings, heading paths and titles are capped (ingest.h) at
+ * a character boundary with "…", for Markdown and HTML; the text is whole. */
+static void test_heading_caps(void **state)
+{
+    (void)state;
+    ragd_buf b = RAGD_BUF_INIT;
+    for (int lvl = 1; lvl <= 6; lvl++) {
+        ragd_buf_printf(&b, "%.*s ", lvl, "######");
+        for (int i = 0; i < 5000; i++)
+            ragd_buf_puts(&b, "\xC3\xA9"); /* é, 2 bytes: cuts must not split one */
+        ragd_buf_puts(&b, "\n\nbody text\n\n");
+    }
+    const char *formats[] = {"md"};
+    for (size_t f = 0; f < sizeof formats / sizeof *formats; f++) {
+        ingest_doc d;
+        ragd_error e;
+        assert_int_equal(ingest_parse(b.data, b.len, formats[f], "f", &d, &e), RAGD_OK);
+        assert_true(strlen(d.title) <= INGEST_TITLE_MAX + 3);
+        assert_true(text_utf8_check(d.title, strlen(d.title), NULL, NULL));
+        assert_non_null(strstr(d.title, "\xE2\x80\xA6"));
+        assert_int_equal(d.len, b.len); /* nothing of the text is cut */
+        size_t longest = 0;
+        for (size_t i = 0; i < d.nsections; i++) {
+            const char *hp = d.sections[i].heading_path;
+            size_t n = strlen(hp);
+            assert_true(n <= INGEST_HEADING_PATH_MAX + 3);
+            assert_true(text_utf8_check(hp, n, NULL, NULL));
+            if (n > longest) longest = n;
+        }
+        assert_true(longest > INGEST_HEADING_MAX); /* more than one level kept */
+        ingest_doc_free(&d);
+    }
+    ragd_buf_free(&b);
+    /* HTML: a long <title> and <h1>. */
+    ragd_buf h = RAGD_BUF_INIT;
+    ragd_buf_puts(&h, "<html><head><title>");
+    for (int i = 0; i < 3000; i++)
+        ragd_buf_puts(&h, "word ");
+    ragd_buf_puts(&h, "</title></head><body><h1>");
+    for (int i = 0; i < 3000; i++)
+        ragd_buf_puts(&h, "head ");
+    ragd_buf_puts(&h, "</h1><p>Some paragraph text here.</p></body></html>");
+    ingest_doc d;
+    ragd_error e;
+    assert_int_equal(ingest_parse(h.data, h.len, "html", "f", &d, &e), RAGD_OK);
+    assert_true(strlen(d.title) <= INGEST_TITLE_MAX + 3);
+    for (size_t i = 0; i < d.nsections; i++)
+        assert_true(strlen(d.sections[i].heading_path) <= INGEST_HEADING_MAX + 3);
+    ingest_doc_free(&d);
+    ragd_buf_free(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_pdf_bad),
         cmocka_unit_test(test_detect_format),
         cmocka_unit_test(test_meta_parse),
+        cmocka_unit_test(test_heading_caps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -240,6 +240,10 @@ static void test_migrate_v2_lexical_index(void **state)
             " SELECT rowid, title, heading, body FROM chunks_fts;"
             "INSERT INTO old_fts(rowid, title, heading, body) VALUES (9999, '', '', 'orphan');"
             "DROP TABLE chunks_fts; ALTER TABLE old_fts RENAME TO chunks_fts;"
+            /* index_state as it was before v4 */
+            "DROP TABLE index_state; CREATE TABLE index_state (collection_id INTEGER "
+            "PRIMARY KEY, factory TEXT NOT NULL, last_chunk_id INTEGER NOT NULL DEFAULT 0, "
+            "updated_at INTEGER NOT NULL);"
             "PRAGMA user_version = 2;",
             &e),
         RAGD_OK);
@@ -272,6 +276,171 @@ static void test_migrate_v2_lexical_index(void **state)
         assert_int_equal(count(st, sql), a.id);
     }
     free(hits);
+    store_close(st);
+    rmrf(d);
+    free(d);
+}
+
+/* v3 -> v4: index_state gains the snapshot's integrity facts; a row from
+ * before has no checksum, so the vector index rebuilds it once. */
+static void test_migrate_v3_index_state(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    ragd_store *st = NULL;
+    ragd_error e;
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    ragd_settings s;
+    store_settings_init(&s);
+    ragd_collection a;
+    assert_int_equal(store_collection_open(st, "a", &s, &a, &e), RAGD_OK);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "DROP TABLE index_state;"
+             "CREATE TABLE index_state ("
+             "  collection_id INTEGER PRIMARY KEY REFERENCES collections(id) ON DELETE CASCADE,"
+             "  factory TEXT NOT NULL,"
+             "  last_chunk_id INTEGER NOT NULL DEFAULT 0,"
+             "  updated_at INTEGER NOT NULL);"
+             "INSERT INTO index_state VALUES (%lld, 'IDMap,Flat', 42, 0);"
+             "PRAGMA user_version = 3;",
+             (long long)a.id);
+    assert_int_equal(store_exec(st, sql, &e), RAGD_OK);
+    store_close(st);
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    assert_int_equal(schema_version(store_db(st)), STORE_SCHEMA_VERSION);
+    bool found = false;
+    store_index_state is;
+    assert_int_equal(store_index_state_get(st, a.id, &found, &is, &e), RAGD_OK);
+    assert_true(found);
+    assert_string_equal(is.factory, "IDMap,Flat");
+    assert_int_equal(is.last_chunk_id, 42);
+    assert_string_equal(is.checksum, "");
+    assert_int_equal(is.metric, -1);
+    /* The new columns round-trip. */
+    snprintf(is.checksum, sizeof is.checksum, "%064d", 7);
+    is.file_bytes = 1234;
+    is.ntotal = 56;
+    is.dim = 32;
+    is.metric = 0;
+    assert_int_equal(store_index_state_set(st, a.id, &is, &e), RAGD_OK);
+    store_index_state back;
+    assert_int_equal(store_index_state_get(st, a.id, &found, &back, &e), RAGD_OK);
+    assert_string_equal(back.checksum, is.checksum);
+    assert_int_equal(back.file_bytes, 1234);
+    assert_int_equal(back.ntotal, 56);
+    assert_int_equal(back.dim, 32);
+    assert_int_equal(back.metric, 0);
+    store_close(st);
+    rmrf(d);
+    free(d);
+}
+
+/* The bytes of path (malloc'd), *n its length; NULL if missing. */
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    ragd_buf b = RAGD_BUF_INIT;
+    char tmp[4096];
+    size_t r;
+    while ((r = fread(tmp, 1, sizeof tmp, f)) > 0)
+        ragd_buf_append(&b, tmp, r);
+    fclose(f);
+    *n = b.len;
+    if (!b.data) return ragd_xstrdup("");
+    return ragd_buf_steal(&b);
+}
+
+/* Make d/ragd.db with sqlite3 itself (not ragd) running sql. */
+static void foreign_db(const char *d, const char *sql)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/ragd.db", d);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* store_open refuses the file in d (message containing `want`) and leaves
+ * it byte-for-byte unchanged, with no -wal/-shm created. */
+static void assert_refused_untouched(const char *d, const char *want)
+{
+    char p[512], w[600];
+    snprintf(p, sizeof p, "%s/ragd.db", d);
+    size_t n0 = 0, n1 = 0;
+    char *before = slurp(p, &n0);
+    assert_non_null(before);
+    ragd_store *st = NULL;
+    ragd_error e;
+    assert_int_equal(store_open(d, &st, &e), RAGD_ESTORE);
+    assert_null(st);
+    if (!strstr(e.msg, want)) fprintf(stderr, "message: %s\n", e.msg);
+    assert_non_null(strstr(e.msg, want));
+    assert_int_equal(store_open_reader(d, &st, &e), RAGD_ESTORE);
+    assert_null(st);
+    char *after = slurp(p, &n1);
+    assert_int_equal(n0, n1);
+    assert_memory_equal(before, after, n0);
+    snprintf(w, sizeof w, "%s-wal", p);
+    assert_int_not_equal(access(w, F_OK), 0);
+    snprintf(w, sizeof w, "%s-journal", p);
+    assert_int_not_equal(access(w, F_OK), 0);
+    free(before);
+    free(after);
+}
+
+/* Issue 12 #11: a foreign SQLite file or a random file named ragd.db is
+ * refused with a clear error and never modified (before, user_version 0 was
+ * adopted — switched to WAL, tables added — and user_version 99 was refused
+ * after journal_mode=WAL had changed its header). */
+static void test_foreign_database_is_refused_untouched(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    foreign_db(d, "CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);"
+                  "INSERT INTO notes(body) VALUES ('mine');");
+    assert_refused_untouched(d, "not a ragd database");
+    rmrf(d);
+    free(d);
+
+    d = tmpdir();
+    foreign_db(d, "CREATE TABLE notes(body TEXT); PRAGMA user_version = 99;");
+    assert_refused_untouched(d, "not a ragd database");
+    rmrf(d);
+    free(d);
+
+    d = tmpdir();
+    foreign_db(d, "PRAGMA application_id = 305419896;");
+    assert_refused_untouched(d, "another application");
+    rmrf(d);
+    free(d);
+
+    d = tmpdir();
+    write_file(d, "ragd.db", "this is a random file, not a database, but it must survive\n");
+    assert_refused_untouched(d, "not an SQLite file");
+    rmrf(d);
+    free(d);
+}
+
+/* A ragd store from before the application id (id 0, ragd's tables) opens
+ * and gets the id; a new store carries it from the start. */
+static void test_application_id_set_and_adopted(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    ragd_store *st = NULL;
+    ragd_error e;
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    assert_int_equal(count(st, "PRAGMA application_id"), STORE_APPLICATION_ID);
+    assert_int_equal(store_exec(st, "PRAGMA application_id = 0", &e), RAGD_OK);
+    store_close(st);
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    assert_int_equal(count(st, "PRAGMA application_id"), STORE_APPLICATION_ID);
+    assert_int_equal(schema_version(store_db(st)), STORE_SCHEMA_VERSION);
+    store_close(st);
+    assert_int_equal(store_open_reader(d, &st, &e), RAGD_OK);
     store_close(st);
     rmrf(d);
     free(d);
@@ -373,7 +542,10 @@ int main(void)
         cmocka_unit_test(test_parent_text_and_settings),
         cmocka_unit_test(test_migrate_fresh_and_reopen),
         cmocka_unit_test(test_migrate_v2_lexical_index),
+        cmocka_unit_test(test_migrate_v3_index_state),
         cmocka_unit_test(test_newer_schema_is_refused),
+        cmocka_unit_test(test_foreign_database_is_refused_untouched),
+        cmocka_unit_test(test_application_id_set_and_adopted),
         cmocka_unit_test(test_data_dir_is_a_file),
         cmocka_unit_test(test_collection_settings_conflict),
         cmocka_unit_test(test_ingest_dedupe_replace_delete),

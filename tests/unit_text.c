@@ -719,6 +719,23 @@ static void test_space_cjk(void **state)
     assert_false(text_is_cjk(0x1F600));
 }
 
+/* Issue 12 #6: file names that are not UTF-8 become valid UTF-8 with their
+ * bytes kept as \xHH escapes; valid names are unchanged. */
+static void test_escape_invalid(void **state)
+{
+    (void)state;
+    char *a = text_escape_invalid("caf\xC3\xA9 a\\b.txt");
+    assert_string_equal(a, "caf\xC3\xA9 a\\b.txt"); /* valid: untouched */
+    char *b = text_escape_invalid("caf\xE9 a\\b\xC3.txt");
+    assert_string_equal(b, "caf\\xE9 a\\x5Cb\\xC3.txt");
+    assert_true(text_utf8_check(b, strlen(b), NULL, NULL));
+    char *c = text_escape_invalid("\xED\xA0\x80\xF0\x9F\x98\x80"); /* surrogate, then emoji */
+    assert_string_equal(c, "\\xED\\xA0\\x80\xF0\x9F\x98\x80");
+    free(a);
+    free(b);
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -738,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_grapheme_floor),
         cmocka_unit_test(test_grapheme_floor_long_runs),
         cmocka_unit_test(test_space_cjk),
+        cmocka_unit_test(test_escape_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

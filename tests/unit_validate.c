@@ -160,7 +160,8 @@ static void test_term_coverage_weighted(void **state)
     const char *t = "Ivermectin is used to treat river blindness.";
     assert_true(fabs(retrieve_term_coverage(terms, 3, t, strlen(t)) - 2.0 / 3.0) < 1e-9);
     assert_true(fabs(retrieve_term_coverage_w(terms, w, 3, t, strlen(t)) - 9.0 / 18.0) < 1e-9);
-    assert_true(retrieve_term_coverage(terms, 0, t, strlen(t)) == 1.0);
+    /* No terms: no evidence (issue 12 #10; it was 1.0). */
+    assert_true(retrieve_term_coverage(terms, 0, t, strlen(t)) == 0.0);
 }
 
 /* --- rules through retrieve_search ------------------------------------------ */
@@ -291,6 +292,49 @@ static void test_gate_rejects_unanswerable_question(void **state)
     search_result_free(&r);
 }
 
+/* Issue 12 #10: a query with no indexable words (punctuation, stop words,
+ * emoji, a lone quote) fails validation with a reason; before, its coverage
+ * counted as 1.0 and dense candidates passed. */
+static void test_query_without_words_is_not_relevant(void **state)
+{
+    fixture *fx = *state;
+    const char *queries[] = {"!!! ???", "the of and", "\xF0\x9F\x98\x80\xF0\x9F\x8E\x89", "\"",
+                             "... -- ***"};
+    /* Dense and hybrid need an engine with an embedder: tests/it_cli.py
+     * test_query_without_words_is_not_answered covers them. */
+    const char *modes[] = {"lexical"};
+    for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
+        for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
+            search_opts o;
+            search_opts_init(&o);
+            o.mode = modes[m];
+            search_result r;
+            ragd_error e;
+            ragd_status src = retrieve_search(fx->st, &fx->coll, queries[q], &o, &r, &e);
+            if (src) fprintf(stderr, "query %s mode %s: %s\n", queries[q], modes[m], e.msg);
+            assert_int_equal(src, RAGD_OK);
+            if (r.relevant || r.n)
+                fprintf(stderr, "query '%s' mode %s: relevant %d, %zu results\n", queries[q],
+                        modes[m], (int)r.relevant, r.n);
+            assert_false(r.relevant);
+            assert_int_equal(r.n, 0);
+            const char *why = json_string_value(json_object_get(r.validation, "reason"));
+            assert_non_null(why);
+            assert_non_null(strstr(why, "no searchable words"));
+            search_result_free(&r);
+        }
+    }
+    /* A real word still passes. */
+    search_opts o;
+    search_opts_init(&o);
+    search_result r;
+    ragd_error e;
+    o.mode = "lexical";
+    assert_int_equal(retrieve_search(fx->st, &fx->coll, "whales", &o, &r, &e), RAGD_OK);
+    assert_true(r.relevant);
+    search_result_free(&r);
+}
+
 static void test_duplicates_near_duplicates_and_doc_cap(void **state)
 {
     fixture *fx = *state;
@@ -371,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_mmr_order),
         cmocka_unit_test(test_term_coverage_weighted),
         cmocka_unit_test_setup_teardown(test_gate_rejects_unanswerable_question, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_without_words_is_not_relevant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_near_duplicates_and_doc_cap, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_support_floor, setup, teardown),

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -212,10 +213,11 @@ static void test_flat_equals_brute_force_and_catches_up(void **state)
      * recorded it: the recorded last id is behind the file. Re-adding must
      * not duplicate vectors. */
     bool found;
-    char fac[64];
-    int64_t last;
-    assert_int_equal(store_index_state_get(f->st, f->coll.id, &found, fac, &last, &e), RAGD_OK);
-    assert_int_equal(store_index_state_set(f->st, f->coll.id, fac, last - 12, &e), RAGD_OK);
+    store_index_state stt;
+    assert_int_equal(store_index_state_get(f->st, f->coll.id, &found, &stt, &e), RAGD_OK);
+    assert_true(found);
+    stt.last_chunk_id -= 12;
+    assert_int_equal(store_index_state_set(f->st, f->coll.id, &stt, &e), RAGD_OK);
     assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
     assert_int_equal(vindex_count(v), 212);
     check_brute_force(f, v, 10);
@@ -271,6 +273,174 @@ static void test_missing_and_corrupt_snapshot_rebuild(void **state)
     assert_true(rebuilt);
     assert_int_equal(vindex_count(v), 40);
     vindex_free(v);
+    free(path);
+}
+
+/* Overwrite n bytes at off in path. */
+static void patch_file(const char *path, long off, const void *bytes, size_t n)
+{
+    FILE *fp = fopen(path, "rb+");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+    assert_int_equal(fwrite(bytes, 1, n, fp), n);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", from, to);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int64_t sql_count(fixture *f, const char *sql)
+{
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(store_db(f->st), sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return n;
+}
+
+/* Issue 12 #1: damaged header fields of a snapshot that FAISS still reads
+ * (the IDMap ntotal at offset 8 crashed remove_ids / tripped an assert; the
+ * metric at offset 33 gave silently wrong scores) are caught by the
+ * recorded checksum and rebuilt from SQLite. */
+static void test_damaged_snapshot_header_rebuilds(void **state)
+{
+    fixture *f = *state;
+    ragd_error e;
+    put_doc(f, "a", 40);
+    put_doc(f, "b", 20);
+    ragd_vindex *v = NULL;
+    bool rebuilt;
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    char *path = ragd_xstrdup(vindex_path(v));
+    vindex_free(v);
+    /* A deletion pending: opening applies remove_ids to the loaded index. */
+    assert_int_equal(store_doc_delete(f->st, f->coll.id, "b", &e), RAGD_OK);
+    forget_doc_vectors(f, "b");
+    int64_t ntotal = 1000000;
+    patch_file(path, 8, &ntotal, sizeof ntotal);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_true(rebuilt);
+    assert_int_equal(vindex_count(v), 40);
+    check_brute_force(f, v, 10);
+    vindex_free(v);
+    /* The metric byte: inner product (0) -> L2 (1). */
+    unsigned char l2 = 1;
+    patch_file(path, 33, &l2, 1);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_true(rebuilt);
+    check_brute_force(f, v, 10);
+    vindex_free(v);
+    /* One flipped byte deep in the vector data. */
+    unsigned char junk = 0x7f;
+    patch_file(path, 200, &junk, 1);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_true(rebuilt);
+    check_brute_force(f, v, 10);
+    vindex_free(v);
+    /* Intact: loaded, not rebuilt. */
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_false(rebuilt);
+    vindex_free(v);
+    free(path);
+}
+
+/* Issue 12 #5: an older snapshot put back (a restore from backup) does not
+ * match the recorded checksum and is rebuilt; before, its missing vectors
+ * were never added back. */
+static void test_old_snapshot_put_back_rebuilds(void **state)
+{
+    fixture *f = *state;
+    ragd_error e;
+    put_doc(f, "a", 25);
+    ragd_vindex *v = NULL;
+    bool rebuilt;
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    char *path = ragd_xstrdup(vindex_path(v));
+    vindex_free(v);
+    ragd_buf old = RAGD_BUF_INIT;
+    ragd_buf_printf(&old, "%s.backup", path);
+    copy_file(path, old.data);
+    put_doc(f, "b", 31);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_int_equal(vindex_count(v), 56);
+    vindex_free(v);
+    copy_file(old.data, path);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_true(rebuilt);
+    assert_int_equal(vindex_count(v), 56);
+    check_brute_force(f, v, 20);
+    vindex_free(v);
+    ragd_buf_free(&old);
+    free(path);
+}
+
+/* Issue 12 #3: a document deleted while a snapshot is being saved (after
+ * the deletions were read) keeps its deleted_chunks rows, so the next open
+ * removes its vectors. The concurrent `rm` is played by a trigger that
+ * fires when the save records the index state. */
+static void test_delete_racing_a_save_is_kept(void **state)
+{
+    fixture *f = *state;
+    ragd_error e;
+    put_doc(f, "a", 30);
+    put_doc(f, "b", 30);
+    ragd_vindex *v = NULL;
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, NULL, &e), RAGD_OK);
+    vindex_free(v);
+    put_doc(f, "c", 10); /* so the next open catches up and saves */
+    assert_int_equal(
+        store_exec(f->st,
+                   "CREATE TEMP TRIGGER racing_rm AFTER UPDATE ON index_state BEGIN "
+                   "INSERT OR IGNORE INTO deleted_chunks(collection_id, chunk_id) SELECT "
+                   "d.collection_id, c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
+                   "WHERE d.doc_key = 'b'; DELETE FROM documents WHERE doc_key = 'b'; END",
+                   &e),
+        RAGD_OK);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, NULL, &e), RAGD_OK);
+    vindex_free(v);
+    assert_int_equal(store_exec(f->st, "DROP TRIGGER racing_rm", &e), RAGD_OK);
+    forget_doc_vectors(f, "b");
+    assert_int_equal(sql_count(f, "SELECT count(*) FROM deleted_chunks"), 30);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, NULL, &e), RAGD_OK);
+    assert_int_equal(vindex_count(v), 40);
+    check_brute_force(f, v, 50);
+    vindex_free(v);
+    assert_int_equal(sql_count(f, "SELECT count(*) FROM deleted_chunks"), 0);
+}
+
+/* Issue 12 #4: a reindex whose snapshot cannot be written keeps the
+ * pending deletions for the snapshot still in place. The write is made to
+ * fail by a directory where the temporary file would go. */
+static void test_failed_reindex_keeps_pending_deletions(void **state)
+{
+    fixture *f = *state;
+    ragd_error e;
+    put_doc(f, "a", 30);
+    put_doc(f, "b", 30);
+    ragd_vindex *v = NULL;
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, NULL, &e), RAGD_OK);
+    char *path = ragd_xstrdup(vindex_path(v));
+    vindex_free(v);
+    assert_int_equal(store_doc_delete(f->st, f->coll.id, "b", &e), RAGD_OK);
+    forget_doc_vectors(f, "b");
+    assert_int_equal(sql_count(f, "SELECT count(*) FROM deleted_chunks"), 30);
+    ragd_buf tmp = RAGD_BUF_INIT;
+    ragd_buf_printf(&tmp, "%s.tmp.%d", path, (int)getpid());
+    assert_int_equal(mkdir(tmp.data, 0755), 0);
+    assert_int_not_equal(vindex_rebuild(f->st, &f->coll, NULL, &v, &e), RAGD_OK);
+    assert_null(v);
+    assert_int_equal(rmdir(tmp.data), 0);
+    assert_int_equal(sql_count(f, "SELECT count(*) FROM deleted_chunks"), 30);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, NULL, &e), RAGD_OK);
+    assert_int_equal(vindex_count(v), 30);
+    check_brute_force(f, v, 40);
+    vindex_free(v);
+    ragd_buf_free(&tmp);
     free(path);
 }
 
@@ -334,6 +504,11 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_deletes_disappear, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_and_corrupt_snapshot_rebuild, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_snapshot_header_rebuilds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_snapshot_put_back_rebuilds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_racing_a_save_is_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_reindex_keeps_pending_deletions, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_hnsw_tombstones_and_reindex, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_factory, setup, teardown),
     };
