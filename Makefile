@@ -2,10 +2,11 @@
 # first (scripts/install-deps is idempotent and fast when all is present).
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DATA ?= ./ragd-data
 
-.PHONY: all build deps demo test asan clean format
+.PHONY: all build deps demo test asan tsan clean format
 
 all: build
 
@@ -28,8 +29,17 @@ asan: deps
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j$(JOBS)
 
+# ThreadSanitizer: the server's concurrency (engine slots, shared indexes,
+# jobs) under the integration tests; FAISS/OpenMP internals are suppressed
+# (tests/tsan.supp: libgomp is not instrumented).
+tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRAGD_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j$(JOBS)
+	@cd $(TSAN_BUILD) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 exitcode=66" \
+		ctest --output-on-failure -j$(JOBS)
+
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

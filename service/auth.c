@@ -100,17 +100,16 @@ ragd_status ragd_key_revoke(ragd_engine *e, long long id, json_t **out, ragd_err
     return RAGD_OK;
 }
 
-/* The active keys (new reference), from the cache or reloaded. */
-static ragd_status active_keys(ragd_engine *e, json_t **out, ragd_error *err)
+/* Make sure e->keys holds the active keys, at most AUTH_TTL_S old. The
+ * cache is read and replaced only under auth_mu and never handed out:
+ * jansson's reference counts are not safe to share between threads. */
+static ragd_status keys_refresh(ragd_engine *e, ragd_error *err)
 {
     pthread_mutex_lock(&e->auth_mu);
     double now = mono_s();
-    if (e->keys && now - e->keys_loaded_at < AUTH_TTL_S) {
-        *out = json_incref(e->keys);
-        pthread_mutex_unlock(&e->auth_mu);
-        return RAGD_OK;
-    }
+    bool fresh = e->keys && now - e->keys_loaded_at < AUTH_TTL_S;
     pthread_mutex_unlock(&e->auth_mu);
+    if (fresh) return RAGD_OK;
     engine_slot *s;
     ragd_status rc = engine_slot_acquire(e, &s, err);
     if (rc) return rc;
@@ -125,24 +124,24 @@ static ragd_status active_keys(ragd_engine *e, json_t **out, ragd_error *err)
     {
         if (json_is_null(json_object_get(k, "revoked_at"))) json_array_append(active, k);
     }
-    json_decref(all);
     pthread_mutex_lock(&e->auth_mu);
-    json_decref(e->keys);
+    json_t *old = e->keys;
     e->keys = active;
     e->keys_loaded_at = now;
-    *out = json_incref(active);
     pthread_mutex_unlock(&e->auth_mu);
+    json_decref(old);
+    json_decref(all);
     return RAGD_OK;
 }
 
 bool ragd_auth_required(ragd_engine *e)
 {
-    json_t *keys = NULL;
     ragd_error err;
     /* A store that cannot be read fails closed: authentication required. */
-    if (active_keys(e, &keys, &err)) return true;
-    bool any = json_array_size(keys) > 0;
-    json_decref(keys);
+    if (keys_refresh(e, &err)) return true;
+    pthread_mutex_lock(&e->auth_mu);
+    bool any = json_array_size(e->keys) > 0;
+    pthread_mutex_unlock(&e->auth_mu);
     return any;
 }
 
@@ -158,36 +157,33 @@ static bool same_hash(const char *a, const char *b)
 ragd_status ragd_authenticate(ragd_engine *e, const char *key, ragd_principal *p, ragd_error *err)
 {
     memset(p, 0, sizeof *p);
-    json_t *keys = NULL;
-    ragd_status rc = active_keys(e, &keys, err);
+    ragd_status rc = keys_refresh(e, err);
     if (rc) return rc;
-    if (json_array_size(keys) == 0) {
-        json_decref(keys);
+    char hash[RAGD_SHA256_HEX] = "";
+    if (key && *key) ragd_sha256_hex(key, strlen(key), hash);
+    pthread_mutex_lock(&e->auth_mu);
+    size_t nkeys = json_array_size(e->keys);
+    bool found = false;
+    size_t i;
+    json_t *k;
+    json_array_foreach(e->keys, i, k)
+    {
+        if (!hash[0] || found) continue;
+        if (!same_hash(json_string_value(json_object_get(k, "key_hash")), hash)) continue;
+        found = true;
+        p->key_id = (long long)json_integer_value(json_object_get(k, "id"));
+        snprintf(p->scope, sizeof p->scope, "%s", json_string_value(json_object_get(k, "scope")));
+        json_t *c = json_object_get(k, "collections");
+        p->collections = json_is_array(c) ? json_deep_copy(c) : NULL;
+    }
+    pthread_mutex_unlock(&e->auth_mu);
+    if (nkeys == 0) {
         snprintf(p->scope, sizeof p->scope, "admin");
         return RAGD_OK;
     }
-    if (!key || !*key) {
-        json_decref(keys);
+    if (!key || !*key)
         return ragd_error_set(err, RAGD_EAUTH,
                               "an API key is required: send 'Authorization: Bearer KEY'");
-    }
-    char hash[RAGD_SHA256_HEX];
-    ragd_sha256_hex(key, strlen(key), hash);
-    size_t i;
-    json_t *k;
-    json_t *found = NULL;
-    json_array_foreach(keys, i, k)
-    {
-        if (same_hash(json_string_value(json_object_get(k, "key_hash")), hash)) found = k;
-    }
-    if (found) {
-        p->key_id = (long long)json_integer_value(json_object_get(found, "id"));
-        snprintf(p->scope, sizeof p->scope, "%s",
-                 json_string_value(json_object_get(found, "scope")));
-        json_t *c = json_object_get(found, "collections");
-        p->collections = json_is_array(c) ? json_incref(c) : NULL;
-    }
-    json_decref(keys);
     if (!found) return ragd_error_set(err, RAGD_EAUTH, "unknown or revoked API key");
     return RAGD_OK;
 }
