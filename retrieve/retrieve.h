@@ -107,7 +107,8 @@ typedef struct {
     size_t n;
     bool relevant;      /* something passed validation */
     json_t *validation; /* the validator's report (owned) */
-    double ms_lexical, ms_embed, ms_dense, ms_fuse, ms_rerank, ms_validate, ms_total;
+    double ms_lexical, ms_embed, ms_dense, ms_fuse, ms_rerank, ms_validate, ms_diversify,
+        ms_total;
     const char *mode; /* the mode that ran (static string) */
 } search_result;
 

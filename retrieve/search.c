@@ -1,4 +1,8 @@
-/* retrieve/search.c — the search pipeline: candidates -> fuse -> validate.
+/* retrieve/search.c — the search pipeline as small stages:
+ *   plan -> candidates (lexical, dense) -> fuse -> rerank -> validate -> gate
+ *   -> diversify -> cut
+ * each a function with one input and one output (retrieve_search chains
+ * them and times each for timing_ms).
  *
  * Candidates come from the lexical index (BM25) and/or the vector index
  * (cosine). Hybrid mode fuses them by score (BM25 relative to the query's
@@ -315,12 +319,46 @@ static ragd_status rerank_stage(ragd_store *st, int64_t coll, const char *query,
     return rc;
 }
 
-ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const char *query,
-                            const search_opts *o, search_result *out, ragd_error *err)
+/* --- the pipeline stages ----------------------------------------------------------
+ * Each stage takes the previous stage's output and keeps no state of its
+ * own: everything a query needs lives in its plan, its candidate list and
+ * its verdicts, so concurrent searches share nothing but the store and the
+ * (read-locked) index. */
+
+/* One search's settings, resolved from search_opts and the defaults. */
+typedef struct {
+    const char *mode; /* static */
+    bool use_lex, use_dense, rrf;
+    size_t k;    /* results wanted */
+    size_t kc;   /* candidates per channel */
+    size_t pool; /* passing hits collected for diversity */
+    double min_evidence, min_support, cos_floor, mmr, rrf_k, w_lex, w_dense;
+} search_plan;
+
+/* Candidates of both channels, fused order after stage_fuse. */
+typedef struct {
+    candidate *v;
+    size_t n, cap;
+    double dense_floor; /* cosine at SEARCH_DENSE_NORM_DEPTH; 2 = no dense list */
+    double top_score;   /* the best fused score */
+} cand_list;
+
+/* What validation decided, for the gate, diversity and the report. */
+typedef struct {
+    json_t *dropped;
+    hash_set *shingles, *wordsets; /* per collected hit (pool entries) */
+    size_t by_support, by_dup, by_near, by_cap, by_score, by_rerank, npassed, gate_seen;
+    size_t nterms;
+    double best_evidence;
+    bool gate;
+} verdicts;
+
+/* Stage 0: check the query and resolve the settings. */
+static ragd_status stage_plan(const ragd_collection *coll, const char *query, const search_opts *o,
+                              search_plan *p, ragd_error *err)
 {
-    memset(out, 0, sizeof *out);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    (void)coll;
+    memset(p, 0, sizeof *p);
     size_t qlen = strlen(query);
     const char *why = NULL;
     if (qlen > SEARCH_MAX_QUERY_BYTES)
@@ -334,253 +372,267 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     if (!nonspace) return ragd_error_set(err, RAGD_EINPUT, "empty query");
     bool have_dense = o->embedder && o->vindex;
     const char *mode = o->mode && *o->mode ? o->mode : (have_dense ? "hybrid" : "lexical");
-    bool use_lex, use_dense;
     if (!strcmp(mode, "lexical")) {
-        out->mode = "lexical", use_lex = true, use_dense = false;
+        p->mode = "lexical", p->use_lex = true;
     } else if (!strcmp(mode, "dense")) {
-        out->mode = "dense", use_lex = false, use_dense = true;
+        p->mode = "dense", p->use_dense = true;
     } else if (!strcmp(mode, "hybrid")) {
-        out->mode = "hybrid", use_lex = true, use_dense = true;
+        p->mode = "hybrid", p->use_lex = p->use_dense = true;
     } else {
         return ragd_error_set(err, RAGD_EUSAGE, "unknown --mode '%s' (hybrid, dense, lexical)",
                               mode);
     }
-    if (use_dense && !have_dense)
+    if (p->use_dense && !have_dense)
         return ragd_error_set(err, RAGD_EUSAGE,
                               "--mode %s needs the collection's embedder and vector index", mode);
-    size_t k = o->k ? o->k : 10;
-    if (k > SEARCH_MAX_K)
-        return ragd_error_set(err, RAGD_EUSAGE, "--k %zu is too large (max %d)", k, SEARCH_MAX_K);
-    double min_evidence = o->min_evidence >= 0            ? o->min_evidence
-                          : !strcmp(out->mode, "lexical") ? RETRIEVE_MIN_EVIDENCE_LEXICAL
-                                                          : RETRIEVE_MIN_EVIDENCE;
-    double min_support = o->min_support >= 0 ? o->min_support : RETRIEVE_MIN_SUPPORT;
-    double cos_floor = o->cosine_floor >= 0 ? o->cosine_floor : RETRIEVE_COSINE_FLOOR;
-    double mmr = o->mmr_lambda >= 0 ? o->mmr_lambda : RETRIEVE_MMR_LAMBDA;
-    double rrf_k = o->rrf_k > 0 ? o->rrf_k : RETRIEVE_RRF_K;
-    double w_lex = o->w_lexical > 0 ? o->w_lexical : RETRIEVE_W_LEXICAL;
-    double w_dense = o->w_dense > 0 ? o->w_dense : RETRIEVE_W_DENSE;
-    size_t kc = o->candidates ? o->candidates : (k * 10 > 100 ? k * 10 : 100);
-    if (o->nfilters && !o->candidates) kc *= 4; /* filters drop candidates after retrieval */
-    ragd_status rc = RAGD_OK;
-    candidate *cv = NULL;
-    double dense_floor = 2; /* cosine at SEARCH_DENSE_NORM_DEPTH; 2 = no dense list */
-    size_t nc = 0, capc = 0;
+    p->k = o->k ? o->k : 10;
+    if (p->k > SEARCH_MAX_K)
+        return ragd_error_set(err, RAGD_EUSAGE, "--k %zu is too large (max %d)", p->k,
+                              SEARCH_MAX_K);
+    p->min_evidence = o->min_evidence >= 0          ? o->min_evidence
+                      : !strcmp(p->mode, "lexical") ? RETRIEVE_MIN_EVIDENCE_LEXICAL
+                                                    : RETRIEVE_MIN_EVIDENCE;
+    p->min_support = o->min_support >= 0 ? o->min_support : RETRIEVE_MIN_SUPPORT;
+    p->cos_floor = o->cosine_floor >= 0 ? o->cosine_floor : RETRIEVE_COSINE_FLOOR;
+    p->mmr = o->mmr_lambda >= 0 ? o->mmr_lambda : RETRIEVE_MMR_LAMBDA;
+    p->rrf_k = o->rrf_k > 0 ? o->rrf_k : RETRIEVE_RRF_K;
+    p->w_lex = o->w_lexical > 0 ? o->w_lexical : RETRIEVE_W_LEXICAL;
+    p->w_dense = o->w_dense > 0 ? o->w_dense : RETRIEVE_W_DENSE;
+    p->rrf = o->fusion && !strcmp(o->fusion, "rrf");
+    p->kc = o->candidates ? o->candidates : (p->k * 10 > 100 ? p->k * 10 : 100);
+    if (o->nfilters && !o->candidates) p->kc *= 4; /* filters drop candidates after retrieval */
+    /* Collect more passing hits than k so that diversity (MMR) has
+     * alternatives to choose from; evaluation keeps exactly k in fused order. */
+    p->pool = o->keep_all ? p->k : (p->mmr < 1 ? 2 * p->k : p->k);
+    return RAGD_OK;
+}
 
-    /* Stage 1a: lexical candidates. */
-    if (use_lex) {
-        lexical_hit *lh = NULL;
-        size_t nl = 0;
-        if ((rc = lexical_search(st, coll->id, query, kc, &lh, &nl, err))) return rc;
-        for (size_t i = 0; i < nl; i++) {
-            candidate *c = cand_find_or_add(&cv, &nc, &capc, lh[i].chunk_id);
-            c->lex = lh[i].score;
-            c->lex_rank = (int)i + 1;
-        }
-        free(lh);
-        out->ms_lexical = ms_since(&t0);
+/* Stage 1a: lexical candidates (BM25). */
+static ragd_status stage_lexical(ragd_store *st, const ragd_collection *coll, const char *query,
+                                 const search_plan *p, cand_list *cl, ragd_error *err)
+{
+    lexical_hit *lh = NULL;
+    size_t nl = 0;
+    ragd_status rc = lexical_search(st, coll->id, query, p->kc, &lh, &nl, err);
+    if (rc) return rc;
+    for (size_t i = 0; i < nl; i++) {
+        candidate *c = cand_find_or_add(&cl->v, &cl->n, &cl->cap, lh[i].chunk_id);
+        c->lex = lh[i].score;
+        c->lex_rank = (int)i + 1;
     }
-    /* Stage 1b: dense candidates. */
-    if (use_dense) {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        int dim = embedder_dim(o->embedder);
-        float *qv = ragd_xcalloc((size_t)(dim > 0 ? dim : 1), sizeof *qv);
-        const char *texts[1] = {query};
-        rc = embedder_embed(o->embedder, texts, NULL, 1, qv, NULL, err);
-        if (!rc && embedder_dim(o->embedder) != coll->settings.dim)
-            rc = ragd_error_set(err, RAGD_EPROVIDER,
-                                "embedder returned %d-d vectors, the collection expects %d-d",
-                                embedder_dim(o->embedder), coll->settings.dim);
-        out->ms_embed = ms_since(&t1);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        vindex_hit *vh = NULL;
-        size_t nv = 0;
-        if (!rc) {
-            vindex_normalize(qv, coll->settings.dim);
-            /* Search deeper than the candidate list: the cosine at a fixed
-             * depth is the floor of the min-max scaling in score fusion, so
-             * the scaling (and the ranking) does not depend on k. */
-            size_t kd = kc > SEARCH_DENSE_NORM_DEPTH ? kc : SEARCH_DENSE_NORM_DEPTH;
-            rc = vindex_search(o->vindex, qv, kd, &vh, &nv, err);
-        }
-        free(qv);
-        if (rc) {
-            free(cv);
-            return rc;
-        }
-        if (nv) dense_floor = vh[nv - 1].score;
-        if (nv > kc) nv = kc;
-        for (size_t i = 0; i < nv; i++) {
-            candidate *c = cand_find_or_add(&cv, &nc, &capc, vh[i].chunk_id);
-            c->dense = vh[i].score;
-            c->dense_rank = (int)i + 1;
-        }
-        free(vh);
-        out->ms_dense = ms_since(&t1);
+    free(lh);
+    return RAGD_OK;
+}
+
+/* Stage 1b: dense candidates (cosine): embed the query, then search the
+ * index deeper than the candidate list, since the cosine at a fixed depth
+ * is the floor of the min-max scaling in score fusion (so the scaling, and
+ * the ranking, does not depend on k). */
+static ragd_status stage_dense(const ragd_collection *coll, const char *query, const search_opts *o,
+                               const search_plan *p, cand_list *cl, double *ms_embed,
+                               ragd_error *err)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int dim = embedder_dim(o->embedder);
+    float *qv = ragd_xcalloc((size_t)(dim > 0 ? dim : 1), sizeof *qv);
+    const char *texts[1] = {query};
+    ragd_status rc = embedder_embed(o->embedder, texts, NULL, 1, qv, NULL, err);
+    if (!rc && embedder_dim(o->embedder) != coll->settings.dim)
+        rc = ragd_error_set(err, RAGD_EPROVIDER,
+                            "embedder returned %d-d vectors, the collection expects %d-d",
+                            embedder_dim(o->embedder), coll->settings.dim);
+    *ms_embed = ms_since(&t0);
+    vindex_hit *vh = NULL;
+    size_t nv = 0;
+    if (!rc) {
+        vindex_normalize(qv, coll->settings.dim);
+        size_t kd = p->kc > SEARCH_DENSE_NORM_DEPTH ? p->kc : SEARCH_DENSE_NORM_DEPTH;
+        rc = vindex_search(o->vindex, qv, kd, &vh, &nv, err);
     }
-    /* Stage 2: fuse (weighted reciprocal rank fusion) or take the one list. */
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    bool rrf = o->fusion && !strcmp(o->fusion, "rrf");
-    double lex_max = 0, dense_max = -1, dense_min = dense_floor < 2 ? dense_floor : 1;
-    for (size_t i = 0; i < nc; i++) {
-        if (cv[i].lex_rank && cv[i].lex > lex_max) lex_max = cv[i].lex;
-        if (cv[i].dense_rank && cv[i].dense > dense_max) dense_max = cv[i].dense;
+    free(qv);
+    if (rc) return rc;
+    if (nv) cl->dense_floor = vh[nv - 1].score;
+    if (nv > p->kc) nv = p->kc;
+    for (size_t i = 0; i < nv; i++) {
+        candidate *c = cand_find_or_add(&cl->v, &cl->n, &cl->cap, vh[i].chunk_id);
+        c->dense = vh[i].score;
+        c->dense_rank = (int)i + 1;
     }
-    for (size_t i = 0; i < nc; i++) {
-        candidate *c = &cv[i];
-        if (use_lex && use_dense && rrf) {
-            c->fused = (c->lex_rank ? w_lex / (rrf_k + c->lex_rank) : 0) +
-                       (c->dense_rank ? w_dense / (rrf_k + c->dense_rank) : 0);
-        } else if (use_lex && use_dense) {
+    free(vh);
+    return RAGD_OK;
+}
+
+/* Stage 2: fuse the two lists (score fusion or weighted RRF), or take the
+ * one list; sort by the fused score. */
+static void stage_fuse(const search_plan *p, cand_list *cl)
+{
+    double lex_max = 0, dense_max = -1, dense_min = cl->dense_floor < 2 ? cl->dense_floor : 1;
+    for (size_t i = 0; i < cl->n; i++) {
+        if (cl->v[i].lex_rank && cl->v[i].lex > lex_max) lex_max = cl->v[i].lex;
+        if (cl->v[i].dense_rank && cl->v[i].dense > dense_max) dense_max = cl->v[i].dense;
+    }
+    for (size_t i = 0; i < cl->n; i++) {
+        candidate *c = &cl->v[i];
+        if (p->use_lex && p->use_dense && p->rrf) {
+            c->fused = (c->lex_rank ? p->w_lex / (p->rrf_k + c->lex_rank) : 0) +
+                       (c->dense_rank ? p->w_dense / (p->rrf_k + c->dense_rank) : 0);
+        } else if (p->use_lex && p->use_dense) {
             /* Score fusion: BM25 relative to the best, cosine min-max scaled
              * over the dense list; a channel that missed the candidate adds 0. */
             double l = c->lex_rank && lex_max > 0 ? c->lex / lex_max : 0;
             double d = c->dense_rank && dense_max > dense_min
                            ? (c->dense - dense_min) / (dense_max - dense_min)
                            : 0;
-            c->fused = w_lex * l + w_dense * d;
+            c->fused = p->w_lex * l + p->w_dense * d;
         } else {
-            c->fused = use_lex ? c->lex : c->dense;
+            c->fused = p->use_lex ? c->lex : c->dense;
         }
     }
-    if (nc) qsort(cv, nc, sizeof *cv, cand_by_fused);
-    out->ms_fuse = ms_since(&t1);
-    double top_score = nc ? cv[0].fused : 0; /* the best fused score */
-    /* Stage 2b: rerank (optional). */
-    json_t *rerank_report = NULL;
-    bool reranked = false;
-    if (o->reranker) {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        rc = rerank_stage(st, coll->id, query, o, cv, nc, &rerank_report, &reranked, err);
-        out->ms_rerank = ms_since(&t1);
-        if (rc) {
-            free(cv);
-            return rc;
-        }
-    }
+    if (cl->n) qsort(cl->v, cl->n, sizeof *cl->v, cand_by_fused);
+    cl->top_score = cl->n ? cl->v[0].fused : 0;
+}
 
-    /* Stage 3: validate. */
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    char **terms = NULL;
-    size_t nterms = lexical_terms(query, &terms);
-    /* Coverage is weighted by idf: matching the rare words of a question
-     * matters, matching "study" or "cells" barely does. */
-    double *idf = ragd_xcalloc(nterms ? nterms : 1, sizeof *idf);
-    if ((rc = lexical_terms_idf(st, terms, nterms, idf, err))) {
-        free(idf);
-        lexical_terms_free(terms, nterms);
-        free(cv);
-        return rc;
-    }
-    vwords qwords;
-    vwords_init(&qwords, query, qlen);
-    json_t *dropped = json_array();
-    /* Collect up to `pool` passing hits so that diversity (MMR) has
-     * alternatives to choose from; evaluation keeps exactly k in fused order. */
-    size_t pool = o->keep_all ? k : (mmr < 1 ? 2 * k : k);
-    out->hits = ragd_xcalloc(pool, sizeof *out->hits);
-    hash_set *shingles = ragd_xcalloc(pool, sizeof *shingles);
-    hash_set *wordsets = ragd_xcalloc(pool, sizeof *wordsets);
-    size_t by_support = 0, by_dup = 0, by_near = 0, by_cap = 0, by_score = 0, by_rerank = 0,
-           npassed = 0;
-    size_t gate_seen = 0; /* passing candidates considered by the query gate */
-    double best_evidence = 0;
-    bool gate = false;
-    for (size_t i = 0; i < nc && out->n < pool; i++) {
+/* The query's words as validation needs them. */
+typedef struct {
+    char **terms;
+    size_t nterms;
+    double *idf; /* coverage is weighted by idf: the rare words of a question matter */
+    vwords words;
+} query_words;
+
+static void query_words_free(query_words *q)
+{
+    free(q->idf);
+    lexical_terms_free(q->terms, q->nterms);
+    vwords_free(&q->words);
+}
+
+/* The measures of one loaded hit against the query: coverage (chunk,
+ * headings, title and the document's summary), phrase coverage (the chunk
+ * itself), evidence; its shingles and word set for the duplicate rules and
+ * MMR. Takes summary (may be NULL). */
+static void measure_hit(search_hit *h, char *summary, const query_words *q, const search_plan *p,
+                        hash_set *sh, hash_set *ws)
+{
+    ragd_buf all = RAGD_BUF_INIT;
+    ragd_buf_printf(&all, "%s\n%s\n%s", h->title, h->heading_path, h->text);
+    vwords tw;
+    vwords_init(&tw, all.data, all.len);
+    ragd_buf_free(&all);
+    vwords sw = {0};
+    if (summary && *summary) vwords_init(&sw, summary, strlen(summary));
+    free(summary);
+    const vwords *cov_texts[2] = {&tw, &sw};
+    h->coverage = validate_term_coverage(q->terms, q->idf, q->nterms, cov_texts, sw.folded ? 2 : 1);
+    vwords_free(&sw);
+    h->phrase = validate_phrase_coverage(&q->words, &tw);
+    double cos_excess = p->use_dense && h->dense_rank ? h->dense_score - p->cos_floor : 0;
+    h->evidence =
+        h->coverage + h->phrase + RETRIEVE_COSINE_WEIGHT * (cos_excess > 0 ? cos_excess : 0);
+    hash_set_shingles(sh, &tw, 4);
+    hash_set_words(ws, &tw);
+    vwords_free(&tw);
+}
+
+/* The per-candidate rules (file comment): the reason h is dropped, or NULL
+ * when it passes, given the hits kept so far. */
+static const char *judge_hit(const search_hit *h, const hash_set *sh, const search_result *out,
+                             const verdicts *vd, const cand_list *cl, const search_plan *p,
+                             const search_opts *o, bool reranked)
+{
+    bool dup = false, near = false;
+    for (size_t s = 0; s < out->n && !dup; s++)
+        dup = out->hits[s].passed && strcmp(out->hits[s].text, h->text) == 0;
+    for (size_t s = 0; s < out->n && !dup && !near; s++)
+        near = out->hits[s].passed &&
+               hash_set_jaccard_at_least(&vd->shingles[s], sh, RETRIEVE_NEAR_DUP);
+    size_t per_doc = 0;
+    for (size_t s = 0; s < out->n; s++)
+        per_doc += out->hits[s].passed && strcmp(out->hits[s].doc_id, h->doc_id) == 0;
+    bool score_ok = !(cl->top_score > 0 && h->fused_score < SEARCH_MIN_SCORE_RATIO * cl->top_score);
+    if (!p->use_lex) score_ok = true; /* cosine is absolute: judged by the evidence */
+    if (h->reranked) score_ok = true; /* judged by the reranker (file comment) */
+    bool rerank_ok =
+        !(reranked && o->min_rerank_set && (!h->reranked || h->rerank_score < o->min_rerank));
+    return !score_ok                                     ? "score"
+           : !rerank_ok                                  ? "rerank"
+           : h->evidence < p->min_support                ? "support"
+           : dup                                         ? "duplicate"
+           : near                                        ? "near_duplicate"
+           : (!o->keep_all && per_doc >= SEARCH_DOC_CAP) ? "doc_cap"
+                                                         : NULL;
+}
+
+static void count_drop(verdicts *vd, const char *reason)
+{
+    vd->by_score += !strcmp(reason, "score");
+    vd->by_rerank += !strcmp(reason, "rerank");
+    vd->by_support += !strcmp(reason, "support");
+    vd->by_dup += !strcmp(reason, "duplicate");
+    vd->by_near += !strcmp(reason, "near_duplicate");
+    vd->by_cap += !strcmp(reason, "doc_cap");
+}
+
+/* Stage 3: validate candidates in order until the pool is full: load each
+ * (skipping chunks deleted meanwhile and documents the metadata filters
+ * exclude), measure it, judge it, and collect it; the best passing ones
+ * feed the query gate. */
+static ragd_status stage_validate(ragd_store *st, const ragd_collection *coll, const char *query,
+                                  const search_opts *o, const search_plan *p, const cand_list *cl,
+                                  bool reranked, search_result *out, verdicts *vd, ragd_error *err)
+{
+    query_words q = {0};
+    q.nterms = lexical_terms(query, &q.terms);
+    q.idf = ragd_xcalloc(q.nterms ? q.nterms : 1, sizeof *q.idf);
+    vwords_init(&q.words, query, strlen(query));
+    vd->nterms = q.nterms;
+    ragd_status rc = lexical_terms_idf(st, q.terms, q.nterms, q.idf, err);
+    out->hits = ragd_xcalloc(p->pool, sizeof *out->hits);
+    vd->shingles = ragd_xcalloc(p->pool, sizeof *vd->shingles);
+    vd->wordsets = ragd_xcalloc(p->pool, sizeof *vd->wordsets);
+    for (size_t i = 0; !rc && i < cl->n && out->n < p->pool; i++) {
+        const candidate *c = &cl->v[i];
         search_hit h = {0};
-        char *meta = NULL;
-        char *summary = NULL;
+        char *meta = NULL, *summary = NULL;
         ragd_status lr =
-            load_hit(st, coll->id, cv[i].chunk_id, &h, o->nfilters ? &meta : NULL, &summary, err);
+            load_hit(st, coll->id, c->chunk_id, &h, o->nfilters ? &meta : NULL, &summary, err);
         if (lr == RAGD_ENOTFOUND) continue;
         if ((rc = lr)) break;
-        if (o->nfilters) {
-            /* Metadata filters select documents; they are not a relevance
-             * judgement, so a filtered-out candidate is skipped silently. */
-            bool keep = metadata_matches(meta, o->filters, o->nfilters);
-            free(meta);
-            if (!keep) {
-                hit_free(&h);
-                free(summary);
-                continue;
-            }
+        /* Metadata filters select documents; they are not a relevance
+         * judgement, so a filtered-out candidate is skipped silently. */
+        bool keep = !o->nfilters || metadata_matches(meta, o->filters, o->nfilters);
+        free(meta);
+        if (!keep) {
+            hit_free(&h);
+            free(summary);
+            continue;
         }
-        h.score = cv[i].reranked ? cv[i].rerank : cv[i].fused;
-        h.fused_score = cv[i].fused;
-        h.rerank_score = cv[i].rerank;
-        h.reranked = cv[i].reranked;
-        h.lexical_score = cv[i].lex;
-        h.dense_score = cv[i].dense;
-        h.lexical_rank = cv[i].lex_rank;
-        h.dense_rank = cv[i].dense_rank;
-        ragd_buf all = RAGD_BUF_INIT;
-        ragd_buf_printf(&all, "%s\n%s\n%s", h.title, h.heading_path, h.text);
-        vwords tw;
-        vwords_init(&tw, all.data, all.len);
-        ragd_buf_free(&all);
-        /* Coverage also counts the document's summary: a chunk deep in a
-         * document still belongs to what the document is about. Phrases
-         * must be in the chunk itself. */
-        vwords sw = {0};
-        if (summary && *summary) vwords_init(&sw, summary, strlen(summary));
-        free(summary);
-        const vwords *cov_texts[2] = {&tw, &sw};
-        h.coverage = validate_term_coverage(terms, idf, nterms, cov_texts, sw.folded ? 2 : 1);
-        vwords_free(&sw);
-        h.phrase = validate_phrase_coverage(&qwords, &tw);
-        double cos_excess = use_dense && h.dense_rank ? h.dense_score - cos_floor : 0;
-        h.evidence =
-            h.coverage + h.phrase + RETRIEVE_COSINE_WEIGHT * (cos_excess > 0 ? cos_excess : 0);
+        h.score = c->reranked ? c->rerank : c->fused;
+        h.fused_score = c->fused;
+        h.rerank_score = c->rerank;
+        h.reranked = c->reranked;
+        h.lexical_score = c->lex;
+        h.dense_score = c->dense;
+        h.lexical_rank = c->lex_rank;
+        h.dense_rank = c->dense_rank;
         hash_set sh, ws;
-        hash_set_shingles(&sh, &tw, 4);
-        hash_set_words(&ws, &tw);
-        vwords_free(&tw);
-        bool dup = false, near = false;
-        for (size_t s = 0; s < out->n && !dup; s++)
-            dup = out->hits[s].passed && strcmp(out->hits[s].text, h.text) == 0;
-        for (size_t s = 0; s < out->n && !dup && !near; s++)
-            near = out->hits[s].passed &&
-                   hash_set_jaccard_at_least(&shingles[s], &sh, RETRIEVE_NEAR_DUP);
-        size_t per_doc = 0;
-        for (size_t s = 0; s < out->n; s++)
-            per_doc += out->hits[s].passed && strcmp(out->hits[s].doc_id, h.doc_id) == 0;
-        /* Per candidate: some evidence of its own, not far below the best
-         * candidate, not a copy of a better one, not too many per document. */
-        bool support_ok = h.evidence >= min_support;
-        bool score_ok = !(top_score > 0 && h.fused_score < SEARCH_MIN_SCORE_RATIO * top_score);
-        if (!use_lex) score_ok = true;   /* cosine is absolute: judged by the evidence */
-        if (h.reranked) score_ok = true; /* judged by the reranker (file comment) */
-        bool rerank_ok =
-            !(reranked && o->min_rerank_set && (!h.reranked || h.rerank_score < o->min_rerank));
-        const char *reason = !score_ok                                     ? "score"
-                             : !rerank_ok                                  ? "rerank"
-                             : !support_ok                                 ? "support"
-                             : dup                                         ? "duplicate"
-                             : near                                        ? "near_duplicate"
-                             : (!o->keep_all && per_doc >= SEARCH_DOC_CAP) ? "doc_cap"
-                                                                           : NULL;
+        measure_hit(&h, summary, &q, p, &sh, &ws);
+        const char *reason = judge_hit(&h, &sh, out, vd, cl, p, o, reranked);
         if (reason) {
-            drop(dropped, &h, reason, h.evidence);
-            by_score += !strcmp(reason, "score");
-            by_rerank += !strcmp(reason, "rerank");
-            by_support += !strcmp(reason, "support");
-            by_dup += !strcmp(reason, "duplicate");
-            by_near += !strcmp(reason, "near_duplicate");
-            by_cap += !strcmp(reason, "doc_cap");
+            drop(vd->dropped, &h, reason, h.evidence);
+            count_drop(vd, reason);
         } else {
-            /* The query gate: the question is answerable from this
-             * collection only if one of its best candidates shows strong
-             * evidence. */
-            if (gate_seen++ < SEARCH_GATE_DEPTH) {
-                if (h.evidence >= min_evidence) gate = true;
-                if (h.evidence > best_evidence) best_evidence = h.evidence;
+            if (vd->gate_seen++ < SEARCH_GATE_DEPTH) {
+                if (h.evidence >= p->min_evidence) vd->gate = true;
+                if (h.evidence > vd->best_evidence) vd->best_evidence = h.evidence;
             }
-            npassed++;
+            vd->npassed++;
         }
         h.passed = reason == NULL;
         if (h.passed || o->keep_all) {
-            shingles[out->n] = sh;
-            wordsets[out->n] = ws;
+            vd->shingles[out->n] = sh;
+            vd->wordsets[out->n] = ws;
             out->hits[out->n++] = h;
         } else {
             hash_set_free(&sh);
@@ -588,104 +640,173 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
             hit_free(&h);
         }
     }
-    free(cv);
-    free(idf);
-    lexical_terms_free(terms, nterms);
-    vwords_free(&qwords);
-    if (!nterms) gate = false; /* no query word to be evidence of (validate.h) */
-    if (!rc && !gate) {
-        /* Nothing is strong enough: the query is not answerable here. */
-        for (size_t i = 0; i < out->n; i++) {
-            if (!out->hits[i].passed) continue;
-            out->hits[i].passed = false;
-            drop(dropped, &out->hits[i], "evidence", out->hits[i].evidence);
-        }
-        if (!o->keep_all) {
-            for (size_t i = 0; i < out->n; i++)
-                hit_free(&out->hits[i]);
-            out->n = 0;
-        }
+    query_words_free(&q);
+    if (!vd->nterms) vd->gate = false; /* no query word to be evidence of (validate.h) */
+    return rc;
+}
+
+/* Stage 4: the query gate. The question is answerable from this collection
+ * only if one of its best passing candidates shows strong evidence; if none
+ * does, nothing passes. */
+static void stage_gate(const search_opts *o, verdicts *vd, search_result *out)
+{
+    if (vd->gate) return;
+    for (size_t i = 0; i < out->n; i++) {
+        if (!out->hits[i].passed) continue;
+        out->hits[i].passed = false;
+        drop(vd->dropped, &out->hits[i], "evidence", out->hits[i].evidence);
     }
-    if (!rc && gate && mmr < 1 && out->n > 1) {
-        /* Diversity: reorder the passing hits by maximal marginal relevance
-         * over their content words, then keep k. */
-        size_t *order = ragd_xcalloc(out->n, sizeof *order);
-        double *rel = ragd_xcalloc(out->n, sizeof *rel);
-        double rmin = 0, rmax = 0;
-        bool rseen = false;
-        for (size_t i = 0; i < out->n; i++) {
-            const search_hit *h = &out->hits[i];
-            rel[i] = h->score;
-            if (!h->reranked) continue;
-            if (!rseen || h->rerank_score < rmin) rmin = h->rerank_score;
-            if (!rseen || h->rerank_score > rmax) rmax = h->rerank_score;
-            rseen = true;
-        }
-        for (size_t i = 0; reranked && i < out->n; i++) /* a positive scale for MMR */
-            rel[i] = !out->hits[i].reranked ? 0
-                                            : 0.05 + 0.95 * (out->hits[i].rerank_score - rmin) /
-                                                         (rmax > rmin ? rmax - rmin : 1);
-        validate_mmr_order(rel, wordsets, out->n, mmr, order);
-        search_hit *re = ragd_xcalloc(out->n, sizeof *re);
-        for (size_t i = 0; i < out->n; i++)
-            re[i] = out->hits[order[i]];
-        memcpy(out->hits, re, out->n * sizeof *re);
-        free(re);
-        free(rel);
-        free(order);
-    }
-    for (size_t i = 0; i < pool; i++) {
-        hash_set_free(&shingles[i]);
-        hash_set_free(&wordsets[i]);
-    }
-    free(shingles);
-    free(wordsets);
-    if (!rc && out->n > k) {
-        for (size_t i = k; i < out->n; i++)
-            hit_free(&out->hits[i]);
-        out->n = k;
-    }
-    if (rc) {
-        json_decref(dropped);
-        json_decref(rerank_report);
-        search_result_free(out);
-        return rc;
-    }
-    out->query = ragd_xstrdup(query);
-    out->coll_id = coll->id;
-    out->relevant = false;
+    if (o->keep_all) return;
     for (size_t i = 0; i < out->n; i++)
-        out->relevant |= out->hits[i].passed;
-    out->validation = json_pack(
-        "{s:b,s:i,s:i,s:f,s:{s:i,s:i,s:i,s:i,s:i},s:{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i},s:o}",
-        "relevant", out->relevant, "candidates", (int)nc, "kept", (int)out->n, "best_evidence",
-        best_evidence, "dropped_by", "score", (int)by_score, "support", (int)by_support,
-        "duplicate", (int)by_dup, "near_duplicate", (int)by_near, "doc_cap", (int)by_cap,
-        "thresholds", "min_evidence", min_evidence, "min_support", min_support, "cosine_floor",
-        cos_floor, "cosine_weight", RETRIEVE_COSINE_WEIGHT, "min_score_ratio",
-        SEARCH_MIN_SCORE_RATIO, "near_duplicate", RETRIEVE_NEAR_DUP, "mmr_lambda", mmr, "doc_cap",
-        SEARCH_DOC_CAP, "dropped", dropped);
+        hit_free(&out->hits[i]);
+    out->n = 0;
+}
+
+/* Stage 5: diversity. Reorder the passing hits by maximal marginal
+ * relevance over their content words (reranked hits by their rerank score,
+ * scaled to [0.05, 1]). */
+static void stage_diversify(const search_plan *p, const verdicts *vd, bool reranked,
+                            search_result *out)
+{
+    if (!vd->gate || p->mmr >= 1 || out->n < 2) return;
+    size_t *order = ragd_xcalloc(out->n, sizeof *order);
+    double *rel = ragd_xcalloc(out->n, sizeof *rel);
+    double rmin = 0, rmax = 0;
+    bool rseen = false;
+    for (size_t i = 0; i < out->n; i++) {
+        const search_hit *h = &out->hits[i];
+        rel[i] = h->score;
+        if (!h->reranked) continue;
+        if (!rseen || h->rerank_score < rmin) rmin = h->rerank_score;
+        if (!rseen || h->rerank_score > rmax) rmax = h->rerank_score;
+        rseen = true;
+    }
+    for (size_t i = 0; reranked && i < out->n; i++) /* a positive scale for MMR */
+        rel[i] = !out->hits[i].reranked ? 0
+                                        : 0.05 + 0.95 * (out->hits[i].rerank_score - rmin) /
+                                                     (rmax > rmin ? rmax - rmin : 1);
+    validate_mmr_order(rel, vd->wordsets, out->n, p->mmr, order);
+    search_hit *re = ragd_xcalloc(out->n, sizeof *re);
+    for (size_t i = 0; i < out->n; i++)
+        re[i] = out->hits[order[i]];
+    memcpy(out->hits, re, out->n * sizeof *re);
+    free(re);
+    free(rel);
+    free(order);
+}
+
+/* Stage 6: cut to k. */
+static void stage_cut(const search_plan *p, search_result *out)
+{
+    for (size_t i = p->k; i < out->n; i++)
+        hit_free(&out->hits[i]);
+    if (out->n > p->k) out->n = p->k;
+}
+
+/* The validation report: counts, thresholds, drops, and why nothing passed. */
+static json_t *validation_report(const search_plan *p, const cand_list *cl, verdicts *vd,
+                                 json_t *rerank_report, const search_result *out)
+{
+    json_t *v = json_pack(
+        "{s:b,s:i,s:i,s:f,s:{s:i,s:i,s:i,s:i,s:i},s:{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i},s:O}",
+        "relevant", out->relevant, "candidates", (int)cl->n, "kept", (int)out->n, "best_evidence",
+        vd->best_evidence, "dropped_by", "score", (int)vd->by_score, "support", (int)vd->by_support,
+        "duplicate", (int)vd->by_dup, "near_duplicate", (int)vd->by_near, "doc_cap",
+        (int)vd->by_cap, "thresholds", "min_evidence", p->min_evidence, "min_support",
+        p->min_support, "cosine_floor", p->cos_floor, "cosine_weight", RETRIEVE_COSINE_WEIGHT,
+        "min_score_ratio", SEARCH_MIN_SCORE_RATIO, "near_duplicate", RETRIEVE_NEAR_DUP,
+        "mmr_lambda", p->mmr, "doc_cap", SEARCH_DOC_CAP, "dropped", vd->dropped);
     if (rerank_report) {
-        json_object_set_new(json_object_get(out->validation, "dropped_by"), "rerank",
-                            json_integer((json_int_t)by_rerank));
-        json_object_set_new(out->validation, "rerank", rerank_report);
+        json_object_set_new(json_object_get(v, "dropped_by"), "rerank",
+                            json_integer((json_int_t)vd->by_rerank));
+        json_object_set(v, "rerank", rerank_report);
     }
     if (!out->relevant) {
         char msg[160];
-        if (!nterms)
+        if (!vd->nterms)
             snprintf(msg, sizeof msg, "%s", VALIDATE_NO_TERMS_REASON);
-        else if (!nc)
+        else if (!cl->n)
             snprintf(msg, sizeof msg, "no candidate matches the query");
-        else if (!npassed)
+        else if (!vd->npassed)
             snprintf(msg, sizeof msg, "no candidate is relevant enough to the query");
         else
             snprintf(msg, sizeof msg,
                      "no candidate shows enough evidence (best %.2f, needed %.2f): the "
                      "collection does not seem to answer this question",
-                     best_evidence, min_evidence);
-        json_object_set_new(out->validation, "reason", json_string(msg));
+                     vd->best_evidence, p->min_evidence);
+        json_object_set_new(v, "reason", json_string(msg));
     }
+    return v;
+}
+
+static void verdicts_free(verdicts *vd, size_t pool)
+{
+    for (size_t i = 0; vd->shingles && i < pool; i++) {
+        hash_set_free(&vd->shingles[i]);
+        hash_set_free(&vd->wordsets[i]);
+    }
+    free(vd->shingles);
+    free(vd->wordsets);
+    json_decref(vd->dropped);
+}
+
+ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const char *query,
+                            const search_opts *o, search_result *out, ragd_error *err)
+{
+    memset(out, 0, sizeof *out);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    search_plan p;
+    ragd_status rc = stage_plan(coll, query, o, &p, err);
+    if (rc) return rc;
+    out->mode = p.mode;
+    cand_list cl = {.dense_floor = 2};
+    if (p.use_lex) {
+        rc = stage_lexical(st, coll, query, &p, &cl, err);
+        out->ms_lexical = ms_since(&t0);
+    }
+    if (!rc && p.use_dense) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        rc = stage_dense(coll, query, o, &p, &cl, &out->ms_embed, err);
+        out->ms_dense = ms_since(&t1) - out->ms_embed;
+    }
+    if (rc) {
+        free(cl.v);
+        return rc;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    stage_fuse(&p, &cl);
+    out->ms_fuse = ms_since(&t1);
+    json_t *rerank_report = NULL;
+    bool reranked = false;
+    if (o->reranker) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        rc = rerank_stage(st, coll->id, query, o, cl.v, cl.n, &rerank_report, &reranked, err);
+        out->ms_rerank = ms_since(&t1);
+    }
+    verdicts vd = {.dropped = json_array()};
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!rc) rc = stage_validate(st, coll, query, o, &p, &cl, reranked, out, &vd, err);
+    if (!rc) stage_gate(o, &vd, out);
     out->ms_validate = ms_since(&t1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!rc) stage_diversify(&p, &vd, reranked, out);
+    if (!rc) stage_cut(&p, out);
+    out->ms_diversify = ms_since(&t1);
+    if (!rc) {
+        out->query = ragd_xstrdup(query);
+        out->coll_id = coll->id;
+        for (size_t i = 0; i < out->n; i++)
+            out->relevant |= out->hits[i].passed;
+        out->validation = validation_report(&p, &cl, &vd, rerank_report, out);
+    }
+    verdicts_free(&vd, p.pool);
+    json_decref(rerank_report);
+    free(cl.v);
+    if (rc) {
+        search_result_free(out);
+        return rc;
+    }
     out->ms_total = ms_since(&t0);
     return RAGD_OK;
 }
@@ -723,10 +844,10 @@ json_t *search_result_json(const search_result *r, const search_opts *o)
         json_array_append_new(arr, e);
     }
     (void)o;
-    return json_pack("{s:s,s:s,s:o,s:b,s:O,s:{s:f,s:f,s:f,s:f,s:f,s:f,s:f}}", "query",
+    return json_pack("{s:s,s:s,s:o,s:b,s:O,s:{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}}", "query",
                      r->query ? r->query : "", "mode", r->mode ? r->mode : "lexical", "results",
                      arr, "relevant", r->relevant, "validation", r->validation, "timing_ms",
                      "lexical", r->ms_lexical, "embed", r->ms_embed, "dense", r->ms_dense, "fuse",
-                     r->ms_fuse, "rerank", r->ms_rerank, "validate", r->ms_validate, "total",
-                     r->ms_total);
+                     r->ms_fuse, "rerank", r->ms_rerank, "validate", r->ms_validate, "diversify",
+                     r->ms_diversify, "total", r->ms_total);
 }
