@@ -754,48 +754,141 @@ static int cmd_context(const command *cmd, cli_args *a)
     return 0;
 }
 
+static const cli_optdef ANSWER_OPTS[] = {
+    COMMON_OPTS,
+    EMBED_OPTS,
+    {"k", true, "number of results (default 10)"},
+    SEARCH_TUNING_OPTS,
+    RERANK_OPTS,
+    {"budget", true, "context token budget (default 3000)"},
+    {"filter", true, "KEY=VALUE: only documents whose metadata matches (repeatable, all must)"},
+    {"stream", false, "stream the answer (printed whole for now)"},
+    {"generator", true,
+     "extractive (default) | openai | ollama (env RAGD_GENERATOR; key from RAGD_PROVIDER_KEY)"},
+    {"generator-url", true,
+     "generation server base URL: http://host:8080/v1 (openai), http://host:11434 (ollama) (env "
+     "RAGD_GENERATOR_URL)"},
+    {"generator-model", true, "model name, or M1,M2,... tried in order (env RAGD_GENERATOR_MODEL)"},
+    {"generator-timeout", true, "seconds per generation attempt (default 60)"},
+    {"generator-cost", true, "cost per 1,000 generation tokens, for usage reports"},
+    {"prompt-template", true, "prompt template file overriding the built-in one (docs/answer.md)"},
+    {NULL, false, NULL}};
+
+typedef struct {
+    ragd_generator *g[8];
+    size_t n;
+} answer_gens;
+
+static void answer_gens_free(answer_gens *gs)
+{
+    for (size_t i = 0; i < gs->n; i++)
+        generator_free(gs->g[i]);
+    gs->n = 0;
+}
+
+/* One generator per --generator-model name; none for extractive. */
+static ragd_status answer_gens_from_args(const cli_args *a, answer_gens *gs, ragd_error *e)
+{
+    gs->n = 0;
+    long timeout = 0;
+    if (cli_get_int(a, "generator-timeout", 1, 3600, &timeout, e)) return RAGD_EUSAGE;
+    double cost = 0;
+    const char *cs = cli_get(a, "generator-cost");
+    if (cs) {
+        char *end;
+        cost = strtod(cs, &end);
+        if (end == cs || *end || !(cost >= 0) || cost > 1e6)
+            return ragd_error_set(e, RAGD_EUSAGE,
+                                  "--generator-cost must be a number >= 0, not '%s'", cs);
+    }
+    const char *kind = opt_or_env(a, "generator", "RAGD_GENERATOR");
+    if (!kind || !strcmp(kind, "extractive")) return RAGD_OK;
+    const char *models = opt_or_env(a, "generator-model", "RAGD_GENERATOR_MODEL");
+    char *list = ragd_xstrdup(models ? models : "");
+    ragd_status st = RAGD_OK;
+    char *save = NULL;
+    for (char *m = strtok_r(list, ",", &save); m && !st; m = strtok_r(NULL, ",", &save)) {
+        if (gs->n == 8) {
+            st = ragd_error_set(e, RAGD_EUSAGE, "--generator-model names at most 8 models");
+            break;
+        }
+        generator_config gc = {
+            .kind = kind,
+            .url = opt_or_env(a, "generator-url", "RAGD_GENERATOR_URL"),
+            .model = m,
+            .api_key = getenv("RAGD_PROVIDER_KEY"),
+            .timeout_s = (double)timeout,
+            .cost_per_1k = cost,
+        };
+        st = generator_new(&gc, &gs->g[gs->n], e);
+        if (!st) gs->n++;
+    }
+    if (!st && !gs->n) {
+        generator_config gc = {.kind = kind,
+                               .url = opt_or_env(a, "generator-url", "RAGD_GENERATOR_URL")};
+        st = generator_new(&gc, &gs->g[0], e); /* names the missing option */
+        if (!st) gs->n++;
+    }
+    free(list);
+    if (st) answer_gens_free(gs);
+    return st;
+}
+
+static void print_answer_text(const answer_result *ar, const context_result *c)
+{
+    printf("%s\n", ar->answer);
+    if (!ar->ncitations) return;
+    printf("\nSources:\n");
+    for (size_t i = 0; i < c->nsources; i++) {
+        const context_source *s = &c->sources[i];
+        bool cited = false;
+        for (size_t k = 0; k < ar->ncitations; k++)
+            cited |= ar->citations[k].n == s->n;
+        if (!cited) continue;
+        printf("  [%d] %s — %s\n", s->n, s->hit->doc_id,
+               s->heading_path[0] ? s->heading_path : s->hit->title);
+    }
+    printf("citations checked: %s (%s)\n",
+           json_is_true(json_object_get(ar->check, "ok")) ? "ok" : "problems found", ar->path);
+}
+
 static int cmd_answer(const command *cmd, cli_args *a)
 {
+    ragd_error e;
+    ragd_error_clear(&e);
+    answer_gens gs;
+    if (answer_gens_from_args(a, &gs, &e)) return fail("answer", &e);
     query_run q;
     int rc = run_search(cmd, a, &q);
-    if (rc) return rc;
+    if (rc) {
+        answer_gens_free(&gs);
+        return rc;
+    }
     context_result c;
     answer_result ar;
-    ragd_error e;
+    answer_opts ao = {
+        .generators = gs.g, .ngenerators = gs.n, .template_path = cli_get(a, "prompt-template")};
+    rc = 0;
     if (context_assemble(q.st, &q.sr, q.budget, &c, &e)) {
-        query_run_free(&q);
-        return fail("answer", &e);
-    }
-    if (answer_extractive(&c, q.query, 3, &ar, &e)) {
-        context_result_free(&c);
-        query_run_free(&q);
-        return fail("answer", &e);
-    }
-    if (cli_flag(a, "json")) {
-        json_t *j = answer_result_json(&ar, &c, q.query);
-        print_json(j);
-        json_decref(j);
+        rc = fail("answer", &e);
     } else {
-        printf("%s\n", ar.answer);
-        if (ar.ncitations) {
-            printf("\nSources:\n");
-            for (size_t i = 0; i < c.nsources; i++) {
-                const context_source *s = &c.sources[i];
-                bool cited = false;
-                for (size_t k = 0; k < ar.ncitations; k++)
-                    cited |= ar.citations[k].n == s->n;
-                if (!cited) continue;
-                printf("  [%d] %s — %s\n", s->n, s->hit->doc_id,
-                       s->heading_path[0] ? s->heading_path : s->hit->title);
+        if (answer_run(&c, q.query, &ao, &ar, &e)) {
+            rc = fail("answer", &e);
+        } else {
+            if (cli_flag(a, "json")) {
+                json_t *j = answer_result_json(&ar, &c, q.query);
+                print_json(j);
+                json_decref(j);
+            } else {
+                print_answer_text(&ar, &c);
             }
-            printf("citations checked: %s\n",
-                   json_is_true(json_object_get(ar.check, "ok")) ? "ok" : "problems found");
+            answer_result_free(&ar);
         }
+        context_result_free(&c);
     }
-    answer_result_free(&ar);
-    context_result_free(&c);
     query_run_free(&q);
-    return 0;
+    answer_gens_free(&gs);
+    return rc;
 }
 
 /* --- eval --------------------------------------------------------------------------- */
@@ -1021,7 +1114,7 @@ static const command COMMANDS[] = {
     {"search", "QUERY", "search chunks; results pass relevance validation", cmd_search,
      SEARCH_OPTS},
     {"context", "QUERY", "the validated, numbered context for a query", cmd_context, SEARCH_OPTS},
-    {"answer", "QUERY", "a grounded answer with checked [n] citations", cmd_answer, SEARCH_OPTS},
+    {"answer", "QUERY", "a grounded answer with checked [n] citations", cmd_answer, ANSWER_OPTS},
     {"eval", "--beir DIR", "retrieval quality (nDCG@10, Recall@100, MRR@10) on a BEIR dataset",
      cmd_eval, EVAL_OPTS},
     {"reindex", "", "rebuild the FAISS vector index from SQLite", cmd_reindex, REINDEX_OPTS},
