@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "answer/answer.h"
+#include "answer/internal.h"
 #include "core/buf.h"
 #include "core/text.h"
 #include "index/lexical.h"
@@ -25,7 +26,7 @@ typedef struct {
 /* Where [start, end) of source s starts in its document, or false when it
  * cannot be quoted with offsets: in a summary entry's source only a
  * sentence inside one summary sentence can (the entry is not a slice). */
-static bool doc_offset(const context_source *s, size_t start, size_t end, size_t *out)
+bool answer_doc_offset(const context_source *s, size_t start, size_t end, size_t *out)
 {
     if (!s->hit->summary) {
         *out = s->start + start; /* the source may be the hit's parent section */
@@ -56,11 +57,13 @@ void answer_result_free(answer_result *a)
         free(a->citations[i].quote);
     free(a->citations);
     free(a->answer);
+    free(a->model);
+    free(a->injection);
     json_decref(a->check);
     memset(a, 0, sizeof *a);
 }
 
-static void not_found(answer_result *out)
+void answer_not_found(answer_result *out)
 {
     out->answer = ragd_xstrdup(ANSWER_NOT_FOUND);
     out->found = false;
@@ -76,7 +79,7 @@ ragd_status answer_extractive(const context_result *ctx, const char *query, int 
     memset(out, 0, sizeof *out);
     out->generator = "extractive";
     if (!ctx->relevant || !ctx->nsources) {
-        not_found(out);
+        answer_not_found(out);
         return RAGD_OK;
     }
     if (max_sentences <= 0) max_sentences = 3;
@@ -94,7 +97,7 @@ ragd_status answer_extractive(const context_result *ctx, const char *query, int 
             if (c0 == '#' || c0 == '|' || !strncmp(t + sp[i].start, "```", 3)) continue;
             if (text_count_tokens(t + sp[i].start, sp[i].end - sp[i].start) < 3) continue;
             size_t dstart;
-            if (!doc_offset(&ctx->sources[s], sp[i].start, sp[i].end, &dstart)) continue;
+            if (!answer_doc_offset(&ctx->sources[s], sp[i].start, sp[i].end, &dstart)) continue;
             ragd_array_grow((void **)&cv, &cap, nc + 1, sizeof *cv);
             cv[nc].src = (int)s;
             cv[nc].start = sp[i].start;
@@ -132,7 +135,7 @@ ragd_status answer_extractive(const context_result *ctx, const char *query, int 
     free(cv);
     if (!out->ncitations) {
         ragd_buf_free(&ans);
-        not_found(out);
+        answer_not_found(out);
         return RAGD_OK;
     }
     out->answer = ragd_buf_steal(&ans);
@@ -152,11 +155,24 @@ json_t *answer_result_json(const answer_result *a, const context_result *ctx, co
                                                (json_int_t)c->end, "quote", c->quote));
     }
     json_t *cj = context_result_json(ctx, query);
-    json_t *out = json_pack(
-        "{s:s,s:s,s:o,s:O,s:O,s:{s:s,s:i,s:i,s:b},s:b}", "query", query, "answer", a->answer,
-        "citations", cites, "check", a->check, "sources", json_object_get(cj, "sources"), "usage",
-        "generator", a->generator ? a->generator : "extractive", "prompt_tokens", 0,
-        "completion_tokens", 0, "generator_called", a->found, "relevant", ctx->relevant);
+    json_t *sources = json_object_get(cj, "sources");
+    for (size_t i = 0; i < json_array_size(sources); i++)
+        json_object_set_new(json_array_get(sources, i), "injection_suspected",
+                            json_boolean(a->injection && i < a->ninjection && a->injection[i]));
+    const gen_usage *u = &a->usage;
+    json_t *usage = json_pack(
+        "{s:s,s:s?,s:I,s:I,s:I,s:f,s:I,s:I,s:b,s:{s:f,s:f,s:f},s:s?,s:i}", "generator",
+        a->generator ? a->generator : "extractive", "model", a->model, "prompt_tokens",
+        (json_int_t)u->prompt_tokens, "completion_tokens", (json_int_t)u->completion_tokens,
+        "calls", (json_int_t)(u->calls + u->failures), "cost", u->cost, "attempts",
+        (json_int_t)u->attempts, "retries", (json_int_t)u->retries, "generator_called",
+        u->calls + u->failures > 0, "latency_ms", "generate", a->ms_generate, "check", a->ms_check,
+        "repair", a->ms_repair, "template", a->template_id, "template_version",
+        a->template_version);
+    json_t *out =
+        json_pack("{s:s,s:s,s:o,s:O,s:O,s:o,s:s,s:b}", "query", query, "answer", a->answer,
+                  "citations", cites, "check", a->check, "sources", sources, "usage", usage, "path",
+                  a->path ? a->path : "extractive", "relevant", ctx->relevant);
     json_decref(cj);
     return out;
 }

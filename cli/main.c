@@ -729,6 +729,9 @@ static ragd_status engine_opts_from_args(const cli_args *a, bool create, ragd_en
     return rerank_config_from_args(a, &o->rerank, e);
 }
 
+static ragd_status generators_from_args(const cli_args *a, generator_config cfg[8], size_t *n,
+                                        char **models_buf, ragd_error *e);
+
 typedef ragd_status (*query_fn)(ragd_engine *, const json_t *, json_t **, ragd_error *);
 
 /* Parse, open the engine, call fn, return its result: the shared front half
@@ -745,15 +748,23 @@ static int run_query(const command *cmd, cli_args *a, query_fn fn, json_t **res)
     }
     json_t *req = NULL;
     ragd_engine_opts eo;
-    if (query_request(cmd, a, &req, &e) || engine_opts_from_args(a, false, &eo, &e)) {
+    generator_config gens[RAGD_MAX_GENERATORS];
+    char *models = NULL;
+    if (query_request(cmd, a, &req, &e) || engine_opts_from_args(a, false, &eo, &e) ||
+        (!strcmp(cmd->name, "answer") &&
+         generators_from_args(a, gens, &eo.ngenerators, &models, &e))) {
         json_decref(req);
+        free(models);
         return fail(cmd->name, &e);
     }
+    eo.generators = gens;
+    eo.prompt_template = cli_get(a, "prompt-template");
     ragd_engine *eng = NULL;
     ragd_status rc = ragd_engine_open(data_dir(a), &eo, &eng, &e);
     if (!rc) rc = fn(eng, req, res, &e);
     ragd_engine_free(eng);
     json_decref(req);
+    free(models);
     return rc ? fail_query(cmd->name, &e) : 0;
 }
 
@@ -817,6 +828,68 @@ static int cmd_context(const command *cmd, cli_args *a)
     return 0;
 }
 
+static const cli_optdef ANSWER_OPTS[] = {
+    COMMON_OPTS,
+    EMBED_OPTS,
+    {"k", true, "number of results (default 10)"},
+    SEARCH_TUNING_OPTS,
+    RERANK_OPTS,
+    {"budget", true, "context token budget (default 3000)"},
+    {"filter", true, "KEY=VALUE: only documents whose metadata matches (repeatable, all must)"},
+    {"stream", false, "stream the answer (printed whole for now)"},
+    {"generator", true,
+     "extractive (default) | openai | ollama (env RAGD_GENERATOR; key from RAGD_PROVIDER_KEY)"},
+    {"generator-url", true,
+     "generation server base URL: http://host:8080/v1 (openai), http://host:11434 (ollama) (env "
+     "RAGD_GENERATOR_URL)"},
+    {"generator-model", true, "model name, or M1,M2,... tried in order (env RAGD_GENERATOR_MODEL)"},
+    {"generator-timeout", true, "seconds per generation attempt (default 60)"},
+    {"generator-cost", true, "cost per 1,000 generation tokens, for usage reports"},
+    {"prompt-template", true, "prompt template file overriding the built-in one (docs/answer.md)"},
+    {NULL, false, NULL}};
+
+/* The generation providers named on the command line: one configuration
+ * per --generator-model name (M1,M2,... tried in order), none for the
+ * extractive generator. The model names point into *models_buf (the
+ * caller frees it). */
+static ragd_status generators_from_args(const cli_args *a, generator_config cfg[8], size_t *n,
+                                        char **models_buf, ragd_error *e)
+{
+    *n = 0;
+    *models_buf = NULL;
+    long timeout = 0;
+    if (cli_get_int(a, "generator-timeout", 1, 3600, &timeout, e)) return RAGD_EUSAGE;
+    double cost = 0;
+    const char *cs = cli_get(a, "generator-cost");
+    if (cs) {
+        char *end;
+        cost = strtod(cs, &end);
+        if (end == cs || *end || !(cost >= 0) || cost > 1e6)
+            return ragd_error_set(e, RAGD_EUSAGE,
+                                  "--generator-cost must be a number >= 0, not '%s'", cs);
+    }
+    const char *kind = opt_or_env(a, "generator", "RAGD_GENERATOR");
+    if (!kind || !strcmp(kind, "extractive")) return RAGD_OK;
+    const char *models = opt_or_env(a, "generator-model", "RAGD_GENERATOR_MODEL");
+    *models_buf = ragd_xstrdup(models ? models : "");
+    generator_config base = {
+        .kind = kind,
+        .url = opt_or_env(a, "generator-url", "RAGD_GENERATOR_URL"),
+        .api_key = getenv("RAGD_PROVIDER_KEY"),
+        .timeout_s = (double)timeout,
+        .cost_per_1k = cost,
+    };
+    char *save = NULL;
+    for (char *m = strtok_r(*models_buf, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+        if (*n == 8)
+            return ragd_error_set(e, RAGD_EUSAGE, "--generator-model names at most 8 models");
+        cfg[*n] = base;
+        cfg[(*n)++].model = m;
+    }
+    if (!*n) cfg[(*n)++] = base; /* no model: the engine's check names the option */
+    return RAGD_OK;
+}
+
 static int cmd_answer(const command *cmd, cli_args *a)
 {
     json_t *j;
@@ -841,9 +914,10 @@ static int cmd_answer(const command *cmd, cli_args *a)
                 printf("  [%lld] %s — %s\n", ragd_json_int(s, "n"), ragd_json_str(s, "doc_id"),
                        place_of(s));
         }
-        printf("citations checked: %s\n",
-               json_is_true(json_object_get(json_object_get(j, "check"), "ok")) ? "ok"
-                                                                                : "problems found");
+        json_t *check = json_object_get(j, "check");
+        printf("citations checked: %s (%s)\n",
+               json_is_true(json_object_get(check, "ok")) ? "ok" : "problems found",
+               ragd_json_str(check, "path"));
     }
     json_decref(j);
     return 0;
@@ -1075,6 +1149,12 @@ static const cli_optdef SERVE_OPTS[] = {
     {"cors-origin", true, "allow this browser origin (default: no CORS headers)"},
     {"insecure-no-auth", false, "allow listening on a non-loopback address without API keys"},
     {"ready-file", true, "write HOST:PORT to this file once listening"},
+    {"generator", true, "extractive (default) | openai | ollama: answers' generation provider"},
+    {"generator-url", true, "generation server base URL (env RAGD_GENERATOR_URL)"},
+    {"generator-model", true, "model name, or M1,M2,... tried in order (env RAGD_GENERATOR_MODEL)"},
+    {"generator-timeout", true, "seconds per generation attempt (default 60)"},
+    {"generator-cost", true, "cost per 1,000 generation tokens, for usage reports"},
+    {"prompt-template", true, "prompt template file overriding the built-in one"},
     {"rate-limit", true,
      "requests per second per API key (or client address) (default 50; 0 = off)"},
     {"rate-burst", true,
@@ -1130,13 +1210,22 @@ static int cmd_serve(const command *cmd, cli_args *a)
     so.rate_limit = (double)rate;
     so.rate_burst = (double)burst;
     ragd_engine_opts eo;
-    if (engine_opts_from_args(a, true, &eo, &e)) return fail(cmd->name, &e);
+    generator_config gens[RAGD_MAX_GENERATORS];
+    char *models = NULL;
+    if (engine_opts_from_args(a, true, &eo, &e) ||
+        generators_from_args(a, gens, &eo.ngenerators, &models, &e)) {
+        free(models);
+        return fail(cmd->name, &e);
+    }
+    eo.generators = gens;
+    eo.prompt_template = cli_get(a, "prompt-template");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     eo.slots = (size_t)(threads ? threads : (ncpu > 0 ? ncpu : 1)) + 1;
     ragd_engine *eng = NULL;
-    if (ragd_engine_open(data_dir(a), &eo, &eng, &e)) return fail(cmd->name, &e);
-    ragd_status rc = api_serve(eng, &so, &e);
+    ragd_status rc = ragd_engine_open(data_dir(a), &eo, &eng, &e);
+    if (!rc) rc = api_serve(eng, &so, &e);
     ragd_engine_free(eng);
+    free(models);
     return rc ? fail(cmd->name, &e) : 0;
 }
 
@@ -1255,7 +1344,7 @@ static const command COMMANDS[] = {
     {"search", "QUERY", "search chunks; results pass relevance validation", cmd_search,
      SEARCH_OPTS},
     {"context", "QUERY", "the validated, numbered context for a query", cmd_context, SEARCH_OPTS},
-    {"answer", "QUERY", "a grounded answer with checked [n] citations", cmd_answer, SEARCH_OPTS},
+    {"answer", "QUERY", "a grounded answer with checked [n] citations", cmd_answer, ANSWER_OPTS},
     {"eval", "--beir DIR", "retrieval quality (nDCG@10, Recall@100, MRR@10) on a BEIR dataset",
      cmd_eval, EVAL_OPTS},
     {"reindex", "", "rebuild the FAISS vector index from SQLite", cmd_reindex, REINDEX_OPTS},

@@ -24,6 +24,16 @@ ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts,
     if (opts) o = *opts;
     if (!o.slots) o.slots = 8;
     if (o.slots > ENGINE_MAX_SLOTS) o.slots = ENGINE_MAX_SLOTS;
+    if (o.ngenerators > RAGD_MAX_GENERATORS)
+        return ragd_error_set(err, RAGD_EUSAGE, "at most %d generation models",
+                              RAGD_MAX_GENERATORS);
+    for (size_t i = 0; i < o.ngenerators;
+         i++) { /* a bad configuration fails now, not per request */
+        ragd_generator *g = NULL;
+        ragd_status rc = generator_new(&o.generators[i], &g, err);
+        generator_free(g);
+        if (rc) return rc;
+    }
     struct stat sb;
     if (!o.create && stat(data_dir, &sb) != 0)
         return ragd_error_set(err, RAGD_ENOTFOUND,
@@ -56,6 +66,9 @@ static void slot_clear(engine_slot *s)
     s->nemb = 0;
     reranker_free(s->reranker);
     s->reranker = NULL;
+    for (size_t i = 0; i < s->ngens; i++)
+        generator_free(s->gens[i]);
+    s->ngens = 0;
     store_close(s->rd);
     s->rd = NULL;
 }
@@ -174,6 +187,21 @@ ragd_status engine_slot_reranker(ragd_engine *e, engine_slot *s, ragd_reranker *
         if (rc) return rc;
     }
     *out = s->reranker;
+    return RAGD_OK;
+}
+
+ragd_status engine_slot_generators(ragd_engine *e, engine_slot *s, ragd_generator *const **out,
+                                   size_t *n, ragd_error *err)
+{
+    if (s->ngens < e->o.ngenerators) {
+        for (size_t i = s->ngens; i < e->o.ngenerators; i++) {
+            ragd_status rc = generator_new(&e->o.generators[i], &s->gens[i], err);
+            if (rc) return rc;
+            s->ngens = i + 1;
+        }
+    }
+    *out = s->gens;
+    *n = s->ngens;
     return RAGD_OK;
 }
 

@@ -36,6 +36,8 @@ typedef struct {
     engine_emb emb[ENGINE_MAX_EMB];
     size_t nemb;
     ragd_reranker *reranker; /* created on first use when the engine has a rerank URL */
+    ragd_generator *gens[RAGD_MAX_GENERATORS]; /* answer generation, created on first use */
+    size_t ngens;
 } engine_slot;
 
 typedef struct {
@@ -75,6 +77,9 @@ ragd_status engine_slot_embedder(ragd_engine *e, engine_slot *s, const ragd_coll
                                  ragd_embedder **out, ragd_error *err);
 ragd_status engine_slot_reranker(ragd_engine *e, engine_slot *s, ragd_reranker **out,
                                  ragd_error *err);
+/* The slot's generation clients (*n = 0: extractive). */
+ragd_status engine_slot_generators(ragd_engine *e, engine_slot *s, ragd_generator *const **out,
+                                   size_t *n, ragd_error *err);
 ragd_status engine_writer_embedder(ragd_engine *e, const ragd_collection *coll, ragd_embedder **out,
                                    ragd_error *err);
 

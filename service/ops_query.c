@@ -109,7 +109,9 @@ ragd_status ragd_answer(ragd_engine *e, const json_t *req, json_t **out, ragd_er
     if (!rc) rc = context_assemble(r.slot->rd, &r.sr, r.q.budget, &c, err);
     if (!rc) have_c = true;
     answer_result ar;
-    if (!rc) rc = answer_extractive(&c, r.q.query, 3, &ar, err);
+    answer_opts ao = {.template_path = e->o.prompt_template};
+    if (!rc) rc = engine_slot_generators(e, r.slot, &ao.generators, &ao.ngenerators, err);
+    if (!rc) rc = answer_run(&c, r.q.query, &ao, &ar, err);
     if (!rc) {
         *out = answer_result_json(&ar, &c, r.q.query);
         answer_result_free(&ar);

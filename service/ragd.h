@@ -42,6 +42,7 @@
 
 #include "core/error.h"
 #include "provider/collection.h"
+#include "provider/generator.h"
 #include "provider/rerank.h"
 
 typedef struct ragd_engine ragd_engine;
@@ -52,7 +53,15 @@ typedef struct {
                                for the engine's life); kind/model name a new collection's */
     reranker_config rerank; /* url NULL = no rerank stage (strings borrowed) */
     bool create;            /* create the data directory when missing (ingest-type use) */
+    /* Answer generation (answer/answer.h answer_run): providers tried in
+     * order (one per model), none = the extractive generator; each request
+     * slot makes its own clients from these (borrowed) configurations. */
+    const generator_config *generators;
+    size_t ngenerators;
+    const char *prompt_template; /* prompt override file, or NULL (built-in) */
 } ragd_engine_opts;
+
+#define RAGD_MAX_GENERATORS 8
 
 /* Open (with opts->create: creating) the data directory's store. opts may
  * be NULL for defaults. Indexes are loaded lazily, per collection. */
@@ -118,7 +127,7 @@ ragd_status ragd_document_get(ragd_engine *e, const char *coll, const char *id, 
 ragd_status ragd_document_delete(ragd_engine *e, const char *coll, const char *id, json_t **out,
                                  ragd_error *err);
 
-#define RAGD_MAX_BATCH 1000            /* documents in one request */
+#define RAGD_MAX_BATCH 1000 /* documents in one request */
 /* A batch of more documents or bytes than these runs as a background job
  * (when the engine runs jobs: ragd serve): the reply is the job object. */
 #define RAGD_JOB_MIN_DOCS 64
@@ -148,8 +157,8 @@ ragd_status ragd_keys_list(ragd_engine *e, json_t **out, ragd_error *err);
 ragd_status ragd_key_revoke(ragd_engine *e, long long id, json_t **out, ragd_error *err);
 
 typedef struct {
-    long long key_id;   /* 0: no key (authentication off) */
-    char scope[8];      /* read | write | admin */
+    long long key_id;    /* 0: no key (authentication off) */
+    char scope[8];       /* read | write | admin */
     json_t *collections; /* owned; NULL = every collection */
 } ragd_principal;
 
@@ -159,8 +168,7 @@ bool ragd_auth_required(ragd_engine *e);
 /* The principal of a presented key (NULL or "" for none). With no active
  * keys every request is allowed (key_id 0, scope admin). RAGD_EAUTH for a
  * missing, unknown or revoked key. Release p with ragd_principal_clear. */
-ragd_status ragd_authenticate(ragd_engine *e, const char *key, ragd_principal *p,
-                              ragd_error *err);
+ragd_status ragd_authenticate(ragd_engine *e, const char *key, ragd_principal *p, ragd_error *err);
 void ragd_principal_clear(ragd_principal *p);
 
 /* RAGD_OK when p may act with `scope` on collection (NULL: an action on no
