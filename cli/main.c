@@ -181,6 +181,24 @@ static ragd_status embed_choice_from_args(const cli_args *a, embed_choice *c, ra
     return RAGD_OK;
 }
 
+/* --generator-timeout and --generator-cost (0 when absent). */
+static ragd_status generator_limits_from_args(const cli_args *a, long *timeout, double *cost,
+                                              ragd_error *e)
+{
+    *timeout = 0;
+    *cost = 0;
+    if (cli_get_int(a, "generator-timeout", 1, 3600, timeout, e)) return RAGD_EUSAGE;
+    const char *cs = cli_get(a, "generator-cost");
+    if (cs) {
+        char *end;
+        *cost = strtod(cs, &end);
+        if (end == cs || *end || !(*cost >= 0) || *cost > 1e6)
+            return ragd_error_set(e, RAGD_EUSAGE,
+                                  "--generator-cost must be a number >= 0, not '%s'", cs);
+    }
+    return RAGD_OK;
+}
+
 /* The generation provider for --summarizer llm: *out is NULL without
  * --summarizer llm, else a new generator the caller frees. Usage errors
  * name the option to add or fix. */
@@ -188,17 +206,10 @@ static ragd_status summary_generator_from_args(const cli_args *a, ragd_generator
                                                ragd_error *e)
 {
     *out = NULL;
-    long timeout = 0;
-    if (cli_get_int(a, "generator-timeout", 1, 3600, &timeout, e)) return RAGD_EUSAGE;
-    double cost = 0;
+    long timeout;
+    double cost;
+    if (generator_limits_from_args(a, &timeout, &cost, e)) return RAGD_EUSAGE;
     const char *cs = cli_get(a, "generator-cost");
-    if (cs) {
-        char *end;
-        cost = strtod(cs, &end);
-        if (end == cs || *end || !(cost >= 0) || cost > 1e6)
-            return ragd_error_set(e, RAGD_EUSAGE,
-                                  "--generator-cost must be a number >= 0, not '%s'", cs);
-    }
     if (!summary_is_llm(cli_get(a, "summarizer"))) {
         if (cli_get(a, "generator") || cli_get(a, "generator-url") ||
             cli_get(a, "generator-model") || timeout || cs)
@@ -857,17 +868,9 @@ static ragd_status generators_from_args(const cli_args *a, generator_config cfg[
 {
     *n = 0;
     *models_buf = NULL;
-    long timeout = 0;
-    if (cli_get_int(a, "generator-timeout", 1, 3600, &timeout, e)) return RAGD_EUSAGE;
-    double cost = 0;
-    const char *cs = cli_get(a, "generator-cost");
-    if (cs) {
-        char *end;
-        cost = strtod(cs, &end);
-        if (end == cs || *end || !(cost >= 0) || cost > 1e6)
-            return ragd_error_set(e, RAGD_EUSAGE,
-                                  "--generator-cost must be a number >= 0, not '%s'", cs);
-    }
+    long timeout;
+    double cost;
+    if (generator_limits_from_args(a, &timeout, &cost, e)) return RAGD_EUSAGE;
     const char *kind = opt_or_env(a, "generator", "RAGD_GENERATOR");
     if (!kind || !strcmp(kind, "extractive")) return RAGD_OK;
     const char *models = opt_or_env(a, "generator-model", "RAGD_GENERATOR_MODEL");
