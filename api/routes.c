@@ -145,9 +145,19 @@ static ragd_status h_collection_delete(api_call *c, api_reply *r, ragd_error *er
     return ragd_collection_delete(c->eng, c->params[0], &r->json, err);
 }
 
+/* The whole list, or a page with ?limit=N[&after=ID] (sorted by id). */
 static ragd_status h_documents_list(api_call *c, api_reply *r, ragd_error *err)
 {
-    return ragd_documents_list(c->eng, c->params[0], &r->json, err);
+    if (!c->arg_limit && !c->arg_after)
+        return ragd_documents_list(c->eng, c->params[0], &r->json, err);
+    long limit = 100;
+    if (c->arg_limit) {
+        char *end;
+        limit = strtol(c->arg_limit, &end, 10);
+        if (end == c->arg_limit || *end)
+            return ragd_error_set_field(err, RAGD_EINPUT, "limit", "'limit' must be an integer");
+    }
+    return ragd_documents_page(c->eng, c->params[0], limit, c->arg_after, &r->json, err);
 }
 
 /* 200 with the ingest report; 207 when some documents failed (listed in

@@ -25,6 +25,7 @@ typedef struct {
     const char *params[2];     /* the pattern's parameters in order (borrowed) */
     const ragd_principal *who; /* the authenticated caller (borrowed) */
     json_t *body;              /* the parsed JSON body, or NULL when there was none */
+    const char *arg_limit, *arg_after; /* ?limit= and ?after= (borrowed), or NULL */
 } api_call;
 
 typedef struct {

@@ -241,6 +241,8 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, const char 
     api_call call = {.eng = s->eng, .metrics = s->metrics, .method = r->method};
     call.params[0] = params[0];
     call.params[1] = params[1];
+    call.arg_limit = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+    call.arg_after = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
     enum MHD_Result ok;
     if (rt->body) {
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");

@@ -189,6 +189,46 @@ ragd_status ragd_documents_list(ragd_engine *e, const char *coll, json_t **out, 
     return with_reader(e, coll, NULL, docs_json, out, err);
 }
 
+static int by_id(const void *a, const void *b)
+{
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "id"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "id"));
+    return strcmp(x ? x : "", y ? y : "");
+}
+
+ragd_status ragd_documents_page(ragd_engine *e, const char *coll, long limit, const char *after,
+                                json_t **out, ragd_error *err)
+{
+    *out = NULL;
+    if (limit < 1 || limit > RAGD_MAX_PAGE)
+        return ragd_error_set_field(err, RAGD_ERANGE, "limit", "'limit' must be 1 to %d, not %ld",
+                                    RAGD_MAX_PAGE, limit);
+    json_t *all = NULL;
+    ragd_status rc = ragd_documents_list(e, coll, &all, err);
+    if (rc) return rc;
+    json_t *docs = json_object_get(all, "documents");
+    size_t n = json_array_size(docs);
+    json_t **v = ragd_xcalloc(n ? n : 1, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(docs, i);
+    qsort(v, n, sizeof *v, by_id);
+    json_t *page = json_array();
+    size_t i = 0;
+    while (after && i < n && strcmp(json_string_value(json_object_get(v[i], "id")), after) <= 0)
+        i++;
+    for (; i < n && json_array_size(page) < (size_t)limit; i++)
+        json_array_append(page, v[i]);
+    bool more = i < n;
+    json_t *last = json_array_size(page)
+                       ? json_object_get(json_array_get(page, json_array_size(page) - 1), "id")
+                       : NULL;
+    *out = json_pack("{s:o,s:b,s:O}", "documents", page, "has_more", more, "next_after",
+                     more && last ? last : json_null());
+    free(v);
+    json_decref(all);
+    return RAGD_OK;
+}
+
 ragd_status ragd_document_get(ragd_engine *e, const char *coll, const char *id, json_t **out,
                               ragd_error *err)
 {

@@ -119,6 +119,13 @@ ragd_status ragd_collection_delete(ragd_engine *e, const char *name, json_t **ou
  * (`ragd docs --json`). */
 ragd_status ragd_documents_list(ragd_engine *e, const char *coll, json_t **out, ragd_error *err);
 
+/* A page of the list: documents sorted by id after `after` (NULL: from the
+ * start), at most limit (1..RAGD_MAX_PAGE): {"documents":[…],"has_more",
+ * "next_after" (the last id, or null)}. */
+#define RAGD_MAX_PAGE 1000
+ragd_status ragd_documents_page(ragd_engine *e, const char *coll, long limit, const char *after,
+                                json_t **out, ragd_error *err);
+
 /* One document (`ragd show --json`); RAGD_ENOTFOUND when absent. */
 ragd_status ragd_document_get(ragd_engine *e, const char *coll, const char *id, json_t **out,
                               ragd_error *err);

@@ -221,6 +221,20 @@ def test_documents_and_collections():
         assert_error(st, b, 404, "not_found", "collection")
         st, b, _ = s.request("GET", "/v1/collections/notes/documents")
         assert st == 200 and len(b["documents"]) == 6, b
+        seen, after = [], None
+        while True:
+            st, b, _ = s.request("GET", "/v1/collections/notes/documents?limit=4" + (f"&after={after}" if after else ""))
+            assert st == 200, b
+            seen += [d["id"] for d in b["documents"]]
+            if not b["has_more"]:
+                assert b["next_after"] is None
+                break
+            after = b["next_after"]
+        assert seen == sorted(seen) and len(seen) == 6, seen
+        st, b, _ = s.request("GET", "/v1/collections/notes/documents?limit=0")
+        assert_error(st, b, 422, "out_of_range", "limit")
+        st, b, _ = s.request("GET", "/v1/collections/notes/documents?limit=x")
+        assert_error(st, b, 400, "invalid_request", "limit")
         st, b, _ = s.request("DELETE", "/v1/collections/notes/documents/ops/zebra.md")
         assert st == 200 and b["deleted"] is True, b
         st, b, _ = s.request("POST", "/v1/search", {"collection": "notes", "query": "quagga migration Okavango", "mode": "dense"})
