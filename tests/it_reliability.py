@@ -154,6 +154,42 @@ def test_long_headings_cost_stays_linear():
             assert (head if doc == "long.md" else "level6 " * 8000).strip().encode() in text
 
 
+def test_readonly_data_dir_reads():
+    """#12: after a clean shutdown (no -wal/-shm) a read-only data directory
+    failed every command with "unable to open database file". Reading now
+    works; a write says the directory is read-only. Needs root for a
+    read-only tmpfs; skipped otherwise."""
+    if not can_mount():
+        print("skip test_readonly_data_dir_reads (needs root)")
+        return
+    mnt = tempfile.mkdtemp(prefix="ragd-it-ro-")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mnt]).returncode != 0:
+        os.rmdir(mnt)
+        print("skip test_readonly_data_dir_reads (mount failed)")
+        return
+    try:
+        data = os.path.join(mnt, "d")
+        ragd("ingest", DOCS, data=data, check=0)
+        ragd("rm", "short-wifi.txt", data=data, check=0)  # a deletion pending for the snapshot
+        assert not os.path.exists(os.path.join(data, "ragd.db-wal"))
+        subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
+        for mode in ("hybrid", "dense", "lexical"):
+            s = ragd("search", "--json", "--mode", mode, "Greyhollow lighthouse keeper",
+                     data=data, check=0).json()
+            assert s["results"] and s["results"][0]["doc_id"] == "greyhollow-lighthouse.md", s
+            assert all(x["doc_id"] != "short-wifi.txt" for x in s["results"])
+        a = ragd("answer", "--json", "When was the Greyhollow light first exhibited?",
+                 data=data, check=0).json()
+        assert a["citations"], a
+        assert len(ragd("docs", "--json", data=data, check=0).json()["documents"]) == n_docs() - 1
+        r = ragd("rm", "treaty-of-saltmere.md", data=data)
+        assert r.code != 0 and "read-only" in r.err, (r.code, r.err)
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", mnt])
+        subprocess.run(["umount", mnt])
+        os.rmdir(mnt)
+
+
 def test_non_utf8_file_name_prints_valid_json():
     """#6: a file name that is not UTF-8 made context/answer/chunks --json
     print nothing (exit 0) and search/docs --json drop doc_id, title and
