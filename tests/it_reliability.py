@@ -190,6 +190,34 @@ def test_readonly_data_dir_reads():
         os.rmdir(mnt)
 
 
+def test_directory_symlink_loops_are_walked_once():
+    """#9: `sub/loop -> ..` turned 1 file into 41 documents, two loops walked
+    for over a minute. Links are followed, each directory once per run."""
+    import time
+    with TempDir() as t:
+        src = os.path.join(t, "src")
+        os.makedirs(os.path.join(src, "sub"))
+        os.makedirs(os.path.join(t, "other"))
+        with open(os.path.join(src, "a.txt"), "w") as f:
+            f.write("Lighthouse keepers trimmed the wicks every evening.\n")
+        with open(os.path.join(t, "other", "b.txt"), "w") as f:
+            f.write("Ferries cross the strait twice a day.\n")
+        os.symlink("..", os.path.join(src, "sub", "loop"))
+        os.symlink(os.path.join("..", "other"), os.path.join(src, "link-other"))
+        data = os.path.join(t, "d")
+        r = ragd("ingest", src, data=data, timeout=60)
+        assert r.code == 0, r.err
+        ids = sorted(d["id"] for d in ragd("docs", "--json", data=data, check=0).json()["documents"])
+        assert ids == ["a.txt", "link-other/b.txt"], ids
+        assert "symbolic link loop" in r.err and "sub/loop" in r.err, r.err
+        os.symlink("..", os.path.join(src, "sub", "loop2"))
+        os.symlink(os.path.join("..", "sub"), os.path.join(src, "sub", "again"))
+        t0 = time.monotonic()
+        r = ragd("ingest", "--json", src, data=os.path.join(t, "d2"), timeout=60)
+        assert r.code == 0 and r.json()["added"] == 2, (r.code, r.out, r.err[-500:])
+        assert time.monotonic() - t0 < 10
+
+
 def test_non_utf8_file_name_prints_valid_json():
     """#6: a file name that is not UTF-8 made context/answer/chunks --json
     print nothing (exit 0) and search/docs --json drop doc_id, title and
