@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <faiss/c_api/AutoTune_c.h>
 #include <faiss/c_api/Index_c.h>
+#include <faiss/c_api/MetaIndexes_c.h>
 #include <faiss/c_api/error_c.h>
 #include <faiss/c_api/impl/AuxIndexStructures_c.h>
 #include <faiss/c_api/index_factory_c.h>
@@ -258,8 +259,17 @@ static ragd_vindex *vindex_alloc(ragd_store *st, const ragd_collection *coll)
     return v;
 }
 
-ragd_status vindex_rebuild(ragd_store *st, const ragd_collection *coll, const char *factory,
-                           ragd_vindex **out, ragd_error *err)
+/* A snapshot that cannot be written (full disk, read-only directory) is
+ * not fatal to a search: the index built in memory answers it, pending
+ * deletions stay listed, and the next open tries again. */
+static void warn_unsaved(const ragd_vindex *v, const ragd_error *e)
+{
+    log_write(LOG_WARN, "cannot save the vector index snapshot; using the index built in memory",
+              "path", v->path, "reason", e->msg, NULL);
+}
+
+static ragd_status rebuild(ragd_store *st, const ragd_collection *coll, const char *factory,
+                           bool must_save, ragd_vindex **out, ragd_error *err)
 {
     *out = NULL;
     ragd_vindex *v = vindex_alloc(st, coll);
@@ -277,7 +287,17 @@ ragd_status vindex_rebuild(ragd_store *st, const ragd_collection *coll, const ch
     if (!rc) rc = add_batch(v, &b, err);
     batch_free(&b);
     if (!rc) v->can_remove = probe_remove(v->idx);
-    if (!rc) rc = save(v, del, ndel, err);
+    if (!rc) {
+        ragd_error se;
+        if ((rc = save(v, del, ndel, &se))) {
+            if (must_save) {
+                *err = se;
+            } else {
+                warn_unsaved(v, &se);
+                rc = RAGD_OK;
+            }
+        }
+    }
     free(del);
     if (rc) {
         vindex_free(v);
@@ -285,6 +305,12 @@ ragd_status vindex_rebuild(ragd_store *st, const ragd_collection *coll, const ch
     }
     *out = v;
     return RAGD_OK;
+}
+
+ragd_status vindex_rebuild(ragd_store *st, const ragd_collection *coll, const char *factory,
+                           ragd_vindex **out, ragd_error *err)
+{
+    return rebuild(st, coll, factory, true, out, err);
 }
 
 /* Open and verify the snapshot against the recorded state: size and
@@ -320,6 +346,11 @@ static const char *load_verified(ragd_vindex *v, const store_index_state *stt)
     if ((int)faiss_Index_metric_type(v->idx) != stt->metric ||
         stt->metric != (int)METRIC_INNER_PRODUCT)
         return "snapshot has the wrong metric";
+    /* The factory's outer type: chunk ids need the IDMap wrapper unless the
+     * index takes ids natively (IVF). */
+    bool idmap = !strncmp(stt->factory, "IDMap", 5);
+    if (!stt->factory[0] || idmap != (faiss_IndexIDMap_cast(v->idx) != NULL))
+        return "snapshot is not of the recorded index factory";
     return NULL;
 }
 
@@ -363,7 +394,10 @@ ragd_status vindex_open(ragd_store *st, const ragd_collection *coll, ragd_vindex
         v->last_id = maxid;
         /* Removed vectors are gone from the new snapshot; tombstones (no
          * removal) stay listed until a rebuild. */
-        if (!rc && changed) rc = save(v, del, v->can_remove ? ndel : 0, err);
+        if (!rc && changed) {
+            ragd_error se;
+            if (save(v, del, v->can_remove ? ndel : 0, &se)) warn_unsaved(v, &se);
+        }
         free(del);
         if (rc) {
             vindex_free(v);
@@ -378,7 +412,7 @@ ragd_status vindex_open(ragd_store *st, const ragd_collection *coll, ragd_vindex
                   "reason", why, NULL);
     vindex_free(v);
     if (rebuilt) *rebuilt = true;
-    return vindex_rebuild(st, coll, found && stt.factory[0] ? stt.factory : NULL, out, err);
+    return rebuild(st, coll, found && stt.factory[0] ? stt.factory : NULL, false, out, err);
 }
 
 ragd_status vindex_search(ragd_vindex *v, const float *query, size_t k, vindex_hit **hits,

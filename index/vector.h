@@ -47,13 +47,17 @@ void vindex_factory_normalize(const char *factory, char out[64]);
 
 /* Open the collection's index (see top comment): load, catch up, save the
  * snapshot when anything changed. `rebuilt` (optional) tells whether it had
- * to be rebuilt from SQLite. */
+ * to be rebuilt from SQLite. A snapshot that cannot be written (full disk,
+ * read-only directory) is a warning, not an error: the index built in
+ * memory is returned and the next open tries again. */
 ragd_status vindex_open(ragd_store *st, const ragd_collection *coll, ragd_vindex **out,
                         bool *rebuilt, ragd_error *err);
 
 /* Rebuild the index from SQLite with `factory` (NULL: the collection's
- * current one), drop all tombstones, write the snapshot, and record the
- * factory in the collection's index state. */
+ * current one), write the snapshot, record it (and the factory) in the
+ * collection's index state, and only then forget the deletions and
+ * tombstones listed before the rebuild. Failing to write the snapshot is an
+ * error here (`ragd reindex`), and leaves the pending deletions listed. */
 ragd_status vindex_rebuild(ragd_store *st, const ragd_collection *coll, const char *factory,
                            ragd_vindex **out, ragd_error *err);
 

@@ -38,6 +38,12 @@
 #include "ingest/ingest.h"
 #include "ingest/summary.h"
 
+/* A directory's identity, for walking each one once. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+} dir_id;
+
 typedef struct {
     char *path; /* as opened */
     char *key;  /* document id */
@@ -68,6 +74,8 @@ typedef struct {
     ragd_generator *gen;  /* o->generator with --summarizer llm, else NULL */
     gen_usage gusage;
     summary_llm_breaker breaker; /* stops calling a generator that is down */
+    dir_id *dirs;                /* directories walked, sorted (walk) */
+    size_t ndirs, capdirs;
 } run;
 
 static double now_s(void)
@@ -91,9 +99,46 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Recursively list dir (sorted; dot entries skipped). */
+static int dir_id_cmp(const void *a, const void *b)
+{
+    const dir_id *x = a, *y = b;
+    if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
+    return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* Record directory `id` as walked; false if it already was. */
+static bool dir_first_visit(run *r, dir_id id)
+{
+    size_t lo = 0, hi = r->ndirs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = dir_id_cmp(&r->dirs[mid], &id);
+        if (!c) return false;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    ragd_array_grow((void **)&r->dirs, &r->capdirs, r->ndirs + 1, sizeof *r->dirs);
+    memmove(r->dirs + lo + 1, r->dirs + lo, (r->ndirs - lo) * sizeof *r->dirs);
+    r->dirs[lo] = id;
+    r->ndirs++;
+    return true;
+}
+
+/* Recursively list dir (sorted; dot entries skipped). Symbolic links are
+ * followed, to files and to directories, but each directory (by device and
+ * inode) is walked once per run: a link back up the tree (sub/loop -> ..)
+ * or a second link to a directory already walked is skipped with a
+ * warning (issue 12 #9: one loop turned 1 file into 41 documents). */
 static void walk(const char *dir, const char *rel, file_list *out, run *r)
 {
+    struct stat ds;
+    if (stat(dir, &ds) == 0 && !dir_first_visit(r, (dir_id){ds.st_dev, ds.st_ino})) {
+        log_write(LOG_WARN, "skipping a directory already walked (a symbolic link loop?)", "dir",
+                  dir, NULL);
+        return;
+    }
     DIR *dh = opendir(dir);
     if (!dh) {
         log_write(LOG_WARN, "cannot read directory", "dir", dir, NULL);
@@ -129,7 +174,6 @@ static void walk(const char *dir, const char *rel, file_list *out, run *r)
         free(names[i]);
     }
     free(names);
-    (void)r;
 }
 
 static void report_error(run *r, const char *file, const ragd_error *e)
@@ -1203,6 +1247,7 @@ static ragd_status ingest_inputs(ragd_store *st, const ragd_collection *coll, ch
         free(files.v[i].key);
     }
     free(files.v);
+    free(r.dirs);
     json_decref(meta);
     summary_ctx_free(sum);
     /* Fault injection for the crash-consistency tests: die after the SQLite

@@ -7,6 +7,7 @@
  */
 #include "store/store.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/text.h"
@@ -26,14 +28,17 @@ struct ragd_store {
     char *dir;
 };
 
-/* A full disk (SQLITE_FULL, or a write failing with ENOSPC) or the file
- * size limit (EFBIG, `ulimit -f`; SIGXFSZ is ignored by the CLI) as a
- * message a user can act on, naming the data directory; NULL otherwise. */
+/* A full disk (SQLITE_FULL, or a write failing with ENOSPC), the file size
+ * limit (EFBIG, `ulimit -f`; SIGXFSZ is ignored by the CLI) or a write to a
+ * read-only data directory as a message a user can act on, naming the data
+ * directory; NULL otherwise. */
 static const char *space_error(sqlite3 *db, char *buf, size_t n)
 {
     if (!db) return NULL;
     int code = sqlite3_extended_errcode(db), sys = sqlite3_system_errno(db);
-    if ((code & 0xff) != SQLITE_FULL && (code & 0xff) != SQLITE_IOERR) return NULL;
+    if ((code & 0xff) != SQLITE_FULL && (code & 0xff) != SQLITE_IOERR &&
+        (code & 0xff) != SQLITE_READONLY)
+        return NULL;
     const char *file = sqlite3_db_filename(db, "main");
     const char *slash = file ? strrchr(file, '/') : NULL;
     char dir[RAGD_ERROR_MAX / 2];
@@ -49,8 +54,11 @@ static const char *space_error(sqlite3 *db, char *buf, size_t n)
     struct statvfs vfs;
     struct rlimit lim;
     const char *why = NULL;
-    if ((code & 0xff) == SQLITE_FULL || sys == ENOSPC ||
-        (write_err && statvfs(dir, &vfs) == 0 && vfs.f_bavail * vfs.f_frsize < 65536))
+    if ((code & 0xff) == SQLITE_READONLY)
+        why = "the data directory is read-only (reading works; writing needs a writable "
+              "directory)";
+    else if ((code & 0xff) == SQLITE_FULL || sys == ENOSPC ||
+             (write_err && statvfs(dir, &vfs) == 0 && vfs.f_bavail * vfs.f_frsize < 65536))
         why = "no space left on device";
     else if (sys == EFBIG ||
              (write_err && getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY))
@@ -127,6 +135,36 @@ ragd_status store_savepoint_end(ragd_store *st, const char *name, ragd_status rc
 /* Open data_dir/ragd.db with flags (| NOMUTEX: one connection per thread),
  * a busy timeout and extended result codes. `how` completes the error
  * message ("" or " for reading"). */
+/* True when data_dir cannot be written (a read-only mount or permissions)
+ * and ragd.db was shut down cleanly there (no -wal, no -shm). SQLite cannot
+ * open a WAL database read-only without creating the -shm file, so such a
+ * directory is opened with immutable=1: nobody can be writing it. */
+static bool readonly_clean(const char *data_dir)
+{
+    if (access(data_dir, W_OK) == 0) return false;
+    ragd_buf p = RAGD_BUF_INIT;
+    ragd_buf_printf(&p, "%s/ragd.db-wal", data_dir);
+    bool clean = access(p.data, F_OK) != 0;
+    ragd_buf_free(&p);
+    ragd_buf_printf(&p, "%s/ragd.db-shm", data_dir);
+    clean = clean && access(p.data, F_OK) != 0;
+    ragd_buf_free(&p);
+    return clean;
+}
+
+/* path as an SQLite URI filename opening it read-only and immutable. */
+static void immutable_uri(ragd_buf *b, const char *path)
+{
+    ragd_buf_puts(b, "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+        if (isalnum(*c) || strchr("/-._~", *c))
+            ragd_buf_append(b, (const char *)c, 1);
+        else
+            ragd_buf_printf(b, "%%%02X", *c);
+    }
+    ragd_buf_puts(b, "?immutable=1");
+}
+
 static ragd_status db_open(const char *data_dir, int flags, const char *how, ragd_store **out,
                            ragd_error *err)
 {
@@ -135,7 +173,14 @@ static ragd_status db_open(const char *data_dir, int flags, const char *how, rag
     ragd_buf_printf(&path, "%s/ragd.db", data_dir);
     ragd_store *st = ragd_xcalloc(1, sizeof *st);
     st->dir = ragd_xstrdup(data_dir);
-    int src = sqlite3_open_v2(path.data, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    ragd_buf uri = RAGD_BUF_INIT;
+    if ((flags & SQLITE_OPEN_READONLY) && readonly_clean(data_dir)) {
+        immutable_uri(&uri, path.data);
+        flags |= SQLITE_OPEN_URI;
+    }
+    int src =
+        sqlite3_open_v2(uri.len ? uri.data : path.data, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    ragd_buf_free(&uri);
     if (src != SQLITE_OK) {
         ragd_error_set(err, RAGD_ESTORE, "cannot open database '%s'%s: %s", path.data, how,
                        st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
@@ -219,7 +264,14 @@ static ragd_status probe(const char *data_dir, ragd_error *err)
     ragd_status rc = RAGD_OK;
     if (stat(path.data, &sb) == 0 && sb.st_size > 0) {
         sqlite3 *db = NULL;
-        int r = sqlite3_open_v2(path.data, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+        ragd_buf uri = RAGD_BUF_INIT;
+        int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+        if (readonly_clean(data_dir)) {
+            immutable_uri(&uri, path.data);
+            flags |= SQLITE_OPEN_URI;
+        }
+        int r = sqlite3_open_v2(uri.len ? uri.data : path.data, &db, flags, NULL);
+        ragd_buf_free(&uri);
         if (r != SQLITE_OK) {
             rc = ragd_error_set(err, RAGD_ESTORE, "cannot open database '%s': %s", path.data,
                                 db ? sqlite3_errmsg(db) : sqlite3_errstr(r));
@@ -244,6 +296,28 @@ ragd_status store_open(const char *data_dir, ragd_store **out, ragd_error *err)
         return rc;
     }
     ragd_store *st;
+    ragd_buf dbpath = RAGD_BUF_INIT;
+    ragd_buf_printf(&dbpath, "%s/ragd.db", data_dir);
+    bool exists = access(dbpath.data, F_OK) == 0;
+    ragd_buf_free(&dbpath);
+    if (exists && readonly_clean(data_dir)) {
+        /* A read-only data directory: reading works (immutable, see
+         * readonly_clean); anything that writes fails with SQLite's
+         * "attempt to write a readonly database". */
+        if ((rc = db_open(data_dir, SQLITE_OPEN_READONLY, " for reading", &st, err))) return rc;
+        int ver = schema_version(st->db);
+        if (ver != STORE_SCHEMA_VERSION) {
+            ragd_error_set(err, RAGD_ESTORE,
+                           "cannot open store in '%s': its schema (version %d) needs an upgrade "
+                           "to version %d, but the data directory is read-only",
+                           data_dir, ver, STORE_SCHEMA_VERSION);
+            store_close(st);
+            return RAGD_ESTORE;
+        }
+        store_exec(st, "PRAGMA foreign_keys=ON", NULL);
+        *out = st;
+        return RAGD_OK;
+    }
     if ((rc = db_open(data_dir, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "", &st, err)))
         return rc;
     int app = 0;

@@ -152,6 +152,70 @@ def test_long_headings_cost_stays_linear():
             assert (head if doc == "long.md" else "level6 " * 8000).strip().encode() in text
 
 
+def test_readonly_data_dir_reads():
+    """#12: after a clean shutdown (no -wal/-shm) a read-only data directory
+    failed every command with "unable to open database file". Reading now
+    works; a write says the directory is read-only. Needs root for a
+    read-only tmpfs; skipped otherwise."""
+    if not can_mount():
+        print("skip test_readonly_data_dir_reads (needs root)")
+        return
+    mnt = tempfile.mkdtemp(prefix="ragd-it-ro-")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mnt]).returncode != 0:
+        os.rmdir(mnt)
+        print("skip test_readonly_data_dir_reads (mount failed)")
+        return
+    try:
+        data = os.path.join(mnt, "d")
+        ragd("ingest", DOCS, data=data, check=0)
+        ragd("rm", "short-wifi.txt", data=data, check=0)  # a deletion pending for the snapshot
+        assert not os.path.exists(os.path.join(data, "ragd.db-wal"))
+        subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
+        for mode in ("hybrid", "dense", "lexical"):
+            s = ragd("search", "--json", "--mode", mode, "Greyhollow lighthouse keeper",
+                     data=data, check=0).json()
+            assert s["results"] and s["results"][0]["doc_id"] == "greyhollow-lighthouse.md", s
+            assert all(x["doc_id"] != "short-wifi.txt" for x in s["results"])
+        a = ragd("answer", "--json", "When was the Greyhollow light first exhibited?",
+                 data=data, check=0).json()
+        assert a["citations"], a
+        assert len(ragd("docs", "--json", data=data, check=0).json()["documents"]) == n_docs() - 1
+        r = ragd("rm", "treaty-of-saltmere.md", data=data)
+        assert r.code != 0 and "read-only" in r.err, (r.code, r.err)
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", mnt])
+        subprocess.run(["umount", mnt])
+        os.rmdir(mnt)
+
+
+def test_directory_symlink_loops_are_walked_once():
+    """#9: `sub/loop -> ..` turned 1 file into 41 documents, two loops walked
+    for over a minute. Links are followed, each directory once per run."""
+    with TempDir() as t:
+        src = os.path.join(t, "src")
+        os.makedirs(os.path.join(src, "sub"))
+        os.makedirs(os.path.join(t, "other"))
+        with open(os.path.join(src, "a.txt"), "w") as f:
+            f.write("Lighthouse keepers trimmed the wicks every evening.\n")
+        with open(os.path.join(t, "other", "b.txt"), "w") as f:
+            f.write("Ferries cross the strait twice a day.\n")
+        os.symlink("..", os.path.join(src, "sub", "loop"))
+        os.symlink(os.path.join("..", "other"), os.path.join(src, "link-other"))
+        data = os.path.join(t, "d")
+        r = ragd("ingest", src, data=data, timeout=60)
+        assert r.code == 0, r.err
+        ids = sorted(d["id"] for d in ragd("docs", "--json", data=data, check=0).json()["documents"])
+        assert ids == ["a.txt", "link-other/b.txt"], ids
+        assert "symbolic link loop" in r.err and "sub/loop" in r.err, r.err
+        os.symlink("..", os.path.join(src, "sub", "loop2"))
+        os.symlink(os.path.join("..", "sub"), os.path.join(src, "sub", "again"))
+        # Bounded by what is walked, not wall-clock time (sanitizer builds are
+        # far slower); the unfixed build walked for minutes, hence the timeout.
+        r = ragd("ingest", "--json", src, data=os.path.join(t, "d2"), timeout=300)
+        assert r.code == 0 and r.json()["added"] == 2, (r.code, r.out, r.err[-500:])
+        assert r.err.count("symbolic link loop") == 3, r.err
+
+
 def test_non_utf8_file_name_prints_valid_json():
     """#6: a file name that is not UTF-8 made context/answer/chunks --json
     print nothing (exit 0) and search/docs --json drop doc_id, title and

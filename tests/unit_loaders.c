@@ -519,6 +519,33 @@ static void test_heading_caps(void **state)
     ragd_buf_free(&h);
 }
 
+/* Issue 12 #7: HTML nested deeper than libxml2's default limit (256) kept
+ * its text only up to there, silently (400 unclosed <font>: paragraph 254;
+ * 100k nested <div>: "only whitespace"). */
+static void test_html_deep_nesting_keeps_text(void **state)
+{
+    (void)state;
+    ragd_buf b = RAGD_BUF_INIT;
+    ragd_buf_puts(&b, "<html><body>");
+    for (int i = 0; i < 400; i++)
+        ragd_buf_printf(&b, "<font><p>paragraph number %d about lighthouses</p>", i);
+    ragd_buf_puts(&b, "</body></html>");
+    ingest_doc d;
+    ragd_error e;
+    assert_int_equal(ingest_parse(b.data, b.len, "html", "f", &d, &e), RAGD_OK);
+    assert_non_null(strstr(d.text, "paragraph number 399 about"));
+    ingest_doc_free(&d);
+    ragd_buf_free(&b);
+    ragd_buf_puts(&b, "<html><body>");
+    for (int i = 0; i < 100000; i++)
+        ragd_buf_puts(&b, "<div>");
+    ragd_buf_puts(&b, "<p>the deep text about ferries</p></body></html>");
+    assert_int_equal(ingest_parse(b.data, b.len, "html", "f", &d, &e), RAGD_OK);
+    assert_non_null(strstr(d.text, "the deep text about ferries"));
+    ingest_doc_free(&d);
+    ragd_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -531,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_detect_format),
         cmocka_unit_test(test_meta_parse),
         cmocka_unit_test(test_heading_caps),
+        cmocka_unit_test(test_html_deep_nesting_keeps_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -444,6 +444,46 @@ static void test_failed_reindex_keeps_pending_deletions(void **state)
     free(path);
 }
 
+/* Issue 12 #12 (part): a search whose snapshot write fails (full disk,
+ * read-only directory) still answers from the index built in memory; the
+ * next open catches up. The write is made to fail as above. */
+static void test_unwritable_snapshot_still_answers(void **state)
+{
+    fixture *f = *state;
+    ragd_error e;
+    put_doc(f, "a", 20);
+    ragd_vindex *v = NULL;
+    bool rebuilt;
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    char *path = ragd_xstrdup(vindex_path(v));
+    vindex_free(v);
+    put_doc(f, "b", 15);
+    ragd_buf tmp = RAGD_BUF_INIT;
+    ragd_buf_printf(&tmp, "%s.tmp.%d", path, (int)getpid());
+    assert_int_equal(mkdir(tmp.data, 0755), 0);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_false(rebuilt);
+    assert_int_equal(vindex_count(v), 35);
+    check_brute_force(f, v, 10);
+    vindex_free(v);
+    /* No usable snapshot at all: rebuilt in memory, still answers. */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_true(rebuilt);
+    assert_int_equal(vindex_count(v), 35);
+    vindex_free(v);
+    assert_int_equal(rmdir(tmp.data), 0);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_int_equal(vindex_count(v), 35);
+    check_brute_force(f, v, 10);
+    vindex_free(v);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_false(rebuilt); /* the snapshot was written again */
+    vindex_free(v);
+    ragd_buf_free(&tmp);
+    free(path);
+}
+
 static void test_hnsw_tombstones_and_reindex(void **state)
 {
     fixture *f = *state;
@@ -509,6 +549,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_racing_a_save_is_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_reindex_keeps_pending_deletions, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_unwritable_snapshot_still_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hnsw_tombstones_and_reindex, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_factory, setup, teardown),
     };
