@@ -6,9 +6,10 @@
 #             search reply — what HTTP alone costs on this machine;
 #   in-proc   bench_inproc: ragd_search called from threads in one process
 #             on the same queries — what search alone costs.
-# For each connection count (default 1 8 64) it runs, in this order, wrk on
-# ragd serve, wrk on the ceiling server, and bench_inproc with
-# min(connections, serve threads) threads, each for --duration seconds.
+# For each connection count (default 1 8 64) it runs wrk on ragd serve, wrk
+# on the ceiling server, and bench_inproc with min(connections, serve
+# threads) threads, each for --duration seconds; the order reverses from one
+# connection count to the next (serve first, then in-process first, ...).
 #
 # usage: bench/bench_http.sh [--quick] [--duration S] [--conns "1 8 64"]
 #                            [--serve-threads N] [--build DIR] [--scifact DIR]
@@ -157,15 +158,23 @@ RSS_WARM=$(status_kb "$SERVE_PID" VmRSS)
 HWM_WARM=$(status_kb "$SERVE_PID" VmHWM)
 
 # 4. Per connection count: ragd serve, ceiling, in-process.
-for c in $CONNS; do
-  run_wrk serve "$c" "$URL" "$DURATION"
-  run_wrk ceiling "$c" "$CURL" "$DURATION"
-  th=$(( c < SERVE_THREADS ? c : SERVE_THREADS ))
+run_inproc() { # run_inproc CONNS
+  local th=$(( $1 < SERVE_THREADS ? $1 : SERVE_THREADS ))
+  local j
   j=$(timeout $(( DURATION + 120 )) "$INPROC" --data "$TMP/data" --queries "$QUERIES" \
         --threads "$th" --seconds "$DURATION" --warmup 2 2>>"$TMP/inproc.log" | tail -n1)
   [ -n "$j" ] || { echo "bench_http: bench_inproc failed:" >&2; cat "$TMP/inproc.log" >&2; exit 1; }
-  echo "inproc $c $th $j" >>"$RES"
+  echo "inproc $1 $th $j" >>"$RES"
   echo "bench_http: in-process, $th threads: $(echo "$j" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["qps"], 1))') QPS" >&2
+}
+n=0
+for c in $CONNS; do # the order alternates: serve, ceiling, in-process / in-process, ceiling, serve
+  if [ $(( n % 2 )) -eq 0 ]; then
+    run_wrk serve "$c" "$URL" "$DURATION"; run_wrk ceiling "$c" "$CURL" "$DURATION"; run_inproc "$c"
+  else
+    run_inproc "$c"; run_wrk ceiling "$c" "$CURL" "$DURATION"; run_wrk serve "$c" "$URL" "$DURATION"
+  fi
+  n=$(( n + 1 ))
 done
 RSS_END=$(status_kb "$SERVE_PID" VmRSS)
 HWM_END=$(status_kb "$SERVE_PID" VmHWM)
