@@ -148,7 +148,9 @@ export BENCH_QUERIES=$QUERIES
 run_wrk() { # run_wrk KIND CONNS URL SECONDS ROUND
   local t=$(( $2 < 2 ? $2 : 2 ))
   local log=$TMP/wrk-$1-$2-$5.txt
-  timeout $(( $4 + 60 )) wrk -t"$t" -c"$2" -d"$4"s --latency --timeout 30s \
+  local timing=0
+  [ "$1" = serve ] && timing=1
+  BENCH_SERVER_TIMING=$timing timeout $(( $4 + 60 )) wrk -t"$t" -c"$2" -d"$4"s --latency --timeout 30s \
     -s "$ROOT/bench/bench_http.lua" "$3" >"$log" 2>&1 || { echo "bench_http: wrk failed:" >&2; cat "$log" >&2; exit 1; }
   local j
   j=$(sed -n 's/^BENCH_JSON //p' "$log")
@@ -218,6 +220,10 @@ for kind in ("serve", "ceiling", "inproc"):
         a["qps_per_round"] = [r["qps"] for r in rs]
         for k in ("p50_ms", "p90_ms", "p99_ms", "mean_ms"):
             if k in rs[0]: a[k] = round(statistics.median(r[k] for r in rs), 3)
+        if rs[0].get("server_timed"):
+            n = sum(r["server_timed"] for r in rs)
+            a["server_timed"] = n
+            a["server_total_ms"] = round(sum(r["server_total_ms"] * r["server_timed"] for r in rs) / n, 3) if n else None
         for k in ("non_2xx", "connect_errors", "read_errors", "write_errors", "timeouts", "errors"):
             if k in rs[0]: a[k] = sum(r[k] for r in rs)
         rows.append(a)
@@ -263,14 +269,14 @@ p(f"command: {res['command']}")
 p(f"{E['DURATION']} s per measurement in {E['ROUNDS']} rounds of {E['SLICE']} s (QPS over all rounds; "
   f"p50/p90/p99 the median of the rounds'); ragd serve --threads {E['SERVE_THREADS']}; wrk threads = min(2, connections); "
   f"ingest {float(E['INGEST_S']):.1f} s; reply of the first query {E['BYTES1']} bytes (the ceiling's body)\n")
-p("| connections | server | wrk threads | requests | QPS | p50 ms | p90 ms | p99 ms | non-2xx | socket errors |")
-p("|---|---|---|---|---|---|---|---|---|---|")
+p("| connections | server | wrk threads | requests | QPS | p50 ms | p90 ms | p99 ms | mean ms | non-2xx | socket errors |")
+p("|---|---|---|---|---|---|---|---|---|---|---|")
 for c in conns:
     for kind, name in (("serve", "ragd serve"), ("ceiling", "bare libmicrohttpd (ceiling)")):
         r = get(kind, c)
         se = r["connect_errors"] + r["read_errors"] + r["write_errors"] + r["timeouts"]
         p(f"| {c} | {name} | {r['threads']} | {r['requests']:,} | {r['qps']:,.1f} | {r['p50_ms']:.2f} | "
-          f"{r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r['non_2xx']} | {se} |")
+          f"{r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r['mean_ms']:.2f} | {r['non_2xx']} | {se} |")
 p("\n| connections | in-process threads | searches | in-process QPS | p50 ms | p99 ms | errors | HTTP / in-process QPS | median of per-round ratios | HTTP / ceiling QPS |")
 p("|---|---|---|---|---|---|---|---|---|---|")
 for c in conns:
@@ -283,6 +289,12 @@ for c in conns:
 if "8" in ratios:
     v = ratios["8"]["http_over_inproc"]
     p(f"\nHTTP / in-process QPS at 8 connections: **{v:.2f}×** (target ≥ 0.5: {'met' if v >= 0.5 else 'missed'})")
+p("\nInside ragd serve, mean ragd_search time per request (the replies' timing_ms.total) against "
+  "in-process ragd_search (mean ms):")
+p("\n| connections | serve: timing_ms.total | serve: wrk mean latency | in-process mean | in-process threads |\n|---|---|---|---|---|")
+for c in conns:
+    s, i = get("serve", c), get("inproc", c)
+    p(f"| {c} | {s.get('server_total_ms') or 0:.2f} | {s['mean_ms']:.2f} | {i['mean_ms']:.2f} | {i['threads']} |")
 p("\nQPS per round (serve / in-process): " + "; ".join(
     f"{c} conn: " + ", ".join(f"{a:.0f}/{b:.0f}" for a, b in zip(get("serve", c)["qps_per_round"], get("inproc", c)["qps_per_round"]))
     for c in conns))
