@@ -49,7 +49,7 @@ while [ $# -gt 0 ]; do
     --scifact) SCIFACT=$2; shift ;;
     --out) OUT=$2; shift ;;
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^set -euo/!p}' "$0" | cut -c3-; exit 0 ;;
     *) echo "bench_http: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -266,7 +266,7 @@ p(f"machine: {machine['cores']} cores, CPU \"{cpu}\", {machine['memory_gb']} GB 
   f"{machine['load_average_start']:.2f} at start, {machine['load_average_end']:.2f} at the end")
 p(f"date: {res['date']}; git {res['git']}; {machine['wrk']}")
 p(f"command: {res['command']}")
-p(f"{E['DURATION']} s per measurement in {E['ROUNDS']} rounds of {E['SLICE']} s (QPS over all rounds; "
+p(f"{E['DURATION']} s per measurement in {E['ROUNDS']} round(s) of {E['SLICE']} s (QPS over all rounds; "
   f"p50/p90/p99 the median of the rounds'); ragd serve --threads {E['SERVE_THREADS']}; wrk threads = min(2, connections); "
   f"ingest {float(E['INGEST_S']):.1f} s; reply of the first query {E['BYTES1']} bytes (the ceiling's body)\n")
 p("| connections | server | wrk threads | requests | QPS | p50 ms | p90 ms | p99 ms | mean ms | non-2xx | socket errors |")
