@@ -180,6 +180,12 @@ def test_error_classes():
         assert_error(st, b, 404, "not_found")
         st, b, _ = s.request("GET", "/v1/collections/default/documents/absent.md")
         assert_error(st, b, 404, "not_found", "id")
+        # An oversized header is refused by the daemon (431 or a closed connection), never 500.
+        try:
+            st, b, _ = s.request("GET", "/healthz", headers={"X-Big": "a" * 200000})
+            assert 400 <= st < 500, st
+        except (ConnectionError, http.client.HTTPException):
+            pass
         # The server is still healthy and nothing changed.
         st, b, _ = s.request("GET", "/v1/collections/default")
         assert st == 200 and b["documents"] == 38, b
