@@ -264,6 +264,18 @@ def test_ollama_protocol():
     with_chat([cite(GOOD, "38 metres")], fn)
 
 
+def test_citation_checker_eval():
+    from ragdtest import FIXTURES
+    r = ragd("eval", "--json", "--citations", os.path.join(FIXTURES, "eval", "citations.jsonl"), check=0).json()
+    assert r["cases"] >= 200, r["cases"]
+    for kind in ("wrong_number", "wrong_date", "wrong_unit", "invalid_citation", "uncited"):
+        k = r["kinds"][kind]
+        assert k["flagged"] == k["cases"], (kind, k)
+    assert r["precision"] >= 0.95 and r["recall"] >= 0.90, r
+    bad = ragd("eval", "--citations", "/nonexistent.jsonl")
+    assert bad.code == 1 and "cannot open" in bad.err, (bad.code, bad.err)
+
+
 def test_usage_errors():
     with TempDir() as t:
         r = ragd("answer", "--generator", "openai", "x", data=t, env=CLEAN)
@@ -276,4 +288,4 @@ if __name__ == "__main__":
                test_unsupported_sentence_dropped, test_500s_then_success,
                test_hung_server_falls_back_within_timeout, test_not_found_makes_no_call,
                test_injection_flagged_instructions_unchanged, test_model_list_fails_over,
-               test_ollama_protocol, test_usage_errors])
+               test_ollama_protocol, test_citation_checker_eval, test_usage_errors])
