@@ -133,6 +133,9 @@ const char *answer_missing_name(const char *s, size_t n, const char *src);
  * or NULL when it is not a unit. Static string. */
 const char *answer_unit(const char *w, size_t n);
 
+/* Whole-word ASCII case-insensitive search of w in text[0..tl). */
+bool answer_has_word_n(const char *text, size_t tl, const char *w);
+
 /* Whole-word ASCII case-insensitive search. */
 bool answer_has_word(const char *text, const char *w, size_t n);
 

@@ -178,6 +178,17 @@ bool answer_has_word(const char *text, const char *w, size_t n)
     return false;
 }
 
+bool answer_has_word_n(const char *text, size_t tl, const char *w)
+{
+    size_t n = strlen(w);
+    for (size_t i = 0; i + n <= tl; i++) {
+        if (i && isalnum((unsigned char)text[i - 1])) continue;
+        if (i + n < tl && isalnum((unsigned char)text[i + n])) continue;
+        if (!strncasecmp(text + i, w, n)) return true;
+    }
+    return false;
+}
+
 const char *answer_missing_name(const char *s, size_t n, const char *src)
 {
     static const char *const SKIP[] = {"I",      "The",  "A",   "An", "It",   "In",    "On",
