@@ -145,6 +145,46 @@ static void test_not_found_makes_no_call(void **st)
     answer_result_free(&ar);
 }
 
+/* An extractive answer over one source text. */
+static char *extract(const char *text, const char *q)
+{
+    search_hit h;
+    memset(&h, 0, sizeof h);
+    h.doc_id = h.title = (char *)"d";
+    context_source src;
+    memset(&src, 0, sizeof src);
+    src.n = 1;
+    src.hit = &h;
+    src.text = (char *)text;
+    src.heading_path = (char *)"";
+    context_result ctx = {.sources = &src, .nsources = 1, .relevant = true};
+    answer_result ar;
+    ragd_error e;
+    assert_int_equal(answer_run(&ctx, q, NULL, &ar, &e), RAGD_OK);
+    char *a = strdup(ar.answer);
+    answer_result_free(&ar);
+    return a;
+}
+
+static void test_extractive_answers_the_question(void **st)
+{
+    (void)st;
+    char *a = extract("The harbour light is bright and the light shines over the harbour. "
+                      "The harbour light was first lit in 1847. "
+                      "The light was repainted white.",
+                      "When was the harbour light first lit?");
+    assert_string_equal(a, "The harbour light was first lit in 1847. [1]");
+    free(a);
+    a = extract("Run the tool with care. config = load(path); tool.run(config, {fast = true});",
+                "How do I run the tool config?");
+    assert_null(strstr(a, "load(path)"));
+    free(a);
+    a = extract("The ferry sails daily. The ferry crossing takes 15 minutes.",
+                "How long does the ferry crossing take?");
+    assert_string_equal(a, "The ferry crossing takes 15 minutes. [1]");
+    free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_markers),
         cmocka_unit_test(test_prompt_escapes_and_flags),
         cmocka_unit_test(test_not_found_makes_no_call),
+        cmocka_unit_test(test_extractive_answers_the_question),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
