@@ -136,8 +136,9 @@ GOOD = "The Brightwater tower is 38 metres tall [{n}]."
 
 def test_well_cited_answer_passes():
     def fn(data, c):
-        a = answer(data, c, TALL)
+        a = answer(data, c, TALL, "--generator-cost", "2")
         assert a["path"] == "generated" and a["check"]["ok"], a["check"]
+        assert abs(a["usage"]["cost"] - 0.24) < 1e-9, a["usage"]  # 120 tokens at 2 per 1,000
         assert a["answer"].startswith("The Brightwater tower is 38 metres tall"), a["answer"]
         assert len(c.requests) == 1, len(c.requests)
         u = a["usage"]
@@ -301,6 +302,24 @@ def test_citation_checker_eval():
     assert bad.code == 1 and "cannot open" in bad.err, (bad.code, bad.err)
 
 
+def test_prompt_template_override():
+    def fn(data, c):
+        tmpl = os.path.join(os.path.dirname(data), "t.txt")
+        with open(tmpl, "w") as f:
+            f.write("CUSTOM RULES\n---user---\nQ={{question}}\n{{sources}}")
+        a = answer(data, c, TALL, "--prompt-template", tmpl)
+        assert a["usage"]["template"] == tmpl and a["usage"]["template_version"] == 0, a["usage"]
+        msgs = c.requests[-1]["messages"]
+        assert msgs[0]["content"] == "CUSTOM RULES\n", msgs[0]
+        assert msgs[1]["content"].startswith("Q=" + TALL), msgs[1]["content"][:100]
+        with open(tmpl, "w") as f:
+            f.write("no parts here")
+        r = ragd("answer", "--generator", "openai", "--generator-url", c.url(), "--generator-model", "m1",
+                 "--prompt-template", tmpl, TALL, data=data, env=CLEAN)
+        assert r.code == 1 and "---user---" in r.err, (r.code, r.err)
+    with_chat([cite(GOOD, "38 metres")], fn)
+
+
 def test_usage_errors():
     with TempDir() as t:
         r = ragd("answer", "--generator", "openai", "x", data=t, env=CLEAN)
@@ -314,4 +333,4 @@ if __name__ == "__main__":
                test_hung_server_falls_back_within_timeout, test_not_found_makes_no_call,
                test_injection_flagged_instructions_unchanged, test_model_list_fails_over,
                test_ollama_protocol, test_citation_checker_eval,
-               test_uncovered_question_terms_are_not_found, test_extractive_demo_answer, test_usage_errors])
+               test_uncovered_question_terms_are_not_found, test_extractive_demo_answer, test_prompt_template_override, test_usage_errors])
