@@ -26,7 +26,7 @@
 
 /* A cited sentence must share at least this share of its content terms with
  * one of the sources it cites (besides repeating its numbers and names). */
-#define ANSWER_MIN_SUPPORT 0.5
+#define ANSWER_MIN_SUPPORT 0.6
 
 typedef struct {
     int n; /* source number */
@@ -129,6 +129,13 @@ bool answer_fact_in(const answer_fact *f, const answer_fact *src, size_t nsrc);
  * stop word) that src lacks as a whole word, or NULL. Borrowed from s. */
 const char *answer_missing_name(const char *s, size_t n, const char *src);
 
+/* The canonical unit of word w[0..n) ("minutes" -> "min", "TB" -> "tb"),
+ * or NULL when it is not a unit. Static string. */
+const char *answer_unit(const char *w, size_t n);
+
+/* Whole-word ASCII case-insensitive search of w in text[0..tl). */
+bool answer_has_word_n(const char *text, size_t tl, const char *w);
+
 /* Whole-word ASCII case-insensitive search. */
 bool answer_has_word(const char *text, const char *w, size_t n);
 
@@ -138,6 +145,19 @@ bool answer_negated(const char *s, size_t n);
 /* A citation marker group at s[i] ("[1]", "[1, 2]", "【1】"): true with its
  * byte length in *len and its numbers appended to nums[*k..] (16 at most). */
 bool answer_parse_marker(const char *s, size_t n, size_t i, int *nums, size_t *k, size_t *len);
+
+/* --- measuring the checker (answer/eval_citations.c) ----------------------- */
+
+/* answer_check of `answer` against a throw-away context whose source n is
+ * texts[n-1] (borrowed). New reference. */
+json_t *answer_check_texts(const char *answer, const char *const *texts, size_t n);
+
+/* Run the labelled cases of a jsonl file ({"id","kind","sentence",
+ * "sources":[..],"label":"supported"|"unsupported"}): *report (new reference)
+ * = {"cases","precision","recall" (of "unsupported"),"tp","fp","fn","tn",
+ * "kinds":{kind:{"cases","flagged"}},"misses":[..]}. RAGD_EINPUT for an
+ * unreadable file or a malformed line. */
+ragd_status answer_eval_citations(const char *path, json_t **report, ragd_error *err);
 
 /* {"query","answer","citations":[{"n","chunk_id","doc_id","start","end","quote"}],
  *  "check","sources":[…],"usage":{…},"relevant"}. New reference. */

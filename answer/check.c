@@ -96,14 +96,11 @@ static size_t split_units(const char *answer, size_t n, unit **out)
 
 static bool no_claim_phrase(const char *s)
 {
-    static const char *const P[] = {"could not find",
-                                    "couldn't find",
-                                    "not found in the sources",
-                                    "the sources do not",
-                                    "no information",
-                                    "i don't know",
-                                    "i do not know",
-                                    NULL};
+    static const char *const P[] = {
+        "could not find",     "couldn't find",  "not found in the sources",
+        "the sources do not", "no information", "i don't know",
+        "i do not know",      "see below",      "see the next",
+        "as follows",         "in short",       NULL};
     char low[256];
     size_t i = 0;
     for (; s[i] && i + 1 < sizeof low; i++)
@@ -179,17 +176,35 @@ static void check_facts(const char *plain, const int *cites, size_t nc, const co
                               json_string("negation differs from the cited source's sentence"));
 }
 
+/* Terms of plain without pure numbers (the fact check compares those). */
+static size_t word_terms(const char *plain, char ***out)
+{
+    size_t nt = lexical_terms(plain, out), k = 0;
+    for (size_t i = 0; i < nt; i++) {
+        const char *t = (*out)[i];
+        bool num = true;
+        for (const char *p = t; *p; p++)
+            num &= isdigit((unsigned char)*p) || *p == ',' || *p == '.';
+        if (num || answer_unit(t, strlen(t))) /* "281 TB" = "281 terabytes" */
+            free((*out)[i]);
+        else
+            (*out)[k++] = (*out)[i];
+    }
+    return k;
+}
+
 /* Support and quotes of a claim with valid citations. */
 static void check_support(const char *plain, const int *cites, size_t nc, const context_result *ctx,
                           sent_eval *ev)
 {
     char **terms = NULL;
-    size_t nt = lexical_terms(plain, &terms);
+    size_t nt = word_terms(plain, &terms);
     bool neg = answer_negated(plain, strlen(plain)), neg_differs = true;
+    ragd_buf all = RAGD_BUF_INIT;
     for (size_t c = 0; c < nc; c++) {
         const context_source *s = &ctx->sources[cites[c] - 1];
-        double cov = retrieve_term_coverage(terms, nt, s->text, strlen(s->text));
-        if (cov > ev->support) ev->support = cov;
+        ragd_buf_puts(&all, s->text);
+        ragd_buf_putc(&all, '\n');
         size_t bs, be, ds;
         best_sentence(s->text, terms, nt, &bs, &be);
         if (answer_negated(s->text + bs, be - bs) == neg) neg_differs = false;
@@ -199,6 +214,8 @@ static void check_support(const char *plain, const int *cites, size_t nc, const 
                                             (json_int_t)ds, "end", (json_int_t)(ds + be - bs),
                                             "quote", s->text + bs, (int)(be - bs)));
     }
+    ev->support = nt ? retrieve_term_coverage(terms, nt, all.data, all.len) : 1.0;
+    ragd_buf_free(&all);
     lexical_terms_free(terms, nt);
     if (ev->support < ANSWER_MIN_SUPPORT)
         json_array_append_new(ev->reasons,

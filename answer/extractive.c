@@ -7,6 +7,7 @@
  * offsets into the documents. A summary entry's source is quoted only
  * through its summary sentences, which are exact slices of the document.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,60 @@ bool answer_doc_offset(const context_source *s, size_t start, size_t end, size_t
         }
     }
     return false;
+}
+
+/* The answer type a question expects: 'd' a date ("when", "what year"),
+ * 'n' a number ("how many/long/much/tall/far/old"), 'o' a command-line
+ * option ("which option/flag"), 0 none. */
+static char answer_type(const char *q)
+{
+    char low[512];
+    size_t i = 0;
+    for (; q[i] && i + 1 < sizeof low; i++)
+        low[i] = (char)tolower((unsigned char)q[i]);
+    low[i] = 0;
+    if (!strncmp(low, "when ", 5) || strstr(low, "what year") || strstr(low, "what date") ||
+        strstr(low, "which year"))
+        return 'd';
+    static const char *const NUM[] = {"how many", "how long", "how much", "how tall", "how high",
+                                      "how far",  "how old",  "how big",  NULL};
+    for (int k = 0; NUM[k]; k++)
+        if (strstr(low, NUM[k])) return 'n';
+    if (strstr(low, "which option") || strstr(low, "what option") || strstr(low, "which flag") ||
+        strstr(low, "what flag"))
+        return 'o';
+    return 0;
+}
+
+static bool has_type(const char *s, size_t n, char type)
+{
+    static const char *const MONTHS[] = {"January",  "February", "March",  "April",     "May",
+                                         "June",     "July",     "August", "September", "October",
+                                         "November", "December", NULL};
+    answer_fact *f = NULL;
+    size_t nf = answer_facts(s, n, &f);
+    bool ok = false;
+    for (size_t i = 0; i < nf && !ok; i++) {
+        long v = strtol(f[i].num, NULL, 10);
+        ok = type == 'n' || (type == 'd' && strlen(f[i].num) == 4 && v >= 1000 && v < 2200);
+    }
+    free(f);
+    for (int k = 0; type == 'd' && !ok && MONTHS[k]; k++)
+        ok = answer_has_word_n(s, n, MONTHS[k]);
+    for (size_t i = 0; type == 'o' && !ok && i + 2 < n; i++)
+        ok = (i == 0 || s[i - 1] == ' ' || s[i - 1] == '`') && s[i] == '-' &&
+             (isalpha((unsigned char)s[i + 1]) || s[i + 1] == '-');
+    return ok || !type;
+}
+
+/* Code or a table fragment, not prose: indented, or many code symbols. */
+static bool code_like(const char *s, size_t n)
+{
+    if (n >= 4 && (!strncmp(s, "    ", 4) || s[0] == '\t' || !strncmp(s, "$ ", 2))) return true;
+    size_t sym = 0;
+    for (size_t i = 0; i < n; i++)
+        sym += strchr("{}();=<>$\\|", s[i]) != NULL && s[i];
+    return sym * 12 > n;
 }
 
 static int cand_cmp(const void *a, const void *b)
@@ -85,6 +140,7 @@ ragd_status answer_extractive(const context_result *ctx, const char *query, int 
     if (max_sentences <= 0) max_sentences = 3;
     char **terms = NULL;
     size_t nterms = lexical_terms(query, &terms);
+    char type = answer_type(query);
     cand *cv = NULL;
     size_t nc = 0, cap = 0;
     for (size_t s = 0; s < ctx->nsources; s++) {
@@ -96,6 +152,7 @@ ragd_status answer_extractive(const context_result *ctx, const char *query, int 
             char c0 = t[sp[i].start];
             if (c0 == '#' || c0 == '|' || !strncmp(t + sp[i].start, "```", 3)) continue;
             if (text_count_tokens(t + sp[i].start, sp[i].end - sp[i].start) < 3) continue;
+            if (code_like(t + sp[i].start, sp[i].end - sp[i].start)) continue;
             size_t dstart;
             if (!answer_doc_offset(&ctx->sources[s], sp[i].start, sp[i].end, &dstart)) continue;
             ragd_array_grow((void **)&cv, &cap, nc + 1, sizeof *cv);
@@ -105,12 +162,14 @@ ragd_status answer_extractive(const context_result *ctx, const char *query, int 
             cv[nc].doc_start = dstart;
             cv[nc].score =
                 retrieve_term_coverage(terms, nterms, t + sp[i].start, sp[i].end - sp[i].start);
+            /* A sentence without the expected answer type ranks below those with it. */
+            if (!has_type(t + sp[i].start, sp[i].end - sp[i].start, type)) cv[nc].score *= 0.5;
             nc++;
         }
         free(sp);
     }
-    lexical_terms_free(terms, nterms);
     if (nc) qsort(cv, nc, sizeof *cv, cand_cmp);
+    bool *covered = ragd_xcalloc(nterms ? nterms : 1, sizeof *covered);
     ragd_buf ans = RAGD_BUF_INIT;
     out->citations = ragd_xcalloc((size_t)max_sentences, sizeof *out->citations);
     int per_src[256] = {0};
@@ -119,6 +178,14 @@ ragd_status answer_extractive(const context_result *ctx, const char *query, int 
          * do not pad the answer. */
         if (out->ncitations && (cv[i].score <= 0 || cv[i].score < 0.6 * cv[0].score)) break;
         if (cv[i].src < 256 && per_src[cv[i].src] >= 2) continue;
+        /* Stop adding sentences that cover no question term the answer lacks. */
+        const char *ct = ctx->sources[cv[i].src].text + cv[i].start;
+        size_t cl = cv[i].end - cv[i].start, fresh = 0;
+        for (size_t k = 0; k < nterms; k++)
+            if (!covered[k] && retrieve_term_coverage(&terms[k], 1, ct, cl) > 0) fresh++;
+        if (out->ncitations && !fresh) continue;
+        for (size_t k = 0; k < nterms; k++)
+            covered[k] |= retrieve_term_coverage(&terms[k], 1, ct, cl) > 0;
         if (cv[i].src < 256) per_src[cv[i].src]++;
         const context_source *s = &ctx->sources[cv[i].src];
         if (ans.len) ragd_buf_putc(&ans, ' ');
@@ -133,6 +200,8 @@ ragd_status answer_extractive(const context_result *ctx, const char *query, int 
         c->quote = ragd_xstrndup(s->text + cv[i].start, cv[i].end - cv[i].start);
     }
     free(cv);
+    free(covered);
+    lexical_terms_free(terms, nterms);
     if (!out->ncitations) {
         ragd_buf_free(&ans);
         answer_not_found(out);

@@ -9,6 +9,7 @@
  * the presence of not / no / never / none / nor / cannot / n't.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +48,7 @@ static const char *const UNITS[][6] = {
 };
 
 /* The canonical unit for word w[0..n) (ASCII case-insensitive), or NULL. */
-static const char *unit_of(const char *w, size_t n)
+const char *answer_unit(const char *w, size_t n)
 {
     char low[24];
     if (n == 0 || n >= sizeof low) return NULL;
@@ -88,7 +89,7 @@ static size_t read_number(const char *s, size_t n, size_t i, answer_fact *f)
     f->unit = NULL;
     size_t w = word_len(s, n, j);
     if (w) { /* glued: 15min, 40%, 1st */
-        const char *u = unit_of(s + j, w);
+        const char *u = answer_unit(s + j, w);
         if (u) f->unit = u;
         return j + w - i;
     }
@@ -97,9 +98,29 @@ static size_t read_number(const char *s, size_t n, size_t i, answer_fact *f)
         p++;
     if (p > j && p < n) {
         w = word_len(s, n, p);
-        if (w) f->unit = unit_of(s + p, w);
+        if (w) f->unit = answer_unit(s + p, w);
     }
     return j - i;
+}
+
+/* Number words 2..20 (cardinal and ordinal) as digits; "one" and "first"
+ * are left out (mostly not quantities). Returns the value or 0. */
+static int number_word(const char *w, size_t n)
+{
+    static const char *const CARD[] = {
+        "",         "",        "two",     "three",     "four",     "five",     "six",
+        "seven",    "eight",   "nine",    "ten",       "eleven",   "twelve",   "thirteen",
+        "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"};
+    static const char *const ORD[] = {
+        "",           "",           "second",     "third",     "fourth",    "fifth",
+        "sixth",      "seventh",    "eighth",     "ninth",     "tenth",     "eleventh",
+        "twelfth",    "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+        "eighteenth", "nineteenth", "twentieth"};
+    for (int k = 2; k <= 20; k++)
+        if ((strlen(CARD[k]) == n && !strncasecmp(w, CARD[k], n)) ||
+            (strlen(ORD[k]) == n && !strncasecmp(w, ORD[k], n)))
+            return k;
+    return 0;
 }
 
 size_t answer_facts(const char *s, size_t n, answer_fact **out)
@@ -108,12 +129,24 @@ size_t answer_facts(const char *s, size_t n, answer_fact **out)
     size_t nv = 0, cap = 0;
     for (size_t i = 0; i < n;) {
         bool start = i == 0 || !isalnum((unsigned char)s[i - 1]);
+        size_t w = start ? word_len(s, n, i) : 0;
+        int nw = w ? number_word(s + i, w) : 0;
         if (start && isdigit((unsigned char)s[i])) {
             ragd_array_grow((void **)&v, &cap, nv + 1, sizeof *v);
             i += read_number(s, n, i, &v[nv]);
             nv++;
+        } else if (nw && (i + w >= n || !isalnum((unsigned char)s[i + w]))) {
+            ragd_array_grow((void **)&v, &cap, nv + 1, sizeof *v);
+            snprintf(v[nv].num, sizeof v[nv].num, "%d", nw);
+            size_t p = i + w;
+            while (p < n && s[p] == ' ')
+                p++;
+            size_t ul = word_len(s, n, p);
+            v[nv].unit = ul ? answer_unit(s + p, ul) : NULL;
+            nv++;
+            i += w;
         } else {
-            i++;
+            i += w ? w : 1;
         }
     }
     *out = v;
@@ -145,9 +178,22 @@ bool answer_has_word(const char *text, const char *w, size_t n)
     return false;
 }
 
+bool answer_has_word_n(const char *text, size_t tl, const char *w)
+{
+    size_t n = strlen(w);
+    for (size_t i = 0; i + n <= tl; i++) {
+        if (i && isalnum((unsigned char)text[i - 1])) continue;
+        if (i + n < tl && isalnum((unsigned char)text[i + n])) continue;
+        if (!strncasecmp(text + i, w, n)) return true;
+    }
+    return false;
+}
+
 const char *answer_missing_name(const char *s, size_t n, const char *src)
 {
-    static const char *const SKIP[] = {"I", "The", "A", "An", "It", "In", "On", "At", NULL};
+    static const char *const SKIP[] = {"I",      "The",  "A",   "An", "It",   "In",    "On",
+                                       "At",     "From", "For", "By", "With", "After", "Before",
+                                       "During", "Then", "To",  "As", "When", "Since", NULL};
     for (size_t i = 0; i < n;) {
         if (!isalpha((unsigned char)s[i])) {
             i++;
@@ -161,7 +207,14 @@ const char *answer_missing_name(const char *s, size_t n, const char *src)
         for (size_t k = 0; k < i; k++)
             if (isalnum((unsigned char)s[k])) first = false;
         bool after_stop = i >= 2 && (s[i - 2] == '.' || s[i - 2] == ':' || s[i - 2] == '\n');
-        bool skip = false;
+        if (first && j - i >= 2) { /* "MySQL ...", "Group Replication ...", "Eastwick Farm" */
+            bool inner = false;
+            for (size_t k = i + 1; k < j; k++)
+                inner |= isupper((unsigned char)s[k]) != 0;
+            bool next_cap = j + 1 < n && s[j] == ' ' && isupper((unsigned char)s[j + 1]);
+            first = !(inner || next_cap);
+        }
+        bool skip = answer_unit(s + i, j - i) != NULL;
         for (int k = 0; SKIP[k]; k++)
             if (strlen(SKIP[k]) == j - i && !strncmp(SKIP[k], s + i, j - i)) skip = true;
         if (!first && !after_stop && !skip && isupper((unsigned char)s[i]) && j - i >= 2 &&

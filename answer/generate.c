@@ -23,8 +23,10 @@
 #include "answer/internal.h"
 #include "answer/prompts/answer_v1.h"
 #include "core/buf.h"
+#include "index/lexical.h"
 
 #define ANSWER_MAX_TOKENS 512
+#define ANSWER_UNCOVERED_SHARE 0.25
 #define TEMPLATE_MAX_BYTES (256u * 1024)
 
 static double now_ms(void)
@@ -388,6 +390,37 @@ static ragd_status run_generated(run_state *rs, ragd_error *err)
                           err);
 }
 
+/* The question's names (MySQL, "Group Replication") that no source
+ * mentions: true, with the first copied into buf, when they are at least
+ * ANSWER_UNCOVERED_SHARE of the question's content terms (one stray name in
+ * a long question does not make it unanswerable). */
+static bool uncovered_name(const context_result *ctx, const char *query, char *buf, size_t cap)
+{
+    ragd_buf all = RAGD_BUF_INIT;
+    for (size_t i = 0; i < ctx->nsources; i++) {
+        ragd_buf_puts(&all, ctx->sources[i].text);
+        ragd_buf_putc(&all, '\n');
+        ragd_buf_puts(&all, ctx->sources[i].hit->title ? ctx->sources[i].hit->title : "");
+        ragd_buf_putc(&all, '\n');
+    }
+    size_t n = strlen(query), missing = 0;
+    buf[0] = 0;
+    for (const char *p = query, *m;
+         (m = answer_missing_name(p, n - (size_t)(p - query), ragd_buf_str(&all))) != NULL;) {
+        size_t l = 0;
+        while (m[l] && (isalnum((unsigned char)m[l]) || m[l] == '-'))
+            l++;
+        if (!missing++) snprintf(buf, cap, "%.*s", (int)l, m);
+        p = m + (l ? l : 1);
+        if (p >= query + n) break;
+    }
+    ragd_buf_free(&all);
+    char **terms = NULL;
+    size_t nt = lexical_terms(query, &terms);
+    lexical_terms_free(terms, nt);
+    return missing && (double)missing >= ANSWER_UNCOVERED_SHARE * (double)nt;
+}
+
 ragd_status answer_run(const context_result *ctx, const char *query, const answer_opts *o,
                        answer_result *out, ragd_error *err)
 {
@@ -399,9 +432,17 @@ ragd_status answer_run(const context_result *ctx, const char *query, const answe
     out->template_version = o->template_path ? 0 : ANSWER_PROMPT_VERSION;
     run_state rs = {ctx, query, o, out, json_array(), NULL, NULL, NULL};
     ragd_status st = RAGD_OK;
+    char name[64];
     if (!ctx->relevant || !ctx->nsources) {
         answer_not_found(out);
         out->path = "not_found";
+    } else if (uncovered_name(ctx, query, name, sizeof name)) {
+        answer_not_found(out);
+        out->path = "not_found";
+        json_object_set_new(out->check, "note",
+                            json_sprintf("the sources do not mention '%s'; the generator was not "
+                                         "called",
+                                         name));
     } else {
         out->injection = ragd_xcalloc(ctx->nsources, sizeof *out->injection);
         out->ninjection = ctx->nsources;

@@ -20,7 +20,7 @@ typedef struct {
     const char *help;
 } cli_optdef;
 
-#define CLI_MAX_OPTS 48
+#define CLI_MAX_OPTS 48 /* options per command table (answer has 34); longer tables are cut */
 
 typedef struct {
     const cli_optdef *defs;

@@ -937,6 +937,7 @@ static const cli_optdef EVAL_OPTS[] = {
     {"per-query", true, "write one JSON line per query to this file"},
     {"subset", true, "all (default) | dev | holdout: a fixed 1/3 / 2/3 split of the queries"},
     {"offtopic", true, "jsonl of questions the corpus cannot answer: report the share rejected"},
+    {"citations", true, "jsonl of labelled citation cases: the checker's precision/recall"},
     {"max-queries", true, "evaluate only the first N judged queries"},
     SEARCH_TUNING_OPTS,
     RERANK_OPTS,
@@ -945,11 +946,36 @@ static const cli_optdef EVAL_OPTS[] = {
     {"chunk-tokens", true, "chunk size for a new eval collection"},
     {NULL, false, NULL}};
 
+/* ragd eval --citations FILE (answer_eval_citations). */
+static int eval_citations(cli_args *a)
+{
+    ragd_error e;
+    json_t *r = NULL;
+    if (answer_eval_citations(cli_get(a, "citations"), &r, &e)) return fail("eval", &e);
+    if (cli_flag(a, "json")) {
+        print_json(r);
+    } else {
+        printf("citation checker on %s: %lld cases, \"unsupported\" precision %.3f recall %.3f "
+               "(tp %lld fp %lld fn %lld tn %lld)\n",
+               cli_get(a, "citations"), ragd_json_int(r, "cases"), ragd_json_num(r, "precision"),
+               ragd_json_num(r, "recall"), ragd_json_int(r, "tp"), ragd_json_int(r, "fp"),
+               ragd_json_int(r, "fn"), ragd_json_int(r, "tn"));
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(r, "kinds"), k, v)
+            printf("  %-22s %3lld cases, %3lld flagged unsupported\n", k, ragd_json_int(v, "cases"),
+                   ragd_json_int(v, "flagged"));
+    }
+    json_decref(r);
+    return 0;
+}
+
 static int cmd_eval(const command *cmd, cli_args *a)
 {
     (void)cmd;
     ragd_error e;
     ragd_error_clear(&e);
+    if (cli_get(a, "citations")) return eval_citations(a);
     const char *dir = cli_get(a, "beir");
     if (!dir) {
         fprintf(stderr, "ragd: eval: --beir DIR is required\n");
