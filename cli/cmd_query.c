@@ -1,0 +1,338 @@
+/* cli/cmd_query.c — `ragd search`, `context` and `answer`: build the request
+ * object from the flags, open the engine, call ragd_search/_context/_answer
+ * (the calls the HTTP routes make), print. */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/buf.h"
+#include "core/json.h"
+#include "ingest/ingest.h"
+
+/* --- search, context, answer --------------------------------------------------------- */
+
+const cli_optdef SEARCH_OPTS[] = {
+    COMMON_OPTS,
+    EMBED_OPTS,
+    {"k", true, "number of results (default 10)"},
+    SEARCH_TUNING_OPTS,
+    RERANK_OPTS,
+    {"budget", true, "context token budget (context, answer; default 3000)"},
+    {"filter", true, "KEY=VALUE: only documents whose metadata matches (repeatable, all must)"},
+    {"stream", false, "stream the answer (answer; printed whole for the extractive generator)"},
+    {NULL, false, NULL}};
+
+/* Join positional args into the query. */
+static char *query_of(cli_args *a)
+{
+    ragd_buf b = RAGD_BUF_INIT;
+    for (size_t i = 0; i < a->npos; i++) {
+        if (i) ragd_buf_putc(&b, ' ');
+        ragd_buf_puts(&b, a->pos[i]);
+    }
+    return ragd_buf_steal(&b);
+}
+
+/* The reranker configuration from RERANK_OPTS (url NULL: none). Options
+ * that need a reranker without --reranker-url are a usage error. */
+static ragd_status rerank_config_from_args(const cli_args *a, reranker_config *rc, ragd_error *e)
+{
+    long timeout = 0, depth = 0;
+    if (cli_get_int(a, "reranker-timeout", 1, 3600, &timeout, e) ||
+        cli_get_int(a, "rerank-depth", 1, 1000, &depth, e))
+        return RAGD_EUSAGE;
+    memset(rc, 0, sizeof *rc);
+    rc->url = opt_or_env(a, "reranker-url", "RAGD_RERANKER_URL");
+    rc->model = opt_or_env(a, "reranker-model", "RAGD_RERANKER_MODEL");
+    rc->api_key = getenv("RAGD_PROVIDER_KEY");
+    rc->protocol = cli_get(a, "reranker-protocol");
+    rc->timeout_s = (double)timeout;
+    if (!rc->url && (cli_get(a, "min-rerank") || depth || rc->protocol || timeout ||
+                     cli_get(a, "reranker-model")))
+        return ragd_error_set(e, RAGD_EUSAGE,
+                              "--min-rerank, --rerank-depth and --reranker-* options need "
+                              "--reranker-url (or RAGD_RERANKER_URL)");
+    return RAGD_OK;
+}
+
+/* The request object of search/context/answer (service/ragd.h) from the
+ * command line: the same fields a JSON body carries. Fractions are given
+ * in percent on the command line. */
+static ragd_status query_request(const command *cmd, cli_args *a, json_t **out, ragd_error *e)
+{
+    *out = NULL;
+    long k = 0, budget = 0, depth = 0;
+    search_opts so;
+    search_opts_init(&so);
+    if (cli_get_int(a, "k", 1, 1000, &k, e) || cli_get_int(a, "budget", 50, 200000, &budget, e) ||
+        cli_get_int(a, "rerank-depth", 1, 1000, &depth, e) || search_tuning_from_args(a, &so, e))
+        return RAGD_EUSAGE;
+    size_t nf = 0;
+    const char **filters = cli_get_all(a, "filter", &nf);
+    if (ingest_meta_parse(filters, nf, NULL, e)) { /* same KEY=VALUE rules as --meta */
+        free(filters);
+        ragd_error_prefix(e, "--filter");
+        return RAGD_EUSAGE;
+    }
+    json_t *req = json_object();
+    char *q = query_of(a);
+    json_object_set_new(req, "collection", json_string(coll_name(a)));
+    json_object_set_new(req, "query", json_string(q));
+    free(q);
+    if (!json_object_get(req, "query")) {
+        json_decref(req);
+        free(filters);
+        return ragd_error_set(e, RAGD_EINPUT, "the query is not valid UTF-8");
+    }
+    if (nf) {
+        json_t *f = json_object();
+        for (size_t i = 0; i < nf; i++) {
+            const char *eq = strchr(filters[i], '=');
+            char key[80];
+            snprintf(key, sizeof key, "%.*s", (int)(eq - filters[i]), filters[i]);
+            json_object_set_new(f, key, json_string(eq + 1));
+        }
+        json_object_set_new(req, "filter", f);
+    }
+    free(filters);
+    if (k) json_object_set_new(req, "k", json_integer(k));
+    if (budget && strcmp(cmd->name, "search"))
+        json_object_set_new(req, "budget", json_integer(budget));
+    if (so.mode) json_object_set_new(req, "mode", json_string(so.mode));
+    if (so.fusion) json_object_set_new(req, "fusion", json_string(so.fusion));
+    if (so.rrf_k > 0) json_object_set_new(req, "rrf_k", json_real(so.rrf_k));
+    if (so.w_lexical > 0) json_object_set_new(req, "w_lexical", json_real(so.w_lexical));
+    if (so.w_dense > 0) json_object_set_new(req, "w_dense", json_real(so.w_dense));
+    if (so.min_evidence >= 0) json_object_set_new(req, "min_evidence", json_real(so.min_evidence));
+    if (so.min_support >= 0) json_object_set_new(req, "min_support", json_real(so.min_support));
+    if (so.cosine_floor >= 0) json_object_set_new(req, "cosine_floor", json_real(so.cosine_floor));
+    if (so.mmr_lambda >= 0) json_object_set_new(req, "mmr", json_real(so.mmr_lambda));
+    if (depth) json_object_set_new(req, "rerank_depth", json_integer(depth));
+    const char *min = cli_get(a, "min-rerank");
+    if (min) {
+        char *end;
+        double v = strtod(min, &end);
+        if (end == min || *end || v != v || v < -1e9 || v > 1e9) {
+            json_decref(req);
+            return ragd_error_set(e, RAGD_EUSAGE, "--min-rerank must be a number, not '%s'", min);
+        }
+        json_object_set_new(req, "min_rerank", json_real(v));
+    }
+    if (cli_flag(a, "stream") && !strcmp(cmd->name, "answer"))
+        json_object_set_new(req, "stream", json_true());
+    *out = req;
+    return RAGD_OK;
+}
+
+/* Print an engine error as `ragd: CMD: message` (a missing collection or
+ * data directory with the hint to ingest first) and return the exit code. */
+static int fail_query(const char *what, const ragd_error *e)
+{
+    if (e->code == RAGD_ENOTFOUND && (!strcmp(e->field, "collection") || !e->field[0])) {
+        if (strstr(e->msg, "ingest something first"))
+            fprintf(stderr, "ragd: %s: %s\n", what, e->msg);
+        else
+            fprintf(stderr, "ragd: %s: %s; ingest something first (ragd ingest PATH)\n", what,
+                    e->msg);
+        return 1;
+    }
+    return fail(what, e);
+}
+
+/* Engine options from the command line: embedder overrides and the
+ * reranker. */
+ragd_status engine_opts_from_args(const cli_args *a, bool create, ragd_engine_opts *o,
+                                  ragd_error *e)
+{
+    memset(o, 0, sizeof *o);
+    o->slots = 1;
+    o->create = create;
+    if (embed_choice_from_args(a, &o->embed, e)) return RAGD_EUSAGE;
+    return rerank_config_from_args(a, &o->rerank, e);
+}
+
+typedef ragd_status (*query_fn)(ragd_engine *, const json_t *, json_t **, ragd_error *);
+
+/* Parse, open the engine, call fn, return its result: the shared front half
+ * of search, context and answer. */
+static int run_query(const command *cmd, cli_args *a, query_fn fn, json_t **res)
+{
+    *res = NULL;
+    ragd_error e;
+    ragd_error_clear(&e);
+    if (!a->npos) {
+        fprintf(stderr, "ragd: %s: no QUERY given; usage: ragd %s [options] QUERY\n", cmd->name,
+                cmd->name);
+        return 2;
+    }
+    json_t *req = NULL;
+    ragd_engine_opts eo;
+    generator_config gens[RAGD_MAX_GENERATORS];
+    char *models = NULL;
+    if (query_request(cmd, a, &req, &e) || engine_opts_from_args(a, false, &eo, &e) ||
+        (!strcmp(cmd->name, "answer") &&
+         generators_from_args(a, gens, &eo.ngenerators, &models, &e))) {
+        json_decref(req);
+        free(models);
+        return fail(cmd->name, &e);
+    }
+    eo.generators = gens;
+    eo.prompt_template = cli_get(a, "prompt-template");
+    ragd_engine *eng = NULL;
+    ragd_status rc = ragd_engine_open(data_dir(a), &eo, &eng, &e);
+    if (!rc) rc = fn(eng, req, res, &e);
+    ragd_engine_free(eng);
+    json_decref(req);
+    free(models);
+    return rc ? fail_query(cmd->name, &e) : 0;
+}
+
+static void print_snippet(const char *text, size_t max)
+{
+    size_t n = strlen(text), i = 0, col = 0;
+    for (; i < n && i < max; i++) {
+        char c = text[i] == '\n' ? ' ' : text[i];
+        putchar(c);
+        col++;
+    }
+    /* Finish a UTF-8 sequence we started. */
+    while (i < n && ((unsigned char)text[i] & 0xC0) == 0x80)
+        putchar(text[i++]);
+    if (i < n) fputs("…", stdout);
+    putchar('\n');
+}
+
+/* A result's heading path, or its title when it has none. */
+static const char *place_of(const json_t *r)
+{
+    const char *h = ragd_json_str(r, "heading_path");
+    return h[0] ? h : ragd_json_str(r, "title");
+}
+
+int cmd_search(const command *cmd, cli_args *a)
+{
+    json_t *j;
+    int rc = run_query(cmd, a, ragd_search, &j);
+    if (rc) return rc;
+    if (cli_flag(a, "json")) {
+        print_json(j);
+    } else if (!json_is_true(json_object_get(j, "relevant"))) {
+        printf("no relevant results for: %s\n", ragd_json_str(j, "query"));
+    } else {
+        size_t i;
+        json_t *r;
+        json_array_foreach(json_object_get(j, "results"), i, r)
+        {
+            printf("%2zu. %-32s %7.3f  %s\n    ", i + 1, ragd_json_str(r, "doc_id"),
+                   ragd_json_num(r, "score"), place_of(r));
+            print_snippet(ragd_json_str(r, "text"), 160);
+        }
+    }
+    json_decref(j);
+    return 0;
+}
+
+int cmd_context(const command *cmd, cli_args *a)
+{
+    json_t *j;
+    int rc = run_query(cmd, a, ragd_context, &j);
+    if (rc) return rc;
+    if (cli_flag(a, "json"))
+        print_json(j);
+    else if (!json_is_true(json_object_get(j, "relevant")))
+        printf("no relevant sources for: %s\n", ragd_json_str(j, "query"));
+    else
+        fputs(ragd_json_str(j, "context"), stdout);
+    json_decref(j);
+    return 0;
+}
+
+const cli_optdef ANSWER_OPTS[] = {
+    COMMON_OPTS,
+    EMBED_OPTS,
+    {"k", true, "number of results (default 10)"},
+    SEARCH_TUNING_OPTS,
+    RERANK_OPTS,
+    {"budget", true, "context token budget (default 3000)"},
+    {"filter", true, "KEY=VALUE: only documents whose metadata matches (repeatable, all must)"},
+    {"stream", false, "stream the answer (printed whole for now)"},
+    {"generator", true,
+     "extractive (default) | openai | ollama (env RAGD_GENERATOR; key from RAGD_PROVIDER_KEY)"},
+    {"generator-url", true,
+     "generation server base URL: http://host:8080/v1 (openai), http://host:11434 (ollama) (env "
+     "RAGD_GENERATOR_URL)"},
+    {"generator-model", true, "model name, or M1,M2,... tried in order (env RAGD_GENERATOR_MODEL)"},
+    {"generator-timeout", true, "seconds per generation attempt (default 60)"},
+    {"generator-cost", true, "cost per 1,000 generation tokens, for usage reports"},
+    {"prompt-template", true, "prompt template file overriding the built-in one (docs/answer.md)"},
+    {NULL, false, NULL}};
+
+/* The generation providers named on the command line: one configuration
+ * per --generator-model name (M1,M2,... tried in order), none for the
+ * extractive generator. The model names point into *models_buf (the
+ * caller frees it). */
+ragd_status generators_from_args(const cli_args *a, generator_config cfg[8], size_t *n,
+                                 char **models_buf, ragd_error *e)
+{
+    *n = 0;
+    *models_buf = NULL;
+    long timeout;
+    double cost;
+    if (generator_limits_from_args(a, &timeout, &cost, e)) return RAGD_EUSAGE;
+    const char *kind = opt_or_env(a, "generator", "RAGD_GENERATOR");
+    if (!kind || !strcmp(kind, "extractive")) return RAGD_OK;
+    const char *models = opt_or_env(a, "generator-model", "RAGD_GENERATOR_MODEL");
+    *models_buf = ragd_xstrdup(models ? models : "");
+    generator_config base = {
+        .kind = kind,
+        .url = opt_or_env(a, "generator-url", "RAGD_GENERATOR_URL"),
+        .api_key = getenv("RAGD_PROVIDER_KEY"),
+        .timeout_s = (double)timeout,
+        .cost_per_1k = cost,
+    };
+    char *save = NULL;
+    for (char *m = strtok_r(*models_buf, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+        if (*n == 8)
+            return ragd_error_set(e, RAGD_EUSAGE, "--generator-model names at most 8 models");
+        cfg[*n] = base;
+        cfg[(*n)++].model = m;
+    }
+    if (!*n) cfg[(*n)++] = base; /* no model: the engine's check names the option */
+    return RAGD_OK;
+}
+
+int cmd_answer(const command *cmd, cli_args *a)
+{
+    json_t *j;
+    int rc = run_query(cmd, a, ragd_answer, &j);
+    if (rc) return rc;
+    if (cli_flag(a, "json")) {
+        print_json(j);
+        json_decref(j);
+        return 0;
+    }
+    printf("%s\n", ragd_json_str(j, "answer"));
+    json_t *cites = json_object_get(j, "citations");
+    if (json_array_size(cites)) {
+        printf("\nSources:\n");
+        size_t i, k;
+        json_t *s, *c;
+        json_array_foreach(json_object_get(j, "sources"), i, s)
+        {
+            bool cited = false;
+            json_array_foreach(cites, k, c) cited |= ragd_json_int(c, "n") == ragd_json_int(s, "n");
+            if (cited)
+                printf("  [%lld] %s — %s\n", ragd_json_int(s, "n"), ragd_json_str(s, "doc_id"),
+                       place_of(s));
+        }
+        json_t *check = json_object_get(j, "check");
+        printf("citations checked: %s (%s)\n",
+               json_is_true(json_object_get(check, "ok")) ? "ok" : "problems found",
+               ragd_json_str(check, "path"));
+    }
+    json_decref(j);
+    return 0;
+}
