@@ -82,7 +82,7 @@ void vindex_factory_normalize(const char *factory, char out[64])
         snprintf(out, 64, "IDMap,%s", factory);
 }
 
-static char *snapshot_path(ragd_store *st, const ragd_collection *coll)
+char *vindex_snapshot_path(ragd_store *st, const ragd_collection *coll)
 {
     ragd_buf b = RAGD_BUF_INIT;
     ragd_buf_printf(&b, "%s/faiss/%s.index", store_dir(st), coll->name);
@@ -255,7 +255,7 @@ static ragd_vindex *vindex_alloc(ragd_store *st, const ragd_collection *coll)
     v->st = st;
     v->coll = coll->id;
     v->dim = coll->settings.dim;
-    v->path = snapshot_path(st, coll);
+    v->path = vindex_snapshot_path(st, coll);
     return v;
 }
 

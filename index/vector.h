@@ -69,6 +69,10 @@ ragd_status vindex_search(ragd_vindex *v, const float *query, size_t k, vindex_h
 /* Vectors in the index (including tombstoned ones). */
 int64_t vindex_count(const ragd_vindex *v);
 
+/* Where coll's snapshot lives: <data>/faiss/<name>.index (malloc'd; the
+ * caller frees). */
+char *vindex_snapshot_path(ragd_store *st, const ragd_collection *coll);
+
 /* The snapshot path (borrowed). */
 const char *vindex_path(const ragd_vindex *v);
 

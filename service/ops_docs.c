@@ -149,10 +149,9 @@ ragd_status ragd_collection_delete(ragd_engine *e, const char *name, json_t **ou
     if (!rc) rc = store_collection_delete(e->writer, c.id, err);
     if (!rc) {
         engine_index_forget(e, c.id);
-        ragd_buf p = RAGD_BUF_INIT;
-        ragd_buf_printf(&p, "%s/faiss/%s.index", e->dir, c.name);
-        unlink(p.data);
-        ragd_buf_free(&p);
+        char *snap = vindex_snapshot_path(e->writer, &c);
+        unlink(snap);
+        free(snap);
     }
     pthread_mutex_unlock(&e->write_mu);
     if (!rc) *out = json_pack("{s:s,s:b}", "name", name, "deleted", 1);
