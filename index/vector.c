@@ -475,3 +475,8 @@ void vindex_free(ragd_vindex *v)
     free(v->tomb);
     free(v);
 }
+
+int64_t vindex_last_chunk_id(const ragd_vindex *v)
+{
+    return v->last_id;
+}

@@ -66,6 +66,9 @@ ragd_status vindex_rebuild(ragd_store *st, const ragd_collection *coll, const ch
 ragd_status vindex_search(ragd_vindex *v, const float *query, size_t k, vindex_hit **hits,
                           size_t *n, ragd_error *err);
 
+/* The last chunk id the index covers. */
+int64_t vindex_last_chunk_id(const ragd_vindex *v);
+
 /* Vectors in the index (including tombstoned ones). */
 int64_t vindex_count(const ragd_vindex *v);
 

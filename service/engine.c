@@ -7,6 +7,7 @@
  */
 #include "service/engine_internal.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,8 +224,62 @@ static engine_index *index_entry(ragd_engine *e, int64_t coll, bool create)
     return x;
 }
 
-ragd_status engine_index_acquire(ragd_engine *e, const ragd_collection *coll, engine_index **out,
-                                 ragd_error *err)
+/* Load coll's index on the writer (write_mu held), with the fingerprint
+ * to remember. The chunk counter is read before loading, so a chunk added
+ * by another process meanwhile still shows as news; deletions and the
+ * checksum after, so this load's own snapshot save is not news. A deletion
+ * by another process in between may go unnoticed until the next change;
+ * that costs recall only, never correctness (dense hits are re-checked in
+ * SQLite). */
+static ragd_status index_load(ragd_engine *e, const ragd_collection *coll, ragd_vindex **vi,
+                              store_index_fingerprint *seen, ragd_error *err)
+{
+    store_index_fingerprint before, after;
+    ragd_status rc = store_index_fingerprint_get(e->writer, coll->id, &before, err);
+    if (!rc) rc = vindex_open(e->writer, coll, vi, NULL, err);
+    if (rc) return rc;
+    ragd_error ie = {0};
+    if (store_index_fingerprint_get(e->writer, coll->id, &after, &ie)) after = before;
+    *seen = after;
+    seen->chunk_seq = before.chunk_seq;
+    return RAGD_OK;
+}
+
+/* Swap a loaded index in (takes the exclusive lock); frees the old one. */
+static void index_install(engine_index *x, ragd_vindex *nv, const store_index_fingerprint *seen)
+{
+    pthread_rwlock_wrlock(&x->lock);
+    ragd_vindex *old = x->vi;
+    x->vi = nv;
+    atomic_store(&x->seen_seq, seen->chunk_seq);
+    x->seen_deleted = seen->deleted;
+    memcpy(x->seen_checksum, seen->checksum, sizeof x->seen_checksum);
+    pthread_rwlock_unlock(&x->lock);
+    vindex_free(old);
+}
+
+/* With x->lock held (shared or exclusive) and x->vi loaded: whether the
+ * index still reflects the store as read through st. A failed check counts
+ * as fresh (the loaded index is served; the next search checks again). */
+static bool index_fresh(engine_index *x, ragd_store *st)
+{
+    store_index_fingerprint now;
+    ragd_error ie = {0};
+    if (store_index_fingerprint_get(st, x->coll, &now, &ie)) return true;
+    if (now.deleted != x->seen_deleted || strcmp(now.checksum, x->seen_checksum) != 0) return false;
+    int64_t seen = atomic_load(&x->seen_seq);
+    if (now.chunk_seq == seen) return true;
+    bool newer = false;
+    if (store_vectors_newer(st, x->coll, vindex_last_chunk_id(x->vi), &newer, &ie)) return true;
+    if (newer) return false;
+    /* The new chunks are other collections': remember, so the next search
+     * does not look again. */
+    atomic_compare_exchange_strong(&x->seen_seq, &seen, now.chunk_seq);
+    return true;
+}
+
+ragd_status engine_index_acquire(ragd_engine *e, ragd_store *rd, const ragd_collection *coll,
+                                 engine_index **out, ragd_error *err)
 {
     *out = NULL;
     engine_index *x = index_entry(e, coll->id, true);
@@ -232,17 +287,28 @@ ragd_status engine_index_acquire(ragd_engine *e, const ragd_collection *coll, en
         return ragd_error_set(err, RAGD_EINTERNAL, "too many collections with loaded indexes (%d)",
                               ENGINE_MAX_INDEXES);
     pthread_rwlock_rdlock(&x->lock);
-    if (x->vi) {
+    if (x->vi && index_fresh(x, rd)) {
         *out = x;
         return RAGD_OK;
     }
     pthread_rwlock_unlock(&x->lock);
-    /* First use: load (and catch up) on the writer connection. */
+    /* First use, or the store moved on: load on the writer connection,
+     * unless another thread did while this one waited for write_mu. */
     pthread_mutex_lock(&e->write_mu);
-    pthread_rwlock_wrlock(&x->lock);
-    ragd_status rc = RAGD_OK;
-    if (!x->vi) rc = vindex_open(e->writer, coll, &x->vi, NULL, err);
+    pthread_rwlock_rdlock(&x->lock);
+    bool first = !x->vi;
+    bool need = first || !index_fresh(x, e->writer);
     pthread_rwlock_unlock(&x->lock);
+    ragd_status rc = RAGD_OK;
+    if (need) {
+        ragd_vindex *nv = NULL;
+        store_index_fingerprint seen;
+        rc = index_load(e, coll, &nv, &seen, err);
+        if (!rc) index_install(x, nv, &seen);
+        if (!rc && !first)
+            log_write(LOG_INFO, "index reloaded: the store changed in another process",
+                      "collection", coll->name, NULL);
+    }
     pthread_mutex_unlock(&e->write_mu);
     if (rc) return rc;
     pthread_rwlock_rdlock(&x->lock);
@@ -260,13 +326,10 @@ ragd_status engine_index_refresh(ragd_engine *e, const ragd_collection *coll, ra
     engine_index *x = index_entry(e, coll->id, false);
     if (!x) return RAGD_OK; /* never loaded: the next search loads the current one */
     ragd_vindex *nv = NULL;
-    ragd_status rc = vindex_open(e->writer, coll, &nv, NULL, err);
+    store_index_fingerprint seen;
+    ragd_status rc = index_load(e, coll, &nv, &seen, err);
     if (rc) return rc;
-    pthread_rwlock_wrlock(&x->lock);
-    ragd_vindex *old = x->vi;
-    x->vi = nv;
-    pthread_rwlock_unlock(&x->lock);
-    vindex_free(old);
+    index_install(x, nv, &seen);
     return RAGD_OK;
 }
 

@@ -44,6 +44,14 @@ typedef struct {
     int64_t coll;
     pthread_rwlock_t lock;
     ragd_vindex *vi; /* NULL until first loaded; its store is the engine's writer */
+    /* The store as it was when vi was loaded (written under the exclusive
+     * lock): a search compares it with the store's current fingerprint to
+     * notice writes by other processes (see engine_index_acquire). The
+     * chunk counter alone is also advanced, atomically, by searches that
+     * found the newer chunks belong to other collections. */
+    _Atomic int64_t seen_seq;
+    int64_t seen_deleted;
+    char seen_checksum[65];
 } engine_index;
 
 struct ragd_engine {
@@ -84,9 +92,13 @@ ragd_status engine_writer_embedder(ragd_engine *e, const ragd_collection *coll, 
                                    ragd_error *err);
 
 /* The collection's shared index, loaded on first use, returned with its
- * lock held shared: release with engine_index_release. */
-ragd_status engine_index_acquire(ragd_engine *e, const ragd_collection *coll, engine_index **out,
-                                 ragd_error *err);
+ * lock held shared: release with engine_index_release. rd is the caller's
+ * read connection: when the store changed since the index was loaded in a
+ * way this process did not apply (another process ingested, deleted or
+ * saved a newer snapshot), the index is reloaded first, so a server sees
+ * a CLI's ingest at its next search. */
+ragd_status engine_index_acquire(ragd_engine *e, ragd_store *rd, const ragd_collection *coll,
+                                 engine_index **out, ragd_error *err);
 void engine_index_release(engine_index *x);
 
 /* After a write to coll (write_mu held): load the caught-up index and swap

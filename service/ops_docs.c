@@ -424,7 +424,7 @@ ragd_status ragd_ready(ragd_engine *e, json_t **out, ragd_error *err)
         long long vectors = 0;
         if (!engine_slot_acquire(e, &s, &ie)) {
             if (!store_collection_open(s->rd, name, NULL, &c, &ie) &&
-                !engine_index_acquire(e, &c, &x, &ie)) {
+                !engine_index_acquire(e, s->rd, &c, &x, &ie)) {
                 loaded = true;
                 vectors = vindex_count(x->vi);
                 engine_index_release(x);

@@ -50,7 +50,7 @@ static ragd_status query_begin(ragd_engine *e, const json_t *req, query_kind kin
     engine_index *x = NULL;
     if (dense) {
         rc = engine_slot_embedder(e, r->slot, &r->coll, &r->q.so.embedder, err);
-        if (!rc) rc = engine_index_acquire(e, &r->coll, &x, err);
+        if (!rc) rc = engine_index_acquire(e, r->slot->rd, &r->coll, &x, err);
         if (rc) return rc;
         r->q.so.vindex = x->vi;
     }

@@ -246,6 +246,25 @@ ragd_status store_index_state_set(ragd_store *st, int64_t coll, const store_inde
 /* Forget the index state (the snapshot will be rebuilt). */
 ragd_status store_index_state_clear(ragd_store *st, int64_t coll, ragd_error *err);
 
+/* What a process that holds a collection's index in memory compares to
+ * notice writes by other processes: the chunks table's AUTOINCREMENT
+ * counter (any new chunk, in any collection), the collection's pending
+ * deletions and its snapshot checksum (another process saved a newer
+ * snapshot). Three O(1) lookups. */
+typedef struct {
+    int64_t chunk_seq; /* sqlite_sequence for chunks; 0 before the first chunk */
+    int64_t deleted;   /* deleted_chunks rows of the collection */
+    char checksum[65]; /* index_state.checksum; "" when none */
+} store_index_fingerprint;
+
+ragd_status store_index_fingerprint_get(ragd_store *st, int64_t coll, store_index_fingerprint *out,
+                                        ragd_error *err);
+
+/* Whether the collection has a vector with chunk id > after (a range seek
+ * over newer vectors of all collections, stopping at the first match). */
+ragd_status store_vectors_newer(ragd_store *st, int64_t coll, int64_t after, bool *out,
+                                ragd_error *err);
+
 /* Called for each vector by store_vectors_scan; return non-zero to stop. */
 typedef int (*store_vector_fn)(void *ctx, int64_t chunk_id, const float *vec, int dim);
 

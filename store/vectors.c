@@ -264,3 +264,50 @@ ragd_status store_vectors_max_id(ragd_store *st, int64_t coll, int64_t *max_id, 
     sqlite3_finalize(q);
     return r == SQLITE_ROW ? RAGD_OK : store_sqlite_error(db, err, "cannot read vectors");
 }
+
+ragd_status store_index_fingerprint_get(ragd_store *st, int64_t coll, store_index_fingerprint *out,
+                                        ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT (SELECT seq FROM sqlite_sequence WHERE name='chunks'), "
+                           "(SELECT COUNT(*) FROM deleted_chunks WHERE collection_id=?1), "
+                           "(SELECT checksum FROM index_state WHERE collection_id=?1)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot read the index fingerprint");
+    sqlite3_bind_int64(q, 1, coll);
+    int r = sqlite3_step(q);
+    if (r == SQLITE_ROW) {
+        out->chunk_seq = sqlite3_column_int64(q, 0);
+        out->deleted = sqlite3_column_int64(q, 1);
+        const char *c = (const char *)sqlite3_column_text(q, 2);
+        snprintf(out->checksum, sizeof out->checksum, "%s", c ? c : "");
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_ROW) return store_sqlite_error(db, err, "cannot read the index fingerprint");
+    return RAGD_OK;
+}
+
+ragd_status store_vectors_newer(ragd_store *st, int64_t coll, int64_t after, bool *out,
+                                ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    *out = false;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM vectors v CROSS JOIN chunks c ON c.id = v.chunk_id "
+                           "CROSS JOIN documents d ON d.id = c.document_id "
+                           "WHERE v.chunk_id > ?2 AND d.collection_id = ?1 LIMIT 1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot read vectors");
+    sqlite3_bind_int64(q, 1, coll);
+    sqlite3_bind_int64(q, 2, after);
+    int r = sqlite3_step(q);
+    *out = r == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return store_sqlite_error(db, err, "cannot read vectors");
+    return RAGD_OK;
+}

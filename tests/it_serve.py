@@ -562,10 +562,42 @@ def test_job_survives_kill_and_restart():
         assert not os.listdir(os.path.join(data, "jobs")), "the finished job's file is removed"
 
 
+def test_server_sees_other_processes_writes():
+    """A document ingested or removed by the CLI while the server runs is
+    seen by the server's next dense search (its in-memory FAISS index is
+    reloaded when the store changed), not only after a restart."""
+    with TempDir() as tmp:
+        data = ingested(tmp)
+        q = {"query": "zircon marmalade orbital elevator tether", "mode": "dense", "k": 3}
+        with Server(data) as s:
+            st, before, _ = s.request("POST", "/v1/search", q)
+            assert st == 200, before
+            st, ready, _ = s.request("GET", "/readyz")
+            n0 = ready["collections"][0]["vectors"]
+            doc = os.path.join(tmp, "tether.md")
+            with open(doc, "w") as f:
+                f.write("# Zircon tether\n\nThe zircon marmalade orbital elevator tether is "
+                        "spun from braided zircon fibre and climbs to a geostationary anchor.\n")
+            ragd("ingest", doc, "--no-progress", data=data, check=0)
+            st, after, _ = s.request("POST", "/v1/search", q)
+            assert st == 200, after
+            top = after["results"][0]
+            assert "zircon" in top["text"].lower(), after
+            assert not any("zircon" in r["text"].lower() for r in before.get("results", [])), before
+            st, ready, _ = s.request("GET", "/readyz")
+            assert ready["collections"][0]["vectors"] > n0, (n0, ready)
+            ragd("rm", top["doc_id"], data=data, check=0)
+            st, gone, _ = s.request("POST", "/v1/search", q)
+            assert not any(r["doc_id"] == top["doc_id"] for r in gone["results"]), gone
+            st, ready, _ = s.request("GET", "/readyz")
+            assert ready["collections"][0]["vectors"] == n0, (n0, ready)
+
+
 if __name__ == "__main__":
     run_tests([test_health_ready_request_id, test_cli_and_http_give_the_same_objects, test_error_classes,
                test_documents_and_collections, test_answer_stream_is_sse,
                test_concurrent_searches_while_ingesting, test_sigterm_finishes_requests_in_flight,
                test_slow_client_does_not_hold_a_worker, test_refuses_public_bind_and_bad_listen,
                test_openapi_matches_the_routes_served, test_metrics_count_requests, test_keys_and_scopes,
-               test_rate_limit, test_large_batch_runs_as_a_job, test_job_survives_kill_and_restart])
+               test_rate_limit, test_large_batch_runs_as_a_job, test_job_survives_kill_and_restart,
+               test_server_sees_other_processes_writes])
