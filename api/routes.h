@@ -39,6 +39,8 @@ typedef struct {
     json_t *json;             /* a JSON reply (owned), or NULL */
     char *text;               /* a text reply (owned, malloc'd), or NULL */
     const char *content_type; /* for text (static) */
+    const char *header_name;  /* one extra reply header (static strings), or NULL */
+    const char *header_value;
 } api_reply;
 
 typedef ragd_status (*api_handler)(api_call *c, api_reply *r, ragd_error *err);

@@ -137,9 +137,21 @@ static ragd_status h_vs_delete(api_call *c, api_reply *r, ragd_error *err)
     return ragd_vstore_delete(c->eng, c->params[0], &r->json, err);
 }
 
+/* While a file ingests, tell OpenAI's polling helpers (createAndPoll) to
+ * look again in 200 ms rather than their default 5 s. */
+static ragd_status poll_hint(ragd_status rc, api_reply *r)
+{
+    const char *st = json_string_value(json_object_get(r->json, "status"));
+    if (!rc && st && !strcmp(st, "in_progress")) {
+        r->header_name = "openai-poll-after-ms";
+        r->header_value = "200";
+    }
+    return rc;
+}
+
 static ragd_status h_vsf_attach(api_call *c, api_reply *r, ragd_error *err)
 {
-    return ragd_vstore_file_attach(c->eng, c->params[0], c->body, &r->json, err);
+    return poll_hint(ragd_vstore_file_attach(c->eng, c->params[0], c->body, &r->json, err), r);
 }
 
 static ragd_status h_vsf_list(api_call *c, api_reply *r, ragd_error *err)
@@ -152,7 +164,7 @@ static ragd_status h_vsf_list(api_call *c, api_reply *r, ragd_error *err)
 
 static ragd_status h_vsf_get(api_call *c, api_reply *r, ragd_error *err)
 {
-    return ragd_vstore_file_get(c->eng, c->params[0], c->params[1], &r->json, err);
+    return poll_hint(ragd_vstore_file_get(c->eng, c->params[0], c->params[1], &r->json, err), r);
 }
 
 static ragd_status h_vsf_delete(api_call *c, api_reply *r, ragd_error *err)

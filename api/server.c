@@ -326,6 +326,10 @@ parsed:;
     api_reply rep = {.status = 200};
     rc = rt->fn(&call, &rep, &err);
     ragd_principal_clear(&who);
+    if (!rc && rep.header_name) {
+        r->hdr_name = rep.header_name;
+        snprintf(r->hdr_value, sizeof r->hdr_value, "%s", rep.header_value);
+    }
     if (rc) {
         json_decref(rep.json);
         free(rep.text);
