@@ -91,32 +91,32 @@ static ragd_status h_file_create(api_call *c, api_reply *r, ragd_error *err)
     if (n != 1)
         return ragd_error_set_field(err, RAGD_EINPUT, "file", "send exactly one 'file' part");
     const mp_part *p = mp_form_get(c->form, "purpose");
-    return ragd_file_create(c->eng, &up[0], p ? p->data : NULL, &r->json, err);
+    return ragd_file_create(c->eng, c->who, &up[0], p ? p->data : NULL, &r->json, err);
 }
 
 static ragd_status h_files_list(api_call *c, api_reply *r, ragd_error *err)
 {
     json_t *args = query_args(c, LIST_ARGS);
-    ragd_status rc = ragd_files_list(c->eng, args, &r->json, err);
+    ragd_status rc = ragd_files_list(c->eng, c->who, args, &r->json, err);
     json_decref(args);
     return rc;
 }
 
 static ragd_status h_file_get(api_call *c, api_reply *r, ragd_error *err)
 {
-    return ragd_file_get(c->eng, c->params[0], &r->json, err);
+    return ragd_file_get(c->eng, c->who, c->params[0], &r->json, err);
 }
 
 static ragd_status h_file_delete(api_call *c, api_reply *r, ragd_error *err)
 {
-    return ragd_file_delete(c->eng, c->params[0], &r->json, err);
+    return ragd_file_delete(c->eng, c->who, c->params[0], &r->json, err);
 }
 
 /* --- vector stores --- */
 
 static ragd_status h_vs_create(api_call *c, api_reply *r, ragd_error *err)
 {
-    return ragd_vstore_create(c->eng, c->body, &r->json, err);
+    return ragd_vstore_create(c->eng, c->who, c->body, &r->json, err);
 }
 
 static ragd_status h_vs_list(api_call *c, api_reply *r, ragd_error *err)
@@ -151,7 +151,8 @@ static ragd_status poll_hint(ragd_status rc, api_reply *r)
 
 static ragd_status h_vsf_attach(api_call *c, api_reply *r, ragd_error *err)
 {
-    return poll_hint(ragd_vstore_file_attach(c->eng, c->params[0], c->body, &r->json, err), r);
+    return poll_hint(ragd_vstore_file_attach(c->eng, c->who, c->params[0], c->body, &r->json, err),
+                     r);
 }
 
 static ragd_status h_vsf_list(api_call *c, api_reply *r, ragd_error *err)

@@ -123,7 +123,11 @@ ragd_status engine_vsfile_run(ragd_engine *e, const char *coll, const json_t *pa
 /* "<prefix><24 random hex digits>" into out (service/ops_files.c). */
 ragd_status engine_new_id(const char *prefix, char *out, size_t size, ragd_error *err);
 
-/* Every uploaded file (of purpose, when not NULL), newest first. */
+/* Drop f's owner_key; RAGD_ENOTFOUND when who may not see f (ragd.h). */
+ragd_status engine_file_public(const ragd_principal *who, json_t *f);
+
+/* Every uploaded file (of purpose, when not NULL), newest first, with
+ * owner_key. */
 ragd_status engine_files_json(ragd_engine *e, const char *purpose, json_t **out, ragd_error *err);
 
 /* ragd_search with a typed attribute filter (NULL: none) added to the

@@ -171,8 +171,22 @@ ragd_status ragd_documents_upload(ragd_engine *e, const char *coll, const ragd_u
 static const char *const PURPOSES[] = {"assistants", "user_data", "batch", "fine-tune",
                                        "vision",     "evals",     NULL};
 
-ragd_status ragd_file_create(ragd_engine *e, const ragd_upload *f, const char *purpose,
-                             json_t **out, ragd_error *err)
+/* See ragd.h: keys limited to some collections see their own uploads. */
+static bool file_visible(const ragd_principal *who, const json_t *f)
+{
+    return !who || !who->collections ||
+           json_integer_value(json_object_get(f, "owner_key")) == who->key_id;
+}
+
+ragd_status engine_file_public(const ragd_principal *who, json_t *f)
+{
+    bool ok = file_visible(who, f);
+    json_object_del(f, "owner_key");
+    return ok ? RAGD_OK : RAGD_ENOTFOUND;
+}
+
+ragd_status ragd_file_create(ragd_engine *e, const ragd_principal *who, const ragd_upload *f,
+                             const char *purpose, json_t **out, ragd_error *err)
 {
     *out = NULL;
     if (!f)
@@ -198,8 +212,10 @@ ragd_status ragd_file_create(ragd_engine *e, const ragd_upload *f, const char *p
     ragd_sha256_hex(f->data, f->len, sha);
     if ((rc = write_bytes(e, id, f->data, f->len, err))) return rc;
     pthread_mutex_lock(&e->write_mu);
-    rc = store_file_create(e->writer, id, name, purpose, (int64_t)f->len, sha, err);
+    rc = store_file_create(e->writer, id, name, purpose, (int64_t)f->len, sha,
+                           who ? who->key_id : 0, err);
     if (!rc) rc = store_file_json(e->writer, id, out, err);
+    if (!rc) engine_file_public(NULL, *out);
     pthread_mutex_unlock(&e->write_mu);
     if (rc) {
         ragd_buf p = RAGD_BUF_INIT;
@@ -220,7 +236,8 @@ ragd_status engine_files_json(ragd_engine *e, const char *purpose, json_t **out,
     return rc;
 }
 
-ragd_status ragd_file_get(ragd_engine *e, const char *id, json_t **out, ragd_error *err)
+ragd_status ragd_file_get(ragd_engine *e, const ragd_principal *who, const char *id, json_t **out,
+                          ragd_error *err)
 {
     *out = NULL;
     engine_slot *s;
@@ -228,14 +245,24 @@ ragd_status ragd_file_get(ragd_engine *e, const char *id, json_t **out, ragd_err
     if (rc) return rc;
     rc = store_file_json(s->rd, id, out, err);
     engine_slot_release(e, s);
+    if (!rc && engine_file_public(who, *out)) {
+        json_decref(*out);
+        *out = NULL;
+        rc = ragd_error_set_field(err, RAGD_ENOTFOUND, "file_id", "no file '%.64s'", id);
+    }
     return rc;
 }
 
-ragd_status ragd_file_delete(ragd_engine *e, const char *id, json_t **out, ragd_error *err)
+ragd_status ragd_file_delete(ragd_engine *e, const ragd_principal *who, const char *id,
+                             json_t **out, ragd_error *err)
 {
     *out = NULL;
+    json_t *f = NULL;
+    ragd_status rc = ragd_file_get(e, who, id, &f, err);
+    json_decref(f);
+    if (rc) return rc;
     pthread_mutex_lock(&e->write_mu);
-    ragd_status rc = store_file_delete(e->writer, id, err);
+    rc = store_file_delete(e->writer, id, err);
     pthread_mutex_unlock(&e->write_mu);
     if (rc) return rc;
     ragd_buf p = RAGD_BUF_INIT;
@@ -276,7 +303,7 @@ ragd_status engine_vsfile_run(ragd_engine *e, const char *coll, const json_t *pa
     if (!file_id) return ragd_error_set(err, RAGD_EINTERNAL, "a vector store job without file_id");
     json_t *file = NULL;
     ragd_error fe;
-    if (ragd_file_get(e, file_id, &file, &fe))
+    if (ragd_file_get(e, NULL, file_id, &file, &fe))
         return vsfile_finish(e, coll, file_id, "invalid_file", "the file was deleted", 0, err);
     const char *name = json_string_value(json_object_get(file, "filename"));
     ragd_buf path = RAGD_BUF_INIT;

@@ -95,8 +95,8 @@ static ragd_status check_attributes(const json_t *a, ragd_error *err)
     return RAGD_OK;
 }
 
-ragd_status ragd_vstore_file_attach(ragd_engine *e, const char *id, const json_t *req, json_t **out,
-                                    ragd_error *err)
+ragd_status ragd_vstore_file_attach(ragd_engine *e, const ragd_principal *who, const char *id,
+                                    const json_t *req, json_t **out, ragd_error *err)
 {
     *out = NULL;
     ragd_status rc = req_check_fields(req, ATTACH, err);
@@ -112,7 +112,7 @@ ragd_status ragd_vstore_file_attach(ragd_engine *e, const char *id, const json_t
             "strategy when creating the vector store, or {\"type\":\"auto\"}");
     const char *file_id = req_str(req, "file_id", "");
     json_t *file = NULL;
-    if ((rc = ragd_file_get(e, file_id, &file, err))) return rc;
+    if ((rc = ragd_file_get(e, who, file_id, &file, err))) return rc;
     json_decref(file);
     char *aj = json_is_object(attrs) ? json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     pthread_mutex_lock(&e->write_mu);

@@ -85,7 +85,8 @@ static void reverse(json_t *arr)
     }
 }
 
-ragd_status ragd_files_list(ragd_engine *e, const json_t *args, json_t **out, ragd_error *err)
+ragd_status ragd_files_list(ragd_engine *e, const ragd_principal *who, const json_t *args,
+                            json_t **out, ragd_error *err)
 {
     *out = NULL;
     list_args la;
@@ -93,6 +94,8 @@ ragd_status ragd_files_list(ragd_engine *e, const json_t *args, json_t **out, ra
     if (rc) return rc;
     json_t *all = NULL;
     if ((rc = engine_files_json(e, req_str(args, "purpose", NULL), &all, err))) return rc;
+    for (size_t i = json_array_size(all); i-- > 0;)
+        if (engine_file_public(who, json_array_get(all, i))) json_array_remove(all, i);
     if (la.asc) reverse(all);
     *out = page_of(all, &la);
     return RAGD_OK;
@@ -255,7 +258,8 @@ static const req_field VS_CREATE[] = {{"name", REQ_STRING, 0, 256, false},
                                       {"description", REQ_STRING, 0, 512, false},
                                       {NULL, 0, 0, 0, false}};
 
-ragd_status ragd_vstore_create(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err)
+ragd_status ragd_vstore_create(ragd_engine *e, const ragd_principal *who, const json_t *req,
+                               json_t **out, ragd_error *err)
 {
     *out = NULL;
     json_t *empty = json_object();
@@ -274,7 +278,7 @@ ragd_status ragd_vstore_create(ragd_engine *e, const json_t *req, json_t **out, 
         json_t *fo = NULL;
         if (!json_is_string(f))
             return ragd_error_set_field(err, RAGD_EINPUT, "file_ids", "file ids are strings");
-        if ((rc = ragd_file_get(e, json_string_value(f), &fo, err))) return rc;
+        if ((rc = ragd_file_get(e, who, json_string_value(f), &fo, err))) return rc;
         json_decref(fo);
     }
     char id[40];
@@ -297,7 +301,7 @@ ragd_status ragd_vstore_create(ragd_engine *e, const json_t *req, json_t **out, 
     json_array_foreach(fids, i, f)
     {
         json_t *att = json_pack("{s:O}", "file_id", f), *vf = NULL;
-        if (!rc) rc = ragd_vstore_file_attach(e, id, att, &vf, err);
+        if (!rc) rc = ragd_vstore_file_attach(e, who, id, att, &vf, err);
         json_decref(att);
         json_decref(vf);
     }

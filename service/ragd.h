@@ -176,28 +176,35 @@ ragd_status ragd_documents_upload(ragd_engine *e, const char *coll, const ragd_u
  * object {"id":"file-…","object":"file","bytes","created_at","filename",
  * "purpose","status"}. purpose: assistants | user_data | batch | fine-tune
  * | vision | evals. */
-ragd_status ragd_file_create(ragd_engine *e, const ragd_upload *f, const char *purpose,
-                             json_t **out, ragd_error *err);
+typedef struct ragd_principal ragd_principal;
+/* Files belong to no collection. Who may see one: every key that covers
+ * every collection, and the key that uploaded it (who NULL: anyone); to
+ * other keys it does not exist (RAGD_ENOTFOUND). */
+ragd_status ragd_file_create(ragd_engine *e, const ragd_principal *who, const ragd_upload *f,
+                             const char *purpose, json_t **out, ragd_error *err);
 /* {"object":"list","data":[file…],"first_id","last_id","has_more"}; args
  * (query-string values as strings, may be NULL): purpose, limit (1..10000),
  * after, order (asc|desc, default desc). */
-ragd_status ragd_files_list(ragd_engine *e, const json_t *args, json_t **out, ragd_error *err);
-ragd_status ragd_file_get(ragd_engine *e, const char *id, json_t **out, ragd_error *err);
+ragd_status ragd_files_list(ragd_engine *e, const ragd_principal *who, const json_t *args,
+                            json_t **out, ragd_error *err);
+ragd_status ragd_file_get(ragd_engine *e, const ragd_principal *who, const char *id, json_t **out,
+                          ragd_error *err);
 /* {"id","object":"file","deleted":true}. Documents already ingested from
  * the file stay in their vector stores. */
-ragd_status ragd_file_delete(ragd_engine *e, const char *id, json_t **out, ragd_error *err);
+ragd_status ragd_file_delete(ragd_engine *e, const ragd_principal *who, const char *id,
+                             json_t **out, ragd_error *err);
 
 /* Create a vector store: req {"name"?, "metadata"? (≤16 string values),
  * "file_ids"?, "chunking_strategy"? ({"type":"auto"} | {"type":"static",
  * "static":{"max_chunk_size_tokens":100..4096,"chunk_overlap_tokens":
  * 0..half}}), "expires_after"? (accepted, stored nowhere: stores never
  * expire), "description"?}. A new collection "vs_<hex>" is created. */
-ragd_status ragd_vstore_create(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err);
+ragd_status ragd_vstore_create(ragd_engine *e, const ragd_principal *who, const json_t *req,
+                               json_t **out, ragd_error *err);
 /* The vector_store object of collection id. */
 ragd_status ragd_vstore_get(ragd_engine *e, const char *id, json_t **out, ragd_error *err);
 /* Every collection as a vector store, in OpenAI's list shape; args: limit
  * (1..100, default 20), after, before, order (asc|desc by created_at). */
-typedef struct ragd_principal ragd_principal;
 /* Only the collections who (NULL: anyone) may read are listed. */
 ragd_status ragd_vstores_list(ragd_engine *e, const ragd_principal *who, const json_t *args,
                               json_t **out, ragd_error *err);
@@ -210,8 +217,8 @@ ragd_status ragd_vstore_delete(ragd_engine *e, const char *id, json_t **out, rag
  * Ingested by a background job when the engine runs jobs (ragd serve),
  * else at once; *out is the vector_store.file object (in_progress, or its
  * final status). */
-ragd_status ragd_vstore_file_attach(ragd_engine *e, const char *id, const json_t *req, json_t **out,
-                                    ragd_error *err);
+ragd_status ragd_vstore_file_attach(ragd_engine *e, const ragd_principal *who, const char *id,
+                                    const json_t *req, json_t **out, ragd_error *err);
 /* args: limit (1..100, default 20), after, before, order, filter
  * (in_progress|completed|failed|cancelled). */
 ragd_status ragd_vstore_files_list(ragd_engine *e, const char *id, const json_t *args, json_t **out,

@@ -1,6 +1,7 @@
 /* store/files.c — rows of the OpenAI-compatible API (schema v5).
  *
- * `files`: uploaded files (id "file-…", name, purpose, size, SHA-256); the
+ * `files`: uploaded files (id "file-…", name, purpose, size, SHA-256, the
+ * id of the API key that uploaded it, 0 for none); the
  * bytes themselves are kept by service/ under <data>/files/<id>.
  * `vector_stores`: the name and metadata of a collection seen as a vector
  * store (a collection without a row is a vector store named after it).
@@ -65,22 +66,23 @@ static json_t *col_json(sqlite3_stmt *q, int i)
 
 static json_t *file_row(sqlite3_stmt *q)
 {
-    return json_pack("{s:s,s:s,s:I,s:I,s:s,s:s,s:s,s:s}", "id", sqlite3_column_text(q, 0), "object",
-                     "file", "bytes", (json_int_t)sqlite3_column_int64(q, 3), "created_at",
-                     (json_int_t)sqlite3_column_int64(q, 5), "filename", sqlite3_column_text(q, 1),
-                     "purpose", sqlite3_column_text(q, 2), "status", "processed", "sha256",
-                     sqlite3_column_text(q, 4));
+    return json_pack("{s:s,s:s,s:I,s:I,s:s,s:s,s:s,s:s,s:I}", "id", sqlite3_column_text(q, 0),
+                     "object", "file", "bytes", (json_int_t)sqlite3_column_int64(q, 3),
+                     "created_at", (json_int_t)sqlite3_column_int64(q, 5), "filename",
+                     sqlite3_column_text(q, 1), "purpose", sqlite3_column_text(q, 2), "status",
+                     "processed", "sha256", sqlite3_column_text(q, 4), "owner_key",
+                     (json_int_t)sqlite3_column_int64(q, 6));
 }
 
-#define FILE_COLS "id, filename, purpose, bytes, sha256, created_at"
+#define FILE_COLS "id, filename, purpose, bytes, sha256, created_at, owner_key"
 
 ragd_status store_file_create(ragd_store *st, const char *id, const char *filename,
                               const char *purpose, int64_t bytes, const char *sha256,
-                              ragd_error *err)
+                              int64_t owner_key, ragd_error *err)
 {
     int64_t now = (int64_t)time(NULL);
-    const void *a[] = {id, filename, purpose, &bytes, sha256, &now};
-    return exec(st, "INSERT INTO files(" FILE_COLS ") VALUES (?,?,?,?,?,?)", "tttiti", a, NULL,
+    const void *a[] = {id, filename, purpose, &bytes, sha256, &now, &owner_key};
+    return exec(st, "INSERT INTO files(" FILE_COLS ") VALUES (?,?,?,?,?,?,?)", "tttitii", a, NULL,
                 err);
 }
 

@@ -150,6 +150,7 @@ static const char *const MIGRATIONS[] = {
     "  purpose TEXT NOT NULL,"
     "  bytes INTEGER NOT NULL,"
     "  sha256 TEXT NOT NULL,"
+    "  owner_key INTEGER NOT NULL DEFAULT 0,"
     "  created_at INTEGER NOT NULL);"
     "CREATE TABLE vector_stores ("
     "  collection_id INTEGER PRIMARY KEY REFERENCES collections(id) ON DELETE CASCADE,"

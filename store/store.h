@@ -337,9 +337,9 @@ ragd_status store_jobs_counts(ragd_store *st, json_t **out, ragd_error *err);
 /* An uploaded file's row (its bytes are the caller's, under the data dir). */
 ragd_status store_file_create(ragd_store *st, const char *id, const char *filename,
                               const char *purpose, int64_t bytes, const char *sha256,
-                              ragd_error *err);
+                              int64_t owner_key, ragd_error *err);
 /* {"id","object":"file","bytes","created_at","filename","purpose","status",
- * "sha256"}; RAGD_ENOTFOUND (field "file_id") when absent. */
+ * "sha256","owner_key"}; RAGD_ENOTFOUND (field "file_id") when absent. */
 ragd_status store_file_json(ragd_store *st, const char *id, json_t **out, ragd_error *err);
 /* Every file (of purpose, when not NULL), newest first: an array. */
 ragd_status store_files_json(ragd_store *st, const char *purpose, json_t **out, ragd_error *err);

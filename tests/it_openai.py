@@ -274,6 +274,13 @@ def test_vector_store_lifecycle_and_paging():
         openai_error(st, b, 400, "chunking_strategy.static.max_chunk_size_tokens")
         st, b, _ = s.request("POST", "/v1/vector_stores", {"metadata": {"k": 1}})
         openai_error(st, b, 400, "metadata")
+        st, b, _ = s.request("POST", "/v1/vector_stores", {"file_ids": ["file-nope"]})
+        openai_error(st, b, 404, "file_id")
+        # file_ids at creation attach those files.
+        st, vs2, _ = s.request("POST", "/v1/vector_stores", {"name": "two", "file_ids": fids[:2]})
+        assert st == 200 and vs2["file_counts"]["total"] == 2, vs2
+        for fid in fids[:2]:
+            assert wait_file(s, vs2["id"], fid)["status"] == "completed"
         # Detach one: its document leaves the store.
         st, d, _ = s.request("DELETE", f"/v1/vector_stores/{vid}/files/{fids[0]}")
         assert st == 200 and d == {"id": fids[0], "object": "vector_store.file.deleted", "deleted": True}, d
@@ -494,6 +501,27 @@ def test_auth_and_scopes():
             st, r, _ = s.request("POST", f"/v1/vector_stores/{vid}/search", {"query": Q}, headers=reader)
             assert st == 200 and r["data"], r
             st, b, _ = s.request("DELETE", f"/v1/vector_stores/{vid}", headers=reader)
+            openai_error(st, b, 403)
+            # Files belong to no collection: a key limited to some collections sees
+            # only its own uploads; keys covering every collection see all.
+            mine = {"Authorization": "Bearer " + key("--scope", "write", "--collection", vid)}
+            other = {"Authorization": "Bearer " + key("--scope", "write", "--collection", "default")}
+            time.sleep(1.2)  # a running server picks up new keys within a second
+            f = upload(s, "mine.md", b"# Mine\n\nThe private harbour memo.", h=mine)
+            assert s.request("GET", f"/v1/files/{f['id']}", headers=mine)[0] == 200
+            st, b, _ = s.request("GET", f"/v1/files/{f['id']}", headers=other)
+            openai_error(st, b, 404, "file_id")
+            st, lst, _ = s.request("GET", "/v1/files", headers=other)
+            assert f["id"] not in [x["id"] for x in lst["data"]], lst
+            st, b, _ = s.request("DELETE", f"/v1/files/{f['id']}", headers=other)
+            openai_error(st, b, 404)
+            st, b, _ = s.request("POST", "/v1/vector_stores/default/files", {"file_id": f["id"]}, headers=other)
+            openai_error(st, b, 404, "file_id")
+            st, lst, _ = s.request("GET", "/v1/files", headers=admin)
+            assert f["id"] in [x["id"] for x in lst["data"]] and "owner_key" not in lst["data"][0], lst
+            st, o, _ = s.request("POST", f"/v1/vector_stores/{vid}/files", {"file_id": f["id"]}, headers=mine)
+            assert st == 200, o
+            st, b, _ = s.request("POST", f"/v1/vector_stores/{vid}/files", {"file_id": f["id"]}, headers=other)
             openai_error(st, b, 403)
             # ragd's own routes keep ragd's error shape.
             st, b, _ = s.request("GET", "/v1/collections")
