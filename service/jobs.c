@@ -11,6 +11,11 @@
  * (documents already committed are unchanged no-ops anyway); one whose
  * documents file is gone is marked failed with the reason. On shutdown the
  * runner stops at a batch boundary and queues its job again.
+ *
+ * Kinds: "ingest" (the documents above) and "vector_store_file" (one
+ * uploaded file attached to a vector store: the payload is {"file_id",
+ * "attributes"}; engine_vsfile_run ingests it and records the attachment's
+ * status, service/ops_files.c).
  */
 #include <errno.h>
 #include <fcntl.h>

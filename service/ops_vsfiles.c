@@ -32,10 +32,10 @@ static ragd_status open_vs(ragd_store *st, const char *id, ragd_collection *c, r
 static json_t *vsfile_obj(const char *vs, const ragd_collection *c, json_t *row)
 {
     json_t *cs =
-        c->settings.chunk_tokens > 0
+        !strcmp(c->settings.chunker, "fixed") && c->settings.chunk_tokens > 0
             ? json_pack("{s:s,s:{s:i,s:i}}", "type", "static", "static", "max_chunk_size_tokens",
                         c->settings.chunk_tokens, "chunk_overlap_tokens", c->settings.overlap)
-            : json_pack("{s:s}", "type", "auto");
+            : json_pack("{s:s}", "type", "other");
     json_t *o =
         json_pack("{s:O,s:s,s:O,s:O,s:s,s:O,s:O,s:o,s:O}", "id", json_object_get(row, "file_id"),
                   "object", "vector_store.file", "usage_bytes", json_object_get(row, "usage_bytes"),
