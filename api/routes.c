@@ -164,7 +164,18 @@ static ragd_status h_documents_list(api_call *c, api_reply *r, ragd_error *err)
  * errors); 202 with the job object for a batch run in the background. */
 static ragd_status h_documents_add(api_call *c, api_reply *r, ragd_error *err)
 {
-    ragd_status rc = ragd_documents_add(c->eng, c->params[0], c->body, &r->json, err);
+    ragd_status rc;
+    if (c->form) {
+        /* multipart/form-data: 'file' parts and text fields (id, title,
+         * metadata, format). */
+        ragd_upload up[RAGD_MAX_UPLOADS];
+        size_t n = api_form_uploads(c->form, "file", up, RAGD_MAX_UPLOADS);
+        json_t *fields = api_form_fields(c->form, "file");
+        rc = ragd_documents_upload(c->eng, c->params[0], up, n, fields, &r->json, err);
+        json_decref(fields);
+    } else {
+        rc = ragd_documents_add(c->eng, c->params[0], c->body, &r->json, err);
+    }
     if (rc) return rc;
     const char *obj = json_string_value(json_object_get(r->json, "object"));
     if (obj && !strcmp(obj, "job"))
@@ -239,7 +250,7 @@ const api_route API_ROUTES[] = {
     {"GET", "/v1/collections/{c}", h_collection_get, false, "read", COLL_PATH},
     {"DELETE", "/v1/collections/{c}", h_collection_delete, false, "admin", COLL_PATH},
     {"GET", "/v1/collections/{c}/documents", h_documents_list, false, "read", COLL_PATH},
-    {"POST", "/v1/collections/{c}/documents", h_documents_add, true, "write", COLL_PATH},
+    {"POST", "/v1/collections/{c}/documents", h_documents_add, API_BODY_FORM, "write", COLL_PATH},
     {"GET", "/v1/collections/{c}/documents/{id}", h_document_get, false, "read", COLL_PATH},
     {"DELETE", "/v1/collections/{c}/documents/{id}", h_document_delete, false, "write", COLL_PATH},
     {"GET", "/v1/jobs/{c}", h_job_get, false, "read", COLL_NONE},
@@ -283,13 +294,15 @@ const api_route *api_route_match(const char *method, const char *path, char *par
 {
     *path_known = false;
     params[0] = params[1] = NULL;
-    for (const api_route *r = API_ROUTES; r->method; r++) {
-        if (!pattern_match(r->pattern, path, params)) continue;
-        if (!strcmp(r->method, method)) return r;
-        *path_known = true;
-        free(params[0]);
-        free(params[1]);
-        params[0] = params[1] = NULL;
-    }
+    const api_route *tables[] = {API_ROUTES, API_OPENAI_ROUTES};
+    for (size_t t = 0; t < 2; t++)
+        for (const api_route *r = tables[t]; r->method; r++) {
+            if (!pattern_match(r->pattern, path, params)) continue;
+            if (!strcmp(r->method, method)) return r;
+            *path_known = true;
+            free(params[0]);
+            free(params[1]);
+            params[0] = params[1] = NULL;
+        }
     return NULL;
 }

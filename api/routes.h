@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "api/metrics.h"
+#include "api/multipart.h"
 #include "core/error.h"
 #include "service/ragd.h"
 
@@ -22,17 +23,24 @@ typedef struct {
     ragd_engine *eng;
     api_metrics *metrics;
     const char *method;
-    const char *params[2];     /* the pattern's parameters in order (borrowed) */
-    const ragd_principal *who; /* the authenticated caller (borrowed) */
-    json_t *body;              /* the parsed JSON body, or NULL when there was none */
+    const char *params[2];             /* the pattern's parameters in order (borrowed) */
+    const ragd_principal *who;         /* the authenticated caller (borrowed) */
+    json_t *body;                      /* the parsed JSON body, or NULL when there was none */
     const char *arg_limit, *arg_after; /* ?limit= and ?after= (borrowed), or NULL */
+    const mp_form *form; /* a multipart/form-data body (API_BODY_FORM routes), or NULL */
+    void *conn;          /* the connection, for api_call_query (opaque) */
 } api_call;
+
+/* A query-string argument of the call (borrowed), or NULL (api/server.c). */
+const char *api_call_query(const api_call *c, const char *name);
 
 typedef struct {
     int status;               /* HTTP status (200 unless the handler says otherwise) */
     json_t *json;             /* a JSON reply (owned), or NULL */
     char *text;               /* a text reply (owned, malloc'd), or NULL */
     const char *content_type; /* for text (static) */
+    const char *header_name;  /* one extra reply header (static strings), or NULL */
+    const char *header_value;
 } api_reply;
 
 typedef ragd_status (*api_handler)(api_call *c, api_reply *r, ragd_error *err);
@@ -44,14 +52,37 @@ typedef struct {
     const char *method;
     const char *pattern;
     api_handler fn;
-    bool body;          /* takes a JSON body */
+    unsigned body;      /* API_BODY_*: none (false), JSON (true), JSON or multipart */
     const char *scope;  /* read | write | admin; NULL = public (no key needed) */
     api_coll_from coll; /* COLL_PATH: the first parameter; COLL_BODY: "collection"
                            (default "default") */
 } api_route;
 
-/* The route table, terminated by a {NULL} entry. */
+/* What body a route takes. */
+#define API_BODY_NONE 0u
+#define API_BODY_JSON 1u /* == true */
+#define API_BODY_FORM 2u /* application/json or multipart/form-data */
+
+/* The route table, terminated by a {NULL} entry; API_OPENAI_ROUTES
+ * (api/routes_openai.c) is searched after it. */
 extern const api_route API_ROUTES[];
+extern const api_route API_OPENAI_ROUTES[];
+
+/* True for the paths of the OpenAI-compatible API (/v1/files…,
+ * /v1/vector_stores…, /v1/models…, /v1/chat/…): their errors, including
+ * 401/403/404/413/429 from the server itself, have OpenAI's shape. */
+bool api_openai_path(const char *path);
+
+/* The parts of form named name as uploads (at most max filled; the count
+ * of such parts is returned), and every other part's text as a JSON object
+ * of strings (parts named except left out). */
+size_t api_form_uploads(const mp_form *f, const char *name, ragd_upload *out, size_t max);
+json_t *api_form_fields(const mp_form *f, const char *except);
+
+/* OpenAI's error object {"error":{"message","type","param","code"}} for
+ * an HTTP status. New reference. */
+json_t *api_openai_error_json(int http_status, const char *code, const char *message,
+                              const char *field);
 
 /* The route for method and path, with its parameters copied into params
  * (each a malloc'd string, caller frees; NULL where absent). NULL when no

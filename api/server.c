@@ -56,6 +56,7 @@ typedef struct {
     const char *hdr_name; /* one extra reply header (WWW-Authenticate, Retry-After) */
     char hdr_value[48];
     char method[8];
+    bool openai; /* an OpenAI-compatible path: errors in OpenAI's shape */
 } req_state;
 
 static double now_s(void)
@@ -145,7 +146,29 @@ static enum MHD_Result send_json(server *s, struct MHD_Connection *c, req_state 
 static enum MHD_Result send_error(server *s, struct MHD_Connection *c, req_state *r, int status,
                                   const char *code, const char *msg, const char *field)
 {
-    return send_json(s, c, r, status, api_error_json(code, msg, field));
+    return send_json(s, c, r, status,
+                     r->openai ? api_openai_error_json(status, code, msg, field)
+                               : api_error_json(code, msg, field));
+}
+
+const char *api_call_query(const api_call *c, const char *name)
+{
+    return c->conn ? MHD_lookup_connection_value((struct MHD_Connection *)c->conn,
+                                                 MHD_GET_ARGUMENT_KIND, name)
+                   : NULL;
+}
+
+/* Parse a multipart/form-data body (held whole in memory, bounded by the
+ * body limit) into form. */
+static ragd_status parse_form(const char *ct, const ragd_buf *body, size_t max, mp_form *form,
+                              ragd_error *err)
+{
+    mp_parser *p = mp_parser_new(ct, max, err);
+    if (!p) return RAGD_EINPUT;
+    ragd_status rc = mp_feed(p, body->data, body->len, err);
+    if (!rc) rc = mp_finish(p, form, err);
+    mp_parser_free(p);
+    return rc;
 }
 
 /* Content-Type is application/json (parameters such as charset allowed). */
@@ -238,7 +261,8 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, const char 
                                   NULL);
     }
     r->route = rt->pattern;
-    api_call call = {.eng = s->eng, .metrics = s->metrics, .method = r->method};
+    api_call call = {.eng = s->eng, .metrics = s->metrics, .method = r->method, .conn = c};
+    mp_form form = {0};
     call.params[0] = params[0];
     call.params[1] = params[1];
     call.arg_limit = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
@@ -250,9 +274,22 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, const char 
             ok = send_error(s, c, r, 400, "invalid_request", "this route needs a JSON body", NULL);
             goto done;
         }
+        if (rt->body == API_BODY_FORM && mp_is_multipart(ct)) {
+            ragd_error fe;
+            if (parse_form(ct, &r->body, s->o.max_body, &form, &fe)) {
+                ok = send_error(s, c, r, 400, "invalid_multipart", fe.msg, NULL);
+                goto done;
+            }
+            call.form = &form;
+            goto parsed;
+        }
         if (!is_json_type(ct)) {
             ok = send_error(s, c, r, 415, "unsupported_media_type",
-                            "send the body as Content-Type: application/json", NULL);
+                            rt->body == API_BODY_FORM
+                                ? "send the body as Content-Type: application/json or "
+                                  "multipart/form-data"
+                                : "send the body as Content-Type: application/json",
+                            NULL);
             goto done;
         }
         json_error_t je;
@@ -265,6 +302,7 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, const char 
             goto done;
         }
     }
+parsed:;
     ragd_principal who;
     ragd_error err;
     ragd_error_clear(&err);
@@ -288,6 +326,10 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, const char 
     api_reply rep = {.status = 200};
     rc = rt->fn(&call, &rep, &err);
     ragd_principal_clear(&who);
+    if (!rc && rep.header_name) {
+        r->hdr_name = rep.header_name;
+        snprintf(r->hdr_value, sizeof r->hdr_value, "%s", rep.header_value);
+    }
     if (rc) {
         json_decref(rep.json);
         free(rep.text);
@@ -302,6 +344,7 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, const char 
         ok = send_json(s, c, r, rep.status, rep.json ? rep.json : json_object());
     }
 done:
+    mp_form_free(&form);
     json_decref(call.body);
     free(params[0]);
     free(params[1]);
@@ -319,6 +362,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r = ragd_xcalloc(1, sizeof *r);
         r->t0 = now_s();
         r->route = "unknown";
+        r->openai = api_openai_path(url);
         snprintf(r->method, sizeof r->method, "%s", method);
         request_id(s, c, r->rid);
         *con_cls = r;

@@ -289,6 +289,8 @@ typedef struct {
     const char *format;        /* txt | md | html | NULL or "auto" (sniffed) */
     const char *metadata_json; /* a JSON object's text, or NULL */
     const char *source;        /* stored as the source; NULL: the id */
+    bool upload;               /* uploaded file bytes (not inline JSON text): PDF is
+                                  accepted and the title never heads the text */
 } ingest_text;
 
 /* Ingest in-memory documents with the same pipeline, rules and report as

@@ -825,7 +825,7 @@ static item *text_item(run *r, const ingest_text *t)
         ingest_detect_format(t->id, t->format && strcmp(t->format, "auto") ? t->format : NULL,
                              t->text, t->len < 4096 ? t->len : 4096, &e);
     item *it;
-    if (!fmt || !strcmp(fmt, "jsonl") || !strcmp(fmt, "pdf")) {
+    if (!fmt || !strcmp(fmt, "jsonl") || (!strcmp(fmt, "pdf") && !t->upload)) {
         it = item_new(IT_ERROR, label.data);
         if (fmt)
             ragd_error_set(&it->err, RAGD_EINPUT,
@@ -836,7 +836,8 @@ static item *text_item(run *r, const ingest_text *t)
         it = item_new(IT_RECORD, label.data);
         ragd_buf body = RAGD_BUF_INIT;
         bool plain = !strcmp(fmt, "txt");
-        if (plain && t->title && *t->title) ragd_buf_printf(&body, "%s\n\n", t->title);
+        if (plain && t->title && *t->title && !t->upload)
+            ragd_buf_printf(&body, "%s\n\n", t->title);
         ragd_buf_append(&body, t->text, t->len);
         it->n = body.len;
         it->raw = ragd_buf_steal(&body);

@@ -68,9 +68,11 @@ typedef struct {
     size_t candidates;          /* candidate list length per channel; 0 = max(5k, 50) */
     const char *const *filters; /* "key=value" metadata filters (all must match), or NULL */
     size_t nfilters;
-    ragd_reranker *reranker; /* borrowed; NULL = no rerank stage */
-    size_t rerank_depth;     /* best fused candidates sent to the reranker; 0 = default */
-    double min_rerank;       /* with min_rerank_set: drop reranked candidates scoring below */
+    const json_t *attr_filter; /* a typed filter over document metadata
+                                  (retrieve/attr_filter.h, checked), or NULL */
+    ragd_reranker *reranker;   /* borrowed; NULL = no rerank stage */
+    size_t rerank_depth;       /* best fused candidates sent to the reranker; 0 = default */
+    double min_rerank;         /* with min_rerank_set: drop reranked candidates scoring below */
     bool min_rerank_set;
 } search_opts;
 
@@ -107,8 +109,7 @@ typedef struct {
     size_t n;
     bool relevant;      /* something passed validation */
     json_t *validation; /* the validator's report (owned) */
-    double ms_lexical, ms_embed, ms_dense, ms_fuse, ms_rerank, ms_validate, ms_diversify,
-        ms_total;
+    double ms_lexical, ms_embed, ms_dense, ms_fuse, ms_rerank, ms_validate, ms_diversify, ms_total;
     const char *mode; /* the mode that ran (static string) */
 } search_result;
 

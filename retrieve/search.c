@@ -49,6 +49,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "index/lexical.h"
+#include "retrieve/attr_filter.h"
 #include "retrieve/retrieve.h"
 #include "retrieve/validate.h"
 
@@ -167,6 +168,20 @@ static void drop(json_t *dropped, const search_hit *h, const char *reason, doubl
     json_array_append_new(dropped, o);
 }
 
+static bool metadata_matches(const char *meta, const char *const *filters, size_t n);
+
+/* Whether search o filters documents, and whether meta passes. */
+static bool filtered(const search_opts *o)
+{
+    return o->nfilters || o->attr_filter;
+}
+
+static bool passes(const search_opts *o, const char *meta)
+{
+    return (!o->nfilters || metadata_matches(meta, o->filters, o->nfilters)) &&
+           (!o->attr_filter || attr_filter_match_text(o->attr_filter, meta));
+}
+
 /* Does the document's metadata (JSON object text) satisfy every "key=value"
  * filter? Strings compare exactly; numbers and booleans by their JSON text
  * ("year=2024", "draft=false"). */
@@ -259,10 +274,10 @@ static ragd_status rerank_stage(ragd_store *st, int64_t coll, const char *query,
         search_hit h = {0};
         char *meta = NULL;
         ragd_status lr =
-            load_hit(st, coll, cv[scanned].chunk_id, &h, o->nfilters ? &meta : NULL, NULL, err);
+            load_hit(st, coll, cv[scanned].chunk_id, &h, filtered(o) ? &meta : NULL, NULL, err);
         if (lr == RAGD_ENOTFOUND) continue;
         if ((rc = lr)) break;
-        bool keep = !o->nfilters || metadata_matches(meta, o->filters, o->nfilters);
+        bool keep = passes(o, meta);
         free(meta);
         if (keep) {
             ragd_buf b = RAGD_BUF_INIT;
@@ -400,7 +415,7 @@ static ragd_status stage_plan(const ragd_collection *coll, const char *query, co
     p->w_dense = o->w_dense > 0 ? o->w_dense : RETRIEVE_W_DENSE;
     p->rrf = o->fusion && !strcmp(o->fusion, "rrf");
     p->kc = o->candidates ? o->candidates : (p->k * 10 > 100 ? p->k * 10 : 100);
-    if (o->nfilters && !o->candidates) p->kc *= 4; /* filters drop candidates after retrieval */
+    if (filtered(o) && !o->candidates) p->kc *= 4; /* filters drop candidates after retrieval */
     /* Collect more passing hits than k so that diversity (MMR) has
      * alternatives to choose from; evaluation keeps exactly k in fused order. */
     p->pool = o->keep_all ? p->k : (p->mmr < 1 ? 2 * p->k : p->k);
@@ -596,12 +611,12 @@ static ragd_status stage_validate(ragd_store *st, const ragd_collection *coll, c
         search_hit h = {0};
         char *meta = NULL, *summary = NULL;
         ragd_status lr =
-            load_hit(st, coll->id, c->chunk_id, &h, o->nfilters ? &meta : NULL, &summary, err);
+            load_hit(st, coll->id, c->chunk_id, &h, filtered(o) ? &meta : NULL, &summary, err);
         if (lr == RAGD_ENOTFOUND) continue;
         if ((rc = lr)) break;
         /* Metadata filters select documents; they are not a relevance
          * judgement, so a filtered-out candidate is skipped silently. */
-        bool keep = !o->nfilters || metadata_matches(meta, o->filters, o->nfilters);
+        bool keep = passes(o, meta);
         free(meta);
         if (!keep) {
             hit_free(&h);

@@ -15,6 +15,7 @@
 #include <pthread.h>
 
 #include "index/vector.h"
+#include "ingest/ingest.h"
 #include "provider/provider.h"
 #include "provider/rerank.h"
 #include "service/ragd.h"
@@ -113,6 +114,38 @@ void engine_index_forget(ragd_engine *e, int64_t coll);
  * ingest report in *out. */
 ragd_status engine_ingest_docs(ragd_engine *e, const char *coll, const json_t *docs, size_t from,
                                size_t to, json_t **out, ragd_error *err);
+
+/* Ingest in-memory documents t[0..n) into coll through the writer, then
+ * refresh its index (the locked half of engine_ingest_docs). */
+ragd_status engine_ingest_texts(ragd_engine *e, const char *coll, const ingest_text *t, size_t n,
+                                json_t **out, ragd_error *err);
+
+/* Queue a job of another kind: payload is written beside the store and
+ * handed back to the kind's runner; total is the progress total. */
+ragd_status engine_job_submit_kind(ragd_engine *e, const char *coll, const char *kind,
+                                   const json_t *payload, size_t total, json_t **out,
+                                   ragd_error *err);
+
+/* The runner of a "vector_store_file" job (service/ops_files.c): ingest
+ * the file named by payload {"file_id","attributes"} into coll and record
+ * the attachment's final status. RAGD_OK when the status was recorded. */
+ragd_status engine_vsfile_run(ragd_engine *e, const char *coll, const json_t *payload,
+                              ragd_error *err);
+
+/* "<prefix><24 random hex digits>" into out (service/ops_files.c). */
+ragd_status engine_new_id(const char *prefix, char *out, size_t size, ragd_error *err);
+
+/* Drop f's owner_key; RAGD_ENOTFOUND when who may not see f (ragd.h). */
+ragd_status engine_file_public(const ragd_principal *who, json_t *f);
+
+/* Every uploaded file (of purpose, when not NULL), newest first, with
+ * owner_key. */
+ragd_status engine_files_json(ragd_engine *e, const char *purpose, json_t **out, ragd_error *err);
+
+/* ragd_search with a typed attribute filter (NULL: none) added to the
+ * request's options (service/ops_query.c). */
+ragd_status engine_search_filtered(ragd_engine *e, const json_t *req, const json_t *attr_filter,
+                                   json_t **out, ragd_error *err);
 
 /* Jobs (service/jobs.c): whether the runner is on, and queue an ingest of
  * docs (checked already) into coll; *out is the job object. */

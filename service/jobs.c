@@ -11,6 +11,11 @@
  * (documents already committed are unchanged no-ops anyway); one whose
  * documents file is gone is marked failed with the reason. On shutdown the
  * runner stops at a batch boundary and queues its job again.
+ *
+ * Kinds: "ingest" (the documents above) and "vector_store_file" (one
+ * uploaded file attached to a vector store: the payload is {"file_id",
+ * "attributes"}; engine_vsfile_run ingests it and records the attachment's
+ * status, service/ops_files.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -79,6 +84,12 @@ static ragd_status write_payload(ragd_engine *e, const char *id, const json_t *d
 ragd_status engine_job_submit(ragd_engine *e, const char *coll, const json_t *docs, json_t **out,
                               ragd_error *err)
 {
+    return engine_job_submit_kind(e, coll, "ingest", docs, json_array_size(docs), out, err);
+}
+
+ragd_status engine_job_submit_kind(ragd_engine *e, const char *coll, const char *kind,
+                                   const json_t *docs, size_t total, json_t **out, ragd_error *err)
+{
     *out = NULL;
     unsigned char rnd[12];
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
@@ -87,7 +98,7 @@ ragd_status engine_job_submit(ragd_engine *e, const char *coll, const json_t *do
     for (size_t i = 0; i < sizeof rnd; i++)
         snprintf(id + 4 + 2 * i, 3, "%02x", rnd[i]);
     char progress[96];
-    snprintf(progress, sizeof progress, "{\"done\":0,\"total\":%zu}", json_array_size(docs));
+    snprintf(progress, sizeof progress, "{\"done\":0,\"total\":%zu}", total);
     pthread_mutex_lock(&e->write_mu);
     ragd_collection c;
     ragd_status rc = store_collection_open(e->writer, coll, NULL, &c, err);
@@ -95,7 +106,7 @@ ragd_status engine_job_submit(ragd_engine *e, const char *coll, const json_t *do
         rc = ragd_error_with_field(err, rc == RAGD_ENOTFOUND ? RAGD_ENOTFOUND : RAGD_EINPUT,
                                    "collection");
     if (!rc) rc = write_payload(e, id, docs, err);
-    if (!rc) rc = store_job_create(e->writer, id, c.id, "ingest", progress, err);
+    if (!rc) rc = store_job_create(e->writer, id, c.id, kind, progress, err);
     if (!rc) rc = store_job_json(e->writer, id, out, err);
     pthread_mutex_unlock(&e->write_mu);
     if (rc) return rc;
@@ -167,6 +178,18 @@ static void job_run(ragd_engine *e, const char *id)
     job_path(e, id, &path);
     json_error_t je;
     json_t *docs = json_load_file(path.data, 0, &je);
+    const char *kind = json_string_value(json_object_get(job, "kind"));
+    if (kind && !strcmp(kind, "vector_store_file") && json_is_object(docs) && coll && *coll) {
+        /* One file: its runner records the attachment's status itself. */
+        job_set(e, id, "running", NULL, NULL);
+        rc = engine_vsfile_run(e, coll, docs, &err);
+        json_t *res = rc ? json_pack("{s:s}", "error", err.msg) : json_pack("{s:i}", "done", 1);
+        json_object_set_new(progress, "done", json_integer(1));
+        job_set(e, id, rc ? "failed" : "completed", progress, res);
+        json_decref(res);
+        unlink(path.data);
+        goto out;
+    }
     if (!json_is_array(docs) || !coll || !*coll) {
         json_t *res = json_pack("{s:s}", "error",
                                 !coll || !*coll ? "the collection was deleted"

@@ -329,6 +329,31 @@ static ragd_status docs_parse(const json_t *docs, size_t from, size_t to, ingest
     return rc;
 }
 
+ragd_status engine_ingest_texts(ragd_engine *e, const char *coll, const ingest_text *t, size_t n,
+                                json_t **out, ragd_error *err)
+{
+    *out = NULL;
+    pthread_mutex_lock(&e->write_mu);
+    ragd_collection c;
+    ragd_embedder *emb = NULL;
+    ragd_status rc = open_coll(e->writer, coll, &c, err);
+    if (!rc) rc = engine_writer_embedder(e, &c, &emb, err);
+    if (!rc) {
+        ingest_opts o = {.embedder = emb, .workers = 1};
+        rc = ingest_texts(e->writer, &c, t, n, &o, out, err);
+        /* Per-document failures are in the report; the call succeeded. */
+        if (rc == RAGD_EINPUT && *out) rc = RAGD_OK;
+        ragd_error ie;
+        if (*out && engine_index_refresh(e, &c, &ie)) engine_index_forget(e, c.id);
+    }
+    pthread_mutex_unlock(&e->write_mu);
+    if (rc && *out) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 ragd_status engine_ingest_docs(ragd_engine *e, const char *coll, const json_t *docs, size_t from,
                                size_t to, json_t **out, ragd_error *err)
 {
@@ -337,30 +362,11 @@ ragd_status engine_ingest_docs(ragd_engine *e, const char *coll, const json_t *d
     ingest_text *t = ragd_xcalloc(n ? n : 1, sizeof *t);
     char **metas = ragd_xcalloc(n ? n : 1, sizeof *metas);
     ragd_status rc = docs_parse(docs, from, to, t, metas, err);
-    if (!rc) {
-        pthread_mutex_lock(&e->write_mu);
-        ragd_collection c;
-        ragd_embedder *emb = NULL;
-        rc = open_coll(e->writer, coll, &c, err);
-        if (!rc) rc = engine_writer_embedder(e, &c, &emb, err);
-        if (!rc) {
-            ingest_opts o = {.embedder = emb, .workers = 1};
-            rc = ingest_texts(e->writer, &c, t, n, &o, out, err);
-            /* Per-document failures are in the report; the call succeeded. */
-            if (rc == RAGD_EINPUT && *out) rc = RAGD_OK;
-            ragd_error ie;
-            if (*out && engine_index_refresh(e, &c, &ie)) engine_index_forget(e, c.id);
-        }
-        pthread_mutex_unlock(&e->write_mu);
-    }
+    if (!rc) rc = engine_ingest_texts(e, coll, t, n, out, err);
     for (size_t i = 0; i < n; i++)
         free(metas[i]);
     free(metas);
     free(t);
-    if (rc && *out) {
-        json_decref(*out);
-        *out = NULL;
-    }
     return rc;
 }
 

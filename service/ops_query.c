@@ -30,12 +30,13 @@ static void query_end(ragd_engine *e, query_run *r)
 }
 
 /* Slot, parse, open, search: the common front half. */
-static ragd_status query_begin(ragd_engine *e, const json_t *req, query_kind kind, query_run *r,
-                               ragd_error *err)
+static ragd_status query_begin(ragd_engine *e, const json_t *req, query_kind kind,
+                               const json_t *attr_filter, query_run *r, ragd_error *err)
 {
     memset(r, 0, sizeof *r);
     ragd_status rc = query_req_parse(req, kind, &r->q, err);
     if (rc) return rc;
+    r->q.so.attr_filter = attr_filter;
     if ((rc = engine_slot_acquire(e, &r->slot, err))) return rc;
     rc = store_collection_open(r->slot->rd, r->q.collection, NULL, &r->coll, err);
     if (rc) {
@@ -76,9 +77,15 @@ static ragd_status query_begin(ragd_engine *e, const json_t *req, query_kind kin
 
 ragd_status ragd_search(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err)
 {
+    return engine_search_filtered(e, req, NULL, out, err);
+}
+
+ragd_status engine_search_filtered(ragd_engine *e, const json_t *req, const json_t *attr_filter,
+                                   json_t **out, ragd_error *err)
+{
     *out = NULL;
     query_run r;
-    ragd_status rc = query_begin(e, req, QUERY_SEARCH, &r, err);
+    ragd_status rc = query_begin(e, req, QUERY_SEARCH, attr_filter, &r, err);
     if (!rc) *out = search_result_json(&r.sr, &r.q.so);
     query_end(e, &r);
     return rc;
@@ -88,7 +95,7 @@ ragd_status ragd_context(ragd_engine *e, const json_t *req, json_t **out, ragd_e
 {
     *out = NULL;
     query_run r;
-    ragd_status rc = query_begin(e, req, QUERY_CONTEXT, &r, err);
+    ragd_status rc = query_begin(e, req, QUERY_CONTEXT, NULL, &r, err);
     context_result c;
     if (!rc) rc = context_assemble(r.slot->rd, &r.sr, r.q.budget, &c, err);
     if (!rc) {
@@ -103,7 +110,7 @@ ragd_status ragd_answer(ragd_engine *e, const json_t *req, json_t **out, ragd_er
 {
     *out = NULL;
     query_run r;
-    ragd_status rc = query_begin(e, req, QUERY_ANSWER, &r, err);
+    ragd_status rc = query_begin(e, req, QUERY_ANSWER, NULL, &r, err);
     context_result c;
     bool have_c = false;
     if (!rc) rc = context_assemble(r.slot->rd, &r.sr, r.q.budget, &c, err);

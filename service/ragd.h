@@ -148,6 +148,115 @@ ragd_status ragd_document_delete(ragd_engine *e, const char *coll, const char *i
 ragd_status ragd_documents_add(ragd_engine *e, const char *coll, const json_t *req, json_t **out,
                                ragd_error *err);
 
+/* --- uploads, files, vector stores, chat: the OpenAI-compatible API --------------
+ * (service/ops_files.c, ops_vstores.c, ops_chat.c; docs/compat.md). Results
+ * have OpenAI's object shapes; errors are the usual statuses (the HTTP
+ * front-end renders them in OpenAI's error shape). A vector store is a
+ * collection: its id is the collection name. */
+
+/* One uploaded file (all borrowed). */
+typedef struct {
+    const char *filename;     /* the client's file name (may be NULL) */
+    const char *content_type; /* may be NULL */
+    const char *data;
+    size_t len;
+} ragd_upload;
+
+#define RAGD_MAX_UPLOADS 32
+
+/* Add uploaded files as documents (the multipart form of
+ * ragd_documents_add, same report): fields holds the form's text fields as
+ * strings, all optional: "id" (one file only; default: the file name),
+ * "title", "metadata" (a JSON object's text), "format" (auto|txt|md|html|
+ * pdf; default: from the file name, then the content). */
+ragd_status ragd_documents_upload(ragd_engine *e, const char *coll, const ragd_upload *files,
+                                  size_t n, const json_t *fields, json_t **out, ragd_error *err);
+
+/* Store an uploaded file durably (<data>/files/<id>) as an OpenAI file
+ * object {"id":"file-…","object":"file","bytes","created_at","filename",
+ * "purpose","status"}. purpose: assistants | user_data | batch | fine-tune
+ * | vision | evals. */
+typedef struct ragd_principal ragd_principal;
+/* Files belong to no collection. Who may see one: every key that covers
+ * every collection, and the key that uploaded it (who NULL: anyone); to
+ * other keys it does not exist (RAGD_ENOTFOUND). */
+ragd_status ragd_file_create(ragd_engine *e, const ragd_principal *who, const ragd_upload *f,
+                             const char *purpose, json_t **out, ragd_error *err);
+/* {"object":"list","data":[file…],"first_id","last_id","has_more"}; args
+ * (query-string values as strings, may be NULL): purpose, limit (1..10000),
+ * after, order (asc|desc, default desc). */
+ragd_status ragd_files_list(ragd_engine *e, const ragd_principal *who, const json_t *args,
+                            json_t **out, ragd_error *err);
+ragd_status ragd_file_get(ragd_engine *e, const ragd_principal *who, const char *id, json_t **out,
+                          ragd_error *err);
+/* {"id","object":"file","deleted":true}. Documents already ingested from
+ * the file stay in their vector stores. */
+ragd_status ragd_file_delete(ragd_engine *e, const ragd_principal *who, const char *id,
+                             json_t **out, ragd_error *err);
+
+/* Create a vector store: req {"name"?, "metadata"? (≤16 string values),
+ * "file_ids"?, "chunking_strategy"? ({"type":"auto"} | {"type":"static",
+ * "static":{"max_chunk_size_tokens":100..4096,"chunk_overlap_tokens":
+ * 0..half}}), "expires_after"? (accepted, stored nowhere: stores never
+ * expire), "description"?}. A new collection "vs_<hex>" is created. */
+ragd_status ragd_vstore_create(ragd_engine *e, const ragd_principal *who, const json_t *req,
+                               json_t **out, ragd_error *err);
+/* The vector_store object of collection id. */
+ragd_status ragd_vstore_get(ragd_engine *e, const char *id, json_t **out, ragd_error *err);
+/* Every collection as a vector store, in OpenAI's list shape; args: limit
+ * (1..100, default 20), after, before, order (asc|desc by created_at). */
+/* Only the collections who (NULL: anyone) may read are listed. */
+ragd_status ragd_vstores_list(ragd_engine *e, const ragd_principal *who, const json_t *args,
+                              json_t **out, ragd_error *err);
+/* {"id","object":"vector_store.deleted","deleted":true}: the collection
+ * and its documents go. */
+ragd_status ragd_vstore_delete(ragd_engine *e, const char *id, json_t **out, ragd_error *err);
+
+/* Attach a file: req {"file_id", "attributes"? (≤16 keys; strings ≤512,
+ * numbers, booleans), "chunking_strategy"? (auto, or the store's own)}.
+ * Ingested by a background job when the engine runs jobs (ragd serve),
+ * else at once; *out is the vector_store.file object (in_progress, or its
+ * final status). */
+ragd_status ragd_vstore_file_attach(ragd_engine *e, const ragd_principal *who, const char *id,
+                                    const json_t *req, json_t **out, ragd_error *err);
+/* args: limit (1..100, default 20), after, before, order, filter
+ * (in_progress|completed|failed|cancelled). */
+ragd_status ragd_vstore_files_list(ragd_engine *e, const char *id, const json_t *args, json_t **out,
+                                   ragd_error *err);
+ragd_status ragd_vstore_file_get(ragd_engine *e, const char *id, const char *file_id, json_t **out,
+                                 ragd_error *err);
+/* Detach: the file's document leaves the store (the file itself stays). */
+ragd_status ragd_vstore_file_delete(ragd_engine *e, const char *id, const char *file_id,
+                                    json_t **out, ragd_error *err);
+
+/* Search: req {"query" (string or array of strings), "max_num_results"
+ * (1..50, default 10), "filters"? (retrieve/attr_filter.h),
+ * "ranking_options"? {"ranker"?, "score_threshold"? 0..1},
+ * "rewrite_query"? (bool)} → a vector_store.search_results.page with a
+ * "ragd" extension {"relevant","reason","validation"}. */
+ragd_status ragd_vstore_search(ragd_engine *e, const char *id, const json_t *req, json_t **out,
+                               ragd_error *err);
+
+/* {"object":"list","data":[{"id":"ragd/<collection>","object":"model",
+ * "created","owned_by":"ragd"}]}. */
+ragd_status ragd_models_list(ragd_engine *e, const ragd_principal *who, json_t **out,
+                             ragd_error *err);
+
+/* The collection a chat model id names ("ragd/<collection>") into coll;
+ * RAGD_EINPUT (field "model") otherwise. */
+ragd_status ragd_chat_model_collection(const json_t *req, char *coll, size_t size, ragd_error *err);
+
+/* A grounded chat completion (OpenAI's chat.completion object, with a
+ * "ragd" extension {"citations","sources","check","relevant","question"})
+ * for req {"model":"ragd/<collection>","messages":[…],"stream"?,…}. */
+ragd_status ragd_chat_completion(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err);
+
+/* The chat.completion.chunk objects that stream completion c (as returned
+ * above): a role chunk, the checked answer in pieces, a final chunk with
+ * finish_reason and the "ragd" extension, and (include_usage) a usage
+ * chunk. New reference (an array). */
+json_t *ragd_chat_completion_chunks(const json_t *c, bool include_usage);
+
 /* --- API keys and authorization (service/auth.c) ---------------------------------
  * Scopes nest: admin ⊇ write ⊇ read. A key covers the collections it was
  * created for, or every collection. */
@@ -163,11 +272,11 @@ ragd_status ragd_keys_list(ragd_engine *e, json_t **out, ragd_error *err);
 /* Revoke key id: {"id","revoked":true}. */
 ragd_status ragd_key_revoke(ragd_engine *e, long long id, json_t **out, ragd_error *err);
 
-typedef struct {
+struct ragd_principal {
     long long key_id;    /* 0: no key (authentication off) */
     char scope[8];       /* read | write | admin */
     json_t *collections; /* owned; NULL = every collection */
-} ragd_principal;
+};
 
 /* True when some key is active (authentication is then required). */
 bool ragd_auth_required(ragd_engine *e);

@@ -6,7 +6,8 @@
  * request and feedback logs) so those stages need no schema rewrite.
  * Version 2 adds chunks.meta, per-chunk metadata from the loaders (a PDF
  * chunk's page), as a JSON object. Version 3 adds the coll column of the
- * lexical index; version 4 the snapshot integrity columns of index_state.
+ * lexical index; version 4 the snapshot integrity columns of index_state;
+ * version 5 the tables of the OpenAI-compatible API.
  */
 #include "store/schema.h"
 
@@ -139,6 +140,32 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE index_state ADD COLUMN dim INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE index_state ADD COLUMN ntotal INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE index_state ADD COLUMN metric INTEGER NOT NULL DEFAULT -1;",
+    /* 4 -> 5: the OpenAI-compatible API (store/files.c, docs/compat.md):
+     * uploaded files (their bytes live in <data>/files/<id>), the vector
+     * store face of a collection (name, metadata), and the files attached
+     * to a vector store with their ingest status. */
+    "CREATE TABLE files ("
+    "  id TEXT PRIMARY KEY,"
+    "  filename TEXT NOT NULL,"
+    "  purpose TEXT NOT NULL,"
+    "  bytes INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  owner_key INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE vector_stores ("
+    "  collection_id INTEGER PRIMARY KEY REFERENCES collections(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  metadata TEXT NOT NULL DEFAULT '{}',"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE vector_store_files ("
+    "  collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,"
+    "  file_id TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  attributes TEXT NOT NULL DEFAULT '{}',"
+    "  last_error TEXT,"
+    "  usage_bytes INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE(collection_id, file_id));",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))

@@ -31,7 +31,7 @@
 
 #include "core/error.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* PRAGMA application_id of a ragd database: "RAGD". */
 #define STORE_APPLICATION_ID 0x52414744
@@ -350,6 +350,47 @@ ragd_status store_job_next(ragd_store *st, char id[64], int64_t *coll, bool *fou
 
 /* {"queued":n,"running":n,…} over all jobs. New reference. */
 ragd_status store_jobs_counts(ragd_store *st, json_t **out, ragd_error *err);
+
+/* --- the OpenAI-compatible API's rows (store/files.c) --- */
+
+/* An uploaded file's row (its bytes are the caller's, under the data dir). */
+ragd_status store_file_create(ragd_store *st, const char *id, const char *filename,
+                              const char *purpose, int64_t bytes, const char *sha256,
+                              int64_t owner_key, ragd_error *err);
+/* {"id","object":"file","bytes","created_at","filename","purpose","status",
+ * "sha256","owner_key"}; RAGD_ENOTFOUND (field "file_id") when absent. */
+ragd_status store_file_json(ragd_store *st, const char *id, json_t **out, ragd_error *err);
+/* Every file (of purpose, when not NULL), newest first: an array. */
+ragd_status store_files_json(ragd_store *st, const char *purpose, json_t **out, ragd_error *err);
+ragd_status store_file_delete(ragd_store *st, const char *id, ragd_error *err);
+
+/* A collection's vector store name and metadata (insert or replace). */
+ragd_status store_vstore_set(ragd_store *st, int64_t coll, const char *name,
+                             const char *metadata_json, ragd_error *err);
+/* {"name","metadata","created_at"}, or *out NULL when the collection has
+ * no vector store row. */
+ragd_status store_vstore_json(ragd_store *st, int64_t coll, json_t **out, ragd_error *err);
+
+/* Attach file_id to collection coll (status in_progress; re-attaching
+ * starts over). */
+ragd_status store_vsfile_put(ragd_store *st, int64_t coll, const char *file_id,
+                             const char *attributes_json, ragd_error *err);
+ragd_status store_vsfile_update(ragd_store *st, int64_t coll, const char *file_id,
+                                const char *status, const char *last_error_json,
+                                int64_t usage_bytes, ragd_error *err);
+/* {"file_id","status","attributes","last_error","usage_bytes","created_at"};
+ * RAGD_ENOTFOUND (field "file_id") when not attached. */
+ragd_status store_vsfile_json(ragd_store *st, int64_t coll, const char *file_id, json_t **out,
+                              ragd_error *err);
+/* A page of attached files in attachment order (asc) or newest first,
+ * after / before the attached file ids given (NULL: none), of status
+ * (NULL: any), at most limit; *has_more when more follow. */
+ragd_status store_vsfiles_page(ragd_store *st, int64_t coll, const char *after, const char *before,
+                               long limit, bool asc, const char *status, json_t **out,
+                               bool *has_more, ragd_error *err);
+ragd_status store_vsfile_delete(ragd_store *st, int64_t coll, const char *file_id, ragd_error *err);
+/* {"in_progress","completed","failed","cancelled","total"}. */
+ragd_status store_vsfile_counts(ragd_store *st, int64_t coll, json_t **out, ragd_error *err);
 
 /* Fail with a message built from SQLite's last error on db. */
 ragd_status store_sqlite_error(sqlite3 *db, ragd_error *err, const char *what);

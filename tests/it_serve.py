@@ -368,6 +368,17 @@ def test_refuses_public_bind_and_bad_listen():
         assert r.code == 2 and "HOST:PORT" in r.err, r.err
 
 
+# The OpenAI-compatible routes (api/routes_openai.c, docs/compat.md).
+OPENAI_ROUTES = {("GET", "/v1/files"), ("POST", "/v1/files"), ("GET", "/v1/files/{id}"),
+                 ("DELETE", "/v1/files/{id}"), ("GET", "/v1/vector_stores"),
+                 ("POST", "/v1/vector_stores"), ("GET", "/v1/vector_stores/{c}"),
+                 ("DELETE", "/v1/vector_stores/{c}"), ("GET", "/v1/vector_stores/{c}/files"),
+                 ("POST", "/v1/vector_stores/{c}/files"), ("GET", "/v1/vector_stores/{c}/files/{id}"),
+                 ("DELETE", "/v1/vector_stores/{c}/files/{id}"),
+                 ("POST", "/v1/vector_stores/{c}/search"), ("GET", "/v1/models"),
+                 ("GET", "/v1/models/{id}"), ("POST", "/v1/chat/completions")}
+
+
 def test_openapi_matches_the_routes_served():
     with TempDir() as tmp, Server(ingested(tmp)) as s:
         st, doc, _ = s.request("GET", "/openapi.json")
@@ -384,7 +395,9 @@ def test_openapi_matches_the_routes_served():
                 # Served: the route exists (a 404 must be about the named thing, never "no such route").
                 assert st != 405, (method, path, b)
                 if st == 404:
-                    assert b["error"]["field"] in ("collection", "id"), (method, path, b)
+                    e = b["error"]  # ragd's shape names "field", OpenAI's (compat routes) "param"
+                    assert e.get("field", e.get("param")) in ("collection", "id", "vector_store_id",
+                                                              "file_id", "model"), (method, path, b)
         # Every route the server answers is documented: probe the API surface.
         served = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/openapi.json"),
                   ("GET", "/v1/collections"), ("POST", "/v1/collections"), ("GET", "/v1/collections/{c}"),
@@ -392,6 +405,7 @@ def test_openapi_matches_the_routes_served():
                   ("POST", "/v1/collections/{c}/documents"), ("GET", "/v1/collections/{c}/documents/{id}"),
                   ("DELETE", "/v1/collections/{c}/documents/{id}"), ("POST", "/v1/search"),
                   ("POST", "/v1/context"), ("POST", "/v1/answer"), ("GET", "/v1/jobs/{id}")}
+        served |= OPENAI_ROUTES
         assert served == documented, (served ^ documented)
 
 

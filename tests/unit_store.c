@@ -244,6 +244,7 @@ static void test_migrate_v2_lexical_index(void **state)
             "DROP TABLE index_state; CREATE TABLE index_state (collection_id INTEGER "
             "PRIMARY KEY, factory TEXT NOT NULL, last_chunk_id INTEGER NOT NULL DEFAULT 0, "
             "updated_at INTEGER NOT NULL);"
+            "DROP TABLE vector_store_files; DROP TABLE vector_stores; DROP TABLE files;" /* v5 */
             "PRAGMA user_version = 2;",
             &e),
         RAGD_OK);
@@ -294,7 +295,7 @@ static void test_migrate_v3_index_state(void **state)
     store_settings_init(&s);
     ragd_collection a;
     assert_int_equal(store_collection_open(st, "a", &s, &a, &e), RAGD_OK);
-    char sql[512];
+    char sql[1024];
     snprintf(sql, sizeof sql,
              "DROP TABLE index_state;"
              "CREATE TABLE index_state ("
@@ -303,6 +304,7 @@ static void test_migrate_v3_index_state(void **state)
              "  last_chunk_id INTEGER NOT NULL DEFAULT 0,"
              "  updated_at INTEGER NOT NULL);"
              "INSERT INTO index_state VALUES (%lld, 'IDMap,Flat', 42, 0);"
+             "DROP TABLE vector_store_files; DROP TABLE vector_stores; DROP TABLE files;"
              "PRAGMA user_version = 3;",
              (long long)a.id);
     assert_int_equal(store_exec(st, sql, &e), RAGD_OK);
