@@ -22,10 +22,15 @@ typedef struct {
     ragd_engine *eng;
     api_metrics *metrics;
     const char *method;
-    const char *params[2];     /* the pattern's parameters in order (borrowed) */
-    const ragd_principal *who; /* the authenticated caller (borrowed) */
-    json_t *body;              /* the parsed JSON body, or NULL when there was none */
+    const char *params[2];             /* the pattern's parameters in order (borrowed) */
+    const ragd_principal *who;         /* the authenticated caller (borrowed) */
+    json_t *body;                      /* the parsed JSON body, or NULL when there was none */
     const char *arg_limit, *arg_after; /* ?limit= and ?after= (borrowed), or NULL */
+    /* For routes that read the request themselves (body false; /mcp): */
+    void *conn;           /* the struct MHD_Connection, for header lookups (borrowed) */
+    const char *raw_body; /* the body as received (borrowed; NULL when empty) */
+    size_t raw_len;
+    struct api_mcp_http *mcp; /* the server's MCP sessions and allowed origins (borrowed) */
 } api_call;
 
 typedef struct {
@@ -33,6 +38,8 @@ typedef struct {
     json_t *json;             /* a JSON reply (owned), or NULL */
     char *text;               /* a text reply (owned, malloc'd), or NULL */
     const char *content_type; /* for text (static) */
+    const char *header_name;  /* one extra reply header (static name), or NULL */
+    char header_value[48];
 } api_reply;
 
 typedef ragd_status (*api_handler)(api_call *c, api_reply *r, ragd_error *err);
@@ -71,5 +78,8 @@ json_t *api_error_json(const char *code, const char *message, const char *field)
 /* The OpenAPI 3.1 document served at /openapi.json (api/openapi.c): a
  * static string. */
 const char *api_openapi_document(void);
+
+/* GET /ui: the web playground page (api/ui.c). */
+ragd_status api_ui_page(api_call *c, api_reply *r, ragd_error *err);
 
 #endif
