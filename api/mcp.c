@@ -48,7 +48,7 @@ static json_t *on_initialize(const json_t *id, const json_t *params, mcp_outcome
     json_t *res = json_pack(
         "{s:s,s:{s:{s:b}},s:{s:s,s:s,s:s},s:s}", "protocolVersion", v, "capabilities", "tools",
         "listChanged", 0, "serverInfo", "name", "ragd", "title", "ragd retrieval", "version",
-        "0.1.0", "instructions",
+        RAGD_VERSION_STRING, "instructions",
         "ragd searches document collections and answers questions from them with checked [n] "
         "citations. Use search or get_context to find passages, answer for a cited answer, "
         "list_collections to see what exists, get_document to read a source in full, and "

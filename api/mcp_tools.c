@@ -79,8 +79,12 @@ static ragd_status t_document(const mcp_ctx *c, const char *coll, json_t *args, 
 {
     const char *key;
     json_t *v;
-    json_object_foreach(args, key, v) if (strcmp(key, "id")) return ragd_error_set_field(
-        err, RAGD_EINPUT, key, "unknown argument '%.64s' (accepted: id, collection)", key);
+    json_object_foreach(args, key, v)
+    {
+        if (strcmp(key, "id"))
+            return ragd_error_set_field(err, RAGD_EINPUT, key,
+                                        "unknown argument '%.64s' (accepted: id, collection)", key);
+    }
     const char *id = json_string_value(json_object_get(args, "id"));
     if (!id || !*id)
         return ragd_error_set_field(err, RAGD_EINPUT, "id",

@@ -8,7 +8,7 @@ import os
 import subprocess
 
 from it_serve import Server, ingested
-from ragdtest import BIN, TempDir, ragd, run_tests
+from ragdtest import BIN, FIXTURES, TempDir, ragd, run_tests
 
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": "2025-06-18", "capabilities": {},
@@ -143,8 +143,11 @@ def test_origin_is_checked():
 def test_keys_scopes_and_session_binding():
     with TempDir() as tmp:
         data = ingested(tmp)
+        ragd("ingest", "--no-progress", "--collection", "other", os.path.join(FIXTURES, "docs", "short-wifi.txt"),
+             data=data, check=0)
         admin = ragd("keys", "create", "--scope", "admin", "--json", data=data, check=0).json()["key"]
-        read = ragd("keys", "create", "--scope", "read", "--json", data=data, check=0).json()["key"]
+        read = ragd("keys", "create", "--scope", "read", "--collection", "default", "--json",
+                    data=data, check=0).json()["key"]
         with Server(data) as s:
             st, b, r = post(s, INIT)
             assert st == 401 and r.getheader("WWW-Authenticate"), (st, b)
@@ -154,6 +157,16 @@ def test_keys_scopes_and_session_binding():
             st, b, _ = post(s, call, sid, {"Authorization": f"Bearer {read}"})
             assert st == 200 and b["result"]["isError"] is True, b
             assert "'write' is needed" in b["result"]["content"][0]["text"], b
+            # list_collections holds only what the key covers; other collections are refused.
+            lst = {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                   "params": {"name": "list_collections", "arguments": {}}}
+            st, b, _ = post(s, lst, sid, {"Authorization": f"Bearer {read}"})
+            names = [c["name"] for c in b["result"]["structuredContent"]["collections"]]
+            assert names == ["default"], b
+            other = {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                     "params": {"name": "get_document", "arguments": {"id": "short-wifi.txt", "collection": "other"}}}
+            st, b, _ = post(s, other, sid, {"Authorization": f"Bearer {read}"})
+            assert b["result"]["isError"] is True and "does not cover" in b["result"]["content"][0]["text"], b
             # A session belongs to the key that opened it.
             st, b, _ = post(s, call, sid, {"Authorization": f"Bearer {admin}"})
             assert_rpc_error(st, b, 404, -32600)
@@ -161,6 +174,11 @@ def test_keys_scopes_and_session_binding():
             st, b, _ = post(s, call, sid2, {"Authorization": f"Bearer {admin}"})
             assert st == 200 and b["result"]["isError"] is False, b
             assert b["result"]["structuredContent"]["added"] == 1, b
+            st, b, _ = post(s, lst, sid2, {"Authorization": f"Bearer {admin}"})
+            names = sorted(c["name"] for c in b["result"]["structuredContent"]["collections"])
+            assert names == ["default", "other"], b
+            st, b, _ = post(s, other, sid2, {"Authorization": f"Bearer {admin}"})
+            assert b["result"]["isError"] is False, b
 
 
 def test_stdio_stdout_is_only_protocol():
@@ -187,6 +205,15 @@ def test_stdio_stdout_is_only_protocol():
         assert replies[4]["error"]["code"] == -32601 and replies[5]["error"]["code"] == -32700
         err = p.stderr.decode()
         assert "mcp: serving on stdio" in err and "empty" in err, err  # logs went to stderr
+        # --collection is the collection of calls that name none.
+        ragd("ingest", "--no-progress", "--collection", "other", os.path.join(FIXTURES, "docs", "short-wifi.txt"),
+             data=data, check=0)
+        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": "search", "arguments": {"query": "MBL-Guest network password", "k": 3}}}
+        p = subprocess.run([BIN, "mcp", "--data", data, "--collection", "other"], input=(json.dumps(call) + "\n").encode(),
+                           capture_output=True, timeout=60)
+        hits = json.loads(p.stdout)["result"]["structuredContent"]["results"]
+        assert hits and all(h["doc_id"] == "short-wifi.txt" for h in hits), hits
 
 
 if __name__ == "__main__":

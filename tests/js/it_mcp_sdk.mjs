@@ -67,6 +67,15 @@ async function exercise(client, label) {
   assert.equal(a.structuredContent.check.ok, true);
   assert.equal(a.structuredContent.citations[0].doc_id, "greyhollow-lighthouse.md");
 
+  // Nothing relevant: the not-found reply, still valid against the output schemas.
+  const nf = await client.callTool({ name: "answer", arguments: { query: "zeppelin mooring mast tariffs" } });
+  assert.equal(nf.isError, false, JSON.stringify(nf));
+  assert.equal(nf.structuredContent.check.path, "not_found");
+  assert.deepEqual(nf.structuredContent.citations, []);
+  const ns = await client.callTool({ name: "search", arguments: { query: "zeppelin mooring mast tariffs" } });
+  assert.equal(ns.structuredContent.relevant, false);
+  assert.ok(ns.structuredContent.validation.reason);
+
   const l = await client.callTool({ name: "list_collections", arguments: {} });
   assert.equal(l.isError, false, JSON.stringify(l));
   const def = l.structuredContent.collections.find((x) => x.name === "default");
