@@ -39,7 +39,7 @@ typedef struct {
     char *text;               /* a text reply (owned, malloc'd), or NULL */
     const char *content_type; /* for text (static) */
     const char *header_name;  /* one extra reply header (static name), or NULL */
-    char header_value[48];
+    char header_value[256];
 } api_reply;
 
 typedef ragd_status (*api_handler)(api_call *c, api_reply *r, ragd_error *err);

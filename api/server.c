@@ -56,7 +56,7 @@ typedef struct {
     bool logged;          /* the access-log line and metrics are written */
     long long key_id;     /* the caller's key, 0 when none */
     const char *hdr_name; /* one extra reply header (WWW-Authenticate, Retry-After) */
-    char hdr_value[48];
+    char hdr_value[256];
     char method[8];
 } req_state;
 

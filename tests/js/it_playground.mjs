@@ -51,6 +51,7 @@ try {
   const page0 = await fetch(`${base}/ui`);
   assert.equal(page0.status, 200);
   assert.match(page0.headers.get("content-type"), /^text\/html/);
+  assert.match(page0.headers.get("content-security-policy"), /connect-src 'self'/);
   const html = await page0.text();
   assert.doesNotMatch(html, /(src|href)="(?!data:|#)|https?:\/\/|@import|url\(/, "self-contained: no external resources");
   assert.equal((await fetch(`${base}/v1/collections`)).status, 401);
@@ -86,6 +87,15 @@ try {
   await (await page.$("#files")).uploadFile(...docs.map((d) => path.join(FIXTURES, "docs", d)));
   await page.waitForFunction(() => /4 added/.test(document.querySelector("#job").textContent));
 
+  // Ingest 2b: a file dropped on the drop zone.
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(["# Ferry timetable\n\nThe Brackwater ferry leaves at 07:40 on weekdays."],
+      "ferry.md", { type: "text/markdown" }));
+    document.querySelector("#dropzone").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await page.waitForFunction(() => /done: 1 added/.test(document.querySelector("#job").textContent));
+
   // Ingest 3: a batch over the library's job threshold runs in the background;
   // the page follows the job to completion.
   const batch = path.join(tmp, "batch");
@@ -100,7 +110,7 @@ try {
   await page.waitForFunction(() => /^job .*completed — 70 of 70/.test(document.querySelector("#job").textContent), { timeout: 60000 });
   assert.ok(requests.some((u) => /\/v1\/jobs\//.test(u)), "the page polled the job");
   assert.deepEqual(await page.$eval("#job-bar", (b) => [b.value, b.max, b.hidden]), [70, 70, false]);
-  await page.waitForFunction(() => /75 docs/.test(document.querySelector("#collections").textContent));
+  await page.waitForFunction(() => /76 docs/.test(document.querySelector("#collections").textContent));
 
   // Search: every kept candidate with its ranks and evidence; drops with reasons.
   await page.type("#q", "Greyhollow lighthouse keepers");
