@@ -1,6 +1,8 @@
 /* api/routes.c — the HTTP routes and their handlers (see routes.h). */
 #include "api/routes.h"
 
+#include "api/mcp_http.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,6 +259,12 @@ const api_route API_ROUTES[] = {
     {"POST", "/v1/search", h_search, true, "read", COLL_BODY},
     {"POST", "/v1/context", h_context, true, "read", COLL_BODY},
     {"POST", "/v1/answer", h_answer, true, "read", COLL_BODY},
+    /* MCP's streamable HTTP transport (api/mcp_http.c): each tool checks its own scope;
+     * GET /mcp is the generic 405 (no server-initiated stream). */
+    {"POST", "/mcp", api_mcp_post, false, "read", COLL_NONE},
+    {"DELETE", "/mcp", api_mcp_delete, false, "read", COLL_NONE},
+    /* The web playground (api/ui.c): the page is public; its API calls carry a key. */
+    {"GET", "/ui", api_ui_page, false, NULL, COLL_NONE},
     {NULL, NULL, NULL, false, NULL, COLL_NONE}};
 
 /* Match path against pattern; on success params get malloc'd copies. */

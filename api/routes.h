@@ -28,7 +28,11 @@ typedef struct {
     json_t *body;                      /* the parsed JSON body, or NULL when there was none */
     const char *arg_limit, *arg_after; /* ?limit= and ?after= (borrowed), or NULL */
     const mp_form *form; /* a multipart/form-data body (API_BODY_FORM routes), or NULL */
-    void *conn;          /* the connection, for api_call_query (opaque) */
+    void *conn; /* the struct MHD_Connection, for api_call_query and header lookups (borrowed) */
+    /* For routes that read the request themselves (body false; /mcp): */
+    const char *raw_body; /* the body as received (borrowed; NULL when empty) */
+    size_t raw_len;
+    struct api_mcp_http *mcp; /* the server's MCP sessions and allowed origins (borrowed) */
 } api_call;
 
 /* A query-string argument of the call (borrowed), or NULL (api/server.c). */
@@ -39,8 +43,8 @@ typedef struct {
     json_t *json;             /* a JSON reply (owned), or NULL */
     char *text;               /* a text reply (owned, malloc'd), or NULL */
     const char *content_type; /* for text (static) */
-    const char *header_name;  /* one extra reply header (static strings), or NULL */
-    const char *header_value;
+    const char *header_name;  /* one extra reply header (static name), or NULL */
+    char header_value[256];
 } api_reply;
 
 typedef ragd_status (*api_handler)(api_call *c, api_reply *r, ragd_error *err);
@@ -102,5 +106,8 @@ json_t *api_error_json(const char *code, const char *message, const char *field)
 /* The OpenAPI 3.1 document served at /openapi.json (api/openapi.c): a
  * static string. */
 const char *api_openapi_document(void);
+
+/* GET /ui: the web playground page (api/ui.c). */
+ragd_status api_ui_page(api_call *c, api_reply *r, ragd_error *err);
 
 #endif

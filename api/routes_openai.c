@@ -7,6 +7,7 @@
  * Chat streaming frames the library's chunk objects as Server-Sent Events
  * ending in "data: [DONE]".
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,7 +145,7 @@ static ragd_status poll_hint(ragd_status rc, api_reply *r)
     const char *st = json_string_value(json_object_get(r->json, "status"));
     if (!rc && st && !strcmp(st, "in_progress")) {
         r->header_name = "openai-poll-after-ms";
-        r->header_value = "200";
+        snprintf(r->header_value, sizeof r->header_value, "200");
     }
     return rc;
 }

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/mcp_http.h"
 #include "api/metrics.h"
 #include "api/ratelimit.h"
 #include "api/routes.h"
@@ -36,6 +37,7 @@ typedef struct {
     ragd_engine *eng;
     api_metrics *metrics;
     ratelimit *limiter;
+    api_mcp_http *mcp; /* /mcp sessions and allowed origins */
     api_server_opts o;
     pthread_mutex_t mu;
     pthread_cond_t idle; /* signalled when inflight drops to 0 */
@@ -54,7 +56,7 @@ typedef struct {
     bool logged;          /* the access-log line and metrics are written */
     long long key_id;     /* the caller's key, 0 when none */
     const char *hdr_name; /* one extra reply header (WWW-Authenticate, Retry-After) */
-    char hdr_value[48];
+    char hdr_value[256];
     char method[8];
     bool openai; /* an OpenAI-compatible path: errors in OpenAI's shape */
 } req_state;
@@ -120,7 +122,8 @@ static enum MHD_Result send_reply(server *s, struct MHD_Connection *c, req_state
     if (r->hdr_name) MHD_add_response_header(resp, r->hdr_name, r->hdr_value);
     if (s->o.cors_origin) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", s->o.cors_origin);
-        MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id");
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+                                "X-Request-Id, Mcp-Session-Id");
         MHD_add_response_header(resp, "Vary", "Origin");
     }
     r->status = status;
@@ -240,7 +243,8 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, const char 
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", s->o.cors_origin);
         MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, DELETE");
         MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-                                "Content-Type, Authorization, X-Request-Id");
+                                "Content-Type, Authorization, X-Request-Id, Mcp-Session-Id, "
+                                "MCP-Protocol-Version");
         MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
         MHD_add_response_header(resp, "X-Request-Id", r->rid);
         r->status = 204;
@@ -267,6 +271,10 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, const char 
     call.params[1] = params[1];
     call.arg_limit = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
     call.arg_after = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
+    call.conn = c;
+    call.raw_body = r->body.len ? r->body.data : NULL;
+    call.raw_len = r->body.len;
+    call.mcp = s->mcp;
     enum MHD_Result ok;
     if (rt->body) {
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
@@ -472,6 +480,14 @@ ragd_status api_serve(ragd_engine *eng, const api_server_opts *opts, ragd_error 
     pthread_cond_init(&s.idle, NULL);
     s.metrics = api_metrics_new();
     s.limiter = ratelimit_new(s.o.rate_limit, s.o.rate_burst);
+    {
+        const char *origins[API_MAX_MCP_ORIGINS + 1];
+        size_t n = 0;
+        for (size_t i = 0; i < s.o.n_mcp_origins && n < API_MAX_MCP_ORIGINS; i++)
+            origins[n++] = s.o.mcp_origins[i];
+        if (s.o.cors_origin) origins[n++] = s.o.cors_origin;
+        s.mcp = api_mcp_http_new(origins, n);
+    }
     s.boot = (unsigned)(now_s() * 1e6) ^ (unsigned)getpid() << 16;
     /* Signals go to this thread's sigwait, never to a worker. */
     sigset_t sigs;
@@ -526,6 +542,7 @@ ragd_status api_serve(ragd_engine *eng, const api_server_opts *opts, ragd_error 
 out:
     api_metrics_free(s.metrics);
     ratelimit_free(s.limiter);
+    api_mcp_http_free(s.mcp);
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.idle);
     return rc;

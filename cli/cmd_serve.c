@@ -32,6 +32,9 @@ const cli_optdef SERVE_OPTS[] = {
     {"timeout", true, "seconds an idle connection is kept (default 30)"},
     {"drain", true, "seconds to let requests finish on SIGTERM/SIGINT (default 10)"},
     {"cors-origin", true, "allow this browser origin (default: no CORS headers)"},
+    {"mcp-allow-origin", true,
+     "a browser Origin allowed to call /mcp (repeatable; '*' = any; default: none but "
+     "--cors-origin)"},
     {"insecure-no-auth", false, "allow listening on a non-loopback address without API keys"},
     {"ready-file", true, "write HOST:PORT to this file once listening"},
     {"generator", true, "extractive (default) | openai | ollama: answers' generation provider"},
@@ -104,6 +107,17 @@ int cmd_serve(const command *cmd, cli_args *a)
     }
     eo.generators = gens;
     eo.prompt_template = cli_get(a, "prompt-template");
+    size_t norigins = 0;
+    const char **origins = cli_get_all(a, "mcp-allow-origin", &norigins);
+    if (norigins > API_MAX_MCP_ORIGINS) {
+        fprintf(stderr, "ragd: serve: at most %d --mcp-allow-origin options\n",
+                API_MAX_MCP_ORIGINS);
+        free(origins);
+        free(models);
+        return 2;
+    }
+    so.mcp_origins = origins;
+    so.n_mcp_origins = norigins;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     eo.slots = (size_t)(threads ? threads : (ncpu > 0 ? ncpu : 1)) + 1;
     ragd_engine *eng = NULL;
@@ -111,6 +125,7 @@ int cmd_serve(const command *cmd, cli_args *a)
     if (!rc) rc = api_serve(eng, &so, &e);
     ragd_engine_free(eng);
     free(models);
+    free(origins);
     return rc ? fail(cmd->name, &e) : 0;
 }
 

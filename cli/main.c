@@ -8,7 +8,7 @@
  * This file holds the command table, help, the shared option parsers
  * (cli/cli.h) and the store commands (ingest, docs, show, chunks, rm,
  * reindex); search/context/answer are in cmd_query.c, eval in cmd_eval.c,
- * serve and keys in cmd_serve.c.
+ * serve and keys in cmd_serve.c, mcp in cmd_mcp.c.
  *
  * Exit codes: 0 ok, 1 bad input (and other failures), 2 usage,
  * 3 provider/network.
@@ -605,6 +605,7 @@ static const command COMMANDS[] = {
      cmd_eval, EVAL_OPTS},
     {"reindex", "", "rebuild the FAISS vector index from SQLite", cmd_reindex, REINDEX_OPTS},
     {"serve", "", "the HTTP API (docs/http.md)", cmd_serve, SERVE_OPTS},
+    {"mcp", "", "the MCP server on stdin/stdout (docs/compat.md)", cmd_mcp, MCP_OPTS},
     {"keys", "create|list|revoke", "API keys for the HTTP API, scoped to collections", cmd_keys,
      KEYS_OPTS},
     {"help", "[COMMAND]", "show help", cmd_help, BASIC_OPTS},

@@ -404,7 +404,8 @@ def test_openapi_matches_the_routes_served():
                   ("DELETE", "/v1/collections/{c}"), ("GET", "/v1/collections/{c}/documents"),
                   ("POST", "/v1/collections/{c}/documents"), ("GET", "/v1/collections/{c}/documents/{id}"),
                   ("DELETE", "/v1/collections/{c}/documents/{id}"), ("POST", "/v1/search"),
-                  ("POST", "/v1/context"), ("POST", "/v1/answer"), ("GET", "/v1/jobs/{id}")}
+                  ("POST", "/v1/context"), ("POST", "/v1/answer"), ("GET", "/v1/jobs/{id}"),
+                  ("POST", "/mcp"), ("DELETE", "/mcp"), ("GET", "/ui")}
         served |= OPENAI_ROUTES
         assert served == documented, (served ^ documented)
 
