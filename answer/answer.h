@@ -81,6 +81,12 @@ typedef struct {
     const char *template_path; /* prompt override file (see answer/prompts/answer_v1.h), or NULL */
     int max_tokens;            /* reply tokens per call; 0 = 512 */
     int max_sentences;         /* extractive answers; 0 = 3 */
+    /* Streaming (may be NULL): the first generation call of each generator
+     * streams its tokens here as they arrive (generator_stream); repair
+     * calls are not streamed. Non-zero from on_token stops the answer:
+     * answer_run then returns RAGD_EIO without trying another generator. */
+    generator_token_fn on_token;
+    void *token_user;
 } answer_opts;
 
 /* The whole answer step for validated context ctx: not relevant -> the

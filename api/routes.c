@@ -1,6 +1,8 @@
 /* api/routes.c — the HTTP routes and their handlers (see routes.h). */
 #include "api/routes.h"
 
+#include "api/sse.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,27 +208,15 @@ static ragd_status h_context(api_call *c, api_reply *r, ragd_error *err)
     return ragd_context(c->eng, c->body, &r->json, err);
 }
 
-/* With "stream": true the reply is Server-Sent Events: one "answer" event
- * with the answer text, then one "done" event with the whole result object
- * (citations and check). The answer is generated whole before it is sent
- * (the extractive generator has no tokens to stream). */
+/* With "stream": true the reply is Server-Sent Events (api/sse.h): token
+ * events as the answer is generated, then one done event with the whole
+ * result (citations, check, and whether the final answer replaced the
+ * streamed one). An error before the first token is an ordinary JSON error. */
 static ragd_status h_answer(api_call *c, api_reply *r, ragd_error *err)
 {
-    ragd_status rc = ragd_answer(c->eng, c->body, &r->json, err);
-    if (rc || !json_is_true(json_object_get(c->body, "stream"))) return rc;
-    json_t *first = json_pack("{s:O}", "answer", json_object_get(r->json, "answer"));
-    char *a = json_dumps(first, RAGD_JSON_DUMP_FLAGS);
-    char *all = json_dumps(r->json, RAGD_JSON_DUMP_FLAGS);
-    ragd_buf b = RAGD_BUF_INIT;
-    ragd_buf_printf(&b, "event: answer\ndata: %s\n\nevent: done\ndata: %s\n\n", a, all);
-    free(a);
-    free(all);
-    json_decref(first);
-    json_decref(r->json);
-    r->json = NULL;
-    r->text = ragd_buf_steal(&b);
-    r->content_type = "text/event-stream";
-    return RAGD_OK;
+    if (!json_is_true(json_object_get(c->body, "stream")))
+        return ragd_answer(c->eng, c->body, &r->json, err);
+    return api_answer_stream_start(c->eng, c->body, &r->stream, err);
 }
 
 const api_route API_ROUTES[] = {

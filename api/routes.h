@@ -22,17 +22,18 @@ typedef struct {
     ragd_engine *eng;
     api_metrics *metrics;
     const char *method;
-    const char *params[2];     /* the pattern's parameters in order (borrowed) */
-    const ragd_principal *who; /* the authenticated caller (borrowed) */
-    json_t *body;              /* the parsed JSON body, or NULL when there was none */
+    const char *params[2];             /* the pattern's parameters in order (borrowed) */
+    const ragd_principal *who;         /* the authenticated caller (borrowed) */
+    json_t *body;                      /* the parsed JSON body, or NULL when there was none */
     const char *arg_limit, *arg_after; /* ?limit= and ?after= (borrowed), or NULL */
 } api_call;
 
 typedef struct {
-    int status;               /* HTTP status (200 unless the handler says otherwise) */
-    json_t *json;             /* a JSON reply (owned), or NULL */
-    char *text;               /* a text reply (owned, malloc'd), or NULL */
-    const char *content_type; /* for text (static) */
+    int status;                /* HTTP status (200 unless the handler says otherwise) */
+    json_t *json;              /* a JSON reply (owned), or NULL */
+    char *text;                /* a text reply (owned, malloc'd), or NULL */
+    const char *content_type;  /* for text (static) */
+    struct api_stream *stream; /* a Server-Sent Events reply (api/sse.h; owned), or NULL */
 } api_reply;
 
 typedef ragd_status (*api_handler)(api_call *c, api_reply *r, ragd_error *err);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "answer/answer.h"
+#include "core/buf.h"
 #include "service/engine_internal.h"
 #include "service/request.h"
 
@@ -99,7 +100,25 @@ ragd_status ragd_context(ragd_engine *e, const json_t *req, json_t **out, ragd_e
     return rc;
 }
 
-ragd_status ragd_answer(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err)
+/* What a streaming answer sent so far. */
+typedef struct {
+    ragd_token_fn fn;
+    void *user;
+    ragd_buf sent;
+    long pieces;
+} token_relay;
+
+static int relay(void *user, const char *t, size_t n)
+{
+    token_relay *tr = user;
+    ragd_buf_append(&tr->sent, t, n);
+    tr->pieces++;
+    return tr->fn(tr->user, t, n);
+}
+
+/* ragd_answer, streaming through tr when it is not NULL. */
+static ragd_status answer_op(ragd_engine *e, const json_t *req, token_relay *tr, json_t **out,
+                             ragd_error *err)
 {
     *out = NULL;
     query_run r;
@@ -110,13 +129,40 @@ ragd_status ragd_answer(ragd_engine *e, const json_t *req, json_t **out, ragd_er
     if (!rc) have_c = true;
     answer_result ar;
     answer_opts ao = {.template_path = e->o.prompt_template};
+    if (tr) {
+        ao.on_token = relay;
+        ao.token_user = tr;
+    }
     if (!rc) rc = engine_slot_generators(e, r.slot, &ao.generators, &ao.ngenerators, err);
     if (!rc) rc = answer_run(&c, r.q.query, &ao, &ar, err);
     if (!rc) {
-        *out = answer_result_json(&ar, &c, r.q.query);
+        if (tr && !tr->pieces && relay(tr, ar.answer, strlen(ar.answer))) {
+            rc = ragd_error_set(err, RAGD_EIO, "the answer stream was closed by its receiver");
+        } else {
+            *out = answer_result_json(&ar, &c, r.q.query);
+            if (tr)
+                json_object_set_new(*out, "stream",
+                                    json_pack("{s:I,s:b}", "tokens", (json_int_t)tr->pieces,
+                                              "answer_replaced",
+                                              strcmp(ragd_buf_str(&tr->sent), ar.answer) != 0));
+        }
         answer_result_free(&ar);
     }
     if (have_c) context_result_free(&c);
     query_end(e, &r);
+    return rc;
+}
+
+ragd_status ragd_answer(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err)
+{
+    return answer_op(e, req, NULL, out, err);
+}
+
+ragd_status ragd_answer_stream(ragd_engine *e, const json_t *req, ragd_token_fn on_token,
+                               void *user, json_t **out, ragd_error *err)
+{
+    token_relay tr = {on_token, user, RAGD_BUF_INIT, 0};
+    ragd_status rc = answer_op(e, req, &tr, out, err);
+    ragd_buf_free(&tr.sent);
     return rc;
 }

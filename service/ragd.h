@@ -97,6 +97,28 @@ ragd_status ragd_context(ragd_engine *e, const json_t *req, json_t **out, ragd_e
 /* Answer: the object of `ragd answer --json`. */
 ragd_status ragd_answer(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err);
 
+/* Streaming answer. on_token(user, text, len) is called on the calling
+ * thread for each piece of the answer as it is produced: the tokens of the
+ * generation call as the model streams them (OpenAI-compatible SSE or
+ * Ollama NDJSON), or, when no token was streamed (the extractive
+ * generator, not-found, every generator failed before its first token),
+ * the final answer as one piece just before returning. Non-zero from
+ * on_token stops the answer (RAGD_EIO, "closed by its receiver"): a
+ * front-end whose client went away returns non-zero. text is borrowed for
+ * the call only.
+ *
+ * *out is the object ragd_answer returns, plus "stream":{"tokens" (pieces
+ * sent),"answer_replaced" (bool)}: answer_replaced is true when the final
+ * "answer" differs from the concatenated pieces — the streamed answer
+ * failed the citation check and was repaired, cut (dropped sentences) or
+ * replaced by the extractive fallback; the final answer is then the one
+ * in *out, never the streamed text. Errors before the first piece are as
+ * for ragd_answer; on_token is then never called. Thread-safety: as
+ * ragd_answer (the callback runs on the calling thread only). */
+typedef int (*ragd_token_fn)(void *user, const char *text, size_t len);
+ragd_status ragd_answer_stream(ragd_engine *e, const json_t *req, ragd_token_fn on_token,
+                               void *user, json_t **out, ragd_error *err);
+
 /* --- collections and documents ----------------------------------------------------- */
 
 /* {"collections":[{"name","settings":{…},"documents","chunks","created_at"}]}. */

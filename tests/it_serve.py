@@ -264,10 +264,12 @@ def test_answer_stream_is_sse():
         st, text, r = s.request("POST", "/v1/answer", {"query": Q, "stream": True})
         assert st == 200 and r.getheader("Content-Type").startswith("text/event-stream"), (st, text)
         events = [e for e in text.split("\n\n") if e.strip()]
-        assert [e.split("\n")[0] for e in events] == ["event: answer", "event: done"], events
+        # The extractive answer has no tokens of its own: one token event with all of it.
+        assert [e.split("\n")[0] for e in events] == ["event: token", "event: done"], events
         first = json.loads(events[0].split("data: ", 1)[1])
         done = json.loads(events[1].split("data: ", 1)[1])
-        assert first["answer"] == whole["answer"]
+        assert first["text"] == whole["answer"]
+        assert done.pop("stream") == {"tokens": 1, "answer_replaced": False}, done
         assert without_timing(done) == without_timing(whole)
         st, b, _ = s.request("POST", "/v1/search", {"query": Q, "stream": True})
         assert_error(st, b, 400, "invalid_request", "stream")
