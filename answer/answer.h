@@ -52,6 +52,10 @@ typedef struct {
     int template_version;    /* 0 for an override file */
     bool *injection;         /* per source (index n-1): reads as instructions; owned, may be NULL */
     size_t ninjection;
+    /* For the call log (owned, NULL when no generator was called): the
+     * prompt sent ("system:\n…\n\nuser:\n…"), the model's first reply as
+     * it came, and the repair call's reply. */
+    char *prompt, *response, *repair_response;
 } answer_result;
 
 void answer_result_free(answer_result *a);

@@ -369,6 +369,7 @@ static ragd_status run_generated(run_state *rs, ragd_error *err)
     char *text = first_answer(rs);
     if (rs->stopped)
         return ragd_error_set(err, RAGD_EIO, "the answer stream was closed by its receiver");
+    if (text) rs->out->response = ragd_xstrdup(text);
     if (!text)
         return use_extractive(rs, "extractive_fallback",
                               "every generator failed (after retries and timeouts)", err);
@@ -381,6 +382,7 @@ static ragd_status run_generated(run_state *rs, ragd_error *err)
     char *fixed = call(rs, rs->gen, rp, "repair", &rs->out->ms_repair);
     free(rp);
     if (fixed) {
+        rs->out->repair_response = ragd_xstrdup(fixed);
         json_t *c2 = checked(rs, fixed, "repaired");
         if (json_is_true(json_object_get(c2, "ok"))) {
             free(text);
@@ -471,8 +473,12 @@ ragd_status answer_run(const context_result *ctx, const char *query, const answe
         st = answer_prompt(ctx, query, o->template_path, &rs.system, &rs.user, out->injection, err);
         if (!st && !o->ngenerators)
             st = use_extractive(&rs, "extractive", NULL, err);
-        else if (!st)
+        else if (!st) {
+            ragd_buf pb = RAGD_BUF_INIT;
+            ragd_buf_printf(&pb, "system:\n%s\n\nuser:\n%s", rs.system, rs.user);
+            out->prompt = ragd_buf_steal(&pb);
             st = run_generated(&rs, err);
+        }
     }
     free(rs.system);
     free(rs.user);

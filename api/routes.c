@@ -214,9 +214,23 @@ static ragd_status h_context(api_call *c, api_reply *r, ragd_error *err)
  * streamed one). An error before the first token is an ordinary JSON error. */
 static ragd_status h_answer(api_call *c, api_reply *r, ragd_error *err)
 {
-    if (!json_is_true(json_object_get(c->body, "stream")))
-        return ragd_answer(c->eng, c->body, &r->json, err);
-    return api_answer_stream_start(c->eng, c->body, &r->stream, err);
+    /* The call log records the reply's X-Request-Id unless the body names one. */
+    json_t *req = json_is_object(c->body) ? json_copy(c->body) : json_incref(c->body);
+    if (json_is_object(req) && !json_object_get(req, "request_id") && c->request_id)
+        json_object_set_new(req, "request_id", json_string(c->request_id));
+    ragd_status rc = json_is_true(json_object_get(req, "stream"))
+                         ? api_answer_stream_start(c->eng, req, &r->stream, err)
+                         : ragd_answer(c->eng, req, &r->json, err);
+    json_decref(req);
+    return rc;
+}
+
+/* {call_id, rating: up|down, comment?}: 404 for an unknown call, 422 for a bad rating. */
+static ragd_status h_feedback(api_call *c, api_reply *r, ragd_error *err)
+{
+    ragd_status rc = ragd_feedback(c->eng, c->body, &r->json, err);
+    if (!rc) r->status = 201;
+    return rc;
 }
 
 const api_route API_ROUTES[] = {
@@ -236,6 +250,7 @@ const api_route API_ROUTES[] = {
     {"POST", "/v1/search", h_search, true, "read", COLL_BODY},
     {"POST", "/v1/context", h_context, true, "read", COLL_BODY},
     {"POST", "/v1/answer", h_answer, true, "read", COLL_BODY},
+    {"POST", "/v1/feedback", h_feedback, true, "read", COLL_NONE},
     {NULL, NULL, NULL, false, NULL, COLL_NONE}};
 
 /* Match path against pattern; on success params get malloc'd copies. */

@@ -26,6 +26,7 @@ typedef struct {
     const ragd_principal *who;         /* the authenticated caller (borrowed) */
     json_t *body;                      /* the parsed JSON body, or NULL when there was none */
     const char *arg_limit, *arg_after; /* ?limit= and ?after= (borrowed), or NULL */
+    const char *request_id;            /* the X-Request-Id of the reply (borrowed) */
 } api_call;
 
 typedef struct {

@@ -269,6 +269,7 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, const char 
     call.params[1] = params[1];
     call.arg_limit = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
     call.arg_after = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
+    call.request_id = r->rid;
     enum MHD_Result ok;
     if (rt->body) {
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");

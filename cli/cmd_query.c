@@ -181,6 +181,7 @@ static int run_query(const command *cmd, cli_args *a, query_fn fn, json_t **res)
     }
     eo.generators = gens;
     eo.prompt_template = cli_get(a, "prompt-template");
+    eo.log_redact = !strcmp(cmd->name, "answer") && cli_flag(a, "log-redact");
     ragd_engine *eng = NULL;
     ragd_status rc = ragd_engine_open(data_dir(a), &eo, &eng, &e);
     if (!rc) rc = fn(eng, req, res, &e);
@@ -268,6 +269,7 @@ const cli_optdef ANSWER_OPTS[] = {
     {"generator-timeout", true, "seconds per generation attempt (default 60)"},
     {"generator-cost", true, "cost per 1,000 generation tokens, for usage reports"},
     {"prompt-template", true, "prompt template file overriding the built-in one (docs/answer.md)"},
+    {"log-redact", false, "remove e-mail addresses, phone and card numbers from the call log"},
     {NULL, false, NULL}};
 
 /* The generation providers named on the command line: one configuration

@@ -40,6 +40,8 @@ const cli_optdef SERVE_OPTS[] = {
     {"generator-timeout", true, "seconds per generation attempt (default 60)"},
     {"generator-cost", true, "cost per 1,000 generation tokens, for usage reports"},
     {"prompt-template", true, "prompt template file overriding the built-in one"},
+    {"log-redact", false,
+     "remove e-mail addresses, phone and card numbers from the answer call log"},
     {"rate-limit", true,
      "requests per second per API key (or client address) (default 50; 0 = off)"},
     {"rate-burst", true,
@@ -104,6 +106,7 @@ int cmd_serve(const command *cmd, cli_args *a)
     }
     eo.generators = gens;
     eo.prompt_template = cli_get(a, "prompt-template");
+    eo.log_redact = cli_flag(a, "log-redact");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     eo.slots = (size_t)(threads ? threads : (ncpu > 0 ? ncpu : 1)) + 1;
     ragd_engine *eng = NULL;

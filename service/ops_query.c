@@ -6,12 +6,21 @@
  * assemble context and answer from the result. The result objects are the
  * ones `ragd CMD --json` prints.
  */
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "answer/answer.h"
 #include "core/buf.h"
 #include "service/engine_internal.h"
 #include "service/request.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 /* One query in progress: what it holds until query_end. */
 typedef struct {
@@ -121,6 +130,7 @@ static ragd_status answer_op(ragd_engine *e, const json_t *req, token_relay *tr,
                              ragd_error *err)
 {
     *out = NULL;
+    double t0 = now_ms();
     query_run r;
     ragd_status rc = query_begin(e, req, QUERY_ANSWER, &r, err);
     context_result c;
@@ -145,6 +155,16 @@ static ragd_status answer_op(ragd_engine *e, const json_t *req, token_relay *tr,
                                     json_pack("{s:I,s:b}", "tokens", (json_int_t)tr->pieces,
                                               "answer_replaced",
                                               strcmp(ragd_buf_str(&tr->sent), ar.answer) != 0));
+            char rid[40];
+            if (r.q.request_id)
+                snprintf(rid, sizeof rid, "%s", r.q.request_id);
+            else
+                engine_request_id(rid);
+            engine_call_log l = {rid,  r.q.collection, r.q.query, &ar,
+                                 *out, NULL,           "miss",    now_ms() - t0};
+            int64_t id = engine_log_answer(e, &l);
+            json_object_set_new(*out, "request_id", json_string(rid));
+            json_object_set_new(*out, "call_id", id ? json_integer(id) : json_null());
         }
         answer_result_free(&ar);
     }

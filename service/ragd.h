@@ -59,6 +59,12 @@ typedef struct {
     const generator_config *generators;
     size_t ngenerators;
     const char *prompt_template; /* prompt override file, or NULL (built-in) */
+    /* The answer call log (store/calls.c): every answer is logged unless
+     * no_call_log; log_redact removes e-mail addresses, phone numbers and
+     * Luhn-checked card numbers (core/redact.h) from what is logged (the
+     * question, prompt, responses and answer), never from the result. */
+    bool no_call_log;
+    bool log_redact;
 } ragd_engine_opts;
 
 #define RAGD_MAX_GENERATORS 8
@@ -97,6 +103,10 @@ ragd_status ragd_context(ragd_engine *e, const json_t *req, json_t **out, ragd_e
 /* Answer: the object of `ragd answer --json`. */
 ragd_status ragd_answer(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err);
 
+/* Answer requests also take request_id (1..64 of [A-Za-z0-9._:-]; a random
+ * one when absent), recorded in the call log. The result carries "call_id"
+ * (the log row, for feedback; null when logging is off or failed). */
+
 /* Streaming answer. on_token(user, text, len) is called on the calling
  * thread for each piece of the answer as it is produced: the tokens of the
  * generation call as the model streams them (OpenAI-compatible SSE or
@@ -118,6 +128,18 @@ ragd_status ragd_answer(ragd_engine *e, const json_t *req, json_t **out, ragd_er
 typedef int (*ragd_token_fn)(void *user, const char *text, size_t len);
 ragd_status ragd_answer_stream(ragd_engine *e, const json_t *req, ragd_token_fn on_token,
                                void *user, json_t **out, ragd_error *err);
+
+/* --- the answer call log and feedback (service/ops_log.c) ----------------------------- */
+
+/* The newest calls: req {"limit"?: 1..RAGD_MAX_PAGE, default 20} (may be
+ * NULL). *out is store_calls_list's object (store/store.h). */
+ragd_status ragd_log_list(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err);
+
+/* Feedback: req {"call_id": integer, "rating": "up"|"down", "comment"?: string
+ * (at most 4096 bytes)}. *out {"feedback_id","call_id","rating","comment"}.
+ * RAGD_ENOTFOUND (404) for an unknown call id, RAGD_ERANGE (422) for a
+ * rating other than up/down, RAGD_EINPUT for a malformed request. */
+ragd_status ragd_feedback(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err);
 
 /* --- collections and documents ----------------------------------------------------- */
 

@@ -6,7 +6,8 @@
  * request and feedback logs) so those stages need no schema rewrite.
  * Version 2 adds chunks.meta, per-chunk metadata from the loaders (a PDF
  * chunk's page), as a JSON object. Version 3 adds the coll column of the
- * lexical index; version 4 the snapshot integrity columns of index_state.
+ * lexical index; version 4 the snapshot integrity columns of index_state;
+ * version 5 the answer call log, its feedback and write generations.
  */
 #include "store/schema.h"
 
@@ -139,6 +140,68 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE index_state ADD COLUMN dim INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE index_state ADD COLUMN ntotal INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE index_state ADD COLUMN metric INTEGER NOT NULL DEFAULT -1;",
+    /* 4 -> 5: the answer call log (store/calls.c) with its feedback, and
+     * write generations: every insert, update or delete of a document (and
+     * every collection created or deleted) takes the next value of one
+     * global counter and stamps it on its collection, from triggers, so a
+     * cache keyed on (collection, generation) is invalidated by any process
+     * that writes. Values are never reused, even when a collection id is.
+     * IF NOT EXISTS: a database set back to an older version re-runs it. */
+    "CREATE TABLE IF NOT EXISTS answer_calls ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  request_id TEXT NOT NULL,"
+    "  collection TEXT NOT NULL,"
+    "  question TEXT NOT NULL,"
+    "  prompt TEXT NOT NULL,"
+    "  response TEXT NOT NULL,"
+    "  answer TEXT NOT NULL,"
+    "  generator TEXT NOT NULL,"
+    "  model TEXT,"
+    "  template_id TEXT NOT NULL,"
+    "  template_version INTEGER NOT NULL,"
+    "  prompt_tokens INTEGER NOT NULL,"
+    "  completion_tokens INTEGER NOT NULL,"
+    "  cost REAL NOT NULL,"
+    "  latency_ms REAL NOT NULL,"
+    "  check_ok INTEGER NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  route_reason TEXT,"
+    "  cache TEXT NOT NULL DEFAULT 'miss',"
+    "  redacted INTEGER NOT NULL DEFAULT 0,"
+    "  detail TEXT NOT NULL DEFAULT '{}',"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS answer_feedback ("
+    "  id INTEGER PRIMARY KEY,"
+    "  call_id INTEGER NOT NULL REFERENCES answer_calls(id) ON DELETE CASCADE,"
+    "  rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),"
+    "  comment TEXT,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS answer_feedback_call ON answer_feedback(call_id);"
+    "CREATE TABLE IF NOT EXISTS write_counter (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  gen INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO write_counter VALUES (1, 0);"
+    "CREATE TABLE IF NOT EXISTS collection_gen (collection_id INTEGER PRIMARY KEY,"
+    "  gen INTEGER NOT NULL);"
+    "CREATE TRIGGER IF NOT EXISTS gen_doc_ins AFTER INSERT ON documents BEGIN"
+    "  UPDATE write_counter SET gen = gen + 1;"
+    "  INSERT INTO collection_gen VALUES (NEW.collection_id, (SELECT gen FROM write_counter))"
+    "    ON CONFLICT(collection_id) DO UPDATE SET gen = excluded.gen; END;"
+    "CREATE TRIGGER IF NOT EXISTS gen_doc_upd AFTER UPDATE ON documents BEGIN"
+    "  UPDATE write_counter SET gen = gen + 1;"
+    "  INSERT INTO collection_gen VALUES (NEW.collection_id, (SELECT gen FROM write_counter))"
+    "    ON CONFLICT(collection_id) DO UPDATE SET gen = excluded.gen; END;"
+    "CREATE TRIGGER IF NOT EXISTS gen_doc_del AFTER DELETE ON documents BEGIN"
+    "  UPDATE write_counter SET gen = gen + 1;"
+    "  INSERT INTO collection_gen VALUES (OLD.collection_id, (SELECT gen FROM write_counter))"
+    "    ON CONFLICT(collection_id) DO UPDATE SET gen = excluded.gen; END;"
+    "CREATE TRIGGER IF NOT EXISTS gen_coll_ins AFTER INSERT ON collections BEGIN"
+    "  UPDATE write_counter SET gen = gen + 1;"
+    "  INSERT INTO collection_gen VALUES (NEW.id, (SELECT gen FROM write_counter))"
+    "    ON CONFLICT(collection_id) DO UPDATE SET gen = excluded.gen; END;"
+    "CREATE TRIGGER IF NOT EXISTS gen_coll_del AFTER DELETE ON collections BEGIN"
+    "  UPDATE write_counter SET gen = gen + 1;"
+    "  INSERT INTO collection_gen VALUES (OLD.id, (SELECT gen FROM write_counter))"
+    "    ON CONFLICT(collection_id) DO UPDATE SET gen = excluded.gen; END;",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))

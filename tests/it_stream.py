@@ -29,10 +29,10 @@ def gen_args(chat, ollama=False):
 def comparable(o):
     """The answer object without what legitimately differs between a
     streamed and a non-streamed run (timings, the stream report, the
-    per-step streamed flag)."""
+    per-step streamed flag, the call log's ids)."""
     o = json.loads(json.dumps(o))
-    o.pop("stream", None)
-    o.pop("timing_ms", None)
+    for k in ("stream", "timing_ms", "call_id", "request_id"):
+        o.pop(k, None)
     u = o.get("usage", {})
     for k in ("latency_ms", "timing_ms"):
         u.pop(k, None)
