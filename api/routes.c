@@ -102,6 +102,9 @@ static ragd_status h_metrics(api_call *c, api_reply *r, ragd_error *err)
                             (long long)json_integer_value(json_object_get(jobs, STATES[i])));
         json_decref(jobs);
     }
+    json_t *st = ragd_engine_stats(c->eng);
+    api_metrics_engine(&b, st);
+    json_decref(st);
     r->text = ragd_buf_steal(&b);
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";
     return RAGD_OK;

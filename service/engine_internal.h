@@ -18,7 +18,9 @@
 #include "index/vector.h"
 #include "provider/provider.h"
 #include "provider/rerank.h"
+#include "service/cache.h"
 #include "service/ragd.h"
+#include "service/stats.h"
 #include "store/store.h"
 
 #define ENGINE_MAX_SLOTS 256
@@ -70,6 +72,8 @@ struct ragd_engine {
     pthread_mutex_t auth_mu;
     json_t *keys;
     double keys_loaded_at;
+    result_cache *cache;       /* search and answer results (service/cache.h) */
+    provider_stats *providers; /* generation calls by kind and model (service/stats.h) */
 };
 
 ragd_status engine_slot_acquire(ragd_engine *e, engine_slot **out, ragd_error *err);

@@ -65,7 +65,27 @@ typedef struct {
      * question, prompt, responses and answer), never from the result. */
     bool no_call_log;
     bool log_redact;
+    /* The result cache (service/cache.h): search and answer results kept
+     * for cache_ttl_s seconds, at most cache_size of them (least recently
+     * used out first); 0 = off (the library default; ragd serve turns it
+     * on: RAGD_SERVE_CACHE_SIZE, RAGD_SERVE_CACHE_TTL_S). Keyed by
+     * collection, the store's write generation (any ingest or delete in any
+     * collection, by any process, invalidates: BM25 statistics span
+     * collections), the normalized question and the other request
+     * fields. A hit makes no provider call: answers say usage.cache "hit"
+     * (else "miss"), searches "cache". */
+    size_t cache_size;
+    double cache_ttl_s;
 } ragd_engine_opts;
+
+#define RAGD_SERVE_CACHE_SIZE 1024
+#define RAGD_SERVE_CACHE_TTL_S 300.0
+
+/* Engine counters for /metrics: {"cache":{"capacity","ttl_s","entries",
+ * "evictions","search":{"hits","misses"},"answer":{…}},"providers":[{"kind",
+ * "model","calls","errors","prompt_tokens","completion_tokens","cost"}]}
+ * (generation providers, by kind and model). New reference. */
+json_t *ragd_engine_stats(ragd_engine *e);
 
 #define RAGD_MAX_GENERATORS 8
 

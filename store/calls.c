@@ -3,8 +3,8 @@
  * answer_calls holds one row per answer (every generation call it made is
  * summed in its tokens and cost and listed in detail.steps); the id is the
  * call id users give `ragd feedback` and POST /v1/feedback (AUTOINCREMENT:
- * never reused). answer_feedback rows point at a call. collection_gen is
- * kept by triggers (store/schema.c v5); reading it is one indexed lookup.
+ * never reused). answer_feedback rows point at a call. write_counter is
+ * kept by triggers (store/schema.c v5); reading it is one row.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -169,19 +169,18 @@ ragd_status store_feedback_add(ragd_store *st, int64_t call_id, const char *rati
     return rc;
 }
 
-ragd_status store_collection_generation(ragd_store *st, int64_t coll, int64_t *gen, ragd_error *err)
+ragd_status store_write_generation(ragd_store *st, int64_t *gen, ragd_error *err)
 {
     *gen = 0;
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db, "SELECT gen FROM collection_gen WHERE collection_id = ?", -1, &q,
-                           NULL) != SQLITE_OK)
-        return store_sqlite_error(db, err, "cannot read the collection's write generation");
-    sqlite3_bind_int64(q, 1, coll);
+    if (sqlite3_prepare_v2(db, "SELECT gen FROM write_counter WHERE id = 1", -1, &q, NULL) !=
+        SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot read the store's write generation");
     int r = sqlite3_step(q);
     if (r == SQLITE_ROW) *gen = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     if (r != SQLITE_ROW && r != SQLITE_DONE)
-        return store_sqlite_error(db, err, "cannot read the collection's write generation");
+        return store_sqlite_error(db, err, "cannot read the store's write generation");
     return RAGD_OK;
 }

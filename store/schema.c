@@ -141,12 +141,13 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE index_state ADD COLUMN ntotal INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE index_state ADD COLUMN metric INTEGER NOT NULL DEFAULT -1;",
     /* 4 -> 5: the answer call log (store/calls.c) with its feedback, and
-     * write generations: every insert, update or delete of a document (and
-     * every collection created or deleted) takes the next value of one
-     * global counter and stamps it on its collection, from triggers, so a
-     * cache keyed on (collection, generation) is invalidated by any process
-     * that writes. Values are never reused, even when a collection id is.
-     * IF NOT EXISTS: a database set back to an older version re-runs it. */
+     * the write generation: a counter that every insert, update or delete
+     * of a document and every collection created or deleted increments,
+     * from triggers, so a cache keyed on it is invalidated by any process
+     * that writes. One counter for the whole store, not one per collection:
+     * the lexical index's BM25 statistics span every collection, so a write
+     * to one can change the scores of another. IF NOT EXISTS: a database
+     * set back to an older version re-runs this step. */
     "CREATE TABLE IF NOT EXISTS answer_calls ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  request_id TEXT NOT NULL,"
@@ -180,28 +181,16 @@ static const char *const MIGRATIONS[] = {
     "CREATE TABLE IF NOT EXISTS write_counter (id INTEGER PRIMARY KEY CHECK (id = 1),"
     "  gen INTEGER NOT NULL);"
     "INSERT OR IGNORE INTO write_counter VALUES (1, 0);"
-    "CREATE TABLE IF NOT EXISTS collection_gen (collection_id INTEGER PRIMARY KEY,"
-    "  gen INTEGER NOT NULL);"
     "CREATE TRIGGER IF NOT EXISTS gen_doc_ins AFTER INSERT ON documents BEGIN"
-    "  UPDATE write_counter SET gen = gen + 1;"
-    "  INSERT INTO collection_gen VALUES (NEW.collection_id, (SELECT gen FROM write_counter))"
-    "    ON CONFLICT(collection_id) DO UPDATE SET gen = excluded.gen; END;"
+    "  UPDATE write_counter SET gen = gen + 1; END;"
     "CREATE TRIGGER IF NOT EXISTS gen_doc_upd AFTER UPDATE ON documents BEGIN"
-    "  UPDATE write_counter SET gen = gen + 1;"
-    "  INSERT INTO collection_gen VALUES (NEW.collection_id, (SELECT gen FROM write_counter))"
-    "    ON CONFLICT(collection_id) DO UPDATE SET gen = excluded.gen; END;"
+    "  UPDATE write_counter SET gen = gen + 1; END;"
     "CREATE TRIGGER IF NOT EXISTS gen_doc_del AFTER DELETE ON documents BEGIN"
-    "  UPDATE write_counter SET gen = gen + 1;"
-    "  INSERT INTO collection_gen VALUES (OLD.collection_id, (SELECT gen FROM write_counter))"
-    "    ON CONFLICT(collection_id) DO UPDATE SET gen = excluded.gen; END;"
+    "  UPDATE write_counter SET gen = gen + 1; END;"
     "CREATE TRIGGER IF NOT EXISTS gen_coll_ins AFTER INSERT ON collections BEGIN"
-    "  UPDATE write_counter SET gen = gen + 1;"
-    "  INSERT INTO collection_gen VALUES (NEW.id, (SELECT gen FROM write_counter))"
-    "    ON CONFLICT(collection_id) DO UPDATE SET gen = excluded.gen; END;"
+    "  UPDATE write_counter SET gen = gen + 1; END;"
     "CREATE TRIGGER IF NOT EXISTS gen_coll_del AFTER DELETE ON collections BEGIN"
-    "  UPDATE write_counter SET gen = gen + 1;"
-    "  INSERT INTO collection_gen VALUES (OLD.id, (SELECT gen FROM write_counter))"
-    "    ON CONFLICT(collection_id) DO UPDATE SET gen = excluded.gen; END;",
+    "  UPDATE write_counter SET gen = gen + 1; END;",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))

@@ -307,7 +307,7 @@ ragd_status store_keys_json(ragd_store *st, bool with_hashes, json_t **out, ragd
 /* Revoke key id (RAGD_ENOTFOUND when there is none; revoking twice is a no-op). */
 ragd_status store_key_revoke(ragd_store *st, int64_t id, ragd_error *err);
 
-/* --- answer calls, feedback, write generations (store/calls.c) --- */
+/* --- answer calls, feedback, the write generation (store/calls.c) --- */
 
 /* One answer as logged: strings borrowed (NULL model/route_reason allowed);
  * detail is a JSON object (borrowed) stored as text. */
@@ -335,11 +335,10 @@ ragd_status store_calls_list(ragd_store *st, long limit, json_t **out, ragd_erro
 ragd_status store_feedback_add(ragd_store *st, int64_t call_id, const char *rating,
                                const char *comment, int64_t *id, ragd_error *err);
 
-/* The collection's write generation: changes whenever one of its documents
- * is added, changed or deleted, or the collection is created or deleted,
- * by any process (0 for a collection never written). */
-ragd_status store_collection_generation(ragd_store *st, int64_t coll, int64_t *gen,
-                                        ragd_error *err);
+/* The store's write generation: changes whenever a document is added,
+ * changed or deleted, or a collection is created or deleted, by any
+ * process (0 for a store never written). */
+ragd_status store_write_generation(ragd_store *st, int64_t *gen, ragd_error *err);
 
 /* --- background jobs (store/jobs.c) --- */
 

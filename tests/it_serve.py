@@ -77,8 +77,10 @@ def without_timing(o):
     o.pop("timing_ms", None)
     o.pop("call_id", None)  # each answer is its own row in the call log
     o.pop("request_id", None)
+    o.pop("cache", None)  # a repeated search is a cache hit (it_cache.py)
     if isinstance(o.get("usage"), dict):
         o["usage"].pop("latency_ms", None)
+        o["usage"].pop("cache", None)
         o["usage"].pop("timing_ms", None)
     return o
 

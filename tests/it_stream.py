@@ -31,10 +31,10 @@ def comparable(o):
     streamed and a non-streamed run (timings, the stream report, the
     per-step streamed flag, the call log's ids)."""
     o = json.loads(json.dumps(o))
-    for k in ("stream", "timing_ms", "call_id", "request_id"):
+    for k in ("stream", "timing_ms", "call_id", "request_id", "cache"):
         o.pop(k, None)
     u = o.get("usage", {})
-    for k in ("latency_ms", "timing_ms"):
+    for k in ("latency_ms", "timing_ms", "cache"):
         u.pop(k, None)
     for st in o.get("check", {}).get("steps", []):
         st.pop("ms", None)
@@ -106,7 +106,7 @@ def test_http_stream_tokens_then_done():
         data = corpus(t)
         c = Chat([cite(GOOD, "38 metres")])
         try:
-            with Server(data, *gen_args(c)) as s:
+            with Server(data, *gen_args(c), "--cache-size", "0") as s:  # every request generates
                 st, whole, _ = s.request("POST", "/v1/answer", {"query": TALL})
                 assert st == 200 and whole["path"] == "generated", whole
                 st, text, r = s.request("POST", "/v1/answer", {"query": TALL, "stream": True})
