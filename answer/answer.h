@@ -52,6 +52,10 @@ typedef struct {
     int template_version;    /* 0 for an override file */
     bool *injection;         /* per source (index n-1): reads as instructions; owned, may be NULL */
     size_t ninjection;
+    /* For the call log (owned, NULL when no generator was called): the
+     * prompt sent ("system:\n…\n\nuser:\n…"), the model's first reply as
+     * it came, and the repair call's reply. */
+    char *prompt, *response, *repair_response;
 } answer_result;
 
 void answer_result_free(answer_result *a);
@@ -81,6 +85,12 @@ typedef struct {
     const char *template_path; /* prompt override file (see answer/prompts/answer_v1.h), or NULL */
     int max_tokens;            /* reply tokens per call; 0 = 512 */
     int max_sentences;         /* extractive answers; 0 = 3 */
+    /* Streaming (may be NULL): the first generation call of each generator
+     * streams its tokens here as they arrive (generator_stream); repair
+     * calls are not streamed. Non-zero from on_token stops the answer:
+     * answer_run then returns RAGD_EIO without trying another generator. */
+    generator_token_fn on_token;
+    void *token_user;
 } answer_opts;
 
 /* The whole answer step for validated context ctx: not relevant -> the

@@ -114,6 +114,9 @@ void answer_result_free(answer_result *a)
     free(a->answer);
     free(a->model);
     free(a->injection);
+    free(a->prompt);
+    free(a->response);
+    free(a->repair_response);
     json_decref(a->check);
     memset(a, 0, sizeof *a);
 }

@@ -178,7 +178,19 @@ typedef struct {
     json_t *steps;
     char *system, *user;
     ragd_generator *gen; /* the generator that answered */
+    bool stopped;        /* the token receiver stopped the stream */
 } run_state;
+
+/* Streamed tokens go to the caller's callback; a stop is remembered. */
+static int relay_token(void *user, const char *t, size_t n)
+{
+    run_state *rs = user;
+    if (rs->o->on_token(rs->o->token_user, t, n)) {
+        rs->stopped = true;
+        return 1;
+    }
+    return 0;
+}
 
 static void add_step(run_state *rs, const char *stage, json_t *extra)
 {
@@ -198,12 +210,16 @@ static char *call(run_state *rs, ragd_generator *g, const char *user, const char
     char *text = NULL;
     double t0 = now_ms();
     int mt = rs->o->max_tokens > 0 ? rs->o->max_tokens : ANSWER_MAX_TOKENS;
-    ragd_status st = generator_complete(g, rs->system, user, mt, &text, &rs->out->usage, &e);
+    bool stream = rs->o->on_token && !strcmp(stage, "generate");
+    ragd_status st =
+        stream
+            ? generator_stream(g, rs->system, user, mt, relay_token, rs, &text, &rs->out->usage, &e)
+            : generator_complete(g, rs->system, user, mt, &text, &rs->out->usage, &e);
     double dt = now_ms() - t0;
     *ms += dt;
     add_step(rs, stage,
-             json_pack("{s:s,s:b,s:f,s:s?}", "model", generator_model(g), "ok", st == RAGD_OK, "ms",
-                       dt, "error", st ? e.msg : NULL));
+             json_pack("{s:s,s:b,s:f,s:s?,s:b}", "model", generator_model(g), "ok", st == RAGD_OK,
+                       "ms", dt, "error", st ? e.msg : NULL, "streamed", stream));
     return st ? NULL : text;
 }
 
@@ -320,6 +336,10 @@ static char *first_answer(run_state *rs)
 {
     for (size_t i = 0; i < rs->o->ngenerators; i++) {
         char *t = call(rs, rs->o->generators[i], rs->user, "generate", &rs->out->ms_generate);
+        if (rs->stopped) {
+            free(t);
+            return NULL;
+        }
         if (t) {
             rs->gen = rs->o->generators[i];
             return t;
@@ -347,6 +367,9 @@ static void accept(run_state *rs, char *text, json_t *c, const char *path)
 static ragd_status run_generated(run_state *rs, ragd_error *err)
 {
     char *text = first_answer(rs);
+    if (rs->stopped)
+        return ragd_error_set(err, RAGD_EIO, "the answer stream was closed by its receiver");
+    if (text) rs->out->response = ragd_xstrdup(text);
     if (!text)
         return use_extractive(rs, "extractive_fallback",
                               "every generator failed (after retries and timeouts)", err);
@@ -359,6 +382,7 @@ static ragd_status run_generated(run_state *rs, ragd_error *err)
     char *fixed = call(rs, rs->gen, rp, "repair", &rs->out->ms_repair);
     free(rp);
     if (fixed) {
+        rs->out->repair_response = ragd_xstrdup(fixed);
         json_t *c2 = checked(rs, fixed, "repaired");
         if (json_is_true(json_object_get(c2, "ok"))) {
             free(text);
@@ -430,7 +454,7 @@ ragd_status answer_run(const context_result *ctx, const char *query, const answe
     out->generator = "extractive";
     out->template_id = o->template_path ? o->template_path : ANSWER_PROMPT_ID;
     out->template_version = o->template_path ? 0 : ANSWER_PROMPT_VERSION;
-    run_state rs = {ctx, query, o, out, json_array(), NULL, NULL, NULL};
+    run_state rs = {ctx, query, o, out, json_array(), NULL, NULL, NULL, false};
     ragd_status st = RAGD_OK;
     char name[64];
     if (!ctx->relevant || !ctx->nsources) {
@@ -449,8 +473,12 @@ ragd_status answer_run(const context_result *ctx, const char *query, const answe
         st = answer_prompt(ctx, query, o->template_path, &rs.system, &rs.user, out->injection, err);
         if (!st && !o->ngenerators)
             st = use_extractive(&rs, "extractive", NULL, err);
-        else if (!st)
+        else if (!st) {
+            ragd_buf pb = RAGD_BUF_INIT;
+            ragd_buf_printf(&pb, "system:\n%s\n\nuser:\n%s", rs.system, rs.user);
+            out->prompt = ragd_buf_steal(&pb);
             st = run_generated(&rs, err);
+        }
     }
     free(rs.system);
     free(rs.user);

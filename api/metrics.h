@@ -15,6 +15,8 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
+
 typedef struct api_metrics api_metrics;
 
 api_metrics *api_metrics_new(void);
@@ -33,5 +35,10 @@ void api_metrics_connections(api_metrics *m, int delta);
 /* Prometheus text exposition (version 0.0.4), with the loaded indexes'
  * sizes from index_report ([{"collection_id","vectors"}], may be NULL). */
 char *api_metrics_render(api_metrics *m, const json_t *index_report);
+
+/* Append the engine's counters (ragd_engine_stats: result cache hits and
+ * misses, generation provider calls, errors, tokens and cost by kind and
+ * model) in the Prometheus text format (api/engine_metrics.c). */
+void api_metrics_engine(ragd_buf *b, const json_t *stats);
 
 #endif

@@ -2,6 +2,7 @@
 #include "api/routes.h"
 
 #include "api/mcp_http.h"
+#include "api/sse.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,9 @@ static ragd_status h_metrics(api_call *c, api_reply *r, ragd_error *err)
                             (long long)json_integer_value(json_object_get(jobs, STATES[i])));
         json_decref(jobs);
     }
+    json_t *st = ragd_engine_stats(c->eng);
+    api_metrics_engine(&b, st);
+    json_decref(st);
     r->text = ragd_buf_steal(&b);
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";
     return RAGD_OK;
@@ -219,27 +223,29 @@ static ragd_status h_context(api_call *c, api_reply *r, ragd_error *err)
     return ragd_context(c->eng, c->body, &r->json, err);
 }
 
-/* With "stream": true the reply is Server-Sent Events: one "answer" event
- * with the answer text, then one "done" event with the whole result object
- * (citations and check). The answer is generated whole before it is sent
- * (the extractive generator has no tokens to stream). */
+/* With "stream": true the reply is Server-Sent Events (api/sse.h): token
+ * events as the answer is generated, then one done event with the whole
+ * result (citations, check, and whether the final answer replaced the
+ * streamed one). An error before the first token is an ordinary JSON error. */
 static ragd_status h_answer(api_call *c, api_reply *r, ragd_error *err)
 {
-    ragd_status rc = ragd_answer(c->eng, c->body, &r->json, err);
-    if (rc || !json_is_true(json_object_get(c->body, "stream"))) return rc;
-    json_t *first = json_pack("{s:O}", "answer", json_object_get(r->json, "answer"));
-    char *a = json_dumps(first, RAGD_JSON_DUMP_FLAGS);
-    char *all = json_dumps(r->json, RAGD_JSON_DUMP_FLAGS);
-    ragd_buf b = RAGD_BUF_INIT;
-    ragd_buf_printf(&b, "event: answer\ndata: %s\n\nevent: done\ndata: %s\n\n", a, all);
-    free(a);
-    free(all);
-    json_decref(first);
-    json_decref(r->json);
-    r->json = NULL;
-    r->text = ragd_buf_steal(&b);
-    r->content_type = "text/event-stream";
-    return RAGD_OK;
+    /* The call log records the reply's X-Request-Id unless the body names one. */
+    json_t *req = json_is_object(c->body) ? json_copy(c->body) : json_incref(c->body);
+    if (json_is_object(req) && !json_object_get(req, "request_id") && c->request_id)
+        json_object_set_new(req, "request_id", json_string(c->request_id));
+    ragd_status rc = json_is_true(json_object_get(req, "stream"))
+                         ? api_answer_stream_start(c->eng, req, &r->stream, err)
+                         : ragd_answer(c->eng, req, &r->json, err);
+    json_decref(req);
+    return rc;
+}
+
+/* {call_id, rating: up|down, comment?}: 404 for an unknown call, 422 for a bad rating. */
+static ragd_status h_feedback(api_call *c, api_reply *r, ragd_error *err)
+{
+    ragd_status rc = ragd_feedback(c->eng, c->body, &r->json, err);
+    if (!rc) r->status = 201;
+    return rc;
 }
 
 const api_route API_ROUTES[] = {
@@ -265,6 +271,7 @@ const api_route API_ROUTES[] = {
     {"DELETE", "/mcp", api_mcp_delete, false, "read", COLL_NONE},
     /* The web playground (api/ui.c): the page is public; its API calls carry a key. */
     {"GET", "/ui", api_ui_page, false, NULL, COLL_NONE},
+    {"POST", "/v1/feedback", h_feedback, true, "read", COLL_NONE},
     {NULL, NULL, NULL, false, NULL, COLL_NONE}};
 
 /* Match path against pattern; on success params get malloc'd copies. */

@@ -33,6 +33,7 @@ typedef struct {
     const char *raw_body; /* the body as received (borrowed; NULL when empty) */
     size_t raw_len;
     struct api_mcp_http *mcp; /* the server's MCP sessions and allowed origins (borrowed) */
+    const char *request_id;            /* the X-Request-Id of the reply (borrowed) */
 } api_call;
 
 /* A query-string argument of the call (borrowed), or NULL (api/server.c). */
@@ -45,6 +46,7 @@ typedef struct {
     const char *content_type; /* for text (static) */
     const char *header_name;  /* one extra reply header (static name), or NULL */
     char header_value[256];
+    struct api_stream *stream; /* a Server-Sent Events reply (api/sse.h; owned), or NULL */
 } api_reply;
 
 typedef ragd_status (*api_handler)(api_call *c, api_reply *r, ragd_error *err);

@@ -29,6 +29,7 @@
 #include "api/metrics.h"
 #include "api/ratelimit.h"
 #include "api/routes.h"
+#include "api/sse.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -128,6 +129,31 @@ static enum MHD_Result send_reply(server *s, struct MHD_Connection *c, req_state
     }
     r->status = status;
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    account(s, r, ok == MHD_YES);
+    return ok;
+}
+
+/* A Server-Sent Events reply read from st as it is produced (api/sse.h). */
+static enum MHD_Result send_stream(server *s, struct MHD_Connection *c, req_state *r,
+                                   api_stream *st)
+{
+    struct MHD_Response *resp = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 4096, api_stream_read, st, api_stream_free);
+    if (!resp) {
+        api_stream_free(st);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+    MHD_add_response_header(resp, "X-Request-Id", r->rid);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (s->o.cors_origin) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", s->o.cors_origin);
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id");
+        MHD_add_response_header(resp, "Vary", "Origin");
+    }
+    r->status = 200;
+    enum MHD_Result ok = MHD_queue_response(c, 200, resp);
     MHD_destroy_response(resp);
     account(s, r, ok == MHD_YES);
     return ok;
@@ -275,6 +301,7 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, const char 
     call.raw_body = r->body.len ? r->body.data : NULL;
     call.raw_len = r->body.len;
     call.mcp = s->mcp;
+    call.request_id = r->rid;
     enum MHD_Result ok;
     if (rt->body) {
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
@@ -346,6 +373,8 @@ parsed:;
             log_write(LOG_ERROR, "request failed", "request_id", r->rid, "route", rt->pattern,
                       "error", err.msg, NULL);
         ok = send_error(s, c, r, st, api_status_code(rc), err.msg, err.field);
+    } else if (rep.stream) {
+        ok = send_stream(s, c, r, rep.stream);
     } else if (rep.text) {
         ok = send_reply(s, c, r, rep.status, rep.text, rep.content_type);
     } else {

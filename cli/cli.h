@@ -107,5 +107,9 @@ int cmd_keys(const command *cmd, cli_args *a);
 int cmd_mcp(const command *cmd, cli_args *a);
 extern const cli_optdef SEARCH_OPTS[], ANSWER_OPTS[], EVAL_OPTS[], SERVE_OPTS[], KEYS_OPTS[],
     MCP_OPTS[];
+int cmd_log(const command *cmd, cli_args *a);
+int cmd_feedback(const command *cmd, cli_args *a);
+extern const cli_optdef LOG_OPTS[], FEEDBACK_OPTS[];
+extern const cli_optdef SEARCH_OPTS[], ANSWER_OPTS[], EVAL_OPTS[], SERVE_OPTS[], KEYS_OPTS[];
 
 #endif

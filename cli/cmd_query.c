@@ -22,7 +22,7 @@ const cli_optdef SEARCH_OPTS[] = {
     RERANK_OPTS,
     {"budget", true, "context token budget (context, answer; default 3000)"},
     {"filter", true, "KEY=VALUE: only documents whose metadata matches (repeatable, all must)"},
-    {"stream", false, "stream the answer (answer; printed whole for the extractive generator)"},
+    {"stream", false, "answer: print the tokens as they arrive, then the check"},
     {NULL, false, NULL}};
 
 /* Join positional args into the query. */
@@ -181,6 +181,7 @@ static int run_query(const command *cmd, cli_args *a, query_fn fn, json_t **res)
     }
     eo.generators = gens;
     eo.prompt_template = cli_get(a, "prompt-template");
+    eo.log_redact = !strcmp(cmd->name, "answer") && cli_flag(a, "log-redact");
     ragd_engine *eng = NULL;
     ragd_status rc = ragd_engine_open(data_dir(a), &eo, &eng, &e);
     if (!rc) rc = fn(eng, req, res, &e);
@@ -258,7 +259,7 @@ const cli_optdef ANSWER_OPTS[] = {
     RERANK_OPTS,
     {"budget", true, "context token budget (default 3000)"},
     {"filter", true, "KEY=VALUE: only documents whose metadata matches (repeatable, all must)"},
-    {"stream", false, "stream the answer (printed whole for now)"},
+    {"stream", false, "print the answer's tokens as they arrive, then the check"},
     {"generator", true,
      "extractive (default) | openai | ollama (env RAGD_GENERATOR; key from RAGD_PROVIDER_KEY)"},
     {"generator-url", true,
@@ -268,6 +269,7 @@ const cli_optdef ANSWER_OPTS[] = {
     {"generator-timeout", true, "seconds per generation attempt (default 60)"},
     {"generator-cost", true, "cost per 1,000 generation tokens, for usage reports"},
     {"prompt-template", true, "prompt template file overriding the built-in one (docs/answer.md)"},
+    {"log-redact", false, "remove e-mail addresses, phone and card numbers from the call log"},
     {NULL, false, NULL}};
 
 /* The generation providers named on the command line: one configuration
@@ -304,17 +306,54 @@ ragd_status generators_from_args(const cli_args *a, generator_config cfg[8], siz
     return RAGD_OK;
 }
 
+static int print_token(void *user, const char *t, size_t n)
+{
+    (void)user;
+    fwrite(t, 1, n, stdout);
+    fflush(stdout);
+    return ferror(stdout) ? 1 : 0;
+}
+
+static int drop_token(void *user, const char *t, size_t n)
+{
+    (void)user, (void)t, (void)n;
+    return 0;
+}
+
+static ragd_status answer_streamed(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err)
+{
+    return ragd_answer_stream(e, req, print_token, NULL, out, err);
+}
+
+/* --stream --json: stream from the model, print only the final object. */
+static ragd_status answer_streamed_quiet(ragd_engine *e, const json_t *req, json_t **out,
+                                         ragd_error *err)
+{
+    return ragd_answer_stream(e, req, drop_token, NULL, out, err);
+}
+
 int cmd_answer(const command *cmd, cli_args *a)
 {
     json_t *j;
-    int rc = run_query(cmd, a, ragd_answer, &j);
+    bool stream = cli_flag(a, "stream") && !cli_flag(a, "json");
+    query_fn fn = stream                  ? answer_streamed
+                  : cli_flag(a, "stream") ? answer_streamed_quiet
+                                          : ragd_answer;
+    int rc = run_query(cmd, a, fn, &j);
     if (rc) return rc;
     if (cli_flag(a, "json")) {
         print_json(j);
         json_decref(j);
         return 0;
     }
-    printf("%s\n", ragd_json_str(j, "answer"));
+    json_t *st = json_object_get(j, "stream");
+    if (!stream)
+        printf("%s\n", ragd_json_str(j, "answer"));
+    else if (json_is_true(json_object_get(st, "answer_replaced")))
+        printf("\n\n(the streamed answer failed the citation check; the final answer, %s:)\n%s\n",
+               ragd_json_str(json_object_get(j, "check"), "path"), ragd_json_str(j, "answer"));
+    else
+        putchar('\n');
     json_t *cites = json_object_get(j, "citations");
     if (json_array_size(cites)) {
         printf("\nSources:\n");

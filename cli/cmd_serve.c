@@ -43,6 +43,10 @@ const cli_optdef SERVE_OPTS[] = {
     {"generator-timeout", true, "seconds per generation attempt (default 60)"},
     {"generator-cost", true, "cost per 1,000 generation tokens, for usage reports"},
     {"prompt-template", true, "prompt template file overriding the built-in one"},
+    {"cache-size", true, "search and answer results kept in memory (default 1024; 0 = off)"},
+    {"cache-ttl", true, "seconds a cached result lives (default 300)"},
+    {"log-redact", false,
+     "remove e-mail addresses, phone and card numbers from the answer call log"},
     {"rate-limit", true,
      "requests per second per API key (or client address) (default 50; 0 = off)"},
     {"rate-burst", true,
@@ -107,6 +111,15 @@ int cmd_serve(const command *cmd, cli_args *a)
     }
     eo.generators = gens;
     eo.prompt_template = cli_get(a, "prompt-template");
+    eo.log_redact = cli_flag(a, "log-redact");
+    long cache_size = RAGD_SERVE_CACHE_SIZE, cache_ttl = (long)RAGD_SERVE_CACHE_TTL_S;
+    if (cli_get_int(a, "cache-size", 0, 1000000, &cache_size, &e) ||
+        cli_get_int(a, "cache-ttl", 1, 30L * 86400, &cache_ttl, &e)) {
+        free(models);
+        return fail(cmd->name, &e);
+    }
+    eo.cache_size = (size_t)cache_size;
+    eo.cache_ttl_s = (double)cache_ttl;
     size_t norigins = 0;
     const char **origins = cli_get_all(a, "mcp-allow-origin", &norigins);
     if (norigins > API_MAX_MCP_ORIGINS) {

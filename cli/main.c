@@ -608,6 +608,9 @@ static const command COMMANDS[] = {
     {"mcp", "", "the MCP server on stdin/stdout (docs/compat.md)", cmd_mcp, MCP_OPTS},
     {"keys", "create|list|revoke", "API keys for the HTTP API, scoped to collections", cmd_keys,
      KEYS_OPTS},
+    {"log", "", "recent answer calls (prompt, response, model, tokens, check)", cmd_log, LOG_OPTS},
+    {"feedback", "CALL_ID up|down", "rate an answer call (--comment TEXT)", cmd_feedback,
+     FEEDBACK_OPTS},
     {"help", "[COMMAND]", "show help", cmd_help, BASIC_OPTS},
     {NULL, NULL, NULL, NULL, NULL}};
 

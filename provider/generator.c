@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "core/text.h"
 #include "provider/http.h"
+#include "provider/stream.h"
 
 #define GEN_DEFAULT_BACKOFF_S 0.5
 #define GEN_BACKOFF_CAP_S 10.0
@@ -242,13 +243,51 @@ static ragd_status read_reply(const ragd_generator *g, const json_t *resp, const
     return RAGD_OK;
 }
 
-ragd_status generator_complete(ragd_generator *g, const char *system, const char *user,
-                               int max_tokens, char **text, gen_usage *u, ragd_error *err)
+/* The checks and accounting shared by both calls: the reply text s (its
+ * first NUL ends it), token counts (-1: estimate) and finish reason. */
+static ragd_status take_reply(ragd_generator *g, const char *system, const char *user,
+                              int max_tokens, const char *s, long ptok, long ctok,
+                              const char *finish, char **text, gen_usage *u, ragd_error *err)
 {
-    *text = NULL;
-    gen_usage scratch;
-    memset(&scratch, 0, sizeof scratch);
-    if (!u) u = &scratch;
+    size_t n = strlen(s);
+    if (n > GENERATOR_MAX_TEXT) {
+        n = GENERATOR_MAX_TEXT;
+        while (n && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    size_t a = 0;
+    while (a < n && (s[a] == ' ' || s[a] == '\n' || s[a] == '\t' || s[a] == '\r'))
+        a++;
+    if (a == n)
+        return finish && !strcmp(finish, "length")
+                   ? ragd_error_set(err, RAGD_EPROVIDER,
+                                    "POST %s: empty reply: the model stopped at max_tokens (%d) "
+                                    "before writing any text",
+                                    g->endpoint, max_tokens)
+                   : ragd_error_set(err, RAGD_EPROVIDER, "POST %s: the model replied with no text",
+                                    g->endpoint);
+    char *t = ragd_xmalloc(n + 1);
+    memcpy(t, s, n);
+    t[n] = '\0';
+    *text = t;
+    bool est = ptok < 0 || ctok < 0;
+    if (ptok < 0)
+        ptok = (long)(text_count_tokens(system ? system : "", system ? strlen(system) : 0) +
+                      text_count_tokens(user ? user : "", user ? strlen(user) : 0));
+    if (ctok < 0) ctok = (long)text_count_tokens(t, n);
+    u->calls++;
+    u->estimated += est;
+    u->prompt_tokens += ptok;
+    u->completion_tokens += ctok;
+    u->cost += (double)(ptok + ctok) / 1000.0 * g->cost_per_1k;
+    return RAGD_OK;
+}
+
+/* The request body for system/user, or RAGD_EINPUT for bad arguments. */
+static ragd_status make_body(const ragd_generator *g, const char *system, const char *user,
+                             int max_tokens, bool stream, json_t **body, ragd_error *err)
+{
+    *body = NULL;
     if (max_tokens < 1 || max_tokens > GENERATOR_MAX_TOKENS)
         return ragd_error_set(err, RAGD_EINPUT, "max_tokens must be 1..%d, not %d",
                               GENERATOR_MAX_TOKENS, max_tokens);
@@ -261,10 +300,28 @@ ragd_status generator_complete(ragd_generator *g, const char *system, const char
         json_decref(js);
         return ragd_error_set(err, RAGD_EINPUT, "the user message is not valid UTF-8");
     }
-    json_t *body = request_body(g, js, ju, max_tokens);
+    *body = request_body(g, js, ju, max_tokens);
+    if (stream) {
+        json_object_set_new(*body, "stream", json_true());
+        if (g->kind == GEN_OPENAI)
+            json_object_set_new(*body, "stream_options", json_pack("{s:b}", "include_usage", 1));
+    }
+    return RAGD_OK;
+}
+
+ragd_status generator_complete(ragd_generator *g, const char *system, const char *user,
+                               int max_tokens, char **text, gen_usage *u, ragd_error *err)
+{
+    *text = NULL;
+    gen_usage scratch;
+    memset(&scratch, 0, sizeof scratch);
+    if (!u) u = &scratch;
+    json_t *body;
+    ragd_status rc = make_body(g, system, user, max_tokens, false, &body, err);
+    if (rc) return rc;
     json_t *resp = NULL;
     http_stats hs = {0, 0};
-    ragd_status rc = http_post_json(g->http, g->endpoint, body, &resp, &hs, err);
+    rc = http_post_json(g->http, g->endpoint, body, &resp, &hs, err);
     json_decref(body);
     u->attempts += hs.attempts;
     u->retries += hs.retries;
@@ -273,43 +330,48 @@ ragd_status generator_complete(ragd_generator *g, const char *system, const char
     long ptok = -1, ctok = -1;
     const char *finish = NULL;
     if (!rc) rc = read_reply(g, resp, &content, &ptok, &ctok, &finish, err);
-    if (!rc) {
-        const char *s = json_string_value(content);
-        size_t n = strlen(s); /* stops at an embedded NUL */
-        if (n > GENERATOR_MAX_TEXT) {
-            n = GENERATOR_MAX_TEXT;
-            while (n && ((unsigned char)s[n] & 0xC0) == 0x80)
-                n--;
-        }
-        size_t a = 0;
-        while (a < n && (s[a] == ' ' || s[a] == '\n' || s[a] == '\t' || s[a] == '\r'))
-            a++;
-        if (a == n) {
-            rc = finish && !strcmp(finish, "length")
-                     ? ragd_error_set(err, RAGD_EPROVIDER,
-                                      "POST %s: empty reply: the model stopped at max_tokens (%d) "
-                                      "before writing any text",
-                                      g->endpoint, max_tokens)
-                     : ragd_error_set(err, RAGD_EPROVIDER,
-                                      "POST %s: the model replied with no text", g->endpoint);
-        } else {
-            char *t = ragd_xmalloc(n + 1);
-            memcpy(t, s, n);
-            t[n] = '\0';
-            *text = t;
-            bool est = ptok < 0 || ctok < 0;
-            if (ptok < 0)
-                ptok = (long)(text_count_tokens(system ? system : "", system ? strlen(system) : 0) +
-                              text_count_tokens(user ? user : "", user ? strlen(user) : 0));
-            if (ctok < 0) ctok = (long)text_count_tokens(t, n);
-            u->calls++;
-            u->estimated += est;
-            u->prompt_tokens += ptok;
-            u->completion_tokens += ctok;
-            u->cost += (double)(ptok + ctok) / 1000.0 * g->cost_per_1k;
-        }
-    }
+    if (!rc)
+        rc = take_reply(g, system, user, max_tokens, json_string_value(content), ptok, ctok, finish,
+                        text, u, err);
     if (rc) u->failures++;
     json_decref(resp);
+    return rc;
+}
+
+static int feed_parser(void *user, const char *bytes, size_t n)
+{
+    return gen_stream_feed(user, bytes, n, NULL) != RAGD_OK;
+}
+
+ragd_status generator_stream(ragd_generator *g, const char *system, const char *user,
+                             int max_tokens, gen_token_fn on_token, void *token_user, char **text,
+                             gen_usage *u, ragd_error *err)
+{
+    *text = NULL;
+    gen_usage scratch;
+    memset(&scratch, 0, sizeof scratch);
+    if (!u) u = &scratch;
+    json_t *body;
+    ragd_status rc = make_body(g, system, user, max_tokens, true, &body, err);
+    if (rc) return rc;
+    gen_stream ps;
+    gen_stream_init(&ps, g->kind == GEN_OPENAI ? GEN_STREAM_SSE : GEN_STREAM_NDJSON, on_token,
+                    token_user);
+    http_stats hs = {0, 0};
+    rc = http_post_stream(g->http, g->endpoint, body, feed_parser, &ps, &hs, err);
+    json_decref(body);
+    u->attempts += hs.attempts;
+    u->retries += hs.retries;
+    ragd_error pe;
+    if (ps.failed.code || (!rc && gen_stream_finish(&ps, &pe))) {
+        rc = ragd_error_set(err, RAGD_EPROVIDER, "POST %s: %s", g->endpoint, ps.failed.msg);
+    } else if (!rc) {
+        char *all = gen_stream_take_text(&ps);
+        rc = take_reply(g, system, user, max_tokens, all, ps.ptok, ps.ctok,
+                        ps.finish[0] ? ps.finish : NULL, text, u, err);
+        free(all);
+    }
+    if (rc) u->failures++;
+    gen_stream_free(&ps);
     return rc;
 }

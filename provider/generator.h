@@ -12,6 +12,8 @@
  *             {"model":M,"messages":[..],"stream":false,
  *              "options":{"temperature":0,"num_predict":N}}
  *           reply message.content, prompt_eval_count and eval_count.
+ * generator_stream sends "stream": true and reads the reply as it comes:
+ * OpenAI's Server-Sent Events or Ollama's NDJSON (provider/stream.h).
  * The built-in extractive answer generator is not one of these: it lives in
  * answer/ and needs no provider.
  *
@@ -112,6 +114,24 @@ const char *generator_endpoint(const ragd_generator *g);
  * retries. */
 ragd_status generator_complete(ragd_generator *g, const char *system, const char *user,
                                int max_tokens, char **text, gen_usage *u, ragd_error *err);
+
+/* A token callback: text[0..len) of one streamed token; non-zero stops the
+ * stream (the call then fails with RAGD_EPROVIDER). */
+typedef int (*generator_token_fn)(void *user, const char *text, size_t len);
+
+/* generator_complete with "stream": true: OpenAI-compatible servers reply
+ * with Server-Sent Events (stream_options.include_usage asks for the token
+ * counts), Ollama with NDJSON; provider/stream.h parses both. on_token (may
+ * be NULL) sees each token as it arrives, on the calling thread; *text is
+ * then the whole reply, checked and accounted as for generator_complete.
+ * The timeout covers the whole stream of one attempt; retries happen only
+ * before the first byte of a 2xx body arrived (after that a failure is
+ * final: tokens already went to on_token). A malformed stream, a server
+ * error event, or a stream cut before its end marker is RAGD_EPROVIDER.
+ * Same thread-safety as generator_complete. */
+ragd_status generator_stream(ragd_generator *g, const char *system, const char *user,
+                             int max_tokens, generator_token_fn on_token, void *token_user,
+                             char **text, gen_usage *u, ragd_error *err);
 
 /* to += from, field by field. */
 void gen_usage_add(gen_usage *to, const gen_usage *from);

@@ -44,6 +44,10 @@ struct ragd_http {
     ragd_buf body;        /* reply body of the current attempt */
     int too_big;          /* the reply exceeded HTTP_MAX_RESPONSE */
     char retry_after[64]; /* Retry-After of the final response block, "" if none */
+    http_sink_fn sink;    /* streaming: 2xx body bytes go here (http_post_stream) */
+    void *sink_user;
+    int delivered;   /* the sink got bytes in this attempt: no retry */
+    int sink_failed; /* the sink asked to stop */
 };
 
 /* --- libcurl global init ----------------------------------------------------- */
@@ -89,6 +93,18 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     ragd_http *h = ud;
     size_t n = size * nmemb;
+    if (h->sink) {
+        long code = 0;
+        curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
+        if (code >= 200 && code < 300) {
+            h->delivered = 1;
+            if (n && h->sink(h->sink_user, ptr, n)) {
+                h->sink_failed = 1;
+                return 0;
+            }
+            return n;
+        }
+    }
     if (h->body.len + n > HTTP_MAX_RESPONSE) {
         h->too_big = 1;
         return 0; /* makes curl fail with CURLE_WRITE_ERROR */
@@ -335,10 +351,12 @@ static void describe_curl(ragd_http *h, CURLcode rc, char *out, size_t n)
 
 /* --- the call --------------------------------------------------------------------- */
 
-ragd_status http_post_json(ragd_http *h, const char *url, const json_t *body, json_t **out,
-                           http_stats *stats, ragd_error *err)
+/* One POST with retries: a JSON reply into *out, or (h->sink set) the 2xx
+ * body streamed to the sink. */
+static ragd_status post(ragd_http *h, const char *url, const json_t *body, json_t **out,
+                        http_stats *stats, ragd_error *err)
 {
-    *out = NULL;
+    if (out) *out = NULL;
     http_stats scratch = {0, 0};
     if (!stats) stats = &scratch;
     char *payload = json_dumps(body, JSON_COMPACT);
@@ -356,6 +374,7 @@ ragd_status http_post_json(ragd_http *h, const char *url, const json_t *body, js
         h->too_big = 0;
         h->retry_after[0] = '\0';
         h->errbuf[0] = '\0';
+        h->delivered = h->sink_failed = 0;
         stats->attempts++;
 
         CURLcode rc = curl_easy_perform(h->curl);
@@ -366,11 +385,15 @@ ragd_status http_post_json(ragd_http *h, const char *url, const json_t *body, js
         what[0] = detail[0] = '\0';
         if (rc != CURLE_OK) {
             describe_curl(h, rc, what, sizeof what);
-            retryable = !h->too_big && curl_retryable(rc);
+            if (h->sink_failed) snprintf(what, sizeof what, "the stream's reader stopped it");
+            /* Once tokens reached the reader the call cannot start over. */
+            retryable = !h->too_big && !h->delivered && curl_retryable(rc);
         } else {
             long code = 0;
             curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
-            if (code >= 200 && code < 300) {
+            if (code >= 200 && code < 300 && h->sink) {
+                break;
+            } else if (code >= 200 && code < 300) {
                 json_error_t je;
                 json_t *j = json_loadb(ragd_buf_str(&h->body), h->body.len, 0, &je);
                 if (j) {
@@ -417,5 +440,23 @@ ragd_status http_post_json(ragd_http *h, const char *url, const json_t *body, js
     }
     curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, (const char *)NULL);
     free(payload);
+    return st;
+}
+
+ragd_status http_post_json(ragd_http *h, const char *url, const json_t *body, json_t **out,
+                           http_stats *stats, ragd_error *err)
+{
+    h->sink = NULL;
+    return post(h, url, body, out, stats, err);
+}
+
+ragd_status http_post_stream(ragd_http *h, const char *url, const json_t *body, http_sink_fn sink,
+                             void *user, http_stats *stats, ragd_error *err)
+{
+    h->sink = sink;
+    h->sink_user = user;
+    ragd_status st = post(h, url, body, NULL, stats, err);
+    h->sink = NULL;
+    h->sink_user = NULL;
     return st;
 }

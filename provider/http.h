@@ -71,6 +71,19 @@ void http_free(ragd_http *h);
 ragd_status http_post_json(ragd_http *h, const char *url, const json_t *body, json_t **out,
                            http_stats *stats, ragd_error *err);
 
+/* Streaming: receives the body bytes of a 2xx reply as they arrive;
+ * non-zero stops the transfer. */
+typedef int (*http_sink_fn)(void *user, const char *bytes, size_t n);
+
+/* POST body like http_post_json, but a 2xx reply's body goes to sink as it
+ * arrives instead of being parsed (error replies are read whole, for their
+ * message). Retries as above only while the sink has received nothing: a
+ * failure after the first bytes (timeout, reset) is final. A sink that
+ * returns non-zero ends the call with RAGD_EPROVIDER ("the stream's reader
+ * stopped it"). RAGD_OK when the whole 2xx body was delivered. */
+ragd_status http_post_stream(ragd_http *h, const char *url, const json_t *body, http_sink_fn sink,
+                             void *user, http_stats *stats, ragd_error *err);
+
 /* Seconds to wait for a Retry-After header value: delta-seconds ("120") or
  * an HTTP date ("Wed, 21 Oct 2015 07:28:00 GMT", relative to now). Returns
  * -1 when the value is neither; a date in the past gives 0. Not capped. */

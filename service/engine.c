@@ -54,6 +54,8 @@ ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts,
     pthread_mutex_init(&e->write_mu, NULL);
     pthread_mutex_init(&e->auth_mu, NULL);
     pthread_cond_init(&e->jobs_cv, NULL);
+    e->cache = result_cache_new(o.cache_size, o.cache_ttl_s);
+    e->providers = provider_stats_new();
     e->nslots = o.slots;
     e->slots = ragd_xcalloc(e->nslots, sizeof *e->slots);
     *out = e;
@@ -95,8 +97,16 @@ void ragd_engine_free(ragd_engine *e)
     pthread_mutex_destroy(&e->auth_mu);
     pthread_cond_destroy(&e->jobs_cv);
     json_decref(e->keys);
+    result_cache_free(e->cache);
+    provider_stats_free(e->providers);
     free(e->dir);
     free(e);
+}
+
+json_t *ragd_engine_stats(ragd_engine *e)
+{
+    return json_pack("{s:o,s:o}", "cache", result_cache_stats(e->cache), "providers",
+                     provider_stats_json(e->providers));
 }
 
 const char *ragd_engine_dir(const ragd_engine *e)

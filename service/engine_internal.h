@@ -14,11 +14,14 @@
 
 #include <pthread.h>
 
+#include "answer/answer.h"
 #include "index/vector.h"
 #include "ingest/ingest.h"
 #include "provider/provider.h"
 #include "provider/rerank.h"
+#include "service/cache.h"
 #include "service/ragd.h"
+#include "service/stats.h"
 #include "store/store.h"
 
 #define ENGINE_MAX_SLOTS 256
@@ -78,6 +81,8 @@ struct ragd_engine {
     pthread_mutex_t auth_mu;
     json_t *keys;
     double keys_loaded_at;
+    result_cache *cache;       /* search and answer results (service/cache.h) */
+    provider_stats *providers; /* generation calls by kind and model (service/stats.h) */
 };
 
 ragd_status engine_slot_acquire(ragd_engine *e, engine_slot **out, ragd_error *err);
@@ -152,6 +157,22 @@ ragd_status engine_search_filtered(ragd_engine *e, const json_t *req, const json
 bool engine_jobs_running(ragd_engine *e);
 ragd_status engine_job_submit(ragd_engine *e, const char *coll, const json_t *docs, json_t **out,
                               ragd_error *err);
+
+/* The answer call log (service/ops_log.c). */
+typedef struct {
+    const char *request_id, *collection, *question;
+    const answer_result *ar;
+    const json_t *result; /* the answer object (usage, check.steps) */
+    const char *route_reason, *cache;
+    double latency_ms;
+} engine_call_log;
+
+/* A new random request id, "ans-" and 16 hex digits. */
+void engine_request_id(char out[40]);
+
+/* Write one row (unless the engine logs nothing): the call id, or 0 when
+ * logging is off or failed (the failure is logged as a warning). */
+int64_t engine_log_answer(ragd_engine *e, const engine_call_log *l);
 
 /* [{"collection_id","vectors"}] of the loaded indexes. New reference. */
 json_t *engine_index_report(ragd_engine *e);

@@ -59,7 +59,33 @@ typedef struct {
     const generator_config *generators;
     size_t ngenerators;
     const char *prompt_template; /* prompt override file, or NULL (built-in) */
+    /* The answer call log (store/calls.c): every answer is logged unless
+     * no_call_log; log_redact removes e-mail addresses, phone numbers and
+     * Luhn-checked card numbers (core/redact.h) from what is logged (the
+     * question, prompt, responses and answer), never from the result. */
+    bool no_call_log;
+    bool log_redact;
+    /* The result cache (service/cache.h): search and answer results kept
+     * for cache_ttl_s seconds, at most cache_size of them (least recently
+     * used out first); 0 = off (the library default; ragd serve turns it
+     * on: RAGD_SERVE_CACHE_SIZE, RAGD_SERVE_CACHE_TTL_S). Keyed by
+     * collection, the store's write generation (any ingest or delete in any
+     * collection, by any process, invalidates: BM25 statistics span
+     * collections), the normalized question and the other request
+     * fields. A hit makes no provider call: answers say usage.cache "hit"
+     * (else "miss"), searches "cache". */
+    size_t cache_size;
+    double cache_ttl_s;
 } ragd_engine_opts;
+
+#define RAGD_SERVE_CACHE_SIZE 1024
+#define RAGD_SERVE_CACHE_TTL_S 300.0
+
+/* Engine counters for /metrics: {"cache":{"capacity","ttl_s","entries",
+ * "evictions","search":{"hits","misses"},"answer":{…}},"providers":[{"kind",
+ * "model","calls","errors","prompt_tokens","completion_tokens","cost"}]}
+ * (generation providers, by kind and model). New reference. */
+json_t *ragd_engine_stats(ragd_engine *e);
 
 #define RAGD_MAX_GENERATORS 8
 
@@ -96,6 +122,44 @@ ragd_status ragd_context(ragd_engine *e, const json_t *req, json_t **out, ragd_e
 
 /* Answer: the object of `ragd answer --json`. */
 ragd_status ragd_answer(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err);
+
+/* Answer requests also take request_id (1..64 of [A-Za-z0-9._:-]; a random
+ * one when absent), recorded in the call log. The result carries "call_id"
+ * (the log row, for feedback; null when logging is off or failed). */
+
+/* Streaming answer. on_token(user, text, len) is called on the calling
+ * thread for each piece of the answer as it is produced: the tokens of the
+ * generation call as the model streams them (OpenAI-compatible SSE or
+ * Ollama NDJSON), or, when no token was streamed (the extractive
+ * generator, not-found, every generator failed before its first token),
+ * the final answer as one piece just before returning. Non-zero from
+ * on_token stops the answer (RAGD_EIO, "closed by its receiver"): a
+ * front-end whose client went away returns non-zero. text is borrowed for
+ * the call only.
+ *
+ * *out is the object ragd_answer returns, plus "stream":{"tokens" (pieces
+ * sent),"answer_replaced" (bool)}: answer_replaced is true when the final
+ * "answer" differs from the concatenated pieces — the streamed answer
+ * failed the citation check and was repaired, cut (dropped sentences) or
+ * replaced by the extractive fallback; the final answer is then the one
+ * in *out, never the streamed text. Errors before the first piece are as
+ * for ragd_answer; on_token is then never called. Thread-safety: as
+ * ragd_answer (the callback runs on the calling thread only). */
+typedef int (*ragd_token_fn)(void *user, const char *text, size_t len);
+ragd_status ragd_answer_stream(ragd_engine *e, const json_t *req, ragd_token_fn on_token,
+                               void *user, json_t **out, ragd_error *err);
+
+/* --- the answer call log and feedback (service/ops_log.c) ----------------------------- */
+
+/* The newest calls: req {"limit"?: 1..RAGD_MAX_PAGE, default 20} (may be
+ * NULL). *out is store_calls_list's object (store/store.h). */
+ragd_status ragd_log_list(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err);
+
+/* Feedback: req {"call_id": integer, "rating": "up"|"down", "comment"?: string
+ * (at most 4096 bytes)}. *out {"feedback_id","call_id","rating","comment"}.
+ * RAGD_ENOTFOUND (404) for an unknown call id, RAGD_ERANGE (422) for a
+ * rating other than up/down, RAGD_EINPUT for a malformed request. */
+ragd_status ragd_feedback(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err);
 
 /* --- collections and documents ----------------------------------------------------- */
 

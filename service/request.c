@@ -132,6 +132,7 @@ static const req_field QUERY_FIELDS[] = {{"collection", REQ_STRING, 1, 64, false
                                          {"min_rerank", REQ_NUMBER, -1e9, 1e9, false},
                                          {"budget", REQ_INT, 50, 200000, false},
                                          {"stream", REQ_BOOL, 0, 0, false},
+                                         {"request_id", REQ_STRING, 1, 64, false},
                                          {NULL, 0, 0, 0, false}};
 
 static double num_or(const json_t *req, const char *name, double dflt)
@@ -159,6 +160,16 @@ ragd_status query_req_parse(const json_t *req, query_kind kind, query_req *q, ra
                                     "'budget' applies to context and answer, not search");
     if (kind != QUERY_ANSWER && json_object_get(req, "stream"))
         return ragd_error_set_field(err, RAGD_EINPUT, "stream", "'stream' applies to answer only");
+    if (kind != QUERY_ANSWER && json_object_get(req, "request_id"))
+        return ragd_error_set_field(err, RAGD_EINPUT, "request_id",
+                                    "'request_id' applies to answer only");
+    const char *rid = req_str(req, "request_id", NULL);
+    for (const char *p = rid; p && *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("._:-", *p)))
+            return ragd_error_set_field(err, RAGD_EINPUT, "request_id",
+                                        "'request_id' may hold only letters, digits and ._:-");
+    q->request_id = rid;
     static const char *const MODES[] = {"hybrid", "dense", "lexical", NULL};
     static const char *const FUSIONS[] = {"score", "rrf", NULL};
     if ((rc = req_one_of(req, "mode", MODES, err)) ||

@@ -39,7 +39,8 @@ typedef struct {
     search_opts so; /* embedder, vindex and reranker left for the caller */
     size_t budget;  /* 0 = default */
     bool stream;
-    char **filters; /* "key=value" */
+    const char *request_id; /* answer: the caller's id, or NULL */
+    char **filters;         /* "key=value" */
     size_t nfilters;
 } query_req;
 

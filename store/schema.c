@@ -7,7 +7,8 @@
  * Version 2 adds chunks.meta, per-chunk metadata from the loaders (a PDF
  * chunk's page), as a JSON object. Version 3 adds the coll column of the
  * lexical index; version 4 the snapshot integrity columns of index_state;
- * version 5 the tables of the OpenAI-compatible API.
+ * version 5 the tables of the OpenAI-compatible API; version 6 the answer
+ * call log, its feedback and write generations.
  */
 #include "store/schema.h"
 
@@ -166,6 +167,57 @@ static const char *const MIGRATIONS[] = {
     "  usage_bytes INTEGER NOT NULL DEFAULT 0,"
     "  created_at INTEGER NOT NULL,"
     "  UNIQUE(collection_id, file_id));",
+    /* 5 -> 6: the answer call log (store/calls.c) with its feedback, and
+     * the write generation: a counter that every insert, update or delete
+     * of a document and every collection created or deleted increments,
+     * from triggers, so a cache keyed on it is invalidated by any process
+     * that writes. One counter for the whole store, not one per collection:
+     * the lexical index's BM25 statistics span every collection, so a write
+     * to one can change the scores of another. IF NOT EXISTS: a database
+     * set back to an older version re-runs this step. */
+    "CREATE TABLE IF NOT EXISTS answer_calls ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  request_id TEXT NOT NULL,"
+    "  collection TEXT NOT NULL,"
+    "  question TEXT NOT NULL,"
+    "  prompt TEXT NOT NULL,"
+    "  response TEXT NOT NULL,"
+    "  answer TEXT NOT NULL,"
+    "  generator TEXT NOT NULL,"
+    "  model TEXT,"
+    "  template_id TEXT NOT NULL,"
+    "  template_version INTEGER NOT NULL,"
+    "  prompt_tokens INTEGER NOT NULL,"
+    "  completion_tokens INTEGER NOT NULL,"
+    "  cost REAL NOT NULL,"
+    "  latency_ms REAL NOT NULL,"
+    "  check_ok INTEGER NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  route_reason TEXT,"
+    "  cache TEXT NOT NULL DEFAULT 'miss',"
+    "  redacted INTEGER NOT NULL DEFAULT 0,"
+    "  detail TEXT NOT NULL DEFAULT '{}',"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS answer_feedback ("
+    "  id INTEGER PRIMARY KEY,"
+    "  call_id INTEGER NOT NULL REFERENCES answer_calls(id) ON DELETE CASCADE,"
+    "  rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),"
+    "  comment TEXT,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS answer_feedback_call ON answer_feedback(call_id);"
+    "CREATE TABLE IF NOT EXISTS write_counter (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  gen INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO write_counter VALUES (1, 0);"
+    "CREATE TRIGGER IF NOT EXISTS gen_doc_ins AFTER INSERT ON documents BEGIN"
+    "  UPDATE write_counter SET gen = gen + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS gen_doc_upd AFTER UPDATE ON documents BEGIN"
+    "  UPDATE write_counter SET gen = gen + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS gen_doc_del AFTER DELETE ON documents BEGIN"
+    "  UPDATE write_counter SET gen = gen + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS gen_coll_ins AFTER INSERT ON collections BEGIN"
+    "  UPDATE write_counter SET gen = gen + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS gen_coll_del AFTER DELETE ON collections BEGIN"
+    "  UPDATE write_counter SET gen = gen + 1; END;",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))

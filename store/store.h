@@ -31,7 +31,7 @@
 
 #include "core/error.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* PRAGMA application_id of a ragd database: "RAGD". */
 #define STORE_APPLICATION_ID 0x52414744
@@ -325,6 +325,39 @@ ragd_status store_keys_json(ragd_store *st, bool with_hashes, json_t **out, ragd
 
 /* Revoke key id (RAGD_ENOTFOUND when there is none; revoking twice is a no-op). */
 ragd_status store_key_revoke(ragd_store *st, int64_t id, ragd_error *err);
+
+/* --- answer calls, feedback, the write generation (store/calls.c) --- */
+
+/* One answer as logged: strings borrowed (NULL model/route_reason allowed);
+ * detail is a JSON object (borrowed) stored as text. */
+typedef struct {
+    const char *request_id, *collection, *question, *prompt, *response, *answer;
+    const char *generator, *model, *template_id, *path, *route_reason, *cache;
+    int template_version;
+    long prompt_tokens, completion_tokens;
+    double cost, latency_ms;
+    bool check_ok, redacted;
+    const json_t *detail;
+} store_call;
+
+ragd_status store_call_insert(ragd_store *st, const store_call *c, int64_t *id, ragd_error *err);
+
+/* The newest `limit` calls, newest first: {"calls":[{"call_id","request_id",
+ * "created_at","collection","question","answer","prompt","response",
+ * "generator","model","template":{"id","version"},"prompt_tokens",
+ * "completion_tokens","cost","latency_ms","check_ok","path","route_reason",
+ * "cache","redacted","detail","feedback":[{"rating","comment","created_at"}]}]}. */
+ragd_status store_calls_list(ragd_store *st, long limit, json_t **out, ragd_error *err);
+
+/* Feedback on call_id (rating "up" or "down", comment may be NULL);
+ * RAGD_ENOTFOUND when no such call. */
+ragd_status store_feedback_add(ragd_store *st, int64_t call_id, const char *rating,
+                               const char *comment, int64_t *id, ragd_error *err);
+
+/* The store's write generation: changes whenever a document is added,
+ * changed or deleted, or a collection is created or deleted, by any
+ * process (0 for a store never written). */
+ragd_status store_write_generation(ragd_store *st, int64_t *gen, ragd_error *err);
 
 /* --- background jobs (store/jobs.c) --- */
 

@@ -42,6 +42,7 @@ class Chat:
     def __init__(self, script):
         self.script = list(script)
         self.requests = []
+        self.streamed = 0
         self.lock = threading.Lock()
         chat = self
 
@@ -62,6 +63,8 @@ class Chat:
                     if isinstance(step, tuple):
                         return self.reply(step[1], {"error": {"message": "scripted failure"}})
                     text = step(user) if callable(step) else step
+                    if body.get("stream"):
+                        return self.stream(text, self.path.endswith("/api/chat"))
                     if self.path.endswith("/api/chat"):
                         return self.reply(200, {"model": body["model"], "message": {
                             "role": "assistant", "content": text}, "done": True,
@@ -72,6 +75,36 @@ class Chat:
                                                           "completion_tokens": 20}})
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+
+            def stream(self, text, ollama):
+                """The reply in pieces of 3 characters, one flushed write each,
+                with SSE keep-alive comments between them."""
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-ndjson" if ollama else "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                pieces = [text[i:i + 3] for i in range(0, len(text), 3)]
+                for p in pieces:
+                    if ollama:
+                        line = json.dumps({"model": "m", "message": {"role": "assistant", "content": p},
+                                           "done": False}) + "\n"
+                    else:
+                        line = ": keep-alive\n\ndata: " + json.dumps(
+                            {"choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}) + "\n\n"
+                    self.wfile.write(line.encode())
+                    self.wfile.flush()
+                if ollama:
+                    end = json.dumps({"model": "m", "message": {"role": "assistant", "content": ""},
+                                      "done": True, "done_reason": "stop", "prompt_eval_count": 100,
+                                      "eval_count": 20}) + "\n"
+                else:
+                    end = ("data: " + json.dumps({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                           + "\n\ndata: " + json.dumps({"choices": [], "usage": {"prompt_tokens": 100,
+                                                                                  "completion_tokens": 20}})
+                           + "\n\ndata: [DONE]\n\n")
+                self.wfile.write(end.encode())
+                self.wfile.flush()
+                chat.streamed += 1
 
             def reply(self, code, obj):
                 data = json.dumps(obj).encode()

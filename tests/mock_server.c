@@ -334,6 +334,64 @@ static enum MHD_Result send_rerank(mock_server *m, struct MHD_Connection *c, con
     return send_json(c, 200, resp, NULL);
 }
 
+/* A chunk of a streamed reply: OpenAI SSE "data:" event or Ollama NDJSON line. */
+static void stream_piece(ragd_buf *b, int ollama, const char *model, const char *tok, size_t n)
+{
+    json_t *t = json_stringn(tok, n);
+    json_t *j = ollama ? json_pack("{s:s,s:{s:s,s:o},s:b}", "model", model, "message", "role",
+                                   "assistant", "content", t, "done", 0)
+                       : json_pack("{s:s,s:[{s:i,s:{s:o},s:n}]}", "object", "chat.completion.chunk",
+                                   "choices", "index", 0, "delta", "content", t, "finish_reason");
+    char *d = json_dumps(j, JSON_COMPACT);
+    ragd_buf_printf(b, ollama ? "%s\n" : "data: %s\n\n", d);
+    free(d);
+    json_decref(j);
+}
+
+/* The whole streamed reply to text: one token per word (its leading space
+ * included), a keep-alive comment (SSE), the finish chunk, usage unless
+ * no_usage, [DONE] (SSE) or the "done": true line (Ollama). */
+static char *stream_chat(mock_server *m, int ollama, const char *model, const char *text, long ptok,
+                         long ctok)
+{
+    ragd_buf b = RAGD_BUF_INIT;
+    if (!ollama) ragd_buf_puts(&b, ": keep-alive\n\n");
+    for (const char *p = text; *p;) {
+        const char *e = p;
+        while (*e == ' ')
+            e++;
+        while (*e && *e != ' ')
+            e++;
+        stream_piece(&b, ollama, model, p, (size_t)(e - p));
+        p = e;
+    }
+    json_t *j;
+    if (ollama) {
+        j = json_pack("{s:s,s:{s:s,s:s},s:b,s:s}", "model", model, "message", "role", "assistant",
+                      "content", "", "done", 1, "done_reason", "stop");
+        if (!m->cfg.no_usage) {
+            json_object_set_new(j, "prompt_eval_count", json_integer(ptok));
+            json_object_set_new(j, "eval_count", json_integer(ctok));
+        }
+    } else {
+        j = json_pack("{s:s,s:[{s:i,s:{},s:s}]}", "object", "chat.completion.chunk", "choices",
+                      "index", 0, "delta", "finish_reason", "stop");
+    }
+    char *d = json_dumps(j, JSON_COMPACT);
+    ragd_buf_printf(&b, ollama ? "%s\n" : "data: %s\n\n", d);
+    free(d);
+    json_decref(j);
+    if (!ollama) {
+        if (!m->cfg.no_usage)
+            ragd_buf_printf(&b,
+                            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":%ld,"
+                            "\"completion_tokens\":%ld}}\n\n",
+                            ptok, ctok);
+        ragd_buf_puts(&b, "data: [DONE]\n\n");
+    }
+    return ragd_buf_steal(&b);
+}
+
 /* Answer a chat request (OpenAI /chat/completions or Ollama /api/chat) with
  * "Summary of: " and the first MOCK_CHAT_WORDS words of the last user
  * message; MOCK_NO_CONTENT leaves the message's content out. */
@@ -374,6 +432,12 @@ static enum MHD_Result send_chat(mock_server *m, struct MHD_Connection *c, int o
     }
     long ptok = (long)text_count_tokens(user, strlen(user));
     long ctok = (long)text_count_tokens(out.data, out.len);
+    if (json_is_true(json_object_get(req, "stream")) && action != MOCK_NO_CONTENT) {
+        char *st = stream_chat(m, ollama, json_string_value(model), ragd_buf_str(&out), ptok, ctok);
+        ragd_buf_free(&out);
+        json_decref(req);
+        return send_text(c, 200, st, ollama ? "application/x-ndjson" : "text/event-stream", NULL);
+    }
     json_t *content = action == MOCK_NO_CONTENT ? NULL : json_string(ragd_buf_str(&out));
     ragd_buf_free(&out);
     json_t *resp;

@@ -19,7 +19,9 @@
  *                              "eval_count"}
  *
  * Chat replies are deterministic: "Summary of: " and the first 8
- * whitespace-separated words of the last user message.
+ * whitespace-separated words of the last user message. With "stream": true
+ * the same text comes one word per chunk: Server-Sent Events (OpenAI, with
+ * a keep-alive comment, a usage chunk and [DONE]) or NDJSON (Ollama).
  *
  * Rerank scores: with rerank_keyword set, the number of times the keyword
  * occurs in the text (ASCII case-insensitive); otherwise the texts are
