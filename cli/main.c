@@ -69,6 +69,13 @@ static int open_collection(const cli_args *a, const ragd_settings *create, ragd_
 {
     ragd_error e;
     ragd_error_clear(&e);
+    /* Only ingest-type commands create a store (they pass create). */
+    if (!create && !store_exists(data_dir(a))) {
+        ragd_error_set(&e, RAGD_ENOTFOUND,
+                       "no ragd data in '%s'; ingest something first (ragd ingest PATH)",
+                       data_dir(a));
+        return fail("cannot open data directory", &e);
+    }
     if (store_open(data_dir(a), st, &e)) return fail("cannot open data directory", &e);
     if (store_collection_open(*st, coll_name(a), create, coll, &e)) {
         store_close(*st);

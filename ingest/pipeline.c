@@ -33,6 +33,7 @@
 #include "core/buf.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "core/path.h"
 #include "core/text.h"
 #include "index/vector.h"
 #include "ingest/ingest.h"
@@ -47,6 +48,7 @@ typedef struct {
 typedef struct {
     char *path; /* as opened */
     char *key;  /* document id */
+    char *abs;  /* absolute, lexically normalized (core/path.h) */
     off_t size;
 } input_file;
 
@@ -85,11 +87,12 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void file_add(file_list *l, const char *path, const char *key, off_t size)
+static void file_add(file_list *l, const char *path, const char *key, const char *abs, off_t size)
 {
     ragd_array_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v);
     l->v[l->n].path = ragd_xstrdup(path);
     l->v[l->n].key = ragd_xstrdup(key);
+    l->v[l->n].abs = ragd_xstrdup(abs);
     l->v[l->n].size = size;
     l->n++;
 }
@@ -131,7 +134,7 @@ static bool dir_first_visit(run *r, dir_id id)
  * inode) is walked once per run: a link back up the tree (sub/loop -> ..)
  * or a second link to a directory already walked is skipped with a
  * warning (issue 12 #9: one loop turned 1 file into 41 documents). */
-static void walk(const char *dir, const char *rel, file_list *out, run *r)
+static void walk(const char *dir, const char *abs, const char *rel, file_list *out, run *r)
 {
     struct stat ds;
     if (stat(dir, &ds) == 0 && !dir_first_visit(r, (dir_id){ds.st_dev, ds.st_ino})) {
@@ -155,22 +158,24 @@ static void walk(const char *dir, const char *rel, file_list *out, run *r)
     closedir(dh);
     if (n) qsort(names, n, sizeof *names, name_cmp);
     for (size_t i = 0; i < n; i++) {
-        ragd_buf p = RAGD_BUF_INIT, k = RAGD_BUF_INIT;
+        ragd_buf p = RAGD_BUF_INIT, k = RAGD_BUF_INIT, ab = RAGD_BUF_INIT;
         ragd_buf_printf(&p, "%s/%s", dir, names[i]);
+        ragd_buf_printf(&ab, "%s/%s", strcmp(abs, "/") ? abs : "", names[i]);
         if (rel[0])
             ragd_buf_printf(&k, "%s/%s", rel, names[i]);
         else
             ragd_buf_puts(&k, names[i]);
         struct stat sb;
         if (stat(p.data, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            walk(p.data, k.data, out, r);
+            walk(p.data, ab.data, k.data, out, r);
         } else {
             /* Regular files, and anything else (broken links, FIFOs) so the
              * reader reports them by name. */
-            file_add(out, p.data, k.data, stat(p.data, &sb) == 0 ? sb.st_size : 0);
+            file_add(out, p.data, k.data, ab.data, stat(p.data, &sb) == 0 ? sb.st_size : 0);
         }
         ragd_buf_free(&p);
         ragd_buf_free(&k);
+        ragd_buf_free(&ab);
         free(names[i]);
     }
     free(names);
@@ -309,6 +314,7 @@ typedef struct {
     char *key;      /* document id */
     char *source;   /* stored as the document's source */
     char *path;     /* IT_FILE: the file to read */
+    char *abspath;  /* IT_FILE: its absolute normalized path, recorded with the document */
     char *fallback_title;
     char *hash_extra;    /* hashed after the bytes (metadata), or NULL */
     char *metadata_json; /* the document's metadata, or NULL */
@@ -370,6 +376,7 @@ static void item_free(item *it)
     free(it->key);
     free(it->source);
     free(it->path);
+    free(it->abspath);
     free(it->fallback_title);
     free(it->hash_extra);
     free(it->metadata_json);
@@ -654,6 +661,7 @@ static ragd_status store_ready(run *r, item *it, bool existed, ragd_error *err)
             .text = d->text,
             .text_len = d->len,
             .content_hash = it->hash,
+            .path = it->abspath,
             .metadata_json = d->metadata_json,
             .summary_json = summary,
             .tokens = text_count_tokens(d->text, d->len),
@@ -681,6 +689,30 @@ static ragd_status store_ready(run *r, item *it, bool existed, ragd_error *err)
     return rc;
 }
 
+/* Whether the file at a document's recorded path is still there (a
+ * document whose file is gone may be taken over: the file moved). */
+static bool stored_file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && !S_ISDIR(sb.st_mode);
+}
+
+/* Two different files of this run that map to one document id: an error
+ * naming both (the first one met keeps the id). */
+static bool id_collision(run *r, const item *it, ragd_error *e)
+{
+    if (!it->abspath) return false;
+    json_t *prev = json_object_get(r->seen, it->key);
+    const char *pp = json_string_value(json_object_get(prev, "path"));
+    if (!pp || !*pp || !strcmp(pp, it->abspath)) return false;
+    ragd_error_set(e, RAGD_EINPUT,
+                   "document id '%s' is also the id of %s in this run; two files cannot share "
+                   "an id: ingest their common parent directory (ids are then paths relative to "
+                   "it), or ingest one of them into another --collection",
+                   it->key, json_string_value(json_object_get(prev, "label")));
+    return true;
+}
+
 /* The commit phase, on the writer, in input order. Returns a status only
  * for failures that stop the run (store errors); per-document problems are
  * reported and counted. wctx prepares again on the writer an item whose
@@ -695,20 +727,48 @@ static ragd_status commit(run *r, item *it, const prep_ctx *wctx)
         report_error(r, it->label, &it->err);
         goto done;
     }
-    /* Met, whatever happens next: --prune never removes a document whose
-     * input is still there, even when this version of it fails. */
-    json_object_set_new(r->seen, it->key, json_true());
-    bool found = false;
-    char old[65] = "";
     ragd_error e;
     ragd_error_clear(&e);
-    ragd_status rc = store_doc_find(r->st, r->coll->id, it->key, &found, old, &e);
+    if (id_collision(r, it, &e)) {
+        report_error(r, it->label, &e);
+        goto done;
+    }
+    /* Met, whatever happens next: --prune never removes a document whose
+     * input is still there, even when this version of it fails. */
+    json_object_set_new(r->seen, it->key,
+                        json_pack("{s:s,s:s}", "path", it->abspath ? it->abspath : "", "label",
+                                  it->source ? it->source : ""));
+    bool found = false;
+    char old[65] = "";
+    char *old_path = NULL;
+    ragd_status rc = store_doc_find(r->st, r->coll->id, it->key, &found, old, &old_path, &e);
     if (rc) {
         report_error(r, it->label, &e);
         fatal = rc;
         goto done;
     }
+    if (found && it->abspath && *old_path && strcmp(old_path, it->abspath) &&
+        stored_file_exists(old_path)) {
+        ragd_error_set(&e, RAGD_EINPUT,
+                       "document id '%s' already belongs to %s (ingested earlier) and two files "
+                       "cannot share an id: ingest their common parent directory, or use "
+                       "another --collection",
+                       it->key, old_path);
+        free(old_path);
+        json_object_del(r->seen, it->key);
+        report_error(r, it->label, &e);
+        goto done;
+    }
+    bool path_moved = found && it->abspath && strcmp(old_path, it->abspath);
+    free(old_path);
     if (found && strcmp(old, it->hash) == 0) {
+        /* Unchanged; a file that moved (or was stored before paths were
+         * recorded) gets its path recorded. */
+        if (path_moved && (rc = store_doc_set_path(r->st, r->coll->id, it->key, it->abspath, &e))) {
+            report_error(r, it->label, &e);
+            fatal = rc;
+            goto done;
+        }
         r->unchanged++;
         goto done;
     }
@@ -925,6 +985,7 @@ static bool next_item(run *r, input_iter *in, item **out)
              * name that is not keeps its bytes as \xHH escapes (core/text.h). */
             it->key = text_escape_invalid(f->key);
             it->source = text_escape_invalid(f->path);
+            it->abspath = text_escape_invalid(f->abs);
             const char *slash = strrchr(it->source, '/');
             it->fallback_title = ragd_xstrdup(slash ? slash + 1 : it->source);
             it->hash_extra = merged_metadata(r, NULL);
@@ -951,8 +1012,25 @@ static void dispatch(run *r, item *it)
 {
     if (!needs_work(it)) return;
     ragd_error e;
-    if (store_doc_find(r->st, r->coll->id, it->key, &it->old_found, it->old_hash, &e))
+    char *path = NULL;
+    if (store_doc_find(r->st, r->coll->id, it->key, &it->old_found, it->old_hash,
+                       it->abspath ? &path : NULL, &e))
         it->old_found = false;
+    /* A file already stored under another id keeps it (its arguments
+     * changed: `ingest a` then `ingest a b` prefixes a's ids with "a/"). */
+    if (it->abspath && (!it->old_found || (path && *path && strcmp(path, it->abspath)))) {
+        char *k = NULL;
+        if (!store_doc_key_by_path(r->st, r->coll->id, it->abspath, &k, &e) && k &&
+            strcmp(k, it->key)) {
+            free(it->key);
+            it->key = k;
+            k = NULL;
+            if (store_doc_find(r->st, r->coll->id, it->key, &it->old_found, it->old_hash, NULL, &e))
+                it->old_found = false;
+        }
+        free(k);
+    }
+    free(path);
 }
 
 /* --- serial and parallel drivers ------------------------------------------------- */
@@ -1131,22 +1209,33 @@ static ragd_status prune(run *r, char *const *paths, size_t npaths, ragd_error *
     json_t *gone = json_array();
     ragd_status rc = RAGD_OK;
     for (size_t i = 0; i < npaths && !rc; i++) {
-        char *path = text_escape_invalid(paths[i]); /* as sources are stored */
-        size_t len = strlen(path);
-        while (len > 1 && path[len - 1] == '/')
+        /* Recorded paths are absolute and normalized, so every spelling of
+         * a path prunes the same; documents stored before paths were
+         * recorded (path '') match their source as typed then. */
+        char *abs = path_absolute(paths[i]);
+        char *path = text_escape_invalid(abs); /* as paths are stored */
+        char *typed = text_escape_invalid(paths[i]);
+        free(abs);
+        size_t len = strlen(typed);
+        while (len > 1 && typed[len - 1] == '/')
             len--;
         sqlite3_stmt *q;
         if (sqlite3_prepare_v2(db,
                                "SELECT doc_key FROM documents WHERE collection_id = ?1 AND "
-                               "(source = ?2 OR substr(source, 1, length(?2) + 1) = ?2 || '/')",
+                               "((path <> '' AND (path = ?2 OR substr(path, 1, length(?2) + 1) = "
+                               "rtrim(?2, '/') || '/')) OR (path = '' AND (source = ?3 OR "
+                               "substr(source, 1, length(?3) + 1) = ?3 || '/')))",
                                -1, &q, NULL) != SQLITE_OK) {
             rc = store_sqlite_error(db, err, "cannot list documents to prune");
             free(path);
+            free(typed);
             break;
         }
         sqlite3_bind_int64(q, 1, r->coll->id);
-        sqlite3_bind_text(q, 2, path, (int)len, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 2, path, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 3, typed, (int)len, SQLITE_TRANSIENT);
         free(path);
+        free(typed);
         while (sqlite3_step(q) == SQLITE_ROW) {
             const char *key = (const char *)sqlite3_column_text(q, 0);
             if (!json_object_get(r->seen, key)) json_array_append_new(gone, json_string(key));
@@ -1213,21 +1302,31 @@ static ragd_status ingest_inputs(ragd_store *st, const ragd_collection *coll, ch
     r.t0 = now_s();
     r.last_progress = r.t0;
     file_list files = {0};
+    /* Document ids (docs/cli.md): a directory's files are keyed by their
+     * path relative to it, prefixed by the directory's name when the run
+     * walks several directories; a file given directly by its name. */
+    size_t ndirs = 0;
+    for (size_t i = 0; i < npaths; i++) {
+        struct stat sb;
+        ndirs += stat(paths[i], &sb) == 0 && S_ISDIR(sb.st_mode);
+    }
     for (size_t i = 0; i < npaths; i++) {
         struct stat sb;
         const char *p = paths[i];
+        char *abs = path_absolute(p);
         if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
             size_t len = strlen(p);
             char *dir = ragd_xstrdup(p);
             while (len > 1 && dir[len - 1] == '/')
                 dir[--len] = '\0';
-            walk(dir, "", &files, &r);
+            walk(dir, abs, ndirs > 1 ? path_last(abs) : "", &files, &r);
             free(dir);
         } else {
             const char *slash = strrchr(p, '/');
-            file_add(&files, p, slash && slash[1] ? slash + 1 : p,
+            file_add(&files, p, slash && slash[1] ? slash + 1 : p, abs,
                      stat(p, &sb) == 0 ? sb.st_size : 0);
         }
+        free(abs);
     }
     r.files_total = files.n + ntexts;
     for (size_t i = 0; i < files.n; i++)
@@ -1245,6 +1344,7 @@ static ragd_status ingest_inputs(ragd_store *st, const ragd_collection *coll, ch
     for (size_t i = 0; i < files.n; i++) {
         free(files.v[i].path);
         free(files.v[i].key);
+        free(files.v[i].abs);
     }
     free(files.v);
     free(r.dirs);

@@ -6,7 +6,8 @@
  * request and feedback logs) so those stages need no schema rewrite.
  * Version 2 adds chunks.meta, per-chunk metadata from the loaders (a PDF
  * chunk's page), as a JSON object. Version 3 adds the coll column of the
- * lexical index; version 4 the snapshot integrity columns of index_state.
+ * lexical index; version 4 the snapshot integrity columns of index_state;
+ * version 5 documents.path, the file a document came from.
  */
 #include "store/schema.h"
 
@@ -139,6 +140,12 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE index_state ADD COLUMN dim INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE index_state ADD COLUMN ntotal INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE index_state ADD COLUMN metric INTEGER NOT NULL DEFAULT -1;",
+    /* 4 -> 5: each document records the absolute path of the file it came
+     * from, so two files never share an id and --prune compares normalized
+     * paths (docs/cli.md "Document ids"). Existing documents keep their ids
+     * and get '' (filled in by the next ingest that meets their file). */
+    "ALTER TABLE documents ADD COLUMN path TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX documents_path ON documents(collection_id, path);",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))

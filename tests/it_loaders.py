@@ -196,13 +196,15 @@ def test_v1_database_migrates():
         db.execute("ALTER TABLE chunks DROP COLUMN meta")
         for col in ("checksum", "file_bytes", "dim", "ntotal", "metric"):  # added by v4
             db.execute(f"ALTER TABLE index_state DROP COLUMN {col}")
+        db.execute("DROP INDEX documents_path")  # added by v5
+        db.execute("ALTER TABLE documents DROP COLUMN path")
         db.execute("PRAGMA user_version = 1")
         db.commit()
         db.close()
         ch = ragd("chunks", "--json", "clean-article.html", data=t, check=0).json()
         assert ch["chunks"] and all(c["meta"] == {} for c in ch["chunks"]), ch
         db = sqlite3.connect(os.path.join(t, "ragd.db"))
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
         db.close()
         # The lexical index was rebuilt by the v3 step and still finds it.
         title = ragd("show", "--json", "clean-article.html", data=t, check=0).json()["title"]

@@ -127,8 +127,9 @@ def test_report_counts_on_reingest():
 
 
 def test_same_id_twice_in_one_run():
-    """Two inputs with one document id: the second sees the first's commit,
-    as in a serial run, even when both are in flight at once."""
+    """Inputs with one document id: the first file keeps it, other files
+    with that id fail naming both, the same file again is unchanged — the
+    same whether they are in flight at once or run serially."""
     with TempDir() as t:
         a, b, c = (os.path.join(t, x) for x in ("a", "b", "c"))
         for d in (a, b, c):
@@ -142,10 +143,11 @@ def test_same_id_twice_in_one_run():
         for w in (1, 4):
             data = os.path.join(t, f"data{w}")
             rep = ragd("ingest", "--json", "--workers", w, os.path.join(a, "x.md"), os.path.join(b, "x.md"),
-                       os.path.join(c, "x.md"), os.path.join(a, "x.md"), data=data, check=0).json()
+                       os.path.join(c, "x.md"), os.path.join(a, "x.md"), data=data, check=1).json()
             results[w] = (counts(rep), ragd("show", "--json", "x.md", data=data, check=0).json()["text"])
         assert results[1] == results[4], results
-        assert (results[4][0]["added"], results[4][0]["unchanged"], results[4][0]["updated"]) == (1, 1, 2)
+        c4 = results[4][0]
+        assert (c4["added"], c4["unchanged"], c4["updated"], c4["failed"]) == (1, 1, 0, 2), c4
         assert "Spring tides" in results[4][1]
 
 

