@@ -35,6 +35,9 @@ const cli_optdef EVAL_OPTS[] = {
     {"embedder", true, "embedder for a new eval collection (default local)"},
     {"embedder-model", true, "embedding model name"},
     {"chunk-tokens", true, "chunk size for a new eval collection"},
+    {"max-bytes", true,
+     "largest corpus record accepted, in bytes (default 16 MiB; the file may "
+     "be larger)"},
     {NULL, false, NULL}};
 
 /* ragd eval --citations FILE (answer_eval_citations). */
@@ -72,12 +75,13 @@ int cmd_eval(const command *cmd, cli_args *a)
         fprintf(stderr, "ragd: eval: --beir DIR is required\n");
         return 2;
     }
-    long k = 100, maxq = 0, ct = 0;
+    long k = 100, maxq = 0, ct = 0, maxb = 0;
     search_opts tuning;
     search_opts_init(&tuning);
     if (cli_get_int(a, "k", 1, 1000, &k, &e) ||
         cli_get_int(a, "max-queries", 1, 10000000, &maxq, &e) ||
         cli_get_int(a, "chunk-tokens", 16, 8192, &ct, &e) ||
+        cli_get_int(a, "max-bytes", 1, 1L << 30, &maxb, &e) ||
         search_tuning_from_args(a, &tuning, &e))
         return fail("eval", &e);
     const char *mode = tuning.mode;
@@ -143,6 +147,7 @@ int cmd_eval(const command *cmd, cli_args *a)
     snprintf(corpus, sizeof corpus, "%s/corpus.jsonl", dir);
     char *paths[1] = {corpus};
     ingest_opts io = {.format = "jsonl",
+                      .max_bytes = (size_t)maxb,
                       .progress = !cli_flag(a, "json"),
                       .progress_tty = isatty(STDERR_FILENO) != 0,
                       .embedder = eng.embedder};

@@ -22,6 +22,8 @@
  * worker both phases run inline, one input at a time: the serial path.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,7 @@ typedef struct {
     summary_ctx *sum; /* document summaries (ingest/summary.h) */
     json_t *seen;     /* document ids met in this run (a set: id -> true) */
     long pruned;
+    long inputs;          /* files, records and texts met (not JSONL end marks) */
     long summary_entries; /* documents stored with a summary entry */
     ragd_generator *gen;  /* o->generator with --summarizer llm, else NULL */
     gen_usage gusage;
@@ -304,17 +307,19 @@ ragd_status ingest_meta_parse(const char *const *kv, size_t n, json_t **out, rag
  * statistics come from the writer's connection) and the summary entry's
  * text, the embedding-cache inserts and store_doc_put. */
 
-typedef enum { IT_FILE, IT_RECORD, IT_ERROR, IT_MARK } item_kind;
+typedef enum { IT_FILE, IT_RECORD, IT_ERROR, IT_MARK, IT_SKIP } item_kind;
 typedef enum { OUT_NONE, OUT_FAILED, OUT_SKIPPED, OUT_UNCHANGED, OUT_READY } item_outcome;
 
 typedef struct {
     /* Set by the writer when the item is made. */
-    item_kind kind; /* IT_ERROR: err says why; IT_MARK: progress only (a JSONL file's end) */
-    char *label;    /* the file, or "file:line" of a JSONL record, for messages */
-    char *key;      /* document id */
-    char *source;   /* stored as the document's source */
-    char *path;     /* IT_FILE: the file to read */
-    char *abspath;  /* IT_FILE: its absolute normalized path, recorded with the document */
+    /* IT_ERROR: err says why; IT_MARK: progress only (a JSONL file's end);
+     * IT_SKIP: skipped with err as the warning (an empty JSONL record) */
+    item_kind kind;
+    char *label;   /* the file, or "file:line" of a JSONL record, for messages */
+    char *key;     /* document id */
+    char *source;  /* stored as the document's source */
+    char *path;    /* IT_FILE: the file to read */
+    char *abspath; /* IT_FILE: its absolute normalized path, recorded with the document */
     char *fallback_title;
     char *hash_extra;    /* hashed after the bytes (metadata), or NULL */
     char *metadata_json; /* the document's metadata, or NULL */
@@ -689,6 +694,14 @@ static ragd_status store_ready(run *r, item *it, bool existed, ragd_error *err)
     return rc;
 }
 
+static void warn_skip(const item *it)
+{
+    if (log_is_json())
+        log_write(LOG_WARN, it->err.msg, "file", it->label, NULL);
+    else
+        fprintf(stderr, "ragd: warning: %s: %s\n", it->label, it->err.msg);
+}
+
 /* Whether the file at a document's recorded path is still there (a
  * document whose file is gone may be taken over: the file moved). */
 static bool stored_file_exists(const char *path)
@@ -723,6 +736,12 @@ static ragd_status commit(run *r, item *it, const prep_ctx *wctx)
     r->done_bytes = it->done_bytes;
     r->files_done = it->files_done;
     if (it->kind == IT_MARK) goto done;
+    r->inputs++;
+    if (it->kind == IT_SKIP) {
+        r->skipped++;
+        warn_skip(it);
+        goto done;
+    }
     if (it->kind == IT_ERROR || !it->hashed) {
         report_error(r, it->label, &it->err);
         goto done;
@@ -781,10 +800,7 @@ static ragd_status commit(run *r, item *it, const prep_ctx *wctx)
     switch (it->out) {
     case OUT_SKIPPED:
         r->skipped++;
-        if (log_is_json())
-            log_write(LOG_WARN, it->err.msg, "file", it->label, NULL);
-        else
-            fprintf(stderr, "ragd: warning: %s: %s\n", it->label, it->err.msg);
+        warn_skip(it);
         break;
     case OUT_READY:
         rc = store_ready(r, it, found, &e);
@@ -814,9 +830,12 @@ typedef struct {
     const file_list *files;
     size_t fi; /* the next file */
     size_t files_done, done_bytes;
-    /* The JSONL file being split into records (jraw NULL: none). */
-    char *jraw;
-    size_t jn, jpos, jline, jbase, jsize;
+    /* The JSONL file being read record by record (jf NULL: none). The
+     * size limit applies to each record (line), not to the file. */
+    FILE *jf;
+    char *jline_buf;
+    size_t jline_cap;
+    size_t jpos, jline, jbase, jsize;
     const char *jpath;
     /* In-memory documents (ingest_texts), taken after the files. */
     const ingest_text *texts;
@@ -835,7 +854,14 @@ static item *jsonl_item(run *r, const char *path, size_t line, const char *s, si
     const char *text = o ? json_string_value(json_object_get(o, "text")) : NULL;
     const char *title = o ? json_string_value(json_object_get(o, "title")) : NULL;
     item *it;
-    if (!o || !json_is_object(o) || !id || !text) {
+    json_t *tv = o ? json_object_get(o, "text") : NULL;
+    if (o && json_is_object(o) && id && (!tv || json_is_null(tv) || (text && !*text)) &&
+        (!title || !*title)) {
+        /* Real BEIR corpora have records with no text: skipped, not failed. */
+        it = item_new(IT_SKIP, label.data);
+        ragd_error_set(&it->err, RAGD_ENOTFOUND, "empty record '%s' (no title or text); skipped",
+                       id);
+    } else if (!o || !json_is_object(o) || !id || !text) {
         it = item_new(IT_ERROR, label.data);
         ragd_error_set(&it->err, RAGD_EINPUT, "%s",
                        !o ? je.text : "expected an object with string \"_id\" and \"text\"");
@@ -919,27 +945,65 @@ static item *text_item(run *r, const ingest_text *t)
     return it;
 }
 
+/* Open a JSONL file for reading line by line: a regular, readable file of
+ * any size (its records are limited one by one). */
+static ragd_status jsonl_open(const char *path, FILE **out, ragd_error *err)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return ragd_error_set(err, RAGD_EINPUT, "cannot open: %s",
+                              errno == ENOENT ? "file vanished or is a broken link"
+                                              : strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return ragd_error_set(err, RAGD_EINPUT, "not a regular file");
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        close(fd);
+        return ragd_error_set(err, RAGD_EINPUT, "cannot open: %s", strerror(errno));
+    }
+    *out = f;
+    return RAGD_OK;
+}
+
 /* The next input in order (false at the end): each file, and each line of
- * a JSONL file (split here, on the writer), then a mark at its end. */
+ * a JSONL file (read here, on the writer), then a mark at its end. */
 static bool next_item(run *r, input_iter *in, item **out)
 {
     for (;;) {
-        if (in->jraw) {
-            if (in->jpos < in->jn) {
-                size_t i = in->jpos;
-                const char *nl = memchr(in->jraw + i, '\n', in->jn - i);
-                size_t e = nl ? (size_t)(nl - in->jraw) : in->jn;
+        if (in->jf) {
+            ssize_t got = getline(&in->jline_buf, &in->jline_cap, in->jf);
+            if (got > 0) {
+                size_t n = (size_t)got;
                 in->jline++;
-                in->jpos = e + 1;
-                if (e == i) continue;
-                item *it = jsonl_item(r, in->jpath, in->jline, in->jraw + i, e - i);
+                in->jpos += n;
+                while (n && (in->jline_buf[n - 1] == '\n' || in->jline_buf[n - 1] == '\r'))
+                    n--;
+                if (!n) continue;
+                size_t maxb = r->o->max_bytes ? r->o->max_bytes : INGEST_DEFAULT_MAX_BYTES;
+                item *it;
+                if (n > maxb) {
+                    ragd_buf label = RAGD_BUF_INIT;
+                    ragd_buf_printf(&label, "%s:%zu", in->jpath, in->jline);
+                    it = item_new(IT_ERROR, label.data);
+                    ragd_buf_free(&label);
+                    ragd_error_set(&it->err, RAGD_EINPUT,
+                                   "record too large: %.1f MB exceeds the %.1f MB limit "
+                                   "(--max-bytes)",
+                                   n / 1048576.0, maxb / 1048576.0);
+                } else {
+                    it = jsonl_item(r, in->jpath, in->jline, in->jline_buf, n);
+                }
                 it->files_done = in->files_done;
-                it->done_bytes = in->jbase + (in->jpos < in->jn ? in->jpos : in->jn);
+                it->done_bytes = in->jbase + (in->jpos < in->jsize ? in->jpos : in->jsize);
                 *out = it;
                 return true;
             }
-            free(in->jraw);
-            in->jraw = NULL;
+            fclose(in->jf);
+            in->jf = NULL;
             item *m = item_new(IT_MARK, in->jpath);
             in->files_done++;
             in->done_bytes = in->jbase + in->jsize;
@@ -965,11 +1029,9 @@ static bool next_item(run *r, input_iter *in, item **out)
         const char *fmt = ingest_detect_format(f->path, r->o->format, "", 0, &e);
         item *it;
         if (fmt && !strcmp(fmt, "jsonl")) {
-            char *raw = NULL;
-            size_t n = 0;
-            if (!ingest_read_file(f->path, r->o->max_bytes, &raw, &n, &e)) {
-                in->jraw = raw;
-                in->jn = n;
+            FILE *jf = NULL;
+            if (!jsonl_open(f->path, &jf, &e)) {
+                in->jf = jf;
                 in->jpos = in->jline = 0;
                 in->jbase = in->done_bytes;
                 in->jsize = (size_t)f->size;
@@ -1337,7 +1399,8 @@ static ragd_status ingest_inputs(ragd_store *st, const ragd_collection *coll, ch
         o->workers > 1 ? (o->workers < INGEST_MAX_WORKERS ? o->workers : INGEST_MAX_WORKERS) : 1;
     input_iter in = {.files = &files, .texts = texts, .ntexts = ntexts};
     ragd_status rc = nworkers > 1 ? run_parallel(&r, &in, nworkers, err) : run_serial(&r, &in, err);
-    free(in.jraw);
+    if (in.jf) fclose(in.jf);
+    free(in.jline_buf);
     progress(&r, true);
     if (!rc && o->prune && npaths) rc = prune(&r, paths, npaths, err);
     json_decref(r.seen);
@@ -1391,8 +1454,7 @@ static ragd_status ingest_inputs(ragd_store *st, const ragd_collection *coll, ch
                               "%ld document(s) not stored: the embedding provider failed",
                               r.provider_failed);
     if (r.failed)
-        return ragd_error_set(err, RAGD_EINPUT, "%ld of %zu inputs failed", r.failed,
-                              files.n + ntexts);
+        return ragd_error_set(err, RAGD_EINPUT, "%ld of %ld inputs failed", r.failed, r.inputs);
     return RAGD_OK;
 }
 

@@ -152,6 +152,34 @@ def test_read_only_commands_never_create_a_store():
         assert "a.txt" in docs(typo)
 
 
+def beir(t, records):
+    ds = os.path.join(t, "ds")
+    write(os.path.join(ds, "corpus.jsonl"), "".join(json.dumps(r) + "\n" for r in records))
+    write(os.path.join(ds, "queries.jsonl"), json.dumps({"_id": "q1", "text": "spring tides"}) + "\n")
+    write(os.path.join(ds, "qrels", "test.tsv"), "query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+    return ds
+
+
+def test_eval_beir_skips_empty_records_and_limits_records_not_the_file():
+    """An empty record failed the whole eval ("2 of 1 inputs failed"); the
+    16 MiB limit applied to corpus.jsonl itself; --max-bytes was refused."""
+    with TempDir() as t:
+        recs = [{"_id": "d1", "title": "Tides", "text": "Spring tides follow the new and the full moon."},
+                {"_id": "d2", "title": "", "text": ""}, {"_id": "d3"}]
+        recs += [{"_id": f"f{i}", "title": f"Filler {i}", "text": f"Filler record number {i} about trains."}
+                 for i in range(20)]
+        ds = beir(t, recs)
+        assert os.path.getsize(os.path.join(ds, "corpus.jsonl")) > 1200
+        r = ragd("eval", "--json", "--beir", ds, "--max-bytes", 400, data=os.path.join(t, "d"), check=0)
+        assert r.json()["queries"] == 1 and r.json()["ndcg@10"] == 1.0, r.out
+        assert r.err.count("empty record") == 2 and "corpus.jsonl:2" in r.err, r.err
+        # A record over the limit fails alone, and the count is of records.
+        ds = beir(os.path.join(t, "big"), recs + [{"_id": "huge", "text": "word " * 200}])
+        r = ragd("eval", "--beir", ds, "--max-bytes", 400, data=os.path.join(t, "d2"), check=1)
+        assert "corpus.jsonl:24: record too large" in r.err, r.err
+        assert "1 of 24 inputs failed\n" in r.err, r.err
+
+
 if __name__ == "__main__":
     run_tests([
         test_two_directories_with_the_same_file_name_keep_both_documents,
@@ -160,4 +188,5 @@ if __name__ == "__main__":
         test_stores_from_before_paths_migrate_and_keep_their_ids,
         test_prune_compares_normalized_paths,
         test_read_only_commands_never_create_a_store,
+        test_eval_beir_skips_empty_records_and_limits_records_not_the_file,
     ])
