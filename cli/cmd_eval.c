@@ -72,8 +72,7 @@ int cmd_eval(const command *cmd, cli_args *a)
     if (cli_get(a, "citations")) return eval_citations(a);
     const char *dir = cli_get(a, "beir");
     if (!dir) {
-        fprintf(stderr, "ragd: eval: --beir DIR is required\n");
-        return 2;
+        return fail_msg(RAGD_EUSAGE, "eval", "--beir DIR is required");
     }
     long k = 100, maxq = 0, ct = 0, maxb = 0;
     search_opts tuning;
@@ -94,21 +93,20 @@ int cmd_eval(const command *cmd, cli_args *a)
         char p[4096];
         snprintf(p, sizeof p, "%s/%s", dir, need[i]);
         if (access(p, R_OK) != 0) {
-            fprintf(stderr,
-                    "ragd: eval: %s: missing or unreadable; --beir needs a BEIR dataset "
-                    "directory (corpus.jsonl, queries.jsonl, qrels/%s.tsv)\n",
-                    p, split);
             reranker_free(reranker);
-            return 1;
+            return fail_msg(RAGD_EINPUT, "eval",
+                            "%s: missing or unreadable; --beir needs a BEIR dataset "
+                            "directory (corpus.jsonl, queries.jsonl, qrels/%s.tsv)",
+                            p, split);
         }
     }
     {
         char p[4096];
         snprintf(p, sizeof p, "%s/qrels/%s.tsv", dir, split);
         if (access(p, R_OK) != 0) {
-            fprintf(stderr, "ragd: eval: %s: missing or unreadable (is --split right?)\n", p);
             reranker_free(reranker);
-            return 1;
+            return fail_msg(RAGD_EINPUT, "eval", "%s: missing or unreadable (is --split right?)",
+                            p);
         }
     }
     /* The collection: --collection, else "beir-<dataset dir name>". */

@@ -253,6 +253,11 @@ typedef struct {
  * last value. Anything else is RAGD_EUSAGE naming the bad argument. */
 ragd_status ingest_meta_parse(const char *const *kv, size_t n, json_t **out, ragd_error *err);
 
+/* The same rules for another option (opt: "--filter"), whose name errors
+ * carry (and, without the dashes, as the error's field). */
+ragd_status ingest_kv_parse(const char *opt, const char *const *kv, size_t n, json_t **out,
+                            ragd_error *err);
+
 /* Embed chunk texts (contextual header + text) through the embedding cache:
  * cached (model, SHA-256 of text) pairs cost no provider call; the rest are
  * embedded in one batch and cached. Vectors are L2-normalized. out holds

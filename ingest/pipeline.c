@@ -260,6 +260,20 @@ static char *merged_metadata(const run *r, const char *base_json)
 
 ragd_status ingest_meta_parse(const char *const *kv, size_t n, json_t **out, ragd_error *err)
 {
+    return ingest_kv_parse("--meta", kv, n, out, err);
+}
+
+/* An option's name without its leading dashes, as an error field. */
+static const char *opt_field(const char *opt)
+{
+    while (*opt == '-')
+        opt++;
+    return opt;
+}
+
+ragd_status ingest_kv_parse(const char *opt, const char *const *kv, size_t n, json_t **out,
+                            ragd_error *err)
+{
     if (out) *out = NULL;
     json_t *o = json_object();
     for (size_t i = 0; i < n; i++) {
@@ -274,15 +288,16 @@ ragd_status ingest_meta_parse(const char *const *kv, size_t n, json_t **out, rag
         }
         if (!ok) {
             json_decref(o);
-            return ragd_error_set(err, RAGD_EUSAGE,
-                                  "--meta '%s': expected KEY=VALUE with KEY of 1-64 characters "
-                                  "from A-Z a-z 0-9 _ . -",
-                                  a);
+            return ragd_error_set_field(err, RAGD_EUSAGE, opt_field(opt),
+                                        "%s '%s': expected KEY=VALUE with KEY of 1-64 characters "
+                                        "from A-Z a-z 0-9 _ . -",
+                                        opt, a);
         }
         json_t *v = json_string(eq + 1);
         if (!v) {
             json_decref(o);
-            return ragd_error_set(err, RAGD_EUSAGE, "--meta '%s': the value is not UTF-8 text", a);
+            return ragd_error_set_field(err, RAGD_EUSAGE, opt_field(opt),
+                                        "%s '%s': the value is not UTF-8 text", opt, a);
         }
         char key[65];
         memcpy(key, a, klen);

@@ -180,6 +180,73 @@ def test_eval_beir_skips_empty_records_and_limits_records_not_the_file():
         assert "1 of 24 inputs failed\n" in r.err, r.err
 
 
+def test_json_errors_are_the_http_error_object_on_stdout():
+    """With --json, errors were plain text on stderr with nothing on stdout."""
+    with TempDir() as t:
+        data = os.path.join(t, "data")
+        cases = [
+            (["docs", "--json"], 1, "not_found", None),
+            (["search", "--json", "--bogus", "x"], 2, "invalid_request", "bogus"),
+            (["search", "--json", "--k", "0", "x"], 2, "invalid_request", "k"),
+            (["ingest", "--json"], 2, "invalid_request", None),
+            (["show", "--json"], 2, "invalid_request", None),
+        ]
+        for args, code, ecode, field in cases:
+            r = ragd(*args, data=data, check=code)
+            err = r.json()["error"]
+            assert err["code"] == ecode and err["message"], (args, err)
+            assert err.get("field") == field, (args, err)
+            assert r.err.startswith("ragd: "), (args, r.err)  # the readable line stays
+        write(os.path.join(t, "x", "n.md"), "One note about owls.\n")
+        write(os.path.join(t, "y", "n.md"), "Another note about otters.\n")
+        ragd("ingest", f"{t}/x/n.md", data=data, check=0)
+        r = ragd("search", "--json", "--filter", "kindpdf", "owls", data=data, check=2)
+        err = r.json()["error"]
+        assert err["field"] == "filter" and "--filter 'kindpdf'" in err["message"], err
+        assert "--meta" not in err["message"] and "--meta" not in r.err, r.err
+        r = ragd("show", "--json", "nothing.md", data=data, check=1)
+        assert r.json()["error"]["code"] == "not_found", r.out
+        # A failed ingest prints one object: its counts and the error.
+        r = ragd("ingest", "--json", f"{t}/y/n.md", data=data, check=1)
+        rep = r.json()
+        assert rep["failed"] == 1 and rep["error"]["code"] == "invalid_request", rep
+        assert "1 of 1 inputs failed" in rep["error"]["message"], rep
+
+
+def test_help_json_lists_the_commands():
+    h = ragd("help", "--json", check=0).json()
+    names = [c["name"] for c in h["commands"]]
+    assert {"ingest", "docs", "search", "context", "answer", "eval", "serve", "help"} <= set(names), names
+    ing = next(c for c in h["commands"] if c["name"] == "ingest")
+    opts = {o["name"]: o for o in ing["options"]}
+    assert opts["prune"]["value"] is False and opts["max-bytes"]["value"] is True, opts
+    one = ragd("help", "search", "--json", check=0).json()
+    assert one["name"] == "search" and any(o["name"] == "embedder" for o in one["options"]), one
+    assert ragd("help", "nope", "--json", check=2).json()["error"]["code"] == "invalid_request"
+
+
+def test_query_embedder_options_must_match_the_collection():
+    """search/context/answer rejected --embedder/--embedder-model even when
+    they named the collection's own embedder."""
+    with TempDir() as t:
+        data = os.path.join(t, "data")
+        write(os.path.join(t, "a.md"), "# Owls\n\nOwls hunt at night in quiet woods.\n")
+        ragd("ingest", os.path.join(t, "a.md"), data=data, check=0)
+        model = ragd("ingest", "--json", os.path.join(t, "a.md"), data=data,
+                     check=0).json()["embedding"]["model"]
+        for cmd in ("search", "context", "answer"):
+            r = ragd(cmd, "--json", "--embedder", "local", "--embedder-model", model, "owls night",
+                     data=data, check=0)
+            assert "error" not in r.json(), (cmd, r.out)
+        r = ragd("search", "--json", "--embedder-model", "other-model", "owls", data=data, check=1)
+        err = r.json()["error"]
+        assert err["code"] == "conflict" and err["field"] == "embedder_model", err
+        assert model in err["message"] and "other-model" in err["message"], err
+        r = ragd("answer", "--embedder", "ollama", "--embedder-url", "http://127.0.0.1:9", "owls",
+                 data=data, check=1)
+        assert "does not match collection 'default'" in r.err and "local" in r.err, r.err
+
+
 if __name__ == "__main__":
     run_tests([
         test_two_directories_with_the_same_file_name_keep_both_documents,
@@ -189,4 +256,7 @@ if __name__ == "__main__":
         test_prune_compares_normalized_paths,
         test_read_only_commands_never_create_a_store,
         test_eval_beir_skips_empty_records_and_limits_records_not_the_file,
+        test_json_errors_are_the_http_error_object_on_stdout,
+        test_help_json_lists_the_commands,
+        test_query_embedder_options_must_match_the_collection,
     ])
