@@ -30,6 +30,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "ingest/encoding.h"
 #include "ingest/ingest.h"
 #include "ingest/summary.h"
 #include "retrieve/engine.h"
@@ -156,6 +157,16 @@ static const cli_optdef INGEST_OPTS[] = {
     {"workers", true,
      "threads that load, parse, chunk and embed (default: online CPUs, at most 8; 1 = serial)"},
     {"prune", false, "delete documents from these paths whose files are gone"},
+    {"include", true,
+     "GLOB: walk only files matching it (gitignore-style, relative to the directory; "
+     "repeatable)"},
+    {"exclude", true,
+     "GLOB: skip matching files and directories in walks (gitignore-style, '!' re-includes; "
+     "repeatable)"},
+    {"verbose", false, "list every file a walk skips, with the reason"},
+    {"encoding", true,
+     "auto (default: guess Latin-1/Windows-1252 for text that is not UTF-8) | utf-8 | latin-1 "
+     "| windows-1252"},
     {"meta", true,
      "KEY=VALUE metadata for every document ingested (repeatable; wins over JSONL fields)"},
     {"summarizer", true,
@@ -269,6 +280,34 @@ static ragd_status summary_generator_from_args(const cli_args *a, ragd_generator
     return generator_new(&gc, out, e);
 }
 
+/* " (images 8, scripts 4)" from {"images":8,"scripts":4}, largest first;
+ * "" when nothing was skipped. Malloc'd. */
+static char *skipped_by_text(const json_t *by)
+{
+    ragd_buf b = RAGD_BUF_INIT;
+    size_t n = json_object_size(by);
+    const char **keys = n ? ragd_xcalloc(n, sizeof *keys) : NULL;
+    size_t k = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)by, key, v) keys[k++] = key;
+    for (size_t i = 0; i < k; i++) /* insertion sort: a handful of reasons */
+        for (size_t j = i; j > 0; j--) {
+            json_int_t x = json_integer_value(json_object_get(by, keys[j - 1]));
+            json_int_t y = json_integer_value(json_object_get(by, keys[j]));
+            if (x >= y) break;
+            const char *t = keys[j];
+            keys[j] = keys[j - 1];
+            keys[j - 1] = t;
+        }
+    for (size_t i = 0; i < k; i++)
+        ragd_buf_printf(&b, "%s%s %lld", i ? ", " : " (", keys[i],
+                        (long long)json_integer_value(json_object_get(by, keys[i])));
+    if (k) ragd_buf_putc(&b, ')');
+    free(keys);
+    return ragd_buf_steal(&b);
+}
+
 static int cmd_ingest(const command *cmd, cli_args *a)
 {
     (void)cmd;
@@ -343,6 +382,10 @@ static int cmd_ingest(const command *cmd, cli_args *a)
         return fail("ingest", &e);
     }
     /* --- end of the --meta hook */
+    if (ingest_encoding_check(cli_get(a, "encoding"), &e)) {
+        free(meta);
+        return fail("ingest", &e);
+    }
     ragd_generator *gen = NULL;
     if (summary_generator_from_args(a, &gen, &e)) {
         free(meta);
@@ -368,10 +411,18 @@ static int cmd_ingest(const command *cmd, cli_args *a)
         .summarizer = cli_get(a, "summarizer"),
         .generator = gen,
         .workers = (int)workers,
+        .verbose = cli_flag(a, "verbose"),
+        .encoding = cli_get(a, "encoding"),
     };
+    const char **incl = cli_get_all(a, "include", &o.ninclude);
+    const char **excl = cli_get_all(a, "exclude", &o.nexclude);
+    o.include = incl;
+    o.exclude = excl;
     json_t *report = NULL;
     ragd_status st_rc = ingest_paths(st, &coll, a->pos, a->npos, &o, &report, &e);
     free(meta);
+    free(incl);
+    free(excl);
     bool reported = false;
     if (report) {
         if (cli_flag(a, "json")) {
@@ -384,12 +435,14 @@ static int cmd_ingest(const command *cmd, cli_args *a)
             print_json(report);
             reported = true;
         } else {
-            printf("ingested into '%s': %lld added, %lld updated, %lld unchanged, %lld skipped, "
+            char *by = skipped_by_text(json_object_get(report, "skipped_by"));
+            printf("ingested into '%s': %lld added, %lld updated, %lld unchanged, %lld skipped%s, "
                    "%lld failed; %lld chunks, %.1f KB in %.2fs\n",
                    coll.name, ragd_json_int(report, "added"), ragd_json_int(report, "updated"),
-                   ragd_json_int(report, "unchanged"), ragd_json_int(report, "skipped"),
+                   ragd_json_int(report, "unchanged"), ragd_json_int(report, "skipped"), by,
                    ragd_json_int(report, "failed"), ragd_json_int(report, "chunks"),
                    ragd_json_int(report, "bytes") / 1024.0, ragd_json_num(report, "seconds"));
+            free(by);
             json_t *g = json_object_get(report, "generator");
             if (g)
                 printf(

@@ -243,6 +243,17 @@ typedef struct {
      * runs everything on the calling thread, larger values are capped at
      * INGEST_MAX_WORKERS. */
     int workers;
+    /* Directory walks (ingest/walk.h): gitignore-style --include and
+     * --exclude patterns (borrowed), and --verbose to list skipped files. */
+    const char *const *include;
+    size_t ninclude;
+    const char *const *exclude;
+    size_t nexclude;
+    bool verbose;
+    /* Source encoding of text and Markdown that is not UTF-8
+     * (ingest/encoding.h): NULL or "auto" guesses; "utf-8", "latin-1",
+     * "windows-1252". */
+    const char *encoding;
 } ingest_opts;
 
 #define INGEST_MAX_WORKERS 64

@@ -39,25 +39,9 @@
 #include "core/text.h"
 #include "index/vector.h"
 #include "ingest/ingest.h"
+#include "ingest/encoding.h"
 #include "ingest/summary.h"
-
-/* A directory's identity, for walking each one once. */
-typedef struct {
-    dev_t dev;
-    ino_t ino;
-} dir_id;
-
-typedef struct {
-    char *path; /* as opened */
-    char *key;  /* document id */
-    char *abs;  /* absolute, lexically normalized (core/path.h) */
-    off_t size;
-} input_file;
-
-typedef struct {
-    input_file *v;
-    size_t n, cap;
-} file_list;
+#include "ingest/walk.h"
 
 typedef struct {
     ragd_store *st;
@@ -79,8 +63,7 @@ typedef struct {
     ragd_generator *gen;  /* o->generator with --summarizer llm, else NULL */
     gen_usage gusage;
     summary_llm_breaker breaker; /* stops calling a generator that is down */
-    dir_id *dirs;                /* directories walked, sorted (walk) */
-    size_t ndirs, capdirs;
+    walk_stats walk;             /* what the walks met and skipped (skipped: reason -> count) */
 } run;
 
 static double now_s(void)
@@ -88,100 +71,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void file_add(file_list *l, const char *path, const char *key, const char *abs, off_t size)
-{
-    ragd_array_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v);
-    l->v[l->n].path = ragd_xstrdup(path);
-    l->v[l->n].key = ragd_xstrdup(key);
-    l->v[l->n].abs = ragd_xstrdup(abs);
-    l->v[l->n].size = size;
-    l->n++;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int dir_id_cmp(const void *a, const void *b)
-{
-    const dir_id *x = a, *y = b;
-    if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
-    return x->ino < y->ino ? -1 : x->ino > y->ino;
-}
-
-/* Record directory `id` as walked; false if it already was. */
-static bool dir_first_visit(run *r, dir_id id)
-{
-    size_t lo = 0, hi = r->ndirs;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = dir_id_cmp(&r->dirs[mid], &id);
-        if (!c) return false;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    ragd_array_grow((void **)&r->dirs, &r->capdirs, r->ndirs + 1, sizeof *r->dirs);
-    memmove(r->dirs + lo + 1, r->dirs + lo, (r->ndirs - lo) * sizeof *r->dirs);
-    r->dirs[lo] = id;
-    r->ndirs++;
-    return true;
-}
-
-/* Recursively list dir (sorted; dot entries skipped). Symbolic links are
- * followed, to files and to directories, but each directory (by device and
- * inode) is walked once per run: a link back up the tree (sub/loop -> ..)
- * or a second link to a directory already walked is skipped with a
- * warning (issue 12 #9: one loop turned 1 file into 41 documents). */
-static void walk(const char *dir, const char *abs, const char *rel, file_list *out, run *r)
-{
-    struct stat ds;
-    if (stat(dir, &ds) == 0 && !dir_first_visit(r, (dir_id){ds.st_dev, ds.st_ino})) {
-        log_write(LOG_WARN, "skipping a directory already walked (a symbolic link loop?)", "dir",
-                  dir, NULL);
-        return;
-    }
-    DIR *dh = opendir(dir);
-    if (!dh) {
-        log_write(LOG_WARN, "cannot read directory", "dir", dir, NULL);
-        return;
-    }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(dh)) != NULL) {
-        if (de->d_name[0] == '.') continue;
-        ragd_array_grow((void **)&names, &cap, n + 1, sizeof *names);
-        names[n++] = ragd_xstrdup(de->d_name);
-    }
-    closedir(dh);
-    if (n) qsort(names, n, sizeof *names, name_cmp);
-    for (size_t i = 0; i < n; i++) {
-        ragd_buf p = RAGD_BUF_INIT, k = RAGD_BUF_INIT, ab = RAGD_BUF_INIT;
-        ragd_buf_printf(&p, "%s/%s", dir, names[i]);
-        ragd_buf_printf(&ab, "%s/%s", strcmp(abs, "/") ? abs : "", names[i]);
-        if (rel[0])
-            ragd_buf_printf(&k, "%s/%s", rel, names[i]);
-        else
-            ragd_buf_puts(&k, names[i]);
-        struct stat sb;
-        if (stat(p.data, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            walk(p.data, ab.data, k.data, out, r);
-        } else {
-            /* Regular files, and anything else (broken links, FIFOs) so the
-             * reader reports them by name. */
-            file_add(out, p.data, k.data, ab.data, stat(p.data, &sb) == 0 ? sb.st_size : 0);
-        }
-        ragd_buf_free(&p);
-        ragd_buf_free(&k);
-        ragd_buf_free(&ab);
-        free(names[i]);
-    }
-    free(names);
 }
 
 static void report_error(run *r, const char *file, const ragd_error *e)
@@ -335,6 +224,7 @@ typedef struct {
     char *source;  /* stored as the document's source */
     char *path;    /* IT_FILE: the file to read */
     char *abspath; /* IT_FILE: its absolute normalized path, recorded with the document */
+    bool walked;   /* IT_FILE: found by a directory walk (may be skipped, not failed) */
     char *fallback_title;
     char *hash_extra;    /* hashed after the bytes (metadata), or NULL */
     char *metadata_json; /* the document's metadata, or NULL */
@@ -349,8 +239,10 @@ typedef struct {
     bool hashed;        /* read and hashed: hash is set */
     char hash[RAGD_SHA256_HEX];
     item_outcome out;
-    ragd_status rc; /* OUT_FAILED */
-    ragd_error err; /* OUT_FAILED, OUT_SKIPPED, IT_ERROR, a failed read */
+    const char *skip_reason; /* OUT_SKIPPED, IT_SKIP: the count it goes under (static) */
+    char *warning;           /* printed at commit (a guessed encoding), or NULL */
+    ragd_status rc;          /* OUT_FAILED */
+    ragd_error err;          /* OUT_FAILED, OUT_SKIPPED, IT_ERROR, a failed read */
     ingest_doc d;
     bool have_doc;
     chunk_list cl;
@@ -397,6 +289,7 @@ static void item_free(item *it)
     free(it->source);
     free(it->path);
     free(it->abspath);
+    free(it->warning);
     free(it->fallback_title);
     free(it->hash_extra);
     free(it->metadata_json);
@@ -502,6 +395,43 @@ static void prep_fail(item *it, ragd_status rc)
     it->rc = rc;
 }
 
+static void prep_skip(item *it, const char *reason, const char *why)
+{
+    it->out = OUT_SKIPPED;
+    it->skip_reason = reason;
+    ragd_error_set(&it->err, RAGD_ENOTFOUND, "%s", why);
+}
+
+/* Legacy 8-bit text (Latin-1, Windows-1252) becomes UTF-8 before it is
+ * hashed and parsed (ingest/encoding.h); a guess is reported at commit. */
+static void convert_legacy(item *it, const ingest_opts *o)
+{
+    char *u = NULL;
+    size_t un = 0;
+    const char *used = NULL;
+    ingest_to_utf8(it->raw, it->n, o->encoding, &u, &un, &used);
+    if (!used) return;
+    free(it->raw);
+    it->raw = u;
+    it->n = un;
+    if (!o->encoding || !*o->encoding || !strcmp(o->encoding, "auto")) {
+        ragd_buf w = RAGD_BUF_INIT;
+        ragd_buf_printf(&w,
+                        "not UTF-8; converted from %s (a guess: --encoding latin-1, "
+                        "windows-1252 or utf-8 overrides)",
+                        used);
+        it->warning = ragd_buf_steal(&w);
+    }
+    ragd_buf hx = RAGD_BUF_INIT; /* the conversion is part of what was stored */
+    if (it->hash_extra) ragd_buf_puts(&hx, it->hash_extra);
+    ragd_buf_printf(&hx,
+                    "\x1f"
+                    "enc=%s",
+                    used);
+    free(it->hash_extra);
+    it->hash_extra = ragd_buf_steal(&hx);
+}
+
 /* The prepare phase (see above). Touches only the item, c's borrowed
  * handles and reentrant functions, so items prepare on several threads. */
 static void prepare(item *it, const prep_ctx *c)
@@ -514,12 +444,20 @@ static void prepare(item *it, const prep_ctx *c)
             prep_fail(it, rc);
             return;
         }
+        if (it->walked && it->n == 0) { /* named on the command line: an error */
+            prep_skip(it, "empty", "empty file; skipped");
+            return;
+        }
         it->format =
             ingest_detect_format(it->path, c->o->format, it->raw, it->n < 4096 ? it->n : 4096, e);
         if (!it->format) {
-            prep_fail(it, e->code);
+            if (it->walked && !strncmp(e->msg, "binary file", 11))
+                prep_skip(it, "binary", "binary content, not a document; skipped");
+            else
+                prep_fail(it, e->code);
             return;
         }
+        if (!strcmp(it->format, "txt") || !strcmp(it->format, "md")) convert_legacy(it, c->o);
     }
     if (!it->hashed) {
         ragd_buf hb = RAGD_BUF_INIT;
@@ -709,12 +647,22 @@ static ragd_status store_ready(run *r, item *it, bool existed, ragd_error *err)
     return rc;
 }
 
-static void warn_skip(const item *it)
+static void warn_file(const item *it, const char *msg)
 {
     if (log_is_json())
-        log_write(LOG_WARN, it->err.msg, "file", it->label, NULL);
+        log_write(LOG_WARN, msg, "file", it->label, NULL);
     else
-        fprintf(stderr, "ragd: warning: %s: %s\n", it->label, it->err.msg);
+        fprintf(stderr, "ragd: warning: %s: %s\n", it->label, msg);
+}
+
+/* A skipped input: warned about, and counted under its reason. */
+static void count_skip(run *r, const item *it)
+{
+    r->skipped++;
+    warn_file(it, it->err.msg);
+    const char *reason = it->skip_reason ? it->skip_reason : "empty";
+    json_t *n = json_object_get(r->walk.skipped, reason);
+    json_object_set_new(r->walk.skipped, reason, json_integer(n ? json_integer_value(n) + 1 : 1));
 }
 
 /* Whether the file at a document's recorded path is still there (a
@@ -752,9 +700,9 @@ static ragd_status commit(run *r, item *it, const prep_ctx *wctx)
     r->files_done = it->files_done;
     if (it->kind == IT_MARK) goto done;
     r->inputs++;
-    if (it->kind == IT_SKIP) {
-        r->skipped++;
-        warn_skip(it);
+    if (it->warning) warn_file(it, it->warning);
+    if (it->kind == IT_SKIP || (it->out == OUT_SKIPPED && it->skip_reason)) {
+        count_skip(r, it);
         goto done;
     }
     if (it->kind == IT_ERROR || !it->hashed) {
@@ -814,8 +762,8 @@ static ragd_status commit(run *r, item *it, const prep_ctx *wctx)
     }
     switch (it->out) {
     case OUT_SKIPPED:
-        r->skipped++;
-        warn_skip(it);
+        if (!it->skip_reason) it->skip_reason = "no text";
+        count_skip(r, it);
         break;
     case OUT_READY:
         rc = store_ready(r, it, found, &e);
@@ -874,6 +822,7 @@ static item *jsonl_item(run *r, const char *path, size_t line, const char *s, si
         (!title || !*title)) {
         /* Real BEIR corpora have records with no text: skipped, not failed. */
         it = item_new(IT_SKIP, label.data);
+        it->skip_reason = "empty";
         ragd_error_set(&it->err, RAGD_ENOTFOUND, "empty record '%s' (no title or text); skipped",
                        id);
     } else if (!o || !json_is_object(o) || !id || !text) {
@@ -1063,6 +1012,7 @@ static bool next_item(run *r, input_iter *in, item **out)
             it->key = text_escape_invalid(f->key);
             it->source = text_escape_invalid(f->path);
             it->abspath = text_escape_invalid(f->abs);
+            it->walked = f->walked;
             const char *slash = strrchr(it->source, '/');
             it->fallback_title = ragd_xstrdup(slash ? slash + 1 : it->source);
             it->hash_extra = merged_metadata(r, NULL);
@@ -1379,32 +1329,13 @@ static ragd_status ingest_inputs(ragd_store *st, const ragd_collection *coll, ch
     r.t0 = now_s();
     r.last_progress = r.t0;
     file_list files = {0};
-    /* Document ids (docs/cli.md): a directory's files are keyed by their
-     * path relative to it, prefixed by the directory's name when the run
-     * walks several directories; a file given directly by its name. */
-    size_t ndirs = 0;
-    for (size_t i = 0; i < npaths; i++) {
-        struct stat sb;
-        ndirs += stat(paths[i], &sb) == 0 && S_ISDIR(sb.st_mode);
-    }
-    for (size_t i = 0; i < npaths; i++) {
-        struct stat sb;
-        const char *p = paths[i];
-        char *abs = path_absolute(p);
-        if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            size_t len = strlen(p);
-            char *dir = ragd_xstrdup(p);
-            while (len > 1 && dir[len - 1] == '/')
-                dir[--len] = '\0';
-            walk(dir, abs, ndirs > 1 ? path_last(abs) : "", &files, &r);
-            free(dir);
-        } else {
-            const char *slash = strrchr(p, '/');
-            file_add(&files, p, slash && slash[1] ? slash + 1 : p, abs,
-                     stat(p, &sb) == 0 ? sb.st_size : 0);
-        }
-        free(abs);
-    }
+    walk_opts wo = {.include = o->include,
+                    .ninclude = o->ninclude,
+                    .exclude = o->exclude,
+                    .nexclude = o->nexclude,
+                    .verbose = o->verbose};
+    r.walk.skipped = json_object();
+    walk_inputs(paths, npaths, &wo, &files, &r.walk);
     r.files_total = files.n + ntexts;
     for (size_t i = 0; i < files.n; i++)
         r.total_bytes += (size_t)files.v[i].size;
@@ -1419,13 +1350,7 @@ static ragd_status ingest_inputs(ragd_store *st, const ragd_collection *coll, ch
     progress(&r, true);
     if (!rc && o->prune && npaths) rc = prune(&r, paths, npaths, err);
     json_decref(r.seen);
-    for (size_t i = 0; i < files.n; i++) {
-        free(files.v[i].path);
-        free(files.v[i].key);
-        free(files.v[i].abs);
-    }
-    free(files.v);
-    free(r.dirs);
+    file_list_free(&files);
     json_decref(meta);
     summary_ctx_free(sum);
     /* Fault injection for the crash-consistency tests: die after the SQLite
@@ -1445,12 +1370,21 @@ static ragd_status ingest_inputs(ragd_store *st, const ragd_collection *coll, ch
         o->embedder ? embedder_dim(o->embedder) : 0, "calls", (json_int_t)r.usage.calls, "retries",
         (json_int_t)r.usage.retries, "tokens", (json_int_t)r.usage.tokens, "texts",
         (json_int_t)r.usage.texts, "cache_hits", (json_int_t)r.cache_hits, "cost", r.usage.cost);
+    long walk_skipped = 0;
+    {
+        const char *k;
+        json_t *v;
+        json_object_foreach(r.walk.skipped, k, v) walk_skipped += (long)json_integer_value(v);
+        walk_skipped -= r.skipped; /* the commit's skips are in both */
+    }
     *report = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:f,s:i,s:o,s:o}", "added",
                         (int)r.added, "updated", (int)r.updated, "unchanged", (int)r.unchanged,
-                        "skipped", (int)r.skipped, "failed", (int)r.failed, "pruned", (int)r.pruned,
-                        "chunks", (int)r.chunks, "summary_entries", (int)r.summary_entries, "bytes",
-                        (json_int_t)r.bytes, "seconds", now_s() - r.t0, "workers", nworkers,
-                        "embedding", emb, "errors", r.errors);
+                        "skipped", (int)(r.skipped + walk_skipped), "failed", (int)r.failed,
+                        "pruned", (int)r.pruned, "chunks", (int)r.chunks, "summary_entries",
+                        (int)r.summary_entries, "bytes", (json_int_t)r.bytes, "seconds",
+                        now_s() - r.t0, "workers", nworkers, "embedding", emb, "errors", r.errors);
+    json_object_set_new(*report, "skipped_by", r.walk.skipped);
+    json_object_set_new(*report, "walked", json_integer(r.walk.walked));
     /* --summarizer llm: the generation provider's usage. */
     if (r.gen)
         json_object_set_new(

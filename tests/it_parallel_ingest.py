@@ -79,8 +79,9 @@ def test_one_and_four_workers_store_the_same():
             snaps[w] = snapshot(data)
         assert counts(reps[1]) == counts(reps[4]), (reps[1], reps[4])
         assert reps[1]["errors"] == reps[4]["errors"]  # same files, same order
-        # 3 bad files and 1 bad JSONL line fail; a blank file is skipped.
-        assert reps[4]["failed"] == 4 and reps[4]["skipped"] == 1, reps[4]
+        # A bad file and a bad JSONL line fail; the empty and the blank file
+        # are skipped; the Latin-1 file is converted.
+        assert reps[4]["failed"] == 2 and reps[4]["skipped"] == 2, reps[4]
         assert reps[4]["added"] > 70, reps[4]
         assert snaps[1]["docs"] == snaps[4]["docs"]
         assert snaps[1]["chunks"] == snaps[4]["chunks"]
@@ -101,8 +102,9 @@ def test_failing_file_among_good_ones():
         r = ragd("ingest", "--json", "--workers", 4, src, data=data)
         assert r.code == 1, r.err
         rep = r.json()
-        assert rep["added"] == len(good) and rep["failed"] == 2, rep
-        assert [e["file"] for e in rep["errors"]] == [os.path.join(src, "b-bad.dat"), os.path.join(src, "m-bad.txt")]
+        # The binary file of the walk is skipped, the NUL-byte .txt fails.
+        assert rep["added"] == len(good) and rep["failed"] == 1 and rep["skipped_by"] == {"binary": 1}, rep
+        assert [e["file"] for e in rep["errors"]] == [os.path.join(src, "m-bad.txt")]
         assert f"ragd: {os.path.join(src, 'm-bad.txt')}: " in r.err
         ids = [d["id"] for d in ragd("docs", "--json", data=data, check=0).json()["documents"]]
         assert sorted(ids) == sorted(good)

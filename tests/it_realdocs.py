@@ -247,6 +247,87 @@ def test_query_embedder_options_must_match_the_collection():
         assert "does not match collection 'default'" in r.err and "local" in r.err, r.err
 
 
+def docs_tree(t):
+    """A documentation folder as generators leave it."""
+    d = os.path.join(t, "docs")
+    write(os.path.join(d, "index.html"), "<html><head><title>Guide</title></head><body><main>"
+          "<h1>Guide</h1><p>The guide explains how kestrels hover over fields.</p></main></body></html>")
+    write(os.path.join(d, "api", "ref.md"), "# Reference\n\nThe reference lists heron calls.\n")
+    write(os.path.join(d, "api", "old", "legacy.md"), "# Legacy\n\nOld notes about owls.\n")
+    write(os.path.join(d, "_static", "logo.png"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "wb")
+    write(os.path.join(d, "_static", "font.woff2"), b"wOF2\0\1", "wb")
+    write(os.path.join(d, "_static", "jquery.js"), "/*! jQuery */ (function(){})();\n")
+    write(os.path.join(d, "searchindex.js"), "Search.setIndex({docnames:['index']})\n")
+    write(os.path.join(d, "_static", "basic.css"), "body { margin: 0 }\n")
+    write(os.path.join(d, "_static", "app.js.map"), '{"version":3}\n')
+    write(os.path.join(d, "search.json"), '{"docs": []}\n')
+    write(os.path.join(d, "blob"), b"\x00\x01\x02\x03binary", "wb")
+    write(os.path.join(d, "empty.txt"), "")
+    write(os.path.join(d, "latin1.txt"), b"Caf\xe9 cr\xe8me and a na\xefve r\xe9sum\xe9 about owls.\n", "wb")
+    write(os.path.join(d, "cp1252.txt"), b"\x93Quoted\x94 text \x96 with a dash about owls.\n", "wb")
+    return d
+
+
+def test_a_walk_skips_what_is_not_a_document():
+    """A docs folder with PNGs exited 1, and searchindex.js and jquery.js
+    were indexed."""
+    with TempDir() as t:
+        d = docs_tree(t)
+        data = os.path.join(t, "data")
+        r = ragd("ingest", "--json", "--verbose", d, data=data, check=0)
+        rep = r.json()
+        assert rep["failed"] == 0 and rep["added"] == 5, rep
+        assert rep["skipped_by"] == {"images": 1, "fonts": 1, "scripts": 2, "styles": 1,
+                                     "source maps": 1, "data": 1, "binary": 1, "empty": 1}, rep
+        assert rep["skipped"] == 9 and rep["walked"] == 14, rep
+        assert "_static/logo.png" in r.err and "reason=images" in r.err, r.err  # --verbose
+        assert sorted(docs(data)) == ["api/old/legacy.md", "api/ref.md", "cp1252.txt", "index.html",
+                                      "latin1.txt"]
+        out = ragd("ingest", d, data=data, check=0).out
+        assert "9 skipped (scripts 2," in out, out
+        # Legacy 8-bit text is converted with a warning naming the guess.
+        assert "latin1.txt: not UTF-8; converted from iso-8859-1" in r.err, r.err
+        assert "cp1252.txt: not UTF-8; converted from windows-1252" in r.err, r.err
+        text = ragd("show", "--json", "latin1.txt", data=data, check=0).json()["text"]
+        assert text.startswith("Caf\u00e9 cr\u00e8me and a na\u00efve"), text
+        text = ragd("show", "--json", "cp1252.txt", data=data, check=0).json()["text"]
+        assert text.startswith("\u201cQuoted\u201d text \u2013 with"), text
+        # --encoding overrides the guess (and changes the stored text).
+        rep = ragd("ingest", "--json", "--encoding", "latin-1", os.path.join(d, "cp1252.txt"), data=data,
+                   check=0).json()
+        assert rep["updated"] == 1, rep
+        assert ragd("show", "--json", "cp1252.txt", data=data, check=0).json()["text"].startswith("\u0093")
+        assert ragd("ingest", "--encoding", "ebcdic", d, data=data, check=2).code == 2
+        # Files named on the command line are never skipped: errors stay.
+        for f, why in (("_static/logo.png", "binary file"), ("empty.txt", "empty file"), ("blob", "binary")):
+            r = ragd("ingest", os.path.join(d, f), data=data, check=1)
+            assert why in r.err, (f, r.err)
+
+
+def test_include_exclude_and_ragdignore():
+    with TempDir() as t:
+        d = docs_tree(t)
+        data = os.path.join(t, "data")
+        rep = ragd("ingest", "--json", "--include", "*.md", d, data=data, check=0).json()
+        assert sorted(docs(data)) == ["api/old/legacy.md", "api/ref.md"], docs(data)
+        assert rep["skipped_by"]["excluded"] == 12, rep
+        data = os.path.join(t, "data2")
+        rep = ragd("ingest", "--json", "--exclude", "api/**", "--exclude", "!api/ref.md",
+                   "--exclude", "*.txt", d, data=data, check=0).json()
+        assert sorted(docs(data)) == ["api/ref.md", "index.html"], docs(data)
+        # A .ragdignore applies to its directory and below, after --exclude.
+        write(os.path.join(d, "api", ".ragdignore"), "# generated\nold/\n")
+        write(os.path.join(d, ".ragdignore"), "*.txt\n")
+        data = os.path.join(t, "data3")
+        rep = ragd("ingest", "--json", d, data=data, check=0).json()
+        assert sorted(docs(data)) == ["api/ref.md", "index.html"], docs(data)
+        assert rep["skipped_by"]["excluded"] == 3, rep  # the three .txt files; a directory is not counted
+        # The include/exclude patterns match the path relative to the argument.
+        data = os.path.join(t, "data4")
+        ragd("ingest", "--include", "api/*.md", d, data=data, check=0)
+        assert sorted(docs(data)) == ["api/ref.md"], docs(data)
+
+
 if __name__ == "__main__":
     run_tests([
         test_two_directories_with_the_same_file_name_keep_both_documents,
@@ -259,4 +340,6 @@ if __name__ == "__main__":
         test_json_errors_are_the_http_error_object_on_stdout,
         test_help_json_lists_the_commands,
         test_query_embedder_options_must_match_the_collection,
+        test_a_walk_skips_what_is_not_a_document,
+        test_include_exclude_and_ragdignore,
     ])
