@@ -2,6 +2,7 @@
 #include "cli/args.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +33,9 @@ ragd_status cli_parse(int argc, char **argv, const cli_optdef *defs, cli_args *o
         for (int d = 0; defs[d].name && d < CLI_MAX_OPTS; d++)
             if (strlen(defs[d].name) == nlen && !strncmp(defs[d].name, name, nlen)) found = d;
         if (found < 0) {
-            ragd_error_set(err, RAGD_EUSAGE, "unknown option '--%.*s'", (int)nlen, name);
+            char f[RAGD_ERROR_FIELD_MAX];
+            snprintf(f, sizeof f, "%.*s", (int)(nlen < sizeof f ? nlen : sizeof f - 1), name);
+            ragd_error_set_field(err, RAGD_EUSAGE, f, "unknown option '--%.*s'", (int)nlen, name);
             cli_args_free(out);
             return RAGD_EUSAGE;
         }
@@ -42,13 +45,15 @@ ragd_status cli_parse(int argc, char **argv, const cli_optdef *defs, cli_args *o
             } else if (i + 1 < argc) {
                 out->values[found] = argv[++i];
             } else {
-                ragd_error_set(err, RAGD_EUSAGE, "option '--%s' needs a value", defs[found].name);
+                ragd_error_set_field(err, RAGD_EUSAGE, defs[found].name,
+                                     "option '--%s' needs a value", defs[found].name);
                 cli_args_free(out);
                 return RAGD_EUSAGE;
             }
         } else {
             if (eq) {
-                ragd_error_set(err, RAGD_EUSAGE, "option '--%s' takes no value", defs[found].name);
+                ragd_error_set_field(err, RAGD_EUSAGE, defs[found].name,
+                                     "option '--%s' takes no value", defs[found].name);
                 cli_args_free(out);
                 return RAGD_EUSAGE;
             }
@@ -109,8 +114,9 @@ ragd_status cli_get_int(const cli_args *a, const char *name, long min, long max,
     errno = 0;
     long x = strtol(v, &end, 10);
     if (errno || end == v || *end || x < min || x > max)
-        return ragd_error_set(err, RAGD_EUSAGE, "--%s must be an integer in %ld..%ld, not '%s'",
-                              name, min, max, v);
+        return ragd_error_set_field(err, RAGD_EUSAGE, name,
+                                    "--%s must be an integer in %ld..%ld, not '%s'", name, min, max,
+                                    v);
     *out = x;
     return RAGD_OK;
 }

@@ -80,8 +80,20 @@ struct command {
             "drop results whose rerank score is below this number (server scale; default none)"    \
     }
 
-/* Print `ragd: what: message` on stderr; the exit code of the error. */
+/* Errors. fail prints `ragd: what: message` on stderr (`ragd: message`
+ * when what is NULL) and, once cli_set_json_errors(true) was called (the
+ * command has --json), also {"error":{"code","message","field"?}} on
+ * stdout — the HTTP API's error object and codes (ragd_status_api_code);
+ * it returns the error's exit code. fail_msg builds the error first.
+ * cli_error_json is that object (new reference), for a command that puts
+ * it into its own JSON output; fail_text then prints only the stderr line.
+ * The JSON switch is process configuration, set once by main. */
+void cli_set_json_errors(bool on);
 int fail(const char *what, const ragd_error *e);
+int fail_text(const char *what, const ragd_error *e);
+int fail_msg(ragd_status code, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+json_t *cli_error_json(const char *what, const ragd_error *e);
 void print_json(json_t *j);
 const char *data_dir(const cli_args *a);
 const char *coll_name(const cli_args *a);

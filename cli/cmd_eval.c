@@ -35,6 +35,9 @@ const cli_optdef EVAL_OPTS[] = {
     {"embedder", true, "embedder for a new eval collection (default local)"},
     {"embedder-model", true, "embedding model name"},
     {"chunk-tokens", true, "chunk size for a new eval collection"},
+    {"max-bytes", true,
+     "largest corpus record accepted, in bytes (default 16 MiB; the file may "
+     "be larger)"},
     {NULL, false, NULL}};
 
 /* ragd eval --citations FILE (answer_eval_citations). */
@@ -69,15 +72,15 @@ int cmd_eval(const command *cmd, cli_args *a)
     if (cli_get(a, "citations")) return eval_citations(a);
     const char *dir = cli_get(a, "beir");
     if (!dir) {
-        fprintf(stderr, "ragd: eval: --beir DIR is required\n");
-        return 2;
+        return fail_msg(RAGD_EUSAGE, "eval", "--beir DIR is required");
     }
-    long k = 100, maxq = 0, ct = 0;
+    long k = 100, maxq = 0, ct = 0, maxb = 0;
     search_opts tuning;
     search_opts_init(&tuning);
     if (cli_get_int(a, "k", 1, 1000, &k, &e) ||
         cli_get_int(a, "max-queries", 1, 10000000, &maxq, &e) ||
         cli_get_int(a, "chunk-tokens", 16, 8192, &ct, &e) ||
+        cli_get_int(a, "max-bytes", 1, 1L << 30, &maxb, &e) ||
         search_tuning_from_args(a, &tuning, &e))
         return fail("eval", &e);
     const char *mode = tuning.mode;
@@ -90,21 +93,20 @@ int cmd_eval(const command *cmd, cli_args *a)
         char p[4096];
         snprintf(p, sizeof p, "%s/%s", dir, need[i]);
         if (access(p, R_OK) != 0) {
-            fprintf(stderr,
-                    "ragd: eval: %s: missing or unreadable; --beir needs a BEIR dataset "
-                    "directory (corpus.jsonl, queries.jsonl, qrels/%s.tsv)\n",
-                    p, split);
             reranker_free(reranker);
-            return 1;
+            return fail_msg(RAGD_EINPUT, "eval",
+                            "%s: missing or unreadable; --beir needs a BEIR dataset "
+                            "directory (corpus.jsonl, queries.jsonl, qrels/%s.tsv)",
+                            p, split);
         }
     }
     {
         char p[4096];
         snprintf(p, sizeof p, "%s/qrels/%s.tsv", dir, split);
         if (access(p, R_OK) != 0) {
-            fprintf(stderr, "ragd: eval: %s: missing or unreadable (is --split right?)\n", p);
             reranker_free(reranker);
-            return 1;
+            return fail_msg(RAGD_EINPUT, "eval", "%s: missing or unreadable (is --split right?)",
+                            p);
         }
     }
     /* The collection: --collection, else "beir-<dataset dir name>". */
@@ -143,6 +145,7 @@ int cmd_eval(const command *cmd, cli_args *a)
     snprintf(corpus, sizeof corpus, "%s/corpus.jsonl", dir);
     char *paths[1] = {corpus};
     ingest_opts io = {.format = "jsonl",
+                      .max_bytes = (size_t)maxb,
                       .progress = !cli_flag(a, "json"),
                       .progress_tty = isatty(STDERR_FILENO) != 0,
                       .embedder = eng.embedder};

@@ -14,9 +14,16 @@
 
 /* --- search, context, answer --------------------------------------------------------- */
 
+#define QUERY_EMBEDDER_OPTS                                                                        \
+    {"embedder", true, "local | openai | ollama: must match the collection's (it is remembered)"}, \
+    {                                                                                              \
+        "embedder-model", true, "embedding model: must match the collection's"                     \
+    }
+
 const cli_optdef SEARCH_OPTS[] = {
     COMMON_OPTS,
     EMBED_OPTS,
+    QUERY_EMBEDDER_OPTS,
     {"k", true, "number of results (default 10)"},
     SEARCH_TUNING_OPTS,
     RERANK_OPTS,
@@ -72,9 +79,8 @@ static ragd_status query_request(const command *cmd, cli_args *a, json_t **out, 
         return RAGD_EUSAGE;
     size_t nf = 0;
     const char **filters = cli_get_all(a, "filter", &nf);
-    if (ingest_meta_parse(filters, nf, NULL, e)) { /* same KEY=VALUE rules as --meta */
+    if (ingest_kv_parse("--filter", filters, nf, NULL, e)) { /* the KEY=VALUE rules of --meta */
         free(filters);
-        ragd_error_prefix(e, "--filter");
         return RAGD_EUSAGE;
     }
     json_t *req = json_object();
@@ -96,6 +102,20 @@ static ragd_status query_request(const command *cmd, cli_args *a, json_t **out, 
             json_object_set_new(f, key, json_string(eq + 1));
         }
         json_object_set_new(req, "filter", f);
+    }
+    /* Only what the user typed is checked against the collection (the
+     * environment may name the embedder of another collection). */
+    if (cli_get(a, "embedder"))
+        json_object_set_new(req, "embedder", json_string(cli_get(a, "embedder")));
+    if (cli_get(a, "embedder-model")) {
+        json_t *m = json_string(cli_get(a, "embedder-model"));
+        if (!m) {
+            json_decref(req);
+            free(filters);
+            return ragd_error_set_field(e, RAGD_EUSAGE, "embedder-model",
+                                        "--embedder-model is not UTF-8 text");
+        }
+        json_object_set_new(req, "embedder_model", m);
     }
     free(filters);
     if (k) json_object_set_new(req, "k", json_integer(k));
@@ -132,12 +152,8 @@ static ragd_status query_request(const command *cmd, cli_args *a, json_t **out, 
 static int fail_query(const char *what, const ragd_error *e)
 {
     if (e->code == RAGD_ENOTFOUND && (!strcmp(e->field, "collection") || !e->field[0])) {
-        if (strstr(e->msg, "ingest something first"))
-            fprintf(stderr, "ragd: %s: %s\n", what, e->msg);
-        else
-            fprintf(stderr, "ragd: %s: %s; ingest something first (ragd ingest PATH)\n", what,
-                    e->msg);
-        return 1;
+        if (strstr(e->msg, "ingest something first")) return fail(what, e);
+        return fail_msg(e->code, what, "%s; ingest something first (ragd ingest PATH)", e->msg);
     }
     return fail(what, e);
 }
@@ -164,9 +180,8 @@ static int run_query(const command *cmd, cli_args *a, query_fn fn, json_t **res)
     ragd_error e;
     ragd_error_clear(&e);
     if (!a->npos) {
-        fprintf(stderr, "ragd: %s: no QUERY given; usage: ragd %s [options] QUERY\n", cmd->name,
-                cmd->name);
-        return 2;
+        return fail_msg(RAGD_EUSAGE, cmd->name, "no QUERY given; usage: ragd %s [options] QUERY",
+                        cmd->name);
     }
     json_t *req = NULL;
     ragd_engine_opts eo;
@@ -254,6 +269,7 @@ int cmd_context(const command *cmd, cli_args *a)
 const cli_optdef ANSWER_OPTS[] = {
     COMMON_OPTS,
     EMBED_OPTS,
+    QUERY_EMBEDDER_OPTS,
     {"k", true, "number of results (default 10)"},
     SEARCH_TUNING_OPTS,
     RERANK_OPTS,

@@ -58,8 +58,7 @@ int cmd_serve(const command *cmd, cli_args *a)
     ragd_error e;
     ragd_error_clear(&e);
     if (a->npos) {
-        fprintf(stderr, "ragd: serve: unexpected argument '%s'\n", a->pos[0]);
-        return 2;
+        return fail_msg(RAGD_EUSAGE, "serve", "unexpected argument '%s'", a->pos[0]);
     }
     api_server_opts so = {0};
     char host[64] = "127.0.0.1";
@@ -162,28 +161,27 @@ int cmd_keys(const command *cmd, cli_args *a)
     bool create = !strcmp(sub, "create"), list = !strcmp(sub, "list"),
          revoke = !strcmp(sub, "revoke");
     if (!create && !list && !revoke) {
-        fprintf(stderr, "ragd: keys: usage: ragd keys create --scope read|write|admin "
-                        "[--collection C]... [--name N] | list | revoke ID\n");
-        return 2;
+        return fail_msg(RAGD_EUSAGE, "keys",
+                        "usage: ragd keys create --scope read|write|admin "
+                        "[--collection C]... [--name N] | list | revoke ID");
     }
     if ((create || list) && a->npos != 1) {
-        fprintf(stderr, "ragd: keys %s: unexpected argument '%s'\n", sub, a->pos[1]);
-        return 2;
+        return fail_msg(RAGD_EUSAGE, create ? "keys create" : "keys list",
+                        "unexpected argument '%s'", a->pos[1]);
     }
     long long id = 0;
     if (revoke) {
         char *end = NULL;
         id = a->npos == 2 ? strtoll(a->pos[1], &end, 10) : 0;
         if (a->npos != 2 || !end || *end || id <= 0) {
-            fprintf(stderr, "ragd: keys revoke: expected one key ID (see 'ragd keys list')\n");
-            return 2;
+            return fail_msg(RAGD_EUSAGE, "keys revoke",
+                            "expected one key ID (see 'ragd keys list')");
         }
     }
     json_t *req = NULL;
     if (create) {
         if (!cli_get(a, "scope")) {
-            fprintf(stderr, "ragd: keys create: --scope read|write|admin is required\n");
-            return 2;
+            return fail_msg(RAGD_EUSAGE, "keys create", "--scope read|write|admin is required");
         }
         req = json_pack("{s:s,s:s}", "scope", cli_get(a, "scope"), "name",
                         cli_get(a, "name") ? cli_get(a, "name") : "");

@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/text.h"
+#include "ingest/encoding.h"
 #include "ingest/ingest.h"
 #include "ingest/summary.h"
 #include "retrieve/engine.h"
@@ -38,10 +41,59 @@
 
 #define RAGD_VERSION "0.1.0"
 
+static bool json_errors; /* process configuration: the command has --json */
+
+void cli_set_json_errors(bool on)
+{
+    json_errors = on;
+}
+
+json_t *cli_error_json(const char *what, const ragd_error *e)
+{
+    ragd_buf m = RAGD_BUF_INIT;
+    if (what) ragd_buf_printf(&m, "%s: ", what);
+    ragd_buf_puts(&m, e->msg);
+    char *msg = text_escape_invalid(m.data); /* file names may not be UTF-8 */
+    json_t *o = json_pack("{s:s,s:s}", "code", ragd_status_api_code(e->code), "message", msg);
+    free(msg);
+    if (e->field[0]) {
+        char *f = text_escape_invalid(e->field);
+        json_object_set_new(o, "field", json_string(f));
+        free(f);
+    }
+    ragd_buf_free(&m);
+    return json_pack("{s:o}", "error", o);
+}
+
+int fail_text(const char *what, const ragd_error *e)
+{
+    if (what)
+        fprintf(stderr, "ragd: %s: %s\n", what, e->msg);
+    else
+        fprintf(stderr, "ragd: %s\n", e->msg);
+    return ragd_status_exit_code(e->code);
+}
+
 int fail(const char *what, const ragd_error *e)
 {
-    fprintf(stderr, "ragd: %s: %s\n", what, e->msg);
-    return ragd_status_exit_code(e->code);
+    if (json_errors) {
+        json_t *j = cli_error_json(what, e);
+        print_json(j);
+        json_decref(j);
+    }
+    return fail_text(what, e);
+}
+
+int fail_msg(ragd_status code, const char *what, const char *fmt, ...)
+{
+    ragd_error e;
+    ragd_error_clear(&e);
+    e.code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.msg, sizeof e.msg, fmt, ap);
+    va_end(ap);
+    return fail(what, &e);
 }
 
 void print_json(json_t *j)
@@ -69,14 +121,19 @@ static int open_collection(const cli_args *a, const ragd_settings *create, ragd_
 {
     ragd_error e;
     ragd_error_clear(&e);
+    /* Only ingest-type commands create a store (they pass create). */
+    if (!create && !store_exists(data_dir(a))) {
+        ragd_error_set(&e, RAGD_ENOTFOUND,
+                       "no ragd data in '%s'; ingest something first (ragd ingest PATH)",
+                       data_dir(a));
+        return fail("cannot open data directory", &e);
+    }
     if (store_open(data_dir(a), st, &e)) return fail("cannot open data directory", &e);
     if (store_collection_open(*st, coll_name(a), create, coll, &e)) {
         store_close(*st);
         *st = NULL;
-        if (e.code == RAGD_ENOTFOUND) {
-            fprintf(stderr, "ragd: %s; ingest something first (ragd ingest PATH)\n", e.msg);
-            return 1;
-        }
+        if (e.code == RAGD_ENOTFOUND)
+            return fail_msg(e.code, NULL, "%s; ingest something first (ragd ingest PATH)", e.msg);
         return fail("collection", &e);
     }
     return 0;
@@ -100,6 +157,16 @@ static const cli_optdef INGEST_OPTS[] = {
     {"workers", true,
      "threads that load, parse, chunk and embed (default: online CPUs, at most 8; 1 = serial)"},
     {"prune", false, "delete documents from these paths whose files are gone"},
+    {"include", true,
+     "GLOB: walk only files matching it (gitignore-style, relative to the directory; "
+     "repeatable)"},
+    {"exclude", true,
+     "GLOB: skip matching files and directories in walks (gitignore-style, '!' re-includes; "
+     "repeatable)"},
+    {"verbose", false, "list every file a walk skips, with the reason"},
+    {"encoding", true,
+     "auto (default: guess Latin-1/Windows-1252 for text that is not UTF-8) | utf-8 | latin-1 "
+     "| windows-1252"},
     {"meta", true,
      "KEY=VALUE metadata for every document ingested (repeatable; wins over JSONL fields)"},
     {"summarizer", true,
@@ -213,22 +280,50 @@ static ragd_status summary_generator_from_args(const cli_args *a, ragd_generator
     return generator_new(&gc, out, e);
 }
 
+/* " (images 8, scripts 4)" from {"images":8,"scripts":4}, largest first;
+ * "" when nothing was skipped. Malloc'd. */
+static char *skipped_by_text(const json_t *by)
+{
+    ragd_buf b = RAGD_BUF_INIT;
+    size_t n = json_object_size(by);
+    const char **keys = n ? ragd_xcalloc(n, sizeof *keys) : NULL;
+    size_t k = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)by, key, v) keys[k++] = key;
+    for (size_t i = 0; i < k; i++) /* insertion sort: a handful of reasons */
+        for (size_t j = i; j > 0; j--) {
+            json_int_t x = json_integer_value(json_object_get(by, keys[j - 1]));
+            json_int_t y = json_integer_value(json_object_get(by, keys[j]));
+            if (x >= y) break;
+            const char *t = keys[j];
+            keys[j] = keys[j - 1];
+            keys[j - 1] = t;
+        }
+    for (size_t i = 0; i < k; i++)
+        ragd_buf_printf(&b, "%s%s %lld", i ? ", " : " (", keys[i],
+                        (long long)json_integer_value(json_object_get(by, keys[i])));
+    if (k) ragd_buf_putc(&b, ')');
+    free(keys);
+    return ragd_buf_steal(&b);
+}
+
 static int cmd_ingest(const command *cmd, cli_args *a)
 {
     (void)cmd;
     ragd_error e;
     ragd_error_clear(&e);
     if (a->npos == 0) {
-        fprintf(stderr, "ragd: ingest: no PATH given; usage: ragd ingest [options] PATH...\n");
-        return 2;
+        return fail_msg(RAGD_EUSAGE, "ingest",
+                        "no PATH given; usage: ragd ingest [options] PATH...");
     }
     ragd_settings s;
     store_settings_init(&s);
     const char *ch = cli_get(a, "chunker");
     if (ch) {
         if (strcmp(ch, "fixed") && strcmp(ch, "semantic") && strcmp(ch, "parent")) {
-            fprintf(stderr, "ragd: ingest: unknown --chunker '%s' (fixed, semantic, parent)\n", ch);
-            return 2;
+            return fail_msg(RAGD_EUSAGE, "ingest",
+                            "unknown --chunker '%s' (fixed, semantic, parent)", ch);
         }
         snprintf(s.chunker, sizeof s.chunker, "%s", ch);
     }
@@ -253,26 +348,23 @@ static int cmd_ingest(const command *cmd, cli_args *a)
         workers = ncpu < 1 ? 1 : ncpu > 8 ? 8 : ncpu;
     }
     if (s.chunker[0] && s.parent_tokens > 0 && strcmp(s.chunker, "parent") != 0) {
-        fprintf(stderr, "ragd: ingest: --parent-tokens applies only to --chunker parent\n");
-        return 2;
+        return fail_msg(RAGD_EUSAGE, "ingest", "--parent-tokens applies only to --chunker parent");
     }
     if (s.chunker[0] && s.semantic_percentile > 0 && strcmp(s.chunker, "semantic") != 0) {
-        fprintf(stderr, "ragd: ingest: --semantic-percentile applies only to --chunker semantic\n");
-        return 2;
+        return fail_msg(RAGD_EUSAGE, "ingest",
+                        "--semantic-percentile applies only to --chunker semantic");
     }
     if (s.parent_tokens > 0 && s.parent_tokens < (s.chunk_tokens > 0 ? s.chunk_tokens : 256)) {
-        fprintf(stderr, "ragd: ingest: --parent-tokens (%d) must be at least --chunk-tokens (%d)\n",
-                s.parent_tokens, s.chunk_tokens > 0 ? s.chunk_tokens : 256);
-        return 2;
+        return fail_msg(RAGD_EUSAGE, "ingest",
+                        "--parent-tokens (%d) must be at least --chunk-tokens (%d)",
+                        s.parent_tokens, s.chunk_tokens > 0 ? s.chunk_tokens : 256);
     }
     {
         int ct = s.chunk_tokens > 0 ? s.chunk_tokens : 256;
         if (s.overlap >= ct) {
-            fprintf(stderr,
-                    "ragd: ingest: --overlap (%d) must be smaller than --chunk-tokens "
-                    "(%d)\n",
-                    s.overlap, ct);
-            return 2;
+            return fail_msg(RAGD_EUSAGE, "ingest",
+                            "--overlap (%d) must be smaller than --chunk-tokens (%d)", s.overlap,
+                            ct);
         }
     }
     const char *idx = cli_get(a, "index");
@@ -290,6 +382,10 @@ static int cmd_ingest(const command *cmd, cli_args *a)
         return fail("ingest", &e);
     }
     /* --- end of the --meta hook */
+    if (ingest_encoding_check(cli_get(a, "encoding"), &e)) {
+        free(meta);
+        return fail("ingest", &e);
+    }
     ragd_generator *gen = NULL;
     if (summary_generator_from_args(a, &gen, &e)) {
         free(meta);
@@ -315,20 +411,38 @@ static int cmd_ingest(const command *cmd, cli_args *a)
         .summarizer = cli_get(a, "summarizer"),
         .generator = gen,
         .workers = (int)workers,
+        .verbose = cli_flag(a, "verbose"),
+        .encoding = cli_get(a, "encoding"),
     };
+    const char **incl = cli_get_all(a, "include", &o.ninclude);
+    const char **excl = cli_get_all(a, "exclude", &o.nexclude);
+    o.include = incl;
+    o.exclude = excl;
     json_t *report = NULL;
     ragd_status st_rc = ingest_paths(st, &coll, a->pos, a->npos, &o, &report, &e);
     free(meta);
+    free(incl);
+    free(excl);
+    bool reported = false;
     if (report) {
         if (cli_flag(a, "json")) {
+            /* One JSON object: the counts, and the error when there is one. */
+            if (st_rc) {
+                json_t *ej = cli_error_json("ingest", &e);
+                json_object_set(report, "error", json_object_get(ej, "error"));
+                json_decref(ej);
+            }
             print_json(report);
+            reported = true;
         } else {
-            printf("ingested into '%s': %lld added, %lld updated, %lld unchanged, %lld skipped, "
+            char *by = skipped_by_text(json_object_get(report, "skipped_by"));
+            printf("ingested into '%s': %lld added, %lld updated, %lld unchanged, %lld skipped%s, "
                    "%lld failed; %lld chunks, %.1f KB in %.2fs\n",
                    coll.name, ragd_json_int(report, "added"), ragd_json_int(report, "updated"),
-                   ragd_json_int(report, "unchanged"), ragd_json_int(report, "skipped"),
+                   ragd_json_int(report, "unchanged"), ragd_json_int(report, "skipped"), by,
                    ragd_json_int(report, "failed"), ragd_json_int(report, "chunks"),
                    ragd_json_int(report, "bytes") / 1024.0, ragd_json_num(report, "seconds"));
+            free(by);
             json_t *g = json_object_get(report, "generator");
             if (g)
                 printf(
@@ -341,7 +455,7 @@ static int cmd_ingest(const command *cmd, cli_args *a)
     }
     generator_free(gen);
     engine_close(&eng);
-    if (st_rc) return fail("ingest", &e);
+    if (st_rc) return reported ? fail_text("ingest", &e) : fail("ingest", &e);
     return 0;
 }
 
@@ -384,9 +498,8 @@ static int cmd_docs(const command *cmd, cli_args *a)
 static int need_one_arg(const command *cmd, cli_args *a)
 {
     if (a->npos != 1) {
-        fprintf(stderr, "ragd: %s: expected exactly one %s; usage: ragd %s %s\n", cmd->name,
-                cmd->args, cmd->name, cmd->args);
-        return 2;
+        return fail_msg(RAGD_EUSAGE, cmd->name, "expected exactly one %s; usage: ragd %s %s",
+                        cmd->args, cmd->name, cmd->args);
     }
     return 0;
 }
@@ -638,17 +751,44 @@ static void print_usage(FILE *f)
                "run 'ragd COMMAND --help' for a command's options.\n");
 }
 
+/* A command as JSON: {"name","args","summary","options":[{"name","value","help"}]}. */
+static json_t *command_json(const command *c)
+{
+    json_t *opts = json_array();
+    for (int i = 0; c->opts[i].name; i++)
+        json_array_append_new(opts, json_pack("{s:s,s:b,s:s}", "name", c->opts[i].name, "value",
+                                              c->opts[i].has_value, "help", c->opts[i].help));
+    return json_pack("{s:s,s:s,s:s,s:o}", "name", c->name, "args", c->args, "summary", c->summary,
+                     "options", opts);
+}
+
 static int cmd_help(const command *cmd, cli_args *a)
 {
     (void)cmd;
+    if (cli_flag(a, "json")) {
+        json_t *out = NULL;
+        if (a->npos) {
+            for (int i = 0; COMMANDS[i].name && !out; i++)
+                if (!strcmp(COMMANDS[i].name, a->pos[0])) out = command_json(&COMMANDS[i]);
+            if (!out) return fail_msg(RAGD_EUSAGE, "help", "unknown command '%s'", a->pos[0]);
+        } else {
+            json_t *arr = json_array();
+            for (int i = 0; COMMANDS[i].name; i++)
+                json_array_append_new(arr, command_json(&COMMANDS[i]));
+            out = json_pack("{s:s,s:o,s:[ssss]}", "version", RAGD_VERSION, "commands", arr,
+                            "exit_codes", "0 ok", "1 bad input", "2 usage", "3 provider/network");
+        }
+        print_json(out);
+        json_decref(out);
+        return 0;
+    }
     if (a->npos) {
         for (int i = 0; COMMANDS[i].name; i++)
             if (!strcmp(COMMANDS[i].name, a->pos[0])) {
                 print_command_help(stdout, &COMMANDS[i]);
                 return 0;
             }
-        fprintf(stderr, "ragd: help: unknown command '%s'\n", a->pos[0]);
-        return 2;
+        return fail_msg(RAGD_EUSAGE, "help", "unknown command '%s'", a->pos[0]);
     }
     print_usage(stdout);
     return 0;
@@ -670,22 +810,24 @@ int main(int argc, char **argv)
     const command *cmd = NULL;
     for (int i = 0; COMMANDS[i].name; i++)
         if (!strcmp(COMMANDS[i].name, name)) cmd = &COMMANDS[i];
-    if (!cmd) {
-        fprintf(stderr, "ragd: unknown command '%s'; run 'ragd help'\n", name);
-        return 2;
-    }
+    /* --json anywhere (before "--") makes errors JSON too, even those
+     * found while the options are parsed. */
+    for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--json")) cli_set_json_errors(true);
+    if (!cmd) return fail_msg(RAGD_EUSAGE, NULL, "unknown command '%s'; run 'ragd help'", name);
     cli_args a;
     ragd_error e;
     ragd_error_clear(&e);
     if (cli_parse(argc - 2, argv + 2, cmd->opts, &a, &e)) {
-        fprintf(stderr, "ragd: %s: %s; run 'ragd %s --help'\n", cmd->name, e.msg, cmd->name);
-        return 2;
+        size_t n = strlen(e.msg);
+        snprintf(e.msg + n, sizeof e.msg - n, "; run 'ragd %s --help'", cmd->name);
+        return fail(cmd->name, &e);
     }
+    cli_set_json_errors(cli_flag(&a, "json"));
     const char *lf = cli_get(&a, "log-format");
     if (lf && strcmp(lf, "text") && strcmp(lf, "json")) {
-        fprintf(stderr, "ragd: %s: --log-format must be text or json\n", cmd->name);
         cli_args_free(&a);
-        return 2;
+        return fail_msg(RAGD_EUSAGE, cmd->name, "--log-format must be text or json");
     }
     log_configure(lf && !strcmp(lf, "json") ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT, LOG_INFO);
     int rc;

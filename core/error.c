@@ -102,6 +102,29 @@ const char *ragd_status_name(ragd_status code)
     return "unknown";
 }
 
+const char *ragd_status_api_code(ragd_status code)
+{
+    switch (code) {
+    case RAGD_EINPUT:
+    case RAGD_EUSAGE:
+        return "invalid_request";
+    case RAGD_ERANGE:
+        return "out_of_range";
+    case RAGD_ENOTFOUND:
+        return "not_found";
+    case RAGD_ECONFLICT:
+        return "conflict";
+    case RAGD_EPROVIDER:
+        return "provider_unavailable";
+    case RAGD_EAUTH:
+        return "unauthorized";
+    case RAGD_EFORBIDDEN:
+        return "forbidden";
+    default:
+        return "internal_error";
+    }
+}
+
 int ragd_status_exit_code(ragd_status code)
 {
     switch (code) {

@@ -66,6 +66,13 @@ ragd_status ragd_error_prefix(ragd_error *err, const char *fmt, ...)
 /* A short stable name for a status ("input", "provider", ...). Static string. */
 const char *ragd_status_name(ragd_status code);
 
+/* The error code string of the HTTP API's error object for a status
+ * ("invalid_request", "out_of_range", "not_found", "conflict",
+ * "provider_unavailable", "unauthorized", "forbidden", "internal_error"):
+ * the same table as api_status_code (api/routes.c, docs/http.md), so
+ * `ragd CMD --json` errors carry the codes HTTP clients see. Static. */
+const char *ragd_status_api_code(ragd_status code);
+
 /* The CLI exit code for a status: 1 bad input, 2 usage, 3 provider/network,
  * 1 for everything else that failed. */
 int ragd_status_exit_code(ragd_status code);

@@ -8,7 +8,9 @@
  * no allowed cut, like a 5,000-character token — at a grapheme boundary.
  * Heading sections are hard boundaries: a chunk never spans two sections, so
  * its heading path is exact. The next window starts `overlap` tokens before
- * the end, snapped forward to a sentence start (else a word start).
+ * the end, snapped forward to a block or sentence start (else a word start),
+ * never to a line inside a fenced code block: a chunk that began mid-code
+ * would carry code without its opening fence and a dangling closing one.
  *
  * Offsets are bytes into the normalized text; chunk text is text[start:end]
  * with surrounding whitespace trimmed.
@@ -260,6 +262,23 @@ void chunk_emit(chunk_list *out, const chunk_ctx *cx, size_t s, size_t e, int pa
     out->v[out->n - 1].parent = parent;
 }
 
+/* Whether pos lies strictly inside a fenced code block of d (after its
+ * opening fence line starts, before its end). Blocks are sorted by start. */
+static bool inside_code(const ingest_doc *d, size_t pos)
+{
+    size_t lo = 0, hi = d->nblocks;
+    while (lo < hi) { /* the last block starting before pos */
+        size_t mid = (lo + hi) / 2;
+        if (d->blocks[mid].start < pos)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (!lo) return false;
+    const ingest_block *b = &d->blocks[lo - 1];
+    return b->kind == BLOCK_CODE && pos < b->end;
+}
+
 void chunk_windows(const chunk_ctx *cx, size_t start, size_t end, size_t max, size_t overlap,
                    int parent, chunk_list *out)
 {
@@ -321,11 +340,12 @@ void chunk_windows(const chunk_ctx *cx, size_t start, size_t end, size_t max, si
             size_t te = tok_index(ts, nt, wend);
             size_t target = ts[te > overlap ? te - overlap : 0];
             if (target <= pos) target = pos + 1;
-            /* Snap forward to a sentence start, else a word start, within
-             * the overlap region. */
+            /* Snap forward to a block or sentence start, else a word start,
+             * within the overlap region; never into a code block. */
             size_t snap = 0;
             int sp = -1;
             for (size_t k = cut_index(&c, target); k < c.n && c.v[k].pos < wend; k++) {
+                if (inside_code(d, c.v[k].pos)) continue;
                 int pr = c.v[k].prio >= CUT_SENTENCE ? 2 : 1;
                 if (pr > sp) snap = c.v[k].pos, sp = pr;
                 if (sp == 2) break;

@@ -243,6 +243,17 @@ typedef struct {
      * runs everything on the calling thread, larger values are capped at
      * INGEST_MAX_WORKERS. */
     int workers;
+    /* Directory walks (ingest/walk.h): gitignore-style --include and
+     * --exclude patterns (borrowed), and --verbose to list skipped files. */
+    const char *const *include;
+    size_t ninclude;
+    const char *const *exclude;
+    size_t nexclude;
+    bool verbose;
+    /* Source encoding of text and Markdown that is not UTF-8
+     * (ingest/encoding.h): NULL or "auto" guesses; "utf-8", "latin-1",
+     * "windows-1252". */
+    const char *encoding;
 } ingest_opts;
 
 #define INGEST_MAX_WORKERS 64
@@ -252,6 +263,11 @@ typedef struct {
  * the rest after the first '=' (may be empty); a repeated key keeps the
  * last value. Anything else is RAGD_EUSAGE naming the bad argument. */
 ragd_status ingest_meta_parse(const char *const *kv, size_t n, json_t **out, ragd_error *err);
+
+/* The same rules for another option (opt: "--filter"), whose name errors
+ * carry (and, without the dashes, as the error's field). */
+ragd_status ingest_kv_parse(const char *opt, const char *const *kv, size_t n, json_t **out,
+                            ragd_error *err);
 
 /* Embed chunk texts (contextual header + text) through the embedding cache:
  * cached (model, SHA-256 of text) pairs cost no provider call; the rest are

@@ -75,6 +75,20 @@ static bool looks_like_html(const char *head, size_t n)
            has_prefix_ci(head + i, n - i, "<html");
 }
 
+/* Legacy 8-bit text (Latin-1, Windows-1252; ingest/encoding.h converts
+ * it): no control bytes but tab, newlines and form feed, and mostly ASCII. */
+static bool looks_like_8bit_text(const char *s, size_t n)
+{
+    size_t high = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f') return false;
+        if (c == 0x7F) return false;
+        high += c >= 0x80;
+    }
+    return high * 4 < n;
+}
+
 const char *ingest_detect_format(const char *path, const char *hint, const char *head,
                                  size_t head_len, ragd_error *err)
 {
@@ -118,7 +132,8 @@ const char *ingest_detect_format(const char *path, const char *hint, const char 
         ragd_error_set(err, RAGD_EINPUT, "binary file (NUL bytes); not a text document");
         return NULL;
     }
-    if (!text_utf8_check(head, head_len, &bad, &why) && head_len - bad > 4) {
+    if (!text_utf8_check(head, head_len, &bad, &why) && head_len - bad > 4 &&
+        !looks_like_8bit_text(head, head_len)) {
         ragd_error_set(err, RAGD_EINPUT, "binary file (not UTF-8 text at byte %zu)", bad);
         return NULL;
     }

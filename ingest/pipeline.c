@@ -22,6 +22,8 @@
  * worker both phases run inline, one input at a time: the serial path.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,27 +35,13 @@
 #include "core/buf.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "core/path.h"
 #include "core/text.h"
 #include "index/vector.h"
 #include "ingest/ingest.h"
+#include "ingest/encoding.h"
 #include "ingest/summary.h"
-
-/* A directory's identity, for walking each one once. */
-typedef struct {
-    dev_t dev;
-    ino_t ino;
-} dir_id;
-
-typedef struct {
-    char *path; /* as opened */
-    char *key;  /* document id */
-    off_t size;
-} input_file;
-
-typedef struct {
-    input_file *v;
-    size_t n, cap;
-} file_list;
+#include "ingest/walk.h"
 
 typedef struct {
     ragd_store *st;
@@ -70,12 +58,12 @@ typedef struct {
     summary_ctx *sum; /* document summaries (ingest/summary.h) */
     json_t *seen;     /* document ids met in this run (a set: id -> true) */
     long pruned;
+    long inputs;          /* files, records and texts met (not JSONL end marks) */
     long summary_entries; /* documents stored with a summary entry */
     ragd_generator *gen;  /* o->generator with --summarizer llm, else NULL */
     gen_usage gusage;
     summary_llm_breaker breaker; /* stops calling a generator that is down */
-    dir_id *dirs;                /* directories walked, sorted (walk) */
-    size_t ndirs, capdirs;
+    walk_stats walk;             /* what the walks met and skipped (skipped: reason -> count) */
 } run;
 
 static double now_s(void)
@@ -83,97 +71,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void file_add(file_list *l, const char *path, const char *key, off_t size)
-{
-    ragd_array_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v);
-    l->v[l->n].path = ragd_xstrdup(path);
-    l->v[l->n].key = ragd_xstrdup(key);
-    l->v[l->n].size = size;
-    l->n++;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int dir_id_cmp(const void *a, const void *b)
-{
-    const dir_id *x = a, *y = b;
-    if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
-    return x->ino < y->ino ? -1 : x->ino > y->ino;
-}
-
-/* Record directory `id` as walked; false if it already was. */
-static bool dir_first_visit(run *r, dir_id id)
-{
-    size_t lo = 0, hi = r->ndirs;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = dir_id_cmp(&r->dirs[mid], &id);
-        if (!c) return false;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    ragd_array_grow((void **)&r->dirs, &r->capdirs, r->ndirs + 1, sizeof *r->dirs);
-    memmove(r->dirs + lo + 1, r->dirs + lo, (r->ndirs - lo) * sizeof *r->dirs);
-    r->dirs[lo] = id;
-    r->ndirs++;
-    return true;
-}
-
-/* Recursively list dir (sorted; dot entries skipped). Symbolic links are
- * followed, to files and to directories, but each directory (by device and
- * inode) is walked once per run: a link back up the tree (sub/loop -> ..)
- * or a second link to a directory already walked is skipped with a
- * warning (issue 12 #9: one loop turned 1 file into 41 documents). */
-static void walk(const char *dir, const char *rel, file_list *out, run *r)
-{
-    struct stat ds;
-    if (stat(dir, &ds) == 0 && !dir_first_visit(r, (dir_id){ds.st_dev, ds.st_ino})) {
-        log_write(LOG_WARN, "skipping a directory already walked (a symbolic link loop?)", "dir",
-                  dir, NULL);
-        return;
-    }
-    DIR *dh = opendir(dir);
-    if (!dh) {
-        log_write(LOG_WARN, "cannot read directory", "dir", dir, NULL);
-        return;
-    }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(dh)) != NULL) {
-        if (de->d_name[0] == '.') continue;
-        ragd_array_grow((void **)&names, &cap, n + 1, sizeof *names);
-        names[n++] = ragd_xstrdup(de->d_name);
-    }
-    closedir(dh);
-    if (n) qsort(names, n, sizeof *names, name_cmp);
-    for (size_t i = 0; i < n; i++) {
-        ragd_buf p = RAGD_BUF_INIT, k = RAGD_BUF_INIT;
-        ragd_buf_printf(&p, "%s/%s", dir, names[i]);
-        if (rel[0])
-            ragd_buf_printf(&k, "%s/%s", rel, names[i]);
-        else
-            ragd_buf_puts(&k, names[i]);
-        struct stat sb;
-        if (stat(p.data, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            walk(p.data, k.data, out, r);
-        } else {
-            /* Regular files, and anything else (broken links, FIFOs) so the
-             * reader reports them by name. */
-            file_add(out, p.data, k.data, stat(p.data, &sb) == 0 ? sb.st_size : 0);
-        }
-        ragd_buf_free(&p);
-        ragd_buf_free(&k);
-        free(names[i]);
-    }
-    free(names);
 }
 
 static void report_error(run *r, const char *file, const ragd_error *e)
@@ -252,6 +149,20 @@ static char *merged_metadata(const run *r, const char *base_json)
 
 ragd_status ingest_meta_parse(const char *const *kv, size_t n, json_t **out, ragd_error *err)
 {
+    return ingest_kv_parse("--meta", kv, n, out, err);
+}
+
+/* An option's name without its leading dashes, as an error field. */
+static const char *opt_field(const char *opt)
+{
+    while (*opt == '-')
+        opt++;
+    return opt;
+}
+
+ragd_status ingest_kv_parse(const char *opt, const char *const *kv, size_t n, json_t **out,
+                            ragd_error *err)
+{
     if (out) *out = NULL;
     json_t *o = json_object();
     for (size_t i = 0; i < n; i++) {
@@ -266,15 +177,16 @@ ragd_status ingest_meta_parse(const char *const *kv, size_t n, json_t **out, rag
         }
         if (!ok) {
             json_decref(o);
-            return ragd_error_set(err, RAGD_EUSAGE,
-                                  "--meta '%s': expected KEY=VALUE with KEY of 1-64 characters "
-                                  "from A-Z a-z 0-9 _ . -",
-                                  a);
+            return ragd_error_set_field(err, RAGD_EUSAGE, opt_field(opt),
+                                        "%s '%s': expected KEY=VALUE with KEY of 1-64 characters "
+                                        "from A-Z a-z 0-9 _ . -",
+                                        opt, a);
         }
         json_t *v = json_string(eq + 1);
         if (!v) {
             json_decref(o);
-            return ragd_error_set(err, RAGD_EUSAGE, "--meta '%s': the value is not UTF-8 text", a);
+            return ragd_error_set_field(err, RAGD_EUSAGE, opt_field(opt),
+                                        "%s '%s': the value is not UTF-8 text", opt, a);
         }
         char key[65];
         memcpy(key, a, klen);
@@ -299,16 +211,20 @@ ragd_status ingest_meta_parse(const char *const *kv, size_t n, json_t **out, rag
  * statistics come from the writer's connection) and the summary entry's
  * text, the embedding-cache inserts and store_doc_put. */
 
-typedef enum { IT_FILE, IT_RECORD, IT_ERROR, IT_MARK } item_kind;
+typedef enum { IT_FILE, IT_RECORD, IT_ERROR, IT_MARK, IT_SKIP } item_kind;
 typedef enum { OUT_NONE, OUT_FAILED, OUT_SKIPPED, OUT_UNCHANGED, OUT_READY } item_outcome;
 
 typedef struct {
     /* Set by the writer when the item is made. */
-    item_kind kind; /* IT_ERROR: err says why; IT_MARK: progress only (a JSONL file's end) */
-    char *label;    /* the file, or "file:line" of a JSONL record, for messages */
-    char *key;      /* document id */
-    char *source;   /* stored as the document's source */
-    char *path;     /* IT_FILE: the file to read */
+    /* IT_ERROR: err says why; IT_MARK: progress only (a JSONL file's end);
+     * IT_SKIP: skipped with err as the warning (an empty JSONL record) */
+    item_kind kind;
+    char *label;   /* the file, or "file:line" of a JSONL record, for messages */
+    char *key;     /* document id */
+    char *source;  /* stored as the document's source */
+    char *path;    /* IT_FILE: the file to read */
+    char *abspath; /* IT_FILE: its absolute normalized path, recorded with the document */
+    bool walked;   /* IT_FILE: found by a directory walk (may be skipped, not failed) */
     char *fallback_title;
     char *hash_extra;    /* hashed after the bytes (metadata), or NULL */
     char *metadata_json; /* the document's metadata, or NULL */
@@ -323,8 +239,10 @@ typedef struct {
     bool hashed;        /* read and hashed: hash is set */
     char hash[RAGD_SHA256_HEX];
     item_outcome out;
-    ragd_status rc; /* OUT_FAILED */
-    ragd_error err; /* OUT_FAILED, OUT_SKIPPED, IT_ERROR, a failed read */
+    const char *skip_reason; /* OUT_SKIPPED, IT_SKIP: the count it goes under (static) */
+    char *warning;           /* printed at commit (a guessed encoding), or NULL */
+    ragd_status rc;          /* OUT_FAILED */
+    ragd_error err;          /* OUT_FAILED, OUT_SKIPPED, IT_ERROR, a failed read */
     ingest_doc d;
     bool have_doc;
     chunk_list cl;
@@ -370,6 +288,8 @@ static void item_free(item *it)
     free(it->key);
     free(it->source);
     free(it->path);
+    free(it->abspath);
+    free(it->warning);
     free(it->fallback_title);
     free(it->hash_extra);
     free(it->metadata_json);
@@ -475,6 +395,43 @@ static void prep_fail(item *it, ragd_status rc)
     it->rc = rc;
 }
 
+static void prep_skip(item *it, const char *reason, const char *why)
+{
+    it->out = OUT_SKIPPED;
+    it->skip_reason = reason;
+    ragd_error_set(&it->err, RAGD_ENOTFOUND, "%s", why);
+}
+
+/* Legacy 8-bit text (Latin-1, Windows-1252) becomes UTF-8 before it is
+ * hashed and parsed (ingest/encoding.h); a guess is reported at commit. */
+static void convert_legacy(item *it, const ingest_opts *o)
+{
+    char *u = NULL;
+    size_t un = 0;
+    const char *used = NULL;
+    ingest_to_utf8(it->raw, it->n, o->encoding, &u, &un, &used);
+    if (!used) return;
+    free(it->raw);
+    it->raw = u;
+    it->n = un;
+    if (!o->encoding || !*o->encoding || !strcmp(o->encoding, "auto")) {
+        ragd_buf w = RAGD_BUF_INIT;
+        ragd_buf_printf(&w,
+                        "not UTF-8; converted from %s (a guess: --encoding latin-1, "
+                        "windows-1252 or utf-8 overrides)",
+                        used);
+        it->warning = ragd_buf_steal(&w);
+    }
+    ragd_buf hx = RAGD_BUF_INIT; /* the conversion is part of what was stored */
+    if (it->hash_extra) ragd_buf_puts(&hx, it->hash_extra);
+    ragd_buf_printf(&hx,
+                    "\x1f"
+                    "enc=%s",
+                    used);
+    free(it->hash_extra);
+    it->hash_extra = ragd_buf_steal(&hx);
+}
+
 /* The prepare phase (see above). Touches only the item, c's borrowed
  * handles and reentrant functions, so items prepare on several threads. */
 static void prepare(item *it, const prep_ctx *c)
@@ -487,12 +444,20 @@ static void prepare(item *it, const prep_ctx *c)
             prep_fail(it, rc);
             return;
         }
+        if (it->walked && it->n == 0) { /* named on the command line: an error */
+            prep_skip(it, "empty", "empty file; skipped");
+            return;
+        }
         it->format =
             ingest_detect_format(it->path, c->o->format, it->raw, it->n < 4096 ? it->n : 4096, e);
         if (!it->format) {
-            prep_fail(it, e->code);
+            if (it->walked && !strncmp(e->msg, "binary file", 11))
+                prep_skip(it, "binary", "binary content, not a document; skipped");
+            else
+                prep_fail(it, e->code);
             return;
         }
+        if (!strcmp(it->format, "txt") || !strcmp(it->format, "md")) convert_legacy(it, c->o);
     }
     if (!it->hashed) {
         ragd_buf hb = RAGD_BUF_INIT;
@@ -654,6 +619,7 @@ static ragd_status store_ready(run *r, item *it, bool existed, ragd_error *err)
             .text = d->text,
             .text_len = d->len,
             .content_hash = it->hash,
+            .path = it->abspath,
             .metadata_json = d->metadata_json,
             .summary_json = summary,
             .tokens = text_count_tokens(d->text, d->len),
@@ -681,6 +647,48 @@ static ragd_status store_ready(run *r, item *it, bool existed, ragd_error *err)
     return rc;
 }
 
+static void warn_file(const item *it, const char *msg)
+{
+    if (log_is_json())
+        log_write(LOG_WARN, msg, "file", it->label, NULL);
+    else
+        fprintf(stderr, "ragd: warning: %s: %s\n", it->label, msg);
+}
+
+/* A skipped input: warned about, and counted under its reason. */
+static void count_skip(run *r, const item *it)
+{
+    r->skipped++;
+    warn_file(it, it->err.msg);
+    const char *reason = it->skip_reason ? it->skip_reason : "empty";
+    json_t *n = json_object_get(r->walk.skipped, reason);
+    json_object_set_new(r->walk.skipped, reason, json_integer(n ? json_integer_value(n) + 1 : 1));
+}
+
+/* Whether the file at a document's recorded path is still there (a
+ * document whose file is gone may be taken over: the file moved). */
+static bool stored_file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && !S_ISDIR(sb.st_mode);
+}
+
+/* Two different files of this run that map to one document id: an error
+ * naming both (the first one met keeps the id). */
+static bool id_collision(run *r, const item *it, ragd_error *e)
+{
+    if (!it->abspath) return false;
+    json_t *prev = json_object_get(r->seen, it->key);
+    const char *pp = json_string_value(json_object_get(prev, "path"));
+    if (!pp || !*pp || !strcmp(pp, it->abspath)) return false;
+    ragd_error_set(e, RAGD_EINPUT,
+                   "document id '%s' is also the id of %s in this run; two files cannot share "
+                   "an id: ingest their common parent directory (ids are then paths relative to "
+                   "it), or ingest one of them into another --collection",
+                   it->key, json_string_value(json_object_get(prev, "label")));
+    return true;
+}
+
 /* The commit phase, on the writer, in input order. Returns a status only
  * for failures that stop the run (store errors); per-document problems are
  * reported and counted. wctx prepares again on the writer an item whose
@@ -691,24 +699,58 @@ static ragd_status commit(run *r, item *it, const prep_ctx *wctx)
     r->done_bytes = it->done_bytes;
     r->files_done = it->files_done;
     if (it->kind == IT_MARK) goto done;
+    r->inputs++;
+    if (it->warning) warn_file(it, it->warning);
+    if (it->kind == IT_SKIP || (it->out == OUT_SKIPPED && it->skip_reason)) {
+        count_skip(r, it);
+        goto done;
+    }
     if (it->kind == IT_ERROR || !it->hashed) {
         report_error(r, it->label, &it->err);
         goto done;
     }
-    /* Met, whatever happens next: --prune never removes a document whose
-     * input is still there, even when this version of it fails. */
-    json_object_set_new(r->seen, it->key, json_true());
-    bool found = false;
-    char old[65] = "";
     ragd_error e;
     ragd_error_clear(&e);
-    ragd_status rc = store_doc_find(r->st, r->coll->id, it->key, &found, old, &e);
+    if (id_collision(r, it, &e)) {
+        report_error(r, it->label, &e);
+        goto done;
+    }
+    /* Met, whatever happens next: --prune never removes a document whose
+     * input is still there, even when this version of it fails. */
+    json_object_set_new(r->seen, it->key,
+                        json_pack("{s:s,s:s}", "path", it->abspath ? it->abspath : "", "label",
+                                  it->source ? it->source : ""));
+    bool found = false;
+    char old[65] = "";
+    char *old_path = NULL;
+    ragd_status rc = store_doc_find(r->st, r->coll->id, it->key, &found, old, &old_path, &e);
     if (rc) {
         report_error(r, it->label, &e);
         fatal = rc;
         goto done;
     }
+    if (found && it->abspath && *old_path && strcmp(old_path, it->abspath) &&
+        stored_file_exists(old_path)) {
+        ragd_error_set(&e, RAGD_EINPUT,
+                       "document id '%s' already belongs to %s (ingested earlier) and two files "
+                       "cannot share an id: ingest their common parent directory, or use "
+                       "another --collection",
+                       it->key, old_path);
+        free(old_path);
+        json_object_del(r->seen, it->key);
+        report_error(r, it->label, &e);
+        goto done;
+    }
+    bool path_moved = found && it->abspath && strcmp(old_path, it->abspath);
+    free(old_path);
     if (found && strcmp(old, it->hash) == 0) {
+        /* Unchanged; a file that moved (or was stored before paths were
+         * recorded) gets its path recorded. */
+        if (path_moved && (rc = store_doc_set_path(r->st, r->coll->id, it->key, it->abspath, &e))) {
+            report_error(r, it->label, &e);
+            fatal = rc;
+            goto done;
+        }
         r->unchanged++;
         goto done;
     }
@@ -720,11 +762,8 @@ static ragd_status commit(run *r, item *it, const prep_ctx *wctx)
     }
     switch (it->out) {
     case OUT_SKIPPED:
-        r->skipped++;
-        if (log_is_json())
-            log_write(LOG_WARN, it->err.msg, "file", it->label, NULL);
-        else
-            fprintf(stderr, "ragd: warning: %s: %s\n", it->label, it->err.msg);
+        if (!it->skip_reason) it->skip_reason = "no text";
+        count_skip(r, it);
         break;
     case OUT_READY:
         rc = store_ready(r, it, found, &e);
@@ -754,9 +793,12 @@ typedef struct {
     const file_list *files;
     size_t fi; /* the next file */
     size_t files_done, done_bytes;
-    /* The JSONL file being split into records (jraw NULL: none). */
-    char *jraw;
-    size_t jn, jpos, jline, jbase, jsize;
+    /* The JSONL file being read record by record (jf NULL: none). The
+     * size limit applies to each record (line), not to the file. */
+    FILE *jf;
+    char *jline_buf;
+    size_t jline_cap;
+    size_t jpos, jline, jbase, jsize;
     const char *jpath;
     /* In-memory documents (ingest_texts), taken after the files. */
     const ingest_text *texts;
@@ -775,7 +817,15 @@ static item *jsonl_item(run *r, const char *path, size_t line, const char *s, si
     const char *text = o ? json_string_value(json_object_get(o, "text")) : NULL;
     const char *title = o ? json_string_value(json_object_get(o, "title")) : NULL;
     item *it;
-    if (!o || !json_is_object(o) || !id || !text) {
+    json_t *tv = o ? json_object_get(o, "text") : NULL;
+    if (o && json_is_object(o) && id && (!tv || json_is_null(tv) || (text && !*text)) &&
+        (!title || !*title)) {
+        /* Real BEIR corpora have records with no text: skipped, not failed. */
+        it = item_new(IT_SKIP, label.data);
+        it->skip_reason = "empty";
+        ragd_error_set(&it->err, RAGD_ENOTFOUND, "empty record '%s' (no title or text); skipped",
+                       id);
+    } else if (!o || !json_is_object(o) || !id || !text) {
         it = item_new(IT_ERROR, label.data);
         ragd_error_set(&it->err, RAGD_EINPUT, "%s",
                        !o ? je.text : "expected an object with string \"_id\" and \"text\"");
@@ -860,27 +910,65 @@ static item *text_item(run *r, const ingest_text *t)
     return it;
 }
 
+/* Open a JSONL file for reading line by line: a regular, readable file of
+ * any size (its records are limited one by one). */
+static ragd_status jsonl_open(const char *path, FILE **out, ragd_error *err)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return ragd_error_set(err, RAGD_EINPUT, "cannot open: %s",
+                              errno == ENOENT ? "file vanished or is a broken link"
+                                              : strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return ragd_error_set(err, RAGD_EINPUT, "not a regular file");
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        close(fd);
+        return ragd_error_set(err, RAGD_EINPUT, "cannot open: %s", strerror(errno));
+    }
+    *out = f;
+    return RAGD_OK;
+}
+
 /* The next input in order (false at the end): each file, and each line of
- * a JSONL file (split here, on the writer), then a mark at its end. */
+ * a JSONL file (read here, on the writer), then a mark at its end. */
 static bool next_item(run *r, input_iter *in, item **out)
 {
     for (;;) {
-        if (in->jraw) {
-            if (in->jpos < in->jn) {
-                size_t i = in->jpos;
-                const char *nl = memchr(in->jraw + i, '\n', in->jn - i);
-                size_t e = nl ? (size_t)(nl - in->jraw) : in->jn;
+        if (in->jf) {
+            ssize_t got = getline(&in->jline_buf, &in->jline_cap, in->jf);
+            if (got > 0) {
+                size_t n = (size_t)got;
                 in->jline++;
-                in->jpos = e + 1;
-                if (e == i) continue;
-                item *it = jsonl_item(r, in->jpath, in->jline, in->jraw + i, e - i);
+                in->jpos += n;
+                while (n && (in->jline_buf[n - 1] == '\n' || in->jline_buf[n - 1] == '\r'))
+                    n--;
+                if (!n) continue;
+                size_t maxb = r->o->max_bytes ? r->o->max_bytes : INGEST_DEFAULT_MAX_BYTES;
+                item *it;
+                if (n > maxb) {
+                    ragd_buf label = RAGD_BUF_INIT;
+                    ragd_buf_printf(&label, "%s:%zu", in->jpath, in->jline);
+                    it = item_new(IT_ERROR, label.data);
+                    ragd_buf_free(&label);
+                    ragd_error_set(&it->err, RAGD_EINPUT,
+                                   "record too large: %.1f MB exceeds the %.1f MB limit "
+                                   "(--max-bytes)",
+                                   n / 1048576.0, maxb / 1048576.0);
+                } else {
+                    it = jsonl_item(r, in->jpath, in->jline, in->jline_buf, n);
+                }
                 it->files_done = in->files_done;
-                it->done_bytes = in->jbase + (in->jpos < in->jn ? in->jpos : in->jn);
+                it->done_bytes = in->jbase + (in->jpos < in->jsize ? in->jpos : in->jsize);
                 *out = it;
                 return true;
             }
-            free(in->jraw);
-            in->jraw = NULL;
+            fclose(in->jf);
+            in->jf = NULL;
             item *m = item_new(IT_MARK, in->jpath);
             in->files_done++;
             in->done_bytes = in->jbase + in->jsize;
@@ -906,11 +994,9 @@ static bool next_item(run *r, input_iter *in, item **out)
         const char *fmt = ingest_detect_format(f->path, r->o->format, "", 0, &e);
         item *it;
         if (fmt && !strcmp(fmt, "jsonl")) {
-            char *raw = NULL;
-            size_t n = 0;
-            if (!ingest_read_file(f->path, r->o->max_bytes, &raw, &n, &e)) {
-                in->jraw = raw;
-                in->jn = n;
+            FILE *jf = NULL;
+            if (!jsonl_open(f->path, &jf, &e)) {
+                in->jf = jf;
                 in->jpos = in->jline = 0;
                 in->jbase = in->done_bytes;
                 in->jsize = (size_t)f->size;
@@ -926,6 +1012,8 @@ static bool next_item(run *r, input_iter *in, item **out)
              * name that is not keeps its bytes as \xHH escapes (core/text.h). */
             it->key = text_escape_invalid(f->key);
             it->source = text_escape_invalid(f->path);
+            it->abspath = text_escape_invalid(f->abs);
+            it->walked = f->walked;
             const char *slash = strrchr(it->source, '/');
             it->fallback_title = ragd_xstrdup(slash ? slash + 1 : it->source);
             it->hash_extra = merged_metadata(r, NULL);
@@ -952,8 +1040,25 @@ static void dispatch(run *r, item *it)
 {
     if (!needs_work(it)) return;
     ragd_error e;
-    if (store_doc_find(r->st, r->coll->id, it->key, &it->old_found, it->old_hash, &e))
+    char *path = NULL;
+    if (store_doc_find(r->st, r->coll->id, it->key, &it->old_found, it->old_hash,
+                       it->abspath ? &path : NULL, &e))
         it->old_found = false;
+    /* A file already stored under another id keeps it (its arguments
+     * changed: `ingest a` then `ingest a b` prefixes a's ids with "a/"). */
+    if (it->abspath && (!it->old_found || (path && *path && strcmp(path, it->abspath)))) {
+        char *k = NULL;
+        if (!store_doc_key_by_path(r->st, r->coll->id, it->abspath, &k, &e) && k &&
+            strcmp(k, it->key)) {
+            free(it->key);
+            it->key = k;
+            k = NULL;
+            if (store_doc_find(r->st, r->coll->id, it->key, &it->old_found, it->old_hash, NULL, &e))
+                it->old_found = false;
+        }
+        free(k);
+    }
+    free(path);
 }
 
 /* --- serial and parallel drivers ------------------------------------------------- */
@@ -1132,22 +1237,33 @@ static ragd_status prune(run *r, char *const *paths, size_t npaths, ragd_error *
     json_t *gone = json_array();
     ragd_status rc = RAGD_OK;
     for (size_t i = 0; i < npaths && !rc; i++) {
-        char *path = text_escape_invalid(paths[i]); /* as sources are stored */
-        size_t len = strlen(path);
-        while (len > 1 && path[len - 1] == '/')
+        /* Recorded paths are absolute and normalized, so every spelling of
+         * a path prunes the same; documents stored before paths were
+         * recorded (path '') match their source as typed then. */
+        char *abs = path_absolute(paths[i]);
+        char *path = text_escape_invalid(abs); /* as paths are stored */
+        char *typed = text_escape_invalid(paths[i]);
+        free(abs);
+        size_t len = strlen(typed);
+        while (len > 1 && typed[len - 1] == '/')
             len--;
         sqlite3_stmt *q;
         if (sqlite3_prepare_v2(db,
                                "SELECT doc_key FROM documents WHERE collection_id = ?1 AND "
-                               "(source = ?2 OR substr(source, 1, length(?2) + 1) = ?2 || '/')",
+                               "((path <> '' AND (path = ?2 OR substr(path, 1, length(?2) + 1) = "
+                               "rtrim(?2, '/') || '/')) OR (path = '' AND (source = ?3 OR "
+                               "substr(source, 1, length(?3) + 1) = ?3 || '/')))",
                                -1, &q, NULL) != SQLITE_OK) {
             rc = store_sqlite_error(db, err, "cannot list documents to prune");
             free(path);
+            free(typed);
             break;
         }
         sqlite3_bind_int64(q, 1, r->coll->id);
-        sqlite3_bind_text(q, 2, path, (int)len, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 2, path, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 3, typed, (int)len, SQLITE_TRANSIENT);
         free(path);
+        free(typed);
         while (sqlite3_step(q) == SQLITE_ROW) {
             const char *key = (const char *)sqlite3_column_text(q, 0);
             if (!json_object_get(r->seen, key)) json_array_append_new(gone, json_string(key));
@@ -1214,22 +1330,13 @@ static ragd_status ingest_inputs(ragd_store *st, const ragd_collection *coll, ch
     r.t0 = now_s();
     r.last_progress = r.t0;
     file_list files = {0};
-    for (size_t i = 0; i < npaths; i++) {
-        struct stat sb;
-        const char *p = paths[i];
-        if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            size_t len = strlen(p);
-            char *dir = ragd_xstrdup(p);
-            while (len > 1 && dir[len - 1] == '/')
-                dir[--len] = '\0';
-            walk(dir, "", &files, &r);
-            free(dir);
-        } else {
-            const char *slash = strrchr(p, '/');
-            file_add(&files, p, slash && slash[1] ? slash + 1 : p,
-                     stat(p, &sb) == 0 ? sb.st_size : 0);
-        }
-    }
+    walk_opts wo = {.include = o->include,
+                    .ninclude = o->ninclude,
+                    .exclude = o->exclude,
+                    .nexclude = o->nexclude,
+                    .verbose = o->verbose};
+    r.walk.skipped = json_object();
+    walk_inputs(paths, npaths, &wo, &files, &r.walk);
     r.files_total = files.n + ntexts;
     for (size_t i = 0; i < files.n; i++)
         r.total_bytes += (size_t)files.v[i].size;
@@ -1239,16 +1346,12 @@ static ragd_status ingest_inputs(ragd_store *st, const ragd_collection *coll, ch
         o->workers > 1 ? (o->workers < INGEST_MAX_WORKERS ? o->workers : INGEST_MAX_WORKERS) : 1;
     input_iter in = {.files = &files, .texts = texts, .ntexts = ntexts};
     ragd_status rc = nworkers > 1 ? run_parallel(&r, &in, nworkers, err) : run_serial(&r, &in, err);
-    free(in.jraw);
+    if (in.jf) fclose(in.jf);
+    free(in.jline_buf);
     progress(&r, true);
     if (!rc && o->prune && npaths) rc = prune(&r, paths, npaths, err);
     json_decref(r.seen);
-    for (size_t i = 0; i < files.n; i++) {
-        free(files.v[i].path);
-        free(files.v[i].key);
-    }
-    free(files.v);
-    free(r.dirs);
+    file_list_free(&files);
     json_decref(meta);
     summary_ctx_free(sum);
     /* Fault injection for the crash-consistency tests: die after the SQLite
@@ -1268,12 +1371,21 @@ static ragd_status ingest_inputs(ragd_store *st, const ragd_collection *coll, ch
         o->embedder ? embedder_dim(o->embedder) : 0, "calls", (json_int_t)r.usage.calls, "retries",
         (json_int_t)r.usage.retries, "tokens", (json_int_t)r.usage.tokens, "texts",
         (json_int_t)r.usage.texts, "cache_hits", (json_int_t)r.cache_hits, "cost", r.usage.cost);
+    long walk_skipped = 0;
+    {
+        const char *k;
+        json_t *v;
+        json_object_foreach(r.walk.skipped, k, v) walk_skipped += (long)json_integer_value(v);
+        walk_skipped -= r.skipped; /* the commit's skips are in both */
+    }
     *report = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:f,s:i,s:o,s:o}", "added",
                         (int)r.added, "updated", (int)r.updated, "unchanged", (int)r.unchanged,
-                        "skipped", (int)r.skipped, "failed", (int)r.failed, "pruned", (int)r.pruned,
-                        "chunks", (int)r.chunks, "summary_entries", (int)r.summary_entries, "bytes",
-                        (json_int_t)r.bytes, "seconds", now_s() - r.t0, "workers", nworkers,
-                        "embedding", emb, "errors", r.errors);
+                        "skipped", (int)(r.skipped + walk_skipped), "failed", (int)r.failed,
+                        "pruned", (int)r.pruned, "chunks", (int)r.chunks, "summary_entries",
+                        (int)r.summary_entries, "bytes", (json_int_t)r.bytes, "seconds",
+                        now_s() - r.t0, "workers", nworkers, "embedding", emb, "errors", r.errors);
+    json_object_set_new(*report, "skipped_by", r.walk.skipped);
+    json_object_set_new(*report, "walked", json_integer(r.walk.walked));
     /* --summarizer llm: the generation provider's usage. */
     if (r.gen)
         json_object_set_new(
@@ -1292,8 +1404,7 @@ static ragd_status ingest_inputs(ragd_store *st, const ragd_collection *coll, ch
                               "%ld document(s) not stored: the embedding provider failed",
                               r.provider_failed);
     if (r.failed)
-        return ragd_error_set(err, RAGD_EINPUT, "%ld of %zu inputs failed", r.failed,
-                              files.n + ntexts);
+        return ragd_error_set(err, RAGD_EINPUT, "%ld of %ld inputs failed", r.failed, r.inputs);
     return RAGD_OK;
 }
 

@@ -35,8 +35,7 @@ ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts,
         generator_free(g);
         if (rc) return rc;
     }
-    struct stat sb;
-    if (!o.create && stat(data_dir, &sb) != 0)
+    if (!o.create && !store_exists(data_dir))
         return ragd_error_set(err, RAGD_ENOTFOUND,
                               "no ragd data in '%s'; ingest something first (ragd ingest PATH)",
                               data_dir);

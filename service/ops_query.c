@@ -71,6 +71,31 @@ static ragd_status cache_lookup(ragd_engine *e, const json_t *req, query_kind ki
     return RAGD_OK;
 }
 
+/* A query names an embedder (CLI --embedder/--embedder-model) only to
+ * say what it expects: the collection's vectors were made by one model,
+ * so an equal one is accepted and anything else is explained. */
+static ragd_status embedder_matches(const query_req *q, const ragd_collection *c, ragd_error *err)
+{
+    const char *kind = c->settings.embedder[0] ? c->settings.embedder : "local";
+    const char *model = c->settings.embed_model;
+    const char *field = NULL, *given = NULL;
+    if (q->embedder && strcmp(q->embedder, kind)) {
+        field = "embedder";
+        given = q->embedder;
+    } else if (q->embedder_model && strcmp(q->embedder_model, model)) {
+        field = "embedder_model";
+        given = q->embedder_model;
+    }
+    if (!field) return RAGD_OK;
+    return ragd_error_set_field(
+        err, RAGD_ECONFLICT, field,
+        "%s '%s' does not match collection '%s', whose vectors were made by the %s embedder "
+        "with model '%s' (%d-d); drop the option (a collection remembers its embedder), or "
+        "ingest into another collection to use '%s'",
+        !strcmp(field, "embedder") ? "embedder" : "embedder model", given, c->name, kind,
+        model[0] ? model : "?", c->settings.dim, given);
+}
+
 /* Slot, parse, open, (cache,) search: the common front half. */
 static ragd_status query_begin(ragd_engine *e, const json_t *req, query_kind kind,
                                const json_t *attr_filter, query_run *r, ragd_error *err)
@@ -89,6 +114,7 @@ static ragd_status query_begin(ragd_engine *e, const json_t *req, query_kind kin
         }
         return rc;
     }
+    if ((rc = embedder_matches(&r->q, &r->coll, err))) return rc;
     /* Attribute filters (the OpenAI-compatible search) are not part of the
      * request object the key is made of: such searches are not cached. */
     if (kind != QUERY_CONTEXT && e->o.cache_size && !attr_filter) {

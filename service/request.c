@@ -133,6 +133,8 @@ static const req_field QUERY_FIELDS[] = {{"collection", REQ_STRING, 1, 64, false
                                          {"budget", REQ_INT, 50, 200000, false},
                                          {"stream", REQ_BOOL, 0, 0, false},
                                          {"request_id", REQ_STRING, 1, 64, false},
+                                         {"embedder", REQ_STRING, 1, 16, false},
+                                         {"embedder_model", REQ_STRING, 1, 127, false},
                                          {NULL, 0, 0, 0, false}};
 
 static double num_or(const json_t *req, const char *name, double dflt)
@@ -204,6 +206,8 @@ ragd_status query_req_parse(const json_t *req, query_kind kind, query_req *q, ra
     }
     q->budget = (size_t)num_or(req, "budget", 0);
     q->stream = json_is_true(json_object_get(req, "stream"));
+    q->embedder = req_str(req, "embedder", NULL);
+    q->embedder_model = req_str(req, "embedder_model", NULL);
     return filters_parse(json_object_get(req, "filter"), q, err);
 }
 
@@ -227,8 +231,8 @@ ragd_status filters_parse(const json_t *filter, query_req *q, ragd_error *err)
         q->filters[q->nfilters++] = ragd_buf_steal(&kv);
         const char *one = q->filters[q->nfilters - 1];
         ragd_error me;
-        if (ingest_meta_parse(&one, 1, NULL, &me))
-            return ragd_error_set_field(err, RAGD_EINPUT, field, "filter: %s", me.msg);
+        if (ingest_kv_parse("filter", &one, 1, NULL, &me))
+            return ragd_error_set_field(err, RAGD_EINPUT, field, "%s", me.msg);
     }
     q->so.filters = (const char *const *)q->filters;
     q->so.nfilters = q->nfilters;

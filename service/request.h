@@ -42,6 +42,9 @@ typedef struct {
     const char *request_id; /* answer: the caller's id, or NULL */
     char **filters;         /* "key=value" */
     size_t nfilters;
+    /* The embedder the caller expects (NULL: the collection's): it must
+     * match the collection's, else RAGD_ECONFLICT explaining the mismatch. */
+    const char *embedder, *embedder_model;
 } query_req;
 
 ragd_status query_req_parse(const json_t *req, query_kind kind, query_req *q, ragd_error *err);

@@ -8,7 +8,8 @@
  * chunk's page), as a JSON object. Version 3 adds the coll column of the
  * lexical index; version 4 the snapshot integrity columns of index_state;
  * version 5 the tables of the OpenAI-compatible API; version 6 the answer
- * call log, its feedback and write generations.
+ * call log, its feedback and write generations; version 7 documents.path,
+ * the file a document came from.
  */
 #include "store/schema.h"
 
@@ -218,6 +219,12 @@ static const char *const MIGRATIONS[] = {
     "  UPDATE write_counter SET gen = gen + 1; END;"
     "CREATE TRIGGER IF NOT EXISTS gen_coll_del AFTER DELETE ON collections BEGIN"
     "  UPDATE write_counter SET gen = gen + 1; END;",
+    /* 6 -> 7: each document records the absolute path of the file it came
+     * from, so two files never share an id and --prune compares normalized
+     * paths (docs/cli.md "Document ids"). Existing documents keep their ids
+     * and get '' (filled in by the next ingest that meets their file). */
+    "ALTER TABLE documents ADD COLUMN path TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX documents_path ON documents(collection_id, path);",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))

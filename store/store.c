@@ -546,12 +546,14 @@ ragd_status store_collection_set_factory(ragd_store *st, int64_t coll, const cha
 /* --- documents -------------------------------------------------------------- */
 
 ragd_status store_doc_find(ragd_store *st, int64_t coll, const char *key, bool *found,
-                           char hash[65], ragd_error *err)
+                           char hash[65], char **path, ragd_error *err)
 {
     sqlite3_stmt *q;
     *found = false;
+    if (path) *path = NULL;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT content_hash FROM documents WHERE collection_id=? AND doc_key=?",
+                           "SELECT content_hash, path FROM documents WHERE collection_id=? AND "
+                           "doc_key=?",
                            -1, &q, NULL) != SQLITE_OK)
         return store_sqlite_error(st->db, err, "cannot look up document");
     sqlite3_bind_int64(q, 1, coll);
@@ -560,6 +562,8 @@ ragd_status store_doc_find(ragd_store *st, int64_t coll, const char *key, bool *
     if (r == SQLITE_ROW) {
         *found = true;
         if (hash) snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(q, 0));
+        const unsigned char *p = sqlite3_column_text(q, 1);
+        if (path) *path = ragd_xstrdup(p ? (const char *)p : "");
     }
     sqlite3_finalize(q);
     if (r != SQLITE_ROW && r != SQLITE_DONE)
@@ -607,7 +611,7 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
     if (sqlite3_prepare_v2(st->db,
                            "INSERT INTO documents(collection_id, doc_key, source, format, "
                            "content_hash, title, metadata, summary, text, bytes, tokens, "
-                           "ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                           "ingested_at, path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &q, NULL) != SQLITE_OK)
         return store_sqlite_error(st->db, err, "cannot insert document");
     sqlite3_bind_int64(q, 1, coll);
@@ -622,6 +626,7 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
     sqlite3_bind_int64(q, 10, (sqlite3_int64)doc->text_len);
     sqlite3_bind_int64(q, 11, (sqlite3_int64)doc->tokens);
     sqlite3_bind_int64(q, 12, now);
+    sqlite3_bind_text(q, 13, doc->path ? doc->path : "", -1, SQLITE_TRANSIENT);
     if (sqlite3_step(q) != SQLITE_DONE) {
         rc = store_sqlite_error(st->db, err, "cannot insert document");
         goto done;
@@ -820,11 +825,12 @@ static json_t *col_str(sqlite3_stmt *q, int i)
 ragd_status store_docs_json(ragd_store *st, int64_t coll, json_t **out, ragd_error *err)
 {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT d.doc_key, d.source, d.title, (SELECT count(*) FROM chunks c "
-                           "WHERE c.document_id = d.id), d.bytes, d.ingested_at FROM documents d "
-                           "WHERE d.collection_id = ? ORDER BY d.doc_key",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            st->db,
+            "SELECT d.doc_key, d.source, d.title, (SELECT count(*) FROM chunks c "
+            "WHERE c.document_id = d.id), d.bytes, d.ingested_at, d.path FROM documents d "
+            "WHERE d.collection_id = ? ORDER BY d.doc_key",
+            -1, &q, NULL) != SQLITE_OK)
         return store_sqlite_error(st->db, err, "cannot list documents");
     sqlite3_bind_int64(q, 1, coll);
     json_t *arr = json_array();
@@ -833,6 +839,7 @@ ragd_status store_docs_json(ragd_store *st, int64_t coll, json_t **out, ragd_err
         json_t *d = json_object();
         json_object_set_new(d, "id", col_str(q, 0));
         json_object_set_new(d, "source", col_str(q, 1));
+        json_object_set_new(d, "path", col_str(q, 6));
         json_object_set_new(d, "title", col_str(q, 2));
         json_object_set_new(d, "chunks", json_integer(sqlite3_column_int64(q, 3)));
         json_object_set_new(d, "bytes", json_integer(sqlite3_column_int64(q, 4)));
@@ -854,7 +861,7 @@ ragd_status store_doc_json(ragd_store *st, int64_t coll, const char *key, json_t
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(st->db,
                            "SELECT doc_key, source, title, format, summary, metadata, text, bytes, "
-                           "tokens, content_hash, ingested_at FROM documents WHERE "
+                           "tokens, content_hash, ingested_at, path FROM documents WHERE "
                            "collection_id = ? AND doc_key = ?",
                            -1, &q, NULL) != SQLITE_OK)
         return store_sqlite_error(st->db, err, "cannot read document");
@@ -869,6 +876,7 @@ ragd_status store_doc_json(ragd_store *st, int64_t coll, const char *key, json_t
     json_t *d = json_object();
     json_object_set_new(d, "id", col_str(q, 0));
     json_object_set_new(d, "source", col_str(q, 1));
+    json_object_set_new(d, "path", col_str(q, 11));
     json_object_set_new(d, "title", col_str(q, 2));
     json_object_set_new(d, "format", col_str(q, 3));
     json_object_set_new(d, "summary", json_from_text(sqlite3_column_text(q, 4)));

@@ -31,7 +31,7 @@
 
 #include "core/error.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* PRAGMA application_id of a ragd database: "RAGD". */
 #define STORE_APPLICATION_ID 0x52414744
@@ -62,7 +62,11 @@ typedef struct {
 /* A document to write. All pointers are borrowed for the call. */
 typedef struct {
     const char *key;    /* the document id, unique in its collection */
-    const char *source; /* where it came from (path) */
+    const char *source; /* where it came from (path as given) */
+    /* The file's absolute, lexically normalized path ("" or NULL when the
+     * document did not come from a file: JSONL records, inline texts). Two
+     * files never share a document id; see docs/cli.md "Document ids". */
+    const char *path;
     const char *format; /* txt | md | ... */
     const char *title;
     const char *text; /* normalized text; chunk offsets point into it */
@@ -152,9 +156,26 @@ ragd_status store_collection_set_factory(ragd_store *st, int64_t coll, const cha
 void store_settings_defaults(ragd_settings *s);
 
 /* Look up a document by key. Returns RAGD_OK with *found set; when found,
- * hash (65 bytes) receives its content hash. */
+ * hash (65 bytes, may be NULL) receives its content hash and *path (may be
+ * NULL; malloc'd, caller frees) its recorded file path ("" when none). */
 ragd_status store_doc_find(ragd_store *st, int64_t coll, const char *key, bool *found,
-                           char hash[65], ragd_error *err);
+                           char hash[65], char **path, ragd_error *err);
+
+/* --- document paths (store/doc_paths.c) ------------------------------------ */
+
+/* The id of the collection's document recorded with file path `path`
+ * (malloc'd into *key, caller frees), or *key NULL when there is none. */
+ragd_status store_doc_key_by_path(ragd_store *st, int64_t coll, const char *path, char **key,
+                                  ragd_error *err);
+
+/* Record `path` as the file path of document `key` (a moved file whose
+ * content did not change, or a document stored before paths were kept). */
+ragd_status store_doc_set_path(ragd_store *st, int64_t coll, const char *key, const char *path,
+                               ragd_error *err);
+
+/* Whether data_dir holds a ragd store (a ragd.db file). Commands that only
+ * read check this first, so a mistyped --data is never created. */
+bool store_exists(const char *data_dir);
 
 /* Write a document with its parents and chunks in one transaction, replacing
  * any previous version with the same key. *doc_rowid receives the new row id. */
@@ -165,10 +186,10 @@ ragd_status store_doc_put(ragd_store *st, int64_t coll, const store_doc *doc,
 /* Delete a document and everything derived from it. RAGD_ENOTFOUND if absent. */
 ragd_status store_doc_delete(ragd_store *st, int64_t coll, const char *key, ragd_error *err);
 
-/* {"documents":[{"id","source","title","chunks","bytes","ingested_at"}]}. New ref. */
+/* {"documents":[{"id","source","path","title","chunks","bytes","ingested_at"}]}. New ref. */
 ragd_status store_docs_json(ragd_store *st, int64_t coll, json_t **out, ragd_error *err);
 
-/* {"id","source","title","format","summary","metadata","text","bytes","tokens",
+/* {"id","source","path","title","format","summary","metadata","text","bytes","tokens",
  *  "content_hash","ingested_at"} for one document. New ref. */
 ragd_status store_doc_json(ragd_store *st, int64_t coll, const char *key, json_t **out,
                            ragd_error *err);

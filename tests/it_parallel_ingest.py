@@ -79,8 +79,9 @@ def test_one_and_four_workers_store_the_same():
             snaps[w] = snapshot(data)
         assert counts(reps[1]) == counts(reps[4]), (reps[1], reps[4])
         assert reps[1]["errors"] == reps[4]["errors"]  # same files, same order
-        # 3 bad files and 1 bad JSONL line fail; a blank file is skipped.
-        assert reps[4]["failed"] == 4 and reps[4]["skipped"] == 1, reps[4]
+        # A bad file and a bad JSONL line fail; the empty and the blank file
+        # are skipped; the Latin-1 file is converted.
+        assert reps[4]["failed"] == 2 and reps[4]["skipped"] == 2, reps[4]
         assert reps[4]["added"] > 70, reps[4]
         assert snaps[1]["docs"] == snaps[4]["docs"]
         assert snaps[1]["chunks"] == snaps[4]["chunks"]
@@ -101,8 +102,9 @@ def test_failing_file_among_good_ones():
         r = ragd("ingest", "--json", "--workers", 4, src, data=data)
         assert r.code == 1, r.err
         rep = r.json()
-        assert rep["added"] == len(good) and rep["failed"] == 2, rep
-        assert [e["file"] for e in rep["errors"]] == [os.path.join(src, "b-bad.dat"), os.path.join(src, "m-bad.txt")]
+        # The binary file of the walk is skipped, the NUL-byte .txt fails.
+        assert rep["added"] == len(good) and rep["failed"] == 1 and rep["skipped_by"] == {"binary": 1}, rep
+        assert [e["file"] for e in rep["errors"]] == [os.path.join(src, "m-bad.txt")]
         assert f"ragd: {os.path.join(src, 'm-bad.txt')}: " in r.err
         ids = [d["id"] for d in ragd("docs", "--json", data=data, check=0).json()["documents"]]
         assert sorted(ids) == sorted(good)
@@ -127,8 +129,9 @@ def test_report_counts_on_reingest():
 
 
 def test_same_id_twice_in_one_run():
-    """Two inputs with one document id: the second sees the first's commit,
-    as in a serial run, even when both are in flight at once."""
+    """Inputs with one document id: the first file keeps it, other files
+    with that id fail naming both, the same file again is unchanged — the
+    same whether they are in flight at once or run serially."""
     with TempDir() as t:
         a, b, c = (os.path.join(t, x) for x in ("a", "b", "c"))
         for d in (a, b, c):
@@ -142,10 +145,11 @@ def test_same_id_twice_in_one_run():
         for w in (1, 4):
             data = os.path.join(t, f"data{w}")
             rep = ragd("ingest", "--json", "--workers", w, os.path.join(a, "x.md"), os.path.join(b, "x.md"),
-                       os.path.join(c, "x.md"), os.path.join(a, "x.md"), data=data, check=0).json()
+                       os.path.join(c, "x.md"), os.path.join(a, "x.md"), data=data, check=1).json()
             results[w] = (counts(rep), ragd("show", "--json", "x.md", data=data, check=0).json()["text"])
         assert results[1] == results[4], results
-        assert (results[4][0]["added"], results[4][0]["unchanged"], results[4][0]["updated"]) == (1, 1, 2)
+        c4 = results[4][0]
+        assert (c4["added"], c4["unchanged"], c4["updated"], c4["failed"]) == (1, 1, 0, 2), c4
         assert "Spring tides" in results[4][1]
 
 

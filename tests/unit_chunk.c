@@ -1067,6 +1067,48 @@ static void test_overlap_sentence_start(void **state)
     ingest_doc_free(&d);
 }
 
+/* Issue 16: the overlap start snapped to a line inside a fenced code block,
+ * so a chunk began with code and a dangling closing fence. Now it is a
+ * block, sentence or word start outside code. */
+static void test_overlap_never_starts_inside_code(void **state)
+{
+    (void)state;
+    ragd_buf b = RAGD_BUF_INIT;
+    for (int s = 0; s < 6; s++) {
+        ragd_buf_printf(&b, "Paragraph %d explains the next listing in a few plain words.\n\n", s);
+        ragd_buf_puts(&b, "```c\n");
+        for (int i = 0; i < 12; i++)
+            ragd_buf_printf(&b, "int value_%d_%d = compute(%d, %d);\n", s, i, s, i);
+        ragd_buf_puts(&b, "```\n\n");
+    }
+    size_t checked = 0;
+    for (int max = 40; max <= 120; max += 20) {
+        ingest_doc d;
+        chunk_list l;
+        chunk_str(ragd_buf_str(&b), "md", max, max / 4, &d, &l);
+        assert_true(l.n >= 3);
+        for (size_t i = 1; i < l.n; i++) {
+            size_t s = l.v[i].start;
+            for (size_t k = 0; k < d.nblocks; k++) {
+                const ingest_block *bl = &d.blocks[k];
+                if (bl->kind != BLOCK_CODE || !(s > bl->start && s < bl->end)) continue;
+                /* Only a window that had to cut the code itself (no
+                 * overlap start) may begin inside it: then the previous
+                 * chunk ends exactly there. */
+                if (l.v[i - 1].end > s)
+                    fprintf(stderr, "max %d: chunk %zu overlaps into code: \"%s\"\n", max, i,
+                            excerpt(d.text, s, s + 40));
+                assert_false(l.v[i - 1].end > s);
+            }
+            checked++;
+        }
+        chunk_list_free(&l);
+        ingest_doc_free(&d);
+    }
+    assert_true(checked >= 10);
+    ragd_buf_free(&b);
+}
+
 /* Small cases for bugs the properties found. */
 static void test_regressions(void **state)
 {
@@ -1346,6 +1388,7 @@ int main(void)
         cmocka_unit_test(test_generated_markdown),
         cmocka_unit_test(test_generated_text),
         cmocka_unit_test(test_generated_unsplittable),
+        cmocka_unit_test(test_overlap_never_starts_inside_code),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_embedder);
 }

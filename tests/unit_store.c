@@ -245,6 +245,8 @@ static void test_migrate_v2_lexical_index(void **state)
             "PRIMARY KEY, factory TEXT NOT NULL, last_chunk_id INTEGER NOT NULL DEFAULT 0, "
             "updated_at INTEGER NOT NULL);"
             "DROP TABLE vector_store_files; DROP TABLE vector_stores; DROP TABLE files;" /* v5 */
+            /* documents as before v5 */
+            "DROP INDEX documents_path; ALTER TABLE documents DROP COLUMN path;"
             "PRAGMA user_version = 2;",
             &e),
         RAGD_OK);
@@ -305,6 +307,7 @@ static void test_migrate_v3_index_state(void **state)
              "  updated_at INTEGER NOT NULL);"
              "INSERT INTO index_state VALUES (%lld, 'IDMap,Flat', 42, 0);"
              "DROP TABLE vector_store_files; DROP TABLE vector_stores; DROP TABLE files;"
+             "DROP INDEX documents_path; ALTER TABLE documents DROP COLUMN path;"
              "PRAGMA user_version = 3;",
              (long long)a.id);
     assert_int_equal(store_exec(st, sql, &e), RAGD_OK);
