@@ -110,7 +110,7 @@ def test_stores_from_before_paths_migrate_and_keep_their_ids():
         assert (rep["added"], rep["updated"], rep["unchanged"]) == (0, 0, 1), rep
         assert docs(data)["index.md"]["path"] == os.path.join(t, "col", "a", "index.md")
         db = sqlite3.connect(os.path.join(data, "ragd.db"))
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 7
         db.close()
 
 
