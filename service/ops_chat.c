@@ -178,7 +178,7 @@ ragd_status ragd_chat_completion(ragd_engine *e, const json_t *req, json_t **out
     ragd_buf_free(&q);
     if (rc == RAGD_ENOTFOUND && !strcmp(err->field, "collection"))
         snprintf(err->field, sizeof err->field, "model");
-    if (rc == RAGD_EINPUT && !strcmp(err->field, "query"))
+    if (rc && !strcmp(err->field, "query")) /* the question comes from the messages */
         snprintf(err->field, sizeof err->field, "messages");
     if (rc) return rc;
     char id[48];

@@ -128,6 +128,16 @@ ragd_status ragd_vstore_file_attach(ragd_engine *e, const ragd_principal *who, c
         json_t *job = NULL;
         rc = engine_job_submit_kind(e, id, "vector_store_file", payload, 1, &job, err);
         json_decref(job);
+        if (rc) { /* never left in_progress with no job to finish it */
+            pthread_mutex_lock(&e->write_mu);
+            json_t *le = json_pack("{s:s,s:s}", "code", "server_error", "message", err->msg);
+            char *lej = json_dumps(le, JSON_COMPACT);
+            ragd_error ue;
+            store_vsfile_update(e->writer, c.id, file_id, "failed", lej, 0, &ue);
+            free(lej);
+            json_decref(le);
+            pthread_mutex_unlock(&e->write_mu);
+        }
     } else {
         rc = engine_vsfile_run(e, id, payload, err);
     }

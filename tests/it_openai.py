@@ -449,6 +449,7 @@ def test_models_and_chat():
             ({"model": model, "messages": [{"role": "wizard", "content": Q}]}, 400, "messages[0].role"),
             ({"model": model, "messages": [{"role": "user", "content": 5}]}, 400, "messages[0].content"),
             ({"model": model, "messages": [{"role": "user", "content": Q}], "n": 2}, 422, "n"),
+            ({"model": model, "messages": [{"role": "user", "content": "word " * 1000}]}, 422, "messages"),
             ({"model": model, "messages": [{"role": "user", "content": Q}], "tools": []}, 400, "tools"),
             ({"messages": [{"role": "user", "content": Q}]}, 400, "model"),
         ]:
