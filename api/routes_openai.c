@@ -188,20 +188,7 @@ static ragd_status h_models(api_call *c, api_reply *r, ragd_error *err)
 
 static ragd_status h_model_get(api_call *c, api_reply *r, ragd_error *err)
 {
-    json_t *all = NULL;
-    ragd_status rc = ragd_models_list(c->eng, c->who, &all, err);
-    if (rc) return rc;
-    size_t i;
-    json_t *m;
-    json_array_foreach(json_object_get(all, "data"), i, m)
-    {
-        if (!strcmp(json_string_value(json_object_get(m, "id")), c->params[0]))
-            r->json = json_incref(m);
-    }
-    json_decref(all);
-    return r->json ? RAGD_OK
-                   : ragd_error_set_field(err, RAGD_ENOTFOUND, "model", "no model '%.80s'",
-                                          c->params[0]);
+    return ragd_model_get(c->eng, c->who, c->params[0], &r->json, err);
 }
 
 /* The model names the collection: authorize it here (read scope). */

@@ -50,6 +50,25 @@ ragd_status ragd_models_list(ragd_engine *e, const ragd_principal *who, json_t *
     return RAGD_OK;
 }
 
+ragd_status ragd_model_get(ragd_engine *e, const ragd_principal *who, const char *id, json_t **out,
+                           ragd_error *err)
+{
+    *out = NULL;
+    json_t *all = NULL;
+    ragd_status rc = ragd_models_list(e, who, &all, err);
+    if (rc) return rc;
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(all, "data"), i, m)
+    {
+        if (!*out && !strcmp(json_string_value(json_object_get(m, "id")), id))
+            *out = json_incref(m);
+    }
+    json_decref(all);
+    return *out ? RAGD_OK
+                : ragd_error_set_field(err, RAGD_ENOTFOUND, "model", "no model '%.80s'", id);
+}
+
 ragd_status ragd_chat_model_collection(const json_t *req, char *coll, size_t size, ragd_error *err)
 {
     const char *m = json_string_value(json_object_get(req, "model"));
@@ -178,7 +197,7 @@ ragd_status ragd_chat_completion(ragd_engine *e, const json_t *req, json_t **out
     ragd_buf_free(&q);
     if (rc == RAGD_ENOTFOUND && !strcmp(err->field, "collection"))
         snprintf(err->field, sizeof err->field, "model");
-    if (rc == RAGD_EINPUT && !strcmp(err->field, "query"))
+    if (rc && !strcmp(err->field, "query")) /* the question comes from the messages */
         snprintf(err->field, sizeof err->field, "messages");
     if (rc) return rc;
     char id[48];

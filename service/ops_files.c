@@ -104,6 +104,28 @@ static const char *upload_format(const ragd_upload *f, const char *hint, ragd_er
                                 f->len < 4096 ? f->len : 4096, err);
 }
 
+/* The "metadata" form field (a JSON object's text, values strings,
+ * numbers or booleans, as for JSON documents) as canonical JSON text in
+ * *out (malloc'd; NULL when absent or empty). */
+static ragd_status upload_meta(const char *text, char **out, ragd_error *err)
+{
+    *out = NULL;
+    if (!text || !*text) return RAGD_OK;
+    json_error_t je;
+    json_t *m = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    bool ok = json_is_object(m);
+    const char *k;
+    json_t *v;
+    json_object_foreach(ok ? m : NULL, k, v) ok &=
+        json_is_string(v) || json_is_number(v) || json_is_boolean(v);
+    if (ok && json_object_size(m)) *out = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(m);
+    return ok ? RAGD_OK
+              : ragd_error_set_field(err, RAGD_EINPUT, "metadata",
+                                     "'metadata' must be a JSON object's text whose values are "
+                                     "strings, numbers or booleans");
+}
+
 ragd_status ragd_documents_upload(ragd_engine *e, const char *coll, const ragd_upload *files,
                                   size_t n, const json_t *fields, json_t **out, ragd_error *err)
 {
@@ -124,18 +146,7 @@ ragd_status ragd_documents_upload(ragd_engine *e, const char *coll, const ragd_u
                                     "'id' names one document; with several files each "
                                     "document is named after its file");
     char *meta = NULL;
-    const char *mtext = req_str(fields, "metadata", NULL);
-    if (mtext && *mtext) {
-        json_error_t je;
-        json_t *m = json_loads(mtext, JSON_REJECT_DUPLICATES, &je);
-        if (!json_is_object(m)) {
-            json_decref(m);
-            return ragd_error_set_field(err, RAGD_EINPUT, "metadata",
-                                        "'metadata' must be a JSON object's text");
-        }
-        meta = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(m);
-    }
+    if ((rc = upload_meta(req_str(fields, "metadata", NULL), &meta, err))) return rc;
     ingest_text *t = ragd_xcalloc(n, sizeof *t);
     for (size_t i = 0; i < n && !rc; i++) {
         const char *name = files[i].filename && *files[i].filename ? files[i].filename : NULL;

@@ -128,6 +128,16 @@ ragd_status ragd_vstore_file_attach(ragd_engine *e, const ragd_principal *who, c
         json_t *job = NULL;
         rc = engine_job_submit_kind(e, id, "vector_store_file", payload, 1, &job, err);
         json_decref(job);
+        if (rc) { /* never left in_progress with no job to finish it */
+            pthread_mutex_lock(&e->write_mu);
+            json_t *le = json_pack("{s:s,s:s}", "code", "server_error", "message", err->msg);
+            char *lej = json_dumps(le, JSON_COMPACT);
+            ragd_error ue;
+            store_vsfile_update(e->writer, c.id, file_id, "failed", lej, 0, &ue);
+            free(lej);
+            json_decref(le);
+            pthread_mutex_unlock(&e->write_mu);
+        }
     } else {
         rc = engine_vsfile_run(e, id, payload, err);
     }
@@ -252,6 +262,60 @@ static const char *reason_of(const json_t *sr)
     return r ? r : "no passage in this vector store has enough evidence for the query";
 }
 
+/* The page's data: a search result's hits at or above thr as
+ * vector-store results, with each document's file name and attributes. */
+static ragd_status results_data(ragd_engine *e, const char *id, const json_t *sr, double thr,
+                                json_t **out, ragd_error *err)
+{
+    *out = NULL;
+    engine_slot *s;
+    ragd_status rc = engine_slot_acquire(e, &s, err);
+    if (rc) return rc;
+    ragd_collection c;
+    if ((rc = open_vs(s->rd, id, &c, err))) {
+        engine_slot_release(e, s);
+        return rc;
+    }
+    json_t *data = json_array();
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(sr, "results"), i, h)
+    {
+        double score = json_number_value(json_object_get(h, "score"));
+        if (score < thr) continue;
+        const char *doc = json_string_value(json_object_get(h, "doc_id"));
+        json_t *file = NULL, *dj = NULL;
+        ragd_error fe;
+        store_file_json(s->rd, doc, &file, &fe); /* absent: not from /v1/files */
+        store_doc_json(s->rd, c.id, doc, &dj, &fe);
+        json_t *fname = json_object_get(file, "filename");
+        json_t *attrs = json_object_get(dj, "metadata");
+        json_array_append_new(
+            data,
+            json_pack("{s:s,s:O,s:f,s:o,s:[{s:s,s:O}]}", "file_id", doc, "filename",
+                      fname ? fname : json_object_get(h, "title"), "score", score, "attributes",
+                      json_is_object(attrs) ? json_incref(attrs) : json_object(), "content", "type",
+                      "text", "text", json_object_get(h, "text")));
+        json_decref(file);
+        json_decref(dj);
+    }
+    engine_slot_release(e, s);
+    *out = data;
+    return RAGD_OK;
+}
+
+/* The "ragd" extension field of a page: what validation decided. */
+static json_t *page_ext(const json_t *sr, const json_t *req)
+{
+    bool relevant = json_is_true(json_object_get(sr, "relevant"));
+    const char *mode = json_string_value(json_object_get(sr, "mode"));
+    json_t *ext = json_pack("{s:b,s:O,s:s,s:b}", "relevant", relevant, "validation",
+                            json_object_get(sr, "validation"), "mode", mode ? mode : "",
+                            "rewrite_query", json_is_true(json_object_get(req, "rewrite_query")));
+    if (!relevant) json_object_set_new(ext, "reason", json_string(reason_of(sr)));
+    return ext;
+}
+
 ragd_status ragd_vstore_search(ragd_engine *e, const char *id, const json_t *req, json_t **out,
                                ragd_error *err)
 {
@@ -260,78 +324,28 @@ ragd_status ragd_vstore_search(ragd_engine *e, const char *id, const json_t *req
     json_t *ro = json_object_get(req, "ranking_options");
     if (!rc && ro) rc = req_check_fields(ro, RANKING, err);
     json_t *filters = json_object_get(req, "filters");
-    if (!rc && filters && !json_is_null(filters)) rc = attr_filter_check(filters, "filters", err);
-    if (rc) return rc;
+    if (json_is_null(filters)) filters = NULL;
+    if (!rc && filters) rc = attr_filter_check(filters, "filters", err);
     ragd_buf q = RAGD_BUF_INIT;
-    if ((rc = search_query(json_object_get(req, "query"), &q, err))) {
-        ragd_buf_free(&q);
-        return rc;
+    if (!rc) rc = search_query(json_object_get(req, "query"), &q, err);
+    json_t *sr = NULL, *data = NULL;
+    if (!rc) {
+        json_t *k = json_object_get(req, "max_num_results");
+        json_t *sreq = json_pack("{s:s,s:s,s:I}", "collection", id, "query", q.data ? q.data : "",
+                                 "k", k ? json_integer_value(k) : 10);
+        rc = engine_search_filtered(e, sreq, filters, &sr, err);
+        json_decref(sreq);
+        if (rc == RAGD_ENOTFOUND && !strcmp(err->field, "collection"))
+            rc = ragd_error_set_field(err, RAGD_ENOTFOUND, "vector_store_id",
+                                      "no vector store '%.64s'", id);
     }
-    json_t *k = json_object_get(req, "max_num_results");
-    json_t *sreq = json_pack("{s:s,s:s,s:I}", "collection", id, "query", q.data ? q.data : "", "k",
-                             k ? json_integer_value(k) : (json_int_t)10);
-    json_t *sr = NULL;
-    rc = engine_search_filtered(e, sreq, json_is_null(filters) ? NULL : filters, &sr, err);
-    json_decref(sreq);
-    if (rc == RAGD_ENOTFOUND && !strcmp(err->field, "collection"))
-        rc = ragd_error_set_field(err, RAGD_ENOTFOUND, "vector_store_id", "no vector store '%.64s'",
-                                  id);
-    if (rc) {
-        ragd_buf_free(&q);
-        return rc;
-    }
-    double thr = ro && json_object_get(ro, "score_threshold")
-                     ? json_number_value(json_object_get(ro, "score_threshold"))
-                     : 0;
-    json_t *data = json_array();
-    engine_slot *s;
-    if (!(rc = engine_slot_acquire(e, &s, err))) {
-        ragd_collection c;
-        rc = open_vs(s->rd, id, &c, err);
-        size_t i;
-        json_t *h;
-        json_array_foreach(json_object_get(sr, "results"), i, h)
-        {
-            if (rc) break;
-            double score = json_number_value(json_object_get(h, "score"));
-            if (score < thr) continue;
-            const char *doc = json_string_value(json_object_get(h, "doc_id"));
-            json_t *file = NULL, *dj = NULL;
-            ragd_error fe;
-            store_file_json(s->rd, doc, &file, &fe);
-            store_doc_json(s->rd, c.id, doc, &dj, &fe);
-            json_t *fname = json_object_get(file, "filename");
-            json_t *attrs = json_object_get(dj, "metadata");
-            json_array_append_new(
-                data,
-                json_pack("{s:s,s:O,s:f,s:o,s:[{s:s,s:O}]}", "file_id", doc, "filename",
-                          fname ? fname : json_object_get(h, "title"), "score", score, "attributes",
-                          json_is_object(attrs) ? json_incref(attrs) : json_object(), "content",
-                          "type", "text", "text", json_object_get(h, "text")));
-            json_decref(file);
-            json_decref(dj);
-        }
-        engine_slot_release(e, s);
-    }
-    if (rc) {
-        json_decref(data);
-        json_decref(sr);
-        ragd_buf_free(&q);
-        return rc;
-    }
-    bool relevant = json_is_true(json_object_get(sr, "relevant"));
-    json_t *ext = json_pack("{s:b,s:O,s:s,s:b}", "relevant", relevant, "validation",
-                            json_object_get(sr, "validation"), "mode",
-                            json_string_value(json_object_get(sr, "mode"))
-                                ? json_string_value(json_object_get(sr, "mode"))
-                                : "",
-                            "rewrite_query", json_is_true(json_object_get(req, "rewrite_query")));
-    if (!relevant) json_object_set_new(ext, "reason", json_string(reason_of(sr)));
-    json_t *sq = json_array();
-    json_array_append_new(sq, json_string(q.data ? q.data : ""));
-    *out = json_pack("{s:s,s:o,s:o,s:b,s:n,s:o}", "object", "vector_store.search_results.page",
-                     "search_query", sq, "data", data, "has_more", 0, "next_page", "ragd", ext);
+    json_t *thr = json_object_get(ro, "score_threshold");
+    if (!rc) rc = results_data(e, id, sr, thr ? json_number_value(thr) : 0, &data, err);
+    if (!rc)
+        *out = json_pack("{s:s,s:[s],s:o,s:b,s:n,s:o}", "object",
+                         "vector_store.search_results.page", "search_query", q.data ? q.data : "",
+                         "data", data, "has_more", 0, "next_page", "ragd", page_ext(sr, req));
     json_decref(sr);
     ragd_buf_free(&q);
-    return RAGD_OK;
+    return rc;
 }

@@ -306,6 +306,10 @@ ragd_status ragd_vstore_search(ragd_engine *e, const char *id, const json_t *req
 ragd_status ragd_models_list(ragd_engine *e, const ragd_principal *who, json_t **out,
                              ragd_error *err);
 
+/* One model of that list; RAGD_ENOTFOUND (field "model") otherwise. */
+ragd_status ragd_model_get(ragd_engine *e, const ragd_principal *who, const char *id, json_t **out,
+                           ragd_error *err);
+
 /* The collection a chat model id names ("ragd/<collection>") into coll;
  * RAGD_EINPUT (field "model") otherwise. */
 ragd_status ragd_chat_model_collection(const json_t *req, char *coll, size_t size, ragd_error *err);

@@ -153,6 +153,11 @@ def test_multipart_malformed_and_limits():
             assert_error(st, b, 400, "invalid_request", "note")
             st, b, _ = post_form(s, p, {"metadata": "[1]"}, [("file", "a.md", b"hi", "text/plain")])
             assert_error(st, b, 400, "invalid_request", "metadata")
+            st, b, _ = post_form(s, p, {"metadata": '{"a": {"b": 1}}'}, [("file", "a.md", b"hi", "text/plain")])
+            assert_error(st, b, 400, "invalid_request", "metadata")
+            st, b, _ = post_form(s, p, {"id": "one"}, [("file", "a.md", b"hi", "text/plain"),
+                                                     ("file", "b.md", b"ho", "text/plain")])
+            assert_error(st, b, 400, "invalid_request", "id")
             st, b, _ = post_form(s, p, {}, [("file", "a.docx", b"PK\x03\x04\x00\x00binary", "application/zip")])
             assert st == 207 and b["failed"] == 1, (st, b)
             st, b, _ = post_form(s, p, {}, [("file", "big.txt", b"word " * 20000, "text/plain")])
@@ -444,6 +449,7 @@ def test_models_and_chat():
             ({"model": model, "messages": [{"role": "wizard", "content": Q}]}, 400, "messages[0].role"),
             ({"model": model, "messages": [{"role": "user", "content": 5}]}, 400, "messages[0].content"),
             ({"model": model, "messages": [{"role": "user", "content": Q}], "n": 2}, 422, "n"),
+            ({"model": model, "messages": [{"role": "user", "content": "word " * 1000}]}, 422, "messages"),
             ({"model": model, "messages": [{"role": "user", "content": Q}], "tools": []}, 400, "tools"),
             ({"messages": [{"role": "user", "content": Q}]}, 400, "model"),
         ]:
