@@ -97,6 +97,18 @@ def test_jsonrpc_errors():
         assert_rpc_error(st, b, 400, -32600)
         st, b, _ = post(s, {"id": 1, "method": "ping"}, sid)
         assert_rpc_error(st, b, 400, -32600)
+        for bad in ({"jsonrpc": "1.0", "id": 1, "method": "ping"}, {"jsonrpc": "2.0", "id": 1.5, "method": "ping"},
+                    {"jsonrpc": "2.0", "id": None, "method": "ping"}, {"jsonrpc": "2.0", "id": {}, "method": "ping"},
+                    {"jsonrpc": "2.0", "id": 1}, "ping", 7):
+            st, b, _ = post(s, bad, sid)
+            assert_rpc_error(st, b, 400, -32600)
+            assert b["id"] in (None, 1), (bad, b)
+        st, b, _ = post(s, {"jsonrpc": "2.0", "id": "req-α", "method": "ping"}, sid)
+        assert st == 200 and b["id"] == "req-α" and b["result"] == {}, b  # string ids are echoed
+        st, b, _ = post(s, {"jsonrpc": "2.0", "id": 8, "method": "tools/list", "params": [1]}, sid)
+        assert_rpc_error(st, b, 200, -32602)
+        st, b, _ = post(s, {"jsonrpc": "2.0", "method": "notifications/unknown"}, sid)
+        assert st == 202, (st, b)
         st, b, _ = post(s, {"jsonrpc": "2.0", "id": 9, "method": "resources/list"}, sid)
         assert_rpc_error(st, b, 200, -32601)
         assert b["id"] == 9, b
