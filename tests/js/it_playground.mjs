@@ -92,9 +92,11 @@ try {
     const dt = new DataTransfer();
     dt.items.add(new File(["# Ferry timetable\n\nThe Brackwater ferry leaves at 07:40 on weekdays."],
       "ferry.md", { type: "text/markdown" }));
+    dt.items.add(new File([new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10])], "photo.png", { type: "image/png" }));
     document.querySelector("#dropzone").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
   });
   await page.waitForFunction(() => /done: 1 added/.test(document.querySelector("#job").textContent));
+  assert.match(await page.$eval("#status", (e) => e.textContent), /skipped .*photo\.png/);
 
   // Ingest 3: a batch over the library's job threshold runs in the background;
   // the page follows the job to completion.
