@@ -226,6 +226,17 @@ def test_stdio_stdout_is_only_protocol():
                            capture_output=True, timeout=60)
         hits = json.loads(p.stdout)["result"]["structuredContent"]["results"]
         assert hits and all(h["doc_id"] == "short-wifi.txt" for h in hits), hits
+        # A fresh data directory: add_document creates the collection, then finds the text.
+        fresh = os.path.join(tmp, "fresh")
+        msgs = [{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "add_document", "arguments":
+                 {"id": "heron.md", "text": "# Herons\n\nThe Wyndle marsh herons nest in March."}}},
+                {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                 "params": {"name": "search", "arguments": {"query": "Wyndle herons", "k": 1}}}]
+        p = subprocess.run([BIN, "mcp", "--data", fresh], input="".join(json.dumps(m) + "\n" for m in msgs).encode(),
+                           capture_output=True, timeout=60)
+        add, found = [json.loads(l) for l in p.stdout.decode().splitlines()]
+        assert add["result"]["isError"] is False and add["result"]["structuredContent"]["added"] == 1, add
+        assert found["result"]["structuredContent"]["results"][0]["doc_id"] == "heron.md", found
 
 
 if __name__ == "__main__":
