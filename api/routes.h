@@ -26,6 +26,7 @@ typedef struct {
     const ragd_principal *who;         /* the authenticated caller (borrowed) */
     json_t *body;                      /* the parsed JSON body, or NULL when there was none */
     const char *arg_limit, *arg_after; /* ?limit= and ?after= (borrowed), or NULL */
+
     /* For routes that read the request themselves (body false; /mcp): */
     void *conn;           /* the struct MHD_Connection, for header lookups (borrowed) */
     const char *raw_body; /* the body as received (borrowed; NULL when empty) */
