@@ -129,7 +129,7 @@ void mcp_handle_text(const mcp_ctx *c, const char *buf, size_t len, json_t **msg
                      mcp_outcome *out)
 {
     json_error_t je;
-    json_t *msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     *msg_out = msg;
     if (!msg) {
         memset(out, 0, sizeof *out);

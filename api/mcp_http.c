@@ -193,8 +193,9 @@ ragd_status api_mcp_post(api_call *c, api_reply *r, ragd_error *err)
                         "Not Acceptable: the client must accept application/json");
     mcp_ctx ctx = {.eng = c->eng, .who = c->who, .collection = "default"};
     json_error_t je;
-    json_t *msg =
-        c->raw_body ? json_loadb(c->raw_body, c->raw_len, JSON_REJECT_DUPLICATES, &je) : NULL;
+    json_t *msg = c->raw_body ? json_loadb(c->raw_body, c->raw_len,
+                                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je)
+                              : NULL;
     if (!msg) {
         char text[320];
         snprintf(text, sizeof text, "Parse error: %s", c->raw_body ? je.text : "the body is empty");

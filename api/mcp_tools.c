@@ -92,6 +92,24 @@ static ragd_status t_document(const mcp_ctx *c, const char *coll, json_t *args, 
     return ragd_document_get(c->eng, coll, id, out, err);
 }
 
+/* A collection that does not exist yet is created first (with its
+ * defaults), as `ragd ingest` does, when the caller may create collections:
+ * the local stdio caller, or an admin key over HTTP. */
+static ragd_status add_creating(const mcp_ctx *c, const char *coll, json_t *args, json_t **out,
+                                ragd_error *err)
+{
+    ragd_status rc = ragd_documents_add(c->eng, coll, args, out, err);
+    ragd_error ae;
+    if (rc != RAGD_ENOTFOUND || strcmp(err->field, "collection") ||
+        (c->who && ragd_authorize(c->who, coll, "admin", &ae)))
+        return rc;
+    json_t *req = json_pack("{s:s}", "name", coll), *made = NULL;
+    rc = ragd_collection_create(c->eng, req, &made, err);
+    json_decref(req);
+    json_decref(made);
+    return rc && rc != RAGD_ECONFLICT ? rc : ragd_documents_add(c->eng, coll, args, out, err);
+}
+
 /* One document; a document the pipeline refuses (report.errors) is a
  * failed call, with the pipeline's reason. */
 static ragd_status t_add(const mcp_ctx *c, const char *coll, json_t *args, json_t **out,
@@ -100,7 +118,7 @@ static ragd_status t_add(const mcp_ctx *c, const char *coll, json_t *args, json_
     if (json_object_get(args, "documents"))
         return ragd_error_set_field(err, RAGD_EINPUT, "documents",
                                     "add_document adds one document: pass id and text");
-    ragd_status rc = ragd_documents_add(c->eng, coll, args, out, err);
+    ragd_status rc = add_creating(c, coll, args, out, err);
     if (rc || !ragd_json_int(*out, "failed")) return rc;
     json_t *e0 = json_array_get(json_object_get(*out, "errors"), 0);
     const char *why = json_string_value(json_object_get(e0, "message"));

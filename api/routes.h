@@ -33,7 +33,7 @@ typedef struct {
     const char *raw_body; /* the body as received (borrowed; NULL when empty) */
     size_t raw_len;
     struct api_mcp_http *mcp; /* the server's MCP sessions and allowed origins (borrowed) */
-    const char *request_id;            /* the X-Request-Id of the reply (borrowed) */
+    const char *request_id;   /* the X-Request-Id of the reply (borrowed) */
 } api_call;
 
 /* A query-string argument of the call (borrowed), or NULL (api/server.c). */

@@ -26,20 +26,22 @@
 #include "service/ragd.h"
 
 typedef struct {
-    const char *host;               /* IPv4 address to bind (default 127.0.0.1) */
-    int port;                       /* 0 = any free port (printed) */
-    int threads;                    /* worker threads (0 = online CPUs) */
-    size_t max_body;                /* request body limit in bytes (0 = 32 MiB) */
-    int max_connections;            /* open connections at once (0 = 256) */
-    int timeout_s;                  /* idle connection timeout (0 = 30) */
-    double drain_s;                 /* shutdown: wait this long for requests in flight (0 = 10) */
-    const char *cors_origin;        /* NULL: no CORS headers; else the allowed origin */
-    bool insecure_no_auth;          /* allow a non-loopback bind without API keys */
-    const char *ready_file;         /* when set, "host:port\n" is written here once listening */
-    double rate_limit;              /* requests per second per key (or client address); 0 = off */
-    double rate_burst;              /* bucket size (0 = 2 x rate_limit) */
-    const char *const *mcp_origins; /* browser origins allowed to call /mcp (borrowed); "*" any */
-    size_t n_mcp_origins;           /* at most API_MAX_MCP_ORIGINS */
+    const char *host;        /* IPv4 address to bind (default 127.0.0.1) */
+    int port;                /* 0 = any free port (printed) */
+    int threads;             /* worker threads (0 = online CPUs) */
+    size_t max_body;         /* request body limit in bytes (0 = 32 MiB) */
+    int max_connections;     /* open connections at once (0 = 256) */
+    int timeout_s;           /* idle connection timeout (0 = 30) */
+    double drain_s;          /* shutdown: wait this long for requests in flight (0 = 10) */
+    const char *cors_origin; /* NULL: no CORS headers; else the allowed origin */
+    bool insecure_no_auth;   /* allow a non-loopback bind without API keys */
+    const char *ready_file;  /* when set, "host:port\n" is written here once listening */
+    double rate_limit;       /* requests per second per key (or client address); 0 = off */
+    double rate_burst;       /* bucket size (0 = 2 x rate_limit) */
+
+    /* /mcp (api/mcp_http.h): browser origins allowed to call it (borrowed; "*" any). */
+    const char *const *mcp_origins;
+    size_t n_mcp_origins; /* at most API_MAX_MCP_ORIGINS */
 } api_server_opts;
 
 #define API_MAX_MCP_ORIGINS 32

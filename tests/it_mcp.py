@@ -97,6 +97,18 @@ def test_jsonrpc_errors():
         assert_rpc_error(st, b, 400, -32600)
         st, b, _ = post(s, {"id": 1, "method": "ping"}, sid)
         assert_rpc_error(st, b, 400, -32600)
+        for bad in ({"jsonrpc": "1.0", "id": 1, "method": "ping"}, {"jsonrpc": "2.0", "id": 1.5, "method": "ping"},
+                    {"jsonrpc": "2.0", "id": None, "method": "ping"}, {"jsonrpc": "2.0", "id": {}, "method": "ping"},
+                    {"jsonrpc": "2.0", "id": 1}, "ping", 7):
+            st, b, _ = post(s, bad, sid)
+            assert_rpc_error(st, b, 400, -32600)
+            assert b["id"] in (None, 1), (bad, b)
+        st, b, _ = post(s, {"jsonrpc": "2.0", "id": "req-α", "method": "ping"}, sid)
+        assert st == 200 and b["id"] == "req-α" and b["result"] == {}, b  # string ids are echoed
+        st, b, _ = post(s, {"jsonrpc": "2.0", "id": 8, "method": "tools/list", "params": [1]}, sid)
+        assert_rpc_error(st, b, 200, -32602)
+        st, b, _ = post(s, {"jsonrpc": "2.0", "method": "notifications/unknown"}, sid)
+        assert st == 202, (st, b)
         st, b, _ = post(s, {"jsonrpc": "2.0", "id": 9, "method": "resources/list"}, sid)
         assert_rpc_error(st, b, 200, -32601)
         assert b["id"] == 9, b
@@ -214,6 +226,17 @@ def test_stdio_stdout_is_only_protocol():
                            capture_output=True, timeout=60)
         hits = json.loads(p.stdout)["result"]["structuredContent"]["results"]
         assert hits and all(h["doc_id"] == "short-wifi.txt" for h in hits), hits
+        # A fresh data directory: add_document creates the collection, then finds the text.
+        fresh = os.path.join(tmp, "fresh")
+        msgs = [{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "add_document", "arguments":
+                 {"id": "heron.md", "text": "# Herons\n\nThe Wyndle marsh herons nest in March."}}},
+                {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                 "params": {"name": "search", "arguments": {"query": "Wyndle herons", "k": 1}}}]
+        p = subprocess.run([BIN, "mcp", "--data", fresh], input="".join(json.dumps(m) + "\n" for m in msgs).encode(),
+                           capture_output=True, timeout=60)
+        add, found = [json.loads(l) for l in p.stdout.decode().splitlines()]
+        assert add["result"]["isError"] is False and add["result"]["structuredContent"]["added"] == 1, add
+        assert found["result"]["structuredContent"]["results"][0]["doc_id"] == "heron.md", found
 
 
 if __name__ == "__main__":

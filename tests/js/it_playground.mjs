@@ -62,6 +62,8 @@ try {
       "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
   });
   const page = await browser.newPage();
+  page.setDefaultTimeout(60000); // a loaded 2-core CI machine: waits are for events, not timing
+  const step = (what) => console.log(`step: ${what}`);
   await page.setViewport({ width: 1360, height: 900 });
   const requests = [], problems = [];
   page.on("request", (r) => requests.push(r.url()));
@@ -70,11 +72,13 @@ try {
   // "Failed to load resource" line; script errors and 5xx replies are failures.
   page.on("console", (m) => { if (m.type() === "error" && !/Failed to load resource/.test(m.text())) problems.push(m.text()); });
   page.on("response", (r) => { if (r.status() >= 500) problems.push(`${r.status()} ${r.url()}`); });
+  step("open the page and type the key");
   await page.goto(`${base}/ui`, { waitUntil: "networkidle0" });
   await page.type("#key", key);
   await page.$eval("#key", (e) => e.dispatchEvent(new Event("change")));
   await page.waitForFunction(() => /no collection yet/.test(document.querySelector("#collections").textContent));
 
+  step("ingest pasted text");
   // Ingest 1: pasted text, one JSON document.
   await page.type("#ingest-id", "notes/tides.md");
   await page.$eval("#ingest-text", (e) => { e.value = "# Tides at Quillhaven\n\nSpring tides at Quillhaven follow the new moon by a day."; });
@@ -82,20 +86,25 @@ try {
   await page.waitForFunction(() => document.querySelector("#job").className === "done");
   assert.match(await page.$eval("#job", (e) => e.textContent), /1 added/);
 
+  step("ingest chosen files");
   // Ingest 2: files chosen in the page (a drop uses the same path).
   const docs = ["greyhollow-lighthouse.md", "short-wifi.txt", "violin-care.txt", "treaty-of-saltmere.md"];
   await (await page.$("#files")).uploadFile(...docs.map((d) => path.join(FIXTURES, "docs", d)));
   await page.waitForFunction(() => /4 added/.test(document.querySelector("#job").textContent));
 
+  step("ingest a dropped file");
   // Ingest 2b: a file dropped on the drop zone.
   await page.evaluate(() => {
     const dt = new DataTransfer();
     dt.items.add(new File(["# Ferry timetable\n\nThe Brackwater ferry leaves at 07:40 on weekdays."],
       "ferry.md", { type: "text/markdown" }));
+    dt.items.add(new File([new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10])], "photo.png", { type: "image/png" }));
     document.querySelector("#dropzone").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
   });
+  await page.waitForFunction(() => /skipped .*photo\.png/.test(document.querySelector("#status").textContent));
   await page.waitForFunction(() => /done: 1 added/.test(document.querySelector("#job").textContent));
 
+  step("ingest a batch as a background job");
   // Ingest 3: a batch over the library's job threshold runs in the background;
   // the page follows the job to completion.
   const batch = path.join(tmp, "batch");
@@ -112,6 +121,7 @@ try {
   assert.deepEqual(await page.$eval("#job-bar", (b) => [b.value, b.max, b.hidden]), [70, 70, false]);
   await page.waitForFunction(() => /76 docs/.test(document.querySelector("#collections").textContent));
 
+  step("search");
   // Search: every kept candidate with its ranks and evidence; drops with reasons.
   await page.type("#q", "Greyhollow lighthouse keepers");
   await page.click("#search-btn");
@@ -128,12 +138,14 @@ try {
   await page.waitForFunction(() => document.querySelector("#status").hidden, { timeout: 15000 });
   await page.screenshot({ path: path.join(OUT, "playground-search.png") });
 
+  step("search for what the collection cannot answer");
   // Not answerable: the page says why nothing passed.
   await page.$eval("#q", (e) => { e.value = ""; });
   await page.type("#q", "zeppelin mooring mast tariffs");
   await page.click("#search-btn");
   await page.waitForSelector("#search-reason");
 
+  step("ask");
   // Ask: [n] links to the highlighted quote in its source.
   await page.click("#tab-ask");
   await page.type("#question", "When was the Greyhollow light first exhibited?");
