@@ -11,22 +11,25 @@
  * 2. Pruning, bottom-up (children first, so the smallest block that is
  *    boilerplate goes and its parent is judged on what remains). A subtree
  *    is removed when
- *    - its class or id has a boilerplate word (split on space, '-', '_'):
+ *    - its class or id (an id of at most two words: longer ones are heading
+ *      slugs, and none on a section or an element opening with a heading,
+ *      whose id is its title's) has a boilerplate word (split on space, '-', '_'):
  *      nav, navbar, navheader, navfooter, menu, sidebar, sphinxsidebar,
  *      related, breadcrumb(s), footer, headerlink, toc/tocN, cookie,
  *      consent, gdpr, banner, donate, skip, search, share, social, pager,
- *      pagination, copyright, tagline, toolbar, titlearea, navpath —
+ *      pagination, tagline, toolbar, titlearea, navpath —
  *      unless it also has a content word (content, main, article, body);
  *    - it is a permalink mark: an <a> whose whole text is "¶", "#" or "§";
  *    - it is a navigation strip: two or more links reading Prev/Previous/
  *      Next/Up/Home/Top/Contents/Index with under 200 bytes of other text
  *      ("Prev | Up | Next" tables);
- *    - it is a link block: a list, table, div, paragraph or section with 3
- *      or more links whose link text is 70 % or more of its text (menus,
- *      in-page tables of contents, "see also" link farms);
- *    - it is a page-footer line: a short block (< 300 bytes of text)
- *      starting "© ", "Copyright ©", "This page last modified",
- *      "Last updated" or "Last modified".
+ *    - it is a link block: a list, table, div or section (not a paragraph,
+ *      not a definition list) with 3 or more links whose link text is 80 %
+ *      or more of its text (menus, in-page tables of contents, index pages);
+ *    - it is a page-footer line ending its block: the last block with text
+ *      in its parent, short (< 300 bytes of text), starting "© ",
+ *      "Copyright ©", "This page last modified", "Last updated" or "Last
+ *      modified" (the same line earlier in a block is content).
  *    The root, <body> and <html> are never removed.
  * 3. The title: <title> without its site-name part (html_title_clean).
  *
@@ -69,13 +72,12 @@ static size_t nonspace(const char *s)
 /* --- class and id words ------------------------------------------------------ */
 
 static const char *const BOILER[] = {
-    "nav",       "navbar",     "navigation",  "navheader", "navfooter",  "navpath",
-    "menu",      "mainmenu",   "submenu",     "menubar",   "sidebar",    "sphinxsidebar",
-    "related",   "breadcrumb", "breadcrumbs", "footer",    "headerlink", "cookie",
-    "cookies",   "consent",    "gdpr",        "banner",    "donate",     "donation",
-    "skip",      "skiplink",   "search",      "searchbox", "searchmenu", "share",
-    "social",    "pager",      "pagination",  "copyright", "tagline",    "toolbar",
-    "titlearea", "toc",        NULL};
+    "nav",         "navbar",  "navigation", "navheader", "navfooter",     "navpath", "menu",
+    "mainmenu",    "submenu", "menubar",    "sidebar",   "sphinxsidebar", "related", "breadcrumb",
+    "breadcrumbs", "footer",  "headerlink", "cookie",    "cookies",       "consent", "gdpr",
+    "banner",      "donate",  "donation",   "skip",      "skiplink",      "search",  "searchbox",
+    "searchmenu",  "share",   "social",     "pager",     "pagination",    "tagline", "toolbar",
+    "titlearea",   "toc",     NULL};
 
 static const char *const CONTENT[] = {"content", "main", "article", "body", NULL};
 
@@ -92,9 +94,21 @@ static bool word_in(const char *w, size_t n, const char *const *list)
     return false;
 }
 
-/* Scan an attribute value's words: *boiler / *content set when one matches. */
-static void scan_words(const char *v, bool *boiler, bool *content)
+/* Scan an attribute value's words: *boiler / *content set when one matches.
+ * An id of more than two words is a heading's slug ("the-sys-path-search"),
+ * not a widget name, and is not scanned. */
+static void scan_words(const char *v, bool is_id, bool *boiler, bool *content)
 {
+    if (is_id) {
+        size_t words = 0;
+        for (const char *p = v; *p;) {
+            size_t n = strcspn(p, " \t\n\r-_");
+            words += n > 0;
+            p += n;
+            if (*p) p++;
+        }
+        if (words > 2) return;
+    }
     for (const char *p = v; *p;) {
         size_t n = strcspn(p, " \t\n\r-_");
         if (n) {
@@ -106,14 +120,35 @@ static void scan_words(const char *v, bool *boiler, bool *content)
     }
 }
 
+static bool is_heading(const xmlNode *n)
+{
+    return n && n->type == XML_ELEMENT_NODE && n->name && (n->name[0] | 0x20) == 'h' &&
+           n->name[1] >= '1' && n->name[1] <= '6' && !n->name[2];
+}
+
+/* Is n's id a slug of its own heading (Sphinx and docutils give every
+ * section the id of its title: "navigation", "search")? */
+static bool section_id(const xmlNode *n)
+{
+    if (is_el(n, "section")) return true;
+    xmlChar *cls = xmlGetProp(n, (const xmlChar *)"class");
+    bool yes = cls && strstr((const char *)cls, "section");
+    if (cls) xmlFree(cls);
+    if (yes) return true;
+    for (const xmlNode *c = n->children; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE) return is_heading(c);
+    return false;
+}
+
 static bool boiler_attrs(const xmlNode *n)
 {
     bool boiler = false, content = false;
     static const char *const ATTRS[] = {"class", "id", NULL};
     for (int i = 0; ATTRS[i]; i++) {
+        if (i == 1 && section_id(n)) continue;
         xmlChar *v = xmlGetProp(n, (const xmlChar *)ATTRS[i]);
         if (v) {
-            scan_words((const char *)v, &boiler, &content);
+            scan_words((const char *)v, i == 1, &boiler, &content);
             xmlFree(v);
         }
     }
@@ -192,9 +227,15 @@ static bool permalink(const xmlNode *n)
 
 /* --- the bottom-up pass --------------------------------------------------------- */
 
-static const char *const LINK_BLOCKS[] = {"ul",     "ol",     "menu",    "dl",    "table", "tbody",
-                                          "div",    "p",      "section", "aside", "td",    "tr",
-                                          "center", "header", "footer",  NULL};
+/* Blocks judged by link density: not <p> (prose with many links is still
+ * prose) and not <dl> (a glossary whose definitions are links). */
+static const char *const LINK_BLOCKS[] = {"ul",  "ol",     "menu",   "table",   "tbody",
+                                          "tr",  "td",     "div",    "section", "aside",
+                                          "nav", "center", "header", "footer",  NULL};
+
+/* Blocks that may be a page-footer line. */
+static const char *const LINE_BLOCKS[] = {"p",       "div",  "small", "center", "footer",
+                                          "address", "span", "i",     "em",     NULL};
 
 static bool in_list(const xmlNode *n, const char *const *names)
 {
@@ -234,11 +275,7 @@ static bool boilerplate(const xmlNode *n, const tstats *s)
     if (boiler_attrs(n)) return true;
     size_t other = s->text - s->link;
     if (s->navlinks >= 2 && other < 200) return true;
-    if (in_list(n, LINK_BLOCKS)) {
-        if (s->links >= 3 && s->link * 10 >= s->text * 7) return true;
-        if (footer_line(n, s->text)) return true;
-    }
-    return false;
+    return in_list(n, LINK_BLOCKS) && s->links >= 3 && s->link * 10 >= s->text * 8;
 }
 
 static tstats prune(xmlNode *n, const xmlNode *keep, int depth)
@@ -250,6 +287,8 @@ static tstats prune(xmlNode *n, const xmlNode *keep, int depth)
     }
     if (n->type != XML_ELEMENT_NODE) return s;
     if (depth > PRUNE_DEPTH) return count_flat(n);
+    xmlNode *last = NULL; /* the last child with text, and its counts */
+    tstats last_s = {0};
     for (xmlNode *c = n->children, *next; c; c = next) {
         next = c->next;
         tstats cs = prune(c, keep, depth + 1);
@@ -258,10 +297,25 @@ static tstats prune(xmlNode *n, const xmlNode *keep, int depth)
             xmlFreeNode(c);
             continue;
         }
+        if (cs.text) {
+            last = c;
+            last_s = cs;
+        }
         s.text += cs.text;
         s.link += cs.link;
         s.links += cs.links;
         s.navlinks += cs.navlinks;
+    }
+    /* A footer line ends its block ("This page last modified ..."); the
+     * same words earlier are content (a copyright page). */
+    if (last && last->type == XML_ELEMENT_NODE && removable(last, keep) &&
+        in_list(last, LINE_BLOCKS) && footer_line(last, last_s.text)) {
+        xmlUnlinkNode(last);
+        xmlFreeNode(last);
+        s.text -= last_s.text;
+        s.link -= last_s.link;
+        s.links -= last_s.links;
+        s.navlinks -= last_s.navlinks;
     }
     if (is_el(n, "a")) {
         s.link = s.text;

@@ -69,7 +69,9 @@ def test_pdf_pages_on_chunks():
         show, ch = check_offsets(t, "saltmarsh-survey.pdf")
         assert show["format"] == "pdf" and show["title"] == "Saltmarsh Heron Survey, Field Notes", show
         text = show["text"].encode("utf-8")
-        assert text.count(b"\f") == 2, text
+        assert b"\f" not in text, text
+        # page starts: the first line of pages 2 and 3
+        breaks = [text.index(b"Counts by creek"), text.index(b"Conclusions\n")]
         pages = set()
         for c in ch["chunks"]:
             s, e = c["start"], c["end"]
@@ -77,8 +79,8 @@ def test_pdf_pages_on_chunks():
                 s += 1
             while e > s and text[e - 1] in SPACE:
                 e -= 1
-            want = text[:s].count(b"\f") + 1
-            want_end = text[:e - 1].count(b"\f") + 1
+            want = 1 + sum(s >= b for b in breaks)
+            want_end = 1 + sum(e - 1 >= b for b in breaks)
             assert c["meta"] == {"page": want, "page_end": want_end}, (c, want, want_end)
             pages.add(want)
             if "avocet" in c["text"]:

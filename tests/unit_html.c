@@ -182,6 +182,40 @@ static void test_main_article_and_banners(void **state)
     ingest_doc_free(&d);
 }
 
+/* Content that looks like chrome to a careless rule stays: sections whose
+ * ids are their titles' slugs ("search", "copyright"), prose dense with
+ * links, a glossary whose definitions are links, copyright lines that are
+ * the page's content (only a trailing footer line goes). */
+static void test_content_that_looks_like_chrome(void **state)
+{
+    (void)state;
+    const char *html =
+        "<html><head><title>Paths</title></head><body><div role=\"main\">"
+        "<section id=\"the-module-search-path\"><h1>The module search path</h1>"
+        "<p>A search path is set when the interpreter starts.</p></section>"
+        "<section id=\"navigation\"><h2>Navigation</h2><p>Keys move the cursor.</p></section>"
+        "<div class=\"section\" id=\"copyright\"><h2>Copyright</h2>"
+        "<p>Copyright \xC2\xA9 2001 the Example Foundation. All rights reserved.</p>"
+        "<p>See the licence for details.</p></div>"
+        "<p>The <a href=\"o\">open()</a>, <a href=\"o\">open16()</a> and "
+        "<a href=\"o\">open_v2()</a> calls make it.</p>"
+        "<dl><dt>ANSI</dt><dd><a href=\"w1\">American National Standards Institute</a></dd>"
+        "<dt>API</dt><dd><a href=\"w2\">Application Programming Interface</a></dd>"
+        "<dt>ASCII</dt><dd><a href=\"w3\">American Standard Code</a></dd></dl>"
+        "<p>\xC2\xA9 2024 Example. Last words of the page.</p>"
+        "</div></body></html>";
+    ingest_doc d;
+    parse_html(html, &d);
+    has(&d, "A search path is set");
+    has(&d, "Keys move the cursor.");
+    has(&d, "Copyright \xC2\xA9 2001 the Example Foundation.");
+    has(&d, "See the licence");
+    has(&d, "The open(), open16() and open_v2() calls make it.");
+    has(&d, "American National Standards Institute");
+    lacks(&d, "Last words of the page");
+    ingest_doc_free(&d);
+}
+
 static void test_titles(void **state)
 {
     (void)state;
@@ -253,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_docbook_page),
         cmocka_unit_test(test_plain_site_by_link_density),
         cmocka_unit_test(test_main_article_and_banners),
+        cmocka_unit_test(test_content_that_looks_like_chrome),
         cmocka_unit_test(test_titles),
         cmocka_unit_test(test_many_attributes_refused),
     };
