@@ -312,6 +312,66 @@ static void test_html_edge_cases(void **state)
     }
 }
 
+/* --- Markdown setext headings and man pages ------------------------------- */
+
+static void test_setext_headings(void **state)
+{
+    (void)state;
+    const char *md = "Widget Tool\n===========\n\nIntro text.\n\nInstalling\n----------\n\n"
+                     "Run make.\n\n- a list item\n---\n\nTwo lines of\nparagraph\n---\n\n"
+                     "---\ntitle: front matter\n---\n";
+    ingest_doc d;
+    ragd_error e;
+    assert_int_equal(ingest_parse(md, strlen(md), "md", "README.md", &d, &e), RAGD_OK);
+    assert_string_equal(d.title, "Widget Tool");
+    assert_int_equal(d.blocks[0].kind, BLOCK_HEADING);
+    assert_int_equal(d.blocks[0].level, 1);
+    assert_string_equal(path_at(&d, offset_of(&d, "Intro text.")), "Widget Tool");
+    assert_string_equal(path_at(&d, offset_of(&d, "Run make.")), "Widget Tool > Installing");
+    /* "---" under a list item or a two-line paragraph is not a heading, nor
+     * is front matter's closing line. */
+    assert_int_not_equal(block_at(&d, offset_of(&d, "a list item"))->kind, BLOCK_HEADING);
+    assert_int_not_equal(block_at(&d, offset_of(&d, "paragraph\n"))->kind, BLOCK_HEADING);
+    assert_int_not_equal(block_at(&d, offset_of(&d, "title: front"))->kind, BLOCK_HEADING);
+    assert_string_equal(path_at(&d, offset_of(&d, "title: front")), "Widget Tool > Installing");
+    ingest_doc_free(&d);
+}
+
+static void test_man_page(void **state)
+{
+    (void)state;
+    const char *man = "TAR(1)                      GNU TAR Manual                      TAR(1)\n\n"
+                      "NAME\n       tar - an archiving utility\n\n"
+                      "SYNOPSIS\n       tar -c [-f ARCHIVE] [OPTIONS] [FILE...]\n\n"
+                      "DESCRIPTION\n       GNU tar saves many files together into a single\n"
+                      "       tape or disk archive.\n\n"
+                      "OPTIONS\n   Operation mode\n       -c, --create\n"
+                      "              Create a new archive.\n\n"
+                      "   Compression options\n       -z, --gzip\n"
+                      "              Filter the archive through gzip.\n\n"
+                      "SEE ALSO\n       gzip(1)\n\n"
+                      "GNU TAR 1.34                 February 2021                     TAR(1)\n";
+    ingest_doc d;
+    ragd_error e;
+    assert_int_equal(ingest_parse(man, strlen(man), "txt", "tar.1.txt", &d, &e), RAGD_OK);
+    assert_string_equal(d.title, "tar - an archiving utility");
+    assert_string_equal(path_at(&d, offset_of(&d, "saves many files")), "DESCRIPTION");
+    assert_string_equal(path_at(&d, offset_of(&d, "Create a new archive")),
+                        "OPTIONS > Operation mode");
+    assert_string_equal(path_at(&d, offset_of(&d, "through gzip")),
+                        "OPTIONS > Compression options");
+    assert_string_equal(path_at(&d, offset_of(&d, "gzip(1)")), "SEE ALSO");
+    /* the footer is not a heading */
+    assert_int_not_equal(block_at(&d, offset_of(&d, "GNU TAR 1.34"))->kind, BLOCK_HEADING);
+    ingest_doc_free(&d);
+    /* Plain text that is not a man page keeps its first line as title. */
+    const char *txt = "Release notes\n\nNAME\n  not a man page\n";
+    assert_int_equal(ingest_parse(txt, strlen(txt), "txt", "f", &d, &e), RAGD_OK);
+    assert_string_equal(d.title, "Release notes");
+    assert_int_equal(d.nsections, 1);
+    ingest_doc_free(&d);
+}
+
 /* --- PDF --------------------------------------------------------------------- */
 
 /* A printed manual (fixtures/pdf/make-pdfs.py): running headers alternating
@@ -592,6 +652,8 @@ int main(void)
         cmocka_unit_test(test_html_messy_page),
         cmocka_unit_test(test_html_entities_and_scripts),
         cmocka_unit_test(test_html_edge_cases),
+        cmocka_unit_test(test_setext_headings),
+        cmocka_unit_test(test_man_page),
         cmocka_unit_test(test_pdf_pages),
         cmocka_unit_test(test_pdf_page_furniture),
         cmocka_unit_test(test_pdf_bad),
