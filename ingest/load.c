@@ -502,6 +502,17 @@ static bool is_man_page(const char *t, size_t n)
  * SYNOPSIS, SEE ALSO) are level 1, subsection headings indented by 1-3 spaces
  * and followed by a deeper-indented line are level 2; other lines group
  * into paragraphs. The title is the NAME section's first line. */
+/* Columns of indent of line [s, e) (tabs to multiples of 8, as col(1)
+ * writes them); *bytes: the indent's length in bytes. */
+static size_t indent_of(const char *t, size_t s, size_t e, size_t *bytes)
+{
+    size_t cols = 0, i = s;
+    for (; i < e && (t[i] == ' ' || t[i] == '\t'); i++)
+        cols = t[i] == '\t' ? (cols / 8 + 1) * 8 : cols + 1;
+    *bytes = i - s;
+    return cols;
+}
+
 static void parse_man(parser *p)
 {
     ingest_doc *d = p->d;
@@ -516,15 +527,13 @@ static void parse_man(parser *p)
             i = e + 1;
             continue;
         }
-        size_t ind = 0;
-        while (i + ind < e && t[i + ind] == ' ')
-            ind++;
+        size_t ib, nb;
+        size_t ind = indent_of(t, i, e, &ib);
         size_t he = e;
         while (he > i && isspace((unsigned char)t[he - 1]))
             he--;
-        size_t ne = e < n ? line_end(t, n, e + 1) : e, nind = 0;
-        while (e < n && e + 1 + nind < ne && t[e + 1 + nind] == ' ')
-            nind++;
+        size_t ne = e < n ? line_end(t, n, e + 1) : e;
+        size_t nind = e < n ? indent_of(t, e + 1, ne, &nb) : 0;
         int level = 0;
         if (!first && he - i <= 60) {
             bool upper = true; /* "SEE ALSO", not the "GNU tar 1.34 ..." footer */
@@ -540,24 +549,22 @@ static void parse_man(parser *p)
             continue;
         }
         if (level) {
-            push_heading(p, i, e, level, i + ind, he);
+            push_heading(p, i, e, level, i + ib, he);
             in_name = level == 1 && he - i == 4 && !memcmp(t + i, "NAME", 4);
             i = e + 1;
             continue;
         }
-        if (in_name && !d->title) d->title = ragd_xstrndup(t + i + ind, he - i - ind);
+        if (in_name && !d->title) d->title = ragd_xstrndup(t + i + ib, he - i - ib);
         in_name = false;
         size_t s = i, last = e;
         i = e + 1;
         while (i < n) {
             size_t le = line_end(t, n, i);
-            if (is_blank(t, i, le) || t[i] != ' ') break;
-            size_t k = 0;
-            while (i + k < le && t[i + k] == ' ')
-                k++;
-            size_t nl = le < n ? line_end(t, n, le + 1) : le, nk = 0;
-            while (le < n && le + 1 + nk < nl && t[le + 1 + nk] == ' ')
-                nk++;
+            if (is_blank(t, i, le) || (t[i] != ' ' && t[i] != '\t')) break;
+            size_t kb, nkb;
+            size_t k = indent_of(t, i, le, &kb);
+            size_t nl = le < n ? line_end(t, n, le + 1) : le;
+            size_t nk = le < n ? indent_of(t, le + 1, nl, &nkb) : 0;
             if (k >= 1 && k <= 3 && nk > k && le - i <= 60) break; /* a subsection */
             last = le;
             i = le + 1;
