@@ -11,10 +11,12 @@
 # that a reader of the page's content never sees:
 #   python    "© Copyright", "Found a bug?", "Previous topic", "Next topic",
 #             "Report a Bug", "Show Source", "Table of Contents" (sidebar),
-#             the permalink mark "¶"
-#   postgres  a "Prev … Up … Next" strip, "Home Next"/"Prev Up" runs
+#             the permalink mark "¶", "Quick search", "index modules"
+#   postgres  a "Prev … Up … Next" strip, "Home Next"/"Prev Up" runs, a
+#             line holding both "Prev" and "Next"
 #   sqlite    the top menu ("Small. Fast. Reliable.", "Choose any three",
-#             "Search Documentation"), "This page last modified"
+#             "Search Documentation"), "This page last modified", the
+#             in-page "Table Of Contents"
 # and the share of chunks with any marker is reported per corpus, with one
 # example chunk per corpus (the first chunk of a fixed page).
 #
@@ -81,10 +83,13 @@ MARKERS = {
     "python": [("copyright", r"© Copyright"), ("found a bug", r"Found a bug\?"),
                ("prev/next topic", r"Previous topic|Next topic"),
                ("this page", r"Report a Bug|Show Source"),
-               ("sidebar toc", r"^Table of Contents$"), ("permalink", "¶")],
-    "postgres": [("prev/up/next", r"\bPrev\b[\s|]+\bUp\b|\bUp\b[\s|]+\bHome\b|\bHome\b[\s|]+\bNext\b")],
+               ("sidebar toc", r"^Table of Contents$"), ("permalink", "¶"),
+               ("search/theme", r"Quick search|^Theme$|index modules")],
+    "postgres": [("prev/up/next", r"\bPrev\b[\s|]+\bUp\b|\bUp\b[\s|]+\bHome\b|\bHome\b[\s|]+\bNext\b"),
+                 ("prev..next line", r"^.*\bPrev\b.*\bNext\b")],
     "sqlite": [("top menu", r"Small\. Fast\. Reliable\.|Choose any three|Search Documentation"),
-               ("last modified", r"This page last modified")],
+               ("last modified", r"This page last modified"),
+               ("in-page toc", r"Table Of Contents")],
 }
 EXAMPLE = {"python": "library/os.path.html", "postgres": "functions-string.html",
            "sqlite": "lang_createtable.html"}
