@@ -9,7 +9,8 @@
  *     FURNITURE_LINES lines of a page whose shape (digits as '#', spaces
  *     collapsed, case folded) recurs in that place on at least
  *     max(2, 30 %) of the pages (a header alternating between even and
- *     odd pages is on half of them).
+ *     odd pages is on half of them). The first page's top lines stay (a
+ *     title page's first line is usually the others' running header).
  *     A bare page number as a page's first two or last two lines ("12",
  *     "- 12 -", "xiv", "Page 3 of 9") goes on any page.
  *   - A word hyphenated across a line end ("calibra-" / "tion") is joined,
@@ -227,7 +228,9 @@ static void mark_furniture(page *pages, size_t npages)
                 run++;
             /* an empty shape or a one-character line is not evidence */
             const char *sh = strchr(key, '|') + 1;
-            if (run >= need && strlen(sh) > 1) p->drop[idx] = true;
+            /* The first page's top lines stay: a title page's first line
+             * is often the running header of the others (the title). */
+            if (run >= need && strlen(sh) > 1 && !(i == 0 && top)) p->drop[idx] = true;
         }
     }
     free(sorted);

@@ -390,8 +390,8 @@ static void test_pdf_page_furniture(void **state)
     assert_int_equal(d.npages, 5);
     /* The metadata title is a file name: the first line is the title. */
     assert_string_equal(d.title, "Model K4 Pump Handbook");
-    /* Headers, footers and page numbers are gone; the body's own first
-     * line (the same words as the odd-page header) stays once. */
+    /* Headers, footers and page numbers are gone; the title page's first
+     * line (the same words as the odd pages' header) stays, once. */
     const char *h = strstr(d.text, "Model K4 Pump Handbook");
     assert_ptr_equal(h, d.text);
     assert_null(strstr(h + 1, "Model K4 Pump Handbook"));
