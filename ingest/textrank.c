@@ -273,6 +273,22 @@ static size_t summary_size(size_t n)
 
 #define MIN_SUMMARY_WORDS 6 /* shorter sentences are picked only to fill up */
 
+/* Is sentence a's text the same as one already picked? (API references
+ * repeat "Changed in version 3.6: Accepts a path-like object." under every
+ * function; the most central sentence five times is no summary.) */
+static bool picked_already(const ingest_doc *d, const sent_list *sl, const ranked *pick, size_t np,
+                           size_t a)
+{
+    const sent *s = &sl->v[a];
+    for (size_t i = 0; i < np; i++) {
+        const sent *t = &sl->v[pick[i].idx];
+        if (t->end - t->start == s->end - s->start &&
+            !memcmp(d->text + t->start, d->text + s->start, s->end - s->start))
+            return true;
+    }
+    return false;
+}
+
 void build_summary(const ingest_doc *d, json_t **arr_out, json_t **text_out, size_t *nsent)
 {
     sent_list sl = {0};
@@ -294,6 +310,7 @@ void build_summary(const ingest_doc *d, json_t **arr_out, json_t **text_out, siz
             for (size_t i = 0; i < sl.n && np < k; i++) {
                 bool longish = sl.v[r[i].idx].words >= MIN_SUMMARY_WORDS;
                 if (pass == 0 ? !longish : longish) continue;
+                if (picked_already(d, &sl, pick, np, r[i].idx)) continue;
                 pick[np] = r[i];
                 pick[np].score = (double)(np + 1); /* rank */
                 np++;
