@@ -362,6 +362,36 @@ static bool is_quote_line(const char *t, size_t s, size_t e)
     return i < e && t[i] == '>';
 }
 
+/* Heading text as a title: "![alt](logo.png)" -> "alt", "[text](url)" ->
+ * "text", backticks dropped. Malloc'd. */
+static char *md_plain(const char *s, size_t n)
+{
+    ragd_buf b = RAGD_BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '`') continue;
+        if (s[i] == '!' && i + 1 < n && s[i + 1] == '[') continue;
+        if (s[i] == '[') {
+            const char *close = memchr(s + i, ']', n - i);
+            if (close && (size_t)(close - s) + 1 < n && close[1] == '(') {
+                const char *end = memchr(close, ')', n - (size_t)(close - s));
+                if (end) {
+                    for (const char *p = s + i + 1; p < close; p++)
+                        if (*p != '`') ragd_buf_putc(&b, *p);
+                    i = (size_t)(end - s);
+                    continue;
+                }
+            }
+        }
+        ragd_buf_putc(&b, s[i]);
+    }
+    size_t k = 0;
+    while (k < b.len && b.data[k] == ' ')
+        k++;
+    char *out = ragd_xstrdup(b.data ? b.data + k : "");
+    ragd_buf_free(&b);
+    return out;
+}
+
 /* A heading of `level` whose text is t[hs, he), its block spanning [s, e). */
 static void push_heading(parser *p, size_t s, size_t e, int level, size_t hs, size_t he)
 {
@@ -374,9 +404,14 @@ static void push_heading(parser *p, size_t s, size_t e, int level, size_t hs, si
     add_section(p, s, true);
     add_block(p, BLOCK_HEADING, s, e, level);
     if (!d->title && !p->man && level == 1 && he > hs) {
+        char *plain = md_plain(t + hs, he - hs);
         ragd_buf tb = RAGD_BUF_INIT;
-        append_capped(&tb, t + hs, he - hs, INGEST_TITLE_MAX);
-        d->title = ragd_buf_steal(&tb);
+        append_capped(&tb, plain, strlen(plain), INGEST_TITLE_MAX);
+        free(plain);
+        if (tb.len)
+            d->title = ragd_buf_steal(&tb);
+        else
+            ragd_buf_free(&tb);
     }
 }
 

@@ -289,6 +289,23 @@ static bool picked_already(const ingest_doc *d, const sent_list *sl, const ranke
     return false;
 }
 
+/* Is a sentence mostly Markdown link/image targets ("[docs](https://…)")?
+ * Such sentences read badly in a summary and are picked only to fill up. */
+static bool link_heavy(const ingest_doc *d, const sent *s)
+{
+    const char *t = d->text + s->start;
+    size_t n = s->end - s->start, markup = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (t[i] != ']' || t[i + 1] != '(') continue;
+        size_t j = i + 2;
+        while (j < n && t[j] != ')' && t[j] != ' ')
+            j++;
+        markup += j - i + 1;
+        i = j;
+    }
+    return markup * 10 > n * 3;
+}
+
 void build_summary(const ingest_doc *d, json_t **arr_out, json_t **text_out, size_t *nsent)
 {
     sent_list sl = {0};
@@ -308,7 +325,8 @@ void build_summary(const ingest_doc *d, json_t **arr_out, json_t **text_out, siz
         size_t np = 0;
         for (int pass = 0; pass < 2 && np < k; pass++)
             for (size_t i = 0; i < sl.n && np < k; i++) {
-                bool longish = sl.v[r[i].idx].words >= MIN_SUMMARY_WORDS;
+                bool longish =
+                    sl.v[r[i].idx].words >= MIN_SUMMARY_WORDS && !link_heavy(d, &sl.v[r[i].idx]);
                 if (pass == 0 ? !longish : longish) continue;
                 if (picked_already(d, &sl, pick, np, r[i].idx)) continue;
                 pick[np] = r[i];

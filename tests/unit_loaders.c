@@ -335,6 +335,16 @@ static void test_setext_headings(void **state)
     assert_int_not_equal(block_at(&d, offset_of(&d, "title: front"))->kind, BLOCK_HEADING);
     assert_string_equal(path_at(&d, offset_of(&d, "title: front")), "Widget Tool > Installing");
     ingest_doc_free(&d);
+    /* A title is plain text: an H1 that is a logo image gives its alt text,
+     * links their text, code its letters. */
+    const char *logo = "# ![libwidget](https://example.org/logo.png)\n\nText.\n";
+    assert_int_equal(ingest_parse(logo, strlen(logo), "md", "README.md", &d, &e), RAGD_OK);
+    assert_string_equal(d.title, "libwidget");
+    ingest_doc_free(&d);
+    const char *link = "# The [`wtool`](https://example.org) manual\n\nText.\n";
+    assert_int_equal(ingest_parse(link, strlen(link), "md", "README.md", &d, &e), RAGD_OK);
+    assert_string_equal(d.title, "The wtool manual");
+    ingest_doc_free(&d);
 }
 
 static void test_man_page(void **state)

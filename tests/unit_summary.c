@@ -167,6 +167,30 @@ static void test_repeated_sentence_once(void **state)
     ingest_doc_free(&d);
 }
 
+/* A sentence that is mostly link targets ("[docs](https://...)") is
+ * picked only when nothing else is left. */
+static void test_link_heavy_sentences_last(void **state)
+{
+    (void)state;
+    const char *text =
+        "# Widget\n\nThe widget library draws charts from tables of numbers in a terminal.\n\n"
+        "The [widget library draws charts from tables](https://docs.example.org/widget/a.html) "
+        "and [widget library charts in a terminal](https://docs.example.org/widget/b.html) "
+        "pages show the widget library charts and tables.\n\n"
+        "Charts are drawn with box characters so the widget library needs no graphics.\n\n"
+        "The widget library reads tables from files or from the standard input stream.\n\n"
+        "Each widget chart can be saved as plain text for later use in reports.\n";
+    ingest_doc d;
+    parse_text(text, "md", &d);
+    json_t *o = build(&d, NULL);
+    json_t *arr = json_object_get(o, "summary");
+    for (size_t i = 0; i < json_array_size(arr); i++)
+        assert_null(strstr(str(json_array_get(arr, i), "text"), "](https://"));
+    check_offsets(&d, o);
+    json_decref(o);
+    ingest_doc_free(&d);
+}
+
 static void test_short_and_long_documents(void **state)
 {
     (void)state;
@@ -652,6 +676,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_textrank_picks_central_sentences),
         cmocka_unit_test(test_repeated_sentence_once),
+        cmocka_unit_test(test_link_heavy_sentences_last),
         cmocka_unit_test(test_short_and_long_documents),
         cmocka_unit_test(test_outline_from_headings),
         cmocka_unit_test(test_script_and_language),
