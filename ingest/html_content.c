@@ -157,22 +157,36 @@ static bool boiler_attrs(const xmlNode *n)
 
 /* --- text tests --------------------------------------------------------------- */
 
-/* n's text, whitespace-collapsed and trimmed, into b (at most cap bytes). */
-static void text_of(const xmlNode *n, ragd_buf *b, size_t cap)
+/* The start of n's text, whitespace-collapsed and trimmed, into b (at most
+ * cap bytes). Iterative and bounded (TEXT_OF_NODES nodes visited), so a
+ * test at every level of a deep tree stays linear. */
+#define TEXT_OF_NODES 256
+static void text_of(const xmlNode *top, ragd_buf *b, size_t cap)
 {
-    xmlChar *c = xmlNodeGetContent(n);
-    if (!c) return;
     bool space = false;
-    for (const char *p = (const char *)c; *p && b->len < cap; p++) {
-        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
-            space = b->len > 0;
+    size_t visited = 0;
+    const xmlNode *n = top;
+    while (n && b->len < cap && visited++ < TEXT_OF_NODES) {
+        if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) && n->content) {
+            for (const char *p = (const char *)n->content; *p && b->len < cap; p++) {
+                if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+                    space = b->len > 0;
+                    continue;
+                }
+                if (space) ragd_buf_putc(b, ' ');
+                space = false;
+                ragd_buf_putc(b, *p);
+            }
+        }
+        if (n->type == XML_ELEMENT_NODE && n->children) {
+            n = n->children;
             continue;
         }
-        if (space) ragd_buf_putc(b, ' ');
-        space = false;
-        ragd_buf_putc(b, *p);
+        while (n != top && !n->next)
+            n = n->parent;
+        if (n == top) break;
+        n = n->next;
     }
-    xmlFree(c);
 }
 
 static bool is_navword(const char *s)
