@@ -221,10 +221,18 @@ json_t *answer_result_json(const answer_result *a, const context_result *ctx, co
     json_t *cites = json_array();
     for (size_t i = 0; i < a->ncitations; i++) {
         const answer_citation *c = &a->citations[i];
-        json_array_append_new(cites, json_pack("{s:i,s:I,s:s,s:I,s:I,s:s}", "n", c->n, "chunk_id",
-                                               (json_int_t)c->chunk_id, "doc_id", c->doc_id,
-                                               "start", (json_int_t)c->start, "end",
-                                               (json_int_t)c->end, "quote", c->quote));
+        json_t *o = json_pack("{s:i,s:I,s:s,s:I,s:I,s:s}", "n", c->n, "chunk_id",
+                              (json_int_t)c->chunk_id, "doc_id", c->doc_id, "start",
+                              (json_int_t)c->start, "end", (json_int_t)c->end, "quote", c->quote);
+        /* The cited source's pages (paged documents): "p. 68" in citations. */
+        for (size_t k = 0; k < ctx->nsources; k++) {
+            const search_hit *h = ctx->sources[k].hit;
+            if (ctx->sources[k].n == c->n && h->page > 0 && !h->summary) {
+                json_object_set_new(o, "page", json_integer(h->page));
+                json_object_set_new(o, "page_end", json_integer(h->page_end));
+            }
+        }
+        json_array_append_new(cites, o);
     }
     json_t *cj = context_result_json(ctx, query);
     json_t *sources = json_object_get(cj, "sources");

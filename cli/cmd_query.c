@@ -222,10 +222,20 @@ static void print_snippet(const char *text, size_t max)
 }
 
 /* A result's heading path, or its title when it has none. */
-static const char *place_of(const json_t *r)
+/* "heading path" (or title), with ", p. 68" / ", pp. 68–69" for paged
+ * documents; into buf. */
+static const char *place_of(const json_t *r, char *buf, size_t n)
 {
     const char *h = ragd_json_str(r, "heading_path");
-    return h[0] ? h : ragd_json_str(r, "title");
+    const char *place = h[0] ? h : ragd_json_str(r, "title");
+    long long p = ragd_json_int(r, "page"), q = ragd_json_int(r, "page_end");
+    if (p <= 0)
+        snprintf(buf, n, "%s", place);
+    else if (q > p)
+        snprintf(buf, n, "%s, pp. %lld\xE2\x80\x93%lld", place, p, q);
+    else
+        snprintf(buf, n, "%s, p. %lld", place, p);
+    return buf;
 }
 
 int cmd_search(const command *cmd, cli_args *a)
@@ -242,8 +252,9 @@ int cmd_search(const command *cmd, cli_args *a)
         json_t *r;
         json_array_foreach(json_object_get(j, "results"), i, r)
         {
+            char place[1024];
             printf("%2zu. %-32s %7.3f  %s\n    ", i + 1, ragd_json_str(r, "doc_id"),
-                   ragd_json_num(r, "score"), place_of(r));
+                   ragd_json_num(r, "score"), place_of(r, place, sizeof place));
             print_snippet(ragd_json_str(r, "text"), 160);
         }
     }
@@ -379,9 +390,10 @@ int cmd_answer(const command *cmd, cli_args *a)
         {
             bool cited = false;
             json_array_foreach(cites, k, c) cited |= ragd_json_int(c, "n") == ragd_json_int(s, "n");
+            char place[1024];
             if (cited)
                 printf("  [%lld] %s — %s\n", ragd_json_int(s, "n"), ragd_json_str(s, "doc_id"),
-                       place_of(s));
+                       place_of(s, place, sizeof place));
         }
         json_t *check = json_object_get(j, "check");
         printf("citations checked: %s (%s)\n",

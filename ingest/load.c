@@ -2,8 +2,11 @@
  * normalizing text, and parsing its block structure (plain text and Markdown).
  *
  * The Markdown parser is line-based and deliberately small: it recognizes
- * what chunking needs — ATX headings (for heading paths), fenced code blocks
- * and tables (never split mid-line), lists, quotes and paragraphs. The
+ * what chunking needs — ATX and setext headings (for heading paths), fenced
+ * code blocks and tables (never split mid-line), lists, quotes and
+ * paragraphs. Plain text that is a rendered man page (`man tar | col -b`:
+ * "TAR(1) ... TAR(1)" on the first line) gets its section headings as
+ * headings and its NAME line as title. The
  * document text stored is the normalized Markdown source itself, so every
  * chunk is an exact slice of it.
  */
@@ -210,6 +213,7 @@ typedef struct {
     size_t capb, caps;
     char *stack[7]; /* heading texts by level 1..6 (borrowed from text) */
     size_t stacklen[7];
+    bool man; /* a man page: its title is the NAME line, not a heading */
 } parser;
 
 static void add_block(parser *p, block_kind k, size_t s, size_t e, int level)
@@ -373,6 +377,73 @@ static bool is_quote_line(const char *t, size_t s, size_t e)
     return i < e && t[i] == '>';
 }
 
+/* Heading text as a title: "![alt](logo.png)" -> "alt", "[text](url)" ->
+ * "text", backticks dropped. Malloc'd. */
+static char *md_plain(const char *s, size_t n)
+{
+    ragd_buf b = RAGD_BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '`') continue;
+        if (s[i] == '!' && i + 1 < n && s[i + 1] == '[') continue;
+        if (s[i] == '[') {
+            const char *close = memchr(s + i, ']', n - i);
+            if (close && (size_t)(close - s) + 1 < n && close[1] == '(') {
+                const char *end = memchr(close, ')', n - (size_t)(close - s));
+                if (end) {
+                    for (const char *p = s + i + 1; p < close; p++)
+                        if (*p != '`') ragd_buf_putc(&b, *p);
+                    i = (size_t)(end - s);
+                    continue;
+                }
+            }
+        }
+        ragd_buf_putc(&b, s[i]);
+    }
+    size_t k = 0;
+    while (k < b.len && b.data[k] == ' ')
+        k++;
+    char *out = ragd_xstrdup(b.data ? b.data + k : "");
+    ragd_buf_free(&b);
+    return out;
+}
+
+/* A heading of `level` whose text is t[hs, he), its block spanning [s, e). */
+static void push_heading(parser *p, size_t s, size_t e, int level, size_t hs, size_t he)
+{
+    ingest_doc *d = p->d;
+    const char *t = d->text;
+    p->stack[level] = (char *)t + hs;
+    p->stacklen[level] = he - hs;
+    for (int l = level + 1; l <= 6; l++)
+        p->stack[l] = NULL;
+    add_section(p, s, true);
+    add_block(p, BLOCK_HEADING, s, e, level);
+    if (!d->title && !p->man && level == 1 && he > hs) {
+        char *plain = md_plain(t + hs, he - hs);
+        ragd_buf tb = RAGD_BUF_INIT;
+        append_capped(&tb, plain, strlen(plain), INGEST_TITLE_MAX);
+        free(plain);
+        if (tb.len)
+            d->title = ragd_buf_steal(&tb);
+        else
+            ragd_buf_free(&tb);
+    }
+}
+
+/* A setext underline: "===" (level 1) or "---" (level 2), up to 3 spaces
+ * of indent, trailing spaces allowed; 0 otherwise. */
+static int setext_level(const char *t, size_t s, size_t e)
+{
+    size_t i = skip_indent(t, s, e, 3);
+    if (i >= e || (t[i] != '=' && t[i] != '-')) return 0;
+    char c = t[i];
+    while (i < e && t[i] == c)
+        i++;
+    while (i < e && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r'))
+        i++;
+    return i == e ? (c == '=' ? 1 : 2) : 0;
+}
+
 static void parse_markdown(parser *p)
 {
     ingest_doc *d = p->d;
@@ -390,19 +461,25 @@ static void parse_markdown(parser *p)
         size_t flen;
         int level = atx_level(t, i, e, &hs, &he);
         if (level) {
-            p->stack[level] = (char *)t + hs;
-            p->stacklen[level] = he - hs;
-            for (int l = level + 1; l <= 6; l++)
-                p->stack[l] = NULL;
-            add_section(p, i, true);
-            add_block(p, BLOCK_HEADING, i, e, level);
-            if (!d->title && level == 1 && he > hs) {
-                ragd_buf tb = RAGD_BUF_INIT;
-                append_capped(&tb, t + hs, he - hs, INGEST_TITLE_MAX);
-                d->title = ragd_buf_steal(&tb);
-            }
+            push_heading(p, i, e, level, hs, he);
             i = e + 1;
             continue;
+        }
+        /* Setext: one line of text over "===" / "---" (a one-line
+         * paragraph only, so YAML front matter stays text). */
+        if (e < n && !is_table_line(t, i, e) && !is_list_line(t, i, e) && !is_quote_line(t, i, e) &&
+            !fence_open(t, i, e, &fch, &flen) && setext_level(t, i, e) == 0) {
+            size_t ue = line_end(t, n, e + 1);
+            int sl = setext_level(t, e + 1, ue);
+            if (sl) {
+                hs = skip_indent(t, i, e, 3);
+                he = e;
+                while (he > hs && isspace((unsigned char)t[he - 1]))
+                    he--;
+                push_heading(p, i, ue, sl, hs, he);
+                i = ue + 1;
+                continue;
+            }
         }
         if (fence_open(t, i, e, &fch, &flen)) {
             size_t s = i, j = e + 1, last = e;
@@ -446,6 +523,103 @@ static void parse_markdown(parser *p)
             i = le + 1;
         }
         add_block(p, k, s, last, 0);
+    }
+}
+
+/* A rendered man page ("TAR(1)   GNU TAR Manual   TAR(1)" on its first
+ * line, as `man tar | col -b` prints it)? */
+static bool is_man_page(const char *t, size_t n)
+{
+    size_t i = 0;
+    while (i < n && isspace((unsigned char)t[i]))
+        i++;
+    size_t e = line_end(t, n, i);
+    /* NAME(SECTION) at both ends of the line */
+    size_t k = i;
+    while (k < e && !isspace((unsigned char)t[k]) && t[k] != '(')
+        k++;
+    if (k == i || k >= e || t[k] != '(') return false;
+    const char *close = memchr(t + k, ')', e - k);
+    if (!close || close - (t + k) > 8) return false;
+    size_t idl = (size_t)(close - t) + 1 - i; /* "TAR(1)" */
+    size_t j = e;
+    while (j > i && isspace((unsigned char)t[j - 1]))
+        j--;
+    return j - i > 2 * idl && !memcmp(t + i, t + j - idl, idl);
+}
+
+/* Man page structure: section headings at column 0 in capitals (NAME,
+ * SYNOPSIS, SEE ALSO) are level 1, subsection headings indented by 1-3 spaces
+ * and followed by a deeper-indented line are level 2; other lines group
+ * into paragraphs. The title is the NAME section's first line. */
+/* Columns of indent of line [s, e) (tabs to multiples of 8, as col(1)
+ * writes them); *bytes: the indent's length in bytes. */
+static size_t indent_of(const char *t, size_t s, size_t e, size_t *bytes)
+{
+    size_t cols = 0, i = s;
+    for (; i < e && (t[i] == ' ' || t[i] == '\t'); i++)
+        cols = t[i] == '\t' ? (cols / 8 + 1) * 8 : cols + 1;
+    *bytes = i - s;
+    return cols;
+}
+
+static void parse_man(parser *p)
+{
+    ingest_doc *d = p->d;
+    const char *t = d->text;
+    size_t n = d->len, i = 0;
+    add_section(p, 0, false);
+    p->man = true;
+    bool first = true, in_name = false;
+    while (i < n) {
+        size_t e = line_end(t, n, i);
+        if (is_blank(t, i, e)) {
+            i = e + 1;
+            continue;
+        }
+        size_t ib, nb;
+        size_t ind = indent_of(t, i, e, &ib);
+        size_t he = e;
+        while (he > i && isspace((unsigned char)t[he - 1]))
+            he--;
+        size_t ne = e < n ? line_end(t, n, e + 1) : e;
+        size_t nind = e < n ? indent_of(t, e + 1, ne, &nb) : 0;
+        int level = 0;
+        if (!first && he - i <= 60) {
+            bool upper = true; /* "SEE ALSO", not the "GNU tar 1.34 ..." footer */
+            for (size_t k = i; k < he && upper; k++)
+                upper = !(t[k] >= 'a' && t[k] <= 'z');
+            if (ind == 0 && upper) level = 1;
+            if (ind >= 1 && ind <= 3 && nind > ind && e < n) level = 2;
+        }
+        if (first) { /* the "TAR(1) ... TAR(1)" line */
+            add_block(p, BLOCK_PARA, i, e, 0);
+            first = false;
+            i = e + 1;
+            continue;
+        }
+        if (level) {
+            push_heading(p, i, e, level, i + ib, he);
+            in_name = level == 1 && he - i == 4 && !memcmp(t + i, "NAME", 4);
+            i = e + 1;
+            continue;
+        }
+        if (in_name && !d->title) d->title = ragd_xstrndup(t + i + ib, he - i - ib);
+        in_name = false;
+        size_t s = i, last = e;
+        i = e + 1;
+        while (i < n) {
+            size_t le = line_end(t, n, i);
+            if (is_blank(t, i, le) || (t[i] != ' ' && t[i] != '\t')) break;
+            size_t kb, nkb;
+            size_t k = indent_of(t, i, le, &kb);
+            size_t nl = le < n ? line_end(t, n, le + 1) : le;
+            size_t nk = le < n ? indent_of(t, le + 1, nl, &nkb) : 0;
+            if (k >= 1 && k <= 3 && nk > k && le - i <= 60) break; /* a subsection */
+            last = le;
+            i = le + 1;
+        }
+        add_block(p, BLOCK_PARA, s, last, 0);
     }
 }
 
@@ -514,6 +688,9 @@ ragd_status ingest_parse_structure(ingest_doc *d, const char *structure, const c
     parser p = {.d = d};
     if (!strcmp(structure, "md")) {
         parse_markdown(&p);
+    } else if (is_man_page(d->text, d->len)) {
+        parse_man(&p);
+        if (!d->title) d->title = text_title(d->text, d->len);
     } else {
         parse_text(&p);
         if (!d->title) d->title = text_title(d->text, d->len);

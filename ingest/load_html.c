@@ -34,9 +34,11 @@
 
 #include "core/buf.h"
 #include "core/text.h"
+#include "ingest/html.h"
 #include "ingest/loaders.h"
 
-#define MAX_DEPTH 200 /* deeper subtrees are flattened to their text */
+#define MAX_DEPTH 200            /* deeper subtrees are flattened to their text */
+#define HTML_MAX_ATTRIBUTES 1000 /* per tag; more is refused (see max_attributes) */
 
 typedef enum { HB_TEXT, HB_CODE, HB_LIST, HB_TABLE, HB_QUOTE, HB_HEADING } hblock_kind;
 
@@ -632,6 +634,15 @@ static void render_node(render *r, xmlNode *n)
         inline_break(r);
     } else if (name_is(n, "code") || name_is(n, "kbd") || name_is(n, "samp") || name_is(n, "tt")) {
         render_inline_code(r, n);
+    } else if (name_is(n, "sup") || name_is(n, "sub")) {
+        char *t = render_line(r, n, false);
+        if (*t) {
+            /* x<sup>2</sup> -> x^2, H<sub>2</sub>O -> H_2O (no space before) */
+            if (r->inl.len && r->inl.data[r->inl.len - 1] != '\n') r->space = false;
+            inline_text(r, name_is(n, "sup") ? "^" : "_");
+            inline_text(r, t);
+        }
+        free(t);
     } else if (name_is(n, "img")) {
         /* images carry no text we index */
     } else if (name_in(n, BLOCKS)) {
@@ -665,6 +676,72 @@ static xmlNode *find_element(xmlNode *n, const char *name, int depth)
     return NULL;
 }
 
+/* The site name a page declares (<meta property="og:site_name"> or
+ * <meta name="application-name">), malloc'd, or NULL. */
+static char *site_name(xmlNode *root)
+{
+    xmlNode *head = find_element(root, "head", 0);
+    for (xmlNode *c = head ? head->children : NULL; c; c = c->next) {
+        if (!name_is(c, "meta")) continue;
+        char *k = attr(c, "property");
+        if (!k) k = attr(c, "name");
+        bool yes = k && (!strcasecmp(k, "og:site_name") || !strcasecmp(k, "application-name"));
+        if (k) xmlFree(k);
+        char *v = yes ? attr(c, "content") : NULL;
+        if (v) {
+            char *s = collapse(v, false);
+            xmlFree(v);
+            if (*s) return s;
+            free(s);
+        }
+    }
+    return NULL;
+}
+
+/* The largest number of attributes on one tag, scanning the raw bytes once
+ * (*at: the tag's offset). Quoted values are skipped whole, so the scan is
+ * linear; text that merely looks like a tag (in scripts) only adds small
+ * counts. */
+static size_t max_attributes(const char *s, size_t n, size_t *at)
+{
+    size_t best = 0;
+    *at = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (s[i] != '<' || !((s[i + 1] | 0x20) >= 'a' && (s[i + 1] | 0x20) <= 'z')) continue;
+        size_t j = i + 1, count = 0;
+        while (j < n && !is_html_space((unsigned char)s[j]) && s[j] != '>')
+            j++;
+        for (;;) {
+            while (j < n && (is_html_space((unsigned char)s[j]) || s[j] == '/'))
+                j++;
+            if (j >= n || s[j] == '>') break;
+            count++;
+            while (j < n && !is_html_space((unsigned char)s[j]) && s[j] != '>' && s[j] != '=')
+                j++;
+            while (j < n && is_html_space((unsigned char)s[j]))
+                j++;
+            if (j < n && s[j] == '=') {
+                j++;
+                while (j < n && is_html_space((unsigned char)s[j]))
+                    j++;
+                if (j < n && (s[j] == '"' || s[j] == '\'')) {
+                    const char *q = memchr(s + j + 1, s[j], n - j - 1);
+                    j = q ? (size_t)(q - s) + 1 : n;
+                } else {
+                    while (j < n && !is_html_space((unsigned char)s[j]) && s[j] != '>')
+                        j++;
+                }
+            }
+        }
+        if (count > best) {
+            best = count;
+            *at = i;
+        }
+        i = j > i ? j - 1 : i;
+    }
+    return best;
+}
+
 ragd_status ingest_html_to_markdown(const char *raw, size_t n, char **md, size_t *md_len,
                                     char **title, ragd_error *err)
 {
@@ -676,6 +753,15 @@ ragd_status ingest_html_to_markdown(const char *raw, size_t n, char **md, size_t
         return ragd_error_set(err, RAGD_EINPUT, "binary file (NUL bytes); not an HTML document");
     /* Valid UTF-8 is read as UTF-8 whatever the page declares (a wrong or
      * missing <meta charset> is common); other bytes follow the declaration. */
+    /* libxml2 checks each attribute against the element's others: 20k
+     * attributes on one tag took 5 s, 200k over 2 minutes (issue 12 #8).
+     * No page a person reads has more than a few dozen. */
+    size_t at = 0, most = max_attributes(raw, n, &at);
+    if (most > HTML_MAX_ATTRIBUTES)
+        return ragd_error_set(err, RAGD_EINPUT,
+                              "an HTML tag at byte %zu has %zu attributes (at most %d are "
+                              "accepted, to bound parsing time); not stored",
+                              at, most, HTML_MAX_ATTRIBUTES);
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, xmlInitParser);
     const char *enc = text_utf8_check(raw, n, NULL, NULL) ? "UTF-8" : NULL;
@@ -705,17 +791,30 @@ ragd_status ingest_html_to_markdown(const char *raw, size_t n, char **md, size_t
     if (root) {
         xmlNode *t = find_element(root, "title", 0);
         xmlChar *c = t ? xmlNodeGetContent(t) : NULL;
-        if (c) {
-            *title = collapse((const char *)c, false);
-            if (!**title) {
-                free(*title);
-                *title = NULL;
-            }
-            xmlFree(c);
-        }
+        char *raw_title = c ? collapse((const char *)c, false) : NULL;
+        if (c) xmlFree(c);
+        char *site = site_name(root);
+        /* Render the main content; a content root that renders to nothing
+         * (an empty role="main" placeholder) falls back to the whole page. */
+        xmlNode *content = html_content_root(root);
         render r = {0};
-        render_node(&r, root);
+        render_node(&r, content);
         flush_inline(&r);
+        if (!r.n && content != root) {
+            html_prune(root);
+            render_node(&r, root);
+            flush_inline(&r);
+        }
+        const char *h1 = NULL;
+        for (size_t i = 0; i < r.n && !h1; i++)
+            if (r.v[i].kind == HB_HEADING && !strncmp(r.v[i].text, "# ", 2)) h1 = r.v[i].text + 2;
+        *title = html_title_clean(raw_title, h1, site);
+        if (*title && !**title) {
+            free(*title);
+            *title = NULL;
+        }
+        free(raw_title);
+        free(site);
         for (size_t i = 0; i < r.n; i++) {
             if (i) ragd_buf_puts(&out, "\n\n");
             ragd_buf_puts(&out, r.v[i].text);

@@ -47,13 +47,20 @@ void context_result_free(context_result *c)
     memset(c, 0, sizeof *c);
 }
 
-/* "[n] Title — heading path", then the document's one-line summary (when
+/* "[n] Title — heading path, p. 68" (the page only for paged documents,
+ * "pp. 68–69" across a break), then the document's one-line summary (when
  * it has one) so the generator sees what the whole document is about. */
 static void source_header(ragd_buf *b, int n, const search_hit *h, const char *heading_path,
                           const char *summary)
 {
     ragd_buf_printf(b, "[%d] %s", n, h->title[0] ? h->title : h->doc_id);
     if (heading_path[0]) ragd_buf_printf(b, " \xE2\x80\x94 %s", heading_path);
+    if (h->page > 0 && !h->summary) {
+        if (h->page_end > h->page)
+            ragd_buf_printf(b, ", pp. %d\xE2\x80\x93%d", h->page, h->page_end);
+        else
+            ragd_buf_printf(b, ", p. %d", h->page);
+    }
     ragd_buf_putc(b, '\n');
     if (summary && summary[0]) ragd_buf_printf(b, "Summary: %s\n", summary);
 }
@@ -296,6 +303,10 @@ json_t *context_result_json(const context_result *c, const char *query)
                       (json_int_t)s->start, "end", (json_int_t)end, "title", s->hit->title,
                       "heading_path", s->heading_path, "tokens", (int)s->tokens);
         if (s->hit->summary) json_object_set_new(o, "kind", json_string("summary"));
+        if (s->hit->page > 0 && !s->hit->summary) {
+            json_object_set_new(o, "page", json_integer(s->hit->page));
+            json_object_set_new(o, "page_end", json_integer(s->hit->page_end));
+        }
         json_array_append_new(arr, o);
     }
     return json_pack("{s:s,s:s,s:o,s:i,s:b}", "query", query, "context", c->context, "sources", arr,

@@ -32,6 +32,7 @@ typedef struct {
     char *heading_path;   /* owned */
     char *text;           /* chunk text; owned */
     size_t start, end;    /* byte offsets into the document text */
+    int page, page_end;   /* 1-based pages the chunk spans (PDF); 0 when not paged */
     double score;         /* mode-specific relevance score, higher is better */
     double coverage;      /* idf-weighted share of query terms found in chunk+heading+title */
     double phrase;        /* share of the query's adjacent word pairs found adjacent */
@@ -126,6 +127,7 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
 
 /* The contract's search JSON: {"query","mode","results":[{"rank","chunk_id",
  * "doc_id","title","score","text","start","end","parent_id","heading_path"
+ * (,"page","page_end" for paged documents such as PDF)
  * (,"rerank_score","fused_score" when reranked)}],"relevant","validation"
  * (with "rerank" when a reranker was given),"timing_ms"}; a summary entry's
  * result also has "kind":"summary". New reference. */
@@ -190,7 +192,8 @@ ragd_status context_assemble(ragd_store *st, const search_result *r, size_t budg
                              context_result *out, ragd_error *err);
 
 /* {"query","context","sources":[{"n","doc_id","chunk_id","chunk_ids",
- *  "parent_id","start","end","title","heading_path","tokens"}],"tokens",
+ *  "parent_id","start","end","title","heading_path","tokens"(,"page",
+ *  "page_end": the best hit's pages, paged documents only)}],"tokens",
  *  "relevant"}; parent_id is null unless the source is a parent section,
  *  whose offsets start/end then are. A summary entry's source has
  *  "kind":"summary" and the entry's own start/end (the whole document): its

@@ -120,7 +120,8 @@ static ragd_status load_hit(ragd_store *st, int64_t coll, int64_t chunk_id, sear
     if (sqlite3_prepare_v2(db,
                            "SELECT c.parent_id, d.doc_key, d.title, c.heading_path, c.text, "
                            "c.start, c.end, d.metadata, json_extract(d.summary, '$.summary_text'), "
-                           "c.ord < 0 AND json_extract(c.meta, '$.kind') = 'summary' "
+                           "c.ord < 0 AND json_extract(c.meta, '$.kind') = 'summary', "
+                           "json_extract(c.meta, '$.page'), json_extract(c.meta, '$.page_end') "
                            "FROM chunks c JOIN documents d ON d.id = "
                            "c.document_id WHERE c.id = ? AND d.collection_id = ?",
                            -1, &q, NULL) != SQLITE_OK)
@@ -147,6 +148,8 @@ static ragd_status load_hit(ragd_store *st, int64_t coll, int64_t chunk_id, sear
     const unsigned char *sum = sqlite3_column_text(q, 8);
     if (summary) *summary = ragd_xstrdup(sum ? (const char *)sum : "");
     h->summary = sqlite3_column_int(q, 9) != 0;
+    h->page = sqlite3_column_int(q, 10);
+    h->page_end = sqlite3_column_type(q, 11) == SQLITE_NULL ? h->page : sqlite3_column_int(q, 11);
     sqlite3_finalize(q);
     return RAGD_OK;
 }
@@ -843,6 +846,10 @@ json_t *search_result_json(const search_result *r, const search_opts *o)
         json_object_set_new(e, "parent_id",
                             h->parent_id ? json_integer(h->parent_id) : json_null());
         json_object_set_new(e, "heading_path", json_string(h->heading_path));
+        if (h->page > 0) {
+            json_object_set_new(e, "page", json_integer(h->page));
+            json_object_set_new(e, "page_end", json_integer(h->page_end));
+        }
         if (h->summary) json_object_set_new(e, "kind", json_string("summary"));
         json_object_set_new(e, "coverage", json_real(h->coverage));
         json_object_set_new(e, "phrase", json_real(h->phrase));

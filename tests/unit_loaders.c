@@ -312,7 +312,122 @@ static void test_html_edge_cases(void **state)
     }
 }
 
+/* --- Markdown setext headings and man pages ------------------------------- */
+
+static void test_setext_headings(void **state)
+{
+    (void)state;
+    const char *md = "Widget Tool\n===========\n\nIntro text.\n\nInstalling\n----------\n\n"
+                     "Run make.\n\n- a list item\n---\n\nTwo lines of\nparagraph\n---\n\n"
+                     "---\ntitle: front matter\n---\n";
+    ingest_doc d;
+    ragd_error e;
+    assert_int_equal(ingest_parse(md, strlen(md), "md", "README.md", &d, &e), RAGD_OK);
+    assert_string_equal(d.title, "Widget Tool");
+    assert_int_equal(d.blocks[0].kind, BLOCK_HEADING);
+    assert_int_equal(d.blocks[0].level, 1);
+    assert_string_equal(path_at(&d, offset_of(&d, "Intro text.")), "Widget Tool");
+    assert_string_equal(path_at(&d, offset_of(&d, "Run make.")), "Widget Tool > Installing");
+    /* "---" under a list item or a two-line paragraph is not a heading, nor
+     * is front matter's closing line. */
+    assert_int_not_equal(block_at(&d, offset_of(&d, "a list item"))->kind, BLOCK_HEADING);
+    assert_int_not_equal(block_at(&d, offset_of(&d, "paragraph\n"))->kind, BLOCK_HEADING);
+    assert_int_not_equal(block_at(&d, offset_of(&d, "title: front"))->kind, BLOCK_HEADING);
+    assert_string_equal(path_at(&d, offset_of(&d, "title: front")), "Widget Tool > Installing");
+    ingest_doc_free(&d);
+    /* A title is plain text: an H1 that is a logo image gives its alt text,
+     * links their text, code its letters. */
+    const char *logo = "# ![libwidget](https://example.org/logo.png)\n\nText.\n";
+    assert_int_equal(ingest_parse(logo, strlen(logo), "md", "README.md", &d, &e), RAGD_OK);
+    assert_string_equal(d.title, "libwidget");
+    ingest_doc_free(&d);
+    const char *link = "# The [`wtool`](https://example.org) manual\n\nText.\n";
+    assert_int_equal(ingest_parse(link, strlen(link), "md", "README.md", &d, &e), RAGD_OK);
+    assert_string_equal(d.title, "The wtool manual");
+    ingest_doc_free(&d);
+}
+
+static void test_man_page(void **state)
+{
+    (void)state;
+    const char *man = "TAR(1)                      GNU TAR Manual                      TAR(1)\n\n"
+                      "NAME\n       tar - an archiving utility\n\n"
+                      "SYNOPSIS\n       tar -c [-f ARCHIVE] [OPTIONS] [FILE...]\n\n"
+                      "DESCRIPTION\n       GNU tar saves many files together into a single\n"
+                      "       tape or disk archive.\n\n"
+                      "OPTIONS\n   Operation mode\n       -c, --create\n"
+                      "              Create a new archive.\n\n"
+                      "   Compression options\n       -z, --gzip\n"
+                      "              Filter the archive through gzip.\n\n"
+                      "ENVIRONMENT\n\tTAR_ATIME\n\t      The access time.\n\n"
+                      "SEE ALSO\n       gzip(1)\n\n"
+                      "GNU TAR 1.34                 February 2021                     TAR(1)\n";
+    ingest_doc d;
+    ragd_error e;
+    assert_int_equal(ingest_parse(man, strlen(man), "txt", "tar.1.txt", &d, &e), RAGD_OK);
+    assert_string_equal(d.title, "tar - an archiving utility");
+    assert_string_equal(path_at(&d, offset_of(&d, "saves many files")), "DESCRIPTION");
+    assert_string_equal(path_at(&d, offset_of(&d, "Create a new archive")),
+                        "OPTIONS > Operation mode");
+    assert_string_equal(path_at(&d, offset_of(&d, "through gzip")),
+                        "OPTIONS > Compression options");
+    assert_string_equal(path_at(&d, offset_of(&d, "gzip(1)")), "SEE ALSO");
+    /* col(1) writes indents as tabs: a tab-indented name is body text */
+    assert_string_equal(path_at(&d, offset_of(&d, "The access time")), "ENVIRONMENT");
+    /* the footer is not a heading */
+    assert_int_not_equal(block_at(&d, offset_of(&d, "GNU TAR 1.34"))->kind, BLOCK_HEADING);
+    ingest_doc_free(&d);
+    /* Plain text that is not a man page keeps its first line as title. */
+    const char *txt = "Release notes\n\nNAME\n  not a man page\n";
+    assert_int_equal(ingest_parse(txt, strlen(txt), "txt", "f", &d, &e), RAGD_OK);
+    assert_string_equal(d.title, "Release notes");
+    assert_int_equal(d.nsections, 1);
+    ingest_doc_free(&d);
+}
+
 /* --- PDF --------------------------------------------------------------------- */
+
+/* A printed manual (fixtures/pdf/make-pdfs.py): running headers alternating
+ * on even/odd pages, page numbers in the footers ("41", "Page 2 of 5"),
+ * words hyphenated across line ends and page breaks, a paragraph and a
+ * quoted sentence running over a page break. */
+static void test_pdf_page_furniture(void **state)
+{
+    (void)state;
+    ingest_doc d;
+    parse_fixture("pdf/pump-manual.pdf", "pdf", &d);
+    assert_sane_text(&d);
+    assert_int_equal(d.npages, 5);
+    /* The metadata title is a file name: the first line is the title. */
+    assert_string_equal(d.title, "Model K4 Pump Handbook");
+    /* Headers, footers and page numbers are gone; the title page's first
+     * line (the same words as the odd pages' header) stays, once. */
+    const char *h = strstr(d.text, "Model K4 Pump Handbook");
+    assert_ptr_equal(h, d.text);
+    assert_null(strstr(h + 1, "Model K4 Pump Handbook"));
+    assert_null(strstr(d.text, "Chapter 2: Installation"));
+    assert_null(strstr(d.text, "Page 2 of 5"));
+    assert_null(strstr(d.text, "41"));
+    assert_null(strstr(d.text, "43"));
+    assert_null(memchr(d.text, '\f', d.len));
+    /* Hyphenated words are whole again, within a page and across one. */
+    offset_of(&d, "the whole assembly should sit");
+    offset_of(&d, "for ten minutes. Then measure");
+    offset_of(&d, "Recalibration is needed");
+    assert_null(strstr(d.text, "assem-"));
+    /* The paragraph broken by the page 2/3 break is one paragraph, and the
+     * quote is one sentence with nothing between its words. */
+    size_t when = offset_of(&d, "primes itself when\nit is switched on.");
+    assert_true(when < d.page_starts[2] && when + 20 > d.page_starts[2]);
+    const ingest_block *b = block_at(&d, when);
+    assert_true(b->end > d.page_starts[2]);
+    offset_of(&d, "\"Never run the pump dry, not even\nfor a moment.\"");
+    /* Page offsets still name the right pages. */
+    assert_int_equal(ingest_doc_page_at(&d, offset_of(&d, "strainer basket")), 2);
+    assert_int_equal(ingest_doc_page_at(&d, offset_of(&d, "trapped air")), 3);
+    assert_int_equal(ingest_doc_page_at(&d, offset_of(&d, "Winter storage")), 5);
+    ingest_doc_free(&d);
+}
 
 static void test_pdf_pages(void **state)
 {
@@ -326,15 +441,12 @@ static void test_pdf_pages(void **state)
     assert_int_equal(d.page_starts[0], 0);
     for (size_t i = 1; i < d.npages; i++) {
         assert_true(d.page_starts[i] > d.page_starts[i - 1]);
-        assert_memory_equal(d.text + d.page_starts[i] - 3, "\n\f\n", 3);
+        /* each page here ends a paragraph: a blank line, no form feed */
+        assert_memory_equal(d.text + d.page_starts[i] - 2, "\n\n", 2);
     }
     assert_int_equal(strncmp(d.text + d.page_starts[1], "Counts by creek\n", 16), 0);
     assert_int_equal(strncmp(d.text + d.page_starts[2], "Conclusions\n", 12), 0);
-    /* Exactly two form feeds: the page separators. */
-    size_t ff = 0;
-    for (size_t i = 0; i < d.len; i++)
-        ff += d.text[i] == '\f';
-    assert_int_equal(ff, 2);
+    assert_null(memchr(d.text, '\f', d.len));
     assert_int_equal(ingest_doc_page_at(&d, offset_of(&d, "Widdowmere saltmarsh")), 1);
     assert_int_equal(ingest_doc_page_at(&d, offset_of(&d, "avocet")), 2);
     assert_int_equal(ingest_doc_page_at(&d, offset_of(&d, "shingle bank")), 3);
@@ -553,7 +665,10 @@ int main(void)
         cmocka_unit_test(test_html_messy_page),
         cmocka_unit_test(test_html_entities_and_scripts),
         cmocka_unit_test(test_html_edge_cases),
+        cmocka_unit_test(test_setext_headings),
+        cmocka_unit_test(test_man_page),
         cmocka_unit_test(test_pdf_pages),
+        cmocka_unit_test(test_pdf_page_furniture),
         cmocka_unit_test(test_pdf_bad),
         cmocka_unit_test(test_detect_format),
         cmocka_unit_test(test_meta_parse),

@@ -139,6 +139,58 @@ static void test_textrank_picks_central_sentences(void **state)
     ingest_doc_free(&d);
 }
 
+/* A sentence repeated through a document (API references: "Changed in
+ * version 3.6: ..." under every function) is central but appears once in
+ * the summary. */
+static void test_repeated_sentence_once(void **state)
+{
+    (void)state;
+    const char *text = "The path module joins and splits file system paths on every platform.\n\n"
+                       "Changed in version 3.6: Accepts a path-like object for the path.\n\n"
+                       "The join function puts path parts together with the right separator.\n\n"
+                       "Changed in version 3.6: Accepts a path-like object for the path.\n\n"
+                       "The split function divides a path into its head and its tail part.\n\n"
+                       "Changed in version 3.6: Accepts a path-like object for the path.\n\n"
+                       "The exists function tells whether a path names an existing file.\n\n"
+                       "Changed in version 3.6: Accepts a path-like object for the path.\n";
+    ingest_doc d;
+    parse_text(text, "txt", &d);
+    json_t *o = build(&d, NULL);
+    json_t *arr = json_object_get(o, "summary");
+    assert_true(json_array_size(arr) >= 2);
+    size_t repeated = 0;
+    for (size_t i = 0; i < json_array_size(arr); i++)
+        repeated += strstr(str(json_array_get(arr, i), "text"), "Changed in version") != NULL;
+    assert_true(repeated <= 1);
+    check_offsets(&d, o);
+    json_decref(o);
+    ingest_doc_free(&d);
+}
+
+/* A sentence that is mostly link targets ("[docs](https://...)") is
+ * picked only when nothing else is left. */
+static void test_link_heavy_sentences_last(void **state)
+{
+    (void)state;
+    const char *text =
+        "# Widget\n\nThe widget library draws charts from tables of numbers in a terminal.\n\n"
+        "The [widget library draws charts from tables](https://docs.example.org/widget/a.html) "
+        "and [widget library charts in a terminal](https://docs.example.org/widget/b.html) "
+        "pages show the widget library charts and tables.\n\n"
+        "Charts are drawn with box characters so the widget library needs no graphics.\n\n"
+        "The widget library reads tables from files or from the standard input stream.\n\n"
+        "Each widget chart can be saved as plain text for later use in reports.\n";
+    ingest_doc d;
+    parse_text(text, "md", &d);
+    json_t *o = build(&d, NULL);
+    json_t *arr = json_object_get(o, "summary");
+    for (size_t i = 0; i < json_array_size(arr); i++)
+        assert_null(strstr(str(json_array_get(arr, i), "text"), "](https://"));
+    check_offsets(&d, o);
+    json_decref(o);
+    ingest_doc_free(&d);
+}
+
 static void test_short_and_long_documents(void **state)
 {
     (void)state;
@@ -623,6 +675,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_textrank_picks_central_sentences),
+        cmocka_unit_test(test_repeated_sentence_once),
+        cmocka_unit_test(test_link_heavy_sentences_last),
         cmocka_unit_test(test_short_and_long_documents),
         cmocka_unit_test(test_outline_from_headings),
         cmocka_unit_test(test_script_and_language),

@@ -1,0 +1,73 @@
+/* ingest/summary_internal.h — private to the summarizer's files: what
+ * ingest/summary.c (the summary and its ingest-time driver) uses from
+ * words.c (stop words, folding), langid.c (script and language),
+ * textrank.c (sentence ranking), keywords.c (keywords and collection
+ * statistics) and summary_llm.c (the LLM abstract).
+ * Ownership and thread-safety as in ingest/summary.h: every function is
+ * reentrant; the stop-word table is built once (pthread_once) and then
+ * only read.
+ */
+#ifndef RAGD_INGEST_SUMMARY_INTERNAL_H
+#define RAGD_INGEST_SUMMARY_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/hmap.h"
+#include "ingest/summary.h"
+
+/* --- words.c: stop words, CJK classes, folding --- */
+
+enum { L_EN, L_FR, L_DE, L_ES, L_IT, L_PT, L_NL, L_N };
+extern const char *const LANG_CODE[L_N];
+
+bool stop_find(const char *w, size_t n, unsigned *mask);
+bool is_stop(const char *w, size_t n);
+bool cjk_stop(int32_t cp);
+bool is_hiragana(int32_t cp);
+bool is_katakana(int32_t cp);
+bool is_hangul(int32_t cp);
+size_t cp_count(const char *s, size_t n);
+bool all_digits(const char *s, size_t n);
+void put_lower(ragd_buf *b, const char *s, size_t n);
+char *fast_fold(const char *s, size_t n, size_t *out_len);
+bool maybe_cjk(const char *s, size_t n);
+int32_t first_cp(const char *s, size_t n);
+
+/* --- langid.c --- */
+
+void guess_language(const ingest_doc *d, const char **script, const char **lang);
+
+/* --- textrank.c --- */
+
+void build_summary(const ingest_doc *d, json_t **arr_out, json_t **text_out, size_t *nsent);
+
+/* --- keywords.c: collection statistics and keywords --- */
+
+struct summary_stats {
+    hmap df;      /* stemmed term -> indexed chunks holding it */
+    int64_t rows; /* indexed chunks */
+    fts5_tokenizer tok;
+    Fts5Tokenizer *inst;
+};
+
+/* A document's own chunks already in the index (when it is re-ingested):
+ * their counts are taken out of the statistics, so a long document's topic
+ * is not "common" because it fills that document's own chunks. */
+typedef struct {
+    hmap df;
+    int64_t rows;
+} self_counts;
+
+ragd_status self_counts_load(ragd_store *st, int64_t coll, const char *key,
+                             const summary_stats *stats, self_counts *out, ragd_error *err);
+json_t *build_keywords(const ingest_doc *d, const summary_stats *stats, const self_counts *own,
+                       const char **from);
+
+/* --- summary.c --- */
+
+json_t *build_outline(const ingest_doc *d);
+
+#endif
