@@ -100,6 +100,9 @@ static void check_span(const ingest_doc *d, size_t s, size_t e, size_t tokens, s
 {
     FUZZ_CHECK(s < e && e <= d->len);
     FUZZ_CHECK(text_utf8_check(d->text + s, e - s, NULL, NULL));
+    if (tokens != text_count_tokens(d->text + s, e - s))
+        fprintf(stderr, "span [%zu,%zu) tokens %zu, counted %zu: \"%.*s\"\n", s, e, tokens,
+                text_count_tokens(d->text + s, e - s), (int)(e - s), d->text + s);
     FUZZ_CHECK(tokens == text_count_tokens(d->text + s, e - s));
     if (tokens > max) /* only an unsplittable grapheme may exceed the size */
         FUZZ_CHECK(text_grapheme_floor(d->text, d->len, e - 1) <= s);
