@@ -83,6 +83,10 @@ def dense_results(data, coll="default"):
 
 
 def check_after_kill(data, ref, tmp, coll="default"):
+    # The store opens after any kill (one killed before its schema was
+    # written is an empty database, adopted here), and is never refused.
+    r = ragd("keys", "list", "--json", data=data)
+    assert r.code == 0, (r.code, r.err)
     state = doc_state(data)
     for key, (text, nc) in state.items():
         assert key in ref, f"unexpected document {key}"
