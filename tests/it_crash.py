@@ -18,7 +18,8 @@ Kills land at uniformly random times over a run's measured length, plus
 RAGD_FAULT=before-snapshot (die after the SQLite commits, before the
 snapshot is written) every fifth time. Seeded; the seed is printed.
 
-  quick (CTest):  python3 tests/it_crash.py            25 kills (15 ingest, 6 reindex, 4 serve)
+  quick (CTest):  python3 tests/it_crash.py            25 kills (15 ingest, 6 reindex, 4 serve);
+                  under make asan/tsan 10 kills over one copy of the corpus
   longer:         RAGD_CRASH_KILLS=400 python3 tests/it_crash.py
   reproduce:      RAGD_CRASH_SEED=<seed> ...
 """
@@ -34,13 +35,17 @@ import time
 from it_serve import DOCS, Server, big_batch, wait_job
 from ragdtest import BIN, TempDir, ragd, run_tests
 
-KILLS = int(os.environ.get("RAGD_CRASH_KILLS", "25"))
+# Sanitizer builds (make asan / make tsan set these) run everything 10-20x
+# slower: fewer kills and one copy of the corpus keep the test near a minute.
+SANITIZED = "ASAN_OPTIONS" in os.environ or "TSAN_OPTIONS" in os.environ
+KILLS = int(os.environ.get("RAGD_CRASH_KILLS", "10" if SANITIZED else "25"))
+COPIES = 1 if SANITIZED else 3
 SEED = int(os.environ.get("RAGD_CRASH_SEED", str(int(time.time()))))
 QUERIES = ["When was the Greyhollow light first exhibited?", "fishless cycling of a new aquarium",
            "how to store a violin bow", "treaty signed at Saltmere"]
 
 
-def make_corpus(t, copies=3):
+def make_corpus(t, copies=COPIES):
     src = os.path.join(t, "src")
     for i in range(copies):
         shutil.copytree(DOCS, os.path.join(src, f"copy{i}"))
