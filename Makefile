@@ -3,10 +3,13 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DATA ?= ./ragd-data
 
-.PHONY: all build deps demo test asan tsan clean format
+.PHONY: all build deps demo test asan tsan fuzz clean format
 
 all: build
 
@@ -38,8 +41,17 @@ tsan: deps
 	@cd $(TSAN_BUILD) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 exitcode=66" \
 		ctest --output-on-failure -j$(JOBS)
 
+# libFuzzer (clang, ASan + UBSan): every fuzz/ target for FUZZ_SECONDS each
+# (FUZZ_JOBS at once), printing exec/s and coverage; see scripts/fuzz.
+fuzz: deps
+	@scripts/install-fuzz-deps
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+		-DCMAKE_CXX_COMPILER=clang++ -DRAGD_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS)
+	@scripts/fuzz -b $(FUZZ_BUILD) -t $(FUZZ_SECONDS) -j $(FUZZ_JOBS)
+
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

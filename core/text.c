@@ -72,7 +72,10 @@ ragd_status text_normalize(const char *s, size_t n, char **out, size_t *out_len,
     ragd_buf b = RAGD_BUF_INIT;
     ragd_buf_reserve(&b, n);
     size_t i = 0;
-    if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) i = 3;
+    /* Every leading BOM: after dropping one, the next would lead the text
+     * and a second normalization would drop it (fuzz_text found it). */
+    while (n - i >= 3 && memcmp(s + i, "\xEF\xBB\xBF", 3) == 0)
+        i += 3;
     for (; i < n; i++) {
         if (s[i] == '\r') {
             ragd_buf_putc(&b, '\n');

@@ -43,7 +43,7 @@ bool text_utf8_check(const char *s, size_t n, size_t *bad_off, const char **why)
  * read back. Returns a malloc'd string (caller frees). */
 char *text_escape_invalid(const char *s);
 
-/* Normalize document text: drop a leading byte-order mark, turn CRLF and lone
+/* Normalize document text: drop leading byte-order marks, turn CRLF and lone
  * CR into LF, and compose to NFC. Input must be valid UTF-8 (check first).
  * On success *out is a malloc'd NUL-terminated string owned by the caller. */
 ragd_status text_normalize(const char *s, size_t n, char **out, size_t *out_len, ragd_error *err);

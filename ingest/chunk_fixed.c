@@ -142,14 +142,17 @@ static size_t trim_end(const char *t, size_t start, size_t e)
     return e;
 }
 
-static void emit(chunk_list *out, const ingest_doc *d, size_t s, size_t e, size_t tokens,
-                 const char *heading_path)
+/* The chunk's tokens are those of its text counted on its own
+ * (text_count_tokens), which is what budgets and the stored count use. A
+ * chunk that starts inside a word (a grapheme cut in a long run) can count
+ * one more than the document's token starts it spans. */
+static void emit(chunk_list *out, const ingest_doc *d, size_t s, size_t e, const char *heading_path)
 {
     ragd_array_grow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v);
     chunk *c = &out->v[out->n++];
     c->start = s;
     c->end = e;
-    c->tokens = tokens;
+    c->tokens = text_count_tokens(d->text + s, e - s);
     c->parent = -1;
     c->heading_path = ragd_xstrdup(heading_path);
     ragd_buf h = RAGD_BUF_INIT;
@@ -258,7 +261,7 @@ size_t chunk_trim_end(const char *t, size_t start, size_t e)
 
 void chunk_emit(chunk_list *out, const chunk_ctx *cx, size_t s, size_t e, int parent)
 {
-    emit(out, cx->d, s, e, chunk_tokens_between(cx, s, e), path_at(cx->d, e));
+    emit(out, cx->d, s, e, path_at(cx->d, e));
     out->v[out->n - 1].parent = parent;
 }
 
@@ -319,6 +322,16 @@ void chunk_windows(const chunk_ctx *cx, size_t start, size_t end, size_t max, si
             wend = best;
         }
         size_t e = trim_end(t, pos, wend);
+        /* A window starting inside a word (after a grapheme cut where a token
+         * start fell inside a grapheme) may count one token more on its own
+         * than the token starts it spans: shorten it by graphemes until it
+         * fits (a single grapheme always stays). Found by fuzz_chunk_fixed. */
+        while (e > pos && text_count_tokens(t + pos, e - pos) > max) {
+            size_t g = text_grapheme_floor(t, d->len, e - 1);
+            if (g <= pos) break;
+            wend = g;
+            e = trim_end(t, pos, wend);
+        }
         if (overlapped && e <= prev_e) {
             /* From the overlap start the best cut is no further than the
              * previous chunk's end (the next cut lies beyond this window):
@@ -332,7 +345,7 @@ void chunk_windows(const chunk_ctx *cx, size_t start, size_t end, size_t max, si
             pos = skip_space(t, wend > pos ? wend : pos + 1, send);
             continue;
         }
-        emit(out, d, pos, e, tok_index(ts, nt, e) - ti, path_at(d, e));
+        emit(out, d, pos, e, path_at(d, e));
         out->v[out->n - 1].parent = parent;
         if (wend >= send) break;
         size_t next = wend;

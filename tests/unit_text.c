@@ -234,7 +234,10 @@ static void test_normalize(void **state)
                 "bom",
                 "bom");
     expect_norm("\xEF\xBB\xBF\r\nx", "\nx");
-    /* Only a leading BOM is dropped. */
+    /* Leading BOMs are all dropped (idempotent), only leading ones. */
+    expect_norm("\xEF\xBB\xBF\xEF\xBB\xBF"
+                "a&",
+                "a&");
     expect_norm("x\xEF\xBB\xBFy", "x\xEF\xBB\xBFy");
     /* NFD -> NFC. */
     expect_norm("e\xCC\x81", "\xC3\xA9");
