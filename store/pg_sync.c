@@ -1,0 +1,320 @@
+/* store/pg_sync.c — applying a PostgreSQL store's changes to a node's local
+ * SQLite cache (see store/pg.h).
+ *
+ * A batch reads up to SYNC_BATCH change rows after the cache's applied
+ * sequence, in sequence order, in one REPEATABLE READ READ ONLY transaction
+ * of the store, and applies them in one IMMEDIATE transaction of the cache
+ * that also records the batch's last sequence: a crash loses a whole batch
+ * or nothing, never part of one. A change row names a key, not a version:
+ * the key's current state in the snapshot is applied (a document present is
+ * written with its parents, chunks and vectors exactly as stored; absent,
+ * it is deleted), so a key changed twice is applied once, in its newest
+ * form. Collections are matched by name and by the store's collection id
+ * (pg_collections): a collection dropped and created again in the store is
+ * dropped and created again in the cache, with the store's settings. The
+ * vector index catches up by itself: the chunk counter moved (service/
+ * engine.c engine_index_acquire).
+ */
+#include "store/pg_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "store/store_internal.h"
+
+#define SYNC_BATCH 128
+
+static ragd_status applied_seq(ragd_store *st, int64_t *seq, ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    *seq = 0;
+    if (sqlite3_prepare_v2(db, "SELECT seq FROM pg_sync WHERE id = 1", -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot read the cache's sequence");
+    if (sqlite3_step(q) == SQLITE_ROW) *seq = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return RAGD_OK;
+}
+
+/* Collections dropped from the cache by a batch, reported after commit. */
+typedef struct {
+    ragd_collection *v;
+    size_t n, cap;
+} drop_list;
+
+static ragd_status local_sql(ragd_store *st, const char *sql, int64_t i1, const char *t1,
+                             ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot update the cache");
+    if (t1) sqlite3_bind_text(q, 1, t1, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, t1 ? 2 : 1, i1);
+    int r = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return r == SQLITE_DONE ? RAGD_OK : store_sqlite_error(db, err, "cannot update the cache");
+}
+
+/* The store's collection id the cache's collection `name` derives from (0: none). */
+static int64_t local_pg_id(ragd_store *st, const char *name)
+{
+    sqlite3_stmt *q;
+    int64_t id = 0;
+    if (sqlite3_prepare_v2(store_db(st), "SELECT pg_id FROM pg_collections WHERE name = ?", -1, &q,
+                           NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) == SQLITE_ROW) id = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return id;
+}
+
+static ragd_status drop_local(ragd_store *st, const char *name, drop_list *drops, ragd_error *err)
+{
+    ragd_collection c;
+    ragd_error ie = {0};
+    ragd_status rc = RAGD_OK;
+    if (!store_collection_open_local(st, name, NULL, &c, &ie)) {
+        rc = store_collection_delete_rows(st, c.id, err);
+        if (!rc) {
+            if (drops->n == drops->cap) {
+                drops->cap = drops->cap ? 2 * drops->cap : 4;
+                drops->v = ragd_xrealloc(drops->v, drops->cap * sizeof *drops->v);
+            }
+            drops->v[drops->n++] = c;
+        }
+    }
+    if (!rc) rc = local_sql(st, "DELETE FROM pg_collections WHERE name = ?", 0, name, err);
+    return rc;
+}
+
+/* Bring the cache's collection `name` in line with the store's: *pg_id
+ * receives the store's id (0: the store has no such collection, and the
+ * cache none either) and *local the cache's collection. */
+static ragd_status sync_collection(store_pg *pg, ragd_store *st, const char *name, int64_t *pg_id,
+                                   ragd_collection *local, drop_list *drops, ragd_error *err)
+{
+    *pg_id = 0;
+    const char *vals[] = {name};
+    PGresult *r =
+        pg_run(pg, "SELECT id, settings FROM collections WHERE name = $1", 1, vals, NULL, NULL, 1);
+    ragd_status rc = pg_check(pg, r, "cannot read collections", err);
+    if (rc) return rc;
+    if (!PQntuples(r)) {
+        PQclear(r);
+        return drop_local(st, name, drops, err);
+    }
+    int64_t id = pg_int8(r, 0, 0);
+    ragd_settings s;
+    store_settings_from_json(PQgetvalue(r, 0, 1), &s);
+    PQclear(r);
+    ragd_error ie = {0};
+    bool have = !store_collection_open_local(st, name, NULL, local, &ie);
+    if (have && local_pg_id(st, name) == id) {
+        *pg_id = id;
+        return RAGD_OK;
+    }
+    if (have) rc = drop_local(st, name, drops, err);
+    if (!rc) rc = store_collection_open_local(st, name, &s, local, err);
+    if (!rc)
+        rc = local_sql(st, "INSERT OR REPLACE INTO pg_collections(name, pg_id) VALUES (?, ?)", id,
+                       name, err);
+    if (!rc) *pg_id = id;
+    return rc;
+}
+
+/* Write the store's current version of document key (or delete it). */
+static ragd_status sync_doc(store_pg *pg, ragd_store *st, int64_t pg_coll,
+                            const ragd_collection *local, const char *key, ragd_error *err)
+{
+    char cid[24];
+    snprintf(cid, sizeof cid, "%lld", (long long)pg_coll);
+    const char *kv[] = {cid, key};
+    PGresult *d = pg_run(pg,
+                         "SELECT id, source, format, content_hash, title, metadata, summary, body, "
+                         "tokens, vec_model, vec_dim FROM documents WHERE collection_id = "
+                         "$1::bigint AND doc_key = $2",
+                         2, kv, NULL, NULL, 1);
+    ragd_status rc = pg_check(pg, d, "cannot read the document", err);
+    if (rc) return rc;
+    if (!PQntuples(d)) {
+        PQclear(d);
+        return store_doc_delete_rows(st, local->id, key, NULL, err);
+    }
+    char did[24];
+    snprintf(did, sizeof did, "%lld", (long long)pg_int8(d, 0, 0));
+    const char *iv[] = {did};
+    PGresult *p = pg_run(pg,
+                         "SELECT start_off, end_off, tokens, heading_path FROM parents WHERE "
+                         "document_id = $1::bigint ORDER BY ord",
+                         1, iv, NULL, NULL, 1);
+    rc = pg_check(pg, p, "cannot read the document's parents", err);
+    if (rc) {
+        PQclear(d);
+        return rc;
+    }
+    PGresult *c =
+        pg_run(pg,
+               "SELECT parent_ord, start_off, end_off, tokens, heading_path, header, meta, "
+               "summary_text, vec FROM chunks WHERE document_id = $1::bigint ORDER BY idx",
+               1, iv, NULL, NULL, 1);
+    rc = pg_check(pg, c, "cannot read the document's chunks", err);
+    if (rc) {
+        PQclear(d);
+        PQclear(p);
+        return rc;
+    }
+    store_doc doc = {0};
+    doc.key = key;
+    doc.source = PQgetvalue(d, 0, 1);
+    doc.format = PQgetvalue(d, 0, 2);
+    doc.content_hash = PQgetvalue(d, 0, 3);
+    doc.title = PQgetvalue(d, 0, 4);
+    doc.metadata_json = PQgetvalue(d, 0, 5);
+    doc.summary_json = PQgetvalue(d, 0, 6);
+    doc.text = PQgetvalue(d, 0, 7);
+    doc.text_len = (size_t)PQgetlength(d, 0, 7);
+    doc.tokens = (size_t)pg_int8(d, 0, 8);
+    doc.vec_model = PQgetisnull(d, 0, 9) ? NULL : PQgetvalue(d, 0, 9);
+    doc.vec_dim = pg_int4(d, 0, 10);
+    size_t np = (size_t)PQntuples(p), nc = (size_t)PQntuples(c);
+    store_parent *ps = ragd_xcalloc(np ? np : 1, sizeof *ps);
+    store_chunk *cs = ragd_xcalloc(nc ? nc : 1, sizeof *cs);
+    size_t dim = doc.vec_dim > 0 ? (size_t)doc.vec_dim : 0;
+    float *vecs = ragd_xcalloc(nc * dim + 1, sizeof *vecs);
+    for (size_t i = 0; i < np; i++) {
+        ps[i].start = (size_t)pg_int8(p, (int)i, 0);
+        ps[i].end = (size_t)pg_int8(p, (int)i, 1);
+        ps[i].tokens = (size_t)pg_int8(p, (int)i, 2);
+        ps[i].heading_path = PQgetvalue(p, (int)i, 3);
+    }
+    for (size_t i = 0; i < nc && !rc; i++) {
+        int row = (int)i;
+        store_chunk *k = &cs[i];
+        k->parent = pg_int4(c, row, 0);
+        k->start = (size_t)pg_int8(c, row, 1);
+        k->end = (size_t)pg_int8(c, row, 2);
+        k->tokens = (size_t)pg_int8(c, row, 3);
+        k->heading_path = PQgetvalue(c, row, 4);
+        k->header = PQgetvalue(c, row, 5);
+        k->meta_json = PQgetvalue(c, row, 6);
+        k->summary = !PQgetisnull(c, row, 7);
+        k->text = k->summary ? PQgetvalue(c, row, 7) : NULL;
+        if (!PQgetisnull(c, row, 8) && dim) {
+            if ((size_t)PQgetlength(c, row, 8) != dim * sizeof(float)) {
+                rc = ragd_error_set(err, RAGD_ESTORE,
+                                    "document '%s' chunk %zu: a vector of %d bytes, not %zu", key,
+                                    i, PQgetlength(c, row, 8), dim * sizeof(float));
+                break;
+            }
+            memcpy(vecs + i * dim, PQgetvalue(c, row, 8), dim * sizeof(float));
+            k->vec = vecs + i * dim;
+        }
+    }
+    int64_t rowid = 0;
+    if (!rc) rc = store_doc_put_rows(st, local->id, &doc, ps, np, cs, nc, &rowid, err);
+    free(vecs);
+    free(cs);
+    free(ps);
+    PQclear(c);
+    PQclear(p);
+    PQclear(d);
+    return rc;
+}
+
+/* One batch: *n receives how many changes it applied (0: caught up). */
+static ragd_status sync_batch(store_pg *pg, ragd_store *st, size_t *n, drop_list *drops,
+                              ragd_error *err)
+{
+    *n = 0;
+    int64_t from;
+    ragd_status rc = applied_seq(st, &from, err);
+    if (rc) return rc;
+    rc = pg_cmd(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+    if (rc) return rc;
+    char fs[24], lim[16];
+    snprintf(fs, sizeof fs, "%lld", (long long)from);
+    snprintf(lim, sizeof lim, "%d", SYNC_BATCH);
+    const char *vals[] = {fs, lim};
+    PGresult *r =
+        pg_run(pg,
+               "SELECT seq, collection, kind, doc_key FROM changes WHERE seq > $1::bigint "
+               "ORDER BY seq LIMIT $2::int",
+               2, vals, NULL, NULL, 1);
+    rc = pg_check(pg, r, "cannot read the store's changes", err);
+    if (rc) {
+        PQclear(PQexec(pg->conn, "ROLLBACK"));
+        return rc;
+    }
+    int rows = PQntuples(r);
+    if (rows) rc = store_exec(st, "BEGIN IMMEDIATE", err);
+    for (int i = 0; !rc && i < rows; i++) {
+        const char *coll = PQgetvalue(r, i, 1), *kind = PQgetvalue(r, i, 2);
+        int64_t pg_coll = 0;
+        ragd_collection local;
+        rc = sync_collection(pg, st, coll, &pg_coll, &local, drops, err);
+        if (!rc && pg_coll && kind[0] == 'd')
+            rc = sync_doc(pg, st, pg_coll, &local, PQgetvalue(r, i, 3), err);
+    }
+    if (rows && !rc)
+        rc = local_sql(st, "UPDATE pg_sync SET seq = ? WHERE id = 1", pg_int8(r, rows - 1, 0), NULL,
+                       err);
+    if (rows && !rc) rc = store_exec(st, "COMMIT", err);
+    if (rows && rc) sqlite3_exec(store_db(st), "ROLLBACK", NULL, NULL, NULL);
+    PQclear(r);
+    PQclear(PQexec(pg->conn, rc ? "ROLLBACK" : "COMMIT"));
+    if (!rc) *n = (size_t)rows;
+    if (rc) drops->n = 0; /* rolled back: nothing was dropped */
+    return rc;
+}
+
+ragd_status store_pg_sync(ragd_store *st, size_t max_batches, bool *caught_up, ragd_error *err)
+{
+    store_pg *pg = store_pg_of(st);
+    if (caught_up) *caught_up = false;
+    if (!pg) return RAGD_OK;
+    ragd_status rc = pg_ensure(pg, err);
+    for (size_t b = 0; !rc && (!max_batches || b < max_batches); b++) {
+        drop_list drops = {0};
+        size_t n = 0;
+        rc = sync_batch(pg, st, &n, &drops, err);
+        for (size_t i = 0; i < drops.n; i++)
+            if (pg->on_drop) pg->on_drop(pg->drop_ctx, &drops.v[i]);
+        free(drops.v);
+        if (!rc && n < SYNC_BATCH) {
+            if (caught_up) *caught_up = true;
+            break;
+        }
+    }
+    return rc;
+}
+
+ragd_status store_pg_status(ragd_store *st, json_t **out, ragd_error *err)
+{
+    *out = NULL;
+    store_pg *pg = store_pg_of(st);
+    if (!pg) return ragd_error_set(err, RAGD_EINTERNAL, "no PostgreSQL store attached");
+    int64_t applied;
+    ragd_status rc = pg_ensure(pg, err);
+    if (!rc) rc = applied_seq(st, &applied, err);
+    if (rc) return rc;
+    PGresult *r = PQexecParams(pg->conn,
+                               "SELECT collection, max(seq), (SELECT seq FROM ragd_meta WHERE id = "
+                               "1) FROM changes GROUP BY collection",
+                               0, NULL, NULL, NULL, NULL, 1);
+    rc = pg_check(pg, r, "cannot read the store's sequence", err);
+    if (rc) return rc;
+    json_t *colls = json_object();
+    int64_t top = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_object_set_new(colls, PQgetvalue(r, i, 0), json_integer(pg_int8(r, i, 1)));
+        top = pg_int8(r, i, 2);
+    }
+    PQclear(r);
+    *out = json_pack("{s:I,s:I,s:o}", "store_seq", (json_int_t)top, "applied_seq",
+                     (json_int_t)applied, "collections", colls);
+    return RAGD_OK;
+}
