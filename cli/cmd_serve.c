@@ -104,6 +104,7 @@ int cmd_serve(const command *cmd, cli_args *a)
     }
     eo.generators = gens;
     eo.prompt_template = cli_get(a, "prompt-template");
+    eo.follow = true;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     eo.slots = (size_t)(threads ? threads : (ncpu > 0 ? ncpu : 1)) + 1;
     ragd_engine *eng = NULL;

@@ -77,6 +77,7 @@ struct ragd_engine {
     pthread_mutex_t auth_mu;
     json_t *keys;
     double keys_loaded_at;
+    struct engine_sync *sync; /* the store follower (service/sync.c), or NULL */
 };
 
 ragd_status engine_slot_acquire(ragd_engine *e, engine_slot **out, ragd_error *err);
@@ -119,6 +120,15 @@ ragd_status engine_ingest_docs(ragd_engine *e, const char *coll, const json_t *d
 bool engine_jobs_running(ragd_engine *e);
 ragd_status engine_job_submit(ragd_engine *e, const char *coll, const json_t *docs, json_t **out,
                               ragd_error *err);
+
+/* The PostgreSQL store follower (service/sync.c): start it (opts.follow),
+ * stop and join it (NULL-safe, idempotent), and add its state to a
+ * ragd_ready object: "sync" {"caught_up","applied_seq","store_seq","error"}
+ * and per collection "store_seq" and "lag"; not ready before it caught up
+ * once. */
+ragd_status engine_sync_start(ragd_engine *e, ragd_error *err);
+void engine_sync_stop(ragd_engine *e);
+void engine_sync_ready(ragd_engine *e, json_t *ready);
 
 /* [{"collection_id","vectors"}] of the loaded indexes. New reference. */
 json_t *engine_index_report(ragd_engine *e);

@@ -59,7 +59,17 @@ typedef struct {
     const generator_config *generators;
     size_t ngenerators;
     const char *prompt_template; /* prompt override file, or NULL (built-in) */
+    /* A PostgreSQL store of record (store/pg.h; NULL: the SQLite store in
+     * the data directory, which then becomes the node's cache). With
+     * follow (ragd serve), a thread applies the store's changes as they
+     * come (LISTEN/NOTIFY, polled every RAGD_SYNC_POLL_MS as a fallback)
+     * and ragd_ready reports the lag; without, the engine catches up once
+     * when it opens. */
+    const char *store_url;
+    bool follow;
 } ragd_engine_opts;
+
+#define RAGD_SYNC_POLL_MS 1000
 
 #define RAGD_MAX_GENERATORS 8
 

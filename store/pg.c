@@ -408,7 +408,8 @@ ragd_status store_pg_collection_open(ragd_store *st, const char *name, const rag
     store_pg *pg = store_pg_of(st);
     ragd_status rc = store_pg_sync(st, 0, NULL, err);
     if (rc) return rc;
-    rc = store_collection_open_local(st, name, create, out, err);
+    rc = store_collection_open_local(st, name, NULL, out, err);
+    if (!rc && create) rc = store_collection_open_local(st, name, create, out, err);
     if (rc != RAGD_ENOTFOUND || !create) return rc;
     ragd_settings s = *create;
     store_settings_defaults(&s);
