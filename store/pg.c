@@ -3,7 +3,7 @@
  * store/pg.h for the design; store/pg_sync.c applies changes to a node's
  * local cache).
  *
- * Every write is one transaction that ends with next_seq(): the one-row
+ * Every write is one transaction that ends with pg_next_seq(): the one-row
  * counter in ragd_meta is incremented (its row lock is held until commit,
  * so writers commit in sequence order), the key's row in `changes` moves
  * to the new number and NOTIFY ragd_changes wakes the nodes. Only bound
@@ -111,6 +111,10 @@ static const char *const MIGRATIONS[STORE_PG_SCHEMA_VERSION] = {
     "CREATE TABLE changes(seq bigint PRIMARY KEY, collection text NOT NULL, kind char(1) NOT NULL,"
     " doc_key text NOT NULL, UNIQUE (collection, kind, doc_key));"
     "CREATE INDEX changes_collection ON changes(collection, seq);",
+    /* 2: API keys (store/pg_keys.c); their changes have collection '' and kind 'k'. */
+    "CREATE TABLE api_keys(id bigserial PRIMARY KEY, name text NOT NULL,"
+    " key_hash text NOT NULL UNIQUE, scopes text NOT NULL, created_at bigint NOT NULL,"
+    " revoked_at bigint);",
 };
 
 /* Create or migrate the schema, under a transaction-scoped advisory lock
@@ -231,7 +235,7 @@ static ragd_status cache_bind(ragd_store *st, store_pg *pg, ragd_error *err)
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db,
                            "SELECT (SELECT store_id FROM pg_sync WHERE id = 1),"
-                           " (SELECT count(*) FROM collections)",
+                           " (SELECT count(*) FROM collections) + (SELECT count(*) FROM api_keys)",
                            -1, &q, NULL) != SQLITE_OK)
         return store_sqlite_error(db, err, "cannot read the cache state");
     char have[64] = "";
@@ -246,7 +250,8 @@ static ragd_status cache_bind(ragd_store *st, store_pg *pg, ragd_error *err)
     if (bound && !strcmp(have, pg->store_id)) return RAGD_OK;
     if (!bound && ncoll > 0)
         return ragd_error_set(err, RAGD_ESTORE,
-                              "the data directory '%s' holds collections stored in SQLite, not a "
+                              "the data directory '%s' holds collections or API keys stored in "
+                              "SQLite, not a "
                               "cache of a PostgreSQL store; give --store an empty --data "
                               "directory",
                               store_dir(st));
@@ -265,7 +270,9 @@ static ragd_status cache_bind(ragd_store *st, store_pg *pg, ragd_error *err)
                 rc = store_collection_delete_rows(st, ids[i], err);
         }
     }
-    if (!rc) rc = local_exec(st, "DELETE FROM pg_collections; DELETE FROM pg_sync", err);
+    if (!rc)
+        rc = local_exec(st, "DELETE FROM pg_collections; DELETE FROM pg_sync; DELETE FROM api_keys",
+                        err);
     if (!rc) {
         if (sqlite3_prepare_v2(db, "INSERT INTO pg_sync(id, store_id, seq) VALUES (1, ?, 0)", -1,
                                &q, NULL) != SQLITE_OK) {
@@ -302,8 +309,8 @@ ragd_status store_pg_attach(ragd_store *st, const char *url, bool sync_now, ragd
 
 /* The end of every write: the next sequence number, the key's change row
  * moved to it, and the notification. Inside the caller's transaction. */
-static ragd_status next_seq(store_pg *pg, const char *coll, char kind, const char *key,
-                            char seq[24], ragd_error *err)
+ragd_status pg_next_seq(store_pg *pg, const char *coll, char kind, const char *key, char seq[24],
+                        ragd_error *err)
 {
     PGresult *r = PQexec(pg->conn, "UPDATE ragd_meta SET seq = seq + 1 WHERE id = 1 RETURNING seq");
     ragd_status rc = pg_check(pg, r, "cannot take a change sequence number", err);
@@ -326,8 +333,8 @@ static ragd_status next_seq(store_pg *pg, const char *coll, char kind, const cha
 }
 
 /* Run body(ctx) between BEGIN and COMMIT (ROLLBACK on failure). */
-static ragd_status in_txn(store_pg *pg, ragd_status (*body)(store_pg *, void *, ragd_error *),
-                          void *ctx, ragd_error *err)
+ragd_status pg_in_txn(store_pg *pg, ragd_status (*body)(store_pg *, void *, ragd_error *),
+                      void *ctx, ragd_error *err)
 {
     ragd_status rc = pg_ensure(pg, err);
     if (!rc) rc = pg_cmd(pg, "BEGIN", err);
@@ -398,7 +405,7 @@ static ragd_status coll_create_body(store_pg *pg, void *vctx, ragd_error *err)
         pg_done(pg, pg_run(pg, "DELETE FROM changes WHERE collection = $1", 1, vals, NULL, NULL, 0),
                 "cannot record the change", err);
     char seq[24];
-    if (!rc) rc = next_seq(pg, c->name, 'c', "", seq, err);
+    if (!rc) rc = pg_next_seq(pg, c->name, 'c', "", seq, err);
     return rc;
 }
 
@@ -415,7 +422,7 @@ ragd_status store_pg_collection_open(ragd_store *st, const char *name, const rag
     store_settings_defaults(&s);
     char *js = store_settings_to_json(&s);
     coll_create_ctx c = {name, js, false};
-    rc = in_txn(pg, coll_create_body, &c, err);
+    rc = pg_in_txn(pg, coll_create_body, &c, err);
     free(js);
     if (!rc) rc = store_pg_sync(st, 0, NULL, err);
     if (!rc) rc = store_collection_open_local(st, name, create, out, err);
@@ -442,7 +449,7 @@ static ragd_status coll_delete_body(store_pg *pg, void *vctx, ragd_error *err)
         pg_done(pg, pg_run(pg, "DELETE FROM changes WHERE collection = $1", 1, vals, NULL, NULL, 0),
                 "cannot record the change", err);
     char seq[24];
-    if (!rc) rc = next_seq(pg, c->name, 'c', "", seq, err);
+    if (!rc) rc = pg_next_seq(pg, c->name, 'c', "", seq, err);
     return rc;
 }
 
@@ -451,7 +458,7 @@ ragd_status store_pg_collection_delete(ragd_store *st, int64_t coll, ragd_error 
     char name[128];
     ragd_status rc = local_name(st, coll, name, err);
     coll_delete_ctx c = {name};
-    if (!rc) rc = in_txn(store_pg_of(st), coll_delete_body, &c, err);
+    if (!rc) rc = pg_in_txn(store_pg_of(st), coll_delete_body, &c, err);
     if (!rc) rc = store_pg_sync(st, 0, NULL, err);
     return rc;
 }
@@ -622,7 +629,7 @@ static ragd_status doc_put_body(store_pg *pg, void *vctx, ragd_error *err)
                          "tokens, heading_path, header, meta, summary_text, vec)",
                          CCAST, 11, d->nchunks, fill_chunk, &rcx, err);
     char seq[24];
-    if (!rc) rc = next_seq(pg, d->coll, 'd', doc->key, seq, err);
+    if (!rc) rc = pg_next_seq(pg, d->coll, 'd', doc->key, seq, err);
     const char *sv[] = {seq, docid};
     if (!rc)
         rc = pg_done(pg,
@@ -661,7 +668,7 @@ ragd_status store_pg_doc_put(ragd_store *st, int64_t coll, const store_doc *doc,
             rc = ragd_error_set(err, RAGD_EINTERNAL, "chunk %zu has invalid offsets or text", i);
     }
     doc_put_ctx d = {name, doc, parents, nparents, chunks, nchunks};
-    if (!rc) rc = in_txn(store_pg_of(st), doc_put_body, &d, err);
+    if (!rc) rc = pg_in_txn(store_pg_of(st), doc_put_body, &d, err);
     if (!rc) rc = store_pg_sync(st, 0, NULL, err);
     if (!rc && doc_rowid) *doc_rowid = local_doc_rowid(st, coll, doc->key);
     return rc;
@@ -687,7 +694,7 @@ static ragd_status doc_delete_body(store_pg *pg, void *vctx, ragd_error *err)
     PQclear(r);
     if (!gone) return ragd_error_set(err, RAGD_ENOTFOUND, "no document '%s'", d->key);
     char seq[24];
-    return next_seq(pg, d->coll, 'd', d->key, seq, err);
+    return pg_next_seq(pg, d->coll, 'd', d->key, seq, err);
 }
 
 ragd_status store_pg_doc_delete(ragd_store *st, int64_t coll, const char *key, ragd_error *err)
@@ -695,7 +702,7 @@ ragd_status store_pg_doc_delete(ragd_store *st, int64_t coll, const char *key, r
     char name[128];
     ragd_status rc = local_name(st, coll, name, err);
     doc_delete_ctx d = {name, key};
-    if (!rc) rc = in_txn(store_pg_of(st), doc_delete_body, &d, err);
+    if (!rc) rc = pg_in_txn(store_pg_of(st), doc_delete_body, &d, err);
     ragd_error se = {0};
     /* Apply even after a failure: a document another node deleted is gone here too. */
     ragd_status sr = store_pg_sync(st, 0, NULL, rc ? &se : err);

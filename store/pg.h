@@ -35,7 +35,7 @@
 #include "core/error.h"
 #include "store/store.h"
 
-#define STORE_PG_SCHEMA_VERSION 1
+#define STORE_PG_SCHEMA_VERSION 2
 
 typedef struct store_pg store_pg;
 

@@ -38,6 +38,18 @@ ragd_status pg_done(store_pg *pg, PGresult *r, const char *what, ragd_error *err
 /* Run a statement without parameters or results (BEGIN, COMMIT, ...). */
 ragd_status pg_cmd(store_pg *pg, const char *sql, ragd_error *err);
 
+/* Run body(pg, ctx) between BEGIN and COMMIT (ROLLBACK on failure). */
+ragd_status pg_in_txn(store_pg *pg, ragd_status (*body)(store_pg *, void *, ragd_error *),
+                      void *ctx, ragd_error *err);
+
+/* The end of every write, inside its transaction: the next sequence number
+ * (seq, decimal), the key's change row moved to it, NOTIFY ragd_changes. */
+ragd_status pg_next_seq(store_pg *pg, const char *coll, char kind, const char *key, char seq[24],
+                        ragd_error *err);
+
+/* Apply API key `id`'s row as the store has it to the cache (store/pg_keys.c). */
+ragd_status pg_sync_key(store_pg *pg, ragd_store *st, const char *id, ragd_error *err);
+
 /* A big-endian integer column of a binary-format result. */
 int64_t pg_int8(const PGresult *r, int row, int col);
 int32_t pg_int4(const PGresult *r, int row, int col);

@@ -253,6 +253,10 @@ static ragd_status sync_batch(store_pg *pg, ragd_store *st, size_t *n, drop_list
     if (rows) rc = store_exec(st, "BEGIN IMMEDIATE", err);
     for (int i = 0; !rc && i < rows; i++) {
         const char *coll = PQgetvalue(r, i, 1), *kind = PQgetvalue(r, i, 2);
+        if (kind[0] == 'k') {
+            rc = pg_sync_key(pg, st, PQgetvalue(r, i, 3), err);
+            continue;
+        }
         int64_t pg_coll = 0;
         ragd_collection local;
         rc = sync_collection(pg, st, coll, &pg_coll, &local, drops, err);

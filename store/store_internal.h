@@ -47,5 +47,10 @@ ragd_status store_pg_doc_put(ragd_store *st, int64_t coll, const store_doc *doc,
                              const store_chunk *chunks, size_t nchunks, int64_t *doc_rowid,
                              ragd_error *err);
 ragd_status store_pg_doc_delete(ragd_store *st, int64_t coll, const char *key, ragd_error *err);
+/* API keys (store/pg_keys.c): the secret's hash and the grant JSON as
+ * store/keys.c made them; *id is the store's key id (the same on every node). */
+ragd_status store_pg_key_create(ragd_store *st, const char *name, const char *hash,
+                                const char *grant_json, int64_t *id, ragd_error *err);
+ragd_status store_pg_key_revoke(ragd_store *st, int64_t id, ragd_error *err);
 
 #endif

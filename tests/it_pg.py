@@ -160,6 +160,38 @@ def test_killed_node_catches_up_on_restart():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_keys_shared_by_every_node():
+    tmp = tempfile.mkdtemp(prefix="ragd-it-pg-")
+    try:
+        cli = os.path.join(tmp, "cli")
+        with node(tmp, "a") as a, node(tmp, "b") as b:
+            wait_for("A ready", lambda: ready(a))
+            r = ragd("keys", "create", "--scope", "admin", "--name", "ops", "--json", "--store",
+                     PG.url, data=cli, check=0).json()
+            key, kid = r["key"], r["id"]
+            auth = {"Authorization": f"Bearer {key}"}
+            for n in (a, b):  # a key created anywhere: every node now requires it
+                wait_for("the node requires the new key",
+                         lambda: n.request("GET", "/v1/collections")[0] == 401)
+                assert n.request("GET", "/v1/collections", headers=auth)[0] == 200
+            keep = ragd("keys", "create", "--scope", "read", "--json", "--store", PG.url,
+                        data=b.data, check=0).json()
+            listed = ragd("keys", "list", "--json", "--store", PG.url,
+                          data=os.path.join(tmp, "cli2"), check=0).json()["keys"]
+            assert [k["id"] for k in listed] == [kid, keep["id"]], listed
+            # Revoked through node B's cache directory, refused by A; the other key still works.
+            ragd("keys", "revoke", str(kid), "--store", PG.url, data=b.data, check=0)
+            wait_for("A refuses the revoked key",
+                     lambda: a.request("GET", "/v1/collections", headers=auth)[0] == 401)
+            other = {"Authorization": f"Bearer {keep['key']}"}
+            wait_for("A accepts the key created through B",
+                     lambda: a.request("GET", "/v1/collections", headers=other)[0] == 200)
+            # Leave the shared database without active keys for the other tests.
+            ragd("keys", "revoke", str(keep["id"]), "--store", PG.url, data=cli, check=0)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 QUERIES = ["When was the Greyhollow light first exhibited?", "how do I cycle an aquarium",
            "bicycle chain maintenance", "tea ceremony cups"]
 
@@ -210,7 +242,7 @@ def test_errors_are_values():
         out = subprocess.run(["psql", PG.url, "-Atc", "SELECT max(version) FROM ragd_schema"],
                              capture_output=True, timeout=30) if shutil.which("psql") else None
         if out is not None:
-            assert out.stdout.decode().strip() == "1", out
+            assert out.stdout.decode().strip() == "2", out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -227,6 +259,7 @@ if __name__ == "__main__":
     try:
         run_tests([test_two_nodes_write_anywhere_read_everywhere,
                    test_killed_node_catches_up_on_restart, test_results_equal_sqlite,
+                   test_keys_shared_by_every_node,
                    test_errors_are_values])
     finally:
         PG.stop()
