@@ -238,11 +238,38 @@ def test_errors_are_values():
         r = ragd("search", "violin", "--store", PG.url, data=lite)
         assert r.code == 1 and "not a cache of a PostgreSQL store" in r.err, (r.code, r.err)
         r = ragd("search", "violin", data=lite, check=0)
-        # The store's schema version is recorded.
-        out = subprocess.run(["psql", PG.url, "-Atc", "SELECT max(version) FROM ragd_schema"],
-                             capture_output=True, timeout=30) if shutil.which("psql") else None
-        if out is not None:
-            assert out.stdout.decode().strip() == "2", out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def psql(url, sql):
+    r = subprocess.run([os.path.join(PG.bin, "psql"), url, "-v", "ON_ERROR_STOP=1", "-Atc", sql],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr.decode()
+    return r.stdout.decode().strip()
+
+
+def test_schema_migrations():
+    tmp = tempfile.mkdtemp(prefix="ragd-it-pg-")
+    try:
+        psql(PG.url, "CREATE DATABASE mig")
+        url = PG.url.replace("/postgres?", "/mig?")
+        ragd("ingest", os.path.join(DOCS, "violin-care.txt"), "--no-progress", "--store", url,
+             data=os.path.join(tmp, "c1"), check=0)
+        assert psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM ragd_schema") == "1,2"
+        # Turn it back into a version-1 store (no api_keys): the next start migrates it.
+        psql(url, "DELETE FROM ragd_schema WHERE version = 2; DROP TABLE api_keys")
+        ragd("keys", "create", "--scope", "read", "--store", url, data=os.path.join(tmp, "c2"),
+             check=0)
+        assert psql(url, "SELECT max(version) FROM ragd_schema") == "2"
+        assert psql(url, "SELECT count(*) FROM api_keys") == "1"
+        r = ragd("docs", "--json", "--store", url, data=os.path.join(tmp, "c3"), check=0)
+        assert [d["id"] for d in r.json()["documents"]] == ["violin-care.txt"], r.out
+        # A store newer than this binary is refused, and left alone.
+        psql(url, "INSERT INTO ragd_schema VALUES (99)")
+        r = ragd("docs", "--store", url, data=os.path.join(tmp, "c4"))
+        assert r.code == 1 and "schema version 99, newer than this ragd" in r.err, (r.code, r.err)
+        assert psql(url, "SELECT max(version) FROM ragd_schema") == "99"
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -259,7 +286,7 @@ if __name__ == "__main__":
     try:
         run_tests([test_two_nodes_write_anywhere_read_everywhere,
                    test_killed_node_catches_up_on_restart, test_results_equal_sqlite,
-                   test_keys_shared_by_every_node,
+                   test_keys_shared_by_every_node, test_schema_migrations,
                    test_errors_are_values])
     finally:
         PG.stop()
