@@ -115,6 +115,12 @@ static const char *const MIGRATIONS[STORE_PG_SCHEMA_VERSION] = {
     "CREATE TABLE api_keys(id bigserial PRIMARY KEY, name text NOT NULL,"
     " key_hash text NOT NULL UNIQUE, scopes text NOT NULL, created_at bigint NOT NULL,"
     " revoked_at bigint);",
+    /* 3: background jobs with their documents, claimed with FOR UPDATE SKIP LOCKED
+     * (store/pg_jobs.c). */
+    "CREATE TABLE jobs(id text PRIMARY KEY, collection text NOT NULL, kind text NOT NULL,"
+    " state text NOT NULL, progress text NOT NULL, result text, payload text NOT NULL,"
+    " lease_until timestamptz, created_at bigint NOT NULL, updated_at bigint NOT NULL);"
+    "CREATE INDEX jobs_state ON jobs(state, created_at);",
 };
 
 /* Create or migrate the schema, under a transaction-scoped advisory lock
@@ -362,7 +368,7 @@ static ragd_status coll_id(store_pg *pg, const char *name, char id[24], ragd_err
 }
 
 /* The local collection's name (collections are shared by name). */
-static ragd_status local_name(ragd_store *st, int64_t coll, char name[128], ragd_error *err)
+ragd_status pg_local_name(ragd_store *st, int64_t coll, char name[128], ragd_error *err)
 {
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
@@ -456,7 +462,7 @@ static ragd_status coll_delete_body(store_pg *pg, void *vctx, ragd_error *err)
 ragd_status store_pg_collection_delete(ragd_store *st, int64_t coll, ragd_error *err)
 {
     char name[128];
-    ragd_status rc = local_name(st, coll, name, err);
+    ragd_status rc = pg_local_name(st, coll, name, err);
     coll_delete_ctx c = {name};
     if (!rc) rc = pg_in_txn(store_pg_of(st), coll_delete_body, &c, err);
     if (!rc) rc = store_pg_sync(st, 0, NULL, err);
@@ -661,7 +667,7 @@ ragd_status store_pg_doc_put(ragd_store *st, int64_t coll, const store_doc *doc,
                              ragd_error *err)
 {
     char name[128];
-    ragd_status rc = local_name(st, coll, name, err);
+    ragd_status rc = pg_local_name(st, coll, name, err);
     for (size_t i = 0; !rc && i < nchunks; i++) {
         const store_chunk *c = &chunks[i];
         if ((c->summary && !c->text) || c->end < c->start || c->end > doc->text_len)
@@ -700,7 +706,7 @@ static ragd_status doc_delete_body(store_pg *pg, void *vctx, ragd_error *err)
 ragd_status store_pg_doc_delete(ragd_store *st, int64_t coll, const char *key, ragd_error *err)
 {
     char name[128];
-    ragd_status rc = local_name(st, coll, name, err);
+    ragd_status rc = pg_local_name(st, coll, name, err);
     doc_delete_ctx d = {name, key};
     if (!rc) rc = pg_in_txn(store_pg_of(st), doc_delete_body, &d, err);
     ragd_error se = {0};

@@ -35,7 +35,7 @@
 #include "core/error.h"
 #include "store/store.h"
 
-#define STORE_PG_SCHEMA_VERSION 2
+#define STORE_PG_SCHEMA_VERSION 3
 
 typedef struct store_pg store_pg;
 
@@ -69,6 +69,22 @@ ragd_status store_pg_sync(ragd_store *st, size_t max_batches, bool *caught_up, r
  * store's newest sequence, the cache's, and each collection's newest
  * change in the store. New reference. */
 ragd_status store_pg_status(ragd_store *st, json_t **out, ragd_error *err);
+
+/* --- background jobs in the store (store/pg_jobs.c) ---
+ * With a store attached, store_job_update/_json/_next/_counts/_requeue on
+ * st act on the store's jobs table. A job is created with its documents
+ * (payload_json: the JSON text the runner ingests) so any node can run it.
+ * store_job_next claims the oldest job that is queued, or running with an
+ * expired lease (its node died), with SELECT … FOR UPDATE SKIP LOCKED, so
+ * two nodes never claim the same job; it is then running with a lease of
+ * RAGD_JOB_LEASE_S seconds (default 60), renewed by every store_job_update
+ * to "running" (the runner records progress after every batch).
+ * store_jobs_requeue does nothing (leases replace it). */
+ragd_status store_pg_job_create(ragd_store *st, const char *id, const char *coll, const char *kind,
+                                const char *progress_json, const char *payload_json,
+                                ragd_error *err);
+/* The job's documents, parsed (new reference); RAGD_ENOTFOUND if no job. */
+ragd_status store_pg_job_payload(ragd_store *st, const char *id, json_t **out, ragd_error *err);
 
 /* Free a store_pg not attached to a store (NULL is a no-op). */
 void store_pg_free(store_pg *pg);

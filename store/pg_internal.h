@@ -47,6 +47,9 @@ ragd_status pg_in_txn(store_pg *pg, ragd_status (*body)(store_pg *, void *, ragd
 ragd_status pg_next_seq(store_pg *pg, const char *coll, char kind, const char *key, char seq[24],
                         ragd_error *err);
 
+/* The cache's name of local collection id coll. */
+ragd_status pg_local_name(ragd_store *st, int64_t coll, char name[128], ragd_error *err);
+
 /* Apply API key `id`'s row as the store has it to the cache (store/pg_keys.c). */
 ragd_status pg_sync_key(store_pg *pg, ragd_store *st, const char *id, ragd_error *err);
 

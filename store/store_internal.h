@@ -52,5 +52,13 @@ ragd_status store_pg_doc_delete(ragd_store *st, int64_t coll, const char *key, r
 ragd_status store_pg_key_create(ragd_store *st, const char *name, const char *hash,
                                 const char *grant_json, int64_t *id, ragd_error *err);
 ragd_status store_pg_key_revoke(ragd_store *st, int64_t id, ragd_error *err);
+/* Jobs (store/pg_jobs.c; see store/pg.h). */
+ragd_status store_pg_job_update(ragd_store *st, const char *id, const char *state,
+                                const char *progress_json, const char *result_json,
+                                ragd_error *err);
+ragd_status store_pg_job_json(ragd_store *st, const char *id, json_t **out, ragd_error *err);
+ragd_status store_pg_job_next(ragd_store *st, char id[64], int64_t *coll, bool *found,
+                              ragd_error *err);
+ragd_status store_pg_jobs_counts(ragd_store *st, json_t **out, ragd_error *err);
 
 #endif

@@ -71,10 +71,10 @@ class Cluster:
 PG = None
 
 
-def node(tmp, name):
+def node(tmp, name, *extra):
     d = os.path.join(tmp, name, "data")
     os.makedirs(d, exist_ok=True)
-    return Server(d, "--store", PG.url)
+    return Server(d, "--store", PG.url, *extra)
 
 
 def wait_for(what, fn, timeout=15):
@@ -192,6 +192,41 @@ def test_keys_shared_by_every_node():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_job_of_a_killed_node_is_finished_by_another():
+    tmp = tempfile.mkdtemp(prefix="ragd-it-pg-")
+    os.environ["RAGD_JOB_LEASE_S"] = "2"  # inherited by the servers: a dead node's lease ends soon
+    try:
+        n = 600
+        docs = [{"id": f"j/{i}.txt", "text": f"Job document {i} about harbour pilot number {i}."}
+                for i in range(n)]
+        a = node(tmp, "a", "--threads", "1")
+        with a:
+            assert a.request("POST", "/v1/collections", {"name": "jobs"})[0] in (200, 201)
+            st, job, _ = a.request("POST", "/v1/collections/jobs/documents", {"documents": docs})
+            assert st == 202, (st, job)
+            jid = job["id"]
+            # Kill A while its runner is part-way through the job.
+            def started():
+                st, j, _ = a.request("GET", f"/v1/jobs/{jid}")
+                return j["progress"].get("done", 0) > 0 and j
+            j = wait_for("A's runner starts the job", started, timeout=30)
+            a.p.send_signal(signal.SIGKILL)
+            a.p.wait()
+        assert j["state"] == "running" and j["progress"]["done"] < n, j
+        with node(tmp, "b") as b:
+            def finished():
+                st, j, _ = b.request("GET", f"/v1/jobs/{jid}")
+                return st == 200 and j["state"] in ("completed", "failed") and j
+            j = wait_for("B finishes A's job", finished, timeout=45)
+            assert j["state"] == "completed", j
+            assert j["progress"]["done"] == n, j
+            wait_for("B holds every document of the job",
+                     lambda: b.request("GET", "/v1/collections/jobs")[1].get("documents") == n)
+    finally:
+        del os.environ["RAGD_JOB_LEASE_S"]
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 QUERIES = ["When was the Greyhollow light first exhibited?", "how do I cycle an aquarium",
            "bicycle chain maintenance", "tea ceremony cups"]
 
@@ -256,12 +291,12 @@ def test_schema_migrations():
         url = PG.url.replace("/postgres?", "/mig?")
         ragd("ingest", os.path.join(DOCS, "violin-care.txt"), "--no-progress", "--store", url,
              data=os.path.join(tmp, "c1"), check=0)
-        assert psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM ragd_schema") == "1,2"
-        # Turn it back into a version-1 store (no api_keys): the next start migrates it.
-        psql(url, "DELETE FROM ragd_schema WHERE version = 2; DROP TABLE api_keys")
+        assert psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM ragd_schema") == "1,2,3"
+        # Turn it back into a version-1 store (no api_keys, no jobs): the next start migrates it.
+        psql(url, "DELETE FROM ragd_schema WHERE version > 1; DROP TABLE api_keys; DROP TABLE jobs")
         ragd("keys", "create", "--scope", "read", "--store", url, data=os.path.join(tmp, "c2"),
              check=0)
-        assert psql(url, "SELECT max(version) FROM ragd_schema") == "2"
+        assert psql(url, "SELECT max(version) FROM ragd_schema") == "3"
         assert psql(url, "SELECT count(*) FROM api_keys") == "1"
         r = ragd("docs", "--json", "--store", url, data=os.path.join(tmp, "c3"), check=0)
         assert [d["id"] for d in r.json()["documents"]] == ["violin-care.txt"], r.out
@@ -287,6 +322,7 @@ if __name__ == "__main__":
         run_tests([test_two_nodes_write_anywhere_read_everywhere,
                    test_killed_node_catches_up_on_restart, test_results_equal_sqlite,
                    test_keys_shared_by_every_node, test_schema_migrations,
+                   test_job_of_a_killed_node_is_finished_by_another,
                    test_errors_are_values])
     finally:
         PG.stop()
