@@ -126,101 +126,174 @@ static ragd_status sync_collection(store_pg *pg, ragd_store *st, const char *nam
     return rc;
 }
 
-/* Write the store's current version of document key (or delete it). */
-static ragd_status sync_doc(store_pg *pg, ragd_store *st, int64_t pg_coll,
-                            const ragd_collection *local, const char *key, ragd_error *err)
+/* A batch's collections, reconciled once each (the batch reads one snapshot). */
+typedef struct {
+    char name[128];
+    int64_t pg_id;
+    ragd_collection local;
+} coll_memo;
+
+/* A document change of the batch, in sequence order. */
+typedef struct {
+    int64_t pg_coll;
+    int64_t local_coll;
+    const char *key;
+} doc_change;
+
+/* Append s to a PostgreSQL array literal as a quoted element. */
+static void array_text(ragd_buf *b, const char *s)
 {
-    char cid[24];
-    snprintf(cid, sizeof cid, "%lld", (long long)pg_coll);
-    const char *kv[] = {cid, key};
-    PGresult *d = pg_run(pg,
-                         "SELECT id, source, format, content_hash, title, metadata, summary, body, "
-                         "tokens, vec_model, vec_dim FROM documents WHERE collection_id = "
-                         "$1::bigint AND doc_key = $2",
-                         2, kv, NULL, NULL, 1);
-    ragd_status rc = pg_check(pg, d, "cannot read the document", err);
-    if (rc) return rc;
-    if (!PQntuples(d)) {
-        PQclear(d);
-        return store_doc_delete_rows(st, local->id, key, NULL, err);
+    ragd_buf_putc(b, b->len > 1 ? ',' : '{');
+    ragd_buf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') ragd_buf_putc(b, '\\');
+        ragd_buf_putc(b, *s);
     }
-    char did[24];
-    snprintf(did, sizeof did, "%lld", (long long)pg_int8(d, 0, 0));
-    const char *iv[] = {did};
-    PGresult *p = pg_run(pg,
-                         "SELECT start_off, end_off, tokens, heading_path FROM parents WHERE "
-                         "document_id = $1::bigint ORDER BY ord",
-                         1, iv, NULL, NULL, 1);
-    rc = pg_check(pg, p, "cannot read the document's parents", err);
-    if (rc) {
-        PQclear(d);
-        return rc;
+    ragd_buf_putc(b, '"');
+}
+
+/* The first row of r (sorted by column 0, a bigint) whose id is `id`;
+ * *n receives how many rows have it. */
+static int rows_of(const PGresult *r, int64_t id, int *n)
+{
+    int lo = 0, hi = PQntuples(r);
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (pg_int8(r, mid, 0) < id)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    PGresult *c =
-        pg_run(pg,
-               "SELECT parent_ord, start_off, end_off, tokens, heading_path, header, meta, "
-               "summary_text, vec FROM chunks WHERE document_id = $1::bigint ORDER BY idx",
-               1, iv, NULL, NULL, 1);
-    rc = pg_check(pg, c, "cannot read the document's chunks", err);
-    if (rc) {
-        PQclear(d);
-        PQclear(p);
-        return rc;
-    }
+    int end = lo;
+    while (end < PQntuples(r) && pg_int8(r, end, 0) == id)
+        end++;
+    *n = end - lo;
+    return lo;
+}
+
+/* Write document row `row` of d (its parents and chunks from p and c) to
+ * the cache. */
+static ragd_status put_doc(ragd_store *st, int64_t local_coll, const PGresult *d, int row,
+                           const PGresult *p, const PGresult *c, ragd_error *err)
+{
+    int64_t did = pg_int8(d, row, 0);
     store_doc doc = {0};
-    doc.key = key;
-    doc.source = PQgetvalue(d, 0, 1);
-    doc.format = PQgetvalue(d, 0, 2);
-    doc.content_hash = PQgetvalue(d, 0, 3);
-    doc.title = PQgetvalue(d, 0, 4);
-    doc.metadata_json = PQgetvalue(d, 0, 5);
-    doc.summary_json = PQgetvalue(d, 0, 6);
-    doc.text = PQgetvalue(d, 0, 7);
-    doc.text_len = (size_t)PQgetlength(d, 0, 7);
-    doc.tokens = (size_t)pg_int8(d, 0, 8);
-    doc.vec_model = PQgetisnull(d, 0, 9) ? NULL : PQgetvalue(d, 0, 9);
-    doc.vec_dim = pg_int4(d, 0, 10);
-    size_t np = (size_t)PQntuples(p), nc = (size_t)PQntuples(c);
-    store_parent *ps = ragd_xcalloc(np ? np : 1, sizeof *ps);
-    store_chunk *cs = ragd_xcalloc(nc ? nc : 1, sizeof *cs);
+    doc.key = PQgetvalue(d, row, 1);
+    doc.source = PQgetvalue(d, row, 2);
+    doc.format = PQgetvalue(d, row, 3);
+    doc.content_hash = PQgetvalue(d, row, 4);
+    doc.title = PQgetvalue(d, row, 5);
+    doc.metadata_json = PQgetvalue(d, row, 6);
+    doc.summary_json = PQgetvalue(d, row, 7);
+    doc.text = PQgetvalue(d, row, 8);
+    doc.text_len = (size_t)PQgetlength(d, row, 8);
+    doc.tokens = (size_t)pg_int8(d, row, 9);
+    doc.vec_model = PQgetisnull(d, row, 10) ? NULL : PQgetvalue(d, row, 10);
+    doc.vec_dim = pg_int4(d, row, 11);
+    int np, nc;
+    int p0 = rows_of(p, did, &np), c0 = rows_of(c, did, &nc);
+    store_parent *ps = ragd_xcalloc(np ? (size_t)np : 1, sizeof *ps);
+    store_chunk *cs = ragd_xcalloc(nc ? (size_t)nc : 1, sizeof *cs);
     size_t dim = doc.vec_dim > 0 ? (size_t)doc.vec_dim : 0;
-    float *vecs = ragd_xcalloc(nc * dim + 1, sizeof *vecs);
-    for (size_t i = 0; i < np; i++) {
-        ps[i].start = (size_t)pg_int8(p, (int)i, 0);
-        ps[i].end = (size_t)pg_int8(p, (int)i, 1);
-        ps[i].tokens = (size_t)pg_int8(p, (int)i, 2);
-        ps[i].heading_path = PQgetvalue(p, (int)i, 3);
+    float *vecs = ragd_xcalloc((size_t)nc * dim + 1, sizeof *vecs);
+    for (int i = 0; i < np; i++) {
+        ps[i].start = (size_t)pg_int8(p, p0 + i, 1);
+        ps[i].end = (size_t)pg_int8(p, p0 + i, 2);
+        ps[i].tokens = (size_t)pg_int8(p, p0 + i, 3);
+        ps[i].heading_path = PQgetvalue(p, p0 + i, 4);
     }
-    for (size_t i = 0; i < nc && !rc; i++) {
-        int row = (int)i;
+    ragd_status rc = RAGD_OK;
+    for (int i = 0; i < nc && !rc; i++) {
+        int r = c0 + i;
         store_chunk *k = &cs[i];
-        k->parent = pg_int4(c, row, 0);
-        k->start = (size_t)pg_int8(c, row, 1);
-        k->end = (size_t)pg_int8(c, row, 2);
-        k->tokens = (size_t)pg_int8(c, row, 3);
-        k->heading_path = PQgetvalue(c, row, 4);
-        k->header = PQgetvalue(c, row, 5);
-        k->meta_json = PQgetvalue(c, row, 6);
-        k->summary = !PQgetisnull(c, row, 7);
-        k->text = k->summary ? PQgetvalue(c, row, 7) : NULL;
-        if (!PQgetisnull(c, row, 8) && dim) {
-            if ((size_t)PQgetlength(c, row, 8) != dim * sizeof(float)) {
+        k->parent = pg_int4(c, r, 1);
+        k->start = (size_t)pg_int8(c, r, 2);
+        k->end = (size_t)pg_int8(c, r, 3);
+        k->tokens = (size_t)pg_int8(c, r, 4);
+        k->heading_path = PQgetvalue(c, r, 5);
+        k->header = PQgetvalue(c, r, 6);
+        k->meta_json = PQgetvalue(c, r, 7);
+        k->summary = !PQgetisnull(c, r, 8);
+        k->text = k->summary ? PQgetvalue(c, r, 8) : NULL;
+        if (!PQgetisnull(c, r, 9) && dim) {
+            if ((size_t)PQgetlength(c, r, 9) != dim * sizeof(float)) {
                 rc = ragd_error_set(err, RAGD_ESTORE,
-                                    "document '%s' chunk %zu: a vector of %d bytes, not %zu", key,
-                                    i, PQgetlength(c, row, 8), dim * sizeof(float));
+                                    "document '%s' chunk %d: a vector of %d bytes, not %zu",
+                                    doc.key, i, PQgetlength(c, r, 9), dim * sizeof(float));
                 break;
             }
-            memcpy(vecs + i * dim, PQgetvalue(c, row, 8), dim * sizeof(float));
-            k->vec = vecs + i * dim;
+            memcpy(vecs + (size_t)i * dim, PQgetvalue(c, r, 9), dim * sizeof(float));
+            k->vec = vecs + (size_t)i * dim;
         }
     }
     int64_t rowid = 0;
-    if (!rc) rc = store_doc_put_rows(st, local->id, &doc, ps, np, cs, nc, &rowid, err);
+    if (!rc)
+        rc = store_doc_put_rows(st, local_coll, &doc, ps, (size_t)np, cs, (size_t)nc, &rowid, err);
     free(vecs);
     free(cs);
     free(ps);
-    PQclear(c);
-    PQclear(p);
+    return rc;
+}
+
+/* Apply the batch's document changes: three queries for all of them (the
+ * documents in change order, their parents, their chunks), then each
+ * present document written, each absent one deleted. */
+static ragd_status sync_docs(store_pg *pg, ragd_store *st, const doc_change *dc, size_t n,
+                             ragd_error *err)
+{
+    if (!n) return RAGD_OK;
+    ragd_buf ids = RAGD_BUF_INIT, keys = RAGD_BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        ragd_buf_printf(&ids, "%s%lld", i ? "," : "{", (long long)dc[i].pg_coll);
+        array_text(&keys, dc[i].key);
+    }
+    ragd_buf_putc(&ids, '}');
+    ragd_buf_putc(&keys, '}');
+    const char *kv[] = {ids.data, keys.data};
+    PGresult *d = pg_run(pg,
+                         "SELECT d.id, d.doc_key, d.source, d.format, d.content_hash, d.title, "
+                         "d.metadata, d.summary, d.body, d.tokens, d.vec_model, d.vec_dim, k.n "
+                         "FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS k(cid, key, n) "
+                         "JOIN documents d ON d.collection_id = k.cid AND d.doc_key = k.key "
+                         "ORDER BY k.n",
+                         2, kv, NULL, NULL, 1);
+    ragd_buf_free(&ids);
+    ragd_buf_free(&keys);
+    ragd_status rc = pg_check(pg, d, "cannot read the documents", err);
+    if (rc) return rc;
+    ragd_buf dids = RAGD_BUF_INIT;
+    ragd_buf_putc(&dids, '{');
+    for (int i = 0; i < PQntuples(d); i++)
+        ragd_buf_printf(&dids, "%s%lld", i ? "," : "", (long long)pg_int8(d, i, 0));
+    ragd_buf_putc(&dids, '}');
+    const char *iv[] = {dids.data};
+    PGresult *p =
+        pg_run(pg,
+               "SELECT document_id, start_off, end_off, tokens, heading_path FROM parents "
+               "WHERE document_id = ANY($1::bigint[]) ORDER BY document_id, ord",
+               1, iv, NULL, NULL, 1);
+    PGresult *c = NULL;
+    rc = pg_check(pg, p, "cannot read the documents' parents", err);
+    if (rc) p = NULL; /* cleared by pg_check */
+    if (!rc) {
+        c = pg_run(pg,
+                   "SELECT document_id, parent_ord, start_off, end_off, tokens, heading_path, "
+                   "header, meta, summary_text, vec FROM chunks WHERE document_id = "
+                   "ANY($1::bigint[]) ORDER BY document_id, idx",
+                   1, iv, NULL, NULL, 1);
+        rc = pg_check(pg, c, "cannot read the documents' chunks", err);
+        if (rc) c = NULL;
+    }
+    ragd_buf_free(&dids);
+    int next = 0; /* the next document row, in change order */
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (next < PQntuples(d) && pg_int8(d, next, 12) == (int64_t)(i + 1))
+            rc = put_doc(st, dc[i].local_coll, d, next++, p, c, err);
+        else
+            rc = store_doc_delete_rows(st, dc[i].local_coll, dc[i].key, NULL, err);
+    }
+    if (c) PQclear(c);
+    if (p) PQclear(p);
     PQclear(d);
     return rc;
 }
@@ -250,6 +323,10 @@ static ragd_status sync_batch(store_pg *pg, ragd_store *st, size_t *n, drop_list
         return rc;
     }
     int rows = PQntuples(r);
+    coll_memo memo[16];
+    size_t nmemo = 0;
+    doc_change *dc = ragd_xcalloc(rows ? (size_t)rows : 1, sizeof *dc);
+    size_t ndc = 0;
     if (rows) rc = store_exec(st, "BEGIN IMMEDIATE", err);
     for (int i = 0; !rc && i < rows; i++) {
         const char *coll = PQgetvalue(r, i, 1), *kind = PQgetvalue(r, i, 2);
@@ -257,12 +334,20 @@ static ragd_status sync_batch(store_pg *pg, ragd_store *st, size_t *n, drop_list
             rc = pg_sync_key(pg, st, PQgetvalue(r, i, 3), err);
             continue;
         }
-        int64_t pg_coll = 0;
-        ragd_collection local;
-        rc = sync_collection(pg, st, coll, &pg_coll, &local, drops, err);
-        if (!rc && pg_coll && kind[0] == 'd')
-            rc = sync_doc(pg, st, pg_coll, &local, PQgetvalue(r, i, 3), err);
+        coll_memo *m = NULL;
+        for (size_t j = 0; j < nmemo && !m; j++)
+            if (!strcmp(memo[j].name, coll)) m = &memo[j];
+        coll_memo tmp;
+        if (!m) {
+            m = nmemo < sizeof memo / sizeof memo[0] ? &memo[nmemo++] : &tmp;
+            snprintf(m->name, sizeof m->name, "%s", coll);
+            rc = sync_collection(pg, st, coll, &m->pg_id, &m->local, drops, err);
+        }
+        if (!rc && m->pg_id && kind[0] == 'd')
+            dc[ndc++] = (doc_change){m->pg_id, m->local.id, PQgetvalue(r, i, 3)};
     }
+    if (!rc) rc = sync_docs(pg, st, dc, ndc, err);
+    free(dc);
     if (rows && !rc)
         rc = local_sql(st, "UPDATE pg_sync SET seq = ? WHERE id = 1", pg_int8(r, rows - 1, 0), NULL,
                        err);
