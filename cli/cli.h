@@ -41,6 +41,8 @@ struct command {
         {"collection", true, "collection name (default 'default')"},                               \
         {"json", false, "print one JSON object to stdout"},                                        \
         {"log-format", true, "text | json (structured log lines on stderr)"},                      \
+        {"store", true,                                                                            \
+         "postgresql://… store of record; --data is then its cache (env RAGD_STORE)"},             \
     {                                                                                              \
         "help", false, "show this help"                                                            \
     }
@@ -98,6 +100,8 @@ void print_json(json_t *j);
 const char *data_dir(const cli_args *a);
 const char *coll_name(const cli_args *a);
 const char *opt_or_env(const cli_args *a, const char *opt, const char *env);
+/* --store or RAGD_STORE (NULL: the SQLite store in --data). */
+const char *store_url(const cli_args *a);
 ragd_status embed_choice_from_args(const cli_args *a, embed_choice *c, ragd_error *e);
 ragd_status generator_limits_from_args(const cli_args *a, long *timeout, double *cost,
                                        ragd_error *e);

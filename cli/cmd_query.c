@@ -166,6 +166,7 @@ ragd_status engine_opts_from_args(const cli_args *a, bool create, ragd_engine_op
     memset(o, 0, sizeof *o);
     o->slots = 1;
     o->create = create;
+    o->store_url = store_url(a);
     if (embed_choice_from_args(a, &o->embed, e)) return RAGD_EUSAGE;
     return rerank_config_from_args(a, &o->rerank, e);
 }

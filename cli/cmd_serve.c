@@ -130,6 +130,7 @@ int cmd_serve(const command *cmd, cli_args *a)
     }
     so.mcp_origins = origins;
     so.n_mcp_origins = norigins;
+    eo.follow = true;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     eo.slots = (size_t)(threads ? threads : (ncpu > 0 ? ncpu : 1)) + 1;
     ragd_engine *eng = NULL;
@@ -145,6 +146,7 @@ int cmd_serve(const command *cmd, cli_args *a)
 
 const cli_optdef KEYS_OPTS[] = {
     {"data", true, "data directory (env RAGD_DATA, default ./ragd-data)"},
+    {"store", true, "postgresql://… store of record; --data is then its cache (env RAGD_STORE)"},
     {"collection", true, "create: a collection the key covers (repeatable; default: every one)"},
     {"scope", true, "create: read | write | admin (admin also creates and deletes collections)"},
     {"name", true, "create: a name to recognise the key by"},
@@ -195,7 +197,7 @@ int cmd_keys(const command *cmd, cli_args *a)
         }
         free(colls);
     }
-    ragd_engine_opts eo = {.slots = 1, .create = create};
+    ragd_engine_opts eo = {.slots = 1, .create = create, .store_url = store_url(a)};
     ragd_engine *eng = NULL;
     json_t *res = NULL;
     ragd_status rc = ragd_engine_open(data_dir(a), &eo, &eng, &e);

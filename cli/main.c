@@ -37,6 +37,7 @@
 #include "retrieve/eval.h"
 #include "retrieve/retrieve.h"
 #include "service/ragd.h"
+#include "store/pg.h"
 #include "store/store.h"
 
 #define RAGD_VERSION "0.1.0"
@@ -121,14 +122,20 @@ static int open_collection(const cli_args *a, const ragd_settings *create, ragd_
 {
     ragd_error e;
     ragd_error_clear(&e);
-    /* Only ingest-type commands create a store (they pass create). */
-    if (!create && !store_exists(data_dir(a))) {
+    /* Only ingest-type commands create a store (they pass create); with a
+     * PostgreSQL store of record (--store) --data is a cache, made on use. */
+    if (!create && !store_url(a) && !store_exists(data_dir(a))) {
         ragd_error_set(&e, RAGD_ENOTFOUND,
                        "no ragd data in '%s'; ingest something first (ragd ingest PATH)",
                        data_dir(a));
         return fail("cannot open data directory", &e);
     }
     if (store_open(data_dir(a), st, &e)) return fail("cannot open data directory", &e);
+    if (store_url(a) && store_pg_attach(*st, store_url(a), true, &e)) {
+        store_close(*st);
+        *st = NULL;
+        return fail("store", &e);
+    }
     if (store_collection_open(*st, coll_name(a), create, coll, &e)) {
         store_close(*st);
         *st = NULL;
@@ -193,6 +200,11 @@ const char *opt_or_env(const cli_args *a, const char *opt, const char *env)
     if (v && *v) return v;
     v = getenv(env);
     return v && *v ? v : NULL;
+}
+
+const char *store_url(const cli_args *a)
+{
+    return opt_or_env(a, "store", "RAGD_STORE");
 }
 
 /* The embedder the user named, from options and the environment. */
@@ -392,7 +404,7 @@ static int cmd_ingest(const command *cmd, cli_args *a)
         return fail("ingest", &e);
     }
     engine eng;
-    if (engine_open_ingest(data_dir(a), coll_name(a), &s, &choice, &eng, &e)) {
+    if (engine_open_ingest_at(data_dir(a), store_url(a), coll_name(a), &s, &choice, &eng, &e)) {
         free(meta);
         generator_free(gen);
         return fail("ingest", &e);

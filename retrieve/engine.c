@@ -1,6 +1,8 @@
 /* retrieve/engine.c — see engine.h. */
 #include "retrieve/engine.h"
 
+#include "store/pg.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -16,9 +18,20 @@ void engine_close(engine *e)
 ragd_status engine_open_ingest(const char *data_dir, const char *name, const ragd_settings *want,
                                const embed_choice *choice, engine *e, ragd_error *err)
 {
+    return engine_open_ingest_at(data_dir, NULL, name, want, choice, e, err);
+}
+
+ragd_status engine_open_ingest_at(const char *data_dir, const char *store_url, const char *name,
+                                  const ragd_settings *want, const embed_choice *choice, engine *e,
+                                  ragd_error *err)
+{
     memset(e, 0, sizeof *e);
     ragd_status rc = store_open(data_dir, &e->st, err);
-    if (rc) return rc;
+    if (!rc && store_url) rc = store_pg_attach(e->st, store_url, true, err);
+    if (rc) {
+        engine_close(e);
+        return rc;
+    }
     ragd_settings req = *want;
     embed_choice_to_settings(choice, &req);
     rc = store_collection_open(e->st, name, NULL, &e->coll, err);

@@ -39,6 +39,12 @@ ragd_status engine_open_ingest(const char *data_dir, const char *name, const rag
 
 /* Open an existing collection. With need_dense, also create its embedder
  * (choice may override URL, key, timeouts) and open its vector index. */
+/* engine_open_ingest with a PostgreSQL store of record (store/pg.h) when
+ * store_url is not NULL: the data directory is its local cache. */
+ragd_status engine_open_ingest_at(const char *data_dir, const char *store_url, const char *name,
+                                  const ragd_settings *want, const embed_choice *choice, engine *e,
+                                  ragd_error *err);
+
 ragd_status engine_open(const char *data_dir, const char *name, const embed_choice *choice,
                         bool need_dense, engine *e, ragd_error *err);
 

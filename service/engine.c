@@ -16,6 +16,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "store/pg.h"
 
 ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts, ragd_engine **out,
                              ragd_error *err)
@@ -35,7 +36,7 @@ ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts,
         generator_free(g);
         if (rc) return rc;
     }
-    if (!o.create && !store_exists(data_dir))
+    if (!o.create && !o.store_url && !store_exists(data_dir))
         return ragd_error_set(err, RAGD_ENOTFOUND,
                               "no ragd data in '%s'; ingest something first (ragd ingest PATH)",
                               data_dir);
@@ -43,7 +44,9 @@ ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts,
     e->dir = ragd_xstrdup(data_dir);
     e->o = o;
     ragd_status rc = store_open(data_dir, &e->writer, err);
+    if (!rc && o.store_url) rc = store_pg_attach(e->writer, o.store_url, !o.follow, err);
     if (rc) {
+        store_close(e->writer);
         free(e->dir);
         free(e);
         return rc;
@@ -57,6 +60,10 @@ ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts,
     e->providers = provider_stats_new();
     e->nslots = o.slots;
     e->slots = ragd_xcalloc(e->nslots, sizeof *e->slots);
+    if (o.store_url && o.follow && (rc = engine_sync_start(e, err))) {
+        ragd_engine_free(e);
+        return rc;
+    }
     *out = e;
     return RAGD_OK;
 }
@@ -78,6 +85,7 @@ static void slot_clear(engine_slot *s)
 void ragd_engine_free(ragd_engine *e)
 {
     if (!e) return;
+    engine_sync_stop(e);
     ragd_jobs_stop(e);
     for (size_t i = 0; i < e->nslots; i++)
         slot_clear(&e->slots[i]);

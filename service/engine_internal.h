@@ -83,6 +83,7 @@ struct ragd_engine {
     double keys_loaded_at;
     result_cache *cache;       /* search and answer results (service/cache.h) */
     provider_stats *providers; /* generation calls by kind and model (service/stats.h) */
+    struct engine_sync *sync; /* the store follower (service/sync.c), or NULL */
 };
 
 ragd_status engine_slot_acquire(ragd_engine *e, engine_slot **out, ragd_error *err);
@@ -173,6 +174,14 @@ void engine_request_id(char out[40]);
 /* Write one row (unless the engine logs nothing): the call id, or 0 when
  * logging is off or failed (the failure is logged as a warning). */
 int64_t engine_log_answer(ragd_engine *e, const engine_call_log *l);
+/* The PostgreSQL store follower (service/sync.c): start it (opts.follow),
+ * stop and join it (NULL-safe, idempotent), and add its state to a
+ * ragd_ready object: "sync" {"caught_up","applied_seq","store_seq","error"}
+ * and per collection "store_seq" and "lag"; not ready before it caught up
+ * once. */
+ragd_status engine_sync_start(ragd_engine *e, ragd_error *err);
+void engine_sync_stop(ragd_engine *e);
+void engine_sync_ready(ragd_engine *e, json_t *ready);
 
 /* [{"collection_id","vectors"}] of the loaded indexes. New reference. */
 json_t *engine_index_report(ragd_engine *e);

@@ -16,6 +16,10 @@
  * uploaded file attached to a vector store: the payload is {"file_id",
  * "attributes"}; engine_vsfile_run ingests it and records the attachment's
  * status, service/ops_files.c).
+ * With a PostgreSQL store of record (store/pg.h) the job row and its
+ * documents live in the store instead: any node's runner may claim it
+ * (FOR UPDATE SKIP LOCKED, with a lease renewed at every batch), and a job
+ * whose node died is claimed by another when its lease ends.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +34,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "service/engine_internal.h"
+#include "store/pg.h"
 
 #define JOB_BATCH 16
 
@@ -105,8 +110,14 @@ ragd_status engine_job_submit_kind(ragd_engine *e, const char *coll, const char 
     if (rc == RAGD_ENOTFOUND || rc == RAGD_EUSAGE)
         rc = ragd_error_with_field(err, rc == RAGD_ENOTFOUND ? RAGD_ENOTFOUND : RAGD_EINPUT,
                                    "collection");
-    if (!rc) rc = write_payload(e, id, docs, err);
-    if (!rc) rc = store_job_create(e->writer, id, c.id, kind, progress, err);
+    if (!rc && store_pg_attached(e->writer)) { /* the documents travel with the job */
+        char *payload = json_dumps(docs, JSON_COMPACT);
+        rc = store_pg_job_create(e->writer, id, c.name, kind, progress, payload, err);
+        free(payload);
+    } else {
+        if (!rc) rc = write_payload(e, id, docs, err);
+        if (!rc) rc = store_job_create(e->writer, id, c.id, kind, progress, err);
+    }
     if (!rc) rc = store_job_json(e->writer, id, out, err);
     pthread_mutex_unlock(&e->write_mu);
     if (rc) return rc;
@@ -158,6 +169,28 @@ static bool stopping(ragd_engine *e)
     return s;
 }
 
+/* Job rows live in the slot's cache, or, with a PostgreSQL store of record,
+ * in the store (read through the writer, under write_mu). */
+static ragd_status jobs_json(ragd_engine *e, engine_slot *s, const char *id, json_t **out,
+                             ragd_error *err)
+{
+    if (!store_pg_attached(e->writer)) return store_job_json(s->rd, id, out, err);
+    pthread_mutex_lock(&e->write_mu);
+    ragd_status rc = store_job_json(e->writer, id, out, err);
+    pthread_mutex_unlock(&e->write_mu);
+    return rc;
+}
+
+static ragd_status jobs_next(ragd_engine *e, engine_slot *s, char id[64], int64_t *coll,
+                             bool *found, ragd_error *err)
+{
+    if (!store_pg_attached(e->writer)) return store_job_next(s->rd, id, coll, found, err);
+    pthread_mutex_lock(&e->write_mu);
+    ragd_status rc = store_job_next(e->writer, id, coll, found, err);
+    pthread_mutex_unlock(&e->write_mu);
+    return rc;
+}
+
 /* Run one job to its end, or to a batch boundary when stopping. */
 static void job_run(ragd_engine *e, const char *id)
 {
@@ -165,7 +198,7 @@ static void job_run(ragd_engine *e, const char *id)
     ragd_error err;
     engine_slot *s;
     if (engine_slot_acquire(e, &s, &err)) return;
-    ragd_status rc = store_job_json(s->rd, id, &job, &err);
+    ragd_status rc = jobs_json(e, s, id, &job, &err);
     engine_slot_release(e, s);
     if (rc) return;
     const char *coll = json_string_value(json_object_get(job, "collection"));
@@ -177,7 +210,14 @@ static void job_run(ragd_engine *e, const char *id)
     ragd_buf path = RAGD_BUF_INIT;
     job_path(e, id, &path);
     json_error_t je;
-    json_t *docs = json_load_file(path.data, 0, &je);
+    json_t *docs = NULL;
+    if (store_pg_attached(e->writer)) {
+        pthread_mutex_lock(&e->write_mu);
+        if (store_pg_job_payload(e->writer, id, &docs, &err)) docs = NULL;
+        pthread_mutex_unlock(&e->write_mu);
+    } else {
+        docs = json_load_file(path.data, 0, &je);
+    }
     const char *kind = json_string_value(json_object_get(job, "kind"));
     if (kind && !strcmp(kind, "vector_store_file") && json_is_object(docs) && coll && *coll) {
         /* One file: its runner records the attachment's status itself. */
@@ -241,7 +281,7 @@ static void *runner(void *arg)
         ragd_error err;
         engine_slot *s;
         if (!engine_slot_acquire(e, &s, &err)) {
-            if (store_job_next(s->rd, id, &coll, &found, &err)) found = false;
+            if (jobs_next(e, s, id, &coll, &found, &err)) found = false;
             engine_slot_release(e, s);
         }
         if (found) {
@@ -300,7 +340,7 @@ ragd_status ragd_job_get(ragd_engine *e, const char *id, json_t **out, ragd_erro
     engine_slot *s;
     ragd_status rc = engine_slot_acquire(e, &s, err);
     if (rc) return rc;
-    rc = store_job_json(s->rd, id, out, err);
+    rc = jobs_json(e, s, id, out, err);
     engine_slot_release(e, s);
     return rc;
 }
@@ -310,7 +350,13 @@ ragd_status ragd_jobs_counts(ragd_engine *e, json_t **out, ragd_error *err)
     engine_slot *s;
     ragd_status rc = engine_slot_acquire(e, &s, err);
     if (rc) return rc;
-    rc = store_jobs_counts(s->rd, out, err);
+    if (store_pg_attached(e->writer)) {
+        pthread_mutex_lock(&e->write_mu);
+        rc = store_jobs_counts(e->writer, out, err);
+        pthread_mutex_unlock(&e->write_mu);
+    } else {
+        rc = store_jobs_counts(s->rd, out, err);
+    }
     engine_slot_release(e, s);
     return rc;
 }

@@ -443,5 +443,6 @@ ragd_status ragd_ready(ragd_engine *e, json_t **out, ragd_error *err)
     }
     json_decref(all);
     *out = json_pack("{s:b,s:b,s:o}", "ready", ready, "store", 1, "collections", arr);
+    engine_sync_ready(e, *out);
     return RAGD_OK;
 }

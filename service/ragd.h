@@ -76,6 +76,14 @@ typedef struct {
      * (else "miss"), searches "cache". */
     size_t cache_size;
     double cache_ttl_s;
+    /* A PostgreSQL store of record (store/pg.h; NULL: the SQLite store in
+     * the data directory, which then becomes the node's cache). With
+     * follow (ragd serve), a thread applies the store's changes as they
+     * come (LISTEN/NOTIFY, polled every RAGD_SYNC_POLL_MS as a fallback)
+     * and ragd_ready reports the lag; without, the engine catches up once
+     * when it opens. */
+    const char *store_url;
+    bool follow;
 } ragd_engine_opts;
 
 #define RAGD_SERVE_CACHE_SIZE 1024
@@ -86,6 +94,8 @@ typedef struct {
  * "model","calls","errors","prompt_tokens","completion_tokens","cost"}]}
  * (generation providers, by kind and model). New reference. */
 json_t *ragd_engine_stats(ragd_engine *e);
+
+#define RAGD_SYNC_POLL_MS 1000
 
 #define RAGD_MAX_GENERATORS 8
 

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/pg.h"
 #include "store/store.h"
+#include "store/store_internal.h"
 
 ragd_status store_collections_json(ragd_store *st, json_t **out, ragd_error *err)
 {
@@ -59,14 +61,24 @@ ragd_status store_collections_json(ragd_store *st, json_t **out, ragd_error *err
 
 ragd_status store_collection_delete(ragd_store *st, int64_t coll, ragd_error *err)
 {
+    if (store_pg_of(st)) return store_pg_collection_delete(st, coll, err);
+    ragd_status rc = store_exec(st, "BEGIN IMMEDIATE", err);
+    if (rc) return rc;
+    rc = store_collection_delete_rows(st, coll, err);
+    if (!rc) rc = store_exec(st, "COMMIT", err);
+    if (rc) sqlite3_exec(store_db(st), "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+ragd_status store_collection_delete_rows(ragd_store *st, int64_t coll, ragd_error *err)
+{
     static const char *const SQL[] = {
         "DELETE FROM chunks_fts WHERE rowid IN (SELECT k.id FROM chunks k JOIN documents d ON "
         "d.id = k.document_id WHERE d.collection_id = ?1)",
         "DELETE FROM collections WHERE id = ?1",
     };
     sqlite3 *db = store_db(st);
-    ragd_status rc = store_exec(st, "BEGIN IMMEDIATE", err);
-    if (rc) return rc;
+    ragd_status rc = RAGD_OK;
     for (size_t i = 0; !rc && i < sizeof SQL / sizeof SQL[0]; i++) {
         sqlite3_stmt *q;
         if (sqlite3_prepare_v2(db, SQL[i], -1, &q, NULL) != SQLITE_OK) {
@@ -78,7 +90,5 @@ ragd_status store_collection_delete(ragd_store *st, int64_t coll, ragd_error *er
             rc = store_sqlite_error(db, err, "cannot delete collection");
         sqlite3_finalize(q);
     }
-    if (!rc) rc = store_exec(st, "COMMIT", err);
-    if (rc) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/pg.h"
 #include "store/store.h"
+#include "store/store_internal.h"
 
 ragd_status store_job_create(ragd_store *st, const char *id, int64_t coll, const char *kind,
                              const char *progress_json, ragd_error *err)
@@ -39,6 +41,7 @@ ragd_status store_job_create(ragd_store *st, const char *id, int64_t coll, const
 ragd_status store_job_update(ragd_store *st, const char *id, const char *state,
                              const char *progress_json, const char *result_json, ragd_error *err)
 {
+    if (store_pg_of(st)) return store_pg_job_update(st, id, state, progress_json, result_json, err);
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db,
@@ -65,6 +68,7 @@ static json_t *text_json(sqlite3_stmt *q, int col)
 
 ragd_status store_job_json(ragd_store *st, const char *id, json_t **out, ragd_error *err)
 {
+    if (store_pg_of(st)) return store_pg_job_json(st, id, out, err);
     *out = NULL;
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
@@ -94,6 +98,10 @@ ragd_status store_job_json(ragd_store *st, const char *id, json_t **out, ragd_er
 
 ragd_status store_jobs_requeue(ragd_store *st, int *n, ragd_error *err)
 {
+    if (store_pg_of(st)) { /* leases: a dead node's job is claimed again when its lease ends */
+        if (n) *n = 0;
+        return RAGD_OK;
+    }
     sqlite3 *db = store_db(st);
     ragd_status rc =
         store_exec(st, "UPDATE jobs SET state = 'queued' WHERE state = 'running'", err);
@@ -103,6 +111,7 @@ ragd_status store_jobs_requeue(ragd_store *st, int *n, ragd_error *err)
 
 ragd_status store_job_next(ragd_store *st, char id[64], int64_t *coll, bool *found, ragd_error *err)
 {
+    if (store_pg_of(st)) return store_pg_job_next(st, id, coll, found, err);
     *found = false;
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
@@ -124,6 +133,7 @@ ragd_status store_job_next(ragd_store *st, char id[64], int64_t *coll, bool *fou
 
 ragd_status store_jobs_counts(ragd_store *st, json_t **out, ragd_error *err)
 {
+    if (store_pg_of(st)) return store_pg_jobs_counts(st, out, err);
     *out = NULL;
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;

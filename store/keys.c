@@ -14,7 +14,9 @@
 #include <time.h>
 
 #include "core/hash.h"
+#include "store/pg.h"
 #include "store/store.h"
+#include "store/store_internal.h"
 
 ragd_status store_key_create(ragd_store *st, const char *name, const char *scope,
                              const char *const *colls, size_t ncolls, char key[STORE_KEY_LEN],
@@ -39,6 +41,11 @@ ragd_status store_key_create(ragd_store *st, const char *name, const char *scope
     }
     char *gs = json_dumps(grant, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(grant);
+    if (store_pg_of(st)) {
+        ragd_status prc = store_pg_key_create(st, name, hash, gs, id, err);
+        free(gs);
+        return prc;
+    }
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
     ragd_status rc = RAGD_OK;
@@ -103,6 +110,7 @@ ragd_status store_keys_json(ragd_store *st, bool with_hashes, json_t **out, ragd
 
 ragd_status store_key_revoke(ragd_store *st, int64_t id, ragd_error *err)
 {
+    if (store_pg_of(st)) return store_pg_key_revoke(st, id, err);
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db,

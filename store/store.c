@@ -21,11 +21,14 @@
 
 #include "core/buf.h"
 #include "core/text.h"
+#include "store/pg.h"
 #include "store/schema.h"
+#include "store/store_internal.h"
 
 struct ragd_store {
     sqlite3 *db;
     char *dir;
+    store_pg *pg; /* the PostgreSQL store of record (store/pg.h), or NULL */
 };
 
 /* A full disk (SQLITE_FULL, or a write failing with ENOSPC), the file size
@@ -354,6 +357,7 @@ ragd_status store_open_reader(const char *data_dir, ragd_store **out, ragd_error
 void store_close(ragd_store *st)
 {
     if (!st) return;
+    store_pg_free(st->pg);
     if (st->db) sqlite3_close_v2(st->db);
     free(st->dir);
     free(st);
@@ -367,6 +371,16 @@ sqlite3 *store_db(ragd_store *st)
 const char *store_dir(ragd_store *st)
 {
     return st->dir;
+}
+
+store_pg *store_pg_of(ragd_store *st)
+{
+    return st->pg;
+}
+
+void store_pg_set(ragd_store *st, store_pg *pg)
+{
+    st->pg = pg;
 }
 
 /* --- collections ------------------------------------------------------------ */
@@ -392,7 +406,7 @@ void store_settings_defaults(ragd_settings *s)
     if (!s->index_factory[0]) snprintf(s->index_factory, sizeof s->index_factory, "IDMap,Flat");
 }
 
-static char *settings_to_json(const ragd_settings *s)
+char *store_settings_to_json(const ragd_settings *s)
 {
     json_t *o =
         json_pack("{s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:i,s:s}", "chunker", s->chunker, "chunk_tokens",
@@ -411,7 +425,7 @@ static void copy_str(char *dst, size_t cap, json_t *o, const char *key)
     if (v) snprintf(dst, cap, "%s", v);
 }
 
-static void settings_from_json(const char *txt, ragd_settings *s)
+void store_settings_from_json(const char *txt, ragd_settings *s)
 {
     store_settings_init(s);
     json_t *o = json_loads(txt, 0, NULL);
@@ -482,6 +496,14 @@ static bool valid_collection_name(const char *s)
 ragd_status store_collection_open(ragd_store *st, const char *name, const ragd_settings *create,
                                   ragd_collection *out, ragd_error *err)
 {
+    if (st->pg) return store_pg_collection_open(st, name, create, out, err);
+    return store_collection_open_local(st, name, create, out, err);
+}
+
+ragd_status store_collection_open_local(ragd_store *st, const char *name,
+                                        const ragd_settings *create, ragd_collection *out,
+                                        ragd_error *err)
+{
     memset(out, 0, sizeof *out);
     if (!valid_collection_name(name))
         return ragd_error_set(err, RAGD_EUSAGE,
@@ -497,7 +519,7 @@ ragd_status store_collection_open(ragd_store *st, const char *name, const ragd_s
     if (r == SQLITE_ROW) {
         out->id = sqlite3_column_int64(q, 0);
         snprintf(out->name, sizeof out->name, "%s", name);
-        settings_from_json((const char *)sqlite3_column_text(q, 1), &out->settings);
+        store_settings_from_json((const char *)sqlite3_column_text(q, 1), &out->settings);
         sqlite3_finalize(q);
         return create ? settings_check(name, &out->settings, create, err) : RAGD_OK;
     }
@@ -506,7 +528,7 @@ ragd_status store_collection_open(ragd_store *st, const char *name, const ragd_s
     if (!create) return ragd_error_set(err, RAGD_ENOTFOUND, "no collection named '%s'", name);
     ragd_settings s = *create;
     store_settings_defaults(&s);
-    char *js = settings_to_json(&s);
+    char *js = store_settings_to_json(&s);
     if (sqlite3_prepare_v2(st->db,
                            "INSERT INTO collections(name, settings, created_at) VALUES (?,?,?)", -1,
                            &q, NULL) != SQLITE_OK) {
@@ -529,6 +551,10 @@ ragd_status store_collection_open(ragd_store *st, const char *name, const ragd_s
 ragd_status store_collection_set_factory(ragd_store *st, int64_t coll, const char *factory,
                                          ragd_error *err)
 {
+    if (st->pg)
+        return ragd_error_set(err, RAGD_EUSAGE,
+                              "changing a collection's index factory is not supported with a "
+                              "PostgreSQL store (--store) yet");
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(
             st->db,
@@ -574,8 +600,8 @@ ragd_status store_doc_find(ragd_store *st, int64_t coll, const char *key, bool *
 /* Delete the document's FTS rows and the document (cascading to chunks,
  * parents, vectors). Chunk ids of dense-indexed chunks are recorded in
  * deleted_chunks so the vector index can drop them. Inside a transaction. */
-static ragd_status doc_delete_rows(ragd_store *st, int64_t coll, const char *key, bool *existed,
-                                   ragd_error *err)
+ragd_status store_doc_delete_rows(ragd_store *st, int64_t coll, const char *key, bool *existed,
+                                  ragd_error *err)
 {
     static const char *const SQL[] = {
         "INSERT OR IGNORE INTO deleted_chunks(collection_id, chunk_id) "
@@ -597,6 +623,22 @@ static ragd_status doc_delete_rows(ragd_store *st, int64_t coll, const char *key
         if (i == 2 && existed) *existed = sqlite3_changes(st->db) > 0;
     }
     return RAGD_OK;
+}
+
+static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc *doc,
+                                   const store_parent *parents, size_t nparents,
+                                   const store_chunk *chunks, size_t nchunks, int64_t *doc_rowid,
+                                   ragd_error *err);
+
+ragd_status store_doc_put_rows(ragd_store *st, int64_t coll, const store_doc *doc,
+                               const store_parent *parents, size_t nparents,
+                               const store_chunk *chunks, size_t nchunks, int64_t *doc_rowid,
+                               ragd_error *err)
+{
+    ragd_status rc = store_doc_delete_rows(st, coll, doc->key, NULL, err);
+    if (!rc)
+        rc = doc_insert_rows(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
+    return rc;
 }
 
 static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc *doc,
@@ -766,11 +808,11 @@ ragd_status store_doc_put(ragd_store *st, int64_t coll, const store_doc *doc,
                           const store_parent *parents, size_t nparents, const store_chunk *chunks,
                           size_t nchunks, int64_t *doc_rowid, ragd_error *err)
 {
+    if (st->pg)
+        return store_pg_doc_put(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
     ragd_status rc = store_exec(st, "BEGIN IMMEDIATE", err);
     if (rc) return rc;
-    rc = doc_delete_rows(st, coll, doc->key, NULL, err);
-    if (!rc)
-        rc = doc_insert_rows(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
+    rc = store_doc_put_rows(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
     if (!rc) rc = store_exec(st, "COMMIT", err);
     if (rc) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
@@ -778,10 +820,11 @@ ragd_status store_doc_put(ragd_store *st, int64_t coll, const store_doc *doc,
 
 ragd_status store_doc_delete(ragd_store *st, int64_t coll, const char *key, ragd_error *err)
 {
+    if (st->pg) return store_pg_doc_delete(st, coll, key, err);
     ragd_status rc = store_exec(st, "BEGIN IMMEDIATE", err);
     if (rc) return rc;
     bool existed = false;
-    rc = doc_delete_rows(st, coll, key, &existed, err);
+    rc = store_doc_delete_rows(st, coll, key, &existed, err);
     if (!rc && !existed) rc = ragd_error_set(err, RAGD_ENOTFOUND, "no document '%s'", key);
     if (!rc) rc = store_exec(st, "COMMIT", err);
     if (rc) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);

@@ -1,0 +1,101 @@
+/* store/pg.h — PostgreSQL as the system of record (docs/storage.md,
+ * docs/scaling.md).
+ *
+ * With `--store postgresql://…` (RAGD_STORE) the documents, parents, chunks,
+ * vectors and collections live in PostgreSQL; the SQLite file in --data is
+ * the node's derived cache (FTS5, vectors for FAISS, the FAISS snapshot), so
+ * the whole read path is unchanged. A store is attached to an opened
+ * ragd_store (store_pg_attach); from then on store_collection_open,
+ * store_doc_put, store_doc_delete and store_collection_delete commit to
+ * PostgreSQL first (one transaction each, bound parameters only), then
+ * apply the store's pending changes to the local cache (store_pg_sync).
+ *
+ * Change sequence: every write takes the next number of the one-row
+ * ragd_meta counter as its last statement (the row lock serializes writers
+ * until commit, so sequence order is commit order and a reader never skips
+ * a number still in flight) and records (collection, document) -> seq in
+ * `changes`, one row per key: a newer write of the same key moves the row.
+ * A delete leaves its row as the tombstone. Each write sends NOTIFY
+ * ragd_changes. A node keeps the last sequence it applied in its cache
+ * (table pg_sync), and applies changes after it, in sequence order, in
+ * batches: one local transaction per batch, reading PostgreSQL in one
+ * REPEATABLE READ snapshot.
+ *
+ * Ownership: a store_pg belongs to the ragd_store it is attached to and is
+ * freed by store_close. Thread-safety: as the ragd_store (one thread at a
+ * time); a store_pg_listener is used by one thread.
+ */
+#ifndef RAGD_STORE_PG_H
+#define RAGD_STORE_PG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "store/store.h"
+
+#define STORE_PG_SCHEMA_VERSION 3
+
+typedef struct store_pg store_pg;
+
+/* Whether url names a PostgreSQL store (postgresql:// or postgres://). */
+bool store_pg_url(const char *url);
+
+/* Connect to url, create or migrate its schema (table ragd_schema holds the
+ * version), and attach it to st as its store of record. st's SQLite file
+ * becomes a cache of it: a data directory holding documents written
+ * without a store of record is refused (RAGD_ESTORE; use an empty --data),
+ * a cache of another PostgreSQL database is emptied. With sync_now, apply
+ * every pending change before returning. RAGD_EUSAGE for a URL that is not
+ * postgresql://, RAGD_ESTORE when the server cannot be reached (libpq's
+ * message). */
+ragd_status store_pg_attach(ragd_store *st, const char *url, bool sync_now, ragd_error *err);
+
+/* Whether a store of record is attached to st. */
+bool store_pg_attached(ragd_store *st);
+
+/* Called by the sync after it dropped a local collection whose store
+ * collection was deleted (e.g. to drop a loaded index and its snapshot). */
+typedef void (*store_pg_drop_fn)(void *ctx, const ragd_collection *local);
+void store_pg_on_drop(ragd_store *st, store_pg_drop_fn fn, void *ctx);
+
+/* Apply up to max_batches batches (0: all) of the store's changes after
+ * the cache's applied sequence to st's local cache. *caught_up (may be
+ * NULL) tells whether nothing was left. */
+ragd_status store_pg_sync(ragd_store *st, size_t max_batches, bool *caught_up, ragd_error *err);
+
+/* {"store_seq":n,"applied_seq":n,"collections":{"name":seq,…}}: the
+ * store's newest sequence, the cache's, and each collection's newest
+ * change in the store. New reference. */
+ragd_status store_pg_status(ragd_store *st, json_t **out, ragd_error *err);
+
+/* --- background jobs in the store (store/pg_jobs.c) ---
+ * With a store attached, store_job_update/_json/_next/_counts/_requeue on
+ * st act on the store's jobs table. A job is created with its documents
+ * (payload_json: the JSON text the runner ingests) so any node can run it.
+ * store_job_next claims the oldest job that is queued, or running with an
+ * expired lease (its node died), with SELECT … FOR UPDATE SKIP LOCKED, so
+ * two nodes never claim the same job; it is then running with a lease of
+ * RAGD_JOB_LEASE_S seconds (default 60), renewed by every store_job_update
+ * to "running" (the runner records progress after every batch).
+ * store_jobs_requeue does nothing (leases replace it). */
+ragd_status store_pg_job_create(ragd_store *st, const char *id, const char *coll, const char *kind,
+                                const char *progress_json, const char *payload_json,
+                                ragd_error *err);
+/* The job's documents, parsed (new reference); RAGD_ENOTFOUND if no job. */
+ragd_status store_pg_job_payload(ragd_store *st, const char *id, json_t **out, ragd_error *err);
+
+/* Free a store_pg not attached to a store (NULL is a no-op). */
+void store_pg_free(store_pg *pg);
+
+/* A LISTEN ragd_changes connection: wait on its socket, then drain. */
+typedef struct store_pg_listener store_pg_listener;
+ragd_status store_pg_listen(const char *url, store_pg_listener **out, ragd_error *err);
+int store_pg_listener_fd(store_pg_listener *l);
+/* Consume input and drop pending notifications; false when the connection
+ * broke (close it and listen again). */
+bool store_pg_listener_drain(store_pg_listener *l);
+void store_pg_listener_free(store_pg_listener *l);
+
+#endif

@@ -1,0 +1,60 @@
+/* store/pg_internal.h — the PostgreSQL backend's connection and helpers,
+ * shared by store/pg.c (schema, writes, listener) and store/pg_sync.c
+ * (applying changes to the local cache). Private to store/.
+ *
+ * Ownership: PGresults returned by pg_run belong to the caller (PQclear).
+ * Thread-safety: as the ragd_store the store_pg is attached to.
+ */
+#ifndef RAGD_STORE_PG_INTERNAL_H
+#define RAGD_STORE_PG_INTERNAL_H
+
+#include <libpq-fe.h>
+
+#include "store/pg.h"
+
+struct store_pg {
+    PGconn *conn;
+    char store_id[64]; /* ragd_meta.store_id: which database the cache derives from */
+    store_pg_drop_fn on_drop;
+    void *drop_ctx;
+};
+
+/* Reconnect when the connection broke (PQreset). RAGD_ESTORE if it cannot. */
+ragd_status pg_ensure(store_pg *pg, ragd_error *err);
+
+/* PQexecParams with text parameters (lens/binary NULL) or some binary
+ * ones (binary[i] non-zero: vals[i] is lens[i] raw bytes); results in
+ * binary format when binary_out. NULL only when out of memory. */
+PGresult *pg_run(store_pg *pg, const char *sql, int n, const char *const *vals, const int *lens,
+                 const int *binary, int binary_out);
+
+/* RAGD_OK when r succeeded (COMMAND_OK or TUPLES_OK); else RAGD_ESTORE with
+ * "what: <server message>" (and r is cleared). */
+ragd_status pg_check(store_pg *pg, PGresult *r, const char *what, ragd_error *err);
+
+/* pg_check, and r cleared also on success. */
+ragd_status pg_done(store_pg *pg, PGresult *r, const char *what, ragd_error *err);
+
+/* Run a statement without parameters or results (BEGIN, COMMIT, ...). */
+ragd_status pg_cmd(store_pg *pg, const char *sql, ragd_error *err);
+
+/* Run body(pg, ctx) between BEGIN and COMMIT (ROLLBACK on failure). */
+ragd_status pg_in_txn(store_pg *pg, ragd_status (*body)(store_pg *, void *, ragd_error *),
+                      void *ctx, ragd_error *err);
+
+/* The end of every write, inside its transaction: the next sequence number
+ * (seq, decimal), the key's change row moved to it, NOTIFY ragd_changes. */
+ragd_status pg_next_seq(store_pg *pg, const char *coll, char kind, const char *key, char seq[24],
+                        ragd_error *err);
+
+/* The cache's name of local collection id coll. */
+ragd_status pg_local_name(ragd_store *st, int64_t coll, char name[128], ragd_error *err);
+
+/* Apply API key `id`'s row as the store has it to the cache (store/pg_keys.c). */
+ragd_status pg_sync_key(store_pg *pg, ragd_store *st, const char *id, ragd_error *err);
+
+/* A big-endian integer column of a binary-format result. */
+int64_t pg_int8(const PGresult *r, int row, int col);
+int32_t pg_int4(const PGresult *r, int row, int col);
+
+#endif

@@ -1,0 +1,328 @@
+"""Integration tests of PostgreSQL as the store of record (--store, docs/scaling.md).
+
+The test starts a throwaway PostgreSQL cluster (initdb + pg_ctl, Unix socket
+only, in a temporary directory; as root the server runs as `nobody`), then
+drives the real ragd binary: two `ragd serve` nodes on one database, the CLI
+writing through --store, a node killed and restarted, and the same corpus on
+PostgreSQL and on SQLite giving the same results. When PostgreSQL cannot be
+started here, the test says why and exits 77 (CTest SKIP_RETURN_CODE: never
+counted as passed)."""
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from ragdtest import FIXTURES, ragd, run_tests
+from it_serve import Server
+
+DOCS = os.path.join(FIXTURES, "docs")
+SKIP = 77
+
+
+class Cluster:
+    """A PostgreSQL cluster in a temporary directory; .url for libpq."""
+
+    def __init__(self):
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not bins:
+            raise RuntimeError("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin "
+                               "(scripts/install-deps installs them)")
+        self.bin = os.path.dirname(bins[-1])
+        self.top = tempfile.mkdtemp(prefix="ragd-pg-")
+        self.dir = os.path.join(self.top, "db")
+        os.mkdir(self.dir)
+        self.as_user = []
+        if os.geteuid() == 0:
+            if not shutil.which("runuser"):
+                raise RuntimeError("running as root and runuser is missing: cannot run "
+                                   "PostgreSQL as a non-root user")
+            os.chmod(self.top, 0o755)
+            shutil.chown(self.dir, "nobody")
+            self.as_user = ["runuser", "-u", "nobody", "--"]
+        self.port = 5400 + os.getpid() % 500
+        self.url = f"postgresql://ragd@/postgres?host={self.dir}&port={self.port}"
+
+    def run(self, *cmd):
+        return subprocess.run(self.as_user + [os.path.join(self.bin, cmd[0])] + list(cmd[1:]),
+                              capture_output=True, timeout=60)
+
+    def start(self):
+        r = self.run("initdb", "-D", self.dir, "-A", "trust", "-U", "ragd", "-E", "UTF8",
+                     "--no-sync")
+        if r.returncode:
+            raise RuntimeError("initdb failed: " + r.stderr.decode(errors="replace")[-400:])
+        r = self.run("pg_ctl", "-D", self.dir, "-l", os.path.join(self.dir, "log"), "-w", "-t",
+                     "30", "-o", f"-k {self.dir} -c listen_addresses= -p {self.port} "
+                     "-c fsync=off -c synchronous_commit=off", "start")
+        if r.returncode:
+            log = open(os.path.join(self.dir, "log"), errors="replace").read()[-400:]
+            raise RuntimeError("pg_ctl start failed: " + r.stderr.decode(errors="replace")[-300:] + log)
+
+    def stop(self):
+        self.run("pg_ctl", "-D", self.dir, "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.top, ignore_errors=True)
+
+
+PG = None
+
+
+def node(tmp, name, *extra):
+    d = os.path.join(tmp, name, "data")
+    os.makedirs(d, exist_ok=True)
+    return Server(d, "--store", PG.url, *extra)
+
+
+def wait_for(what, fn, timeout=15):
+    t0 = time.time()
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() - t0 > timeout:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(0.1)
+
+
+def search_ids(srv, coll, query, k=10):
+    st, body, _ = srv.request("POST", "/v1/search", {"collection": coll, "query": query, "k": k})
+    if st == 404:
+        return []
+    assert st == 200, (st, body)
+    return [r["doc_id"] for r in body["results"]]
+
+
+def ready(srv):
+    st, body, _ = srv.request("GET", "/readyz")
+    return body if st == 200 and body.get("ready") else None
+
+
+def test_two_nodes_write_anywhere_read_everywhere():
+    tmp = tempfile.mkdtemp(prefix="ragd-it-pg-")
+    try:
+        with node(tmp, "a") as a, node(tmp, "b") as b:
+            st, body, _ = a.request("POST", "/v1/collections", {"name": "shared"})
+            assert st in (200, 201), (st, body)
+            doc = {"id": "notes/tides.md", "format": "md",
+                   "text": "# Tides\n\nSpring tides follow the quintessential new moon at Vellmar."}
+            st, body, _ = a.request("POST", "/v1/collections/shared/documents", doc)
+            assert st == 200, (st, body)
+            # Written through A, found through B (woken by NOTIFY, or the poll).
+            wait_for("B sees A's document",
+                     lambda: "notes/tides.md" in search_ids(b, "shared", "quintessential Vellmar"))
+            r = wait_for("B ready", lambda: ready(b))
+            c = [x for x in r["collections"] if x["name"] == "shared"][0]
+            assert r["sync"]["caught_up"] is True and c["lag"] == 0, r
+            assert c["store_seq"] >= 2 and r["sync"]["applied_seq"] >= c["store_seq"], r
+            # Deleted through B, gone from A.
+            st, body, _ = b.request("DELETE", "/v1/collections/shared/documents/notes/tides.md")
+            assert st == 200, (st, body)
+            wait_for("A no longer finds the deleted document",
+                     lambda: "notes/tides.md" not in search_ids(a, "shared", "quintessential Vellmar"))
+            st, body, _ = a.request("GET", "/v1/collections/shared/documents/notes/tides.md")
+            assert st == 404, (st, body)
+            # A collection deleted through A disappears from B.
+            st, body, _ = a.request("DELETE", "/v1/collections/shared")
+            assert st == 200, (st, body)
+            wait_for("B drops the deleted collection",
+                     lambda: b.request("GET", "/v1/collections/shared")[0] == 404)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_killed_node_catches_up_on_restart():
+    tmp = tempfile.mkdtemp(prefix="ragd-it-pg-")
+    try:
+        b = node(tmp, "b")
+        with b:
+            wait_for("B ready", lambda: ready(b))
+            b.p.send_signal(signal.SIGKILL)
+            b.p.wait()
+        # While B is down, the CLI writes through the store from another cache.
+        w = os.path.join(tmp, "writer")
+        ragd("ingest", os.path.join(DOCS, "greyhollow-lighthouse.md"), "--collection", "late",
+             "--no-progress", "--store", PG.url, data=w, check=0)
+        with node(tmp, "b") as b2:
+            r = wait_for("restarted B ready", lambda: ready(b2))
+            assert any(c["name"] == "late" and c["lag"] == 0 for c in r["collections"]), r
+            assert "greyhollow-lighthouse.md" in search_ids(
+                b2, "late", "When was the Greyhollow light first exhibited?")
+        # rm through the CLI on yet another cache: gone for every reader.
+        ragd("rm", "greyhollow-lighthouse.md", "--collection", "late", "--store", PG.url,
+             data=os.path.join(tmp, "other"), check=0)
+        r = ragd("docs", "--collection", "late", "--json", "--store", PG.url, data=w, check=0)
+        assert r.json()["documents"] == [], r.out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_keys_shared_by_every_node():
+    tmp = tempfile.mkdtemp(prefix="ragd-it-pg-")
+    try:
+        cli = os.path.join(tmp, "cli")
+        with node(tmp, "a") as a, node(tmp, "b") as b:
+            wait_for("A ready", lambda: ready(a))
+            r = ragd("keys", "create", "--scope", "admin", "--name", "ops", "--json", "--store",
+                     PG.url, data=cli, check=0).json()
+            key, kid = r["key"], r["id"]
+            auth = {"Authorization": f"Bearer {key}"}
+            for n in (a, b):  # a key created anywhere: every node now requires it
+                wait_for("the node requires the new key",
+                         lambda: n.request("GET", "/v1/collections")[0] == 401)
+                assert n.request("GET", "/v1/collections", headers=auth)[0] == 200
+            keep = ragd("keys", "create", "--scope", "read", "--json", "--store", PG.url,
+                        data=b.data, check=0).json()
+            listed = ragd("keys", "list", "--json", "--store", PG.url,
+                          data=os.path.join(tmp, "cli2"), check=0).json()["keys"]
+            assert [k["id"] for k in listed] == [kid, keep["id"]], listed
+            # Revoked through node B's cache directory, refused by A; the other key still works.
+            ragd("keys", "revoke", str(kid), "--store", PG.url, data=b.data, check=0)
+            wait_for("A refuses the revoked key",
+                     lambda: a.request("GET", "/v1/collections", headers=auth)[0] == 401)
+            other = {"Authorization": f"Bearer {keep['key']}"}
+            wait_for("A accepts the key created through B",
+                     lambda: a.request("GET", "/v1/collections", headers=other)[0] == 200)
+            # Leave the shared database without active keys for the other tests.
+            ragd("keys", "revoke", str(keep["id"]), "--store", PG.url, data=cli, check=0)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_job_of_a_killed_node_is_finished_by_another():
+    tmp = tempfile.mkdtemp(prefix="ragd-it-pg-")
+    os.environ["RAGD_JOB_LEASE_S"] = "2"  # inherited by the servers: a dead node's lease ends soon
+    try:
+        n = 600
+        docs = [{"id": f"j/{i}.txt", "text": f"Job document {i} about harbour pilot number {i}."}
+                for i in range(n)]
+        a = node(tmp, "a", "--threads", "1")
+        with a:
+            assert a.request("POST", "/v1/collections", {"name": "jobs"})[0] in (200, 201)
+            st, job, _ = a.request("POST", "/v1/collections/jobs/documents", {"documents": docs})
+            assert st == 202, (st, job)
+            jid = job["id"]
+            # Kill A while its runner is part-way through the job.
+            def started():
+                st, j, _ = a.request("GET", f"/v1/jobs/{jid}")
+                return j["progress"].get("done", 0) > 0 and j
+            j = wait_for("A's runner starts the job", started, timeout=30)
+            a.p.send_signal(signal.SIGKILL)
+            a.p.wait()
+        assert j["state"] == "running" and j["progress"]["done"] < n, j
+        with node(tmp, "b") as b:
+            def finished():
+                st, j, _ = b.request("GET", f"/v1/jobs/{jid}")
+                return st == 200 and j["state"] in ("completed", "failed") and j
+            j = wait_for("B finishes A's job", finished, timeout=45)
+            assert j["state"] == "completed", j
+            assert j["progress"]["done"] == n, j
+            wait_for("B holds every document of the job",
+                     lambda: b.request("GET", "/v1/collections/jobs")[1].get("documents") == n)
+    finally:
+        del os.environ["RAGD_JOB_LEASE_S"]
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+QUERIES = ["When was the Greyhollow light first exhibited?", "how do I cycle an aquarium",
+           "bicycle chain maintenance", "tea ceremony cups"]
+
+
+def test_results_equal_sqlite():
+    tmp = tempfile.mkdtemp(prefix="ragd-it-pg-")
+    try:
+        lite, cache, fresh = (os.path.join(tmp, n) for n in ("lite", "cache", "fresh"))
+        ragd("ingest", DOCS, "--collection", "eq", "--no-progress", data=lite, check=0)
+        ragd("ingest", DOCS, "--collection", "eq", "--no-progress", "--store", PG.url,
+             data=cache, check=0)
+        for q in QUERIES:
+            want = ragd("search", q, "--collection", "eq", "--json", "--k", "10", data=lite,
+                        check=0).json()["results"]
+            # A cache built from the store alone (a new node) answers the same.
+            got = ragd("search", q, "--collection", "eq", "--json", "--k", "10", "--store",
+                       PG.url, data=fresh, check=0).json()["results"]
+            assert [(r["doc_id"], r["text"]) for r in got] == \
+                [(r["doc_id"], r["text"]) for r in want], (q, got, want)
+            for g, w in zip(got, want):
+                assert abs(g["score"] - w["score"]) < 1e-5, (q, g, w)
+        dl = ragd("chunks", "greyhollow-lighthouse.md", "--collection", "eq", "--json",
+                  data=lite, check=0).json()
+        dp = ragd("chunks", "greyhollow-lighthouse.md", "--collection", "eq", "--json",
+                  "--store", PG.url, data=fresh, check=0).json()
+        strip = lambda j: [{k: v for k, v in c.items() if k not in ("id", "parent_id")}
+                           for c in j["chunks"]]
+        assert strip(dl) == strip(dp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_errors_are_values():
+    tmp = tempfile.mkdtemp(prefix="ragd-it-pg-")
+    try:
+        r = ragd("search", "x", "--store", "mysql://localhost/x", data=os.path.join(tmp, "m"))
+        assert r.code == 2 and "postgresql://" in r.err, (r.code, r.err)
+        r = ragd("search", "x", "--store", "postgresql://nobody@/x?host=/nonexistent&port=1",
+                 data=os.path.join(tmp, "n"))
+        assert r.code == 1 and "cannot connect to the PostgreSQL store" in r.err, (r.code, r.err)
+        # A data directory that is a SQLite store of record is not taken as a cache.
+        lite = os.path.join(tmp, "lite")
+        ragd("ingest", os.path.join(DOCS, "violin-care.txt"), "--no-progress", data=lite, check=0)
+        r = ragd("search", "violin", "--store", PG.url, data=lite)
+        assert r.code == 1 and "not a cache of a PostgreSQL store" in r.err, (r.code, r.err)
+        r = ragd("search", "violin", data=lite, check=0)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def psql(url, sql):
+    r = subprocess.run([os.path.join(PG.bin, "psql"), url, "-v", "ON_ERROR_STOP=1", "-Atc", sql],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr.decode()
+    return r.stdout.decode().strip()
+
+
+def test_schema_migrations():
+    tmp = tempfile.mkdtemp(prefix="ragd-it-pg-")
+    try:
+        psql(PG.url, "CREATE DATABASE mig")
+        url = PG.url.replace("/postgres?", "/mig?")
+        ragd("ingest", os.path.join(DOCS, "violin-care.txt"), "--no-progress", "--store", url,
+             data=os.path.join(tmp, "c1"), check=0)
+        assert psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM ragd_schema") == "1,2,3"
+        # Turn it back into a version-1 store (no api_keys, no jobs): the next start migrates it.
+        psql(url, "DELETE FROM ragd_schema WHERE version > 1; DROP TABLE api_keys; DROP TABLE jobs")
+        ragd("keys", "create", "--scope", "read", "--store", url, data=os.path.join(tmp, "c2"),
+             check=0)
+        assert psql(url, "SELECT max(version) FROM ragd_schema") == "3"
+        assert psql(url, "SELECT count(*) FROM api_keys") == "1"
+        r = ragd("docs", "--json", "--store", url, data=os.path.join(tmp, "c3"), check=0)
+        assert [d["id"] for d in r.json()["documents"]] == ["violin-care.txt"], r.out
+        # A store newer than this binary is refused, and left alone.
+        psql(url, "INSERT INTO ragd_schema VALUES (99)")
+        r = ragd("docs", "--store", url, data=os.path.join(tmp, "c4"))
+        assert r.code == 1 and "schema version 99, newer than this ragd" in r.err, (r.code, r.err)
+        assert psql(url, "SELECT max(version) FROM ragd_schema") == "99"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    try:
+        PG = Cluster()
+        PG.start()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        print(f"it_pg: SKIPPED: cannot start PostgreSQL: {e}")
+        if PG:
+            shutil.rmtree(PG.top, ignore_errors=True)
+        sys.exit(SKIP)
+    try:
+        run_tests([test_two_nodes_write_anywhere_read_everywhere,
+                   test_killed_node_catches_up_on_restart, test_results_equal_sqlite,
+                   test_keys_shared_by_every_node, test_schema_migrations,
+                   test_job_of_a_killed_node_is_finished_by_another,
+                   test_errors_are_values])
+    finally:
+        PG.stop()
