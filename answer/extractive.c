@@ -117,6 +117,7 @@ void answer_result_free(answer_result *a)
     free(a->prompt);
     free(a->response);
     free(a->repair_response);
+    free(a->route_reason);
     json_decref(a->check);
     memset(a, 0, sizeof *a);
 }
@@ -241,6 +242,10 @@ json_t *answer_result_json(const answer_result *a, const context_result *ctx, co
         u->calls + u->failures > 0, "latency_ms", "generate", a->ms_generate, "check", a->ms_check,
         "repair", a->ms_repair, "template", a->template_id, "template_version",
         a->template_version);
+    if (a->route)
+        json_object_set_new(usage, "route",
+                            json_pack("{s:s,s:s?,s:s}", "choice", a->route, "model", a->model,
+                                      "reason", a->route_reason ? a->route_reason : ""));
     json_t *out =
         json_pack("{s:s,s:s,s:o,s:O,s:O,s:o,s:s,s:b}", "query", query, "answer", a->answer,
                   "citations", cites, "check", a->check, "sources", sources, "usage", usage, "path",

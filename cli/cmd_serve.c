@@ -40,6 +40,8 @@ const cli_optdef SERVE_OPTS[] = {
     {"generator-timeout", true, "seconds per generation attempt (default 60)"},
     {"generator-cost", true, "cost per 1,000 generation tokens, for usage reports"},
     {"prompt-template", true, "prompt template file overriding the built-in one"},
+    {"generator-route", true,
+     "small=M1,large=M2: one-document contexts of <= 600 tokens to M1, others to M2"},
     {"cache-size", true, "search and answer results kept in memory (default 1024; 0 = off)"},
     {"cache-ttl", true, "seconds a cached result lives (default 300)"},
     {"log-redact", false,
@@ -109,6 +111,7 @@ int cmd_serve(const command *cmd, cli_args *a)
     eo.generators = gens;
     eo.prompt_template = cli_get(a, "prompt-template");
     eo.log_redact = cli_flag(a, "log-redact");
+    eo.generator_route = cli_get(a, "generator-route") != NULL;
     long cache_size = RAGD_SERVE_CACHE_SIZE, cache_ttl = (long)RAGD_SERVE_CACHE_TTL_S;
     if (cli_get_int(a, "cache-size", 0, 1000000, &cache_size, &e) ||
         cli_get_int(a, "cache-ttl", 1, 30L * 86400, &cache_ttl, &e)) {

@@ -211,7 +211,8 @@ static json_t *answer_finish(ragd_engine *e, query_run *r, token_relay *tr, answ
         snprintf(rid, sizeof rid, "%s", r->q.request_id);
     else
         engine_request_id(rid);
-    engine_call_log l = {rid, r->q.collection, r->q.query, ar, out, NULL, "miss", now_ms() - t0};
+    engine_call_log l = {rid, r->q.collection,  r->q.query, ar,
+                         out, ar->route_reason, "miss",     now_ms() - t0};
     int64_t id = engine_log_answer(e, &l);
     json_object_set_new(out, "request_id", json_string(rid));
     json_object_set_new(out, "call_id", id ? json_integer(id) : json_null());
@@ -244,7 +245,7 @@ static ragd_status answer_op(ragd_engine *e, const json_t *req, token_relay *tr,
     if (!rc) rc = context_assemble(r.slot->rd, &r.sr, r.q.budget, &c, err);
     if (!rc) have_c = true;
     answer_result ar;
-    answer_opts ao = {.template_path = e->o.prompt_template};
+    answer_opts ao = {.template_path = e->o.prompt_template, .route = e->o.generator_route};
     if (tr) {
         ao.on_token = relay;
         ao.token_user = tr;

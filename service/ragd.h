@@ -59,6 +59,7 @@ typedef struct {
     const generator_config *generators;
     size_t ngenerators;
     const char *prompt_template; /* prompt override file, or NULL (built-in) */
+    bool generator_route;        /* generators[0] small, [1] large: answer_route picks (answer.h) */
     /* The answer call log (store/calls.c): every answer is logged unless
      * no_call_log; log_redact removes e-mail addresses, phone numbers and
      * Luhn-checked card numbers (core/redact.h) from what is logged (the
