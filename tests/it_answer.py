@@ -331,6 +331,15 @@ def test_citation_checker_eval():
         k = r["kinds"][kind]
         assert k["flagged"] == k["cases"], (kind, k)
     assert r["precision"] >= 0.95 and r["recall"] >= 0.90, r
+    # The held-out set (never used for tuning): its figures are reported in
+    # docs/answer.md; this guards them against regressions.
+    h = ragd("eval", "--json", "--citations", os.path.join(FIXTURES, "eval", "citations_heldout.jsonl"),
+             check=0).json()
+    assert h["cases"] == 50, h["cases"]
+    for kind in ("wrong_number", "wrong_date", "invalid_citation", "uncited", "wrong_source"):
+        k = h["kinds"][kind]
+        assert k["flagged"] == k["cases"], (kind, k)
+    assert h["precision"] >= 0.96 and h["recall"] >= 0.84, h
     bad = ragd("eval", "--citations", "/nonexistent.jsonl")
     assert bad.code == 1 and "cannot open" in bad.err, (bad.code, bad.err)
 
