@@ -44,7 +44,8 @@ bool answer_doc_offset(const context_source *s, size_t start, size_t end, size_t
 }
 
 /* The answer type a question expects: 'd' a date ("when", "what year"),
- * 'n' a number ("how many/long/much/tall/far/old"), 'o' a command-line
+ * 'n' a number ("how many/long/much/tall/far/old/thin/often…", "what
+ * torque/temperature/percentage/pressure/speed/weight/size/pH"), 'o' a command-line
  * option ("which option/flag"), 0 none. */
 static char answer_type(const char *q)
 {
@@ -56,8 +57,13 @@ static char answer_type(const char *q)
     if (!strncmp(low, "when ", 5) || strstr(low, "what year") || strstr(low, "what date") ||
         strstr(low, "which year"))
         return 'd';
-    static const char *const NUM[] = {"how many", "how long", "how much", "how tall", "how high",
-                                      "how far",  "how old",  "how big",  NULL};
+    static const char *const NUM[] = {
+        "how many",         "how long",        "how much",      "how tall",
+        "how high",         "how far",         "how old",       "how big",
+        "how thin",         "how thick",       "how often",     "how wide",
+        "how deep",         "how heavy",       "how fast",      "what torque",
+        "what temperature", "what percentage", "what pressure", "what speed",
+        "what weight",      "what size",       "what ph",       NULL};
     for (int k = 0; NUM[k]; k++)
         if (strstr(low, NUM[k])) return 'n';
     if (strstr(low, "which option") || strstr(low, "what option") || strstr(low, "which flag") ||
