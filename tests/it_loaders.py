@@ -202,7 +202,7 @@ def test_v1_database_migrates():
         ch = ragd("chunks", "--json", "clean-article.html", data=t, check=0).json()
         assert ch["chunks"] and all(c["meta"] == {} for c in ch["chunks"]), ch
         db = sqlite3.connect(os.path.join(t, "ragd.db"))
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 5  # v5: the answer call log (store/schema.c)
         db.close()
         # The lexical index was rebuilt by the v3 step and still finds it.
         title = ragd("show", "--json", "clean-article.html", data=t, check=0).json()["title"]
