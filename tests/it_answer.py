@@ -43,6 +43,8 @@ class Chat:
         self.script = list(script)
         self.requests = []
         self.streamed = 0
+        self.stream_delay = 0.0  # seconds between streamed pieces
+        self.stream_ended_at = None  # time.monotonic() of the last streamed byte
         self.lock = threading.Lock()
         chat = self
 
@@ -84,7 +86,9 @@ class Chat:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 pieces = [text[i:i + 3] for i in range(0, len(text), 3)]
-                for p in pieces:
+                for k, p in enumerate(pieces):
+                    if k and chat.stream_delay:
+                        time.sleep(chat.stream_delay)
                     if ollama:
                         line = json.dumps({"model": "m", "message": {"role": "assistant", "content": p},
                                            "done": False}) + "\n"
@@ -105,6 +109,7 @@ class Chat:
                 self.wfile.write(end.encode())
                 self.wfile.flush()
                 chat.streamed += 1
+                chat.stream_ended_at = time.monotonic()
 
             def reply(self, code, obj):
                 data = json.dumps(obj).encode()
