@@ -182,6 +182,7 @@ static int run_query(const command *cmd, cli_args *a, query_fn fn, json_t **res)
     eo.generators = gens;
     eo.prompt_template = cli_get(a, "prompt-template");
     eo.log_redact = !strcmp(cmd->name, "answer") && cli_flag(a, "log-redact");
+    eo.no_call_log = !strcmp(cmd->name, "answer") && cli_flag(a, "no-call-log");
     eo.generator_route = !strcmp(cmd->name, "answer") && cli_get(a, "generator-route");
     ragd_engine *eng = NULL;
     ragd_status rc = ragd_engine_open(data_dir(a), &eo, &eng, &e);
@@ -273,6 +274,7 @@ const cli_optdef ANSWER_OPTS[] = {
     {"generator-cost", true, "cost per 1,000 generation tokens, for usage reports"},
     {"prompt-template", true, "prompt template file overriding the built-in one (docs/answer.md)"},
     {"log-redact", false, "remove e-mail addresses, phone and card numbers from the call log"},
+    {"no-call-log", false, "do not write this answer to the call log"},
     {NULL, false, NULL}};
 
 /* The generation providers named on the command line: one configuration

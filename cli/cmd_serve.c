@@ -46,6 +46,7 @@ const cli_optdef SERVE_OPTS[] = {
     {"cache-ttl", true, "seconds a cached result lives (default 300)"},
     {"log-redact", false,
      "remove e-mail addresses, phone and card numbers from the answer call log"},
+    {"no-call-log", false, "do not write answers to the call log (call_id is then null)"},
     {"rate-limit", true,
      "requests per second per API key (or client address) (default 50; 0 = off)"},
     {"rate-burst", true,
@@ -111,6 +112,7 @@ int cmd_serve(const command *cmd, cli_args *a)
     eo.generators = gens;
     eo.prompt_template = cli_get(a, "prompt-template");
     eo.log_redact = cli_flag(a, "log-redact");
+    eo.no_call_log = cli_flag(a, "no-call-log");
     eo.generator_route = cli_get(a, "generator-route") != NULL;
     long cache_size = RAGD_SERVE_CACHE_SIZE, cache_ttl = (long)RAGD_SERVE_CACHE_TTL_S;
     if (cli_get_int(a, "cache-size", 0, 1000000, &cache_size, &e) ||

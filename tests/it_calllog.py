@@ -81,6 +81,11 @@ def test_answer_is_logged_and_rated():
         assert r.code == 2 and "usage" in r.err, (r.code, r.err)
         r = ragd("log", "--limit", "0", data=data)
         assert r.code == 2, (r.code, r.err)
+        # --no-call-log: answered, not logged.
+        n = len(ragd("log", "--json", "--limit", "1000", data=data, check=0).json()["calls"])
+        q = ragd("answer", "--json", "--no-call-log", *gen_args(c), TALL, data=data, env=CLEAN, check=0).json()
+        assert q["call_id"] is None and q["path"] == "generated", q.get("call_id")
+        assert len(ragd("log", "--json", "--limit", "1000", data=data, check=0).json()["calls"]) == n
     with_chat([cite(GOOD, "38 metres")], fn)
 
 
