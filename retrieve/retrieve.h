@@ -58,6 +58,7 @@ typedef struct {
                                    < 0 = default (calibrated for the local embedder) */
     double mmr_lambda;          /* diversity: 1 = pure relevance order; < 0 = default */
     ragd_embedder *embedder;    /* borrowed; needed for dense and hybrid */
+    embed_usage *embed_usage;   /* if not NULL, the query embedding's usage is added here */
     ragd_vindex *vindex;        /* borrowed; needed for dense and hybrid */
     double rrf_k;               /* reciprocal rank fusion constant; 0 = 60 */
     double w_lexical;           /* fusion weight of the lexical list; 0 = default */
@@ -107,8 +108,7 @@ typedef struct {
     size_t n;
     bool relevant;      /* something passed validation */
     json_t *validation; /* the validator's report (owned) */
-    double ms_lexical, ms_embed, ms_dense, ms_fuse, ms_rerank, ms_validate, ms_diversify,
-        ms_total;
+    double ms_lexical, ms_embed, ms_dense, ms_fuse, ms_rerank, ms_validate, ms_diversify, ms_total;
     const char *mode; /* the mode that ran (static string) */
 } search_result;
 

@@ -110,7 +110,15 @@ static ragd_status query_begin(ragd_engine *e, const json_t *req, query_kind kin
                                     r->q.so.rerank_depth ? "rerank_depth" : "min_rerank",
                                     "no rerank provider is configured (--reranker-url)");
     }
+    embed_usage eu;
+    memset(&eu, 0, sizeof eu);
+    r->q.so.embed_usage = dense ? &eu : NULL;
     rc = retrieve_search(r->slot->rd, &r->coll, r->q.query, &r->q.so, &r->sr, err);
+    r->q.so.embed_usage = NULL;
+    if (dense)
+        provider_stats_add(e->providers, "embed", r->coll.settings.embedder,
+                           r->coll.settings.embed_model, eu.calls,
+                           rc == RAGD_EPROVIDER && !eu.calls ? 1 : 0, eu.tokens, 0, eu.cost);
     engine_index_release(x);
     r->q.so.vindex = NULL;
     if (!rc)

@@ -83,9 +83,11 @@ typedef struct {
 #define RAGD_SERVE_CACHE_TTL_S 300.0
 
 /* Engine counters for /metrics: {"cache":{"capacity","ttl_s","entries",
- * "evictions","search":{"hits","misses"},"answer":{…}},"providers":[{"kind",
- * "model","calls","errors","prompt_tokens","completion_tokens","cost"}]}
- * (generation providers, by kind and model). New reference. */
+ * "evictions","search":{"hits","misses"},"answer":{…}},"providers":[{"role",
+ * "kind","model","calls","errors","prompt_tokens","completion_tokens","cost"}]}
+ * (role "generate": answer generation, by generator kind and model; role
+ * "embed": the query embeddings of searches, by the collection's embedder
+ * and model). New reference. */
 json_t *ragd_engine_stats(ragd_engine *e);
 
 #define RAGD_MAX_GENERATORS 8
