@@ -56,6 +56,9 @@ typedef struct {
      * prompt sent ("system:\n…\n\nuser:\n…"), the model's first reply as
      * it came, and the repair call's reply. */
     char *prompt, *response, *repair_response;
+    /* Routing: "small" | "large" (static) and why (owned); NULL without. */
+    const char *route;
+    char *route_reason;
 } answer_result;
 
 void answer_result_free(answer_result *a);
@@ -91,7 +94,18 @@ typedef struct {
      * answer_run then returns RAGD_EIO without trying another generator. */
     generator_token_fn on_token;
     void *token_user;
+    /* Routing (--generator-route small=M1,large=M2): generators[0] is the
+     * small model, generators[1] the large one; answer_route picks one per
+     * context and the other is tried only when it fails. */
+    bool route;
 } answer_opts;
+
+/* The routing rule: a context whose sources all come from one document
+ * and hold at most ANSWER_ROUTE_SMALL_TOKENS tokens goes to the small
+ * model, any other to the large one. Returns "small" or "large" (static)
+ * and writes why into reason. */
+#define ANSWER_ROUTE_SMALL_TOKENS 600
+const char *answer_route(const context_result *ctx, char *reason, size_t cap);
 
 /* The whole answer step for validated context ctx: not relevant -> the
  * fixed not-found reply with no generation call; no generator -> the

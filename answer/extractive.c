@@ -44,7 +44,8 @@ bool answer_doc_offset(const context_source *s, size_t start, size_t end, size_t
 }
 
 /* The answer type a question expects: 'd' a date ("when", "what year"),
- * 'n' a number ("how many/long/much/tall/far/old"), 'o' a command-line
+ * 'n' a number ("how many/long/much/tall/far/old/thin/often…", "what
+ * torque/temperature/percentage/pressure/speed/weight/size/pH"), 'o' a command-line
  * option ("which option/flag"), 0 none. */
 static char answer_type(const char *q)
 {
@@ -56,8 +57,13 @@ static char answer_type(const char *q)
     if (!strncmp(low, "when ", 5) || strstr(low, "what year") || strstr(low, "what date") ||
         strstr(low, "which year"))
         return 'd';
-    static const char *const NUM[] = {"how many", "how long", "how much", "how tall", "how high",
-                                      "how far",  "how old",  "how big",  NULL};
+    static const char *const NUM[] = {
+        "how many",         "how long",        "how much",      "how tall",
+        "how high",         "how far",         "how old",       "how big",
+        "how thin",         "how thick",       "how often",     "how wide",
+        "how deep",         "how heavy",       "how fast",      "what torque",
+        "what temperature", "what percentage", "what pressure", "what speed",
+        "what weight",      "what size",       "what ph",       NULL};
     for (int k = 0; NUM[k]; k++)
         if (strstr(low, NUM[k])) return 'n';
     if (strstr(low, "which option") || strstr(low, "what option") || strstr(low, "which flag") ||
@@ -117,6 +123,7 @@ void answer_result_free(answer_result *a)
     free(a->prompt);
     free(a->response);
     free(a->repair_response);
+    free(a->route_reason);
     json_decref(a->check);
     memset(a, 0, sizeof *a);
 }
@@ -249,6 +256,10 @@ json_t *answer_result_json(const answer_result *a, const context_result *ctx, co
         u->calls + u->failures > 0, "latency_ms", "generate", a->ms_generate, "check", a->ms_check,
         "repair", a->ms_repair, "template", a->template_id, "template_version",
         a->template_version);
+    if (a->route)
+        json_object_set_new(usage, "route",
+                            json_pack("{s:s,s:s?,s:s}", "choice", a->route, "model", a->model,
+                                      "reason", a->route_reason ? a->route_reason : ""));
     json_t *out =
         json_pack("{s:s,s:s,s:o,s:O,s:O,s:o,s:s,s:b}", "query", query, "answer", a->answer,
                   "citations", cites, "check", a->check, "sources", sources, "usage", usage, "path",

@@ -331,10 +331,41 @@ static ragd_status use_extractive(run_state *rs, const char *path, const char *w
     return RAGD_OK;
 }
 
-/* The first generator that answers; NULL when all fail. */
+const char *answer_route(const context_result *ctx, char *reason, size_t cap)
+{
+    size_t docs = 0;
+    for (size_t i = 0; i < ctx->nsources; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = !strcmp(ctx->sources[j].hit->doc_id, ctx->sources[i].hit->doc_id);
+        docs += !seen;
+    }
+    bool small = docs <= 1 && ctx->tokens <= ANSWER_ROUTE_SMALL_TOKENS;
+    snprintf(reason, cap, "%zu source%s from %zu document%s, %zu tokens: %s", ctx->nsources,
+             ctx->nsources == 1 ? "" : "s", docs, docs == 1 ? "" : "s", ctx->tokens,
+             small      ? "one document within 600 tokens"
+             : docs > 1 ? "more than one document"
+                        : "more than 600 tokens");
+    return small ? "small" : "large";
+}
+
+/* The first generator that answers; NULL when all fail. With routing the
+ * chosen model goes first. */
 static char *first_answer(run_state *rs)
 {
-    for (size_t i = 0; i < rs->o->ngenerators; i++) {
+    size_t first = 0;
+    if (rs->o->route && rs->o->ngenerators == 2) {
+        char why[160];
+        rs->out->route = answer_route(rs->ctx, why, sizeof why);
+        first = strcmp(rs->out->route, "small") ? 1 : 0;
+        ragd_buf rb = RAGD_BUF_INIT;
+        ragd_buf_printf(&rb, "%s (%s): %s", rs->out->route,
+                        generator_model(rs->o->generators[first]), why);
+        rs->out->route_reason = ragd_buf_steal(&rb);
+        first = strcmp(rs->out->route, "small") ? 1 : 0;
+    }
+    for (size_t k = 0; k < rs->o->ngenerators; k++) {
+        size_t i = (first + k) % rs->o->ngenerators;
         char *t = call(rs, rs->o->generators[i], rs->user, "generate", &rs->out->ms_generate);
         if (rs->stopped) {
             free(t);

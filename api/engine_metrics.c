@@ -1,6 +1,6 @@
 /* api/engine_metrics.c — the engine's counters (ragd_engine_stats: result
  * cache, generation providers) as Prometheus text for GET /metrics. Pure
- * formatting: the counting is the engine's (service/cache.c,
+ * formatting (series by role, kind and model): the counting is the engine's (service/cache.c,
  * service/stats.c). Model names are label values: '\\', '"' and line
  * breaks are escaped as the text format requires.
  */
@@ -49,8 +49,8 @@ void api_metrics_engine(ragd_buf *b, const json_t *stats)
     static const struct {
         const char *metric, *key, *help, *type;
     } P[] = {
-        {"ragd_provider_calls_total", "calls", "Generation calls that succeeded.", "counter"},
-        {"ragd_provider_errors_total", "errors", "Generation calls that failed (after retries).",
+        {"ragd_provider_calls_total", "calls", "Provider calls that succeeded.", "counter"},
+        {"ragd_provider_errors_total", "errors", "Provider calls that failed (after retries).",
          "counter"},
         {"ragd_provider_prompt_tokens_total", "prompt_tokens", "Prompt tokens sent.", "counter"},
         {"ragd_provider_completion_tokens_total", "completion_tokens",
@@ -66,7 +66,9 @@ void api_metrics_engine(ragd_buf *b, const json_t *stats)
         json_t *r;
         json_array_foreach(rows, i, r)
         {
-            ragd_buf_printf(b, "%s{kind=\"", P[k].metric);
+            ragd_buf_printf(b, "%s{role=\"", P[k].metric);
+            label(b, json_string_value(json_object_get(r, "role")));
+            ragd_buf_puts(b, "\",kind=\"");
             label(b, json_string_value(json_object_get(r, "kind")));
             ragd_buf_puts(b, "\",model=\"");
             label(b, json_string_value(json_object_get(r, "model")));

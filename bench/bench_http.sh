@@ -126,9 +126,11 @@ t0=$(date +%s%N)
 "$RAGD" ingest --format jsonl --no-progress --data "$TMP/data" "$CORPUS" >&2
 INGEST_S=$(( ($(date +%s%N) - t0) / 1000000 ))e-3
 
-# 2. ragd serve and the ceiling server, on free loopback ports.
+# 2. ragd serve and the ceiling server, on free loopback ports. The result
+# cache is off: wrk cycles through the queries, and hits would measure the
+# cache, not the search.
 "$RAGD" serve --data "$TMP/data" --listen 127.0.0.1:0 --ready-file "$TMP/serve.ready" \
-  --threads "$SERVE_THREADS" >/dev/null 2>"$TMP/serve.log" &
+  --threads "$SERVE_THREADS" --cache-size 0 >/dev/null 2>"$TMP/serve.log" &
 SERVE_PID=$!
 PORT=$(wait_ready "$TMP/serve.ready" "$SERVE_PID" "ragd serve")
 URL=http://127.0.0.1:$PORT/v1/search

@@ -198,6 +198,8 @@ static int run_query(const command *cmd, cli_args *a, query_fn fn, json_t **res)
     eo.generators = gens;
     eo.prompt_template = cli_get(a, "prompt-template");
     eo.log_redact = !strcmp(cmd->name, "answer") && cli_flag(a, "log-redact");
+    eo.no_call_log = !strcmp(cmd->name, "answer") && cli_flag(a, "no-call-log");
+    eo.generator_route = !strcmp(cmd->name, "answer") && cli_get(a, "generator-route");
     ragd_engine *eng = NULL;
     ragd_status rc = ragd_engine_open(data_dir(a), &eo, &eng, &e);
     if (!rc) rc = fn(eng, req, res, &e);
@@ -294,10 +296,13 @@ const cli_optdef ANSWER_OPTS[] = {
      "generation server base URL: http://host:8080/v1 (openai), http://host:11434 (ollama) (env "
      "RAGD_GENERATOR_URL)"},
     {"generator-model", true, "model name, or M1,M2,... tried in order (env RAGD_GENERATOR_MODEL)"},
+    {"generator-route", true,
+     "small=M1,large=M2: one-document contexts of <= 600 tokens to M1, others to M2"},
     {"generator-timeout", true, "seconds per generation attempt (default 60)"},
     {"generator-cost", true, "cost per 1,000 generation tokens, for usage reports"},
     {"prompt-template", true, "prompt template file overriding the built-in one (docs/answer.md)"},
     {"log-redact", false, "remove e-mail addresses, phone and card numbers from the call log"},
+    {"no-call-log", false, "do not write this answer to the call log"},
     {NULL, false, NULL}};
 
 /* The generation providers named on the command line: one configuration
@@ -315,7 +320,26 @@ ragd_status generators_from_args(const cli_args *a, generator_config cfg[8], siz
     const char *kind = opt_or_env(a, "generator", "RAGD_GENERATOR");
     if (!kind || !strcmp(kind, "extractive")) return RAGD_OK;
     const char *models = opt_or_env(a, "generator-model", "RAGD_GENERATOR_MODEL");
-    *models_buf = ragd_xstrdup(models ? models : "");
+    const char *route = cli_get(a, "generator-route");
+    if (route) {
+        /* small=M1,large=M2 (either order) -> cfg[0] small, cfg[1] large */
+        if (cli_get(a, "generator-model"))
+            return ragd_error_set(e, RAGD_EUSAGE,
+                                  "--generator-route names the models; drop --generator-model");
+        const char *sm = strstr(route, "small="), *lg = strstr(route, "large=");
+        size_t sl = sm ? strcspn(sm + 6, ",") : 0, ll = lg ? strcspn(lg + 6, ",") : 0;
+        if (!sm || !lg || !sl || !ll || (sm != route && sm[-1] != ',') ||
+            (lg != route && lg[-1] != ',') || strlen(route) != sl + ll + 13)
+            return ragd_error_set(e, RAGD_EUSAGE,
+                                  "--generator-route must be small=MODEL,large=MODEL, not '%s'",
+                                  route);
+        ragd_buf mb = RAGD_BUF_INIT;
+        ragd_buf_printf(&mb, "%.*s,%.*s", (int)sl, sm + 6, (int)ll, lg + 6);
+        models = NULL;
+        *models_buf = ragd_buf_steal(&mb);
+    } else {
+        *models_buf = ragd_xstrdup(models ? models : "");
+    }
     generator_config base = {
         .kind = kind,
         .url = opt_or_env(a, "generator-url", "RAGD_GENERATOR_URL"),

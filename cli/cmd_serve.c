@@ -43,10 +43,13 @@ const cli_optdef SERVE_OPTS[] = {
     {"generator-timeout", true, "seconds per generation attempt (default 60)"},
     {"generator-cost", true, "cost per 1,000 generation tokens, for usage reports"},
     {"prompt-template", true, "prompt template file overriding the built-in one"},
+    {"generator-route", true,
+     "small=M1,large=M2: one-document contexts of <= 600 tokens to M1, others to M2"},
     {"cache-size", true, "search and answer results kept in memory (default 1024; 0 = off)"},
     {"cache-ttl", true, "seconds a cached result lives (default 300)"},
     {"log-redact", false,
      "remove e-mail addresses, phone and card numbers from the answer call log"},
+    {"no-call-log", false, "do not write answers to the call log (call_id is then null)"},
     {"rate-limit", true,
      "requests per second per API key (or client address) (default 50; 0 = off)"},
     {"rate-burst", true,
@@ -111,6 +114,8 @@ int cmd_serve(const command *cmd, cli_args *a)
     eo.generators = gens;
     eo.prompt_template = cli_get(a, "prompt-template");
     eo.log_redact = cli_flag(a, "log-redact");
+    eo.no_call_log = cli_flag(a, "no-call-log");
+    eo.generator_route = cli_get(a, "generator-route") != NULL;
     long cache_size = RAGD_SERVE_CACHE_SIZE, cache_ttl = (long)RAGD_SERVE_CACHE_TTL_S;
     if (cli_get_int(a, "cache-size", 0, 1000000, &cache_size, &e) ||
         cli_get_int(a, "cache-ttl", 1, 30L * 86400, &cache_ttl, &e)) {

@@ -59,6 +59,7 @@ typedef struct {
                                    < 0 = default (calibrated for the local embedder) */
     double mmr_lambda;          /* diversity: 1 = pure relevance order; < 0 = default */
     ragd_embedder *embedder;    /* borrowed; needed for dense and hybrid */
+    embed_usage *embed_usage;   /* if not NULL, the query embedding's usage is added here */
     ragd_vindex *vindex;        /* borrowed; needed for dense and hybrid */
     double rrf_k;               /* reciprocal rank fusion constant; 0 = 60 */
     double w_lexical;           /* fusion weight of the lexical list; 0 = default */

@@ -455,7 +455,7 @@ static ragd_status stage_dense(const ragd_collection *coll, const char *query, c
     int dim = embedder_dim(o->embedder);
     float *qv = ragd_xcalloc((size_t)(dim > 0 ? dim : 1), sizeof *qv);
     const char *texts[1] = {query};
-    ragd_status rc = embedder_embed(o->embedder, texts, NULL, 1, qv, NULL, err);
+    ragd_status rc = embedder_embed(o->embedder, texts, NULL, 1, qv, o->embed_usage, err);
     if (!rc && embedder_dim(o->embedder) != coll->settings.dim)
         rc = ragd_error_set(err, RAGD_EPROVIDER,
                             "embedder returned %d-d vectors, the collection expects %d-d",

@@ -29,6 +29,9 @@ ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts,
     if (o.ngenerators > RAGD_MAX_GENERATORS)
         return ragd_error_set(err, RAGD_EUSAGE, "at most %d generation models",
                               RAGD_MAX_GENERATORS);
+    if (o.generator_route && o.ngenerators != 2)
+        return ragd_error_set(err, RAGD_EUSAGE,
+                              "--generator-route needs exactly two models (small=M1,large=M2)");
     for (size_t i = 0; i < o.ngenerators;
          i++) { /* a bad configuration fails now, not per request */
         ragd_generator *g = NULL;

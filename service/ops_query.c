@@ -139,7 +139,15 @@ static ragd_status query_begin(ragd_engine *e, const json_t *req, query_kind kin
                                     r->q.so.rerank_depth ? "rerank_depth" : "min_rerank",
                                     "no rerank provider is configured (--reranker-url)");
     }
+    embed_usage eu;
+    memset(&eu, 0, sizeof eu);
+    r->q.so.embed_usage = dense ? &eu : NULL;
     rc = retrieve_search(r->slot->rd, &r->coll, r->q.query, &r->q.so, &r->sr, err);
+    r->q.so.embed_usage = NULL;
+    if (dense)
+        provider_stats_add(e->providers, "embed", r->coll.settings.embedder,
+                           r->coll.settings.embed_model, eu.calls,
+                           rc == RAGD_EPROVIDER && !eu.calls ? 1 : 0, eu.tokens, 0, eu.cost);
     engine_index_release(x);
     r->q.so.vindex = NULL;
     if (!rc)
@@ -246,7 +254,8 @@ static json_t *answer_finish(ragd_engine *e, query_run *r, token_relay *tr, answ
         snprintf(rid, sizeof rid, "%s", r->q.request_id);
     else
         engine_request_id(rid);
-    engine_call_log l = {rid, r->q.collection, r->q.query, ar, out, NULL, "miss", now_ms() - t0};
+    engine_call_log l = {rid, r->q.collection,  r->q.query, ar,
+                         out, ar->route_reason, "miss",     now_ms() - t0};
     int64_t id = engine_log_answer(e, &l);
     json_object_set_new(out, "request_id", json_string(rid));
     json_object_set_new(out, "call_id", id ? json_integer(id) : json_null());
@@ -279,7 +288,7 @@ static ragd_status answer_op(ragd_engine *e, const json_t *req, token_relay *tr,
     if (!rc) rc = context_assemble(r.slot->rd, &r.sr, r.q.budget, &c, err);
     if (!rc) have_c = true;
     answer_result ar;
-    answer_opts ao = {.template_path = e->o.prompt_template};
+    answer_opts ao = {.template_path = e->o.prompt_template, .route = e->o.generator_route};
     if (tr) {
         ao.on_token = relay;
         ao.token_user = tr;

@@ -59,6 +59,7 @@ typedef struct {
     const generator_config *generators;
     size_t ngenerators;
     const char *prompt_template; /* prompt override file, or NULL (built-in) */
+    bool generator_route;        /* generators[0] small, [1] large: answer_route picks (answer.h) */
     /* The answer call log (store/calls.c): every answer is logged unless
      * no_call_log; log_redact removes e-mail addresses, phone numbers and
      * Luhn-checked card numbers (core/redact.h) from what is logged (the
@@ -90,9 +91,11 @@ typedef struct {
 #define RAGD_SERVE_CACHE_TTL_S 300.0
 
 /* Engine counters for /metrics: {"cache":{"capacity","ttl_s","entries",
- * "evictions","search":{"hits","misses"},"answer":{…}},"providers":[{"kind",
- * "model","calls","errors","prompt_tokens","completion_tokens","cost"}]}
- * (generation providers, by kind and model). New reference. */
+ * "evictions","search":{"hits","misses"},"answer":{…}},"providers":[{"role",
+ * "kind","model","calls","errors","prompt_tokens","completion_tokens","cost"}]}
+ * (role "generate": answer generation, by generator kind and model; role
+ * "embed": the query embeddings of searches, by the collection's embedder
+ * and model). New reference. */
 json_t *ragd_engine_stats(ragd_engine *e);
 
 #define RAGD_SYNC_POLL_MS 1000

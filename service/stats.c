@@ -10,6 +10,7 @@
 #include "core/buf.h"
 
 typedef struct {
+    char role[12];
     char kind[16];
     char model[128];
     long calls, errors, ptok, ctok;
@@ -36,17 +37,33 @@ void provider_stats_free(provider_stats *p)
     free(p);
 }
 
-/* The row of (kind, model), created when new; mu held. */
-static row *row_of(provider_stats *p, const char *kind, const char *model)
+/* The row of (role, kind, model), created when new; mu held. */
+static row *row_of(provider_stats *p, const char *role, const char *kind, const char *model)
 {
     if (p->n == PROVIDER_STATS_MAX) model = "other";
     for (size_t i = 0; i < p->n; i++)
-        if (!strcmp(p->rows[i].kind, kind) && !strcmp(p->rows[i].model, model)) return &p->rows[i];
+        if (!strcmp(p->rows[i].role, role) && !strcmp(p->rows[i].kind, kind) &&
+            !strcmp(p->rows[i].model, model))
+            return &p->rows[i];
     if (p->n == PROVIDER_STATS_MAX) return &p->rows[PROVIDER_STATS_MAX - 1];
     row *r = &p->rows[p->n++];
+    snprintf(r->role, sizeof r->role, "%s", role);
     snprintf(r->kind, sizeof r->kind, "%s", kind);
     snprintf(r->model, sizeof r->model, "%s", model);
     return r;
+}
+
+void provider_stats_add(provider_stats *p, const char *role, const char *kind, const char *model,
+                        long calls, long errors, long ptok, long ctok, double cost)
+{
+    pthread_mutex_lock(&p->mu);
+    row *r = row_of(p, role, kind, model ? model : "");
+    r->calls += calls;
+    r->errors += errors;
+    r->ptok += ptok;
+    r->ctok += ctok;
+    r->cost += cost;
+    pthread_mutex_unlock(&p->mu);
 }
 
 void provider_stats_add_answer(provider_stats *p, const char *kind, const json_t *steps,
@@ -60,14 +77,14 @@ void provider_stats_add_answer(provider_stats *p, const char *kind, const json_t
     {
         const char *m = json_string_value(json_object_get(s, "model"));
         if (!m) continue; /* check, drop and fallback steps make no call */
-        row *r = row_of(p, kind, m);
+        row *r = row_of(p, "generate", kind, m);
         if (json_is_true(json_object_get(s, "ok")))
             r->calls++;
         else
             r->errors++;
     }
     if (model && u) {
-        row *r = row_of(p, kind, model);
+        row *r = row_of(p, "generate", kind, model);
         r->ptok += u->prompt_tokens;
         r->ctok += u->completion_tokens;
         r->cost += u->cost;
@@ -81,11 +98,11 @@ json_t *provider_stats_json(provider_stats *p)
     pthread_mutex_lock(&p->mu);
     for (size_t i = 0; i < p->n; i++) {
         row *r = &p->rows[i];
-        json_array_append_new(a,
-                              json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:f}", "kind", r->kind, "model",
-                                        r->model, "calls", (json_int_t)r->calls, "errors",
-                                        (json_int_t)r->errors, "prompt_tokens", (json_int_t)r->ptok,
-                                        "completion_tokens", (json_int_t)r->ctok, "cost", r->cost));
+        json_array_append_new(
+            a, json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:f}", "role", r->role, "kind", r->kind,
+                         "model", r->model, "calls", (json_int_t)r->calls, "errors",
+                         (json_int_t)r->errors, "prompt_tokens", (json_int_t)r->ptok,
+                         "completion_tokens", (json_int_t)r->ctok, "cost", r->cost));
     }
     pthread_mutex_unlock(&p->mu);
     return a;

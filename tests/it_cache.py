@@ -7,8 +7,9 @@ makes no generation call and says usage.cache "hit" (also streamed: one
 token event); a search repeated is a hit; another option is a miss; an
 ingest by another process (the CLI) and a document delete over HTTP
 invalidate (the store's write generation); the TTL expires entries;
---cache-size 0 turns it off; /metrics counts hits and misses and the
-generation calls, errors, tokens and cost by provider kind and model."""
+--cache-size 0 turns it off; /metrics counts hits and misses, the
+generation calls, errors, tokens and cost by provider kind and model, and
+the query embeddings of the searches that ran."""
 import os
 import re
 import sys
@@ -85,11 +86,16 @@ def test_answer_and_search_cache():
                 assert metric(m, "ragd_cache_hits_total", kind="search") == 1
                 assert metric(m, "ragd_cache_misses_total", kind="search") == 2
                 # Four generation calls of 100 + 20 tokens at 2 per 1,000.
-                assert metric(m, "ragd_provider_calls_total", kind="openai", model="m1") == 4
-                assert metric(m, "ragd_provider_errors_total", kind="openai", model="m1") == 0
-                assert metric(m, "ragd_provider_prompt_tokens_total", kind="openai", model="m1") == 400
-                assert metric(m, "ragd_provider_completion_tokens_total", kind="openai", model="m1") == 80
-                assert abs(metric(m, "ragd_provider_cost_total", kind="openai", model="m1") - 0.96) < 1e-6
+                assert metric(m, "ragd_provider_calls_total", role="generate", kind="openai", model="m1") == 4
+                assert metric(m, "ragd_provider_errors_total", role="generate", kind="openai", model="m1") == 0
+                assert metric(m, "ragd_provider_prompt_tokens_total", role="generate", kind="openai", model="m1") == 400
+                assert metric(m, "ragd_provider_completion_tokens_total", role="generate", kind="openai", model="m1") == 80
+                assert abs(metric(m, "ragd_provider_cost_total", role="generate", kind="openai", model="m1") - 0.96) < 1e-6
+                # Query embeddings (the local embedder) by searches that ran: four answers
+                # and two searches missed the cache; hits embed nothing.
+                emb = [line for line in m.splitlines()
+                       if line.startswith('ragd_provider_calls_total{role="embed",kind="local",')]
+                assert len(emb) == 1 and float(emb[0].rsplit(" ", 1)[1]) == 6, emb
         finally:
             c.close()
 
@@ -110,7 +116,7 @@ def test_ttl_size_zero_and_errors():
                 assert a["usage"]["cache"] == "miss" and len(c.requests) == n + 1, a["usage"]
                 st, m, _ = s.request("GET", "/metrics")
                 # The scripted 500 was retried inside one call: a call, not an error.
-                assert metric(m, "ragd_provider_calls_total", kind="openai", model="m1") == 2
+                assert metric(m, "ragd_provider_calls_total", role="generate", kind="openai", model="m1") == 2
             with Server(data, *gen_args(c), "--cache-size", "0") as s:
                 for _ in range(2):
                     st, a, _ = s.request("POST", "/v1/answer", {"query": TALL})
@@ -122,7 +128,7 @@ def test_ttl_size_zero_and_errors():
                     st, a, _ = s.request("POST", "/v1/answer", {"query": TALL})
                     assert a["path"] == "extractive_fallback" and a["usage"]["cache"] == "miss", a["path"]
                 st, m, _ = s.request("GET", "/metrics")
-                assert metric(m, "ragd_provider_errors_total", kind="openai", model="m1") == 2
+                assert metric(m, "ragd_provider_errors_total", role="generate", kind="openai", model="m1") == 2
             r = ragd("serve", "--data", data, "--cache-ttl", "0")
             assert r.code == 2 and "--cache-ttl" in r.err, (r.code, r.err)
         finally:

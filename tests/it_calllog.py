@@ -9,7 +9,10 @@ removes a planted e-mail address and phone number from the logged question
 and prompt (and nothing from the answer itself), while without it they are
 logged as sent; `ragd feedback CALL_ID up|down [--comment]` with its errors;
 POST /v1/feedback (201, 404 unknown call, 422 bad rating, 400 malformed)
-and the HTTP request id recorded with the call."""
+and the HTTP request id recorded with the call; --generator-route sends a
+one-document context to the small model and a two-document one to the
+large, records which and why in the result and the log, and fails over to
+the other model."""
 import os
 import sys
 
@@ -78,6 +81,11 @@ def test_answer_is_logged_and_rated():
         assert r.code == 2 and "usage" in r.err, (r.code, r.err)
         r = ragd("log", "--limit", "0", data=data)
         assert r.code == 2, (r.code, r.err)
+        # --no-call-log: answered, not logged.
+        n = len(ragd("log", "--json", "--limit", "1000", data=data, check=0).json()["calls"])
+        q = ragd("answer", "--json", "--no-call-log", *gen_args(c), TALL, data=data, env=CLEAN, check=0).json()
+        assert q["call_id"] is None and q["path"] == "generated", q.get("call_id")
+        assert len(ragd("log", "--json", "--limit", "1000", data=data, check=0).json()["calls"]) == n
     with_chat([cite(GOOD, "38 metres")], fn)
 
 
@@ -96,6 +104,38 @@ def test_log_redact():
             assert "[email]" in red[field] and "[phone]" in red[field], red[field]
             assert "jane.doe@example.com" in plain[field] and "+44 20 7946 0958" in plain[field]
         assert "38 metres" in red["prompt"] and "1 November 1847" in red["prompt"]  # the rest is intact
+    with_chat([cite(GOOD, "38 metres")], fn)
+
+
+TWO_DOCS = "Where did the Brightwater keepers live and how tall is the Brightwater tower?"
+
+
+def test_generator_route():
+    def fn(data, c):
+        args = ["--generator", "openai", "--generator-url", c.url(), "--generator-route", "large=big,small=tiny"]
+        a = ragd("answer", "--json", *args, TALL, data=data, env=CLEAN, check=0).json()
+        assert c.requests[-1]["model"] == "tiny" and a["usage"]["model"] == "tiny", a["usage"]
+        r = a["usage"]["route"]
+        assert r["choice"] == "small" and "1 document" in r["reason"], r
+        b = ragd("answer", "--json", *args, TWO_DOCS, data=data, env=CLEAN, check=0).json()
+        assert {s["doc_id"] for s in b["sources"]} == {"tower.md", "keepers.md"}, b["sources"]
+        assert c.requests[-1]["model"] == "big" and b["usage"]["route"]["choice"] == "large", b["usage"]
+        assert "more than one document" in b["usage"]["route"]["reason"], b["usage"]["route"]
+        calls = {x["call_id"]: x for x in ragd("log", "--json", data=data, check=0).json()["calls"]}
+        assert calls[a["call_id"]]["route_reason"].startswith("small (tiny): "), calls[a["call_id"]]
+        assert calls[b["call_id"]]["route_reason"].startswith("large (big): "), calls[b["call_id"]]
+        assert calls[b["call_id"]]["model"] == "big"
+        # The chosen model failing: the other one answers.
+        c.script[:] = [("status", 400), cite(GOOD, "38 metres")]
+        d = ragd("answer", "--json", *args, TALL, data=data, env=CLEAN, check=0).json()
+        assert [x["model"] for x in c.requests[-2:]] == ["tiny", "big"], c.requests[-2:]
+        assert d["usage"]["model"] == "big" and d["usage"]["route"]["choice"] == "small", d["usage"]
+        for bad in ("small=a", "small=a,large=", "tiny=a,large=b", "small=a,large=b,x"):
+            r = ragd("answer", "--generator", "openai", "--generator-url", c.url(), "--generator-route", bad,
+                     TALL, data=data, env=CLEAN)
+            assert r.code == 2 and "--generator-route" in r.err, (bad, r.code, r.err)
+        r = ragd("answer", *args, "--generator-model", "m", TALL, data=data, env=CLEAN)
+        assert r.code == 2 and "drop --generator-model" in r.err, (r.code, r.err)
     with_chat([cite(GOOD, "38 metres")], fn)
 
 
@@ -129,4 +169,4 @@ def test_http_feedback():
 
 
 if __name__ == "__main__":
-    run_tests([test_answer_is_logged_and_rated, test_log_redact, test_http_feedback])
+    run_tests([test_answer_is_logged_and_rated, test_log_redact, test_generator_route, test_http_feedback])

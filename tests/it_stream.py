@@ -9,11 +9,13 @@ non-streamed object apart from "stream" and timings; a streamed answer
 that fails the check is repaired and the final answer says it replaced the
 streamed one (CLI and HTTP); POST /v1/answer "stream": true sends token
 events whose text joins to the final answer, then one done event equal to
-the non-streamed result; an error before the first token is a JSON 4xx."""
+the non-streamed result, and the first arrives before the model has
+finished; an error before the first token is a JSON 4xx."""
 import http.client
 import json
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from it_answer import CLEAN, GOOD, TALL, Chat, cite, corpus  # noqa: E402
@@ -137,6 +139,23 @@ def test_http_stream_tokens_then_done():
                 assert st == 404 and b["error"]["field"] == "collection", (st, b)
                 st, b, _ = s.request("POST", "/v1/answer", {"query": "", "stream": True})
                 assert st in (400, 422) and b["error"]["code"], (st, b)
+
+                # Tokens reach the client while the model is still writing: the first
+                # token event is read before the mock server sends its last piece.
+                c.script[:] = [cite(GOOD, "38 metres")]
+                c.stream_delay = 0.1
+                conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+                conn.request("POST", "/v1/answer", body=json.dumps({"query": TALL, "stream": True}),
+                             headers={"Content-Type": "application/json"})
+                resp = conn.getresponse()
+                first = resp.readline()
+                first_at = time.monotonic()
+                rest = resp.read().decode()
+                conn.close()
+                c.stream_delay = 0.0
+                assert first.startswith(b"event: token"), first
+                assert c.stream_ended_at is not None and first_at < c.stream_ended_at, (first_at, c.stream_ended_at)
+                assert "event: done" in rest, rest[-300:]
 
                 # A client that leaves mid-stream does not hurt the server.
                 conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)

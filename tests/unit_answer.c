@@ -183,6 +183,12 @@ static void test_extractive_answers_the_question(void **st)
                 "How long does the ferry crossing take?");
     assert_string_equal(a, "The ferry crossing takes 15 minutes. [1]");
     free(a);
+    /* "What pH / torque / temperature ..." expects a number too. */
+    a = extract("The pH the sauce must reach is checked before bottling. "
+                "The sauce should reach a pH of 3.5.",
+                "What pH should the sauce reach before bottling?");
+    assert_true(!strncmp(a, "The sauce should reach a pH of 3.5. [1]", 39)); /* leads with it */
+    free(a);
 }
 
 int main(void)
