@@ -73,14 +73,21 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* A parser's message may quote the bad input (jansson: "invalid escape near
+ * '…'") and a label may hold a file name, bytes that need not be UTF-8:
+ * both are escaped (text_escape_invalid), or jansson would drop the entry
+ * from the report (fuzz_load_jsonl found one missing). */
 static void report_error(run *r, const char *file, const ragd_error *e)
 {
     r->failed++;
+    char *f = text_escape_invalid(file), *m = text_escape_invalid(e->msg);
     if (log_is_json())
-        log_write(LOG_ERROR, e->msg, "file", file, NULL);
+        log_write(LOG_ERROR, m, "file", f, NULL);
     else
-        fprintf(stderr, "ragd: %s: %s\n", file, e->msg);
-    json_array_append_new(r->errors, json_pack("{s:s,s:s}", "file", file, "error", e->msg));
+        fprintf(stderr, "ragd: %s: %s\n", f, m);
+    json_array_append_new(r->errors, json_pack("{s:s,s:s}", "file", f, "error", m));
+    free(f);
+    free(m);
 }
 
 static void progress(run *r, bool final)
