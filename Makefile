@@ -6,7 +6,7 @@ TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DATA ?= ./ragd-data
 
-.PHONY: all build deps demo test asan tsan clean format
+.PHONY: all build deps demo test asan tsan clean format bench bench-deps
 
 all: build
 
@@ -37,6 +37,16 @@ tsan: deps
 	@cmake --build $(TSAN_BUILD) -j$(JOBS)
 	@cd $(TSAN_BUILD) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 exitcode=66" \
 		ctest --output-on-failure -j$(JOBS)
+
+# Benchmarks (never part of test or CI): every program in bench/ and the
+# peers, results in bench/results/*.json, tables and plots in docs/.
+# `make bench BENCH_ARGS=--quick` is the smoke run (under 5 minutes).
+BENCH_ARGS ?=
+bench-deps:
+	@scripts/install-bench-deps
+
+bench: deps bench-deps build
+	@python3 bench/run.py --build $(BUILD) $(BENCH_ARGS)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
