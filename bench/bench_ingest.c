@@ -49,6 +49,7 @@ typedef struct {
 
 typedef struct {
     double ragd_s[MAX_REPS], fts5_s[MAX_REPS];
+    double ragd_cpu[MAX_REPS], fts5_cpu[MAX_REPS]; /* user + system CPU seconds */
     double rss_mb;
     long long docs, chunks, db_bytes, faiss_bytes, fts5_db_bytes, file_bytes;
 } corpus_result;
@@ -106,8 +107,16 @@ static double median(const double *v, int n)
 }
 
 /* The FTS5 baseline: returns seconds, or -1 (message on stderr). */
-static double fts5_index(const char *corpus, const char *dir, long long *db_bytes)
+static double cpu_now(void)
 {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double fts5_index(const char *corpus, const char *dir, long long *db_bytes, double *cpu)
+{
+    double c0 = cpu_now();
     char path[1024];
     snprintf(path, sizeof path, "%s/fts5.db", dir);
     unlink(path);
@@ -148,13 +157,15 @@ static double fts5_index(const char *corpus, const char *dir, long long *db_byte
     int rc = sqlite3_exec(db, "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);", NULL, NULL, NULL);
     sqlite3_close(db);
     double secs = bench_now() - t0;
+    *cpu = cpu_now() - c0;
     *db_bytes = bench_file_size(path);
     unlink(path);
     return rc == SQLITE_OK ? secs : -1;
 }
 
 /* One ragd ingest into a fresh directory under dir; returns seconds or -1. */
-static double ragd_ingest(const opts *o, const char *corpus, const char *data, corpus_result *r)
+static double ragd_ingest(const opts *o, const char *corpus, const char *data, corpus_result *r,
+                          double *cpu)
 {
     char out[1100];
     snprintf(out, sizeof out, "%s.json", data);
@@ -167,6 +178,8 @@ static double ragd_ingest(const opts *o, const char *corpus, const char *data, c
         fprintf(stderr, "bench_ingest: ragd ingest %s failed (exit %d)\n", corpus, rc);
         return -1;
     }
+    *cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
     if (ru.ru_maxrss / 1024.0 > r->rss_mb) r->rss_mb = ru.ru_maxrss / 1024.0;
     json_error_t je;
     json_t *rep = json_load_file(out, 0, &je);
@@ -221,10 +234,11 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bench_ingest: %s round %d/%d: %s\n", o.corpus[c], rep + 1, o.reps,
                         ragd_side ? "ragd ingest" : "FTS5");
                 if (ragd_side) {
-                    r->ragd_s[rep] = ragd_ingest(&o, o.corpus[c], data, r);
+                    r->ragd_s[rep] = ragd_ingest(&o, o.corpus[c], data, r, &r->ragd_cpu[rep]);
                     if (r->ragd_s[rep] < 0) return 1;
                 } else {
-                    r->fts5_s[rep] = fts5_index(o.corpus[c], tmp, &r->fts5_db_bytes);
+                    r->fts5_s[rep] =
+                        fts5_index(o.corpus[c], tmp, &r->fts5_db_bytes, &r->fts5_cpu[rep]);
                     if (r->fts5_s[rep] < 0) return 1;
                 }
             }
@@ -263,6 +277,10 @@ int main(int argc, char **argv)
         bench_jset(co, "ragd_s", rs);
         bench_jset(co, "fts5_s", fs);
         bench_jset(co, "ragd_over_fts5", rs / fs);
+        double rc = median(r->ragd_cpu, o.reps), fc = median(r->fts5_cpu, o.reps);
+        bench_jset(co, "ragd_cpu_s", rc);
+        bench_jset(co, "fts5_cpu_s", fc);
+        bench_jset(co, "ragd_over_fts5_cpu", rc / fc);
         bench_jset(co, "ragd_peak_rss_mb", r->rss_mb);
         bench_jset(co, "sqlite_bytes", (double)r->db_bytes);
         bench_jset(co, "faiss_bytes", (double)r->faiss_bytes);
@@ -279,6 +297,8 @@ int main(int argc, char **argv)
             bench_jset(j, "ingest_seconds", rs);
             bench_jset(j, "ingest_ragd_over_fts5_ratio", rs / fs);
             bench_jset(j, "fts5_seconds", fs);
+            bench_jset(j, "ingest_cpu_seconds", rc);
+            bench_jset(j, "ingest_ragd_over_fts5_cpu_ratio", rc / fc);
         }
     }
     json_object_set_new(j, "corpora", arr);

@@ -3,7 +3,9 @@
 
     bench/run.py [--quick] [--scifact DIR] [--build DIR] [--only STEPS] [--no-report]
 
-Steps, in this order (--only ingest,search,chunk,peers picks some):
+Steps (--only picks some; default: ingest,search,chunk,peers in --quick mode,
+and search,chunk,peers,profile,ingest in full mode, where the long synthetic
+ingest runs last so a cut-short run still has the rest):
   ingest  build/bench/bench_ingest: `ragd ingest` (defaults) against plain
           FTS5 indexing of SciFact, and of synthetic corpora made by
           bench/synth_corpus.py from a seed (full: 5x and 20x SciFact; quick:
@@ -16,6 +18,8 @@ Steps, in this order (--only ingest,search,chunk,peers picks some):
           sizes, HNSW recall against efSearch). -> bench/results/search.json
   chunk   build/bench/bench_chunk (fixed/parent/semantic MB/s, fixed against
           LangChain's splitter interleaved in one run). -> bench/results/chunk.json
+  profile bench/profile_ingest.py: `ragd ingest` under perf, CPU share per
+          stage. -> bench/results/profile.json (full mode, or --only profile)
   peers   raw FTS5 and PostgreSQL full-text (bench/peers_pg.py) for nDCG@10
           and latency against ragd lexical; bench/js/peers.mjs: LanceDB, Orama
           (same chunks, same vectors), hnswlib-node, USearch (same vectors as
@@ -156,7 +160,7 @@ class Run:
         if not self.have_scifact:
             return self.write("ingest", {"skipped": f"SciFact not found at {self.scifact}"}, la)
         corpus = os.path.join(self.scifact, "corpus.jsonl")
-        scales = [0.5] if self.quick else [5, 20]
+        scales = [] if self.quick else [5, 20]
         corpora = [corpus]
         for s in scales:
             path = os.path.join(self.tmp, f"synth-{s}x.jsonl")
@@ -172,6 +176,7 @@ class Run:
                 c["synthetic_scale"] = float(os.path.basename(c["corpus"]).split("-")[1][:-7])
             r["corpora"] += r2["corpora"]
         r["synthetic"] = {"generator": "bench/synth_corpus.py", "seed": 42, "scales": scales}
+        r["sqlite_tables"] = db_tables(os.path.join(self.data, "ragd.db"))
         self.write("ingest", r, la)
 
     def step_search(self):
@@ -181,7 +186,7 @@ class Run:
             if not os.path.exists(os.path.join(self.data, "ragd.db")):
                 self.c_bench("bench_ingest", ["--keep-data", self.data, os.path.join(self.scifact, "corpus.jsonl")], "ingest-for-search")
             argv = ["--data", self.data, "--skip-ingest", "--export", self.store_export, "--scifact", self.scifact]
-            argv += ["--reps", "1", "--max-queries", "150", "--cli", "0"] if self.quick else ["--reps", "3", "--cli", "20"]
+            argv += ["--reps", "1", "--max-queries", "100", "--cli", "0"] if self.quick else ["--reps", "3", "--cli", "20"]
             q = self.c_bench("bench_query", argv, "query")
             body["query"] = q
             for k in ("lexical_ragd_over_fts5_ratio", "hybrid_ragd_over_fts5_ratio"):
@@ -206,10 +211,13 @@ class Run:
     def ragd_eval(self, q):
         """`ragd eval` per mode at k = 100 (a process, wall time) against raw FTS5 top-100."""
         out = {}
-        fts_mean_ms = q["measures"]["fts5_limit100"]["mean_ms"]
+        fts_p50 = q["measures"]["fts5_limit100"]["p50_ms"]
+        out["fts5_top100_p50_ms"] = fts_p50
         for mode in ("lexical", "dense", "hybrid"):
             cmd = [os.path.join(self.build, "ragd"), "eval", "--beir", self.scifact, "--data", self.data,
                    "--collection", "default", "--mode", mode, "--k", "100", "--json"]
+            if self.quick:
+                cmd += ["--max-queries", "60"]
             log(" ".join(cmd))
             t0 = time.monotonic()
             r = subprocess.run(cmd, capture_output=True, text=True)
@@ -220,11 +228,9 @@ class Run:
             j = json.loads(r.stdout)
             nq = j.get("queries") or 300
             out[mode] = {"seconds": secs, "queries": nq, "ndcg@10": j.get("ndcg@10"), "recall@100": j.get("recall@100"),
-                         "mrr@10": j.get("mrr@10")}
-            if mode == "lexical":
-                fts_total = fts_mean_ms * nq / 1e3
-                out["fts5_top100_seconds"] = fts_total
-                out["eval_lexical_over_fts5_top100_ratio"] = secs / fts_total
+                         "mrr@10": j.get("mrr@10"), "p50_ms": j.get("p50_ms"), "p99_ms": j.get("p99_ms")}
+            if mode == "lexical" and j.get("p50_ms") and fts_p50:
+                out["eval_lexical_over_fts5_top100_ratio"] = j["p50_ms"] / fts_p50
         return out
 
     def step_chunk(self):
@@ -311,6 +317,20 @@ class Run:
         self.write("peers", {"ran": sorted(ran), "skipped": skipped, "peers": ran, "ragd": ragd, "node": node_v,
                              "ragd_lexical_p50_ms": ragd_p50}, la)
 
+    def step_profile(self):
+        la = loadavg()
+        if not self.have_scifact:
+            return self.write("profile", {"skipped": f"SciFact not found at {self.scifact}"}, la)
+        jpath = os.path.join(self.tmp, "profile.json")
+        cmd = [sys.executable, os.path.join(ROOT, "bench", "profile_ingest.py"), "--ragd", os.path.join(self.build, "ragd"),
+               "--corpus", os.path.join(self.scifact, "corpus.jsonl"), "--json", jpath]
+        log(" ".join(cmd))
+        with open(os.path.join(self.logs, "profile.md"), "w") as md:
+            subprocess.run(cmd, stdout=md, stderr=subprocess.DEVNULL)
+        if not os.path.exists(jpath):
+            return self.write("profile", {"skipped": open(os.path.join(self.logs, "profile.md")).read().strip()[-300:]}, la)
+        self.write("profile", json.load(open(jpath)), la)
+
     def load_qrels(self):
         qrels = {}
         with open(os.path.join(self.scifact, "qrels", "test.tsv")) as f:
@@ -320,6 +340,19 @@ class Run:
                 if int(score) > 0:
                     qrels.setdefault(qid, {})[did] = int(score)
         return qrels
+
+
+def db_tables(path):
+    """Bytes per table and index of a ragd database (SQLite dbstat), or None."""
+    try:
+        import sqlite3
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        rows = con.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall()
+        con.close()
+        return {n: b for n, b in rows}
+    except Exception as e:  # noqa: BLE001 — dbstat may be compiled out
+        log(f"no per-table sizes: {e}")
+        return None
 
 
 def stats(ms):
@@ -359,7 +392,7 @@ def main():
     ap.add_argument("--scifact", help="SciFact directory (BEIR)")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
-    ap.add_argument("--only", default="ingest,search,chunk,peers")
+    ap.add_argument("--only", help="comma-separated steps (ingest, search, chunk, peers, profile)")
     ap.add_argument("--no-report", action="store_true", help="do not regenerate docs/")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args()
@@ -367,7 +400,8 @@ def main():
     log(f"mode {'quick' if args.quick else 'full'}; SciFact {'at ' + run.scifact if run.have_scifact else 'absent'}; temp {run.tmp}")
     failed = []
     try:
-        for step in args.only.split(","):
+        steps = args.only or ("ingest,search,chunk,peers" if args.quick else "search,chunk,peers,profile,ingest")
+        for step in steps.split(","):
             try:
                 getattr(run, f"step_{step}")()
             except Exception as e:  # noqa: BLE001 — report and go on with the other steps
