@@ -118,9 +118,11 @@ def sec_ingest(r):
         rows.append((name, num(mb, "{:.1f}"), num(c.get("documents"), "{:.0f}"), num(c.get("chunks"), "{:.0f}"),
                      num(c.get("ragd_s")), num(c.get("fts5_s")), ratio(c.get("ragd_over_fts5")),
                      num(mb / c["ragd_s"] if c.get("ragd_s") else None), num(c.get("ragd_peak_rss_mb"), "{:.0f}"),
-                     num(c["sqlite_bytes"] / ch, "{:.0f}"), num(c["faiss_bytes"] / ch, "{:.0f}")))
+                     num(c["sqlite_bytes"] / ch, "{:.0f}"), num(c["faiss_bytes"] / ch, "{:.0f}"),
+                     num(c.get("ragd_cpu_s")), num(c.get("fts5_cpu_s")), ratio(c.get("ragd_over_fts5_cpu"))))
     out = [table(["corpus", "MB", "documents", "chunks", "ragd ingest s", "FTS5 s", "ragd ÷ FTS5", "ragd MB/s",
-                  "ingest peak RSS MB", "SQLite B/chunk", "FAISS B/chunk"], rows)]
+                  "ingest peak RSS MB", "SQLite B/chunk", "FAISS B/chunk", "ragd CPU s", "FTS5 CPU s",
+                  "CPU ratio"], rows)]
     tabs = i.get("sqlite_tables")
     if tabs:
         total = sum(tabs.values()) or 1
@@ -221,7 +223,7 @@ def sec_peers(r):
     for m in ("lexical", "dense", "hybrid"):
         rm = ragd.get("modes", {}).get(m, {})
         rows.append(("ragd", "", m, num(rm.get("ndcg@10"), "{:.4f}"), ms(rm.get("latency")), ms(rm.get("latency"), "p99_ms"),
-                     num(ragd.get("ingest_s")) if m == "lexical" else ""))
+                     num(ragd.get("ingest_s") or (r.get("ingest") or {}).get("ingest_seconds")) if m == "lexical" else ""))
     for name in ("sqlite_fts5", "postgresql", "lancedb", "orama"):
         if name not in peers:
             continue
@@ -251,6 +253,20 @@ def sec_peers(r):
                 "![recall against efSearch](img/recall_vs_efsearch.svg)", ""]
     sk = p.get("skipped", {})
     out.append("Skipped: " + ("; ".join(f"**{k}**: {v}" for k, v in sorted(sk.items())) if sk else "none") + ".")
+    return "\n".join(out)
+
+
+def sec_profile(r):
+    p = r.get("profile")
+    if failed(p):
+        return f"Not measured: {failed(p)}."
+    out = [f"`{' '.join(p.get('command', []))}` — {p.get('samples')} samples at {p.get('freq_hz')} Hz, "
+           f"{num(p.get('wall_s'), '{:.1f}')} s wall under perf ({machine_line(p)}).", "",
+           table(["stage", "share of ingest CPU samples (all threads)"],
+                 [(s["stage"], f"{s['share_pct']:.1f} %") for s in p.get("stages", [])]), "",
+           "Top self time:", "",
+           table(["self %", "library", "symbol"],
+                 [(f"{t['self_pct']:.2f}", t["dso"], f"`{t['symbol']}`") for t in p.get("top_self", [])[:15]])]
     return "\n".join(out)
 
 
@@ -289,9 +305,6 @@ def sec_scaling(r):
         out += ["Building and opening the index (bench_vector):", "",
                 table(["vectors", "index", "index ΔRSS MB", "build peak above start MB", "peak ÷ index", "open s",
                        "bare read_index s", "catch-up query s"], rows), ""]
-    http = load(os.path.join(ROOT, "bench", "results"), "http")
-    if http and http.get("serve_rss"):
-        out += [f"Serve RSS (bench_http.sh, SciFact): {json.dumps(http.get('serve_rss'))}", ""]
     return "\n".join(out).rstrip() or "Not measured yet: run `make bench`."
 
 
@@ -369,10 +382,10 @@ def main():
     ap.add_argument("--docs", default=os.path.join(ROOT, "docs"))
     ap.add_argument("--no-plots", action="store_true")
     a = ap.parse_args()
-    r = {n: load(a.results, n) for n in ("ingest", "search", "chunk", "peers")}
+    r = {n: load(a.results, n) for n in ("ingest", "search", "chunk", "peers", "profile")}
     splice(os.path.join(a.docs, "benchmarks.md"), {
         "headline": sec_headline(r), "ingest": sec_ingest(r), "search": sec_search(r),
-        "chunk": sec_chunk(r), "peers": sec_peers(r)}, "Benchmarks")
+        "chunk": sec_chunk(r), "peers": sec_peers(r), "profile": sec_profile(r)}, "Benchmarks")
     splice(os.path.join(a.docs, "scaling.md"), {"scaling": sec_scaling(r)}, "Scaling")
     if not a.no_plots:
         plots(r, a.docs)
