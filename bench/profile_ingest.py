@@ -6,10 +6,10 @@
 Runs `ragd ingest --format jsonl --no-progress` (the defaults: fixed chunker,
 local embedder, extractive summaries, one worker per core) on SciFact under
 `perf record --call-graph dwarf` (Debian linux-perf) into a fresh data
-directory, then reads `perf report --children` and attributes the samples of
-all threads to the stages of the pipeline by the inclusive share of the
-function that implements each (names from ingest/pipeline.c, store/,
-provider/local.c, index/vector.c):
+directory, then reads every sample's call stack (`perf script`) and gives the
+sample to the innermost frame that names a stage (STAGE_OF below; names from
+ingest/pipeline.c, ingest/summary.c, store/, provider/local.c, index/vector.c),
+so the stages add up to 100 %. Roughly:
 
   load        next_item (read the JSONL line, jansson)     hash     ragd_sha256_hex
   normalize   text_normalize (utf8proc)                    segment  ingest_parse − text_normalize
@@ -38,39 +38,53 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STAGES = [
-    ("load (JSONL line read + parse)", ["next_item"]),
-    ("content hash (SHA-256)", ["ragd_sha256_hex"]),
-    ("normalize (text_normalize, utf8proc)", ["text_normalize"]),
-    ("parse + segment (ingest_parse − normalize)", ["ingest_parse", "-text_normalize"]),
-    ("chunk (chunk_document)", ["chunk_document"]),
-    ("summarize (summary_for_ingest_llm + summary_extract)", ["summary_for_ingest_llm", "summary_extract"]),
-    ("embed (embedder_embed, local embedder)", ["embedder_embed"]),
-    ("embed cache (store_cache_get + store_cache_put)", ["store_cache_get", "store_cache_put"]),
-    ("find existing document (store_doc_find)", ["store_doc_find"]),
-    ("SQLite write (store_doc_put: rows, FTS5, commit)", ["store_doc_put"]),
-    ("  of which statement preparation (sqlite3_prepare_v2, all callers)", ["sqlite3_prepare_v2"]),
-    ("  of which deleting a document's old rows (doc_delete_rows)", ["doc_delete_rows"]),
-    ("  of which inserting rows + FTS5 (doc_insert_rows)", ["doc_insert_rows"]),
-    ("  of which FTS5 flush at commit (sqlite3VtabSync)", ["sqlite3VtabSync"]),
-    ("  of which WAL checkpoints (sqlite3WalCheckpoint)", ["sqlite3WalCheckpoint"]),
-    ("FAISS (vindex_open: snapshot add + write)", ["vindex_open"]),
-    ("the commit thread, serial (commit)", ["commit"]),
-    ("worker threads (worker_main)", ["worker_main"]),
-]
+# Each sample goes to the innermost frame of its call stack that names a stage
+# (so the stages add up to 100 %: qsort inside the local embedder counts as
+# embed, statement preparation inside store_doc_put as preparation).
+STAGE_OF = {
+    "next_item": "load (read JSONL line + jansson)",
+    "jsonl_item": "load (read JSONL line + jansson)",
+    "ragd_sha256_hex": "content hash (SHA-256)",
+    "text_normalize": "normalize (text_normalize, utf8proc)",
+    "ingest_parse": "parse + segment (ingest_parse, without normalize)",
+    "chunk_document": "chunk (chunk_document)",
+    "summary_for_ingest_llm": "summarize (summary_for_ingest_llm, summary_extract)",
+    "summary_extract": "summarize (summary_for_ingest_llm, summary_extract)",
+    "local_embed_text": "embed (local embedder)",
+    "embedder_embed": "embed (local embedder)",
+    "store_cache_get": "embed cache in SQLite (store_cache_get/put)",
+    "store_cache_put": "embed cache in SQLite (store_cache_get/put)",
+    "sqlite3_prepare_v2": "SQLite statement preparation (sqlite3_prepare_v2, any caller)",
+    "sqlite3_prepare_v3": "SQLite statement preparation (sqlite3_prepare_v2, any caller)",
+    "sqlite3VtabSync": "FTS5 flush at commit (sqlite3VtabSync)",
+    "sqlite3WalCheckpoint": "WAL checkpoint (sqlite3WalCheckpoint)",
+    "__GI_fdatasync": "fsync (fdatasync)",
+    "fdatasync": "fsync (fdatasync)",
+    "doc_delete_rows": "delete the document's old rows (doc_delete_rows)",
+    "doc_insert_rows": "insert rows + FTS5 (doc_insert_rows)",
+    "store_doc_find": "find existing document (store_doc_find)",
+    "store_doc_put": "SQLite write, other (store_doc_put: savepoint, commit)",
+    "vindex_open": "FAISS (vindex_open: add + snapshot write)",
+}
+ORDER = list(dict.fromkeys(STAGE_OF.values())) + ["other (process start, threads, malloc outside stages)"]
 
 
-def children(report):
-    """{symbol: (children %, self %)} from `perf report --children --stdio -g none`."""
-    out = {}
-    for line in report.splitlines():
-        m = re.match(r"\s*([\d.]+)%\s+([\d.]+)%\s+\[[.k]\]\s+(\S+)", line)
-        if m:
-            sym = m.group(3)
-            c, s = float(m.group(1)), float(m.group(2))
-            if sym not in out or out[sym][0] < c:
-                out[sym] = (c, s)
-    return out
+def attribute(script):
+    """{stage: samples}, {thread role: samples} from `perf script -F tid,ip,sym`."""
+    stages, roles, total = {}, {"commit thread (serial)": 0, "workers": 0}, 0
+    for block in script.split("\n\n"):
+        frames = [ln.split(None, 1)[1] if len(ln.split(None, 1)) == 2 else "" for ln in block.splitlines()[1:]]
+        if not frames:
+            continue
+        total += 1
+        stage = next((STAGE_OF[f.split()[0]] for f in frames if f and f.split()[0] in STAGE_OF), ORDER[-1])
+        stages[stage] = stages.get(stage, 0) + 1
+        names = {f.split()[0] for f in frames if f}
+        if "worker_main" in names:
+            roles["workers"] += 1
+        elif "commit" in names:
+            roles["commit thread (serial)"] += 1
+    return stages, roles, total
 
 
 def main():
@@ -100,32 +114,28 @@ def main():
         if r.returncode or not os.path.exists(pdata):
             print(f"profile_ingest: skipped: perf record failed: {r.stderr.strip()[-300:]}")
             return 0
-        rep = subprocess.run([perf, "report", "-i", pdata, "--children", "--stdio", "--sort", "symbol", "-g", "none",
-                              "--percent-limit", "0"], capture_output=True, text=True).stdout
+        script = subprocess.run([perf, "script", "-i", pdata, "-F", "tid,ip,sym"], capture_output=True, text=True).stdout
         selfrep = subprocess.run([perf, "report", "-i", pdata, "--no-children", "--stdio", "--sort", "dso,symbol", "-g",
                                   "none", "--percent-limit", "0.8"], capture_output=True, text=True).stdout
-        nsamp = re.search(r"# Samples: (\S+)", rep)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    ch = children(rep)
-    rows = []
-    for label, syms in STAGES:
-        pct = 0.0
-        for s in syms:
-            sign = -1 if s.startswith("-") else 1
-            pct += sign * ch.get(s.lstrip("-"), (0.0, 0.0))[0]
-        rows.append({"stage": label, "share_pct": round(max(pct, 0.0), 2)})
+    counts, roles, total = attribute(script)
+    total = total or 1
+    rows = [{"stage": st, "share_pct": round(100.0 * counts.get(st, 0) / total, 2)} for st in ORDER]
+    role_rows = {k: round(100.0 * v / total, 2) for k, v in roles.items()}
     top = []
     for line in selfrep.splitlines():
         m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[[.k]\]\s+(\S+)", line)
         if m:
             top.append({"self_pct": float(m.group(1)), "dso": m.group(2), "symbol": m.group(3)})
-    res = {"command": cmd, "wall_s": wall, "samples": nsamp.group(1) if nsamp else None, "freq_hz": a.freq,
-           "stages": rows, "top_self": top[:25]}
+    res = {"command": cmd, "wall_s": wall, "samples": total, "freq_hz": a.freq, "stages": rows,
+           "threads": role_rows, "top_self": top[:25]}
     print(f"# ingest profile ({res['samples']} samples at {a.freq} Hz, wall {wall:.1f} s under perf)\n")
     print("| stage | share of CPU samples |\n|---|---|")
     for r_ in rows:
         print(f"| {r_['stage']} | {r_['share_pct']:.1f} % |")
+    for k, v in role_rows.items():
+        print(f"| (all samples in the {k}) | {v:.1f} % |")
     print("\n| self % | library | symbol |\n|---|---|---|")
     for t in top[:25]:
         print(f"| {t['self_pct']:.2f} | {t['dso']} | `{t['symbol']}` |")
