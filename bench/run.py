@@ -206,6 +206,7 @@ class Run:
         main = next(r for r in runs if r["n"] == main_n)
         body["dense_ragd_over_faiss_ratio"] = main.get("flat_ragd_over_faiss_p50")
         body["hnsw_ragd_over_faiss_ratio"] = main.get("hnsw_ragd_over_faiss_p50")
+        body["dense_ragd_over_faiss_paired"] = main.get("flat_ragd_over_faiss_paired")
         self.write("search", body, la)
 
     def ragd_eval(self, q):
