@@ -194,8 +194,8 @@ class Run:
             body["eval"] = self.ragd_eval(q)
         else:
             body["query_skipped"] = f"SciFact not found at {self.scifact}"
-        sizes = [(5000, "flat"), (20000, "both")] if self.quick else [(10000, "flat"), (30000, "flat"), (100000, "both"), (300000, "flat")]
-        main_n = 20000 if self.quick else 100000
+        sizes = [(5000, "flat"), (10000, "both")] if self.quick else [(10000, "flat"), (30000, "flat"), (100000, "both"), (300000, "flat")]
+        main_n = 10000 if self.quick else 100000
         runs = []
         for n, index in sizes:
             argv = ["--n", str(n), "--index", index, "--queries", "300" if self.quick or n > 100000 else "1000"]
@@ -218,7 +218,7 @@ class Run:
             cmd = [os.path.join(self.build, "ragd"), "eval", "--beir", self.scifact, "--data", self.data,
                    "--collection", "default", "--mode", mode, "--k", "100", "--json"]
             if self.quick:
-                cmd += ["--max-queries", "60"]
+                cmd += ["--max-queries", "30"]
             log(" ".join(cmd))
             t0 = time.monotonic()
             r = subprocess.run(cmd, capture_output=True, text=True)
