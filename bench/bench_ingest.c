@@ -169,8 +169,20 @@ static double ragd_ingest(const opts *o, const char *corpus, const char *data, c
 {
     char out[1100];
     snprintf(out, sizeof out, "%s.json", data);
-    char *args[] = {(char *)o->ragd, "ingest", "--format",   "jsonl",        "--no-progress",
-                    "--json",        "--data", (char *)data, (char *)corpus, NULL};
+    /* Files above ragd's default --max-bytes (16 MiB: the synthetic corpora)
+     * get a limit just large enough; the defaults are otherwise unchanged. */
+    char maxb[32];
+    long long fsz = bench_file_size(corpus);
+    snprintf(maxb, sizeof maxb, "%lld", fsz + 1);
+    bool big = fsz > 16LL * 1024 * 1024;
+    char *args[] = {(char *)o->ragd, "ingest", "--format", "jsonl",
+                    "--no-progress", "--json", "--data",   (char *)data,
+                    (char *)corpus,  NULL,     NULL,       NULL};
+    if (big) {
+        args[8] = "--max-bytes";
+        args[9] = maxb;
+        args[10] = (char *)corpus;
+    }
     double secs = -1;
     struct rusage ru = {0};
     int rc = bench_run_child("bench_ingest", args, out, &secs, &ru);

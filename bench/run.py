@@ -167,17 +167,16 @@ class Run:
             synth_corpus.generate(corpus, path, scale=s, seed=42)
             corpora.append(path)
         reps = 1 if self.quick else 3
-        # reps apply to SciFact; the synthetic corpora get one round each (bench_ingest applies --reps to all,
-        # so run SciFact and the synthetic ones separately in full mode).
         r = self.c_bench("bench_ingest", ["--reps", str(reps), "--keep-data", self.data, corpus], "ingest")
-        if len(corpora) > 1:
-            r2 = self.c_bench("bench_ingest", corpora[1:], "ingest-synth")
-            for c in r2["corpora"]:
-                c["synthetic_scale"] = float(os.path.basename(c["corpus"]).split("-")[1][:-7])
-            r["corpora"] += r2["corpora"]
         r["synthetic"] = {"generator": "bench/synth_corpus.py", "seed": 42, "scales": scales}
         r["sqlite_tables"] = db_tables(os.path.join(self.data, "ragd.db"))
-        self.write("ingest", r, la)
+        self.write("ingest", r, la)  # SciFact first, so a run cut short during the long ones keeps it
+        for s, path in zip(scales, corpora[1:]):
+            r2 = self.c_bench("bench_ingest", [path], f"ingest-synth-{s}x")
+            for c in r2["corpora"]:
+                c["synthetic_scale"] = float(s)
+            r["corpora"] += r2["corpora"]
+            self.write("ingest", r, la)
 
     def step_search(self):
         la = loadavg()
