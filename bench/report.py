@@ -223,20 +223,21 @@ def sec_peers(r):
     rows = []
     for m in ("lexical", "dense", "hybrid"):
         rm = ragd.get("modes", {}).get(m, {})
-        rows.append(("ragd", "", m, num(rm.get("ndcg@10"), "{:.4f}"), ms(rm.get("latency")), ms(rm.get("latency"), "p99_ms"),
+        evq = ((r.get("search") or {}).get("eval") or {}).get(m, {}).get("queries", "")
+        rows.append(("ragd", "", m, num(rm.get("ndcg@10"), "{:.4f}"), evq, ms(rm.get("latency")), ms(rm.get("latency"), "p99_ms"),
                      num(ragd.get("ingest_s") or (r.get("ingest") or {}).get("ingest_seconds")) if m == "lexical" else ""))
     for name in ("sqlite_fts5", "postgresql", "lancedb", "orama"):
         if name not in peers:
             continue
         pe = peers[name]
         for j, (m, v) in enumerate(pe.get("modes", {}).items()):
-            rows.append((name, pe.get("version", ""), m, num(v.get("ndcg@10"), "{:.4f}"), ms(v.get("latency")),
+            rows.append((name, pe.get("version", ""), m, num(v.get("ndcg@10"), "{:.4f}"), v.get("queries_scored", ""), ms(v.get("latency")),
                          ms(v.get("latency"), "p99_ms"), num(pe.get("ingest_s")) if j == 0 else ""))
     out = ["Same SciFact chunks (exported from ragd's store) and the same local-embedder vectors; nDCG@10 over "
            "the documents of each engine's top chunks, scored by bench/run.py against qrels/test.tsv (ragd: "
            "`ragd eval`, the whole pipeline with validation). Latency: one query at a time; ragd and raw FTS5 "
            "from bench_query in process, PostgreSQL through psql `\\timing` (Unix socket), LanceDB and Orama in node.", "",
-           table(["engine", "version", "mode", "nDCG@10", "p50 ms", "p99 ms", "ingest s"], rows), ""]
+           table(["engine", "version", "mode", "nDCG@10", "queries scored", "p50 ms", "p99 ms", "ingest s"], rows), ""]
     ann = [(n, peers[n]) for n in ("hnswlib", "usearch") if n in peers]
     vec = next((v for v in (r.get("search") or {}).get("vector", []) if v.get("ef_sweep")), None)
     if ann or vec:
@@ -318,7 +319,7 @@ def gnuplot(script, name, docs):
         return
     img = os.path.join(docs, "img")
     os.makedirs(img, exist_ok=True)
-    head = f"set terminal svg size 720,420 dynamic font 'sans,12'\nset output '{os.path.join(img, name)}'\nset grid\nset key top left\n"
+    head = f"set terminal svg size 720,420 dynamic font 'sans,12'\nset output '{os.path.join(img, name)}'\nset grid\nset key top left\nset termoption noenhanced\n"
     r = subprocess.run(["gnuplot"], input=head + script, capture_output=True, text=True)
     if r.returncode:
         print(f"report.py: gnuplot failed for {name}: {r.stderr.strip()}", file=sys.stderr)
