@@ -279,9 +279,12 @@ def sec_scaling(r):
     if corp:
         rows = [("SciFact" if "synthetic_scale" not in c else f"synthetic {c['synthetic_scale']:g}×", num(c.get("chunks"), "{:.0f}"),
                  num(c["sqlite_bytes"] / (c.get("chunks") or 1), "{:.0f}"), num(c["faiss_bytes"] / (c.get("chunks") or 1), "{:.0f}"),
-                 num(c.get("ragd_peak_rss_mb"), "{:.0f}")) for c in corp]
-        out += ["Measured by `make bench` (bench_ingest; flat index, local embedder, 384 dimensions):", "",
-                table(["corpus", "chunks", "SQLite bytes/chunk", "FAISS bytes/chunk", "ingest peak RSS MB"], rows), ""]
+                 num(c.get("ragd_peak_rss_mb"), "{:.0f}"), num((c.get("serve") or {}).get("rss_after_start_mb"), "{:.0f}"),
+                 num((c.get("serve") or {}).get("peak_rss_mb"), "{:.0f}")) for c in corp]
+        out += ["Measured by `make bench` (bench_ingest; flat index, local embedder, 384 dimensions; serve: `ragd serve "
+                "--threads 2` on the ingested directory, VmRSS after start and VmHWM after 50 `POST /v1/search`):", "",
+                table(["corpus", "chunks", "SQLite bytes/chunk", "FAISS bytes/chunk", "ingest peak RSS MB",
+                       "serve RSS after start MB", "serve peak RSS MB"], rows), ""]
         base = corp[0]
         sq = base["sqlite_bytes"] / (base.get("chunks") or 1)
         dim = 384

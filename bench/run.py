@@ -170,11 +170,16 @@ class Run:
         r = self.c_bench("bench_ingest", ["--reps", str(reps), "--keep-data", self.data, corpus], "ingest")
         r["synthetic"] = {"generator": "bench/synth_corpus.py", "seed": 42, "scales": scales}
         r["sqlite_tables"] = db_tables(os.path.join(self.data, "ragd.db"))
+        queries = [json.loads(l)["text"] for l in open(os.path.join(self.scifact, "queries.jsonl"))]
+        r["corpora"][0]["serve"] = serve_rss(self, self.data, queries)
         self.write("ingest", r, la)  # SciFact first, so a run cut short during the long ones keeps it
         for s, path in zip(scales, corpora[1:]):
-            r2 = self.c_bench("bench_ingest", [path], f"ingest-synth-{s}x")
+            keep = os.path.join(self.tmp, f"synth-data-{s}x")
+            r2 = self.c_bench("bench_ingest", ["--keep-data", keep, path], f"ingest-synth-{s}x")
             for c in r2["corpora"]:
                 c["synthetic_scale"] = float(s)
+                c["serve"] = serve_rss(self, keep, queries)
+            shutil.rmtree(keep, ignore_errors=True)
             r["corpora"] += r2["corpora"]
             self.write("ingest", r, la)
 
@@ -340,6 +345,54 @@ class Run:
                 if int(score) > 0:
                     qrels.setdefault(qid, {})[did] = int(score)
         return qrels
+
+
+def serve_rss(run, data, queries, n=50):
+    """`ragd serve` on a data directory: VmRSS after start, after n POST /v1/search, VmHWM."""
+    import urllib.request
+
+    def status(pid):
+        out = {}
+        for line in open(f"/proc/{pid}/status"):
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM"):
+                out[k] = int(v.split()[0]) / 1024
+        return out
+
+    ready = os.path.join(run.tmp, f"serve-{os.path.basename(data)}.ready")
+    cmd = [os.path.join(run.build, "ragd"), "serve", "--data", data, "--listen", "127.0.0.1:0", "--ready-file", ready,
+           "--threads", "2"]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            if os.path.exists(ready) and os.path.getsize(ready):
+                break
+            if p.poll() is not None:
+                return {"error": f"ragd serve exited {p.returncode}"}
+            time.sleep(0.1)
+        else:
+            return {"error": "ragd serve did not start within 60 s"}
+        port = open(ready).read().strip().splitlines()[-1].rsplit(":", 1)[1]
+        start = status(p.pid)
+        ok = 0
+        for q in queries[:n]:
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/search", data=json.dumps({"query": q}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=60) as resp:
+                    ok += resp.status == 200
+            except OSError:
+                pass
+        end = status(p.pid)
+        return {"rss_after_start_mb": start.get("VmRSS"), "rss_after_queries_mb": end.get("VmRSS"),
+                "peak_rss_mb": end.get("VmHWM"), "queries": n, "ok": ok}
+    finally:
+        p.terminate()
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 def db_tables(path):
