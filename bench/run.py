@@ -319,7 +319,8 @@ class Run:
         ingest = self.results.get("ingest", {})
         ragd["ingest_s"] = ingest.get("ingest_seconds")
         node_v = ran.pop("_node", None)
-        self.write("peers", {"ran": sorted(ran), "skipped": skipped, "peers": ran, "ragd": ragd, "node": node_v,
+        self.write("peers", {"ran": sorted(ran), "versions": {k: v.get("version") for k, v in sorted(ran.items())},
+                             "skipped": skipped, "peers": ran, "ragd": ragd, "node": node_v,
                              "ragd_lexical_p50_ms": ragd_p50}, la)
 
     def step_profile(self):
