@@ -347,11 +347,14 @@ def plots(r, docs):
     curves = {}
     for v in vec:
         if v.get("ef_sweep"):
-            curves["raw FAISS HNSW32"] = [(p["ef_search"], p["recall"], p["latency"]["p50_ms"]) for p in v["ef_sweep"]]
+            curves[f"raw FAISS HNSW32, {v['n']:,} vectors"] = [(p["ef_search"], p["recall"], p["latency"]["p50_ms"])
+                                                                 for p in v["ef_sweep"]]
     peers = (r.get("peers") or {}).get("peers", {})
     for n in ("hnswlib", "usearch"):
         if peers.get(n, {}).get("ef_sweep"):
-            curves[n] = [(p["ef_search"], p["recall"], p["latency"]["p50_ms"]) for p in peers[n]["ef_sweep"]]
+            first = next((v for v in vec if v.get("ef_sweep")), None)
+            label = f"{n}, {first['n']:,} vectors" if first else n
+            curves[label] = [(p["ef_search"], p["recall"], p["latency"]["p50_ms"]) for p in peers[n]["ef_sweep"]]
     if curves:
         plot = ", ".join(f"'-' using 1:2 with linespoints title '{k}'" for k in curves)
         gnuplot("set logscale x 2\nset xlabel 'efSearch'\nset ylabel 'recall@10'\nset key bottom right\nplot " + plot + "\n"
