@@ -91,6 +91,8 @@ def sec_headline(r):
         ("ingest", "`ingest_seconds`", num(i.get("ingest_seconds")), "≤ 4 s", "SciFact, `ragd ingest` defaults"),
         ("ingest", "`ingest_ragd_over_fts5_ratio`", ratio(i.get("ingest_ragd_over_fts5_ratio")), "≤ 5×",
          "÷ plain FTS5 indexing of the same corpus, same run"),
+        ("ingest", "`ingest_cpu_seconds` / CPU ratio", f"{num(i.get('ingest_cpu_seconds'))} / {ratio(i.get('ingest_ragd_over_fts5_cpu_ratio'))}",
+         "", "user + system CPU of the ragd child (all threads) ÷ the FTS5 side's CPU: less load-sensitive"),
         ("chunk", "`fixed_mb_s`", num(c.get("fixed_mb_s")), "≥ 100", "fixed chunker, MB/s of normalized text"),
         ("chunk", "`semantic_mb_s`", num(c.get("semantic_mb_s")), "≥ 10", "semantic chunker, local embedder"),
         ("chunk", "`fixed_over_langchain_ratio`", ratio(c.get("fixed_over_langchain_ratio")), "≥ 10×",
