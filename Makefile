@@ -9,7 +9,7 @@ FUZZ_JOBS ?= 1
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DATA ?= ./ragd-data
 
-.PHONY: all build deps demo test asan tsan fuzz clean format
+.PHONY: all build deps demo test asan tsan fuzz clean format bench bench-deps
 
 all: build
 
@@ -49,6 +49,16 @@ fuzz: deps
 		-DCMAKE_CXX_COMPILER=clang++ -DRAGD_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS)
 	@scripts/fuzz -b $(FUZZ_BUILD) -t $(FUZZ_SECONDS) -j $(FUZZ_JOBS)
+
+# Benchmarks (never part of test or CI): every program in bench/ and the
+# peers, results in bench/results/*.json, tables and plots in docs/.
+# `make bench BENCH_ARGS=--quick` is the smoke run (under 5 minutes).
+BENCH_ARGS ?=
+bench-deps:
+	@scripts/install-bench-deps
+
+bench: deps bench-deps build
+	@python3 bench/run.py --build $(BUILD) $(BENCH_ARGS)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

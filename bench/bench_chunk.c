@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "bench/bench_common.h"
+#include "bench/bench_json.h"
 #include "core/error.h"
 #include "core/text.h"
 #include "ingest/ingest.h"
@@ -77,6 +78,7 @@ typedef struct {
     const char *node;
     const char *langchain;
     const char *texts;
+    const char *json; /* --json FILE: figures for bench/run.py */
     int reps, slices, ingest_reps;
     int chunk_tokens, overlap, parent_tokens;
     bool js, ingest, semantic, keep;
@@ -100,7 +102,8 @@ static void usage(FILE *f)
             "  --langchain DIR   the npm package with split.mjs (default <repo>/bench/langchain)\n"
             "  --texts PATH      where to write the chunked texts (default: temporary, removed)\n"
             "  --ragd PATH       the ragd binary for ingest (default: this build's)\n"
-            "  --keep            keep the temporary directory\n");
+            "  --keep            keep the temporary directory\n"
+            "  --json FILE       also write the figures as JSON (bench/run.py)\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -124,7 +127,7 @@ static int parse(int argc, char **argv, opts *o)
                      !strcmp(a, "--ingest-reps") || !strcmp(a, "--chunk-tokens") ||
                      !strcmp(a, "--overlap") || !strcmp(a, "--parent-tokens") ||
                      !strcmp(a, "--node") || !strcmp(a, "--langchain") || !strcmp(a, "--texts") ||
-                     !strcmp(a, "--ragd");
+                     !strcmp(a, "--ragd") || !strcmp(a, "--json");
         if (takes && !v) {
             fprintf(stderr, "bench_chunk: %s needs a value\n", a);
             return 2;
@@ -152,6 +155,8 @@ static int parse(int argc, char **argv, opts *o)
             o->texts = v;
         } else if (!strcmp(a, "--ragd")) {
             o->ragd = v;
+        } else if (!strcmp(a, "--json")) {
+            o->json = v;
         } else if (!strcmp(a, "--no-semantic")) {
             o->semantic = false;
         } else if (!strcmp(a, "--no-js")) {
@@ -474,7 +479,7 @@ int main(int argc, char **argv)
     opts o;
     int prc = parse(argc, argv, &o);
     if (prc) return prc;
-    double t_start = bench_now();
+    double t_start = bench_now(), load_start = bench_loadavg();
     signal(SIGPIPE, SIG_IGN); /* a node child that dies is reported, not fatal here */
 
     char corpus[1024];
@@ -786,6 +791,49 @@ int main(int argc, char **argv)
            "for the CPU)\n",
            bench_loadavg());
 
+    if (o.json) {
+        static const char *const KEY[NMEAS] = {"fixed", "parent", "semantic", "langchain_chars",
+                                               "langchain_tokens"};
+        json_t *j = bench_jnew(argc, argv, load_start), *ms = json_object();
+        bench_jset(j, "input_mb", mb);
+        json_object_set_new(j, "documents", json_integer((json_int_t)c.n));
+        for (int m = 0; m < NMEAS; m++) {
+            if (!on[m]) continue;
+            double med = median_of(secs[m], (size_t)o.reps);
+            json_t *mo = json_object();
+            bench_jset(mo, "median_s", med);
+            bench_jset(mo, "best_s", best_of(secs[m], (size_t)o.reps));
+            bench_jset(mo, "mb_s", mb / med);
+            json_object_set_new(ms, KEY[m], mo);
+            char key[64];
+            snprintf(key, sizeof key, "%s_mb_s", KEY[m]);
+            bench_jset(j, key, mb / med);
+        }
+        json_object_set_new(j, "measures", ms);
+        if (have_js) {
+            double fx = median_of(secs[M_FIXED], (size_t)o.reps);
+            bench_jset(j, "fixed_over_langchain_ratio",
+                       median_of(secs[M_JS_CHARS], (size_t)o.reps) / fx);
+            bench_jset(j, "fixed_over_langchain_tokens_ratio",
+                       median_of(secs[M_JS_TOKENS], (size_t)o.reps) / fx);
+            json_object_set_new(j, "langchain_version", json_string(js_ver ? js_ver : "?"));
+            json_object_set_new(j, "node_version", json_string(js_node ? js_node : "?"));
+        } else {
+            json_object_set_new(j, "langchain_skipped", json_string(why));
+        }
+        json_t *ij = json_object();
+        for (int k = 0; k < 3; k++) {
+            if (!ing[k].ran) continue;
+            json_t *io = json_object();
+            bench_jset(io, "seconds", ing[k].secs);
+            bench_jset(io, "mb_s", mb / ing[k].secs);
+            bench_jset(io, "peak_rss_mb", ing[k].rss_mb);
+            bench_jset(io, "chunks", (double)ing[k].chunks);
+            json_object_set_new(ij, CHUNKER[k], io);
+        }
+        json_object_set_new(j, "ingest", ij);
+        if (bench_jwrite(j, o.json, "bench_chunk")) return 1;
+    }
     if (have_js) js_stop(&js);
     json_decref(jrep[0]);
     json_decref(jrep[1]);

@@ -33,10 +33,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench/bench_common.h"
+#include "bench/bench_json.h"
 #include "core/error.h"
 #include "index/lexical.h"
 #include "index/vector.h"
@@ -61,7 +63,10 @@ typedef struct {
     size_t k;
     bool skip_ingest;
     bool keep;
-    int cli; /* queries per mode timed through the ragd search CLI */
+    int cli;            /* queries per mode timed through the ragd search CLI */
+    const char *json;   /* --json FILE: figures for bench/run.py */
+    const char *export; /* --export DIR: chunks, vectors, queries for the peers */
+    size_t max_queries; /* --max-queries N: the first N queries only (0: all) */
 } opts;
 
 static void usage(FILE *f)
@@ -77,7 +82,13 @@ static void usage(FILE *f)
                "  --k K           results per search (default 10)\n"
                "  --keep          keep the temporary data directory\n"
                "  --cli N         also time N queries per mode as `ragd search` processes "
-               "(default 20; 0 = skip)\n");
+               "(default 20; 0 = skip)\n"
+               "  --max-queries N only the first N queries (default: all)\n"
+               "  --json FILE     also write the figures as JSON (bench/run.py)\n"
+               "  --export DIR    write the collection's chunks (chunks.jsonl), their vectors\n"
+               "                  (chunk_vectors.f32), the queries with their local-embedder\n"
+               "                  vectors (queries.jsonl, query_vectors.f32) and raw FTS5\n"
+               "                  top-100 documents per query, for bench/js and bench/pg_fts.py\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -89,7 +100,8 @@ static int parse(int argc, char **argv, opts *o)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool takes = !strcmp(a, "--scifact") || !strcmp(a, "--ragd") || !strcmp(a, "--data") ||
                      !strcmp(a, "--collection") || !strcmp(a, "--reps") || !strcmp(a, "--k") ||
-                     !strcmp(a, "--cli");
+                     !strcmp(a, "--cli") || !strcmp(a, "--json") || !strcmp(a, "--export") ||
+                     !strcmp(a, "--max-queries");
         if (takes && !v) {
             fprintf(stderr, "bench_query: %s needs a value\n", a);
             return 2;
@@ -111,6 +123,12 @@ static int parse(int argc, char **argv, opts *o)
             o->k = strtoull(v, NULL, 10);
         } else if (!strcmp(a, "--cli")) {
             o->cli = atoi(v);
+        } else if (!strcmp(a, "--max-queries")) {
+            o->max_queries = strtoull(v, NULL, 10);
+        } else if (!strcmp(a, "--json")) {
+            o->json = v;
+        } else if (!strcmp(a, "--export")) {
+            o->export = v;
         } else if (!strcmp(a, "--skip-ingest")) {
             o->skip_ingest = true;
         } else if (!strcmp(a, "--keep")) {
@@ -141,6 +159,7 @@ static void die_err(const char *what, const ragd_error *e)
 
 typedef struct {
     char **text;
+    char **id;
     size_t n;
 } query_set;
 
@@ -149,6 +168,7 @@ static int load_queries(const char *path, query_set *qs)
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     qs->text = NULL;
+    qs->id = NULL;
     qs->n = 0;
     size_t cap = 0;
     char *line = NULL;
@@ -161,8 +181,11 @@ static int load_queries(const char *path, query_set *qs)
             if (qs->n == cap) {
                 cap = cap ? cap * 2 : 512;
                 qs->text = realloc(qs->text, cap * sizeof *qs->text);
-                if (!qs->text) exit(1);
+                qs->id = realloc(qs->id, cap * sizeof *qs->id);
+                if (!qs->text || !qs->id) exit(1);
             }
+            const char *id = json_string_value(json_object_get(o, "_id"));
+            qs->id[qs->n] = strdup(id ? id : "");
             qs->text[qs->n++] = strdup(t);
         }
         json_decref(o);
@@ -172,11 +195,12 @@ static int load_queries(const char *path, query_set *qs)
     return 0;
 }
 
-enum { M_FTS5, M_LEXSEARCH, M_EMBEDVEC, M_LEXICAL, M_DENSE, M_HYBRID, NMEAS };
+enum { M_FTS5, M_FTS5_100, M_LEXSEARCH, M_EMBEDVEC, M_LEXICAL, M_DENSE, M_HYBRID, NMEAS };
 static const char *MEAS_NAME[NMEAS] = {
-    "raw FTS5 bm25 (LIMIT 50)",     "lexical_search (k 50)",
-    "embed + vindex_search (k 50)", "retrieve_search --mode lexical",
-    "retrieve_search --mode dense", "retrieve_search --mode hybrid"};
+    "raw FTS5 bm25 (LIMIT 50)",       "raw FTS5 bm25 (LIMIT 100)",
+    "lexical_search (k 50)",          "embed + vindex_search (k 50)",
+    "retrieve_search --mode lexical", "retrieve_search --mode dense",
+    "retrieve_search --mode hybrid"};
 
 typedef struct {
     double lexical, embed, dense, fuse, validate, total;
@@ -186,7 +210,7 @@ typedef struct {
 
 typedef struct {
     engine *eng;
-    sqlite3_stmt *fts;
+    sqlite3_stmt *fts, *fts100;
     size_t k;
     char **expr; /* per query, NULL when no content terms */
     stage_sum stages[NMEAS];
@@ -199,15 +223,17 @@ static double measure(ctx *c, int m, const char *query, size_t qi, bool record)
     ragd_error_clear(&e);
     double t0, t1;
     switch (m) {
-    case M_FTS5: {
+    case M_FTS5:
+    case M_FTS5_100: {
         if (!c->expr[qi]) return -1;
+        sqlite3_stmt *q = m == M_FTS5 ? c->fts : c->fts100;
         t0 = bench_now();
-        sqlite3_bind_text(c->fts, 1, c->expr[qi], -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 1, c->expr[qi], -1, SQLITE_STATIC);
         int r;
         int64_t sink = 0;
-        while ((r = sqlite3_step(c->fts)) == SQLITE_ROW)
-            sink += sqlite3_column_int64(c->fts, 0);
-        sqlite3_reset(c->fts);
+        while ((r = sqlite3_step(q)) == SQLITE_ROW)
+            sink += sqlite3_column_int64(q, 0);
+        sqlite3_reset(q);
         t1 = bench_now();
         if (r != SQLITE_DONE) {
             fprintf(stderr, "bench_query: FTS5 query failed: %s\n",
@@ -271,6 +297,111 @@ static double measure(ctx *c, int m, const char *query, size_t qi, bool record)
     }
 }
 
+/* --export DIR: what the peers index and search, so they see ragd's chunks
+ * and vectors exactly: chunks.jsonl ({"id", "doc", "title", "text"} in chunk
+ * id order), chunk_vectors.f32 (unit-norm float32, the same order),
+ * queries.jsonl ({"id", "text", "fts": the MATCH expression, "fts5_top":
+ * document keys of the raw FTS5 top 100 chunks, first occurrence order}),
+ * query_vectors.f32 (local embedder, unit norm) and meta.json. */
+static int export_peers(ctx *c, const query_set *qs, const char *dir)
+{
+    ragd_error e;
+    ragd_error_clear(&e);
+    char path[1200];
+    mkdir(dir, 0755);
+    int dim = c->eng->coll.settings.dim;
+    sqlite3 *db = store_db(c->eng->st);
+    sqlite3_stmt *q = NULL, *key = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT c.id, d.doc_key, d.title, c.text, v.vec FROM chunks c JOIN "
+                           "documents d ON d.id = c.document_id LEFT JOIN vectors v ON v.chunk_id "
+                           "= c.id WHERE d.collection_id = ? ORDER BY c.id",
+                           -1, &q, NULL) ||
+        sqlite3_prepare_v2(db,
+                           "SELECT d.doc_key FROM chunks c JOIN documents d ON d.id = "
+                           "c.document_id WHERE c.id = ?",
+                           -1, &key, NULL)) {
+        fprintf(stderr, "bench_query: export: %s\n", sqlite3_errmsg(db));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/chunks.jsonl", dir);
+    FILE *fc = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/chunk_vectors.f32", dir);
+    FILE *fv = fopen(path, "wb");
+    if (!fc || !fv) return -1;
+    float *vec = calloc((size_t)dim, sizeof *vec);
+    size_t n = 0;
+    sqlite3_bind_int64(q, 1, c->eng->coll.id);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        json_t *o = json_pack("{sIssssss}", "id", (json_int_t)sqlite3_column_int64(q, 0), "doc",
+                              (const char *)sqlite3_column_text(q, 1), "title",
+                              (const char *)sqlite3_column_text(q, 2), "text",
+                              (const char *)sqlite3_column_text(q, 3));
+        char *line = json_dumps(o, JSON_COMPACT);
+        fprintf(fc, "%s\n", line);
+        free(line);
+        json_decref(o);
+        memset(vec, 0, (size_t)dim * sizeof *vec);
+        if (sqlite3_column_bytes(q, 4) == (int)(dim * sizeof(float)))
+            memcpy(vec, sqlite3_column_blob(q, 4), (size_t)dim * sizeof *vec);
+        vindex_normalize(vec, dim);
+        fwrite(vec, sizeof *vec, (size_t)dim, fv);
+        n++;
+    }
+    sqlite3_finalize(q);
+    fclose(fc);
+    fclose(fv);
+    snprintf(path, sizeof path, "%s/queries.jsonl", dir);
+    FILE *fq = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/query_vectors.f32", dir);
+    fv = fopen(path, "wb");
+    if (!fq || !fv) return -1;
+    for (size_t i = 0; i < qs->n; i++) {
+        const char *texts[1] = {qs->text[i]};
+        if (embedder_embed(c->eng->embedder, texts, NULL, 1, vec, NULL, &e))
+            die_err("embedder_embed", &e);
+        vindex_normalize(vec, dim);
+        fwrite(vec, sizeof *vec, (size_t)dim, fv);
+        json_t *top = json_array();
+        if (c->expr[i]) {
+            sqlite3_bind_text(c->fts100, 1, c->expr[i], -1, SQLITE_STATIC);
+            while (sqlite3_step(c->fts100) == SQLITE_ROW) {
+                sqlite3_bind_int64(key, 1, sqlite3_column_int64(c->fts100, 0));
+                if (sqlite3_step(key) == SQLITE_ROW) {
+                    const char *k = (const char *)sqlite3_column_text(key, 0);
+                    bool seen = false;
+                    for (size_t j = 0; j < json_array_size(top) && !seen; j++)
+                        seen = !strcmp(json_string_value(json_array_get(top, j)), k);
+                    if (!seen) json_array_append_new(top, json_string(k));
+                }
+                sqlite3_reset(key);
+            }
+            sqlite3_reset(c->fts100);
+        }
+        json_t *o = json_pack("{ssssssso}", "id", qs->id[i], "text", qs->text[i], "fts",
+                              c->expr[i] ? c->expr[i] : "", "fts5_top", top);
+        char *line = json_dumps(o, JSON_COMPACT);
+        fprintf(fq, "%s\n", line);
+        free(line);
+        json_decref(o);
+    }
+    sqlite3_finalize(key);
+    fclose(fq);
+    fclose(fv);
+    free(vec);
+    json_t *m =
+        json_pack("{sisIsI}", "dim", dim, "chunks", (json_int_t)n, "queries", (json_int_t)qs->n);
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    int rc = json_dump_file(m, path, JSON_INDENT(2));
+    json_decref(m);
+    fprintf(stderr, "bench_query: exported %zu chunks and %zu queries to %s\n", n, qs->n, dir);
+    return rc;
+}
+
+static const char *MEAS_KEY[NMEAS] = {"fts5_limit50",     "fts5_limit100", "lexical_search_k50",
+                                      "embed_vindex_k50", "ragd_lexical",  "ragd_dense",
+                                      "ragd_hybrid"};
+
 static double median_ratio(const double *a, const double *b, size_t n)
 {
     double *r = malloc((n ? n : 1) * sizeof *r);
@@ -287,7 +418,7 @@ int main(int argc, char **argv)
     opts o;
     int prc = parse(argc, argv, &o);
     if (prc) return prc;
-    double t_start = bench_now();
+    double t_start = bench_now(), load_start = bench_loadavg();
 
     char scifact[1024];
     const char *shared = getenv("RAGD_SHARED_DATA");
@@ -358,13 +489,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_query: no queries in %s\n", queries);
         return 1;
     }
+    while (o.max_queries && qs.n > o.max_queries) {
+        qs.n--;
+        free(qs.text[qs.n]);
+        free(qs.id[qs.n]);
+    }
 
     ctx c = {.eng = &eng, .k = o.k};
     sqlite3 *db = store_db(eng.st);
     if (sqlite3_prepare_v2(db,
                            "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY "
                            "bm25(chunks_fts) LIMIT 50",
-                           -1, &c.fts, NULL) != SQLITE_OK) {
+                           -1, &c.fts, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY "
+                           "bm25(chunks_fts) LIMIT 100",
+                           -1, &c.fts100, NULL) != SQLITE_OK) {
         fprintf(stderr, "bench_query: cannot prepare the FTS5 query: %s\n", sqlite3_errmsg(db));
         return 1;
     }
@@ -479,11 +619,8 @@ int main(int argc, char **argv)
            "per-query ratios |\n|---|---|---|---|---|\n");
     struct {
         int a, b;
-    } pairs[] = {{M_LEXICAL, M_FTS5},
-                 {M_LEXSEARCH, M_FTS5},
-                 {M_LEXICAL, M_LEXSEARCH},
-                 {M_DENSE, M_EMBEDVEC},
-                 {M_HYBRID, M_LEXICAL}};
+    } pairs[] = {{M_LEXICAL, M_FTS5},      {M_HYBRID, M_FTS5},    {M_LEXSEARCH, M_FTS5},
+                 {M_LEXICAL, M_LEXSEARCH}, {M_DENSE, M_EMBEDVEC}, {M_HYBRID, M_LEXICAL}};
     for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
         int a = pairs[p].a, b = pairs[p].b;
         printf("| %s | %s | %.2f× | %.2f× | %.2f× |\n", MEAS_NAME[a], MEAS_NAME[b],
@@ -505,15 +642,58 @@ int main(int argc, char **argv)
            "for the CPU)\n",
            bench_loadavg());
 
+    if (o.export && export_peers(&c, &qs, o.export)) return 1;
+    if (o.json) {
+        json_t *j = bench_jnew(argc, argv, load_start);
+        json_t *ms = json_object();
+        for (int m = 0; m < NMEAS; m++)
+            json_object_set_new(ms, MEAS_KEY[m], bench_jstats(st[m]));
+        json_object_set_new(j, "measures", ms);
+        bench_jset(j, "lexical_ragd_over_fts5_ratio", st[M_LEXICAL].p50 / st[M_FTS5].p50);
+        bench_jset(j, "hybrid_ragd_over_fts5_ratio", st[M_HYBRID].p50 / st[M_FTS5].p50);
+        bench_jset(j, "lexical_ragd_over_fts5_paired",
+                   median_ratio(lat[M_LEXICAL], lat[M_FTS5], ns));
+        bench_jset(j, "hybrid_ragd_over_fts5_paired", median_ratio(lat[M_HYBRID], lat[M_FTS5], ns));
+        bench_jset(j, "dense_ragd_over_embed_vindex_ratio", st[M_DENSE].p50 / st[M_EMBEDVEC].p50);
+        bench_jset(j, "engine_open_ms", open_s * 1e3);
+        bench_jset(j, "fts5_top100_total_s", st[M_FTS5_100].sum / o.reps);
+        json_object_set_new(j, "queries", json_integer((json_int_t)qs.n));
+        json_object_set_new(j, "reps", json_integer(o.reps));
+        json_object_set_new(j, "chunks", json_integer(nchunks));
+        json_t *stg = json_object();
+        for (int m = M_LEXICAL; m <= M_HYBRID; m++) {
+            stage_sum *s = &c.stages[m];
+            double n = s->n ? (double)s->n : 1;
+            json_t *so = json_object();
+            bench_jset(so, "lexical_ms", s->lexical / n);
+            bench_jset(so, "embed_ms", s->embed / n);
+            bench_jset(so, "dense_ms", s->dense / n);
+            bench_jset(so, "fuse_ms", s->fuse / n);
+            bench_jset(so, "validate_ms", s->validate / n);
+            bench_jset(so, "total_ms", s->total / n);
+            json_object_set_new(stg, MEAS_KEY[m], so);
+        }
+        json_object_set_new(j, "stages", stg);
+        for (int m = 0; m < 3 && ncli; m++) {
+            char key[64];
+            snprintf(key, sizeof key, "cli_%s", CLI_MODES[m]);
+            json_object_set_new(j, key, bench_jstats(cli_st[m]));
+        }
+        bench_jset(j, "peak_rss_mb", bench_maxrss_mb(RUSAGE_SELF));
+        if (bench_jwrite(j, o.json, "bench_query")) return 1;
+    }
     for (int m = 0; m < NMEAS; m++)
         free(lat[m]);
     for (size_t i = 0; i < qs.n; i++) {
         free(qs.text[i]);
+        free(qs.id[i]);
         free(c.expr[i]);
     }
+    free(qs.id);
     free(qs.text);
     free(c.expr);
     sqlite3_finalize(c.fts);
+    sqlite3_finalize(c.fts100);
     engine_close(&eng);
     if (tmpdir[0]) {
         if (o.keep)

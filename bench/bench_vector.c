@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "bench/bench_common.h"
+#include "bench/bench_json.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/hash.h"
@@ -60,6 +61,10 @@ typedef struct {
     const char *data;
     bool keep;
     int threads;
+    const char *json;   /* --json FILE: figures for bench/run.py */
+    const char *export; /* --export DIR: vectors, queries, ground truth for bench/js */
+    int ef_sweep[16];   /* --ef-sweep: raw HNSW efSearch values for the recall curve */
+    int n_ef_sweep;
 } opts;
 
 static void usage(FILE *f)
@@ -86,7 +91,12 @@ static void usage(FILE *f)
             "                      parameters already there is reused (no SQLite write)\n"
             "                      (default: a fresh temporary directory, removed at the end)\n"
             "  --keep              keep the temporary data directory\n"
-            "  --threads N         OpenMP threads for index builds (default: all cores)\n");
+            "  --threads N         OpenMP threads for index builds (default: all cores)\n"
+            "  --json FILE         also write the figures as JSON (bench/run.py)\n"
+            "  --export DIR        write base.f32, queries.f32, gt.i32 (row numbers) and\n"
+            "                      meta.json for the JavaScript peers (bench/js/peers.mjs)\n"
+            "  --ef-sweep LIST     comma-separated efSearch values: recall@k and latency of\n"
+            "                      the raw HNSW32 at each (recall against search depth)\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -150,6 +160,23 @@ static int parse(int argc, char **argv, opts *o)
             NEEDV o->data = v;
         } else if (!strcmp(a, "--keep")) {
             o->keep = true;
+        } else if (!strcmp(a, "--json")) {
+            NEEDV o->json = v;
+        } else if (!strcmp(a, "--export")) {
+            NEEDV o->export = v;
+        } else if (!strcmp(a, "--ef-sweep")) {
+            NEEDV for (const char *p = v; *p && o->n_ef_sweep < 16;)
+            {
+                int ef = atoi(p);
+                if (ef <= 0) {
+                    fprintf(stderr, "bench_vector: --ef-sweep takes positive integers\n");
+                    return 2;
+                }
+                o->ef_sweep[o->n_ef_sweep++] = ef;
+                p = strchr(p, ',');
+                if (!p) break;
+                p++;
+            }
         } else if (!strcmp(a, "--threads")) {
             NEEDV o->threads = atoi(v);
         } else {
@@ -416,6 +443,7 @@ typedef struct {
     double write_s; /* raw: write_index + fsync of the same index; < 0 n/a */
     bench_stats lat;
     double recall;
+    double paired; /* ragd: median over queries of ragd ÷ raw latency; 0 n/a */
 } result;
 
 static result results[8];
@@ -487,6 +515,92 @@ static double raw_write(ragd_store *st, FaissIndex *idx, long long *bytes)
     unlink(b.data);
     ragd_buf_free(&b);
     return t;
+}
+
+/* Recall against search depth: the raw HNSW searched at each --ef-sweep
+ * efSearch (one query at a time, 1 thread, after a warm-up of 100). */
+typedef struct {
+    int ef;
+    bench_stats lat;
+    double recall;
+} sweep_point;
+static sweep_point sweep[16];
+static int nsweep;
+
+static void ef_sweep_run(const opts *o, FaissIndex *raw, const float *qs, const int64_t *gt)
+{
+    float dist[1024];
+    idx_t lab[1024];
+    double *lat = calloc(o->nq, sizeof *lat);
+    int64_t *ids = calloc(o->nq * o->k, sizeof *ids);
+    if (!lat || !ids) exit(1);
+    omp_set_num_threads(1);
+    for (int s = 0; s < o->n_ef_sweep; s++) {
+        FaissParameterSpace *ps = NULL;
+        if (faiss_ParameterSpace_new(&ps) ||
+            faiss_ParameterSpace_set_index_parameter(ps, raw, "efSearch", o->ef_sweep[s]))
+            die_faiss("set efSearch");
+        faiss_ParameterSpace_free(ps);
+        for (size_t i = 0; i < o->nq + 100; i++) {
+            size_t qi = i % o->nq;
+            double t0 = bench_now();
+            if (faiss_Index_search(raw, 1, qs + qi * (size_t)o->dim, (idx_t)o->k, dist, lab))
+                die_faiss("faiss_Index_search");
+            double t1 = bench_now();
+            if (i < 100) continue;
+            lat[qi] = t1 - t0;
+            for (size_t j = 0; j < o->k; j++)
+                ids[qi * o->k + j] = lab[j];
+        }
+        sweep[nsweep++] = (sweep_point){.ef = o->ef_sweep[s],
+                                        .lat = bench_summarize(lat, o->nq),
+                                        .recall = recall_at_k(ids, gt, o->nq, o->k)};
+        progress("  efSearch %d: recall@%zu %.4f, p50 %.3f ms", o->ef_sweep[s], o->k,
+                 sweep[nsweep - 1].recall, sweep[nsweep - 1].lat.p50 * 1e3);
+    }
+    free(lat);
+    free(ids);
+}
+
+/* --export DIR: the data set for the JavaScript peers, so hnswlib-node and
+ * USearch index exactly these vectors: float32 row-major, ground truth as
+ * row numbers (int32, k per query). */
+static void export_data(const opts *o, const float *x, const float *qs, const int64_t *gt,
+                        int64_t first)
+{
+    char path[1200];
+    struct {
+        const char *name;
+        const void *p;
+        size_t bytes;
+    } f[2] = {{"base.f32", x, o->n * (size_t)o->dim * sizeof(float)},
+              {"queries.f32", qs, o->nq * (size_t)o->dim * sizeof(float)}};
+    mkdir(o->export, 0755);
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", o->export, f[i].name);
+        FILE *out = fopen(path, "wb");
+        if (!out || fwrite(f[i].p, 1, f[i].bytes, out) != f[i].bytes || fclose(out)) {
+            fprintf(stderr, "bench_vector: cannot write %s\n", path);
+            exit(1);
+        }
+    }
+    snprintf(path, sizeof path, "%s/gt.i32", o->export);
+    FILE *out = fopen(path, "wb");
+    for (size_t i = 0; out && i < o->nq * o->k; i++) {
+        int32_t row = (int32_t)(gt[i] - first);
+        fwrite(&row, sizeof row, 1, out);
+    }
+    if (!out || fclose(out)) {
+        fprintf(stderr, "bench_vector: cannot write %s\n", path);
+        exit(1);
+    }
+    json_t *m =
+        json_pack("{sisisisisisi}", "n", (json_int_t)o->n, "dim", o->dim, "nq", (json_int_t)o->nq,
+                  "k", (json_int_t)o->k, "hnsw_m", 32, "ef_construction", 40);
+    json_object_set_new(m, "ef_search", json_integer(o->ef_search));
+    snprintf(path, sizeof path, "%s/meta.json", o->export);
+    if (json_dump_file(m, path, JSON_INDENT(2))) exit(1);
+    json_decref(m);
 }
 
 static void run_type(const opts *o, ragd_store *st, ragd_collection *coll, const char *factory,
@@ -577,6 +691,14 @@ static void run_type(const opts *o, ragd_store *st, ragd_collection *coll, const
     }
     progress("searching %zu queries x %d runners, interleaved, 1 thread", o->nq, nr);
     search_all(rs, nr, o, qs);
+    {
+        double *pr = calloc(o->nq, sizeof *pr);
+        size_t np = 0;
+        for (size_t i = 0; pr && i < o->nq; i++)
+            if (rs[1].lat[i] > 0) pr[np++] = rs[0].lat[i] / rs[1].lat[i];
+        rr->paired = bench_summarize(pr, np).p50;
+        free(pr);
+    }
     result *res[3] = {rr, rw, re};
     for (int i = 0; i < nr; i++) {
         res[i]->lat = bench_summarize(rs[i].lat, o->nq);
@@ -585,6 +707,7 @@ static void run_type(const opts *o, ragd_store *st, ragd_collection *coll, const
         free(rs[i].ids);
     }
     progress("  p50 ragd %.3f ms, raw %.3f ms", rr->lat.p50 * 1e3, rw->lat.p50 * 1e3);
+    if (hnsw && o->n_ef_sweep) ef_sweep_run(o, raw, qs, gt);
     vindex_free(v);
     faiss_Index_free(raw);
     if (rawe) faiss_Index_free(rawe);
@@ -598,6 +721,7 @@ int main(int argc, char **argv)
     int prc = parse(argc, argv, &o);
     if (prc) return prc;
     t_start = bench_now();
+    double load_start = bench_loadavg();
     ragd_error e;
     ragd_error_clear(&e);
 
@@ -719,6 +843,7 @@ int main(int argc, char **argv)
         faiss_Index_free(flat);
     }
     free(gd);
+    if (o.export) export_data(&o, x, qs, gt, first);
 
     if (o.do_flat) run_type(&o, st, &coll, "IDMap,Flat", x, qs, ids, gt);
     if (o.do_hnsw) run_type(&o, st, &coll, "IDMap,HNSW32", x, qs, ids, gt);
@@ -800,6 +925,53 @@ int main(int argc, char **argv)
            "for the CPU)\n",
            bench_loadavg());
 
+    if (o.json) {
+        json_t *j = bench_jnew(argc, argv, load_start);
+        json_object_set_new(j, "n", json_integer((json_int_t)o.n));
+        json_object_set_new(j, "dim", json_integer(o.dim));
+        json_object_set_new(j, "queries", json_integer((json_int_t)o.nq));
+        json_object_set_new(j, "k", json_integer((json_int_t)o.k));
+        json_object_set_new(j, "ef_search", json_integer(o.ef_search));
+        bench_jset(j, "store_write_s", write_s);
+        bench_jset(j, "db_bytes", (double)db_bytes + (wal_bytes > 0 ? (double)wal_bytes : 0));
+        bench_jset(j, "catchup_scan_s", catchup_s);
+        json_t *arr = json_array();
+        for (int i = 0; i < nresults; i++) {
+            result *r = &results[i];
+            json_t *ro = json_pack("{ss}", "label", r->label);
+            bench_jset(ro, "build_s", r->build_s);
+            bench_jset(ro, "load_s", r->load_s);
+            bench_jset(ro, "raw_load_s", r->raw_load_s);
+            bench_jset(ro, "rss_delta_mb", r->rss_delta_mb);
+            bench_jset(ro, "build_peak_above_start_mb", r->peak_extra_mb);
+            bench_jset(ro, "snapshot_bytes", (double)r->snapshot_bytes);
+            bench_jset(ro, "recall", r->recall);
+            json_object_set_new(ro, "latency", bench_jstats(r->lat));
+            json_array_append_new(arr, ro);
+        }
+        json_object_set_new(j, "indexes", arr);
+        for (int i = 0; i + 1 < nresults; i++) {
+            result *a = &results[i], *b = &results[i + 1];
+            if (strncmp(a->label, "ragd ", 5) || strncmp(b->label, "raw FAISS ", 10)) continue;
+            char key[96];
+            snprintf(key, sizeof key, "%s_ragd_over_faiss_p50",
+                     strstr(a->label, "HNSW") ? "hnsw" : "flat");
+            bench_jset(j, key, a->lat.p50 / b->lat.p50);
+            snprintf(key, sizeof key, "%s_ragd_over_faiss_paired",
+                     strstr(a->label, "HNSW") ? "hnsw" : "flat");
+            bench_jset(j, key, a->paired);
+        }
+        json_t *sw = json_array();
+        for (int i = 0; i < nsweep; i++) {
+            json_t *p = json_pack("{si}", "ef_search", sweep[i].ef);
+            bench_jset(p, "recall", sweep[i].recall);
+            json_object_set_new(p, "latency", bench_jstats(sweep[i].lat));
+            json_array_append_new(sw, p);
+        }
+        json_object_set_new(j, "ef_sweep", sw);
+        bench_jset(j, "peak_rss_mb", bench_maxrss_mb(RUSAGE_SELF));
+        if (bench_jwrite(j, o.json, "bench_vector")) return 1;
+    }
     free(ids);
     free(gt);
     free(x);
