@@ -83,7 +83,7 @@ struct ragd_engine {
     double keys_loaded_at;
     result_cache *cache;       /* search and answer results (service/cache.h) */
     provider_stats *providers; /* generation calls by kind and model (service/stats.h) */
-    struct engine_sync *sync; /* the store follower (service/sync.c), or NULL */
+    struct engine_sync *sync;  /* the store follower (service/sync.c), or NULL */
 };
 
 ragd_status engine_slot_acquire(ragd_engine *e, engine_slot **out, ragd_error *err);
