@@ -39,25 +39,7 @@ int api_status_http(ragd_status st)
 
 const char *api_status_code(ragd_status st)
 {
-    switch (st) {
-    case RAGD_EINPUT:
-    case RAGD_EUSAGE:
-        return "invalid_request";
-    case RAGD_ERANGE:
-        return "out_of_range";
-    case RAGD_ENOTFOUND:
-        return "not_found";
-    case RAGD_ECONFLICT:
-        return "conflict";
-    case RAGD_EPROVIDER:
-        return "provider_unavailable";
-    case RAGD_EAUTH:
-        return "unauthorized";
-    case RAGD_EFORBIDDEN:
-        return "forbidden";
-    default:
-        return "internal_error";
-    }
+    return ragd_status_api_code(st); /* one table for the CLI's --json errors and HTTP */
 }
 
 json_t *api_error_json(const char *code, const char *message, const char *field)
