@@ -527,6 +527,52 @@ static void test_hnsw_tombstones_and_reindex(void **state)
     vindex_free(v);
 }
 
+/* Tombstones past a quarter of an HNSW index are compacted when it is
+ * opened (bench/churn.sh -i HNSW32 found live documents hidden behind 9,500
+ * tombstones); before, the index kept every deleted vector until `ragd
+ * reindex`. */
+static void test_hnsw_compacts_when_a_quarter_is_deleted(void **state)
+{
+    fixture *f = *state;
+    ragd_error e;
+    for (int i = 0; i < 10; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "h%d", i);
+        put_doc(f, key, 30);
+    }
+    ragd_vindex *v = NULL;
+    assert_int_equal(vindex_rebuild(f->st, &f->coll, "IDMap,HNSW16", &v, &e), RAGD_OK);
+    vindex_free(v);
+    assert_int_equal(store_collection_set_factory(f->st, f->coll.id, "IDMap,HNSW16", &e), RAGD_OK);
+    for (int i = 0; i < 2; i++) { /* 60 of 300: tombstoned, not yet a quarter */
+        char key[32];
+        snprintf(key, sizeof key, "h%d", i);
+        assert_int_equal(store_doc_delete(f->st, f->coll.id, key, &e), RAGD_OK);
+        forget_doc_vectors(f, key);
+    }
+    bool rebuilt = true;
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_false(rebuilt);
+    assert_int_equal(vindex_count(v), 300);
+    vindex_free(v);
+    assert_int_equal(store_doc_delete(f->st, f->coll.id, "h2", &e), RAGD_OK); /* 90 of 300 */
+    forget_doc_vectors(f, "h2");
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_true(rebuilt);
+    assert_int_equal(vindex_count(v), 210); /* live vectors only */
+    vindex_free(v);
+    /* Still HNSW, and the compacted snapshot is trusted on the next open. */
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_false(rebuilt);
+    assert_int_equal(vindex_count(v), 210);
+    bool found = false;
+    store_index_state stt;
+    assert_int_equal(store_index_state_get(f->st, f->coll.id, &found, &stt, &e), RAGD_OK);
+    assert_true(found);
+    assert_string_equal(stt.factory, "IDMap,HNSW16");
+    vindex_free(v);
+}
+
 static void test_bad_factory(void **state)
 {
     fixture *f = *state;
@@ -551,6 +597,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unwritable_snapshot_still_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hnsw_tombstones_and_reindex, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hnsw_compacts_when_a_quarter_is_deleted, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_bad_factory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
