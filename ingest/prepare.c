@@ -59,33 +59,78 @@ static void convert_legacy(item *it, const ingest_opts *o)
     it->hash_extra = ragd_buf_steal(&hx);
 }
 
+/* Read a file item, detect its format and bring legacy 8-bit text to
+ * UTF-8. False when that settles it: failed or skipped. */
+static bool read_input(item *it, const prep_ctx *c, ragd_error *e)
+{
+    ragd_status rc;
+    rc = ingest_read_file(it->path, c->o->max_bytes, &it->raw, &it->n, e);
+    if (rc) {
+        prep_fail(it, rc);
+        return false;
+    }
+    if (it->walked && it->n == 0) { /* named on the command line: an error */
+        prep_skip(it, "empty", "empty file; skipped");
+        return false;
+    }
+    it->format =
+        ingest_detect_format(it->path, c->o->format, it->raw, it->n < 4096 ? it->n : 4096, e);
+    if (!it->format) {
+        if (it->walked && !strncmp(e->msg, "binary file", 11))
+            prep_skip(it, "binary", "binary content, not a document; skipped");
+        else
+            prep_fail(it, e->code);
+        return false;
+    }
+    if (!strcmp(it->format, "txt") || !strcmp(it->format, "md")) convert_legacy(it, c->o);
+    return true;
+}
+
+/* The chunks' vectors, and the summary entry's after them (entry_sents:
+ * its sentences), looked up in the embedding cache or embedded. */
+static ragd_status embed_chunks(item *it, const prep_ctx *c, const char *entry_sents)
+{
+    ragd_error *e = &it->err;
+    ragd_status rc;
+    const chunk_list *cl = &it->cl;
+    size_t nt = cl->n + (it->entry ? 1 : 0);
+    int dim = embedder_dim(c->emb);
+    char **texts = ragd_xcalloc(nt, sizeof *texts);
+    for (size_t i = 0; i < cl->n; i++) {
+        ragd_buf t = RAGD_BUF_INIT;
+        if (cl->v[i].header[0]) ragd_buf_printf(&t, "%s\n\n", cl->v[i].header);
+        ragd_buf_append(&t, it->d.text + cl->v[i].start, cl->v[i].end - cl->v[i].start);
+        texts[i] = ragd_buf_steal(&t);
+    }
+    if (it->entry) {
+        /* Title and summary sentences; the keywords line is left out
+         * (it needs the writer's collection statistics). */
+        ragd_buf t = RAGD_BUF_INIT;
+        if (it->d.title && it->d.title[0]) ragd_buf_printf(&t, "%s\n\n", it->d.title);
+        ragd_buf_puts(&t, entry_sents);
+        texts[cl->n] = ragd_buf_steal(&t);
+    }
+    it->vecs = ragd_xmalloc(nt * (size_t)(dim > 0 ? dim : 1) * sizeof *it->vecs);
+    it->dim = dim;
+    rc = ingest_embed_lookup(c->cache, c->emb, (const char *const *)texts, nt, it->vecs,
+                             &it->miss_hash, &it->miss_vecs, &it->nmiss, &it->usage,
+                             &it->cache_hits, e);
+    for (size_t i = 0; i < nt; i++)
+        free(texts[i]);
+    free(texts);
+    if (!rc && embedder_dim(c->emb) != dim)
+        rc = ragd_error_set(e, RAGD_EPROVIDER, "embedding dimension changed from %d to %d", dim,
+                            embedder_dim(c->emb));
+    return rc;
+}
+
 /* The prepare phase (see above). Touches only the item, c's borrowed
  * handles and reentrant functions, so items prepare on several threads. */
 void ingest_prepare(item *it, const prep_ctx *c)
 {
     ragd_error *e = &it->err;
     ragd_status rc;
-    if (it->kind == IT_FILE && !it->raw) {
-        rc = ingest_read_file(it->path, c->o->max_bytes, &it->raw, &it->n, e);
-        if (rc) {
-            prep_fail(it, rc);
-            return;
-        }
-        if (it->walked && it->n == 0) { /* named on the command line: an error */
-            prep_skip(it, "empty", "empty file; skipped");
-            return;
-        }
-        it->format =
-            ingest_detect_format(it->path, c->o->format, it->raw, it->n < 4096 ? it->n : 4096, e);
-        if (!it->format) {
-            if (it->walked && !strncmp(e->msg, "binary file", 11))
-                prep_skip(it, "binary", "binary content, not a document; skipped");
-            else
-                prep_fail(it, e->code);
-            return;
-        }
-        if (!strcmp(it->format, "txt") || !strcmp(it->format, "md")) convert_legacy(it, c->o);
-    }
+    if (it->kind == IT_FILE && !it->raw && !read_input(it, c, e)) return;
     if (!it->hashed) {
         ragd_buf hb = RAGD_BUF_INIT;
         ragd_buf_append(&hb, it->raw, it->n);
@@ -130,35 +175,7 @@ void ingest_prepare(item *it, const prep_ctx *c)
         it->entry = entry_sents && *entry_sents;
     }
     if (c->emb && it->cl.n) {
-        const chunk_list *cl = &it->cl;
-        size_t nt = cl->n + (it->entry ? 1 : 0);
-        int dim = embedder_dim(c->emb);
-        char **texts = ragd_xcalloc(nt, sizeof *texts);
-        for (size_t i = 0; i < cl->n; i++) {
-            ragd_buf t = RAGD_BUF_INIT;
-            if (cl->v[i].header[0]) ragd_buf_printf(&t, "%s\n\n", cl->v[i].header);
-            ragd_buf_append(&t, it->d.text + cl->v[i].start, cl->v[i].end - cl->v[i].start);
-            texts[i] = ragd_buf_steal(&t);
-        }
-        if (it->entry) {
-            /* Title and summary sentences; the keywords line is left out
-             * (it needs the writer's collection statistics). */
-            ragd_buf t = RAGD_BUF_INIT;
-            if (it->d.title && it->d.title[0]) ragd_buf_printf(&t, "%s\n\n", it->d.title);
-            ragd_buf_puts(&t, entry_sents);
-            texts[cl->n] = ragd_buf_steal(&t);
-        }
-        it->vecs = ragd_xmalloc(nt * (size_t)(dim > 0 ? dim : 1) * sizeof *it->vecs);
-        it->dim = dim;
-        rc = ingest_embed_lookup(c->cache, c->emb, (const char *const *)texts, nt, it->vecs,
-                                 &it->miss_hash, &it->miss_vecs, &it->nmiss, &it->usage,
-                                 &it->cache_hits, e);
-        for (size_t i = 0; i < nt; i++)
-            free(texts[i]);
-        free(texts);
-        if (!rc && embedder_dim(c->emb) != dim)
-            rc = ragd_error_set(e, RAGD_EPROVIDER, "embedding dimension changed from %d to %d", dim,
-                                embedder_dim(c->emb));
+        rc = embed_chunks(it, c, entry_sents);
         if (rc) {
             prep_fail(it, rc);
             return;
