@@ -3,8 +3,8 @@
  * JavaScript RecursiveCharacterTextSplitter on the same texts, in one run.
  *
  * 1. Load: every line of corpus.jsonl becomes the document `ragd ingest`
- *    makes of it (title + "\n\n" + text, as ingest_jsonl in
- *    ingest/pipeline.c builds it), parsed by ingest_parse as "txt" — the
+ *    makes of it (title + "\n\n" + text, as ingest_jsonl_item in
+ *    ingest/jsonl_records.c builds it), parsed by ingest_parse as "txt" — the
  *    project's own parser, so the chunkers see exactly the normalized text
  *    and blocks they see during ingest. The normalized texts are written to
  *    a JSONL file (one JSON string per line) that the JavaScript side reads,

@@ -16,7 +16,7 @@
  * Patterns match the path relative to the directory argument. A file
  * given directly is never filtered: it is read, and an error if it cannot
  * be. Content sniffing (binary content, empty files) happens when a file is
- * read (pipeline.c), for walked files only.
+ * read (prepare.c), for walked files only.
  *
  * Symbolic links are followed (to files and directories), but each
  * directory, by device and inode, is walked once per run: a link back up

@@ -1,0 +1,295 @@
+/* ingest/commit.c — the commit phase, on the single writer.
+ *
+ * In input order: the authoritative dedupe check against the store (same
+ * id, same hash: unchanged), id collisions between files, a moved file's
+ * path, then the summary (its keyword statistics come from the writer's
+ * connection), the embedding-cache inserts and store_doc_put, one
+ * transaction that replaces the old version. ingest_dispatch looks up the
+ * stored version when an item is made, so that a worker can skip an
+ * unchanged input. Writer only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/text.h"
+#include "ingest/pipeline_internal.h"
+
+static bool is_space_byte(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == '\v';
+}
+
+static void free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void add_usage(embed_usage *to, const embed_usage *u)
+{
+    to->calls += u->calls;
+    to->attempts += u->attempts;
+    to->retries += u->retries;
+    to->fallbacks += u->fallbacks;
+    to->tokens += u->tokens;
+    to->texts += u->texts;
+    to->cost += u->cost;
+}
+
+/* Look up what the store holds under the item's key now. Writer only. A
+ * failure here only costs the shortcut: commit looks again and reports it. */
+void ingest_dispatch(run *r, item *it)
+{
+    if (!ingest_needs_work(it)) return;
+    ragd_error e;
+    char *path = NULL;
+    if (store_doc_find(r->st, r->coll->id, it->key, &it->old_found, it->old_hash,
+                       it->abspath ? &path : NULL, &e))
+        it->old_found = false;
+    /* A file already stored under another id keeps it (its arguments
+     * changed: `ingest a` then `ingest a b` prefixes a's ids with "a/"). */
+    if (it->abspath && (!it->old_found || (path && *path && strcmp(path, it->abspath)))) {
+        char *k = NULL;
+        if (!store_doc_key_by_path(r->st, r->coll->id, it->abspath, &k, &e) && k &&
+            strcmp(k, it->key)) {
+            free(it->key);
+            it->key = k;
+            k = NULL;
+            if (store_doc_find(r->st, r->coll->id, it->key, &it->old_found, it->old_hash, NULL, &e))
+                it->old_found = false;
+        }
+        free(k);
+    }
+    free(path);
+}
+
+/* Store a prepared document (known to be new or changed). Writer only. */
+static ragd_status store_ready(run *r, item *it, bool existed, ragd_error *err)
+{
+    ingest_doc *d = &it->d;
+    chunk_list *cl = &it->cl;
+    /* all[0] is kept for the summary entry; the chunks (sc) follow. */
+    store_chunk *all = ragd_xcalloc(cl->n + 1, sizeof *all), *sc = all + 1;
+    char **cmeta = ragd_xcalloc(cl->n ? cl->n : 1, sizeof *cmeta);
+    for (size_t i = 0; i < cl->n && d->npages; i++) {
+        /* The page of the chunk's first and last non-space bytes. */
+        size_t s = cl->v[i].start, e = cl->v[i].end;
+        while (s < e && is_space_byte(d->text[s]))
+            s++;
+        while (e > s && is_space_byte(d->text[e - 1]))
+            e--;
+        ragd_buf m = RAGD_BUF_INIT;
+        ragd_buf_printf(&m, "{\"page\":%d,\"page_end\":%d}", ingest_doc_page_at(d, s),
+                        ingest_doc_page_at(d, e > s ? e - 1 : s));
+        cmeta[i] = ragd_buf_steal(&m);
+        sc[i].meta_json = cmeta[i];
+    }
+    for (size_t i = 0; i < cl->n; i++) {
+        sc[i].parent = cl->v[i].parent;
+        sc[i].start = cl->v[i].start;
+        sc[i].end = cl->v[i].end;
+        sc[i].tokens = cl->v[i].tokens;
+        sc[i].heading_path = cl->v[i].heading_path;
+        sc[i].header = cl->v[i].header;
+        if (it->vecs) sc[i].vec = it->vecs + i * (size_t)it->dim;
+    }
+    store_parent *sp = ragd_xcalloc(cl->nparents ? cl->nparents : 1, sizeof *sp);
+    for (size_t i = 0; i < cl->nparents; i++) {
+        sp[i].start = cl->parents[i].start;
+        sp[i].end = cl->parents[i].end;
+        sp[i].tokens = cl->parents[i].tokens;
+        sp[i].heading_path = cl->parents[i].heading_path;
+    }
+    ragd_status rc = RAGD_OK;
+    if (it->nmiss)
+        rc = store_cache_put(r->st, embedder_model(r->o->embedder), it->dim, it->miss_hash,
+                             it->nmiss, it->miss_vecs, err);
+    if (!rc) {
+        /* The document summary, stored beside it (NULL: stored as {}),
+         * and the summary entry's text when the document gets one. */
+        char *entry = NULL;
+        char *summary =
+            summary_for_ingest_llm(r->sum, it->key, it->source, d, existed, it->pre_summary,
+                                   &it->llm, it->entry ? &entry : NULL);
+        if (it->llm.error) {
+            if (log_is_json())
+                log_write(LOG_WARN, "LLM summary failed; kept the extractive summary", "file",
+                          it->label, "error", it->llm.error, NULL);
+            else
+                fprintf(stderr,
+                        "ragd: warning: %s: LLM summary failed, kept the extractive summary: %s\n",
+                        it->label, it->llm.error);
+        }
+        if (entry) {
+            all[0] = (store_chunk){.parent = -1,
+                                   .start = 0,
+                                   .end = d->len,
+                                   .tokens = text_count_tokens(entry, strlen(entry)),
+                                   .heading_path = "",
+                                   .header = d->title ? d->title : "",
+                                   .vec = it->vecs ? it->vecs + cl->n * (size_t)it->dim : NULL,
+                                   .summary = true,
+                                   .text = entry};
+        }
+        store_doc doc = {
+            .key = it->key,
+            .source = it->source,
+            .format = d->format,
+            .title = d->title,
+            .text = d->text,
+            .text_len = d->len,
+            .content_hash = it->hash,
+            .path = it->abspath,
+            .metadata_json = d->metadata_json,
+            .summary_json = summary,
+            .tokens = text_count_tokens(d->text, d->len),
+            .vec_model = r->o->embedder ? embedder_model(r->o->embedder) : NULL,
+            .vec_dim = it->vecs ? it->dim : 0,
+        };
+        int64_t rowid = 0;
+        rc = store_doc_put(r->st, r->coll->id, &doc, sp, cl->nparents, entry ? all : sc,
+                           cl->n + (entry ? 1 : 0), &rowid, err);
+        if (!rc && entry) r->summary_entries++;
+        free(summary);
+        free(entry);
+    }
+    if (!rc) {
+        if (existed)
+            r->updated++;
+        else
+            r->added++;
+        r->chunks += (long)cl->n;
+        r->bytes += d->len;
+    }
+    free(all);
+    free(sp);
+    free_strings(cmeta, cl->n);
+    return rc;
+}
+
+/* Whether the file at a document's recorded path is still there (a
+ * document whose file is gone may be taken over: the file moved). */
+static bool stored_file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && !S_ISDIR(sb.st_mode);
+}
+
+/* Two different files of this run that map to one document id: an error
+ * naming both (the first one met keeps the id). */
+static bool id_collision(run *r, const item *it, ragd_error *e)
+{
+    if (!it->abspath) return false;
+    json_t *prev = json_object_get(r->seen, it->key);
+    const char *pp = json_string_value(json_object_get(prev, "path"));
+    if (!pp || !*pp || !strcmp(pp, it->abspath)) return false;
+    ragd_error_set(e, RAGD_EINPUT,
+                   "document id '%s' is also the id of %s in this run; two files cannot share "
+                   "an id: ingest their common parent directory (ids are then paths relative to "
+                   "it), or ingest one of them into another --collection",
+                   it->key, json_string_value(json_object_get(prev, "label")));
+    return true;
+}
+
+/* The commit phase, on the writer, in input order. Returns a status only
+ * for failures that stop the run (store errors); per-document problems are
+ * reported and counted. wctx prepares again on the writer an item whose
+ * worker saw it unchanged when an earlier input of this run changed it. */
+ragd_status ingest_commit(run *r, item *it, const prep_ctx *wctx)
+{
+    ragd_status fatal = RAGD_OK;
+    r->done_bytes = it->done_bytes;
+    r->files_done = it->files_done;
+    if (it->kind == IT_MARK) goto done;
+    r->inputs++;
+    if (it->warning) ingest_warn_file(it, it->warning);
+    if (it->kind == IT_SKIP || (it->out == OUT_SKIPPED && it->skip_reason)) {
+        ingest_count_skip(r, it);
+        goto done;
+    }
+    if (it->kind == IT_ERROR || !it->hashed) {
+        ingest_report_error(r, it->label, &it->err);
+        goto done;
+    }
+    ragd_error e;
+    ragd_error_clear(&e);
+    if (id_collision(r, it, &e)) {
+        ingest_report_error(r, it->label, &e);
+        goto done;
+    }
+    /* Met, whatever happens next: --prune never removes a document whose
+     * input is still there, even when this version of it fails. */
+    json_object_set_new(r->seen, it->key,
+                        json_pack("{s:s,s:s}", "path", it->abspath ? it->abspath : "", "label",
+                                  it->source ? it->source : ""));
+    bool found = false;
+    char old[65] = "";
+    char *old_path = NULL;
+    ragd_status rc = store_doc_find(r->st, r->coll->id, it->key, &found, old, &old_path, &e);
+    if (rc) {
+        ingest_report_error(r, it->label, &e);
+        fatal = rc;
+        goto done;
+    }
+    if (found && it->abspath && *old_path && strcmp(old_path, it->abspath) &&
+        stored_file_exists(old_path)) {
+        ragd_error_set(&e, RAGD_EINPUT,
+                       "document id '%s' already belongs to %s (ingested earlier) and two files "
+                       "cannot share an id: ingest their common parent directory, or use "
+                       "another --collection",
+                       it->key, old_path);
+        free(old_path);
+        json_object_del(r->seen, it->key);
+        ingest_report_error(r, it->label, &e);
+        goto done;
+    }
+    bool path_moved = found && it->abspath && strcmp(old_path, it->abspath);
+    free(old_path);
+    if (found && strcmp(old, it->hash) == 0) {
+        /* Unchanged; a file that moved (or was stored before paths were
+         * recorded) gets its path recorded. */
+        if (path_moved && (rc = store_doc_set_path(r->st, r->coll->id, it->key, it->abspath, &e))) {
+            ingest_report_error(r, it->label, &e);
+            fatal = rc;
+            goto done;
+        }
+        r->unchanged++;
+        goto done;
+    }
+    if (it->out == OUT_UNCHANGED) {
+        it->old_found = found;
+        memcpy(it->old_hash, old, sizeof old);
+        it->out = OUT_NONE;
+        ingest_prepare(it, wctx);
+    }
+    switch (it->out) {
+    case OUT_SKIPPED:
+        if (!it->skip_reason) it->skip_reason = "no text";
+        ingest_count_skip(r, it);
+        break;
+    case OUT_READY:
+        rc = store_ready(r, it, found, &e);
+        if (rc) {
+            ingest_report_error(r, it->label, &e);
+            if (rc == RAGD_EPROVIDER) r->provider_failed++;
+            if (rc == RAGD_ESTORE) fatal = rc;
+        }
+        break;
+    default:
+        ingest_report_error(r, it->label, &it->err);
+        if (it->have_doc && it->rc == RAGD_EPROVIDER) r->provider_failed++;
+        if (it->have_doc && it->rc == RAGD_ESTORE) fatal = it->rc;
+        break;
+    }
+done:
+    add_usage(&r->usage, &it->usage);
+    gen_usage_add(&r->gusage, &it->gusage);
+    r->cache_hits += it->cache_hits;
+    ingest_progress(r, false);
+    return fatal;
+}
