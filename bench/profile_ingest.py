@@ -39,7 +39,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Each sample goes to the innermost frame of its call stack that names a stage
-# (so the stages add up to 100 %: qsort inside the local embedder counts as
+# (so the stages add up to 100 %: the feature sort inside the local embedder counts as
 # embed, statement preparation inside store_doc_put as preparation).
 STAGE_OF = {
     "next_item": "load (read JSONL line + jansson)",

@@ -192,7 +192,7 @@ ragd_status lexical_search(ragd_store *st, int64_t coll, const char *query, size
              "WHERE chunks_fts MATCH ?1 ORDER BY s LIMIT ?2",
              LEXICAL_W_TITLE, LEXICAL_W_HEADING, LEXICAL_W_BODY);
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
+    if (store_prepare(st, sql, &q) != SQLITE_OK) {
         ragd_buf_free(&m);
         return store_sqlite_error(db, err, "cannot prepare lexical search");
     }
@@ -207,7 +207,7 @@ ragd_status lexical_search(ragd_store *st, int64_t coll, const char *query, size
         v[cnt].score = -sqlite3_column_double(q, 1);
         cnt++;
     }
-    sqlite3_finalize(q);
+    store_release(st, q);
     if (r != SQLITE_ROW && r != SQLITE_DONE) {
         free(v);
         return store_sqlite_error(db, err, "lexical search failed");

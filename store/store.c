@@ -25,11 +25,56 @@
 #include "store/schema.h"
 #include "store/store_internal.h"
 
+/* Prepared statements kept for the connection's lifetime (store_prepare):
+ * the hot per-document statements, so ingest does not re-compile the same
+ * SQL for every document and chunk. */
+#define STMT_CACHE_MAX 16
+
+typedef struct {
+    sqlite3_stmt *q;
+    bool busy; /* handed out, not yet released */
+} cached_stmt;
+
 struct ragd_store {
     sqlite3 *db;
     char *dir;
     store_pg *pg; /* the PostgreSQL store of record (store/pg.h), or NULL */
+    cached_stmt stmts[STMT_CACHE_MAX];
+    size_t nstmts;
 };
+
+int store_prepare(ragd_store *st, const char *sql, sqlite3_stmt **q)
+{
+    *q = NULL;
+    for (size_t i = 0; i < st->nstmts; i++) {
+        cached_stmt *c = &st->stmts[i];
+        if (!c->busy && strcmp(sqlite3_sql(c->q), sql) == 0) {
+            c->busy = true;
+            *q = c->q;
+            return SQLITE_OK;
+        }
+    }
+    int r = sqlite3_prepare_v2(st->db, sql, -1, q, NULL);
+    if (r != SQLITE_OK || st->nstmts == STMT_CACHE_MAX) return r;
+    st->stmts[st->nstmts].q = *q;
+    st->stmts[st->nstmts].busy = true;
+    st->nstmts++;
+    return r;
+}
+
+void store_release(ragd_store *st, sqlite3_stmt *q)
+{
+    if (!q) return;
+    for (size_t i = 0; i < st->nstmts; i++) {
+        if (st->stmts[i].q == q) {
+            sqlite3_reset(q);
+            sqlite3_clear_bindings(q);
+            st->stmts[i].busy = false;
+            return;
+        }
+    }
+    sqlite3_finalize(q);
+}
 
 /* A full disk (SQLITE_FULL, or a write failing with ENOSPC), the file size
  * limit (EFBIG, `ulimit -f`; SIGXFSZ is ignored by the CLI) or a write to a
@@ -358,6 +403,8 @@ void store_close(ragd_store *st)
 {
     if (!st) return;
     store_pg_free(st->pg);
+    for (size_t i = 0; i < st->nstmts; i++)
+        sqlite3_finalize(st->stmts[i].q);
     if (st->db) sqlite3_close_v2(st->db);
     free(st->dir);
     free(st);
@@ -613,14 +660,14 @@ ragd_status store_doc_delete_rows(ragd_store *st, int64_t coll, const char *key,
     };
     for (size_t i = 0; i < sizeof SQL / sizeof SQL[0]; i++) {
         sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(st->db, SQL[i], -1, &q, NULL) != SQLITE_OK)
+        if (store_prepare(st, SQL[i], &q) != SQLITE_OK)
             return store_sqlite_error(st->db, err, "cannot delete document");
         sqlite3_bind_int64(q, 1, coll);
         sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
         int r = sqlite3_step(q);
-        sqlite3_finalize(q);
+        if (i == 2 && existed && r == SQLITE_DONE) *existed = sqlite3_changes(st->db) > 0;
+        store_release(st, q);
         if (r != SQLITE_DONE) return store_sqlite_error(st->db, err, "cannot delete document");
-        if (i == 2 && existed) *existed = sqlite3_changes(st->db) > 0;
     }
     return RAGD_OK;
 }
@@ -650,11 +697,11 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
     ragd_status rc = RAGD_OK;
     int64_t now = (int64_t)time(NULL);
     int64_t *parent_ids = NULL;
-    if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO documents(collection_id, doc_key, source, format, "
-                           "content_hash, title, metadata, summary, text, bytes, tokens, "
-                           "ingested_at, path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (store_prepare(st,
+                      "INSERT INTO documents(collection_id, doc_key, source, format, "
+                      "content_hash, title, metadata, summary, text, bytes, tokens, "
+                      "ingested_at, path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      &q) != SQLITE_OK)
         return store_sqlite_error(st->db, err, "cannot insert document");
     sqlite3_bind_int64(q, 1, coll);
     sqlite3_bind_text(q, 2, doc->key, -1, SQLITE_TRANSIENT);
@@ -673,16 +720,16 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
         rc = store_sqlite_error(st->db, err, "cannot insert document");
         goto done;
     }
-    sqlite3_finalize(q);
+    store_release(st, q);
     q = NULL;
     *doc_rowid = sqlite3_last_insert_rowid(st->db);
 
     if (nparents) {
         parent_ids = ragd_xcalloc(nparents, sizeof *parent_ids);
-        if (sqlite3_prepare_v2(st->db,
-                               "INSERT INTO parents(document_id, ord, start, end, heading_path, "
-                               "tokens) VALUES (?,?,?,?,?,?)",
-                               -1, &q, NULL) != SQLITE_OK) {
+        if (store_prepare(st,
+                          "INSERT INTO parents(document_id, ord, start, end, heading_path, "
+                          "tokens) VALUES (?,?,?,?,?,?)",
+                          &q) != SQLITE_OK) {
             rc = store_sqlite_error(st->db, err, "cannot insert parent");
             goto done;
         }
@@ -701,22 +748,22 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
             }
             parent_ids[i] = sqlite3_last_insert_rowid(st->db);
         }
-        sqlite3_finalize(q);
+        store_release(st, q);
         q = NULL;
     }
 
     sqlite3_stmt *fq = NULL;
-    if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO chunks(document_id, parent_id, ord, start, end, "
-                           "heading_path, header, tokens, text, meta) VALUES "
-                           "(?,?,?,?,?,?,?,?,?,?)",
-                           -1, &q, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(st->db,
-                           "INSERT INTO chunks_fts(rowid, title, heading, body, coll) VALUES "
-                           "(?,?,?,?,'c' || ?)",
-                           -1, &fq, NULL) != SQLITE_OK) {
+    if (store_prepare(st,
+                      "INSERT INTO chunks(document_id, parent_id, ord, start, end, "
+                      "heading_path, header, tokens, text, meta) VALUES "
+                      "(?,?,?,?,?,?,?,?,?,?)",
+                      &q) != SQLITE_OK ||
+        store_prepare(st,
+                      "INSERT INTO chunks_fts(rowid, title, heading, body, coll) VALUES "
+                      "(?,?,?,?,'c' || ?)",
+                      &fq) != SQLITE_OK) {
         rc = store_sqlite_error(st->db, err, "cannot insert chunk");
-        sqlite3_finalize(fq);
+        store_release(st, fq);
         goto done;
     }
     char *ftitle =
@@ -763,9 +810,8 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
         int64_t cid = sqlite3_last_insert_rowid(st->db);
         if (c->vec && doc->vec_dim > 0) {
             sqlite3_stmt *vq;
-            if (sqlite3_prepare_v2(
-                    st->db, "INSERT INTO vectors(chunk_id, model, dim, vec) VALUES (?,?,?,?)", -1,
-                    &vq, NULL) != SQLITE_OK) {
+            if (store_prepare(st, "INSERT INTO vectors(chunk_id, model, dim, vec) VALUES (?,?,?,?)",
+                              &vq) != SQLITE_OK) {
                 rc = store_sqlite_error(st->db, err, "cannot store vector");
                 break;
             }
@@ -775,7 +821,7 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
             sqlite3_bind_blob(vq, 4, c->vec, (int)(sizeof(float) * (size_t)doc->vec_dim),
                               SQLITE_STATIC);
             int vr = sqlite3_step(vq);
-            sqlite3_finalize(vq);
+            store_release(st, vq);
             if (vr != SQLITE_DONE) {
                 rc = store_sqlite_error(st->db, err, "cannot store vector");
                 break;
@@ -797,9 +843,9 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
         free(head);
     }
     free(ftitle);
-    sqlite3_finalize(fq);
+    store_release(st, fq);
 done:
-    sqlite3_finalize(q);
+    store_release(st, q);
     free(parent_ids);
     return rc;
 }

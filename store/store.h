@@ -134,6 +134,15 @@ void store_close(ragd_store *st);
 /* The underlying connection (borrowed; valid until store_close). */
 sqlite3 *store_db(ragd_store *st);
 
+/* A prepared statement for sql from the connection's statement cache (at most
+ * 16 kept, finalized by store_close), else freshly prepared; returns
+ * sqlite3_prepare_v2's code. Hand it back with store_release, which resets it
+ * and clears its bindings (or finalizes it when it is not cached) — never
+ * sqlite3_finalize. A statement is handed out to one caller at a time: a
+ * nested use of the same SQL gets a fresh one. Same thread rule as the store. */
+int store_prepare(ragd_store *st, const char *sql, sqlite3_stmt **q);
+void store_release(ragd_store *st, sqlite3_stmt *q);
+
 /* The data directory path (borrowed). */
 const char *store_dir(ragd_store *st);
 

@@ -15,15 +15,15 @@
 #include <time.h>
 
 #include "store/store.h"
+#include "store/store_internal.h"
 
 ragd_status store_cache_get(ragd_store *st, const char *model, int dim, char (*hashes)[65],
                             size_t n, float *out, int *found, ragd_error *err)
 {
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT vec FROM embed_cache WHERE model=? AND text_hash=? AND dim=?",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (store_prepare(st, "SELECT vec FROM embed_cache WHERE model=? AND text_hash=? AND dim=?",
+                      &q) != SQLITE_OK)
         return store_sqlite_error(db, err, "cannot read embedding cache");
     for (size_t i = 0; i < n; i++) {
         found[i] = 0;
@@ -36,11 +36,11 @@ ragd_status store_cache_get(ragd_store *st, const char *model, int dim, char (*h
             memcpy(out + i * (size_t)dim, sqlite3_column_blob(q, 0), sizeof(float) * (size_t)dim);
             found[i] = 1;
         } else if (r != SQLITE_ROW && r != SQLITE_DONE) {
-            sqlite3_finalize(q);
+            store_release(st, q);
             return store_sqlite_error(db, err, "cannot read embedding cache");
         }
     }
-    sqlite3_finalize(q);
+    store_release(st, q);
     return RAGD_OK;
 }
 
@@ -51,10 +51,10 @@ ragd_status store_cache_put(ragd_store *st, const char *model, int dim, char (*h
     sqlite3_stmt *q;
     ragd_status rc = store_exec(st, "SAVEPOINT cache_put", err);
     if (rc) return rc;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT OR IGNORE INTO embed_cache(model, text_hash, dim, vec, "
-                           "created_at) VALUES (?,?,?,?,?)",
-                           -1, &q, NULL) != SQLITE_OK) {
+    if (store_prepare(st,
+                      "INSERT OR IGNORE INTO embed_cache(model, text_hash, dim, vec, "
+                      "created_at) VALUES (?,?,?,?,?)",
+                      &q) != SQLITE_OK) {
         rc = store_sqlite_error(db, err, "cannot write embedding cache");
         return store_savepoint_end(st, "cache_put", rc, err);
     }
@@ -70,7 +70,7 @@ ragd_status store_cache_put(ragd_store *st, const char *model, int dim, char (*h
         if (sqlite3_step(q) != SQLITE_DONE)
             rc = store_sqlite_error(db, err, "cannot write embedding cache");
     }
-    sqlite3_finalize(q);
+    store_release(st, q);
     /* A failed RELEASE (the commit, on a full disk) must not leave the
      * transaction open: the next BEGIN would fail with "cannot start a
      * transaction within a transaction" instead of the real cause. */

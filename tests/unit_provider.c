@@ -180,6 +180,55 @@ static void test_local_golden_vector(void **state)
     assert_true(ok);
 }
 
+/* FNV-1a 64 over the vector's float bit patterns (byte order independent). */
+static uint64_t vec_checksum(const float *v, int dim)
+{
+    uint64_t h = 0xCBF29CE484222325ULL;
+    for (int i = 0; i < dim; i++) {
+        uint32_t b;
+        memcpy(&b, &v[i], sizeof b);
+        for (int k = 0; k < 4; k++) {
+            h ^= (b >> (8 * k)) & 0xFF;
+            h *= 0x100000001B3ULL;
+        }
+    }
+    return h;
+}
+
+/* Bit-exact vectors at dim 384: the checksums were taken with the qsort-based
+ * feature sort that ragd-local-hash-v2 shipped with; the radix sort that
+ * replaced it must give the same bytes (stored collections keep matching new
+ * queries). Texts with repeated features of different weights (shared
+ * n-grams of words of different lengths), diacritics, U+2019, CJK, and a long
+ * passage. A change here means the model changed: bump its name. */
+static void test_local_bit_exact_checksums(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "Hello, World! Retrieval-augmented generation.",
+        "run running runs runner run running runs runner; the runner runs a run while running",
+        "Café naïve RÉSUMÉ coöperate – don’t stop: ünïcödé façade, façades, FAÇADE.",
+        "检索增强生成 检索 生成 and mixed 日本語のテキスト",
+        "Alterations of the architecture of cerebral white matter in the developing human brain "
+        "can affect cortical development and result in functional disabilities. A line scan "
+        "diffusion-weighted magnetic resonance imaging (MRI) sequence with diffusion tensor "
+        "analysis was applied to measure the apparent diffusion coefficient, to calculate "
+        "relative anisotropy, and to delineate three-dimensional fiber architecture in cerebral "
+        "white matter in preterm (n = 17) and full-term infants (n = 7).",
+    };
+    static const uint64_t want[] = {0xA7D677B68DEA2791ULL, 0xD2160C7543F4F4EBULL,
+                                    0x55A3BBC31B988EAFULL, 0xD154CBFE734BE3F4ULL,
+                                    0x79D6F058366A33D1ULL};
+    for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
+        float v[384];
+        local_embed_text(texts[t], strlen(texts[t]), 384, v);
+        uint64_t got = vec_checksum(v, 384);
+        if (got != want[t])
+            fprintf(stderr, "text %zu: got 0x%016llX\n", t, (unsigned long long)got);
+        assert_true(got == want[t]);
+    }
+}
+
 /* Unrelated texts for the single-word comparisons below. */
 static const char *const UNRELATED[] = {"blue ocean whales",
                                         "lighthouse",
@@ -924,6 +973,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_local_deterministic_unit_norm),
         cmocka_unit_test(test_local_golden_vector),
+        cmocka_unit_test(test_local_bit_exact_checksums),
         cmocka_unit_test(test_local_similarity),
         cmocka_unit_test(test_local_embedder),
         cmocka_unit_test(test_config_errors),
