@@ -270,6 +270,11 @@ void embedder_free(ragd_embedder *e)
     server_free(e);
 }
 
+bool embedder_is_local(const ragd_embedder *e)
+{
+    return e->kind == KIND_LOCAL;
+}
+
 const char *embedder_model(const ragd_embedder *e)
 {
     return e ? e->model : NULL;

@@ -31,6 +31,7 @@
 #ifndef RAGD_PROVIDER_H
 #define RAGD_PROVIDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/error.h"
@@ -87,6 +88,10 @@ ragd_status embedder_clone(const ragd_embedder *e, ragd_embedder **out, ragd_err
  * remote embedder created with dim 0). */
 const char *embedder_model(const ragd_embedder *e);
 int embedder_dim(const ragd_embedder *e);
+
+/* Whether e is the built-in local embedder (no provider call: computing a
+ * vector is cheaper than caching it). */
+bool embedder_is_local(const ragd_embedder *e);
 
 /* Embed texts[0..n) (lens[i] bytes each; lens may be NULL for NUL-terminated
  * strings) into out, which must hold n * dim floats where dim is the value

@@ -290,5 +290,24 @@ def test_reindex_switches_factory_and_hnsw_deletes():
         assert ragd("reindex", "--index", "NoSuchIndex", data=t).code == 2
 
 
+def test_local_embedder_writes_no_cache_rows():
+    """The built-in embedder bypasses the embedding cache: its vectors are
+    cheaper to compute than to look up, and the rows were never removed
+    (bench/churn.sh: ragd.db grew to 11x a fresh ingest of the survivors)."""
+    import sqlite3
+    with TempDir() as t:
+        src = small_corpus(t)
+        r = ragd("ingest", "--json", src, data=t, check=0).json()
+        assert r["added"] > 0 and r["chunks"] > 0, r
+        db = sqlite3.connect(os.path.join(t, "ragd.db"))
+        rows = db.execute("SELECT count(*) FROM embed_cache").fetchone()[0]
+        db.close()
+        assert rows == 0, rows
+        # Searching still works with vectors computed the same way.
+        res = ragd("search", "--json", "--mode", "dense", "--min-evidence", "0", "wifi password",
+                   data=t, check=0).json()
+        assert res["results"] and res["results"][0]["doc_id"] == "short-wifi.txt", res
+
+
 if __name__ == "__main__":
     run_tests([v for k, v in sorted(globals().items()) if k.startswith("test_")])
