@@ -151,6 +151,11 @@ try {
   await page.type("#question", "When was the Greyhollow light first exhibited?");
   await page.click("#ask-btn");
   await page.waitForSelector("#answer a.cite");
+  // The sources render after the answer (each fetches its document's
+  // text): wait until every [n] has its quote in the page (a slow server —
+  // the TSan build — showed the links before the sources).
+  await page.waitForFunction(() => [...document.querySelectorAll("#answer a.cite")]
+    .every((a) => document.querySelector(a.getAttribute("href"))), { timeout: 60000 });
   assert.match(await page.$eval("#answer", (e) => e.textContent), /1847/);
   const cites = await page.$$eval("#answer a.cite", (as) => as.map((a) => {
     const target = document.querySelector(a.getAttribute("href"));
