@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/durable.h"
 #include "core/log.h"
 #include "service/engine_internal.h"
 #include "store/pg.h"
@@ -51,38 +52,19 @@ bool engine_jobs_running(ragd_engine *e)
     return on;
 }
 
-/* Write docs to the job's file durably: temp file, fsync, rename, fsync dir. */
+/* Write docs to the job's file durably (core/durable.h). */
 static ragd_status write_payload(ragd_engine *e, const char *id, const json_t *docs,
                                  ragd_error *err)
 {
-    ragd_buf dir = RAGD_BUF_INIT, path = RAGD_BUF_INIT, tmp = RAGD_BUF_INIT;
+    char *text = json_dumps(docs, JSON_COMPACT);
+    if (!text) return ragd_error_set(err, RAGD_EIO, "cannot encode the job's documents");
+    ragd_buf dir = RAGD_BUF_INIT, path = RAGD_BUF_INIT;
     ragd_buf_printf(&dir, "%s/jobs", e->dir);
     job_path(e, id, &path);
-    ragd_buf_printf(&tmp, "%s.tmp", path.data);
-    ragd_status rc = RAGD_OK;
-    if (mkdir(dir.data, 0755) != 0 && errno != EEXIST)
-        rc = ragd_error_set(err, RAGD_EIO, "cannot create '%s': %s", dir.data, strerror(errno));
-    if (!rc && json_dump_file(docs, tmp.data, JSON_COMPACT) != 0)
-        rc = ragd_error_set(err, RAGD_EIO, "cannot write '%s' (disk full?)", tmp.data);
-    if (!rc) {
-        int fd = open(tmp.data, O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0)
-            rc = ragd_error_set(err, RAGD_EIO, "cannot sync '%s': %s", tmp.data, strerror(errno));
-        if (fd >= 0) close(fd);
-    }
-    if (!rc && rename(tmp.data, path.data) != 0)
-        rc = ragd_error_set(err, RAGD_EIO, "cannot rename to '%s': %s", path.data, strerror(errno));
-    if (!rc) {
-        int dfd = open(dir.data, O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
-    if (rc) unlink(tmp.data);
+    ragd_status rc = ragd_write_durable(dir.data, path.data, text, strlen(text), err);
+    free(text);
     ragd_buf_free(&dir);
     ragd_buf_free(&path);
-    ragd_buf_free(&tmp);
     return rc;
 }
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/durable.h"
 #include "core/hash.h"
 #include "ingest/ingest.h"
 #include "service/engine_internal.h"
@@ -50,40 +51,12 @@ static void file_path(const ragd_engine *e, const char *id, ragd_buf *b)
 static ragd_status write_bytes(ragd_engine *e, const char *id, const char *data, size_t n,
                                ragd_error *err)
 {
-    ragd_buf dir = RAGD_BUF_INIT, path = RAGD_BUF_INIT, tmp = RAGD_BUF_INIT;
+    ragd_buf dir = RAGD_BUF_INIT, path = RAGD_BUF_INIT;
     ragd_buf_printf(&dir, "%s/files", e->dir);
     file_path(e, id, &path);
-    ragd_buf_printf(&tmp, "%s.tmp", path.data);
-    ragd_status rc = RAGD_OK;
-    if (mkdir(dir.data, 0755) != 0 && errno != EEXIST)
-        rc = ragd_error_set(err, RAGD_EIO, "cannot create '%s': %s", dir.data, strerror(errno));
-    int fd = rc ? -1 : open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (!rc && fd < 0)
-        rc = ragd_error_set(err, RAGD_EIO, "cannot create '%s': %s", tmp.data, strerror(errno));
-    for (size_t off = 0; !rc && off < n;) {
-        ssize_t w = write(fd, data + off, n - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0)
-            rc = ragd_error_set(err, RAGD_EIO, "cannot write '%s' (disk full?)", tmp.data);
-        else
-            off += (size_t)w;
-    }
-    if (!rc && fsync(fd) != 0)
-        rc = ragd_error_set(err, RAGD_EIO, "cannot sync '%s': %s", tmp.data, strerror(errno));
-    if (fd >= 0) close(fd);
-    if (!rc && rename(tmp.data, path.data) != 0)
-        rc = ragd_error_set(err, RAGD_EIO, "cannot rename to '%s': %s", path.data, strerror(errno));
-    if (!rc) {
-        int dfd = open(dir.data, O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
-    if (rc) unlink(tmp.data);
+    ragd_status rc = ragd_write_durable(dir.data, path.data, data, n, err);
     ragd_buf_free(&dir);
     ragd_buf_free(&path);
-    ragd_buf_free(&tmp);
     return rc;
 }
 
