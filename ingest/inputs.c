@@ -37,7 +37,7 @@ void ingest_item_free(item *it)
     free(it->raw);
     if (it->have_doc) ingest_doc_free(&it->d);
     chunk_list_free(&it->cl);
-    json_decref(it->pre_summary);
+    summary_pre_free(it->pre_summary);
     free(it->vecs);
     free(it->miss_hash);
     free(it->miss_vecs);

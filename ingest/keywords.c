@@ -154,6 +154,49 @@ void summary_stats_free(summary_stats *s)
     free(s);
 }
 
+struct summary_tokenizer {
+    sqlite3 *db; /* a private in-memory connection: FTS5's API lives in one */
+    fts5_tokenizer tok;
+    Fts5Tokenizer *inst;
+};
+
+ragd_status summary_tokenizer_new(summary_tokenizer **out, ragd_error *err)
+{
+    *out = NULL;
+    summary_tokenizer *t = ragd_xcalloc(1, sizeof *t);
+    if (sqlite3_open_v2(":memory:", &t->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        sqlite3_close(t->db);
+        free(t);
+        return ragd_error_set(err, RAGD_ESTORE, "cannot open an in-memory SQLite database");
+    }
+    fts5_api *api = fts5_api_of(t->db);
+    void *ud = NULL;
+    const char *args[] = {"unicode61", "remove_diacritics", "2"};
+    if (!api || api->xFindTokenizer(api, "porter", &ud, &t->tok) != SQLITE_OK ||
+        t->tok.xCreate(ud, args, 3, &t->inst) != SQLITE_OK) {
+        sqlite3_close(t->db);
+        free(t);
+        return ragd_error_set(err, RAGD_ESTORE, "cannot create the FTS5 porter tokenizer");
+    }
+    *out = t;
+    return RAGD_OK;
+}
+
+void summary_tokenizer_free(summary_tokenizer *t)
+{
+    if (!t) return;
+    if (t->inst) t->tok.xDelete(t->inst);
+    sqlite3_close(t->db);
+    free(t);
+}
+
+kw_terms *kw_collect_with(const ingest_doc *d, summary_tokenizer *t)
+{
+    return kw_collect_porter(d, &t->tok, t->inst);
+}
+
 int64_t summary_stats_rows(const summary_stats *s)
 {
     return s ? s->rows : 0;
@@ -179,7 +222,7 @@ typedef struct {
     double count;
 } kw_surface;
 
-typedef struct {
+struct kw_terms {
     const ingest_doc *d;
     hmap terms; /* key -> index into v */
     kw_term *v;
@@ -189,7 +232,8 @@ typedef struct {
     size_t base;   /* the current block's offset in d->text */
     double weight; /* the current block's weight */
     ragd_buf low;
-} kw_state;
+};
+typedef struct kw_terms kw_state;
 
 static size_t kw_new_surface(kw_state *k, const char *surface, size_t slen, size_t pos)
 {
@@ -394,12 +438,12 @@ static int kw_cmp(const void *a, const void *b)
 
 #define MAX_KEYWORDS 10
 
-json_t *build_keywords(const ingest_doc *d, const summary_stats *stats, const self_counts *own,
-                       const char **from)
+/* A document's terms with their weighted counts, before scoring: FTS5's
+ * porter stems (tok given) or the heuristic's folded words (tok NULL). */
+static kw_terms *kw_collect(const ingest_doc *d, const fts5_tokenizer *tok, Fts5Tokenizer *inst)
 {
-    bool coll = stats && stats->rows - (own ? own->rows : 0) >= SUMMARY_MIN_STATS_ROWS;
-    *from = coll ? "collection" : "heuristic";
-    kw_state k = {.d = d};
+    kw_state *k = ragd_xcalloc(1, sizeof *k);
+    k->d = d;
     for (size_t i = 0; i < d->nblocks; i++) {
         const ingest_block *b = &d->blocks[i];
         if (b->kind == BLOCK_CODE || b->end <= b->start) continue;
@@ -407,37 +451,74 @@ json_t *build_keywords(const ingest_doc *d, const summary_stats *stats, const se
         size_t n = b->end - b->start;
         size_t tl = d->title ? strlen(d->title) : 0;
         bool title = i == 0 && tl && tl <= n && memcmp(t, d->title, tl) == 0;
-        k.base = b->start;
-        k.weight = b->kind == BLOCK_HEADING || title ? 2.0 : 1.0;
-        if (coll)
-            stats->tok.xTokenize(stats->inst, &k, FTS5_TOKENIZE_DOCUMENT, t, (int)n, kw_token);
+        k->base = b->start;
+        k->weight = b->kind == BLOCK_HEADING || title ? 2.0 : 1.0;
+        if (tok)
+            tok->xTokenize(inst, k, FTS5_TOKENIZE_DOCUMENT, t, (int)n, kw_token);
         else
-            kw_words(&k, t, n);
-        if (maybe_cjk(t, n)) kw_cjk(&k, t, n);
+            kw_words(k, t, n);
+        if (maybe_cjk(t, n)) kw_cjk(k, t, n);
     }
-    for (size_t i = 0; i < k.n; i++) {
-        kw_term *t = &k.v[i];
+    return k;
+}
+
+kw_terms *kw_collect_porter(const ingest_doc *d, const fts5_tokenizer *tok, Fts5Tokenizer *inst)
+{
+    return kw_collect(d, tok, inst);
+}
+
+void kw_terms_free(kw_terms *k)
+{
+    if (!k) return;
+    for (size_t i = 0; i < k->n; i++)
+        free(k->v[i].key);
+    for (size_t i = 0; i < k->ns; i++)
+        free(k->s[i].text);
+    free(k->v);
+    free(k->s);
+    hmap_free(&k->terms);
+    ragd_buf_free(&k->low);
+    free(k);
+}
+
+/* Score the terms (collection IDF or the heuristic's length weight) and
+ * list the best MAX_KEYWORDS. Sorts k in place. */
+static json_t *kw_score(kw_terms *k, const summary_stats *stats, const self_counts *own, bool coll)
+{
+    for (size_t i = 0; i < k->n; i++) {
+        kw_term *t = &k->v[i];
         double tfw = 1.0 + log(t->tf);
         if (coll) {
             t->score = tfw * idf(stats, own, term_df(stats, own, t));
         } else {
-            const char *s = k.s[t->best].text;
+            const char *s = k->s[t->best].text;
             size_t chars = cp_count(s, strlen(s)) * (t->cjk ? 3 : 1);
             t->score = tfw * log(1.0 + (double)(chars < 12 ? chars : 12));
         }
     }
-    if (k.n) qsort(k.v, k.n, sizeof *k.v, kw_cmp);
+    if (k->n) qsort(k->v, k->n, sizeof *k->v, kw_cmp);
     json_t *arr = json_array();
-    for (size_t i = 0; i < k.n && i < MAX_KEYWORDS; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:f}", "term", k.s[k.v[i].best].text, "score",
-                                             round(k.v[i].score * 1000.0) / 1000.0));
-    for (size_t i = 0; i < k.n; i++)
-        free(k.v[i].key);
-    for (size_t i = 0; i < k.ns; i++)
-        free(k.s[i].text);
-    free(k.v);
-    free(k.s);
-    hmap_free(&k.terms);
-    ragd_buf_free(&k.low);
+    for (size_t i = 0; i < k->n && i < MAX_KEYWORDS; i++)
+        json_array_append_new(arr, json_pack("{s:s,s:f}", "term", k->s[k->v[i].best].text,
+                                             "score", round(k->v[i].score * 1000.0) / 1000.0));
     return arr;
+}
+
+json_t *build_keywords_pre(const ingest_doc *d, const summary_stats *stats, const self_counts *own,
+                           kw_terms *porter, const char **from)
+{
+    bool coll = stats && stats->rows - (own ? own->rows : 0) >= SUMMARY_MIN_STATS_ROWS;
+    *from = coll ? "collection" : "heuristic";
+    kw_terms *mine = NULL;
+    if (!coll || !porter)
+        porter = mine = coll ? kw_collect(d, &stats->tok, stats->inst) : kw_collect(d, NULL, NULL);
+    json_t *arr = kw_score(porter, stats, own, coll);
+    kw_terms_free(mine);
+    return arr;
+}
+
+json_t *build_keywords(const ingest_doc *d, const summary_stats *stats, const self_counts *own,
+                       const char **from)
+{
+    return build_keywords_pre(d, stats, own, NULL, from);
 }

@@ -12,7 +12,8 @@
  *   jsonl_records.c  a JSONL (BEIR corpus.jsonl) file and its records
  *   prepare.c        the prepare phase: read, decode, hash, parse, chunk, embed
  *   embed_cache.c    embedding through the embedding cache
- *   commit.c         the commit phase on the single writer: dedupe, store_doc_put
+ *   commit.c         the commit phase on the single writer: dedupe, store_doc_put,
+ *                    batches of documents in one transaction
  *   workers.c        the serial driver and the worker pool with its ring
  *   progress.c       the progress line (TTY bar or periodic log line)
  *   report.c         per-input errors and warnings, and the run's JSON report
@@ -38,6 +39,27 @@
 #include "ingest/summary.h"
 #include "ingest/walk.h"
 
+/* The batch of documents being written in one transaction (commit.c). Its
+ * counts join the run's once the batch commits; if the commit fails, its
+ * documents are reported as failed instead. */
+typedef struct {
+    bool open;
+    double t0;    /* when it was opened (ingest_now) */
+    size_t docs;  /* documents written in it */
+    size_t bytes; /* about what they write: text twice (document, chunks) + vectors */
+    long added, updated, chunks, summary_entries;
+    size_t text_bytes;
+    json_t *labels; /* the documents' labels, for the errors of a failed commit */
+} ingest_batch;
+
+/* A batch commits at this many documents, bytes or seconds, whichever
+ * comes first, and always at the end of the inputs: a crash loses at most
+ * that much, and the progress line (which counts committed documents)
+ * stays current. */
+#define INGEST_BATCH_DOCS 64
+#define INGEST_BATCH_BYTES (8u * 1024u * 1024u)
+#define INGEST_BATCH_SECONDS 1.0
+
 /* The state of one ingest run: counts, progress and what the report needs. */
 typedef struct {
     ragd_store *st;
@@ -60,6 +82,7 @@ typedef struct {
     gen_usage gusage;
     summary_llm_breaker breaker; /* stops calling a generator that is down */
     walk_stats walk;             /* what the walks met and skipped (skipped: reason -> count) */
+    ingest_batch batch;          /* the open write transaction (commit.c) */
 } run;
 
 /* --- one input through two phases ---------------------------------------------
@@ -108,7 +131,7 @@ typedef struct {
     ingest_doc d;
     bool have_doc;
     chunk_list cl;
-    json_t *pre_summary; /* summary_extract(&d) for a document with a summary entry, or NULL */
+    summary_pre *pre_summary; /* the summary's statistics-free part (ingest/summary.h) */
     bool entry;          /* store a summary entry (its vector follows the chunks' in vecs) */
     float *vecs;         /* (cl.n + entry) * dim floats, or NULL without an embedder */
     int dim;
@@ -132,6 +155,7 @@ typedef struct {
     ragd_generator *gen;     /* llm summaries: run's generator (writer) or a clone; or NULL */
     /* llm summaries: the run's breaker, shared by its threads */
     summary_llm_breaker *breaker;
+    summary_tokenizer *tok; /* this thread's porter tokenizer for keywords, or NULL */
 } prep_ctx;
 
 /* --- the inputs, in order ------------------------------------------------------ */
@@ -193,6 +217,11 @@ void ingest_prepare(item *it, const prep_ctx *c);
 /* commit.c */
 void ingest_dispatch(run *r, item *it);
 ragd_status ingest_commit(run *r, item *it, const prep_ctx *wctx);
+/* Commit the open batch (if any); its documents are counted, or reported
+ * as failed when the commit fails (a store error is then returned). */
+ragd_status ingest_batch_flush(run *r);
+/* Whether the open batch is older than INGEST_BATCH_SECONDS. */
+bool ingest_batch_stale(const run *r);
 
 /* workers.c */
 ragd_status ingest_run_serial(run *r, input_iter *in, ragd_error *err);

@@ -166,13 +166,14 @@ void ingest_prepare(item *it, const prep_ctx *c)
         prep_fail(it, rc);
         return;
     }
-    /* The summary entry (docs/summary.md): its sentences are chosen here,
-     * off the writer, so the entry is embedded with the chunks. */
+    /* The summary's statistics-free part (TextRank, language, outline, the
+     * keyword terms), off the writer; a document with a summary entry
+     * (docs/summary.md) has its sentences embedded with the chunks. */
+    it->pre_summary = summary_prepare(&it->d, c->tok);
     const char *entry_sents = NULL;
     if (it->cl.n >= SUMMARY_ENTRY_MIN_CHUNKS) {
-        it->pre_summary = summary_extract(&it->d);
-        entry_sents = json_string_value(json_object_get(it->pre_summary, "summary_text"));
-        it->entry = entry_sents && *entry_sents;
+        entry_sents = summary_pre_text(it->pre_summary);
+        it->entry = *entry_sents;
     }
     if (c->emb && it->cl.n) {
         rc = embed_chunks(it, c, entry_sents);

@@ -134,25 +134,70 @@ bool summary_is_llm(const char *summarizer)
     return summarizer && !strcmp(summarizer, "llm");
 }
 
+/* --- the statistics-free part ------------------------------------------------------ */
+
+struct summary_pre {
+    json_t *summary, *summary_text; /* owned references */
+    size_t nsent;
+    const char *script, *lang; /* static */
+    json_t *outline;           /* owned reference */
+    size_t tokens;
+    kw_terms *kw; /* the porter terms, or NULL: counted when scored */
+};
+
+summary_pre *summary_prepare(const ingest_doc *d, summary_tokenizer *tok)
+{
+    summary_pre *p = ragd_xcalloc(1, sizeof *p);
+    build_summary(d, &p->summary, &p->summary_text, &p->nsent);
+    guess_language(d, &p->script, &p->lang);
+    p->outline = build_outline(d);
+    p->tokens = text_count_tokens(d->text, d->len);
+    if (tok) p->kw = kw_collect_with(d, tok);
+    return p;
+}
+
+/* A summary_pre from summary_extract's JSON (or computed when it has none). */
+static summary_pre *pre_from_json(const ingest_doc *d, const json_t *pre)
+{
+    if (!pre || !json_is_array(json_object_get(pre, "summary")) ||
+        !json_is_string(json_object_get(pre, "summary_text")))
+        return summary_prepare(d, NULL);
+    summary_pre *p = ragd_xcalloc(1, sizeof *p);
+    p->summary = json_deep_copy(json_object_get(pre, "summary"));
+    p->summary_text = json_deep_copy(json_object_get(pre, "summary_text"));
+    p->nsent = (size_t)json_integer_value(json_object_get(pre, "sentences"));
+    guess_language(d, &p->script, &p->lang);
+    p->outline = build_outline(d);
+    p->tokens = text_count_tokens(d->text, d->len);
+    return p;
+}
+
+void summary_pre_free(summary_pre *p)
+{
+    if (!p) return;
+    json_decref(p->summary);
+    json_decref(p->summary_text);
+    json_decref(p->outline);
+    kw_terms_free(p->kw);
+    free(p);
+}
+
+const char *summary_pre_text(const summary_pre *p)
+{
+    const char *t = p ? json_string_value(p->summary_text) : NULL;
+    return t ? t : "";
+}
+
+/* The summary object from pre (its terms are used up) and the statistics. */
 static ragd_status build_ex(const ingest_doc *d, const char *source,
                             const summary_stats *coll_stats, const self_counts *own,
-                            const json_t *pre, json_t **out, ragd_error *err)
+                            summary_pre *pre, json_t **out, ragd_error *err)
 {
     (void)err;
-    *out = NULL;
-    const char *script, *lang, *kw_from;
-    guess_language(d, &script, &lang);
-    json_t *summary, *summary_text;
-    size_t nsent = 0;
-    if (pre && json_is_array(json_object_get(pre, "summary")) &&
-        json_is_string(json_object_get(pre, "summary_text"))) {
-        summary = json_deep_copy(json_object_get(pre, "summary"));
-        summary_text = json_deep_copy(json_object_get(pre, "summary_text"));
-        nsent = (size_t)json_integer_value(json_object_get(pre, "sentences"));
-    } else {
-        build_summary(d, &summary, &summary_text, &nsent);
-    }
-    json_t *keywords = build_keywords(d, coll_stats, own, &kw_from);
+    const char *kw_from;
+    json_t *keywords = build_keywords_pre(d, coll_stats, own, pre->kw, &kw_from);
+    kw_terms_free(pre->kw);
+    pre->kw = NULL;
     json_t *meta = d->metadata_json ? json_loads(d->metadata_json, 0, NULL) : NULL;
     if (!json_is_object(meta)) {
         json_decref(meta);
@@ -164,14 +209,14 @@ static ragd_status build_ex(const ingest_doc *d, const char *source,
     json_object_set_new(o, "title", json_string(d->title ? d->title : ""));
     json_object_set_new(o, "source", json_string(source ? source : ""));
     json_object_set_new(o, "format", json_string(d->format ? d->format : ""));
-    json_object_set_new(o, "language", json_string(lang));
-    json_object_set_new(o, "script", json_string(script));
+    json_object_set_new(o, "language", json_string(pre->lang));
+    json_object_set_new(o, "script", json_string(pre->script));
     json_object_set_new(o, "bytes", json_integer((json_int_t)d->len));
-    json_object_set_new(o, "tokens", json_integer((json_int_t)text_count_tokens(d->text, d->len)));
-    json_object_set_new(o, "sentences", json_integer((json_int_t)nsent));
-    json_object_set_new(o, "outline", build_outline(d));
-    json_object_set_new(o, "summary", summary);
-    json_object_set_new(o, "summary_text", summary_text);
+    json_object_set_new(o, "tokens", json_integer((json_int_t)pre->tokens));
+    json_object_set_new(o, "sentences", json_integer((json_int_t)pre->nsent));
+    json_object_set(o, "outline", pre->outline);
+    json_object_set(o, "summary", pre->summary);
+    json_object_set(o, "summary_text", pre->summary_text);
     json_object_set_new(o, "keywords", keywords);
     json_object_set_new(o, "keywords_from", json_string(kw_from));
     json_object_set_new(o, "summarizer", json_string("extractive"));
@@ -185,7 +230,10 @@ static ragd_status build_ex(const ingest_doc *d, const char *source,
 ragd_status summary_build(const ingest_doc *d, const char *source, const summary_stats *coll_stats,
                           json_t **out, ragd_error *err)
 {
-    return build_ex(d, source, coll_stats, NULL, NULL, out, err);
+    summary_pre *pre = summary_prepare(d, NULL);
+    ragd_status rc = build_ex(d, source, coll_stats, NULL, pre, out, err);
+    summary_pre_free(pre);
+    return rc;
 }
 
 /* --- ingest-time driver ------------------------------------------------------------- */
@@ -218,12 +266,17 @@ void summary_ctx_free(summary_ctx *c)
     free(c);
 }
 
+bool summary_ctx_due(const summary_ctx *c)
+{
+    int64_t floor = c->docs_at_load > 32 ? c->docs_at_load : 32;
+    return !c->loaded || c->since >= floor;
+}
+
 /* (Re)load the statistics when the collection has grown enough. A failure
  * is not fatal: keywords fall back to the heuristic. */
 static void ctx_refresh(summary_ctx *c)
 {
-    int64_t floor = c->docs_at_load > 32 ? c->docs_at_load : 32;
-    if (c->loaded && c->since < floor) return;
+    if (!summary_ctx_due(c)) return;
     summary_stats_free(c->stats);
     c->stats = NULL;
     c->loaded = true;
@@ -267,7 +320,19 @@ char *summary_for_ingest_llm(summary_ctx *c, const char *key, const char *source
                              const ingest_doc *d, bool existed, const json_t *pre,
                              const summary_llm *llm, char **entry_text)
 {
+    summary_pre *p = pre_from_json(d, pre);
+    char *txt = summary_for_ingest_pre(c, key, source, d, existed, p, llm, entry_text);
+    summary_pre_free(p);
+    return txt;
+}
+
+char *summary_for_ingest_pre(summary_ctx *c, const char *key, const char *source,
+                             const ingest_doc *d, bool existed, summary_pre *pre,
+                             const summary_llm *llm, char **entry_text)
+{
     if (entry_text) *entry_text = NULL;
+    summary_pre *mine = pre ? NULL : summary_prepare(d, NULL);
+    if (!pre) pre = mine;
     ragd_error e;
     ragd_error_clear(&e);
     ctx_refresh(c);
@@ -278,6 +343,7 @@ char *summary_for_ingest_llm(summary_ctx *c, const char *key, const char *source
         existed && c->stats && self_counts_load(c->st, c->coll, key, c->stats, &own, &e) == RAGD_OK;
     json_t *o = NULL;
     ragd_status rc = build_ex(d, source, c->stats, have_own ? &own : NULL, pre, &o, &e);
+    summary_pre_free(mine);
     if (have_own) hmap_free(&own.df);
     if (rc) {
         log_write(LOG_WARN, "document summary failed", "doc", key, "error", e.msg, NULL);

@@ -93,6 +93,28 @@ ragd_status summary_build(const ingest_doc *d, const char *source, const summary
  * summary_for_ingest. New reference. */
 json_t *summary_extract(const ingest_doc *d);
 
+/* --- the part of a summary computed off the writer --------------------------
+
+ * Everything of a document's summary that needs no collection statistics:
+ * the extractive sentences (TextRank), script and language, outline, token
+ * count, and the document's terms as FTS5's porter tokenizer counts them
+ * (only their scoring needs the statistics). The ingest pipeline computes
+ * it on a worker (summary_prepare) and hands it to summary_for_ingest_pre
+ * on the writer; the result is exactly summary_for_ingest's. A
+ * summary_tokenizer is one thread's porter tokenizer (own in-memory SQLite
+ * connection): one thread at a time. */
+typedef struct summary_tokenizer summary_tokenizer;
+ragd_status summary_tokenizer_new(summary_tokenizer **out, ragd_error *err);
+void summary_tokenizer_free(summary_tokenizer *t);
+
+typedef struct summary_pre summary_pre;
+/* d must outlive the result (its terms point into d's text). tok NULL:
+ * the terms are counted later on the writer. Reentrant. */
+summary_pre *summary_prepare(const ingest_doc *d, summary_tokenizer *tok);
+void summary_pre_free(summary_pre *p);
+/* The extractive summary_text ("" when no sentence was chosen). */
+const char *summary_pre_text(const summary_pre *p);
+
 /* The text of a document's summary entry (docs/summary.md, "Summary
  * entry"): the summary object's summary_text, then a line
  * "Keywords: a, b, c." when it has keywords. malloc'd; NULL when the
@@ -191,5 +213,18 @@ char *summary_for_ingest(summary_ctx *c, const char *key, const char *source, co
 char *summary_for_ingest_llm(summary_ctx *c, const char *key, const char *source,
                              const ingest_doc *d, bool existed, const json_t *pre,
                              const summary_llm *llm, char **entry_text);
+
+/* summary_for_ingest_llm with the statistics-free part computed earlier
+ * (summary_prepare of the same d; NULL: computed here). Uses up pre's
+ * terms: call once per pre. */
+char *summary_for_ingest_pre(summary_ctx *c, const char *key, const char *source,
+                             const ingest_doc *d, bool existed, summary_pre *pre,
+                             const summary_llm *llm, char **entry_text);
+
+/* True when the next summary_for_ingest* call will reload the collection
+ * statistics (so a caller batching writes can commit them first: the
+ * statistics then cover every document written before, as without
+ * batching). */
+bool summary_ctx_due(const summary_ctx *c);
 
 #endif

@@ -66,6 +66,20 @@ ragd_status self_counts_load(ragd_store *st, int64_t coll, const char *key,
 json_t *build_keywords(const ingest_doc *d, const summary_stats *stats, const self_counts *own,
                        const char **from);
 
+/* A document's terms tokenized by FTS5's porter tokenizer and counted, not
+ * yet scored: the part of the collection keywords that needs no statistics
+ * (computed on an ingest worker with its own tokenizer instance). Borrows
+ * d, which must outlive it. */
+typedef struct kw_terms kw_terms;
+kw_terms *kw_collect_porter(const ingest_doc *d, const fts5_tokenizer *tok, Fts5Tokenizer *inst);
+void kw_terms_free(kw_terms *k);
+kw_terms *kw_collect_with(const ingest_doc *d, summary_tokenizer *t);
+/* build_keywords with the porter terms already counted (porter may be
+ * NULL; when used, it is sorted in place and must then be freed without
+ * further use). The same result as build_keywords. */
+json_t *build_keywords_pre(const ingest_doc *d, const summary_stats *stats, const self_counts *own,
+                           kw_terms *porter, const char **from);
+
 /* --- summary.c --- */
 
 json_t *build_outline(const ingest_doc *d);

@@ -5,15 +5,39 @@
  * with its own embedder clone, read-only store connection and generator
  * clone; the calling thread, the only writer, commits in input order. A
  * ring of items is the bounded queue and the reorder buffer at once; a
- * fatal commit error cancels the work still queued.
+ * fatal commit error cancels the work still queued. The writer commits the
+ * documents in batches (commit.c); a batch still open when the writer would
+ * wait past INGEST_BATCH_SECONDS for the next item is committed first, and
+ * the last one at the end.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ingest/pipeline_internal.h"
 
 /* --- serial and parallel drivers ------------------------------------------------- */
+
+/* The end of a run's inputs: the last batch committed (also after a fatal
+ * error: the documents stored before it stay). */
+static ragd_status drive_end(run *r, ragd_status rc, ragd_error *err)
+{
+    ragd_status brc = ingest_batch_flush(r);
+    if (!rc) rc = brc;
+    if (rc) ragd_error_set(err, rc, "store failure; stopped ingesting");
+    return rc;
+}
+
+/* A porter tokenizer for a preparing thread; NULL (the keyword terms are
+ * then counted on the writer) if it cannot be made. */
+static summary_tokenizer *tokenizer_or_null(void)
+{
+    summary_tokenizer *t = NULL;
+    ragd_error e;
+    if (summary_tokenizer_new(&t, &e)) t = NULL;
+    return t;
+}
 
 ragd_status ingest_run_serial(run *r, input_iter *in, ragd_error *err)
 {
@@ -21,16 +45,19 @@ ragd_status ingest_run_serial(run *r, input_iter *in, ragd_error *err)
         .coll = r->coll, .o = r->o, .cache = r->st, .emb = r->o->embedder, .pdf_mu = NULL};
     c.gen = r->gen;
     c.breaker = &r->breaker;
+    c.tok = tokenizer_or_null();
     ragd_status rc = RAGD_OK;
     item *it;
     while (!rc && ingest_next_item(r, in, &it)) {
         ingest_dispatch(r, it);
-        if (ingest_needs_work(it)) ingest_prepare(it, &c);
-        rc = ingest_commit(r, it, &c);
+        /* A slow input (an LLM call) does not hold the batch open. */
+        if (ingest_batch_stale(r)) rc = ingest_batch_flush(r);
+        if (!rc && ingest_needs_work(it)) ingest_prepare(it, &c);
+        if (!rc) rc = ingest_commit(r, it, &c);
         ingest_item_free(it);
     }
-    if (rc) ragd_error_set(err, rc, "store failure; stopped ingesting");
-    return rc;
+    summary_tokenizer_free(c.tok);
+    return drive_end(r, rc, err);
 }
 
 /* Items in flight: at most this many per worker, and raw input bytes up to
@@ -47,6 +74,7 @@ typedef struct {
     ragd_embedder *emb; /* owned clone of o->embedder */
     /* owned clone of the run's generator (llm summaries), or NULL */
     ragd_generator *gen;
+    summary_tokenizer *tok; /* owned, or NULL */
     pthread_t th;
     bool started;
 } worker;
@@ -63,6 +91,9 @@ struct pool {
     size_t cap, head, take, tail;
     bool stop;   /* no more items: workers exit */
     bool cancel; /* a fatal error: skip the work of items still queued */
+    worker *w;
+    int nworkers;
+    size_t inflight; /* raw bytes of [head, tail) (writer only) */
 };
 
 static void *worker_main(void *arg)
@@ -87,95 +118,149 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* The pool and its workers, each with its own embedder clone, reader,
+ * generator clone and tokenizer. */
+static ragd_status pool_start(pool *p, run *r, int nworkers, ragd_error *err)
+{
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->pdf_mu, NULL);
+    pthread_cond_init(&p->work_cv, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
+    p->cap = (size_t)nworkers * ITEMS_PER_WORKER;
+    p->ring = ragd_xcalloc(p->cap, sizeof *p->ring);
+    p->w = ragd_xcalloc((size_t)nworkers, sizeof *p->w);
+    p->nworkers = nworkers;
+    ragd_status rc = RAGD_OK;
+    for (int i = 0; i < nworkers && !rc; i++) {
+        worker *w = &p->w[i];
+        w->p = p;
+        if (r->o->embedder) {
+            rc = embedder_clone(r->o->embedder, &w->emb, err);
+            if (!rc) rc = store_open_reader(store_dir(r->st), &w->reader, err);
+        }
+        if (!rc && r->gen) rc = generator_clone(r->gen, &w->gen, err);
+        w->tok = tokenizer_or_null();
+        w->ctx = (prep_ctx){
+            .coll = r->coll, .o = r->o, .cache = w->reader, .emb = w->emb, .pdf_mu = &p->pdf_mu};
+        w->ctx.gen = w->gen;
+        w->ctx.breaker = &r->breaker;
+        w->ctx.tok = w->tok;
+        if (!rc) {
+            if (pthread_create(&w->th, NULL, worker_main, w) != 0)
+                rc = ragd_error_set(err, RAGD_EINTERNAL, "cannot start an ingest worker thread");
+            else
+                w->started = true;
+        }
+    }
+    return rc;
+}
+
+static void pool_stop(pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->nworkers; i++) {
+        worker *w = &p->w[i];
+        if (w->started) pthread_join(w->th, NULL);
+        embedder_free(w->emb);
+        generator_free(w->gen);
+        store_close(w->reader);
+        summary_tokenizer_free(w->tok);
+    }
+    free(p->w);
+    free(p->ring);
+    pthread_cond_destroy(&p->work_cv);
+    pthread_cond_destroy(&p->done_cv);
+    pthread_mutex_destroy(&p->pdf_mu);
+    pthread_mutex_destroy(&p->mu);
+}
+
+/* Make items until the ring or the byte bound is full; false when the
+ * inputs are exhausted. */
+static bool pool_fill(pool *p, run *r, input_iter *in)
+{
+    while (p->tail - p->head < p->cap && (p->tail == p->head || p->inflight < INFLIGHT_BYTES)) {
+        item *it;
+        if (!ingest_next_item(r, in, &it)) return false;
+        ingest_dispatch(r, it);
+        p->inflight += it->size;
+        pthread_mutex_lock(&p->mu);
+        it->ready = !ingest_needs_work(it);
+        p->ring[p->tail++ % p->cap] = it;
+        pthread_cond_signal(&p->work_cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return true;
+}
+
+/* Wait until the item at head is prepared and take it. While waiting, an
+ * open batch older than INGEST_BATCH_SECONDS is committed (*rc: its
+ * status), so a slow item does not hold finished documents uncommitted. */
+static item *pool_take_head(pool *p, run *r, ragd_status *rc)
+{
+    pthread_mutex_lock(&p->mu);
+    item *it = p->ring[p->head % p->cap];
+    while (!it->ready) {
+        if (!r->batch.open) {
+            pthread_cond_wait(&p->done_cv, &p->mu);
+            continue;
+        }
+        double due = r->batch.t0 + INGEST_BATCH_SECONDS;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        double wait = due - ingest_now();
+        if (wait > 0) {
+            long ns = ts.tv_nsec + (long)(wait * 1e9);
+            ts.tv_sec += ns / 1000000000L;
+            ts.tv_nsec = ns % 1000000000L;
+            pthread_cond_timedwait(&p->done_cv, &p->mu, &ts);
+        }
+        if (!it->ready && ingest_batch_stale(r)) {
+            pthread_mutex_unlock(&p->mu);
+            ragd_status brc = ingest_batch_flush(r);
+            if (!*rc) *rc = brc;
+            pthread_mutex_lock(&p->mu);
+        }
+    }
+    p->ring[p->head % p->cap] = NULL;
+    p->head++;
+    if (p->take < p->head) p->take = p->head; /* marks the workers have not looked at */
+    pthread_mutex_unlock(&p->mu);
+    p->inflight -= it->size;
+    return it;
+}
+
 ragd_status ingest_run_parallel(run *r, input_iter *in, int nworkers, ragd_error *err)
 {
     pool p;
-    memset(&p, 0, sizeof p);
-    pthread_mutex_init(&p.mu, NULL);
-    pthread_mutex_init(&p.pdf_mu, NULL);
-    pthread_cond_init(&p.work_cv, NULL);
-    pthread_cond_init(&p.done_cv, NULL);
-    p.cap = (size_t)nworkers * ITEMS_PER_WORKER;
-    p.ring = ragd_xcalloc(p.cap, sizeof *p.ring);
-    worker *w = ragd_xcalloc((size_t)nworkers, sizeof *w);
-    ragd_status rc = RAGD_OK;
-    for (int i = 0; i < nworkers && !rc; i++) {
-        w[i].p = &p;
-        if (r->o->embedder) {
-            rc = embedder_clone(r->o->embedder, &w[i].emb, err);
-            if (!rc) rc = store_open_reader(store_dir(r->st), &w[i].reader, err);
-        }
-        if (!rc && r->gen) rc = generator_clone(r->gen, &w[i].gen, err);
-        w[i].ctx = (prep_ctx){
-            .coll = r->coll, .o = r->o, .cache = w[i].reader, .emb = w[i].emb, .pdf_mu = &p.pdf_mu};
-        w[i].ctx.gen = w[i].gen;
-        w[i].ctx.breaker = &r->breaker;
-        if (!rc) {
-            if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0)
-                rc = ragd_error_set(err, RAGD_EINTERNAL, "cannot start an ingest worker thread");
-            else
-                w[i].started = true;
-        }
+    ragd_status rc = pool_start(&p, r, nworkers, err);
+    if (rc) {
+        pool_stop(&p);
+        return rc;
     }
     /* The writer's own context, for an item to prepare again (see commit). */
     prep_ctx wctx = {
         .coll = r->coll, .o = r->o, .cache = r->st, .emb = r->o->embedder, .pdf_mu = &p.pdf_mu};
     wctx.gen = r->gen;
     wctx.breaker = &r->breaker;
-    size_t inflight = 0;
-    bool more = !rc;
+    wctx.tok = tokenizer_or_null();
+    bool more = true;
     for (;;) {
-        while (more && !rc && p.tail - p.head < p.cap &&
-               (p.tail == p.head || inflight < INFLIGHT_BYTES)) {
-            item *it;
-            if (!ingest_next_item(r, in, &it)) {
-                more = false;
-                break;
-            }
-            ingest_dispatch(r, it);
-            inflight += it->size;
-            pthread_mutex_lock(&p.mu);
-            it->ready = !ingest_needs_work(it);
-            p.ring[p.tail++ % p.cap] = it;
-            pthread_cond_signal(&p.work_cv);
-            pthread_mutex_unlock(&p.mu);
-        }
+        if (more && !rc) more = pool_fill(&p, r, in);
         if (p.head == p.tail) break;
-        pthread_mutex_lock(&p.mu);
-        item *it = p.ring[p.head % p.cap];
-        while (!it->ready)
-            pthread_cond_wait(&p.done_cv, &p.mu);
-        p.ring[p.head % p.cap] = NULL;
-        p.head++;
-        if (p.take < p.head) p.take = p.head; /* marks the workers have not looked at */
-        pthread_mutex_unlock(&p.mu);
-        inflight -= it->size;
-        if (!rc) {
-            rc = ingest_commit(r, it, &wctx);
-            if (rc) {
-                ragd_error_set(err, rc, "store failure; stopped ingesting");
-                pthread_mutex_lock(&p.mu);
-                p.cancel = true;
-                pthread_mutex_unlock(&p.mu);
-            }
+        item *it = pool_take_head(&p, r, &rc);
+        if (!rc) rc = ingest_commit(r, it, &wctx);
+        if (rc) {
+            pthread_mutex_lock(&p.mu);
+            p.cancel = true;
+            pthread_mutex_unlock(&p.mu);
         }
         ingest_item_free(it);
     }
-    pthread_mutex_lock(&p.mu);
-    p.stop = true;
-    pthread_cond_broadcast(&p.work_cv);
-    pthread_mutex_unlock(&p.mu);
-    for (int i = 0; i < nworkers; i++) {
-        if (w[i].started) pthread_join(w[i].th, NULL);
-        embedder_free(w[i].emb);
-        generator_free(w[i].gen);
-        store_close(w[i].reader);
-    }
-    free(w);
-    free(p.ring);
-    pthread_cond_destroy(&p.work_cv);
-    pthread_cond_destroy(&p.done_cv);
-    pthread_mutex_destroy(&p.pdf_mu);
-    pthread_mutex_destroy(&p.mu);
-    return rc;
+    pool_stop(&p);
+    summary_tokenizer_free(wctx.tok);
+    return drive_end(r, rc, err);
 }

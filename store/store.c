@@ -2,8 +2,9 @@
  *
  * Every write of a document goes through store_doc_put, which deletes the
  * previous version (FTS rows first: FTS5 has no foreign keys) and inserts the
- * new rows inside one IMMEDIATE transaction. Readers see either the old or
- * the new document, never a mix.
+ * new rows inside one IMMEDIATE transaction, or inside one savepoint of the
+ * batch's transaction (store_batch_begin). Readers see either the old or the
+ * new document, never a mix.
  */
 #include "store/store.h"
 
@@ -28,7 +29,7 @@
 /* Prepared statements kept for the connection's lifetime (store_prepare):
  * the hot per-document statements, so ingest does not re-compile the same
  * SQL for every document and chunk. */
-#define STMT_CACHE_MAX 16
+#define STMT_CACHE_MAX 24
 
 typedef struct {
     sqlite3_stmt *q;
@@ -41,6 +42,7 @@ struct ragd_store {
     store_pg *pg; /* the PostgreSQL store of record (store/pg.h), or NULL */
     cached_stmt stmts[STMT_CACHE_MAX];
     size_t nstmts;
+    bool batch; /* store_batch_begin opened the current transaction */
 };
 
 int store_prepare(ragd_store *st, const char *sql, sqlite3_stmt **q)
@@ -164,6 +166,27 @@ ragd_status store_exec(ragd_store *st, const char *sql, ragd_error *err)
         return rc;
     }
     return RAGD_OK;
+}
+
+/* store_exec for a statement without rows, through the statement cache
+ * (BEGIN, COMMIT, SAVEPOINT ... run for every document). */
+static ragd_status exec_cached(ragd_store *st, const char *sql, ragd_error *err)
+{
+    sqlite3_stmt *q;
+    if (store_prepare(st, sql, &q) != SQLITE_OK) return store_exec(st, sql, err);
+    int r = sqlite3_step(q);
+    ragd_status rc = RAGD_OK;
+    if (r != SQLITE_DONE && r != SQLITE_ROW) {
+        char space[RAGD_ERROR_MAX];
+        const char *full = space_error(st->db, space, sizeof space);
+        rc = full ? RAGD_EIO : RAGD_ESTORE;
+        if (full)
+            ragd_error_set(err, rc, "%s", full);
+        else
+            ragd_error_set(err, rc, "%s: %s", sql, sqlite3_errmsg(st->db));
+    }
+    store_release(st, q);
+    return rc;
 }
 
 ragd_status store_savepoint_end(ragd_store *st, const char *name, ragd_status rc, ragd_error *err)
@@ -624,10 +647,10 @@ ragd_status store_doc_find(ragd_store *st, int64_t coll, const char *key, bool *
     sqlite3_stmt *q;
     *found = false;
     if (path) *path = NULL;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT content_hash, path FROM documents WHERE collection_id=? AND "
-                           "doc_key=?",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (store_prepare(st,
+                      "SELECT content_hash, path FROM documents WHERE collection_id=? AND "
+                      "doc_key=?",
+                      &q) != SQLITE_OK)
         return store_sqlite_error(st->db, err, "cannot look up document");
     sqlite3_bind_int64(q, 1, coll);
     sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
@@ -638,9 +661,12 @@ ragd_status store_doc_find(ragd_store *st, int64_t coll, const char *key, bool *
         const unsigned char *p = sqlite3_column_text(q, 1);
         if (path) *path = ragd_xstrdup(p ? (const char *)p : "");
     }
-    sqlite3_finalize(q);
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        return store_sqlite_error(st->db, err, "cannot look up document");
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        ragd_status rc = store_sqlite_error(st->db, err, "cannot look up document");
+        store_release(st, q);
+        return rc;
+    }
+    store_release(st, q);
     return RAGD_OK;
 }
 
@@ -682,7 +708,7 @@ ragd_status store_doc_put_rows(ragd_store *st, int64_t coll, const store_doc *do
                                const store_chunk *chunks, size_t nchunks, int64_t *doc_rowid,
                                ragd_error *err)
 {
-    ragd_status rc = store_doc_delete_rows(st, coll, doc->key, NULL, err);
+    ragd_status rc = doc->known_new ? RAGD_OK : store_doc_delete_rows(st, coll, doc->key, NULL, err);
     if (!rc)
         rc = doc_insert_rows(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
     return rc;
@@ -856,12 +882,61 @@ ragd_status store_doc_put(ragd_store *st, int64_t coll, const store_doc *doc,
 {
     if (st->pg)
         return store_pg_doc_put(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
-    ragd_status rc = store_exec(st, "BEGIN IMMEDIATE", err);
+    if (st->batch) {
+        /* One savepoint of the batch's transaction: a failure rolls back
+         * this document's rows only. */
+        if (sqlite3_get_autocommit(st->db))
+            return ragd_error_set(err, RAGD_ESTORE,
+                                  "the batch's transaction was rolled back by an earlier error");
+        ragd_status rc = exec_cached(st, "SAVEPOINT doc_put", err);
+        if (rc) return rc;
+        rc = store_doc_put_rows(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
+        if (!rc) rc = exec_cached(st, "RELEASE doc_put", err);
+        if (rc && !sqlite3_get_autocommit(st->db)) {
+            exec_cached(st, "ROLLBACK TO doc_put", NULL);
+            exec_cached(st, "RELEASE doc_put", NULL);
+        }
+        return rc;
+    }
+    ragd_status rc = exec_cached(st, "BEGIN IMMEDIATE", err);
     if (rc) return rc;
     rc = store_doc_put_rows(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
-    if (!rc) rc = store_exec(st, "COMMIT", err);
+    if (!rc) rc = exec_cached(st, "COMMIT", err);
     if (rc) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
+}
+
+ragd_status store_batch_begin(ragd_store *st, ragd_error *err)
+{
+    if (st->pg || st->batch) return RAGD_OK;
+    ragd_status rc = exec_cached(st, "BEGIN IMMEDIATE", err);
+    if (!rc) st->batch = true;
+    return rc;
+}
+
+bool store_batch_active(ragd_store *st)
+{
+    return st->batch && !sqlite3_get_autocommit(st->db);
+}
+
+ragd_status store_batch_commit(ragd_store *st, ragd_error *err)
+{
+    if (!st->batch) return RAGD_OK;
+    st->batch = false;
+    if (sqlite3_get_autocommit(st->db))
+        return ragd_error_set(err, RAGD_ESTORE,
+                              "the batch's transaction was rolled back by an earlier error; "
+                              "its documents were not stored");
+    ragd_status rc = exec_cached(st, "COMMIT", err);
+    if (rc) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+void store_batch_rollback(ragd_store *st)
+{
+    if (!st->batch) return;
+    st->batch = false;
+    if (!sqlite3_get_autocommit(st->db)) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 ragd_status store_doc_delete(ragd_store *st, int64_t coll, const char *key, ragd_error *err)

@@ -9,7 +9,9 @@
  * and request/feedback logs.
  *
  * One document's rows (document, parents, chunks, FTS rows) are written in one
- * transaction by store_doc_put, so a crash loses at most that document.
+ * transaction by store_doc_put, so a crash loses at most that document; inside
+ * a batch (store_batch_begin) in one savepoint of the batch's transaction, so a
+ * crash loses at most the uncommitted batch and never leaves half a document.
  *
  * Ownership: a ragd_store is opened by store_open and released by store_close.
  * Strings inside structs filled by store functions are owned by the struct and
@@ -77,6 +79,9 @@ typedef struct {
     size_t tokens;
     const char *vec_model; /* embedding model of the chunks' vectors, or NULL */
     int vec_dim;           /* floats per chunk vector */
+    /* The caller looked the key up in this transaction and found nothing:
+     * there is no old version to delete (false: look, as always). */
+    bool known_new;
 } store_doc;
 
 /* A parent section (parent-document chunker); offsets into the doc text. */
@@ -191,6 +196,22 @@ bool store_exists(const char *data_dir);
 ragd_status store_doc_put(ragd_store *st, int64_t coll, const store_doc *doc,
                           const store_parent *parents, size_t nparents, const store_chunk *chunks,
                           size_t nchunks, int64_t *doc_rowid, ragd_error *err);
+
+/* Batched writes (SQLite only; with a PostgreSQL store of record these do
+ * nothing and every store_doc_put stays its own transaction). Between
+ * store_batch_begin and store_batch_commit, store_doc_put writes each
+ * document in a savepoint of one IMMEDIATE transaction: a failed document
+ * rolls back only its own rows, and the batch becomes durable (and visible
+ * to other connections) at store_batch_commit. Other writes on this handle
+ * in between join the transaction. store_batch_active says whether a batch
+ * is open: false after store_batch_begin when SQLite rolled the whole
+ * transaction back on an I/O error or a full disk (the batch's documents
+ * are then lost; store_batch_commit reports it). store_batch_rollback
+ * drops an open batch. */
+ragd_status store_batch_begin(ragd_store *st, ragd_error *err);
+ragd_status store_batch_commit(ragd_store *st, ragd_error *err);
+void store_batch_rollback(ragd_store *st);
+bool store_batch_active(ragd_store *st);
 
 /* Delete a document and everything derived from it. RAGD_ENOTFOUND if absent. */
 ragd_status store_doc_delete(ragd_store *st, int64_t coll, const char *key, ragd_error *err);
