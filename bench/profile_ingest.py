@@ -14,6 +14,7 @@ so the stages add up to 100 %. Roughly:
   load        next_item (read the JSONL line, jansson)     hash     ragd_sha256_hex
   normalize   text_normalize (utf8proc)                    segment  ingest_parse − text_normalize
   chunk       chunk_document                               summarize summary_for_ingest_llm + summary_extract
+              (since the batched commits: summary_prepare on the workers, summary_for_ingest_pre on the writer)
   embed       embedder_embed (the local embedder)          embed cache  store_cache_get + store_cache_put
   SQLite write store_doc_put (rows, FTS5 insert, commit)   of which: statement preparation sqlite3_prepare_v2,
               deleting old rows doc_delete_rows, FTS5 flush at commit sqlite3VtabSync
@@ -50,6 +51,8 @@ STAGE_OF = {
     "chunk_document": "chunk (chunk_document)",
     "summary_for_ingest_llm": "summarize (summary_for_ingest_llm, summary_extract)",
     "summary_extract": "summarize (summary_for_ingest_llm, summary_extract)",
+    "summary_for_ingest_pre": "summarize on the writer (summary_for_ingest_pre: keyword scoring, JSON)",
+    "summary_prepare": "summarize on the workers (summary_prepare: TextRank, language, outline, terms)",
     "local_embed_text": "embed (local embedder)",
     "embedder_embed": "embed (local embedder)",
     "store_cache_get": "embed cache in SQLite (store_cache_get/put)",
@@ -64,6 +67,7 @@ STAGE_OF = {
     "doc_insert_rows": "insert rows + FTS5 (doc_insert_rows)",
     "store_doc_find": "find existing document (store_doc_find)",
     "store_doc_put": "SQLite write, other (store_doc_put: savepoint, commit)",
+    "store_batch_commit": "SQLite write, other (store_doc_put: savepoint, commit)",
     "vindex_open": "FAISS (vindex_open: add + snapshot write)",
 }
 ORDER = list(dict.fromkeys(STAGE_OF.values())) + ["other (process start, threads, malloc outside stages)"]
@@ -82,7 +86,8 @@ def attribute(script):
         names = {f.split()[0] for f in frames if f}
         if "worker_main" in names:
             roles["workers"] += 1
-        elif "commit" in names:
+        elif names & {"commit", "ingest_commit", "ingest_run_parallel", "ingest_run_serial",
+                       "ingest_batch_flush", "pool_take_head"}:
             roles["commit thread (serial)"] += 1
     return stages, roles, total
 

@@ -499,8 +499,8 @@ static json_t *kw_score(kw_terms *k, const summary_stats *stats, const self_coun
     if (k->n) qsort(k->v, k->n, sizeof *k->v, kw_cmp);
     json_t *arr = json_array();
     for (size_t i = 0; i < k->n && i < MAX_KEYWORDS; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:f}", "term", k->s[k->v[i].best].text,
-                                             "score", round(k->v[i].score * 1000.0) / 1000.0));
+        json_array_append_new(arr, json_pack("{s:s,s:f}", "term", k->s[k->v[i].best].text, "score",
+                                             round(k->v[i].score * 1000.0) / 1000.0));
     return arr;
 }
 

@@ -36,6 +36,15 @@ typedef struct {
     bool busy; /* handed out, not yet released */
 } cached_stmt;
 
+/* One chunk's FTS5 row, queued in a batch (all strings owned). dropped:
+ * the number of the document write (savepoint) that deleted its document
+ * again, 0 while it stands. */
+typedef struct {
+    int64_t rowid, doc_rowid, coll;
+    char *title, *head, *body;
+    uint64_t dropped;
+} pending_fts;
+
 struct ragd_store {
     sqlite3 *db;
     char *dir;
@@ -43,7 +52,15 @@ struct ragd_store {
     cached_stmt stmts[STMT_CACHE_MAX];
     size_t nstmts;
     bool batch; /* store_batch_begin opened the current transaction */
+    /* A batch's FTS5 rows, inserted just before its COMMIT: FTS5 writes its
+     * pending terms to disk at every SAVEPOINT once it is part of the
+     * transaction, so per-document savepoints would flush it per document. */
+    pending_fts *fts;
+    size_t nfts, capfts;
+    uint64_t put_seq; /* numbers the batch's document writes */
 };
+
+static void fts_truncate(ragd_store *st, size_t from);
 
 int store_prepare(ragd_store *st, const char *sql, sqlite3_stmt **q)
 {
@@ -426,6 +443,7 @@ void store_close(ragd_store *st)
 {
     if (!st) return;
     store_pg_free(st->pg);
+    fts_truncate(st, 0);
     for (size_t i = 0; i < st->nstmts; i++)
         sqlite3_finalize(st->stmts[i].q);
     if (st->db) sqlite3_close_v2(st->db);
@@ -670,6 +688,67 @@ ragd_status store_doc_find(ragd_store *st, int64_t coll, const char *key, bool *
     return RAGD_OK;
 }
 
+/* Free the queued FTS rows from index `from` on. */
+static void fts_truncate(ragd_store *st, size_t from)
+{
+    for (size_t i = from; i < st->nfts; i++) {
+        free(st->fts[i].title);
+        free(st->fts[i].head);
+        free(st->fts[i].body);
+    }
+    if (from < st->nfts) st->nfts = from;
+    if (!st->nfts) {
+        free(st->fts);
+        st->fts = NULL;
+        st->capfts = 0;
+    }
+}
+
+/* A document written earlier in this batch is deleted (the same id twice
+ * in one run): its queued FTS rows go with it. */
+static void fts_drop_doc(ragd_store *st, int64_t coll, const char *key)
+{
+    sqlite3_stmt *q;
+    int64_t id = -1;
+    if (store_prepare(st, "SELECT id FROM documents WHERE collection_id=? AND doc_key=?", &q) !=
+        SQLITE_OK)
+        return;
+    sqlite3_bind_int64(q, 1, coll);
+    sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) == SQLITE_ROW) id = sqlite3_column_int64(q, 0);
+    store_release(st, q);
+    for (size_t i = 0; i < st->nfts; i++)
+        if (st->fts[i].doc_rowid == id && !st->fts[i].dropped) st->fts[i].dropped = st->put_seq;
+}
+
+/* Insert the batch's queued FTS rows (then drops the queue). */
+static ragd_status fts_flush(ragd_store *st, ragd_error *err)
+{
+    ragd_status rc = RAGD_OK;
+    if (!st->nfts) return RAGD_OK;
+    sqlite3_stmt *fq;
+    if (store_prepare(st,
+                      "INSERT INTO chunks_fts(rowid, title, heading, body, coll) VALUES "
+                      "(?,?,?,?,'c' || ?)",
+                      &fq) != SQLITE_OK)
+        rc = store_sqlite_error(st->db, err, "cannot index chunk");
+    for (size_t i = 0; !rc && i < st->nfts; i++) {
+        const pending_fts *f = &st->fts[i];
+        if (f->dropped) continue;
+        sqlite3_reset(fq);
+        sqlite3_bind_int64(fq, 1, f->rowid);
+        sqlite3_bind_text(fq, 2, f->title, -1, SQLITE_STATIC);
+        sqlite3_bind_text(fq, 3, f->head, -1, SQLITE_STATIC);
+        sqlite3_bind_text(fq, 4, f->body, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(fq, 5, f->coll);
+        if (sqlite3_step(fq) != SQLITE_DONE)
+            rc = store_sqlite_error(st->db, err, "cannot index chunk");
+    }
+    store_release(st, fq);
+    fts_truncate(st, 0);
+    return rc;
+}
+
 /* Delete the document's FTS rows and the document (cascading to chunks,
  * parents, vectors). Chunk ids of dense-indexed chunks are recorded in
  * deleted_chunks so the vector index can drop them. Inside a transaction. */
@@ -684,6 +763,7 @@ ragd_status store_doc_delete_rows(ragd_store *st, int64_t coll, const char *key,
         "d.id = c.document_id WHERE d.collection_id=?1 AND d.doc_key=?2)",
         "DELETE FROM documents WHERE collection_id=?1 AND doc_key=?2",
     };
+    if (st->nfts) fts_drop_doc(st, coll, key);
     for (size_t i = 0; i < sizeof SQL / sizeof SQL[0]; i++) {
         sqlite3_stmt *q;
         if (store_prepare(st, SQL[i], &q) != SQLITE_OK)
@@ -708,7 +788,8 @@ ragd_status store_doc_put_rows(ragd_store *st, int64_t coll, const store_doc *do
                                const store_chunk *chunks, size_t nchunks, int64_t *doc_rowid,
                                ragd_error *err)
 {
-    ragd_status rc = doc->known_new ? RAGD_OK : store_doc_delete_rows(st, coll, doc->key, NULL, err);
+    ragd_status rc =
+        doc->known_new ? RAGD_OK : store_doc_delete_rows(st, coll, doc->key, NULL, err);
     if (!rc)
         rc = doc_insert_rows(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
     return rc;
@@ -856,6 +937,16 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
         char *body = text_space_cjk(ctext, clen);
         char *head = text_space_cjk(c->heading_path ? c->heading_path : "",
                                     c->heading_path ? strlen(c->heading_path) : 0);
+        if (st->batch) {
+            ragd_array_grow((void **)&st->fts, &st->capfts, st->nfts + 1, sizeof *st->fts);
+            st->fts[st->nfts++] = (pending_fts){.rowid = cid,
+                                                .doc_rowid = *doc_rowid,
+                                                .coll = coll,
+                                                .title = ragd_xstrdup(ftitle),
+                                                .head = head,
+                                                .body = body};
+            continue;
+        }
         sqlite3_reset(fq);
         sqlite3_bind_int64(fq, 1, cid);
         sqlite3_bind_text(fq, 2, ftitle, -1, SQLITE_STATIC);
@@ -888,13 +979,22 @@ ragd_status store_doc_put(ragd_store *st, int64_t coll, const store_doc *doc,
         if (sqlite3_get_autocommit(st->db))
             return ragd_error_set(err, RAGD_ESTORE,
                                   "the batch's transaction was rolled back by an earlier error");
+        size_t nfts = st->nfts;
+        uint64_t seq = ++st->put_seq;
         ragd_status rc = exec_cached(st, "SAVEPOINT doc_put", err);
         if (rc) return rc;
         rc = store_doc_put_rows(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
         if (!rc) rc = exec_cached(st, "RELEASE doc_put", err);
-        if (rc && !sqlite3_get_autocommit(st->db)) {
-            exec_cached(st, "ROLLBACK TO doc_put", NULL);
-            exec_cached(st, "RELEASE doc_put", NULL);
+        if (rc) {
+            if (!sqlite3_get_autocommit(st->db)) {
+                exec_cached(st, "ROLLBACK TO doc_put", NULL);
+                exec_cached(st, "RELEASE doc_put", NULL);
+            }
+            /* This write's rows go; an old version it deleted (written
+             * earlier in the batch) is back, and so are its rows. */
+            fts_truncate(st, nfts < st->nfts ? nfts : st->nfts);
+            for (size_t i = 0; i < st->nfts; i++)
+                if (st->fts[i].dropped == seq) st->fts[i].dropped = 0;
         }
         return rc;
     }
@@ -923,17 +1023,21 @@ ragd_status store_batch_commit(ragd_store *st, ragd_error *err)
 {
     if (!st->batch) return RAGD_OK;
     st->batch = false;
-    if (sqlite3_get_autocommit(st->db))
+    if (sqlite3_get_autocommit(st->db)) {
+        fts_truncate(st, 0);
         return ragd_error_set(err, RAGD_ESTORE,
                               "the batch's transaction was rolled back by an earlier error; "
                               "its documents were not stored");
-    ragd_status rc = exec_cached(st, "COMMIT", err);
+    }
+    ragd_status rc = fts_flush(st, err);
+    if (!rc) rc = exec_cached(st, "COMMIT", err);
     if (rc) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
 
 void store_batch_rollback(ragd_store *st)
 {
+    fts_truncate(st, 0);
     if (!st->batch) return;
     st->batch = false;
     if (!sqlite3_get_autocommit(st->db)) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);

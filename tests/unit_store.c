@@ -480,6 +480,74 @@ static void test_failed_put_leaves_nothing(void **state)
     free(d);
 }
 
+/* Batched writes: one transaction, a savepoint per document. A document
+ * that fails inside the batch leaves nothing, the others commit; the same
+ * key written twice in one batch leaves only the second version (no FTS
+ * row of the first: FTS rows are queued until the commit); a failed
+ * rewrite of a key written earlier in the batch keeps that version whole;
+ * a rolled-back batch leaves nothing. */
+static void test_batch_savepoints(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    ragd_store *st = NULL;
+    ragd_error e;
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    ragd_settings s;
+    store_settings_init(&s);
+    ragd_collection c;
+    assert_int_equal(store_collection_open(st, "default", &s, &c, &e), RAGD_OK);
+    const char *text = "hello world";
+    store_chunk ok = {.parent = -1, .start = 0, .end = 5, .tokens = 1, .heading_path = ""};
+    store_chunk bad[2] = {ok, {.parent = -1, .start = 3, .end = 999, .tokens = 1}};
+    int64_t rowid;
+    assert_int_equal(store_batch_begin(st, &e), RAGD_OK);
+    assert_true(store_batch_active(st));
+    store_doc a = {.key = "a",
+                   .text = text,
+                   .text_len = strlen(text),
+                   .content_hash = "a1",
+                   .known_new = true};
+    assert_int_equal(store_doc_put(st, c.id, &a, NULL, 0, &ok, 1, &rowid, &e), RAGD_OK);
+    store_doc b = {.key = "b", .text = text, .text_len = strlen(text), .content_hash = "b1"};
+    assert_int_not_equal(store_doc_put(st, c.id, &b, NULL, 0, bad, 2, &rowid, &e), RAGD_OK);
+    a.content_hash = "a2";
+    a.known_new = false;
+    store_chunk two[2] = {ok, {.parent = -1, .start = 6, .end = 11, .tokens = 1}};
+    assert_int_equal(store_doc_put(st, c.id, &a, NULL, 0, two, 2, &rowid, &e), RAGD_OK);
+    a.content_hash = "a3";
+    assert_int_not_equal(store_doc_put(st, c.id, &a, NULL, 0, bad, 2, &rowid, &e), RAGD_OK);
+    assert_true(store_batch_active(st));
+    assert_int_equal(store_batch_commit(st, &e), RAGD_OK);
+    assert_false(store_batch_active(st));
+    assert_int_equal(count(st, "SELECT count(*) FROM documents"), 1);
+    assert_int_equal(count(st, "SELECT count(*) FROM documents WHERE content_hash='a2'"), 1);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks"), 2);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts"), 2);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts WHERE rowid NOT IN "
+                               "(SELECT id FROM chunks)"),
+                     0);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'world'"),
+                     1);
+    /* Rolled back: nothing of the batch stays. */
+    assert_int_equal(store_batch_begin(st, &e), RAGD_OK);
+    store_doc x = {.key = "x",
+                   .text = text,
+                   .text_len = strlen(text),
+                   .content_hash = "x1",
+                   .known_new = true};
+    assert_int_equal(store_doc_put(st, c.id, &x, NULL, 0, &ok, 1, &rowid, &e), RAGD_OK);
+    store_batch_rollback(st);
+    assert_int_equal(count(st, "SELECT count(*) FROM documents"), 1);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts"), 2);
+    /* Outside a batch, store_doc_put is its own transaction again. */
+    assert_int_equal(store_doc_put(st, c.id, &x, NULL, 0, &ok, 1, &rowid, &e), RAGD_OK);
+    assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts"), 3);
+    store_close(st);
+    rmrf(d);
+    free(d);
+}
+
 /* Parent sections: read back as byte slices of the document text (not
  * character slices: the text has multi-byte characters before them), and
  * the semantic_percentile setting round-trips through the settings JSON. */
@@ -555,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_collection_settings_conflict),
         cmocka_unit_test(test_ingest_dedupe_replace_delete),
         cmocka_unit_test(test_failed_put_leaves_nothing),
+        cmocka_unit_test(test_batch_savepoints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
