@@ -14,7 +14,9 @@ per table and the first differences; exits 1 when anything differs.
   python3 bench/ingest_identical.py --old /tmp/ragd_old --new build/ragd \\
       -- --format jsonl /work/shared/data/scifact/corpus.jsonl
 
-Arguments after -- go to `ragd ingest` (with --no-progress --data DIR).
+Arguments after -- go to `ragd ingest` (with --no-progress --data DIR);
+--then "ARGS" ingests ARGS into the same directory afterwards (updates,
+unchanged documents, an id twice in one file) and compares after that.
 """
 import argparse
 import json
@@ -43,8 +45,11 @@ def strip_times(row):
     return tuple(row)
 
 
-def dump(binary, args):
+def dump(binary, args, then):
     d = tempfile.mkdtemp(prefix="ragd-identical-")
+    if then:
+        subprocess.run([binary, "ingest", "--no-progress", "--data", d] + args, capture_output=True)
+        args = then
     p = subprocess.run([binary, "ingest", "--no-progress", "--json", "--data", d] + args,
                        capture_output=True, text=True)
     try:
@@ -66,11 +71,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--old", required=True)
     ap.add_argument("--new", required=True)
+    ap.add_argument("--then", help="ingest these arguments (one string, split on spaces) "
+                    "into the same data directory after the first ingest, and compare after it")
     ap.add_argument("rest", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     args = a.rest[1:] if a.rest[:1] == ["--"] else a.rest
-    rc_old, old, d_old = dump(a.old, args)
-    rc_new, new, d_new = dump(a.new, args)
+    then = a.then.split() if a.then else None
+    rc_old, old, d_old = dump(a.old, args, then)
+    rc_new, new, d_new = dump(a.new, args, then)
     print(f"exit codes: old {rc_old}, new {rc_new}; data: {d_old} {d_new}")
     same = rc_old == rc_new
     for name in ["report", "stderr"] + list(QUERIES):

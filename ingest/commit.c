@@ -247,7 +247,8 @@ static ragd_status store_ready(run *r, item *it, bool existed, ragd_error *err)
         .path = it->abspath,
         .metadata_json = d->metadata_json,
         .summary_json = summary,
-        .tokens = text_count_tokens(d->text, d->len),
+        .tokens = it->pre_summary ? summary_pre_tokens(it->pre_summary)
+                                  : text_count_tokens(d->text, d->len),
         .vec_model = r->o->embedder ? embedder_model(r->o->embedder) : NULL,
         .vec_dim = it->vecs ? it->dim : 0,
         .known_new = !existed,

@@ -95,47 +95,72 @@ static item *text_item(run *r, const ingest_text *t)
     return it;
 }
 
+/* The next record of the open JSONL file, or its end mark (the file is
+ * then closed). */
+static item *next_jsonl_item(run *r, input_iter *in)
+{
+    ssize_t got;
+    while ((got = getline(&in->jline_buf, &in->jline_cap, in->jf)) > 0) {
+        size_t n = (size_t)got;
+        in->jline++;
+        in->jpos += n;
+        while (n && (in->jline_buf[n - 1] == '\n' || in->jline_buf[n - 1] == '\r'))
+            n--;
+        if (!n) continue;
+        size_t maxb = r->o->max_bytes ? r->o->max_bytes : INGEST_DEFAULT_MAX_BYTES;
+        item *it;
+        if (n > maxb) {
+            ragd_buf label = RAGD_BUF_INIT;
+            ragd_buf_printf(&label, "%s:%zu", in->jpath, in->jline);
+            it = ingest_item_new(IT_ERROR, label.data);
+            ragd_buf_free(&label);
+            ragd_error_set(&it->err, RAGD_EINPUT,
+                           "record too large: %.1f MB exceeds the %.1f MB limit "
+                           "(--max-bytes)",
+                           n / 1048576.0, maxb / 1048576.0);
+        } else {
+            it = ingest_jsonl_item(r, in->jpath, in->jline, in->jline_buf, n);
+        }
+        it->files_done = in->files_done;
+        it->done_bytes = in->jbase + (in->jpos < in->jsize ? in->jpos : in->jsize);
+        return it;
+    }
+    fclose(in->jf);
+    in->jf = NULL;
+    item *m = ingest_item_new(IT_MARK, in->jpath);
+    in->files_done++;
+    in->done_bytes = in->jbase + in->jsize;
+    m->files_done = in->files_done;
+    m->done_bytes = in->done_bytes;
+    return m;
+}
+
+/* A file to read (not JSONL). */
+static item *file_item(run *r, const input_file *f)
+{
+    item *it = ingest_item_new(IT_FILE, f->path);
+    it->path = ragd_xstrdup(f->path);
+    /* Ids, sources and titles are valid UTF-8 (JSON output): a file
+     * name that is not keeps its bytes as \xHH escapes (core/text.h). */
+    it->key = text_escape_invalid(f->key);
+    it->source = text_escape_invalid(f->path);
+    it->abspath = text_escape_invalid(f->abs);
+    it->walked = f->walked;
+    const char *slash = strrchr(it->source, '/');
+    it->fallback_title = ragd_xstrdup(slash ? slash + 1 : it->source);
+    it->hash_extra = ingest_merged_metadata(r, NULL);
+    it->metadata_json = it->hash_extra ? ragd_xstrdup(it->hash_extra) : NULL;
+    it->size = (size_t)f->size;
+    return it;
+}
+
 /* The next input in order (false at the end): each file, and each line of
  * a JSONL file (read here, on the writer), then a mark at its end. */
 bool ingest_next_item(run *r, input_iter *in, item **out)
 {
     for (;;) {
         if (in->jf) {
-            ssize_t got = getline(&in->jline_buf, &in->jline_cap, in->jf);
-            if (got > 0) {
-                size_t n = (size_t)got;
-                in->jline++;
-                in->jpos += n;
-                while (n && (in->jline_buf[n - 1] == '\n' || in->jline_buf[n - 1] == '\r'))
-                    n--;
-                if (!n) continue;
-                size_t maxb = r->o->max_bytes ? r->o->max_bytes : INGEST_DEFAULT_MAX_BYTES;
-                item *it;
-                if (n > maxb) {
-                    ragd_buf label = RAGD_BUF_INIT;
-                    ragd_buf_printf(&label, "%s:%zu", in->jpath, in->jline);
-                    it = ingest_item_new(IT_ERROR, label.data);
-                    ragd_buf_free(&label);
-                    ragd_error_set(&it->err, RAGD_EINPUT,
-                                   "record too large: %.1f MB exceeds the %.1f MB limit "
-                                   "(--max-bytes)",
-                                   n / 1048576.0, maxb / 1048576.0);
-                } else {
-                    it = ingest_jsonl_item(r, in->jpath, in->jline, in->jline_buf, n);
-                }
-                it->files_done = in->files_done;
-                it->done_bytes = in->jbase + (in->jpos < in->jsize ? in->jpos : in->jsize);
-                *out = it;
-                return true;
-            }
-            fclose(in->jf);
-            in->jf = NULL;
-            item *m = ingest_item_new(IT_MARK, in->jpath);
-            in->files_done++;
-            in->done_bytes = in->jbase + in->jsize;
-            m->files_done = in->files_done;
-            m->done_bytes = in->done_bytes;
-            *out = m;
+            *out = next_jsonl_item(r, in);
             return true;
         }
         if (in->fi >= in->files->n) {
@@ -167,19 +192,7 @@ bool ingest_next_item(run *r, input_iter *in, item **out)
             it = ingest_item_new(IT_ERROR, f->path);
             it->err = e;
         } else {
-            it = ingest_item_new(IT_FILE, f->path);
-            it->path = ragd_xstrdup(f->path);
-            /* Ids, sources and titles are valid UTF-8 (JSON output): a file
-             * name that is not keeps its bytes as \xHH escapes (core/text.h). */
-            it->key = text_escape_invalid(f->key);
-            it->source = text_escape_invalid(f->path);
-            it->abspath = text_escape_invalid(f->abs);
-            it->walked = f->walked;
-            const char *slash = strrchr(it->source, '/');
-            it->fallback_title = ragd_xstrdup(slash ? slash + 1 : it->source);
-            it->hash_extra = ingest_merged_metadata(r, NULL);
-            it->metadata_json = it->hash_extra ? ragd_xstrdup(it->hash_extra) : NULL;
-            it->size = (size_t)f->size;
+            it = file_item(r, f);
         }
         in->files_done++;
         in->done_bytes += (size_t)f->size;

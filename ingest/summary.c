@@ -182,6 +182,11 @@ void summary_pre_free(summary_pre *p)
     free(p);
 }
 
+size_t summary_pre_tokens(const summary_pre *p)
+{
+    return p->tokens;
+}
+
 const char *summary_pre_text(const summary_pre *p)
 {
     const char *t = p ? json_string_value(p->summary_text) : NULL;

@@ -114,6 +114,8 @@ summary_pre *summary_prepare(const ingest_doc *d, summary_tokenizer *tok);
 void summary_pre_free(summary_pre *p);
 /* The extractive summary_text ("" when no sentence was chosen). */
 const char *summary_pre_text(const summary_pre *p);
+/* text_count_tokens of d's text. */
+size_t summary_pre_tokens(const summary_pre *p);
 
 /* The text of a document's summary entry (docs/summary.md, "Summary
  * entry"): the summary object's summary_text, then a line

@@ -795,6 +795,16 @@ ragd_status store_doc_put_rows(ragd_store *st, int64_t coll, const store_doc *do
     return rc;
 }
 
+/* text_space_cjk, without decoding text that cannot hold a CJK character
+ * (every one is U+3040 or above: a UTF-8 lead byte of 0xE3 or more), where
+ * it returns a copy of its input. */
+static char *space_cjk(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0xE3) return text_space_cjk(s, n);
+    return ragd_xstrndup(s, n);
+}
+
 static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc *doc,
                                    const store_parent *parents, size_t nparents,
                                    const store_chunk *chunks, size_t nchunks, int64_t *doc_rowid,
@@ -873,8 +883,7 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
         store_release(st, fq);
         goto done;
     }
-    char *ftitle =
-        text_space_cjk(doc->title ? doc->title : "", doc->title ? strlen(doc->title) : 0);
+    char *ftitle = space_cjk(doc->title ? doc->title : "", doc->title ? strlen(doc->title) : 0);
     sqlite3_int64 ord = 0;
     for (size_t i = 0; i < nchunks && rc == RAGD_OK; i++) {
         const store_chunk *c = &chunks[i];
@@ -934,9 +943,9 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
                 break;
             }
         }
-        char *body = text_space_cjk(ctext, clen);
-        char *head = text_space_cjk(c->heading_path ? c->heading_path : "",
-                                    c->heading_path ? strlen(c->heading_path) : 0);
+        char *body = space_cjk(ctext, clen);
+        char *head = space_cjk(c->heading_path ? c->heading_path : "",
+                               c->heading_path ? strlen(c->heading_path) : 0);
         if (st->batch) {
             ragd_array_grow((void **)&st->fts, &st->capfts, st->nfts + 1, sizeof *st->fts);
             st->fts[st->nfts++] = (pending_fts){.rowid = cid,
