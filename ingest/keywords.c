@@ -482,7 +482,7 @@ void kw_terms_free(kw_terms *k)
 }
 
 /* Score the terms (collection IDF or the heuristic's length weight) and
- * list the best MAX_KEYWORDS. Sorts k in place. */
+ * list the best MAX_KEYWORDS. */
 static json_t *kw_score(kw_terms *k, const summary_stats *stats, const self_counts *own, bool coll)
 {
     for (size_t i = 0; i < k->n; i++) {
@@ -496,11 +496,25 @@ static json_t *kw_score(kw_terms *k, const summary_stats *stats, const self_coun
             t->score = tfw * log(1.0 + (double)(chars < 12 ? chars : 12));
         }
     }
-    if (k->n) qsort(k->v, k->n, sizeof *k->v, kw_cmp);
+    /* The best MAX_KEYWORDS in kw_cmp order, as a stable sort's first
+     * MAX_KEYWORDS (an equal term goes after those already kept), without
+     * sorting all the document's terms. */
+    size_t top[MAX_KEYWORDS], nt = 0;
+    for (size_t i = 0; i < k->n; i++) {
+        if (nt == MAX_KEYWORDS && kw_cmp(&k->v[i], &k->v[top[nt - 1]]) >= 0) continue;
+        size_t j = nt < MAX_KEYWORDS ? nt++ : nt - 1;
+        while (j > 0 && kw_cmp(&k->v[i], &k->v[top[j - 1]]) < 0) {
+            top[j] = top[j - 1];
+            j--;
+        }
+        top[j] = i;
+    }
     json_t *arr = json_array();
-    for (size_t i = 0; i < k->n && i < MAX_KEYWORDS; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:f}", "term", k->s[k->v[i].best].text, "score",
-                                             round(k->v[i].score * 1000.0) / 1000.0));
+    for (size_t i = 0; i < nt; i++) {
+        const kw_term *t = &k->v[top[i]];
+        json_array_append_new(arr, json_pack("{s:s,s:f}", "term", k->s[t->best].text, "score",
+                                             round(t->score * 1000.0) / 1000.0));
+    }
     return arr;
 }
 

@@ -75,8 +75,8 @@ kw_terms *kw_collect_porter(const ingest_doc *d, const fts5_tokenizer *tok, Fts5
 void kw_terms_free(kw_terms *k);
 kw_terms *kw_collect_with(const ingest_doc *d, summary_tokenizer *t);
 /* build_keywords with the porter terms already counted (porter may be
- * NULL; when used, it is sorted in place and must then be freed without
- * further use). The same result as build_keywords. */
+ * NULL; when used, its scores are overwritten). The same result as
+ * build_keywords. */
 json_t *build_keywords_pre(const ingest_doc *d, const summary_stats *stats, const self_counts *own,
                            kw_terms *porter, const char **from);
 
