@@ -46,12 +46,15 @@ ragd_status ingest_run_serial(run *r, input_iter *in, ragd_error *err)
     c.gen = r->gen;
     c.breaker = &r->breaker;
     c.tok = tokenizer_or_null();
+    /* Preparing may wait on the network (a remote embedder, an LLM
+     * summary): then the batch is committed before each input, so no
+     * write lock is held across a call; otherwise at its time bound. */
+    bool remote = r->gen || (r->o->embedder && !embedder_is_local(r->o->embedder));
     ragd_status rc = RAGD_OK;
     item *it;
     while (!rc && ingest_next_item(r, in, &it)) {
         ingest_dispatch(r, it);
-        /* A slow input (an LLM call) does not hold the batch open. */
-        if (ingest_batch_stale(r)) rc = ingest_batch_flush(r);
+        if (remote || ingest_batch_stale(r)) rc = ingest_batch_flush(r);
         if (!rc && ingest_needs_work(it)) ingest_prepare(it, &c);
         if (!rc) rc = ingest_commit(r, it, &c);
         ingest_item_free(it);
