@@ -1,10 +1,6 @@
 /* store/store.c — opening the data directory, collections and documents.
  *
- * Every write of a document goes through store_doc_put, which deletes the
- * previous version (FTS rows first: FTS5 has no foreign keys) and inserts the
- * new rows inside one IMMEDIATE transaction, or inside one savepoint of the
- * batch's transaction (store_batch_begin). Readers see either the old or the
- * new document, never a mix.
+ * Every write of a document goes through store_doc_put (store/doc_write.c).
  */
 #include "store/store.h"
 
@@ -36,31 +32,14 @@ typedef struct {
     bool busy; /* handed out, not yet released */
 } cached_stmt;
 
-/* One chunk's FTS5 row, queued in a batch (all strings owned). dropped:
- * the number of the document write (savepoint) that deleted its document
- * again, 0 while it stands. */
-typedef struct {
-    int64_t rowid, doc_rowid, coll;
-    char *title, *head, *body;
-    uint64_t dropped;
-} pending_fts;
-
 struct ragd_store {
     sqlite3 *db;
     char *dir;
     store_pg *pg; /* the PostgreSQL store of record (store/pg.h), or NULL */
     cached_stmt stmts[STMT_CACHE_MAX];
     size_t nstmts;
-    bool batch; /* store_batch_begin opened the current transaction */
-    /* A batch's FTS5 rows, inserted just before its COMMIT: FTS5 writes its
-     * pending terms to disk at every SAVEPOINT once it is part of the
-     * transaction, so per-document savepoints would flush it per document. */
-    pending_fts *fts;
-    size_t nfts, capfts;
-    uint64_t put_seq; /* numbers the batch's document writes */
+    store_write_batch batch; /* store_batch_begin (store/doc_write.c) */
 };
-
-static void fts_truncate(ragd_store *st, size_t from);
 
 int store_prepare(ragd_store *st, const char *sql, sqlite3_stmt **q)
 {
@@ -185,9 +164,7 @@ ragd_status store_exec(ragd_store *st, const char *sql, ragd_error *err)
     return RAGD_OK;
 }
 
-/* store_exec for a statement without rows, through the statement cache
- * (BEGIN, COMMIT, SAVEPOINT ... run for every document). */
-static ragd_status exec_cached(ragd_store *st, const char *sql, ragd_error *err)
+ragd_status store_exec_cached(ragd_store *st, const char *sql, ragd_error *err)
 {
     sqlite3_stmt *q;
     if (store_prepare(st, sql, &q) != SQLITE_OK) return store_exec(st, sql, err);
@@ -204,6 +181,11 @@ static ragd_status exec_cached(ragd_store *st, const char *sql, ragd_error *err)
     }
     store_release(st, q);
     return rc;
+}
+
+store_write_batch *store_write_batch_of(ragd_store *st)
+{
+    return &st->batch;
 }
 
 ragd_status store_savepoint_end(ragd_store *st, const char *name, ragd_status rc, ragd_error *err)
@@ -443,7 +425,7 @@ void store_close(ragd_store *st)
 {
     if (!st) return;
     store_pg_free(st->pg);
-    fts_truncate(st, 0);
+    store_write_batch_free(&st->batch);
     for (size_t i = 0; i < st->nstmts; i++)
         sqlite3_finalize(st->stmts[i].q);
     if (st->db) sqlite3_close_v2(st->db);
@@ -657,413 +639,7 @@ ragd_status store_collection_set_factory(ragd_store *st, int64_t coll, const cha
     return r == SQLITE_DONE ? RAGD_OK : store_sqlite_error(st->db, err, "cannot update collection");
 }
 
-/* --- documents -------------------------------------------------------------- */
-
-ragd_status store_doc_find(ragd_store *st, int64_t coll, const char *key, bool *found,
-                           char hash[65], char **path, ragd_error *err)
-{
-    sqlite3_stmt *q;
-    *found = false;
-    if (path) *path = NULL;
-    if (store_prepare(st,
-                      "SELECT content_hash, path FROM documents WHERE collection_id=? AND "
-                      "doc_key=?",
-                      &q) != SQLITE_OK)
-        return store_sqlite_error(st->db, err, "cannot look up document");
-    sqlite3_bind_int64(q, 1, coll);
-    sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
-    int r = sqlite3_step(q);
-    if (r == SQLITE_ROW) {
-        *found = true;
-        if (hash) snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(q, 0));
-        const unsigned char *p = sqlite3_column_text(q, 1);
-        if (path) *path = ragd_xstrdup(p ? (const char *)p : "");
-    }
-    if (r != SQLITE_ROW && r != SQLITE_DONE) {
-        ragd_status rc = store_sqlite_error(st->db, err, "cannot look up document");
-        store_release(st, q);
-        return rc;
-    }
-    store_release(st, q);
-    return RAGD_OK;
-}
-
-/* Free the queued FTS rows from index `from` on. */
-static void fts_truncate(ragd_store *st, size_t from)
-{
-    for (size_t i = from; i < st->nfts; i++) {
-        free(st->fts[i].title);
-        free(st->fts[i].head);
-        free(st->fts[i].body);
-    }
-    if (from < st->nfts) st->nfts = from;
-    if (!st->nfts) {
-        free(st->fts);
-        st->fts = NULL;
-        st->capfts = 0;
-    }
-}
-
-/* A document written earlier in this batch is deleted (the same id twice
- * in one run): its queued FTS rows go with it. */
-static void fts_drop_doc(ragd_store *st, int64_t coll, const char *key)
-{
-    sqlite3_stmt *q;
-    int64_t id = -1;
-    if (store_prepare(st, "SELECT id FROM documents WHERE collection_id=? AND doc_key=?", &q) !=
-        SQLITE_OK)
-        return;
-    sqlite3_bind_int64(q, 1, coll);
-    sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(q) == SQLITE_ROW) id = sqlite3_column_int64(q, 0);
-    store_release(st, q);
-    for (size_t i = 0; i < st->nfts; i++)
-        if (st->fts[i].doc_rowid == id && !st->fts[i].dropped) st->fts[i].dropped = st->put_seq;
-}
-
-/* Insert the batch's queued FTS rows (then drops the queue). */
-static ragd_status fts_flush(ragd_store *st, ragd_error *err)
-{
-    ragd_status rc = RAGD_OK;
-    if (!st->nfts) return RAGD_OK;
-    sqlite3_stmt *fq;
-    if (store_prepare(st,
-                      "INSERT INTO chunks_fts(rowid, title, heading, body, coll) VALUES "
-                      "(?,?,?,?,'c' || ?)",
-                      &fq) != SQLITE_OK)
-        rc = store_sqlite_error(st->db, err, "cannot index chunk");
-    for (size_t i = 0; !rc && i < st->nfts; i++) {
-        const pending_fts *f = &st->fts[i];
-        if (f->dropped) continue;
-        sqlite3_reset(fq);
-        sqlite3_bind_int64(fq, 1, f->rowid);
-        sqlite3_bind_text(fq, 2, f->title, -1, SQLITE_STATIC);
-        sqlite3_bind_text(fq, 3, f->head, -1, SQLITE_STATIC);
-        sqlite3_bind_text(fq, 4, f->body, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(fq, 5, f->coll);
-        if (sqlite3_step(fq) != SQLITE_DONE)
-            rc = store_sqlite_error(st->db, err, "cannot index chunk");
-    }
-    store_release(st, fq);
-    fts_truncate(st, 0);
-    return rc;
-}
-
-/* Delete the document's FTS rows and the document (cascading to chunks,
- * parents, vectors). Chunk ids of dense-indexed chunks are recorded in
- * deleted_chunks so the vector index can drop them. Inside a transaction. */
-ragd_status store_doc_delete_rows(ragd_store *st, int64_t coll, const char *key, bool *existed,
-                                  ragd_error *err)
-{
-    static const char *const SQL[] = {
-        "INSERT OR IGNORE INTO deleted_chunks(collection_id, chunk_id) "
-        "SELECT d.collection_id, v.chunk_id FROM vectors v JOIN chunks c ON c.id = v.chunk_id "
-        "JOIN documents d ON d.id = c.document_id WHERE d.collection_id=?1 AND d.doc_key=?2",
-        "DELETE FROM chunks_fts WHERE rowid IN (SELECT c.id FROM chunks c JOIN documents d ON "
-        "d.id = c.document_id WHERE d.collection_id=?1 AND d.doc_key=?2)",
-        "DELETE FROM documents WHERE collection_id=?1 AND doc_key=?2",
-    };
-    if (st->nfts) fts_drop_doc(st, coll, key);
-    for (size_t i = 0; i < sizeof SQL / sizeof SQL[0]; i++) {
-        sqlite3_stmt *q;
-        if (store_prepare(st, SQL[i], &q) != SQLITE_OK)
-            return store_sqlite_error(st->db, err, "cannot delete document");
-        sqlite3_bind_int64(q, 1, coll);
-        sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
-        int r = sqlite3_step(q);
-        if (i == 2 && existed && r == SQLITE_DONE) *existed = sqlite3_changes(st->db) > 0;
-        store_release(st, q);
-        if (r != SQLITE_DONE) return store_sqlite_error(st->db, err, "cannot delete document");
-    }
-    return RAGD_OK;
-}
-
-static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc *doc,
-                                   const store_parent *parents, size_t nparents,
-                                   const store_chunk *chunks, size_t nchunks, int64_t *doc_rowid,
-                                   ragd_error *err);
-
-ragd_status store_doc_put_rows(ragd_store *st, int64_t coll, const store_doc *doc,
-                               const store_parent *parents, size_t nparents,
-                               const store_chunk *chunks, size_t nchunks, int64_t *doc_rowid,
-                               ragd_error *err)
-{
-    ragd_status rc =
-        doc->known_new ? RAGD_OK : store_doc_delete_rows(st, coll, doc->key, NULL, err);
-    if (!rc)
-        rc = doc_insert_rows(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
-    return rc;
-}
-
-/* text_space_cjk, without decoding text that cannot hold a CJK character
- * (every one is U+3040 or above: a UTF-8 lead byte of 0xE3 or more), where
- * it returns a copy of its input. */
-static char *space_cjk(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] >= 0xE3) return text_space_cjk(s, n);
-    return ragd_xstrndup(s, n);
-}
-
-static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc *doc,
-                                   const store_parent *parents, size_t nparents,
-                                   const store_chunk *chunks, size_t nchunks, int64_t *doc_rowid,
-                                   ragd_error *err)
-{
-    sqlite3_stmt *q = NULL;
-    ragd_status rc = RAGD_OK;
-    int64_t now = (int64_t)time(NULL);
-    int64_t *parent_ids = NULL;
-    if (store_prepare(st,
-                      "INSERT INTO documents(collection_id, doc_key, source, format, "
-                      "content_hash, title, metadata, summary, text, bytes, tokens, "
-                      "ingested_at, path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                      &q) != SQLITE_OK)
-        return store_sqlite_error(st->db, err, "cannot insert document");
-    sqlite3_bind_int64(q, 1, coll);
-    sqlite3_bind_text(q, 2, doc->key, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 3, doc->source ? doc->source : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 4, doc->format ? doc->format : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 5, doc->content_hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 6, doc->title ? doc->title : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 7, doc->metadata_json ? doc->metadata_json : "{}", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 8, doc->summary_json ? doc->summary_json : "{}", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 9, doc->text, (int)doc->text_len, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 10, (sqlite3_int64)doc->text_len);
-    sqlite3_bind_int64(q, 11, (sqlite3_int64)doc->tokens);
-    sqlite3_bind_int64(q, 12, now);
-    sqlite3_bind_text(q, 13, doc->path ? doc->path : "", -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(q) != SQLITE_DONE) {
-        rc = store_sqlite_error(st->db, err, "cannot insert document");
-        goto done;
-    }
-    store_release(st, q);
-    q = NULL;
-    *doc_rowid = sqlite3_last_insert_rowid(st->db);
-
-    if (nparents) {
-        parent_ids = ragd_xcalloc(nparents, sizeof *parent_ids);
-        if (store_prepare(st,
-                          "INSERT INTO parents(document_id, ord, start, end, heading_path, "
-                          "tokens) VALUES (?,?,?,?,?,?)",
-                          &q) != SQLITE_OK) {
-            rc = store_sqlite_error(st->db, err, "cannot insert parent");
-            goto done;
-        }
-        for (size_t i = 0; i < nparents; i++) {
-            sqlite3_reset(q);
-            sqlite3_bind_int64(q, 1, *doc_rowid);
-            sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
-            sqlite3_bind_int64(q, 3, (sqlite3_int64)parents[i].start);
-            sqlite3_bind_int64(q, 4, (sqlite3_int64)parents[i].end);
-            sqlite3_bind_text(q, 5, parents[i].heading_path ? parents[i].heading_path : "", -1,
-                              SQLITE_STATIC);
-            sqlite3_bind_int64(q, 6, (sqlite3_int64)parents[i].tokens);
-            if (sqlite3_step(q) != SQLITE_DONE) {
-                rc = store_sqlite_error(st->db, err, "cannot insert parent");
-                goto done;
-            }
-            parent_ids[i] = sqlite3_last_insert_rowid(st->db);
-        }
-        store_release(st, q);
-        q = NULL;
-    }
-
-    sqlite3_stmt *fq = NULL;
-    if (store_prepare(st,
-                      "INSERT INTO chunks(document_id, parent_id, ord, start, end, "
-                      "heading_path, header, tokens, text, meta) VALUES "
-                      "(?,?,?,?,?,?,?,?,?,?)",
-                      &q) != SQLITE_OK ||
-        store_prepare(st,
-                      "INSERT INTO chunks_fts(rowid, title, heading, body, coll) VALUES "
-                      "(?,?,?,?,'c' || ?)",
-                      &fq) != SQLITE_OK) {
-        rc = store_sqlite_error(st->db, err, "cannot insert chunk");
-        store_release(st, fq);
-        goto done;
-    }
-    char *ftitle = space_cjk(doc->title ? doc->title : "", doc->title ? strlen(doc->title) : 0);
-    sqlite3_int64 ord = 0;
-    for (size_t i = 0; i < nchunks && rc == RAGD_OK; i++) {
-        const store_chunk *c = &chunks[i];
-        if (c->summary && !c->text) {
-            rc = ragd_error_set(err, RAGD_EINTERNAL, "chunk %zu: a summary entry without text", i);
-            break;
-        }
-        /* The summary entry's own text; every other chunk is a slice. */
-        const char *ctext = c->summary ? c->text : doc->text + c->start;
-        size_t clen = c->summary ? strlen(c->text) : c->end - c->start;
-        if (c->end < c->start || c->end > doc->text_len) {
-            rc = ragd_error_set(err, RAGD_EINTERNAL,
-                                "chunk %zu has offsets %zu..%zu outside the "
-                                "document (%zu bytes)",
-                                i, c->start, c->end, doc->text_len);
-            break;
-        }
-        sqlite3_reset(q);
-        sqlite3_bind_int64(q, 1, *doc_rowid);
-        if (c->parent >= 0 && (size_t)c->parent < nparents)
-            sqlite3_bind_int64(q, 2, parent_ids[c->parent]);
-        else
-            sqlite3_bind_null(q, 2);
-        sqlite3_bind_int64(q, 3, c->summary ? -1 : ord++);
-        sqlite3_bind_int64(q, 4, (sqlite3_int64)c->start);
-        sqlite3_bind_int64(q, 5, (sqlite3_int64)c->end);
-        sqlite3_bind_text(q, 6, c->heading_path ? c->heading_path : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 7, c->header ? c->header : "", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 8, (sqlite3_int64)c->tokens);
-        sqlite3_bind_text(q, 9, ctext, (int)clen, SQLITE_STATIC);
-        sqlite3_bind_text(q, 10,
-                          c->summary     ? STORE_SUMMARY_META
-                          : c->meta_json ? c->meta_json
-                                         : "{}",
-                          -1, SQLITE_STATIC);
-        if (sqlite3_step(q) != SQLITE_DONE) {
-            rc = store_sqlite_error(st->db, err, "cannot insert chunk");
-            break;
-        }
-        int64_t cid = sqlite3_last_insert_rowid(st->db);
-        if (c->vec && doc->vec_dim > 0) {
-            sqlite3_stmt *vq;
-            if (store_prepare(st, "INSERT INTO vectors(chunk_id, model, dim, vec) VALUES (?,?,?,?)",
-                              &vq) != SQLITE_OK) {
-                rc = store_sqlite_error(st->db, err, "cannot store vector");
-                break;
-            }
-            sqlite3_bind_int64(vq, 1, cid);
-            sqlite3_bind_text(vq, 2, doc->vec_model ? doc->vec_model : "", -1, SQLITE_STATIC);
-            sqlite3_bind_int(vq, 3, doc->vec_dim);
-            sqlite3_bind_blob(vq, 4, c->vec, (int)(sizeof(float) * (size_t)doc->vec_dim),
-                              SQLITE_STATIC);
-            int vr = sqlite3_step(vq);
-            store_release(st, vq);
-            if (vr != SQLITE_DONE) {
-                rc = store_sqlite_error(st->db, err, "cannot store vector");
-                break;
-            }
-        }
-        char *body = space_cjk(ctext, clen);
-        char *head = space_cjk(c->heading_path ? c->heading_path : "",
-                               c->heading_path ? strlen(c->heading_path) : 0);
-        if (st->batch) {
-            ragd_array_grow((void **)&st->fts, &st->capfts, st->nfts + 1, sizeof *st->fts);
-            st->fts[st->nfts++] = (pending_fts){.rowid = cid,
-                                                .doc_rowid = *doc_rowid,
-                                                .coll = coll,
-                                                .title = ragd_xstrdup(ftitle),
-                                                .head = head,
-                                                .body = body};
-            continue;
-        }
-        sqlite3_reset(fq);
-        sqlite3_bind_int64(fq, 1, cid);
-        sqlite3_bind_text(fq, 2, ftitle, -1, SQLITE_STATIC);
-        sqlite3_bind_text(fq, 3, head, -1, SQLITE_STATIC);
-        sqlite3_bind_text(fq, 4, body, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(fq, 5, coll);
-        if (sqlite3_step(fq) != SQLITE_DONE)
-            rc = store_sqlite_error(st->db, err, "cannot index chunk");
-        sqlite3_reset(fq);
-        free(body);
-        free(head);
-    }
-    free(ftitle);
-    store_release(st, fq);
-done:
-    store_release(st, q);
-    free(parent_ids);
-    return rc;
-}
-
-ragd_status store_doc_put(ragd_store *st, int64_t coll, const store_doc *doc,
-                          const store_parent *parents, size_t nparents, const store_chunk *chunks,
-                          size_t nchunks, int64_t *doc_rowid, ragd_error *err)
-{
-    if (st->pg)
-        return store_pg_doc_put(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
-    if (st->batch) {
-        /* One savepoint of the batch's transaction: a failure rolls back
-         * this document's rows only. */
-        if (sqlite3_get_autocommit(st->db))
-            return ragd_error_set(err, RAGD_ESTORE,
-                                  "the batch's transaction was rolled back by an earlier error");
-        size_t nfts = st->nfts;
-        uint64_t seq = ++st->put_seq;
-        ragd_status rc = exec_cached(st, "SAVEPOINT doc_put", err);
-        if (rc) return rc;
-        rc = store_doc_put_rows(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
-        if (!rc) rc = exec_cached(st, "RELEASE doc_put", err);
-        if (rc) {
-            if (!sqlite3_get_autocommit(st->db)) {
-                exec_cached(st, "ROLLBACK TO doc_put", NULL);
-                exec_cached(st, "RELEASE doc_put", NULL);
-            }
-            /* This write's rows go; an old version it deleted (written
-             * earlier in the batch) is back, and so are its rows. */
-            fts_truncate(st, nfts < st->nfts ? nfts : st->nfts);
-            for (size_t i = 0; i < st->nfts; i++)
-                if (st->fts[i].dropped == seq) st->fts[i].dropped = 0;
-        }
-        return rc;
-    }
-    ragd_status rc = exec_cached(st, "BEGIN IMMEDIATE", err);
-    if (rc) return rc;
-    rc = store_doc_put_rows(st, coll, doc, parents, nparents, chunks, nchunks, doc_rowid, err);
-    if (!rc) rc = exec_cached(st, "COMMIT", err);
-    if (rc) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
-}
-
-ragd_status store_batch_begin(ragd_store *st, ragd_error *err)
-{
-    if (st->pg || st->batch) return RAGD_OK;
-    ragd_status rc = exec_cached(st, "BEGIN IMMEDIATE", err);
-    if (!rc) st->batch = true;
-    return rc;
-}
-
-bool store_batch_active(ragd_store *st)
-{
-    return st->batch && !sqlite3_get_autocommit(st->db);
-}
-
-ragd_status store_batch_commit(ragd_store *st, ragd_error *err)
-{
-    if (!st->batch) return RAGD_OK;
-    st->batch = false;
-    if (sqlite3_get_autocommit(st->db)) {
-        fts_truncate(st, 0);
-        return ragd_error_set(err, RAGD_ESTORE,
-                              "the batch's transaction was rolled back by an earlier error; "
-                              "its documents were not stored");
-    }
-    ragd_status rc = fts_flush(st, err);
-    if (!rc) rc = exec_cached(st, "COMMIT", err);
-    if (rc) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
-}
-
-void store_batch_rollback(ragd_store *st)
-{
-    fts_truncate(st, 0);
-    if (!st->batch) return;
-    st->batch = false;
-    if (!sqlite3_get_autocommit(st->db)) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-ragd_status store_doc_delete(ragd_store *st, int64_t coll, const char *key, ragd_error *err)
-{
-    if (st->pg) return store_pg_doc_delete(st, coll, key, err);
-    ragd_status rc = store_exec(st, "BEGIN IMMEDIATE", err);
-    if (rc) return rc;
-    bool existed = false;
-    rc = store_doc_delete_rows(st, coll, key, &existed, err);
-    if (!rc && !existed) rc = ragd_error_set(err, RAGD_ENOTFOUND, "no document '%s'", key);
-    if (!rc) rc = store_exec(st, "COMMIT", err);
-    if (rc) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
-}
+/* --- documents (the write path is in store/doc_write.c) ---------------------- */
 
 ragd_status store_counts(ragd_store *st, int64_t coll, int64_t *docs, int64_t *chunks,
                          ragd_error *err)

@@ -15,6 +15,21 @@
 #include "store/pg.h"
 #include "store/store.h"
 
+/* A connection's write batch (store_batch_begin, store/doc_write.c); it
+ * lives in the ragd_store. */
+typedef struct store_pending_fts store_pending_fts;
+typedef struct {
+    bool open;              /* store_batch_begin opened the current transaction */
+    store_pending_fts *fts; /* the batch's FTS5 rows, inserted before COMMIT */
+    size_t nfts, capfts;
+    uint64_t put_seq; /* numbers the batch's document writes */
+} store_write_batch;
+store_write_batch *store_write_batch_of(ragd_store *st);
+void store_write_batch_free(store_write_batch *b);
+/* store_exec for a statement without rows, through the statement cache
+ * (BEGIN, COMMIT, SAVEPOINT ... run for every document). */
+ragd_status store_exec_cached(ragd_store *st, const char *sql, ragd_error *err);
+
 /* Collection settings as stored (compact JSON, sorted keys; malloc'd) and
  * back (unspecified fields get the defaults). */
 char *store_settings_to_json(const ragd_settings *s);
