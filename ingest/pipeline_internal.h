@@ -132,8 +132,8 @@ typedef struct {
     bool have_doc;
     chunk_list cl;
     summary_pre *pre_summary; /* the summary's statistics-free part (ingest/summary.h) */
-    bool entry;          /* store a summary entry (its vector follows the chunks' in vecs) */
-    float *vecs;         /* (cl.n + entry) * dim floats, or NULL without an embedder */
+    bool entry;               /* store a summary entry (its vector follows the chunks' in vecs) */
+    float *vecs;              /* (cl.n + entry) * dim floats, or NULL without an embedder */
     int dim;
     char (*miss_hash)[65]; /* texts the cache did not have: the writer adds them */
     float *miss_vecs;
