@@ -116,6 +116,7 @@ char *text_fold(const char *s, size_t n, bool strip_marks, size_t *out_len)
 
 bool text_is_cjk(int32_t cp)
 {
+    if (cp < 0x3040) return false;
     return (cp >= 0x3040 && cp <= 0x30FF) ||   /* hiragana, katakana */
            (cp >= 0x3400 && cp <= 0x4DBF) ||   /* CJK ext A */
            (cp >= 0x4E00 && cp <= 0x9FFF) ||   /* CJK unified */
@@ -125,9 +126,33 @@ bool text_is_cjk(int32_t cp)
            (cp >= 0x31F0 && cp <= 0x31FF);     /* katakana ext */
 }
 
+/* ASCII classes, the fast path of the segmenters: C_WORD is isalnum, C_DIGIT
+ * isdigit, C_SPACE is_space (' ', \t..\r) and C_PLAIN what text_sentences
+ * passes over without a look (not space, newline or . ! ?). */
+enum { C_WORD = 1, C_DIGIT = 2, C_SPACE = 4, C_PLAIN = 8 };
+
+static const unsigned char ASCII_CLASS[128] = {
+#define W_ (C_WORD | C_PLAIN)
+#define D_ (C_WORD | C_DIGIT | C_PLAIN)
+#define P_ C_PLAIN
+#define S_ C_SPACE
+    P_, P_, P_, P_, P_, P_, P_, P_, P_, S_, S_, S_, S_, S_, P_, P_, /* 0x00 (\n is S_, handled first) */
+    P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, /* 0x10 */
+    S_, 0,  P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, 0,  P_, /* ' ' ! .. . / */
+    D_, D_, D_, D_, D_, D_, D_, D_, D_, D_, P_, P_, P_, P_, P_, 0,  /* 0-9 .. ? */
+    P_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, /* @ A-O */
+    W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, P_, P_, P_, P_, P_, /* P-Z .. _ */
+    P_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, /* ` a-o */
+    W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, P_, P_, P_, P_, P_, /* p-z .. DEL */
+#undef W_
+#undef D_
+#undef P_
+#undef S_
+};
+
 static bool is_wordchar(int32_t cp)
 {
-    if (cp < 0x80) return isalnum(cp) != 0;
+    if (cp < 0x80) return (ASCII_CLASS[cp] & C_WORD) != 0;
     switch (utf8proc_category(cp)) {
     case UTF8PROC_CATEGORY_LU:
     case UTF8PROC_CATEGORY_LL:
@@ -148,7 +173,7 @@ static bool is_wordchar(int32_t cp)
 
 static bool is_space(int32_t cp)
 {
-    if (cp < 0x80) return cp == ' ' || (cp >= '\t' && cp <= '\r');
+    if (cp < 0x80) return (ASCII_CLASS[cp] & C_SPACE) != 0;
     utf8proc_category_t c = utf8proc_category(cp);
     return c == UTF8PROC_CATEGORY_ZS || c == UTF8PROC_CATEGORY_ZL || c == UTF8PROC_CATEGORY_ZP ||
            cp == 0x200B || cp == 0xFEFF;
@@ -156,13 +181,18 @@ static bool is_space(int32_t cp)
 
 static bool is_digit_cp(int32_t cp)
 {
-    return cp < 0x80 ? isdigit(cp) != 0 : utf8proc_category(cp) == UTF8PROC_CATEGORY_ND;
+    return cp < 0x80 ? (ASCII_CLASS[cp] & C_DIGIT) != 0
+                     : utf8proc_category(cp) == UTF8PROC_CATEGORY_ND;
 }
 
 /* Decode leniently: invalid bytes count as one-byte U+FFFD so segmentation
  * never loops or reads past the end, even on unchecked input. */
-static size_t dec(const char *s, size_t n, size_t i, int32_t *cp)
+static inline size_t dec(const char *s, size_t n, size_t i, int32_t *cp)
 {
+    if ((unsigned char)s[i] < 0x80) {
+        *cp = (unsigned char)s[i];
+        return 1;
+    }
     size_t l = text_decode(s, n, i, cp);
     if (!l) {
         *cp = 0xFFFD;
@@ -171,8 +201,9 @@ static size_t dec(const char *s, size_t n, size_t i, int32_t *cp)
     return l;
 }
 
-/* Advance from i over one extended grapheme cluster; return its end. */
-static size_t grapheme_end(const char *s, size_t n, size_t i)
+/* grapheme_end without the fast path: utf8proc's rules, code point by
+ * code point. */
+static size_t grapheme_end_slow(const char *s, size_t n, size_t i)
 {
     int32_t state = 0, prev, cp;
     size_t l = dec(s, n, i, &prev);
@@ -184,6 +215,21 @@ static size_t grapheme_end(const char *s, size_t n, size_t i)
         i += l;
     }
     return i;
+}
+
+/* Advance from i over one extended grapheme cluster; return its end.
+ * Fast path: an ASCII character followed by an ASCII character (or the end)
+ * is a cluster of its own, CR LF aside (UAX #29: no ASCII character is
+ * Extend, SpacingMark, Prepend, ZWJ, Hangul or regional indicator, so only
+ * GB3 keeps two of them together); tests/unit_text.c pins it against
+ * utf8proc. */
+static inline size_t grapheme_end(const char *s, size_t n, size_t i)
+{
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x80 && (i + 1 >= n || ((unsigned char)s[i + 1] < 0x80 &&
+                                    !(c == '\r' && s[i + 1] == '\n'))))
+        return i + 1;
+    return grapheme_end_slow(s, n, i);
 }
 
 size_t text_grapheme_floor(const char *s, size_t n, size_t pos)
@@ -239,6 +285,11 @@ size_t text_words(const char *s, size_t n, ragd_span **out)
     spans sp = {0};
     size_t i = 0;
     while (i < n) {
+        unsigned char c0 = (unsigned char)s[i];
+        if (c0 < 0x80 && !(ASCII_CLASS[c0] & C_WORD)) {
+            i = grapheme_end(s, n, i); /* as below, without the decoding */
+            continue;
+        }
         int32_t cp;
         size_t l = dec(s, n, i, &cp);
         if (text_is_cjk(cp)) {
@@ -257,6 +308,12 @@ size_t text_words(const char *s, size_t n, ragd_span **out)
         bool digit = is_digit_cp(cp);
         i += l;
         while (i < n) {
+            unsigned char c = (unsigned char)s[i];
+            if (c < 0x80 && (ASCII_CLASS[c] & C_WORD)) { /* ASCII letter or digit */
+                digit = (ASCII_CLASS[c] & C_DIGIT) != 0;
+                i++;
+                continue;
+            }
             l = dec(s, n, i, &cp);
             if (text_is_cjk(cp)) break;
             if (is_wordchar(cp)) {
@@ -286,10 +343,28 @@ size_t text_words(const char *s, size_t n, ragd_span **out)
 
 /* --- tokens ----------------------------------------------------------------- */
 
-static void token_scan(const char *s, size_t n, size_t *count, spans *starts)
+/* Growable offsets (token starts). */
+typedef struct {
+    size_t *v;
+    size_t n, cap;
+} offsets;
+
+static inline void offsets_push(offsets *o, size_t pos)
 {
-    size_t i = 0, c = 0;
+    if (o->n == o->cap) ragd_array_grow((void **)&o->v, &o->cap, o->n + 1, sizeof *o->v);
+    o->v[o->n++] = pos;
+}
+
+/* Count the tokens of s[0..n) and, with starts, record where each begins. */
+static size_t token_scan(const char *s, size_t n, offsets *starts)
+{
+    size_t i = 0, count = 0;
     while (i < n) {
+        unsigned char c0 = (unsigned char)s[i];
+        if (c0 < 0x80 && (ASCII_CLASS[c0] & C_SPACE)) {
+            i++;
+            continue;
+        }
         int32_t cp;
         size_t l = dec(s, n, i, &cp);
         if (is_space(cp)) {
@@ -297,45 +372,47 @@ static void token_scan(const char *s, size_t n, size_t *count, spans *starts)
             continue;
         }
         if (text_is_cjk(cp) || !is_wordchar(cp)) {
-            size_t e = grapheme_end(s, n, i);
-            if (starts) spans_push(starts, i, e);
-            c++;
-            i = e;
+            if (starts) offsets_push(starts, i);
+            count++;
+            i = grapheme_end(s, n, i);
             continue;
         }
         /* A word: one token per started group of 6 code points. */
         size_t k = 0;
         while (i < n) {
-            l = dec(s, n, i, &cp);
-            if (!is_wordchar(cp) || text_is_cjk(cp)) break;
+            unsigned char b = (unsigned char)s[i];
+            if (b < 0x80) {
+                if (!(ASCII_CLASS[b] & C_WORD)) break;
+                l = 1;
+            } else {
+                l = dec(s, n, i, &cp);
+                if (!is_wordchar(cp) || text_is_cjk(cp)) break;
+            }
             if (k % 6 == 0) {
-                if (starts) spans_push(starts, i, i + l);
-                c++;
+                if (starts) offsets_push(starts, i);
+                count++;
             }
             k++;
             i += l;
         }
     }
-    *count = c;
+    return count;
 }
 
 size_t text_count_tokens(const char *s, size_t n)
 {
-    size_t c;
-    token_scan(s, n, &c, NULL);
-    return c;
+    return token_scan(s, n, NULL);
 }
 
 size_t text_token_starts(const char *s, size_t n, size_t **out)
 {
-    size_t c;
-    spans sp = {0};
-    token_scan(s, n, &c, &sp);
-    size_t *v = c ? ragd_xmalloc(c * sizeof *v) : NULL;
-    for (size_t k = 0; k < c; k++)
-        v[k] = sp.v[k].start;
-    free(sp.v);
-    *out = v;
+    offsets o = {0};
+    size_t c = token_scan(s, n, &o);
+    if (!c) {
+        free(o.v);
+        o.v = NULL;
+    }
+    *out = o.v;
     return c;
 }
 
@@ -429,6 +506,16 @@ size_t text_sentences(const char *s, size_t n, ragd_span **out)
         }                                                                                          \
     } while (0)
     while (i < n) {
+        unsigned char c0 = (unsigned char)s[i];
+        if (c0 < 0x80 && (ASCII_CLASS[c0] & C_PLAIN)) { /* as below, without the decoding */
+            if (start == SIZE_MAX) start = i;
+            i = grapheme_end(s, n, i);
+            continue;
+        }
+        if (c0 < 0x80 && c0 != '\n' && (ASCII_CLASS[c0] & C_SPACE)) {
+            i++;
+            continue;
+        }
         size_t l = dec(s, n, i, &cp);
         if (cp == '\n') {
             /* Blank line, Markdown block start, or a line that was itself a

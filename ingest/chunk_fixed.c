@@ -21,6 +21,7 @@
  * long and the parent chunker uses it for parents and for their children.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -38,14 +39,6 @@ typedef struct {
     size_t n, cap;
 } cuts;
 
-static void cut_add(cuts *c, size_t pos, int prio)
-{
-    ragd_array_grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v);
-    c->v[c->n].pos = pos;
-    c->v[c->n].prio = prio;
-    c->n++;
-}
-
 static int cut_cmp(const void *a, const void *b)
 {
     const cut *x = a, *y = b;
@@ -53,30 +46,71 @@ static int cut_cmp(const void *a, const void *b)
     return y->prio - x->prio; /* higher priority first at the same position */
 }
 
+/* Append one block's cuts in order: its start, then the merge of its line,
+ * sentence and word starts (each list ascending), one cut per position with
+ * the highest priority there. A lower-priority duplicate never changes a
+ * window (the walk takes the first cut of the highest priority at a
+ * position), so keeping one is the same as keeping all. */
+static void block_cuts(cuts *c, size_t bstart, const size_t *lines, size_t nl, const ragd_span *sen,
+                       size_t ns, const ragd_span *words, size_t nw)
+{
+    ragd_array_grow((void **)&c->v, &c->cap, c->n + 1 + nl + ns + nw, sizeof *c->v);
+    cut *o = c->v + c->n;
+    size_t m = 0;
+    o[m++] = (cut){bstart, CUT_BLOCK};
+    size_t a = 0, b = 1, w = 1; /* sentence 0 and word 0 start the block's text */
+    for (;;) {
+        size_t pl = a < nl ? lines[a] : SIZE_MAX;
+        size_t ps = b < ns ? bstart + sen[b].start : SIZE_MAX;
+        size_t pw = w < nw ? bstart + words[w].start : SIZE_MAX;
+        size_t p = pl < ps ? pl : ps;
+        if (pw < p) p = pw;
+        if (p == SIZE_MAX) break;
+        int prio = p == pl ? CUT_LINE : p == ps ? CUT_SENTENCE : CUT_WORD;
+        if (p == pl) a++;
+        if (p == ps) b++;
+        if (p == pw) w++;
+        if (o[m - 1].pos == p) {
+            if (prio > o[m - 1].prio) o[m - 1].prio = prio;
+        } else {
+            o[m++] = (cut){p, prio};
+        }
+    }
+    c->n += m;
+}
+
 /* Collect allowed cut positions (a cut at p means a chunk may end before p
- * and the next begin at p). */
+ * and the next begin at p), sorted by position: blocks come in text order,
+ * so their cuts are appended in order (checked; sorted otherwise). */
 static void collect_cuts(const ingest_doc *d, cuts *c)
 {
+    size_t *lines = NULL, lcap = 0;
     for (size_t b = 0; b < d->nblocks; b++) {
         const ingest_block *bl = &d->blocks[b];
-        cut_add(c, bl->start, CUT_BLOCK);
+        size_t nl = 0;
         if (bl->kind == BLOCK_CODE || bl->kind == BLOCK_TABLE || bl->kind == BLOCK_LIST) {
             for (size_t i = bl->start; i < bl->end; i++)
-                if (d->text[i] == '\n' && i + 1 < bl->end) cut_add(c, i + 1, CUT_LINE);
+                if (d->text[i] == '\n' && i + 1 < bl->end) {
+                    ragd_array_grow((void **)&lines, &lcap, nl + 1, sizeof *lines);
+                    lines[nl++] = i + 1;
+                }
         }
-        if (bl->kind == BLOCK_CODE || bl->kind == BLOCK_TABLE || bl->kind == BLOCK_HEADING)
-            continue;
-        ragd_span *sp = NULL;
-        size_t ns = text_sentences(d->text + bl->start, bl->end - bl->start, &sp);
-        for (size_t k = 1; k < ns; k++)
-            cut_add(c, bl->start + sp[k].start, CUT_SENTENCE);
+        ragd_span *sp = NULL, *wp = NULL;
+        size_t ns = 0, nw = 0;
+        if (bl->kind != BLOCK_CODE && bl->kind != BLOCK_TABLE && bl->kind != BLOCK_HEADING) {
+            ns = text_sentences(d->text + bl->start, bl->end - bl->start, &sp);
+            nw = text_words(d->text + bl->start, bl->end - bl->start, &wp);
+        }
+        block_cuts(c, bl->start, lines, nl, sp, ns, wp, nw);
         free(sp);
-        size_t nw = text_words(d->text + bl->start, bl->end - bl->start, &sp);
-        for (size_t k = 1; k < nw; k++)
-            cut_add(c, bl->start + sp[k].start, CUT_WORD);
-        free(sp);
+        free(wp);
     }
-    if (c->n) qsort(c->v, c->n, sizeof *c->v, cut_cmp);
+    free(lines);
+    for (size_t k = 1; k < c->n; k++)
+        if (cut_cmp(&c->v[k - 1], &c->v[k]) > 0) {
+            qsort(c->v, c->n, sizeof *c->v, cut_cmp);
+            break;
+        }
 }
 
 /* Index of the first token start >= pos. */
@@ -146,13 +180,14 @@ static size_t trim_end(const char *t, size_t start, size_t e)
  * (text_count_tokens), which is what budgets and the stored count use. A
  * chunk that starts inside a word (a grapheme cut in a long run) can count
  * one more than the document's token starts it spans. */
-static void emit(chunk_list *out, const ingest_doc *d, size_t s, size_t e, const char *heading_path)
+static void emit(chunk_list *out, const ingest_doc *d, size_t s, size_t e, size_t tokens,
+                 const char *heading_path)
 {
     ragd_array_grow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v);
     chunk *c = &out->v[out->n++];
     c->start = s;
     c->end = e;
-    c->tokens = text_count_tokens(d->text + s, e - s);
+    c->tokens = tokens; /* text_count_tokens(d->text + s, e - s) */
     c->parent = -1;
     c->heading_path = ragd_xstrdup(heading_path);
     ragd_buf h = RAGD_BUF_INIT;
@@ -261,7 +296,7 @@ size_t chunk_trim_end(const char *t, size_t start, size_t e)
 
 void chunk_emit(chunk_list *out, const chunk_ctx *cx, size_t s, size_t e, int parent)
 {
-    emit(out, cx->d, s, e, path_at(cx->d, e));
+    emit(out, cx->d, s, e, text_count_tokens(cx->d->text + s, e - s), path_at(cx->d, e));
     out->v[out->n - 1].parent = parent;
 }
 
@@ -326,11 +361,13 @@ void chunk_windows(const chunk_ctx *cx, size_t start, size_t end, size_t max, si
          * start fell inside a grapheme) may count one token more on its own
          * than the token starts it spans: shorten it by graphemes until it
          * fits (a single grapheme always stays). Found by fuzz_chunk_fixed. */
-        while (e > pos && text_count_tokens(t + pos, e - pos) > max) {
+        size_t etok = text_count_tokens(t + pos, e - pos);
+        while (e > pos && etok > max) {
             size_t g = text_grapheme_floor(t, d->len, e - 1);
             if (g <= pos) break;
             wend = g;
             e = trim_end(t, pos, wend);
+            etok = text_count_tokens(t + pos, e - pos);
         }
         if (overlapped && e <= prev_e) {
             /* From the overlap start the best cut is no further than the
@@ -345,7 +382,7 @@ void chunk_windows(const chunk_ctx *cx, size_t start, size_t end, size_t max, si
             pos = skip_space(t, wend > pos ? wend : pos + 1, send);
             continue;
         }
-        emit(out, d, pos, e, path_at(d, e));
+        emit(out, d, pos, e, etok, path_at(d, e));
         out->v[out->n - 1].parent = parent;
         if (wend >= send) break;
         size_t next = wend;
