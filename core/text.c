@@ -128,10 +128,11 @@ bool text_is_cjk(int32_t cp)
 
 /* ASCII classes, the fast path of the segmenters: C_WORD is isalnum, C_DIGIT
  * isdigit, C_SPACE is_space (' ', \t..\r) and C_PLAIN what text_sentences
- * passes over without a look (not space, newline or . ! ?). */
+ * passes over without a look (not space, newline or . ! ?). Bytes from 0x80
+ * on have no class, so `ASCII_CLASS[b] & C_X` also tests b < 0x80. */
 enum { C_WORD = 1, C_DIGIT = 2, C_SPACE = 4, C_PLAIN = 8 };
 
-static const unsigned char ASCII_CLASS[128] = {
+static const unsigned char ASCII_CLASS[256] = { /* 0 from 0x80 on */
 #define W_ (C_WORD | C_PLAIN)
 #define D_ (C_WORD | C_DIGIT | C_PLAIN)
 #define P_ C_PLAIN
@@ -187,6 +188,11 @@ static bool is_digit_cp(int32_t cp)
 
 /* Decode leniently: invalid bytes count as one-byte U+FFFD so segmentation
  * never loops or reads past the end, even on unchecked input. */
+static inline unsigned cls(const char *s, size_t i)
+{
+    return ASCII_CLASS[(unsigned char)s[i]];
+}
+
 static inline size_t dec(const char *s, size_t n, size_t i, int32_t *cp)
 {
     if ((unsigned char)s[i] < 0x80) {
@@ -308,9 +314,10 @@ size_t text_words(const char *s, size_t n, ragd_span **out)
         bool digit = is_digit_cp(cp);
         i += l;
         while (i < n) {
-            unsigned char c = (unsigned char)s[i];
-            if (c < 0x80 && (ASCII_CLASS[c] & C_WORD)) { /* ASCII letter or digit */
-                digit = (ASCII_CLASS[c] & C_DIGIT) != 0;
+            if (cls(s, i) & C_WORD) { /* a run of ASCII letters and digits */
+                while (i + 1 < n && (cls(s, i + 1) & C_WORD))
+                    i++;
+                digit = (cls(s, i) & C_DIGIT) != 0;
                 i++;
                 continue;
             }
@@ -346,12 +353,23 @@ size_t text_words(const char *s, size_t n, ragd_span **out)
 /* Growable offsets (token starts). */
 typedef struct {
     size_t *v;
+    unsigned char *unit; /* with_units: 1 where a token begins a unit */
     size_t n, cap;
+    bool with_units;
 } offsets;
 
-static inline void offsets_push(offsets *o, size_t pos)
+static void offsets_grow(offsets *o)
 {
-    if (o->n == o->cap) ragd_array_grow((void **)&o->v, &o->cap, o->n + 1, sizeof *o->v);
+    size_t nc = o->cap ? o->cap * 2 : 64;
+    o->v = ragd_xrealloc(o->v, nc * sizeof *o->v);
+    if (o->with_units) o->unit = ragd_xrealloc(o->unit, nc);
+    o->cap = nc;
+}
+
+static inline void offsets_push(offsets *o, size_t pos, bool unit)
+{
+    if (o->n == o->cap) offsets_grow(o);
+    if (o->with_units) o->unit[o->n] = unit;
     o->v[o->n++] = pos;
 }
 
@@ -360,8 +378,7 @@ static size_t token_scan(const char *s, size_t n, offsets *starts)
 {
     size_t i = 0, count = 0;
     while (i < n) {
-        unsigned char c0 = (unsigned char)s[i];
-        if (c0 < 0x80 && (ASCII_CLASS[c0] & C_SPACE)) {
+        if (cls(s, i) & C_SPACE) {
             i++;
             continue;
         }
@@ -372,7 +389,7 @@ static size_t token_scan(const char *s, size_t n, offsets *starts)
             continue;
         }
         if (text_is_cjk(cp) || !is_wordchar(cp)) {
-            if (starts) offsets_push(starts, i);
+            if (starts) offsets_push(starts, i, true);
             count++;
             i = grapheme_end(s, n, i);
             continue;
@@ -383,13 +400,26 @@ static size_t token_scan(const char *s, size_t n, offsets *starts)
             unsigned char b = (unsigned char)s[i];
             if (b < 0x80) {
                 if (!(ASCII_CLASS[b] & C_WORD)) break;
-                l = 1;
+                /* A run of ASCII letters and digits: code points are bytes. */
+                size_t j = i + 1;
+                while (j < n && (cls(s, j) & C_WORD))
+                    j++;
+                size_t first = (6 - k % 6) % 6; /* run offset of the next k % 6 == 0 */
+                if (first < j - i) {
+                    if (starts)
+                        for (size_t q = i + first; q < j; q += 6)
+                            offsets_push(starts, q, q == i && k == 0);
+                    count += (j - i - first + 5) / 6;
+                }
+                k += j - i;
+                i = j;
+                continue;
             } else {
                 l = dec(s, n, i, &cp);
                 if (!is_wordchar(cp) || text_is_cjk(cp)) break;
             }
             if (k % 6 == 0) {
-                if (starts) offsets_push(starts, i);
+                if (starts) offsets_push(starts, i, k == 0);
                 count++;
             }
             k++;
@@ -413,6 +443,21 @@ size_t text_token_starts(const char *s, size_t n, size_t **out)
         o.v = NULL;
     }
     *out = o.v;
+    return c;
+}
+
+size_t text_token_units(const char *s, size_t n, size_t **out, unsigned char **unit)
+{
+    offsets o = {.with_units = true};
+    size_t c = token_scan(s, n, &o);
+    if (!c) {
+        free(o.v);
+        free(o.unit);
+        o.v = NULL;
+        o.unit = NULL;
+    }
+    *out = o.v;
+    *unit = o.unit;
     return c;
 }
 
@@ -506,13 +551,16 @@ size_t text_sentences(const char *s, size_t n, ragd_span **out)
         }                                                                                          \
     } while (0)
     while (i < n) {
-        unsigned char c0 = (unsigned char)s[i];
-        if (c0 < 0x80 && (ASCII_CLASS[c0] & C_PLAIN)) { /* as below, without the decoding */
+        unsigned c0 = cls(s, i);
+        if (c0 & C_PLAIN) { /* as below, without the decoding */
             if (start == SIZE_MAX) start = i;
+            /* Each plain character before another ASCII one is a cluster. */
+            while (i + 1 < n && (cls(s, i + 1) & C_PLAIN))
+                i++;
             i = grapheme_end(s, n, i);
             continue;
         }
-        if (c0 < 0x80 && c0 != '\n' && (ASCII_CLASS[c0] & C_SPACE)) {
+        if ((c0 & C_SPACE) && s[i] != '\n') {
             i++;
             continue;
         }

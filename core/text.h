@@ -77,6 +77,15 @@ size_t text_count_tokens(const char *s, size_t n);
  * text_count_tokens, in order). Returns the count. */
 size_t text_token_starts(const char *s, size_t n, size_t **out);
 
+/* text_token_starts, plus (*unit, malloc'd, one byte per token) whether
+ * each token begins a unit of the count — a word run, a CJK character, a
+ * symbol cluster — rather than continuing a word (the 7th, 13th, ... code
+ * point of a long word). Counting restarts cleanly at a unit: for a token
+ * start p that is a unit and any code point boundary e >= p,
+ * text_count_tokens(s + p, e - p) is the number of token starts in [p, e).
+ * The chunkers use this to count a window without scanning it again. */
+size_t text_token_units(const char *s, size_t n, size_t **out, unsigned char **unit);
+
 /* Largest grapheme-cluster boundary <= pos (0 and n are boundaries). */
 size_t text_grapheme_floor(const char *s, size_t n, size_t pos);
 

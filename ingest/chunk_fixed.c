@@ -257,7 +257,7 @@ void chunk_ctx_init(chunk_ctx *cx, const ingest_doc *d)
 {
     memset(cx, 0, sizeof *cx);
     cx->d = d;
-    cx->nt = text_token_starts(d->text, d->len, &cx->ts);
+    cx->nt = text_token_units(d->text, d->len, &cx->ts, &cx->unit);
     cuts c = {0};
     collect_cuts(d, &c);
     cx->cuts = c.v;
@@ -269,6 +269,7 @@ void chunk_ctx_init(chunk_ctx *cx, const ingest_doc *d)
 void chunk_ctx_free(chunk_ctx *cx)
 {
     free(cx->ts);
+    free(cx->unit);
     free(cx->cuts);
     free(cx->secs);
     memset(cx, 0, sizeof *cx);
@@ -284,6 +285,14 @@ size_t chunk_tokens_between(const chunk_ctx *cx, size_t s, size_t e)
     return e > s ? tok_index(cx->ts, cx->nt, e) - tok_index(cx->ts, cx->nt, s) : 0;
 }
 
+size_t chunk_count_tokens(const chunk_ctx *cx, size_t s, size_t e)
+{
+    if (e <= s) return 0;
+    size_t ti = tok_index(cx->ts, cx->nt, s);
+    if (ti < cx->nt && cx->ts[ti] == s && cx->unit[ti]) return tok_index(cx->ts, cx->nt, e) - ti;
+    return text_count_tokens(cx->d->text + s, e - s);
+}
+
 size_t chunk_skip_space(const char *t, size_t i, size_t end)
 {
     return skip_space(t, i, end);
@@ -296,7 +305,7 @@ size_t chunk_trim_end(const char *t, size_t start, size_t e)
 
 void chunk_emit(chunk_list *out, const chunk_ctx *cx, size_t s, size_t e, int parent)
 {
-    emit(out, cx->d, s, e, text_count_tokens(cx->d->text + s, e - s), path_at(cx->d, e));
+    emit(out, cx->d, s, e, chunk_count_tokens(cx, s, e), path_at(cx->d, e));
     out->v[out->n - 1].parent = parent;
 }
 
@@ -361,13 +370,13 @@ void chunk_windows(const chunk_ctx *cx, size_t start, size_t end, size_t max, si
          * start fell inside a grapheme) may count one token more on its own
          * than the token starts it spans: shorten it by graphemes until it
          * fits (a single grapheme always stays). Found by fuzz_chunk_fixed. */
-        size_t etok = text_count_tokens(t + pos, e - pos);
+        size_t etok = chunk_count_tokens(cx, pos, e);
         while (e > pos && etok > max) {
             size_t g = text_grapheme_floor(t, d->len, e - 1);
             if (g <= pos) break;
             wend = g;
             e = trim_end(t, pos, wend);
-            etok = text_count_tokens(t + pos, e - pos);
+            etok = chunk_count_tokens(cx, pos, e);
         }
         if (overlapped && e <= prev_e) {
             /* From the overlap start the best cut is no further than the
