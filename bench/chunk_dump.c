@@ -226,32 +226,32 @@ static uint64_t rnd(uint64_t *s)
 }
 
 static const char *const PIECES[] = {
-    "a",  "word", "The", "e.g.", "Dr.", "3.14", "1,000", "don't", "x", " ", " ", " ", "  ", "\n",
+    "a", "word", "The", "e.g.", "Dr.", "3.14", "1,000", "don't", "x", " ", " ", " ", "  ", "\n",
     "\n\n", "\r\n", "\r", "\t", ". ", "! ", "? ", "?! ", "... ", "\xE2\x80\xA6 ", /* … */
-    "\xE3\x80\x82",                       /* 。 */
-    "\xEF\xBC\x81",                       /* ！ */
-    "\xEF\xBC\x9F",                       /* ？ */
-    "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", /* 日本語 */
-    "\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4", /* 한국어 */
-    "\xE3\x81\x8B\xE3\x82\x99",           /* か + combining voiced mark */
-    "e\xCC\x81",                          /* e + combining acute */
-    "\xCC\x81",                           /* a lone combining acute */
-    "\xC3\xA9",                           /* é */
-    "\xC2\xA0",                           /* NBSP */
-    "\xE3\x80\x80",                       /* ideographic space */
-    "\xE2\x80\x8B",                       /* zero-width space */
-    "\xE2\x80\x8D",                       /* ZWJ */
+    "\xE3\x80\x82",                                                               /* 。 */
+    "\xEF\xBC\x81",                                                               /* ！ */
+    "\xEF\xBC\x9F",                                                               /* ？ */
+    "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E",                                       /* 日本語 */
+    "\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4",                                       /* 한국어 */
+    "\xE3\x81\x8B\xE3\x82\x99",                     /* か + combining voiced mark */
+    "e\xCC\x81",                                    /* e + combining acute */
+    "\xCC\x81",                                     /* a lone combining acute */
+    "\xC3\xA9",                                     /* é */
+    "\xC2\xA0",                                     /* NBSP */
+    "\xE3\x80\x80",                                 /* ideographic space */
+    "\xE2\x80\x8B",                                 /* zero-width space */
+    "\xE2\x80\x8D",                                 /* ZWJ */
     "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB", /* woman technologist */
     "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD",             /* thumbs up + skin tone */
     "\xF0\x9F\x87\xA9\xF0\x9F\x87\xAA",             /* flag DE */
     "\xF0\x9F\x87\xA9",                             /* a lone regional indicator */
     "\xE2\x9D\xA4\xEF\xB8\x8F",                     /* heart + VS16 */
-    "\xE2\x80\x9C",  /* “ */
-    "\xE2\x80\x9D",  /* ” */
-    "\xE2\x80\x99",  /* ’ */
-    "\xC2\xBB",      /* » */
-    "\xE2\x80\x94",  /* — */
-    "\xD9\x85\xD8\xB1\xD8\xAD\xD8\xA8\xD8\xA7", /* Arabic */
+    "\xE2\x80\x9C",                                 /* “ */
+    "\xE2\x80\x9D",                                 /* ” */
+    "\xE2\x80\x99",                                 /* ’ */
+    "\xC2\xBB",                                     /* » */
+    "\xE2\x80\x94",                                 /* — */
+    "\xD9\x85\xD8\xB1\xD8\xAD\xD8\xA8\xD8\xA7",     /* Arabic */
     "\xE0\xA4\xA8\xE0\xA4\xAE\xE0\xA4\xB8\xE0\xA5\x8D\xE0\xA4\xA4\xE0\xA5\x87", /* Devanagari */
     "\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8", /* hangul jamo L V T */
     "\xF0\xA0\x80\x80",                     /* CJK ext B */
