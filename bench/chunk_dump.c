@@ -3,7 +3,7 @@
  * exactly as the one before it. Build this file against two trees (old and
  * new libragd) and diff the outputs.
  *
- *   chunk_dump [--chunker fixed|parent|semantic|text] [--chunk-tokens N]
+ *   chunk_dump [--chunker fixed|parent|semantic|text|embed] [--chunk-tokens N]
  *              [--overlap N] [--parent-tokens N] INPUT...
  *   chunk_dump --random N SEED [--chunker ...]
  *
@@ -18,9 +18,11 @@
  * Per document, one line per chunk (start, end, tokens, parent, heading
  * path, header, text) and per parent; with --chunker text instead the
  * document's words, sentences, token starts, token count and every
- * text_grapheme_floor position. Not part of libragd; never run by CTest.
+ * text_grapheme_floor position; with --chunker embed hashes of the local
+ * embedder's vectors of the text and of each sentence. Not part of libragd; never run by CTest.
  */
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,7 @@
 #include "core/error.h"
 #include "core/text.h"
 #include "ingest/ingest.h"
+#include "provider/provider.h"
 #include "store/store.h"
 
 typedef struct {
@@ -85,10 +88,50 @@ static void dump_text(const char *id, const char *t, size_t n)
     put(o);
 }
 
+/* FNV-1a 64 of the bytes of the local embedder's vector of t at dim. */
+static json_t *embed_hash(const char *t, size_t n, int dim)
+{
+    float *v = malloc((size_t)dim * sizeof *v);
+    if (!v) abort();
+    local_embed_text(t, n, dim, v);
+    uint64_t h = 0xCBF29CE484222325ULL;
+    const unsigned char *b = (const unsigned char *)v;
+    for (size_t i = 0; i < (size_t)dim * sizeof *v; i++)
+        h = (h ^ b[i]) * 0x100000001B3ULL;
+    free(v);
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+    return json_string(hex);
+}
+
+/* The local embedder's vectors (as hashes) of the whole text and of each
+ * sentence, at 384 (the collection default), 4096 (the semantic chunker's)
+ * and 1000 (not a power of two). */
+static void dump_embed(const char *id, const char *t, size_t n)
+{
+    static const int DIMS[] = {384, 4096, 1000};
+    json_t *o = json_object();
+    json_object_set_new(o, "doc", json_string(id));
+    json_t *a = json_array();
+    for (int k = 0; k < 3; k++)
+        json_array_append_new(a, embed_hash(t, n, DIMS[k]));
+    ragd_span *sp = NULL;
+    size_t ns = text_sentences(t, n, &sp);
+    for (size_t i = 0; i < ns; i++)
+        json_array_append_new(a, embed_hash(t + sp[i].start, sp[i].end - sp[i].start, DIMS[i % 3]));
+    free(sp);
+    json_object_set_new(o, "vectors", a);
+    put(o);
+}
+
 static int dump_doc(const dump_opts *o, const char *id, const ingest_doc *d)
 {
     if (!strcmp(o->chunker, "text")) {
         dump_text(id, d->text, d->len);
+        return 0;
+    }
+    if (!strcmp(o->chunker, "embed")) {
+        dump_embed(id, d->text, d->len);
         return 0;
     }
     chunk_list cl;
@@ -324,14 +367,14 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    snprintf(o.set.chunker, sizeof o.set.chunker, "%s",
-             strcmp(o.chunker, "text") ? o.chunker : "fixed");
+    bool seg = !strcmp(o.chunker, "text") || !strcmp(o.chunker, "embed");
+    snprintf(o.set.chunker, sizeof o.set.chunker, "%s", seg ? "fixed" : o.chunker);
     o.set.chunk_tokens = ct;
     o.set.overlap = ov;
     o.set.parent_tokens = pt;
     store_settings_defaults(&o.set);
     if (i >= argc && !nrandom) {
-        fprintf(stderr, "usage: chunk_dump [--chunker fixed|parent|semantic|text] "
+        fprintf(stderr, "usage: chunk_dump [--chunker fixed|parent|semantic|text|embed] "
                         "[--chunk-tokens N] [--overlap N] [--parent-tokens N] "
                         "(--random N SEED | INPUT...)\n");
         return 2;

@@ -132,19 +132,28 @@ bool text_is_cjk(int32_t cp)
  * on have no class, so `ASCII_CLASS[b] & C_X` also tests b < 0x80. */
 enum { C_WORD = 1, C_DIGIT = 2, C_SPACE = 4, C_PLAIN = 8 };
 
-static const unsigned char ASCII_CLASS[256] = { /* 0 from 0x80 on */
+static const unsigned char ASCII_CLASS[256] = {
+    /* 0 from 0x80 on */
 #define W_ (C_WORD | C_PLAIN)
 #define D_ (C_WORD | C_DIGIT | C_PLAIN)
 #define P_ C_PLAIN
 #define S_ C_SPACE
-    P_, P_, P_, P_, P_, P_, P_, P_, P_, S_, S_, S_, S_, S_, P_, P_, /* 0x00 (\n is S_, handled first) */
-    P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, /* 0x10 */
-    S_, 0,  P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, 0,  P_, /* ' ' ! .. . / */
-    D_, D_, D_, D_, D_, D_, D_, D_, D_, D_, P_, P_, P_, P_, P_, 0,  /* 0-9 .. ? */
-    P_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, /* @ A-O */
-    W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, P_, P_, P_, P_, P_, /* P-Z .. _ */
-    P_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, /* ` a-o */
-    W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, P_, P_, P_, P_, P_, /* p-z .. DEL */
+    P_, P_, P_, P_, P_, P_, P_, P_,
+    P_, S_, S_, S_, S_, S_, P_, P_, /* 0x00 (\n is S_, handled first) */
+    P_, P_, P_, P_, P_, P_, P_, P_,
+    P_, P_, P_, P_, P_, P_, P_, P_, /* 0x10 */
+    S_, 0,  P_, P_, P_, P_, P_, P_,
+    P_, P_, P_, P_, P_, P_, 0,  P_, /* ' ' ! .. . / */
+    D_, D_, D_, D_, D_, D_, D_, D_,
+    D_, D_, P_, P_, P_, P_, P_, 0, /* 0-9 .. ? */
+    P_, W_, W_, W_, W_, W_, W_, W_,
+    W_, W_, W_, W_, W_, W_, W_, W_, /* @ A-O */
+    W_, W_, W_, W_, W_, W_, W_, W_,
+    W_, W_, W_, P_, P_, P_, P_, P_, /* P-Z .. _ */
+    P_, W_, W_, W_, W_, W_, W_, W_,
+    W_, W_, W_, W_, W_, W_, W_, W_, /* ` a-o */
+    W_, W_, W_, W_, W_, W_, W_, W_,
+    W_, W_, W_, P_, P_, P_, P_, P_, /* p-z .. DEL */
 #undef W_
 #undef D_
 #undef P_
@@ -232,8 +241,8 @@ static size_t grapheme_end_slow(const char *s, size_t n, size_t i)
 static inline size_t grapheme_end(const char *s, size_t n, size_t i)
 {
     unsigned char c = (unsigned char)s[i];
-    if (c < 0x80 && (i + 1 >= n || ((unsigned char)s[i + 1] < 0x80 &&
-                                    !(c == '\r' && s[i + 1] == '\n'))))
+    if (c < 0x80 &&
+        (i + 1 >= n || ((unsigned char)s[i + 1] < 0x80 && !(c == '\r' && s[i + 1] == '\n'))))
         return i + 1;
     return grapheme_end_slow(s, n, i);
 }
