@@ -76,6 +76,12 @@ static void dump_text(const char *id, const char *t, size_t n)
     free(ts);
     json_object_set_new(o, "token_starts", a);
     json_object_set_new(o, "tokens", json_integer((json_int_t)text_count_tokens(t, n)));
+    for (int sm = 0; sm < 2; sm++) {
+        size_t fl = 0;
+        char *f = text_fold(t, n, sm, &fl);
+        json_object_set_new(o, sm ? "fold_stripped" : "fold", json_stringn(f, fl));
+        free(f);
+    }
     /* The floor of every position, as runs of equal values. */
     a = json_array();
     size_t prev = SIZE_MAX;

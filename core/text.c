@@ -98,7 +98,67 @@ ragd_status text_normalize(const char *s, size_t n, char **out, size_t *out_len,
     return RAGD_OK;
 }
 
+/* Fold s[0..n) with utf8proc, appending to b; false on invalid input. */
+static bool fold_utf8proc(const char *s, size_t n, int opts, ragd_buf *b)
+{
+    utf8proc_uint8_t *res = NULL;
+    utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &res,
+                                      (utf8proc_option_t)opts);
+    if (r >= 0) ragd_buf_append(b, (const char *)res, (size_t)r);
+    free(res);
+    return r >= 0;
+}
+
+/* text_fold piece by piece: a run of ASCII characters folds to its
+ * lowercase (NFKC leaves ASCII alone, case folding maps only A-Z), and
+ * normalization never acts across the start of an ASCII character (it is a
+ * starter no composition takes as its second part, and canonical reordering
+ * stops at it), so the text can be cut before any ASCII character and the
+ * pieces folded on their own. Each non-ASCII run goes to utf8proc with the
+ * ASCII character before it, which a combining mark in the run may join. */
+static char *fold_pieces(const char *s, size_t n, int opts, size_t *out_len)
+{
+    ragd_buf b = RAGD_BUF_INIT;
+    ragd_buf_reserve(&b, n);
+    size_t i = 0;
+    while (i < n) {
+        size_t q = i; /* the next non-ASCII byte */
+        while (q < n && (unsigned char)s[q] < 0x80)
+            q++;
+        size_t a_end = q < n && q > i ? q - 1 : q; /* ASCII folded here: [i, a_end) */
+        ragd_buf_reserve(&b, a_end - i);
+        for (size_t k = i; k < a_end; k++) {
+            char c = s[k];
+            b.data[b.len++] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+        }
+        b.data[b.len] = '\0';
+        if (q >= n) break;
+        size_t r = q; /* the end of the non-ASCII run */
+        while (r < n && (unsigned char)s[r] >= 0x80)
+            r++;
+        if (!fold_utf8proc(s + a_end, r - a_end, opts, &b)) {
+            ragd_buf_free(&b);
+            return NULL;
+        }
+        i = r;
+    }
+    if (out_len) *out_len = b.len;
+    return ragd_buf_steal(&b);
+}
+
 char *text_fold(const char *s, size_t n, bool strip_marks, size_t *out_len)
+{
+    int fopts = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD;
+    if (strip_marks) fopts |= UTF8PROC_STRIPMARK;
+    char *fast = fold_pieces(s, n, fopts, out_len);
+    if (fast) return fast;
+    if (out_len) *out_len = 0;
+    return ragd_xstrdup("");
+}
+
+/* The fold of the whole text in one utf8proc call: what fold_pieces must
+ * equal (tests/unit_text.c compares them). */
+char *text_fold_reference(const char *s, size_t n, bool strip_marks, size_t *out_len)
 {
     utf8proc_uint8_t *res = NULL;
     int opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD;
@@ -133,7 +193,7 @@ bool text_is_cjk(int32_t cp)
 enum { C_WORD = 1, C_DIGIT = 2, C_SPACE = 4, C_PLAIN = 8 };
 
 static const unsigned char ASCII_CLASS[256] = {
-    /* 0 from 0x80 on */
+/* 0 from 0x80 on */
 #define W_ (C_WORD | C_PLAIN)
 #define D_ (C_WORD | C_DIGIT | C_PLAIN)
 #define P_ C_PLAIN
@@ -513,7 +573,7 @@ static bool word_before(const char *s, size_t end, char *w, size_t wcap, bool *s
 static bool is_abbrev(const char *w)
 {
     for (int i = 0; ABBREVIATIONS[i]; i++)
-        if (strcmp(w, ABBREVIATIONS[i]) == 0) return true;
+        if (ABBREVIATIONS[i][0] == w[0] && strcmp(w, ABBREVIATIONS[i]) == 0) return true;
     return false;
 }
 

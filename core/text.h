@@ -54,6 +54,11 @@ ragd_status text_normalize(const char *s, size_t n, char **out, size_t *out_len,
  * NUL-terminated string (caller frees); invalid input yields "". */
 char *text_fold(const char *s, size_t n, bool strip_marks, size_t *out_len);
 
+/* text_fold in one utf8proc call over the whole text. text_fold folds runs
+ * of ASCII itself and only the rest with utf8proc; this is the reference it
+ * must equal byte for byte (tests/unit_text.c). Same contract. */
+char *text_fold_reference(const char *s, size_t n, bool strip_marks, size_t *out_len);
+
 /* Word spans: runs of letters, marks and digits, joining internal
  * apostrophes ("don't") and digit separators ("3.14", "1,000"); every CJK
  * ideograph, kana or hangul syllable is a word of its own. Returns the count;

@@ -209,38 +209,12 @@ static double dotf_sparse_dense(const sparse_row *x, const float *y, int dim)
     return s;
 }
 
-/* dotf(x, y, dim) with both sparse. */
-static double dotf_sparse(const sparse_row *x, const sparse_row *y, int dim)
+/* dotf(x, y, dim) for x given densely (x[k] for every k) and y sparse:
+ * the terms in ascending k are those of the dense dotf with y's zeros
+ * dropped, and x[k] * y[k] == y[k] * x[k]. */
+static double dotf_dense_sparse(const float *x, const sparse_row *y, int dim)
 {
-    float acc[8] = {0};
-    size_t dim8 = (size_t)dim & ~(size_t)7, a = 0, b = 0;
-    bool in_tail = false;
-    double s = 0;
-    while (a < x->n && b < y->n) {
-        uint32_t i = x->idx[a], j = y->idx[b];
-        if (i < j) {
-            a++;
-        } else if (j < i) {
-            b++;
-        } else {
-            if (i < dim8) {
-                acc[i & 7] += x->val[a] * y->val[b];
-            } else {
-                if (!in_tail) { /* the lanes are summed before the tail */
-                    for (int l = 0; l < 8; l++)
-                        s += acc[l];
-                    in_tail = true;
-                }
-                s += (double)x->val[a] * y->val[b];
-            }
-            a++;
-            b++;
-        }
-    }
-    if (!in_tail)
-        for (int l = 0; l < 8; l++)
-            s += acc[l];
-    return s;
+    return dotf_sparse_dense(y, x, dim);
 }
 
 /* Centered dot products of one batch: C(i, j) = (v_i - m).(v_j - m)
@@ -377,11 +351,19 @@ static void batch_sparse(const chunk_ctx *cx, const char *const *texts, const si
         meanf[k] = (float)mean[k];
         *mm += mean[k] * mean[k];
     }
+    /* Row i scattered into a dense scratch, the rows after it read through
+     * it: no merge of index lists. */
+    float *xi = ragd_xcalloc((size_t)dim, sizeof *xi);
     for (size_t i = 0; i < m; i++) {
         p[i] = dotf_sparse_dense(&rows[i], meanf, dim);
+        for (size_t k = 0; k < rows[i].n; k++)
+            xi[rows[i].idx[k]] = rows[i].val[k];
         for (size_t k = 0; k < span && i + k < m; k++)
-            gram[i * span + k] = dotf_sparse(&rows[i], &rows[i + k], dim);
+            gram[i * span + k] = dotf_dense_sparse(xi, &rows[i + k], dim);
+        for (size_t k = 0; k < rows[i].n; k++)
+            xi[rows[i].idx[k]] = 0;
     }
+    free(xi);
     for (size_t i = 0; i < m; i++) {
         free(rows[i].idx);
         free(rows[i].val);

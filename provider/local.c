@@ -315,7 +315,8 @@ size_t local_embed_sparse(const char *text, size_t len, int dim, uint32_t **idx,
         while (j < fl.n && fl.v[j].h == fl.v[i].h)
             sum += fl.v[j++].w;
         double tf = (double)(j - i);
-        double v = (sum / tf) * (1.0 + log(tf));
+        /* tf 1: (sum / 1) * (1 + ln 1) is sum exactly; no call to log. */
+        double v = j - i == 1 ? sum : (sum / tf) * (1.0 + log(tf));
         uint64_t h = fl.v[i].h;
         if (!nd || di[nd - 1] != ix[i]) {
             di[nd] = ix[i];
