@@ -309,6 +309,9 @@ static const char *const PIECES[] = {
     "\xE2\x80\xA8", /* line separator */
     "\xC2\x85",     /* NEL */
     "supercalifragilisticexpialidocious",
+    "a\xE2\x80\x8D\xE2\x80\xBC ",                /* a ZWJ ‼ (‼ is Extended_Pictographic) */
+    "\xF0\x9F\x91\xA9\xE2\x80\x8D\xE2\x81\x89 ", /* 👩 ZWJ ⁉ */
+    "x\xCC\x81\xE2\x80\xA6 ",                    /* x + mark, … */
     /* Invalid UTF-8 last: only every third document draws from them. */
     "\xFF",     /* invalid byte */
     "\xE2\x82", /* truncated sequence */

@@ -188,36 +188,31 @@ bool text_is_cjk(int32_t cp)
 
 /* ASCII classes, the fast path of the segmenters: C_WORD is isalnum, C_DIGIT
  * isdigit, C_SPACE is_space (' ', \t..\r) and C_PLAIN what text_sentences
- * passes over without a look (not space, newline or . ! ?). Bytes from 0x80
+ * passes over without a look (not space, newline or . ! ?), C_SKIP what it
+ * passes over once a sentence has started (plain or space, not newline). Bytes from 0x80
  * on have no class, so `ASCII_CLASS[b] & C_X` also tests b < 0x80. */
-enum { C_WORD = 1, C_DIGIT = 2, C_SPACE = 4, C_PLAIN = 8 };
+enum { C_WORD = 1, C_DIGIT = 2, C_SPACE = 4, C_PLAIN = 8, C_SKIP = 16 };
 
 static const unsigned char ASCII_CLASS[256] = {
 /* 0 from 0x80 on */
-#define W_ (C_WORD | C_PLAIN)
-#define D_ (C_WORD | C_DIGIT | C_PLAIN)
-#define P_ C_PLAIN
-#define S_ C_SPACE
-    P_, P_, P_, P_, P_, P_, P_, P_,
-    P_, S_, S_, S_, S_, S_, P_, P_, /* 0x00 (\n is S_, handled first) */
-    P_, P_, P_, P_, P_, P_, P_, P_,
-    P_, P_, P_, P_, P_, P_, P_, P_, /* 0x10 */
-    S_, 0,  P_, P_, P_, P_, P_, P_,
-    P_, P_, P_, P_, P_, P_, 0,  P_, /* ' ' ! .. . / */
-    D_, D_, D_, D_, D_, D_, D_, D_,
-    D_, D_, P_, P_, P_, P_, P_, 0, /* 0-9 .. ? */
-    P_, W_, W_, W_, W_, W_, W_, W_,
-    W_, W_, W_, W_, W_, W_, W_, W_, /* @ A-O */
-    W_, W_, W_, W_, W_, W_, W_, W_,
-    W_, W_, W_, P_, P_, P_, P_, P_, /* P-Z .. _ */
-    P_, W_, W_, W_, W_, W_, W_, W_,
-    W_, W_, W_, W_, W_, W_, W_, W_, /* ` a-o */
-    W_, W_, W_, W_, W_, W_, W_, W_,
-    W_, W_, W_, P_, P_, P_, P_, P_, /* p-z .. DEL */
+#define W_ (C_WORD | C_PLAIN | C_SKIP)
+#define D_ (C_WORD | C_DIGIT | C_PLAIN | C_SKIP)
+#define P_ (C_PLAIN | C_SKIP)
+#define S_ (C_SPACE | C_SKIP)
+#define N_ C_SPACE
+    P_, P_, P_, P_, P_, P_, P_, P_, P_, S_, N_, S_, S_, S_, P_, P_, /* 0x00 */
+    P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, /* 0x10 */
+    S_, 0,  P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, 0,  P_, /* ' ' ! .. . / */
+    D_, D_, D_, D_, D_, D_, D_, D_, D_, D_, P_, P_, P_, P_, P_, 0,  /* 0-9 .. ? */
+    P_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, /* @ A-O */
+    W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, P_, P_, P_, P_, P_, /* P-Z .. _ */
+    P_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, /* ` a-o */
+    W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, P_, P_, P_, P_, P_, /* p-z .. DEL */
 #undef W_
 #undef D_
 #undef P_
 #undef S_
+#undef N_
 };
 
 static bool is_wordchar(int32_t cp)
@@ -260,6 +255,18 @@ static bool is_digit_cp(int32_t cp)
 static inline unsigned cls(const char *s, size_t i)
 {
     return ASCII_CLASS[(unsigned char)s[i]];
+}
+
+/* The end of the run of ASCII letters and digits starting at i (s[i] is
+ * one): four bytes per step while they last. */
+static inline size_t word_run_end(const char *s, size_t n, size_t i)
+{
+    size_t j = i + 1;
+    while (j + 4 <= n && (cls(s, j) & cls(s, j + 1) & cls(s, j + 2) & cls(s, j + 3) & C_WORD))
+        j += 4;
+    while (j < n && (cls(s, j) & C_WORD))
+        j++;
+    return j;
 }
 
 static inline size_t dec(const char *s, size_t n, size_t i, int32_t *cp)
@@ -347,9 +354,9 @@ typedef struct {
     size_t n, cap;
 } spans;
 
-static void spans_push(spans *sp, size_t a, size_t b)
+static inline void spans_push(spans *sp, size_t a, size_t b)
 {
-    ragd_array_grow((void **)&sp->v, &sp->cap, sp->n + 1, sizeof *sp->v);
+    if (sp->n == sp->cap) ragd_array_grow((void **)&sp->v, &sp->cap, sp->n + 1, sizeof *sp->v);
     sp->v[sp->n].start = a;
     sp->v[sp->n].end = b;
     sp->n++;
@@ -384,10 +391,12 @@ size_t text_words(const char *s, size_t n, ragd_span **out)
         i += l;
         while (i < n) {
             if (cls(s, i) & C_WORD) { /* a run of ASCII letters and digits */
-                while (i + 1 < n && (cls(s, i + 1) & C_WORD))
-                    i++;
-                digit = (cls(s, i) & C_DIGIT) != 0;
-                i++;
+                i = word_run_end(s, n, i);
+                digit = (cls(s, i - 1) & C_DIGIT) != 0;
+                /* Followed by ASCII that is no joiner: the word ends. */
+                if (i < n && (unsigned char)s[i] < 0x80 && !(cls(s, i) & C_WORD) && s[i] != '\'' &&
+                    s[i] != '.' && s[i] != ',')
+                    break;
                 continue;
             }
             l = dec(s, n, i, &cp);
@@ -470,9 +479,7 @@ static size_t token_scan(const char *s, size_t n, offsets *starts)
             if (b < 0x80) {
                 if (!(ASCII_CLASS[b] & C_WORD)) break;
                 /* A run of ASCII letters and digits: code points are bytes. */
-                size_t j = i + 1;
-                while (j < n && (cls(s, j) & C_WORD))
-                    j++;
+                size_t j = word_run_end(s, n, i);
                 size_t first = (6 - k % 6) % 6; /* run offset of the next k % 6 == 0 */
                 if (first < j - i) {
                     if (starts)
@@ -620,6 +627,18 @@ size_t text_sentences(const char *s, size_t n, ragd_span **out)
         }                                                                                          \
     } while (0)
     while (i < n) {
+        if (start != SIZE_MAX && (cls(s, i) & C_SKIP)) {
+            /* Inside a sentence only newlines, terminators and non-ASCII
+             * characters matter: ASCII spaces and plain characters change
+             * nothing (each plain one is a cluster of its own when an ASCII
+             * byte follows). Stop at the last ASCII byte before a non-ASCII
+             * one, whose cluster may take in what follows. */
+            size_t k = i + 1;
+            while (k < n && (cls(s, k) & C_SKIP))
+                k++;
+            i = k < n && (unsigned char)s[k] >= 0x80 ? k - 1 : k;
+            if (i >= n) break;
+        }
         unsigned c0 = cls(s, i);
         if (c0 & C_PLAIN) { /* as below, without the decoding */
             if (start == SIZE_MAX) start = i;
