@@ -132,8 +132,8 @@ static void feat_add(feature_list *fl, uint64_t h, double w)
 
 /* Sort fl->v by (dimension, hash, weight) ascending, the dimension of a
  * feature being hash mod dim (ix[k], filled here): an LSD radix sort on the
- * dimension (stable; 8-bit digits, as many as dim needs, passes where every
- * key has the same digit skipped), then an insertion sort by (hash, weight)
+ * dimension (stable; digits of at most 8 bits, as few as dim needs, passes
+ * where every key has the same digit skipped), then an insertion sort by (hash, weight)
  * inside each run of one dimension (runs are short: a text's features spread
  * over dim dimensions). (dimension, hash, weight) is a total order on
  * distinct elements, so the result is exactly what any correct sort gives.
@@ -152,24 +152,29 @@ static void feat_sort(feature_list *fl, uint32_t *ix, int dim)
         ix[i] = (uint32_t)(pow2 ? h & (ud - 1) : h % ud);
     }
     if (n < 2) return;
-    int digits = 1;
-    while (digits < 4 && (ud - 1) >> (8 * digits))
-        digits++;
+    /* Digits of at most 8 bits, as few passes as the dimensions need (two
+     * of 6 bits for 4096). */
+    int bits = 1;
+    while (bits < 32 && (ud - 1) >> bits)
+        bits++;
+    int digits = (bits + 7) / 8, width = (bits + digits - 1) / digits;
+    uint32_t mask = (1u << width) - 1;
     feature *a = fl->v, *b = ragd_xmalloc(n * sizeof *b);
     uint32_t *ia = ix, *ib = ragd_xmalloc(n * sizeof *ib);
     for (int d = 0; d < digits; d++) {
         size_t count[256] = {0};
+        int sh = width * d;
         for (size_t i = 0; i < n; i++)
-            count[(ia[i] >> (8 * d)) & 0xFF]++;
-        if (count[(ia[0] >> (8 * d)) & 0xFF] == n) continue; /* one digit value: nothing moves */
+            count[(ia[i] >> sh) & mask]++;
+        if (count[(ia[0] >> sh) & mask] == n) continue; /* one digit value: nothing moves */
         size_t sum = 0;
-        for (int k = 0; k < 256; k++) {
+        for (uint32_t k = 0; k <= mask; k++) {
             size_t t = count[k];
             count[k] = sum;
             sum += t;
         }
         for (size_t i = 0; i < n; i++) {
-            size_t to = count[(ia[i] >> (8 * d)) & 0xFF]++;
+            size_t to = count[(ia[i] >> sh) & mask]++;
             b[to] = a[i];
             ib[to] = ia[i];
         }
@@ -245,6 +250,12 @@ static size_t copy_word(ragd_buf *dst, const char *s, size_t n)
 {
     ragd_buf_reset(dst);
     ragd_buf_reserve(dst, n);
+    if (!memchr(s, 0xE2, n)) { /* no U+2019: the bytes as they are */
+        memcpy(dst->data, s, n);
+        dst->data[n] = '\0';
+        dst->len = n;
+        return n;
+    }
     for (size_t i = 0; i < n; i++) {
         if (i + 2 < n && (unsigned char)s[i] == 0xE2 && (unsigned char)s[i + 1] == 0x80 &&
             (unsigned char)s[i + 2] == 0x99) {
@@ -299,8 +310,15 @@ size_t local_embed_sparse(const char *text, size_t len, int dim, uint32_t **idx,
     *val = NULL;
     if (dim <= 0 || !text || !len) return 0;
     feature_list fl = {0};
+    /* A text of len bytes has at most about 3 n-grams per byte plus a
+     * unigram and a bigram per word: one allocation for most texts. */
+    fl.cap = 3 * len + 16;
+    fl.v = ragd_xmalloc(fl.cap * sizeof *fl.v);
     collect_features(text, len, &fl);
-    if (!fl.n) return 0;
+    if (!fl.n) {
+        free(fl.v);
+        return 0;
+    }
     uint32_t *ix = ragd_xmalloc(fl.n * sizeof *ix);
     feat_sort(&fl, ix, dim);
     /* Each distinct feature f with tf occurrences of mean weight w adds
