@@ -15,6 +15,12 @@
  * Offsets are bytes into the normalized text; chunk text is text[start:end]
  * with surrounding whitespace trimmed.
  *
+ * Cost: three scans per document (token starts over the text, sentences and
+ * words per block, each with ASCII fast paths in core/text.c); the cuts are
+ * merged block by block in position order (no sort), and a window's tokens
+ * are counted from the token starts when it begins at a unit of the count
+ * (text_token_units), by scanning only when it begins inside a word.
+ *
  * The window walk works on any byte range inside one hard section
  * (chunk_windows, declared in chunk_internal.h with the precomputed
  * chunk_ctx), so the semantic chunker falls back to it for spans that are too

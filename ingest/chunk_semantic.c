@@ -19,6 +19,12 @@
  *    local embedder the vectors are computed at CHUNK_SEMANTIC_LOCAL_DIM
  *    (4096) dimensions: they are never stored, and at the collection's 384
  *    its hashing collisions (cosine noise ~1/sqrt(dim)) drown the signal.
+ *    Its vectors are sparse (a sentence reaches a few hundred of the 4096
+ *    dimensions), so with it the chunker takes them as (dimension, value)
+ *    rows (local_embed_sparse) and computes every sum over the nonzero
+ *    terms in the dense order: the same distances bit for bit, without
+ *    touching 4096 floats per sentence several times
+ *    (tests/unit_chunk_sparse.c compares the two paths).
  * 3. Distances. At the boundary after unit i the "left window" is units
  *    [i-w+1..i] and the right one [i+1..i+w] (clipped to the section; w = 2
  *    by default); each window's vector is the mean of its units' vectors, and
