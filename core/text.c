@@ -303,7 +303,7 @@ static size_t grapheme_end_slow(const char *s, size_t n, size_t i)
  * Fast path: an ASCII character followed by an ASCII character (or the end)
  * is a cluster of its own, CR LF aside (UAX #29: no ASCII character is
  * Extend, SpacingMark, Prepend, ZWJ, Hangul or regional indicator, so only
- * GB3 keeps two of them together); tests/unit_text.c pins it against
+ * GB3 keeps two of them together); tests/unit_text_pins.c checks it against
  * utf8proc. */
 static inline size_t grapheme_end(const char *s, size_t n, size_t i)
 {
