@@ -537,6 +537,65 @@ size_t text_token_units(const char *s, size_t n, size_t **out, unsigned char **u
     return c;
 }
 
+bool text_ascii_words_tokens(const char *s, size_t n, ragd_span **words, size_t *nwords,
+                             size_t **ts, unsigned char **unit, size_t *nt)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80) return false;
+    /* In ASCII every non-space character is a cluster of its own (CR is a
+     * space), letters and digits are the word characters, and the only
+     * joiners are ' between letters and . , between digits. */
+    spans w = {0};
+    offsets o = {.with_units = true};
+    size_t i = 0, wstart = 0;
+    bool in_word = false;
+    while (i < n) {
+        unsigned c = cls(s, i);
+        if (c & C_SPACE) {
+            i++;
+            continue;
+        }
+        if (!(c & C_WORD)) { /* punctuation or a control: one token, no word */
+            offsets_push(&o, i, true);
+            i++;
+            continue;
+        }
+        size_t j = word_run_end(s, n, i); /* a token per started 6 characters */
+        for (size_t q = i; q < j; q += 6)
+            offsets_push(&o, q, q == i);
+        if (!in_word) {
+            in_word = true;
+            wstart = i;
+        }
+        if (j + 1 < n) {
+            char x = s[j];
+            bool dg = (cls(s, j - 1) & C_DIGIT) != 0;
+            unsigned nx = cls(s, j + 1);
+            if ((x == '\'' && !dg && (nx & C_WORD) && !(nx & C_DIGIT)) ||
+                ((x == '.' || x == ',') && dg && (nx & C_DIGIT))) {
+                offsets_push(&o, j, true); /* the joiner is a token; the word goes on */
+                i = j + 1;
+                continue;
+            }
+        }
+        spans_push(&w, wstart, j);
+        in_word = false;
+        i = j;
+    }
+    *words = w.v;
+    *nwords = w.n;
+    if (!o.n) {
+        free(o.v);
+        free(o.unit);
+        o.v = NULL;
+        o.unit = NULL;
+    }
+    *ts = o.v;
+    *unit = o.unit;
+    *nt = o.n;
+    return true;
+}
+
 /* --- sentences -------------------------------------------------------------- */
 
 static const char *const ABBREVIATIONS[] = {

@@ -91,6 +91,13 @@ size_t text_token_starts(const char *s, size_t n, size_t **out);
  * The chunkers use this to count a window without scanning it again. */
 size_t text_token_units(const char *s, size_t n, size_t **out, unsigned char **unit);
 
+/* For all-ASCII s[0..n), text_words and text_token_units in one pass
+ * (*words, *ts and *unit malloc'd, NULL when empty): the same spans, starts
+ * and flags. Returns false, allocating nothing, when s holds a byte >= 0x80
+ * (call the two functions then). */
+bool text_ascii_words_tokens(const char *s, size_t n, ragd_span **words, size_t *nwords,
+                             size_t **ts, unsigned char **unit, size_t *nt);
+
 /* Largest grapheme-cluster boundary <= pos (0 and n are boundaries). */
 size_t text_grapheme_floor(const char *s, size_t n, size_t pos);
 

@@ -85,32 +85,99 @@ static void block_cuts(cuts *c, size_t bstart, const size_t *lines, size_t nl, c
     c->n += m;
 }
 
-/* Collect allowed cut positions (a cut at p means a chunk may end before p
- * and the next begin at p), sorted by position: blocks come in text order,
- * so their cuts are appended in order (checked; sorted otherwise). */
-static void collect_cuts(const ingest_doc *d, cuts *c)
+/* Token starts and their unit flags, appended piece by piece. */
+typedef struct {
+    size_t *v;
+    unsigned char *u;
+    size_t n, cap;
+} tokbuf;
+
+static void tok_append(tokbuf *t, size_t off, const size_t *v, const unsigned char *u, size_t n)
 {
-    size_t *lines = NULL, lcap = 0;
+    if (t->n + n > t->cap) {
+        size_t nc = t->cap ? 2 * t->cap : 256;
+        while (nc < t->n + n)
+            nc *= 2;
+        t->v = ragd_xrealloc(t->v, nc * sizeof *t->v);
+        t->u = ragd_xrealloc(t->u, nc);
+        t->cap = nc;
+    }
+    for (size_t k = 0; k < n; k++)
+        t->v[t->n + k] = off + v[k];
+    if (n) memcpy(t->u + t->n, u, n);
+    t->n += n;
+}
+
+static void tok_piece(tokbuf *t, const char *text, size_t a, size_t b)
+{
+    if (b <= a) return;
+    size_t *v;
+    unsigned char *u;
+    size_t n = text_token_units(text + a, b - a, &v, &u);
+    tok_append(t, a, v, u, n);
+    free(v);
+    free(u);
+}
+
+/* Blocks in order, apart, each from a line start to a line end. Then the
+ * document's token starts are those of the pieces between and inside the
+ * blocks, each scanned on its own: a newline ends every token and grapheme
+ * cluster, and the count starts afresh after it. */
+static bool blocks_tile(const ingest_doc *d)
+{
+    size_t prev = 0;
     for (size_t b = 0; b < d->nblocks; b++) {
         const ingest_block *bl = &d->blocks[b];
-        size_t nl = 0;
+        if (bl->start < prev || bl->end < bl->start || bl->end > d->len) return false;
+        if (bl->start > 0 && d->text[bl->start - 1] != '\n') return false;
+        if (bl->end < d->len && d->text[bl->end] != '\n') return false;
+        prev = bl->end;
+    }
+    return true;
+}
+
+/* Collect allowed cut positions (a cut at p means a chunk may end before p
+ * and the next begin at p), sorted by position: blocks come in text order,
+ * so their cuts are appended in order (checked; sorted otherwise). With t
+ * (blocks_tile holds), also the document's token starts, piece by piece: an
+ * all-ASCII block of prose gives its words and token starts in one pass
+ * (text_ascii_words_tokens). */
+static void collect_cuts(const ingest_doc *d, cuts *c, tokbuf *t)
+{
+    size_t *lines = NULL, lcap = 0, prev = 0;
+    const char *text = d->text;
+    for (size_t b = 0; b < d->nblocks; b++) {
+        const ingest_block *bl = &d->blocks[b];
+        size_t nl = 0, bn = bl->end - bl->start;
         if (bl->kind == BLOCK_CODE || bl->kind == BLOCK_TABLE || bl->kind == BLOCK_LIST) {
             for (size_t i = bl->start; i < bl->end; i++)
-                if (d->text[i] == '\n' && i + 1 < bl->end) {
+                if (text[i] == '\n' && i + 1 < bl->end) {
                     ragd_array_grow((void **)&lines, &lcap, nl + 1, sizeof *lines);
                     lines[nl++] = i + 1;
                 }
         }
+        if (t) tok_piece(t, text, prev, bl->start);
         ragd_span *sp = NULL, *wp = NULL;
         size_t ns = 0, nw = 0;
-        if (bl->kind != BLOCK_CODE && bl->kind != BLOCK_TABLE && bl->kind != BLOCK_HEADING) {
-            ns = text_sentences(d->text + bl->start, bl->end - bl->start, &sp);
-            nw = text_words(d->text + bl->start, bl->end - bl->start, &wp);
+        bool prose = bl->kind != BLOCK_CODE && bl->kind != BLOCK_TABLE && bl->kind != BLOCK_HEADING;
+        size_t *bts = NULL, nbt = 0;
+        unsigned char *bu = NULL;
+        if (prose && t &&
+            text_ascii_words_tokens(text + bl->start, bn, &wp, &nw, &bts, &bu, &nbt)) {
+            tok_append(t, bl->start, bts, bu, nbt);
+            free(bts);
+            free(bu);
+        } else {
+            if (t) tok_piece(t, text, bl->start, bl->end);
+            if (prose) nw = text_words(text + bl->start, bn, &wp);
         }
+        if (prose) ns = text_sentences(text + bl->start, bn, &sp);
         block_cuts(c, bl->start, lines, nl, sp, ns, wp, nw);
         free(sp);
         free(wp);
+        prev = bl->end;
     }
+    if (t) tok_piece(t, text, prev, d->len);
     free(lines);
     for (size_t k = 1; k < c->n; k++)
         if (cut_cmp(&c->v[k - 1], &c->v[k]) > 0) {
@@ -263,9 +330,17 @@ void chunk_ctx_init(chunk_ctx *cx, const ingest_doc *d)
 {
     memset(cx, 0, sizeof *cx);
     cx->d = d;
-    cx->nt = text_token_units(d->text, d->len, &cx->ts, &cx->unit);
     cuts c = {0};
-    collect_cuts(d, &c);
+    if (blocks_tile(d)) {
+        tokbuf t = {0};
+        collect_cuts(d, &c, &t);
+        cx->ts = t.v;
+        cx->unit = t.u;
+        cx->nt = t.n;
+    } else {
+        cx->nt = text_token_units(d->text, d->len, &cx->ts, &cx->unit);
+        collect_cuts(d, &c, NULL);
+    }
     cx->cuts = c.v;
     cx->ncuts = c.n;
     cx->capcuts = c.cap;

@@ -16,7 +16,9 @@
  *     variation selectors and regional indicators, against
  *     utf8proc_grapheme_break_stateful;
  *   - text_fold against text_fold_reference (one utf8proc call);
- *   - text_token_units' promise: from a unit, counting equals the starts.
+ *   - text_token_units' promise: from a unit, counting equals the starts;
+ *   - text_ascii_words_tokens (one pass) against text_words and
+ *     text_token_units.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -409,13 +411,86 @@ static void test_token_units(void **state)
     }
 }
 
+/* text_ascii_words_tokens is text_words plus text_token_units on ASCII
+ * (apostrophes, decimals, controls, CR LF, long words), and refuses
+ * anything else. */
+static void test_ascii_words_tokens(void **state)
+{
+    (void)state;
+    static const char *const ASCII_PIECES[] = {
+        "a",
+        "Word",
+        "don't",
+        "x'",
+        "'y",
+        "''",
+        "3.14",
+        "1,000",
+        "3.",
+        ".5",
+        "a.b",
+        "9'9",
+        " ",
+        "  ",
+        "\n",
+        "\r\n",
+        "\t",
+        ".",
+        "!",
+        "?",
+        "-",
+        "\x01",
+        "\x7F",
+        "#",
+        "supercalifragilisticexpialidocious",
+        "abcdef",
+        "abcdefg",
+        "0123456789012",
+    };
+    uint64_t seed = 99;
+    char buf[1024];
+    for (size_t k = 0; k < 3000; k++) {
+        size_t n = 0, want = rnd(&seed) % 200;
+        while (n < want) {
+            const char *p = ASCII_PIECES[rnd(&seed) % (sizeof ASCII_PIECES / sizeof *ASCII_PIECES)];
+            size_t l = strlen(p);
+            if (n + l + 1 > sizeof buf) break;
+            memcpy(buf + n, p, l);
+            n += l;
+        }
+        buf[n] = '\0';
+        ragd_span *w1, *w2;
+        size_t *t1, *t2, nw2, nt2;
+        unsigned char *u1, *u2;
+        size_t nw1 = text_words(buf, n, &w1), nt1 = text_token_units(buf, n, &t1, &u1);
+        assert_true(text_ascii_words_tokens(buf, n, &w2, &nw2, &t2, &u2, &nt2));
+        if (nw1 != nw2 || nt1 != nt2) fprintf(stderr, "ascii pass differs on \"%s\"\n", buf);
+        assert_int_equal(nw1, nw2);
+        assert_int_equal(nt1, nt2);
+        if (nw1) assert_memory_equal(w1, w2, nw1 * sizeof *w1);
+        if (nt1) {
+            assert_memory_equal(t1, t2, nt1 * sizeof *t1);
+            assert_memory_equal(u1, u2, nt1);
+        }
+        free(w1);
+        free(w2);
+        free(t1);
+        free(t2);
+        free(u1);
+        free(u2);
+    }
+    ragd_span *w;
+    size_t *t, nw, nt;
+    unsigned char *u;
+    assert_false(text_ascii_words_tokens("caf\xC3\xA9", 5, &w, &nw, &t, &u, &nt));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pinned_boundaries),
-        cmocka_unit_test(test_grapheme_ascii_pairs),
-        cmocka_unit_test(test_fold_pieces),
-        cmocka_unit_test(test_token_units),
+        cmocka_unit_test(test_pinned_boundaries),  cmocka_unit_test(test_grapheme_ascii_pairs),
+        cmocka_unit_test(test_fold_pieces),        cmocka_unit_test(test_token_units),
+        cmocka_unit_test(test_ascii_words_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
