@@ -98,7 +98,67 @@ ragd_status text_normalize(const char *s, size_t n, char **out, size_t *out_len,
     return RAGD_OK;
 }
 
+/* Fold s[0..n) with utf8proc, appending to b; false on invalid input. */
+static bool fold_utf8proc(const char *s, size_t n, int opts, ragd_buf *b)
+{
+    utf8proc_uint8_t *res = NULL;
+    utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &res,
+                                      (utf8proc_option_t)opts);
+    if (r >= 0) ragd_buf_append(b, (const char *)res, (size_t)r);
+    free(res);
+    return r >= 0;
+}
+
+/* text_fold piece by piece: a run of ASCII characters folds to its
+ * lowercase (NFKC leaves ASCII alone, case folding maps only A-Z), and
+ * normalization never acts across the start of an ASCII character (it is a
+ * starter no composition takes as its second part, and canonical reordering
+ * stops at it), so the text can be cut before any ASCII character and the
+ * pieces folded on their own. Each non-ASCII run goes to utf8proc with the
+ * ASCII character before it, which a combining mark in the run may join. */
+static char *fold_pieces(const char *s, size_t n, int opts, size_t *out_len)
+{
+    ragd_buf b = RAGD_BUF_INIT;
+    ragd_buf_reserve(&b, n);
+    size_t i = 0;
+    while (i < n) {
+        size_t q = i; /* the next non-ASCII byte */
+        while (q < n && (unsigned char)s[q] < 0x80)
+            q++;
+        size_t a_end = q < n && q > i ? q - 1 : q; /* ASCII folded here: [i, a_end) */
+        ragd_buf_reserve(&b, a_end - i);
+        for (size_t k = i; k < a_end; k++) {
+            char c = s[k];
+            b.data[b.len++] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+        }
+        b.data[b.len] = '\0';
+        if (q >= n) break;
+        size_t r = q; /* the end of the non-ASCII run */
+        while (r < n && (unsigned char)s[r] >= 0x80)
+            r++;
+        if (!fold_utf8proc(s + a_end, r - a_end, opts, &b)) {
+            ragd_buf_free(&b);
+            return NULL;
+        }
+        i = r;
+    }
+    if (out_len) *out_len = b.len;
+    return ragd_buf_steal(&b);
+}
+
 char *text_fold(const char *s, size_t n, bool strip_marks, size_t *out_len)
+{
+    int fopts = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD;
+    if (strip_marks) fopts |= UTF8PROC_STRIPMARK;
+    char *fast = fold_pieces(s, n, fopts, out_len);
+    if (fast) return fast;
+    if (out_len) *out_len = 0;
+    return ragd_xstrdup("");
+}
+
+/* The fold of the whole text in one utf8proc call: what fold_pieces must
+ * equal (tests/unit_text.c compares them). */
+char *text_fold_reference(const char *s, size_t n, bool strip_marks, size_t *out_len)
 {
     utf8proc_uint8_t *res = NULL;
     int opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD;
@@ -116,6 +176,7 @@ char *text_fold(const char *s, size_t n, bool strip_marks, size_t *out_len)
 
 bool text_is_cjk(int32_t cp)
 {
+    if (cp < 0x3040) return false;
     return (cp >= 0x3040 && cp <= 0x30FF) ||   /* hiragana, katakana */
            (cp >= 0x3400 && cp <= 0x4DBF) ||   /* CJK ext A */
            (cp >= 0x4E00 && cp <= 0x9FFF) ||   /* CJK unified */
@@ -125,9 +186,38 @@ bool text_is_cjk(int32_t cp)
            (cp >= 0x31F0 && cp <= 0x31FF);     /* katakana ext */
 }
 
+/* ASCII classes, the fast path of the segmenters: C_WORD is isalnum, C_DIGIT
+ * isdigit, C_SPACE is_space (' ', \t..\r) and C_PLAIN what text_sentences
+ * passes over without a look (not space, newline or . ! ?), C_SKIP what it
+ * passes over once a sentence has started (plain or space, not newline). Bytes from 0x80
+ * on have no class, so `ASCII_CLASS[b] & C_X` also tests b < 0x80. */
+enum { C_WORD = 1, C_DIGIT = 2, C_SPACE = 4, C_PLAIN = 8, C_SKIP = 16 };
+
+static const unsigned char ASCII_CLASS[256] = {
+/* 0 from 0x80 on */
+#define W_ (C_WORD | C_PLAIN | C_SKIP)
+#define D_ (C_WORD | C_DIGIT | C_PLAIN | C_SKIP)
+#define P_ (C_PLAIN | C_SKIP)
+#define S_ (C_SPACE | C_SKIP)
+#define N_ C_SPACE
+    P_, P_, P_, P_, P_, P_, P_, P_, P_, S_, N_, S_, S_, S_, P_, P_, /* 0x00 */
+    P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, /* 0x10 */
+    S_, 0,  P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, 0,  P_, /* ' ' ! .. . / */
+    D_, D_, D_, D_, D_, D_, D_, D_, D_, D_, P_, P_, P_, P_, P_, 0,  /* 0-9 .. ? */
+    P_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, /* @ A-O */
+    W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, P_, P_, P_, P_, P_, /* P-Z .. _ */
+    P_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, /* ` a-o */
+    W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, W_, P_, P_, P_, P_, P_, /* p-z .. DEL */
+#undef W_
+#undef D_
+#undef P_
+#undef S_
+#undef N_
+};
+
 static bool is_wordchar(int32_t cp)
 {
-    if (cp < 0x80) return isalnum(cp) != 0;
+    if (cp < 0x80) return (ASCII_CLASS[cp] & C_WORD) != 0;
     switch (utf8proc_category(cp)) {
     case UTF8PROC_CATEGORY_LU:
     case UTF8PROC_CATEGORY_LL:
@@ -148,7 +238,7 @@ static bool is_wordchar(int32_t cp)
 
 static bool is_space(int32_t cp)
 {
-    if (cp < 0x80) return cp == ' ' || (cp >= '\t' && cp <= '\r');
+    if (cp < 0x80) return (ASCII_CLASS[cp] & C_SPACE) != 0;
     utf8proc_category_t c = utf8proc_category(cp);
     return c == UTF8PROC_CATEGORY_ZS || c == UTF8PROC_CATEGORY_ZL || c == UTF8PROC_CATEGORY_ZP ||
            cp == 0x200B || cp == 0xFEFF;
@@ -156,13 +246,35 @@ static bool is_space(int32_t cp)
 
 static bool is_digit_cp(int32_t cp)
 {
-    return cp < 0x80 ? isdigit(cp) != 0 : utf8proc_category(cp) == UTF8PROC_CATEGORY_ND;
+    return cp < 0x80 ? (ASCII_CLASS[cp] & C_DIGIT) != 0
+                     : utf8proc_category(cp) == UTF8PROC_CATEGORY_ND;
 }
 
 /* Decode leniently: invalid bytes count as one-byte U+FFFD so segmentation
  * never loops or reads past the end, even on unchecked input. */
-static size_t dec(const char *s, size_t n, size_t i, int32_t *cp)
+static inline unsigned cls(const char *s, size_t i)
 {
+    return ASCII_CLASS[(unsigned char)s[i]];
+}
+
+/* The end of the run of ASCII letters and digits starting at i (s[i] is
+ * one): four bytes per step while they last. */
+static inline size_t word_run_end(const char *s, size_t n, size_t i)
+{
+    size_t j = i + 1;
+    while (j + 4 <= n && (cls(s, j) & cls(s, j + 1) & cls(s, j + 2) & cls(s, j + 3) & C_WORD))
+        j += 4;
+    while (j < n && (cls(s, j) & C_WORD))
+        j++;
+    return j;
+}
+
+static inline size_t dec(const char *s, size_t n, size_t i, int32_t *cp)
+{
+    if ((unsigned char)s[i] < 0x80) {
+        *cp = (unsigned char)s[i];
+        return 1;
+    }
     size_t l = text_decode(s, n, i, cp);
     if (!l) {
         *cp = 0xFFFD;
@@ -171,8 +283,9 @@ static size_t dec(const char *s, size_t n, size_t i, int32_t *cp)
     return l;
 }
 
-/* Advance from i over one extended grapheme cluster; return its end. */
-static size_t grapheme_end(const char *s, size_t n, size_t i)
+/* grapheme_end without the fast path: utf8proc's rules, code point by
+ * code point. */
+static size_t grapheme_end_slow(const char *s, size_t n, size_t i)
 {
     int32_t state = 0, prev, cp;
     size_t l = dec(s, n, i, &prev);
@@ -184,6 +297,21 @@ static size_t grapheme_end(const char *s, size_t n, size_t i)
         i += l;
     }
     return i;
+}
+
+/* Advance from i over one extended grapheme cluster; return its end.
+ * Fast path: an ASCII character followed by an ASCII character (or the end)
+ * is a cluster of its own, CR LF aside (UAX #29: no ASCII character is
+ * Extend, SpacingMark, Prepend, ZWJ, Hangul or regional indicator, so only
+ * GB3 keeps two of them together); tests/unit_text_pins.c checks it against
+ * utf8proc. */
+static inline size_t grapheme_end(const char *s, size_t n, size_t i)
+{
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x80 &&
+        (i + 1 >= n || ((unsigned char)s[i + 1] < 0x80 && !(c == '\r' && s[i + 1] == '\n'))))
+        return i + 1;
+    return grapheme_end_slow(s, n, i);
 }
 
 size_t text_grapheme_floor(const char *s, size_t n, size_t pos)
@@ -226,9 +354,9 @@ typedef struct {
     size_t n, cap;
 } spans;
 
-static void spans_push(spans *sp, size_t a, size_t b)
+static inline void spans_push(spans *sp, size_t a, size_t b)
 {
-    ragd_array_grow((void **)&sp->v, &sp->cap, sp->n + 1, sizeof *sp->v);
+    if (sp->n == sp->cap) ragd_array_grow((void **)&sp->v, &sp->cap, sp->n + 1, sizeof *sp->v);
     sp->v[sp->n].start = a;
     sp->v[sp->n].end = b;
     sp->n++;
@@ -239,6 +367,11 @@ size_t text_words(const char *s, size_t n, ragd_span **out)
     spans sp = {0};
     size_t i = 0;
     while (i < n) {
+        unsigned char c0 = (unsigned char)s[i];
+        if (c0 < 0x80 && !(ASCII_CLASS[c0] & C_WORD)) {
+            i = grapheme_end(s, n, i); /* as below, without the decoding */
+            continue;
+        }
         int32_t cp;
         size_t l = dec(s, n, i, &cp);
         if (text_is_cjk(cp)) {
@@ -257,6 +390,15 @@ size_t text_words(const char *s, size_t n, ragd_span **out)
         bool digit = is_digit_cp(cp);
         i += l;
         while (i < n) {
+            if (cls(s, i) & C_WORD) { /* a run of ASCII letters and digits */
+                i = word_run_end(s, n, i);
+                digit = (cls(s, i - 1) & C_DIGIT) != 0;
+                /* Followed by ASCII that is no joiner: the word ends. */
+                if (i < n && (unsigned char)s[i] < 0x80 && !(cls(s, i) & C_WORD) && s[i] != '\'' &&
+                    s[i] != '.' && s[i] != ',')
+                    break;
+                continue;
+            }
             l = dec(s, n, i, &cp);
             if (text_is_cjk(cp)) break;
             if (is_wordchar(cp)) {
@@ -286,10 +428,38 @@ size_t text_words(const char *s, size_t n, ragd_span **out)
 
 /* --- tokens ----------------------------------------------------------------- */
 
-static void token_scan(const char *s, size_t n, size_t *count, spans *starts)
+/* Growable offsets (token starts). */
+typedef struct {
+    size_t *v;
+    unsigned char *unit; /* with_units: 1 where a token begins a unit */
+    size_t n, cap;
+    bool with_units;
+} offsets;
+
+static void offsets_grow(offsets *o)
 {
-    size_t i = 0, c = 0;
+    size_t nc = o->cap ? o->cap * 2 : 64;
+    o->v = ragd_xrealloc(o->v, nc * sizeof *o->v);
+    if (o->with_units) o->unit = ragd_xrealloc(o->unit, nc);
+    o->cap = nc;
+}
+
+static inline void offsets_push(offsets *o, size_t pos, bool unit)
+{
+    if (o->n == o->cap) offsets_grow(o);
+    if (o->with_units) o->unit[o->n] = unit;
+    o->v[o->n++] = pos;
+}
+
+/* Count the tokens of s[0..n) and, with starts, record where each begins. */
+static size_t token_scan(const char *s, size_t n, offsets *starts)
+{
+    size_t i = 0, count = 0;
     while (i < n) {
+        if (cls(s, i) & C_SPACE) {
+            i++;
+            continue;
+        }
         int32_t cp;
         size_t l = dec(s, n, i, &cp);
         if (is_space(cp)) {
@@ -297,46 +467,133 @@ static void token_scan(const char *s, size_t n, size_t *count, spans *starts)
             continue;
         }
         if (text_is_cjk(cp) || !is_wordchar(cp)) {
-            size_t e = grapheme_end(s, n, i);
-            if (starts) spans_push(starts, i, e);
-            c++;
-            i = e;
+            if (starts) offsets_push(starts, i, true);
+            count++;
+            i = grapheme_end(s, n, i);
             continue;
         }
         /* A word: one token per started group of 6 code points. */
         size_t k = 0;
         while (i < n) {
-            l = dec(s, n, i, &cp);
-            if (!is_wordchar(cp) || text_is_cjk(cp)) break;
+            unsigned char b = (unsigned char)s[i];
+            if (b < 0x80) {
+                if (!(ASCII_CLASS[b] & C_WORD)) break;
+                /* A run of ASCII letters and digits: code points are bytes. */
+                size_t j = word_run_end(s, n, i);
+                size_t first = (6 - k % 6) % 6; /* run offset of the next k % 6 == 0 */
+                if (first < j - i) {
+                    if (starts)
+                        for (size_t q = i + first; q < j; q += 6)
+                            offsets_push(starts, q, q == i && k == 0);
+                    count += (j - i - first + 5) / 6;
+                }
+                k += j - i;
+                i = j;
+                continue;
+            } else {
+                l = dec(s, n, i, &cp);
+                if (!is_wordchar(cp) || text_is_cjk(cp)) break;
+            }
             if (k % 6 == 0) {
-                if (starts) spans_push(starts, i, i + l);
-                c++;
+                if (starts) offsets_push(starts, i, k == 0);
+                count++;
             }
             k++;
             i += l;
         }
     }
-    *count = c;
+    return count;
 }
 
 size_t text_count_tokens(const char *s, size_t n)
 {
-    size_t c;
-    token_scan(s, n, &c, NULL);
-    return c;
+    return token_scan(s, n, NULL);
 }
 
 size_t text_token_starts(const char *s, size_t n, size_t **out)
 {
-    size_t c;
-    spans sp = {0};
-    token_scan(s, n, &c, &sp);
-    size_t *v = c ? ragd_xmalloc(c * sizeof *v) : NULL;
-    for (size_t k = 0; k < c; k++)
-        v[k] = sp.v[k].start;
-    free(sp.v);
-    *out = v;
+    offsets o = {0};
+    size_t c = token_scan(s, n, &o);
+    if (!c) {
+        free(o.v);
+        o.v = NULL;
+    }
+    *out = o.v;
     return c;
+}
+
+size_t text_token_units(const char *s, size_t n, size_t **out, unsigned char **unit)
+{
+    offsets o = {.with_units = true};
+    size_t c = token_scan(s, n, &o);
+    if (!c) {
+        free(o.v);
+        free(o.unit);
+        o.v = NULL;
+        o.unit = NULL;
+    }
+    *out = o.v;
+    *unit = o.unit;
+    return c;
+}
+
+bool text_ascii_words_tokens(const char *s, size_t n, ragd_span **words, size_t *nwords,
+                             size_t **ts, unsigned char **unit, size_t *nt)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80) return false;
+    /* In ASCII every non-space character is a cluster of its own (CR is a
+     * space), letters and digits are the word characters, and the only
+     * joiners are ' between letters and . , between digits. */
+    spans w = {0};
+    offsets o = {.with_units = true};
+    size_t i = 0, wstart = 0;
+    bool in_word = false;
+    while (i < n) {
+        unsigned c = cls(s, i);
+        if (c & C_SPACE) {
+            i++;
+            continue;
+        }
+        if (!(c & C_WORD)) { /* punctuation or a control: one token, no word */
+            offsets_push(&o, i, true);
+            i++;
+            continue;
+        }
+        size_t j = word_run_end(s, n, i); /* a token per started 6 characters */
+        for (size_t q = i; q < j; q += 6)
+            offsets_push(&o, q, q == i);
+        if (!in_word) {
+            in_word = true;
+            wstart = i;
+        }
+        if (j + 1 < n) {
+            char x = s[j];
+            bool dg = (cls(s, j - 1) & C_DIGIT) != 0;
+            unsigned nx = cls(s, j + 1);
+            if ((x == '\'' && !dg && (nx & C_WORD) && !(nx & C_DIGIT)) ||
+                ((x == '.' || x == ',') && dg && (nx & C_DIGIT))) {
+                offsets_push(&o, j, true); /* the joiner is a token; the word goes on */
+                i = j + 1;
+                continue;
+            }
+        }
+        spans_push(&w, wstart, j);
+        in_word = false;
+        i = j;
+    }
+    *words = w.v;
+    *nwords = w.n;
+    if (!o.n) {
+        free(o.v);
+        free(o.unit);
+        o.v = NULL;
+        o.unit = NULL;
+    }
+    *ts = o.v;
+    *unit = o.unit;
+    *nt = o.n;
+    return true;
 }
 
 /* --- sentences -------------------------------------------------------------- */
@@ -382,7 +639,7 @@ static bool word_before(const char *s, size_t end, char *w, size_t wcap, bool *s
 static bool is_abbrev(const char *w)
 {
     for (int i = 0; ABBREVIATIONS[i]; i++)
-        if (strcmp(w, ABBREVIATIONS[i]) == 0) return true;
+        if (ABBREVIATIONS[i][0] == w[0] && strcmp(w, ABBREVIATIONS[i]) == 0) return true;
     return false;
 }
 
@@ -429,6 +686,31 @@ size_t text_sentences(const char *s, size_t n, ragd_span **out)
         }                                                                                          \
     } while (0)
     while (i < n) {
+        if (start != SIZE_MAX && (cls(s, i) & C_SKIP)) {
+            /* Inside a sentence only newlines, terminators and non-ASCII
+             * characters matter: ASCII spaces and plain characters change
+             * nothing (each plain one is a cluster of its own when an ASCII
+             * byte follows). Stop at the last ASCII byte before a non-ASCII
+             * one, whose cluster may take in what follows. */
+            size_t k = i + 1;
+            while (k < n && (cls(s, k) & C_SKIP))
+                k++;
+            i = k < n && (unsigned char)s[k] >= 0x80 ? k - 1 : k;
+            if (i >= n) break;
+        }
+        unsigned c0 = cls(s, i);
+        if (c0 & C_PLAIN) { /* as below, without the decoding */
+            if (start == SIZE_MAX) start = i;
+            /* Each plain character before another ASCII one is a cluster. */
+            while (i + 1 < n && (cls(s, i + 1) & C_PLAIN))
+                i++;
+            i = grapheme_end(s, n, i);
+            continue;
+        }
+        if ((c0 & C_SPACE) && s[i] != '\n') {
+            i++;
+            continue;
+        }
         size_t l = dec(s, n, i, &cp);
         if (cp == '\n') {
             /* Blank line, Markdown block start, or a line that was itself a

@@ -54,6 +54,11 @@ ragd_status text_normalize(const char *s, size_t n, char **out, size_t *out_len,
  * NUL-terminated string (caller frees); invalid input yields "". */
 char *text_fold(const char *s, size_t n, bool strip_marks, size_t *out_len);
 
+/* text_fold in one utf8proc call over the whole text. text_fold folds runs
+ * of ASCII itself and only the rest with utf8proc; this is the reference it
+ * must equal byte for byte (tests/unit_text.c). Same contract. */
+char *text_fold_reference(const char *s, size_t n, bool strip_marks, size_t *out_len);
+
 /* Word spans: runs of letters, marks and digits, joining internal
  * apostrophes ("don't") and digit separators ("3.14", "1,000"); every CJK
  * ideograph, kana or hangul syllable is a word of its own. Returns the count;
@@ -76,6 +81,22 @@ size_t text_count_tokens(const char *s, size_t n);
 /* The byte offset where each approximate token starts (as counted by
  * text_count_tokens, in order). Returns the count. */
 size_t text_token_starts(const char *s, size_t n, size_t **out);
+
+/* text_token_starts, plus (*unit, malloc'd, one byte per token) whether
+ * each token begins a unit of the count — a word run, a CJK character, a
+ * symbol cluster — rather than continuing a word (the 7th, 13th, ... code
+ * point of a long word). Counting restarts cleanly at a unit: for a token
+ * start p that is a unit and any code point boundary e >= p,
+ * text_count_tokens(s + p, e - p) is the number of token starts in [p, e).
+ * The chunkers use this to count a window without scanning it again. */
+size_t text_token_units(const char *s, size_t n, size_t **out, unsigned char **unit);
+
+/* For all-ASCII s[0..n), text_words and text_token_units in one pass
+ * (*words, *ts and *unit malloc'd, NULL when empty): the same spans, starts
+ * and flags. Returns false, allocating nothing, when s holds a byte >= 0x80
+ * (call the two functions then). */
+bool text_ascii_words_tokens(const char *s, size_t n, ragd_span **words, size_t *nwords,
+                             size_t **ts, unsigned char **unit, size_t *nt);
 
 /* Largest grapheme-cluster boundary <= pos (0 and n are boundaries). */
 size_t text_grapheme_floor(const char *s, size_t n, size_t pos);

@@ -15,12 +15,19 @@
  * Offsets are bytes into the normalized text; chunk text is text[start:end]
  * with surrounding whitespace trimmed.
  *
+ * Cost: three scans per document (token starts over the text, sentences and
+ * words per block, each with ASCII fast paths in core/text.c); the cuts are
+ * merged block by block in position order (no sort), and a window's tokens
+ * are counted from the token starts when it begins at a unit of the count
+ * (text_token_units), by scanning only when it begins inside a word.
+ *
  * The window walk works on any byte range inside one hard section
  * (chunk_windows, declared in chunk_internal.h with the precomputed
  * chunk_ctx), so the semantic chunker falls back to it for spans that are too
  * long and the parent chunker uses it for parents and for their children.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -38,14 +45,6 @@ typedef struct {
     size_t n, cap;
 } cuts;
 
-static void cut_add(cuts *c, size_t pos, int prio)
-{
-    ragd_array_grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v);
-    c->v[c->n].pos = pos;
-    c->v[c->n].prio = prio;
-    c->n++;
-}
-
 static int cut_cmp(const void *a, const void *b)
 {
     const cut *x = a, *y = b;
@@ -53,30 +52,138 @@ static int cut_cmp(const void *a, const void *b)
     return y->prio - x->prio; /* higher priority first at the same position */
 }
 
-/* Collect allowed cut positions (a cut at p means a chunk may end before p
- * and the next begin at p). */
-static void collect_cuts(const ingest_doc *d, cuts *c)
+/* Append one block's cuts in order: its start, then the merge of its line,
+ * sentence and word starts (each list ascending), one cut per position with
+ * the highest priority there. A lower-priority duplicate never changes a
+ * window (the walk takes the first cut of the highest priority at a
+ * position), so keeping one is the same as keeping all. */
+static void block_cuts(cuts *c, size_t bstart, const size_t *lines, size_t nl, const ragd_span *sen,
+                       size_t ns, const ragd_span *words, size_t nw)
 {
+    ragd_array_grow((void **)&c->v, &c->cap, c->n + 1 + nl + ns + nw, sizeof *c->v);
+    cut *o = c->v + c->n;
+    size_t m = 0;
+    o[m++] = (cut){bstart, CUT_BLOCK};
+    size_t a = 0, b = 1, w = 1; /* sentence 0 and word 0 start the block's text */
+    for (;;) {
+        size_t pl = a < nl ? lines[a] : SIZE_MAX;
+        size_t ps = b < ns ? bstart + sen[b].start : SIZE_MAX;
+        size_t pw = w < nw ? bstart + words[w].start : SIZE_MAX;
+        size_t p = pl < ps ? pl : ps;
+        if (pw < p) p = pw;
+        if (p == SIZE_MAX) break;
+        int prio = p == pl ? CUT_LINE : p == ps ? CUT_SENTENCE : CUT_WORD;
+        if (p == pl) a++;
+        if (p == ps) b++;
+        if (p == pw) w++;
+        if (o[m - 1].pos == p) {
+            if (prio > o[m - 1].prio) o[m - 1].prio = prio;
+        } else {
+            o[m++] = (cut){p, prio};
+        }
+    }
+    c->n += m;
+}
+
+/* Token starts and their unit flags, appended piece by piece. */
+typedef struct {
+    size_t *v;
+    unsigned char *u;
+    size_t n, cap;
+} tokbuf;
+
+static void tok_append(tokbuf *t, size_t off, const size_t *v, const unsigned char *u, size_t n)
+{
+    if (t->n + n > t->cap) {
+        size_t nc = t->cap ? 2 * t->cap : 256;
+        while (nc < t->n + n)
+            nc *= 2;
+        t->v = ragd_xrealloc(t->v, nc * sizeof *t->v);
+        t->u = ragd_xrealloc(t->u, nc);
+        t->cap = nc;
+    }
+    for (size_t k = 0; k < n; k++)
+        t->v[t->n + k] = off + v[k];
+    if (n) memcpy(t->u + t->n, u, n);
+    t->n += n;
+}
+
+static void tok_piece(tokbuf *t, const char *text, size_t a, size_t b)
+{
+    if (b <= a) return;
+    size_t *v;
+    unsigned char *u;
+    size_t n = text_token_units(text + a, b - a, &v, &u);
+    tok_append(t, a, v, u, n);
+    free(v);
+    free(u);
+}
+
+/* Blocks in order, apart, each from a line start to a line end. Then the
+ * document's token starts are those of the pieces between and inside the
+ * blocks, each scanned on its own: a newline ends every token and grapheme
+ * cluster, and the count starts afresh after it. */
+static bool blocks_tile(const ingest_doc *d)
+{
+    size_t prev = 0;
     for (size_t b = 0; b < d->nblocks; b++) {
         const ingest_block *bl = &d->blocks[b];
-        cut_add(c, bl->start, CUT_BLOCK);
+        if (bl->start < prev || bl->end < bl->start || bl->end > d->len) return false;
+        if (bl->start > 0 && d->text[bl->start - 1] != '\n') return false;
+        if (bl->end < d->len && d->text[bl->end] != '\n') return false;
+        prev = bl->end;
+    }
+    return true;
+}
+
+/* Collect allowed cut positions (a cut at p means a chunk may end before p
+ * and the next begin at p), sorted by position: blocks come in text order,
+ * so their cuts are appended in order (checked; sorted otherwise). With t
+ * (blocks_tile holds), also the document's token starts, piece by piece: an
+ * all-ASCII block of prose gives its words and token starts in one pass
+ * (text_ascii_words_tokens). */
+static void collect_cuts(const ingest_doc *d, cuts *c, tokbuf *t)
+{
+    size_t *lines = NULL, lcap = 0, prev = 0;
+    const char *text = d->text;
+    for (size_t b = 0; b < d->nblocks; b++) {
+        const ingest_block *bl = &d->blocks[b];
+        size_t nl = 0, bn = bl->end - bl->start;
         if (bl->kind == BLOCK_CODE || bl->kind == BLOCK_TABLE || bl->kind == BLOCK_LIST) {
             for (size_t i = bl->start; i < bl->end; i++)
-                if (d->text[i] == '\n' && i + 1 < bl->end) cut_add(c, i + 1, CUT_LINE);
+                if (text[i] == '\n' && i + 1 < bl->end) {
+                    ragd_array_grow((void **)&lines, &lcap, nl + 1, sizeof *lines);
+                    lines[nl++] = i + 1;
+                }
         }
-        if (bl->kind == BLOCK_CODE || bl->kind == BLOCK_TABLE || bl->kind == BLOCK_HEADING)
-            continue;
-        ragd_span *sp = NULL;
-        size_t ns = text_sentences(d->text + bl->start, bl->end - bl->start, &sp);
-        for (size_t k = 1; k < ns; k++)
-            cut_add(c, bl->start + sp[k].start, CUT_SENTENCE);
+        if (t) tok_piece(t, text, prev, bl->start);
+        ragd_span *sp = NULL, *wp = NULL;
+        size_t ns = 0, nw = 0;
+        bool prose = bl->kind != BLOCK_CODE && bl->kind != BLOCK_TABLE && bl->kind != BLOCK_HEADING;
+        size_t *bts = NULL, nbt = 0;
+        unsigned char *bu = NULL;
+        if (prose && t &&
+            text_ascii_words_tokens(text + bl->start, bn, &wp, &nw, &bts, &bu, &nbt)) {
+            tok_append(t, bl->start, bts, bu, nbt);
+            free(bts);
+            free(bu);
+        } else {
+            if (t) tok_piece(t, text, bl->start, bl->end);
+            if (prose) nw = text_words(text + bl->start, bn, &wp);
+        }
+        if (prose) ns = text_sentences(text + bl->start, bn, &sp);
+        block_cuts(c, bl->start, lines, nl, sp, ns, wp, nw);
         free(sp);
-        size_t nw = text_words(d->text + bl->start, bl->end - bl->start, &sp);
-        for (size_t k = 1; k < nw; k++)
-            cut_add(c, bl->start + sp[k].start, CUT_WORD);
-        free(sp);
+        free(wp);
+        prev = bl->end;
     }
-    if (c->n) qsort(c->v, c->n, sizeof *c->v, cut_cmp);
+    if (t) tok_piece(t, text, prev, d->len);
+    free(lines);
+    for (size_t k = 1; k < c->n; k++)
+        if (cut_cmp(&c->v[k - 1], &c->v[k]) > 0) {
+            qsort(c->v, c->n, sizeof *c->v, cut_cmp);
+            break;
+        }
 }
 
 /* Index of the first token start >= pos. */
@@ -146,13 +253,14 @@ static size_t trim_end(const char *t, size_t start, size_t e)
  * (text_count_tokens), which is what budgets and the stored count use. A
  * chunk that starts inside a word (a grapheme cut in a long run) can count
  * one more than the document's token starts it spans. */
-static void emit(chunk_list *out, const ingest_doc *d, size_t s, size_t e, const char *heading_path)
+static void emit(chunk_list *out, const ingest_doc *d, size_t s, size_t e, size_t tokens,
+                 const char *heading_path)
 {
     ragd_array_grow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v);
     chunk *c = &out->v[out->n++];
     c->start = s;
     c->end = e;
-    c->tokens = text_count_tokens(d->text + s, e - s);
+    c->tokens = tokens; /* text_count_tokens(d->text + s, e - s) */
     c->parent = -1;
     c->heading_path = ragd_xstrdup(heading_path);
     ragd_buf h = RAGD_BUF_INIT;
@@ -222,9 +330,17 @@ void chunk_ctx_init(chunk_ctx *cx, const ingest_doc *d)
 {
     memset(cx, 0, sizeof *cx);
     cx->d = d;
-    cx->nt = text_token_starts(d->text, d->len, &cx->ts);
     cuts c = {0};
-    collect_cuts(d, &c);
+    if (blocks_tile(d)) {
+        tokbuf t = {0};
+        collect_cuts(d, &c, &t);
+        cx->ts = t.v;
+        cx->unit = t.u;
+        cx->nt = t.n;
+    } else {
+        cx->nt = text_token_units(d->text, d->len, &cx->ts, &cx->unit);
+        collect_cuts(d, &c, NULL);
+    }
     cx->cuts = c.v;
     cx->ncuts = c.n;
     cx->capcuts = c.cap;
@@ -234,6 +350,7 @@ void chunk_ctx_init(chunk_ctx *cx, const ingest_doc *d)
 void chunk_ctx_free(chunk_ctx *cx)
 {
     free(cx->ts);
+    free(cx->unit);
     free(cx->cuts);
     free(cx->secs);
     memset(cx, 0, sizeof *cx);
@@ -249,6 +366,14 @@ size_t chunk_tokens_between(const chunk_ctx *cx, size_t s, size_t e)
     return e > s ? tok_index(cx->ts, cx->nt, e) - tok_index(cx->ts, cx->nt, s) : 0;
 }
 
+size_t chunk_count_tokens(const chunk_ctx *cx, size_t s, size_t e)
+{
+    if (e <= s) return 0;
+    size_t ti = tok_index(cx->ts, cx->nt, s);
+    if (ti < cx->nt && cx->ts[ti] == s && cx->unit[ti]) return tok_index(cx->ts, cx->nt, e) - ti;
+    return text_count_tokens(cx->d->text + s, e - s);
+}
+
 size_t chunk_skip_space(const char *t, size_t i, size_t end)
 {
     return skip_space(t, i, end);
@@ -261,7 +386,7 @@ size_t chunk_trim_end(const char *t, size_t start, size_t e)
 
 void chunk_emit(chunk_list *out, const chunk_ctx *cx, size_t s, size_t e, int parent)
 {
-    emit(out, cx->d, s, e, path_at(cx->d, e));
+    emit(out, cx->d, s, e, chunk_count_tokens(cx, s, e), path_at(cx->d, e));
     out->v[out->n - 1].parent = parent;
 }
 
@@ -326,11 +451,13 @@ void chunk_windows(const chunk_ctx *cx, size_t start, size_t end, size_t max, si
          * start fell inside a grapheme) may count one token more on its own
          * than the token starts it spans: shorten it by graphemes until it
          * fits (a single grapheme always stays). Found by fuzz_chunk_fixed. */
-        while (e > pos && text_count_tokens(t + pos, e - pos) > max) {
+        size_t etok = chunk_count_tokens(cx, pos, e);
+        while (e > pos && etok > max) {
             size_t g = text_grapheme_floor(t, d->len, e - 1);
             if (g <= pos) break;
             wend = g;
             e = trim_end(t, pos, wend);
+            etok = chunk_count_tokens(cx, pos, e);
         }
         if (overlapped && e <= prev_e) {
             /* From the overlap start the best cut is no further than the
@@ -345,7 +472,7 @@ void chunk_windows(const chunk_ctx *cx, size_t start, size_t end, size_t max, si
             pos = skip_space(t, wend > pos ? wend : pos + 1, send);
             continue;
         }
-        emit(out, d, pos, e, path_at(d, e));
+        emit(out, d, pos, e, etok, path_at(d, e));
         out->v[out->n - 1].parent = parent;
         if (wend >= send) break;
         size_t next = wend;

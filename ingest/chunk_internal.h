@@ -26,7 +26,8 @@ typedef struct {
 /* Everything the chunkers precompute once per document. */
 typedef struct {
     const ingest_doc *d;
-    size_t *ts; /* token start offsets (text_token_starts) */
+    size_t *ts;          /* token start offsets (text_token_units) */
+    unsigned char *unit; /* per token: it begins a unit of the count */
     size_t nt;
     chunk_cut *cuts; /* allowed cuts, sorted by position */
     size_t ncuts, capcuts;
@@ -42,6 +43,11 @@ size_t chunk_tok_index(const chunk_ctx *cx, size_t pos);
 
 /* Tokens of text[s, e) as the chunkers count them (token starts in range). */
 size_t chunk_tokens_between(const chunk_ctx *cx, size_t s, size_t e);
+
+/* text_count_tokens(text + s, e - s) for a code point boundary e: from the
+ * token starts when s is a unit start (see text_token_units), else by
+ * counting. */
+size_t chunk_count_tokens(const chunk_ctx *cx, size_t s, size_t e);
 
 /* Skip whitespace (Unicode spaces too) forward from i; trim it back from e. */
 size_t chunk_skip_space(const char *t, size_t i, size_t end);

@@ -19,6 +19,12 @@
  *    local embedder the vectors are computed at CHUNK_SEMANTIC_LOCAL_DIM
  *    (4096) dimensions: they are never stored, and at the collection's 384
  *    its hashing collisions (cosine noise ~1/sqrt(dim)) drown the signal.
+ *    Its vectors are sparse (a sentence reaches a few hundred of the 4096
+ *    dimensions), so with it the chunker takes them as (dimension, value)
+ *    rows (local_embed_sparse) and computes every sum over the nonzero
+ *    terms in the dense order: the same distances bit for bit, without
+ *    touching 4096 floats per sentence several times
+ *    (tests/unit_chunk_sparse.c compares the two paths).
  * 3. Distances. At the boundary after unit i the "left window" is units
  *    [i-w+1..i] and the right one [i+1..i+w] (clipped to the section; w = 2
  *    by default); each window's vector is the mean of its units' vectors, and
@@ -169,6 +175,54 @@ static double dotf(const float *x, const float *y, int dim)
     return s;
 }
 
+/* The built-in local embedder's vectors are sparse (a sentence's features
+ * reach a few hundred of the 4096 dimensions), so with it the chunker works
+ * on (dimension, value) rows from local_embed_sparse instead of dense
+ * vectors. Every sum below adds the same nonzero terms in the same order as
+ * its dense counterpart (normalize, the mean, dotf's eight float lanes and
+ * double tail); a term with a zero factor is +-0, which leaves a sum that
+ * started at +0 unchanged, so the distances are the dense ones bit for
+ * bit. */
+typedef struct {
+    uint32_t *idx;
+    float *val;
+    size_t n;
+} sparse_row;
+
+static void normalize_sparse(sparse_row *r)
+{
+    double s = 0;
+    for (size_t k = 0; k < r->n; k++)
+        s += (double)r->val[k] * r->val[k];
+    if (s <= 0) return;
+    double inv = 1.0 / sqrt(s);
+    for (size_t k = 0; k < r->n; k++)
+        r->val[k] = (float)(r->val[k] * inv);
+}
+
+/* dotf(x, y, dim) with x sparse. */
+static double dotf_sparse_dense(const sparse_row *x, const float *y, int dim)
+{
+    float acc[8] = {0};
+    size_t dim8 = (size_t)dim & ~(size_t)7, k = 0;
+    for (; k < x->n && x->idx[k] < dim8; k++)
+        acc[x->idx[k] & 7] += x->val[k] * y[x->idx[k]];
+    double s = 0;
+    for (int j = 0; j < 8; j++)
+        s += acc[j];
+    for (; k < x->n; k++)
+        s += (double)x->val[k] * y[x->idx[k]];
+    return s;
+}
+
+/* dotf(x, y, dim) for x given densely (x[k] for every k) and y sparse:
+ * the terms in ascending k are those of the dense dotf with y's zeros
+ * dropped, and x[k] * y[k] == y[k] * x[k]. */
+static double dotf_dense_sparse(const float *x, const sparse_row *y, int dim)
+{
+    return dotf_sparse_dense(y, x, dim);
+}
+
 /* Centered dot products of one batch: C(i, j) = (v_i - m).(v_j - m)
  * = v_i.v_j - v_i.m - v_j.m + m.m, from gram[i * span + (j - i)] = v_i.v_j
  * for 0 <= j - i < span, p[i] = v_i.m and mm = m.m. */
@@ -227,6 +281,102 @@ static double percentile(const double *v, size_t n, double p)
     return out;
 }
 
+/* One batch's products from dense vectors (m rows of dim floats): each row
+ * normalized, then centered: the mean direction every sentence shares
+ * (language, register, common word forms) is removed, so cosines measure
+ * what differs between sentences. Fills p[i] = v_i.m, gram and *mm = m.m
+ * (mean and meanf are dim-sized scratch). */
+static void batch_dense(float *vecs, size_t m, size_t span, int dim, double *mean, float *meanf,
+                        double *p, double *gram, double *mm)
+{
+    memset(mean, 0, (size_t)dim * sizeof *mean);
+    for (size_t i = 0; i < m; i++) {
+        float *v = vecs + i * (size_t)dim;
+        normalize(v, dim);
+        for (int k = 0; k < dim; k++)
+            mean[k] += v[k];
+    }
+    *mm = 0;
+    for (int k = 0; k < dim; k++) {
+        mean[k] /= (double)m;
+        meanf[k] = (float)mean[k];
+        *mm += mean[k] * mean[k];
+    }
+    for (size_t i = 0; i < m; i++) {
+        const float *v = vecs + i * (size_t)dim;
+        p[i] = dotf(v, meanf, dim);
+        for (size_t k = 0; k < span && i + k < m; k++)
+            gram[i * span + k] = dotf(v, v + k * (size_t)dim, dim);
+    }
+}
+
+/* Texts per batch of the local embedder (embedder_config.batch_size): the
+ * usage the sparse path reports counts its calls as embedder_embed would. */
+#define SEMANTIC_LOCAL_BATCH 64
+
+/* What embedder_embed adds to *usage for m texts on the local embedder. */
+static void local_usage(const chunk_ctx *cx, const char *const *texts, const size_t *lens, size_t m,
+                        embed_usage *usage)
+{
+    if (!usage) return;
+    const char *t = cx->d->text;
+    for (size_t off = 0; off < m; off += SEMANTIC_LOCAL_BATCH) {
+        size_t k = m - off < SEMANTIC_LOCAL_BATCH ? m - off : SEMANTIC_LOCAL_BATCH;
+        long tokens = 0;
+        for (size_t i = off; i < off + k; i++) {
+            size_t s = (size_t)(texts[i] - t);
+            tokens += (long)chunk_count_tokens(cx, s, s + lens[i]);
+        }
+        usage->calls++;
+        usage->attempts++;
+        usage->texts += (long)k;
+        usage->tokens += tokens;
+        usage->cost += (double)tokens * 0.0 / 1000.0; /* the local embedder costs nothing */
+    }
+}
+
+/* One batch with the local embedder, sparse: the m texts' normalized rows,
+ * then p[i] = v_i.m, gram and *mm exactly as the dense path computes them
+ * (mean is dim doubles of scratch, meanf dim floats). */
+static void batch_sparse(const chunk_ctx *cx, const char *const *texts, const size_t *lens,
+                         size_t m, size_t span, int dim, double *mean, float *meanf, double *p,
+                         double *gram, double *mm, embed_usage *usage)
+{
+    sparse_row *rows = ragd_xcalloc(m, sizeof *rows);
+    memset(mean, 0, (size_t)dim * sizeof *mean);
+    for (size_t i = 0; i < m; i++) {
+        rows[i].n = local_embed_sparse(texts[i], lens[i], dim, &rows[i].idx, &rows[i].val);
+        normalize_sparse(&rows[i]);
+        for (size_t k = 0; k < rows[i].n; k++)
+            mean[rows[i].idx[k]] += rows[i].val[k];
+    }
+    local_usage(cx, texts, lens, m, usage);
+    *mm = 0;
+    for (int k = 0; k < dim; k++) {
+        mean[k] /= (double)m;
+        meanf[k] = (float)mean[k];
+        *mm += mean[k] * mean[k];
+    }
+    /* Row i scattered into a dense scratch, the rows after it read through
+     * it: no merge of index lists. */
+    float *xi = ragd_xcalloc((size_t)dim, sizeof *xi);
+    for (size_t i = 0; i < m; i++) {
+        p[i] = dotf_sparse_dense(&rows[i], meanf, dim);
+        for (size_t k = 0; k < rows[i].n; k++)
+            xi[rows[i].idx[k]] = rows[i].val[k];
+        for (size_t k = 0; k < span && i + k < m; k++)
+            gram[i * span + k] = dotf_dense_sparse(xi, &rows[i + k], dim);
+        for (size_t k = 0; k < rows[i].n; k++)
+            xi[rows[i].idx[k]] = 0;
+    }
+    free(xi);
+    for (size_t i = 0; i < m; i++) {
+        free(rows[i].idx);
+        free(rows[i].val);
+    }
+    free(rows);
+}
+
 /* Units embedded per embedder_embed call: bounds memory (rows of dim floats)
  * on huge documents; a document of fewer units takes one call. */
 #define SEMANTIC_BATCH 1024
@@ -279,42 +429,34 @@ static ragd_status unit_distances(const chunk_ctx *cx, const unit_list *u, size_
             row[i - lo] = m++;
         }
         if (!m) continue;
-        if (!dim) {
-            if (embedder_dim(e) <= 0 && (rc = embedder_probe_dim(e, usage, err))) break;
-            dim = embedder_dim(e);
-            vecs = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * (size_t)dim * sizeof *vecs);
-            gram = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * span * sizeof *gram);
-            p = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * sizeof *p);
-            mean = ragd_xmalloc((size_t)dim * sizeof *mean);
-            meanf = ragd_xmalloc((size_t)dim * sizeof *meanf);
-        }
-        if ((rc = embedder_embed(e, texts, lens, m, vecs, usage, err))) break;
-        if (embedder_dim(e) != dim) {
-            rc = ragd_error_set(err, RAGD_EPROVIDER, "embedding dimension changed from %d to %d",
-                                dim, embedder_dim(e));
-            break;
-        }
-        /* Normalize, then center: remove the mean direction every sentence
-         * shares (language, register, common word forms), so cosines
-         * measure what differs between sentences. */
-        memset(mean, 0, (size_t)dim * sizeof *mean);
-        for (size_t i = 0; i < m; i++) {
-            float *v = vecs + i * (size_t)dim;
-            normalize(v, dim);
-            for (int k = 0; k < dim; k++)
-                mean[k] += v[k];
-        }
         double mm = 0;
-        for (int k = 0; k < dim; k++) {
-            mean[k] /= (double)m;
-            meanf[k] = (float)mean[k];
-            mm += mean[k] * mean[k];
-        }
-        for (size_t i = 0; i < m; i++) {
-            const float *v = vecs + i * (size_t)dim;
-            p[i] = dotf(v, meanf, dim);
-            for (size_t k = 0; k < span && i + k < m; k++)
-                gram[i * span + k] = dotf(v, v + k * (size_t)dim, dim);
+        if (!e) { /* the local embedder, sparse */
+            if (!dim) {
+                dim = CHUNK_SEMANTIC_LOCAL_DIM;
+                gram = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * span * sizeof *gram);
+                p = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * sizeof *p);
+                mean = ragd_xmalloc((size_t)dim * sizeof *mean);
+                meanf = ragd_xmalloc((size_t)dim * sizeof *meanf);
+            }
+            batch_sparse(cx, texts, lens, m, span, dim, mean, meanf, p, gram, &mm, usage);
+        } else {
+            if (!dim) {
+                if (embedder_dim(e) <= 0 && (rc = embedder_probe_dim(e, usage, err))) break;
+                dim = embedder_dim(e);
+                vecs = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * (size_t)dim * sizeof *vecs);
+                gram = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * span * sizeof *gram);
+                p = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * sizeof *p);
+                mean = ragd_xmalloc((size_t)dim * sizeof *mean);
+                meanf = ragd_xmalloc((size_t)dim * sizeof *meanf);
+            }
+            if ((rc = embedder_embed(e, texts, lens, m, vecs, usage, err))) break;
+            if (embedder_dim(e) != dim) {
+                rc =
+                    ragd_error_set(err, RAGD_EPROVIDER, "embedding dimension changed from %d to %d",
+                                   dim, embedder_dim(e));
+                break;
+            }
+            batch_dense(vecs, m, span, dim, mean, meanf, p, gram, &mm);
         }
         centered c = {.gram = gram, .p = p, .mm = mm, .span = span};
         for (size_t i = b0; i < b1; i++) {
@@ -388,13 +530,6 @@ ragd_status chunk_semantic(const ingest_doc *d, const chunk_semantic_opts *o, ra
     double pct = o->percentile > 0 ? o->percentile : 90.0;
     if (pct > 100)
         return ragd_error_set(err, RAGD_EUSAGE, "semantic percentile %g is not in 1..100", pct);
-    ragd_embedder *own = NULL;
-    if (!e) {
-        embedder_config cfg = {.kind = "local", .dim = CHUNK_SEMANTIC_LOCAL_DIM};
-        ragd_status rc = embedder_new(&cfg, &own, err);
-        if (rc) return rc;
-        e = own;
-    }
     chunk_ctx cx;
     chunk_ctx_init(&cx, d);
     unit_list u = {0};
@@ -402,7 +537,6 @@ ragd_status chunk_semantic(const ingest_doc *d, const chunk_semantic_opts *o, ra
     double *dist = ragd_xcalloc(u.n ? u.n : 1, sizeof *dist);
     bool *is_b = ragd_xcalloc(u.n ? u.n : 1, sizeof *is_b);
     ragd_status rc = unit_distances(&cx, &u, max, w, e, o->usage, dist, is_b, err);
-    embedder_free(own);
     if (rc) {
         free(dist);
         free(is_b);

@@ -25,12 +25,15 @@
  *
  * Every occurrence is hashed (FNV-1a 64 over the feature bytes, seeded per
  * family, then the MurmurHash3 64-bit finalizer) and collected; the list is
- * sorted by (hash, weight) and each distinct feature f with tf occurrences of
- * mean weight w adds sign(f) * w * (1 + ln tf) to dimension (hash mod dim),
- * where the sign is the hash's top bit and the index uses the low 63 bits.
- * Summation runs in double in sorted order, so the result does not depend on
- * any iteration order, allocator or platform; the vector is then
- * L2-normalized and rounded to float once. A text with no words embeds to all
+ * sorted by (dimension, hash, weight) and each distinct feature f with tf
+ * occurrences of mean weight w adds sign(f) * w * (1 + ln tf) to dimension
+ * (hash mod dim), where the sign is the hash's top bit and the index uses
+ * the low 63 bits. Summation runs in double in sorted order (a dimension's
+ * features by ascending hash, the norm over ascending dimensions), so the
+ * result does not depend on any iteration order, allocator or platform; the
+ * vector is then L2-normalized and rounded to float once. It is computed
+ * sparse (local_embed_sparse: only the dimensions a feature reaches) and
+ * scattered into the dense vector. A text with no words embeds to all
  * zeros. Right single quotes (U+2019) are read as apostrophes.
  *
  * What it captures: lexical overlap (shared words, with sublinear term
@@ -60,6 +63,7 @@
  * bump the model name then, so stored collections are not silently mixed.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,50 +130,77 @@ static void feat_add(feature_list *fl, uint64_t h, double w)
     fl->n++;
 }
 
-/* Sort fl->v by (hash, weight) ascending: the order the vector is summed in.
- * An LSD radix sort on the hash (8 passes of 8 bits, stable; passes where
- * every key has the same digit are skipped) then an insertion sort by weight
- * inside each run of equal hashes (runs are a feature's occurrences: short).
- * (hash, weight) is a total order on distinct elements, so the result is
- * exactly what any correct sort gives — the vectors equal the qsort-based
- * ones bit for bit (tests/unit_provider.c pins checksums) — at about a fifth
- * of qsort's cost, which called a comparator per comparison. */
-static void feat_sort(feature_list *fl)
+/* Sort fl->v by (dimension, hash, weight) ascending, the dimension of a
+ * feature being hash mod dim (ix[k], filled here): an LSD radix sort on the
+ * dimension (stable; digits of at most 8 bits, as few as dim needs, passes
+ * where every key has the same digit skipped), then an insertion sort by (hash, weight)
+ * inside each run of one dimension (runs are short: a text's features spread
+ * over dim dimensions). (dimension, hash, weight) is a total order on
+ * distinct elements, so the result is exactly what any correct sort gives.
+ * Occurrences of one feature end up together in ascending weight, and the
+ * features of one dimension in ascending hash: the order the vector was
+ * always summed in (by hash, then by dimension), so the vectors stay the
+ * same bit for bit (tests/unit_provider.c pins checksums) while a sort of
+ * the few distinct dimensions replaces eight passes over 64-bit hashes. */
+static void feat_sort(feature_list *fl, uint32_t *ix, int dim)
 {
     size_t n = fl->n;
+    uint64_t ud = (uint64_t)dim;
+    bool pow2 = (ud & (ud - 1)) == 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = fl->v[i].h & 0x7FFFFFFFFFFFFFFFULL;
+        ix[i] = (uint32_t)(pow2 ? h & (ud - 1) : h % ud);
+    }
     if (n < 2) return;
+    /* Digits of at most 8 bits, as few passes as the dimensions need (two
+     * of 6 bits for 4096). */
+    int bits = 1;
+    while (bits < 32 && (ud - 1) >> bits)
+        bits++;
+    int digits = (bits + 7) / 8, width = (bits + digits - 1) / digits;
+    uint32_t mask = (1u << width) - 1;
     feature *a = fl->v, *b = ragd_xmalloc(n * sizeof *b);
-    size_t count[8][256];
-    memset(count, 0, sizeof count);
-    for (size_t i = 0; i < n; i++)
-        for (int d = 0; d < 8; d++)
-            count[d][(a[i].h >> (8 * d)) & 0xFF]++;
-    for (int d = 0; d < 8; d++) {
-        size_t *c = count[d];
-        if (c[(a[0].h >> (8 * d)) & 0xFF] == n) continue; /* one digit value: nothing moves */
+    uint32_t *ia = ix, *ib = ragd_xmalloc(n * sizeof *ib);
+    for (int d = 0; d < digits; d++) {
+        size_t count[256] = {0};
+        int sh = width * d;
+        for (size_t i = 0; i < n; i++)
+            count[(ia[i] >> sh) & mask]++;
+        if (count[(ia[0] >> sh) & mask] == n) continue; /* one digit value: nothing moves */
         size_t sum = 0;
-        for (int k = 0; k < 256; k++) {
-            size_t t = c[k];
-            c[k] = sum;
+        for (uint32_t k = 0; k <= mask; k++) {
+            size_t t = count[k];
+            count[k] = sum;
             sum += t;
         }
-        for (size_t i = 0; i < n; i++)
-            b[c[(a[i].h >> (8 * d)) & 0xFF]++] = a[i];
+        for (size_t i = 0; i < n; i++) {
+            size_t to = count[(ia[i] >> sh) & mask]++;
+            b[to] = a[i];
+            ib[to] = ia[i];
+        }
         feature *t = a;
         a = b;
         b = t;
+        uint32_t *ti = ia;
+        ia = ib;
+        ib = ti;
     }
     if (a != fl->v) {
         memcpy(fl->v, a, n * sizeof *a);
+        memcpy(ix, ia, n * sizeof *ia);
         b = a;
+        ib = ia;
     }
     free(b);
+    free(ib);
     a = fl->v;
     for (size_t i = 1; i < n; i++) {
-        if (a[i].h != a[i - 1].h || !(a[i].w < a[i - 1].w)) continue;
+        if (ix[i] != ix[i - 1]) continue;
         feature x = a[i];
+        if (!(x.h < a[i - 1].h || (x.h == a[i - 1].h && x.w < a[i - 1].w))) continue;
         size_t j = i;
-        while (j > 0 && a[j - 1].h == x.h && x.w < a[j - 1].w) {
+        while (j > 0 && ix[j - 1] == ix[i] &&
+               (x.h < a[j - 1].h || (x.h == a[j - 1].h && x.w < a[j - 1].w))) {
             a[j] = a[j - 1];
             j--;
         }
@@ -219,6 +250,12 @@ static size_t copy_word(ragd_buf *dst, const char *s, size_t n)
 {
     ragd_buf_reset(dst);
     ragd_buf_reserve(dst, n);
+    if (!memchr(s, 0xE2, n)) { /* no U+2019: the bytes as they are */
+        memcpy(dst->data, s, n);
+        dst->data[n] = '\0';
+        dst->len = n;
+        return n;
+    }
     for (size_t i = 0; i < n; i++) {
         if (i + 2 < n && (unsigned char)s[i] == 0xE2 && (unsigned char)s[i + 1] == 0x80 &&
             (unsigned char)s[i + 2] == 0x99) {
@@ -231,18 +268,14 @@ static size_t copy_word(ragd_buf *dst, const char *s, size_t n)
     return dst->len;
 }
 
-void local_embed_text(const char *text, size_t len, int dim, float *out)
+/* The features of text (folded, words, n-grams, bigrams), unsorted. */
+static void collect_features(const char *text, size_t len, feature_list *fl)
 {
-    if (dim <= 0 || !out) return;
-    memset(out, 0, (size_t)dim * sizeof *out);
-    if (!text || !len) return;
-
     size_t flen = 0;
     char *f = text_fold(text, len, true, &flen);
     ragd_span *words = NULL;
     size_t nw = text_words(f, flen, &words);
 
-    feature_list fl = {0};
     ragd_buf word = RAGD_BUF_INIT, prev = RAGD_BUF_INIT, pad = RAGD_BUF_INIT;
     size_t *offs = NULL, offs_cap = 0;
     int have_prev = 0;
@@ -251,13 +284,13 @@ void local_embed_text(const char *text, size_t len, int dim, float *out)
         size_t wl = copy_word(&word, f + words[i].start, words[i].end - words[i].start);
         if (!wl) continue;
         if (lexical_is_stopword(word.data)) continue;
-        add_chargrams(&fl, word.data, wl, &pad, &offs, &offs_cap);
-        feat_add(&fl, fmix64(fnv_add(fnv_start(SEED_UNIGRAM), word.data, wl)), W_UNIGRAM);
+        add_chargrams(fl, word.data, wl, &pad, &offs, &offs_cap);
+        feat_add(fl, fmix64(fnv_add(fnv_start(SEED_UNIGRAM), word.data, wl)), W_UNIGRAM);
         if (have_prev) {
             uint64_t h = fnv_add(fnv_start(SEED_BIGRAM), prev.data, prev.len);
             h = fnv_add(h, "\x1F", 1); /* unit separator: never inside a word */
             h = fnv_add(h, word.data, wl);
-            feat_add(&fl, fmix64(h), W_BIGRAM);
+            feat_add(fl, fmix64(h), W_BIGRAM);
         }
         ragd_buf_reset(&prev);
         ragd_buf_append(&prev, word.data, wl);
@@ -269,31 +302,84 @@ void local_embed_text(const char *text, size_t len, int dim, float *out)
     ragd_buf_free(&prev);
     ragd_buf_free(&pad);
     free(offs);
+}
 
-    if (fl.n) {
-        feat_sort(&fl);
-        double *acc = ragd_xcalloc((size_t)dim, sizeof *acc);
-        for (size_t i = 0; i < fl.n;) {
-            size_t j = i;
-            double sum = 0;
-            while (j < fl.n && fl.v[j].h == fl.v[i].h)
-                sum += fl.v[j++].w;
-            double tf = (double)(j - i);
-            double val = (sum / tf) * (1.0 + log(tf));
-            uint64_t h = fl.v[i].h;
-            size_t idx = (size_t)((h & 0x7FFFFFFFFFFFFFFFULL) % (uint64_t)dim);
-            acc[idx] += (h >> 63) ? -val : val;
-            i = j;
+size_t local_embed_sparse(const char *text, size_t len, int dim, uint32_t **idx, float **val)
+{
+    *idx = NULL;
+    *val = NULL;
+    if (dim <= 0 || !text || !len) return 0;
+    feature_list fl = {0};
+    /* A text of len bytes has at most about 3 n-grams per byte plus a
+     * unigram and a bigram per word: one allocation for most texts. */
+    fl.cap = 3 * len + 16;
+    fl.v = ragd_xmalloc(fl.cap * sizeof *fl.v);
+    collect_features(text, len, &fl);
+    if (!fl.n) {
+        free(fl.v);
+        return 0;
+    }
+    uint32_t *ix = ragd_xmalloc(fl.n * sizeof *ix);
+    feat_sort(&fl, ix, dim);
+    /* Each distinct feature f with tf occurrences of mean weight w adds
+     * sign(f) * w * (1 + ln tf) to its dimension; the dimensions come in
+     * ascending order, each summed over its features in ascending hash. */
+    double *acc = ragd_xmalloc(fl.n * sizeof *acc);
+    uint32_t *di = ragd_xmalloc(fl.n * sizeof *di);
+    size_t nd = 0;
+    for (size_t i = 0; i < fl.n;) {
+        size_t j = i;
+        double sum = 0;
+        while (j < fl.n && fl.v[j].h == fl.v[i].h)
+            sum += fl.v[j++].w;
+        double tf = (double)(j - i);
+        /* tf 1: (sum / 1) * (1 + ln 1) is sum exactly; no call to log. */
+        double v = j - i == 1 ? sum : (sum / tf) * (1.0 + log(tf));
+        uint64_t h = fl.v[i].h;
+        if (!nd || di[nd - 1] != ix[i]) {
+            di[nd] = ix[i];
+            acc[nd++] = 0.0;
         }
-        double norm = 0;
-        for (int d = 0; d < dim; d++)
-            norm += acc[d] * acc[d];
-        if (norm > 0) {
-            norm = sqrt(norm);
-            for (int d = 0; d < dim; d++)
-                out[d] = (float)(acc[d] / norm);
-        }
-        free(acc);
+        acc[nd - 1] += (h >> 63) ? -v : v;
+        i = j;
     }
     free(fl.v);
+    free(ix);
+    double norm = 0;
+    for (size_t k = 0; k < nd; k++)
+        norm += acc[k] * acc[k];
+    size_t m = 0;
+    if (norm > 0) {
+        norm = sqrt(norm);
+        float *fv = ragd_xmalloc(nd * sizeof *fv);
+        for (size_t k = 0; k < nd; k++) {
+            float x = (float)(acc[k] / norm);
+            if (x == 0) continue; /* a dimension whose features cancelled */
+            di[m] = di[k];
+            fv[m++] = x;
+        }
+        *val = fv;
+    }
+    free(acc);
+    if (m) {
+        *idx = di;
+    } else {
+        free(di);
+        free(*val);
+        *val = NULL;
+    }
+    return m;
+}
+
+void local_embed_text(const char *text, size_t len, int dim, float *out)
+{
+    if (dim <= 0 || !out) return;
+    memset(out, 0, (size_t)dim * sizeof *out);
+    uint32_t *idx;
+    float *val;
+    size_t m = local_embed_sparse(text, len, dim, &idx, &val);
+    for (size_t k = 0; k < m; k++)
+        out[idx[k]] = val[k];
+    free(idx);
+    free(val);
 }

@@ -33,6 +33,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/error.h"
 
@@ -114,5 +115,12 @@ ragd_status embedder_probe_dim(ragd_embedder *e, embed_usage *usage, ragd_error 
 /* Embed one text with the local hashing embedder into out[0..dim),
  * L2-normalized (all zeros for text without features). Pure function. */
 void local_embed_text(const char *text, size_t len, int dim, float *out);
+
+/* local_embed_text in sparse form: the nonzero dimensions of the same vector
+ * in ascending order, (*idx)[k] with the value (*val)[k] (bit for bit what
+ * local_embed_text stores there; every other dimension is 0), k below the
+ * returned count. *idx and *val are malloc'd (NULL when the count is 0);
+ * the caller frees them. Pure function. */
+size_t local_embed_sparse(const char *text, size_t len, int dim, uint32_t **idx, float **val);
 
 #endif

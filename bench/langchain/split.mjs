@@ -12,7 +12,8 @@
 //           text_count_tokens) with a Unicode regex.
 //
 // Only splitting is timed (process.hrtime.bigint around the loop over all
-// texts); reading the file, JSON parsing and the chunk statistics are not.
+// texts, and process.cpuUsage for its CPU seconds); reading the file, JSON
+// parsing and the chunk statistics are not.
 //
 // Two ways to run it:
 //   node split.mjs --texts FILE [sizes] --serve
@@ -111,11 +112,13 @@ function splitter(o, mode)
 async function pass(texts, sp, from = 0, to = texts.length)
 {
     const out = new Array(to - from);
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     for (let i = from; i < to; i++)
         out[i - from] = await sp.splitText(texts[i]);
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    return {secs, out};
+    const c = process.cpuUsage(c0); // user + system microseconds, all threads (GC too)
+    return {secs, cpu : (c.user + c.system) / 1e6, out};
 }
 
 const statsCache = new Map();
@@ -188,10 +191,11 @@ async function main()
             }
             const from = a === undefined ? 0 : Number(a);
             const to = b === undefined ? texts.length : Math.min(Number(b), texts.length);
-            const {secs, out} = await pass(texts, sps[mode], from, to);
+            const {secs, cpu, out} = await pass(texts, sps[mode], from, to);
             // Chunk statistics only for a whole pass (and once per mode).
             const st = from === 0 && to === texts.length ? stats(mode, out) : {};
-            process.stdout.write(JSON.stringify({mode, from, to, seconds : secs, ...st}) + "\n");
+            process.stdout.write(
+                JSON.stringify({mode, from, to, seconds : secs, cpu_seconds : cpu, ...st}) + "\n");
         }
         return;
     }
