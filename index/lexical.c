@@ -38,8 +38,16 @@ static const char *const STOPWORDS[] = {
 };
 #define NSTOPWORDS (sizeof STOPWORDS / sizeof STOPWORDS[0])
 
+/* The longest stop word ("themselves", "yourselves") has 10 bytes; with
+ * U+2019 for the apostrophe ("doesn’t") 9. */
+#define STOPWORD_MAX_BYTES 10
+
 int lexical_is_stopword_n(const char *w, size_t n)
 {
+    /* Most words of a text are not stop words: reject by length and by
+     * the first byte (every stop word starts with a-y) before copying. */
+    if (!n || n > STOPWORD_MAX_BYTES || (unsigned char)w[0] < 'a' || (unsigned char)w[0] > 'y')
+        return 0;
     char tmp[32]; /* no stop word is near that long */
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -221,14 +229,13 @@ ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *id
 {
     sqlite3 *db = store_db(st);
     sqlite3_stmt *cq, *tq;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM chunks_fts_docsize", -1, &cq, NULL) !=
-        SQLITE_OK)
+    if (store_prepare(st, "SELECT count(*) FROM chunks_fts_docsize", &cq) != SQLITE_OK)
         return store_sqlite_error(db, err, "cannot count indexed chunks");
     double N = 0;
     if (sqlite3_step(cq) == SQLITE_ROW) N = (double)sqlite3_column_int64(cq, 0);
-    sqlite3_finalize(cq);
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", -1, &tq,
-                           NULL) != SQLITE_OK)
+    store_release(st, cq);
+    if (store_prepare(st, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", &tq) !=
+        SQLITE_OK)
         return store_sqlite_error(db, err, "cannot read term frequencies");
     for (size_t i = 0; i < n; i++) {
         ragd_buf q = RAGD_BUF_INIT;
@@ -242,6 +249,6 @@ ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *id
         if (df > N) df = N;
         idf[i] = log(1.0 + (N - df + 0.5) / (df + 0.5));
     }
-    sqlite3_finalize(tq);
+    store_release(st, tq);
     return RAGD_OK;
 }
