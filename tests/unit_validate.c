@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "core/buf.h"
+#include "core/text.h"
 #include "index/lexical.h"
 #include "ingest/ingest.h"
 #include "retrieve/retrieve.h"
@@ -405,6 +406,187 @@ static void test_mmr_diversifies_results(void **state)
     search_result_free(&mmr);
 }
 
+/* validate_fold must be byte-identical to text_fold (utf8proc NFKC + case
+ * fold) on everything: ASCII, combining marks after ASCII starters (which
+ * compose with them), compatibility forms, special case folds, Hangul jamo,
+ * invalid UTF-8 (the whole text folds to ""), NUL bytes. */
+static void check_fold(const char *s, size_t n)
+{
+    size_t la = 0, lb = 0;
+    char *a = text_fold(s, n, false, &la);
+    char *b = validate_fold(s, n, &lb);
+    if (la != lb || memcmp(a, b, la) != 0) {
+        fprintf(stderr, "fold mismatch on %zu bytes:", n);
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, " %02x", (unsigned char)s[i]);
+        fprintf(stderr, "\n  utf8proc (%zu): %s\n  fast (%zu): %s\n", la, a, lb, b);
+        fail();
+    }
+    assert_int_equal(b[lb], '\0');
+    free(a);
+    free(b);
+}
+
+static void test_fold_matches_utf8proc(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "",
+        "ABC xyz 0123 !?#@[]{}~",
+        "Caf\xC3\xA9 M\xC3\xA9ridien",         /* NFC */
+        "Cafe\xCC\x81 Me\xCC\x81ridien",       /* NFD: e + U+0301 composes */
+        "=\xCC\xB8 <\xCC\xB8 >\xCC\xB8",       /* ASCII + U+0338: ≠ ≮ ≯ */
+        "A\xCC\x8A",                           /* A + ring above: å */
+        "a\xCC\xA3\xCC\x87 q\xCC\x87\xCC\xA3", /* reordered marks */
+        "\xCC\x81leading mark",                /* a mark with no starter */
+        "\xC4\xB0stanbul I\xCC\x87",           /* İ folds to i + U+0307 */
+        "STRASSE stra\xC3\x9F"
+        "e",                                      /* ß -> ss */
+        "\xEF\xAC\x81ne \xEF\xAC\x80",            /* ligatures fi, ff */
+        "\xE2\x84\xAA \xE2\x84\xAB",              /* KELVIN SIGN, ANGSTROM SIGN */
+        "\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8",   /* Hangul jamo compose */
+        "\xEF\xBC\xA1\xEF\xBC\xA2\xEF\xBC\xA3 x", /* fullwidth ABC */
+        "\xC2\xBD \xC2\xB2 \xE2\x91\xA0",         /* ½ ² ① */
+        "\xCE\xA3\xCE\x91\xCE\xA3 \xE1\xBE\xB3",  /* ΣΑΣ, ᾳ */
+        "don\xE2\x80\x99t DON'T",
+        "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD ok", /* emoji + skin tone */
+        "\xE6\x9D\xB1\xE4\xBA\xAC\xE3\x82\xBF\xE3\x83\xAF\xE3\x83\xBC Tokyo",
+        "\xD8\xA7\xD9\x84\xD8\xB9\xD8\xB1\xD8\xA8\xD9\x8A\xD8\xA9",
+        "\xC3", /* truncated at the end */
+        "ab\xC3"
+        "A",                /* lead byte, then ASCII */
+        "x\x80y",           /* stray continuation */
+        "\xC0\xAF",         /* overlong */
+        "\xED\xA0\x80",     /* surrogate */
+        "\xF4\x90\x80\x80", /* above U+10FFFF */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_fold(cases[i], strlen(cases[i]));
+    check_fold("A\0B\xC3\x89\0", 6); /* NUL bytes are kept */
+    /* Random texts from those pieces, so every piece meets every other at a
+     * segment boundary (deterministic generator). */
+    static const char *const pieces[] = {"A",
+                                         "z",
+                                         "Q",
+                                         "e",
+                                         "0",
+                                         " ",
+                                         "\n",
+                                         ".",
+                                         "'",
+                                         "=",
+                                         "<",
+                                         "\xCC\x81",
+                                         "\xCC\xA3",
+                                         "\xCC\x87",
+                                         "\xCC\xB8",
+                                         "\xCC\x8A",
+                                         "\xC3\xA9",
+                                         "\xC3\x89",
+                                         "\xC3\x9F",
+                                         "\xC4\xB0",
+                                         "\xEF\xAC\x81",
+                                         "\xE2\x84\xAA",
+                                         "\xE1\x84\x80",
+                                         "\xE1\x85\xA1",
+                                         "\xE1\x86\xA8",
+                                         "\xEF\xBC\xA1",
+                                         "\xC2\xBD",
+                                         "\xCE\xA3",
+                                         "\xE1\xBE\xB3",
+                                         "\xE2\x80\x99",
+                                         "\xE6\x9D\xB1",
+                                         "\xF0\x9F\x91\x8D",
+                                         "\xC3",
+                                         "\x80"};
+    size_t np = sizeof pieces / sizeof pieces[0];
+    uint64_t r = 88172645463325252ULL;
+    char buf[256];
+    for (int it = 0; it < 20000; it++) {
+        size_t n = 0, m = 1 + (size_t)(it % 23);
+        for (size_t j = 0; j < m; j++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            /* Invalid pieces (the last two) are rare, so most texts are valid. */
+            size_t k = (size_t)(r >> 8) % (np * 8);
+            k = k < np * 8 - 2 * 7 ? k % (np - 2) : np - 2 + k % 2;
+            size_t l = strlen(pieces[k]);
+            memcpy(buf + n, pieces[k], l);
+            n += l;
+        }
+        check_fold(buf, n);
+    }
+}
+
+static uint64_t xs(uint64_t *r)
+{
+    *r ^= *r << 13, *r ^= *r >> 7, *r ^= *r << 17;
+    return *r;
+}
+
+/* neardup_any answers as the pairwise hash_set_jaccard_at_least loop it
+ * replaces, for sets sharing a lot (around the threshold), little or nothing,
+ * empty sets, singletons, and thresholds including 0 and 1. */
+static void test_neardup_index_matches_pairwise(void **state)
+{
+    (void)state;
+    const double ts[] = {0.8, 0.5, 0.95, 1.0, 0.0, 0.3};
+    uint64_t r = 0x9E3779B97F4A7C15ULL;
+    int total_hits = 0;
+    for (size_t ti = 0; ti < sizeof ts / sizeof ts[0]; ti++) {
+        for (int round = 0; round < 40; round++) {
+            enum { NS = 60 };
+            hash_set sets[NS];
+            size_t base = 1 + xs(&r) % 120; /* a common pool of hashes */
+            for (size_t i = 0; i < NS; i++) {
+                size_t n = xs(&r) % 7 == 0 ? xs(&r) % 3 : 1 + xs(&r) % (base + 10);
+                sets[i].h = calloc(n ? n : 1, sizeof *sets[i].h);
+                sets[i].n = n;
+                for (size_t j = 0; j < n; j++) /* mostly from the pool, some private */
+                    sets[i].h[j] = xs(&r) % 10 ? xs(&r) % base * 0x100000001ULL : xs(&r);
+                /* sort, dedupe (the hash_set invariant) */
+                for (size_t a = 1; a < n; a++)
+                    for (size_t b = a; b > 0 && sets[i].h[b - 1] > sets[i].h[b]; b--) {
+                        uint64_t x = sets[i].h[b];
+                        sets[i].h[b] = sets[i].h[b - 1];
+                        sets[i].h[b - 1] = x;
+                    }
+                size_t m = n ? 1 : 0;
+                for (size_t a = 1; a < n; a++)
+                    if (sets[i].h[a] != sets[i].h[m - 1]) sets[i].h[m++] = sets[i].h[a];
+                sets[i].n = m;
+                if (i && xs(&r) % 4 == 0) { /* a near copy of an earlier set */
+                    const hash_set *src = &sets[xs(&r) % i];
+                    free(sets[i].h);
+                    sets[i].h = calloc(src->n + 1, sizeof *sets[i].h);
+                    size_t k = 0, drop = src->n ? xs(&r) % (src->n / 4 + 1) : 0;
+                    for (size_t a = 0; a < src->n; a++)
+                        if (a >= drop) sets[i].h[k++] = src->h[a];
+                    sets[i].n = k;
+                }
+            }
+            neardup_index x;
+            neardup_init(&x, ts[ti]);
+            int hits = 0;
+            for (size_t i = 0; i < NS; i++) {
+                bool want = false;
+                for (size_t j = 0; j < i && !want; j++)
+                    if (j % 3 != 2) want = hash_set_jaccard_at_least(&sets[j], &sets[i], ts[ti]);
+                bool got = neardup_any(&x, &sets[i], sets);
+                if (want != got)
+                    fprintf(stderr, "t %.2f round %d set %zu: pairwise %d, index %d\n", ts[ti],
+                            round, i, want, got);
+                assert_int_equal(want, got);
+                hits += want;
+                if (i % 3 != 2) neardup_add(&x, &sets[i], (uint32_t)i); /* not every set */
+            }
+            neardup_free(&x);
+            for (size_t i = 0; i < NS; i++)
+                free(sets[i].h);
+            total_hits += hits;
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +596,8 @@ int main(void)
         cmocka_unit_test(test_stopwords_and_size_bound),
         cmocka_unit_test(test_mmr_order),
         cmocka_unit_test(test_term_coverage_weighted),
+        cmocka_unit_test(test_fold_matches_utf8proc),
+        cmocka_unit_test(test_neardup_index_matches_pairwise),
         cmocka_unit_test_setup_teardown(test_gate_rejects_unanswerable_question, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_without_words_is_not_relevant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_near_duplicates_and_doc_cap, setup,
