@@ -37,17 +37,55 @@ static const char *const STOPWORDS[] = {
     "within", "without", "would",      "you",     "your",     "yours",   "yourself", "yourselves",
 };
 #define NSTOPWORDS (sizeof STOPWORDS / sizeof STOPWORDS[0])
+/* STOPWORDS_BY_FIRST[c - 'a'] .. [c - 'a' + 1]: the stop words starting with
+ * letter c (checked against STOPWORDS by the unit tests, through
+ * lexical_stopwords). */
+static const unsigned char STOPWORDS_BY_FIRST[27] = {0,  16, 26,  28,  38,  40,  44,  44,  57,
+                                                     66, 67, 67,  67,  74,  78,  91,  91,  91,
+                                                     91, 98, 116, 119, 120, 139, 139, 144, 144};
+
+const char *const *lexical_stopwords(size_t *n)
+{
+    *n = NSTOPWORDS;
+    return STOPWORDS;
+}
 
 /* The longest stop word ("themselves", "yourselves") has 10 bytes; with
  * U+2019 for the apostrophe ("doesn’t") 9. */
 #define STOPWORD_MAX_BYTES 10
 
+/* strcmp order of w[0..n) (no NUL inside) against the string s. */
+static int cmp_n(const char *w, size_t n, const char *s)
+{
+    size_t i = 0;
+    for (; i < n && s[i]; i++)
+        if (w[i] != s[i]) return (unsigned char)w[i] < (unsigned char)s[i] ? -1 : 1;
+    if (i < n) return 1;
+    return s[i] ? -1 : 0;
+}
+
 int lexical_is_stopword_n(const char *w, size_t n)
 {
     /* Most words of a text are not stop words: reject by length and by
-     * the first byte (every stop word starts with a-y) before copying. */
+     * the first byte (every stop word starts with a-y). */
     if (!n || n > STOPWORD_MAX_BYTES || (unsigned char)w[0] < 'a' || (unsigned char)w[0] > 'y')
         return 0;
+    bool plain = true;
+    for (size_t i = 0; i < n; i++)
+        plain &= w[i] != '\xE2';
+    if (plain) { /* no typographic apostrophe: search w as it is */
+        size_t lo = STOPWORDS_BY_FIRST[w[0] - 'a'], hi = STOPWORDS_BY_FIRST[w[0] - 'a' + 1];
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = cmp_n(w, n, STOPWORDS[mid]);
+            if (!c) return 1;
+            if (c < 0)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        return 0;
+    }
     char tmp[32]; /* no stop word is near that long */
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -225,15 +263,58 @@ ragd_status lexical_search(ragd_store *st, int64_t coll, const char *query, size
     return RAGD_OK;
 }
 
+/* An SQLite varint (FTS5 writes its records with them) at p[0..n): 7 bits
+ * per byte, high bit set on all but the last, a 9th byte of 8 bits. Returns
+ * its length, 0 when truncated. */
+static size_t get_varint(const unsigned char *p, size_t n, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < 8; i++) {
+        if (i >= n) return 0;
+        x = (x << 7) | (p[i] & 0x7f);
+        if (!(p[i] & 0x80)) {
+            *v = x;
+            return i + 1;
+        }
+    }
+    if (n < 9) return 0;
+    *v = (x << 8) | p[8];
+    return 9;
+}
+
+ragd_status lexical_indexed_rows(ragd_store *st, int64_t *rows, ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    *rows = -1;
+    /* FTS5's averages record (rowid 1 of the %_data table): the row count
+     * first, then each column's token total. */
+    if (store_prepare(st, "SELECT block FROM chunks_fts_data WHERE id = 1", &q) == SQLITE_OK) {
+        uint64_t v = 0;
+        if (sqlite3_step(q) == SQLITE_ROW &&
+            get_varint(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), &v) &&
+            v <= INT64_MAX)
+            *rows = (int64_t)v;
+        store_release(st, q);
+    }
+    if (*rows >= 0) return RAGD_OK;
+    if (store_prepare(st, "SELECT count(*) FROM chunks_fts_docsize", &q) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot count indexed chunks");
+    int r = sqlite3_step(q);
+    *rows = r == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    store_release(st, q);
+    if (r != SQLITE_ROW) return store_sqlite_error(db, err, "cannot count indexed chunks");
+    return RAGD_OK;
+}
+
 ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *idf, ragd_error *err)
 {
     sqlite3 *db = store_db(st);
-    sqlite3_stmt *cq, *tq;
-    if (store_prepare(st, "SELECT count(*) FROM chunks_fts_docsize", &cq) != SQLITE_OK)
-        return store_sqlite_error(db, err, "cannot count indexed chunks");
-    double N = 0;
-    if (sqlite3_step(cq) == SQLITE_ROW) N = (double)sqlite3_column_int64(cq, 0);
-    store_release(st, cq);
+    sqlite3_stmt *tq;
+    int64_t rows = 0;
+    ragd_status rc = lexical_indexed_rows(st, &rows, err);
+    if (rc) return rc;
+    double N = (double)rows;
     if (store_prepare(st, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", &tq) !=
         SQLITE_OK)
         return store_sqlite_error(db, err, "cannot read term frequencies");

@@ -62,12 +62,79 @@ char *validate_fold(const char *s, size_t n, size_t *out_len)
     return ragd_buf_steal(&out);
 }
 
+static bool is_alnum_ascii(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit_ascii(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* text_words restricted to ASCII, where its rules reduce to: a word is a run
+ * of letters and digits, joined across an apostrophe between a letter and a
+ * letter and across . or , between digits; everything else separates (every
+ * other ASCII character is a grapheme cluster of its own but CR LF, which
+ * separates as well). */
+static size_t ascii_words(const char *s, size_t n, ragd_span **out)
+{
+    ragd_span *v = NULL;
+    size_t cnt = 0, cap = 0, i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (!is_alnum_ascii(c)) {
+            i++;
+            continue;
+        }
+        size_t start = i;
+        bool digit = is_digit_ascii(c);
+        i++;
+        while (i < n) {
+            c = (unsigned char)s[i];
+            if (is_alnum_ascii(c)) {
+                digit = is_digit_ascii(c);
+                i++;
+                continue;
+            }
+            if (i + 1 < n) {
+                unsigned char nx = (unsigned char)s[i + 1];
+                if (c == '\'' && !digit && is_alnum_ascii(nx) && !is_digit_ascii(nx)) {
+                    i += 2;
+                    continue;
+                }
+                if ((c == '.' || c == ',') && digit && is_digit_ascii(nx)) {
+                    i += 2;
+                    continue;
+                }
+            }
+            break;
+        }
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 64;
+            v = ragd_xrealloc(v, cap * sizeof *v);
+        }
+        v[cnt].start = start;
+        v[cnt].end = i;
+        cnt++;
+    }
+    *out = v;
+    return cnt;
+}
+
+size_t validate_words(const char *s, size_t n, ragd_span **out)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] & 0x80) return text_words(s, n, out);
+    return ascii_words(s, n, out);
+}
+
 void vwords_init(vwords *v, const char *text, size_t len)
 {
     size_t flen;
     v->folded = validate_fold(text, len, &flen);
     ragd_span *w = NULL;
-    size_t nw = text_words(v->folded, flen, &w), n = 0;
+    size_t nw = validate_words(v->folded, flen, &w), n = 0;
     for (size_t i = 0; i < nw; i++)
         if (!lexical_is_stopword_n(v->folded + w[i].start, w[i].end - w[i].start)) w[n++] = w[i];
     v->w = w;
@@ -92,8 +159,18 @@ int validate_stem_match(const char *a, size_t la, const char *b, size_t lb)
     return p >= 4 && la - p <= 3 && lb - p <= 3;
 }
 
+/* validate_stem_match never matches two non-empty words that differ in
+ * their first byte (equality, a plural 's' and a 4-byte common prefix all
+ * need it): the loops below test that inline before calling it. */
+static inline bool first_differs(const char *a, size_t la, const char *b, size_t lb)
+{
+    return la && lb && a[0] != b[0];
+}
+
 static int word_match(const vwords *x, size_t i, const vwords *y, size_t j)
 {
+    const char *a = x->folded + x->w[i].start, *b = y->folded + y->w[j].start;
+    if (first_differs(a, x->w[i].end - x->w[i].start, b, y->w[j].end - y->w[j].start)) return 0;
     return validate_stem_match(x->folded + x->w[i].start, x->w[i].end - x->w[i].start,
                                y->folded + y->w[j].start, y->w[j].end - y->w[j].start);
 }
@@ -116,9 +193,11 @@ double validate_term_coverage(char **terms, const double *weights, size_t nterms
             if (text_is_cjk(cp)) {
                 found = strstr(v->folded, term) != NULL;
             } else {
-                for (size_t i = 0; i < v->n && !found; i++)
-                    found = validate_stem_match(term, tl, v->folded + v->w[i].start,
-                                                v->w[i].end - v->w[i].start);
+                for (size_t i = 0; i < v->n && !found; i++) {
+                    const char *w = v->folded + v->w[i].start;
+                    size_t wl = v->w[i].end - v->w[i].start;
+                    found = !first_differs(term, tl, w, wl) && validate_stem_match(term, tl, w, wl);
+                }
             }
         }
         double wt = weights ? weights[t] : 1.0;

@@ -44,6 +44,10 @@ typedef struct {
  * invalid UTF-8 as text_fold. Returns a malloc'd string. */
 char *validate_fold(const char *s, size_t n, size_t *out_len);
 
+/* text_words(s, n, out) (core/text.h), computed without utf8proc when s is
+ * all ASCII: the same spans. *out is malloc'd (NULL when the count is 0). */
+size_t validate_words(const char *s, size_t n, ragd_span **out);
+
 /* Fill v with the content words of text[0..len). */
 void vwords_init(vwords *v, const char *text, size_t len);
 void vwords_free(vwords *v);

@@ -517,6 +517,119 @@ static void test_fold_matches_utf8proc(void **state)
     }
 }
 
+/* validate_words must give text_words' spans: random ASCII texts built from
+ * the characters its rules treat specially (apostrophes between letters and
+ * after digits, . and , between digits and elsewhere, CR LF, NUL), and texts
+ * with non-ASCII (which take text_words itself). */
+static void check_words(const char *s, size_t n)
+{
+    ragd_span *a = NULL, *b = NULL;
+    size_t na = text_words(s, n, &a), nb = validate_words(s, n, &b);
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        assert_int_equal(a[i].start, b[i].start);
+        assert_int_equal(a[i].end, b[i].end);
+    }
+    free(a);
+    free(b);
+}
+
+static void test_words_match_text_words(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "",
+        "don't stop 3.14 1,000,000 a.b 3.x x3.4 rock'n'roll 'quoted'",
+        "end'",
+        "9'a a'9 '' ., .5 5. 5,",
+        "CRLF\r\nline\rx\n",
+        "caf\xC3\xA9 d\xE2\x80\x99s"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_words(cases[i], strlen(cases[i]));
+    check_words("ab\0cd", 5);
+    static const char alphabet[] = "aZ09'.,- \r\n\t_()";
+    uint64_t r = 0x2545F4914F6CDD1DULL;
+    char buf[64];
+    for (int it = 0; it < 20000; it++) {
+        size_t n = (size_t)(it % 40);
+        for (size_t j = 0; j < n; j++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            buf[j] = alphabet[(r >> 11) % (sizeof alphabet - 1)];
+        }
+        check_words(buf, n);
+    }
+}
+
+/* lexical_is_stopword_n (no copy, bisection in place) against
+ * lexical_is_stopword on a copy, for every stop word, its prefixes and
+ * extensions, and the typographic apostrophe. */
+static void test_stopword_n_matches_stopword(void **state)
+{
+    (void)state;
+    static const char *const words[] = {"a",
+                                        "about",
+                                        "aren't",
+                                        "doesn't",
+                                        "themselves",
+                                        "yourselves",
+                                        "yourselvesx",
+                                        "the",
+                                        "then",
+                                        "thenx",
+                                        "theirs",
+                                        "t",
+                                        "s",
+                                        "i",
+                                        "zebra",
+                                        "",
+                                        "own",
+                                        "ox",
+                                        "within",
+                                        "withi",
+                                        "wit",
+                                        "don\xE2\x80\x99t",
+                                        "aren\xE2\x80\x99",
+                                        "z",
+                                        "b",
+                                        "0the",
+                                        "The",
+                                        "mutation"};
+    char buf[32];
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        size_t n = strlen(words[i]);
+        for (size_t k = 0; k <= n; k++) { /* every prefix */
+            memcpy(buf, words[i], k);
+            buf[k] = '\0';
+            char plain[32];
+            size_t m = 0;
+            for (size_t j = 0; j < k; j++) {
+                if (j + 2 < k && !memcmp(buf + j, "\xE2\x80\x99", 3)) {
+                    plain[m++] = '\'';
+                    j += 2;
+                } else {
+                    plain[m++] = buf[j];
+                }
+            }
+            plain[m] = '\0';
+            assert_int_equal(lexical_is_stopword_n(buf, k) != 0, lexical_is_stopword(plain) != 0);
+        }
+    }
+    size_t nsw = 0;
+    const char *const *sw = lexical_stopwords(&nsw);
+    assert_true(nsw > 100);
+    for (size_t i = 0; i < nsw; i++) {
+        if (i) assert_true(strcmp(sw[i - 1], sw[i]) < 0);
+        assert_true(lexical_is_stopword_n(sw[i], strlen(sw[i])));
+        assert_true(lexical_is_stopword(sw[i]));
+        char x[40];
+        snprintf(x, sizeof x, "%sq", sw[i]); /* one letter more: not a stop word */
+        assert_int_equal(lexical_is_stopword_n(x, strlen(x)) != 0, lexical_is_stopword(x) != 0);
+    }
+    assert_true(lexical_is_stopword_n("themselves", 10));
+    assert_true(lexical_is_stopword_n("don\xE2\x80\x99t", 7));
+    assert_false(lexical_is_stopword_n("thenx", 5));
+}
+
 static uint64_t xs(uint64_t *r)
 {
     *r ^= *r << 13, *r ^= *r >> 7, *r ^= *r << 17;
@@ -587,6 +700,54 @@ static void test_neardup_index_matches_pairwise(void **state)
     }
 }
 
+static int64_t docsize_rows(ragd_store *st)
+{
+    sqlite3_stmt *q;
+    assert_int_equal(
+        sqlite3_prepare_v2(store_db(st), "SELECT count(*) FROM chunks_fts_docsize", -1, &q, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return n;
+}
+
+/* The idf's N comes from FTS5's averages record instead of a count(*) over
+ * chunks_fts_docsize (a scan of every row per query): the two agree after
+ * ingest, after a delete, after re-ingest, and with an empty index. */
+static void test_indexed_rows_match_docsize_count(void **state)
+{
+    fixture *fx = *state;
+    ragd_error e;
+    int64_t n = -1;
+    assert_int_equal(lexical_indexed_rows(fx->st, &n, &e), RAGD_OK);
+    int64_t n0 = n;
+    assert_true(n0 > 5);
+    assert_int_equal(n, docsize_rows(fx->st));
+    assert_int_equal(store_doc_delete(fx->st, fx->coll.id, "manual.txt", &e), RAGD_OK);
+    assert_int_equal(lexical_indexed_rows(fx->st, &n, &e), RAGD_OK);
+    assert_int_equal(n, docsize_rows(fx->st));
+    assert_true(n > 0 && n < n0);
+    char p[600];
+    snprintf(p, sizeof p, "%s/docs", fx->dir);
+    ingest_opts o = {0};
+    char *paths[] = {p};
+    json_t *report = NULL;
+    assert_int_equal(ingest_paths(fx->st, &fx->coll, paths, 1, &o, &report, &e), RAGD_OK);
+    json_decref(report);
+    assert_int_equal(lexical_indexed_rows(fx->st, &n, &e), RAGD_OK);
+    assert_int_equal(n, docsize_rows(fx->st));
+    assert_int_equal(n, n0);
+    /* An empty store: no averages record yet, the count answers. */
+    char empty[600];
+    snprintf(empty, sizeof empty, "%s/empty-store", fx->dir);
+    ragd_store *st = NULL;
+    assert_int_equal(store_open(empty, &st, &e), RAGD_OK);
+    assert_int_equal(lexical_indexed_rows(st, &n, &e), RAGD_OK);
+    assert_int_equal(n, 0);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +758,8 @@ int main(void)
         cmocka_unit_test(test_mmr_order),
         cmocka_unit_test(test_term_coverage_weighted),
         cmocka_unit_test(test_fold_matches_utf8proc),
+        cmocka_unit_test(test_words_match_text_words),
+        cmocka_unit_test(test_stopword_n_matches_stopword),
         cmocka_unit_test(test_neardup_index_matches_pairwise),
         cmocka_unit_test_setup_teardown(test_gate_rejects_unanswerable_question, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_without_words_is_not_relevant, setup, teardown),
@@ -604,6 +767,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_support_floor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mmr_diversifies_results, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_indexed_rows_match_docsize_count, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
