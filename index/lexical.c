@@ -218,19 +218,108 @@ char *lexical_match_expr(const char *query)
     return ragd_buf_steal(&b);
 }
 
+/* Whether FTS5 could match term in the coll column, whose only tokens are
+ * "c<collection id>": only when the term has an ASCII digit (lexical_terms
+ * has folded other digits to ASCII by NFKC, and FTS5's tokenizer makes a
+ * digit of nothing else). For a term without one, the column filter
+ * {title heading body} changes neither the matches nor bm25. */
+static bool term_may_match_coll(const char *t)
+{
+    for (; *t; t++)
+        if (*t >= '0' && *t <= '9') return true;
+    return false;
+}
+
+/* Whether collection coll holds every document of the store, so every
+ * lexical index row is one of its chunks (the store deletes a chunk's row
+ * with it) and "coll : c<id> AND" filters nothing. Two index seeks. */
+static ragd_status only_collection(ragd_store *st, int64_t coll, bool *only, ragd_error *err)
+{
+    sqlite3_stmt *q;
+    if (store_prepare(st,
+                      "SELECT NOT EXISTS (SELECT 1 FROM documents WHERE collection_id < ?1) AND "
+                      "NOT EXISTS (SELECT 1 FROM documents WHERE collection_id > ?1)",
+                      &q) != SQLITE_OK)
+        return store_sqlite_error(store_db(st), err, "cannot prepare lexical search");
+    sqlite3_bind_int64(q, 1, coll);
+    int r = sqlite3_step(q);
+    *only = r == SQLITE_ROW && sqlite3_column_int(q, 0) != 0;
+    store_release(st, q);
+    if (r != SQLITE_ROW) return store_sqlite_error(store_db(st), err, "lexical search failed");
+    return RAGD_OK;
+}
+
+static ragd_status run_statement(ragd_store *st, const char *sql, ragd_error *err)
+{
+    sqlite3_stmt *q;
+    if (store_prepare(st, sql, &q) != SQLITE_OK)
+        return store_sqlite_error(store_db(st), err, "lexical search failed");
+    int r = sqlite3_step(q);
+    store_release(st, q);
+    if (r != SQLITE_DONE) return store_sqlite_error(store_db(st), err, "lexical search failed");
+    return RAGD_OK;
+}
+
+static ragd_status search_in_snapshot(ragd_store *st, int64_t coll, char **terms, size_t nt,
+                                      size_t k, lexical_hit **hits, size_t *n, ragd_error *err);
+
 ragd_status lexical_search(ragd_store *st, int64_t coll, const char *query, size_t k,
                            lexical_hit **hits, size_t *n, ragd_error *err)
 {
     *hits = NULL;
     *n = 0;
-    char *expr = lexical_match_expr(query);
-    if (!expr) return RAGD_OK;
+    char **terms = NULL;
+    size_t nt = lexical_terms(query, &terms);
+    if (!nt) {
+        free(terms);
+        return RAGD_OK;
+    }
+    /* The check of the other collections and the search read one snapshot
+     * (a savepoint opens a read transaction unless the caller has one). */
+    bool own = sqlite3_get_autocommit(store_db(st)) != 0;
+    ragd_status rc = own ? run_statement(st, "SAVEPOINT ragd_lexical_search", err) : RAGD_OK;
+    if (!rc) rc = search_in_snapshot(st, coll, terms, nt, k, hits, n, err);
+    if (own) {
+        ragd_error rerr;
+        ragd_status rr = run_statement(st, "RELEASE ragd_lexical_search", &rerr);
+        if (rr) sqlite3_exec(store_db(st), "ROLLBACK", NULL, NULL, NULL); /* never leave it open */
+        if (!rc && rr) {
+            rc = rr;
+            *err = rerr;
+        }
+        if (rc) {
+            free(*hits);
+            *hits = NULL;
+            *n = 0;
+        }
+    }
+    lexical_terms_free(terms, nt);
+    return rc;
+}
+
+static ragd_status search_in_snapshot(ragd_store *st, int64_t coll, char **terms, size_t nt,
+                                      size_t k, lexical_hit **hits, size_t *n, ragd_error *err)
+{
     /* The collection is a token of the "coll" column (schema v3): FTS5
      * intersects it with the query's doclists, so no per-match join. The
-     * query's own terms are held to the text columns. */
+     * query's own terms are held to the text columns. Both restrictions
+     * are left out when they cannot change the result (only_collection,
+     * term_may_match_coll): the matches are the same rows, and bm25 the
+     * same numbers, since the coll phrase adds exactly 0 (column weight 0)
+     * and no term has an instance in that column. */
+    bool colfilter = false, only = false;
+    for (size_t i = 0; i < nt; i++)
+        colfilter |= term_may_match_coll(terms[i]);
+    ragd_status rc = only_collection(st, coll, &only, err);
+    if (rc) return rc;
     ragd_buf m = RAGD_BUF_INIT;
-    ragd_buf_printf(&m, "coll : c%lld AND {title heading body} : (%s)", (long long)coll, expr);
-    free(expr);
+    if (!only) ragd_buf_printf(&m, "coll : c%lld AND ", (long long)coll);
+    ragd_buf_puts(&m, colfilter ? "{title heading body} : (" : "(");
+    for (size_t i = 0; i < nt; i++) {
+        if (i) ragd_buf_puts(&m, " OR ");
+        append_phrase(&m, terms[i]);
+    }
+    ragd_buf_putc(&m, ')');
     sqlite3 *db = store_db(st);
     char sql[256];
     snprintf(sql, sizeof sql,
@@ -320,7 +409,10 @@ ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *id
         return store_sqlite_error(db, err, "cannot read term frequencies");
     for (size_t i = 0; i < n; i++) {
         ragd_buf q = RAGD_BUF_INIT;
-        ragd_buf_puts(&q, "{title heading body} : ");
+        /* The column filter matters only for a term that could match the
+         * coll column (term_may_match_coll); without it FTS5 counts the
+         * same rows without reading their positions. */
+        if (term_may_match_coll(terms[i])) ragd_buf_puts(&q, "{title heading body} : ");
         append_phrase(&q, terms[i]);
         sqlite3_reset(tq);
         sqlite3_bind_text(tq, 1, q.data, (int)q.len, SQLITE_TRANSIENT);

@@ -714,6 +714,34 @@ static ragd_status stage_validate(ragd_store *st, const ragd_collection *coll, c
     return rc;
 }
 
+/* One read transaction (a savepoint) around the candidate lookups, unless
+ * the caller already has one: each lookup in autocommit mode would take and
+ * drop the database's shared lock and re-check the WAL. Returns whether this
+ * call opened it; failing to is not an error (the lookups then run as
+ * before). */
+static bool step_once(ragd_store *st, const char *sql)
+{
+    sqlite3_stmt *q;
+    if (store_prepare(st, sql, &q) != SQLITE_OK) return false;
+    int r = sqlite3_step(q);
+    store_release(st, q);
+    return r == SQLITE_DONE;
+}
+
+static bool read_begin(ragd_store *st)
+{
+    return sqlite3_get_autocommit(store_db(st)) && step_once(st, "SAVEPOINT ragd_validate");
+}
+
+static void read_end(ragd_store *st, bool own)
+{
+    if (own && !step_once(st, "RELEASE ragd_validate")) {
+        log_write(LOG_WARN, "cannot end the search's read transaction", "error",
+                  sqlite3_errmsg(store_db(st)), NULL);
+        sqlite3_exec(store_db(st), "ROLLBACK", NULL, NULL, NULL); /* never leave it open */
+    }
+}
+
 /* Stage 4: the query gate. The question is answerable from this collection
  * only if one of its best passing candidates shows strong evidence; if none
  * does, nothing passes. */
@@ -856,7 +884,11 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     }
     verdicts vd = {.dropped = json_array()};
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (!rc) rc = stage_validate(st, coll, query, o, &p, &cl, reranked, out, &vd, err);
+    if (!rc) {
+        bool own = read_begin(st);
+        rc = stage_validate(st, coll, query, o, &p, &cl, reranked, out, &vd, err);
+        read_end(st, own);
+    }
     if (!rc) stage_gate(o, &vd, out);
     out->ms_validate = ms_since(&t1);
     clock_gettime(CLOCK_MONOTONIC, &t1);

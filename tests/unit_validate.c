@@ -700,6 +700,104 @@ static void test_neardup_index_matches_pairwise(void **state)
     }
 }
 
+/* The lexical query with both restrictions spelled out, as lexical_search
+ * ran it before leaving them out where they cannot matter. */
+static size_t full_fts_query(ragd_store *st, int64_t coll, const char *query, size_t k,
+                             int64_t *ids, double *scores)
+{
+    char *expr = lexical_match_expr(query);
+    assert_non_null(expr);
+    ragd_buf m = RAGD_BUF_INIT;
+    ragd_buf_printf(&m, "coll : c%lld AND {title heading body} : (%s)", (long long)coll, expr);
+    free(expr);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT rowid, bm25(chunks_fts, %g, %g, %g, 0.0) AS s FROM chunks_fts "
+             "WHERE chunks_fts MATCH ?1 ORDER BY s LIMIT ?2",
+             LEXICAL_W_TITLE, LEXICAL_W_HEADING, LEXICAL_W_BODY);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL), SQLITE_OK);
+    sqlite3_bind_text(q, 1, m.data, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)k);
+    size_t n = 0;
+    while (sqlite3_step(q) == SQLITE_ROW && n < k) {
+        ids[n] = sqlite3_column_int64(q, 0);
+        scores[n++] = -sqlite3_column_double(q, 1);
+    }
+    sqlite3_finalize(q);
+    ragd_buf_free(&m);
+    return n;
+}
+
+static void check_lexical_same(ragd_store *st, int64_t coll, const char *query)
+{
+    int64_t ids[64];
+    double sc[64];
+    size_t n = full_fts_query(st, coll, query, 64, ids, sc);
+    lexical_hit *h = NULL;
+    size_t nh = 0;
+    ragd_error e;
+    assert_int_equal(lexical_search(st, coll, query, 64, &h, &nh, &e), RAGD_OK);
+    if (nh != n) fprintf(stderr, "%s: %zu hits, full query %zu\n", query, nh, n);
+    assert_int_equal(nh, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(h[i].chunk_id, ids[i]);
+        assert_memory_equal(&h[i].score, &sc[i], sizeof sc[i]); /* the same bits */
+    }
+    free(h);
+}
+
+/* lexical_search leaves out "coll : c<id> AND" when the collection holds
+ * every document, and the {title heading body} filter when no term has a
+ * digit (only "c<digits>" is in that column): the results must be those of
+ * the fully restricted query, ids, order and score bits, with one
+ * collection, with two, and for terms that do match the coll column. */
+static void test_lexical_shortcuts_change_nothing(void **state)
+{
+    fixture *fx = *state;
+    const char *queries[] = {"drip irrigation orchard", "whales migrate", "section leaks",
+                             "apple harvest August netting birds", "zzzq nothing matches"};
+    char own[32], both[64];
+    snprintf(own, sizeof own, "c%lld irrigation", (long long)fx->coll.id);
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
+        check_lexical_same(fx->st, fx->coll.id, queries[i]);
+    check_lexical_same(fx->st, fx->coll.id, own);             /* a term equal to the coll token */
+    check_lexical_same(fx->st, fx->coll.id, "C1s 2024 drip"); /* porter + digits */
+    /* A second collection: now the coll restriction is needed. */
+    ragd_error e;
+    ragd_settings s;
+    store_settings_init(&s);
+    ragd_collection other;
+    assert_int_equal(store_collection_open(fx->st, "other", &s, &other, &e), RAGD_OK);
+    char dir[600], p[700];
+    snprintf(dir, sizeof dir, "%s/other", fx->dir);
+    mkdir(dir, 0755);
+    snprintf(p, sizeof p, "%s/o.txt", dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("Drip irrigation for orchard whales: leaks in every section, apple netting.", f);
+    fclose(f);
+    ingest_opts o = {0};
+    char *paths[] = {dir};
+    json_t *report = NULL;
+    assert_int_equal(ingest_paths(fx->st, &other, paths, 1, &o, &report, &e), RAGD_OK);
+    json_decref(report);
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+        check_lexical_same(fx->st, fx->coll.id, queries[i]);
+        check_lexical_same(fx->st, other.id, queries[i]);
+    }
+    snprintf(both, sizeof both, "c%lld c%lld drip", (long long)fx->coll.id, (long long)other.id);
+    check_lexical_same(fx->st, fx->coll.id, both);
+    check_lexical_same(fx->st, other.id, both);
+    lexical_hit *h = NULL;
+    size_t nh = 0;
+    assert_int_equal(lexical_search(fx->st, other.id, "drip irrigation", 64, &h, &nh, &e), RAGD_OK);
+    assert_int_equal(nh, 1); /* only the other collection's chunk */
+    free(h);
+    /* No transaction is left open. */
+    assert_true(sqlite3_get_autocommit(store_db(fx->st)));
+}
+
 static int64_t docsize_rows(ragd_store *st)
 {
     sqlite3_stmt *q;
@@ -768,6 +866,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_support_floor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mmr_diversifies_results, setup, teardown),
         cmocka_unit_test_setup_teardown(test_indexed_rows_match_docsize_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lexical_shortcuts_change_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
