@@ -14,7 +14,10 @@
  *                    lexical_match_expr computed outside the clock;
  *      lexical_search   ragd's index function (k 50: the candidate depth);
  *      embed+vindex     the local embedder + vindex_search (k 50);
- *      retrieve_search  --mode lexical, dense, hybrid (k 10, CLI defaults).
+ *      retrieve_search  --mode lexical, dense, hybrid (k 10, CLI defaults);
+ *      eval searches    retrieve_search as `ragd eval --k 100` calls it
+ *                       (lexical and hybrid: keep_all, k 300, 300
+ *                       candidates), against raw FTS5 LIMIT 100.
  *    A warm-up pass over all queries precedes the timed passes.
  * Reports p50/p90/p99/mean/QPS per measure, ratios against the index-level
  * baselines (also the median of per-query paired ratios), the mean stage
@@ -195,12 +198,27 @@ static int load_queries(const char *path, query_set *qs)
     return 0;
 }
 
-enum { M_FTS5, M_FTS5_100, M_LEXSEARCH, M_EMBEDVEC, M_LEXICAL, M_DENSE, M_HYBRID, NMEAS };
-static const char *MEAS_NAME[NMEAS] = {
-    "raw FTS5 bm25 (LIMIT 50)",       "raw FTS5 bm25 (LIMIT 100)",
-    "lexical_search (k 50)",          "embed + vindex_search (k 50)",
-    "retrieve_search --mode lexical", "retrieve_search --mode dense",
-    "retrieve_search --mode hybrid"};
+enum {
+    M_FTS5,
+    M_FTS5_100,
+    M_LEXSEARCH,
+    M_EMBEDVEC,
+    M_LEXICAL,
+    M_DENSE,
+    M_HYBRID,
+    M_EVAL_LEXICAL,
+    M_EVAL_HYBRID,
+    NMEAS
+};
+static const char *MEAS_NAME[NMEAS] = {"raw FTS5 bm25 (LIMIT 50)",
+                                       "raw FTS5 bm25 (LIMIT 100)",
+                                       "lexical_search (k 50)",
+                                       "embed + vindex_search (k 50)",
+                                       "retrieve_search --mode lexical",
+                                       "retrieve_search --mode dense",
+                                       "retrieve_search --mode hybrid",
+                                       "retrieve_search --mode lexical as eval --k 100",
+                                       "retrieve_search --mode hybrid as eval --k 100"};
 
 typedef struct {
     double lexical, embed, dense, fuse, validate, total;
@@ -272,7 +290,16 @@ static double measure(ctx *c, int m, const char *query, size_t qi, bool record)
         search_opts so;
         search_opts_init(&so);
         so.k = c->k;
-        so.mode = m == M_LEXICAL ? "lexical" : m == M_DENSE ? "dense" : "hybrid";
+        so.mode = m == M_LEXICAL || m == M_EVAL_LEXICAL ? "lexical"
+                  : m == M_DENSE                        ? "dense"
+                                                        : "hybrid";
+        if (m == M_EVAL_LEXICAL || m == M_EVAL_HYBRID) {
+            /* What eval_beir asks for at --k 100 (retrieve/eval.c): 3 k chunks,
+             * as many candidates, every candidate kept and marked. */
+            so.k = 300;
+            so.candidates = 300;
+            so.keep_all = true;
+        }
         so.embedder = c->eng->embedder;
         so.vindex = c->eng->vindex;
         search_result sr;
@@ -398,9 +425,10 @@ static int export_peers(ctx *c, const query_set *qs, const char *dir)
     return rc;
 }
 
-static const char *MEAS_KEY[NMEAS] = {"fts5_limit50",     "fts5_limit100", "lexical_search_k50",
-                                      "embed_vindex_k50", "ragd_lexical",  "ragd_dense",
-                                      "ragd_hybrid"};
+static const char *MEAS_KEY[NMEAS] = {
+    "fts5_limit50",     "fts5_limit100",          "lexical_search_k50",
+    "embed_vindex_k50", "ragd_lexical",           "ragd_dense",
+    "ragd_hybrid",      "ragd_eval_lexical_k100", "ragd_eval_hybrid_k100"};
 
 static double median_ratio(const double *a, const double *b, size_t n)
 {
@@ -619,8 +647,9 @@ int main(int argc, char **argv)
            "per-query ratios |\n|---|---|---|---|---|\n");
     struct {
         int a, b;
-    } pairs[] = {{M_LEXICAL, M_FTS5},      {M_HYBRID, M_FTS5},    {M_LEXSEARCH, M_FTS5},
-                 {M_LEXICAL, M_LEXSEARCH}, {M_DENSE, M_EMBEDVEC}, {M_HYBRID, M_LEXICAL}};
+    } pairs[] = {{M_LEXICAL, M_FTS5},          {M_HYBRID, M_FTS5},         {M_LEXSEARCH, M_FTS5},
+                 {M_LEXICAL, M_LEXSEARCH},     {M_DENSE, M_EMBEDVEC},      {M_HYBRID, M_LEXICAL},
+                 {M_EVAL_LEXICAL, M_FTS5_100}, {M_EVAL_HYBRID, M_FTS5_100}};
     for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
         int a = pairs[p].a, b = pairs[p].b;
         printf("| %s | %s | %.2f× | %.2f× | %.2f× |\n", MEAS_NAME[a], MEAS_NAME[b],
@@ -629,7 +658,7 @@ int main(int argc, char **argv)
     printf("\n## Where retrieve_search spends its time (mean ms per query, its own timing_ms)\n\n"
            "| mode | lexical | embed | dense | fuse | validate | total | results/query |\n"
            "|---|---|---|---|---|---|---|---|\n");
-    for (int m = M_LEXICAL; m <= M_HYBRID; m++) {
+    for (int m = M_LEXICAL; m <= M_EVAL_HYBRID; m++) {
         stage_sum *s = &c.stages[m];
         double n = s->n ? (double)s->n : 1;
         printf("| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.1f |\n", MEAS_NAME[m] + 23,
@@ -655,13 +684,17 @@ int main(int argc, char **argv)
                    median_ratio(lat[M_LEXICAL], lat[M_FTS5], ns));
         bench_jset(j, "hybrid_ragd_over_fts5_paired", median_ratio(lat[M_HYBRID], lat[M_FTS5], ns));
         bench_jset(j, "dense_ragd_over_embed_vindex_ratio", st[M_DENSE].p50 / st[M_EMBEDVEC].p50);
+        bench_jset(j, "eval_lexical_k100_over_fts5_top100_ratio",
+                   st[M_EVAL_LEXICAL].p50 / st[M_FTS5_100].p50);
+        bench_jset(j, "eval_hybrid_k100_over_fts5_top100_ratio",
+                   st[M_EVAL_HYBRID].p50 / st[M_FTS5_100].p50);
         bench_jset(j, "engine_open_ms", open_s * 1e3);
         bench_jset(j, "fts5_top100_total_s", st[M_FTS5_100].sum / o.reps);
         json_object_set_new(j, "queries", json_integer((json_int_t)qs.n));
         json_object_set_new(j, "reps", json_integer(o.reps));
         json_object_set_new(j, "chunks", json_integer(nchunks));
         json_t *stg = json_object();
-        for (int m = M_LEXICAL; m <= M_HYBRID; m++) {
+        for (int m = M_LEXICAL; m <= M_EVAL_HYBRID; m++) {
             stage_sum *s = &c.stages[m];
             double n = s->n ? (double)s->n : 1;
             json_t *so = json_object();

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "core/buf.h"
+#include "core/durable.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "ingest/ingest.h"
@@ -62,6 +63,36 @@ static int eval_citations(cli_args *a)
     }
     json_decref(r);
     return 0;
+}
+
+/* Whether the fingerprint file fp_path holds the current fingerprint of
+ * corpus and the eval collection (then ingesting it again would change
+ * nothing). Any error means "ingest". */
+static bool eval_corpus_unchanged(engine *eng, const char *corpus, size_t max_bytes,
+                                  const char *fp_path)
+{
+    ragd_error e;
+    char *now = NULL, *saved = NULL;
+    size_t n = 0;
+    bool same = !eval_corpus_fingerprint(eng->st, &eng->coll, corpus, max_bytes, &now, &e) &&
+                !ingest_read_file(fp_path, 1 << 16, &saved, &n, &e) && strlen(now) == n &&
+                !memcmp(now, saved, n);
+    free(now);
+    free(saved);
+    return same;
+}
+
+/* Record the fingerprint after a successful ingest; a failure to write it
+ * only means the next eval ingests again. */
+static void eval_corpus_record(engine *eng, const char *corpus, size_t max_bytes,
+                               const char *fp_path)
+{
+    ragd_error e;
+    char *fp = NULL;
+    if (eval_corpus_fingerprint(eng->st, &eng->coll, corpus, max_bytes, &fp, &e) ||
+        ragd_write_durable(store_dir(eng->st), fp_path, fp, strlen(fp), &e))
+        log_write(LOG_WARN, "cannot record the eval corpus fingerprint", "error", e.msg, NULL);
+    free(fp);
 }
 
 int cmd_eval(const command *cmd, cli_args *a)
@@ -140,18 +171,31 @@ int cmd_eval(const command *cmd, cli_args *a)
         reranker_free(reranker);
         return fail("eval", &e);
     }
-    /* Ingest (a no-op for documents already there unchanged). */
+    /* Ingest (a no-op for documents already there unchanged), unless the
+     * fingerprint recorded after the last successful ingest of this corpus
+     * says that it would be one (eval_corpus_fingerprint). */
     char corpus[4096];
     snprintf(corpus, sizeof corpus, "%s/corpus.jsonl", dir);
-    char *paths[1] = {corpus};
-    ingest_opts io = {.format = "jsonl",
-                      .max_bytes = (size_t)maxb,
-                      .progress = !cli_flag(a, "json"),
-                      .progress_tty = isatty(STDERR_FILENO) != 0,
-                      .embedder = eng.embedder};
-    json_t *rep = NULL;
-    ragd_status rc = ingest_paths(eng.st, &eng.coll, paths, 1, &io, &rep, &e);
-    json_decref(rep);
+    ragd_status rc = RAGD_OK;
+    char fp_path[4200];
+    snprintf(fp_path, sizeof fp_path, "%s/eval-%lld.fingerprint", store_dir(eng.st),
+             (long long)eng.coll.id);
+    if (!eval_corpus_unchanged(&eng, corpus, (size_t)maxb, fp_path)) {
+        char *paths[1] = {corpus};
+        ingest_opts io = {.format = "jsonl",
+                          .max_bytes = (size_t)maxb,
+                          .progress = !cli_flag(a, "json"),
+                          .progress_tty = isatty(STDERR_FILENO) != 0,
+                          .embedder = eng.embedder};
+        json_t *rep = NULL;
+        rc = ingest_paths(eng.st, &eng.coll, paths, 1, &io, &rep, &e);
+        if (!rc && ragd_json_int(rep, "failed") == 0)
+            eval_corpus_record(&eng, corpus, (size_t)maxb, fp_path);
+        json_decref(rep);
+    } else if (!cli_flag(a, "json")) {
+        fprintf(stderr, "%s: unchanged since the last eval ingest into '%s'; not ingesting again\n",
+                corpus, name);
+    }
     if (rc) {
         engine_close(&eng);
         reranker_free(reranker);

@@ -37,9 +37,64 @@ static const char *const STOPWORDS[] = {
     "within", "without", "would",      "you",     "your",     "yours",   "yourself", "yourselves",
 };
 #define NSTOPWORDS (sizeof STOPWORDS / sizeof STOPWORDS[0])
+/* STOPWORD_LENGTHS[c - 'a'] bit n: some stop word starting with letter c
+ * has n bytes (with "'" counted as 1 or, for U+2019, 3 bytes). Rejects most
+ * words before any comparison; checked against STOPWORDS by the unit tests
+ * (every stop word, both apostrophes, must be found). */
+static const uint16_t STOPWORD_LENGTHS[26] = {
+    0x1fe, 0xfc,  0x28, 0x3fc, 0x90, 0x98, 0x0,   0xdc, 0xfe, 0x10,  0x0, 0x0,   0x54,
+    0xc,   0x23c, 0x0,  0x0,   0x0,  0x5e, 0x4fe, 0x24, 0x10, 0x3fc, 0x0, 0x538, 0x0};
+
+/* STOPWORDS_BY_FIRST[c - 'a'] .. [c - 'a' + 1]: the stop words starting with
+ * letter c (checked against STOPWORDS by the unit tests, through
+ * lexical_stopwords). */
+static const unsigned char STOPWORDS_BY_FIRST[27] = {0,  16, 26,  28,  38,  40,  44,  44,  57,
+                                                     66, 67, 67,  67,  74,  78,  91,  91,  91,
+                                                     91, 98, 116, 119, 120, 139, 139, 144, 144};
+
+const char *const *lexical_stopwords(size_t *n)
+{
+    *n = NSTOPWORDS;
+    return STOPWORDS;
+}
+
+/* The longest stop word ("themselves", "yourselves") has 10 bytes; with
+ * U+2019 for the apostrophe ("doesn’t") 9. */
+#define STOPWORD_MAX_BYTES 10
+
+/* strcmp order of w[0..n) (no NUL inside) against the string s. */
+static int cmp_n(const char *w, size_t n, const char *s)
+{
+    size_t i = 0;
+    for (; i < n && s[i]; i++)
+        if (w[i] != s[i]) return (unsigned char)w[i] < (unsigned char)s[i] ? -1 : 1;
+    if (i < n) return 1;
+    return s[i] ? -1 : 0;
+}
 
 int lexical_is_stopword_n(const char *w, size_t n)
 {
+    /* Most words of a text are not stop words: reject by length and by
+     * the first byte (every stop word starts with a-y). */
+    if (!n || n > STOPWORD_MAX_BYTES || (unsigned char)w[0] < 'a' || (unsigned char)w[0] > 'y')
+        return 0;
+    if (!((STOPWORD_LENGTHS[w[0] - 'a'] >> n) & 1)) return 0;
+    bool plain = true;
+    for (size_t i = 0; i < n; i++)
+        plain &= w[i] != '\xE2';
+    if (plain) { /* no typographic apostrophe: search w as it is */
+        size_t lo = STOPWORDS_BY_FIRST[w[0] - 'a'], hi = STOPWORDS_BY_FIRST[w[0] - 'a' + 1];
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = cmp_n(w, n, STOPWORDS[mid]);
+            if (!c) return 1;
+            if (c < 0)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        return 0;
+    }
     char tmp[32]; /* no stop word is near that long */
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -172,19 +227,108 @@ char *lexical_match_expr(const char *query)
     return ragd_buf_steal(&b);
 }
 
+/* Whether FTS5 could match term in the coll column, whose only tokens are
+ * "c<collection id>": only when the term has an ASCII digit (lexical_terms
+ * has folded other digits to ASCII by NFKC, and FTS5's tokenizer makes a
+ * digit of nothing else). For a term without one, the column filter
+ * {title heading body} changes neither the matches nor bm25. */
+static bool term_may_match_coll(const char *t)
+{
+    for (; *t; t++)
+        if (*t >= '0' && *t <= '9') return true;
+    return false;
+}
+
+/* Whether collection coll holds every document of the store, so every
+ * lexical index row is one of its chunks (the store deletes a chunk's row
+ * with it) and "coll : c<id> AND" filters nothing. Two index seeks. */
+static ragd_status only_collection(ragd_store *st, int64_t coll, bool *only, ragd_error *err)
+{
+    sqlite3_stmt *q;
+    if (store_prepare(st,
+                      "SELECT NOT EXISTS (SELECT 1 FROM documents WHERE collection_id < ?1) AND "
+                      "NOT EXISTS (SELECT 1 FROM documents WHERE collection_id > ?1)",
+                      &q) != SQLITE_OK)
+        return store_sqlite_error(store_db(st), err, "cannot prepare lexical search");
+    sqlite3_bind_int64(q, 1, coll);
+    int r = sqlite3_step(q);
+    *only = r == SQLITE_ROW && sqlite3_column_int(q, 0) != 0;
+    store_release(st, q);
+    if (r != SQLITE_ROW) return store_sqlite_error(store_db(st), err, "lexical search failed");
+    return RAGD_OK;
+}
+
+static ragd_status run_statement(ragd_store *st, const char *sql, ragd_error *err)
+{
+    sqlite3_stmt *q;
+    if (store_prepare(st, sql, &q) != SQLITE_OK)
+        return store_sqlite_error(store_db(st), err, "lexical search failed");
+    int r = sqlite3_step(q);
+    store_release(st, q);
+    if (r != SQLITE_DONE) return store_sqlite_error(store_db(st), err, "lexical search failed");
+    return RAGD_OK;
+}
+
+static ragd_status search_in_snapshot(ragd_store *st, int64_t coll, char **terms, size_t nt,
+                                      size_t k, lexical_hit **hits, size_t *n, ragd_error *err);
+
 ragd_status lexical_search(ragd_store *st, int64_t coll, const char *query, size_t k,
                            lexical_hit **hits, size_t *n, ragd_error *err)
 {
     *hits = NULL;
     *n = 0;
-    char *expr = lexical_match_expr(query);
-    if (!expr) return RAGD_OK;
+    char **terms = NULL;
+    size_t nt = lexical_terms(query, &terms);
+    if (!nt) {
+        free(terms);
+        return RAGD_OK;
+    }
+    /* The check of the other collections and the search read one snapshot
+     * (a savepoint opens a read transaction unless the caller has one). */
+    bool own = sqlite3_get_autocommit(store_db(st)) != 0;
+    ragd_status rc = own ? run_statement(st, "SAVEPOINT ragd_lexical_search", err) : RAGD_OK;
+    if (!rc) rc = search_in_snapshot(st, coll, terms, nt, k, hits, n, err);
+    if (own) {
+        ragd_error rerr;
+        ragd_status rr = run_statement(st, "RELEASE ragd_lexical_search", &rerr);
+        if (rr) sqlite3_exec(store_db(st), "ROLLBACK", NULL, NULL, NULL); /* never leave it open */
+        if (!rc && rr) {
+            rc = rr;
+            *err = rerr;
+        }
+        if (rc) {
+            free(*hits);
+            *hits = NULL;
+            *n = 0;
+        }
+    }
+    lexical_terms_free(terms, nt);
+    return rc;
+}
+
+static ragd_status search_in_snapshot(ragd_store *st, int64_t coll, char **terms, size_t nt,
+                                      size_t k, lexical_hit **hits, size_t *n, ragd_error *err)
+{
     /* The collection is a token of the "coll" column (schema v3): FTS5
      * intersects it with the query's doclists, so no per-match join. The
-     * query's own terms are held to the text columns. */
+     * query's own terms are held to the text columns. Both restrictions
+     * are left out when they cannot change the result (only_collection,
+     * term_may_match_coll): the matches are the same rows, and bm25 the
+     * same numbers, since the coll phrase adds exactly 0 (column weight 0)
+     * and no term has an instance in that column. */
+    bool colfilter = false, only = false;
+    for (size_t i = 0; i < nt; i++)
+        colfilter |= term_may_match_coll(terms[i]);
+    ragd_status rc = only_collection(st, coll, &only, err);
+    if (rc) return rc;
     ragd_buf m = RAGD_BUF_INIT;
-    ragd_buf_printf(&m, "coll : c%lld AND {title heading body} : (%s)", (long long)coll, expr);
-    free(expr);
+    if (!only) ragd_buf_printf(&m, "coll : c%lld AND ", (long long)coll);
+    ragd_buf_puts(&m, colfilter ? "{title heading body} : (" : "(");
+    for (size_t i = 0; i < nt; i++) {
+        if (i) ragd_buf_puts(&m, " OR ");
+        append_phrase(&m, terms[i]);
+    }
+    ragd_buf_putc(&m, ')');
     sqlite3 *db = store_db(st);
     char sql[256];
     snprintf(sql, sizeof sql,
@@ -217,22 +361,67 @@ ragd_status lexical_search(ragd_store *st, int64_t coll, const char *query, size
     return RAGD_OK;
 }
 
+/* An SQLite varint (FTS5 writes its records with them) at p[0..n): 7 bits
+ * per byte, high bit set on all but the last, a 9th byte of 8 bits. Returns
+ * its length, 0 when truncated. */
+static size_t get_varint(const unsigned char *p, size_t n, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < 8; i++) {
+        if (i >= n) return 0;
+        x = (x << 7) | (p[i] & 0x7f);
+        if (!(p[i] & 0x80)) {
+            *v = x;
+            return i + 1;
+        }
+    }
+    if (n < 9) return 0;
+    *v = (x << 8) | p[8];
+    return 9;
+}
+
+ragd_status lexical_indexed_rows(ragd_store *st, int64_t *rows, ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    *rows = -1;
+    /* FTS5's averages record (rowid 1 of the %_data table): the row count
+     * first, then each column's token total. */
+    if (store_prepare(st, "SELECT block FROM chunks_fts_data WHERE id = 1", &q) == SQLITE_OK) {
+        uint64_t v = 0;
+        if (sqlite3_step(q) == SQLITE_ROW &&
+            get_varint(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), &v) &&
+            v <= INT64_MAX)
+            *rows = (int64_t)v;
+        store_release(st, q);
+    }
+    if (*rows >= 0) return RAGD_OK;
+    if (store_prepare(st, "SELECT count(*) FROM chunks_fts_docsize", &q) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot count indexed chunks");
+    int r = sqlite3_step(q);
+    *rows = r == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    store_release(st, q);
+    if (r != SQLITE_ROW) return store_sqlite_error(db, err, "cannot count indexed chunks");
+    return RAGD_OK;
+}
+
 ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *idf, ragd_error *err)
 {
     sqlite3 *db = store_db(st);
-    sqlite3_stmt *cq, *tq;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM chunks_fts_docsize", -1, &cq, NULL) !=
+    sqlite3_stmt *tq;
+    int64_t rows = 0;
+    ragd_status rc = lexical_indexed_rows(st, &rows, err);
+    if (rc) return rc;
+    double N = (double)rows;
+    if (store_prepare(st, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", &tq) !=
         SQLITE_OK)
-        return store_sqlite_error(db, err, "cannot count indexed chunks");
-    double N = 0;
-    if (sqlite3_step(cq) == SQLITE_ROW) N = (double)sqlite3_column_int64(cq, 0);
-    sqlite3_finalize(cq);
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", -1, &tq,
-                           NULL) != SQLITE_OK)
         return store_sqlite_error(db, err, "cannot read term frequencies");
     for (size_t i = 0; i < n; i++) {
         ragd_buf q = RAGD_BUF_INIT;
-        ragd_buf_puts(&q, "{title heading body} : ");
+        /* The column filter matters only for a term that could match the
+         * coll column (term_may_match_coll); without it FTS5 counts the
+         * same rows without reading their positions. */
+        if (term_may_match_coll(terms[i])) ragd_buf_puts(&q, "{title heading body} : ");
         append_phrase(&q, terms[i]);
         sqlite3_reset(tq);
         sqlite3_bind_text(tq, 1, q.data, (int)q.len, SQLITE_TRANSIENT);
@@ -242,6 +431,6 @@ ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *id
         if (df > N) df = N;
         idf[i] = log(1.0 + (N - df + 0.5) / (df + 0.5));
     }
-    sqlite3_finalize(tq);
+    store_release(st, tq);
     return RAGD_OK;
 }

@@ -40,10 +40,19 @@ int lexical_is_stopword(const char *folded_word);
  * typographic apostrophe (U+2019) counting as "'". */
 int lexical_is_stopword_n(const char *w, size_t n);
 
+/* The stop word list, sorted by strcmp; *n receives its length. */
+const char *const *lexical_stopwords(size_t *n);
+
 /* Build the FTS5 MATCH expression for query: quoted terms joined by OR
  * (CJK bigrams as two-token phrases). Returns a malloc'd string, or NULL
  * when the query has no content terms. */
 char *lexical_match_expr(const char *query);
+
+/* The number of rows in the lexical index (all collections): FTS5's own
+ * total, read from its averages record (the N of its bm25), which FTS5 keeps
+ * equal to the row count of chunks_fts_docsize; that count when the record
+ * cannot be read. */
+ragd_status lexical_indexed_rows(ragd_store *st, int64_t *rows, ragd_error *err);
 
 /* BM25-style inverse document frequency of each term over the lexical index
  * (all collections): idf = ln(1 + (N - df + 0.5) / (df + 0.5)), N = indexed

@@ -9,7 +9,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/stat.h>
+
 #include "core/buf.h"
+#include "core/hash.h"
 #include "core/json.h"
 #include "ingest/ingest.h"
 
@@ -183,6 +186,72 @@ static double percentile(double *v, size_t n, double p)
     size_t i = (size_t)ceil(p * (double)n) - 1;
     if (i >= n) i = n - 1;
     return v[i];
+}
+
+ragd_status eval_corpus_fingerprint(ragd_store *st, const ragd_collection *coll, const char *corpus,
+                                    size_t max_bytes, char **out, ragd_error *err)
+{
+    *out = NULL;
+    struct stat exe;
+    if (stat("/proc/self/exe", &exe) != 0)
+        return ragd_error_set(err, RAGD_EIO, "cannot identify the running binary");
+    FILE *f = fopen(corpus, "rb");
+    if (!f) return ragd_error_set(err, RAGD_EIO, "cannot read '%s'", corpus);
+    char corpus_hex[RAGD_SHA256_HEX];
+    int64_t bytes = 0;
+    ragd_status rc = ragd_sha256_stream(f, corpus_hex, &bytes, err);
+    fclose(f);
+    if (rc) return rc;
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT doc_key, content_hash FROM documents WHERE collection_id = ? "
+                           "ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot read the collection's documents");
+    sqlite3_bind_int64(q, 1, coll->id);
+    ragd_buf docs = RAGD_BUF_INIT;
+    int64_t ndocs = 0;
+    int r;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        ragd_buf_append(&docs, (const char *)sqlite3_column_text(q, 0),
+                        (size_t)sqlite3_column_bytes(q, 0));
+        ragd_buf_putc(&docs, '\t');
+        ragd_buf_append(&docs, (const char *)sqlite3_column_text(q, 1),
+                        (size_t)sqlite3_column_bytes(q, 1));
+        ragd_buf_putc(&docs, '\n');
+        ndocs++;
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_DONE) {
+        ragd_buf_free(&docs);
+        return store_sqlite_error(db, err, "cannot read the collection's documents");
+    }
+    char docs_hex[RAGD_SHA256_HEX];
+    ragd_sha256_hex(docs.data ? docs.data : "", docs.len, docs_hex);
+    ragd_buf_free(&docs);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT count(*), coalesce(max(c.id), 0) FROM chunks c JOIN documents d "
+                           "ON d.id = c.document_id WHERE d.collection_id = ?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot read the collection's chunks");
+    sqlite3_bind_int64(q, 1, coll->id);
+    int64_t nchunks = 0, max_chunk = 0;
+    if ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        nchunks = sqlite3_column_int64(q, 0);
+        max_chunk = sqlite3_column_int64(q, 1);
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_ROW) return store_sqlite_error(db, err, "cannot read the collection's chunks");
+    ragd_buf b = RAGD_BUF_INIT;
+    ragd_buf_printf(&b,
+                    "ragd eval corpus fingerprint 1\nbinary %lld %lld.%09ld\ncorpus %lld %s\n"
+                    "max_bytes %zu\ncollection %lld documents %lld %s chunks %lld %lld\n",
+                    (long long)exe.st_size, (long long)exe.st_mtim.tv_sec, exe.st_mtim.tv_nsec,
+                    (long long)bytes, corpus_hex, max_bytes, (long long)coll->id, (long long)ndocs,
+                    docs_hex, (long long)nchunks, (long long)max_chunk);
+    *out = ragd_buf_steal(&b);
+    return RAGD_OK;
 }
 
 ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *dir,

@@ -56,4 +56,18 @@ typedef struct {
 ragd_status eval_beir(ragd_store *st, const ragd_collection *coll, const char *dir,
                       const eval_opts *o, json_t **out, ragd_error *err);
 
+/* What decides whether `ragd eval` must ingest its corpus again: a text
+ * naming the ragd binary (size and modification time of /proc/self/exe, so
+ * a rebuilt ingest never trusts an old record), the corpus file (bytes and
+ * SHA-256 of its content), max_bytes (the record size limit the ingest ran
+ * with), and the collection's state (its id; the count and SHA-256 of its
+ * documents' keys and content hashes in id order; the count and largest id
+ * of its chunks, which grows with any chunk written to it since chunk ids
+ * are never reused). When the fingerprint taken before an eval equals the
+ * one recorded after the last successful ingest of the same corpus, that
+ * ingest would find every document unchanged and write nothing, so it can
+ * be skipped. *out is malloc'd. Thread-safety: uses st from one thread. */
+ragd_status eval_corpus_fingerprint(ragd_store *st, const ragd_collection *coll, const char *corpus,
+                                    size_t max_bytes, char **out, ragd_error *err);
+
 #endif

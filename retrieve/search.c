@@ -110,30 +110,35 @@ void search_opts_init(search_opts *o)
     o->min_evidence = o->min_support = o->cosine_floor = o->mmr_lambda = -1;
 }
 
+/* The candidate lookup, prepared once per connection (store_prepare). */
+#define LOAD_HIT_SQL                                                                               \
+    "SELECT c.parent_id, d.doc_key, d.title, c.heading_path, c.text, "                             \
+    "c.start, c.end, d.metadata, json_extract(d.summary, '$.summary_text'), "                      \
+    "c.ord < 0 AND json_extract(c.meta, '$.kind') = 'summary', "                                   \
+    "json_extract(c.meta, '$.page'), json_extract(c.meta, '$.page_end'), c.document_id "           \
+    "FROM chunks c JOIN documents d ON d.id = "                                                    \
+    "c.document_id WHERE c.id = ? AND d.collection_id = ?"
+
 /* Load a candidate's fields. With meta not NULL, also its document's
- * metadata JSON (malloc'd) for --filter. */
+ * metadata JSON (malloc'd) for --filter; with summary not NULL, its
+ * document's summary text (malloc'd, "" when none); with doc not NULL, its
+ * document's row id. */
 static ragd_status load_hit(ragd_store *st, int64_t coll, int64_t chunk_id, search_hit *h,
-                            char **meta, char **summary, ragd_error *err)
+                            char **meta, char **summary, int64_t *doc, ragd_error *err)
 {
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT c.parent_id, d.doc_key, d.title, c.heading_path, c.text, "
-                           "c.start, c.end, d.metadata, json_extract(d.summary, '$.summary_text'), "
-                           "c.ord < 0 AND json_extract(c.meta, '$.kind') = 'summary', "
-                           "json_extract(c.meta, '$.page'), json_extract(c.meta, '$.page_end') "
-                           "FROM chunks c JOIN documents d ON d.id = "
-                           "c.document_id WHERE c.id = ? AND d.collection_id = ?",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (store_prepare(st, LOAD_HIT_SQL, &q) != SQLITE_OK)
         return store_sqlite_error(db, err, "cannot read search hit");
     sqlite3_bind_int64(q, 1, chunk_id);
     sqlite3_bind_int64(q, 2, coll);
     int r = sqlite3_step(q);
     if (r != SQLITE_ROW) {
-        sqlite3_finalize(q);
-        /* A dense hit deleted since the snapshot: skip it. */
-        if (r == SQLITE_DONE) return RAGD_ENOTFOUND;
-        return store_sqlite_error(db, err, "cannot read search hit");
+        ragd_status rc = r == SQLITE_DONE ? RAGD_ENOTFOUND /* a dense hit deleted since the
+                                                              snapshot: skip it */
+                                          : store_sqlite_error(db, err, "cannot read search hit");
+        store_release(st, q);
+        return rc;
     }
     h->chunk_id = chunk_id;
     h->parent_id = sqlite3_column_type(q, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 0);
@@ -150,7 +155,8 @@ static ragd_status load_hit(ragd_store *st, int64_t coll, int64_t chunk_id, sear
     h->summary = sqlite3_column_int(q, 9) != 0;
     h->page = sqlite3_column_int(q, 10);
     h->page_end = sqlite3_column_type(q, 11) == SQLITE_NULL ? h->page : sqlite3_column_int(q, 11);
-    sqlite3_finalize(q);
+    if (doc) *doc = sqlite3_column_int64(q, 12);
+    store_release(st, q);
     return RAGD_OK;
 }
 
@@ -276,8 +282,8 @@ static ragd_status rerank_stage(ragd_store *st, int64_t coll, const char *query,
     for (; scanned < nc && m < cap; scanned++) {
         search_hit h = {0};
         char *meta = NULL;
-        ragd_status lr =
-            load_hit(st, coll, cv[scanned].chunk_id, &h, filtered(o) ? &meta : NULL, NULL, err);
+        ragd_status lr = load_hit(st, coll, cv[scanned].chunk_id, &h, filtered(o) ? &meta : NULL,
+                                  NULL, NULL, err);
         if (lr == RAGD_ENOTFOUND) continue;
         if ((rc = lr)) break;
         bool keep = passes(o, meta);
@@ -364,7 +370,9 @@ typedef struct {
 /* What validation decided, for the gate, diversity and the report. */
 typedef struct {
     json_t *dropped;
-    hash_set *shingles, *wordsets; /* per collected hit (pool entries) */
+    hash_set *shingles, *wordsets; /* per collected hit (pool entries); shingles only of the
+                                      passing ones, word sets only for MMR */
+    neardup_index near;            /* the passing hits' shingles */
     size_t by_support, by_dup, by_near, by_cap, by_score, by_rerank, npassed, gate_seen;
     size_t nterms;
     double best_evidence;
@@ -526,60 +534,96 @@ static void query_words_free(query_words *q)
     vwords_free(&q->words);
 }
 
+/* The folded words of a document's summary, once per document per query
+ * (a document's chunks share it). */
+typedef struct {
+    int64_t doc;
+    bool has; /* the document has a summary text */
+    vwords w;
+} summary_words;
+
+typedef struct {
+    summary_words *v;
+    size_t n, cap;
+} summary_cache;
+
+/* The words of document doc's summary (taking summary, may be NULL), or NULL
+ * when it has none. */
+static const vwords *summary_cache_get(summary_cache *c, int64_t doc, char *summary)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].doc == doc) {
+            free(summary);
+            return c->v[i].has ? &c->v[i].w : NULL;
+        }
+    ragd_array_grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v);
+    summary_words *e = &c->v[c->n++];
+    memset(e, 0, sizeof *e);
+    e->doc = doc;
+    e->has = summary && *summary;
+    if (e->has) vwords_init(&e->w, summary, strlen(summary));
+    free(summary);
+    return e->has ? &e->w : NULL;
+}
+
+static void summary_cache_free(summary_cache *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].has) vwords_free(&c->v[i].w);
+    free(c->v);
+}
+
 /* The measures of one loaded hit against the query: coverage (chunk,
- * headings, title and the document's summary), phrase coverage (the chunk
- * itself), evidence; its shingles and word set for the duplicate rules and
- * MMR. Takes summary (may be NULL). */
-static void measure_hit(search_hit *h, char *summary, const query_words *q, const search_plan *p,
-                        hash_set *sh, hash_set *ws)
+ * headings, title and the document's summary sw, may be NULL), phrase
+ * coverage (the chunk itself), evidence. tw receives the hit's content words
+ * (title, heading path, text), from which the duplicate rules and MMR take
+ * their shingles and word sets. */
+static void measure_hit(search_hit *h, const vwords *sw, const query_words *q, const search_plan *p,
+                        vwords *tw)
 {
     ragd_buf all = RAGD_BUF_INIT;
-    ragd_buf_printf(&all, "%s\n%s\n%s", h->title, h->heading_path, h->text);
-    vwords tw;
-    vwords_init(&tw, all.data, all.len);
+    size_t lt = strlen(h->title), lh = strlen(h->heading_path), lx = strlen(h->text);
+    ragd_buf_reserve(&all, lt + lh + lx + 2);
+    ragd_buf_append(&all, h->title, lt);
+    ragd_buf_putc(&all, '\n');
+    ragd_buf_append(&all, h->heading_path, lh);
+    ragd_buf_putc(&all, '\n');
+    ragd_buf_append(&all, h->text, lx);
+    vwords_init(tw, all.data, all.len);
     ragd_buf_free(&all);
-    vwords sw = {0};
-    if (summary && *summary) vwords_init(&sw, summary, strlen(summary));
-    free(summary);
-    const vwords *cov_texts[2] = {&tw, &sw};
-    h->coverage = validate_term_coverage(q->terms, q->idf, q->nterms, cov_texts, sw.folded ? 2 : 1);
-    vwords_free(&sw);
-    h->phrase = validate_phrase_coverage(&q->words, &tw);
+    const vwords *cov_texts[2] = {tw, sw};
+    h->coverage = validate_term_coverage(q->terms, q->idf, q->nterms, cov_texts, sw ? 2 : 1);
+    h->phrase = validate_phrase_coverage(&q->words, tw);
     double cos_excess = p->use_dense && h->dense_rank ? h->dense_score - p->cos_floor : 0;
     h->evidence =
         h->coverage + h->phrase + RETRIEVE_COSINE_WEIGHT * (cos_excess > 0 ? cos_excess : 0);
-    hash_set_shingles(sh, &tw, 4);
-    hash_set_words(ws, &tw);
-    vwords_free(&tw);
 }
 
 /* The per-candidate rules (file comment): the reason h is dropped, or NULL
- * when it passes, given the hits kept so far. */
-static const char *judge_hit(const search_hit *h, const hash_set *sh, const search_result *out,
-                             const verdicts *vd, const cand_list *cl, const search_plan *p,
-                             const search_opts *o, bool reranked)
+ * when it passes, given the hits kept so far. The near-duplicate rule is
+ * only reached when the earlier rules pass; it fills *sh with the hit's
+ * shingles (from tw), which a passing hit therefore always has. */
+static const char *judge_hit(const search_hit *h, const vwords *tw, hash_set *sh,
+                             const search_result *out, verdicts *vd, const cand_list *cl,
+                             const search_plan *p, const search_opts *o, bool reranked)
 {
-    bool dup = false, near = false;
-    for (size_t s = 0; s < out->n && !dup; s++)
-        dup = out->hits[s].passed && strcmp(out->hits[s].text, h->text) == 0;
-    for (size_t s = 0; s < out->n && !dup && !near; s++)
-        near = out->hits[s].passed &&
-               hash_set_jaccard_at_least(&vd->shingles[s], sh, RETRIEVE_NEAR_DUP);
-    size_t per_doc = 0;
-    for (size_t s = 0; s < out->n; s++)
-        per_doc += out->hits[s].passed && strcmp(out->hits[s].doc_id, h->doc_id) == 0;
     bool score_ok = !(cl->top_score > 0 && h->fused_score < SEARCH_MIN_SCORE_RATIO * cl->top_score);
     if (!p->use_lex) score_ok = true; /* cosine is absolute: judged by the evidence */
     if (h->reranked) score_ok = true; /* judged by the reranker (file comment) */
+    if (!score_ok) return "score";
     bool rerank_ok =
         !(reranked && o->min_rerank_set && (!h->reranked || h->rerank_score < o->min_rerank));
-    return !score_ok                                     ? "score"
-           : !rerank_ok                                  ? "rerank"
-           : h->evidence < p->min_support                ? "support"
-           : dup                                         ? "duplicate"
-           : near                                        ? "near_duplicate"
-           : (!o->keep_all && per_doc >= SEARCH_DOC_CAP) ? "doc_cap"
-                                                         : NULL;
+    if (!rerank_ok) return "rerank";
+    if (h->evidence < p->min_support) return "support";
+    for (size_t s = 0; s < out->n; s++)
+        if (out->hits[s].passed && !strcmp(out->hits[s].text, h->text)) return "duplicate";
+    hash_set_shingles(sh, tw, 4);
+    if (neardup_any(&vd->near, sh, vd->shingles)) return "near_duplicate";
+    size_t per_doc = 0;
+    for (size_t s = 0; s < out->n; s++)
+        per_doc += out->hits[s].passed && strcmp(out->hits[s].doc_id, h->doc_id) == 0;
+    if (!o->keep_all && per_doc >= SEARCH_DOC_CAP) return "doc_cap";
+    return NULL;
 }
 
 static void count_drop(verdicts *vd, const char *reason)
@@ -609,12 +653,15 @@ static ragd_status stage_validate(ragd_store *st, const ragd_collection *coll, c
     out->hits = ragd_xcalloc(p->pool, sizeof *out->hits);
     vd->shingles = ragd_xcalloc(p->pool, sizeof *vd->shingles);
     vd->wordsets = ragd_xcalloc(p->pool, sizeof *vd->wordsets);
+    summary_cache sc = {0};
+    neardup_init(&vd->near, RETRIEVE_NEAR_DUP);
     for (size_t i = 0; !rc && i < cl->n && out->n < p->pool; i++) {
         const candidate *c = &cl->v[i];
         search_hit h = {0};
         char *meta = NULL, *summary = NULL;
-        ragd_status lr =
-            load_hit(st, coll->id, c->chunk_id, &h, filtered(o) ? &meta : NULL, &summary, err);
+        int64_t doc = 0;
+        ragd_status lr = load_hit(st, coll->id, c->chunk_id, &h, filtered(o) ? &meta : NULL,
+                                  &summary, &doc, err);
         if (lr == RAGD_ENOTFOUND) continue;
         if ((rc = lr)) break;
         /* Metadata filters select documents; they are not a relevance
@@ -634,9 +681,10 @@ static ragd_status stage_validate(ragd_store *st, const ragd_collection *coll, c
         h.dense_score = c->dense;
         h.lexical_rank = c->lex_rank;
         h.dense_rank = c->dense_rank;
-        hash_set sh, ws;
-        measure_hit(&h, summary, &q, p, &sh, &ws);
-        const char *reason = judge_hit(&h, &sh, out, vd, cl, p, o, reranked);
+        vwords tw;
+        measure_hit(&h, summary_cache_get(&sc, doc, summary), &q, p, &tw);
+        hash_set sh = {0}, ws = {0};
+        const char *reason = judge_hit(&h, &tw, &sh, out, vd, cl, p, o, reranked);
         if (reason) {
             drop(vd->dropped, &h, reason, h.evidence);
             count_drop(vd, reason);
@@ -649,18 +697,49 @@ static ragd_status stage_validate(ragd_store *st, const ragd_collection *coll, c
         }
         h.passed = reason == NULL;
         if (h.passed || o->keep_all) {
+            if (p->mmr < 1) hash_set_words(&ws, &tw);
+            if (h.passed) neardup_add(&vd->near, &sh, (uint32_t)out->n);
             vd->shingles[out->n] = sh;
             vd->wordsets[out->n] = ws;
             out->hits[out->n++] = h;
         } else {
             hash_set_free(&sh);
-            hash_set_free(&ws);
             hit_free(&h);
         }
+        vwords_free(&tw);
     }
+    summary_cache_free(&sc);
     query_words_free(&q);
     if (!vd->nterms) vd->gate = false; /* no query word to be evidence of (validate.h) */
     return rc;
+}
+
+/* One read transaction (a savepoint) around the candidate lookups, unless
+ * the caller already has one: each lookup in autocommit mode would take and
+ * drop the database's shared lock and re-check the WAL. Returns whether this
+ * call opened it; failing to is not an error (the lookups then run as
+ * before). */
+static bool step_once(ragd_store *st, const char *sql)
+{
+    sqlite3_stmt *q;
+    if (store_prepare(st, sql, &q) != SQLITE_OK) return false;
+    int r = sqlite3_step(q);
+    store_release(st, q);
+    return r == SQLITE_DONE;
+}
+
+static bool read_begin(ragd_store *st)
+{
+    return sqlite3_get_autocommit(store_db(st)) && step_once(st, "SAVEPOINT ragd_validate");
+}
+
+static void read_end(ragd_store *st, bool own)
+{
+    if (own && !step_once(st, "RELEASE ragd_validate")) {
+        log_write(LOG_WARN, "cannot end the search's read transaction", "error",
+                  sqlite3_errmsg(store_db(st)), NULL);
+        sqlite3_exec(store_db(st), "ROLLBACK", NULL, NULL, NULL); /* never leave it open */
+    }
 }
 
 /* Stage 4: the query gate. The question is answerable from this collection
@@ -765,6 +844,7 @@ static void verdicts_free(verdicts *vd, size_t pool)
     }
     free(vd->shingles);
     free(vd->wordsets);
+    neardup_free(&vd->near);
     json_decref(vd->dropped);
 }
 
@@ -804,7 +884,11 @@ ragd_status retrieve_search(ragd_store *st, const ragd_collection *coll, const c
     }
     verdicts vd = {.dropped = json_array()};
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (!rc) rc = stage_validate(st, coll, query, o, &p, &cl, reranked, out, &vd, err);
+    if (!rc) {
+        bool own = read_begin(st);
+        rc = stage_validate(st, coll, query, o, &p, &cl, reranked, out, &vd, err);
+        read_end(st, own);
+    }
     if (!rc) stage_gate(o, &vd, out);
     out->ms_validate = ms_since(&t1);
     clock_gettime(CLOCK_MONOTONIC, &t1);

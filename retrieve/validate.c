@@ -1,19 +1,140 @@
 /* retrieve/validate.c — text measures behind relevance validation: content
  * words, phrase coverage, shingle sets, Jaccard similarity and MMR order.
  * See validate.h for what each measure means and why it exists. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "core/buf.h"
 #include "index/lexical.h"
 #include "retrieve/validate.h"
 
+/* Append the text_fold of s[0..n) to out; false when utf8proc rejects it. */
+static bool fold_segment(ragd_buf *out, const char *s, size_t n)
+{
+    utf8proc_uint8_t *res = NULL;
+    utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &res,
+                                      (utf8proc_option_t)(UTF8PROC_STABLE | UTF8PROC_COMPOSE |
+                                                          UTF8PROC_COMPAT | UTF8PROC_CASEFOLD));
+    if (r >= 0) ragd_buf_append(out, (const char *)res, (size_t)r);
+    free(res);
+    return r >= 0;
+}
+
+/* ASCII is its own NFKC form and folds by A-Z -> a-z; an ASCII character is
+ * a starter that nothing composes onto it from behind, and no composition
+ * pair has an ASCII second element. So only the last ASCII character before
+ * a non-ASCII run can interact with it (e + U+0301 -> é, = + U+0338 -> ≠):
+ * that character and the run go through utf8proc together, the rest of the
+ * ASCII is lowered here. utf8proc fails the whole text on invalid UTF-8, and
+ * so does this (an invalid sequence is always inside a non-ASCII run). */
+char *validate_fold(const char *s, size_t n, size_t *out_len)
+{
+    ragd_buf out = RAGD_BUF_INIT;
+    ragd_buf_reserve(&out, n + 1);
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && !((unsigned char)s[j] & 0x80))
+            j++;
+        size_t a_end = j < n && j > i ? j - 1 : j; /* keep the starter with the run */
+        ragd_buf_reserve(&out, a_end - i);
+        char *d = out.data + out.len;
+        for (size_t x = i; x < a_end; x++) {
+            char c = s[x];
+            *d++ = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+        }
+        out.len += a_end - i;
+        out.data[out.len] = '\0';
+        if (j == n) break;
+        size_t e = j;
+        while (e < n && ((unsigned char)s[e] & 0x80))
+            e++;
+        if (!fold_segment(&out, s + a_end, e - a_end)) {
+            ragd_buf_free(&out);
+            if (out_len) *out_len = 0;
+            return ragd_xstrdup("");
+        }
+        i = e;
+    }
+    if (out_len) *out_len = out.len;
+    return ragd_buf_steal(&out);
+}
+
+static bool is_alnum_ascii(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit_ascii(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* text_words restricted to ASCII, where its rules reduce to: a word is a run
+ * of letters and digits, joined across an apostrophe between a letter and a
+ * letter and across . or , between digits; everything else separates (every
+ * other ASCII character is a grapheme cluster of its own but CR LF, which
+ * separates as well). */
+static size_t ascii_words(const char *s, size_t n, ragd_span **out)
+{
+    ragd_span *v = NULL;
+    size_t cnt = 0, cap = 0, i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (!is_alnum_ascii(c)) {
+            i++;
+            continue;
+        }
+        size_t start = i;
+        bool digit = is_digit_ascii(c);
+        i++;
+        while (i < n) {
+            c = (unsigned char)s[i];
+            if (is_alnum_ascii(c)) {
+                digit = is_digit_ascii(c);
+                i++;
+                continue;
+            }
+            if (i + 1 < n) {
+                unsigned char nx = (unsigned char)s[i + 1];
+                if (c == '\'' && !digit && is_alnum_ascii(nx) && !is_digit_ascii(nx)) {
+                    i += 2;
+                    continue;
+                }
+                if ((c == '.' || c == ',') && digit && is_digit_ascii(nx)) {
+                    i += 2;
+                    continue;
+                }
+            }
+            break;
+        }
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 64;
+            v = ragd_xrealloc(v, cap * sizeof *v);
+        }
+        v[cnt].start = start;
+        v[cnt].end = i;
+        cnt++;
+    }
+    *out = v;
+    return cnt;
+}
+
+size_t validate_words(const char *s, size_t n, ragd_span **out)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] & 0x80) return text_words(s, n, out);
+    return ascii_words(s, n, out);
+}
+
 void vwords_init(vwords *v, const char *text, size_t len)
 {
     size_t flen;
-    v->folded = text_fold(text, len, false, &flen);
+    v->folded = validate_fold(text, len, &flen);
     ragd_span *w = NULL;
-    size_t nw = text_words(v->folded, flen, &w), n = 0;
+    size_t nw = validate_words(v->folded, flen, &w), n = 0;
     for (size_t i = 0; i < nw; i++)
         if (!lexical_is_stopword_n(v->folded + w[i].start, w[i].end - w[i].start)) w[n++] = w[i];
     v->w = w;
@@ -38,8 +159,18 @@ int validate_stem_match(const char *a, size_t la, const char *b, size_t lb)
     return p >= 4 && la - p <= 3 && lb - p <= 3;
 }
 
+/* validate_stem_match never matches two non-empty words that differ in
+ * their first byte (equality, a plural 's' and a 4-byte common prefix all
+ * need it): the loops below test that inline before calling it. */
+static inline bool first_differs(const char *a, size_t la, const char *b, size_t lb)
+{
+    return la && lb && a[0] != b[0];
+}
+
 static int word_match(const vwords *x, size_t i, const vwords *y, size_t j)
 {
+    const char *a = x->folded + x->w[i].start, *b = y->folded + y->w[j].start;
+    if (first_differs(a, x->w[i].end - x->w[i].start, b, y->w[j].end - y->w[j].start)) return 0;
     return validate_stem_match(x->folded + x->w[i].start, x->w[i].end - x->w[i].start,
                                y->folded + y->w[j].start, y->w[j].end - y->w[j].start);
 }
@@ -62,9 +193,11 @@ double validate_term_coverage(char **terms, const double *weights, size_t nterms
             if (text_is_cjk(cp)) {
                 found = strstr(v->folded, term) != NULL;
             } else {
-                for (size_t i = 0; i < v->n && !found; i++)
-                    found = validate_stem_match(term, tl, v->folded + v->w[i].start,
-                                                v->w[i].end - v->w[i].start);
+                for (size_t i = 0; i < v->n && !found; i++) {
+                    const char *w = v->folded + v->w[i].start;
+                    size_t wl = v->w[i].end - v->w[i].start;
+                    found = !first_differs(term, tl, w, wl) && validate_stem_match(term, tl, w, wl);
+                }
             }
         }
         double wt = weights ? weights[t] : 1.0;
@@ -161,6 +294,112 @@ int hash_set_jaccard_at_least(const hash_set *a, const hash_set *b, double t)
     size_t lo = a->n < b->n ? a->n : b->n, hi = a->n < b->n ? b->n : a->n;
     if (hi && (double)lo < t * (double)hi) return 0;
     return hash_set_jaccard(a, b) >= t;
+}
+
+/* How many of the smallest hashes of a set of n elements neardup indexes:
+ * n - m + 1 for a lower bound m on the overlap of a near-duplicate pair,
+ * m = ceil(t n) taken one lower against rounding; all of them when m <= 1. */
+static size_t prefix_len(size_t n, double t)
+{
+    double m = ceil(t * (double)n) - 1;
+    if (m <= 1) return n;
+    size_t p = n - (size_t)m + 1;
+    return p < n ? p : n;
+}
+
+static size_t slot_of(uint64_t h, size_t cap)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return (size_t)(h & (cap - 1));
+}
+
+void neardup_init(neardup_index *x, double t)
+{
+    memset(x, 0, sizeof *x);
+    x->t = t;
+}
+
+static void nd_put(uint64_t *key, uint32_t *val, size_t cap, uint64_t k, uint32_t v)
+{
+    size_t i = slot_of(k, cap);
+    while (val[i] != UINT32_MAX)
+        i = (i + 1) & (cap - 1);
+    key[i] = k;
+    val[i] = v;
+}
+
+static void nd_grow(neardup_index *x, size_t need)
+{
+    if ((x->used + need) * 2 <= x->cap) return;
+    size_t nc = x->cap ? x->cap : 64;
+    while ((x->used + need) * 2 > nc)
+        nc *= 2;
+    uint64_t *key = ragd_xcalloc(nc, sizeof *key);
+    uint32_t *val = ragd_xmalloc(nc * sizeof *val);
+    memset(val, 0xff, nc * sizeof *val);
+    for (size_t i = 0; i < x->cap; i++)
+        if (x->val[i] != UINT32_MAX) nd_put(key, val, nc, x->key[i], x->val[i]);
+    free(x->key);
+    free(x->val);
+    x->key = key;
+    x->val = val;
+    x->cap = nc;
+}
+
+void neardup_add(neardup_index *x, const hash_set *s, uint32_t id)
+{
+    ragd_array_grow((void **)&x->ids, &x->idcap, x->nids + 1, sizeof *x->ids);
+    x->ids[x->nids++] = id;
+    if (id >= x->seencap) {
+        size_t nc = x->seencap ? x->seencap : 64;
+        while (nc <= id)
+            nc *= 2;
+        x->seen = ragd_xrealloc(x->seen, nc * sizeof *x->seen);
+        memset(x->seen + x->seencap, 0, (nc - x->seencap) * sizeof *x->seen);
+        x->seencap = nc;
+    }
+    if (x->t <= 0) return;
+    size_t p = prefix_len(s->n, x->t);
+    nd_grow(x, p);
+    for (size_t i = 0; i < p; i++)
+        nd_put(x->key, x->val, x->cap, s->h[i], id);
+    x->used += p;
+}
+
+bool neardup_any(neardup_index *x, const hash_set *s, const hash_set *sets)
+{
+    if (x->t <= 0) {
+        for (size_t i = 0; i < x->nids; i++)
+            if (hash_set_jaccard_at_least(&sets[x->ids[i]], s, x->t)) return true;
+        return false;
+    }
+    if (!x->cap) return false;
+    if (++x->stamp == 0) { /* wrapped: forget every stamp */
+        memset(x->seen, 0, x->seencap * sizeof *x->seen);
+        x->stamp = 1;
+    }
+    size_t p = prefix_len(s->n, x->t);
+    for (size_t i = 0; i < p; i++) {
+        for (size_t j = slot_of(s->h[i], x->cap); x->val[j] != UINT32_MAX;
+             j = (j + 1) & (x->cap - 1)) {
+            uint32_t id = x->val[j];
+            if (x->key[j] != s->h[i] || x->seen[id] == x->stamp) continue;
+            x->seen[id] = x->stamp;
+            if (hash_set_jaccard_at_least(&sets[id], s, x->t)) return true;
+        }
+    }
+    return false;
+}
+
+void neardup_free(neardup_index *x)
+{
+    free(x->key);
+    free(x->val);
+    free(x->ids);
+    free(x->seen);
+    memset(x, 0, sizeof *x);
 }
 
 void validate_mmr_order(const double *rel, const hash_set *sets, size_t n, double lambda,

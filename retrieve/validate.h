@@ -25,6 +25,7 @@
 #ifndef RAGD_RETRIEVE_VALIDATE_H
 #define RAGD_RETRIEVE_VALIDATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,15 @@ typedef struct {
     ragd_span *w;
     size_t n;
 } vwords;
+
+/* text_fold(s, n, false, out_len) (NFKC + case fold), computed without
+ * utf8proc for ASCII stretches: byte-identical output, "" (length 0) for
+ * invalid UTF-8 as text_fold. Returns a malloc'd string. */
+char *validate_fold(const char *s, size_t n, size_t *out_len);
+
+/* text_words(s, n, out) (core/text.h), computed without utf8proc when s is
+ * all ASCII: the same spans. *out is malloc'd (NULL when the count is 0). */
+size_t validate_words(const char *s, size_t n, ragd_span **out);
 
 /* Fill v with the content words of text[0..len). */
 void vwords_init(vwords *v, const char *text, size_t len);
@@ -85,6 +95,39 @@ double hash_set_jaccard(const hash_set *a, const hash_set *b);
 /* hash_set_jaccard(a, b) >= t, skipping the merge when the sizes alone rule
  * it out (Jaccard <= min/max size). */
 int hash_set_jaccard_at_least(const hash_set *a, const hash_set *b, double t);
+
+/* An exact index for the near-duplicate rule: "is s at Jaccard >= t of any
+ * set added so far?", with the same answer as hash_set_jaccard_at_least
+ * against each of them, without comparing against all. Prefix filtering:
+ * if J(a, b) >= t then |a ∩ b| >= t |a| and >= t |b|, so a and b share an
+ * element among the smallest |a| - ceil(t |a|) + 1 hashes of a and the
+ * smallest |b| - ceil(t |b|) + 1 of b (the sets are sorted). Only the
+ * prefixes are indexed; a set sharing a prefix hash is verified with
+ * hash_set_jaccard_at_least. The prefixes are taken one element longer than
+ * the bound, so rounding in the double comparison cannot lose a pair.
+ * With t <= 0 every added set is verified.
+ *
+ * Ownership: the index keeps ids, not the sets; callers pass the same sets
+ * array (by id) to neardup_any and must keep those sets alive and unchanged.
+ * Not thread-safe (one query's index). */
+typedef struct {
+    double t;
+    uint64_t *key; /* open addressing, linear probing; a (hash, id) pair per slot */
+    uint32_t *val; /* set id, UINT32_MAX = empty slot */
+    size_t cap, used;
+    uint32_t *ids; /* every id added, for t <= 0 */
+    size_t nids, idcap;
+    uint32_t *seen; /* per id: the query stamp that last verified it */
+    size_t seencap;
+    uint32_t stamp;
+} neardup_index;
+
+void neardup_init(neardup_index *x, double t);
+/* Index s under id (ids need not be dense; each id once). */
+void neardup_add(neardup_index *x, const hash_set *s, uint32_t id);
+/* Whether some added set sets[id] has hash_set_jaccard_at_least(sets[id], s, t). */
+bool neardup_any(neardup_index *x, const hash_set *s, const hash_set *sets);
+void neardup_free(neardup_index *x);
 
 /* Maximal marginal relevance order. rel[i] is candidate i's relevance
  * (higher is better, any scale: it is divided by the largest), sets[i] its

@@ -97,6 +97,55 @@ def test_eval_subsets_partition_queries():
         assert d["queries"] + h["queries"] == a["queries"] and d["queries"] > 0 and h["queries"] > 0
 
 
+SKIP_MSG = "not ingesting again"
+
+
+def test_eval_skips_ingest_only_while_corpus_and_collection_are_unchanged():
+    with TempDir() as t:
+        beir = make_beir(t)
+        data = os.path.join(t, "data")
+
+        def run():
+            r = ragd("eval", "--beir", beir, "--mode", "lexical", "--per-query", os.path.join(t, "pq.jsonl"),
+                     data=data, check=0)
+            return r, [json.loads(l)["ranking"] for l in open(os.path.join(t, "pq.jsonl"), encoding="utf-8")]
+
+        first, rank1 = run()
+        assert SKIP_MSG not in first.err, first.err
+        again, rank2 = run()
+        assert SKIP_MSG in again.err, again.err
+        assert rank2 == rank1
+        # A document added to the collection by hand: the state differs, so eval ingests
+        # (a no-op for the corpus) and records the new state.
+        extra = os.path.join(t, "extra.txt")
+        with open(extra, "w", encoding="utf-8") as f:
+            f.write("Zyxorbium crystals glow faintly violet under the lamps of Quarrowmere.\n")
+        ragd("ingest", "--collection", "beir-fixture-beir", extra, data=data, check=0)
+        r3, _ = run()
+        assert SKIP_MSG not in r3.err, r3.err
+        r4, _ = run()
+        assert SKIP_MSG in r4.err, r4.err
+        # The corpus changes: a new record must be ingested and found.
+        with open(os.path.join(beir, "corpus.jsonl"), "a", encoding="utf-8") as f:
+            f.write(json.dumps({"_id": "added-doc", "title": "",
+                                "text": "The Plimsworth ferry crosses the Vantle estuary every forty minutes."}) + "\n")
+        with open(os.path.join(beir, "queries.jsonl"), "a", encoding="utf-8") as f:
+            f.write(json.dumps({"_id": "qadded", "text": "How often does the Plimsworth ferry cross the Vantle estuary?"})
+                    + "\n")
+        with open(os.path.join(beir, "qrels", "test.tsv"), "a", encoding="utf-8") as f:
+            f.write("qadded\tadded-doc\t1\n")
+        r5, rank5 = run()
+        assert SKIP_MSG not in r5.err, r5.err
+        assert rank5[-1][0] == "added-doc", rank5[-1]
+        # An unreadable or foreign fingerprint file only means "ingest".
+        fps = [f for f in os.listdir(data) if f.startswith("eval-") and f.endswith(".fingerprint")]
+        assert len(fps) == 1, fps
+        with open(os.path.join(data, fps[0]), "w", encoding="utf-8") as f:
+            f.write("garbage")
+        r6, rank6 = run()
+        assert SKIP_MSG not in r6.err and rank6 == rank5, r6.err
+
+
 def test_eval_bad_input():
     with TempDir() as t:
         assert ragd("eval", data=t).code == 2

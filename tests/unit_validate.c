@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "core/buf.h"
+#include "core/text.h"
 #include "index/lexical.h"
 #include "ingest/ingest.h"
 #include "retrieve/retrieve.h"
@@ -405,6 +406,451 @@ static void test_mmr_diversifies_results(void **state)
     search_result_free(&mmr);
 }
 
+/* validate_fold must be byte-identical to text_fold (utf8proc NFKC + case
+ * fold) on everything: ASCII, combining marks after ASCII starters (which
+ * compose with them), compatibility forms, special case folds, Hangul jamo,
+ * invalid UTF-8 (the whole text folds to ""), NUL bytes. */
+static void check_fold(const char *s, size_t n)
+{
+    size_t la = 0, lb = 0;
+    char *a = text_fold(s, n, false, &la);
+    char *b = validate_fold(s, n, &lb);
+    if (la != lb || memcmp(a, b, la) != 0) {
+        fprintf(stderr, "fold mismatch on %zu bytes:", n);
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, " %02x", (unsigned char)s[i]);
+        fprintf(stderr, "\n  utf8proc (%zu): %s\n  fast (%zu): %s\n", la, a, lb, b);
+        fail();
+    }
+    assert_int_equal(b[lb], '\0');
+    free(a);
+    free(b);
+}
+
+static void test_fold_matches_utf8proc(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "",
+        "ABC xyz 0123 !?#@[]{}~",
+        "Caf\xC3\xA9 M\xC3\xA9ridien",         /* NFC */
+        "Cafe\xCC\x81 Me\xCC\x81ridien",       /* NFD: e + U+0301 composes */
+        "=\xCC\xB8 <\xCC\xB8 >\xCC\xB8",       /* ASCII + U+0338: ≠ ≮ ≯ */
+        "A\xCC\x8A",                           /* A + ring above: å */
+        "a\xCC\xA3\xCC\x87 q\xCC\x87\xCC\xA3", /* reordered marks */
+        "\xCC\x81leading mark",                /* a mark with no starter */
+        "\xC4\xB0stanbul I\xCC\x87",           /* İ folds to i + U+0307 */
+        "STRASSE stra\xC3\x9F"
+        "e",                                      /* ß -> ss */
+        "\xEF\xAC\x81ne \xEF\xAC\x80",            /* ligatures fi, ff */
+        "\xE2\x84\xAA \xE2\x84\xAB",              /* KELVIN SIGN, ANGSTROM SIGN */
+        "\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8",   /* Hangul jamo compose */
+        "\xEF\xBC\xA1\xEF\xBC\xA2\xEF\xBC\xA3 x", /* fullwidth ABC */
+        "\xC2\xBD \xC2\xB2 \xE2\x91\xA0",         /* ½ ² ① */
+        "\xCE\xA3\xCE\x91\xCE\xA3 \xE1\xBE\xB3",  /* ΣΑΣ, ᾳ */
+        "don\xE2\x80\x99t DON'T",
+        "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD ok", /* emoji + skin tone */
+        "\xE6\x9D\xB1\xE4\xBA\xAC\xE3\x82\xBF\xE3\x83\xAF\xE3\x83\xBC Tokyo",
+        "\xD8\xA7\xD9\x84\xD8\xB9\xD8\xB1\xD8\xA8\xD9\x8A\xD8\xA9",
+        "\xC3", /* truncated at the end */
+        "ab\xC3"
+        "A",                /* lead byte, then ASCII */
+        "x\x80y",           /* stray continuation */
+        "\xC0\xAF",         /* overlong */
+        "\xED\xA0\x80",     /* surrogate */
+        "\xF4\x90\x80\x80", /* above U+10FFFF */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_fold(cases[i], strlen(cases[i]));
+    check_fold("A\0B\xC3\x89\0", 6); /* NUL bytes are kept */
+    /* Random texts from those pieces, so every piece meets every other at a
+     * segment boundary (deterministic generator). */
+    static const char *const pieces[] = {"A",
+                                         "z",
+                                         "Q",
+                                         "e",
+                                         "0",
+                                         " ",
+                                         "\n",
+                                         ".",
+                                         "'",
+                                         "=",
+                                         "<",
+                                         "\xCC\x81",
+                                         "\xCC\xA3",
+                                         "\xCC\x87",
+                                         "\xCC\xB8",
+                                         "\xCC\x8A",
+                                         "\xC3\xA9",
+                                         "\xC3\x89",
+                                         "\xC3\x9F",
+                                         "\xC4\xB0",
+                                         "\xEF\xAC\x81",
+                                         "\xE2\x84\xAA",
+                                         "\xE1\x84\x80",
+                                         "\xE1\x85\xA1",
+                                         "\xE1\x86\xA8",
+                                         "\xEF\xBC\xA1",
+                                         "\xC2\xBD",
+                                         "\xCE\xA3",
+                                         "\xE1\xBE\xB3",
+                                         "\xE2\x80\x99",
+                                         "\xE6\x9D\xB1",
+                                         "\xF0\x9F\x91\x8D",
+                                         "\xC3",
+                                         "\x80"};
+    size_t np = sizeof pieces / sizeof pieces[0];
+    uint64_t r = 88172645463325252ULL;
+    char buf[256];
+    for (int it = 0; it < 20000; it++) {
+        size_t n = 0, m = 1 + (size_t)(it % 23);
+        for (size_t j = 0; j < m; j++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            /* Invalid pieces (the last two) are rare, so most texts are valid. */
+            size_t k = (size_t)(r >> 8) % (np * 8);
+            k = k < np * 8 - 2 * 7 ? k % (np - 2) : np - 2 + k % 2;
+            size_t l = strlen(pieces[k]);
+            memcpy(buf + n, pieces[k], l);
+            n += l;
+        }
+        check_fold(buf, n);
+    }
+}
+
+/* validate_words must give text_words' spans: random ASCII texts built from
+ * the characters its rules treat specially (apostrophes between letters and
+ * after digits, . and , between digits and elsewhere, CR LF, NUL), and texts
+ * with non-ASCII (which take text_words itself). */
+static void check_words(const char *s, size_t n)
+{
+    ragd_span *a = NULL, *b = NULL;
+    size_t na = text_words(s, n, &a), nb = validate_words(s, n, &b);
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        assert_int_equal(a[i].start, b[i].start);
+        assert_int_equal(a[i].end, b[i].end);
+    }
+    free(a);
+    free(b);
+}
+
+static void test_words_match_text_words(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "",
+        "don't stop 3.14 1,000,000 a.b 3.x x3.4 rock'n'roll 'quoted'",
+        "end'",
+        "9'a a'9 '' ., .5 5. 5,",
+        "CRLF\r\nline\rx\n",
+        "caf\xC3\xA9 d\xE2\x80\x99s"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_words(cases[i], strlen(cases[i]));
+    check_words("ab\0cd", 5);
+    static const char alphabet[] = "aZ09'.,- \r\n\t_()";
+    uint64_t r = 0x2545F4914F6CDD1DULL;
+    char buf[64];
+    for (int it = 0; it < 20000; it++) {
+        size_t n = (size_t)(it % 40);
+        for (size_t j = 0; j < n; j++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            buf[j] = alphabet[(r >> 11) % (sizeof alphabet - 1)];
+        }
+        check_words(buf, n);
+    }
+}
+
+/* lexical_is_stopword_n (no copy, bisection in place) against
+ * lexical_is_stopword on a copy, for every stop word, its prefixes and
+ * extensions, and the typographic apostrophe. */
+static void test_stopword_n_matches_stopword(void **state)
+{
+    (void)state;
+    static const char *const words[] = {"a",
+                                        "about",
+                                        "aren't",
+                                        "doesn't",
+                                        "themselves",
+                                        "yourselves",
+                                        "yourselvesx",
+                                        "the",
+                                        "then",
+                                        "thenx",
+                                        "theirs",
+                                        "t",
+                                        "s",
+                                        "i",
+                                        "zebra",
+                                        "",
+                                        "own",
+                                        "ox",
+                                        "within",
+                                        "withi",
+                                        "wit",
+                                        "don\xE2\x80\x99t",
+                                        "aren\xE2\x80\x99",
+                                        "z",
+                                        "b",
+                                        "0the",
+                                        "The",
+                                        "mutation"};
+    char buf[32];
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        size_t n = strlen(words[i]);
+        for (size_t k = 0; k <= n; k++) { /* every prefix */
+            memcpy(buf, words[i], k);
+            buf[k] = '\0';
+            char plain[32];
+            size_t m = 0;
+            for (size_t j = 0; j < k; j++) {
+                if (j + 2 < k && !memcmp(buf + j, "\xE2\x80\x99", 3)) {
+                    plain[m++] = '\'';
+                    j += 2;
+                } else {
+                    plain[m++] = buf[j];
+                }
+            }
+            plain[m] = '\0';
+            assert_int_equal(lexical_is_stopword_n(buf, k) != 0, lexical_is_stopword(plain) != 0);
+        }
+    }
+    size_t nsw = 0;
+    const char *const *sw = lexical_stopwords(&nsw);
+    assert_true(nsw > 100);
+    for (size_t i = 0; i < nsw; i++) {
+        if (i) assert_true(strcmp(sw[i - 1], sw[i]) < 0);
+        assert_true(lexical_is_stopword_n(sw[i], strlen(sw[i])));
+        assert_true(lexical_is_stopword(sw[i]));
+        char x[40];
+        const char *ap = strchr(sw[i], '\'');
+        if (ap) { /* the same word with the typographic apostrophe */
+            snprintf(x, sizeof x, "%.*s\xE2\x80\x99%s", (int)(ap - sw[i]), sw[i], ap + 1);
+            assert_true(lexical_is_stopword_n(x, strlen(x)));
+        }
+        snprintf(x, sizeof x, "%sq", sw[i]); /* one letter more: not a stop word */
+        assert_int_equal(lexical_is_stopword_n(x, strlen(x)) != 0, lexical_is_stopword(x) != 0);
+    }
+    assert_true(lexical_is_stopword_n("themselves", 10));
+    assert_true(lexical_is_stopword_n("don\xE2\x80\x99t", 7));
+    assert_false(lexical_is_stopword_n("thenx", 5));
+}
+
+static uint64_t xs(uint64_t *r)
+{
+    *r ^= *r << 13, *r ^= *r >> 7, *r ^= *r << 17;
+    return *r;
+}
+
+/* neardup_any answers as the pairwise hash_set_jaccard_at_least loop it
+ * replaces, for sets sharing a lot (around the threshold), little or nothing,
+ * empty sets, singletons, and thresholds including 0 and 1. */
+static void test_neardup_index_matches_pairwise(void **state)
+{
+    (void)state;
+    const double ts[] = {0.8, 0.5, 0.95, 1.0, 0.0, 0.3};
+    uint64_t r = 0x9E3779B97F4A7C15ULL;
+    int total_hits = 0;
+    for (size_t ti = 0; ti < sizeof ts / sizeof ts[0]; ti++) {
+        for (int round = 0; round < 40; round++) {
+            enum { NS = 60 };
+            hash_set sets[NS];
+            size_t base = 1 + xs(&r) % 120; /* a common pool of hashes */
+            for (size_t i = 0; i < NS; i++) {
+                size_t n = xs(&r) % 7 == 0 ? xs(&r) % 3 : 1 + xs(&r) % (base + 10);
+                sets[i].h = calloc(n ? n : 1, sizeof *sets[i].h);
+                sets[i].n = n;
+                for (size_t j = 0; j < n; j++) /* mostly from the pool, some private */
+                    sets[i].h[j] = xs(&r) % 10 ? xs(&r) % base * 0x100000001ULL : xs(&r);
+                /* sort, dedupe (the hash_set invariant) */
+                for (size_t a = 1; a < n; a++)
+                    for (size_t b = a; b > 0 && sets[i].h[b - 1] > sets[i].h[b]; b--) {
+                        uint64_t x = sets[i].h[b];
+                        sets[i].h[b] = sets[i].h[b - 1];
+                        sets[i].h[b - 1] = x;
+                    }
+                size_t m = n ? 1 : 0;
+                for (size_t a = 1; a < n; a++)
+                    if (sets[i].h[a] != sets[i].h[m - 1]) sets[i].h[m++] = sets[i].h[a];
+                sets[i].n = m;
+                if (i && xs(&r) % 4 == 0) { /* a near copy of an earlier set */
+                    const hash_set *src = &sets[xs(&r) % i];
+                    free(sets[i].h);
+                    sets[i].h = calloc(src->n + 1, sizeof *sets[i].h);
+                    size_t k = 0, drop = src->n ? xs(&r) % (src->n / 4 + 1) : 0;
+                    for (size_t a = 0; a < src->n; a++)
+                        if (a >= drop) sets[i].h[k++] = src->h[a];
+                    sets[i].n = k;
+                }
+            }
+            neardup_index x;
+            neardup_init(&x, ts[ti]);
+            int hits = 0;
+            for (size_t i = 0; i < NS; i++) {
+                bool want = false;
+                for (size_t j = 0; j < i && !want; j++)
+                    if (j % 3 != 2) want = hash_set_jaccard_at_least(&sets[j], &sets[i], ts[ti]);
+                bool got = neardup_any(&x, &sets[i], sets);
+                if (want != got)
+                    fprintf(stderr, "t %.2f round %d set %zu: pairwise %d, index %d\n", ts[ti],
+                            round, i, want, got);
+                assert_int_equal(want, got);
+                hits += want;
+                if (i % 3 != 2) neardup_add(&x, &sets[i], (uint32_t)i); /* not every set */
+            }
+            neardup_free(&x);
+            for (size_t i = 0; i < NS; i++)
+                free(sets[i].h);
+            total_hits += hits;
+        }
+    }
+}
+
+/* The lexical query with both restrictions spelled out, as lexical_search
+ * ran it before leaving them out where they cannot matter. */
+static size_t full_fts_query(ragd_store *st, int64_t coll, const char *query, size_t k,
+                             int64_t *ids, double *scores)
+{
+    char *expr = lexical_match_expr(query);
+    assert_non_null(expr);
+    ragd_buf m = RAGD_BUF_INIT;
+    ragd_buf_printf(&m, "coll : c%lld AND {title heading body} : (%s)", (long long)coll, expr);
+    free(expr);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT rowid, bm25(chunks_fts, %g, %g, %g, 0.0) AS s FROM chunks_fts "
+             "WHERE chunks_fts MATCH ?1 ORDER BY s LIMIT ?2",
+             LEXICAL_W_TITLE, LEXICAL_W_HEADING, LEXICAL_W_BODY);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL), SQLITE_OK);
+    sqlite3_bind_text(q, 1, m.data, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)k);
+    size_t n = 0;
+    while (sqlite3_step(q) == SQLITE_ROW && n < k) {
+        ids[n] = sqlite3_column_int64(q, 0);
+        scores[n++] = -sqlite3_column_double(q, 1);
+    }
+    sqlite3_finalize(q);
+    ragd_buf_free(&m);
+    return n;
+}
+
+static void check_lexical_same(ragd_store *st, int64_t coll, const char *query)
+{
+    int64_t ids[64];
+    double sc[64];
+    size_t n = full_fts_query(st, coll, query, 64, ids, sc);
+    lexical_hit *h = NULL;
+    size_t nh = 0;
+    ragd_error e;
+    assert_int_equal(lexical_search(st, coll, query, 64, &h, &nh, &e), RAGD_OK);
+    if (nh != n) fprintf(stderr, "%s: %zu hits, full query %zu\n", query, nh, n);
+    assert_int_equal(nh, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(h[i].chunk_id, ids[i]);
+        assert_memory_equal(&h[i].score, &sc[i], sizeof sc[i]); /* the same bits */
+    }
+    free(h);
+}
+
+/* lexical_search leaves out "coll : c<id> AND" when the collection holds
+ * every document, and the {title heading body} filter when no term has a
+ * digit (only "c<digits>" is in that column): the results must be those of
+ * the fully restricted query, ids, order and score bits, with one
+ * collection, with two, and for terms that do match the coll column. */
+static void test_lexical_shortcuts_change_nothing(void **state)
+{
+    fixture *fx = *state;
+    const char *queries[] = {"drip irrigation orchard", "whales migrate", "section leaks",
+                             "apple harvest August netting birds", "zzzq nothing matches"};
+    char own[32], both[64];
+    snprintf(own, sizeof own, "c%lld irrigation", (long long)fx->coll.id);
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
+        check_lexical_same(fx->st, fx->coll.id, queries[i]);
+    check_lexical_same(fx->st, fx->coll.id, own);             /* a term equal to the coll token */
+    check_lexical_same(fx->st, fx->coll.id, "C1s 2024 drip"); /* porter + digits */
+    /* A second collection: now the coll restriction is needed. */
+    ragd_error e;
+    ragd_settings s;
+    store_settings_init(&s);
+    ragd_collection other;
+    assert_int_equal(store_collection_open(fx->st, "other", &s, &other, &e), RAGD_OK);
+    char dir[600], p[700];
+    snprintf(dir, sizeof dir, "%s/other", fx->dir);
+    mkdir(dir, 0755);
+    snprintf(p, sizeof p, "%s/o.txt", dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("Drip irrigation for orchard whales: leaks in every section, apple netting.", f);
+    fclose(f);
+    ingest_opts o = {0};
+    char *paths[] = {dir};
+    json_t *report = NULL;
+    assert_int_equal(ingest_paths(fx->st, &other, paths, 1, &o, &report, &e), RAGD_OK);
+    json_decref(report);
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+        check_lexical_same(fx->st, fx->coll.id, queries[i]);
+        check_lexical_same(fx->st, other.id, queries[i]);
+    }
+    snprintf(both, sizeof both, "c%lld c%lld drip", (long long)fx->coll.id, (long long)other.id);
+    check_lexical_same(fx->st, fx->coll.id, both);
+    check_lexical_same(fx->st, other.id, both);
+    lexical_hit *h = NULL;
+    size_t nh = 0;
+    assert_int_equal(lexical_search(fx->st, other.id, "drip irrigation", 64, &h, &nh, &e), RAGD_OK);
+    assert_int_equal(nh, 1); /* only the other collection's chunk */
+    free(h);
+    /* No transaction is left open. */
+    assert_true(sqlite3_get_autocommit(store_db(fx->st)));
+}
+
+static int64_t docsize_rows(ragd_store *st)
+{
+    sqlite3_stmt *q;
+    assert_int_equal(
+        sqlite3_prepare_v2(store_db(st), "SELECT count(*) FROM chunks_fts_docsize", -1, &q, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return n;
+}
+
+/* The idf's N comes from FTS5's averages record instead of a count(*) over
+ * chunks_fts_docsize (a scan of every row per query): the two agree after
+ * ingest, after a delete, after re-ingest, and with an empty index. */
+static void test_indexed_rows_match_docsize_count(void **state)
+{
+    fixture *fx = *state;
+    ragd_error e;
+    int64_t n = -1;
+    assert_int_equal(lexical_indexed_rows(fx->st, &n, &e), RAGD_OK);
+    int64_t n0 = n;
+    assert_true(n0 > 5);
+    assert_int_equal(n, docsize_rows(fx->st));
+    assert_int_equal(store_doc_delete(fx->st, fx->coll.id, "manual.txt", &e), RAGD_OK);
+    assert_int_equal(lexical_indexed_rows(fx->st, &n, &e), RAGD_OK);
+    assert_int_equal(n, docsize_rows(fx->st));
+    assert_true(n > 0 && n < n0);
+    char p[600];
+    snprintf(p, sizeof p, "%s/docs", fx->dir);
+    ingest_opts o = {0};
+    char *paths[] = {p};
+    json_t *report = NULL;
+    assert_int_equal(ingest_paths(fx->st, &fx->coll, paths, 1, &o, &report, &e), RAGD_OK);
+    json_decref(report);
+    assert_int_equal(lexical_indexed_rows(fx->st, &n, &e), RAGD_OK);
+    assert_int_equal(n, docsize_rows(fx->st));
+    assert_int_equal(n, n0);
+    /* An empty store: no averages record yet, the count answers. */
+    char empty[600];
+    snprintf(empty, sizeof empty, "%s/empty-store", fx->dir);
+    ragd_store *st = NULL;
+    assert_int_equal(store_open(empty, &st, &e), RAGD_OK);
+    assert_int_equal(lexical_indexed_rows(st, &n, &e), RAGD_OK);
+    assert_int_equal(n, 0);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,12 +860,18 @@ int main(void)
         cmocka_unit_test(test_stopwords_and_size_bound),
         cmocka_unit_test(test_mmr_order),
         cmocka_unit_test(test_term_coverage_weighted),
+        cmocka_unit_test(test_fold_matches_utf8proc),
+        cmocka_unit_test(test_words_match_text_words),
+        cmocka_unit_test(test_stopword_n_matches_stopword),
+        cmocka_unit_test(test_neardup_index_matches_pairwise),
         cmocka_unit_test_setup_teardown(test_gate_rejects_unanswerable_question, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_without_words_is_not_relevant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_near_duplicates_and_doc_cap, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_support_floor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mmr_diversifies_results, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_indexed_rows_match_docsize_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lexical_shortcuts_change_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
