@@ -32,9 +32,7 @@ static void stream_init(stream *s, ragd_vindex *v, ragd_error *err)
 {
     memset(s, 0, sizeof *s);
     s->v = v;
-    s->err = err;
-    s->x = ragd_xmalloc((size_t)VINDEX_BATCH * (size_t)v->dim * sizeof *s->x);
-    s->ids = ragd_xmalloc((size_t)VINDEX_BATCH * sizeof *s->ids);
+    s->err = err; /* the buffers: at the first vector (most catch-ups have none) */
 }
 
 static void stream_free(stream *s)
@@ -75,6 +73,10 @@ static ragd_status stream_flush(stream *s)
 static int stream_add(void *ctx, int64_t id, const float *vec, int dim)
 {
     stream *s = ctx;
+    if (!s->x) {
+        s->x = ragd_xmalloc((size_t)VINDEX_BATCH * (size_t)dim * sizeof *s->x);
+        s->ids = ragd_xmalloc((size_t)VINDEX_BATCH * sizeof *s->ids);
+    }
     float *dst = s->x + s->n * (size_t)dim;
     memcpy(dst, vec, (size_t)dim * sizeof *dst);
     vindex_normalize(dst, dim);
