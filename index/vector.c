@@ -3,8 +3,9 @@
 #include "index/vector.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <faiss/c_api/AutoTune_c.h>
+#include <faiss/c_api/IndexFlat_c.h>
+#include <faiss/c_api/IndexIVF_c.h>
 #include <faiss/c_api/Index_c.h>
 #include <faiss/c_api/MetaIndexes_c.h>
 #include <faiss/c_api/error_c.h>
@@ -16,31 +17,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/durable.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "index/vector_internal.h"
 
 /* libgomp: FAISS and OpenBLAS threads fight over 2 cores on single-query
  * search (see faiss-notes.md), so searches run on one thread. */
 extern void omp_set_num_threads(int);
 extern int omp_get_max_threads(void);
 
-struct ragd_vindex {
-    FaissIndex *idx;
-    ragd_store *st;
-    int64_t coll;
-    int dim;
-    char factory[64];
-    char *path;
-    int64_t last_id; /* the last chunk id the index covers */
-    bool can_remove; /* remove_ids works for this index type */
-    int64_t *tomb;   /* sorted tombstoned chunk ids (when !can_remove) */
-    size_t ntomb;
-};
-
-static ragd_status faiss_fail(ragd_error *err, const char *what)
+ragd_status vindex_faiss_fail(ragd_error *err, const char *what)
 {
     const char *m = faiss_get_last_error();
     return ragd_error_set(err, RAGD_EINDEX, "%s: %s", what, m && *m ? m : "FAISS error");
@@ -59,7 +50,7 @@ static ragd_status write_fail(ragd_error *err, int e, const char *dir)
                               "cannot write vector index snapshot: file too large (over the file "
                               "size limit, ulimit -f): %s",
                               dir);
-    return faiss_fail(err, "cannot write vector index snapshot");
+    return vindex_faiss_fail(err, "cannot write vector index snapshot");
 }
 
 void vindex_normalize(float *x, int dim)
@@ -73,13 +64,21 @@ void vindex_normalize(float *x, int dim)
         x[i] *= inv;
 }
 
-void vindex_factory_normalize(const char *factory, char out[64])
+bool vindex_factory_normalize(const char *factory, char out[64])
 {
     if (!factory || !*factory) factory = "IDMap,Flat";
-    if (!strncmp(factory, "IDMap", 5) || !strncmp(factory, "IVF", 3))
-        snprintf(out, 64, "%s", factory);
-    else
-        snprintf(out, 64, "IDMap,%s", factory);
+    bool wrap = strncmp(factory, "IDMap", 5) != 0 && strncmp(factory, "IVF", 3) != 0;
+    const char *prefix = wrap ? "IDMap," : "";
+    size_t np = strlen(prefix), nf = strlen(factory);
+    if (np + nf >= 64) {
+        /* Never a truncated factory (it could name another valid index):
+         * something FAISS rejects, saying why. */
+        memcpy(out, VINDEX_FACTORY_TOO_LONG, sizeof VINDEX_FACTORY_TOO_LONG);
+        return false;
+    }
+    memcpy(out, prefix, np);
+    memcpy(out + np, factory, nf + 1);
+    return true;
 }
 
 char *vindex_snapshot_path(ragd_store *st, const ragd_collection *coll)
@@ -106,35 +105,6 @@ static ragd_status new_index(int dim, const char *factory, FaissIndex **out, rag
     return RAGD_OK;
 }
 
-/* Collect vectors into a growable buffer (used for rebuild and catch-up). */
-typedef struct {
-    float *x;
-    int64_t *ids;
-    size_t n, cap;
-    int dim;
-} vec_batch;
-
-static int batch_add(void *ctx, int64_t id, const float *vec, int dim)
-{
-    vec_batch *b = ctx;
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 1024;
-        b->x = ragd_xrealloc(b->x, b->cap * (size_t)dim * sizeof(float));
-        b->ids = ragd_xrealloc(b->ids, b->cap * sizeof(int64_t));
-    }
-    memcpy(b->x + b->n * (size_t)dim, vec, (size_t)dim * sizeof(float));
-    vindex_normalize(b->x + b->n * (size_t)dim, dim);
-    b->ids[b->n++] = id;
-    return 0;
-}
-
-static void batch_free(vec_batch *b)
-{
-    free(b->x);
-    free(b->ids);
-    memset(b, 0, sizeof *b);
-}
-
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -146,10 +116,16 @@ static bool is_tomb(const ragd_vindex *v, int64_t id)
     return v->ntomb && bsearch(&id, v->tomb, v->ntomb, sizeof id, cmp_i64) != NULL;
 }
 
-/* Probe whether remove_ids works (it throws for HNSW): remove an id that
- * cannot exist. */
+/* Whether remove_ids works (it throws for HNSW). The two families that
+ * support it are known without trying: a flat index (IDMap,Flat) and IVF
+ * indexes — trying costs a pass over every vector (and, for IVF, over
+ * every inverted list: 40 ms of a 140 ms open at 1M IVF-PQ). Anything else
+ * is probed: remove an id that cannot exist. */
 static bool probe_remove(FaissIndex *idx)
 {
+    FaissIndexIDMap *m = faiss_IndexIDMap_cast(idx);
+    FaissIndex *in = m ? faiss_IndexIDMap_sub_index(m) : idx;
+    if ((m && faiss_IndexFlat_cast(in)) || (!m && faiss_IndexIVF_cast(idx))) return true;
     FaissIDSelectorRange *sel = NULL;
     if (faiss_IDSelectorRange_new(&sel, -2, -1)) return false;
     size_t nrem = 0;
@@ -169,24 +145,12 @@ static ragd_status remove_ids(ragd_vindex *v, const int64_t *ids, size_t n, ragd
         return RAGD_OK;
     }
     FaissIDSelectorBatch *sel = NULL;
-    if (faiss_IDSelectorBatch_new(&sel, n, ids)) return faiss_fail(err, "cannot remove vectors");
+    if (faiss_IDSelectorBatch_new(&sel, n, ids))
+        return vindex_faiss_fail(err, "cannot remove vectors");
     size_t nrem = 0;
     int rc = faiss_Index_remove_ids(v->idx, (FaissIDSelector *)sel, &nrem);
     faiss_IDSelector_free((FaissIDSelector *)sel);
-    return rc ? faiss_fail(err, "cannot remove vectors") : RAGD_OK;
-}
-
-static ragd_status add_batch(ragd_vindex *v, vec_batch *b, ragd_error *err)
-{
-    if (!b->n) return RAGD_OK;
-    if (!faiss_Index_is_trained(v->idx)) {
-        if (faiss_Index_train(v->idx, (idx_t)b->n, b->x))
-            return faiss_fail(err, "cannot train the vector index (too few vectors for this "
-                                   "factory? use a Flat or HNSW index for small collections)");
-    }
-    if (faiss_Index_add_with_ids(v->idx, (idx_t)b->n, b->x, (const idx_t *)b->ids))
-        return faiss_fail(err, "cannot add vectors");
-    return RAGD_OK;
+    return rc ? vindex_faiss_fail(err, "cannot remove vectors") : RAGD_OK;
 }
 
 /* Write the snapshot atomically (temporary file, fsync, rename, directory
@@ -198,49 +162,35 @@ static ragd_status save(ragd_vindex *v, const int64_t *cleared, size_t ncleared,
 {
     ragd_buf dir = RAGD_BUF_INIT, tmp = RAGD_BUF_INIT;
     ragd_buf_printf(&dir, "%s/faiss", store_dir(v->st));
-    if (mkdir(dir.data, 0755) != 0 && errno != EEXIST) {
-        ragd_error_set(err, RAGD_EIO, "cannot create '%s': %s", dir.data, strerror(errno));
-        ragd_buf_free(&dir);
-        return RAGD_EIO;
-    }
     ragd_buf_printf(&tmp, "%s.tmp.%d", v->path, (int)getpid());
-    ragd_status rc = RAGD_OK;
     store_index_state stt = {.last_chunk_id = v->last_id,
                              .ntotal = faiss_Index_ntotal(v->idx),
                              .dim = v->dim,
                              .metric = (int)faiss_Index_metric_type(v->idx)};
     snprintf(stt.factory, sizeof stt.factory, "%s", v->factory);
-    FILE *fp = fopen(tmp.data, "w+b");
-    if (!fp) {
-        rc = ragd_error_set(err, RAGD_EIO, "cannot create '%s': %s", tmp.data, strerror(errno));
-    } else {
+    FILE *fp = NULL;
+    ragd_status rc = ragd_durable_begin(dir.data, tmp.data, &fp, err);
+    if (!rc) {
         errno = 0;
         if (faiss_write_index(v->idx, fp)) {
             rc = write_fail(err, errno, dir.data);
-        } else if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+        } else if ((rc = ragd_durable_sync(fp, tmp.data, err))) {
             int e = errno;
-            rc = e == ENOSPC || e == EFBIG ? write_fail(err, e, dir.data)
-                                           : ragd_error_set(err, RAGD_EIO, "cannot write '%s': %s",
-                                                            tmp.data, strerror(e));
+            if (e == ENOSPC || e == EFBIG) rc = write_fail(err, e, dir.data);
         } else {
+            /* Hash what is in the file, not what FAISS meant to write. */
             rewind(fp);
             rc = ragd_sha256_stream(fp, stt.checksum, &stt.file_bytes, err);
             if (rc) ragd_error_prefix(err, "cannot read back '%s'", tmp.data);
         }
-        if (fclose(fp) != 0 && !rc)
-            rc = ragd_error_set(err, RAGD_EIO, "cannot write '%s': %s", tmp.data, strerror(errno));
     }
-    if (!rc && rename(tmp.data, v->path) != 0)
-        rc = ragd_error_set(err, RAGD_EIO, "cannot rename snapshot to '%s': %s", v->path,
-                            strerror(errno));
     if (!rc) {
-        int dfd = open(dir.data, O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
+        vindex_verified_forget(v->path);
+        rc = ragd_durable_commit(fp, dir.data, tmp.data, v->path, err);
+        fp = NULL;
+        if (rc) ragd_error_prefix(err, "cannot save the vector index snapshot");
     }
-    if (rc) unlink(tmp.data);
+    if (rc) ragd_durable_abort(fp, tmp.data);
     ragd_buf_free(&tmp);
     ragd_buf_free(&dir);
     if (rc) return rc;
@@ -273,7 +223,11 @@ static ragd_status rebuild(ragd_store *st, const ragd_collection *coll, const ch
 {
     *out = NULL;
     ragd_vindex *v = vindex_alloc(st, coll);
-    vindex_factory_normalize(factory ? factory : coll->settings.index_factory, v->factory);
+    if (!vindex_factory_normalize(factory ? factory : coll->settings.index_factory, v->factory)) {
+        vindex_free(v);
+        return ragd_error_set(err, RAGD_EUSAGE, "invalid index factory: %s",
+                              VINDEX_FACTORY_TOO_LONG);
+    }
     /* Deleted ids listed now are of chunks already gone from SQLite, so the
      * scan below cannot see them: the new snapshot covers them, and they
      * are forgotten once it is safely written (not before: a failed or
@@ -282,10 +236,7 @@ static ragd_status rebuild(ragd_store *st, const ragd_collection *coll, const ch
     size_t ndel = 0;
     ragd_status rc = store_deleted_list(st, coll->id, &del, &ndel, err);
     if (!rc) rc = new_index(v->dim, v->factory, &v->idx, err);
-    vec_batch b = {.dim = v->dim};
-    if (!rc) rc = store_vectors_scan(st, coll->id, 0, v->dim, batch_add, &b, &v->last_id, err);
-    if (!rc) rc = add_batch(v, &b, err);
-    batch_free(&b);
+    if (!rc) rc = vindex_build_from_store(v, err);
     if (!rc) v->can_remove = probe_remove(v->idx);
     if (!rc) {
         ragd_error se;
@@ -316,24 +267,38 @@ ragd_status vindex_rebuild(ragd_store *st, const ragd_collection *coll, const ch
 /* Open and verify the snapshot against the recorded state: size and
  * SHA-256 of the file first (FAISS trusts the bytes it reads — a damaged
  * count crashes it), then the index's dimension, count and metric. The
- * file is hashed and read through one descriptor, so a snapshot renamed
- * into place meanwhile cannot slip in unverified. Returns NULL on success
- * (v->idx set), or why the snapshot cannot be used. */
+ * file is checked and read through one descriptor, so a snapshot renamed
+ * into place meanwhile cannot slip in unverified. The hash is skipped when
+ * this very file (same inode, size, mtime, ctime) was verified before (see
+ * vector_verify.c). Returns NULL on success (v->idx set), or why the
+ * snapshot cannot be used. */
 static const char *load_verified(ragd_vindex *v, const store_index_state *stt)
 {
+    static const char *mismatch = "snapshot does not match the checksum recorded in SQLite "
+                                  "(damaged, or an older copy put back)";
     if (!stt->checksum[0]) return "no checksum recorded (snapshot written by an older ragd)";
     FILE *fp = fopen(v->path, "rb");
     if (!fp) return errno == ENOENT ? "snapshot file missing" : "snapshot file unreadable";
-    char hex[RAGD_SHA256_HEX];
-    int64_t bytes = 0;
-    ragd_error e;
+    struct stat sb;
+    struct timespec t0;
+    clock_gettime(CLOCK_REALTIME, &t0);
     const char *why = NULL;
-    if (ragd_sha256_stream(fp, hex, &bytes, &e))
+    if (fstat(fileno(fp), &sb) != 0)
         why = "snapshot file unreadable";
-    else if (bytes != stt->file_bytes || strcmp(hex, stt->checksum) != 0)
-        why = "snapshot does not match the checksum recorded in SQLite (damaged, or an older "
-              "copy put back)";
-    else if (fseek(fp, 0, SEEK_SET) != 0 || faiss_read_index(fp, 0, &v->idx)) {
+    else if ((int64_t)sb.st_size != stt->file_bytes)
+        why = mismatch;
+    else if (!vindex_verified_cached(v->path, &sb, stt->checksum)) {
+        char hex[RAGD_SHA256_HEX];
+        int64_t bytes = 0;
+        ragd_error e;
+        if (ragd_sha256_stream(fp, hex, &bytes, &e))
+            why = "snapshot file unreadable";
+        else if (bytes != stt->file_bytes || strcmp(hex, stt->checksum) != 0)
+            why = mismatch;
+        else
+            vindex_verified_record(v->path, &sb, stt->checksum, &t0);
+    }
+    if (!why && (fseek(fp, 0, SEEK_SET) != 0 || faiss_read_index(fp, 0, &v->idx))) {
         why = "snapshot unreadable (corrupt?)";
         v->idx = NULL;
     }
@@ -367,31 +332,16 @@ ragd_status vindex_open(ragd_store *st, const ragd_collection *coll, ragd_vindex
     const char *why = found ? load_verified(v, &stt) : "no snapshot recorded";
     if (!why) {
         snprintf(v->factory, sizeof v->factory, "%s", stt.factory);
-        int64_t last = stt.last_chunk_id;
-        v->last_id = last;
+        v->last_id = stt.last_chunk_id;
         v->can_remove = probe_remove(v->idx);
         int64_t *del = NULL;
         size_t ndel = 0;
         rc = store_deleted_list(st, coll->id, &del, &ndel, err);
         if (!rc) rc = remove_ids(v, del, ndel, err);
-        /* Catch up. Ids above `last` may already be in the snapshot if a
-         * previous run died between writing it and recording it, so remove
-         * that range first (re-adding is then idempotent). */
-        vec_batch b = {.dim = v->dim};
-        int64_t maxid = last;
-        if (!rc) rc = store_vectors_scan(st, coll->id, last, v->dim, batch_add, &b, &maxid, err);
-        if (!rc && b.n && v->can_remove) {
-            FaissIDSelectorRange *sel = NULL;
-            size_t nrem = 0;
-            if (!faiss_IDSelectorRange_new(&sel, last + 1, INT64_MAX)) {
-                faiss_Index_remove_ids(v->idx, (FaissIDSelector *)sel, &nrem);
-                faiss_IDSelectorRange_free(sel);
-            }
-        }
-        if (!rc) rc = add_batch(v, &b, err);
-        bool changed = b.n > 0 || (ndel > 0 && v->can_remove);
-        batch_free(&b);
-        v->last_id = maxid;
+        /* Catch up, in bounded batches (see vindex_catch_up). */
+        size_t added = 0;
+        if (!rc) rc = vindex_catch_up(v, &added, err);
+        bool changed = added > 0 || (ndel > 0 && v->can_remove);
         /* Tombstones (index types without removal: HNSW) cost memory and
          * recall — a graph mostly made of deleted nodes hides live vectors
          * from the search (bench/churn.sh -i HNSW32: 8 of 12 dense searches
@@ -451,7 +401,7 @@ ragd_status vindex_search(ragd_vindex *v, const float *query, size_t k, vindex_h
     if (frc) {
         free(dist);
         free(lab);
-        return faiss_fail(err, "vector search failed");
+        return vindex_faiss_fail(err, "vector search failed");
     }
     vindex_hit *out = ragd_xcalloc(k, sizeof *out);
     size_t m = 0;

@@ -41,9 +41,15 @@ typedef struct {
     float score; /* inner product of normalized vectors = cosine */
 } vindex_hit;
 
+/* What vindex_factory_normalize writes when the normalized factory would
+ * not fit in 64 bytes: a string FAISS rejects ("invalid index factory"). */
+#define VINDEX_FACTORY_TOO_LONG "(index factory string too long: at most 57 characters)"
+
 /* Normalize a FAISS factory string for chunk-id keyed use ("Flat" ->
- * "IDMap,Flat"). Writes into out (64 bytes). */
-void vindex_factory_normalize(const char *factory, char out[64]);
+ * "IDMap,Flat"). Writes into out (64 bytes). Returns false, with
+ * VINDEX_FACTORY_TOO_LONG in out, when the result would not fit (never a
+ * truncated factory, which could name another valid index). */
+bool vindex_factory_normalize(const char *factory, char out[64]);
 
 /* Open the collection's index (see top comment): load, catch up, save the
  * snapshot when anything changed. `rebuilt` (optional) tells whether it had

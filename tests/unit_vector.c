@@ -1,7 +1,9 @@
 /* tests/unit_vector.c — the FAISS-backed vector index against a real SQLite
  * store: brute-force equality for flat indexes, catch-up after a commit that
  * was never snapshotted, rebuild from a missing or corrupt snapshot, deletes
- * (remove_ids and HNSW tombstones), and reindex with another factory. */
+ * (remove_ids and HNSW tombstones), reindex with another factory, the
+ * streamed build (more than a batch; trained factories) and the cached
+ * verification of a snapshot. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -583,6 +585,157 @@ static void test_bad_factory(void **state)
     assert_non_null(strstr(e.msg, "NoSuchThing"));
 }
 
+/* Top hit of each stored vector (every 97th) searched for itself is that
+ * vector (IVF with nprobe 1 still finds it: it lives in the list of its
+ * own nearest centroid). */
+static void check_self_hits(fixture *f, ragd_vindex *v)
+{
+    for (size_t i = 0; i < f->n; i += 97) {
+        vindex_hit *h = NULL;
+        size_t n = 0;
+        ragd_error e;
+        assert_int_equal(vindex_search(v, f->vecs + i * DIM, 1, &h, &n, &e), RAGD_OK);
+        assert_int_equal(n, 1);
+        assert_true(h[0].chunk_id == f->ids[i]);
+        assert_true(fabsf(h[0].score - 1.0f) < 1e-3f);
+        free(h);
+    }
+}
+
+/* The streamed build: more vectors than one batch (8,192), a trained
+ * factory (trained on a sample, then added batch by batch), and a flat
+ * index sized once and filled in place: every vector is found. */
+static void test_streamed_build_of_many_vectors(void **state)
+{
+    fixture *f = *state;
+    ragd_error e;
+    for (int i = 0; i < 9; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "big%d", i);
+        put_doc(f, key, 1000);
+    }
+    ragd_vindex *v = NULL;
+    assert_int_equal(vindex_rebuild(f->st, &f->coll, "IVF16,Flat", &v, &e), RAGD_OK);
+    assert_int_equal(vindex_count(v), 9000);
+    assert_int_equal(vindex_last_chunk_id(v), f->ids[f->n - 1]);
+    check_self_hits(f, v);
+    vindex_free(v);
+    assert_int_equal(vindex_rebuild(f->st, &f->coll, "IDMap,Flat", &v, &e), RAGD_OK);
+    assert_int_equal(vindex_count(v), 9000);
+    assert_int_equal(vindex_last_chunk_id(v), f->ids[f->n - 1]);
+    check_brute_force(f, v, 10);
+    vindex_free(v);
+}
+
+/* A trained factory saved empty (no vectors yet) is trained by the first
+ * catch-up, on the new vectors, and then holds all of them. */
+static void test_empty_trained_index_trains_on_catch_up(void **state)
+{
+    fixture *f = *state;
+    ragd_error e;
+    ragd_vindex *v = NULL;
+    assert_int_equal(vindex_rebuild(f->st, &f->coll, "IVF8,Flat", &v, &e), RAGD_OK);
+    assert_int_equal(vindex_count(v), 0);
+    vindex_free(v);
+    assert_int_equal(store_collection_set_factory(f->st, f->coll.id, "IVF8,Flat", &e), RAGD_OK);
+    put_doc(f, "a", 600);
+    bool rebuilt = true;
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_false(rebuilt);
+    assert_int_equal(vindex_count(v), 600);
+    check_self_hits(f, v);
+    vindex_free(v);
+}
+
+/* Regression (-Wformat-truncation in the Release build): a factory whose
+ * normalized form does not fit in 64 bytes was silently truncated (it
+ * could name another, valid index); now it is refused. */
+static void test_too_long_factory_is_refused(void **state)
+{
+    fixture *f = *state;
+    char out[64];
+    const char *lng = "HNSW32,Flat,and,a,great,deal,more,text,than,fits,in,the,field";
+    assert_false(vindex_factory_normalize(lng, out));
+    assert_string_equal(out, VINDEX_FACTORY_TOO_LONG);
+    /* 57 characters wrapped in "IDMap," fit exactly (63 + NUL). */
+    char fit[58];
+    memset(fit, 'x', 57);
+    fit[57] = 0;
+    assert_true(vindex_factory_normalize(fit, out));
+    assert_int_equal(strlen(out), 63);
+    assert_true(vindex_factory_normalize("Flat", out));
+    assert_string_equal(out, "IDMap,Flat");
+    assert_true(vindex_factory_normalize("IVF16,PQ8", out));
+    assert_string_equal(out, "IVF16,PQ8");
+    ragd_error e;
+    ragd_vindex *v = NULL;
+    assert_int_equal(vindex_rebuild(f->st, &f->coll, lng, &v, &e), RAGD_EUSAGE);
+    assert_null(v);
+    assert_non_null(strstr(e.msg, "too long"));
+}
+
+/* The verification cache (index/vector_verify.c): a snapshot is not
+ * hashed again once verified while more than 3 s old — but any change to
+ * the file afterwards (bytes written in place, an older copy put back) is
+ * still caught, and a snapshot just written is never recorded. */
+static void test_cached_verification_still_catches_changes(void **state)
+{
+    fixture *f = *state;
+    ragd_error e;
+    put_doc(f, "a", 40);
+    ragd_vindex *v = NULL;
+    bool rebuilt;
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    char *path = ragd_xstrdup(vindex_path(v));
+    vindex_free(v);
+    ragd_buf side = RAGD_BUF_INIT, old = RAGD_BUF_INIT;
+    ragd_buf_printf(&side, "%s.verified", path);
+    ragd_buf_printf(&old, "%s.old", path);
+    /* Just written: verified by hashing, not recorded (too recent). */
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_false(rebuilt);
+    vindex_free(v);
+    assert_int_equal(access(side.data, F_OK), -1);
+    /* An older copy, for later; then a newer snapshot. */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp -p '%s' '%s'", path, old.data);
+    assert_int_equal(system(cmd), 0);
+    put_doc(f, "b", 10);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    vindex_free(v);
+    usleep(3300 * 1000);
+    /* Old enough: hashed once and recorded, then trusted. */
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_false(rebuilt);
+    vindex_free(v);
+    assert_int_equal(access(side.data, F_OK), 0);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_false(rebuilt);
+    assert_int_equal(vindex_count(v), 50);
+    vindex_free(v);
+    /* A byte changed in place after the record: caught. */
+    unsigned char junk = 0x7f;
+    patch_file(path, 200, &junk, 1);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_true(rebuilt);
+    assert_int_equal(vindex_count(v), 50);
+    check_brute_force(f, v, 10);
+    vindex_free(v);
+    /* Recorded again (wait), then the older copy put back: caught. */
+    usleep(3300 * 1000);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    vindex_free(v);
+    assert_int_equal(access(side.data, F_OK), 0);
+    assert_int_equal(rename(old.data, path), 0);
+    assert_int_equal(vindex_open(f->st, &f->coll, &v, &rebuilt, &e), RAGD_OK);
+    assert_true(rebuilt);
+    assert_int_equal(vindex_count(v), 50);
+    vindex_free(v);
+    ragd_buf_free(&side);
+    ragd_buf_free(&old);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -600,6 +753,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hnsw_compacts_when_a_quarter_is_deleted, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_factory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_streamed_build_of_many_vectors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_trained_index_trains_on_catch_up, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_too_long_factory_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cached_verification_still_catches_changes, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
