@@ -379,6 +379,15 @@ parsed:
         json_decref(rep.json);
         free(rep.text);
         int st = api_status_http(rc);
+        if (rc == RAGD_EPROVIDER && st == 503) {
+            /* A provider outage: when its circuit breaker is open, say when
+             * the next probe goes (docs/http.md). */
+            int ra = ragd_provider_retry_after(s->eng);
+            if (ra > 0) {
+                r->hdr_name = "Retry-After";
+                snprintf(r->hdr_value, sizeof r->hdr_value, "%d", ra);
+            }
+        }
         if (st >= 500 && st != 503)
             log_write(LOG_ERROR, "request failed", "request_id", r->rid, "route", rt->pattern,
                       "error", err.msg, NULL);
