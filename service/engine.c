@@ -209,6 +209,7 @@ ragd_status engine_slot_reranker(ragd_engine *e, engine_slot *s, ragd_reranker *
     if (!s->reranker) {
         ragd_status rc = reranker_new(&e->o.rerank, &s->reranker, err);
         if (rc) return rc;
+        reranker_use_breakers(s->reranker, e->o.embed.breakers);
     }
     *out = s->reranker;
     return RAGD_OK;
