@@ -56,7 +56,7 @@ while getopts "b:n:r:k:i:d:eh" opt; do
     i) FACTORY=$OPTARG ;;
     d) DIR=$OPTARG ;;
     e) REMOTE=1 ;;
-    *) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 RAGD=$(realpath "$RAGD")

@@ -40,7 +40,7 @@ while getopts "s:c:n:m:b:w:p:h" o; do
   case $o in
     s) SECS=$OPTARG ;; c) CONNS=$OPTARG ;; n) NDOCS=$OPTARG ;; m) MODE=$OPTARG ;;
     b) BATCH=$OPTARG ;; w) WARM=$OPTARG ;; p) PNG=$OPTARG ;;
-    *) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 case $MODE in grow | churn) ;; *) echo "soak: -m grow or -m churn, not '$MODE'" >&2; exit 2 ;; esac
