@@ -210,12 +210,11 @@ static bool is_json_type(const char *ct)
            (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
 }
 
-/* Authenticate the caller of a non-public route and check its scope and
- * collection. A body's "collection" is read only when it is a string (a
- * wrong type is the handler's 400). */
-static ragd_status authorize(server *s, struct MHD_Connection *c, const api_route *rt,
-                             const api_call *call, req_state *r, ragd_principal *who,
-                             ragd_error *err)
+/* Authenticate the caller of a non-public route (its key only: this runs
+ * before the body is read, so a caller without a valid key gets 401
+ * whatever the body holds, never a 400 or 415 about it). */
+static ragd_status authenticate(server *s, struct MHD_Connection *c, const api_route *rt,
+                                req_state *r, ragd_principal *who, ragd_error *err)
 {
     memset(who, 0, sizeof *who);
     if (!rt->scope) return RAGD_OK;
@@ -229,6 +228,16 @@ static ragd_status authorize(server *s, struct MHD_Connection *c, const api_rout
     ragd_status rc = ragd_authenticate(s->eng, key, who, err);
     if (rc) return rc;
     r->key_id = who->key_id;
+    return RAGD_OK;
+}
+
+/* Check an authenticated caller's scope and collection. A body's
+ * "collection" is read only when it is a string (a wrong type is the
+ * handler's 400). */
+static ragd_status authorize(const api_route *rt, const api_call *call, ragd_principal *who,
+                             ragd_error *err)
+{
+    if (!rt->scope) return RAGD_OK;
     const char *coll = NULL;
     if (rt->coll == COLL_PATH) {
         coll = call->params[0];
@@ -236,9 +245,7 @@ static ragd_status authorize(server *s, struct MHD_Connection *c, const api_rout
         json_t *v = json_object_get(call->body, "collection");
         coll = json_is_string(v) ? json_string_value(v) : "default";
     }
-    rc = ragd_authorize(who, coll, rt->scope, err);
-    if (rc) ragd_principal_clear(who);
-    return rc;
+    return ragd_authorize(who, coll, rt->scope, err);
 }
 
 /* Take a rate-limit token for the caller: its key, else its address. */
@@ -303,6 +310,18 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, const char 
     call.mcp = s->mcp;
     call.request_id = r->rid;
     enum MHD_Result ok;
+    ragd_principal who;
+    ragd_error err;
+    ragd_error_clear(&err);
+    ragd_status rc = authenticate(s, c, rt, r, &who, &err);
+    if (rc) {
+        if (rc == RAGD_EAUTH) {
+            r->hdr_name = "WWW-Authenticate";
+            snprintf(r->hdr_value, sizeof r->hdr_value, "Bearer realm=\"ragd\"");
+        }
+        ok = send_error(s, c, r, api_status_http(rc), api_status_code(rc), err.msg, err.field);
+        goto done;
+    }
     if (rt->body) {
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
         if (!r->body.len) {
@@ -337,22 +356,14 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, const char 
             goto done;
         }
     }
-parsed:;
-    ragd_principal who;
-    ragd_error err;
-    ragd_error_clear(&err);
-    ragd_status rc = authorize(s, c, rt, &call, r, &who, &err);
+parsed:
+    rc = authorize(rt, &call, &who, &err);
     if (rc) {
-        if (rc == RAGD_EAUTH) {
-            r->hdr_name = "WWW-Authenticate";
-            snprintf(r->hdr_value, sizeof r->hdr_value, "Bearer realm=\"ragd\"");
-        }
         ok = send_error(s, c, r, api_status_http(rc), api_status_code(rc), err.msg, err.field);
         goto done;
     }
     call.who = &who;
     if (!rate_ok(s, c, r)) {
-        ragd_principal_clear(&who);
         ok =
             send_error(s, c, r, 429, "rate_limited",
                        "too many requests for this key; retry after the Retry-After seconds", NULL);
@@ -360,7 +371,6 @@ parsed:;
     }
     api_reply rep = {.status = 200};
     rc = rt->fn(&call, &rep, &err);
-    ragd_principal_clear(&who);
     if (!rc && rep.header_name) {
         r->hdr_name = rep.header_name;
         snprintf(r->hdr_value, sizeof r->hdr_value, "%s", rep.header_value);
@@ -369,6 +379,15 @@ parsed:;
         json_decref(rep.json);
         free(rep.text);
         int st = api_status_http(rc);
+        if (rc == RAGD_EPROVIDER && st == 503) {
+            /* A provider outage: when its circuit breaker is open, say when
+             * the next probe goes (docs/http.md). */
+            int ra = ragd_provider_retry_after(s->eng);
+            if (ra > 0) {
+                r->hdr_name = "Retry-After";
+                snprintf(r->hdr_value, sizeof r->hdr_value, "%d", ra);
+            }
+        }
         if (st >= 500 && st != 503)
             log_write(LOG_ERROR, "request failed", "request_id", r->rid, "route", rt->pattern,
                       "error", err.msg, NULL);
@@ -381,6 +400,7 @@ parsed:;
         ok = send_json(s, c, r, rep.status, rep.json ? rep.json : json_object());
     }
 done:
+    ragd_principal_clear(&who);
     mp_form_free(&form);
     json_decref(call.body);
     free(params[0]);

@@ -16,6 +16,13 @@
 #             deletions are tombstones until a rebuild; default: the
 #             collection's default, IDMap,Flat, which removes vectors)
 #   -d DIR    work directory (default a fresh mktemp -d, removed at the end)
+#   -e        embed through a remote embedder: the mock model server
+#             (build/tests/mock_model_server, OpenAI protocol, 384-d,
+#             127.0.0.1, stopped at the end) instead of the built-in local
+#             one, so the embedding cache is used (the local embedder
+#             bypasses it); the fresh store uses the same server. Also
+#             checks the cache's bound after every round: rows at most the
+#             live chunks + max(256, chunks / 4) + 448 (store/vectors.c).
 #
 # After every round it prints the live documents and chunks, the vectors in
 # the FAISS index (index_state.ntotal, checked against the snapshot file
@@ -30,7 +37,7 @@
 #     which only the survivors were ingested (in the same order: equal
 #     scores are ranked by chunk id);
 # and it prints the database size after `ragd reindex`, after `VACUUM`, and
-# after emptying the embedding cache (never pruned) and a VACUUM. Not part of `make test` (minutes, not seconds).
+# after emptying the embedding cache and a VACUUM. Not part of `make test` (minutes, not seconds).
 set -euo pipefail
 
 RAGD=build/ragd
@@ -39,7 +46,8 @@ ROUNDS=20
 KEEP=20
 DIR=
 FACTORY=
-while getopts "b:n:r:k:i:d:h" opt; do
+REMOTE=
+while getopts "b:n:r:k:i:d:eh" opt; do
   case $opt in
     b) RAGD=$OPTARG ;;
     n) DOCS=$OPTARG ;;
@@ -47,13 +55,29 @@ while getopts "b:n:r:k:i:d:h" opt; do
     k) KEEP=$OPTARG ;;
     i) FACTORY=$OPTARG ;;
     d) DIR=$OPTARG ;;
-    *) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    e) REMOTE=1 ;;
+    *) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 RAGD=$(realpath "$RAGD")
+MOCK_PID=
+EMBED=()
+cleanup() {
+  if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; fi
+  if [ -n "${RMDIR:-}" ]; then rm -rf "$RMDIR"; fi
+}
+trap cleanup EXIT
 if [ -z "$DIR" ]; then
   DIR=$(mktemp -d)
-  trap 'rm -rf "$DIR"' EXIT
+  RMDIR=$DIR
+fi
+if [ -n "$REMOTE" ]; then
+  MOCK=$(dirname "$RAGD")/tests/mock_model_server
+  [ -x "$MOCK" ] || { echo "churn: $MOCK missing (cmake --build build)" >&2; exit 2; }
+  coproc MOCKP { exec "$MOCK" --dim 384 2>/dev/null; }
+  MOCK_PID=$MOCKP_PID
+  read -r MOCK_PORT <&"${MOCKP[0]}"
+  EMBED=(--embedder openai --embedder-url "http://127.0.0.1:$MOCK_PORT/v1" --embedder-model mock-embed)
 fi
 mkdir -p "$DIR/live"
 cd "$DIR"
@@ -82,7 +106,14 @@ dbsize() {
   echo "$s $(sqlite3 "$DATA/ragd.db" 'PRAGMA page_count;') $(sqlite3 "$DATA/ragd.db" 'PRAGMA freelist_count;')"
 }
 
-echo "churn: $DOCS documents in $ROUNDS rounds of $PER, keeping every $KEEP-th ($(date -u +%FT%TZ))"
+echo "churn: $DOCS documents in $ROUNDS rounds of $PER, keeping every $KEEP-th, embedder $([ -n "$REMOTE" ] && echo "remote (mock, port $MOCK_PORT)" || echo local) ($(date -u +%FT%TZ))"
+fail=0
+cache_bound() { # cache rows, live chunks: the bound of store/vectors.c
+  local slack=$(($2 / 4 > 256 ? $2 / 4 : 256))
+  if [ -n "$REMOTE" ] && [ "$1" -gt $(($2 + slack + 448)) ]; then
+    echo "FAIL: $1 embedding cache rows for $2 live chunks"; fail=1
+  fi
+}
 printf '%5s %7s %6s %7s %7s %7s %6s %10s %6s %5s %6s\n' round ingested docs chunks vectors pending cache db_bytes pages free secs
 prev=()
 n=0
@@ -95,13 +126,14 @@ for ((r = 1; r <= ROUNDS; r++)); do
     [ $((n % KEEP)) -ne 0 ] && prev+=("$n")
     n=$((n + 1))
   done
-  "$RAGD" ingest --data "$DATA" --prune live >/dev/null
+  "$RAGD" ingest --data "$DATA" "${EMBED[@]}" --prune live >/dev/null
   if [ "$r" -eq 1 ] && [ -n "$FACTORY" ]; then "$RAGD" reindex --data "$DATA" --index "$FACTORY" >/dev/null; fi
   # A search brings the FAISS index up to date and saves its snapshot.
   "$RAGD" search --data "$DATA" --mode dense "harbour survey" >/dev/null
   read -r ndocs nchunks nvec npend ncache <<<"$(stats)"
   read -r bytes pages free <<<"$(dbsize)"
   printf '%5d %7d %6d %7d %7d %7d %6d %10d %6d %5d %6d\n' "$r" "$n" "$ndocs" "$nchunks" "$nvec" "$npend" "$ncache" "$bytes" "$pages" "$free" $(($(date +%s) - t0))
+  cache_bound "$ncache" "$nchunks"
 done
 # The last round's deletions.
 for f in "${prev[@]}"; do rm -f "live/$f.md"; done
@@ -117,7 +149,6 @@ canon() {
 print([(x["doc_id"], float("%.6g" % x["score"])) for x in json.load(sys.stdin)["results"]])'
 }
 
-fail=0
 if [[ "$FACTORY" != HNSW* ]]; then
   [ "$nvec" -eq "$nchunks" ] || { echo "FAIL: the index holds $nvec vectors for $nchunks live chunks"; fail=1; }
   [ "$npend" -eq 0 ] || { echo "FAIL: $npend deletions still pending"; fail=1; }
@@ -132,7 +163,7 @@ for ((r = 0; r < ROUNDS; r++)); do
   for ((i = r * PER; i < (r + 1) * PER; i++)); do
     [ $((i % KEEP)) -eq 0 ] && cp "live/$i.md" fresh/live/
   done
-  (cd fresh && "$RAGD" ingest --data "$DIR/fresh-data" live >/dev/null)
+  (cd fresh && "$RAGD" ingest --data "$DIR/fresh-data" "${EMBED[@]}" live >/dev/null)
 done
 if [ -n "$FACTORY" ]; then "$RAGD" reindex --data "$DIR/fresh-data" --index "$FACTORY" >/dev/null; fi
 same=0 total=0

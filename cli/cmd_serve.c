@@ -47,6 +47,10 @@ const cli_optdef SERVE_OPTS[] = {
      "small=M1,large=M2: one-document contexts of <= 600 tokens to M1, others to M2"},
     {"cache-size", true, "search and answer results kept in memory (default 1024; 0 = off)"},
     {"cache-ttl", true, "seconds a cached result lives (default 300)"},
+    {"breaker-failures", true,
+     "failed provider attempts in a row that open its circuit breaker (default 5; 0 = off)"},
+    {"breaker-cooldown", true,
+     "seconds an open breaker fails calls at once before one probe (default 5)"},
     {"log-redact", false,
      "remove e-mail addresses, phone and card numbers from the answer call log"},
     {"no-call-log", false, "do not write answers to the call log (call_id is then null)"},
@@ -124,6 +128,14 @@ int cmd_serve(const command *cmd, cli_args *a)
     }
     eo.cache_size = (size_t)cache_size;
     eo.cache_ttl_s = (double)cache_ttl;
+    long br_fail = BREAKER_DEFAULT_FAILURES, br_cool = (long)BREAKER_DEFAULT_COOLDOWN_S;
+    if (cli_get_int(a, "breaker-failures", 0, 1000000, &br_fail, &e) ||
+        cli_get_int(a, "breaker-cooldown", 1, 3600, &br_cool, &e)) {
+        free(models);
+        return fail(cmd->name, &e);
+    }
+    eo.breaker_failures = br_fail ? (int)br_fail : -1;
+    eo.breaker_cooldown_s = (double)br_cool;
     size_t norigins = 0;
     const char **origins = cli_get_all(a, "mcp-allow-origin", &norigins);
     if (norigins > API_MAX_MCP_ORIGINS) {

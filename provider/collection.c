@@ -39,6 +39,7 @@ ragd_status embedder_for_settings(ragd_settings *s, const embed_choice *c, ragd_
         .timeout_s = c ? c->timeout_s : 0,
         .max_retries = c ? c->max_retries : 0,
         .cost_per_1k = c ? c->cost_per_1k : 0,
+        .breakers = c ? c->breakers : NULL,
         /* An explicit --dim asks an OpenAI-style server for that size
          * (text-embedding-3 models support shortening). */
         .send_dimensions = c && c->dim > 0 && !strcmp(kind, "openai"),

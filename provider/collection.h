@@ -27,6 +27,7 @@ typedef struct {
     double timeout_s;         /* --embedder-timeout */
     int max_retries;          /* 0 = default */
     double cost_per_1k;       /* --embedder-cost: cost per 1,000 tokens, for accounting */
+    provider_breakers *breakers; /* circuit breakers (borrowed; NULL = none; provider/breaker.h) */
 } embed_choice;
 
 /* Fill the embedder fields of a collection-creation request from choice. */

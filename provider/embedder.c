@@ -57,7 +57,8 @@ struct ragd_embedder {
     /* What embedder_clone needs to build an equal handle (remote only). */
     char *api_key; /* NULL for none */
     double timeout_s, backoff_base_s;
-    int max_retries; /* as configured: 0 = default, -1 = none */
+    int max_retries;             /* as configured: 0 = default, -1 = none */
+    provider_breakers *breakers; /* borrowed, NULL = none */
     ragd_embedder **fallbacks;
     size_t nfallbacks, fallbacks_cap;
 };
@@ -156,6 +157,7 @@ static ragd_status server_new(const embedder_config *cfg, const ragd_embedder *p
     s->timeout_s = cfg->timeout_s;
     s->backoff_base_s = cfg->backoff_base_s;
     s->max_retries = cfg->max_retries;
+    s->breakers = cfg->breakers;
     s->send_dimensions = kind == KIND_OPENAI && cfg->send_dimensions;
     if (s->send_dimensions && !s->dim && !(primary && primary->dim)) {
         rc = ragd_error_set(err, RAGD_EUSAGE, "embedder: sending \"dimensions\" needs a dimension");
@@ -170,6 +172,7 @@ static ragd_status server_new(const embedder_config *cfg, const ragd_embedder *p
         .backoff_base_s = cfg->backoff_base_s > 0 ? cfg->backoff_base_s : DEFAULT_BACKOFF_S,
         .backoff_cap_s = BACKOFF_CAP_S,
         .api_key = cfg->api_key,
+        .breaker = breakers_get(cfg->breakers, s->endpoint),
     };
     rc = http_new(&hc, &s->http, err);
     if (rc != RAGD_OK) goto fail;
@@ -230,6 +233,7 @@ static embedder_config server_config(const ragd_embedder *s)
         .backoff_base_s = s->backoff_base_s,
         .batch_size = s->batch_size,
         .cost_per_1k = s->cost_per_1k,
+        .breakers = s->breakers,
     };
     return c;
 }

@@ -34,6 +34,7 @@ struct ragd_generator {
     int max_retries; /* as configured (-1, 0, n) */
     double backoff_base_s;
     double cost_per_1k;
+    provider_breakers *breakers; /* borrowed, NULL = none */
     ragd_http *http;
 };
 
@@ -117,7 +118,16 @@ ragd_status generator_clone(const ragd_generator *g, ragd_generator **out, ragd_
         .backoff_base_s = g->backoff_base_s,
         .cost_per_1k = g->cost_per_1k,
     };
-    return generator_new(&c, out, err);
+    ragd_status rc = generator_new(&c, out, err);
+    if (!rc) generator_use_breakers(*out, g->breakers);
+    return rc;
+}
+
+void generator_use_breakers(ragd_generator *g, provider_breakers *r)
+{
+    if (!g) return;
+    g->breakers = r;
+    http_set_breaker(g->http, breakers_get(r, g->endpoint));
 }
 
 void generator_free(ragd_generator *g)

@@ -52,6 +52,7 @@
 #include <stddef.h>
 
 #include "core/error.h"
+#include "provider/breaker.h"
 
 typedef struct ragd_generator ragd_generator;
 
@@ -89,6 +90,11 @@ typedef struct {
  * with a line break; RAGD_EPROVIDER when libcurl cannot start. Does not
  * contact the server. */
 ragd_status generator_new(const generator_config *cfg, ragd_generator **out, ragd_error *err);
+
+/* Make g's calls go through the circuit breaker of its endpoint in r
+ * (provider/breaker.h; borrowed, must outlive g; NULL = none). Clones of g
+ * share it. */
+void generator_use_breakers(ragd_generator *g, provider_breakers *r);
 
 /* A new handle equal to g (kind, URL, model, key, timeout, retries, backoff,
  * cost) with its own HTTP client, for another thread. Fails like

@@ -41,10 +41,11 @@ struct ragd_http {
     double backoff_base_s, backoff_cap_s;
     uint64_t rng; /* splitmix64 state, for jitter only */
     char errbuf[CURL_ERROR_SIZE];
-    ragd_buf body;        /* reply body of the current attempt */
-    int too_big;          /* the reply exceeded HTTP_MAX_RESPONSE */
-    char retry_after[64]; /* Retry-After of the final response block, "" if none */
-    http_sink_fn sink;    /* streaming: 2xx body bytes go here (http_post_stream) */
+    provider_breaker *breaker; /* borrowed, NULL = none */
+    ragd_buf body;             /* reply body of the current attempt */
+    int too_big;               /* the reply exceeded HTTP_MAX_RESPONSE */
+    char retry_after[64];      /* Retry-After of the final response block, "" if none */
+    http_sink_fn sink;         /* streaming: 2xx body bytes go here (http_post_stream) */
     void *sink_user;
     int delivered;   /* the sink got bytes in this attempt: no retry */
     int sink_failed; /* the sink asked to stop */
@@ -158,6 +159,7 @@ ragd_status http_new(const http_config *cfg, ragd_http **out, ragd_error *err)
     h->max_retries = cfg->max_retries;
     h->backoff_base_s = cfg->backoff_base_s;
     h->backoff_cap_s = cfg->backoff_cap_s > 0 ? cfg->backoff_cap_s : 30.0;
+    h->breaker = cfg->breaker;
 
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -202,6 +204,11 @@ ragd_status http_new(const http_config *cfg, ragd_http **out, ragd_error *err)
 #endif
     *out = h;
     return RAGD_OK;
+}
+
+void http_set_breaker(ragd_http *h, provider_breaker *b)
+{
+    if (h) h->breaker = b;
 }
 
 void http_free(ragd_http *h)
@@ -351,6 +358,14 @@ static void describe_curl(ragd_http *h, CURLcode rc, char *out, size_t n)
 
 /* --- the call --------------------------------------------------------------------- */
 
+static ragd_status breaker_error(const char *url, double wait_s, int fails, ragd_error *err)
+{
+    return ragd_error_set(err, RAGD_EPROVIDER,
+                          "POST %s: provider unavailable (circuit breaker open after %d failed "
+                          "attempts in a row; next try in %.0f s)",
+                          url, fails, ceil(wait_s));
+}
+
 /* One POST with retries: a JSON reply into *out, or (h->sink set) the 2xx
  * body streamed to the sink. */
 static ragd_status post(ragd_http *h, const char *url, const json_t *body, json_t **out,
@@ -370,6 +385,12 @@ static ragd_status post(ragd_http *h, const char *url, const json_t *body, json_
     int json_retried = 0;
     ragd_status st = RAGD_OK;
     for (int attempt = 0;; attempt++) {
+        double bwait;
+        int bfails;
+        if (!breaker_allow(h->breaker, &bwait, &bfails)) {
+            st = breaker_error(url, bwait, bfails, err);
+            break;
+        }
         ragd_buf_reset(&h->body);
         h->too_big = 0;
         h->retry_after[0] = '\0';
@@ -388,14 +409,21 @@ static ragd_status post(ragd_http *h, const char *url, const json_t *body, json_
             if (h->sink_failed) snprintf(what, sizeof what, "the stream's reader stopped it");
             /* Once tokens reached the reader the call cannot start over. */
             retryable = !h->too_big && !h->delivered && curl_retryable(rc);
+            /* The server failed, unless our reader stopped or the reply
+             * was too big for us. */
+            breaker_report(h->breaker, h->sink_failed || h->too_big);
         } else {
             long code = 0;
             curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
+            if (code < 200 || code >= 300)
+                breaker_report(h->breaker, !(code >= 500 && code <= 599 && code != 501));
             if (code >= 200 && code < 300 && h->sink) {
+                breaker_report(h->breaker, true);
                 break;
             } else if (code >= 200 && code < 300) {
                 json_error_t je;
                 json_t *j = json_loadb(ragd_buf_str(&h->body), h->body.len, 0, &je);
+                breaker_report(h->breaker, j != NULL); /* a 2xx that is not JSON fails */
                 if (j) {
                     *out = j;
                     break;
@@ -431,6 +459,11 @@ static ragd_status post(ragd_http *h, const char *url, const json_t *body, json_
         double pause = rng_unit(h) * ceiling;
         if (retry_after >= 0 && pause < retry_after) pause = retry_after;
         if (pause > HTTP_RETRY_AFTER_MAX_S) pause = HTTP_RETRY_AFTER_MAX_S;
+        if (breaker_is_open(h->breaker, &bwait, &bfails)) {
+            /* Give up now instead of sleeping into a refusal. */
+            st = breaker_error(url, bwait, bfails, err);
+            break;
+        }
         stats->retries++;
         char ps[32];
         snprintf(ps, sizeof ps, "%.3f", pause);

@@ -22,7 +22,14 @@
  *   "POST http://host/v1/embeddings: HTTP 400: input is too long"
  *   "invalid JSON from http://host/api/embed: '[' or '{' expected near 'x'"
  *
- * Thread-safety: a client must be used by one thread at a time.
+ * With a circuit breaker (provider/breaker.h), every attempt asks it first
+ * and reports its outcome; while it is open a call fails at once, and a
+ * call in its retries stops, with RAGD_EPROVIDER:
+ *   "POST http://host/v1/embeddings: provider unavailable (circuit breaker
+ *    open after 5 failed attempts in a row; next try in 4 s)"
+ *
+ * Thread-safety: a client must be used by one thread at a time (its
+ * breaker may be shared).
  */
 #ifndef RAGD_PROVIDER_HTTP_H
 #define RAGD_PROVIDER_HTTP_H
@@ -30,15 +37,17 @@
 #include <jansson.h>
 
 #include "core/error.h"
+#include "provider/breaker.h"
 
 typedef struct ragd_http ragd_http;
 
 typedef struct {
-    double timeout_s;      /* whole-request timeout per attempt, > 0 */
-    int max_retries;       /* retries after the first attempt, >= 0 */
-    double backoff_base_s; /* ceiling of the first backoff sleep, > 0 */
-    double backoff_cap_s;  /* ceiling of any backoff sleep (Retry-After aside) */
-    const char *api_key;   /* sent as "Authorization: Bearer KEY"; NULL/"" = none; copied */
+    double timeout_s;          /* whole-request timeout per attempt, > 0 */
+    int max_retries;           /* retries after the first attempt, >= 0 */
+    double backoff_base_s;     /* ceiling of the first backoff sleep, > 0 */
+    double backoff_cap_s;      /* ceiling of any backoff sleep (Retry-After aside) */
+    const char *api_key;       /* sent as "Authorization: Bearer KEY"; NULL/"" = none; copied */
+    provider_breaker *breaker; /* the endpoint's circuit breaker (borrowed), NULL = none */
 } http_config;
 
 /* Attempts and retries made by calls, added to (never reset). */
@@ -57,6 +66,9 @@ typedef struct {
  * break, non-positive timeout) and RAGD_EPROVIDER when libcurl cannot start.
  * Release with http_free. */
 ragd_status http_new(const http_config *cfg, ragd_http **out, ragd_error *err);
+
+/* Replace the client's circuit breaker (borrowed; NULL = none). */
+void http_set_breaker(ragd_http *h, provider_breaker *b);
 
 /* Free the client and close its connections. NULL is a no-op. */
 void http_free(ragd_http *h);

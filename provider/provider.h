@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "provider/breaker.h"
 
 typedef struct ragd_embedder ragd_embedder;
 
@@ -54,6 +55,8 @@ typedef struct {
         backoff_base_s; /* first backoff ceiling (0 -> 0.5 s); doubles per retry, capped at 30 s */
     int batch_size;     /* texts per request (0 -> 64) */
     double cost_per_1k; /* optional cost per 1,000 tokens, for accounting */
+    provider_breakers *breakers; /* circuit breakers by endpoint (borrowed; NULL = none),
+                                    shared with clones; provider/breaker.h */
 } embedder_config;
 
 /* Usage accumulated over calls. */

@@ -83,6 +83,11 @@ ragd_status reranker_new(const reranker_config *cfg, ragd_reranker **out, ragd_e
     return RAGD_OK;
 }
 
+void reranker_use_breakers(ragd_reranker *r, provider_breakers *b)
+{
+    if (r) http_set_breaker(r->http, breakers_get(b, r->endpoint));
+}
+
 void reranker_free(ragd_reranker *r)
 {
     if (!r) return;

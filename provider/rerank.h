@@ -50,6 +50,7 @@
 #include <stddef.h>
 
 #include "core/error.h"
+#include "provider/breaker.h"
 
 typedef struct ragd_reranker ragd_reranker;
 
@@ -86,6 +87,10 @@ ragd_status reranker_new(const reranker_config *cfg, ragd_reranker **out, ragd_e
 
 /* NULL is a no-op. */
 void reranker_free(ragd_reranker *r);
+
+/* Make r's calls go through the circuit breaker of its endpoint in b
+ * (provider/breaker.h; borrowed, must outlive r; NULL = none). */
+void reranker_use_breakers(ragd_reranker *r, provider_breakers *b);
 
 /* The model name (NULL when none was configured), the protocol in use
  * ("tei" or "cohere") and the endpoint ({url}/rerank); borrowed. */

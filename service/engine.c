@@ -63,6 +63,8 @@ ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts,
     e->providers = provider_stats_new();
     e->nslots = o.slots;
     e->slots = ragd_xcalloc(e->nslots, sizeof *e->slots);
+    /* Every embedder and generator of the engine shares these. */
+    e->o.embed.breakers = breakers_new(o.breaker_failures, o.breaker_cooldown_s);
     if (o.store_url && o.follow && (rc = engine_sync_start(e, err))) {
         ragd_engine_free(e);
         return rc;
@@ -101,6 +103,7 @@ void ragd_engine_free(ragd_engine *e)
     for (size_t i = 0; i < e->nwemb; i++)
         embedder_free(e->wemb[i].emb);
     store_close(e->writer);
+    breakers_free(e->o.embed.breakers); /* after every client that holds one */
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
     pthread_mutex_destroy(&e->write_mu);
@@ -206,6 +209,7 @@ ragd_status engine_slot_reranker(ragd_engine *e, engine_slot *s, ragd_reranker *
     if (!s->reranker) {
         ragd_status rc = reranker_new(&e->o.rerank, &s->reranker, err);
         if (rc) return rc;
+        reranker_use_breakers(s->reranker, e->o.embed.breakers);
     }
     *out = s->reranker;
     return RAGD_OK;
@@ -218,12 +222,18 @@ ragd_status engine_slot_generators(ragd_engine *e, engine_slot *s, ragd_generato
         for (size_t i = s->ngens; i < e->o.ngenerators; i++) {
             ragd_status rc = generator_new(&e->o.generators[i], &s->gens[i], err);
             if (rc) return rc;
+            generator_use_breakers(s->gens[i], e->o.embed.breakers);
             s->ngens = i + 1;
         }
     }
     *out = s->gens;
     *n = s->ngens;
     return RAGD_OK;
+}
+
+int ragd_provider_retry_after(ragd_engine *e)
+{
+    return e ? breakers_retry_after(e->o.embed.breakers) : 0;
 }
 
 /* --- shared vector indexes ------------------------------------------------------------- */

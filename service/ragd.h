@@ -85,6 +85,13 @@ typedef struct {
      * when it opens. */
     const char *store_url;
     bool follow;
+    /* Circuit breakers for the model providers (provider/breaker.h), one
+     * per endpoint, shared by every slot, the writer and the job runner:
+     * breaker_failures failed attempts in a row open one (0 = 5, < 0 =
+     * off); an open one fails calls at once for breaker_cooldown_s (0 =
+     * 5 s), then lets one probe through. */
+    int breaker_failures;
+    double breaker_cooldown_s;
 } ragd_engine_opts;
 
 #define RAGD_SERVE_CACHE_SIZE 1024
@@ -112,6 +119,10 @@ void ragd_engine_free(ragd_engine *e);
 
 /* The data directory (borrowed). */
 const char *ragd_engine_dir(const ragd_engine *e);
+
+/* Seconds until an open provider circuit breaker lets a probe through
+ * (at least 1), or 0 when none is open: the Retry-After of a 503. */
+int ragd_provider_retry_after(ragd_engine *e);
 
 /* --- queries --------------------------------------------------------------------
  * Request fields (all optional but query): collection (default "default"),

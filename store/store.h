@@ -272,9 +272,19 @@ ragd_status store_doc_summary_line(ragd_store *st, int64_t coll, const char *doc
 ragd_status store_cache_get(ragd_store *st, const char *model, int dim, char (*hashes)[65],
                             size_t n, float *out, int *found, ragd_error *err);
 
-/* Insert embeddings into the cache (existing keys are kept). */
+/* Insert embeddings into the cache (existing keys are kept). Bounds the
+ * cache: a put now and then (1 inserted row in 64, by text hash) checks
+ * the model's rows against the live chunks and, when they exceed them by
+ * more than max(256, chunks / 4), sweeps (store_cache_sweep) the rows no
+ * live chunk's vector uses, keeping this put's own (store/vectors.c). */
 ragd_status store_cache_put(ragd_store *st, const char *model, int dim, char (*hashes)[65],
                             size_t n, const float *vecs, ragd_error *err);
+
+/* Delete the model's cache rows whose vector is no live chunk's vector
+ * (table vectors, same model), except the keys in keep[0..nkeep);
+ * *removed = rows deleted. Runs in the caller's transaction if any. */
+ragd_status store_cache_sweep(ragd_store *st, const char *model, char (*keep)[65], size_t nkeep,
+                              int64_t *removed, ragd_error *err);
 
 /* The vector index state of a collection: what its FAISS snapshot was when
  * it was written. The snapshot is trusted only when the file's size and

@@ -5,7 +5,9 @@
  * meant to move between architectures of different endianness). The
  * embedding cache is keyed by (model, SHA-256 of the embedded text), so the
  * same text never costs a second provider call, across documents and
- * collections. index_state records, per collection, the FAISS factory and
+ * collections, while a chunk with that text lives; rows no live chunk uses
+ * are swept (store_cache_put, below), so the cache stays bounded by the
+ * live chunks plus a slack. index_state records, per collection, the FAISS factory and
  * the last chunk id its snapshot covers; deleted_chunks lists vectors the
  * snapshot still holds but SQLite no longer has.
  */
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/buf.h"
 #include "store/store.h"
 #include "store/store_internal.h"
 
@@ -44,6 +47,184 @@ ragd_status store_cache_get(ragd_store *st, const char *model, int dim, char (*h
     return RAGD_OK;
 }
 
+/* --- the cache's bound ------------------------------------------------------
+ *
+ * A cache row is live while some chunk's stored vector (table vectors,
+ * same model) is its vector, byte for byte: a chunk's vector is the cached
+ * one copied (a hit) or the one just cached (a miss), both normalized
+ * before either is written. Matching on the vector, not the text, needs no
+ * knowledge of how the embedded text was built (contextual header,
+ * summary entry) and no schema change. A false match (two texts with equal
+ * vectors) only keeps a row.
+ *
+ * When: a put checks the bound only when it inserts a row whose text hash
+ * starts with one of 4 of the 256 two-hex-digit prefixes (1 row in 64 on
+ * average; stateless, the same in every process sharing the file). The
+ * check counts the model's rows (a range of the primary key) and the live
+ * chunks (the chunks_doc index); when the rows exceed the chunks by more
+ * than the slack (CACHE_SLACK_MIN, or a quarter of the chunks if more), the
+ * sweep reads the model's live vectors once and deletes every row none of
+ * them matches. After a sweep the rows are at most the live chunks, and the
+ * next one needs a slack's worth of new rows, so its cost (one pass over
+ * the vectors and the cache) is amortized over at least that many inserts.
+ * The put's own rows are never swept: their document is written next. */
+#define CACHE_SLACK_MIN 256
+#define CACHE_CHECK_PREFIX(h) ((h)[0] == '0' && (h)[1] >= '0' && (h)[1] <= '3')
+
+/* 64-bit digest of a vector blob (FNV-1a over 8-byte words). */
+static uint64_t blob_digest(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * 1099511628211ull;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h ^ (uint64_t)n;
+}
+
+/* An open-addressing set of nonzero 64-bit digests. */
+typedef struct {
+    uint64_t *v;
+    size_t cap, n;
+} digest_set;
+
+static void dset_add(digest_set *s, uint64_t d)
+{
+    if (!d) d = 1;
+    if (2 * (s->n + 1) > s->cap) {
+        digest_set g = {ragd_xcalloc(s->cap ? 2 * s->cap : 1024, sizeof *g.v),
+                        s->cap ? 2 * s->cap : 1024, 0};
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->v[i]) dset_add(&g, s->v[i]);
+        free(s->v);
+        *s = g;
+    }
+    size_t i = (size_t)(d * 0x9E3779B97F4A7C15ull) & (s->cap - 1);
+    while (s->v[i] && s->v[i] != d)
+        i = (i + 1) & (s->cap - 1);
+    if (!s->v[i]) {
+        s->v[i] = d;
+        s->n++;
+    }
+}
+
+static bool dset_has(const digest_set *s, uint64_t d)
+{
+    if (!d) d = 1;
+    if (!s->cap) return false;
+    size_t i = (size_t)(d * 0x9E3779B97F4A7C15ull) & (s->cap - 1);
+    while (s->v[i]) {
+        if (s->v[i] == d) return true;
+        i = (i + 1) & (s->cap - 1);
+    }
+    return false;
+}
+
+static ragd_status count_rows(ragd_store *st, const char *sql, const char *model, int64_t *out,
+                              ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot count embedding cache rows");
+    if (model) sqlite3_bind_text(q, 1, model, -1, SQLITE_STATIC);
+    int r = sqlite3_step(q);
+    *out = r == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_finalize(q);
+    return r == SQLITE_ROW ? RAGD_OK
+                           : store_sqlite_error(db, err, "cannot count embedding cache rows");
+}
+
+static bool in_put(char (*hashes)[65], size_t n, const char *h)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(hashes[i], h)) return true;
+    return false;
+}
+
+ragd_status store_cache_sweep(ragd_store *st, const char *model, char (*keep)[65], size_t nkeep,
+                              int64_t *removed, ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    digest_set live = {0};
+    *removed = 0;
+    if (sqlite3_prepare_v2(db, "SELECT vec FROM vectors WHERE model=?", -1, &q, NULL) != SQLITE_OK)
+        return store_sqlite_error(db, err, "cannot sweep the embedding cache");
+    sqlite3_bind_text(q, 1, model, -1, SQLITE_STATIC);
+    int r;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW)
+        dset_add(&live, blob_digest(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0)));
+    sqlite3_finalize(q);
+    if (r != SQLITE_DONE) {
+        free(live.v);
+        return store_sqlite_error(db, err, "cannot sweep the embedding cache");
+    }
+    /* Collect the dead rows' keys first: no delete while the scan runs. */
+    char(*dead)[65] = NULL;
+    size_t ndead = 0, cap = 0;
+    if (sqlite3_prepare_v2(db, "SELECT text_hash, vec FROM embed_cache WHERE model=?", -1, &q,
+                           NULL) != SQLITE_OK) {
+        free(live.v);
+        return store_sqlite_error(db, err, "cannot sweep the embedding cache");
+    }
+    sqlite3_bind_text(q, 1, model, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *h = (const char *)sqlite3_column_text(q, 0);
+        if (!h || strlen(h) != 64) continue;
+        uint64_t d = blob_digest(sqlite3_column_blob(q, 1), (size_t)sqlite3_column_bytes(q, 1));
+        if (dset_has(&live, d) || in_put(keep, nkeep, h)) continue;
+        if (ndead == cap) {
+            cap = cap ? 2 * cap : 256;
+            dead = ragd_xrealloc(dead, cap * sizeof *dead);
+        }
+        memcpy(dead[ndead++], h, 65);
+    }
+    sqlite3_finalize(q);
+    free(live.v);
+    ragd_status rc = RAGD_OK;
+    if (r != SQLITE_DONE) rc = store_sqlite_error(db, err, "cannot sweep the embedding cache");
+    if (!rc && ndead) {
+        if (sqlite3_prepare_v2(db, "DELETE FROM embed_cache WHERE model=? AND text_hash=?", -1, &q,
+                               NULL) != SQLITE_OK) {
+            free(dead);
+            return store_sqlite_error(db, err, "cannot sweep the embedding cache");
+        }
+        for (size_t i = 0; i < ndead && !rc; i++) {
+            sqlite3_reset(q);
+            sqlite3_bind_text(q, 1, model, -1, SQLITE_STATIC);
+            sqlite3_bind_text(q, 2, dead[i], 64, SQLITE_STATIC);
+            if (sqlite3_step(q) != SQLITE_DONE)
+                rc = store_sqlite_error(db, err, "cannot sweep the embedding cache");
+            else
+                *removed += sqlite3_changes(db);
+        }
+        sqlite3_finalize(q);
+    }
+    free(dead);
+    return rc;
+}
+
+/* The bound check of a put that inserted a sampled row (see above). */
+static ragd_status cache_check_bound(ragd_store *st, const char *model, char (*hashes)[65],
+                                     size_t n, ragd_error *err)
+{
+    int64_t rows, chunks, removed;
+    ragd_status rc =
+        count_rows(st, "SELECT count(*) FROM embed_cache WHERE model=?", model, &rows, err);
+    if (!rc) rc = count_rows(st, "SELECT count(*) FROM chunks", NULL, &chunks, err);
+    if (rc) return rc;
+    int64_t slack = chunks / 4 > CACHE_SLACK_MIN ? chunks / 4 : CACHE_SLACK_MIN;
+    if (rows <= chunks + slack) return RAGD_OK;
+    return store_cache_sweep(st, model, hashes, n, &removed, err);
+}
+
 ragd_status store_cache_put(ragd_store *st, const char *model, int dim, char (*hashes)[65],
                             size_t n, const float *vecs, ragd_error *err)
 {
@@ -59,6 +240,7 @@ ragd_status store_cache_put(ragd_store *st, const char *model, int dim, char (*h
         return store_savepoint_end(st, "cache_put", rc, err);
     }
     int64_t now = (int64_t)time(NULL);
+    bool check = false;
     for (size_t i = 0; i < n && !rc; i++) {
         sqlite3_reset(q);
         sqlite3_bind_text(q, 1, model, -1, SQLITE_STATIC);
@@ -69,8 +251,11 @@ ragd_status store_cache_put(ragd_store *st, const char *model, int dim, char (*h
         sqlite3_bind_int64(q, 5, now);
         if (sqlite3_step(q) != SQLITE_DONE)
             rc = store_sqlite_error(db, err, "cannot write embedding cache");
+        else if (sqlite3_changes(db) && CACHE_CHECK_PREFIX(hashes[i]))
+            check = true;
     }
     store_release(st, q);
+    if (!rc && check) rc = cache_check_bound(st, model, hashes, n, err);
     /* A failed RELEASE (the commit, on a full disk) must not leave the
      * transaction open: the next BEGIN would fail with "cannot start a
      * transaction within a transaction" instead of the real cause. */

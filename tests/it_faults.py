@@ -188,8 +188,10 @@ def test_outage_during_serve_503_and_lexical_keeps_answering():
         ragd("ingest", *embed_args(fs), corpus(t), data=data, check=0)
         # --cache-size 0: a cached result needs no embedding, and this test
         # is about the calls that do.
+        # --breaker-failures 0: every call spends its own retry budget here
+        # (the breaker is test_breaker_fails_fast_then_closes below).
         with Server(data, "--embedder-url", fs.url(), "--embedder-timeout", "1",
-                    "--cache-size", "0") as s:
+                    "--cache-size", "0", "--breaker-failures", "0") as s:
             q = {"query": "how do I care for a violin bow", "k": 3, "min_evidence": 0}
             st, healthy, _ = s.request("POST", "/v1/search", q)
             assert st == 200 and healthy["results"], healthy
@@ -222,6 +224,82 @@ def test_outage_during_serve_503_and_lexical_keeps_answering():
             fs.set_default(ok())
             st, b, _ = s.request("POST", "/v1/search", q)
             assert st == 200 and b["results"] == healthy["results"], b
+
+
+def test_breaker_fails_fast_then_closes():
+    """The per-provider circuit breaker of `ragd serve` (provider/breaker.h):
+    during an outage the first request spends the retry budget and opens
+    the breaker (5 failed attempts in a row); the next requests, concurrent
+    ones included, get 503 provider_unavailable at once with Retry-After,
+    making no provider call; lexical search keeps answering; after the
+    cool-down one probe goes through (a failed probe re-opens it for
+    another cool-down), and once the server is back the breaker closes and
+    the results are as before."""
+    import threading
+    cool = 3
+    with TempDir() as t, FaultServer(dim=16) as fs:
+        data = os.path.join(t, "d")
+        ragd("ingest", *embed_args(fs), corpus(t), data=data, check=0)
+        with Server(data, "--embedder-url", fs.url(), "--embedder-timeout", "1", "--cache-size", "0",
+                    "--breaker-failures", "5", "--breaker-cooldown", str(cool), "--threads", "8") as s:
+            q = {"query": "how do I care for a violin bow", "k": 3, "min_evidence": 0}
+            st, healthy, _ = s.request("POST", "/v1/search", q)
+            assert st == 200 and healthy["results"], healthy
+            st, lex, _ = s.request("POST", "/v1/search", dict(q, mode="lexical"))
+            assert st == 200 and lex["results"], lex
+            fs.set_default(status(503))
+            fs.clear()
+            # Concurrent requests as the outage starts: the attempts of all
+            # of them open the breaker, so far fewer than 8 x 5 are made.
+            out = []
+
+            def one(i):
+                t0 = time.time()
+                st, b, r = s.request("POST", "/v1/search", dict(q, mode="dense", query=q["query"] + f" {i}"))
+                out.append((st, b, time.time() - t0))
+
+            ts = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+            for th in ts:
+                th.start()
+            for th in ts:
+                th.join()
+            assert all(st == 503 and b["error"]["code"] == "provider_unavailable" for st, b, _ in out), out
+            assert fs.count() <= 5 + 8, fs.count()  # at most one attempt in flight per request when it opened
+            assert max(d for _, _, d in out) < 5 * 1 + 7.5 + 3, out
+            # Open: every embedding-dependent route fails fast, no provider call.
+            n0 = fs.count()
+            for path, body in (("/v1/search", q), ("/v1/search", dict(q, mode="dense")), ("/v1/context", q),
+                               ("/v1/answer", q)):
+                t0 = time.time()
+                st, b, r = s.request("POST", path, body)
+                took = time.time() - t0
+                assert st == 503 and b["error"]["code"] == "provider_unavailable", (path, st, b)
+                assert "circuit breaker" in b["error"]["message"] and "127.0.0.1" in b["error"]["message"], b
+                ra = r.getheader("Retry-After")
+                assert ra and 1 <= int(ra) <= cool, (path, ra)
+                assert took < 1.0, (path, took)
+            assert fs.count() == n0, (fs.count(), n0)
+            st, b, _ = s.request("POST", "/v1/search", dict(q, mode="lexical"))
+            assert st == 200 and [r["chunk_id"] for r in b["results"]] == [r["chunk_id"] for r in lex["results"]], b
+            # After the cool-down, still down: one probe (one attempt), then open again.
+            time.sleep(cool + 0.3)
+            n0 = fs.count()
+            t0 = time.time()
+            st, b, _ = s.request("POST", "/v1/search", q)
+            assert st == 503 and fs.count() == n0 + 1, (st, fs.count() - n0, b)
+            assert time.time() - t0 < 1.5, time.time() - t0
+            st, b, r = s.request("POST", "/v1/search", q)
+            assert st == 503 and "circuit breaker" in b["error"]["message"] and fs.count() == n0 + 1, b
+            # Recovered: the next probe closes it; every request is served again.
+            fs.set_default(ok())
+            time.sleep(int(r.getheader("Retry-After")) + 0.3)
+            for _ in range(3):
+                st, b, _ = s.request("POST", "/v1/search", q)
+                assert st == 200 and b["results"] == healthy["results"], b
+            st, b, _ = s.request("POST", "/v1/context", q)
+            assert st == 200, b
+        log = open(os.path.join(t, "serve.log"), encoding="utf-8", errors="replace").read()
+        assert "circuit open" in log and "circuit closed" in log, log[-2000:]
 
 
 def test_failed_ingest_is_whole_or_absent_and_rerun_completes():
@@ -273,5 +351,5 @@ def test_generator_faults():
 if __name__ == "__main__":
     run_tests([test_retries_stay_within_budget_and_time, test_resets_truncation_drip_and_hangs,
                test_wrong_dimension_writes_nothing, test_fallback_chain_engages,
-               test_outage_during_serve_503_and_lexical_keeps_answering,
+               test_outage_during_serve_503_and_lexical_keeps_answering, test_breaker_fails_fast_then_closes,
                test_failed_ingest_is_whole_or_absent_and_rerun_completes, test_generator_faults])

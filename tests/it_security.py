@@ -150,6 +150,38 @@ def test_every_route_refuses_bad_keys():
             assert k["key"].encode() not in log, "a key reached the log"
 
 
+def test_key_is_checked_before_the_body():
+    """Without a valid key every protected route answers 401, whatever the
+    body: malformed JSON, another content type, no body at all, an invalid
+    form. (Before the fix the body was parsed first: 400 invalid_json.)
+    With the admin key the same bodies are 4xx about the body, so the
+    bodies really are bad."""
+    bad_bodies = [
+        (b'{"query": ', "application/json"),
+        (b"\xff\xfe not json", "application/json"),
+        (b'{"query": "a", "query": "b"}', "application/json"),
+        (b"query=tides", "text/plain"),
+        (b"--x\r\nbroken", "multipart/form-data; boundary=x"),
+        (b"", "application/json"),
+    ]
+    with TempDir() as tmp:
+        data = ingested(tmp)
+        admin = make_key(data, "--scope", "admin")
+        with Server(data) as s:
+            posts = [(m, p) for m, p in routes(s) if m == "POST" and (m, p) not in PUBLIC]
+            assert len(posts) >= 5, posts
+            for method, path in posts:
+                url = fill(path, "default")
+                for raw, ctype in bad_bodies:
+                    for h in ({}, {"Authorization": "Bearer ragd_" + "0" * 40}):
+                        st, b, r = s.request(method, url, raw=raw, headers=dict(h, **{"Content-Type": ctype}))
+                        assert st == 401, (method, path, raw, st, b)
+                        assert r.getheader("WWW-Authenticate", "").startswith("Bearer"), (method, path)
+                # The same bodies with a valid key: about the body, never 401/403/5xx.
+                st, b, _ = s.request(method, url, raw=b'{"query": ', headers=dict(bearer(admin), **{"Content-Type": "application/json"}))
+                assert 400 <= st < 500 and st not in (401, 403), (method, path, st, b)
+
+
 def test_secrets_never_leak():
     """API keys and the provider key never appear in logs, error bodies,
     /metrics or the request log, even when the provider refuses the key and
@@ -444,6 +476,6 @@ def test_fts_syntax_in_queries_is_text():
 
 
 if __name__ == "__main__":
-    run_tests([test_every_route_refuses_bad_keys, test_secrets_never_leak, test_names_and_ids_cannot_escape_the_data_dir,
+    run_tests([test_every_route_refuses_bad_keys, test_key_is_checked_before_the_body, test_secrets_never_leak, test_names_and_ids_cannot_escape_the_data_dir,
                test_oversized_requests_get_4xx, test_slow_clients_do_not_starve_workers, test_invalid_unicode_is_rejected,
                test_sql_metacharacters_are_data, test_fts_syntax_in_queries_is_text])

@@ -40,15 +40,25 @@ class Server:
         os.unlink(ready)
         return self
 
-    def __exit__(self, *a):
+    def __exit__(self, exc_type=None, *a):
+        """Stop the server with SIGTERM and check that it exits 0, as
+        documented (docs/http.md "Shutdown"): a crash or a hang at shutdown
+        fails the test. A server the test itself SIGKILLed (-9) is fine; a
+        test already failing keeps its own error."""
+        hung = False
         if self.p.poll() is None:
             self.p.send_signal(signal.SIGTERM)
             try:
                 self.p.wait(20)
             except subprocess.TimeoutExpired:
+                hung = True
                 self.p.kill()
                 self.p.wait()
         self.log.close()
+        if exc_type is None:
+            assert not hung, "ragd serve did not exit within 20 s of SIGTERM"
+            assert self.p.returncode in (0, -signal.SIGKILL), \
+                f"ragd serve exited {self.p.returncode} at shutdown (see serve.log)"
 
     def request(self, method, path, body=None, headers=None, raw=None, timeout=60):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)

@@ -309,5 +309,53 @@ def test_local_embedder_writes_no_cache_rows():
         assert res["results"] and res["results"][0]["doc_id"] == "short-wifi.txt", res
 
 
+def test_remote_embed_cache_stays_bounded_under_churn():
+    """With a remote embedder, rows of texts no live chunk uses are swept
+    (store/vectors.c): 2,400 distinct texts ingested and mostly deleted
+    (--prune) leave the cache near the live chunks, not at one row per text
+    ever embedded (before the fix: 2,400+ rows). Live texts stay cached:
+    ingesting the survivors into another collection with the same model
+    makes no provider call at all."""
+    rounds, per, keep = 12, 200, 10
+    with TempDir() as t, Mock("--dim", 16) as m:
+        src = os.path.join(t, "churn")
+        os.makedirs(src)
+        data = os.path.join(t, "d")
+        prev = []
+        worst = 0
+        for rnd in range(rounds):
+            names = []
+            for i in range(per):
+                n = rnd * per + i
+                names.append(f"{n:05d}.md")
+                with open(os.path.join(src, names[-1]), "w") as f:
+                    f.write(f"# Note {n}\n\nChurn note {n} of round {rnd} about tide {n * 7919 % 1000}.\n")
+            for i, name in enumerate(prev):
+                if i % keep:
+                    os.remove(os.path.join(src, name))
+            prev = names
+            r = ragd("ingest", "--json", "--prune", "--no-progress", *openai_args(m), src, data=data, check=0).json()
+            assert r["added"] == per, r
+            db = sqlite3.connect(os.path.join(data, "ragd.db"))
+            rows = db.execute("SELECT count(*) FROM embed_cache").fetchone()[0]
+            chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+            db.close()
+            worst = max(worst, rows - chunks)
+        # Bound: live chunks + max(256, chunks / 4) + the rows put between
+        # two checks (1 in 64 on average; 448 = 7x that, deterministic texts).
+        assert worst <= 256 + 448, (worst, rows, chunks)
+        assert rows < rounds * per / 2, (rows, chunks)
+        live = doc_ids(data)
+        assert len(live) == per + (rounds - 1) * per // keep, len(live)
+        # Every live chunk's text is still cached: no provider call.
+        r = ragd("ingest", "--json", "--collection", "again", "--dim", "16", "--no-progress", *openai_args(m), src,
+                 data=data, check=0).json()
+        assert r["added"] == len(live), r
+        assert r["embedding"]["calls"] == 0, r["embedding"]
+        # And a re-ingest of the unchanged originals changes and calls nothing.
+        r = ragd("ingest", "--json", "--no-progress", src, data=data, check=0).json()
+        assert r["added"] == 0 and r["embedding"]["calls"] == 0, r
+
+
 if __name__ == "__main__":
     run_tests([v for k, v in sorted(globals().items()) if k.startswith("test_")])
