@@ -24,15 +24,6 @@
 
 /* --- connection helpers --------------------------------------------------------- */
 
-ragd_status pg_ensure(store_pg *pg, ragd_error *err)
-{
-    if (PQstatus(pg->conn) == CONNECTION_OK) return RAGD_OK;
-    PQreset(pg->conn);
-    if (PQstatus(pg->conn) == CONNECTION_OK) return RAGD_OK;
-    return ragd_error_set(err, RAGD_ESTORE, "PostgreSQL store unreachable: %s",
-                          PQerrorMessage(pg->conn));
-}
-
 PGresult *pg_run(store_pg *pg, const char *sql, int n, const char *const *vals, const int *lens,
                  const int *binary, int binary_out)
 {
@@ -121,11 +112,24 @@ static const char *const MIGRATIONS[STORE_PG_SCHEMA_VERSION] = {
     " state text NOT NULL, progress text NOT NULL, result text, payload text NOT NULL,"
     " lease_until timestamptz, created_at bigint NOT NULL, updated_at bigint NOT NULL);"
     "CREATE INDEX jobs_state ON jobs(state, created_at);",
+    /* 4: the answer call log and its feedback, shared by every node (store/pg_calls.c);
+     * node names the node that answered (or took the feedback). */
+    "CREATE TABLE answer_calls(id bigserial PRIMARY KEY, node text NOT NULL, request_id text,"
+    " collection text, question text, answer text, prompt text NOT NULL, response text NOT NULL,"
+    " generator text, model text, template_id text, template_version int NOT NULL,"
+    " prompt_tokens bigint NOT NULL, completion_tokens bigint NOT NULL,"
+    " cost double precision NOT NULL, latency_ms double precision NOT NULL, check_ok int NOT NULL,"
+    " path text, route_reason text, cache text NOT NULL, redacted int NOT NULL,"
+    " detail text NOT NULL, created_at bigint NOT NULL);"
+    "CREATE TABLE answer_feedback(id bigserial PRIMARY KEY, call_id bigint NOT NULL"
+    " REFERENCES answer_calls(id) ON DELETE CASCADE, node text NOT NULL, rating text NOT NULL,"
+    " comment text, created_at bigint NOT NULL);"
+    "CREATE INDEX answer_feedback_call ON answer_feedback(call_id, id);",
 };
 
 /* Create or migrate the schema, under a transaction-scoped advisory lock
  * so nodes starting together do not race. */
-static ragd_status migrate(store_pg *pg, ragd_error *err)
+ragd_status pg_migrate(store_pg *pg, ragd_error *err)
 {
     ragd_status rc = pg_cmd(pg, "BEGIN", err);
     if (rc) return rc;
@@ -176,7 +180,7 @@ bool store_pg_url(const char *url)
     return url && (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11));
 }
 
-static ragd_status pg_connect(const char *url, PGconn **out, ragd_error *err)
+ragd_status pg_connect(const char *url, PGconn **out, ragd_error *err)
 {
     *out = NULL;
     if (!store_pg_url(url))
@@ -203,7 +207,8 @@ static ragd_status pg_connect(const char *url, PGconn **out, ragd_error *err)
 void store_pg_free(store_pg *pg)
 {
     if (!pg) return;
-    PQfinish(pg->conn);
+    if (pg->hold) pg_pool_put(pg->pool, pg->conn);
+    if (pg->own_pool) store_pg_pool_free(pg->pool);
     free(pg);
 }
 
@@ -218,6 +223,14 @@ void store_pg_on_drop(ragd_store *st, store_pg_drop_fn fn, void *ctx)
     if (!pg) return;
     pg->on_drop = fn;
     pg->drop_ctx = ctx;
+}
+
+void store_pg_on_reindex(ragd_store *st, store_pg_drop_fn fn, void *ctx)
+{
+    store_pg *pg = store_pg_of(st);
+    if (!pg) return;
+    pg->on_reindex = fn;
+    pg->reindex_ctx = ctx;
 }
 
 /* --- the local cache's bookkeeping ---------------------------------------------- */
@@ -295,20 +308,39 @@ static ragd_status cache_bind(ragd_store *st, store_pg *pg, ragd_error *err)
     return rc;
 }
 
-ragd_status store_pg_attach(ragd_store *st, const char *url, bool sync_now, ragd_error *err)
+/* Attach pool's store to st (own: the store_pg frees the pool). */
+static ragd_status attach(ragd_store *st, store_pg_pool *pool, bool own, bool sync_now,
+                          ragd_error *err)
 {
-    if (store_pg_of(st))
+    if (store_pg_of(st)) {
+        if (own) store_pg_pool_free(pool);
         return ragd_error_set(err, RAGD_EINTERNAL, "a PostgreSQL store is already attached");
+    }
     store_pg *pg = ragd_xcalloc(1, sizeof *pg);
-    ragd_status rc = pg_connect(url, &pg->conn, err);
-    if (!rc) rc = migrate(pg, err);
-    if (!rc) rc = cache_bind(st, pg, err);
+    pg->pool = pool;
+    pg->own_pool = own;
+    snprintf(pg->store_id, sizeof pg->store_id, "%s", pg_pool_store_id(pool));
+    ragd_status rc = cache_bind(st, pg, err);
     if (rc) {
         store_pg_free(pg);
         return rc;
     }
     store_pg_set(st, pg);
     return sync_now ? store_pg_sync(st, 0, NULL, err) : RAGD_OK;
+}
+
+ragd_status store_pg_attach(ragd_store *st, const char *url, bool sync_now, ragd_error *err)
+{
+    store_pg_pool *pool = NULL;
+    ragd_status rc = store_pg_pool_open(url, 1, &pool, err);
+    if (!rc) rc = attach(st, pool, true, sync_now, err);
+    return rc;
+}
+
+ragd_status store_pg_attach_pool(ragd_store *st, store_pg_pool *pool, bool sync_now,
+                                 ragd_error *err)
+{
+    return attach(st, pool, false, sync_now, err);
 }
 
 /* --- writes ------------------------------------------------------------------------ */
@@ -343,11 +375,15 @@ ragd_status pg_in_txn(store_pg *pg, ragd_status (*body)(store_pg *, void *, ragd
                       void *ctx, ragd_error *err)
 {
     ragd_status rc = pg_ensure(pg, err);
-    if (!rc) rc = pg_cmd(pg, "BEGIN", err);
     if (rc) return rc;
-    rc = body(pg, ctx, err);
+    rc = pg_cmd(pg, "BEGIN", err);
+    /* A pooled connection the server closed while it was idle: reset once. */
+    if (rc && pg_conn_broken(pg) && PQstatus(pg->conn) == CONNECTION_OK)
+        rc = pg_cmd(pg, "BEGIN", err);
+    if (!rc) rc = body(pg, ctx, err);
     if (!rc) rc = pg_cmd(pg, "COMMIT", err);
     if (rc) PQclear(PQexec(pg->conn, "ROLLBACK"));
+    pg_release(pg);
     return rc;
 }
 
@@ -465,6 +501,50 @@ ragd_status store_pg_collection_delete(ragd_store *st, int64_t coll, ragd_error 
     ragd_status rc = pg_local_name(st, coll, name, err);
     coll_delete_ctx c = {name};
     if (!rc) rc = pg_in_txn(store_pg_of(st), coll_delete_body, &c, err);
+    if (!rc) rc = store_pg_sync(st, 0, NULL, err);
+    return rc;
+}
+
+typedef struct {
+    const char *name, *factory;
+} coll_factory_ctx;
+
+static ragd_status coll_factory_body(store_pg *pg, void *vctx, ragd_error *err)
+{
+    coll_factory_ctx *c = vctx;
+    const char *vals[] = {c->name, c->factory};
+    PGresult *r = pg_run(pg, "SELECT settings FROM collections WHERE name = $1 FOR UPDATE", 1, vals,
+                         NULL, NULL, 0);
+    ragd_status rc = pg_check(pg, r, "cannot read the collection", err);
+    if (rc) return rc;
+    if (!PQntuples(r)) {
+        PQclear(r);
+        return ragd_error_set(err, RAGD_ENOTFOUND, "no collection named '%s' in the store",
+                              c->name);
+    }
+    ragd_settings s;
+    store_settings_from_json(PQgetvalue(r, 0, 0), &s);
+    PQclear(r);
+    snprintf(s.index_factory, sizeof s.index_factory, "%s", c->factory);
+    char *js = store_settings_to_json(&s);
+    const char *uv[] = {c->name, js};
+    rc = pg_done(
+        pg,
+        pg_run(pg, "UPDATE collections SET settings = $2 WHERE name = $1", 2, uv, NULL, NULL, 0),
+        "cannot update the collection", err);
+    free(js);
+    char seq[24];
+    if (!rc) rc = pg_next_seq(pg, c->name, 'c', "", seq, err);
+    return rc;
+}
+
+ragd_status store_pg_collection_set_factory(ragd_store *st, int64_t coll, const char *factory,
+                                            ragd_error *err)
+{
+    char name[128];
+    ragd_status rc = pg_local_name(st, coll, name, err);
+    coll_factory_ctx c = {name, factory};
+    if (!rc) rc = pg_in_txn(store_pg_of(st), coll_factory_body, &c, err);
     if (!rc) rc = store_pg_sync(st, 0, NULL, err);
     return rc;
 }
