@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/log.h"
 #include "store/store_internal.h"
 
 /* --- connection helpers --------------------------------------------------------- */
@@ -180,6 +181,19 @@ bool store_pg_url(const char *url)
     return url && (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11));
 }
 
+/* Server notices (a connection ended by the server, warnings) go to the
+ * structured log, not raw to stderr. */
+static void pg_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    char m[256];
+    snprintf(m, sizeof m, "%s", msg);
+    size_t n = strlen(m);
+    while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
+        m[--n] = 0;
+    log_write(LOG_WARN, "PostgreSQL store notice", "message", m, NULL);
+}
+
 ragd_status pg_connect(const char *url, PGconn **out, ragd_error *err)
 {
     *out = NULL;
@@ -198,6 +212,7 @@ ragd_status pg_connect(const char *url, PGconn **out, ragd_error *err)
         PQfinish(c);
         return ragd_error_set(err, RAGD_ESTORE, "cannot connect to the PostgreSQL store: %s", m);
     }
+    PQsetNoticeProcessor(c, pg_notice, NULL);
     PQclear(PQexec(c, "SET client_min_messages = warning"));
     PQsetClientEncoding(c, "UTF8");
     *out = c;

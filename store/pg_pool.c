@@ -110,7 +110,10 @@ ragd_status pg_pool_get(store_pg_pool *p, PGconn **out, ragd_error *err)
     /* An idle connection whose server process ended (restart, terminate)
      * has its error and EOF waiting on the socket: reading them (without
      * blocking) marks it broken, and it is reset before use. */
-    if (c && (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)) {
+    bool dead = false;
+    for (int i = 0; c && i < 2 && !dead; i++) /* the FATAL message, then EOF */
+        dead = !PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK;
+    if (dead) {
         PQreset(c);
         pthread_mutex_lock(&p->mu);
         p->replaced++;
@@ -182,5 +185,8 @@ bool pg_conn_broken(store_pg *pg)
 {
     if (PQstatus(pg->conn) == CONNECTION_OK) return false;
     PQreset(pg->conn);
+    pthread_mutex_lock(&pg->pool->mu);
+    pg->pool->replaced++;
+    pthread_mutex_unlock(&pg->pool->mu);
     return true;
 }
