@@ -130,13 +130,21 @@ def latency(lite, pg, queries):
     return ta, tb, same
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of process pid so far."""
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(nodes, seconds, queries_file):
-    """Parallel wrk runs, one per node; summed QPS and the per-run p50s."""
+    """Parallel wrk runs, one per node; summed QPS, the per-run p50s and the
+    nodes' CPU milliseconds per request (independent of the machine's load)."""
     env = dict(os.environ, BENCH_QUERIES=queries_file)
+    c0 = sum(cpu_s(n.p.pid) for n in nodes)
     ps = [subprocess.Popen(["wrk", "-t1", "-c2", f"-d{seconds}s", "-s",
                             os.path.join(HERE, "bench_http.lua"), f"http://127.0.0.1:{n.port}"],
                            stdout=subprocess.PIPE, text=True, env=env) for n in nodes]
-    qps, p50 = 0.0, []
+    qps, p50, nreq = 0.0, [], 0
     for p in ps:
         out, _ = p.communicate()
         line = [l for l in out.splitlines() if l.startswith("BENCH_JSON ")]
@@ -147,8 +155,10 @@ def wrk(nodes, seconds, queries_file):
         if bad:
             raise SystemExit(f"pg_scale: wrk saw failed requests: {bad}")
         qps += j["qps"]
+        nreq += j["requests"]
         p50.append(j["p50_ms"])
-    return qps, p50
+    cpu_ms = (sum(cpu_s(n.p.pid) for n in nodes) - c0) * 1000 / max(1, nreq)
+    return qps, p50 + [round(cpu_ms, 2)]
 
 
 DUP_SQL = """
@@ -203,6 +213,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=15, help="wrk duration per run")
     ap.add_argument("--rounds", type=int, default=2, help="one-node/two-node QPS alternations")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "pg_scale.json"))
+    ap.add_argument("--skip-catchup", action="store_true", help="stop after the QPS runs")
     a = ap.parse_args()
     corpus = os.path.join(a.scifact, "corpus.jsonl")
     qfile = os.path.join(a.scifact, "queries.jsonl")
@@ -253,6 +264,8 @@ def main():
                       f"(load {l0}/{l1})", flush=True)
             res["qps"] = rounds
         # Catch-up of a new node: a big collection made in the store by SQL.
+        if a.skip_catchup:
+            raise StopIteration
         l0 = loadavg()
         r = subprocess.run([psql_bin(), a.store, "-v", "ON_ERROR_STOP=1", "-At", "-v",
                             f"copies={a.copies}", "-v", "src=default", "-v", "big=big"],
@@ -269,6 +282,8 @@ def main():
                           "chunks_per_s": total / t_c, "load": [l0, l1, loadavg()]}
         print(f"catch-up: {total} chunks ({big} in 'big') in {t_c:.1f} s = "
               f"{total / t_c:.0f} chunks/s", flush=True)
+    except StopIteration:
+        res["catchup"] = None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if cluster:
@@ -285,10 +300,12 @@ def main():
           f"{statistics.median(la['sqlite_ms']):.2f} / {pct(la['sqlite_ms'], .95):.2f} ms | "
           f"{statistics.median(la['pg_node_ms']):.2f} / {pct(la['pg_node_ms'], .95):.2f} ms |")
     for k, r in enumerate(res["qps"]):
-        print(f"| QPS round {k}: one node / two nodes (--threads 1 each) | "
-              f"{r['one_node_qps']:.1f} | {r['two_nodes_qps']:.1f} |")
+        print(f"| QPS round {k}, PostgreSQL nodes (--threads 1 each): one node / two nodes | "
+              f"{r['one_node_qps']:.1f} (CPU {r['one_p50_ms'][-1]} ms/req) | "
+              f"{r['two_nodes_qps']:.1f} (CPU {r['two_p50_ms'][-1]} ms/req) |")
     c = res["catchup"]
-    print(f"| catch-up of a new node | | {c['cache_chunks']} chunks in {c['seconds']:.1f} s = "
+    if c:
+        print(f"| catch-up of a new node | | {c['cache_chunks']} chunks in {c['seconds']:.1f} s = "
           f"{c['chunks_per_s']:.0f} chunks/s |")
     return 0
 
