@@ -630,9 +630,17 @@ static void test_pool_concurrent_bounded_replaced(void **state)
     assert_int_equal(store_pg_calls_list(pool, 1000, &list, &e), RAGD_OK);
     json_t *calls = json_object_get(list, "calls");
     assert_int_equal(json_array_size(calls), 200);
-    json_t *last = json_array_get(calls, 199); /* newest first: the oldest is last */
-    assert_int_equal(json_integer_value(json_object_get(last, "call_id")), w[0].ids[0]);
-    json_t *fb = json_array_get(json_object_get(last, "feedback"), 0);
+    json_t *rated = NULL; /* the threads interleave: find the rated call by id */
+    for (size_t i = 0; i < json_array_size(calls); i++) {
+        json_t *x = json_array_get(calls, i);
+        if (i && json_integer_value(json_object_get(x, "call_id")) >=
+                     json_integer_value(json_object_get(json_array_get(calls, i - 1), "call_id")))
+            fail_msg("calls are not newest first");
+        if (json_integer_value(json_object_get(x, "call_id")) == w[0].ids[0]) rated = x;
+    }
+    assert_non_null(rated);
+    assert_string_equal(json_string_value(json_object_get(rated, "node")), "n1");
+    json_t *fb = json_array_get(json_object_get(rated, "feedback"), 0);
     assert_string_equal(json_string_value(json_object_get(fb, "node")), "n9");
     assert_string_equal(json_string_value(json_object_get(fb, "comment")), "fine");
     json_decref(list);
