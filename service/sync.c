@@ -178,6 +178,7 @@ void engine_sync_ready(ragd_engine *e, json_t *ready)
     json_t *sj = json_pack("{s:b,s:I,s:I}", "caught_up", s->caught_up_once, "applied_seq", applied,
                            "store_seq", top);
     if (s->error[0]) json_object_set_new(sj, "error", json_string(s->error));
+    if (e->pgpool) json_object_set_new(sj, "pool", store_pg_pool_stats(e->pgpool));
     json_object_set_new(ready, "sync", sj);
     if (!s->caught_up_once) json_object_set_new(ready, "ready", json_false());
     pthread_mutex_unlock(&s->mu);

@@ -229,6 +229,15 @@ def test_errors_are_values():
         r = ragd("search", "violin", "--store", PG.url, data=lite)
         assert r.code == 1 and "not a cache of a PostgreSQL store" in r.err, (r.code, r.err)
         r = ragd("search", "violin", data=lite, check=0)
+        # The pool size and the shared log's URL are checked.
+        for bad in ("0", "65", "abc"):
+            r = ragd("serve", "--store-pool", bad, "--store", PG.url, data=os.path.join(tmp, "p"))
+            assert r.code == 2 and "--store-pool" in r.err and bad in r.err, (bad, r.code, r.err)
+        r = ragd("log", "--store", "mysql://localhost/x", data=os.path.join(tmp, "m"))
+        assert r.code == 2 and "postgresql://" in r.err, (r.code, r.err)
+        r = ragd("feedback", "1", "up", "--store", "postgresql://nobody@/x?host=/nonexistent&port=1",
+                 data=os.path.join(tmp, "n"))
+        assert r.code == 1 and "cannot connect to the PostgreSQL store" in r.err, (r.code, r.err)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -398,6 +407,8 @@ def test_concurrent_writes_through_one_node_share_a_bounded_pool():
             assert codes == [200] * len(codes), codes
             # At most the pool's 2 connections plus the LISTEN one.
             assert max(conns) <= 3, conns
+            pool = ready(a)["sync"]["pool"]
+            assert pool["size"] == 2 and 1 <= pool["peak_open"] <= 2, pool
             assert psql(PG.url, "SELECT count(*) FROM documents d JOIN collections c ON "
                         "c.id = d.collection_id WHERE c.name = 'conc'") == "17"
             calls = ragd("log", "--json", "--limit", "1000", "--store", PG.url,
@@ -411,6 +422,7 @@ def test_concurrent_writes_through_one_node_share_a_bounded_pool():
             assert ask(100) == 200
             st, body, _ = a.request("GET", "/v1/collections/conc/documents/c/100.txt")
             assert st == 200, (st, body)
+            assert ready(a)["sync"]["pool"]["replaced"] >= 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
