@@ -22,8 +22,11 @@
  * REPEATABLE READ snapshot.
  *
  * Ownership: a store_pg belongs to the ragd_store it is attached to and is
- * freed by store_close. Thread-safety: as the ragd_store (one thread at a
- * time); a store_pg_listener is used by one thread.
+ * freed by store_close (with its pool when store_pg_attach made one; a pool
+ * given to store_pg_attach_pool stays the caller's). Thread-safety: a
+ * store_pg as the ragd_store (one thread at a time); each of its operations
+ * checks a connection out of its pool and returns it, so the pool may be
+ * shared with other threads; a store_pg_listener is used by one thread.
  */
 #ifndef RAGD_STORE_PG_H
 #define RAGD_STORE_PG_H
