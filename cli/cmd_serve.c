@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "store/pg.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -27,6 +28,12 @@ const cli_optdef SERVE_OPTS[] = {
     RERANK_OPTS,
     {"listen", true, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 = any free port)"},
     {"threads", true, "worker threads (default: online CPUs)"},
+    {"store-pool", true,
+     "with --store: PostgreSQL connections this node opens at most (1..64; env "
+     "RAGD_STORE_POOL, default 4)"},
+    {"node", true,
+     "with --store: this node's name in the shared call log (env RAGD_NODE; "
+     "default HOST:PID)"},
     {"max-body", true, "largest request body in bytes (default 33554432 = 32 MiB)"},
     {"max-connections", true, "open connections at once (default 256)"},
     {"timeout", true, "seconds an idle connection is kept (default 30)"},
@@ -148,6 +155,20 @@ int cmd_serve(const command *cmd, cli_args *a)
     so.mcp_origins = origins;
     so.n_mcp_origins = norigins;
     eo.follow = true;
+    const char *pool = opt_or_env(a, "store-pool", "RAGD_STORE_POOL");
+    if (pool) {
+        char *end = NULL;
+        long n = strtol(pool, &end, 10);
+        if (!*pool || *end || n < 1 || n > STORE_PG_POOL_MAX) {
+            fprintf(stderr, "ragd: serve: --store-pool (RAGD_STORE_POOL) must be 1..%d, not '%s'\n",
+                    STORE_PG_POOL_MAX, pool);
+            free(origins);
+            free(models);
+            return 2;
+        }
+        eo.store_pool = (size_t)n;
+    }
+    eo.node = cli_get(a, "node");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     eo.slots = (size_t)(threads ? threads : (ncpu > 0 ? ncpu : 1)) + 1;
     ragd_engine *eng = NULL;

@@ -670,7 +670,9 @@ ragd_status search_tuning_from_args(const cli_args *a, search_opts *so, ragd_err
 
 static const cli_optdef REINDEX_OPTS[] = {
     COMMON_OPTS,
-    {"index", true, "FAISS factory to rebuild with (default: the collection's current one)"},
+    {"index", true,
+     "FAISS factory to rebuild with (default: the collection's current one); with --store, "
+     "every node rebuilds with it"},
     {NULL, false, NULL}};
 
 static int cmd_reindex(const command *cmd, cli_args *a)
@@ -694,6 +696,19 @@ static int cmd_reindex(const command *cmd, cli_args *a)
         vindex_free(vi);
         store_close(st);
         return fail("reindex", &e);
+    }
+    /* With --store the factory is now the store's: every node (this cache
+     * too, which forgot its index state) rebuilds with it. The first build
+     * checked the factory before the store was changed; build this cache's
+     * snapshot again under the new state. */
+    if (factory && store_pg_attached(st)) {
+        vindex_free(vi);
+        vi = NULL;
+        snprintf(coll.settings.index_factory, sizeof coll.settings.index_factory, "%s", f);
+        if (vindex_rebuild(st, &coll, f, &vi, &e)) {
+            store_close(st);
+            return fail("reindex", &e);
+        }
     }
     if (cli_flag(a, "json")) {
         json_t *j = json_pack("{s:s,s:s,s:I,s:s}", "collection", coll.name, "index",

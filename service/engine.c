@@ -18,6 +18,19 @@
 #include "core/log.h"
 #include "store/pg.h"
 
+/* The node's name in the shared call log: opts.node, RAGD_NODE, or host:pid. */
+static void engine_node_name(ragd_engine *e)
+{
+    const char *n = e->o.node ? e->o.node : getenv("RAGD_NODE");
+    if (n && *n) {
+        snprintf(e->node, sizeof e->node, "%s", n);
+        return;
+    }
+    char host[64] = "";
+    if (gethostname(host, sizeof host - 1) != 0) snprintf(host, sizeof host, "localhost");
+    snprintf(e->node, sizeof e->node, "%s:%ld", host, (long)getpid());
+}
+
 ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts, ragd_engine **out,
                              ragd_error *err)
 {
@@ -47,9 +60,15 @@ ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts,
     e->dir = ragd_xstrdup(data_dir);
     e->o = o;
     ragd_status rc = store_open(data_dir, &e->writer, err);
-    if (!rc && o.store_url) rc = store_pg_attach(e->writer, o.store_url, !o.follow, err);
+    if (!rc && o.store_url)
+        rc = store_pg_pool_open(o.store_url,
+                                o.store_pool ? o.store_pool : store_pg_pool_default_size(),
+                                &e->pgpool, err);
+    if (!rc && o.store_url) rc = store_pg_attach_pool(e->writer, e->pgpool, !o.follow, err);
+    engine_node_name(e);
     if (rc) {
         store_close(e->writer);
+        store_pg_pool_free(e->pgpool);
         free(e->dir);
         free(e);
         return rc;
@@ -104,6 +123,7 @@ void ragd_engine_free(ragd_engine *e)
         embedder_free(e->wemb[i].emb);
     store_close(e->writer);
     breakers_free(e->o.embed.breakers); /* after every client that holds one */
+    store_pg_pool_free(e->pgpool); /* after the writer, whose store_pg uses it */
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
     pthread_mutex_destroy(&e->write_mu);

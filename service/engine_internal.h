@@ -22,6 +22,7 @@
 #include "service/cache.h"
 #include "service/ragd.h"
 #include "service/stats.h"
+#include "store/pg.h"
 #include "store/store.h"
 
 #define ENGINE_MAX_SLOTS 256
@@ -84,6 +85,8 @@ struct ragd_engine {
     result_cache *cache;       /* search and answer results (service/cache.h) */
     provider_stats *providers; /* generation calls by kind and model (service/stats.h) */
     struct engine_sync *sync;  /* the store follower (service/sync.c), or NULL */
+    store_pg_pool *pgpool;     /* with --store: the writer's and the call log's connections */
+    char node[128];            /* this node's name in the shared call log */
 };
 
 ragd_status engine_slot_acquire(ragd_engine *e, engine_slot **out, ragd_error *err);

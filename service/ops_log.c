@@ -8,6 +8,11 @@
  * (core/redact.h) is applied to every text column when the engine was
  * opened with log_redact; the result returned to the caller is never
  * changed by it.
+ *
+ * With a PostgreSQL store of record the log is the store's, shared by
+ * every node (store/pg_calls.c): rows carry the node's name, feedback for
+ * a call answered at another node works, and each call takes a pooled
+ * connection instead of write_mu, so concurrent answers log concurrently.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -69,9 +74,14 @@ int64_t engine_log_answer(ragd_engine *e, const engine_call_log *l)
     k[4] = NULL;
     int64_t id = 0;
     ragd_error err;
-    pthread_mutex_lock(&e->write_mu);
-    ragd_status rc = store_call_insert(e->writer, &c, &id, &err);
-    pthread_mutex_unlock(&e->write_mu);
+    ragd_status rc;
+    if (e->pgpool) {
+        rc = store_pg_call_insert(e->pgpool, e->node, &c, &id, &err);
+    } else {
+        pthread_mutex_lock(&e->write_mu);
+        rc = store_call_insert(e->writer, &c, &id, &err);
+        pthread_mutex_unlock(&e->write_mu);
+    }
     if (rc) {
         log_write(LOG_WARN, "cannot log the answer call", "request_id", l->request_id, "error",
                   err.msg, NULL);
@@ -95,6 +105,7 @@ ragd_status ragd_log_list(ragd_engine *e, const json_t *req, json_t **out, ragd_
     long limit = lim ? (long)json_integer_value(lim) : 20;
     json_decref(empty);
     if (rc) return rc;
+    if (e->pgpool) return store_pg_calls_list(e->pgpool, limit, out, err);
     engine_slot *s;
     if ((rc = engine_slot_acquire(e, &s, err))) return rc;
     rc = store_calls_list(s->rd, limit, out, err);
@@ -120,9 +131,13 @@ ragd_status ragd_feedback(ragd_engine *e, const json_t *req, json_t **out, ragd_
     int64_t call = (int64_t)json_integer_value(json_object_get(req, "call_id"));
     const char *comment = req_str(req, "comment", NULL);
     int64_t id = 0;
-    pthread_mutex_lock(&e->write_mu);
-    rc = store_feedback_add(e->writer, call, rating, comment, &id, err);
-    pthread_mutex_unlock(&e->write_mu);
+    if (e->pgpool) {
+        rc = store_pg_feedback_add(e->pgpool, e->node, call, rating, comment, &id, err);
+    } else {
+        pthread_mutex_lock(&e->write_mu);
+        rc = store_feedback_add(e->writer, call, rating, comment, &id, err);
+        pthread_mutex_unlock(&e->write_mu);
+    }
     if (rc) return rc;
     *out = json_pack("{s:I,s:I,s:s,s:s?}", "feedback_id", (json_int_t)id, "call_id",
                      (json_int_t)call, "rating", rating, "comment", comment);

@@ -92,6 +92,13 @@ typedef struct {
      * 5 s), then lets one probe through. */
     int breaker_failures;
     double breaker_cooldown_s;
+    /* With store_url: the most PostgreSQL connections the engine opens
+     * (store/pg.h store_pg_pool; 0 = RAGD_STORE_POOL, default 4), shared by
+     * the writer and the call log. */
+    size_t store_pool;
+    /* This node's name in the shared call log (NULL: RAGD_NODE, else
+     * "<hostname>:<pid>"). */
+    const char *node;
 } ragd_engine_opts;
 
 #define RAGD_SERVE_CACHE_SIZE 1024

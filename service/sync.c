@@ -10,7 +10,9 @@
  * ragd_ready (GET /readyz): the node is not ready until a pass caught up
  * once. Indexes need no call: a search sees the cache's chunk counter moved
  * and reloads (engine_index_acquire); a collection dropped in the store
- * has its loaded index and snapshot dropped (on_drop).
+ * has its loaded index and snapshot dropped (on_drop), and so has one whose
+ * index factory the store changed (on_reindex: the next search rebuilds it
+ * with the new factory).
  *
  * Thread-safety: engine_sync_ready may be called from any thread (state
  * under s->mu); start and stop from the engine's owner.
@@ -36,6 +38,17 @@ struct engine_sync {
     json_t *status;             /* the last store_pg_status, or NULL */
     char error[RAGD_ERROR_MAX]; /* the last pass's error, "" when none */
 };
+
+static void on_reindex(void *ctx, const ragd_collection *c)
+{
+    ragd_engine *e = ctx;
+    engine_index_forget(e, c->id);
+    char *snap = vindex_snapshot_path(e->writer, c);
+    unlink(snap);
+    free(snap);
+    log_write(LOG_INFO, "index factory changed in the store: the index is rebuilt on next use",
+              "collection", c->name, "index", c->settings.index_factory, NULL);
+}
 
 static void on_drop(void *ctx, const ragd_collection *c)
 {
@@ -116,6 +129,7 @@ ragd_status engine_sync_start(ragd_engine *e, ragd_error *err)
     }
     pthread_mutex_init(&s->mu, NULL);
     store_pg_on_drop(e->writer, on_drop, e);
+    store_pg_on_reindex(e->writer, on_reindex, e);
     e->sync = s;
     if (pthread_create(&s->thread, NULL, follow_main, e) != 0) {
         e->sync = NULL;
@@ -164,6 +178,7 @@ void engine_sync_ready(ragd_engine *e, json_t *ready)
     json_t *sj = json_pack("{s:b,s:I,s:I}", "caught_up", s->caught_up_once, "applied_seq", applied,
                            "store_seq", top);
     if (s->error[0]) json_object_set_new(sj, "error", json_string(s->error));
+    if (e->pgpool) json_object_set_new(sj, "pool", store_pg_pool_stats(e->pgpool));
     json_object_set_new(ready, "sync", sj);
     if (!s->caught_up_once) json_object_set_new(ready, "ready", json_false());
     pthread_mutex_unlock(&s->mu);

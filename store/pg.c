@@ -1,7 +1,7 @@
-/* store/pg.c — the PostgreSQL store of record: connecting, the schema and
- * its migrations, and the write-through of collections and documents (see
- * store/pg.h for the design; store/pg_sync.c applies changes to a node's
- * local cache).
+/* store/pg.c — the PostgreSQL store of record: attaching it to a cache,
+ * and the write-through of collections and documents (see store/pg.h for
+ * the design; store/pg_conn.c connects and migrates, store/pg_pool.c pools
+ * the connections, store/pg_sync.c applies changes to a node's cache).
  *
  * Every write is one transaction that ends with pg_next_seq(): the one-row
  * counter in ragd_meta is incremented (its row lock is held until commit,
@@ -22,188 +22,11 @@
 #include "core/buf.h"
 #include "store/store_internal.h"
 
-/* --- connection helpers --------------------------------------------------------- */
-
-ragd_status pg_ensure(store_pg *pg, ragd_error *err)
-{
-    if (PQstatus(pg->conn) == CONNECTION_OK) return RAGD_OK;
-    PQreset(pg->conn);
-    if (PQstatus(pg->conn) == CONNECTION_OK) return RAGD_OK;
-    return ragd_error_set(err, RAGD_ESTORE, "PostgreSQL store unreachable: %s",
-                          PQerrorMessage(pg->conn));
-}
-
-PGresult *pg_run(store_pg *pg, const char *sql, int n, const char *const *vals, const int *lens,
-                 const int *binary, int binary_out)
-{
-    return PQexecParams(pg->conn, sql, n, NULL, vals, lens, binary, binary_out);
-}
-
-ragd_status pg_check(store_pg *pg, PGresult *r, const char *what, ragd_error *err)
-{
-    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) return RAGD_OK;
-    const char *msg = r ? PQresultErrorMessage(r) : "";
-    if (!msg || !*msg) msg = PQerrorMessage(pg->conn);
-    char m[RAGD_ERROR_MAX / 2];
-    snprintf(m, sizeof m, "%s", msg);
-    size_t n = strlen(m);
-    while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
-        m[--n] = 0;
-    PQclear(r);
-    return ragd_error_set(err, RAGD_ESTORE, "%s: %s", what, m);
-}
-
-ragd_status pg_done(store_pg *pg, PGresult *r, const char *what, ragd_error *err)
-{
-    ragd_status rc = pg_check(pg, r, what, err);
-    if (!rc) PQclear(r);
-    return rc;
-}
-
-ragd_status pg_cmd(store_pg *pg, const char *sql, ragd_error *err)
-{
-    char what[48];
-    snprintf(what, sizeof what, "PostgreSQL store: %.20s", sql);
-    return pg_done(pg, PQexec(pg->conn, sql), what, err);
-}
-
-int64_t pg_int8(const PGresult *r, int row, int col)
-{
-    const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
-    if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 8) return 0;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return (int64_t)v;
-}
-
-int32_t pg_int4(const PGresult *r, int row, int col)
-{
-    const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
-    if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 4) return 0;
-    return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
-}
-
-/* --- schema ------------------------------------------------------------------------ */
-
-/* MIGRATIONS[i] takes the schema from version i to i + 1. */
-static const char *const MIGRATIONS[STORE_PG_SCHEMA_VERSION] = {
-    "CREATE TABLE ragd_meta(id int PRIMARY KEY CHECK (id = 1), store_id text NOT NULL,"
-    " seq bigint NOT NULL);"
-    "INSERT INTO ragd_meta VALUES (1, md5(random()::text || clock_timestamp()::text), 0);"
-    "CREATE TABLE collections(id bigserial PRIMARY KEY, name text NOT NULL UNIQUE,"
-    " settings text NOT NULL, created_at bigint NOT NULL);"
-    "CREATE TABLE documents(id bigserial PRIMARY KEY, collection_id bigint NOT NULL"
-    " REFERENCES collections(id) ON DELETE CASCADE, doc_key text NOT NULL, source text NOT NULL,"
-    " format text NOT NULL, content_hash text NOT NULL, title text NOT NULL,"
-    " metadata text NOT NULL, summary text NOT NULL, body bytea NOT NULL, tokens bigint NOT NULL,"
-    " vec_model text, vec_dim int NOT NULL, ingested_at bigint NOT NULL, seq bigint NOT NULL,"
-    " UNIQUE (collection_id, doc_key));"
-    "CREATE TABLE parents(document_id bigint NOT NULL REFERENCES documents(id) ON DELETE CASCADE,"
-    " ord int NOT NULL, start_off bigint NOT NULL, end_off bigint NOT NULL,"
-    " tokens bigint NOT NULL, heading_path text NOT NULL, PRIMARY KEY (document_id, ord));"
-    "CREATE TABLE chunks(document_id bigint NOT NULL REFERENCES documents(id) ON DELETE CASCADE,"
-    " idx int NOT NULL, parent_ord int NOT NULL, start_off bigint NOT NULL,"
-    " end_off bigint NOT NULL, tokens bigint NOT NULL, heading_path text NOT NULL,"
-    " header text NOT NULL, meta text NOT NULL, summary_text text, vec bytea,"
-    " PRIMARY KEY (document_id, idx));"
-    "CREATE TABLE changes(seq bigint PRIMARY KEY, collection text NOT NULL, kind char(1) NOT NULL,"
-    " doc_key text NOT NULL, UNIQUE (collection, kind, doc_key));"
-    "CREATE INDEX changes_collection ON changes(collection, seq);",
-    /* 2: API keys (store/pg_keys.c); their changes have collection '' and kind 'k'. */
-    "CREATE TABLE api_keys(id bigserial PRIMARY KEY, name text NOT NULL,"
-    " key_hash text NOT NULL UNIQUE, scopes text NOT NULL, created_at bigint NOT NULL,"
-    " revoked_at bigint);",
-    /* 3: background jobs with their documents, claimed with FOR UPDATE SKIP LOCKED
-     * (store/pg_jobs.c). */
-    "CREATE TABLE jobs(id text PRIMARY KEY, collection text NOT NULL, kind text NOT NULL,"
-    " state text NOT NULL, progress text NOT NULL, result text, payload text NOT NULL,"
-    " lease_until timestamptz, created_at bigint NOT NULL, updated_at bigint NOT NULL);"
-    "CREATE INDEX jobs_state ON jobs(state, created_at);",
-};
-
-/* Create or migrate the schema, under a transaction-scoped advisory lock
- * so nodes starting together do not race. */
-static ragd_status migrate(store_pg *pg, ragd_error *err)
-{
-    ragd_status rc = pg_cmd(pg, "BEGIN", err);
-    if (rc) return rc;
-    rc = pg_cmd(pg,
-                "SELECT pg_advisory_xact_lock(1380009796);"
-                "CREATE TABLE IF NOT EXISTS ragd_schema(version int NOT NULL)",
-                err);
-    int version = 0;
-    if (!rc) {
-        PGresult *r = PQexec(pg->conn, "SELECT coalesce(max(version), 0) FROM ragd_schema");
-        rc = pg_check(pg, r, "cannot read the store's schema version", err);
-        if (!rc) {
-            version = atoi(PQgetvalue(r, 0, 0));
-            PQclear(r);
-        }
-    }
-    if (!rc && version > STORE_PG_SCHEMA_VERSION)
-        rc = ragd_error_set(err, RAGD_ESTORE,
-                            "the PostgreSQL store has schema version %d, newer than this ragd "
-                            "(%d): upgrade ragd",
-                            version, STORE_PG_SCHEMA_VERSION);
-    for (int v = version; !rc && v < STORE_PG_SCHEMA_VERSION; v++) {
-        rc = pg_cmd(pg, MIGRATIONS[v], err);
-        char num[16];
-        snprintf(num, sizeof num, "%d", v + 1);
-        const char *vals[] = {num};
-        if (!rc)
-            rc = pg_done(
-                pg, pg_run(pg, "INSERT INTO ragd_schema VALUES ($1::int)", 1, vals, NULL, NULL, 0),
-                "cannot record the schema version", err);
-    }
-    if (!rc) {
-        PGresult *r = PQexec(pg->conn, "SELECT store_id FROM ragd_meta WHERE id = 1");
-        rc = pg_check(pg, r, "cannot read the store id", err);
-        if (!rc) {
-            snprintf(pg->store_id, sizeof pg->store_id, "%s",
-                     PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
-            PQclear(r);
-        }
-    }
-    if (!rc) rc = pg_cmd(pg, "COMMIT", err);
-    if (rc) PQclear(PQexec(pg->conn, "ROLLBACK"));
-    return rc;
-}
-
-bool store_pg_url(const char *url)
-{
-    return url && (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11));
-}
-
-static ragd_status pg_connect(const char *url, PGconn **out, ragd_error *err)
-{
-    *out = NULL;
-    if (!store_pg_url(url))
-        return ragd_error_set(err, RAGD_EUSAGE,
-                              "--store must be a postgresql://USER@HOST/DB URL (leave it unset "
-                              "for the SQLite store in --data)");
-    PGconn *c = PQconnectdb(url);
-    if (!c) return ragd_error_set(err, RAGD_ESTORE, "cannot connect to PostgreSQL: out of memory");
-    if (PQstatus(c) != CONNECTION_OK) {
-        char m[RAGD_ERROR_MAX / 2];
-        snprintf(m, sizeof m, "%s", PQerrorMessage(c));
-        size_t n = strlen(m);
-        while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
-            m[--n] = 0;
-        PQfinish(c);
-        return ragd_error_set(err, RAGD_ESTORE, "cannot connect to the PostgreSQL store: %s", m);
-    }
-    PQclear(PQexec(c, "SET client_min_messages = warning"));
-    PQsetClientEncoding(c, "UTF8");
-    *out = c;
-    return RAGD_OK;
-}
-
 void store_pg_free(store_pg *pg)
 {
     if (!pg) return;
-    PQfinish(pg->conn);
+    if (pg->hold) pg_pool_put(pg->pool, pg->conn);
+    if (pg->own_pool) store_pg_pool_free(pg->pool);
     free(pg);
 }
 
@@ -218,6 +41,14 @@ void store_pg_on_drop(ragd_store *st, store_pg_drop_fn fn, void *ctx)
     if (!pg) return;
     pg->on_drop = fn;
     pg->drop_ctx = ctx;
+}
+
+void store_pg_on_reindex(ragd_store *st, store_pg_drop_fn fn, void *ctx)
+{
+    store_pg *pg = store_pg_of(st);
+    if (!pg) return;
+    pg->on_reindex = fn;
+    pg->reindex_ctx = ctx;
 }
 
 /* --- the local cache's bookkeeping ---------------------------------------------- */
@@ -295,20 +126,39 @@ static ragd_status cache_bind(ragd_store *st, store_pg *pg, ragd_error *err)
     return rc;
 }
 
-ragd_status store_pg_attach(ragd_store *st, const char *url, bool sync_now, ragd_error *err)
+/* Attach pool's store to st (own: the store_pg frees the pool). */
+static ragd_status attach(ragd_store *st, store_pg_pool *pool, bool own, bool sync_now,
+                          ragd_error *err)
 {
-    if (store_pg_of(st))
+    if (store_pg_of(st)) {
+        if (own) store_pg_pool_free(pool);
         return ragd_error_set(err, RAGD_EINTERNAL, "a PostgreSQL store is already attached");
+    }
     store_pg *pg = ragd_xcalloc(1, sizeof *pg);
-    ragd_status rc = pg_connect(url, &pg->conn, err);
-    if (!rc) rc = migrate(pg, err);
-    if (!rc) rc = cache_bind(st, pg, err);
+    pg->pool = pool;
+    pg->own_pool = own;
+    snprintf(pg->store_id, sizeof pg->store_id, "%s", pg_pool_store_id(pool));
+    ragd_status rc = cache_bind(st, pg, err);
     if (rc) {
         store_pg_free(pg);
         return rc;
     }
     store_pg_set(st, pg);
     return sync_now ? store_pg_sync(st, 0, NULL, err) : RAGD_OK;
+}
+
+ragd_status store_pg_attach(ragd_store *st, const char *url, bool sync_now, ragd_error *err)
+{
+    store_pg_pool *pool = NULL;
+    ragd_status rc = store_pg_pool_open(url, 1, &pool, err);
+    if (!rc) rc = attach(st, pool, true, sync_now, err);
+    return rc;
+}
+
+ragd_status store_pg_attach_pool(ragd_store *st, store_pg_pool *pool, bool sync_now,
+                                 ragd_error *err)
+{
+    return attach(st, pool, false, sync_now, err);
 }
 
 /* --- writes ------------------------------------------------------------------------ */
@@ -343,11 +193,15 @@ ragd_status pg_in_txn(store_pg *pg, ragd_status (*body)(store_pg *, void *, ragd
                       void *ctx, ragd_error *err)
 {
     ragd_status rc = pg_ensure(pg, err);
-    if (!rc) rc = pg_cmd(pg, "BEGIN", err);
     if (rc) return rc;
-    rc = body(pg, ctx, err);
+    rc = pg_cmd(pg, "BEGIN", err);
+    /* A pooled connection the server closed while it was idle: reset once. */
+    if (rc && pg_conn_broken(pg) && PQstatus(pg->conn) == CONNECTION_OK)
+        rc = pg_cmd(pg, "BEGIN", err);
+    if (!rc) rc = body(pg, ctx, err);
     if (!rc) rc = pg_cmd(pg, "COMMIT", err);
     if (rc) PQclear(PQexec(pg->conn, "ROLLBACK"));
+    pg_release(pg);
     return rc;
 }
 
@@ -465,6 +319,50 @@ ragd_status store_pg_collection_delete(ragd_store *st, int64_t coll, ragd_error 
     ragd_status rc = pg_local_name(st, coll, name, err);
     coll_delete_ctx c = {name};
     if (!rc) rc = pg_in_txn(store_pg_of(st), coll_delete_body, &c, err);
+    if (!rc) rc = store_pg_sync(st, 0, NULL, err);
+    return rc;
+}
+
+typedef struct {
+    const char *name, *factory;
+} coll_factory_ctx;
+
+static ragd_status coll_factory_body(store_pg *pg, void *vctx, ragd_error *err)
+{
+    coll_factory_ctx *c = vctx;
+    const char *vals[] = {c->name, c->factory};
+    PGresult *r = pg_run(pg, "SELECT settings FROM collections WHERE name = $1 FOR UPDATE", 1, vals,
+                         NULL, NULL, 0);
+    ragd_status rc = pg_check(pg, r, "cannot read the collection", err);
+    if (rc) return rc;
+    if (!PQntuples(r)) {
+        PQclear(r);
+        return ragd_error_set(err, RAGD_ENOTFOUND, "no collection named '%s' in the store",
+                              c->name);
+    }
+    ragd_settings s;
+    store_settings_from_json(PQgetvalue(r, 0, 0), &s);
+    PQclear(r);
+    snprintf(s.index_factory, sizeof s.index_factory, "%s", c->factory);
+    char *js = store_settings_to_json(&s);
+    const char *uv[] = {c->name, js};
+    rc = pg_done(
+        pg,
+        pg_run(pg, "UPDATE collections SET settings = $2 WHERE name = $1", 2, uv, NULL, NULL, 0),
+        "cannot update the collection", err);
+    free(js);
+    char seq[24];
+    if (!rc) rc = pg_next_seq(pg, c->name, 'c', "", seq, err);
+    return rc;
+}
+
+ragd_status store_pg_collection_set_factory(ragd_store *st, int64_t coll, const char *factory,
+                                            ragd_error *err)
+{
+    char name[128];
+    ragd_status rc = pg_local_name(st, coll, name, err);
+    coll_factory_ctx c = {name, factory};
+    if (!rc) rc = pg_in_txn(store_pg_of(st), coll_factory_body, &c, err);
     if (!rc) rc = store_pg_sync(st, 0, NULL, err);
     return rc;
 }
@@ -713,50 +611,4 @@ ragd_status store_pg_doc_delete(ragd_store *st, int64_t coll, const char *key, r
     /* Apply even after a failure: a document another node deleted is gone here too. */
     ragd_status sr = store_pg_sync(st, 0, NULL, rc ? &se : err);
     return rc ? rc : sr;
-}
-
-/* --- LISTEN ----------------------------------------------------------------------- */
-
-struct store_pg_listener {
-    PGconn *conn;
-};
-
-ragd_status store_pg_listen(const char *url, store_pg_listener **out, ragd_error *err)
-{
-    *out = NULL;
-    PGconn *c;
-    ragd_status rc = pg_connect(url, &c, err);
-    if (rc) return rc;
-    PGresult *r = PQexec(c, "LISTEN ragd_changes");
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        rc = ragd_error_set(err, RAGD_ESTORE, "LISTEN failed: %s", PQerrorMessage(c));
-        PQclear(r);
-        PQfinish(c);
-        return rc;
-    }
-    PQclear(r);
-    *out = ragd_xcalloc(1, sizeof **out);
-    (*out)->conn = c;
-    return RAGD_OK;
-}
-
-int store_pg_listener_fd(store_pg_listener *l)
-{
-    return PQsocket(l->conn);
-}
-
-bool store_pg_listener_drain(store_pg_listener *l)
-{
-    if (!PQconsumeInput(l->conn) || PQstatus(l->conn) != CONNECTION_OK) return false;
-    PGnotify *n;
-    while ((n = PQnotifies(l->conn)))
-        PQfreemem(n);
-    return true;
-}
-
-void store_pg_listener_free(store_pg_listener *l)
-{
-    if (!l) return;
-    PQfinish(l->conn);
-    free(l);
 }

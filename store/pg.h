@@ -22,8 +22,11 @@
  * REPEATABLE READ snapshot.
  *
  * Ownership: a store_pg belongs to the ragd_store it is attached to and is
- * freed by store_close. Thread-safety: as the ragd_store (one thread at a
- * time); a store_pg_listener is used by one thread.
+ * freed by store_close (with its pool when store_pg_attach made one; a pool
+ * given to store_pg_attach_pool stays the caller's). Thread-safety: a
+ * store_pg as the ragd_store (one thread at a time); each of its operations
+ * checks a connection out of its pool and returns it, so the pool may be
+ * shared with other threads; a store_pg_listener is used by one thread.
  */
 #ifndef RAGD_STORE_PG_H
 #define RAGD_STORE_PG_H
@@ -35,9 +38,27 @@
 #include "core/error.h"
 #include "store/store.h"
 
-#define STORE_PG_SCHEMA_VERSION 3
+#define STORE_PG_SCHEMA_VERSION 4
+#define STORE_PG_POOL_MAX 64
 
 typedef struct store_pg store_pg;
+
+/* --- connection pool (store/pg_pool.c) ---
+ * A bounded pool of connections to one store, shared by an engine's writer
+ * (every store operation checks a connection out and gives it back) and by
+ * the node-side calls that need no cache (the answer call log below), so
+ * request threads do not queue behind the writer for a connection.
+ * Opening connects once and creates or migrates the schema; the other
+ * connections open on demand, at most `size` (1..STORE_PG_POOL_MAX) at
+ * once; a checkout waits while all are in use. Broken connections are
+ * reset or replaced. Thread-safety: every function, from any thread. */
+typedef struct store_pg_pool store_pg_pool;
+ragd_status store_pg_pool_open(const char *url, size_t size, store_pg_pool **out, ragd_error *err);
+void store_pg_pool_free(store_pg_pool *p);
+/* RAGD_STORE_POOL when it is 1..STORE_PG_POOL_MAX, else 4. */
+size_t store_pg_pool_default_size(void);
+/* {"size","open","idle","peak_open","replaced"}. New reference. */
+json_t *store_pg_pool_stats(store_pg_pool *p);
 
 /* Whether url names a PostgreSQL store (postgresql:// or postgres://). */
 bool store_pg_url(const char *url);
@@ -51,6 +72,10 @@ bool store_pg_url(const char *url);
  * postgresql://, RAGD_ESTORE when the server cannot be reached (libpq's
  * message). */
 ragd_status store_pg_attach(ragd_store *st, const char *url, bool sync_now, ragd_error *err);
+
+/* store_pg_attach with a pool the caller keeps (and frees after st). */
+ragd_status store_pg_attach_pool(ragd_store *st, store_pg_pool *pool, bool sync_now,
+                                 ragd_error *err);
 
 /* Whether a store of record is attached to st. */
 bool store_pg_attached(ragd_store *st);
@@ -85,6 +110,27 @@ ragd_status store_pg_job_create(ragd_store *st, const char *id, const char *coll
                                 ragd_error *err);
 /* The job's documents, parsed (new reference); RAGD_ENOTFOUND if no job. */
 ragd_status store_pg_job_payload(ragd_store *st, const char *id, json_t **out, ragd_error *err);
+
+/* Change collection coll's index factory in the store (one transaction,
+ * ending with the collection's change), then sync: every node's cache gets
+ * the new settings, forgets its index state, and calls on_reindex, so the
+ * next search rebuilds the FAISS index with the new factory. */
+ragd_status store_pg_collection_set_factory(ragd_store *st, int64_t coll, const char *factory,
+                                            ragd_error *err);
+/* Called by the sync after the store changed a cached collection's index
+ * factory (the cache's index state is already gone). */
+void store_pg_on_reindex(ragd_store *st, store_pg_drop_fn fn, void *ctx);
+
+/* --- the answer call log, shared by every node (store/pg_calls.c) ---
+ * As store_call_insert / store_calls_list / store_feedback_add
+ * (store/store.h), on a pooled connection; node names the node answering
+ * (listed as "node" in every call and feedback). */
+ragd_status store_pg_call_insert(store_pg_pool *p, const char *node, const store_call *c,
+                                 int64_t *id, ragd_error *err);
+ragd_status store_pg_calls_list(store_pg_pool *p, long limit, json_t **out, ragd_error *err);
+ragd_status store_pg_feedback_add(store_pg_pool *p, const char *node, int64_t call_id,
+                                  const char *rating, const char *comment, int64_t *id,
+                                  ragd_error *err);
 
 /* Free a store_pg not attached to a store (NULL is a no-op). */
 void store_pg_free(store_pg *pg);

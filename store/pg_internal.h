@@ -3,7 +3,10 @@
  * (applying changes to the local cache). Private to store/.
  *
  * Ownership: PGresults returned by pg_run belong to the caller (PQclear).
- * Thread-safety: as the ragd_store the store_pg is attached to.
+ * Thread-safety: a store_pg as the ragd_store it is attached to; its
+ * connection is checked out of the (thread-safe) pool by pg_ensure and
+ * given back by the matching pg_release, so between two operations the
+ * connection serves other threads of the engine (store/pg_pool.c).
  */
 #ifndef RAGD_STORE_PG_INTERNAL_H
 #define RAGD_STORE_PG_INTERNAL_H
@@ -13,14 +16,34 @@
 #include "store/pg.h"
 
 struct store_pg {
-    PGconn *conn;
+    store_pg_pool *pool;
+    bool own_pool; /* the pool is freed with the store_pg (CLI stores) */
+    PGconn *conn;  /* the checked-out connection while hold > 0, else NULL */
+    int hold;
     char store_id[64]; /* ragd_meta.store_id: which database the cache derives from */
     store_pg_drop_fn on_drop;
     void *drop_ctx;
+    store_pg_drop_fn on_reindex;
+    void *reindex_ctx;
 };
 
-/* Reconnect when the connection broke (PQreset). RAGD_ESTORE if it cannot. */
+/* Check a connection out of pg's pool (nested calls share it); every
+ * successful pg_ensure is paired with a pg_release. RAGD_ESTORE when no
+ * connection can be opened. */
 ragd_status pg_ensure(store_pg *pg, ragd_error *err);
+void pg_release(store_pg *pg);
+/* Whether pg's connection broke (it is then PQreset). */
+bool pg_conn_broken(store_pg *pg);
+
+/* Pool internals (store/pg_pool.c): check out / give back a connection. */
+ragd_status pg_pool_get(store_pg_pool *p, PGconn **out, ragd_error *err);
+void pg_pool_put(store_pg_pool *p, PGconn *c);
+const char *pg_pool_store_id(const store_pg_pool *p);
+
+/* A new connection to url (client encoding UTF8). */
+ragd_status pg_connect(const char *url, PGconn **out, ragd_error *err);
+/* Create or migrate the schema on pg->conn; reads pg->store_id. */
+ragd_status pg_migrate(store_pg *pg, ragd_error *err);
 
 /* PQexecParams with text parameters (lens/binary NULL) or some binary
  * ones (binary[i] non-zero: vals[i] is lens[i] raw bytes); results in

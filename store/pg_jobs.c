@@ -27,14 +27,12 @@ static void lease_s(char out[16])
     snprintf(out, 16, "%ld", s >= 1 && s <= 86400 ? s : 60L);
 }
 
-ragd_status store_pg_job_create(ragd_store *st, const char *id, const char *coll, const char *kind,
-                                const char *progress_json, const char *payload_json,
-                                ragd_error *err)
+static ragd_status job_create_held(ragd_store *st, const char *id, const char *coll,
+                                   const char *kind, const char *progress_json,
+                                   const char *payload_json, ragd_error *err)
 {
     store_pg *pg = store_pg_of(st);
     if (!pg) return ragd_error_set(err, RAGD_EINTERNAL, "no PostgreSQL store attached");
-    ragd_status rc = pg_ensure(pg, err);
-    if (rc) return rc;
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long)time(NULL));
     const char *vals[] = {id, coll, kind, progress_json, payload_json, now};
@@ -47,12 +45,11 @@ ragd_status store_pg_job_create(ragd_store *st, const char *id, const char *coll
                    "cannot create the job", err);
 }
 
-ragd_status store_pg_job_update(ragd_store *st, const char *id, const char *state,
-                                const char *progress_json, const char *result_json, ragd_error *err)
+static ragd_status job_update_held(ragd_store *st, const char *id, const char *state,
+                                   const char *progress_json, const char *result_json,
+                                   ragd_error *err)
 {
     store_pg *pg = store_pg_of(st);
-    ragd_status rc = pg_ensure(pg, err);
-    if (rc) return rc;
     char now[24], lease[16];
     snprintf(now, sizeof now, "%lld", (long long)time(NULL));
     lease_s(lease);
@@ -73,12 +70,11 @@ static json_t *text_json(const PGresult *r, int col)
     return j ? j : json_null();
 }
 
-ragd_status store_pg_job_json(ragd_store *st, const char *id, json_t **out, ragd_error *err)
+static ragd_status job_json_held(ragd_store *st, const char *id, json_t **out, ragd_error *err)
 {
     *out = NULL;
     store_pg *pg = store_pg_of(st);
-    ragd_status rc = pg_ensure(pg, err);
-    if (rc) return rc;
+    ragd_status rc = RAGD_OK;
     const char *vals[] = {id};
     PGresult *r = pg_run(pg,
                          "SELECT id, collection, kind, state, progress, result, created_at, "
@@ -99,13 +95,12 @@ ragd_status store_pg_job_json(ragd_store *st, const char *id, json_t **out, ragd
     return RAGD_OK;
 }
 
-ragd_status store_pg_job_payload(ragd_store *st, const char *id, json_t **out, ragd_error *err)
+static ragd_status job_payload_held(ragd_store *st, const char *id, json_t **out, ragd_error *err)
 {
     *out = NULL;
     store_pg *pg = store_pg_of(st);
     if (!pg) return ragd_error_set(err, RAGD_EINTERNAL, "no PostgreSQL store attached");
-    ragd_status rc = pg_ensure(pg, err);
-    if (rc) return rc;
+    ragd_status rc = RAGD_OK;
     const char *vals[] = {id};
     PGresult *r = pg_run(pg, "SELECT payload FROM jobs WHERE id = $1", 1, vals, NULL, NULL, 0);
     rc = pg_check(pg, r, "cannot read the job's documents", err);
@@ -115,14 +110,13 @@ ragd_status store_pg_job_payload(ragd_store *st, const char *id, json_t **out, r
     return *out ? RAGD_OK : ragd_error_set(err, RAGD_ENOTFOUND, "no documents for job '%.64s'", id);
 }
 
-ragd_status store_pg_job_next(ragd_store *st, char id[64], int64_t *coll, bool *found,
-                              ragd_error *err)
+static ragd_status job_next_held(ragd_store *st, char id[64], int64_t *coll, bool *found,
+                                 ragd_error *err)
 {
     *found = false;
     *coll = 0;
     store_pg *pg = store_pg_of(st);
-    ragd_status rc = pg_ensure(pg, err);
-    if (rc) return rc;
+    ragd_status rc = RAGD_OK;
     char lease[16];
     lease_s(lease);
     const char *vals[] = {lease};
@@ -145,12 +139,11 @@ ragd_status store_pg_job_next(ragd_store *st, char id[64], int64_t *coll, bool *
     return RAGD_OK;
 }
 
-ragd_status store_pg_jobs_counts(ragd_store *st, json_t **out, ragd_error *err)
+static ragd_status jobs_counts_held(ragd_store *st, json_t **out, ragd_error *err)
 {
     *out = NULL;
     store_pg *pg = store_pg_of(st);
-    ragd_status rc = pg_ensure(pg, err);
-    if (rc) return rc;
+    ragd_status rc = RAGD_OK;
     PGresult *r =
         pg_run(pg, "SELECT state, count(*) FROM jobs GROUP BY state", 0, NULL, NULL, NULL, 0);
     rc = pg_check(pg, r, "cannot count jobs", err);
@@ -161,4 +154,76 @@ ragd_status store_pg_jobs_counts(ragd_store *st, json_t **out, ragd_error *err)
     PQclear(r);
     *out = o;
     return RAGD_OK;
+}
+
+/* The public calls: each holds one pooled connection for its queries. */
+
+ragd_status store_pg_job_create(ragd_store *st, const char *id, const char *coll, const char *kind,
+                                const char *progress_json, const char *payload_json,
+                                ragd_error *err)
+{
+    store_pg *pg = store_pg_of(st);
+    if (!pg) return ragd_error_set(err, RAGD_EINTERNAL, "no PostgreSQL store attached");
+    ragd_status rc = pg_ensure(pg, err);
+    if (rc) return rc;
+    rc = job_create_held(st, id, coll, kind, progress_json, payload_json, err);
+    pg_release(pg);
+    return rc;
+}
+
+ragd_status store_pg_job_update(ragd_store *st, const char *id, const char *state,
+                                const char *progress_json, const char *result_json, ragd_error *err)
+{
+    store_pg *pg = store_pg_of(st);
+    if (!pg) return ragd_error_set(err, RAGD_EINTERNAL, "no PostgreSQL store attached");
+    ragd_status rc = pg_ensure(pg, err);
+    if (rc) return rc;
+    rc = job_update_held(st, id, state, progress_json, result_json, err);
+    pg_release(pg);
+    return rc;
+}
+
+ragd_status store_pg_job_json(ragd_store *st, const char *id, json_t **out, ragd_error *err)
+{
+    store_pg *pg = store_pg_of(st);
+    if (!pg) return ragd_error_set(err, RAGD_EINTERNAL, "no PostgreSQL store attached");
+    ragd_status rc = pg_ensure(pg, err);
+    if (rc) return rc;
+    rc = job_json_held(st, id, out, err);
+    pg_release(pg);
+    return rc;
+}
+
+ragd_status store_pg_job_payload(ragd_store *st, const char *id, json_t **out, ragd_error *err)
+{
+    store_pg *pg = store_pg_of(st);
+    if (!pg) return ragd_error_set(err, RAGD_EINTERNAL, "no PostgreSQL store attached");
+    ragd_status rc = pg_ensure(pg, err);
+    if (rc) return rc;
+    rc = job_payload_held(st, id, out, err);
+    pg_release(pg);
+    return rc;
+}
+
+ragd_status store_pg_job_next(ragd_store *st, char id[64], int64_t *coll, bool *found,
+                              ragd_error *err)
+{
+    store_pg *pg = store_pg_of(st);
+    if (!pg) return ragd_error_set(err, RAGD_EINTERNAL, "no PostgreSQL store attached");
+    ragd_status rc = pg_ensure(pg, err);
+    if (rc) return rc;
+    rc = job_next_held(st, id, coll, found, err);
+    pg_release(pg);
+    return rc;
+}
+
+ragd_status store_pg_jobs_counts(ragd_store *st, json_t **out, ragd_error *err)
+{
+    store_pg *pg = store_pg_of(st);
+    if (!pg) return ragd_error_set(err, RAGD_EINTERNAL, "no PostgreSQL store attached");
+    ragd_status rc = pg_ensure(pg, err);
+    if (rc) return rc;
+    rc = jobs_counts_held(st, out, err);
+    pg_release(pg);
+    return rc;
 }

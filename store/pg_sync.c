@@ -38,10 +38,13 @@ static ragd_status applied_seq(ragd_store *st, int64_t *seq, ragd_error *err)
     return RAGD_OK;
 }
 
-/* Collections dropped from the cache by a batch, reported after commit. */
+/* Collections dropped from the cache by a batch (v), and those whose index
+ * factory the store changed (rv), reported after commit. */
 typedef struct {
     ragd_collection *v;
     size_t n, cap;
+    ragd_collection *rv;
+    size_t rn, rcap;
 } drop_list;
 
 static ragd_status local_sql(ragd_store *st, const char *sql, int64_t i1, const char *t1,
@@ -115,6 +118,24 @@ static ragd_status sync_collection(store_pg *pg, ragd_store *st, const char *nam
     bool have = !store_collection_open_local(st, name, NULL, local, &ie);
     if (have && local_pg_id(st, name) == id) {
         *pg_id = id;
+        if (!strcmp(local->settings.index_factory, s.index_factory)) return RAGD_OK;
+        /* Reindexed in the store (ragd reindex --index): take the new factory,
+         * forget the index state, so the next load rebuilds with it. */
+        rc = local_sql(st,
+                       "UPDATE collections SET settings = json_set(settings, '$.index_factory', "
+                       "?) WHERE id = ?",
+                       local->id, s.index_factory, err);
+        if (!rc)
+            rc = local_sql(st, "DELETE FROM index_state WHERE collection_id = ?", local->id, NULL,
+                           err);
+        if (rc) return rc;
+        snprintf(local->settings.index_factory, sizeof local->settings.index_factory, "%s",
+                 s.index_factory);
+        if (drops->rn == drops->rcap) {
+            drops->rcap = drops->rcap ? 2 * drops->rcap : 4;
+            drops->rv = ragd_xrealloc(drops->rv, drops->rcap * sizeof *drops->rv);
+        }
+        drops->rv[drops->rn++] = *local;
         return RAGD_OK;
     }
     if (have) rc = drop_local(st, name, drops, err);
@@ -307,6 +328,8 @@ static ragd_status sync_batch(store_pg *pg, ragd_store *st, size_t *n, drop_list
     ragd_status rc = applied_seq(st, &from, err);
     if (rc) return rc;
     rc = pg_cmd(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+    if (rc && pg_conn_broken(pg) && PQstatus(pg->conn) == CONNECTION_OK)
+        rc = pg_cmd(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
     if (rc) return rc;
     char fs[24], lim[16];
     snprintf(fs, sizeof fs, "%lld", (long long)from);
@@ -356,7 +379,7 @@ static ragd_status sync_batch(store_pg *pg, ragd_store *st, size_t *n, drop_list
     PQclear(r);
     PQclear(PQexec(pg->conn, rc ? "ROLLBACK" : "COMMIT"));
     if (!rc) *n = (size_t)rows;
-    if (rc) drops->n = 0; /* rolled back: nothing was dropped */
+    if (rc) drops->n = drops->rn = 0; /* rolled back: nothing was dropped */
     return rc;
 }
 
@@ -366,18 +389,23 @@ ragd_status store_pg_sync(ragd_store *st, size_t max_batches, bool *caught_up, r
     if (caught_up) *caught_up = false;
     if (!pg) return RAGD_OK;
     ragd_status rc = pg_ensure(pg, err);
+    if (rc) return rc;
     for (size_t b = 0; !rc && (!max_batches || b < max_batches); b++) {
         drop_list drops = {0};
         size_t n = 0;
         rc = sync_batch(pg, st, &n, &drops, err);
         for (size_t i = 0; i < drops.n; i++)
             if (pg->on_drop) pg->on_drop(pg->drop_ctx, &drops.v[i]);
+        for (size_t i = 0; i < drops.rn; i++)
+            if (pg->on_reindex) pg->on_reindex(pg->reindex_ctx, &drops.rv[i]);
         free(drops.v);
+        free(drops.rv);
         if (!rc && n < SYNC_BATCH) {
             if (caught_up) *caught_up = true;
             break;
         }
     }
+    pg_release(pg);
     return rc;
 }
 
@@ -387,14 +415,15 @@ ragd_status store_pg_status(ragd_store *st, json_t **out, ragd_error *err)
     store_pg *pg = store_pg_of(st);
     if (!pg) return ragd_error_set(err, RAGD_EINTERNAL, "no PostgreSQL store attached");
     int64_t applied;
-    ragd_status rc = pg_ensure(pg, err);
-    if (!rc) rc = applied_seq(st, &applied, err);
+    ragd_status rc = applied_seq(st, &applied, err);
     if (rc) return rc;
+    if ((rc = pg_ensure(pg, err))) return rc;
     PGresult *r = PQexecParams(pg->conn,
                                "SELECT collection, max(seq), (SELECT seq FROM ragd_meta WHERE id = "
                                "1) FROM changes GROUP BY collection",
                                0, NULL, NULL, NULL, NULL, 1);
     rc = pg_check(pg, r, "cannot read the store's sequence", err);
+    pg_release(pg);
     if (rc) return rc;
     json_t *colls = json_object();
     int64_t top = 0;

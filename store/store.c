@@ -621,10 +621,7 @@ ragd_status store_collection_open_local(ragd_store *st, const char *name,
 ragd_status store_collection_set_factory(ragd_store *st, int64_t coll, const char *factory,
                                          ragd_error *err)
 {
-    if (st->pg)
-        return ragd_error_set(err, RAGD_EUSAGE,
-                              "changing a collection's index factory is not supported with a "
-                              "PostgreSQL store (--store) yet");
+    if (st->pg) return store_pg_collection_set_factory(st, coll, factory, err);
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(
             st->db,

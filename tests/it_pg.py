@@ -19,53 +19,9 @@ import time
 
 from ragdtest import FIXTURES, ragd, run_tests
 from it_serve import Server
+from pgcluster import SKIP, start_or_skip
 
 DOCS = os.path.join(FIXTURES, "docs")
-SKIP = 77
-
-
-class Cluster:
-    """A PostgreSQL cluster in a temporary directory; .url for libpq."""
-
-    def __init__(self):
-        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-        if not bins:
-            raise RuntimeError("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin "
-                               "(scripts/install-deps installs them)")
-        self.bin = os.path.dirname(bins[-1])
-        self.top = tempfile.mkdtemp(prefix="ragd-pg-")
-        self.dir = os.path.join(self.top, "db")
-        os.mkdir(self.dir)
-        self.as_user = []
-        if os.geteuid() == 0:
-            if not shutil.which("runuser"):
-                raise RuntimeError("running as root and runuser is missing: cannot run "
-                                   "PostgreSQL as a non-root user")
-            os.chmod(self.top, 0o755)
-            shutil.chown(self.dir, "nobody")
-            self.as_user = ["runuser", "-u", "nobody", "--"]
-        self.port = 5400 + os.getpid() % 500
-        self.url = f"postgresql://ragd@/postgres?host={self.dir}&port={self.port}"
-
-    def run(self, *cmd):
-        return subprocess.run(self.as_user + [os.path.join(self.bin, cmd[0])] + list(cmd[1:]),
-                              capture_output=True, timeout=60)
-
-    def start(self):
-        r = self.run("initdb", "-D", self.dir, "-A", "trust", "-U", "ragd", "-E", "UTF8",
-                     "--no-sync")
-        if r.returncode:
-            raise RuntimeError("initdb failed: " + r.stderr.decode(errors="replace")[-400:])
-        r = self.run("pg_ctl", "-D", self.dir, "-l", os.path.join(self.dir, "log"), "-w", "-t",
-                     "30", "-o", f"-k {self.dir} -c listen_addresses= -p {self.port} "
-                     "-c fsync=off -c synchronous_commit=off", "start")
-        if r.returncode:
-            log = open(os.path.join(self.dir, "log"), errors="replace").read()[-400:]
-            raise RuntimeError("pg_ctl start failed: " + r.stderr.decode(errors="replace")[-300:] + log)
-
-    def stop(self):
-        self.run("pg_ctl", "-D", self.dir, "-m", "immediate", "-w", "stop")
-        shutil.rmtree(self.top, ignore_errors=True)
 
 
 PG = None
@@ -273,6 +229,15 @@ def test_errors_are_values():
         r = ragd("search", "violin", "--store", PG.url, data=lite)
         assert r.code == 1 and "not a cache of a PostgreSQL store" in r.err, (r.code, r.err)
         r = ragd("search", "violin", data=lite, check=0)
+        # The pool size and the shared log's URL are checked.
+        for bad in ("0", "65", "abc"):
+            r = ragd("serve", "--store-pool", bad, "--store", PG.url, data=os.path.join(tmp, "p"))
+            assert r.code == 2 and "--store-pool" in r.err and bad in r.err, (bad, r.code, r.err)
+        r = ragd("log", "--store", "mysql://localhost/x", data=os.path.join(tmp, "m"))
+        assert r.code == 2 and "postgresql://" in r.err, (r.code, r.err)
+        r = ragd("feedback", "1", "up", "--store", "postgresql://nobody@/x?host=/nonexistent&port=1",
+                 data=os.path.join(tmp, "n"))
+        assert r.code == 1 and "cannot connect to the PostgreSQL store" in r.err, (r.code, r.err)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -291,12 +256,14 @@ def test_schema_migrations():
         url = PG.url.replace("/postgres?", "/mig?")
         ragd("ingest", os.path.join(DOCS, "violin-care.txt"), "--no-progress", "--store", url,
              data=os.path.join(tmp, "c1"), check=0)
-        assert psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM ragd_schema") == "1,2,3"
-        # Turn it back into a version-1 store (no api_keys, no jobs): the next start migrates it.
-        psql(url, "DELETE FROM ragd_schema WHERE version > 1; DROP TABLE api_keys; DROP TABLE jobs")
+        assert psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM ragd_schema") == "1,2,3,4"
+        # Turn it back into a version-1 store (no api_keys, jobs, call log): the next start
+        # migrates it.
+        psql(url, "DELETE FROM ragd_schema WHERE version > 1; DROP TABLE api_keys; DROP TABLE jobs;"
+             " DROP TABLE answer_feedback; DROP TABLE answer_calls")
         ragd("keys", "create", "--scope", "read", "--store", url, data=os.path.join(tmp, "c2"),
              check=0)
-        assert psql(url, "SELECT max(version) FROM ragd_schema") == "3"
+        assert psql(url, "SELECT max(version) FROM ragd_schema") == "4"
         assert psql(url, "SELECT count(*) FROM api_keys") == "1"
         r = ragd("docs", "--json", "--store", url, data=os.path.join(tmp, "c3"), check=0)
         assert [d["id"] for d in r.json()["documents"]] == ["violin-care.txt"], r.out
@@ -309,20 +276,169 @@ def test_schema_migrations():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-if __name__ == "__main__":
+def sqlite_one(db, sql):
+    import sqlite3
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        PG = Cluster()
-        PG.start()
-    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
-        print(f"it_pg: SKIPPED: cannot start PostgreSQL: {e}")
-        if PG:
-            shutil.rmtree(PG.top, ignore_errors=True)
+        row = c.execute(sql).fetchone()
+        return row[0] if row else None
+    finally:
+        c.close()
+
+
+def test_reindex_through_the_store_reaches_every_node():
+    tmp = tempfile.mkdtemp(prefix="ragd-it-pg-")
+    try:
+        with node(tmp, "a") as a, node(tmp, "b") as b:
+            assert a.request("POST", "/v1/collections", {"name": "rx"})[0] in (200, 201)
+            docs = [{"id": f"rx/{i}.txt", "text": f"Reindex note {i} about lighthouse keeper {i}."}
+                    for i in range(20)]
+            for d in docs:
+                assert a.request("POST", "/v1/collections/rx/documents", d)[0] == 200
+            wait_for("B sees the documents",
+                     lambda: "rx/7.txt" in search_ids(b, "rx", "lighthouse keeper 7"))
+            bdb = os.path.join(b.data, "ragd.db")
+            assert sqlite_one(bdb, "SELECT factory FROM index_state") == "IDMap,Flat"
+            # Reindexed through a third cache (the CLI): the store's settings change.
+            r = ragd("reindex", "--index", "HNSW32", "--collection", "rx", "--json", "--store",
+                     PG.url, data=os.path.join(tmp, "cli"), check=0).json()
+            assert r["index"] == "IDMap,HNSW32" and r["vectors"] == 20, r
+            for n in (a, b):
+                wait_for("the node's collection has the new factory",
+                         lambda: n.request("GET", "/v1/collections/rx")[1]["settings"]
+                         ["index_factory"] == "IDMap,HNSW32")
+                # The next search rebuilds the node's FAISS index with it.
+                assert "rx/3.txt" in search_ids(n, "rx", "lighthouse keeper 3")
+                wait_for("the node's index is rebuilt with HNSW32",
+                         lambda: sqlite_one(os.path.join(n.data, "ragd.db"),
+                                            "SELECT factory FROM index_state") == "IDMap,HNSW32")
+            # A factory FAISS rejects leaves the store unchanged.
+            r = ragd("reindex", "--index", "Bogus99", "--collection", "rx", "--store", PG.url,
+                     data=os.path.join(tmp, "cli"))
+            assert r.code != 0 and "Bogus99" in r.err, (r.code, r.err)
+            assert psql(PG.url, "SELECT settings::json->>'index_factory' FROM collections "
+                        "WHERE name = 'rx'") == "IDMap,HNSW32"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def answer(srv, coll, q):
+    st, a, _ = srv.request("POST", "/v1/answer", {"collection": coll, "query": q})
+    assert st == 200 and a["call_id"], (st, a)
+    return a
+
+
+def test_call_log_shared_by_every_node():
+    tmp = tempfile.mkdtemp(prefix="ragd-it-pg-")
+    try:
+        with node(tmp, "a", "--node", "node-a") as a, node(tmp, "b", "--node", "node-b") as b:
+            assert a.request("POST", "/v1/collections", {"name": "logs"})[0] in (200, 201)
+            d = {"id": "tide.md", "text": "The Vellmar tide tables are printed every spring."}
+            assert a.request("POST", "/v1/collections/logs/documents", d)[0] == 200
+            wait_for("B sees the document", lambda: "tide.md" in search_ids(b, "logs", "Vellmar tide"))
+            ca = answer(a, "logs", "When are the Vellmar tide tables printed?")
+            cb = answer(b, "logs", "What is printed every spring at Vellmar?")
+            assert ca["call_id"] != cb["call_id"]
+            # Feedback at B on the call answered at A (and unknown calls are 404 everywhere).
+            st, f, _ = b.request("POST", "/v1/feedback", {"call_id": ca["call_id"], "rating": "up",
+                                                         "comment": "right"})
+            assert st == 201 and f["call_id"] == ca["call_id"], (st, f)
+            st, f, _ = a.request("POST", "/v1/feedback", {"call_id": 987654321, "rating": "up"})
+            assert st == 404 and f["error"]["field"] == "call_id", (st, f)
+            # Both nodes' calls, from the CLI (no cache needed).
+            log = ragd("log", "--json", "--store", PG.url, data=os.path.join(tmp, "x"),
+                       check=0).json()
+            by_id = {c["call_id"]: c for c in log["calls"]}
+            assert by_id[ca["call_id"]]["node"] == "node-a", by_id
+            assert by_id[cb["call_id"]]["node"] == "node-b", by_id
+            assert by_id[ca["call_id"]]["request_id"] == ca["request_id"]
+            fb = by_id[ca["call_id"]]["feedback"]
+            assert [(x["rating"], x["comment"], x["node"]) for x in fb] == \
+                [("up", "right", "node-b")], fb
+            r = ragd("log", "--store", PG.url, data=os.path.join(tmp, "x"), check=0)
+            assert r.out.split("\n")[0].split()[0] == "NODE" and "node-a" in r.out \
+                and "node-b" in r.out, r.out
+            r = ragd("feedback", str(cb["call_id"]), "down", "--store", PG.url,
+                     data=os.path.join(tmp, "x"), check=0)
+            assert f"call {cb['call_id']}" in r.out, r.out
+            log = ragd("log", "--json", "--store", PG.url, data=os.path.join(tmp, "x"),
+                       check=0).json()
+            fb = [c for c in log["calls"] if c["call_id"] == cb["call_id"]][0]["feedback"]
+            assert [x["rating"] for x in fb] == ["down"], fb
+            r = ragd("feedback", "987654321", "up", "--store", PG.url, data=os.path.join(tmp, "x"))
+            assert r.code == 1 and "no answer call" in r.err, (r.code, r.err)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_concurrent_writes_through_one_node_share_a_bounded_pool():
+    from concurrent.futures import ThreadPoolExecutor
+    tmp = tempfile.mkdtemp(prefix="ragd-it-pg-")
+    url = PG.url + "&application_name=ragd-pool-test"
+    try:
+        d = os.path.join(tmp, "a", "data")
+        os.makedirs(d)
+        with Server(d, "--store", url, "--store-pool", "2", "--threads", "4") as a:
+            wait_for("A ready", lambda: ready(a))
+            assert a.request("POST", "/v1/collections", {"name": "conc"})[0] in (200, 201)
+            seed = {"id": "seed.md", "text": "Harbour pilots board ships at the Vellmar buoy."}
+            assert a.request("POST", "/v1/collections/conc/documents", seed)[0] == 200
+            conns = []
+
+            def write(i):
+                doc = {"id": f"c/{i}.txt", "text": f"Concurrent note {i} on pilot boat {i}."}
+                return a.request("POST", "/v1/collections/conc/documents", doc)[0]
+
+            def ask(i):
+                st, body, _ = a.request("POST", "/v1/answer",
+                                        {"collection": "conc", "query": f"Where do pilots board {i}?"})
+                return st if body.get("call_id") else -st
+
+            def sample(_):
+                conns.append(int(psql(PG.url, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                      "application_name = 'ragd-pool-test'")))
+                return 200
+
+            with ThreadPoolExecutor(6) as ex:
+                jobs = [ex.submit(write, i) for i in range(16)] + \
+                       [ex.submit(ask, i) for i in range(16)] + \
+                       [ex.submit(sample, i) for i in range(8)]
+                codes = [j.result() for j in jobs]
+            assert codes == [200] * len(codes), codes
+            # At most the pool's 2 connections plus the LISTEN one.
+            assert max(conns) <= 3, conns
+            pool = ready(a)["sync"]["pool"]
+            assert pool["size"] == 2 and 1 <= pool["peak_open"] <= 2, pool
+            assert psql(PG.url, "SELECT count(*) FROM documents d JOIN collections c ON "
+                        "c.id = d.collection_id WHERE c.name = 'conc'") == "17"
+            calls = ragd("log", "--json", "--limit", "1000", "--store", PG.url,
+                         data=os.path.join(tmp, "x"), check=0).json()["calls"]
+            assert sum(1 for c in calls if c["collection"] == "conc") == 16, calls
+            # Connections the server ends are replaced: the next writes work.
+            psql(PG.url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                 "application_name = 'ragd-pool-test'")
+            time.sleep(0.2)
+            assert write(100) == 200
+            assert ask(100) == 200
+            st, body, _ = a.request("GET", "/v1/collections/conc/documents/c/100.txt")
+            assert st == 200, (st, body)
+            assert ready(a)["sync"]["pool"]["replaced"] >= 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    PG = start_or_skip("it_pg")
+    if not PG:
         sys.exit(SKIP)
     try:
         run_tests([test_two_nodes_write_anywhere_read_everywhere,
                    test_killed_node_catches_up_on_restart, test_results_equal_sqlite,
                    test_keys_shared_by_every_node, test_schema_migrations,
                    test_job_of_a_killed_node_is_finished_by_another,
-                   test_errors_are_values])
+                   test_errors_are_values,
+                   test_reindex_through_the_store_reaches_every_node,
+                   test_call_log_shared_by_every_node,
+                   test_concurrent_writes_through_one_node_share_a_bounded_pool])
     finally:
         PG.stop()
