@@ -72,6 +72,21 @@ static int cmp_n(const char *w, size_t n, const char *s)
     return s[i] ? -1 : 0;
 }
 
+/* Binary search of w[0..n) in the sorted STOPWORDS[lo..hi): 1 if found. */
+static int stopword_in(const char *w, size_t n, size_t lo, size_t hi)
+{
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_n(w, n, STOPWORDS[mid]);
+        if (!c) return 1;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return 0;
+}
+
 int lexical_is_stopword_n(const char *w, size_t n)
 {
     /* Most words of a text are not stop words: reject by length and by
@@ -83,17 +98,8 @@ int lexical_is_stopword_n(const char *w, size_t n)
     for (size_t i = 0; i < n; i++)
         plain &= w[i] != '\xE2';
     if (plain) { /* no typographic apostrophe: search w as it is */
-        size_t lo = STOPWORDS_BY_FIRST[w[0] - 'a'], hi = STOPWORDS_BY_FIRST[w[0] - 'a' + 1];
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            int c = cmp_n(w, n, STOPWORDS[mid]);
-            if (!c) return 1;
-            if (c < 0)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
-        return 0;
+        return stopword_in(w, n, STOPWORDS_BY_FIRST[w[0] - 'a'],
+                           STOPWORDS_BY_FIRST[w[0] - 'a' + 1]);
     }
     char tmp[32]; /* no stop word is near that long */
     size_t m = 0;
@@ -113,17 +119,7 @@ int lexical_is_stopword_n(const char *w, size_t n)
 
 int lexical_is_stopword(const char *w)
 {
-    size_t lo = 0, hi = NSTOPWORDS;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(w, STOPWORDS[mid]);
-        if (!c) return 1;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return 0;
+    return stopword_in(w, strlen(w), 0, NSTOPWORDS);
 }
 
 typedef struct {
