@@ -21,6 +21,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tests/unit_files.h"
+
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -37,31 +39,6 @@
 static const char *ADMIN_URL; /* RAGD_TEST_PG_URL: database "postgres" of the cluster */
 
 /* --- helpers ------------------------------------------------------------------------ */
-
-static char *tmpdir(void)
-{
-    char tmpl[] = "/tmp/ragd-unit-pg-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return ragd_xstrdup(d);
-}
-
-static void rmrf(const char *d)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-    assert_int_equal(system(cmd), 0);
-}
-
-static void write_file(const char *dir, const char *name, const char *content)
-{
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "wb");
-    assert_non_null(f);
-    fputs(content, f);
-    fclose(f);
-}
 
 static void quiet(void *arg, const char *msg)
 {
@@ -149,7 +126,7 @@ static void sync_all(ragd_store *st)
 static void test_collection_settings_conflict(void **state)
 {
     (void)state;
-    char url[512], *d = tmpdir();
+    char url[512], *d = unit_tmpdir();
     fresh_db("t_settings", url);
     ragd_store *st = cache_open(d, url);
     ragd_error e;
@@ -180,21 +157,21 @@ static void test_collection_settings_conflict(void **state)
     assert_int_equal(store_collection_open(st, "c1", NULL, &c2, &e), RAGD_ENOTFOUND);
     assert_int_equal(pg_num(url, "SELECT count(*) FROM collections"), 0);
     store_close(st);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
 static void test_ingest_dedupe_replace_delete(void **state)
 {
     (void)state;
-    char url[512], *d = tmpdir();
+    char url[512], *d = unit_tmpdir();
     fresh_db("t_ingest", url);
     char docs[600], data[600];
     snprintf(docs, sizeof docs, "%s/docs", d);
     snprintf(data, sizeof data, "%s/data", d);
     assert_int_equal(mkdir(docs, 0755), 0);
-    write_file(docs, "a.md", "# Alpha\n\nThe alpha document talks about zebras.\n");
-    write_file(docs, "b.txt", "Bravo\n\nThe bravo document talks about giraffes.\n");
+    unit_write_file(docs, "a.md", "# Alpha\n\nThe alpha document talks about zebras.\n");
+    unit_write_file(docs, "b.txt", "Bravo\n\nThe bravo document talks about giraffes.\n");
     ragd_store *st = cache_open(data, url);
     ragd_error e;
     ragd_settings s;
@@ -224,7 +201,7 @@ static void test_ingest_dedupe_replace_delete(void **state)
     assert_int_equal(pg_num(url, "SELECT seq FROM ragd_meta"), seq1);
 
     /* Changed: replaced in the store and in the cache. */
-    write_file(docs, "a.md", "# Alpha\n\nThe alpha document now talks about okapis.\n");
+    unit_write_file(docs, "a.md", "# Alpha\n\nThe alpha document now talks about okapis.\n");
     assert_int_equal(ingest_paths(st, &c, paths, 1, &o, &rep, &e), RAGD_OK);
     assert_int_equal(json_integer_value(json_object_get(rep, "updated")), 1);
     json_decref(rep);
@@ -251,14 +228,14 @@ static void test_ingest_dedupe_replace_delete(void **state)
     assert_int_equal(pg_num(url, "SELECT count(*) FROM documents"), 1);
     assert_int_equal(pg_num(url, "SELECT count(*) FROM changes WHERE doc_key = 'a.md'"), 1);
     store_close(st);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
 static void test_failed_put_leaves_nothing(void **state)
 {
     (void)state;
-    char url[512], *d = tmpdir();
+    char url[512], *d = unit_tmpdir();
     fresh_db("t_failed", url);
     ragd_store *st = cache_open(d, url);
     ragd_error e;
@@ -290,14 +267,14 @@ static void test_failed_put_leaves_nothing(void **state)
     assert_int_equal(pg_num(url, "SELECT count(*) FROM documents"), 1);
     assert_int_equal(pg_num(url, "SELECT seq FROM ragd_meta"), seq);
     store_close(st);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
 static void test_parent_text_and_settings(void **state)
 {
     (void)state;
-    char url[512], *d = tmpdir(), d2[600];
+    char url[512], *d = unit_tmpdir(), d2[600];
     fresh_db("t_parents", url);
     ragd_store *st = cache_open(d, url);
     ragd_error e;
@@ -360,7 +337,7 @@ static void test_parent_text_and_settings(void **state)
     json_decref(j2);
     store_close(st2);
     store_close(st);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
@@ -369,7 +346,7 @@ static void test_parent_text_and_settings(void **state)
 static void test_change_sequence_two_caches(void **state)
 {
     (void)state;
-    char url[512], *d = tmpdir(), da[600], db[600];
+    char url[512], *d = unit_tmpdir(), da[600], db[600];
     fresh_db("t_changes", url);
     snprintf(da, sizeof da, "%s/a", d);
     snprintf(db, sizeof db, "%s/b", d);
@@ -444,7 +421,7 @@ static void test_change_sequence_two_caches(void **state)
     assert_int_equal(count(b, "SELECT count(*) FROM documents"), 0);
     store_close(a);
     store_close(b);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
@@ -453,7 +430,7 @@ static void test_change_sequence_two_caches(void **state)
 static void test_keys_shared(void **state)
 {
     (void)state;
-    char url[512], *d = tmpdir(), da[600], db[600];
+    char url[512], *d = unit_tmpdir(), da[600], db[600];
     fresh_db("t_keys", url);
     snprintf(da, sizeof da, "%s/a", d);
     snprintf(db, sizeof db, "%s/b", d);
@@ -479,14 +456,14 @@ static void test_keys_shared(void **state)
     assert_int_equal(pg_num(url, "SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL"), 1);
     store_close(a);
     store_close(b);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
 static void test_jobs_skip_locked_and_lease(void **state)
 {
     (void)state;
-    char url[512], *d = tmpdir(), da[600], db[600];
+    char url[512], *d = unit_tmpdir(), da[600], db[600];
     fresh_db("t_jobs", url);
     snprintf(da, sizeof da, "%s/a", d);
     snprintf(db, sizeof db, "%s/b", d);
@@ -530,7 +507,7 @@ static void test_jobs_skip_locked_and_lease(void **state)
     unsetenv("RAGD_JOB_LEASE_S");
     store_close(a);
     store_close(b);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
@@ -539,7 +516,7 @@ static void test_jobs_skip_locked_and_lease(void **state)
 static void test_migrations(void **state)
 {
     (void)state;
-    char url[512], *d = tmpdir(), d2[600], d3[600];
+    char url[512], *d = unit_tmpdir(), d2[600], d3[600];
     fresh_db("t_migrate", url);
     ragd_store *st = cache_open(d, url);
     store_close(st);
@@ -563,7 +540,7 @@ static void test_migrations(void **state)
     assert_non_null(strstr(e.msg, "schema version 99"));
     store_close(s3);
     assert_int_equal(pg_num(url, "SELECT max(version) FROM ragd_schema"), 99);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
@@ -663,7 +640,7 @@ static void test_pool_concurrent_bounded_replaced(void **state)
 static void test_store_on_a_shared_pool(void **state)
 {
     (void)state;
-    char url[512], *d = tmpdir();
+    char url[512], *d = unit_tmpdir();
     fresh_db("t_shared", url);
     store_pg_pool *pool = NULL;
     ragd_error e;
@@ -690,7 +667,7 @@ static void test_store_on_a_shared_pool(void **state)
     json_decref(stats);
     store_close(st);
     store_pg_pool_free(pool);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
@@ -706,7 +683,7 @@ static void on_reindex(void *ctx, const ragd_collection *c)
 static void test_set_factory_reaches_other_caches(void **state)
 {
     (void)state;
-    char url[512], *d = tmpdir(), da[600], db[600];
+    char url[512], *d = unit_tmpdir(), da[600], db[600];
     fresh_db("t_factory", url);
     snprintf(da, sizeof da, "%s/a", d);
     snprintf(db, sizeof db, "%s/b", d);
@@ -740,7 +717,7 @@ static void test_set_factory_reaches_other_caches(void **state)
     assert_int_equal(reindexed, 1); /* once */
     store_close(a);
     store_close(b);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 

@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tests/unit_files.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,24 +109,6 @@ static void test_clean(void **state)
     ragd_buf_free(&b);
 }
 
-static char *tmpdir(void)
-{
-    char tmpl[] = "/tmp/ragd-unit-llm-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void write_file(const char *dir, const char *name, const char *content)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(content, f);
-    fclose(f);
-}
-
 /* Ingest n small documents with --summarizer llm against mock m (workers
  * threads) and return the report; the store stays open in *st. */
 static json_t *run_ingest(mock_server *m, int workers, const char *data, const char *src,
@@ -156,7 +140,7 @@ static json_t *run_ingest(mock_server *m, int workers, const char *data, const c
 static void test_ingest_with_generator(void **state)
 {
     (void)state;
-    char *root = tmpdir();
+    char *root = unit_tmpdir();
     char src[4096], data[4096];
     snprintf(src, sizeof src, "%s/src", root);
     snprintf(data, sizeof data, "%s/data", root);
@@ -169,7 +153,7 @@ static void test_ingest_with_generator(void **state)
                  "# Document number %d\n\nThis document talks about topic %d at length. It has "
                  "a second sentence. And a third one.\n",
                  i, i);
-        write_file(src, name, body);
+        unit_write_file(src, name, body);
     }
     mock_server *m = mock_server_start(NULL);
     assert_non_null(m);
@@ -210,7 +194,7 @@ static void test_ingest_with_generator(void **state)
 
     /* A failing generator (HTTP 400, not retried) on worker threads:
      * everything is stored with the extractive summary and llm_error. */
-    write_file(src, "doc0.md", "# Changed\n\nNew text here. Another sentence follows.\n");
+    unit_write_file(src, "doc0.md", "# Changed\n\nNew text here. Another sentence follows.\n");
     mock_server_set_default(m, mock_status(400, "context length exceeded"));
     ragd_store *st;
     ragd_collection coll;

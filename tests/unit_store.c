@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tests/unit_files.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,31 +20,6 @@
 #include "ingest/ingest.h"
 #include "store/schema.h"
 #include "store/store.h"
-
-static char *tmpdir(void)
-{
-    char tmpl[] = "/tmp/ragd-unit-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return ragd_xstrdup(d);
-}
-
-static void rmrf(const char *d)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-    assert_int_equal(system(cmd), 0);
-}
-
-static void write_file(const char *dir, const char *name, const char *content)
-{
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "wb");
-    assert_non_null(f);
-    fputs(content, f);
-    fclose(f);
-}
 
 static int64_t count(ragd_store *st, const char *sql)
 {
@@ -57,7 +34,7 @@ static int64_t count(ragd_store *st, const char *sql)
 static void test_migrate_fresh_and_reopen(void **state)
 {
     (void)state;
-    char *d = tmpdir();
+    char *d = unit_tmpdir();
     ragd_store *st = NULL;
     ragd_error e;
     assert_int_equal(store_open(d, &st, &e), RAGD_OK);
@@ -77,14 +54,14 @@ static void test_migrate_fresh_and_reopen(void **state)
     assert_int_equal(store_open(d, &st, &e), RAGD_OK);
     assert_int_equal(schema_version(store_db(st)), STORE_SCHEMA_VERSION);
     store_close(st);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
 static void test_newer_schema_is_refused(void **state)
 {
     (void)state;
-    char *d = tmpdir();
+    char *d = unit_tmpdir();
     ragd_store *st = NULL;
     ragd_error e;
     assert_int_equal(store_open(d, &st, &e), RAGD_OK);
@@ -93,15 +70,15 @@ static void test_newer_schema_is_refused(void **state)
     assert_int_equal(store_open(d, &st, &e), RAGD_ESTORE);
     assert_null(st);
     assert_non_null(strstr(e.msg, "newer"));
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
 static void test_data_dir_is_a_file(void **state)
 {
     (void)state;
-    char *d = tmpdir();
-    write_file(d, "file", "x");
+    char *d = unit_tmpdir();
+    unit_write_file(d, "file", "x");
     char p[512];
     snprintf(p, sizeof p, "%s/file", d);
     ragd_store *st = NULL;
@@ -109,14 +86,14 @@ static void test_data_dir_is_a_file(void **state)
     assert_int_not_equal(store_open(p, &st, &e), RAGD_OK);
     assert_null(st);
     assert_non_null(strstr(e.msg, "file"));
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
 static void test_collection_settings_conflict(void **state)
 {
     (void)state;
-    char *d = tmpdir();
+    char *d = unit_tmpdir();
     ragd_store *st = NULL;
     ragd_error e;
     assert_int_equal(store_open(d, &st, &e), RAGD_OK);
@@ -143,19 +120,19 @@ static void test_collection_settings_conflict(void **state)
     /* Missing collection without create. */
     assert_int_equal(store_collection_open(st, "nope", NULL, &c2, &e), RAGD_ENOTFOUND);
     store_close(st);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
 static void test_ingest_dedupe_replace_delete(void **state)
 {
     (void)state;
-    char *d = tmpdir();
+    char *d = unit_tmpdir();
     char docs[600];
     snprintf(docs, sizeof docs, "%s/docs", d);
     assert_int_equal(mkdir(docs, 0755), 0);
-    write_file(docs, "a.md", "# Alpha\n\nThe alpha document talks about zebras.\n");
-    write_file(docs, "b.txt", "Bravo\n\nThe bravo document talks about giraffes.\n");
+    unit_write_file(docs, "a.md", "# Alpha\n\nThe alpha document talks about zebras.\n");
+    unit_write_file(docs, "b.txt", "Bravo\n\nThe bravo document talks about giraffes.\n");
     ragd_store *st = NULL;
     ragd_error e;
     char data[600];
@@ -184,7 +161,7 @@ static void test_ingest_dedupe_replace_delete(void **state)
     assert_int_equal(count(st, "SELECT max(id) FROM chunks"), max1);
 
     /* Changed: replaced, old chunks and FTS rows gone. */
-    write_file(docs, "a.md", "# Alpha\n\nThe alpha document now talks about okapis.\n");
+    unit_write_file(docs, "a.md", "# Alpha\n\nThe alpha document now talks about okapis.\n");
     assert_int_equal(ingest_paths(st, &c, paths, 1, &o, &rep, &e), RAGD_OK);
     assert_int_equal(json_integer_value(json_object_get(rep, "updated")), 1);
     assert_int_equal(json_integer_value(json_object_get(rep, "unchanged")), 1);
@@ -204,7 +181,7 @@ static void test_ingest_dedupe_replace_delete(void **state)
     assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts"),
                      count(st, "SELECT count(*) FROM chunks"));
     store_close(st);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
@@ -215,7 +192,7 @@ static void test_ingest_dedupe_replace_delete(void **state)
 static void test_migrate_v2_lexical_index(void **state)
 {
     (void)state;
-    char *d = tmpdir();
+    char *d = unit_tmpdir();
     ragd_store *st = NULL;
     ragd_error e;
     assert_int_equal(store_open(d, &st, &e), RAGD_OK);
@@ -280,7 +257,7 @@ static void test_migrate_v2_lexical_index(void **state)
     }
     free(hits);
     store_close(st);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
@@ -289,7 +266,7 @@ static void test_migrate_v2_lexical_index(void **state)
 static void test_migrate_v3_index_state(void **state)
 {
     (void)state;
-    char *d = tmpdir();
+    char *d = unit_tmpdir();
     ragd_store *st = NULL;
     ragd_error e;
     assert_int_equal(store_open(d, &st, &e), RAGD_OK);
@@ -337,7 +314,7 @@ static void test_migrate_v3_index_state(void **state)
     assert_int_equal(back.dim, 32);
     assert_int_equal(back.metric, 0);
     store_close(st);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
@@ -403,29 +380,29 @@ static void assert_refused_untouched(const char *d, const char *want)
 static void test_foreign_database_is_refused_untouched(void **state)
 {
     (void)state;
-    char *d = tmpdir();
+    char *d = unit_tmpdir();
     foreign_db(d, "CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);"
                   "INSERT INTO notes(body) VALUES ('mine');");
     assert_refused_untouched(d, "not a ragd database");
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 
-    d = tmpdir();
+    d = unit_tmpdir();
     foreign_db(d, "CREATE TABLE notes(body TEXT); PRAGMA user_version = 99;");
     assert_refused_untouched(d, "not a ragd database");
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 
-    d = tmpdir();
+    d = unit_tmpdir();
     foreign_db(d, "PRAGMA application_id = 305419896;");
     assert_refused_untouched(d, "another application");
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 
-    d = tmpdir();
-    write_file(d, "ragd.db", "this is a random file, not a database, but it must survive\n");
+    d = unit_tmpdir();
+    unit_write_file(d, "ragd.db", "this is a random file, not a database, but it must survive\n");
     assert_refused_untouched(d, "not an SQLite file");
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
@@ -434,7 +411,7 @@ static void test_foreign_database_is_refused_untouched(void **state)
 static void test_application_id_set_and_adopted(void **state)
 {
     (void)state;
-    char *d = tmpdir();
+    char *d = unit_tmpdir();
     ragd_store *st = NULL;
     ragd_error e;
     assert_int_equal(store_open(d, &st, &e), RAGD_OK);
@@ -447,14 +424,14 @@ static void test_application_id_set_and_adopted(void **state)
     store_close(st);
     assert_int_equal(store_open_reader(d, &st, &e), RAGD_OK);
     store_close(st);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
 static void test_failed_put_leaves_nothing(void **state)
 {
     (void)state;
-    char *d = tmpdir();
+    char *d = unit_tmpdir();
     ragd_store *st = NULL;
     ragd_error e;
     assert_int_equal(store_open(d, &st, &e), RAGD_OK);
@@ -476,7 +453,7 @@ static void test_failed_put_leaves_nothing(void **state)
     assert_int_equal(count(st, "SELECT count(*) FROM chunks"), 1);
     assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts"), 1);
     store_close(st);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
@@ -489,7 +466,7 @@ static void test_failed_put_leaves_nothing(void **state)
 static void test_batch_savepoints(void **state)
 {
     (void)state;
-    char *d = tmpdir();
+    char *d = unit_tmpdir();
     ragd_store *st = NULL;
     ragd_error e;
     assert_int_equal(store_open(d, &st, &e), RAGD_OK);
@@ -544,7 +521,7 @@ static void test_batch_savepoints(void **state)
     assert_int_equal(store_doc_put(st, c.id, &x, NULL, 0, &ok, 1, &rowid, &e), RAGD_OK);
     assert_int_equal(count(st, "SELECT count(*) FROM chunks_fts"), 3);
     store_close(st);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 
@@ -554,7 +531,7 @@ static void test_batch_savepoints(void **state)
 static void test_parent_text_and_settings(void **state)
 {
     (void)state;
-    char *d = tmpdir();
+    char *d = unit_tmpdir();
     ragd_store *st = NULL;
     ragd_error e;
     assert_int_equal(store_open(d, &st, &e), RAGD_OK);
@@ -605,7 +582,7 @@ static void test_parent_text_and_settings(void **state)
     assert_int_equal(json_integer_value(json_object_get(c1, "parent_id")), pid);
     json_decref(j);
     store_close(st);
-    rmrf(d);
+    unit_rmrf(d);
     free(d);
 }
 

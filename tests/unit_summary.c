@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tests/unit_files.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,21 +403,6 @@ static void test_keywords_heuristic(void **state)
     check_keywords("docs/intl/bonsai-ja.md", NULL, "heuristic", (const char *[]){"盆栽", NULL});
 }
 
-static char *tmpdir(void)
-{
-    char tmpl[] = "/tmp/ragd-unit-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return ragd_xstrdup(d);
-}
-
-static void rmrf(const char *d)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-    assert_int_equal(system(cmd), 0);
-}
-
 typedef struct {
     char *dir;
     ragd_store *st;
@@ -425,7 +412,7 @@ typedef struct {
 /* A store with fixtures (relative to fixtures/docs) ingested, no embedder. */
 static void open_ingested_paths(fixture_store *fs, const char *const *rel)
 {
-    fs->dir = tmpdir();
+    fs->dir = unit_tmpdir();
     ragd_error e = {0};
     assert_int_equal(store_open(fs->dir, &fs->st, &e), RAGD_OK);
     ragd_settings s;
@@ -456,7 +443,7 @@ static void open_ingested(fixture_store *fs)
 static void close_ingested(fixture_store *fs)
 {
     store_close(fs->st);
-    rmrf(fs->dir);
+    unit_rmrf(fs->dir);
     free(fs->dir);
 }
 
@@ -577,7 +564,7 @@ static void write_file(const char *path, const char *content)
 static void test_line_trim_and_created_at(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = unit_tmpdir();
     ragd_store *st = NULL;
     ragd_error e = {0};
     assert_int_equal(store_open(dir, &st, &e), RAGD_OK);
@@ -632,7 +619,7 @@ static void test_line_trim_and_created_at(void **state)
     assert_null(rep);
     assert_non_null(strstr(e.msg, "generation provider"));
     store_close(st);
-    rmrf(dir);
+    unit_rmrf(dir);
     free(dir);
 }
 
