@@ -123,7 +123,7 @@ void ragd_engine_free(ragd_engine *e)
         embedder_free(e->wemb[i].emb);
     store_close(e->writer);
     breakers_free(e->o.embed.breakers); /* after every client that holds one */
-    store_pg_pool_free(e->pgpool); /* after the writer, whose store_pg uses it */
+    store_pg_pool_free(e->pgpool);      /* after the writer, whose store_pg uses it */
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
     pthread_mutex_destroy(&e->write_mu);
