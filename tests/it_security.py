@@ -197,13 +197,10 @@ def test_secrets_never_leak():
         try:
             port = int(m.stdout.readline())
             p_out = []
-            os.environ["RAGD_PROVIDER_KEY"] = secret  # inherited by the server only
+            # The provider key reaches the server only, through its environment.
             server = Server(data, "--generator", "openai", "--generator-url", f"http://127.0.0.1:{port}/v1",
-                            "--generator-model", "m", "--log-format", "json")
-            try:
-                server.__enter__()
-            finally:
-                del os.environ["RAGD_PROVIDER_KEY"]
+                            "--generator-model", "m", "--log-format", "json",
+                            env=dict(os.environ, RAGD_PROVIDER_KEY=secret))
             with server as s:
                 wrong = "ragd_" + "7" * 40
                 for h in ({}, bearer(wrong), bearer(admin)):

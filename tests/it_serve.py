@@ -19,16 +19,21 @@ Q = "When was the Greyhollow light first exhibited?"
 class Server:
     """`ragd serve --listen 127.0.0.1:0` on data; .port once it listens."""
 
-    def __init__(self, data, *extra):
+    def __init__(self, data, *extra, env=None):
         self.data = data
         self.extra = list(extra)
+        self.env = env  # the server's whole environment; None: inherit ours
+        self.p = None
 
     def __enter__(self):
+        # One process per Server: entering twice would start a second server
+        # and leave the first one running after the test.
+        assert self.p is None, "Server entered twice"
         ready = os.path.join(self.data, "..", f"ready-{os.getpid()}-{time.time_ns()}")
         self.log = open(os.path.join(self.data, "..", "serve.log"), "ab")
         self.p = subprocess.Popen([BIN, "serve", "--data", self.data, "--listen", "127.0.0.1:0",
                                    "--ready-file", ready] + self.extra,
-                                  stdout=subprocess.DEVNULL, stderr=self.log)
+                                  stdout=subprocess.DEVNULL, stderr=self.log, env=self.env)
         t0 = time.time()
         while not os.path.exists(ready) or not open(ready).read().strip():
             if self.p.poll() is not None:
