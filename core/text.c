@@ -263,8 +263,27 @@ static inline unsigned cls(const char *s, size_t i)
 static inline size_t word_run_end(const char *s, size_t n, size_t i)
 {
     size_t j = i + 1;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* Eight bytes at a time: for eight ASCII bytes, the top bit of each
+     * byte of `word` says whether it is a letter or digit (range tests by
+     * adding constants: no byte carries into the next below 0x80). The run
+     * ends at the first byte without it (lowest address: lowest bits). */
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones * 0x80;
+    while (j + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, s + j, 8);
+        if (w & highs) break;         /* non-ASCII ahead: the byte loop decides */
+        uint64_t l = w | ones * 0x20; /* A-Z to a-z */
+        uint64_t alpha = (l + ones * (0x80 - 'a')) & ~(l + ones * (0x80 - 'z' - 1));
+        uint64_t digit = (w + ones * (0x80 - '0')) & ~(w + ones * (0x80 - '9' - 1));
+        uint64_t stop = ~(alpha | digit) & highs;
+        if (stop) return j + (size_t)__builtin_ctzll(stop) / 8;
+        j += 8;
+    }
+#else
     while (j + 4 <= n && (cls(s, j) & cls(s, j + 1) & cls(s, j + 2) & cls(s, j + 3) & C_WORD))
         j += 4;
+#endif
     while (j < n && (cls(s, j) & C_WORD))
         j++;
     return j;

@@ -19,7 +19,9 @@
  *   - text_token_units' promise: from a unit, counting equals the starts;
  *   - text_ascii_words_tokens (one pass) and its appending form against
  *     text_words and text_token_units;
- *   - text_sentences' eight-bytes-a-step skip at every offset.
+ *   - text_sentences' eight-bytes-a-step skip at every offset;
+ *   - the eight-bytes-a-step word runs against every ASCII byte after runs
+ *     of every length.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -538,6 +540,52 @@ static void test_ascii_words_tokens_append(void **state)
     free(wb);
 }
 
+/* Runs of ASCII letters and digits are measured eight bytes a step: every
+ * ASCII byte after a run of every length ends it (or, letter, digit, apostrophe
+ * between letters, continues it) where the byte-by-byte rule did; a
+ * non-ASCII letter continues it. */
+static void test_word_run_lengths(void **state)
+{
+    (void)state;
+    for (int b = 1; b < 0x80; b++)
+        for (size_t len = 1; len < 24; len++) {
+            char s[40];
+            memset(s, 'q', len);
+            if (len > 2) s[1] = 'Z';
+            if (len > 4) s[3] = '7';
+            s[len] = (char)b;
+            memcpy(s + len + 1, "yy", 3);
+            size_t n = len + 3;
+            ragd_span *w;
+            size_t nw = text_words(s, n, &w);
+            bool joins = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+                         (b >= '0' && b <= '9') || b == '\'';
+            assert_true(nw >= 1);
+            assert_int_equal(w[0].start, 0);
+            assert_int_equal(w[0].end, joins ? n : len);
+            free(w);
+            size_t *ts, nts;
+            unsigned char *un;
+            assert_true(text_ascii_words_tokens(s, n, &w, &nw, &ts, &un, &nts));
+            assert_true(nw >= 1);
+            assert_int_equal(w[0].end, joins ? n : len);
+            free(w);
+            free(ts);
+            free(un);
+            size_t c = text_count_tokens(s, n);
+            size_t want = joins
+                              ? (b == '\'' ? 1 + (len - 1) / 6 + 1 + 1 : 1 + (n - 1) / 6)
+                              : 1 + (len - 1) / 6 + 1 + ((b == ' ' || (b >= 9 && b <= 13)) ? 0 : 1);
+            if (c != want) fprintf(stderr, "byte %d after %zu letters: %zu tokens\n", b, len, c);
+            assert_int_equal(c, want);
+        }
+    const char *u = "abcdefghij\xC3\xA9kl";
+    ragd_span *w;
+    assert_int_equal(text_words(u, strlen(u), &w), 1);
+    assert_int_equal(w[0].end, strlen(u));
+    free(w);
+}
+
 /* text_sentences jumps over a sentence's plain ASCII eight bytes a step: a
  * terminator, a blank line or a non-ASCII character at any offset in those
  * eight still ends (or joins) the sentence where it did byte by byte. */
@@ -577,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_ascii_words_tokens),
         cmocka_unit_test(test_ascii_words_tokens_append),
         cmocka_unit_test(test_sentence_skip_offsets),
+        cmocka_unit_test(test_word_run_lengths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
