@@ -10,6 +10,7 @@
 #include "core/text.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -262,8 +263,27 @@ static inline unsigned cls(const char *s, size_t i)
 static inline size_t word_run_end(const char *s, size_t n, size_t i)
 {
     size_t j = i + 1;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* Eight bytes at a time: for eight ASCII bytes, the top bit of each
+     * byte of `word` says whether it is a letter or digit (range tests by
+     * adding constants: no byte carries into the next below 0x80). The run
+     * ends at the first byte without it (lowest address: lowest bits). */
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones * 0x80;
+    while (j + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, s + j, 8);
+        if (w & highs) break;         /* non-ASCII ahead: the byte loop decides */
+        uint64_t l = w | ones * 0x20; /* A-Z to a-z */
+        uint64_t alpha = (l + ones * (0x80 - 'a')) & ~(l + ones * (0x80 - 'z' - 1));
+        uint64_t digit = (w + ones * (0x80 - '0')) & ~(w + ones * (0x80 - '9' - 1));
+        uint64_t stop = ~(alpha | digit) & highs;
+        if (stop) return j + (size_t)__builtin_ctzll(stop) / 8;
+        j += 8;
+    }
+#else
     while (j + 4 <= n && (cls(s, j) & cls(s, j + 1) & cls(s, j + 2) & cls(s, j + 3) & C_WORD))
         j += 4;
+#endif
     while (j < n && (cls(s, j) & C_WORD))
         j++;
     return j;
@@ -537,16 +557,42 @@ size_t text_token_units(const char *s, size_t n, size_t **out, unsigned char **u
     return c;
 }
 
-bool text_ascii_words_tokens(const char *s, size_t n, ragd_span **words, size_t *nwords,
-                             size_t **ts, unsigned char **unit, size_t *nt)
+/* Whether s[0..n) is all ASCII: eight bytes per step. */
+static bool all_ascii(const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] >= 0x80) return false;
+    size_t i = 0;
+    uint64_t acc = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        acc |= w;
+    }
+    for (; i < n; i++)
+        acc |= (unsigned char)s[i];
+    return (acc & UINT64_C(0x8080808080808080)) == 0;
+}
+
+/* Room for k more token starts in tv (one capacity check per word run
+ * rather than per token). */
+static inline void tokens_reserve(text_tokens *tv, size_t k)
+{
+    if (tv->n + k <= tv->cap) return;
+    size_t nc = tv->cap ? 2 * tv->cap : 256;
+    while (nc < tv->n + k)
+        nc *= 2;
+    tv->v = ragd_xrealloc(tv->v, nc * sizeof *tv->v);
+    tv->unit = ragd_xrealloc(tv->unit, nc);
+    tv->cap = nc;
+}
+
+bool text_ascii_words_tokens_append(const char *s, size_t n, size_t base, text_tokens *tv,
+                                    ragd_span **words, size_t *wcap, size_t *nwords)
+{
+    if (!all_ascii(s, n)) return false;
     /* In ASCII every non-space character is a cluster of its own (CR is a
      * space), letters and digits are the word characters, and the only
      * joiners are ' between letters and . , between digits. */
-    spans w = {0};
-    offsets o = {.with_units = true};
+    spans w = {*words, 0, *wcap};
     size_t i = 0, wstart = 0;
     bool in_word = false;
     while (i < n) {
@@ -556,13 +602,20 @@ bool text_ascii_words_tokens(const char *s, size_t n, ragd_span **words, size_t 
             continue;
         }
         if (!(c & C_WORD)) { /* punctuation or a control: one token, no word */
-            offsets_push(&o, i, true);
+            tokens_reserve(tv, 1);
+            tv->unit[tv->n] = 1;
+            tv->v[tv->n++] = base + i;
             i++;
             continue;
         }
         size_t j = word_run_end(s, n, i); /* a token per started 6 characters */
-        for (size_t q = i; q < j; q += 6)
-            offsets_push(&o, q, q == i);
+        tokens_reserve(tv, (j - i + 5) / 6 + 1);
+        tv->unit[tv->n] = 1;
+        tv->v[tv->n++] = base + i;
+        for (size_t q = i + 6; q < j; q += 6) {
+            tv->unit[tv->n] = 0;
+            tv->v[tv->n++] = base + q;
+        }
         if (!in_word) {
             in_word = true;
             wstart = i;
@@ -573,7 +626,8 @@ bool text_ascii_words_tokens(const char *s, size_t n, ragd_span **words, size_t 
             unsigned nx = cls(s, j + 1);
             if ((x == '\'' && !dg && (nx & C_WORD) && !(nx & C_DIGIT)) ||
                 ((x == '.' || x == ',') && dg && (nx & C_DIGIT))) {
-                offsets_push(&o, j, true); /* the joiner is a token; the word goes on */
+                tv->unit[tv->n] = 1; /* the joiner is a token; the word goes on */
+                tv->v[tv->n++] = base + j;
                 i = j + 1;
                 continue;
             }
@@ -583,16 +637,33 @@ bool text_ascii_words_tokens(const char *s, size_t n, ragd_span **words, size_t 
         i = j;
     }
     *words = w.v;
+    *wcap = w.cap;
     *nwords = w.n;
-    if (!o.n) {
-        free(o.v);
-        free(o.unit);
-        o.v = NULL;
-        o.unit = NULL;
+    return true;
+}
+
+bool text_ascii_words_tokens(const char *s, size_t n, ragd_span **words, size_t *nwords,
+                             size_t **ts, unsigned char **unit, size_t *nt)
+{
+    text_tokens tv = {0};
+    ragd_span *w = NULL;
+    size_t wcap = 0, nw = 0;
+    if (!text_ascii_words_tokens_append(s, n, 0, &tv, &w, &wcap, &nw)) return false;
+    if (!nw) {
+        free(w);
+        w = NULL;
     }
-    *ts = o.v;
-    *unit = o.unit;
-    *nt = o.n;
+    if (!tv.n) {
+        free(tv.v);
+        free(tv.unit);
+        tv.v = NULL;
+        tv.unit = NULL;
+    }
+    *words = w;
+    *nwords = nw;
+    *ts = tv.v;
+    *unit = tv.unit;
+    *nt = tv.n;
     return true;
 }
 
@@ -670,6 +741,33 @@ static bool line_is_md_block(const char *s, size_t n, size_t line_start)
     return md_block_start(s, n, line_start);
 }
 
+/* Bytes equal to b in the eight of w, flagged in their top bits (exact
+ * up to the first such byte, which is all skip_run_end needs). */
+static inline uint64_t bytes_eq(uint64_t w, unsigned char b)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    uint64_t x = w ^ (ones * b);
+    return (x - ones) & ~x & highs;
+}
+
+/* The first k >= i with s[k] not C_SKIP (n if none): the only ASCII bytes
+ * without C_SKIP are '\n', '!', '.' and '?', so eight bytes at a time are
+ * tested for those and for non-ASCII at once. */
+static inline size_t skip_run_end(const char *s, size_t n, size_t k)
+{
+    const uint64_t highs = UINT64_C(0x8080808080808080);
+    for (; k + 8 <= n; k += 8) {
+        uint64_t w;
+        memcpy(&w, s + k, 8);
+        if ((w & highs) | bytes_eq(w, '\n') | bytes_eq(w, '.') | bytes_eq(w, '!') |
+            bytes_eq(w, '?'))
+            break;
+    }
+    while (k < n && (cls(s, k) & C_SKIP))
+        k++;
+    return k;
+}
+
 size_t text_sentences(const char *s, size_t n, ragd_span **out)
 {
     spans sp = {0};
@@ -692,9 +790,7 @@ size_t text_sentences(const char *s, size_t n, ragd_span **out)
              * nothing (each plain one is a cluster of its own when an ASCII
              * byte follows). Stop at the last ASCII byte before a non-ASCII
              * one, whose cluster may take in what follows. */
-            size_t k = i + 1;
-            while (k < n && (cls(s, k) & C_SKIP))
-                k++;
+            size_t k = skip_run_end(s, n, i + 1);
             i = k < n && (unsigned char)s[k] >= 0x80 ? k - 1 : k;
             if (i >= n) break;
         }

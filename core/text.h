@@ -98,6 +98,23 @@ size_t text_token_units(const char *s, size_t n, size_t **out, unsigned char **u
 bool text_ascii_words_tokens(const char *s, size_t n, ragd_span **words, size_t *nwords,
                              size_t **ts, unsigned char **unit, size_t *nt);
 
+/* Growable token starts with their unit flags (as text_token_units gives
+ * them). The caller owns v and unit and frees both; zero-initialise it. Not
+ * shared between threads. */
+typedef struct {
+    size_t *v;
+    unsigned char *unit;
+    size_t n, cap;
+} text_tokens;
+
+/* text_ascii_words_tokens without allocations of its own: appends the token
+ * starts of s[0..n), each plus base, to *tv, and puts the words (relative
+ * to s) in the caller's reusable buffer *words of capacity *wcap (grown as
+ * needed; the caller frees it), their number in *nwords. Returns false,
+ * changing nothing, when s holds a byte >= 0x80. */
+bool text_ascii_words_tokens_append(const char *s, size_t n, size_t base, text_tokens *tv,
+                                    ragd_span **words, size_t *wcap, size_t *nwords);
+
 /* Largest grapheme-cluster boundary <= pos (0 and n are boundaries). */
 size_t text_grapheme_floor(const char *s, size_t n, size_t pos);
 

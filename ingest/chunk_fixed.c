@@ -86,11 +86,7 @@ static void block_cuts(cuts *c, size_t bstart, const size_t *lines, size_t nl, c
 }
 
 /* Token starts and their unit flags, appended piece by piece. */
-typedef struct {
-    size_t *v;
-    unsigned char *u;
-    size_t n, cap;
-} tokbuf;
+typedef text_tokens tokbuf;
 
 static void tok_append(tokbuf *t, size_t off, const size_t *v, const unsigned char *u, size_t n)
 {
@@ -99,12 +95,12 @@ static void tok_append(tokbuf *t, size_t off, const size_t *v, const unsigned ch
         while (nc < t->n + n)
             nc *= 2;
         t->v = ragd_xrealloc(t->v, nc * sizeof *t->v);
-        t->u = ragd_xrealloc(t->u, nc);
+        t->unit = ragd_xrealloc(t->unit, nc);
         t->cap = nc;
     }
     for (size_t k = 0; k < n; k++)
         t->v[t->n + k] = off + v[k];
-    if (n) memcpy(t->u + t->n, u, n);
+    if (n) memcpy(t->unit + t->n, u, n);
     t->n += n;
 }
 
@@ -145,6 +141,8 @@ static bool blocks_tile(const ingest_doc *d)
 static void collect_cuts(const ingest_doc *d, cuts *c, tokbuf *t)
 {
     size_t *lines = NULL, lcap = 0, prev = 0;
+    ragd_span *wbuf = NULL; /* the ASCII path's words, reused block to block */
+    size_t wcap = 0;
     const char *text = d->text;
     for (size_t b = 0; b < d->nblocks; b++) {
         const ingest_block *bl = &d->blocks[b];
@@ -160,13 +158,11 @@ static void collect_cuts(const ingest_doc *d, cuts *c, tokbuf *t)
         ragd_span *sp = NULL, *wp = NULL;
         size_t ns = 0, nw = 0;
         bool prose = bl->kind != BLOCK_CODE && bl->kind != BLOCK_TABLE && bl->kind != BLOCK_HEADING;
-        size_t *bts = NULL, nbt = 0;
-        unsigned char *bu = NULL;
+        bool reused = false;
         if (prose && t &&
-            text_ascii_words_tokens(text + bl->start, bn, &wp, &nw, &bts, &bu, &nbt)) {
-            tok_append(t, bl->start, bts, bu, nbt);
-            free(bts);
-            free(bu);
+            text_ascii_words_tokens_append(text + bl->start, bn, bl->start, t, &wbuf, &wcap, &nw)) {
+            wp = wbuf;
+            reused = true;
         } else {
             if (t) tok_piece(t, text, bl->start, bl->end);
             if (prose) nw = text_words(text + bl->start, bn, &wp);
@@ -174,11 +170,12 @@ static void collect_cuts(const ingest_doc *d, cuts *c, tokbuf *t)
         if (prose) ns = text_sentences(text + bl->start, bn, &sp);
         block_cuts(c, bl->start, lines, nl, sp, ns, wp, nw);
         free(sp);
-        free(wp);
+        if (!reused) free(wp);
         prev = bl->end;
     }
     if (t) tok_piece(t, text, prev, d->len);
     free(lines);
+    free(wbuf);
     for (size_t k = 1; k < c->n; k++)
         if (cut_cmp(&c->v[k - 1], &c->v[k]) > 0) {
             qsort(c->v, c->n, sizeof *c->v, cut_cmp);
@@ -335,7 +332,7 @@ void chunk_ctx_init(chunk_ctx *cx, const ingest_doc *d)
         tokbuf t = {0};
         collect_cuts(d, &c, &t);
         cx->ts = t.v;
-        cx->unit = t.u;
+        cx->unit = t.unit;
         cx->nt = t.n;
     } else {
         cx->nt = text_token_units(d->text, d->len, &cx->ts, &cx->unit);

@@ -17,8 +17,11 @@
  *     utf8proc_grapheme_break_stateful;
  *   - text_fold against text_fold_reference (one utf8proc call);
  *   - text_token_units' promise: from a unit, counting equals the starts;
- *   - text_ascii_words_tokens (one pass) against text_words and
- *     text_token_units.
+ *   - text_ascii_words_tokens (one pass) and its appending form against
+ *     text_words and text_token_units;
+ *   - text_sentences' eight-bytes-a-step skip at every offset;
+ *   - the eight-bytes-a-step word runs against every ASCII byte after runs
+ *     of every length.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -483,14 +486,146 @@ static void test_ascii_words_tokens(void **state)
     size_t *t, nw, nt;
     unsigned char *u;
     assert_false(text_ascii_words_tokens("caf\xC3\xA9", 5, &w, &nw, &t, &u, &nt));
+    /* The ASCII test goes eight bytes a step: a non-ASCII byte anywhere. */
+    for (size_t p = 0; p < 21; p++) {
+        char s[22];
+        memset(s, 'a', 21);
+        s[21] = '\0';
+        s[p] = (char)0xE9;
+        assert_false(text_ascii_words_tokens(s, 21, &w, &nw, &t, &u, &nt));
+    }
+}
+
+/* text_ascii_words_tokens_append, block after block into one token buffer
+ * with a reused word buffer, gives each block's text_ascii_words_tokens
+ * shifted by its base; a refused block leaves the buffers as they were. */
+static void test_ascii_words_tokens_append(void **state)
+{
+    (void)state;
+    static const char *const BLOCKS[] = {"Hello world, don't 3.14 go.", "x",
+                                         "supercalifragilisticexpialidocious and more words here",
+                                         "", "1,000 a'b 'c d' !?"};
+    const char *doc = "Hello world, don't 3.14 go.\n\nx\n\nsupercalifragilisticexpialidocious "
+                      "and more words here\n\n\n\n1,000 a'b 'c d' !?";
+    text_tokens tv = {0};
+    ragd_span *wb = NULL;
+    size_t wcap = 0, base = 0;
+    for (size_t b = 0; b < sizeof BLOCKS / sizeof *BLOCKS; b++) {
+        size_t n = strlen(BLOCKS[b]), before = tv.n, nw;
+        assert_memory_equal(doc + base, BLOCKS[b], n);
+        assert_true(text_ascii_words_tokens_append(doc + base, n, base, &tv, &wb, &wcap, &nw));
+        ragd_span *w1;
+        size_t *t1, nt1;
+        unsigned char *u1;
+        size_t nw1 = text_words(BLOCKS[b], n, &w1);
+        nt1 = text_token_units(BLOCKS[b], n, &t1, &u1);
+        assert_int_equal(nw, nw1);
+        assert_int_equal(tv.n - before, nt1);
+        if (nw1) assert_memory_equal(wb, w1, nw1 * sizeof *w1);
+        for (size_t k = 0; k < nt1; k++) {
+            assert_int_equal(tv.v[before + k], base + t1[k]);
+            assert_int_equal(tv.unit[before + k], u1[k]);
+        }
+        free(w1);
+        free(t1);
+        free(u1);
+        base += n + 2;
+    }
+    size_t n0 = tv.n, nw = 7;
+    assert_false(text_ascii_words_tokens_append("ab\xC3\xA9", 4, 0, &tv, &wb, &wcap, &nw));
+    assert_int_equal(tv.n, n0);
+    assert_int_equal(nw, 7);
+    free(tv.v);
+    free(tv.unit);
+    free(wb);
+}
+
+/* Runs of ASCII letters and digits are measured eight bytes a step: every
+ * ASCII byte after a run of every length ends it (or, letter, digit, apostrophe
+ * between letters, continues it) where the byte-by-byte rule did; a
+ * non-ASCII letter continues it. */
+static void test_word_run_lengths(void **state)
+{
+    (void)state;
+    for (int b = 1; b < 0x80; b++)
+        for (size_t len = 1; len < 24; len++) {
+            char s[40];
+            memset(s, 'q', len);
+            if (len > 2) s[1] = 'Z';
+            if (len > 4) s[3] = '7';
+            s[len] = (char)b;
+            memcpy(s + len + 1, "yy", 3);
+            size_t n = len + 3;
+            ragd_span *w;
+            size_t nw = text_words(s, n, &w);
+            bool joins = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+                         (b >= '0' && b <= '9') || b == '\'';
+            assert_true(nw >= 1);
+            assert_int_equal(w[0].start, 0);
+            assert_int_equal(w[0].end, joins ? n : len);
+            free(w);
+            size_t *ts, nts;
+            unsigned char *un;
+            assert_true(text_ascii_words_tokens(s, n, &w, &nw, &ts, &un, &nts));
+            assert_true(nw >= 1);
+            assert_int_equal(w[0].end, joins ? n : len);
+            free(w);
+            free(ts);
+            free(un);
+            size_t c = text_count_tokens(s, n);
+            size_t want = joins
+                              ? (b == '\'' ? 1 + (len - 1) / 6 + 1 + 1 : 1 + (n - 1) / 6)
+                              : 1 + (len - 1) / 6 + 1 + ((b == ' ' || (b >= 9 && b <= 13)) ? 0 : 1);
+            if (c != want) fprintf(stderr, "byte %d after %zu letters: %zu tokens\n", b, len, c);
+            assert_int_equal(c, want);
+        }
+    const char *u = "abcdefghij\xC3\xA9kl";
+    ragd_span *w;
+    assert_int_equal(text_words(u, strlen(u), &w), 1);
+    assert_int_equal(w[0].end, strlen(u));
+    free(w);
+}
+
+/* text_sentences jumps over a sentence's plain ASCII eight bytes a step: a
+ * terminator, a blank line or a non-ASCII character at any offset in those
+ * eight still ends (or joins) the sentence where it did byte by byte. */
+static void test_sentence_skip_offsets(void **state)
+{
+    (void)state;
+    static const char *const ENDS[] = {". Next one.", "! Next one.", "? Next one.", "\n\nNext one.",
+                                       "\xC3\xA9. Next one."};
+    for (size_t e = 0; e < sizeof ENDS / sizeof *ENDS; e++)
+        for (size_t p = 3; p < 40; p++) {
+            char s[96];
+            memset(s, 'x', p);
+            s[0] = 'T';
+            if (p > 3) s[2] = ' ';
+            size_t el = strlen(ENDS[e]);
+            memcpy(s + p, ENDS[e], el);
+            size_t n = p + el;
+            size_t first_end = p + (e == 3 ? 0 : e == 4 ? 3 : 1);
+            ragd_span *sp;
+            size_t ns = text_sentences(s, n, &sp);
+            assert_int_equal(ns, 2);
+            assert_int_equal(sp[0].start, 0);
+            assert_int_equal(sp[0].end, first_end);
+            assert_int_equal(sp[1].end, n);
+            assert_memory_equal(s + sp[1].start, "Next", 4);
+            free(sp);
+        }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pinned_boundaries),  cmocka_unit_test(test_grapheme_ascii_pairs),
-        cmocka_unit_test(test_fold_pieces),        cmocka_unit_test(test_token_units),
+        cmocka_unit_test(test_pinned_boundaries),
+        cmocka_unit_test(test_grapheme_ascii_pairs),
+        cmocka_unit_test(test_fold_pieces),
+        cmocka_unit_test(test_token_units),
         cmocka_unit_test(test_ascii_words_tokens),
+        cmocka_unit_test(test_ascii_words_tokens_append),
+        cmocka_unit_test(test_sentence_skip_offsets),
+        cmocka_unit_test(test_word_run_lengths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
