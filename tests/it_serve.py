@@ -63,7 +63,14 @@ class Server:
         if exc_type is None:
             assert not hung, "ragd serve did not exit within 20 s of SIGTERM"
             assert self.p.returncode in (0, -signal.SIGKILL), \
-                f"ragd serve exited {self.p.returncode} at shutdown (see serve.log)"
+                f"ragd serve exited {self.p.returncode} at shutdown; serve.log ends:\n" + self.log_tail()
+
+    def log_tail(self, n=3000):
+        """The last n bytes of serve.log (the temp dir is gone after the test)."""
+        with open(self.log.name, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - n))
+            return f.read().decode("utf-8", "replace")
 
     def request(self, method, path, body=None, headers=None, raw=None, timeout=60):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
