@@ -130,70 +130,10 @@ static void feat_add(feature_list *fl, uint64_t h, double w)
     fl->n++;
 }
 
-/* Sort fl->v by (dimension, hash, weight) ascending, the dimension of a
- * feature being hash mod dim (ix[k], filled here): an LSD radix sort on the
- * dimension (stable; digits of at most 8 bits, as few as dim needs, passes
- * where every key has the same digit skipped), then an insertion sort by (hash, weight)
- * inside each run of one dimension (runs are short: a text's features spread
- * over dim dimensions). (dimension, hash, weight) is a total order on
- * distinct elements, so the result is exactly what any correct sort gives.
- * Occurrences of one feature end up together in ascending weight, and the
- * features of one dimension in ascending hash: the order the vector was
- * always summed in (by hash, then by dimension), so the vectors stay the
- * same bit for bit (tests/unit_provider.c pins checksums) while a sort of
- * the few distinct dimensions replaces eight passes over 64-bit hashes. */
-static void feat_sort(feature_list *fl, uint32_t *ix, int dim)
+/* The insertion sort by (hash, weight) inside each run of one dimension
+ * (runs are short: a text's features spread over dim dimensions). */
+static void sort_within_dims(feature *a, const uint32_t *ix, size_t n)
 {
-    size_t n = fl->n;
-    uint64_t ud = (uint64_t)dim;
-    bool pow2 = (ud & (ud - 1)) == 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t h = fl->v[i].h & 0x7FFFFFFFFFFFFFFFULL;
-        ix[i] = (uint32_t)(pow2 ? h & (ud - 1) : h % ud);
-    }
-    if (n < 2) return;
-    /* Digits of at most 8 bits, as few passes as the dimensions need (two
-     * of 6 bits for 4096). */
-    int bits = 1;
-    while (bits < 32 && (ud - 1) >> bits)
-        bits++;
-    int digits = (bits + 7) / 8, width = (bits + digits - 1) / digits;
-    uint32_t mask = (1u << width) - 1;
-    feature *a = fl->v, *b = ragd_xmalloc(n * sizeof *b);
-    uint32_t *ia = ix, *ib = ragd_xmalloc(n * sizeof *ib);
-    for (int d = 0; d < digits; d++) {
-        size_t count[256] = {0};
-        int sh = width * d;
-        for (size_t i = 0; i < n; i++)
-            count[(ia[i] >> sh) & mask]++;
-        if (count[(ia[0] >> sh) & mask] == n) continue; /* one digit value: nothing moves */
-        size_t sum = 0;
-        for (uint32_t k = 0; k <= mask; k++) {
-            size_t t = count[k];
-            count[k] = sum;
-            sum += t;
-        }
-        for (size_t i = 0; i < n; i++) {
-            size_t to = count[(ia[i] >> sh) & mask]++;
-            b[to] = a[i];
-            ib[to] = ia[i];
-        }
-        feature *t = a;
-        a = b;
-        b = t;
-        uint32_t *ti = ia;
-        ia = ib;
-        ib = ti;
-    }
-    if (a != fl->v) {
-        memcpy(fl->v, a, n * sizeof *a);
-        memcpy(ix, ia, n * sizeof *ia);
-        b = a;
-        ib = ia;
-    }
-    free(b);
-    free(ib);
-    a = fl->v;
     for (size_t i = 1; i < n; i++) {
         if (ix[i] != ix[i - 1]) continue;
         feature x = a[i];
@@ -206,6 +146,106 @@ static void feat_sort(feature_list *fl, uint32_t *ix, int dim)
         }
         a[j] = x;
     }
+}
+
+/* Dimensions up to this many are sorted in one counting pass (a count per
+ * dimension, on the stack); larger ones by LSD radix digits. */
+#define ONE_PASS_DIMS 4096
+
+/* Stable counting sort of (a, ia) by ia (values below dim <= ONE_PASS_DIMS)
+ * into (b, ib): one scatter instead of a radix sort's two (dim 384 needs
+ * two 5-bit digits), the largest part of the embedder's sort. */
+static void sort_dims_one_pass(const feature *a, const uint32_t *ia, size_t n, int dim, feature *b,
+                               uint32_t *ib)
+{
+    size_t count[ONE_PASS_DIMS + 1];
+    memset(count, 0, ((size_t)dim + 1) * sizeof *count);
+    for (size_t i = 0; i < n; i++)
+        count[ia[i] + 1]++;
+    for (int k = 1; k <= dim; k++)
+        count[k] += count[k - 1];
+    for (size_t i = 0; i < n; i++) {
+        size_t to = count[ia[i]]++;
+        b[to] = a[i];
+        ib[to] = ia[i];
+    }
+}
+
+/* Sort fl->v by (dimension, hash, weight) ascending, the dimension of a
+ * feature being hash mod dim (ix[k], filled here): a stable sort on the
+ * dimension (one counting pass up to ONE_PASS_DIMS dimensions, else an LSD
+ * radix sort with digits of at most 8 bits, as few as dim needs, passes
+ * where every key has the same digit skipped), then an insertion sort by
+ * (hash, weight) inside each run of one dimension. (dimension, hash, weight)
+ * is a total order on distinct elements, so the result is exactly what any
+ * correct sort gives. Occurrences of one feature end up together in
+ * ascending weight, and the features of one dimension in ascending hash:
+ * the order the vector was always summed in (by hash, then by dimension),
+ * so the vectors stay the same bit for bit (tests/unit_provider.c pins
+ * checksums). */
+static void feat_sort(feature_list *fl, uint32_t *ix, int dim)
+{
+    size_t n = fl->n;
+    uint64_t ud = (uint64_t)dim;
+    bool pow2 = (ud & (ud - 1)) == 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = fl->v[i].h & 0x7FFFFFFFFFFFFFFFULL;
+        ix[i] = (uint32_t)(pow2 ? h & (ud - 1) : h % ud);
+    }
+    if (n < 2) return;
+    feature *a = fl->v, *b = ragd_xmalloc(n * sizeof *b);
+    uint32_t *ia = ix, *ib = ragd_xmalloc(n * sizeof *ib);
+    if (dim <= ONE_PASS_DIMS) {
+        sort_dims_one_pass(a, ia, n, dim, b, ib);
+        feature *t = a;
+        a = b;
+        b = t;
+        uint32_t *ti = ia;
+        ia = ib;
+        ib = ti;
+    } else {
+        /* Digits of at most 8 bits, as few passes as the dimensions need
+         * (two of 8 bits for 65536). */
+        int bits = 1;
+        while (bits < 32 && (ud - 1) >> bits)
+            bits++;
+        int digits = (bits + 7) / 8, width = (bits + digits - 1) / digits;
+        uint32_t mask = (1u << width) - 1;
+        for (int d = 0; d < digits; d++) {
+            size_t count[256] = {0};
+            int sh = width * d;
+            for (size_t i = 0; i < n; i++)
+                count[(ia[i] >> sh) & mask]++;
+            if (count[(ia[0] >> sh) & mask] == n) continue; /* one digit value: nothing moves */
+            size_t sum = 0;
+            for (uint32_t k = 0; k <= mask; k++) {
+                size_t t = count[k];
+                count[k] = sum;
+                sum += t;
+            }
+            for (size_t i = 0; i < n; i++) {
+                size_t to = count[(ia[i] >> sh) & mask]++;
+                b[to] = a[i];
+                ib[to] = ia[i];
+            }
+            feature *t = a;
+            a = b;
+            b = t;
+            uint32_t *ti = ia;
+            ia = ib;
+            ib = ti;
+        }
+    }
+    if (a != fl->v) {
+        /* The sorted arrays become fl->v and ix's contents. */
+        memcpy(fl->v, a, n * sizeof *a);
+        memcpy(ix, ia, n * sizeof *ia);
+        b = a;
+        ib = ia;
+    }
+    free(b);
+    free(ib);
+    sort_within_dims(fl->v, ix, n);
 }
 
 /* Add the character n-grams of "<w>" (w = word bytes, wl bytes). offs is

@@ -195,7 +195,7 @@ static uint64_t vec_checksum(const float *v, int dim)
     return h;
 }
 
-/* Bit-exact vectors at dim 384: the checksums were taken with the qsort-based
+/* Bit-exact vectors at dims 384 to 5000: the dim-384 checksums were taken with the qsort-based
  * feature sort that ragd-local-hash-v2 shipped with; the radix sort that
  * replaced it must give the same bytes (stored collections keep matching new
  * queries). Texts with repeated features of different weights (shared
@@ -216,16 +216,30 @@ static void test_local_bit_exact_checksums(void **state)
         "relative anisotropy, and to delineate three-dimensional fiber architecture in cerebral "
         "white matter in preterm (n = 17) and full-term infants (n = 7).",
     };
-    static const uint64_t want[] = {0xA7D677B68DEA2791ULL, 0xD2160C7543F4F4EBULL,
-                                    0x55A3BBC31B988EAFULL, 0xD154CBFE734BE3F4ULL,
-                                    0x79D6F058366A33D1ULL};
-    for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
-        float v[384];
-        local_embed_text(texts[t], strlen(texts[t]), 384, v);
-        uint64_t got = vec_checksum(v, 384);
-        if (got != want[t])
-            fprintf(stderr, "text %zu: got 0x%016llX\n", t, (unsigned long long)got);
-        assert_true(got == want[t]);
+    /* dim 384 and 1000, 4096: the one-pass counting sort on the dimension;
+     * 5000: the radix sort (provider/local.c ONE_PASS_DIMS). The rows for
+     * 1000, 4096 and 5000 were taken with the two-pass radix sort. */
+    static const int dims[] = {384, 1000, 4096, 5000};
+    static const uint64_t want[][5] = {
+        {0xA7D677B68DEA2791ULL, 0xD2160C7543F4F4EBULL, 0x55A3BBC31B988EAFULL, 0xD154CBFE734BE3F4ULL,
+         0x79D6F058366A33D1ULL},
+        {0x5DF55E8CDFE39370ULL, 0xC2BECDA81395AB75ULL, 0xACB81A3F142D56C1ULL, 0x1D63A6DCB09579F2ULL,
+         0xAD082BE7B1856D61ULL},
+        {0x47BF088445D5729EULL, 0x4957A532BC1214E1ULL, 0xC1F02447F5757E3EULL, 0xA5452B69446CC471ULL,
+         0x6F8290187074F88EULL},
+        {0xF9DAD69FF36CC094ULL, 0x6FF1A434899A1E55ULL, 0xEBD1553883ED1115ULL, 0x907BC18402E7B3CEULL,
+         0x5F0FC7C8E31F2E74ULL},
+    };
+    static float v[5000];
+    for (size_t d = 0; d < sizeof dims / sizeof *dims; d++) {
+        for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
+            local_embed_text(texts[t], strlen(texts[t]), dims[d], v);
+            uint64_t got = vec_checksum(v, dims[d]);
+            if (got != want[d][t])
+                fprintf(stderr, "dim %d text %zu: got 0x%016llX\n", dims[d], t,
+                        (unsigned long long)got);
+            assert_true(got == want[d][t]);
+        }
     }
 }
 
