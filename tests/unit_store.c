@@ -428,6 +428,24 @@ static void test_application_id_set_and_adopted(void **state)
     free(d);
 }
 
+/* Every connection, writer and reader, reads the database through a memory
+ * map (db_open sets PRAGMA mmap_size: the search's candidate lookups). */
+static void test_connections_map_the_file(void **state)
+{
+    (void)state;
+    char *d = unit_tmpdir();
+    ragd_store *st = NULL;
+    ragd_error e;
+    assert_int_equal(store_open(d, &st, &e), RAGD_OK);
+    assert_int_equal(count(st, "PRAGMA mmap_size"), 1073741824);
+    store_close(st);
+    assert_int_equal(store_open_reader(d, &st, &e), RAGD_OK);
+    assert_int_equal(count(st, "PRAGMA mmap_size"), 1073741824);
+    store_close(st);
+    unit_rmrf(d);
+    free(d);
+}
+
 static void test_failed_put_leaves_nothing(void **state)
 {
     (void)state;
@@ -596,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_newer_schema_is_refused),
         cmocka_unit_test(test_foreign_database_is_refused_untouched),
         cmocka_unit_test(test_application_id_set_and_adopted),
+        cmocka_unit_test(test_connections_map_the_file),
         cmocka_unit_test(test_data_dir_is_a_file),
         cmocka_unit_test(test_collection_settings_conflict),
         cmocka_unit_test(test_ingest_dedupe_replace_delete),
