@@ -396,6 +396,18 @@ static int report_json(const vb_run *run, const vb_setup *S, int argc, char **ar
         json_array_append_new(sw, p);
     }
     json_object_set_new(j, "ef_sweep", sw);
+    json_t *rsw = json_array();
+    for (int i = 0; i < run->nrsweep; i++) {
+        const vb_sweep_point *q = &run->rsweep[i];
+        json_t *p = json_pack("{si}", "ef_search", q->param);
+        bench_jset(p, "recall", q->recall);
+        json_object_set_new(p, "latency", bench_jstats(q->lat));
+        bench_jset(p, "raw_recall", q->raw_recall);
+        json_object_set_new(p, "raw_latency", bench_jstats(q->raw_lat));
+        bench_jset(p, "ragd_over_faiss_paired", q->paired);
+        json_array_append_new(rsw, p);
+    }
+    json_object_set_new(j, "ragd_ef_sweep", rsw);
     if (run->have_fac) {
         const vb_result *r = &run->fac.r;
         json_t *fo = json_pack("{ss}", "factory", run->fac.factory);

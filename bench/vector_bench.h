@@ -63,6 +63,11 @@ typedef struct {
     int param; /* efSearch or nprobe */
     bench_stats lat;
     double recall;
+    /* ragd sweep only: the raw index at the same param, searched
+     * interleaved with ragd query by query, and the median paired ratio. */
+    bench_stats raw_lat;
+    double raw_recall;
+    double paired;
 } vb_sweep_point;
 
 /* --factory: a ragd index of any factory, with an nprobe sweep when IVF. */
@@ -81,6 +86,8 @@ typedef struct {
     int nresults;
     vb_sweep_point sweep[16]; /* --ef-sweep of the raw HNSW32 */
     int nsweep;
+    vb_sweep_point rsweep[16]; /* --ef-sweep of ragd HNSW32 (collection ef_search) */
+    int nrsweep;
     vb_factory_run fac;
     bool have_fac;
 } vb_run;
@@ -116,6 +123,13 @@ double vb_recall_at_k(const int64_t *ids, const int64_t *gt, size_t nq, size_t k
  * one at a time (1 thread, warm-up 100), recall and latency into pts. */
 int vb_param_sweep(vb_run *run, FaissIndex *idx, const char *param, const int *vals, int nvals,
                    const float *qs, const int64_t *gt, vb_sweep_point *pts);
+
+/* --ef-sweep through ragd: for each value, reopen the collection's snapshot
+ * with settings.ef_search set to it (as `ragd ingest --ef-search` stores),
+ * set raw's efSearch to the same, and search both interleaved. v is freed;
+ * returns the last reopened vindex. */
+ragd_vindex *vb_ragd_ef_sweep(vb_run *run, ragd_store *st, ragd_collection *coll, ragd_vindex *v,
+                              FaissIndex *raw, const float *qs, const int64_t *gt);
 
 /* vector_index.c */
 void vb_run_type(vb_run *run, ragd_store *st, ragd_collection *coll, const char *factory,

@@ -260,6 +260,7 @@ void vb_run_type(vb_run *run, ragd_store *st, ragd_collection *coll, const char 
     if (hnsw && o->n_ef_sweep)
         run->nsweep =
             vb_param_sweep(run, raw, "efSearch", o->ef_sweep, o->n_ef_sweep, qs, gt, run->sweep);
+    if (hnsw && o->n_ef_sweep) v = vb_ragd_ef_sweep(run, st, coll, v, raw, qs, gt);
     vindex_free(v);
     faiss_Index_free(raw);
     if (rawe) faiss_Index_free(rawe);

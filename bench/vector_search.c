@@ -109,3 +109,59 @@ int vb_param_sweep(vb_run *run, FaissIndex *idx, const char *param, const int *v
     free(ids);
     return np;
 }
+
+ragd_vindex *vb_ragd_ef_sweep(vb_run *run, ragd_store *st, ragd_collection *coll, ragd_vindex *v,
+                              FaissIndex *raw, const float *qs, const int64_t *gt)
+{
+    const vb_opts *o = run->o;
+    vb_runner rs[2] = {{.name = "ragd", .v = NULL}, {.name = "raw", .idx = raw}};
+    for (int i = 0; i < 2; i++) {
+        rs[i].lat = calloc(o->nq, sizeof(double));
+        rs[i].ids = calloc(o->nq * o->k, sizeof(int64_t));
+        if (!rs[i].lat || !rs[i].ids) exit(1);
+    }
+    double *pr = calloc(o->nq, sizeof *pr);
+    if (!pr) exit(1);
+    int saved = coll->settings.ef_search;
+    run->nrsweep = 0;
+    for (int s = 0; s < o->n_ef_sweep; s++) {
+        int ef = o->ef_sweep[s];
+        vindex_free(v);
+        v = NULL;
+        coll->settings.ef_search = ef;
+        ragd_error e;
+        ragd_error_clear(&e);
+        bool rebuilt = false;
+        if (vindex_open(st, coll, &v, &rebuilt, &e)) vb_die_err("vindex_open (ef sweep)", &e);
+        if (rebuilt) fprintf(stderr, "bench_vector: warning: ef sweep open rebuilt the index\n");
+        FaissParameterSpace *ps = NULL;
+        if (faiss_ParameterSpace_new(&ps) ||
+            faiss_ParameterSpace_set_index_parameter(ps, raw, "efSearch", ef))
+            vb_die_faiss("set efSearch");
+        faiss_ParameterSpace_free(ps);
+        rs[0].v = v;
+        vb_search_all(rs, 2, o, qs);
+        size_t np = 0;
+        for (size_t i = 0; i < o->nq; i++)
+            if (rs[1].lat[i] > 0) pr[np++] = rs[0].lat[i] / rs[1].lat[i];
+        vb_sweep_point *p = &run->rsweep[run->nrsweep++];
+        *p = (vb_sweep_point){.param = ef,
+                              .lat = bench_summarize(rs[0].lat, o->nq),
+                              .recall = vb_recall_at_k(rs[0].ids, gt, o->nq, o->k),
+                              .raw_lat = bench_summarize(rs[1].lat, o->nq),
+                              .raw_recall = vb_recall_at_k(rs[1].ids, gt, o->nq, o->k),
+                              .paired = bench_summarize(pr, np).p50};
+        vb_progress(run,
+                    "  ragd ef_search %d: recall@%zu %.4f (raw %.4f), p50 %.3f ms (raw %.3f ms), "
+                    "paired ragd/raw %.3f",
+                    ef, o->k, p->recall, p->raw_recall, p->lat.p50 * 1e3, p->raw_lat.p50 * 1e3,
+                    p->paired);
+    }
+    coll->settings.ef_search = saved;
+    free(pr);
+    for (int i = 0; i < 2; i++) {
+        free(rs[i].lat);
+        free(rs[i].ids);
+    }
+    return v;
+}

@@ -191,6 +191,9 @@ static const cli_optdef INGEST_OPTS[] = {
     {"embedder-model", true, "embedding model name (env RAGD_EMBEDDER_MODEL)"},
     {"dim", true, "embedding dimension (local: default 384; remote: learned from the server)"},
     {"index", true, "FAISS factory for a new collection: Flat (default), HNSW32, IVF1024,Flat"},
+    {"ef-search", true,
+     "HNSW search depth (efSearch, 1..4096) for a new collection's queries (default 64); "
+     "higher: better recall, slower"},
     EMBED_OPTS,
     {NULL, false, NULL}};
 
@@ -381,6 +384,15 @@ static int cmd_ingest(const command *cmd, cli_args *a)
     }
     const char *idx = cli_get(a, "index");
     if (idx) snprintf(s.index_factory, sizeof s.index_factory, "%s", idx);
+    v = -1;
+    if (cli_get_int(a, "ef-search", 1, 4096, &v, &e)) return fail("ingest", &e);
+    if (v > 0) {
+        if (idx && !strstr(idx, "HNSW"))
+            return fail_msg(RAGD_EUSAGE, "ingest",
+                            "--ef-search applies only to an HNSW index (--index HNSW32), not %s",
+                            idx);
+        s.ef_search = (int)v;
+    }
     embed_choice choice;
     if (embed_choice_from_args(a, &choice, &e)) return fail("ingest", &e);
     /* Document summaries: checked before anything is opened (exit 2). */

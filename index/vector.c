@@ -88,20 +88,28 @@ char *vindex_snapshot_path(ragd_store *st, const ragd_collection *coll)
     return ragd_buf_steal(&b);
 }
 
-static ragd_status new_index(int dim, const char *factory, FaissIndex **out, ragd_error *err)
+/* HNSW: set the collection's search depth on idx (built or read from a
+ * snapshot: a snapshot keeps the efSearch it was written with, so the
+ * setting is applied on every open — changing it needs no rebuild). No-op
+ * for other index types. */
+static void apply_ef_search(FaissIndex *idx, const char *factory, int ef)
+{
+    if (!strstr(factory, "HNSW")) return;
+    FaissParameterSpace *ps = NULL;
+    if (faiss_ParameterSpace_new(&ps)) return;
+    faiss_ParameterSpace_set_index_parameter(ps, idx, "efSearch",
+                                             ef > 0 ? ef : VINDEX_EF_SEARCH_DEFAULT);
+    faiss_ParameterSpace_free(ps);
+}
+
+static ragd_status new_index(int dim, const char *factory, int ef, FaissIndex **out,
+                             ragd_error *err)
 {
     *out = NULL;
     if (faiss_index_factory(out, dim, factory, METRIC_INNER_PRODUCT))
         return ragd_error_set(err, RAGD_EUSAGE, "invalid index factory '%s': %s", factory,
                               faiss_get_last_error());
-    /* HNSW: a recall-friendly default search depth. */
-    if (strstr(factory, "HNSW")) {
-        FaissParameterSpace *ps = NULL;
-        if (!faiss_ParameterSpace_new(&ps)) {
-            faiss_ParameterSpace_set_index_parameter(ps, *out, "efSearch", 64);
-            faiss_ParameterSpace_free(ps);
-        }
-    }
+    apply_ef_search(*out, factory, ef);
     return RAGD_OK;
 }
 
@@ -205,6 +213,7 @@ static ragd_vindex *vindex_alloc(ragd_store *st, const ragd_collection *coll)
     v->st = st;
     v->coll = coll->id;
     v->dim = coll->settings.dim;
+    v->ef_search = coll->settings.ef_search;
     v->path = vindex_snapshot_path(st, coll);
     return v;
 }
@@ -235,7 +244,7 @@ static ragd_status rebuild(ragd_store *st, const ragd_collection *coll, const ch
     int64_t *del = NULL;
     size_t ndel = 0;
     ragd_status rc = store_deleted_list(st, coll->id, &del, &ndel, err);
-    if (!rc) rc = new_index(v->dim, v->factory, &v->idx, err);
+    if (!rc) rc = new_index(v->dim, v->factory, v->ef_search, &v->idx, err);
     if (!rc) rc = vindex_build_from_store(v, err);
     if (!rc) v->can_remove = probe_remove(v->idx);
     if (!rc) {
@@ -332,6 +341,7 @@ ragd_status vindex_open(ragd_store *st, const ragd_collection *coll, ragd_vindex
     const char *why = found ? load_verified(v, &stt) : "no snapshot recorded";
     if (!why) {
         snprintf(v->factory, sizeof v->factory, "%s", stt.factory);
+        apply_ef_search(v->idx, v->factory, v->ef_search);
         v->last_id = stt.last_chunk_id;
         v->can_remove = probe_remove(v->idx);
         int64_t *del = NULL;

@@ -18,6 +18,7 @@ struct ragd_vindex {
     int64_t coll;
     int dim;
     char factory[64];
+    int ef_search; /* HNSW efSearch applied to idx (collection setting) */
     char *path;
     int64_t last_id; /* the last chunk id the index covers */
     bool can_remove; /* remove_ids works for this index type */

@@ -69,6 +69,7 @@ static const req_field CREATE_FIELDS[] = {{"name", REQ_STRING, 1, 64, true},
                                           {"embedder_model", REQ_STRING, 1, 127, false},
                                           {"dim", REQ_INT, 8, 65536, false},
                                           {"index", REQ_STRING, 1, 63, false},
+                                          {"ef_search", REQ_INT, 1, 4096, false},
                                           {NULL, 0, 0, 0, false}};
 
 ragd_status ragd_collection_create(ragd_engine *e, const json_t *req, json_t **out, ragd_error *err)
@@ -103,6 +104,13 @@ ragd_status ragd_collection_create(ragd_engine *e, const json_t *req, json_t **o
                                     "'semantic_percentile' applies only to chunker 'semantic'");
     if (json_object_get(req, "index"))
         snprintf(s.index_factory, sizeof s.index_factory, "%s", req_str(req, "index", ""));
+    if ((v = json_object_get(req, "ef_search"))) {
+        if (!strstr(s.index_factory, "HNSW"))
+            return ragd_error_set_field(err, RAGD_EINPUT, "ef_search",
+                                        "'ef_search' applies only to an HNSW index "
+                                        "(\"index\": \"HNSW32\")");
+        s.ef_search = (int)json_integer_value(v);
+    }
     embed_choice choice = e->o.embed;
     choice.kind = req_str(req, "embedder", choice.kind);
     choice.model = req_str(req, "embedder_model", choice.model);

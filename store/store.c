@@ -495,6 +495,7 @@ char *store_settings_to_json(const ragd_settings *s)
                   "embedder", s->embedder, "embed_model", s->embed_model, "embed_url", s->embed_url,
                   "dim", s->dim, "index_factory", s->index_factory);
     json_object_set_new(o, "semantic_percentile", json_integer(s->semantic_percentile));
+    if (s->ef_search > 0) json_object_set_new(o, "ef_search", json_integer(s->ef_search));
     char *txt = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     return txt;
@@ -522,6 +523,7 @@ void store_settings_from_json(const char *txt, ragd_settings *s)
         s->parent_tokens = (int)json_integer_value(json_object_get(o, "parent_tokens"));
         s->semantic_percentile = (int)json_integer_value(json_object_get(o, "semantic_percentile"));
         s->dim = (int)json_integer_value(json_object_get(o, "dim"));
+        s->ef_search = (int)json_integer_value(json_object_get(o, "ef_search"));
         json_decref(o);
     }
     store_settings_defaults(s);
@@ -555,6 +557,7 @@ static ragd_status settings_check(const char *coll, const ragd_settings *have,
     STR_CLASH(embedder, "--embedder")
     STR_CLASH(embed_model, "--embedder-model")
     INT_CLASH(dim, "--dim")
+    INT_CLASH(ef_search, "--ef-search")
 #undef STR_CLASH
 #undef INT_CLASH
     return RAGD_OK;

@@ -53,6 +53,10 @@ typedef struct {
     char embed_url[256];     /* provider base URL (remote embedders) */
     int dim;                 /* embedding dimension */
     char index_factory[64];  /* FAISS factory string */
+    /* HNSW search depth (efSearch) for this collection's queries; 0 means
+     * the default (VINDEX_EF_SEARCH_DEFAULT, 64). Stored only when set, so
+     * older collections read as before. Ignored by non-HNSW indexes. */
+    int ef_search;
 } ragd_settings;
 
 typedef struct {

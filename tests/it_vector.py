@@ -357,5 +357,55 @@ def test_remote_embed_cache_stays_bounded_under_churn():
         assert r["added"] == 0 and r["embedding"]["calls"] == 0, r
 
 
+def collection_settings(data, name="default"):
+    db = sqlite3.connect(os.path.join(data, "ragd.db"))
+    (js,) = db.execute("SELECT settings FROM collections WHERE name = ?", (name,)).fetchone()
+    db.close()
+    return json.loads(js)
+
+
+def test_ef_search_is_stored_per_collection_and_checked():
+    """--ef-search (HNSW efSearch) is fixed when the collection is created,
+    stored in its settings, kept by later runs and reindexes, and refused
+    for non-HNSW indexes, out of range, or a clash with the stored value."""
+    with TempDir() as t:
+        bad = ragd("ingest", DOCS, "--index", "Flat", "--ef-search", "100", data=t)
+        assert bad.code == 2 and "--ef-search applies only to an HNSW index" in bad.err, bad.err
+        assert ragd("ingest", DOCS, "--index", "HNSW32", "--ef-search", "0", data=t).code == 2
+        assert ragd("ingest", DOCS, "--index", "HNSW32", "--ef-search", "5000", data=t).code == 2
+        ragd("ingest", DOCS, "--index", "HNSW32", "--ef-search", "200", data=t, check=0)
+        s = collection_settings(t)
+        assert s["ef_search"] == 200 and s["index_factory"] == "IDMap,HNSW32", s
+        q = ["search", "--json", "--mode", "dense", "--k", "5", "violin humidity winter case"]
+        ids = [x["doc_id"] for x in ragd(*q, data=t, check=0).json()["results"]]
+        assert ids[0] == "violin-care.txt", ids
+        # Later runs without the flag keep it; a different value clashes.
+        ragd("ingest", DOCS, data=t, check=0)
+        ragd("ingest", DOCS, "--ef-search", "200", data=t, check=0)
+        clash = ragd("ingest", DOCS, "--ef-search", "32", data=t)
+        assert clash.code != 0 and "--ef-search 200, not 32" in clash.err, clash.err
+        ragd("reindex", "--json", data=t, check=0)
+        assert collection_settings(t)["ef_search"] == 200
+        # A collection created without it has no ef_search key (default 64).
+        ragd("ingest", DOCS, "--collection", "plain", "--index", "HNSW32", data=t, check=0)
+        assert "ef_search" not in collection_settings(t, "plain")
+
+
+def test_ef_search_over_http():
+    from it_serve import Server
+    with TempDir() as t:
+        data = os.path.join(t, "data")
+        ragd("ingest", DOCS, data=data, check=0)
+        with Server(data) as s:
+            st, b, _ = s.request("POST", "/v1/collections",
+                                 {"name": "deep", "index": "HNSW32", "ef_search": 128})
+            assert st == 201 and b["settings"]["ef_search"] == 128, (st, b)
+            st, b, _ = s.request("POST", "/v1/collections", {"name": "flat", "ef_search": 128})
+            assert st == 400 and b["error"]["field"] == "ef_search", (st, b)
+            st, b, _ = s.request("POST", "/v1/collections",
+                                 {"name": "big", "index": "HNSW32", "ef_search": 0})
+            assert st in (400, 422) and b["error"]["field"] == "ef_search", (st, b)
+
+
 if __name__ == "__main__":
     run_tests([v for k, v in sorted(globals().items()) if k.startswith("test_")])
