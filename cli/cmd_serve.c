@@ -28,6 +28,9 @@ const cli_optdef SERVE_OPTS[] = {
     RERANK_OPTS,
     {"listen", true, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 = any free port)"},
     {"threads", true, "worker threads (default: online CPUs)"},
+    {"store-read", true,
+     "postgresql://… streaming replica of --store the index sync reads from (env "
+     "RAGD_STORE_READ; writes still go to --store)"},
     {"store-pool", true,
      "with --store: PostgreSQL connections this node opens at most (1..64; env "
      "RAGD_STORE_POOL, default 4)"},
@@ -168,6 +171,7 @@ int cmd_serve(const command *cmd, cli_args *a)
         }
         eo.store_pool = (size_t)n;
     }
+    eo.store_read_url = opt_or_env(a, "store-read", "RAGD_STORE_READ");
     eo.node = cli_get(a, "node");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     eo.slots = (size_t)(threads ? threads : (ncpu > 0 ? ncpu : 1)) + 1;

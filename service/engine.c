@@ -64,10 +64,22 @@ ragd_status ragd_engine_open(const char *data_dir, const ragd_engine_opts *opts,
         rc = store_pg_pool_open(o.store_url,
                                 o.store_pool ? o.store_pool : store_pg_pool_default_size(),
                                 &e->pgpool, err);
+    if (!rc && o.store_read_url && (!o.store_url || !o.follow))
+        rc = ragd_error_set(err, RAGD_EUSAGE,
+                            "--store-read needs --store (the primary) and ragd serve");
+    if (!rc && o.store_read_url && !store_pg_url(o.store_read_url))
+        rc = ragd_error_set(err, RAGD_EUSAGE,
+                            "--store-read must be a postgresql:// URL (a streaming replica of "
+                            "--store)");
+    /* Two connections: the follower's batches and the status scan. */
+    if (!rc && o.store_read_url)
+        rc = store_pg_pool_open_read(o.store_read_url, 2, e->pgpool, &e->pgread, err);
     if (!rc && o.store_url) rc = store_pg_attach_pool(e->writer, e->pgpool, !o.follow, err);
+    if (!rc && e->pgread) store_pg_set_read_pool(e->writer, e->pgread);
     engine_node_name(e);
     if (rc) {
         store_close(e->writer);
+        store_pg_pool_free(e->pgread);
         store_pg_pool_free(e->pgpool);
         free(e->dir);
         free(e);
@@ -123,7 +135,8 @@ void ragd_engine_free(ragd_engine *e)
         embedder_free(e->wemb[i].emb);
     store_close(e->writer);
     breakers_free(e->o.embed.breakers); /* after every client that holds one */
-    store_pg_pool_free(e->pgpool);      /* after the writer, whose store_pg uses it */
+    store_pg_pool_free(e->pgread);      /* after the writer, whose store_pg uses them */
+    store_pg_pool_free(e->pgpool);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
     pthread_mutex_destroy(&e->write_mu);

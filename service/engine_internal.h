@@ -86,6 +86,7 @@ struct ragd_engine {
     provider_stats *providers; /* generation calls by kind and model (service/stats.h) */
     struct engine_sync *sync;  /* the store follower (service/sync.c), or NULL */
     store_pg_pool *pgpool;     /* with --store: the writer's and the call log's connections */
+    store_pg_pool *pgread;     /* with --store-read: the follower's replica connections */
     char node[128];            /* this node's name in the shared call log */
 };
 

@@ -85,6 +85,11 @@ typedef struct {
      * when it opens. */
     const char *store_url;
     bool follow;
+    /* With store_url and follow: a streaming replica of it (--store-read,
+     * RAGD_STORE_READ) the follower reads the changes from; writes still
+     * go to store_url, which also wakes the follower (NOTIFY is not
+     * delivered on a hot standby). NULL: read store_url. */
+    const char *store_read_url;
     /* Circuit breakers for the model providers (provider/breaker.h), one
      * per endpoint, shared by every slot, the writer and the job runner:
      * breaker_failures failed attempts in a row open one (0 = 5, < 0 =

@@ -14,6 +14,15 @@
  * index factory the store changed (on_reindex: the next search rebuilds it
  * with the new factory).
  *
+ * With --store-read (a streaming replica) the passes read the replica, but
+ * the LISTEN connection stays on the primary: PostgreSQL delivers no
+ * NOTIFY on a hot standby (LISTEN is refused there). A notification names
+ * the committed sequence; when the replica has not replayed it yet, the
+ * pass is repeated after 20 ms, 40 ms, … (below the poll interval) until
+ * it has. Without notifications (listener down) the poll still catches up.
+ * /readyz then also reports the primary's sequence and the node's lag
+ * behind it (sync.lag), beside the replica's.
+ *
  * Thread-safety: engine_sync_ready may be called from any thread (state
  * under s->mu); start and stop from the engine's owner.
  */
@@ -69,7 +78,7 @@ static void sync_pass(ragd_engine *e, struct engine_sync *s)
     bool done = false;
     for (;;) {
         pthread_mutex_lock(&e->write_mu);
-        rc = store_pg_sync(e->writer, 1, &done, &err);
+        rc = store_pg_follow(e->writer, 1, &done, &err);
         pthread_mutex_unlock(&e->write_mu);
         if (rc || done || atomic_load(&s->stop)) break;
     }
@@ -96,24 +105,49 @@ static void sync_pass(ragd_engine *e, struct engine_sync *s)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* The cache's applied sequence after the last pass (0 before one). */
+static int64_t applied_now(struct engine_sync *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int64_t a = (int64_t)json_integer_value(json_object_get(s->status, "applied_seq"));
+    pthread_mutex_unlock(&s->mu);
+    return a;
+}
+
 static void *follow_main(void *arg)
 {
     ragd_engine *e = arg;
     struct engine_sync *s = e->sync;
     store_pg_listener *l = NULL;
+    int64_t want = 0; /* the newest sequence a notification announced */
+    int retry_ms = 0; /* with a replica: the next quick re-read's delay */
     for (;;) {
         if (!l) {
+            /* On the primary even with --store-read: a hot standby accepts no LISTEN. */
             ragd_error le = {0};
             if (store_pg_listen(e->o.store_url, &l, &le)) l = NULL; /* poll only, retry later */
         }
         sync_pass(e, s);
+        /* A replica may not have replayed the announced commit yet: read it
+         * again soon (20 ms, doubling) until it has, rather than waiting for
+         * the next poll; without a replica the first pass sees it. */
+        int timeout = RAGD_SYNC_POLL_MS;
+        if (e->pgread && want > applied_now(s)) {
+            retry_ms = retry_ms ? 2 * retry_ms : 20;
+            if (retry_ms < RAGD_SYNC_POLL_MS) timeout = retry_ms;
+        } else {
+            retry_ms = 0;
+        }
         struct pollfd fds[2] = {{.fd = s->wake[0], .events = POLLIN},
                                 {.fd = l ? store_pg_listener_fd(l) : -1, .events = POLLIN}};
-        int n = poll(fds, 2, RAGD_SYNC_POLL_MS);
+        int n = poll(fds, 2, timeout);
         if (n > 0 && fds[0].revents) break;
-        if (l && n > 0 && fds[1].revents && !store_pg_listener_drain(l)) {
-            store_pg_listener_free(l);
-            l = NULL;
+        if (l && n > 0 && fds[1].revents) {
+            retry_ms = 0;
+            if (!store_pg_listener_drain(l, &want)) {
+                store_pg_listener_free(l);
+                l = NULL;
+            }
         }
     }
     store_pg_listener_free(l);
@@ -177,6 +211,14 @@ void engine_sync_ready(ragd_engine *e, json_t *ready)
     }
     json_t *sj = json_pack("{s:b,s:I,s:I}", "caught_up", s->caught_up_once, "applied_seq", applied,
                            "store_seq", top);
+    json_t *prim = json_object_get(s->status, "primary_seq");
+    if (prim) { /* --store-read: the replica's view above, the primary's here */
+        json_int_t p = (json_int_t)json_integer_value(prim);
+        json_object_set_new(sj, "read_replica", json_true());
+        json_object_set(sj, "replica_seq", json_object_get(s->status, "replica_seq"));
+        json_object_set_new(sj, "primary_seq", json_integer(p));
+        json_object_set_new(sj, "lag", json_integer(p > applied ? p - applied : 0));
+    }
     if (s->error[0]) json_object_set_new(sj, "error", json_string(s->error));
     if (e->pgpool) json_object_set_new(sj, "pool", store_pg_pool_stats(e->pgpool));
     json_object_set_new(ready, "sync", sj);

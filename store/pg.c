@@ -155,6 +155,12 @@ ragd_status store_pg_attach(ragd_store *st, const char *url, bool sync_now, ragd
     return rc;
 }
 
+void store_pg_set_read_pool(ragd_store *st, store_pg_pool *read_pool)
+{
+    store_pg *pg = store_pg_of(st);
+    if (pg) pg->read_pool = read_pool;
+}
+
 ragd_status store_pg_attach_pool(ragd_store *st, store_pg_pool *pool, bool sync_now,
                                  ragd_error *err)
 {

@@ -55,6 +55,11 @@ typedef struct store_pg store_pg;
 typedef struct store_pg_pool store_pg_pool;
 ragd_status store_pg_pool_open(const char *url, size_t size, store_pg_pool **out, ragd_error *err);
 void store_pg_pool_free(store_pg_pool *p);
+/* A pool on a streaming replica of primary's database (--store-read): no
+ * migration (a hot standby is read-only); RAGD_ESTORE unless it carries
+ * this ragd's schema version and primary's store id. */
+ragd_status store_pg_pool_open_read(const char *url, size_t size, const store_pg_pool *primary,
+                                    store_pg_pool **out, ragd_error *err);
 /* RAGD_STORE_POOL when it is 1..STORE_PG_POOL_MAX, else 4. */
 size_t store_pg_pool_default_size(void);
 /* {"size","open","idle","peak_open","replaced"}. New reference. */
@@ -90,9 +95,21 @@ void store_pg_on_drop(ragd_store *st, store_pg_drop_fn fn, void *ctx);
  * NULL) tells whether nothing was left. */
 ragd_status store_pg_sync(ragd_store *st, size_t max_batches, bool *caught_up, ragd_error *err);
 
+/* Read replicas (--store-read, docs/scaling.md): store_pg_follow is
+ * store_pg_sync reading the changes from read_pool (a replica of the
+ * store, store_pg_pool_open_read; the caller's, freed after st) when one
+ * is set. Writes, and the syncs that follow them, still read the primary,
+ * so a node sees its own writes at once; only the follower's catch-up and
+ * store_pg_status's scan go to the replica. The replica replays the
+ * primary's commits in order, so its changes are a prefix of the
+ * primary's: the cache's applied sequence never skips one. */
+void store_pg_set_read_pool(ragd_store *st, store_pg_pool *read_pool);
+ragd_status store_pg_follow(ragd_store *st, size_t max_batches, bool *caught_up, ragd_error *err);
+
 /* {"store_seq":n,"applied_seq":n,"collections":{"name":seq,…}}: the
  * store's newest sequence, the cache's, and each collection's newest
- * change in the store. New reference. */
+ * change in the store (with a read pool: as the replica has them, plus
+ * "primary_seq" read from the primary and "replica_seq"). New reference. */
 ragd_status store_pg_status(ragd_store *st, json_t **out, ragd_error *err);
 
 /* --- background jobs in the store (store/pg_jobs.c) ---
@@ -139,9 +156,10 @@ void store_pg_free(store_pg *pg);
 typedef struct store_pg_listener store_pg_listener;
 ragd_status store_pg_listen(const char *url, store_pg_listener **out, ragd_error *err);
 int store_pg_listener_fd(store_pg_listener *l);
-/* Consume input and drop pending notifications; false when the connection
+/* Consume input and drop pending notifications, raising *max_seq (may be
+ * NULL) to the newest sequence they announce; false when the connection
  * broke (close it and listen again). */
-bool store_pg_listener_drain(store_pg_listener *l);
+bool store_pg_listener_drain(store_pg_listener *l, int64_t *max_seq);
 void store_pg_listener_free(store_pg_listener *l);
 
 #endif

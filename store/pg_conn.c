@@ -239,12 +239,15 @@ int store_pg_listener_fd(store_pg_listener *l)
     return PQsocket(l->conn);
 }
 
-bool store_pg_listener_drain(store_pg_listener *l)
+bool store_pg_listener_drain(store_pg_listener *l, int64_t *max_seq)
 {
     if (!PQconsumeInput(l->conn) || PQstatus(l->conn) != CONNECTION_OK) return false;
     PGnotify *n;
-    while ((n = PQnotifies(l->conn)))
+    while ((n = PQnotifies(l->conn))) {
+        long long seq = n->extra ? strtoll(n->extra, NULL, 10) : 0; /* pg_next_seq's payload */
+        if (max_seq && seq > *max_seq) *max_seq = seq;
         PQfreemem(n);
+    }
     return true;
 }
 

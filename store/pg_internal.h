@@ -18,7 +18,11 @@
 struct store_pg {
     store_pg_pool *pool;
     bool own_pool; /* the pool is freed with the store_pg (CLI stores) */
-    PGconn *conn;  /* the checked-out connection while hold > 0, else NULL */
+    /* --store-read: a replica's pool the follower reads changes from (the
+     * caller's; NULL: the primary's pool). Writes and the syncs that follow
+     * them read the primary (a node reads its own writes at once). */
+    store_pg_pool *read_pool;
+    PGconn *conn; /* the checked-out connection while hold > 0, else NULL */
     int hold;
     char store_id[64]; /* ragd_meta.store_id: which database the cache derives from */
     store_pg_drop_fn on_drop;

@@ -39,22 +39,8 @@ size_t store_pg_pool_default_size(void)
     return n >= 1 && n <= STORE_PG_POOL_MAX ? (size_t)n : 4;
 }
 
-ragd_status store_pg_pool_open(const char *url, size_t size, store_pg_pool **out, ragd_error *err)
+static store_pg_pool *pool_new(const char *url, size_t size, PGconn *c, const char *store_id)
 {
-    *out = NULL;
-    if (size < 1 || size > STORE_PG_POOL_MAX)
-        return ragd_error_set(err, RAGD_EUSAGE,
-                              "the PostgreSQL connection pool size must be 1..%d, not %zu",
-                              STORE_PG_POOL_MAX, size);
-    PGconn *c = NULL;
-    ragd_status rc = pg_connect(url, &c, err);
-    if (rc) return rc;
-    store_pg tmp = {.conn = c};
-    rc = pg_migrate(&tmp, err);
-    if (rc) {
-        PQfinish(c);
-        return rc;
-    }
     store_pg_pool *p = ragd_xcalloc(1, sizeof *p);
     p->url = ragd_xstrdup(url);
     p->size = size;
@@ -63,9 +49,71 @@ ragd_status store_pg_pool_open(const char *url, size_t size, store_pg_pool **out
     p->idle = ragd_xcalloc(size, sizeof *p->idle);
     p->idle[p->nidle++] = c;
     p->nopen = p->peak_open = 1;
-    snprintf(p->store_id, sizeof p->store_id, "%s", tmp.store_id);
-    *out = p;
+    snprintf(p->store_id, sizeof p->store_id, "%s", store_id);
+    return p;
+}
+
+static ragd_status check_size(size_t size, ragd_error *err)
+{
+    if (size < 1 || size > STORE_PG_POOL_MAX)
+        return ragd_error_set(err, RAGD_EUSAGE,
+                              "the PostgreSQL connection pool size must be 1..%d, not %zu",
+                              STORE_PG_POOL_MAX, size);
     return RAGD_OK;
+}
+
+ragd_status store_pg_pool_open(const char *url, size_t size, store_pg_pool **out, ragd_error *err)
+{
+    *out = NULL;
+    ragd_status rc = check_size(size, err);
+    if (rc) return rc;
+    PGconn *c = NULL;
+    rc = pg_connect(url, &c, err);
+    if (rc) return rc;
+    store_pg tmp = {.conn = c};
+    rc = pg_migrate(&tmp, err);
+    if (rc) {
+        PQfinish(c);
+        return rc;
+    }
+    *out = pool_new(url, size, c, tmp.store_id);
+    return RAGD_OK;
+}
+
+/* A replica cannot be migrated (it is read-only, and it replays the
+ * primary's schema anyway): check that it carries this ragd's schema
+ * version and the primary's store id, so a URL naming another database is
+ * refused instead of silently followed. */
+ragd_status store_pg_pool_open_read(const char *url, size_t size, const store_pg_pool *primary,
+                                    store_pg_pool **out, ragd_error *err)
+{
+    *out = NULL;
+    ragd_status rc = check_size(size, err);
+    if (rc) return rc;
+    PGconn *c = NULL;
+    rc = pg_connect(url, &c, err);
+    if (rc) return rc;
+    PGresult *r = PQexec(c, "SELECT (SELECT max(version) FROM ragd_schema), (SELECT store_id FROM "
+                            "ragd_meta WHERE id = 1)");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = ragd_error_set(err, RAGD_ESTORE,
+                            "--store-read: no ragd store there (has the replica replayed the "
+                            "primary's schema?): %s",
+                            PQerrorMessage(c));
+    } else if (atoi(PQgetvalue(r, 0, 0)) != STORE_PG_SCHEMA_VERSION) {
+        rc = ragd_error_set(err, RAGD_ESTORE,
+                            "--store-read: the replica has schema version %s, this ragd needs %d",
+                            PQgetvalue(r, 0, 0), STORE_PG_SCHEMA_VERSION);
+    } else if (strcmp(PQgetvalue(r, 0, 1), primary->store_id)) {
+        rc = ragd_error_set(err, RAGD_ESTORE,
+                            "--store-read names another store (store id %.40s, --store has "
+                            "%.40s): it must be a replica of the --store database",
+                            PQgetvalue(r, 0, 1), primary->store_id);
+    }
+    if (!rc) *out = pool_new(url, size, c, PQgetvalue(r, 0, 1));
+    PQclear(r);
+    if (rc) PQfinish(c);
+    return rc;
 }
 
 void store_pg_pool_free(store_pg_pool *p)

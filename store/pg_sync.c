@@ -409,21 +409,58 @@ ragd_status store_pg_sync(ragd_store *st, size_t max_batches, bool *caught_up, r
     return rc;
 }
 
+ragd_status store_pg_follow(ragd_store *st, size_t max_batches, bool *caught_up, ragd_error *err)
+{
+    store_pg *pg = store_pg_of(st);
+    if (!pg || !pg->read_pool || pg->hold) return store_pg_sync(st, max_batches, caught_up, err);
+    /* One thread at a time uses st (and pg), and no connection is held:
+     * the batches check theirs out of the replica's pool instead. */
+    store_pg_pool *primary = pg->pool;
+    pg->pool = pg->read_pool;
+    ragd_status rc = store_pg_sync(st, max_batches, caught_up, err);
+    pg->pool = primary;
+    return rc;
+}
+
+/* The newest sequence in the primary (one row: cheap), for the replica's lag. */
+static ragd_status primary_seq(store_pg *pg, int64_t *seq, ragd_error *err)
+{
+    ragd_status rc = pg_ensure(pg, err);
+    if (rc) return rc;
+    PGresult *r = PQexecParams(pg->conn, "SELECT seq FROM ragd_meta WHERE id = 1", 0, NULL, NULL,
+                               NULL, NULL, 1);
+    rc = pg_check(pg, r, "cannot read the primary's sequence", err);
+    pg_release(pg);
+    if (rc) return rc;
+    *seq = PQntuples(r) ? pg_int8(r, 0, 0) : 0;
+    PQclear(r);
+    return RAGD_OK;
+}
+
 ragd_status store_pg_status(ragd_store *st, json_t **out, ragd_error *err)
 {
     *out = NULL;
     store_pg *pg = store_pg_of(st);
     if (!pg) return ragd_error_set(err, RAGD_EINTERNAL, "no PostgreSQL store attached");
-    int64_t applied;
+    int64_t applied, top_primary = 0;
     ragd_status rc = applied_seq(st, &applied, err);
     if (rc) return rc;
-    if ((rc = pg_ensure(pg, err))) return rc;
+    if (pg->read_pool && !pg->hold && (rc = primary_seq(pg, &top_primary, err))) return rc;
+    /* The per-collection scan of `changes` goes to the replica when there is one. */
+    store_pg_pool *primary = pg->pool;
+    if (pg->read_pool && !pg->hold) pg->pool = pg->read_pool;
+    if ((rc = pg_ensure(pg, err))) {
+        pg->pool = primary;
+        return rc;
+    }
     PGresult *r = PQexecParams(pg->conn,
                                "SELECT collection, max(seq), (SELECT seq FROM ragd_meta WHERE id = "
                                "1) FROM changes GROUP BY collection",
                                0, NULL, NULL, NULL, NULL, 1);
     rc = pg_check(pg, r, "cannot read the store's sequence", err);
     pg_release(pg);
+    bool replica = pg->pool != primary;
+    pg->pool = primary;
     if (rc) return rc;
     json_t *colls = json_object();
     int64_t top = 0;
@@ -434,5 +471,9 @@ ragd_status store_pg_status(ragd_store *st, json_t **out, ragd_error *err)
     PQclear(r);
     *out = json_pack("{s:I,s:I,s:o}", "store_seq", (json_int_t)top, "applied_seq",
                      (json_int_t)applied, "collections", colls);
+    if (replica) {
+        json_object_set_new(*out, "primary_seq", json_integer((json_int_t)top_primary));
+        json_object_set_new(*out, "replica_seq", json_integer((json_int_t)top));
+    }
     return RAGD_OK;
 }

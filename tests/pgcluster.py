@@ -4,7 +4,12 @@ initdb + pg_ctl in a temporary directory, Unix socket only (no TCP), fsync
 off; as root the server runs as `nobody` (PostgreSQL refuses root). Debian's
 binaries under /usr/lib/postgresql/*/bin. Cluster().start() raises
 RuntimeError when the server cannot be started here; callers then exit SKIP
-(77, CTest SKIP_RETURN_CODE: reported as skipped, never as passed)."""
+(77, CTest SKIP_RETURN_CODE: reported as skipped, never as passed).
+
+Cluster.start_standby() adds a streaming replica (hot standby) of the
+started cluster: pg_basebackup -R from the primary's socket into a second
+directory, started on its own socket and port, as the same user; .standby_url
+then names it. It raises RuntimeError like start()."""
 import glob
 import os
 import shutil
@@ -36,6 +41,8 @@ class Cluster:
             self.as_user = ["runuser", "-u", "nobody", "--"]
         self.port = 5400 + os.getpid() % 500
         self.url = f"postgresql://ragd@/postgres?host={self.dir}&port={self.port}"
+        self.sdir = None
+        self.standby_url = None
 
     def run(self, *cmd):
         return subprocess.run(self.as_user + [os.path.join(self.bin, cmd[0])] + list(cmd[1:]),
@@ -53,7 +60,41 @@ class Cluster:
             log = open(os.path.join(self.dir, "log"), errors="replace").read()[-400:]
             raise RuntimeError("pg_ctl start failed: " + r.stderr.decode(errors="replace")[-300:] + log)
 
+    def start_standby(self):
+        """A hot standby streaming from this cluster (initdb's pg_hba trusts
+        local replication connections)."""
+        self.sdir = os.path.join(self.top, "standby")
+        os.mkdir(self.sdir, 0o700)
+        if self.as_user:
+            shutil.chown(self.sdir, "nobody")
+        r = self.run("pg_basebackup", "-D", self.sdir, "-R", "-X", "stream", "-h", self.dir,
+                     "-p", str(self.port), "-U", "ragd", "--no-sync")
+        if r.returncode:
+            raise RuntimeError("pg_basebackup failed: " + r.stderr.decode(errors="replace")[-400:])
+        sport = self.port + 500
+        r = self.run("pg_ctl", "-D", self.sdir, "-l", os.path.join(self.sdir, "log"), "-w", "-t",
+                     "30", "-o", f"-k {self.sdir} -c listen_addresses= -p {sport} "
+                     "-c fsync=off -c hot_standby=on", "start")
+        if r.returncode:
+            log = open(os.path.join(self.sdir, "log"), errors="replace").read()[-400:]
+            raise RuntimeError("standby start failed: " + r.stderr.decode(errors="replace")[-300:]
+                               + log)
+        self.standby_url = f"postgresql://ragd@/postgres?host={self.sdir}&port={sport}"
+
+    def psql(self, url_dir, port, sql):
+        """Run sql through psql on the server whose socket is in url_dir."""
+        r = self.run("psql", "-h", url_dir, "-p", str(port), "-U", "ragd", "-d", "postgres",
+                     "-Atc", sql)
+        if r.returncode:
+            raise RuntimeError("psql failed: " + r.stderr.decode(errors="replace")[-300:])
+        return r.stdout.decode().strip()
+
+    def standby_sql(self, sql):
+        return self.psql(self.sdir, self.port + 500, sql)
+
     def stop(self):
+        if self.sdir:
+            self.run("pg_ctl", "-D", self.sdir, "-m", "immediate", "-w", "stop")
         self.run("pg_ctl", "-D", self.dir, "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.top, ignore_errors=True)
 
