@@ -152,6 +152,18 @@ static void sort_within_dims(feature *a, const uint32_t *ix, size_t n)
  * dimension, on the stack); larger ones by LSD radix digits. */
 #define ONE_PASS_DIMS 4096
 
+/* After a sorting pass the output buffers hold the data: swap the roles of
+ * the (features, dims) pairs so the next pass reads what this one wrote. */
+static void swap_sorted(feature **a, feature **b, uint32_t **ia, uint32_t **ib)
+{
+    feature *t = *a;
+    *a = *b;
+    *b = t;
+    uint32_t *ti = *ia;
+    *ia = *ib;
+    *ib = ti;
+}
+
 /* Stable counting sort of (a, ia) by ia (values below dim <= ONE_PASS_DIMS)
  * into (b, ib): one scatter instead of a radix sort's two (dim 384 needs
  * two 5-bit digits), the largest part of the embedder's sort. */
@@ -197,12 +209,7 @@ static void feat_sort(feature_list *fl, uint32_t *ix, int dim)
     uint32_t *ia = ix, *ib = ragd_xmalloc(n * sizeof *ib);
     if (dim <= ONE_PASS_DIMS) {
         sort_dims_one_pass(a, ia, n, dim, b, ib);
-        feature *t = a;
-        a = b;
-        b = t;
-        uint32_t *ti = ia;
-        ia = ib;
-        ib = ti;
+        swap_sorted(&a, &b, &ia, &ib);
     } else {
         /* Digits of at most 8 bits, as few passes as the dimensions need
          * (two of 8 bits for 65536). */
@@ -228,12 +235,7 @@ static void feat_sort(feature_list *fl, uint32_t *ix, int dim)
                 b[to] = a[i];
                 ib[to] = ia[i];
             }
-            feature *t = a;
-            a = b;
-            b = t;
-            uint32_t *ti = ia;
-            ia = ib;
-            ib = ti;
+            swap_sorted(&a, &b, &ia, &ib);
         }
     }
     if (a != fl->v) {

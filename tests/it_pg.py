@@ -19,7 +19,7 @@ import time
 
 from ragdtest import FIXTURES, ragd, run_tests
 from it_serve import Server
-from pgcluster import SKIP, start_or_skip
+from pgcluster import SKIP, start_or_skip, search_ids, wait_for
 
 DOCS = os.path.join(FIXTURES, "docs")
 
@@ -31,25 +31,6 @@ def node(tmp, name, *extra):
     d = os.path.join(tmp, name, "data")
     os.makedirs(d, exist_ok=True)
     return Server(d, "--store", PG.url, *extra)
-
-
-def wait_for(what, fn, timeout=15):
-    t0 = time.time()
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.time() - t0 > timeout:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(0.1)
-
-
-def search_ids(srv, coll, query, k=10):
-    st, body, _ = srv.request("POST", "/v1/search", {"collection": coll, "query": query, "k": k})
-    if st == 404:
-        return []
-    assert st == 200, (st, body)
-    return [r["doc_id"] for r in body["results"]]
 
 
 def ready(srv):

@@ -19,28 +19,9 @@ import time
 
 from ragdtest import ragd, run_tests
 from it_serve import Server
-from pgcluster import SKIP, Cluster
+from pgcluster import SKIP, Cluster, search_ids, wait_for
 
 PG = None
-
-
-def wait_for(what, fn, timeout=20):
-    t0 = time.time()
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.time() - t0 > timeout:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(0.1)
-
-
-def search_ids(srv, coll, query, k=10):
-    st, body, _ = srv.request("POST", "/v1/search", {"collection": coll, "query": query, "k": k})
-    if st == 404:
-        return []
-    assert st == 200, (st, body)
-    return [r["doc_id"] for r in body["results"]]
 
 
 def readyz(srv):

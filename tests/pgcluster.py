@@ -12,6 +12,7 @@ directory, started on its own socket and port, as the same user; .standby_url
 then names it. It raises RuntimeError like start()."""
 import glob
 import os
+import time
 import shutil
 import subprocess
 import tempfile
@@ -111,3 +112,24 @@ def start_or_skip(name):
         if pg:
             shutil.rmtree(pg.top, ignore_errors=True)
         return None
+
+
+def wait_for(what, fn, timeout=20):
+    """fn()'s first true value, polled every 0.1 s; fails after timeout s."""
+    t0 = time.time()
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() - t0 > timeout:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(0.1)
+
+
+def search_ids(srv, coll, query, k=10):
+    """The doc ids a node's POST /v1/search returns ([] for an unknown collection)."""
+    st, body, _ = srv.request("POST", "/v1/search", {"collection": coll, "query": query, "k": k})
+    if st == 404:
+        return []
+    assert st == 200, (st, body)
+    return [r["doc_id"] for r in body["results"]]
