@@ -45,6 +45,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STAGE_OF = {
     "next_item": "load (read JSONL line + jansson)",
     "jsonl_item": "load (read JSONL line + jansson)",
+    # The function names of today's tree (the two keys above are older names;
+    # next_jsonl_item is static and usually inlined into its caller).
+    "next_jsonl_item": "load (read JSONL line + jansson)",
+    "ingest_jsonl_item": "load (read JSONL line + jansson)",
     "ragd_sha256_hex": "content hash (SHA-256)",
     "text_normalize": "normalize (text_normalize, utf8proc)",
     "ingest_parse": "parse + segment (ingest_parse, without normalize)",
