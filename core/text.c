@@ -572,9 +572,7 @@ static bool all_ascii(const char *s, size_t n)
     return (acc & UINT64_C(0x8080808080808080)) == 0;
 }
 
-/* Room for k more token starts in tv (one capacity check per word run
- * rather than per token). */
-static inline void tokens_reserve(text_tokens *tv, size_t k)
+void text_tokens_reserve(text_tokens *tv, size_t k)
 {
     if (tv->n + k <= tv->cap) return;
     size_t nc = tv->cap ? 2 * tv->cap : 256;
@@ -583,6 +581,13 @@ static inline void tokens_reserve(text_tokens *tv, size_t k)
     tv->v = ragd_xrealloc(tv->v, nc * sizeof *tv->v);
     tv->unit = ragd_xrealloc(tv->unit, nc);
     tv->cap = nc;
+}
+
+/* The capacity check inline (once per word run on the ASCII fast path),
+ * the growth out of line. */
+static inline void tokens_reserve(text_tokens *tv, size_t k)
+{
+    if (tv->n + k > tv->cap) text_tokens_reserve(tv, k);
 }
 
 bool text_ascii_words_tokens_append(const char *s, size_t n, size_t base, text_tokens *tv,

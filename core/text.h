@@ -107,6 +107,9 @@ typedef struct {
     size_t n, cap;
 } text_tokens;
 
+/* Makes room for k more token starts in tv (capacity doubles, from 256). */
+void text_tokens_reserve(text_tokens *tv, size_t k);
+
 /* text_ascii_words_tokens without allocations of its own: appends the token
  * starts of s[0..n), each plus base, to *tv, and puts the words (relative
  * to s) in the caller's reusable buffer *words of capacity *wcap (grown as

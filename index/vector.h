@@ -41,12 +41,12 @@ typedef struct {
     float score; /* inner product of normalized vectors = cosine */
 } vindex_hit;
 
-/* What vindex_factory_normalize writes when the normalized factory would
- * not fit in 64 bytes: a string FAISS rejects ("invalid index factory"). */
 /* HNSW search depth when a collection sets none (ragd_settings.ef_search
  * 0): recall@10 0.98-0.99 on the bench_vector data (docs/benchmarks.md). */
 #define VINDEX_EF_SEARCH_DEFAULT 64
 
+/* What vindex_factory_normalize writes when the normalized factory would
+ * not fit in 64 bytes: a string FAISS rejects ("invalid index factory"). */
 #define VINDEX_FACTORY_TOO_LONG "(index factory string too long: at most 57 characters)"
 
 /* Normalize a FAISS factory string for chunk-id keyed use ("Flat" ->

@@ -90,14 +90,7 @@ typedef text_tokens tokbuf;
 
 static void tok_append(tokbuf *t, size_t off, const size_t *v, const unsigned char *u, size_t n)
 {
-    if (t->n + n > t->cap) {
-        size_t nc = t->cap ? 2 * t->cap : 256;
-        while (nc < t->n + n)
-            nc *= 2;
-        t->v = ragd_xrealloc(t->v, nc * sizeof *t->v);
-        t->unit = ragd_xrealloc(t->unit, nc);
-        t->cap = nc;
-    }
+    text_tokens_reserve(t, n);
     for (size_t k = 0; k < n; k++)
         t->v[t->n + k] = off + v[k];
     if (n) memcpy(t->unit + t->n, u, n);
