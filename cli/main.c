@@ -386,13 +386,7 @@ static int cmd_ingest(const command *cmd, cli_args *a)
     if (idx) snprintf(s.index_factory, sizeof s.index_factory, "%s", idx);
     v = -1;
     if (cli_get_int(a, "ef-search", 1, 4096, &v, &e)) return fail("ingest", &e);
-    if (v > 0) {
-        if (idx && !strstr(idx, "HNSW"))
-            return fail_msg(RAGD_EUSAGE, "ingest",
-                            "--ef-search applies only to an HNSW index (--index HNSW32), not %s",
-                            idx);
-        s.ef_search = (int)v;
-    }
+    if (v > 0) s.ef_search = (int)v; /* HNSW only: checked when the collection is created */
     embed_choice choice;
     if (embed_choice_from_args(a, &choice, &e)) return fail("ingest", &e);
     /* Document summaries: checked before anything is opened (exit 2). */

@@ -284,8 +284,8 @@ ragd_status store_pg_collection_open(ragd_store *st, const char *name, const rag
     rc = store_collection_open_local(st, name, NULL, out, err);
     if (!rc && create) rc = store_collection_open_local(st, name, create, out, err);
     if (rc != RAGD_ENOTFOUND || !create) return rc;
-    ragd_settings s = *create;
-    store_settings_defaults(&s);
+    ragd_settings s;
+    if ((rc = store_settings_new(create, &s, err))) return rc;
     char *js = store_settings_to_json(&s);
     coll_create_ctx c = {name, js, false};
     rc = pg_in_txn(pg, coll_create_body, &c, err);

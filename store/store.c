@@ -235,7 +235,7 @@ static void immutable_uri(ragd_buf *b, const char *path)
     ragd_buf_puts(b, "?immutable=1");
 }
 
-/* The most of the database file a connection maps (PRAGMA mmap_size). */
+/* The most of the database file a connection maps (PRAGMA mmap_size): 1 GiB. */
 #define STORE_MMAP_BYTES_STR "1073741824"
 
 static ragd_status db_open(const char *data_dir, int flags, const char *how, ragd_store **out,
@@ -265,7 +265,7 @@ static ragd_status db_open(const char *data_dir, int flags, const char *how, rag
     sqlite3_busy_timeout(st->db, 10000);
     sqlite3_extended_result_codes(st->db, 1);
     /* Read the database file through a shared memory map (up to
-     * STORE_MMAP_BYTES) instead of pread into each connection's 2 MB page
+     * STORE_MMAP_BYTES_STR) instead of pread into each connection's 2 MB page
      * cache: a search's candidate lookups touch pages all over the chunks
      * table, and half of them missed that cache (docs/benchmarks.md, "Search:
      * hybrid and eval at k = 100"). The map costs no heap, is shared by every
@@ -563,6 +563,26 @@ static ragd_status settings_check(const char *coll, const ragd_settings *have,
     return RAGD_OK;
 }
 
+/* The settings of a collection about to be created (defaults applied),
+ * checked once here for every front-end and both stores: efSearch is an
+ * HNSW parameter, meaningless on any other index. */
+static ragd_status settings_check_new(const ragd_settings *s, ragd_error *err)
+{
+    if (s->ef_search > 0 && !strstr(s->index_factory, "HNSW"))
+        return ragd_error_set_field(err, RAGD_EUSAGE, "ef_search",
+                                    "--ef-search applies only to an HNSW index (--index "
+                                    "HNSW32), not %s",
+                                    s->index_factory);
+    return RAGD_OK;
+}
+
+ragd_status store_settings_new(const ragd_settings *create, ragd_settings *out, ragd_error *err)
+{
+    *out = *create;
+    store_settings_defaults(out);
+    return settings_check_new(out, err);
+}
+
 /* Collection names appear in file names (faiss/<name>.index) and URLs. */
 static bool valid_collection_name(const char *s)
 {
@@ -610,8 +630,9 @@ ragd_status store_collection_open_local(ragd_store *st, const char *name,
     sqlite3_finalize(q);
     if (r != SQLITE_DONE) return store_sqlite_error(st->db, err, "cannot read collections");
     if (!create) return ragd_error_set(err, RAGD_ENOTFOUND, "no collection named '%s'", name);
-    ragd_settings s = *create;
-    store_settings_defaults(&s);
+    ragd_settings s;
+    ragd_status rc = store_settings_new(create, &s, err);
+    if (rc) return rc;
     char *js = store_settings_to_json(&s);
     if (sqlite3_prepare_v2(st->db,
                            "INSERT INTO collections(name, settings, created_at) VALUES (?,?,?)", -1,

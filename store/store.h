@@ -173,6 +173,11 @@ ragd_status store_collection_set_factory(ragd_store *st, int64_t coll, const cha
 /* Fill unspecified fields of s with the built-in defaults. */
 void store_settings_defaults(ragd_settings *s);
 
+/* *out = create with the defaults filled in, checked as the settings of a
+ * new collection (ef_search needs an HNSW index: RAGD_EUSAGE, field
+ * "ef_search"). Both stores call it before creating a collection. */
+ragd_status store_settings_new(const ragd_settings *create, ragd_settings *out, ragd_error *err);
+
 /* Look up a document by key. Returns RAGD_OK with *found set; when found,
  * hash (65 bytes, may be NULL) receives its content hash and *path (may be
  * NULL; malloc'd, caller frees) its recorded file path ("" when none). */

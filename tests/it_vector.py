@@ -371,6 +371,13 @@ def test_ef_search_is_stored_per_collection_and_checked():
     with TempDir() as t:
         bad = ragd("ingest", DOCS, "--index", "Flat", "--ef-search", "100", data=t)
         assert bad.code == 2 and "--ef-search applies only to an HNSW index" in bad.err, bad.err
+        # Without --index a new collection is Flat: refused too, and not created
+        # (the check is the store's, when the collection is created).
+        bad = ragd("ingest", DOCS, "--collection", "noidx", "--ef-search", "100", data=t)
+        assert bad.code == 2 and "--ef-search applies only to an HNSW index" in bad.err, bad.err
+        db = sqlite3.connect(os.path.join(t, "ragd.db"))
+        assert db.execute("SELECT count(*) FROM collections WHERE name = 'noidx'").fetchone() == (0,)
+        db.close()
         assert ragd("ingest", DOCS, "--index", "HNSW32", "--ef-search", "0", data=t).code == 2
         assert ragd("ingest", DOCS, "--index", "HNSW32", "--ef-search", "5000", data=t).code == 2
         ragd("ingest", DOCS, "--index", "HNSW32", "--ef-search", "200", data=t, check=0)
