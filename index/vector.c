@@ -390,6 +390,20 @@ ragd_status vindex_open(ragd_store *st, const ragd_collection *coll, ragd_vindex
     return rebuild(st, coll, found && stt.factory[0] ? stt.factory : NULL, false, out, err);
 }
 
+/* Insert id (>= 0) into an open-addressing set of cap slots (a power of 2,
+ * more than the ids ever added; -1 = empty). False when already there. */
+static bool id_set_add(idx_t *set, size_t cap, idx_t id)
+{
+    uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ULL;
+    for (size_t i = (size_t)(h >> 32) & (cap - 1);; i = (i + 1) & (cap - 1)) {
+        if (set[i] == id) return false;
+        if (set[i] < 0) {
+            set[i] = id;
+            return true;
+        }
+    }
+}
+
 ragd_status vindex_search(ragd_vindex *v, const float *query, size_t k, vindex_hit **hits,
                           size_t *n, ragd_error *err)
 {
@@ -414,17 +428,25 @@ ragd_status vindex_search(ragd_vindex *v, const float *query, size_t k, vindex_h
         return vindex_faiss_fail(err, "vector search failed");
     }
     vindex_hit *out = ragd_xcalloc(k, sizeof *out);
+    /* An id re-added after a crash may appear twice: keep its first (best)
+     * occurrence. A hash set of the ids kept, not a scan of them: the dense
+     * channel asks for 1000 (retrieve/search.c), and the pairwise scan cost
+     * half a million comparisons per query. */
+    size_t cap = 16;
+    while (cap < 2 * kk)
+        cap *= 2;
+    idx_t *seen = ragd_xmalloc(cap * sizeof *seen);
+    for (size_t i = 0; i < cap; i++)
+        seen[i] = -1;
     size_t m = 0;
     for (size_t i = 0; i < kk && m < k; i++) {
         if (lab[i] < 0 || is_tomb(v, lab[i])) continue;
-        bool dup = false; /* an id re-added after a crash may appear twice */
-        for (size_t j = 0; j < m && !dup; j++)
-            dup = out[j].chunk_id == lab[i];
-        if (dup) continue;
+        if (!id_set_add(seen, cap, lab[i])) continue;
         out[m].chunk_id = lab[i];
         out[m].score = dist[i];
         m++;
     }
+    free(seen);
     free(dist);
     free(lab);
     *hits = out;

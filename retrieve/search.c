@@ -110,21 +110,26 @@ void search_opts_init(search_opts *o)
     o->min_evidence = o->min_support = o->cosine_floor = o->mmr_lambda = -1;
 }
 
-/* The candidate lookup, prepared once per connection (store_prepare). */
+/* The candidate lookup, prepared once per connection (store_prepare). The
+ * document's summary is not read here: a query's candidates share
+ * documents, and json_extract of the summary (~2 KB of JSON on SciFact)
+ * was a fifth of the lookup; load_summary reads it once per document. */
 #define LOAD_HIT_SQL                                                                               \
     "SELECT c.parent_id, d.doc_key, d.title, c.heading_path, c.text, "                             \
-    "c.start, c.end, d.metadata, json_extract(d.summary, '$.summary_text'), "                      \
+    "c.start, c.end, d.metadata, "                                                                 \
     "c.ord < 0 AND json_extract(c.meta, '$.kind') = 'summary', "                                   \
     "json_extract(c.meta, '$.page'), json_extract(c.meta, '$.page_end'), c.document_id "           \
     "FROM chunks c JOIN documents d ON d.id = "                                                    \
     "c.document_id WHERE c.id = ? AND d.collection_id = ?"
 
+#define LOAD_SUMMARY_SQL                                                                           \
+    "SELECT json_extract(summary, '$.summary_text') FROM documents WHERE id = ?"
+
 /* Load a candidate's fields. With meta not NULL, also its document's
- * metadata JSON (malloc'd) for --filter; with summary not NULL, its
- * document's summary text (malloc'd, "" when none); with doc not NULL, its
- * document's row id. */
+ * metadata JSON (malloc'd) for --filter; with doc not NULL, its document's
+ * row id. */
 static ragd_status load_hit(ragd_store *st, int64_t coll, int64_t chunk_id, search_hit *h,
-                            char **meta, char **summary, int64_t *doc, ragd_error *err)
+                            char **meta, int64_t *doc, ragd_error *err)
 {
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
@@ -150,12 +155,32 @@ static ragd_status load_hit(ragd_store *st, int64_t coll, int64_t chunk_id, sear
     h->start = (size_t)sqlite3_column_int64(q, 5);
     h->end = (size_t)sqlite3_column_int64(q, 6);
     if (meta) *meta = ragd_xstrdup((const char *)sqlite3_column_text(q, 7));
-    const unsigned char *sum = sqlite3_column_text(q, 8);
-    if (summary) *summary = ragd_xstrdup(sum ? (const char *)sum : "");
-    h->summary = sqlite3_column_int(q, 9) != 0;
-    h->page = sqlite3_column_int(q, 10);
-    h->page_end = sqlite3_column_type(q, 11) == SQLITE_NULL ? h->page : sqlite3_column_int(q, 11);
-    if (doc) *doc = sqlite3_column_int64(q, 12);
+    h->summary = sqlite3_column_int(q, 8) != 0;
+    h->page = sqlite3_column_int(q, 9);
+    h->page_end = sqlite3_column_type(q, 10) == SQLITE_NULL ? h->page : sqlite3_column_int(q, 10);
+    if (doc) *doc = sqlite3_column_int64(q, 11);
+    store_release(st, q);
+    return RAGD_OK;
+}
+
+/* Document doc's summary text into *summary (malloc'd; "" when it has none
+ * or the row is gone). Runs in the same read transaction as the candidate
+ * lookups (retrieve_search), so it sees the row load_hit joined. */
+static ragd_status load_summary(ragd_store *st, int64_t doc, char **summary, ragd_error *err)
+{
+    *summary = NULL;
+    sqlite3_stmt *q;
+    if (store_prepare(st, LOAD_SUMMARY_SQL, &q) != SQLITE_OK)
+        return store_sqlite_error(store_db(st), err, "cannot read document summary");
+    sqlite3_bind_int64(q, 1, doc);
+    int r = sqlite3_step(q);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        ragd_status rc = store_sqlite_error(store_db(st), err, "cannot read document summary");
+        store_release(st, q);
+        return rc;
+    }
+    const unsigned char *sum = r == SQLITE_ROW ? sqlite3_column_text(q, 0) : NULL;
+    *summary = ragd_xstrdup(sum ? (const char *)sum : "");
     store_release(st, q);
     return RAGD_OK;
 }
@@ -282,8 +307,8 @@ static ragd_status rerank_stage(ragd_store *st, int64_t coll, const char *query,
     for (; scanned < nc && m < cap; scanned++) {
         search_hit h = {0};
         char *meta = NULL;
-        ragd_status lr = load_hit(st, coll, cv[scanned].chunk_id, &h, filtered(o) ? &meta : NULL,
-                                  NULL, NULL, err);
+        ragd_status lr =
+            load_hit(st, coll, cv[scanned].chunk_id, &h, filtered(o) ? &meta : NULL, NULL, err);
         if (lr == RAGD_ENOTFOUND) continue;
         if ((rc = lr)) break;
         bool keep = passes(o, meta);
@@ -373,6 +398,7 @@ typedef struct {
     hash_set *shingles, *wordsets; /* per collected hit (pool entries); shingles only of the
                                       passing ones, word sets only for MMR */
     neardup_index near;            /* the passing hits' shingles */
+    size_t *text_len;              /* per collected hit: strlen of its text */
     size_t by_support, by_dup, by_near, by_cap, by_score, by_rerank, npassed, gate_seen;
     size_t nterms;
     double best_evidence;
@@ -523,13 +549,15 @@ static void stage_fuse(const search_plan *p, cand_list *cl)
 typedef struct {
     char **terms;
     size_t nterms;
-    double *idf; /* coverage is weighted by idf: the rare words of a question matter */
+    double *idf;          /* coverage is weighted by idf: the rare words of a question matter */
+    unsigned char *found; /* per term, for the candidate being measured (cover_terms) */
     vwords words;
 } query_words;
 
 static void query_words_free(query_words *q)
 {
     free(q->idf);
+    free(q->found);
     lexical_terms_free(q->terms, q->nterms);
     vwords_free(&q->words);
 }
@@ -547,23 +575,28 @@ typedef struct {
     size_t n, cap;
 } summary_cache;
 
-/* The words of document doc's summary (taking summary, may be NULL), or NULL
- * when it has none. */
-static const vwords *summary_cache_get(summary_cache *c, int64_t doc, char *summary)
+/* The words of document doc's summary in *out (NULL when it has none),
+ * reading it from the store on the document's first candidate only. */
+static ragd_status summary_cache_get(summary_cache *c, ragd_store *st, int64_t doc,
+                                     const vwords **out, ragd_error *err)
 {
     for (size_t i = 0; i < c->n; i++)
         if (c->v[i].doc == doc) {
-            free(summary);
-            return c->v[i].has ? &c->v[i].w : NULL;
+            *out = c->v[i].has ? &c->v[i].w : NULL;
+            return RAGD_OK;
         }
+    char *summary;
+    ragd_status rc = load_summary(st, doc, &summary, err);
+    if (rc) return rc;
     ragd_array_grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v);
     summary_words *e = &c->v[c->n++];
     memset(e, 0, sizeof *e);
     e->doc = doc;
-    e->has = summary && *summary;
+    e->has = *summary != '\0';
     if (e->has) vwords_init(&e->w, summary, strlen(summary));
     free(summary);
-    return e->has ? &e->w : NULL;
+    *out = e->has ? &e->w : NULL;
+    return RAGD_OK;
 }
 
 static void summary_cache_free(summary_cache *c)
@@ -573,13 +606,9 @@ static void summary_cache_free(summary_cache *c)
     free(c->v);
 }
 
-/* The measures of one loaded hit against the query: coverage (chunk,
- * headings, title and the document's summary sw, may be NULL), phrase
- * coverage (the chunk itself), evidence. tw receives the hit's content words
- * (title, heading path, text), from which the duplicate rules and MMR take
- * their shingles and word sets. */
-static void measure_hit(search_hit *h, const vwords *sw, const query_words *q, const search_plan *p,
-                        vwords *tw)
+/* The hit's content words (title, heading path, text) into tw, from which
+ * coverage, phrase coverage, the duplicate rules and MMR take theirs. */
+static void hit_words(const search_hit *h, vwords *tw)
 {
     ragd_buf all = RAGD_BUF_INIT;
     size_t lt = strlen(h->title), lh = strlen(h->heading_path), lx = strlen(h->text);
@@ -591,19 +620,40 @@ static void measure_hit(search_hit *h, const vwords *sw, const query_words *q, c
     ragd_buf_append(&all, h->text, lx);
     vwords_init(tw, all.data, all.len);
     ragd_buf_free(&all);
-    const vwords *cov_texts[2] = {tw, sw};
-    h->coverage = validate_term_coverage(q->terms, q->idf, q->nterms, cov_texts, sw ? 2 : 1);
+}
+
+/* The measures of one loaded hit against the query: coverage (of the terms
+ * q->found marks as found in the hit's words or its document's summary),
+ * phrase coverage (the chunk's words tw), evidence. */
+static void measure_hit(search_hit *h, const query_words *q, const search_plan *p, const vwords *tw)
+{
+    h->coverage = validate_coverage_of(q->found, q->idf, q->nterms);
     h->phrase = validate_phrase_coverage(&q->words, tw);
     double cos_excess = p->use_dense && h->dense_rank ? h->dense_score - p->cos_floor : 0;
     h->evidence =
         h->coverage + h->phrase + RETRIEVE_COSINE_WEIGHT * (cos_excess > 0 ? cos_excess : 0);
 }
 
+/* Which query terms hit h covers, into q->found: its own words tw first,
+ * and only if one is missing its document's summary (read and split once
+ * per document, and not at all when every chunk of it covers every term). */
+static ragd_status cover_terms(ragd_store *st, summary_cache *sc, int64_t doc, query_words *q,
+                               const vwords *tw, ragd_error *err)
+{
+    if (!q->nterms) return RAGD_OK;
+    memset(q->found, 0, q->nterms);
+    if (validate_terms_found(q->terms, q->nterms, tw, q->found) == q->nterms) return RAGD_OK;
+    const vwords *sw = NULL;
+    ragd_status rc = summary_cache_get(sc, st, doc, &sw, err);
+    if (!rc && sw) validate_terms_found(q->terms, q->nterms, sw, q->found);
+    return rc;
+}
+
 /* The per-candidate rules (file comment): the reason h is dropped, or NULL
  * when it passes, given the hits kept so far. The near-duplicate rule is
  * only reached when the earlier rules pass; it fills *sh with the hit's
  * shingles (from tw), which a passing hit therefore always has. */
-static const char *judge_hit(const search_hit *h, const vwords *tw, hash_set *sh,
+static const char *judge_hit(const search_hit *h, size_t text_len, const vwords *tw, hash_set *sh,
                              const search_result *out, verdicts *vd, const cand_list *cl,
                              const search_plan *p, const search_opts *o, bool reranked)
 {
@@ -615,14 +665,20 @@ static const char *judge_hit(const search_hit *h, const vwords *tw, hash_set *sh
         !(reranked && o->min_rerank_set && (!h->reranked || h->rerank_score < o->min_rerank));
     if (!rerank_ok) return "rerank";
     if (h->evidence < p->min_support) return "support";
+    /* Texts compare by length first (strcmp up to the first NUL: strlen is
+     * that length): with keep_all (eval) each of ~300 candidates meets every
+     * earlier passing one here. */
     for (size_t s = 0; s < out->n; s++)
-        if (out->hits[s].passed && !strcmp(out->hits[s].text, h->text)) return "duplicate";
+        if (out->hits[s].passed && vd->text_len[s] == text_len &&
+            !memcmp(out->hits[s].text, h->text, text_len))
+            return "duplicate";
     hash_set_shingles(sh, tw, 4);
     if (neardup_any(&vd->near, sh, vd->shingles)) return "near_duplicate";
+    if (o->keep_all) return NULL; /* no per-document cap: the count is not needed */
     size_t per_doc = 0;
     for (size_t s = 0; s < out->n; s++)
         per_doc += out->hits[s].passed && strcmp(out->hits[s].doc_id, h->doc_id) == 0;
-    if (!o->keep_all && per_doc >= SEARCH_DOC_CAP) return "doc_cap";
+    if (per_doc >= SEARCH_DOC_CAP) return "doc_cap";
     return NULL;
 }
 
@@ -647,21 +703,23 @@ static ragd_status stage_validate(ragd_store *st, const ragd_collection *coll, c
     query_words q = {0};
     q.nterms = lexical_terms(query, &q.terms);
     q.idf = ragd_xcalloc(q.nterms ? q.nterms : 1, sizeof *q.idf);
+    q.found = ragd_xcalloc(q.nterms ? q.nterms : 1, 1);
     vwords_init(&q.words, query, strlen(query));
     vd->nterms = q.nterms;
     ragd_status rc = lexical_terms_idf(st, q.terms, q.nterms, q.idf, err);
     out->hits = ragd_xcalloc(p->pool, sizeof *out->hits);
     vd->shingles = ragd_xcalloc(p->pool, sizeof *vd->shingles);
     vd->wordsets = ragd_xcalloc(p->pool, sizeof *vd->wordsets);
+    vd->text_len = ragd_xcalloc(p->pool, sizeof *vd->text_len);
     summary_cache sc = {0};
     neardup_init(&vd->near, RETRIEVE_NEAR_DUP);
     for (size_t i = 0; !rc && i < cl->n && out->n < p->pool; i++) {
         const candidate *c = &cl->v[i];
         search_hit h = {0};
-        char *meta = NULL, *summary = NULL;
+        char *meta = NULL;
         int64_t doc = 0;
-        ragd_status lr = load_hit(st, coll->id, c->chunk_id, &h, filtered(o) ? &meta : NULL,
-                                  &summary, &doc, err);
+        ragd_status lr =
+            load_hit(st, coll->id, c->chunk_id, &h, filtered(o) ? &meta : NULL, &doc, err);
         if (lr == RAGD_ENOTFOUND) continue;
         if ((rc = lr)) break;
         /* Metadata filters select documents; they are not a relevance
@@ -670,7 +728,6 @@ static ragd_status stage_validate(ragd_store *st, const ragd_collection *coll, c
         free(meta);
         if (!keep) {
             hit_free(&h);
-            free(summary);
             continue;
         }
         h.score = c->reranked ? c->rerank : c->fused;
@@ -682,9 +739,16 @@ static ragd_status stage_validate(ragd_store *st, const ragd_collection *coll, c
         h.lexical_rank = c->lex_rank;
         h.dense_rank = c->dense_rank;
         vwords tw;
-        measure_hit(&h, summary_cache_get(&sc, doc, summary), &q, p, &tw);
+        hit_words(&h, &tw);
+        if ((rc = cover_terms(st, &sc, doc, &q, &tw, err))) {
+            vwords_free(&tw);
+            hit_free(&h);
+            break;
+        }
+        measure_hit(&h, &q, p, &tw);
         hash_set sh = {0}, ws = {0};
-        const char *reason = judge_hit(&h, &tw, &sh, out, vd, cl, p, o, reranked);
+        size_t th = strlen(h.text);
+        const char *reason = judge_hit(&h, th, &tw, &sh, out, vd, cl, p, o, reranked);
         if (reason) {
             drop(vd->dropped, &h, reason, h.evidence);
             count_drop(vd, reason);
@@ -701,6 +765,7 @@ static ragd_status stage_validate(ragd_store *st, const ragd_collection *coll, c
             if (h.passed) neardup_add(&vd->near, &sh, (uint32_t)out->n);
             vd->shingles[out->n] = sh;
             vd->wordsets[out->n] = ws;
+            vd->text_len[out->n] = th;
             out->hits[out->n++] = h;
         } else {
             hash_set_free(&sh);
@@ -844,6 +909,7 @@ static void verdicts_free(verdicts *vd, size_t pool)
     }
     free(vd->shingles);
     free(vd->wordsets);
+    free(vd->text_len);
     neardup_free(&vd->near);
     json_decref(vd->dropped);
 }

@@ -175,36 +175,58 @@ static int word_match(const vwords *x, size_t i, const vwords *y, size_t j)
                                y->folded + y->w[j].start, y->w[j].end - y->w[j].start);
 }
 
-double validate_term_coverage(char **terms, const double *weights, size_t nterms,
-                              const vwords *const *texts, size_t ntexts)
+size_t validate_terms_found(char **terms, size_t nterms, const vwords *v, unsigned char *found)
+{
+    size_t n = 0;
+    for (size_t t = 0; t < nterms; t++) {
+        if (found[t]) {
+            n++;
+            continue;
+        }
+        const char *term = terms[t];
+        size_t tl = strlen(term);
+        int32_t cp = 0;
+        text_decode(term, tl, 0, &cp);
+        int f = 0;
+        if (text_is_cjk(cp)) {
+            f = strstr(v->folded, term) != NULL;
+        } else {
+            for (size_t i = 0; i < v->n && !f; i++) {
+                const char *w = v->folded + v->w[i].start;
+                size_t wl = v->w[i].end - v->w[i].start;
+                f = !first_differs(term, tl, w, wl) && validate_stem_match(term, tl, w, wl);
+            }
+        }
+        found[t] = (unsigned char)f;
+        n += f != 0;
+    }
+    return n;
+}
+
+double validate_coverage_of(const unsigned char *found, const double *weights, size_t nterms)
 {
     /* A query without content terms (punctuation, symbols, stop words)
      * names nothing a candidate could cover: no evidence (issue 12 #10). */
     if (!nterms) return 0.0;
     double hit = 0, total = 0;
     for (size_t t = 0; t < nterms; t++) {
-        const char *term = terms[t];
-        size_t tl = strlen(term);
-        int32_t cp = 0;
-        text_decode(term, tl, 0, &cp);
-        int found = 0;
-        for (size_t x = 0; x < ntexts && !found; x++) {
-            const vwords *v = texts[x];
-            if (text_is_cjk(cp)) {
-                found = strstr(v->folded, term) != NULL;
-            } else {
-                for (size_t i = 0; i < v->n && !found; i++) {
-                    const char *w = v->folded + v->w[i].start;
-                    size_t wl = v->w[i].end - v->w[i].start;
-                    found = !first_differs(term, tl, w, wl) && validate_stem_match(term, tl, w, wl);
-                }
-            }
-        }
         double wt = weights ? weights[t] : 1.0;
         total += wt;
-        if (found) hit += wt;
+        if (found[t]) hit += wt;
     }
     return total > 0 ? hit / total : 0.0;
+}
+
+double validate_term_coverage(char **terms, const double *weights, size_t nterms,
+                              const vwords *const *texts, size_t ntexts)
+{
+    if (!nterms) return 0.0;
+    unsigned char *found = ragd_xcalloc(nterms, 1);
+    for (size_t x = 0; x < ntexts; x++)
+        if (validate_terms_found(terms, nterms, texts[x], found) == nterms) break;
+    double c = validate_coverage_of(found, weights, nterms);
+    free(found);
+    return c;
 }
 
 double validate_phrase_coverage(const vwords *q, const vwords *t)
@@ -230,16 +252,89 @@ static uint64_t fnv(uint64_t h, const char *s, size_t n)
     return h;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* Sorting u64 in place without qsort's comparison callback (a shingle set
+ * of a SciFact chunk is ~200 hashes, sorted once per candidate): quicksort
+ * with a median-of-three pivot, insertion sort below 16 elements, and a
+ * heapsort fallback past 2 log2 n levels so that no input is quadratic.
+ * Any correct sort gives the same sorted array. */
+static void u64_insertion(uint64_t *a, size_t n)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = a[i];
+        size_t j = i;
+        for (; j > 0 && a[j - 1] > x; j--)
+            a[j] = a[j - 1];
+        a[j] = x;
+    }
+}
+
+static void u64_sift(uint64_t *a, size_t root, size_t n)
+{
+    uint64_t x = a[root];
+    for (size_t c; (c = 2 * root + 1) < n; root = c) {
+        if (c + 1 < n && a[c + 1] > a[c]) c++;
+        if (a[c] <= x) break;
+        a[root] = a[c];
+    }
+    a[root] = x;
+}
+
+static void u64_heapsort(uint64_t *a, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        u64_sift(a, i, n);
+    for (size_t i = n; i-- > 1;) {
+        uint64_t t = a[0];
+        a[0] = a[i];
+        a[i] = t;
+        u64_sift(a, 0, i);
+    }
+}
+
+static void u64_sort_rec(uint64_t *a, size_t n, unsigned depth)
+{
+    while (n > 16) {
+        if (!depth--) {
+            u64_heapsort(a, n);
+            return;
+        }
+        uint64_t x = a[0], y = a[n / 2], z = a[n - 1];
+        uint64_t piv = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        size_t i = 0, j = n - 1;
+        for (;;) { /* Hoare partition: a[0..j] <= piv <= a[j+1..n) */
+            while (a[i] < piv)
+                i++;
+            while (a[j] > piv)
+                j--;
+            if (i >= j) break;
+            uint64_t t = a[i];
+            a[i++] = a[j];
+            a[j--] = t;
+        }
+        size_t left = j + 1;
+        if (left < n - left) { /* recurse into the smaller part */
+            u64_sort_rec(a, left, depth);
+            a += left, n -= left;
+        } else {
+            u64_sort_rec(a + left, n - left, depth);
+            n = left;
+        }
+    }
+    u64_insertion(a, n);
+}
+
+void validate_sort_u64(uint64_t *a, size_t n)
+{
+    unsigned depth = 0;
+    for (size_t m = n; m > 1; m >>= 1)
+        depth += 2;
+    u64_sort_rec(a, n, depth);
 }
 
 static void sort_unique(hash_set *s)
 {
     if (!s->n) return;
-    qsort(s->h, s->n, sizeof *s->h, cmp_u64);
+    validate_sort_u64(s->h, s->n);
     size_t m = 1;
     for (size_t i = 1; i < s->n; i++)
         if (s->h[i] != s->h[m - 1]) s->h[m++] = s->h[i];

@@ -66,6 +66,14 @@ int validate_stem_match(const char *a, size_t la, const char *b, size_t lb);
 double validate_term_coverage(char **terms, const double *weights, size_t nterms,
                               const vwords *const *texts, size_t ntexts);
 
+/* validate_term_coverage in two steps, so that a caller can look at a
+ * second text only when the first leaves a term uncovered:
+ * validate_terms_found sets found[t] for each term not yet found that v
+ * covers (same rule as above) and returns how many of found[0..nterms) are
+ * set; validate_coverage_of weighs them (the same sum, in the same order). */
+size_t validate_terms_found(char **terms, size_t nterms, const vwords *v, unsigned char *found);
+double validate_coverage_of(const unsigned char *found, const double *weights, size_t nterms);
+
 /* Why a query with no content terms fails validation (search.c gates on
  * nterms == 0; the reason is reported as validation.reason). */
 #define VALIDATE_NO_TERMS_REASON                                                                   \
@@ -88,6 +96,9 @@ void hash_set_shingles(hash_set *s, const vwords *t, size_t width);
 /* The distinct content words of t, hashed. */
 void hash_set_words(hash_set *s, const vwords *t);
 void hash_set_free(hash_set *s);
+
+/* Sort a[0..n) ascending (in place; what hash sets are kept in). */
+void validate_sort_u64(uint64_t *a, size_t n);
 
 /* |a ∩ b| / |a ∪ b|; 0 when both are empty. */
 double hash_set_jaccard(const hash_set *a, const hash_set *b);

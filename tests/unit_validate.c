@@ -293,6 +293,69 @@ static void test_gate_rejects_unanswerable_question(void **state)
     search_result_free(&r);
 }
 
+/* Coverage counts a query term found in the hit's own words or in its
+ * document's summary; search.c reads the summary only when the hit's words
+ * leave a term uncovered, once per document. Every hit of keep_all searches
+ * must have exactly validate_term_coverage over {its words, its summary's
+ * words}, and the fixture must contain hits whose coverage the summary
+ * raises (the manual's summary names sections its other chunks do not). */
+static void test_coverage_reads_summary_only_when_needed(void **state)
+{
+    fixture *fx = *state;
+    sqlite3 *db = store_db(fx->st);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT json_extract(d.summary, '$.summary_text') FROM "
+                                        "chunks c JOIN documents d ON d.id = c.document_id "
+                                        "WHERE c.id = ?",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    int raised = 0, checked = 0;
+    for (int n = 0; n < 30; n++) {
+        char query[96];
+        snprintf(query, sizeof query, "section %d drip irrigation orchards", n);
+        search_opts o;
+        search_opts_init(&o);
+        o.k = 60;
+        o.keep_all = true;
+        search_result r;
+        search(fx, query, &o, &r);
+        char **terms = NULL;
+        size_t nt = lexical_terms(query, &terms);
+        double *idf = calloc(nt ? nt : 1, sizeof *idf);
+        ragd_error e;
+        assert_int_equal(lexical_terms_idf(fx->st, terms, nt, idf, &e), RAGD_OK);
+        for (size_t i = 0; i < r.n; i++) {
+            const search_hit *h = &r.hits[i];
+            ragd_buf all = RAGD_BUF_INIT;
+            ragd_buf_printf(&all, "%s\n%s\n%s", h->title, h->heading_path, h->text);
+            vwords tw, sw;
+            vwords_init(&tw, all.data, all.len);
+            sqlite3_bind_int64(q, 1, h->chunk_id);
+            assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+            const char *sum = (const char *)sqlite3_column_text(q, 0);
+            bool has = sum && *sum;
+            if (has) vwords_init(&sw, sum, strlen(sum));
+            sqlite3_reset(q);
+            const vwords *texts[2] = {&tw, has ? &sw : NULL};
+            double own = validate_term_coverage(terms, idf, nt, texts, 1);
+            double want = validate_term_coverage(terms, idf, nt, texts, has ? 2 : 1);
+            assert_true(h->coverage == want);
+            raised += want > own;
+            checked++;
+            vwords_free(&tw);
+            if (has) vwords_free(&sw);
+            ragd_buf_free(&all);
+        }
+        free(idf);
+        lexical_terms_free(terms, nt);
+        search_result_free(&r);
+    }
+    sqlite3_finalize(q);
+    assert_true(checked > 100);
+    assert_true(raised > 0);
+}
+
 /* Issue 12 #10: a query with no indexable words (punctuation, stop words,
  * emoji, a lone quote) fails validation with a reason; before, its coverage
  * counted as 1.0 and dense candidates passed. */
@@ -641,6 +704,43 @@ static uint64_t xs(uint64_t *r)
     return *r;
 }
 
+static int cmp_u64_test(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* validate_sort_u64 (hash sets' sort) gives qsort's order for random
+ * arrays, few distinct values, sorted, reversed and organ-pipe inputs, at
+ * sizes around its insertion-sort cutoff and far past it. */
+static void test_sort_u64_matches_qsort(void **state)
+{
+    (void)state;
+    uint64_t r = 0xD1B54A32D192ED03ULL;
+    const size_t sizes[] = {0, 1, 2, 15, 16, 17, 33, 200, 1000, 5000};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        size_t n = sizes[si];
+        uint64_t *a = calloc(n + 1, sizeof *a), *b = calloc(n + 1, sizeof *b);
+        for (int kind = 0; kind < 6; kind++) {
+            for (size_t i = 0; i < n; i++) {
+                uint64_t v = xs(&r);
+                a[i] = kind == 0   ? v
+                       : kind == 1 ? v % 3 /* many equal keys */
+                       : kind == 2 ? i
+                       : kind == 3 ? n - i
+                       : kind == 4 ? (i < n / 2 ? i : n - i)
+                                   : UINT64_MAX - v % 2;
+            }
+            memcpy(b, a, n * sizeof *a);
+            validate_sort_u64(a, n);
+            if (n) qsort(b, n, sizeof *b, cmp_u64_test);
+            if (n) assert_memory_equal(a, b, n * sizeof *a);
+        }
+        free(a);
+        free(b);
+    }
+}
+
 /* neardup_any answers as the pairwise hash_set_jaccard_at_least loop it
  * replaces, for sets sharing a lot (around the threshold), little or nothing,
  * empty sets, singletons, and thresholds including 0 and 1. */
@@ -864,11 +964,14 @@ int main(void)
         cmocka_unit_test(test_words_match_text_words),
         cmocka_unit_test(test_stopword_n_matches_stopword),
         cmocka_unit_test(test_neardup_index_matches_pairwise),
+        cmocka_unit_test(test_sort_u64_matches_qsort),
         cmocka_unit_test_setup_teardown(test_gate_rejects_unanswerable_question, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_without_words_is_not_relevant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_near_duplicates_and_doc_cap, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_support_floor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_coverage_reads_summary_only_when_needed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_mmr_diversifies_results, setup, teardown),
         cmocka_unit_test_setup_teardown(test_indexed_rows_match_docsize_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lexical_shortcuts_change_nothing, setup, teardown),
