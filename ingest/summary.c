@@ -382,7 +382,8 @@ static char *assemble(summary_ctx *c, const char *key, const ingest_doc *d, bool
                       summary_pre *pre, const self_counts *own, char **entry_text)
 {
     const char *kw_from;
-    json_t *keywords = build_keywords_pre(d, c->stats, own, pre->kw, &kw_from);
+    ragd_buf kw = RAGD_BUF_INIT, terms = RAGD_BUF_INIT;
+    build_keywords_text(d, c->stats, own, pre->kw, &kw_from, &kw, entry_text ? &terms : NULL);
     kw_terms_free(pre->kw);
     pre->kw = NULL;
     char now[32];
@@ -398,25 +399,27 @@ static char *assemble(summary_ctx *c, const char *key, const ingest_doc *d, bool
         json_decref(old);
     }
     if (entry_text) {
-        json_t *e = json_object();
-        json_object_set(e, "summary_text", pre->summary_text);
-        json_object_set(e, "keywords", keywords);
-        *entry_text = summary_entry_text(e);
-        json_decref(e);
+        /* As summary_entry_text: the sentences, then the keywords line. */
+        const char *st = summary_pre_text(pre);
+        if (*st) {
+            ragd_buf en = RAGD_BUF_INIT;
+            ragd_buf_puts(&en, st);
+            if (terms.len) ragd_buf_printf(&en, "\nKeywords: %s.", terms.data);
+            *entry_text = ragd_buf_steal(&en);
+        }
     }
-    char *kw = json_dumps(keywords, SUMMARY_DUMP_FLAGS);
-    json_decref(keywords);
     ragd_buf b = RAGD_BUF_INIT;
     ragd_buf_puts(&b, pre->head);
     ragd_buf_printf(&b, ",\"keywords\":%s,\"keywords_from\":\"%s\",\"summarizer\":\"extractive\"",
-                    kw ? kw : "[]", kw_from);
+                    kw.data, kw_from);
     ragd_buf_printf(&b, ",\"metadata\":%s,\"created_at\":", pre->meta);
     if (created)
         ragd_buf_puts(&b, created);
     else
         ragd_buf_printf(&b, "\"%s\"", now);
     ragd_buf_printf(&b, ",\"updated_at\":\"%s\"}", now);
-    free(kw);
+    ragd_buf_free(&kw);
+    ragd_buf_free(&terms);
     free(created);
     return ragd_buf_steal(&b);
 }

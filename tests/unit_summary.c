@@ -20,6 +20,7 @@
 #include "core/text.h"
 #include "ingest/ingest.h"
 #include "ingest/summary.h"
+#include "ingest/summary_internal.h"
 #include "store/store.h"
 
 static char *fixture(const char *rel, size_t *n)
@@ -736,6 +737,26 @@ static void test_fixed_part_same_bytes(void **state)
     close_ingested(&fs);
 }
 
+/* A keyword score written by hand is what jansson writes for the real
+ * (JSON_REAL_PRECISION(6)): integers get ".0", exponents lose '+' and
+ * leading zeros, six significant digits. */
+static void test_real_text_as_jansson(void **state)
+{
+    (void)state;
+    const double v[] = {0.0,  -0.0,    1.0,        12.346,   0.001, 1e-4,      123456.0, 1234567.0,
+                        1e21, -2.5e-7, 3.14159265, 99999.95, 1e100, 7.0 / 3.0, -42.0,    5e-324};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        json_t *r = json_real(v[i]);
+        char *want = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(6) | JSON_ENCODE_ANY);
+        char got[40];
+        int n = summary_real_text(got, v[i]);
+        assert_int_equal(n, (int)strlen(want));
+        assert_string_equal(got, want);
+        free(want);
+        json_decref(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -752,6 +773,7 @@ int main(void)
         cmocka_unit_test(test_summarizer_check),
         cmocka_unit_test(test_metadata_copied),
         cmocka_unit_test(test_fixed_part_same_bytes),
+        cmocka_unit_test(test_real_text_as_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
