@@ -88,8 +88,8 @@ typedef struct {
 /* --- one input through two phases ---------------------------------------------
  *
  * Every input (a file, a JSONL record) becomes an item. ingest_prepare() is the part
- * that needs no writer: read, detect the format, hash, parse, chunk, choose
- * the summary sentences of a document that gets a summary entry, and embed
+ * that needs no writer: parse a JSONL line, read, detect the format, hash, parse,
+ * chunk, the summary's statistics-free part (serialized too), and embed
  * (embedding-cache lookups go through a read-only connection). It runs
  * on a worker thread, or inline when serial. ingest_commit() runs on the writer, in
  * input order: the authoritative dedupe check, the summary (its keyword
@@ -102,7 +102,8 @@ typedef enum { IT_FILE, IT_RECORD, IT_ERROR, IT_MARK, IT_SKIP, IT_JSONL } item_k
 typedef enum { OUT_NONE, OUT_FAILED, OUT_SKIPPED, OUT_UNCHANGED, OUT_READY } item_outcome;
 
 typedef struct {
-    /* Set by the writer when the item is made. */
+    /* Set by the writer when the item is made (an IT_JSONL line's key,
+     * fallback title, metadata and old_* by prepare, once parsed). */
     /* IT_ERROR: err says why; IT_MARK: progress only (a JSONL file's end);
      * IT_SKIP: skipped with err as the warning (an empty JSONL record) */
     item_kind kind;
