@@ -11,7 +11,8 @@ sample to the innermost frame that names a stage (STAGE_OF below; names from
 ingest/pipeline.c, ingest/summary.c, store/, provider/local.c, index/vector.c),
 so the stages add up to 100 %. Roughly:
 
-  load        next_item (read the JSONL line, jansson)     hash     ragd_sha256_hex
+  load        next_item (read the JSONL line, jansson; the    hash     ragd_sha256_hex
+              parse on the workers: ingest_jsonl_parse)
   normalize   text_normalize (utf8proc)                    segment  ingest_parse − text_normalize
   chunk       chunk_document                               summarize summary_for_ingest_llm + summary_extract
               (since the batched commits: summary_prepare on the workers, summary_for_ingest_pre on the writer)
@@ -49,6 +50,10 @@ STAGE_OF = {
     # next_jsonl_item is static and usually inlined into its caller).
     "next_jsonl_item": "load (read JSONL line + jansson)",
     "ingest_jsonl_item": "load (read JSONL line + jansson)",
+    # Since the fourth session the writer hands the line over (ingest_jsonl_line)
+    # and the worker parses it (ingest_jsonl_parse).
+    "ingest_jsonl_line": "load (read JSONL line + jansson)",
+    "ingest_jsonl_parse": "load (read JSONL line + jansson)",
     "ragd_sha256_hex": "content hash (SHA-256)",
     "text_normalize": "normalize (text_normalize, utf8proc)",
     "ingest_parse": "parse + segment (ingest_parse, without normalize)",
@@ -57,6 +62,7 @@ STAGE_OF = {
     "summary_extract": "summarize (summary_for_ingest_llm, summary_extract)",
     "summary_for_ingest_pre": "summarize on the writer (summary_for_ingest_pre: keyword scoring, JSON)",
     "summary_prepare": "summarize on the workers (summary_prepare: TextRank, language, outline, terms)",
+    "summary_pre_fix": "summarize on the workers (summary_prepare: TextRank, language, outline, terms)",
     "local_embed_text": "embed (local embedder)",
     "embedder_embed": "embed (local embedder)",
     "store_cache_get": "embed cache in SQLite (store_cache_get/put)",

@@ -50,7 +50,8 @@ static void add_usage(embed_usage *to, const embed_usage *u)
  * failure here only costs the shortcut: commit looks again and reports it. */
 void ingest_dispatch(run *r, item *it)
 {
-    if (!ingest_needs_work(it)) return;
+    /* A JSONL line's id is known once parsed: prepare looks it up. */
+    if (!ingest_needs_work(it) || it->kind == IT_JSONL) return;
     ragd_error e;
     char *path = NULL;
     if (store_doc_find(r->st, r->coll->id, it->key, &it->old_found, it->old_hash,

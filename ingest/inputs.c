@@ -119,7 +119,7 @@ static item *next_jsonl_item(run *r, input_iter *in)
                            "(--max-bytes)",
                            n / 1048576.0, maxb / 1048576.0);
         } else {
-            it = ingest_jsonl_item(r, in->jpath, in->jline, in->jline_buf, n);
+            it = ingest_jsonl_line(in->jpath, in->jsource, in->jline, in->jline_buf, n);
         }
         it->files_done = in->files_done;
         it->done_bytes = in->jbase + (in->jpos < in->jsize ? in->jpos : in->jsize);
@@ -127,6 +127,8 @@ static item *next_jsonl_item(run *r, input_iter *in)
     }
     fclose(in->jf);
     in->jf = NULL;
+    free(in->jsource);
+    in->jsource = NULL;
     item *m = ingest_item_new(IT_MARK, in->jpath);
     in->files_done++;
     in->done_bytes = in->jbase + in->jsize;
@@ -187,6 +189,7 @@ bool ingest_next_item(run *r, input_iter *in, item **out)
                 in->jbase = in->done_bytes;
                 in->jsize = (size_t)f->size;
                 in->jpath = f->path;
+                in->jsource = text_escape_invalid(f->path);
                 continue;
             }
             it = ingest_item_new(IT_ERROR, f->path);
@@ -205,5 +208,5 @@ bool ingest_next_item(run *r, input_iter *in, item **out)
 
 bool ingest_needs_work(const item *it)
 {
-    return it->kind == IT_FILE || it->kind == IT_RECORD;
+    return it->kind == IT_FILE || it->kind == IT_RECORD || it->kind == IT_JSONL;
 }

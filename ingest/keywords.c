@@ -482,8 +482,9 @@ void kw_terms_free(kw_terms *k)
 }
 
 /* Score the terms (collection IDF or the heuristic's length weight) and
- * list the best MAX_KEYWORDS. */
-static json_t *kw_score(kw_terms *k, const summary_stats *stats, const self_counts *own, bool coll)
+ * pick the best MAX_KEYWORDS into top (indexes into k->v); their count. */
+static size_t kw_pick(kw_terms *k, const summary_stats *stats, const self_counts *own, bool coll,
+                      size_t top[MAX_KEYWORDS])
 {
     for (size_t i = 0; i < k->n; i++) {
         kw_term *t = &k->v[i];
@@ -499,7 +500,7 @@ static json_t *kw_score(kw_terms *k, const summary_stats *stats, const self_coun
     /* The best MAX_KEYWORDS in kw_cmp order, as a stable sort's first
      * MAX_KEYWORDS (an equal term goes after those already kept), without
      * sorting all the document's terms. */
-    size_t top[MAX_KEYWORDS], nt = 0;
+    size_t nt = 0;
     for (size_t i = 0; i < k->n; i++) {
         if (nt == MAX_KEYWORDS && kw_cmp(&k->v[i], &k->v[top[nt - 1]]) >= 0) continue;
         size_t j = nt < MAX_KEYWORDS ? nt++ : nt - 1;
@@ -509,13 +510,107 @@ static json_t *kw_score(kw_terms *k, const summary_stats *stats, const self_coun
         }
         top[j] = i;
     }
+    return nt;
+}
+
+/* A keyword's score as stored: rounded to three decimals. */
+static double kw_shown(const kw_term *t)
+{
+    return round(t->score * 1000.0) / 1000.0;
+}
+
+static json_t *kw_score(kw_terms *k, const summary_stats *stats, const self_counts *own, bool coll)
+{
+    size_t top[MAX_KEYWORDS], nt = kw_pick(k, stats, own, coll, top);
     json_t *arr = json_array();
     for (size_t i = 0; i < nt; i++) {
         const kw_term *t = &k->v[top[i]];
-        json_array_append_new(arr, json_pack("{s:s,s:f}", "term", k->s[t->best].text, "score",
-                                             round(t->score * 1000.0) / 1000.0));
+        json_array_append_new(
+            arr, json_pack("{s:s,s:f}", "term", k->s[t->best].text, "score", kw_shown(t)));
     }
     return arr;
+}
+
+int summary_real_text(char buf[40], double v)
+{
+    /* jansson's jsonp_dtostr at JSON_REAL_PRECISION(6) (strconv.c): %.6g,
+     * ".0" when that reads as an integer, the exponent without '+' or
+     * leading zeros. */
+    int n = snprintf(buf, 40, "%.6g", v);
+    if (n < 0 || n >= 36) return -1;
+    if (!strchr(buf, '.') && !strchr(buf, 'e')) {
+        buf[n++] = '.';
+        buf[n++] = '0';
+        buf[n] = '\0';
+    }
+    char *start = strchr(buf, 'e');
+    if (start) {
+        start++;
+        char *end = start + 1;
+        if (*start == '-') start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, (size_t)n - (size_t)(end - buf) + 1);
+            n -= (int)(end - start);
+        }
+    }
+    return n;
+}
+
+/* Whether jansson would write s as it is: no quote, backslash or control
+ * byte to escape, and ASCII (anything else goes through jansson). */
+static bool plain_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x80 || *s == '"' || *s == '\\')
+            return false;
+    return true;
+}
+
+void build_keywords_text(const ingest_doc *d, const summary_stats *stats, const self_counts *own,
+                         kw_terms *porter, const char **from, ragd_buf *json, ragd_buf *terms)
+{
+    bool coll = stats && stats->rows - (own ? own->rows : 0) >= SUMMARY_MIN_STATS_ROWS;
+    *from = coll ? "collection" : "heuristic";
+    kw_terms *mine = NULL;
+    if (!coll || !porter)
+        porter = mine = coll ? kw_collect(d, &stats->tok, stats->inst) : kw_collect(d, NULL, NULL);
+    size_t top[MAX_KEYWORDS], nt = kw_pick(porter, stats, own, coll, top), nk = 0, nl = 0;
+    ragd_buf_putc(json, '[');
+    for (size_t i = 0; i < nt; i++) {
+        const kw_term *t = &porter->v[top[i]];
+        const char *term = porter->s[t->best].text;
+        char num[40];
+        /* json_pack fails (and kw_score leaves the keyword out) for a real
+         * jansson refuses (not finite) or a string that is not UTF-8. */
+        double sc = kw_shown(t);
+        if (!isfinite(sc) || summary_real_text(num, sc) < 0) continue;
+        char *quoted = NULL;
+        if (!plain_ascii(term)) {
+            json_t *js = json_string(term);
+            quoted = js ? json_dumps(js, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+            json_decref(js);
+            if (!quoted) continue;
+        }
+        if (nk++) ragd_buf_putc(json, ',');
+        ragd_buf_puts(json, "{\"term\":");
+        if (quoted) {
+            ragd_buf_puts(json, quoted);
+        } else {
+            ragd_buf_putc(json, '"');
+            ragd_buf_puts(json, term);
+            ragd_buf_putc(json, '"');
+        }
+        ragd_buf_printf(json, ",\"score\":%s}", num);
+        free(quoted);
+        if (terms && *term) {
+            ragd_buf_puts(terms, nl++ ? ", " : "");
+            ragd_buf_puts(terms, term);
+        }
+    }
+    ragd_buf_putc(json, ']');
+    kw_terms_free(mine);
 }
 
 json_t *build_keywords_pre(const ingest_doc *d, const summary_stats *stats, const self_counts *own,

@@ -15,13 +15,20 @@
  * (then base_json applies unchanged). Malloc'd JSON text. */
 char *ingest_merged_metadata(const run *r, const char *base_json)
 {
-    if (!r->meta) return NULL;
+    return ingest_meta_merge(r->meta, base_json);
+}
+
+/* jansson's reference counts are atomic (JSON_HAVE_ATOMIC_BUILTINS), so
+ * json_object_update may share meta's values with workers doing the same. */
+char *ingest_meta_merge(const json_t *meta, const char *base_json)
+{
+    if (!meta) return NULL;
     json_t *o = base_json ? json_loads(base_json, 0, NULL) : NULL;
     if (!json_is_object(o)) {
         json_decref(o);
         o = json_object();
     }
-    json_object_update(o, r->meta);
+    json_object_update(o, (json_t *)meta);
     char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     return s;

@@ -95,6 +95,7 @@ static ragd_status ingest_inputs(ragd_store *st, const ragd_collection *coll, ch
                                   : ingest_run_serial(&r, &in, err);
     if (in.jf) fclose(in.jf);
     free(in.jline_buf);
+    free(in.jsource);
     ingest_progress(&r, true);
     if (!rc && o->prune && npaths) rc = ingest_prune(&r, paths, npaths, err);
     json_decref(r.seen);

@@ -88,19 +88,22 @@ typedef struct {
 /* --- one input through two phases ---------------------------------------------
  *
  * Every input (a file, a JSONL record) becomes an item. ingest_prepare() is the part
- * that needs no writer: read, detect the format, hash, parse, chunk, choose
- * the summary sentences of a document that gets a summary entry, and embed
+ * that needs no writer: parse a JSONL line, read, detect the format, hash, parse,
+ * chunk, the summary's statistics-free part (serialized too), and embed
  * (embedding-cache lookups go through a read-only connection). It runs
  * on a worker thread, or inline when serial. ingest_commit() runs on the writer, in
  * input order: the authoritative dedupe check, the summary (its keyword
  * statistics come from the writer's connection) and the summary entry's
  * text, the embedding-cache inserts and store_doc_put. */
 
-typedef enum { IT_FILE, IT_RECORD, IT_ERROR, IT_MARK, IT_SKIP } item_kind;
+/* IT_JSONL: a JSONL line not parsed yet (raw, n); prepare turns it into an
+ * IT_RECORD, IT_ERROR or IT_SKIP (jsonl_records.c), off the writer. */
+typedef enum { IT_FILE, IT_RECORD, IT_ERROR, IT_MARK, IT_SKIP, IT_JSONL } item_kind;
 typedef enum { OUT_NONE, OUT_FAILED, OUT_SKIPPED, OUT_UNCHANGED, OUT_READY } item_outcome;
 
 typedef struct {
-    /* Set by the writer when the item is made. */
+    /* Set by the writer when the item is made (an IT_JSONL line's key,
+     * fallback title, metadata and old_* by prepare, once parsed). */
     /* IT_ERROR: err says why; IT_MARK: progress only (a JSONL file's end);
      * IT_SKIP: skipped with err as the warning (an empty JSONL record) */
     item_kind kind;
@@ -156,6 +159,11 @@ typedef struct {
     /* llm summaries: the run's breaker, shared by its threads */
     summary_llm_breaker *breaker;
     summary_tokenizer *tok; /* this thread's porter tokenizer for keywords, or NULL */
+    const json_t *meta;     /* the run's --meta (read only), or NULL */
+    /* A parsed JSONL record's stored hash is looked up here (the writer's
+     * store, or the worker's reader; NULL: not looked up). A shortcut
+     * only: commit checks again. */
+    ragd_store *lookup;
 } prep_ctx;
 
 /* --- the inputs, in order ------------------------------------------------------ */
@@ -171,6 +179,7 @@ typedef struct {
     size_t jline_cap;
     size_t jpos, jline, jbase, jsize;
     const char *jpath;
+    char *jsource; /* jpath as stored (text_escape_invalid), owned */
     /* In-memory documents (ingest_texts), taken after the files. */
     const ingest_text *texts;
     size_t ntexts, ti;
@@ -194,6 +203,8 @@ json_t *ingest_report_build(run *r, int nworkers);
 
 /* options.c */
 char *ingest_merged_metadata(const run *r, const char *base_json);
+/* The same with the run's --meta object given (NULL: none); any thread. */
+char *ingest_meta_merge(const json_t *meta, const char *base_json);
 
 /* inputs.c */
 item *ingest_item_new(item_kind kind, const char *label);
@@ -202,7 +213,13 @@ bool ingest_next_item(run *r, input_iter *in, item **out);
 bool ingest_needs_work(const item *it);
 
 /* jsonl_records.c */
-item *ingest_jsonl_item(run *r, const char *path, size_t line, const char *s, size_t n);
+/* The item for line `line` of path (s[0..n), copied): an IT_JSONL that
+ * prepare parses. source: path as stored (text_escape_invalid). Writer. */
+item *ingest_jsonl_line(const char *path, const char *source, size_t line, const char *s, size_t n);
+/* Parse an IT_JSONL item into an IT_RECORD, IT_ERROR or IT_SKIP, with the
+ * messages and labels of a record read on the writer; an IT_RECORD's
+ * stored hash is looked up through c->lookup. Any thread (the item and c). */
+void ingest_jsonl_parse(item *it, const prep_ctx *c);
 ragd_status ingest_jsonl_open(const char *path, FILE **out, ragd_error *err);
 
 /* embed_cache.c */

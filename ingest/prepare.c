@@ -130,6 +130,10 @@ void ingest_prepare(item *it, const prep_ctx *c)
 {
     ragd_error *e = &it->err;
     ragd_status rc;
+    if (it->kind == IT_JSONL) {
+        ingest_jsonl_parse(it, c);
+        if (it->kind != IT_RECORD) return; /* an error or an empty record: commit reports it */
+    }
     if (it->kind == IT_FILE && !it->raw && !read_input(it, c, e)) return;
     if (!it->hashed) {
         ragd_buf hb = RAGD_BUF_INIT;
@@ -170,6 +174,9 @@ void ingest_prepare(item *it, const prep_ctx *c)
      * keyword terms), off the writer; a document with a summary entry
      * (docs/summary.md) has its sentences embedded with the chunks. */
     it->pre_summary = summary_prepare(&it->d, c->tok);
+    /* With --summarizer llm the writer builds the object (the abstract
+     * replaces fields), so serializing here would be wasted. */
+    if (!c->gen) summary_pre_fix(it->pre_summary, &it->d, it->source);
     const char *entry_sents = NULL;
     if (it->cl.n >= SUMMARY_ENTRY_MIN_CHUNKS) {
         entry_sents = summary_pre_text(it->pre_summary);

@@ -143,6 +143,9 @@ struct summary_pre {
     json_t *outline;           /* owned reference */
     size_t tokens;
     kw_terms *kw; /* the porter terms, or NULL: counted when scored */
+    /* summary_pre_fix: the serialized object up to summary_text (without
+     * its closing brace) and the metadata object, or NULL. */
+    char *head, *meta;
 };
 
 summary_pre *summary_prepare(const ingest_doc *d, summary_tokenizer *tok)
@@ -179,6 +182,8 @@ void summary_pre_free(summary_pre *p)
     json_decref(p->summary_text);
     json_decref(p->outline);
     kw_terms_free(p->kw);
+    free(p->head);
+    free(p->meta);
     free(p);
 }
 
@@ -193,23 +198,12 @@ const char *summary_pre_text(const summary_pre *p)
     return t ? t : "";
 }
 
-/* The summary object from pre (its terms are used up) and the statistics. */
-static ragd_status build_ex(const ingest_doc *d, const char *source,
-                            const summary_stats *coll_stats, const self_counts *own,
-                            summary_pre *pre, json_t **out, ragd_error *err)
+/* How a summary is serialized (summary_for_ingest_pre, summary_pre_fix). */
+#define SUMMARY_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(6))
+
+/* The summary object's fields up to summary_text: they need no statistics. */
+static json_t *fixed_part(const ingest_doc *d, const char *source, const summary_pre *pre)
 {
-    (void)err;
-    const char *kw_from;
-    json_t *keywords = build_keywords_pre(d, coll_stats, own, pre->kw, &kw_from);
-    kw_terms_free(pre->kw);
-    pre->kw = NULL;
-    json_t *meta = d->metadata_json ? json_loads(d->metadata_json, 0, NULL) : NULL;
-    if (!json_is_object(meta)) {
-        json_decref(meta);
-        meta = json_object();
-    }
-    char now[32];
-    iso_now(now);
     json_t *o = json_object();
     json_object_set_new(o, "title", json_string(d->title ? d->title : ""));
     json_object_set_new(o, "source", json_string(source ? source : ""));
@@ -222,14 +216,64 @@ static ragd_status build_ex(const ingest_doc *d, const char *source,
     json_object_set(o, "outline", pre->outline);
     json_object_set(o, "summary", pre->summary);
     json_object_set(o, "summary_text", pre->summary_text);
+    return o;
+}
+
+/* d's metadata as the summary's "metadata" object ({} when it has none). */
+static json_t *meta_object(const ingest_doc *d)
+{
+    json_t *meta = d->metadata_json ? json_loads(d->metadata_json, 0, NULL) : NULL;
+    if (!json_is_object(meta)) {
+        json_decref(meta);
+        meta = json_object();
+    }
+    return meta;
+}
+
+/* The summary object from pre (its terms are used up) and the statistics. */
+static ragd_status build_ex(const ingest_doc *d, const char *source,
+                            const summary_stats *coll_stats, const self_counts *own,
+                            summary_pre *pre, json_t **out, ragd_error *err)
+{
+    (void)err;
+    const char *kw_from;
+    json_t *keywords = build_keywords_pre(d, coll_stats, own, pre->kw, &kw_from);
+    kw_terms_free(pre->kw);
+    pre->kw = NULL;
+    char now[32];
+    iso_now(now);
+    json_t *o = fixed_part(d, source, pre);
     json_object_set_new(o, "keywords", keywords);
     json_object_set_new(o, "keywords_from", json_string(kw_from));
     json_object_set_new(o, "summarizer", json_string("extractive"));
-    json_object_set_new(o, "metadata", meta);
+    json_object_set_new(o, "metadata", meta_object(d));
     json_object_set_new(o, "created_at", json_string(now));
     json_object_set_new(o, "updated_at", json_string(now));
     *out = o;
     return RAGD_OK;
+}
+
+void summary_pre_fix(summary_pre *p, const ingest_doc *d, const char *source)
+{
+    free(p->head);
+    free(p->meta);
+    json_t *o = fixed_part(d, source, p);
+    p->head = json_dumps(o, SUMMARY_DUMP_FLAGS);
+    json_decref(o);
+    size_t n = p->head ? strlen(p->head) : 0;
+    if (n >= 2 && p->head[n - 1] == '}') {
+        p->head[n - 1] = '\0'; /* the writer appends the rest and the brace */
+    } else {
+        free(p->head);
+        p->head = NULL;
+    }
+    json_t *m = meta_object(d);
+    p->meta = p->head ? json_dumps(m, SUMMARY_DUMP_FLAGS) : NULL;
+    json_decref(m);
+    if (!p->meta) {
+        free(p->head);
+        p->head = NULL;
+    }
 }
 
 ragd_status summary_build(const ingest_doc *d, const char *source, const summary_stats *coll_stats,
@@ -331,6 +375,55 @@ char *summary_for_ingest_llm(summary_ctx *c, const char *key, const char *source
     return txt;
 }
 
+/* The summary text from pre's serialized fixed part (summary_pre_fix)
+ * and the statistics-dependent rest: the bytes build_ex's object would
+ * dump to, without building that object on the writer. */
+static char *assemble(summary_ctx *c, const char *key, const ingest_doc *d, bool existed,
+                      summary_pre *pre, const self_counts *own, char **entry_text)
+{
+    const char *kw_from;
+    ragd_buf kw = RAGD_BUF_INIT, terms = RAGD_BUF_INIT;
+    build_keywords_text(d, c->stats, own, pre->kw, &kw_from, &kw, entry_text ? &terms : NULL);
+    kw_terms_free(pre->kw);
+    pre->kw = NULL;
+    char now[32];
+    iso_now(now);
+    char *created = NULL; /* a re-ingested document keeps its first created_at */
+    if (existed) {
+        ragd_error e;
+        json_t *old = NULL;
+        if (store_doc_summary(c->st, c->coll, key, &old, &e) == RAGD_OK) {
+            json_t *ca = json_object_get(old, "created_at");
+            if (json_is_string(ca)) created = json_dumps(ca, SUMMARY_DUMP_FLAGS | JSON_ENCODE_ANY);
+        }
+        json_decref(old);
+    }
+    if (entry_text) {
+        /* As summary_entry_text: the sentences, then the keywords line. */
+        const char *st = summary_pre_text(pre);
+        if (*st) {
+            ragd_buf en = RAGD_BUF_INIT;
+            ragd_buf_puts(&en, st);
+            if (terms.len) ragd_buf_printf(&en, "\nKeywords: %s.", terms.data);
+            *entry_text = ragd_buf_steal(&en);
+        }
+    }
+    ragd_buf b = RAGD_BUF_INIT;
+    ragd_buf_puts(&b, pre->head);
+    ragd_buf_printf(&b, ",\"keywords\":%s,\"keywords_from\":\"%s\",\"summarizer\":\"extractive\"",
+                    kw.data, kw_from);
+    ragd_buf_printf(&b, ",\"metadata\":%s,\"created_at\":", pre->meta);
+    if (created)
+        ragd_buf_puts(&b, created);
+    else
+        ragd_buf_printf(&b, "\"%s\"", now);
+    ragd_buf_printf(&b, ",\"updated_at\":\"%s\"}", now);
+    ragd_buf_free(&kw);
+    ragd_buf_free(&terms);
+    free(created);
+    return ragd_buf_steal(&b);
+}
+
 char *summary_for_ingest_pre(summary_ctx *c, const char *key, const char *source,
                              const ingest_doc *d, bool existed, summary_pre *pre,
                              const summary_llm *llm, char **entry_text)
@@ -346,6 +439,13 @@ char *summary_for_ingest_pre(summary_ctx *c, const char *key, const char *source
     self_counts own = {0};
     bool have_own =
         existed && c->stats && self_counts_load(c->st, c->coll, key, c->stats, &own, &e) == RAGD_OK;
+    if (pre->head && !(llm && llm->asked)) {
+        char *txt = assemble(c, key, d, existed, pre, have_own ? &own : NULL, entry_text);
+        summary_pre_free(mine);
+        if (have_own) hmap_free(&own.df);
+        c->since++;
+        return txt;
+    }
     json_t *o = NULL;
     ragd_status rc = build_ex(d, source, c->stats, have_own ? &own : NULL, pre, &o, &e);
     summary_pre_free(mine);
@@ -368,7 +468,7 @@ char *summary_for_ingest_pre(summary_ctx *c, const char *key, const char *source
     if (entry_text) *entry_text = summary_entry_text(o);
     apply_llm(o, llm);
     c->since++;
-    char *txt = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    char *txt = json_dumps(o, SUMMARY_DUMP_FLAGS);
     json_decref(o);
     return txt;
 }

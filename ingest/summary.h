@@ -112,6 +112,12 @@ typedef struct summary_pre summary_pre;
  * the terms are counted later on the writer. Reentrant. */
 summary_pre *summary_prepare(const ingest_doc *d, summary_tokenizer *tok);
 void summary_pre_free(summary_pre *p);
+/* Serialize the part of the summary of d under source that needs no
+ * statistics (title … summary_text, and the metadata), so that
+ * summary_for_ingest_pre on the writer only appends the keywords and the
+ * timestamps; the bytes are the same as without it. The ingest pipeline
+ * calls it on a worker. Reentrant. */
+void summary_pre_fix(summary_pre *p, const ingest_doc *d, const char *source);
 /* The extractive summary_text ("" when no sentence was chosen). */
 const char *summary_pre_text(const summary_pre *p);
 /* text_count_tokens of d's text. */

@@ -80,6 +80,16 @@ kw_terms *kw_collect_with(const ingest_doc *d, summary_tokenizer *t);
 json_t *build_keywords_pre(const ingest_doc *d, const summary_stats *stats, const self_counts *own,
                            kw_terms *porter, const char **from);
 
+/* build_keywords_pre's array as json_dumps(…, JSON_COMPACT |
+ * JSON_REAL_PRECISION(6)) writes it, appended to json, without building
+ * it in jansson (the ingest writer's share); terms (may be NULL) gets the
+ * non-empty terms joined by ", " as summary_entry_text lists them. */
+void build_keywords_text(const ingest_doc *d, const summary_stats *stats, const self_counts *own,
+                         kw_terms *porter, const char **from, ragd_buf *json, ragd_buf *terms);
+/* A real as jansson writes it at JSON_REAL_PRECISION(6) into buf: its
+ * length, or -1. */
+int summary_real_text(char buf[40], double v);
+
 /* --- summary.c --- */
 
 json_t *build_outline(const ingest_doc *d);

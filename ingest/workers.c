@@ -46,6 +46,8 @@ ragd_status ingest_run_serial(run *r, input_iter *in, ragd_error *err)
     c.gen = r->gen;
     c.breaker = &r->breaker;
     c.tok = tokenizer_or_null();
+    c.meta = r->meta;
+    c.lookup = r->st;
     /* Preparing may wait on the network (a remote embedder, an LLM
      * summary): then the batch is committed before each input, so no
      * write lock is held across a call; otherwise at its time bound. */
@@ -121,8 +123,9 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* The pool and its workers, each with its own embedder clone, reader,
- * generator clone and tokenizer. */
+/* The pool and its workers, each with its own embedder clone, reader
+ * (embedding-cache and stored-hash look-ups), generator clone and
+ * tokenizer. */
 static ragd_status pool_start(pool *p, run *r, int nworkers, ragd_error *err)
 {
     memset(p, 0, sizeof *p);
@@ -141,6 +144,10 @@ static ragd_status pool_start(pool *p, run *r, int nworkers, ragd_error *err)
         if (r->o->embedder) {
             rc = embedder_clone(r->o->embedder, &w->emb, err);
             if (!rc) rc = store_open_reader(store_dir(r->st), &w->reader, err);
+        } else {
+            ragd_error re;
+            /* Without it only the JSONL records' shortcut look-up is lost. */
+            if (store_open_reader(store_dir(r->st), &w->reader, &re)) w->reader = NULL;
         }
         if (!rc && r->gen) rc = generator_clone(r->gen, &w->gen, err);
         w->tok = tokenizer_or_null();
@@ -149,6 +156,8 @@ static ragd_status pool_start(pool *p, run *r, int nworkers, ragd_error *err)
         w->ctx.gen = w->gen;
         w->ctx.breaker = &r->breaker;
         w->ctx.tok = w->tok;
+        w->ctx.meta = r->meta;
+        w->ctx.lookup = w->reader;
         if (!rc) {
             if (pthread_create(&w->th, NULL, worker_main, w) != 0)
                 rc = ragd_error_set(err, RAGD_EINTERNAL, "cannot start an ingest worker thread");
@@ -250,6 +259,8 @@ ragd_status ingest_run_parallel(run *r, input_iter *in, int nworkers, ragd_error
     wctx.gen = r->gen;
     wctx.breaker = &r->breaker;
     wctx.tok = tokenizer_or_null();
+    wctx.meta = r->meta;
+    wctx.lookup = r->st;
     bool more = true;
     for (;;) {
         if (more && !rc) more = pool_fill(&p, r, in);

@@ -20,6 +20,7 @@
 #include "core/text.h"
 #include "ingest/ingest.h"
 #include "ingest/summary.h"
+#include "ingest/summary_internal.h"
 #include "store/store.h"
 
 static char *fixture(const char *rel, size_t *n)
@@ -658,6 +659,104 @@ static void test_metadata_copied(void **state)
     ingest_doc_free(&d);
 }
 
+/* Blank the 20 characters of each ISO timestamp value. */
+static void mask_times(char *s)
+{
+    const char *keys[] = {"\"created_at\":\"", "\"updated_at\":\""};
+    for (int k = 0; k < 2; k++) {
+        char *p = strstr(s, keys[k]);
+        assert_non_null(p);
+        p += strlen(keys[k]);
+        assert_true(strlen(p) >= 21 && p[20] == '"');
+        memset(p, '_', 20);
+    }
+}
+
+/* The summary serialized in two parts (summary_pre_fix on the worker, the
+ * statistics-dependent rest on the writer) is the same bytes, and the same
+ * entry text, as the summary object dumped whole: new and re-ingested
+ * documents (created_at kept), metadata with reals and non-ASCII text,
+ * headings, a document without sentences. */
+static void test_fixed_part_same_bytes(void **state)
+{
+    (void)state;
+    fixture_store fs;
+    open_ingested(&fs);
+    summary_ctx *ctx = NULL;
+    ragd_error e = {0};
+    assert_int_equal(summary_ctx_new(fs.st, fs.coll.id, NULL, &ctx, &e), RAGD_OK);
+    /* "": a made-up document with no sentence to choose. */
+    const char *docs[] = {"greyhollow-lighthouse.md",
+                          "lua-style-guide.md",
+                          "short-wifi.txt",
+                          "intl/bonsai-ja.md",
+                          "",
+                          NULL};
+    const char *metas[] = {"{\"x\":0.1234567891,\"t\":\"caf\u00e9 \\\"q\\\"\"}", NULL,
+                           "{\"n\":[1,2.5,{\"k\":null}]}", "not json", "{}"};
+    for (int i = 0; docs[i]; i++) {
+        const char *key = docs[i][0] ? docs[i] : "made-up";
+        ingest_doc d;
+        if (!docs[i][0]) {
+            parse_text("# \xe6\x97\xa5\xe6\x9c\xac\n\nno sentence here", "md", &d);
+        } else {
+            ragd_buf rel = RAGD_BUF_INIT;
+            ragd_buf_printf(&rel, "docs/%s", docs[i]);
+            parse_fixture(rel.data, &d);
+            ragd_buf_free(&rel);
+        }
+        if (metas[i]) d.metadata_json = ragd_xstrdup(metas[i]);
+        for (int existed = 0; existed < 2; existed++) {
+            summary_pre *whole = summary_prepare(&d, NULL), *parts = summary_prepare(&d, NULL);
+            summary_pre_fix(parts, &d, "src/\xc3\xbc\"x\"");
+            char *e1 = NULL, *e2 = NULL;
+            char *t1 = summary_for_ingest_pre(ctx, key, "src/\xc3\xbc\"x\"", &d, existed, whole,
+                                              NULL, &e1);
+            char *t2 = summary_for_ingest_pre(ctx, key, "src/\xc3\xbc\"x\"", &d, existed, parts,
+                                              NULL, &e2);
+            assert_non_null(t1);
+            assert_non_null(t2);
+            mask_times(t1);
+            mask_times(t2);
+            assert_string_equal(t1, t2);
+            if (e1 || e2) {
+                assert_non_null(e1);
+                assert_non_null(e2);
+                assert_string_equal(e1, e2);
+            }
+            free(t1);
+            free(t2);
+            free(e1);
+            free(e2);
+            summary_pre_free(whole);
+            summary_pre_free(parts);
+        }
+        ingest_doc_free(&d);
+    }
+    summary_ctx_free(ctx);
+    close_ingested(&fs);
+}
+
+/* A keyword score written by hand is what jansson writes for the real
+ * (JSON_REAL_PRECISION(6)): integers get ".0", exponents lose '+' and
+ * leading zeros, six significant digits. */
+static void test_real_text_as_jansson(void **state)
+{
+    (void)state;
+    const double v[] = {0.0,  -0.0,    1.0,        12.346,   0.001, 1e-4,      123456.0, 1234567.0,
+                        1e21, -2.5e-7, 3.14159265, 99999.95, 1e100, 7.0 / 3.0, -42.0,    5e-324};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        json_t *r = json_real(v[i]);
+        char *want = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(6) | JSON_ENCODE_ANY);
+        char got[40];
+        int n = summary_real_text(got, v[i]);
+        assert_int_equal(n, (int)strlen(want));
+        assert_string_equal(got, want);
+        free(want);
+        json_decref(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -673,6 +772,8 @@ int main(void)
         cmocka_unit_test(test_line_trim_and_created_at),
         cmocka_unit_test(test_summarizer_check),
         cmocka_unit_test(test_metadata_copied),
+        cmocka_unit_test(test_fixed_part_same_bytes),
+        cmocka_unit_test(test_real_text_as_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
