@@ -112,149 +112,186 @@ static uint64_t fmix64(uint64_t k)
     return k;
 }
 
+/* One distinct feature of the text being embedded. */
 typedef struct {
     uint64_t h;
-    double w;
-} feature;
+    double sum;   /* its occurrences' weights, added in arrival order */
+    double w0;    /* the first occurrence's weight */
+    uint32_t tf;  /* occurrences */
+    uint32_t pos; /* its slot in the hash table */
+    int32_t next; /* the next feature of its dimension (ascending hash); -1 ends */
+    bool mixed;   /* occurrences of different weights (their weights are in mix) */
+} dfeat;
 
+/* One occurrence of a feature whose occurrences differ in weight. */
 typedef struct {
-    feature *v;
-    size_t n, cap;
-} feature_list;
+    uint32_t f;
+    double w;
+} wocc;
 
-static void feat_add(feature_list *fl, uint64_t h, double w)
+struct local_embed_scratch {
+    uint32_t *table; /* open addressing on the hash: feature index + 1, 0 empty */
+    size_t tcap;     /* a power of two */
+    dfeat *f;
+    size_t nf, capf;
+    wocc *mix;
+    size_t nmix, capmix;
+    int dim;        /* what head and bits are sized for (0: none yet) */
+    int32_t *head;  /* per dimension: its first feature, -1 none (reset after use) */
+    uint64_t *bits; /* dimensions holding a feature (reset after use) */
+    double *acc;    /* per output dimension, in ascending order */
+    uint32_t *idx;
+    float *val;
+    size_t capout;
+    ragd_buf word, pad;
+    size_t *offs, offs_cap;
+};
+
+local_embed_scratch *local_embed_scratch_new(void)
 {
-    if (fl->n == fl->cap) ragd_array_grow((void **)&fl->v, &fl->cap, fl->n + 1, sizeof *fl->v);
-    fl->v[fl->n].h = h;
-    fl->v[fl->n].w = w;
-    fl->n++;
+    return ragd_xcalloc(1, sizeof(local_embed_scratch));
 }
 
-/* The insertion sort by (hash, weight) inside each run of one dimension
- * (runs are short: a text's features spread over dim dimensions). */
-static void sort_within_dims(feature *a, const uint32_t *ix, size_t n)
+void local_embed_scratch_free(local_embed_scratch *ws)
 {
-    for (size_t i = 1; i < n; i++) {
-        if (ix[i] != ix[i - 1]) continue;
-        feature x = a[i];
-        if (!(x.h < a[i - 1].h || (x.h == a[i - 1].h && x.w < a[i - 1].w))) continue;
-        size_t j = i;
-        while (j > 0 && ix[j - 1] == ix[i] &&
-               (x.h < a[j - 1].h || (x.h == a[j - 1].h && x.w < a[j - 1].w))) {
-            a[j] = a[j - 1];
-            j--;
+    if (!ws) return;
+    free(ws->table);
+    free(ws->f);
+    free(ws->mix);
+    free(ws->head);
+    free(ws->bits);
+    free(ws->acc);
+    free(ws->idx);
+    free(ws->val);
+    ragd_buf_free(&ws->word);
+    ragd_buf_free(&ws->pad);
+    free(ws->offs);
+    free(ws);
+}
+
+static void table_insert(local_embed_scratch *ws, uint32_t fi)
+{
+    size_t mask = ws->tcap - 1, p = (size_t)ws->f[fi].h & mask;
+    while (ws->table[p])
+        p = (p + 1) & mask;
+    ws->table[p] = fi + 1;
+    ws->f[fi].pos = (uint32_t)p;
+}
+
+/* Keep the table at most half full: double it and re-insert. */
+static void table_grow(local_embed_scratch *ws)
+{
+    free(ws->table);
+    ws->tcap = ws->tcap ? 2 * ws->tcap : 1024;
+    ws->table = ragd_xcalloc(ws->tcap, sizeof *ws->table);
+    for (size_t i = 0; i < ws->nf; i++)
+        table_insert(ws, (uint32_t)i);
+}
+
+static void mix_push(local_embed_scratch *ws, uint32_t f, double w)
+{
+    if (ws->nmix == ws->capmix)
+        ragd_array_grow((void **)&ws->mix, &ws->capmix, ws->nmix + 1, sizeof *ws->mix);
+    ws->mix[ws->nmix].f = f;
+    ws->mix[ws->nmix].w = w;
+    ws->nmix++;
+}
+
+/* One occurrence of feature h with weight w. Occurrences of one feature are
+ * accumulated where they land instead of being listed and sorted: while
+ * they all have one weight, adding them in arrival order is adding them in
+ * any order (the operands are the same sequence); a feature that gets a
+ * second weight (a shared n-gram of words of different lengths) has every
+ * occurrence recorded in mix, to be summed in ascending weight later. */
+static void feat_add(local_embed_scratch *ws, uint64_t h, double w)
+{
+    if (2 * (ws->nf + 1) > ws->tcap) table_grow(ws);
+    size_t mask = ws->tcap - 1, p = (size_t)h & mask;
+    for (;;) {
+        uint32_t e = ws->table[p];
+        if (!e) break;
+        dfeat *x = &ws->f[e - 1];
+        if (x->h == h) {
+            if (x->mixed) {
+                mix_push(ws, e - 1, w);
+            } else if (w != x->w0) {
+                x->mixed = true; /* the earlier occurrences all weighed w0 */
+                for (uint32_t k = 0; k < x->tf; k++)
+                    mix_push(ws, e - 1, x->w0);
+                mix_push(ws, e - 1, w);
+            }
+            x->sum += w;
+            x->tf++;
+            return;
         }
-        a[j] = x;
+        p = (p + 1) & mask;
+    }
+    if (ws->nf == ws->capf) ragd_array_grow((void **)&ws->f, &ws->capf, ws->nf + 1, sizeof *ws->f);
+    ws->f[ws->nf] = (dfeat){.h = h, .sum = w, .w0 = w, .tf = 1, .pos = (uint32_t)p, .next = -1};
+    ws->table[p] = (uint32_t)++ws->nf;
+}
+
+static int wocc_cmp(const void *a, const void *b)
+{
+    const wocc *x = a, *y = b;
+    if (x->f != y->f) return x->f < y->f ? -1 : 1;
+    return x->w < y->w ? -1 : x->w > y->w;
+}
+
+/* The sums of mixed features again, each from 0 over its occurrences in
+ * ascending weight: the order the sorted occurrence list gave them. */
+static void resum_mixed(local_embed_scratch *ws)
+{
+    if (!ws->nmix) return;
+    qsort(ws->mix, ws->nmix, sizeof *ws->mix, wocc_cmp);
+    for (size_t i = 0; i < ws->nmix;) {
+        uint32_t f = ws->mix[i].f;
+        double sum = 0;
+        for (; i < ws->nmix && ws->mix[i].f == f; i++)
+            sum += ws->mix[i].w;
+        ws->f[f].sum = sum;
     }
 }
 
-/* Dimensions up to this many are sorted in one counting pass (a count per
- * dimension, on the stack); larger ones by LSD radix digits. */
-#define ONE_PASS_DIMS 4096
-
-/* After a sorting pass the output buffers hold the data: swap the roles of
- * the (features, dims) pairs so the next pass reads what this one wrote. */
-static void swap_sorted(feature **a, feature **b, uint32_t **ia, uint32_t **ib)
+/* head and bits for dim dimensions, all empty. */
+static void dims_ready(local_embed_scratch *ws, int dim)
 {
-    feature *t = *a;
-    *a = *b;
-    *b = t;
-    uint32_t *ti = *ia;
-    *ia = *ib;
-    *ib = ti;
+    if (ws->dim == dim) return;
+    free(ws->head);
+    free(ws->bits);
+    ws->head = ragd_xmalloc((size_t)dim * sizeof *ws->head);
+    for (int k = 0; k < dim; k++)
+        ws->head[k] = -1;
+    ws->bits = ragd_xcalloc(((size_t)dim + 63) / 64, sizeof *ws->bits);
+    ws->dim = dim;
 }
 
-/* Stable counting sort of (a, ia) by ia (values below dim <= ONE_PASS_DIMS)
- * into (b, ib): one scatter instead of a radix sort's two (dim 384 needs
- * two 5-bit digits), the largest part of the embedder's sort. */
-static void sort_dims_one_pass(const feature *a, const uint32_t *ia, size_t n, int dim, feature *b,
-                               uint32_t *ib)
+/* Link every feature into the list of its dimension (hash mod dim, over the
+ * hash's low 63 bits), each list in ascending hash, and mark the dimension.
+ * Lists are short: a text's features spread over dim dimensions. */
+static void feat_place(local_embed_scratch *ws, int dim)
 {
-    size_t count[ONE_PASS_DIMS + 1];
-    memset(count, 0, ((size_t)dim + 1) * sizeof *count);
-    for (size_t i = 0; i < n; i++)
-        count[ia[i] + 1]++;
-    for (int k = 1; k <= dim; k++)
-        count[k] += count[k - 1];
-    for (size_t i = 0; i < n; i++) {
-        size_t to = count[ia[i]]++;
-        b[to] = a[i];
-        ib[to] = ia[i];
-    }
-}
-
-/* Sort fl->v by (dimension, hash, weight) ascending, the dimension of a
- * feature being hash mod dim (ix[k], filled here): a stable sort on the
- * dimension (one counting pass up to ONE_PASS_DIMS dimensions, else an LSD
- * radix sort with digits of at most 8 bits, as few as dim needs, passes
- * where every key has the same digit skipped), then an insertion sort by
- * (hash, weight) inside each run of one dimension. (dimension, hash, weight)
- * is a total order on distinct elements, so the result is exactly what any
- * correct sort gives. Occurrences of one feature end up together in
- * ascending weight, and the features of one dimension in ascending hash:
- * the order the vector was always summed in (by hash, then by dimension),
- * so the vectors stay the same bit for bit (tests/unit_provider.c pins
- * checksums). */
-static void feat_sort(feature_list *fl, uint32_t *ix, int dim)
-{
-    size_t n = fl->n;
     uint64_t ud = (uint64_t)dim;
     bool pow2 = (ud & (ud - 1)) == 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t h = fl->v[i].h & 0x7FFFFFFFFFFFFFFFULL;
-        ix[i] = (uint32_t)(pow2 ? h & (ud - 1) : h % ud);
+    for (size_t i = 0; i < ws->nf; i++) {
+        uint64_t h = ws->f[i].h, l = h & 0x7FFFFFFFFFFFFFFFULL;
+        uint32_t ix = (uint32_t)(pow2 ? l & (ud - 1) : l % ud);
+        int32_t *link = &ws->head[ix];
+        while (*link >= 0 && ws->f[*link].h < h)
+            link = &ws->f[*link].next;
+        ws->f[i].next = *link;
+        *link = (int32_t)i;
+        ws->bits[ix / 64] |= UINT64_C(1) << (ix % 64);
     }
-    if (n < 2) return;
-    feature *a = fl->v, *b = ragd_xmalloc(n * sizeof *b);
-    uint32_t *ia = ix, *ib = ragd_xmalloc(n * sizeof *ib);
-    if (dim <= ONE_PASS_DIMS) {
-        sort_dims_one_pass(a, ia, n, dim, b, ib);
-        swap_sorted(&a, &b, &ia, &ib);
-    } else {
-        /* Digits of at most 8 bits, as few passes as the dimensions need
-         * (two of 8 bits for 65536). */
-        int bits = 1;
-        while (bits < 32 && (ud - 1) >> bits)
-            bits++;
-        int digits = (bits + 7) / 8, width = (bits + digits - 1) / digits;
-        uint32_t mask = (1u << width) - 1;
-        for (int d = 0; d < digits; d++) {
-            size_t count[256] = {0};
-            int sh = width * d;
-            for (size_t i = 0; i < n; i++)
-                count[(ia[i] >> sh) & mask]++;
-            if (count[(ia[0] >> sh) & mask] == n) continue; /* one digit value: nothing moves */
-            size_t sum = 0;
-            for (uint32_t k = 0; k <= mask; k++) {
-                size_t t = count[k];
-                count[k] = sum;
-                sum += t;
-            }
-            for (size_t i = 0; i < n; i++) {
-                size_t to = count[(ia[i] >> sh) & mask]++;
-                b[to] = a[i];
-                ib[to] = ia[i];
-            }
-            swap_sorted(&a, &b, &ia, &ib);
-        }
-    }
-    if (a != fl->v) {
-        /* The sorted arrays become fl->v and ix's contents. */
-        memcpy(fl->v, a, n * sizeof *a);
-        memcpy(ix, ia, n * sizeof *ia);
-        b = a;
-        ib = ia;
-    }
-    free(b);
-    free(ib);
-    sort_within_dims(fl->v, ix, n);
 }
 
-/* Add the character n-grams of "<w>" (w = word bytes, wl bytes). offs is
- * scratch for the code point offsets of the padded word. */
-static void add_chargrams(feature_list *fl, const char *w, size_t wl, ragd_buf *pad, size_t **offs,
-                          size_t *offs_cap)
+/* Add the character n-grams of "<w>" (w = word bytes, wl bytes). An
+ * n-gram's hash extends the one of the (n-1)-gram at the same start (FNV-1a
+ * is one byte at a time), so the 3-, 4- and 5-grams at a start share their
+ * prefix's work. */
+static void add_chargrams(local_embed_scratch *ws, const char *w, size_t wl)
 {
+    ragd_buf *pad = &ws->pad;
     ragd_buf_reset(pad);
     ragd_buf_putc(pad, '<');
     ragd_buf_append(pad, w, wl);
@@ -263,26 +300,23 @@ static void add_chargrams(feature_list *fl, const char *w, size_t wl, ragd_buf *
     size_t pl = pad->len;
 
     /* Code point starts, plus the end offset. */
-    size_t ncp = 0;
+    ragd_array_grow((void **)&ws->offs, &ws->offs_cap, pl + 1, sizeof *ws->offs);
+    size_t *offs = ws->offs, ncp = 0;
     for (size_t i = 0; i < pl; i++)
-        if (((unsigned char)p[i] & 0xC0) != 0x80) ncp++;
-    ragd_array_grow((void **)offs, offs_cap, ncp + 1, sizeof **offs);
-    size_t k = 0;
-    for (size_t i = 0; i < pl; i++)
-        if (((unsigned char)p[i] & 0xC0) != 0x80) (*offs)[k++] = i;
-    (*offs)[ncp] = pl;
+        if (((unsigned char)p[i] & 0xC0) != 0x80) offs[ncp++] = i;
+    offs[ncp] = pl;
 
     size_t g = 0;
     for (size_t n = NGRAM_MIN; n <= NGRAM_MAX; n++)
         if (ncp >= n) g += ncp - n + 1;
     if (!g) return; /* cannot happen: "<x>" is already one 3-gram */
     double w_each = W_CHARGRAMS / sqrt((double)g);
-    for (size_t n = NGRAM_MIN; n <= NGRAM_MAX; n++) {
-        if (ncp < n) break;
-        for (size_t i = 0; i + n <= ncp; i++) {
-            size_t a = (*offs)[i], b = (*offs)[i + n];
-            uint64_t h = fnv_add(fnv_start(SEED_CHARGRAM), p + a, b - a);
-            feat_add(fl, fmix64(h), w_each);
+    for (size_t i = 0; i + NGRAM_MIN <= ncp; i++) {
+        uint64_t h = fnv_add(fnv_start(SEED_CHARGRAM), p + offs[i], offs[i + NGRAM_MIN] - offs[i]);
+        feat_add(ws, fmix64(h), w_each);
+        for (size_t n = NGRAM_MIN + 1; n <= NGRAM_MAX && i + n <= ncp; n++) {
+            h = fnv_add(h, p + offs[i + n - 1], offs[i + n] - offs[i + n - 1]);
+            feat_add(ws, fmix64(h), w_each);
         }
     }
 }
@@ -310,106 +344,125 @@ static size_t copy_word(ragd_buf *dst, const char *s, size_t n)
     return dst->len;
 }
 
-/* The features of text (folded, words, n-grams, bigrams), unsorted. */
-static void collect_features(const char *text, size_t len, feature_list *fl)
+/* The features of text (folded, words, n-grams, bigrams), accumulated. */
+static void collect_features(local_embed_scratch *ws, const char *text, size_t len)
 {
     size_t flen = 0;
     char *f = text_fold(text, len, true, &flen);
     ragd_span *words = NULL;
     size_t nw = text_words(f, flen, &words);
 
-    ragd_buf word = RAGD_BUF_INIT, prev = RAGD_BUF_INIT, pad = RAGD_BUF_INIT;
-    size_t *offs = NULL, offs_cap = 0;
+    /* The bigram hash of the previous word up to its end: a bigram is
+     * FNV over prev, 0x1F, word, so the prefix carries over. */
+    uint64_t prev_h = 0;
     int have_prev = 0;
-
+    ragd_buf *word = &ws->word;
     for (size_t i = 0; i < nw; i++) {
-        size_t wl = copy_word(&word, f + words[i].start, words[i].end - words[i].start);
+        size_t wl = copy_word(word, f + words[i].start, words[i].end - words[i].start);
         if (!wl) continue;
-        if (lexical_is_stopword(word.data)) continue;
-        add_chargrams(fl, word.data, wl, &pad, &offs, &offs_cap);
-        feat_add(fl, fmix64(fnv_add(fnv_start(SEED_UNIGRAM), word.data, wl)), W_UNIGRAM);
+        /* lexical_is_stopword_n is lexical_is_stopword on the bytes (no
+         * NUL inside a word), with its quick rejections. */
+        if (lexical_is_stopword_n(word->data, wl)) continue;
+        add_chargrams(ws, word->data, wl);
+        feat_add(ws, fmix64(fnv_add(fnv_start(SEED_UNIGRAM), word->data, wl)), W_UNIGRAM);
         if (have_prev) {
-            uint64_t h = fnv_add(fnv_start(SEED_BIGRAM), prev.data, prev.len);
-            h = fnv_add(h, "\x1F", 1); /* unit separator: never inside a word */
-            h = fnv_add(h, word.data, wl);
-            feat_add(fl, fmix64(h), W_BIGRAM);
+            uint64_t h = fnv_add(prev_h, "\x1F", 1); /* unit separator: never inside a word */
+            feat_add(ws, fmix64(fnv_add(h, word->data, wl)), W_BIGRAM);
         }
-        ragd_buf_reset(&prev);
-        ragd_buf_append(&prev, word.data, wl);
+        prev_h = fnv_add(fnv_start(SEED_BIGRAM), word->data, wl);
         have_prev = 1;
     }
     free(words);
     free(f);
-    ragd_buf_free(&word);
-    ragd_buf_free(&prev);
-    ragd_buf_free(&pad);
-    free(offs);
+}
+
+/* Empty the table, the dimension marks and the feature lists for the next
+ * text (only what this one touched). */
+static void scratch_reset(local_embed_scratch *ws)
+{
+    for (size_t i = 0; i < ws->nf; i++)
+        ws->table[ws->f[i].pos] = 0;
+    ws->nf = 0;
+    ws->nmix = 0;
+}
+
+size_t local_embed_sparse_ws(local_embed_scratch *ws, const char *text, size_t len, int dim,
+                             const uint32_t **idx, const float **val)
+{
+    *idx = NULL;
+    *val = NULL;
+    if (dim <= 0 || !text || !len) return 0;
+    collect_features(ws, text, len);
+    if (!ws->nf) return 0;
+    resum_mixed(ws);
+    dims_ready(ws, dim);
+    feat_place(ws, dim);
+    if (ws->capout < ws->nf) {
+        ws->capout = ws->nf;
+        ws->acc = ragd_xrealloc(ws->acc, ws->capout * sizeof *ws->acc);
+        ws->idx = ragd_xrealloc(ws->idx, ws->capout * sizeof *ws->idx);
+        ws->val = ragd_xrealloc(ws->val, ws->capout * sizeof *ws->val);
+    }
+    /* Each distinct feature f with tf occurrences of mean weight w adds
+     * sign(f) * w * (1 + ln tf) to its dimension; the dimensions come in
+     * ascending order (the marks, word by word), each summed over its
+     * features in ascending hash, as the sorted list gave them. */
+    double *acc = ws->acc;
+    uint32_t *di = ws->idx;
+    size_t nd = 0, nwords = ((size_t)dim + 63) / 64;
+    for (size_t wi = 0; wi < nwords; wi++) {
+        uint64_t bits = ws->bits[wi];
+        ws->bits[wi] = 0;
+        while (bits) {
+            uint32_t ix = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(bits));
+            bits &= bits - 1;
+            double a = 0.0;
+            for (int32_t k = ws->head[ix]; k >= 0; k = ws->f[k].next) {
+                const dfeat *x = &ws->f[k];
+                double tf = (double)x->tf;
+                /* tf 1: (sum / 1) * (1 + ln 1) is sum exactly; no call to log. */
+                double v = x->tf == 1 ? x->sum : (x->sum / tf) * (1.0 + log(tf));
+                a += (x->h >> 63) ? -v : v;
+            }
+            ws->head[ix] = -1;
+            di[nd] = ix;
+            acc[nd++] = a;
+        }
+    }
+    scratch_reset(ws);
+    double norm = 0;
+    for (size_t k = 0; k < nd; k++)
+        norm += acc[k] * acc[k];
+    if (!(norm > 0)) return 0;
+    norm = sqrt(norm);
+    size_t m = 0;
+    for (size_t k = 0; k < nd; k++) {
+        float x = (float)(acc[k] / norm);
+        if (x == 0) continue; /* a dimension whose features cancelled */
+        di[m] = di[k];
+        ws->val[m++] = x;
+    }
+    if (!m) return 0;
+    *idx = di;
+    *val = ws->val;
+    return m;
 }
 
 size_t local_embed_sparse(const char *text, size_t len, int dim, uint32_t **idx, float **val)
 {
     *idx = NULL;
     *val = NULL;
-    if (dim <= 0 || !text || !len) return 0;
-    feature_list fl = {0};
-    /* A text of len bytes has at most about 3 n-grams per byte plus a
-     * unigram and a bigram per word: one allocation for most texts. */
-    fl.cap = 3 * len + 16;
-    fl.v = ragd_xmalloc(fl.cap * sizeof *fl.v);
-    collect_features(text, len, &fl);
-    if (!fl.n) {
-        free(fl.v);
-        return 0;
-    }
-    uint32_t *ix = ragd_xmalloc(fl.n * sizeof *ix);
-    feat_sort(&fl, ix, dim);
-    /* Each distinct feature f with tf occurrences of mean weight w adds
-     * sign(f) * w * (1 + ln tf) to its dimension; the dimensions come in
-     * ascending order, each summed over its features in ascending hash. */
-    double *acc = ragd_xmalloc(fl.n * sizeof *acc);
-    uint32_t *di = ragd_xmalloc(fl.n * sizeof *di);
-    size_t nd = 0;
-    for (size_t i = 0; i < fl.n;) {
-        size_t j = i;
-        double sum = 0;
-        while (j < fl.n && fl.v[j].h == fl.v[i].h)
-            sum += fl.v[j++].w;
-        double tf = (double)(j - i);
-        /* tf 1: (sum / 1) * (1 + ln 1) is sum exactly; no call to log. */
-        double v = j - i == 1 ? sum : (sum / tf) * (1.0 + log(tf));
-        uint64_t h = fl.v[i].h;
-        if (!nd || di[nd - 1] != ix[i]) {
-            di[nd] = ix[i];
-            acc[nd++] = 0.0;
-        }
-        acc[nd - 1] += (h >> 63) ? -v : v;
-        i = j;
-    }
-    free(fl.v);
-    free(ix);
-    double norm = 0;
-    for (size_t k = 0; k < nd; k++)
-        norm += acc[k] * acc[k];
-    size_t m = 0;
-    if (norm > 0) {
-        norm = sqrt(norm);
-        float *fv = ragd_xmalloc(nd * sizeof *fv);
-        for (size_t k = 0; k < nd; k++) {
-            float x = (float)(acc[k] / norm);
-            if (x == 0) continue; /* a dimension whose features cancelled */
-            di[m] = di[k];
-            fv[m++] = x;
-        }
-        *val = fv;
-    }
-    free(acc);
+    local_embed_scratch *ws = local_embed_scratch_new();
+    const uint32_t *wi;
+    const float *wv;
+    size_t m = local_embed_sparse_ws(ws, text, len, dim, &wi, &wv);
     if (m) {
-        *idx = di;
-    } else {
-        free(di);
-        free(*val);
-        *val = NULL;
+        *idx = ragd_xmalloc(m * sizeof **idx);
+        *val = ragd_xmalloc(m * sizeof **val);
+        memcpy(*idx, wi, m * sizeof **idx);
+        memcpy(*val, wv, m * sizeof **val);
     }
+    local_embed_scratch_free(ws);
     return m;
 }
 
@@ -417,11 +470,11 @@ void local_embed_text(const char *text, size_t len, int dim, float *out)
 {
     if (dim <= 0 || !out) return;
     memset(out, 0, (size_t)dim * sizeof *out);
-    uint32_t *idx;
-    float *val;
-    size_t m = local_embed_sparse(text, len, dim, &idx, &val);
+    local_embed_scratch *ws = local_embed_scratch_new();
+    const uint32_t *idx;
+    const float *val;
+    size_t m = local_embed_sparse_ws(ws, text, len, dim, &idx, &val);
     for (size_t k = 0; k < m; k++)
         out[idx[k]] = val[k];
-    free(idx);
-    free(val);
+    local_embed_scratch_free(ws);
 }
