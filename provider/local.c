@@ -119,14 +119,14 @@ typedef struct {
     double w0;    /* the first occurrence's weight */
     uint32_t tf;  /* occurrences */
     uint32_t pos; /* its slot in the hash table */
-    int32_t next; /* the next feature of its dimension (ascending hash); -1 ends */
-    bool mixed;   /* occurrences of different weights (their weights are in mix) */
+    int32_t mix;  /* occurrences of different weights: the last one in mix, else -1 */
 } dfeat;
 
-/* One occurrence of a feature whose occurrences differ in weight. */
+/* One occurrence of a feature whose occurrences differ in weight, chained
+ * to the feature's previous one. */
 typedef struct {
-    uint32_t f;
     double w;
+    int32_t prev;
 } wocc;
 
 struct local_embed_scratch {
@@ -136,9 +136,15 @@ struct local_embed_scratch {
     size_t nf, capf;
     wocc *mix;
     size_t nmix, capmix;
+    uint32_t *mixf; /* the features with mixed weights */
+    size_t nmixf, capmixf;
+    double *wbuf; /* one mixed feature's weights, for sorting */
+    size_t capw;
     int dim;        /* what head and bits are sized for (0: none yet) */
     int32_t *head;  /* per dimension: its first feature, -1 none (reset after use) */
     uint64_t *bits; /* dimensions holding a feature (reset after use) */
+    double *sv;     /* per feature: what it adds to its dimension, signed */
+    int32_t *next;  /* per feature: the next of its dimension (ascending hash); -1 ends */
     double *acc;    /* per output dimension, in ascending order */
     uint32_t *idx;
     float *val;
@@ -158,8 +164,12 @@ void local_embed_scratch_free(local_embed_scratch *ws)
     free(ws->table);
     free(ws->f);
     free(ws->mix);
+    free(ws->mixf);
+    free(ws->wbuf);
     free(ws->head);
     free(ws->bits);
+    free(ws->sv);
+    free(ws->next);
     free(ws->acc);
     free(ws->idx);
     free(ws->val);
@@ -188,13 +198,13 @@ static void table_grow(local_embed_scratch *ws)
         table_insert(ws, (uint32_t)i);
 }
 
-static void mix_push(local_embed_scratch *ws, uint32_t f, double w)
+static void mix_push(local_embed_scratch *ws, dfeat *x, double w)
 {
     if (ws->nmix == ws->capmix)
         ragd_array_grow((void **)&ws->mix, &ws->capmix, ws->nmix + 1, sizeof *ws->mix);
-    ws->mix[ws->nmix].f = f;
     ws->mix[ws->nmix].w = w;
-    ws->nmix++;
+    ws->mix[ws->nmix].prev = x->mix;
+    x->mix = (int32_t)ws->nmix++;
 }
 
 /* One occurrence of feature h with weight w. Occurrences of one feature are
@@ -212,13 +222,17 @@ static void feat_add(local_embed_scratch *ws, uint64_t h, double w)
         if (!e) break;
         dfeat *x = &ws->f[e - 1];
         if (x->h == h) {
-            if (x->mixed) {
-                mix_push(ws, e - 1, w);
+            if (x->mix >= 0) {
+                mix_push(ws, x, w);
             } else if (w != x->w0) {
-                x->mixed = true; /* the earlier occurrences all weighed w0 */
+                /* The earlier occurrences all weighed w0. */
+                if (ws->nmixf == ws->capmixf)
+                    ragd_array_grow((void **)&ws->mixf, &ws->capmixf, ws->nmixf + 1,
+                                    sizeof *ws->mixf);
+                ws->mixf[ws->nmixf++] = e - 1;
                 for (uint32_t k = 0; k < x->tf; k++)
-                    mix_push(ws, e - 1, x->w0);
-                mix_push(ws, e - 1, w);
+                    mix_push(ws, x, x->w0);
+                mix_push(ws, x, w);
             }
             x->sum += w;
             x->tf++;
@@ -227,29 +241,47 @@ static void feat_add(local_embed_scratch *ws, uint64_t h, double w)
         p = (p + 1) & mask;
     }
     if (ws->nf == ws->capf) ragd_array_grow((void **)&ws->f, &ws->capf, ws->nf + 1, sizeof *ws->f);
-    ws->f[ws->nf] = (dfeat){.h = h, .sum = w, .w0 = w, .tf = 1, .pos = (uint32_t)p, .next = -1};
+    ws->f[ws->nf] = (dfeat){.h = h, .sum = w, .w0 = w, .tf = 1, .pos = (uint32_t)p, .mix = -1};
     ws->table[p] = (uint32_t)++ws->nf;
 }
 
-static int wocc_cmp(const void *a, const void *b)
+static int dbl_cmp(const void *a, const void *b)
 {
-    const wocc *x = a, *y = b;
-    if (x->f != y->f) return x->f < y->f ? -1 : 1;
-    return x->w < y->w ? -1 : x->w > y->w;
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
 }
 
 /* The sums of mixed features again, each from 0 over its occurrences in
- * ascending weight: the order the sorted occurrence list gave them. */
+ * ascending weight: the order the sorted occurrence list gave them. A
+ * feature's occurrences are few (an n-gram shared by a few words), so they
+ * are sorted by insertion, many by qsort. */
 static void resum_mixed(local_embed_scratch *ws)
 {
-    if (!ws->nmix) return;
-    qsort(ws->mix, ws->nmix, sizeof *ws->mix, wocc_cmp);
-    for (size_t i = 0; i < ws->nmix;) {
-        uint32_t f = ws->mix[i].f;
+    for (size_t i = 0; i < ws->nmixf; i++) {
+        dfeat *x = &ws->f[ws->mixf[i]];
+        if (x->tf > ws->capw) {
+            ws->capw = 2 * (size_t)x->tf;
+            ws->wbuf = ragd_xrealloc(ws->wbuf, ws->capw * sizeof *ws->wbuf);
+        }
+        double *w = ws->wbuf;
+        size_t n = 0;
+        for (int32_t k = x->mix; k >= 0; k = ws->mix[k].prev)
+            w[n++] = ws->mix[k].w;
+        if (n > 32) {
+            qsort(w, n, sizeof *w, dbl_cmp);
+        } else {
+            for (size_t a = 1; a < n; a++) {
+                double v = w[a];
+                size_t b = a;
+                for (; b > 0 && w[b - 1] > v; b--)
+                    w[b] = w[b - 1];
+                w[b] = v;
+            }
+        }
         double sum = 0;
-        for (; i < ws->nmix && ws->mix[i].f == f; i++)
-            sum += ws->mix[i].w;
-        ws->f[f].sum = sum;
+        for (size_t k = 0; k < n; k++)
+            sum += w[k];
+        x->sum = sum;
     }
 }
 
@@ -266,11 +298,34 @@ static void dims_ready(local_embed_scratch *ws, int dim)
     ws->dim = dim;
 }
 
-/* Link every feature into the list of its dimension (hash mod dim, over the
- * hash's low 63 bits), each list in ascending hash, and mark the dimension.
- * Lists are short: a text's features spread over dim dimensions. */
+/* Each distinct feature f with tf occurrences of mean weight w adds
+ * sign(f) * w * (1 + ln tf) to its dimension (hash mod dim, over the hash's
+ * low 63 bits): computed here in feature order, then every feature linked
+ * into the list of its dimension, each list in ascending hash, and the
+ * dimension marked. Lists are short: a text's features spread over dim
+ * dimensions. */
 static void feat_place(local_embed_scratch *ws, int dim)
 {
+    if (ws->capout < ws->nf) {
+        ws->capout = ws->nf;
+        ws->sv = ragd_xrealloc(ws->sv, ws->capout * sizeof *ws->sv);
+        ws->next = ragd_xrealloc(ws->next, ws->capout * sizeof *ws->next);
+        ws->acc = ragd_xrealloc(ws->acc, ws->capout * sizeof *ws->acc);
+        ws->idx = ragd_xrealloc(ws->idx, ws->capout * sizeof *ws->idx);
+        ws->val = ragd_xrealloc(ws->val, ws->capout * sizeof *ws->val);
+    }
+    for (size_t i = 0; i < ws->nf; i++) {
+        const dfeat *x = &ws->f[i];
+        double tf = (double)x->tf;
+        /* tf 1: (sum / 1) * (1 + ln 1) is sum exactly; no call to log. */
+        double v = x->tf == 1 ? x->sum : (x->sum / tf) * (1.0 + log(tf));
+        /* -v when the top bit is set, as a sign-bit flip (which is what
+         * negation is) rather than a branch on a coin toss. */
+        uint64_t vb;
+        memcpy(&vb, &v, sizeof vb);
+        vb ^= x->h & UINT64_C(0x8000000000000000);
+        memcpy(&ws->sv[i], &vb, sizeof vb);
+    }
     uint64_t ud = (uint64_t)dim;
     bool pow2 = (ud & (ud - 1)) == 0;
     for (size_t i = 0; i < ws->nf; i++) {
@@ -278,8 +333,8 @@ static void feat_place(local_embed_scratch *ws, int dim)
         uint32_t ix = (uint32_t)(pow2 ? l & (ud - 1) : l % ud);
         int32_t *link = &ws->head[ix];
         while (*link >= 0 && ws->f[*link].h < h)
-            link = &ws->f[*link].next;
-        ws->f[i].next = *link;
+            link = &ws->next[*link];
+        ws->next[i] = *link;
         *link = (int32_t)i;
         ws->bits[ix / 64] |= UINT64_C(1) << (ix % 64);
     }
@@ -380,10 +435,14 @@ static void collect_features(local_embed_scratch *ws, const char *text, size_t l
  * text (only what this one touched). */
 static void scratch_reset(local_embed_scratch *ws)
 {
-    for (size_t i = 0; i < ws->nf; i++)
-        ws->table[ws->f[i].pos] = 0;
+    if (ws->tcap <= 16 * ws->nf) /* a small table: one memset beats scattered stores */
+        memset(ws->table, 0, ws->tcap * sizeof *ws->table);
+    else
+        for (size_t i = 0; i < ws->nf; i++)
+            ws->table[ws->f[i].pos] = 0;
     ws->nf = 0;
     ws->nmix = 0;
+    ws->nmixf = 0;
 }
 
 size_t local_embed_sparse_ws(local_embed_scratch *ws, const char *text, size_t len, int dim,
@@ -397,16 +456,9 @@ size_t local_embed_sparse_ws(local_embed_scratch *ws, const char *text, size_t l
     resum_mixed(ws);
     dims_ready(ws, dim);
     feat_place(ws, dim);
-    if (ws->capout < ws->nf) {
-        ws->capout = ws->nf;
-        ws->acc = ragd_xrealloc(ws->acc, ws->capout * sizeof *ws->acc);
-        ws->idx = ragd_xrealloc(ws->idx, ws->capout * sizeof *ws->idx);
-        ws->val = ragd_xrealloc(ws->val, ws->capout * sizeof *ws->val);
-    }
-    /* Each distinct feature f with tf occurrences of mean weight w adds
-     * sign(f) * w * (1 + ln tf) to its dimension; the dimensions come in
-     * ascending order (the marks, word by word), each summed over its
-     * features in ascending hash, as the sorted list gave them. */
+    /* The dimensions in ascending order (the marks, word by word), each
+     * summed over its features in ascending hash, as the sorted list gave
+     * them. */
     double *acc = ws->acc;
     uint32_t *di = ws->idx;
     size_t nd = 0, nwords = ((size_t)dim + 63) / 64;
@@ -417,13 +469,8 @@ size_t local_embed_sparse_ws(local_embed_scratch *ws, const char *text, size_t l
             uint32_t ix = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(bits));
             bits &= bits - 1;
             double a = 0.0;
-            for (int32_t k = ws->head[ix]; k >= 0; k = ws->f[k].next) {
-                const dfeat *x = &ws->f[k];
-                double tf = (double)x->tf;
-                /* tf 1: (sum / 1) * (1 + ln 1) is sum exactly; no call to log. */
-                double v = x->tf == 1 ? x->sum : (x->sum / tf) * (1.0 + log(tf));
-                a += (x->h >> 63) ? -v : v;
-            }
+            for (int32_t k = ws->head[ix]; k >= 0; k = ws->next[k])
+                a += ws->sv[k];
             ws->head[ix] = -1;
             di[nd] = ix;
             acc[nd++] = a;
