@@ -24,17 +24,21 @@
  * features miss.
  *
  * Every occurrence is hashed (FNV-1a 64 over the feature bytes, seeded per
- * family, then the MurmurHash3 64-bit finalizer) and collected; the list is
- * sorted by (dimension, hash, weight) and each distinct feature f with tf
- * occurrences of mean weight w adds sign(f) * w * (1 + ln tf) to dimension
- * (hash mod dim), where the sign is the hash's top bit and the index uses
- * the low 63 bits. Summation runs in double in sorted order (a dimension's
- * features by ascending hash, the norm over ascending dimensions), so the
+ * family, then the MurmurHash3 64-bit finalizer); each distinct feature f
+ * with tf occurrences of mean weight w adds sign(f) * w * (1 + ln tf) to
+ * dimension (hash mod dim), where the sign is the hash's top bit and the
+ * index uses the low 63 bits. Summation runs in double in one fixed order:
+ * a feature's occurrences by ascending weight, a dimension's features by
+ * ascending hash, the norm over ascending dimensions — the order of the
+ * list sorted by (dimension, hash, weight) that v2 was defined with — so the
  * result does not depend on any iteration order, allocator or platform; the
- * vector is then L2-normalized and rounded to float once. It is computed
- * sparse (local_embed_sparse: only the dimensions a feature reaches) and
- * scattered into the dense vector. A text with no words embeds to all
- * zeros. Right single quotes (U+2019) are read as apostrophes.
+ * vector is then L2-normalized and rounded to float once. No list is sorted
+ * any more: occurrences are merged in a hash table as they come (see
+ * feat_add), dimensions are ranked in a bitmap (feat_dims), and only the
+ * few ties (a feature of several weights, a dimension of several features)
+ * are ordered. It is computed sparse (local_embed_sparse: only the
+ * dimensions a feature reaches) and scattered into the dense vector. A text with no words embeds to
+ * all zeros. Right single quotes (U+2019) are read as apostrophes.
  *
  * What it captures: lexical overlap (shared words, with sublinear term
  * weight), local word order (bigrams), and morphology and spelling through the
@@ -129,6 +133,13 @@ typedef struct {
     int32_t prev;
 } wocc;
 
+/* A feature whose dimension holds another one too. */
+typedef struct {
+    uint64_t h;
+    double sv;
+    uint32_t slot;
+} shared_feat;
+
 struct local_embed_scratch {
     uint32_t *table; /* open addressing on the hash: feature index + 1, 0 empty */
     size_t tcap;     /* a power of two */
@@ -140,12 +151,15 @@ struct local_embed_scratch {
     size_t nmixf, capmixf;
     double *wbuf; /* one mixed feature's weights, for sorting */
     size_t capw;
-    int dim;        /* what head and bits are sized for (0: none yet) */
-    int32_t *head;  /* per dimension: its first feature, -1 none (reset after use) */
-    uint64_t *bits; /* dimensions holding a feature (reset after use) */
-    double *sv;     /* per feature: what it adds to its dimension, signed */
-    int32_t *next;  /* per feature: the next of its dimension (ascending hash); -1 ends */
-    double *acc;    /* per output dimension, in ascending order */
+    int dim;         /* what bits and pre are sized for (0: none yet) */
+    uint32_t *pre;   /* per word of bits: the marks in the words before it */
+    uint64_t *bits;  /* dimensions holding a feature (reset after use) */
+    double *sv;      /* per feature: what it adds to its dimension, signed */
+    uint32_t *fix;   /* per feature: its dimension, then its output slot */
+    uint32_t *cnt;   /* per output slot: features in it */
+    shared_feat *sh; /* features that share their dimension with another */
+    size_t nsh, capsh;
+    double *acc; /* per output dimension, in ascending order */
     uint32_t *idx;
     float *val;
     size_t capout;
@@ -166,10 +180,12 @@ void local_embed_scratch_free(local_embed_scratch *ws)
     free(ws->mix);
     free(ws->mixf);
     free(ws->wbuf);
-    free(ws->head);
+    free(ws->pre);
     free(ws->bits);
     free(ws->sv);
-    free(ws->next);
+    free(ws->fix);
+    free(ws->cnt);
+    free(ws->sh);
     free(ws->acc);
     free(ws->idx);
     free(ws->val);
@@ -285,36 +301,54 @@ static void resum_mixed(local_embed_scratch *ws)
     }
 }
 
-/* head and bits for dim dimensions, all empty. */
+/* bits and pre for dim dimensions, bits all clear. */
 static void dims_ready(local_embed_scratch *ws, int dim)
 {
     if (ws->dim == dim) return;
-    free(ws->head);
     free(ws->bits);
-    ws->head = ragd_xmalloc((size_t)dim * sizeof *ws->head);
-    for (int k = 0; k < dim; k++)
-        ws->head[k] = -1;
-    ws->bits = ragd_xcalloc(((size_t)dim + 63) / 64, sizeof *ws->bits);
+    free(ws->pre);
+    size_t nwords = ((size_t)dim + 63) / 64;
+    ws->bits = ragd_xcalloc(nwords, sizeof *ws->bits);
+    ws->pre = ragd_xmalloc(nwords * sizeof *ws->pre);
     ws->dim = dim;
+}
+
+static bool shared_before(const shared_feat *a, const shared_feat *b)
+{
+    return a->slot != b->slot ? a->slot < b->slot : a->h < b->h;
+}
+
+static int shared_cmp(const void *a, const void *b)
+{
+    const shared_feat *x = a, *y = b;
+    return shared_before(x, y) ? -1 : shared_before(y, x);
 }
 
 /* Each distinct feature f with tf occurrences of mean weight w adds
  * sign(f) * w * (1 + ln tf) to its dimension (hash mod dim, over the hash's
- * low 63 bits): computed here in feature order, then every feature linked
- * into the list of its dimension, each list in ascending hash, and the
- * dimension marked. Lists are short: a text's features spread over dim
- * dimensions. */
-static void feat_place(local_embed_scratch *ws, int dim)
+ * low 63 bits). The reached dimensions, in ascending order, go to ws->idx
+ * and their sums to ws->acc; returns their number. A dimension's sum runs
+ * from 0 over its features in ascending hash, the order the sorted list
+ * gave them. Without sorting: the dimensions are marked in a bitmap, a
+ * feature's output slot is the rank of its dimension among the marks, and
+ * only features that share a dimension (a few) are sorted, by (slot,
+ * hash). Every array is per feature or per slot: no per-dimension state to
+ * chase or reset beyond the bitmap. */
+static size_t feat_dims(local_embed_scratch *ws, int dim)
 {
-    if (ws->capout < ws->nf) {
-        ws->capout = ws->nf;
-        ws->sv = ragd_xrealloc(ws->sv, ws->capout * sizeof *ws->sv);
-        ws->next = ragd_xrealloc(ws->next, ws->capout * sizeof *ws->next);
-        ws->acc = ragd_xrealloc(ws->acc, ws->capout * sizeof *ws->acc);
-        ws->idx = ragd_xrealloc(ws->idx, ws->capout * sizeof *ws->idx);
-        ws->val = ragd_xrealloc(ws->val, ws->capout * sizeof *ws->val);
+    size_t nf = ws->nf;
+    if (ws->capout < nf) {
+        ws->capout = nf;
+        ws->sv = ragd_xrealloc(ws->sv, nf * sizeof *ws->sv);
+        ws->fix = ragd_xrealloc(ws->fix, nf * sizeof *ws->fix);
+        ws->cnt = ragd_xrealloc(ws->cnt, nf * sizeof *ws->cnt);
+        ws->acc = ragd_xrealloc(ws->acc, nf * sizeof *ws->acc);
+        ws->idx = ragd_xrealloc(ws->idx, nf * sizeof *ws->idx);
+        ws->val = ragd_xrealloc(ws->val, nf * sizeof *ws->val);
     }
-    for (size_t i = 0; i < ws->nf; i++) {
+    uint64_t ud = (uint64_t)dim;
+    bool pow2 = (ud & (ud - 1)) == 0;
+    for (size_t i = 0; i < nf; i++) {
         const dfeat *x = &ws->f[i];
         double tf = (double)x->tf;
         /* tf 1: (sum / 1) * (1 + ln 1) is sum exactly; no call to log. */
@@ -325,19 +359,55 @@ static void feat_place(local_embed_scratch *ws, int dim)
         memcpy(&vb, &v, sizeof vb);
         vb ^= x->h & UINT64_C(0x8000000000000000);
         memcpy(&ws->sv[i], &vb, sizeof vb);
-    }
-    uint64_t ud = (uint64_t)dim;
-    bool pow2 = (ud & (ud - 1)) == 0;
-    for (size_t i = 0; i < ws->nf; i++) {
-        uint64_t h = ws->f[i].h, l = h & 0x7FFFFFFFFFFFFFFFULL;
+        uint64_t l = x->h & 0x7FFFFFFFFFFFFFFFULL;
         uint32_t ix = (uint32_t)(pow2 ? l & (ud - 1) : l % ud);
-        int32_t *link = &ws->head[ix];
-        while (*link >= 0 && ws->f[*link].h < h)
-            link = &ws->next[*link];
-        ws->next[i] = *link;
-        *link = (int32_t)i;
+        ws->fix[i] = ix;
         ws->bits[ix / 64] |= UINT64_C(1) << (ix % 64);
     }
+    size_t nwords = ((size_t)dim + 63) / 64, nd = 0;
+    for (size_t w = 0; w < nwords; w++) {
+        ws->pre[w] = (uint32_t)nd;
+        nd += (size_t)__builtin_popcountll(ws->bits[w]);
+    }
+    memset(ws->cnt, 0, nd * sizeof *ws->cnt);
+    for (size_t i = 0; i < nf; i++) {
+        uint32_t ix = ws->fix[i];
+        uint64_t below = ws->bits[ix / 64] & ((UINT64_C(1) << (ix % 64)) - 1);
+        uint32_t slot = ws->pre[ix / 64] + (uint32_t)__builtin_popcountll(below);
+        ws->idx[slot] = ix;
+        ws->cnt[slot]++;
+        ws->fix[i] = slot;
+    }
+    memset(ws->bits, 0, nwords * sizeof *ws->bits);
+    for (size_t k = 0; k < nd; k++)
+        ws->acc[k] = 0.0;
+    ws->nsh = 0;
+    for (size_t i = 0; i < nf; i++) {
+        uint32_t slot = ws->fix[i];
+        if (ws->cnt[slot] == 1) {
+            ws->acc[slot] += ws->sv[i];
+            continue;
+        }
+        if (ws->nsh == ws->capsh)
+            ragd_array_grow((void **)&ws->sh, &ws->capsh, ws->nsh + 1, sizeof *ws->sh);
+        ws->sh[ws->nsh++] = (shared_feat){ws->f[i].h, ws->sv[i], slot};
+    }
+    shared_feat *sh = ws->sh;
+    size_t nsh = ws->nsh;
+    if (nsh > 64) {
+        qsort(sh, nsh, sizeof *sh, shared_cmp);
+    } else {
+        for (size_t a = 1; a < nsh; a++) {
+            shared_feat v = sh[a];
+            size_t b = a;
+            for (; b > 0 && shared_before(&v, &sh[b - 1]); b--)
+                sh[b] = sh[b - 1];
+            sh[b] = v;
+        }
+    }
+    for (size_t k = 0; k < nsh; k++)
+        ws->acc[sh[k].slot] += sh[k].sv;
+    return nd;
 }
 
 /* Add the character n-grams of "<w>" (w = word bytes, wl bytes). An
@@ -455,27 +525,9 @@ size_t local_embed_sparse_ws(local_embed_scratch *ws, const char *text, size_t l
     if (!ws->nf) return 0;
     resum_mixed(ws);
     dims_ready(ws, dim);
-    feat_place(ws, dim);
-    /* The dimensions in ascending order (the marks, word by word), each
-     * summed over its features in ascending hash, as the sorted list gave
-     * them. */
+    size_t nd = feat_dims(ws, dim);
     double *acc = ws->acc;
     uint32_t *di = ws->idx;
-    size_t nd = 0, nwords = ((size_t)dim + 63) / 64;
-    for (size_t wi = 0; wi < nwords; wi++) {
-        uint64_t bits = ws->bits[wi];
-        ws->bits[wi] = 0;
-        while (bits) {
-            uint32_t ix = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(bits));
-            bits &= bits - 1;
-            double a = 0.0;
-            for (int32_t k = ws->head[ix]; k >= 0; k = ws->next[k])
-                a += ws->sv[k];
-            ws->head[ix] = -1;
-            di[nd] = ix;
-            acc[nd++] = a;
-        }
-    }
     scratch_reset(ws);
     double norm = 0;
     for (size_t k = 0; k < nd; k++)
