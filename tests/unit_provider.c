@@ -247,9 +247,10 @@ static void test_local_bit_exact_checksums(void **state)
  * (checksums taken with the sort-based embedder, before features were
  * accumulated in a hash table): at dim 16 "ender thunder sender pruning"
  * changes when a feature's occurrences of different weights are summed in
- * arrival order instead of ascending weight, and "ender runners wonder"
- * (and the first) when a dimension's features are summed out of ascending
- * hash order. The texts above happen to be blind to both. */
+ * arrival order instead of ascending weight, the third when they are
+ * summed in reverse arrival order, and "ender runners wonder" (and the
+ * first) when a dimension's features are summed out of ascending hash
+ * order. The texts above happen to be blind to all three. */
 static void test_local_summation_order_pins(void **state)
 {
     (void)state;
@@ -259,6 +260,7 @@ static void test_local_summation_order_pins(void **state)
     } pins[] = {
         {"ender thunder sender pruning", 0x05A9B2A5756EC796ULL},
         {"ender runners wonder", 0xC0C3A8D668F79683ULL},
+        {"runners ran ran runner sender running under ran", 0x1BA911027EE49B6CULL},
     };
     float v[16];
     for (size_t i = 0; i < sizeof pins / sizeof *pins; i++) {
