@@ -313,6 +313,16 @@ static void dims_ready(local_embed_scratch *ws, int dim)
     ws->dim = dim;
 }
 
+/* Bits set in x, inline: without -mpopcnt __builtin_popcountll is a libgcc
+ * call, once per feature here. */
+static inline uint32_t popcount64(uint64_t x)
+{
+    x -= (x >> 1) & UINT64_C(0x5555555555555555);
+    x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
+    x = (x + (x >> 4)) & UINT64_C(0x0F0F0F0F0F0F0F0F);
+    return (uint32_t)((x * UINT64_C(0x0101010101010101)) >> 56);
+}
+
 static bool shared_before(const shared_feat *a, const shared_feat *b)
 {
     return a->slot != b->slot ? a->slot < b->slot : a->h < b->h;
@@ -367,13 +377,13 @@ static size_t feat_dims(local_embed_scratch *ws, int dim)
     size_t nwords = ((size_t)dim + 63) / 64, nd = 0;
     for (size_t w = 0; w < nwords; w++) {
         ws->pre[w] = (uint32_t)nd;
-        nd += (size_t)__builtin_popcountll(ws->bits[w]);
+        nd += (size_t)popcount64(ws->bits[w]);
     }
     memset(ws->cnt, 0, nd * sizeof *ws->cnt);
     for (size_t i = 0; i < nf; i++) {
         uint32_t ix = ws->fix[i];
         uint64_t below = ws->bits[ix / 64] & ((UINT64_C(1) << (ix % 64)) - 1);
-        uint32_t slot = ws->pre[ix / 64] + (uint32_t)__builtin_popcountll(below);
+        uint32_t slot = ws->pre[ix / 64] + (uint32_t)popcount64(below);
         ws->idx[slot] = ix;
         ws->cnt[slot]++;
         ws->fix[i] = slot;
@@ -505,7 +515,9 @@ static void collect_features(local_embed_scratch *ws, const char *text, size_t l
  * text (only what this one touched). */
 static void scratch_reset(local_embed_scratch *ws)
 {
-    if (ws->tcap <= 16 * ws->nf) /* a small table: one memset beats scattered stores */
+    /* A table at least a quarter full: one memset beats scattered stores
+     * (it stays as large as the longest text made it). */
+    if (ws->tcap <= 4 * ws->nf)
         memset(ws->table, 0, ws->tcap * sizeof *ws->table);
     else
         for (size_t i = 0; i < ws->nf; i++)
