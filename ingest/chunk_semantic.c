@@ -335,33 +335,108 @@ static void local_usage(const chunk_ctx *cx, const char *const *texts, const siz
     }
 }
 
-/* One batch with the local embedder, sparse: the m texts' normalized rows,
- * then p[i] = v_i.m, gram and *mm exactly as the dense path computes them
- * (mean is dim doubles of scratch, meanf dim floats). */
-static void batch_sparse(const chunk_ctx *cx, const char *const *texts, const size_t *lens,
-                         size_t m, size_t span, int dim, double *mean, float *meanf, double *p,
-                         double *gram, double *mm, embed_usage *usage)
+/* The local embedder's state across the batches of one document: its
+ * scratch, the rows' (dimension, value) pairs in two arenas, and dense
+ * per-dimension scratch that is all zeros between batches (only what a
+ * batch touched is reset). */
+typedef struct {
+    local_embed_scratch *ws;
+    uint32_t *idx;
+    float *val;
+    size_t n, cap;
+    sparse_row *rows;
+    size_t *off;
+    size_t rcap;
+    double *mean;      /* dim, zeros */
+    float *meanf;      /* dim: set where touched */
+    float *xi;         /* dim, zeros */
+    uint64_t *touched; /* dim / 64 words, zeros */
+} sparse_state;
+
+static void sparse_state_init(sparse_state *st, int dim)
 {
-    sparse_row *rows = ragd_xcalloc(m, sizeof *rows);
-    memset(mean, 0, (size_t)dim * sizeof *mean);
+    memset(st, 0, sizeof *st);
+    st->ws = local_embed_scratch_new();
+    st->mean = ragd_xcalloc((size_t)dim, sizeof *st->mean);
+    st->meanf = ragd_xmalloc((size_t)dim * sizeof *st->meanf);
+    st->xi = ragd_xcalloc((size_t)dim, sizeof *st->xi);
+    st->touched = ragd_xcalloc(((size_t)dim + 63) / 64, sizeof *st->touched);
+}
+
+static void sparse_state_free(sparse_state *st)
+{
+    local_embed_scratch_free(st->ws);
+    free(st->idx);
+    free(st->val);
+    free(st->rows);
+    free(st->off);
+    free(st->mean);
+    free(st->meanf);
+    free(st->xi);
+    free(st->touched);
+}
+
+/* One batch with the local embedder, sparse: the m texts' normalized rows,
+ * then p[i] = v_i.m, gram and *mm exactly as the dense path computes them.
+ * The mean is accumulated only where a row reaches: every other dimension
+ * of the dense mean is 0, which adds +0 to m.m (a sum of squares, never -0)
+ * and is never read by a sparse product. */
+static void batch_sparse(const chunk_ctx *cx, const char *const *texts, const size_t *lens,
+                         size_t m, size_t span, int dim, sparse_state *st, double *p, double *gram,
+                         double *mm, embed_usage *usage)
+{
+    if (m > st->rcap) {
+        st->rcap = m;
+        st->rows = ragd_xrealloc(st->rows, m * sizeof *st->rows);
+        st->off = ragd_xrealloc(st->off, m * sizeof *st->off);
+    }
+    st->n = 0;
+    double *mean = st->mean;
     for (size_t i = 0; i < m; i++) {
-        rows[i].n = local_embed_sparse(texts[i], lens[i], dim, &rows[i].idx, &rows[i].val);
+        const uint32_t *ri;
+        const float *rv;
+        size_t n = local_embed_sparse_ws(st->ws, texts[i], lens[i], dim, &ri, &rv);
+        if (st->n + n > st->cap) {
+            st->cap = 2 * (st->n + n);
+            st->idx = ragd_xrealloc(st->idx, st->cap * sizeof *st->idx);
+            st->val = ragd_xrealloc(st->val, st->cap * sizeof *st->val);
+        }
+        if (n) {
+            memcpy(st->idx + st->n, ri, n * sizeof *ri);
+            memcpy(st->val + st->n, rv, n * sizeof *rv);
+        }
+        st->off[i] = st->n;
+        st->rows[i].n = n;
+        st->n += n;
+    }
+    sparse_row *rows = st->rows;
+    for (size_t i = 0; i < m; i++) { /* the arenas no longer move */
+        rows[i].idx = st->idx + st->off[i];
+        rows[i].val = st->val + st->off[i];
         normalize_sparse(&rows[i]);
-        for (size_t k = 0; k < rows[i].n; k++)
-            mean[rows[i].idx[k]] += rows[i].val[k];
+        for (size_t k = 0; k < rows[i].n; k++) {
+            uint32_t d = rows[i].idx[k];
+            mean[d] += rows[i].val[k];
+            st->touched[d / 64] |= UINT64_C(1) << (d % 64);
+        }
     }
     local_usage(cx, texts, lens, m, usage);
+    /* The touched dimensions in ascending order, as the dense loop adds
+     * them. */
     *mm = 0;
-    for (int k = 0; k < dim; k++) {
-        mean[k] /= (double)m;
-        meanf[k] = (float)mean[k];
-        *mm += mean[k] * mean[k];
-    }
+    size_t nwords = ((size_t)dim + 63) / 64;
+    for (size_t w = 0; w < nwords; w++)
+        for (uint64_t b = st->touched[w]; b; b &= b - 1) {
+            size_t k = w * 64 + (size_t)__builtin_ctzll(b);
+            mean[k] /= (double)m;
+            st->meanf[k] = (float)mean[k];
+            *mm += mean[k] * mean[k];
+        }
     /* Row i scattered into a dense scratch, the rows after it read through
      * it: no merge of index lists. */
-    float *xi = ragd_xcalloc((size_t)dim, sizeof *xi);
+    float *xi = st->xi;
     for (size_t i = 0; i < m; i++) {
-        p[i] = dotf_sparse_dense(&rows[i], meanf, dim);
+        p[i] = dotf_sparse_dense(&rows[i], st->meanf, dim);
         for (size_t k = 0; k < rows[i].n; k++)
             xi[rows[i].idx[k]] = rows[i].val[k];
         for (size_t k = 0; k < span && i + k < m; k++)
@@ -369,12 +444,11 @@ static void batch_sparse(const chunk_ctx *cx, const char *const *texts, const si
         for (size_t k = 0; k < rows[i].n; k++)
             xi[rows[i].idx[k]] = 0;
     }
-    free(xi);
-    for (size_t i = 0; i < m; i++) {
-        free(rows[i].idx);
-        free(rows[i].val);
+    for (size_t w = 0; w < nwords; w++) {
+        for (uint64_t b = st->touched[w]; b; b &= b - 1)
+            mean[w * 64 + (size_t)__builtin_ctzll(b)] = 0;
+        st->touched[w] = 0;
     }
-    free(rows);
 }
 
 /* Units embedded per embedder_embed call: bounds memory (rows of dim floats)
@@ -415,6 +489,7 @@ static ragd_status unit_distances(const chunk_ctx *cx, const unit_list *u, size_
     float *meanf = NULL;
     size_t span = 2 * w; /* rows a window pair spans: up to 2w */
     int dim = 0;
+    sparse_state st = {0};
     for (size_t b0 = 0; b0 < n && !rc; b0 += SEMANTIC_BATCH) {
         size_t b1 = b0 + SEMANTIC_BATCH < n ? b0 + SEMANTIC_BATCH : n; /* boundaries [b0, b1) */
         size_t lo = b0 + 1 >= w ? b0 + 1 - w : 0, hi = b1 + w < n ? b1 + w : n;
@@ -435,10 +510,9 @@ static ragd_status unit_distances(const chunk_ctx *cx, const unit_list *u, size_
                 dim = CHUNK_SEMANTIC_LOCAL_DIM;
                 gram = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * span * sizeof *gram);
                 p = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * sizeof *p);
-                mean = ragd_xmalloc((size_t)dim * sizeof *mean);
-                meanf = ragd_xmalloc((size_t)dim * sizeof *meanf);
+                sparse_state_init(&st, dim);
             }
-            batch_sparse(cx, texts, lens, m, span, dim, mean, meanf, p, gram, &mm, usage);
+            batch_sparse(cx, texts, lens, m, span, dim, &st, p, gram, &mm, usage);
         } else {
             if (!dim) {
                 if (embedder_dim(e) <= 0 && (rc = embedder_probe_dim(e, usage, err))) break;
@@ -469,6 +543,7 @@ static ragd_status unit_distances(const chunk_ctx *cx, const unit_list *u, size_
             is_boundary[i] = true;
         }
     }
+    if (st.ws) sparse_state_free(&st);
     free(vecs);
     free(gram);
     free(p);

@@ -24,17 +24,21 @@
  * features miss.
  *
  * Every occurrence is hashed (FNV-1a 64 over the feature bytes, seeded per
- * family, then the MurmurHash3 64-bit finalizer) and collected; the list is
- * sorted by (dimension, hash, weight) and each distinct feature f with tf
- * occurrences of mean weight w adds sign(f) * w * (1 + ln tf) to dimension
- * (hash mod dim), where the sign is the hash's top bit and the index uses
- * the low 63 bits. Summation runs in double in sorted order (a dimension's
- * features by ascending hash, the norm over ascending dimensions), so the
+ * family, then the MurmurHash3 64-bit finalizer); each distinct feature f
+ * with tf occurrences of mean weight w adds sign(f) * w * (1 + ln tf) to
+ * dimension (hash mod dim), where the sign is the hash's top bit and the
+ * index uses the low 63 bits. Summation runs in double in one fixed order:
+ * a feature's occurrences by ascending weight, a dimension's features by
+ * ascending hash, the norm over ascending dimensions — the order of the
+ * list sorted by (dimension, hash, weight) that v2 was defined with — so the
  * result does not depend on any iteration order, allocator or platform; the
- * vector is then L2-normalized and rounded to float once. It is computed
- * sparse (local_embed_sparse: only the dimensions a feature reaches) and
- * scattered into the dense vector. A text with no words embeds to all
- * zeros. Right single quotes (U+2019) are read as apostrophes.
+ * vector is then L2-normalized and rounded to float once. No list is sorted
+ * any more: occurrences are merged in a hash table as they come (see
+ * feat_add), dimensions are ranked in a bitmap (feat_dims), and only the
+ * few ties (a feature of several weights, a dimension of several features)
+ * are ordered. It is computed sparse (local_embed_sparse: only the
+ * dimensions a feature reaches) and scattered into the dense vector. A text with no words embeds to
+ * all zeros. Right single quotes (U+2019) are read as apostrophes.
  *
  * What it captures: lexical overlap (shared words, with sublinear term
  * weight), local word order (bigrams), and morphology and spelling through the
@@ -112,149 +116,317 @@ static uint64_t fmix64(uint64_t k)
     return k;
 }
 
+/* One distinct feature of the text being embedded. */
 typedef struct {
     uint64_t h;
-    double w;
-} feature;
+    double sum;   /* its occurrences' weights, added in arrival order */
+    double w0;    /* the first occurrence's weight */
+    uint32_t tf;  /* occurrences */
+    uint32_t pos; /* its slot in the hash table */
+    int32_t mix;  /* occurrences of different weights: the last one in mix, else -1 */
+} dfeat;
 
+/* One occurrence of a feature whose occurrences differ in weight, chained
+ * to the feature's previous one. */
 typedef struct {
-    feature *v;
-    size_t n, cap;
-} feature_list;
+    double w;
+    int32_t prev;
+} wocc;
 
-static void feat_add(feature_list *fl, uint64_t h, double w)
+/* A feature whose dimension holds another one too. */
+typedef struct {
+    uint64_t h;
+    double sv;
+    uint32_t slot;
+} shared_feat;
+
+struct local_embed_scratch {
+    uint32_t *table; /* open addressing on the hash: feature index + 1, 0 empty */
+    size_t tcap;     /* a power of two */
+    dfeat *f;
+    size_t nf, capf;
+    wocc *mix;
+    size_t nmix, capmix;
+    uint32_t *mixf; /* the features with mixed weights */
+    size_t nmixf, capmixf;
+    double *wbuf; /* one mixed feature's weights, for sorting */
+    size_t capw;
+    int dim;         /* what bits and pre are sized for (0: none yet) */
+    uint32_t *pre;   /* per word of bits: the marks in the words before it */
+    uint64_t *bits;  /* dimensions holding a feature (reset after use) */
+    double *sv;      /* per feature: what it adds to its dimension, signed */
+    uint32_t *fix;   /* per feature: its dimension, then its output slot */
+    uint32_t *cnt;   /* per output slot: features in it */
+    shared_feat *sh; /* features that share their dimension with another */
+    size_t nsh, capsh;
+    double *acc; /* per output dimension, in ascending order */
+    uint32_t *idx;
+    float *val;
+    size_t capout;
+    ragd_buf word, pad;
+    size_t *offs, offs_cap;
+};
+
+local_embed_scratch *local_embed_scratch_new(void)
 {
-    if (fl->n == fl->cap) ragd_array_grow((void **)&fl->v, &fl->cap, fl->n + 1, sizeof *fl->v);
-    fl->v[fl->n].h = h;
-    fl->v[fl->n].w = w;
-    fl->n++;
+    return ragd_xcalloc(1, sizeof(local_embed_scratch));
 }
 
-/* The insertion sort by (hash, weight) inside each run of one dimension
- * (runs are short: a text's features spread over dim dimensions). */
-static void sort_within_dims(feature *a, const uint32_t *ix, size_t n)
+void local_embed_scratch_free(local_embed_scratch *ws)
 {
-    for (size_t i = 1; i < n; i++) {
-        if (ix[i] != ix[i - 1]) continue;
-        feature x = a[i];
-        if (!(x.h < a[i - 1].h || (x.h == a[i - 1].h && x.w < a[i - 1].w))) continue;
-        size_t j = i;
-        while (j > 0 && ix[j - 1] == ix[i] &&
-               (x.h < a[j - 1].h || (x.h == a[j - 1].h && x.w < a[j - 1].w))) {
-            a[j] = a[j - 1];
-            j--;
+    if (!ws) return;
+    free(ws->table);
+    free(ws->f);
+    free(ws->mix);
+    free(ws->mixf);
+    free(ws->wbuf);
+    free(ws->pre);
+    free(ws->bits);
+    free(ws->sv);
+    free(ws->fix);
+    free(ws->cnt);
+    free(ws->sh);
+    free(ws->acc);
+    free(ws->idx);
+    free(ws->val);
+    ragd_buf_free(&ws->word);
+    ragd_buf_free(&ws->pad);
+    free(ws->offs);
+    free(ws);
+}
+
+static void table_insert(local_embed_scratch *ws, uint32_t fi)
+{
+    size_t mask = ws->tcap - 1, p = (size_t)ws->f[fi].h & mask;
+    while (ws->table[p])
+        p = (p + 1) & mask;
+    ws->table[p] = fi + 1;
+    ws->f[fi].pos = (uint32_t)p;
+}
+
+/* Keep the table at most half full: double it and re-insert. */
+static void table_grow(local_embed_scratch *ws)
+{
+    free(ws->table);
+    ws->tcap = ws->tcap ? 2 * ws->tcap : 1024;
+    ws->table = ragd_xcalloc(ws->tcap, sizeof *ws->table);
+    for (size_t i = 0; i < ws->nf; i++)
+        table_insert(ws, (uint32_t)i);
+}
+
+static void mix_push(local_embed_scratch *ws, dfeat *x, double w)
+{
+    if (ws->nmix == ws->capmix)
+        ragd_array_grow((void **)&ws->mix, &ws->capmix, ws->nmix + 1, sizeof *ws->mix);
+    ws->mix[ws->nmix].w = w;
+    ws->mix[ws->nmix].prev = x->mix;
+    x->mix = (int32_t)ws->nmix++;
+}
+
+/* One occurrence of feature h with weight w. Occurrences of one feature are
+ * accumulated where they land instead of being listed and sorted: while
+ * they all have one weight, adding them in arrival order is adding them in
+ * any order (the operands are the same sequence); a feature that gets a
+ * second weight (a shared n-gram of words of different lengths) has every
+ * occurrence recorded in mix, to be summed in ascending weight later. */
+static void feat_add(local_embed_scratch *ws, uint64_t h, double w)
+{
+    if (2 * (ws->nf + 1) > ws->tcap) table_grow(ws);
+    size_t mask = ws->tcap - 1, p = (size_t)h & mask;
+    for (;;) {
+        uint32_t e = ws->table[p];
+        if (!e) break;
+        dfeat *x = &ws->f[e - 1];
+        if (x->h == h) {
+            if (x->mix >= 0) {
+                mix_push(ws, x, w);
+            } else if (w != x->w0) {
+                /* The earlier occurrences all weighed w0. */
+                if (ws->nmixf == ws->capmixf)
+                    ragd_array_grow((void **)&ws->mixf, &ws->capmixf, ws->nmixf + 1,
+                                    sizeof *ws->mixf);
+                ws->mixf[ws->nmixf++] = e - 1;
+                for (uint32_t k = 0; k < x->tf; k++)
+                    mix_push(ws, x, x->w0);
+                mix_push(ws, x, w);
+            }
+            x->sum += w;
+            x->tf++;
+            return;
         }
-        a[j] = x;
+        p = (p + 1) & mask;
+    }
+    if (ws->nf == ws->capf) ragd_array_grow((void **)&ws->f, &ws->capf, ws->nf + 1, sizeof *ws->f);
+    ws->f[ws->nf] = (dfeat){.h = h, .sum = w, .w0 = w, .tf = 1, .pos = (uint32_t)p, .mix = -1};
+    ws->table[p] = (uint32_t)++ws->nf;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The sums of mixed features again, each from 0 over its occurrences in
+ * ascending weight: the order the sorted occurrence list gave them. A
+ * feature's occurrences are few (an n-gram shared by a few words), so they
+ * are sorted by insertion, many by qsort. */
+static void resum_mixed(local_embed_scratch *ws)
+{
+    for (size_t i = 0; i < ws->nmixf; i++) {
+        dfeat *x = &ws->f[ws->mixf[i]];
+        if (x->tf > ws->capw) {
+            ws->capw = 2 * (size_t)x->tf;
+            ws->wbuf = ragd_xrealloc(ws->wbuf, ws->capw * sizeof *ws->wbuf);
+        }
+        double *w = ws->wbuf;
+        size_t n = 0;
+        for (int32_t k = x->mix; k >= 0; k = ws->mix[k].prev)
+            w[n++] = ws->mix[k].w;
+        if (n > 32) {
+            qsort(w, n, sizeof *w, dbl_cmp);
+        } else {
+            for (size_t a = 1; a < n; a++) {
+                double v = w[a];
+                size_t b = a;
+                for (; b > 0 && w[b - 1] > v; b--)
+                    w[b] = w[b - 1];
+                w[b] = v;
+            }
+        }
+        double sum = 0;
+        for (size_t k = 0; k < n; k++)
+            sum += w[k];
+        x->sum = sum;
     }
 }
 
-/* Dimensions up to this many are sorted in one counting pass (a count per
- * dimension, on the stack); larger ones by LSD radix digits. */
-#define ONE_PASS_DIMS 4096
-
-/* After a sorting pass the output buffers hold the data: swap the roles of
- * the (features, dims) pairs so the next pass reads what this one wrote. */
-static void swap_sorted(feature **a, feature **b, uint32_t **ia, uint32_t **ib)
+/* bits and pre for dim dimensions, bits all clear. */
+static void dims_ready(local_embed_scratch *ws, int dim)
 {
-    feature *t = *a;
-    *a = *b;
-    *b = t;
-    uint32_t *ti = *ia;
-    *ia = *ib;
-    *ib = ti;
+    if (ws->dim == dim) return;
+    free(ws->bits);
+    free(ws->pre);
+    size_t nwords = ((size_t)dim + 63) / 64;
+    ws->bits = ragd_xcalloc(nwords, sizeof *ws->bits);
+    ws->pre = ragd_xmalloc(nwords * sizeof *ws->pre);
+    ws->dim = dim;
 }
 
-/* Stable counting sort of (a, ia) by ia (values below dim <= ONE_PASS_DIMS)
- * into (b, ib): one scatter instead of a radix sort's two (dim 384 needs
- * two 5-bit digits), the largest part of the embedder's sort. */
-static void sort_dims_one_pass(const feature *a, const uint32_t *ia, size_t n, int dim, feature *b,
-                               uint32_t *ib)
+/* Bits set in x, inline: without -mpopcnt __builtin_popcountll is a libgcc
+ * call, once per feature here. */
+static inline uint32_t popcount64(uint64_t x)
 {
-    size_t count[ONE_PASS_DIMS + 1];
-    memset(count, 0, ((size_t)dim + 1) * sizeof *count);
-    for (size_t i = 0; i < n; i++)
-        count[ia[i] + 1]++;
-    for (int k = 1; k <= dim; k++)
-        count[k] += count[k - 1];
-    for (size_t i = 0; i < n; i++) {
-        size_t to = count[ia[i]]++;
-        b[to] = a[i];
-        ib[to] = ia[i];
+    x -= (x >> 1) & UINT64_C(0x5555555555555555);
+    x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
+    x = (x + (x >> 4)) & UINT64_C(0x0F0F0F0F0F0F0F0F);
+    return (uint32_t)((x * UINT64_C(0x0101010101010101)) >> 56);
+}
+
+static bool shared_before(const shared_feat *a, const shared_feat *b)
+{
+    return a->slot != b->slot ? a->slot < b->slot : a->h < b->h;
+}
+
+static int shared_cmp(const void *a, const void *b)
+{
+    const shared_feat *x = a, *y = b;
+    return shared_before(x, y) ? -1 : shared_before(y, x);
+}
+
+/* Each distinct feature f with tf occurrences of mean weight w adds
+ * sign(f) * w * (1 + ln tf) to its dimension (hash mod dim, over the hash's
+ * low 63 bits). The reached dimensions, in ascending order, go to ws->idx
+ * and their sums to ws->acc; returns their number. A dimension's sum runs
+ * from 0 over its features in ascending hash, the order the sorted list
+ * gave them. Without sorting: the dimensions are marked in a bitmap, a
+ * feature's output slot is the rank of its dimension among the marks, and
+ * only features that share a dimension (a few) are sorted, by (slot,
+ * hash). Every array is per feature or per slot: no per-dimension state to
+ * chase or reset beyond the bitmap. */
+static size_t feat_dims(local_embed_scratch *ws, int dim)
+{
+    size_t nf = ws->nf;
+    if (ws->capout < nf) {
+        ws->capout = nf;
+        ws->sv = ragd_xrealloc(ws->sv, nf * sizeof *ws->sv);
+        ws->fix = ragd_xrealloc(ws->fix, nf * sizeof *ws->fix);
+        ws->cnt = ragd_xrealloc(ws->cnt, nf * sizeof *ws->cnt);
+        ws->acc = ragd_xrealloc(ws->acc, nf * sizeof *ws->acc);
+        ws->idx = ragd_xrealloc(ws->idx, nf * sizeof *ws->idx);
+        ws->val = ragd_xrealloc(ws->val, nf * sizeof *ws->val);
     }
-}
-
-/* Sort fl->v by (dimension, hash, weight) ascending, the dimension of a
- * feature being hash mod dim (ix[k], filled here): a stable sort on the
- * dimension (one counting pass up to ONE_PASS_DIMS dimensions, else an LSD
- * radix sort with digits of at most 8 bits, as few as dim needs, passes
- * where every key has the same digit skipped), then an insertion sort by
- * (hash, weight) inside each run of one dimension. (dimension, hash, weight)
- * is a total order on distinct elements, so the result is exactly what any
- * correct sort gives. Occurrences of one feature end up together in
- * ascending weight, and the features of one dimension in ascending hash:
- * the order the vector was always summed in (by hash, then by dimension),
- * so the vectors stay the same bit for bit (tests/unit_provider.c pins
- * checksums). */
-static void feat_sort(feature_list *fl, uint32_t *ix, int dim)
-{
-    size_t n = fl->n;
     uint64_t ud = (uint64_t)dim;
     bool pow2 = (ud & (ud - 1)) == 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t h = fl->v[i].h & 0x7FFFFFFFFFFFFFFFULL;
-        ix[i] = (uint32_t)(pow2 ? h & (ud - 1) : h % ud);
+    for (size_t i = 0; i < nf; i++) {
+        const dfeat *x = &ws->f[i];
+        double tf = (double)x->tf;
+        /* tf 1: (sum / 1) * (1 + ln 1) is sum exactly; no call to log. */
+        double v = x->tf == 1 ? x->sum : (x->sum / tf) * (1.0 + log(tf));
+        /* -v when the top bit is set, as a sign-bit flip (which is what
+         * negation is) rather than a branch on a coin toss. */
+        uint64_t vb;
+        memcpy(&vb, &v, sizeof vb);
+        vb ^= x->h & UINT64_C(0x8000000000000000);
+        memcpy(&ws->sv[i], &vb, sizeof vb);
+        uint64_t l = x->h & 0x7FFFFFFFFFFFFFFFULL;
+        uint32_t ix = (uint32_t)(pow2 ? l & (ud - 1) : l % ud);
+        ws->fix[i] = ix;
+        ws->bits[ix / 64] |= UINT64_C(1) << (ix % 64);
     }
-    if (n < 2) return;
-    feature *a = fl->v, *b = ragd_xmalloc(n * sizeof *b);
-    uint32_t *ia = ix, *ib = ragd_xmalloc(n * sizeof *ib);
-    if (dim <= ONE_PASS_DIMS) {
-        sort_dims_one_pass(a, ia, n, dim, b, ib);
-        swap_sorted(&a, &b, &ia, &ib);
+    size_t nwords = ((size_t)dim + 63) / 64, nd = 0;
+    for (size_t w = 0; w < nwords; w++) {
+        ws->pre[w] = (uint32_t)nd;
+        nd += (size_t)popcount64(ws->bits[w]);
+    }
+    memset(ws->cnt, 0, nd * sizeof *ws->cnt);
+    for (size_t i = 0; i < nf; i++) {
+        uint32_t ix = ws->fix[i];
+        uint64_t below = ws->bits[ix / 64] & ((UINT64_C(1) << (ix % 64)) - 1);
+        uint32_t slot = ws->pre[ix / 64] + (uint32_t)popcount64(below);
+        ws->idx[slot] = ix;
+        ws->cnt[slot]++;
+        ws->fix[i] = slot;
+    }
+    memset(ws->bits, 0, nwords * sizeof *ws->bits);
+    for (size_t k = 0; k < nd; k++)
+        ws->acc[k] = 0.0;
+    ws->nsh = 0;
+    for (size_t i = 0; i < nf; i++) {
+        uint32_t slot = ws->fix[i];
+        if (ws->cnt[slot] == 1) {
+            ws->acc[slot] += ws->sv[i];
+            continue;
+        }
+        if (ws->nsh == ws->capsh)
+            ragd_array_grow((void **)&ws->sh, &ws->capsh, ws->nsh + 1, sizeof *ws->sh);
+        ws->sh[ws->nsh++] = (shared_feat){ws->f[i].h, ws->sv[i], slot};
+    }
+    shared_feat *sh = ws->sh;
+    size_t nsh = ws->nsh;
+    if (nsh > 64) {
+        qsort(sh, nsh, sizeof *sh, shared_cmp);
     } else {
-        /* Digits of at most 8 bits, as few passes as the dimensions need
-         * (two of 8 bits for 65536). */
-        int bits = 1;
-        while (bits < 32 && (ud - 1) >> bits)
-            bits++;
-        int digits = (bits + 7) / 8, width = (bits + digits - 1) / digits;
-        uint32_t mask = (1u << width) - 1;
-        for (int d = 0; d < digits; d++) {
-            size_t count[256] = {0};
-            int sh = width * d;
-            for (size_t i = 0; i < n; i++)
-                count[(ia[i] >> sh) & mask]++;
-            if (count[(ia[0] >> sh) & mask] == n) continue; /* one digit value: nothing moves */
-            size_t sum = 0;
-            for (uint32_t k = 0; k <= mask; k++) {
-                size_t t = count[k];
-                count[k] = sum;
-                sum += t;
-            }
-            for (size_t i = 0; i < n; i++) {
-                size_t to = count[(ia[i] >> sh) & mask]++;
-                b[to] = a[i];
-                ib[to] = ia[i];
-            }
-            swap_sorted(&a, &b, &ia, &ib);
+        for (size_t a = 1; a < nsh; a++) {
+            shared_feat v = sh[a];
+            size_t b = a;
+            for (; b > 0 && shared_before(&v, &sh[b - 1]); b--)
+                sh[b] = sh[b - 1];
+            sh[b] = v;
         }
     }
-    if (a != fl->v) {
-        /* The sorted arrays become fl->v and ix's contents. */
-        memcpy(fl->v, a, n * sizeof *a);
-        memcpy(ix, ia, n * sizeof *ia);
-        b = a;
-        ib = ia;
-    }
-    free(b);
-    free(ib);
-    sort_within_dims(fl->v, ix, n);
+    for (size_t k = 0; k < nsh; k++)
+        ws->acc[sh[k].slot] += sh[k].sv;
+    return nd;
 }
 
-/* Add the character n-grams of "<w>" (w = word bytes, wl bytes). offs is
- * scratch for the code point offsets of the padded word. */
-static void add_chargrams(feature_list *fl, const char *w, size_t wl, ragd_buf *pad, size_t **offs,
-                          size_t *offs_cap)
+/* Add the character n-grams of "<w>" (w = word bytes, wl bytes). An
+ * n-gram's hash extends the one of the (n-1)-gram at the same start (FNV-1a
+ * is one byte at a time), so the 3-, 4- and 5-grams at a start share their
+ * prefix's work. */
+static void add_chargrams(local_embed_scratch *ws, const char *w, size_t wl)
 {
+    ragd_buf *pad = &ws->pad;
     ragd_buf_reset(pad);
     ragd_buf_putc(pad, '<');
     ragd_buf_append(pad, w, wl);
@@ -263,26 +435,23 @@ static void add_chargrams(feature_list *fl, const char *w, size_t wl, ragd_buf *
     size_t pl = pad->len;
 
     /* Code point starts, plus the end offset. */
-    size_t ncp = 0;
+    ragd_array_grow((void **)&ws->offs, &ws->offs_cap, pl + 1, sizeof *ws->offs);
+    size_t *offs = ws->offs, ncp = 0;
     for (size_t i = 0; i < pl; i++)
-        if (((unsigned char)p[i] & 0xC0) != 0x80) ncp++;
-    ragd_array_grow((void **)offs, offs_cap, ncp + 1, sizeof **offs);
-    size_t k = 0;
-    for (size_t i = 0; i < pl; i++)
-        if (((unsigned char)p[i] & 0xC0) != 0x80) (*offs)[k++] = i;
-    (*offs)[ncp] = pl;
+        if (((unsigned char)p[i] & 0xC0) != 0x80) offs[ncp++] = i;
+    offs[ncp] = pl;
 
     size_t g = 0;
     for (size_t n = NGRAM_MIN; n <= NGRAM_MAX; n++)
         if (ncp >= n) g += ncp - n + 1;
     if (!g) return; /* cannot happen: "<x>" is already one 3-gram */
     double w_each = W_CHARGRAMS / sqrt((double)g);
-    for (size_t n = NGRAM_MIN; n <= NGRAM_MAX; n++) {
-        if (ncp < n) break;
-        for (size_t i = 0; i + n <= ncp; i++) {
-            size_t a = (*offs)[i], b = (*offs)[i + n];
-            uint64_t h = fnv_add(fnv_start(SEED_CHARGRAM), p + a, b - a);
-            feat_add(fl, fmix64(h), w_each);
+    for (size_t i = 0; i + NGRAM_MIN <= ncp; i++) {
+        uint64_t h = fnv_add(fnv_start(SEED_CHARGRAM), p + offs[i], offs[i + NGRAM_MIN] - offs[i]);
+        feat_add(ws, fmix64(h), w_each);
+        for (size_t n = NGRAM_MIN + 1; n <= NGRAM_MAX && i + n <= ncp; n++) {
+            h = fnv_add(h, p + offs[i + n - 1], offs[i + n] - offs[i + n - 1]);
+            feat_add(ws, fmix64(h), w_each);
         }
     }
 }
@@ -310,106 +479,101 @@ static size_t copy_word(ragd_buf *dst, const char *s, size_t n)
     return dst->len;
 }
 
-/* The features of text (folded, words, n-grams, bigrams), unsorted. */
-static void collect_features(const char *text, size_t len, feature_list *fl)
+/* The features of text (folded, words, n-grams, bigrams), accumulated. */
+static void collect_features(local_embed_scratch *ws, const char *text, size_t len)
 {
     size_t flen = 0;
     char *f = text_fold(text, len, true, &flen);
     ragd_span *words = NULL;
     size_t nw = text_words(f, flen, &words);
 
-    ragd_buf word = RAGD_BUF_INIT, prev = RAGD_BUF_INIT, pad = RAGD_BUF_INIT;
-    size_t *offs = NULL, offs_cap = 0;
+    /* The bigram hash of the previous word up to its end: a bigram is
+     * FNV over prev, 0x1F, word, so the prefix carries over. */
+    uint64_t prev_h = 0;
     int have_prev = 0;
-
+    ragd_buf *word = &ws->word;
     for (size_t i = 0; i < nw; i++) {
-        size_t wl = copy_word(&word, f + words[i].start, words[i].end - words[i].start);
+        size_t wl = copy_word(word, f + words[i].start, words[i].end - words[i].start);
         if (!wl) continue;
-        if (lexical_is_stopword(word.data)) continue;
-        add_chargrams(fl, word.data, wl, &pad, &offs, &offs_cap);
-        feat_add(fl, fmix64(fnv_add(fnv_start(SEED_UNIGRAM), word.data, wl)), W_UNIGRAM);
+        /* lexical_is_stopword_n is lexical_is_stopword on the bytes (no
+         * NUL inside a word), with its quick rejections. */
+        if (lexical_is_stopword_n(word->data, wl)) continue;
+        add_chargrams(ws, word->data, wl);
+        feat_add(ws, fmix64(fnv_add(fnv_start(SEED_UNIGRAM), word->data, wl)), W_UNIGRAM);
         if (have_prev) {
-            uint64_t h = fnv_add(fnv_start(SEED_BIGRAM), prev.data, prev.len);
-            h = fnv_add(h, "\x1F", 1); /* unit separator: never inside a word */
-            h = fnv_add(h, word.data, wl);
-            feat_add(fl, fmix64(h), W_BIGRAM);
+            uint64_t h = fnv_add(prev_h, "\x1F", 1); /* unit separator: never inside a word */
+            feat_add(ws, fmix64(fnv_add(h, word->data, wl)), W_BIGRAM);
         }
-        ragd_buf_reset(&prev);
-        ragd_buf_append(&prev, word.data, wl);
+        prev_h = fnv_add(fnv_start(SEED_BIGRAM), word->data, wl);
         have_prev = 1;
     }
     free(words);
     free(f);
-    ragd_buf_free(&word);
-    ragd_buf_free(&prev);
-    ragd_buf_free(&pad);
-    free(offs);
+}
+
+/* Empty the table, the dimension marks and the feature lists for the next
+ * text (only what this one touched). */
+static void scratch_reset(local_embed_scratch *ws)
+{
+    /* A table at least a quarter full: one memset beats scattered stores
+     * (it stays as large as the longest text made it). */
+    if (ws->tcap <= 4 * ws->nf)
+        memset(ws->table, 0, ws->tcap * sizeof *ws->table);
+    else
+        for (size_t i = 0; i < ws->nf; i++)
+            ws->table[ws->f[i].pos] = 0;
+    ws->nf = 0;
+    ws->nmix = 0;
+    ws->nmixf = 0;
+}
+
+size_t local_embed_sparse_ws(local_embed_scratch *ws, const char *text, size_t len, int dim,
+                             const uint32_t **idx, const float **val)
+{
+    *idx = NULL;
+    *val = NULL;
+    if (dim <= 0 || !text || !len) return 0;
+    collect_features(ws, text, len);
+    if (!ws->nf) return 0;
+    resum_mixed(ws);
+    dims_ready(ws, dim);
+    size_t nd = feat_dims(ws, dim);
+    double *acc = ws->acc;
+    uint32_t *di = ws->idx;
+    scratch_reset(ws);
+    double norm = 0;
+    for (size_t k = 0; k < nd; k++)
+        norm += acc[k] * acc[k];
+    if (!(norm > 0)) return 0;
+    norm = sqrt(norm);
+    size_t m = 0;
+    for (size_t k = 0; k < nd; k++) {
+        float x = (float)(acc[k] / norm);
+        if (x == 0) continue; /* a dimension whose features cancelled */
+        di[m] = di[k];
+        ws->val[m++] = x;
+    }
+    if (!m) return 0;
+    *idx = di;
+    *val = ws->val;
+    return m;
 }
 
 size_t local_embed_sparse(const char *text, size_t len, int dim, uint32_t **idx, float **val)
 {
     *idx = NULL;
     *val = NULL;
-    if (dim <= 0 || !text || !len) return 0;
-    feature_list fl = {0};
-    /* A text of len bytes has at most about 3 n-grams per byte plus a
-     * unigram and a bigram per word: one allocation for most texts. */
-    fl.cap = 3 * len + 16;
-    fl.v = ragd_xmalloc(fl.cap * sizeof *fl.v);
-    collect_features(text, len, &fl);
-    if (!fl.n) {
-        free(fl.v);
-        return 0;
-    }
-    uint32_t *ix = ragd_xmalloc(fl.n * sizeof *ix);
-    feat_sort(&fl, ix, dim);
-    /* Each distinct feature f with tf occurrences of mean weight w adds
-     * sign(f) * w * (1 + ln tf) to its dimension; the dimensions come in
-     * ascending order, each summed over its features in ascending hash. */
-    double *acc = ragd_xmalloc(fl.n * sizeof *acc);
-    uint32_t *di = ragd_xmalloc(fl.n * sizeof *di);
-    size_t nd = 0;
-    for (size_t i = 0; i < fl.n;) {
-        size_t j = i;
-        double sum = 0;
-        while (j < fl.n && fl.v[j].h == fl.v[i].h)
-            sum += fl.v[j++].w;
-        double tf = (double)(j - i);
-        /* tf 1: (sum / 1) * (1 + ln 1) is sum exactly; no call to log. */
-        double v = j - i == 1 ? sum : (sum / tf) * (1.0 + log(tf));
-        uint64_t h = fl.v[i].h;
-        if (!nd || di[nd - 1] != ix[i]) {
-            di[nd] = ix[i];
-            acc[nd++] = 0.0;
-        }
-        acc[nd - 1] += (h >> 63) ? -v : v;
-        i = j;
-    }
-    free(fl.v);
-    free(ix);
-    double norm = 0;
-    for (size_t k = 0; k < nd; k++)
-        norm += acc[k] * acc[k];
-    size_t m = 0;
-    if (norm > 0) {
-        norm = sqrt(norm);
-        float *fv = ragd_xmalloc(nd * sizeof *fv);
-        for (size_t k = 0; k < nd; k++) {
-            float x = (float)(acc[k] / norm);
-            if (x == 0) continue; /* a dimension whose features cancelled */
-            di[m] = di[k];
-            fv[m++] = x;
-        }
-        *val = fv;
-    }
-    free(acc);
+    local_embed_scratch *ws = local_embed_scratch_new();
+    const uint32_t *wi;
+    const float *wv;
+    size_t m = local_embed_sparse_ws(ws, text, len, dim, &wi, &wv);
     if (m) {
-        *idx = di;
-    } else {
-        free(di);
-        free(*val);
-        *val = NULL;
+        *idx = ragd_xmalloc(m * sizeof **idx);
+        *val = ragd_xmalloc(m * sizeof **val);
+        memcpy(*idx, wi, m * sizeof **idx);
+        memcpy(*val, wv, m * sizeof **val);
     }
+    local_embed_scratch_free(ws);
     return m;
 }
 
@@ -417,11 +581,11 @@ void local_embed_text(const char *text, size_t len, int dim, float *out)
 {
     if (dim <= 0 || !out) return;
     memset(out, 0, (size_t)dim * sizeof *out);
-    uint32_t *idx;
-    float *val;
-    size_t m = local_embed_sparse(text, len, dim, &idx, &val);
+    local_embed_scratch *ws = local_embed_scratch_new();
+    const uint32_t *idx;
+    const float *val;
+    size_t m = local_embed_sparse_ws(ws, text, len, dim, &idx, &val);
     for (size_t k = 0; k < m; k++)
         out[idx[k]] = val[k];
-    free(idx);
-    free(val);
+    local_embed_scratch_free(ws);
 }

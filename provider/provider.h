@@ -126,4 +126,17 @@ void local_embed_text(const char *text, size_t len, int dim, float *out);
  * the caller frees them. Pure function. */
 size_t local_embed_sparse(const char *text, size_t len, int dim, uint32_t **idx, float **val);
 
+/* Reusable buffers for local_embed_sparse_ws: a caller embedding many texts
+ * (the semantic chunker, one per sentence) allocates once instead of per
+ * text. One thread at a time per scratch; free with
+ * local_embed_scratch_free (NULL is fine). */
+typedef struct local_embed_scratch local_embed_scratch;
+local_embed_scratch *local_embed_scratch_new(void);
+void local_embed_scratch_free(local_embed_scratch *ws);
+
+/* local_embed_sparse with its arrays in ws: *idx and *val (NULL when the
+ * count is 0) stay valid until the next call with ws or its free. */
+size_t local_embed_sparse_ws(local_embed_scratch *ws, const char *text, size_t len, int dim,
+                             const uint32_t **idx, const float **val);
+
 #endif

@@ -243,6 +243,71 @@ static void test_local_bit_exact_checksums(void **state)
     }
 }
 
+/* The summation order the model fixes, pinned where it shows in the bits
+ * (checksums taken with the sort-based embedder, before features were
+ * accumulated in a hash table): at dim 16 "ender thunder sender pruning"
+ * changes when a feature's occurrences of different weights are summed in
+ * arrival order instead of ascending weight, the third when they are
+ * summed in reverse arrival order, and "ender runners wonder" (and the
+ * first) when a dimension's features are summed out of ascending hash
+ * order. The texts above happen to be blind to all three. */
+static void test_local_summation_order_pins(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        uint64_t want;
+    } pins[] = {
+        {"ender thunder sender pruning", 0x05A9B2A5756EC796ULL},
+        {"ender runners wonder", 0xC0C3A8D668F79683ULL},
+        {"runners ran ran runner sender running under ran", 0x1BA911027EE49B6CULL},
+    };
+    float v[16];
+    for (size_t i = 0; i < sizeof pins / sizeof *pins; i++) {
+        local_embed_text(pins[i].text, strlen(pins[i].text), 16, v);
+        uint64_t got = vec_checksum(v, 16);
+        if (got != pins[i].want)
+            fprintf(stderr, "%s: got 0x%016llX\n", pins[i].text, (unsigned long long)got);
+        assert_true(got == pins[i].want);
+    }
+}
+
+/* One scratch reused across texts and dimensions (as the semantic chunker
+ * reuses it sentence after sentence) gives each text the vector a fresh
+ * call gives: nothing of one text leaks into the next. */
+static void test_local_scratch_reuse(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "run running runs runner run running runs runner",
+        "",
+        "the of and",
+        "Café naïve RÉSUMÉ don’t façade, façades",
+        "检索增强生成 日本語のテキスト",
+        "ender thunder sender pruning ender runners wonder",
+        "a much longer text about retrieval, retrieval-augmented generation and chunking "
+        "that reaches many of the dimensions at once, repeated: retrieval, chunking.",
+    };
+    static const int dims[] = {16, 384, 4096, 16, 1000, 8};
+    static float want[4096], got[4096];
+    local_embed_scratch *ws = local_embed_scratch_new();
+    for (size_t d = 0; d < sizeof dims / sizeof *dims; d++)
+        for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
+            local_embed_text(texts[t], strlen(texts[t]), dims[d], want);
+            const uint32_t *idx;
+            const float *val;
+            size_t m = local_embed_sparse_ws(ws, texts[t], strlen(texts[t]), dims[d], &idx, &val);
+            memset(got, 0, sizeof got);
+            for (size_t k = 0; k < m; k++) {
+                if (k) assert_true(idx[k] > idx[k - 1]);
+                got[idx[k]] = val[k];
+            }
+            assert_memory_equal(got, want, (size_t)dims[d] * sizeof *got);
+        }
+    local_embed_scratch_free(ws);
+    local_embed_scratch_free(NULL);
+}
+
 /* Unrelated texts for the single-word comparisons below. */
 static const char *const UNRELATED[] = {"blue ocean whales",
                                         "lighthouse",
@@ -988,6 +1053,8 @@ int main(void)
         cmocka_unit_test(test_local_deterministic_unit_norm),
         cmocka_unit_test(test_local_golden_vector),
         cmocka_unit_test(test_local_bit_exact_checksums),
+        cmocka_unit_test(test_local_summation_order_pins),
+        cmocka_unit_test(test_local_scratch_reuse),
         cmocka_unit_test(test_local_similarity),
         cmocka_unit_test(test_local_embedder),
         cmocka_unit_test(test_config_errors),
