@@ -56,6 +56,8 @@ static void usage(FILE *f)
             "  --raw-efc N         also build a raw HNSW with efConstruction N (ragd cannot set\n"
             "                      it: FAISS's default 40); default 0 = skip (200 takes ~10 min "
             "at 100k)\n"
+            "  --raw-batch N       raw builds add N vectors per faiss_Index_add_with_ids call\n"
+            "                      (ragd's builds add 8192 at a time); default 0 = all in one\n"
             "  --chunks-per-doc N  vectors per stored document (default 1000)\n"
             "  --data DIR          ragd data directory to use and keep; a collection with the "
             "same\n"
@@ -149,6 +151,8 @@ static int parse(int argc, char **argv, vb_opts *o)
             NEEDV o->ef_search = atoi(v);
         } else if (!strcmp(a, "--raw-efc")) {
             NEEDV o->raw_efc = atoi(v);
+        } else if (!strcmp(a, "--raw-batch")) {
+            NEEDV o->raw_batch = strtoull(v, NULL, 10);
         } else if (!strcmp(a, "--chunks-per-doc")) {
             NEEDV o->chunks_per_doc = strtoull(v, NULL, 10);
         } else if (!strcmp(a, "--data")) {
@@ -355,6 +359,7 @@ static int report_json(const vb_run *run, const vb_setup *S, int argc, char **ar
     json_object_set_new(j, "queries", json_integer((json_int_t)o->nq));
     json_object_set_new(j, "k", json_integer((json_int_t)o->k));
     json_object_set_new(j, "ef_search", json_integer(o->ef_search));
+    json_object_set_new(j, "raw_batch", json_integer((json_int_t)o->raw_batch));
     bench_jset(j, "store_S->write_s", S->write_s);
     bench_jset(j, "S->db_bytes",
                (double)S->db_bytes + (S->wal_bytes > 0 ? (double)S->wal_bytes : 0));

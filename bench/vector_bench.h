@@ -30,7 +30,8 @@ typedef struct {
     double sigma, qsigma;
     bool do_flat, do_hnsw;
     int ef_search;
-    int raw_efc; /* > 0: also a raw HNSW built with this efConstruction */
+    int raw_efc;      /* > 0: also a raw HNSW built with this efConstruction */
+    size_t raw_batch; /* > 0: the raw builds add this many vectors per call, as ragd does */
     size_t chunks_per_doc;
     const char *data;
     bool keep;

@@ -52,8 +52,15 @@ static FaissIndex *raw_build(vb_run *run, const char *factory, int efc, const fl
     double rss0;
     vb_phase_begin(run, &rss0);
     double t0 = bench_now();
-    if (faiss_Index_add_with_ids(idx, (idx_t)o->n, x, ids))
-        vb_die_faiss("faiss_Index_add_with_ids");
+    /* --raw-batch: the same add sequence as ragd's bounded-memory build (HNSW
+     * inserts each call's vectors highest level first, so batching can change
+     * the graph), to tell the batching apart from the rest of ragd. */
+    size_t step = o->raw_batch ? o->raw_batch : o->n;
+    for (size_t i = 0; i < o->n; i += step) {
+        size_t m = o->n - i < step ? o->n - i : step;
+        if (faiss_Index_add_with_ids(idx, (idx_t)m, x + i * (size_t)o->dim, ids + i))
+            vb_die_faiss("faiss_Index_add_with_ids");
+    }
     r->build_s = bench_now() - t0;
     r->rss_delta_mb = bench_rss_mb() - rss0;
     r->peak_mb = bench_peak_mb();
