@@ -352,29 +352,15 @@ def serve_rss(run, data, queries, n=50):
     """`ragd serve` on a data directory: VmRSS after start, after n POST /v1/search, VmHWM."""
     import urllib.request
 
-    def status(pid):
-        out = {}
-        for line in open(f"/proc/{pid}/status"):
-            k, _, v = line.partition(":")
-            if k in ("VmRSS", "VmHWM"):
-                out[k] = int(v.split()[0]) / 1024
-        return out
+    from serveproc import proc_memory, start_serve, stop
 
     ready = os.path.join(run.tmp, f"serve-{os.path.basename(data)}.ready")
-    cmd = [os.path.join(run.build, "ragd"), "serve", "--data", data, "--listen", "127.0.0.1:0", "--ready-file", ready,
-           "--threads", "2"]
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(600):
-            if os.path.exists(ready) and os.path.getsize(ready):
-                break
-            if p.poll() is not None:
-                return {"error": f"ragd serve exited {p.returncode}"}
-            time.sleep(0.1)
-        else:
-            return {"error": "ragd serve did not start within 60 s"}
-        port = open(ready).read().strip().splitlines()[-1].rsplit(":", 1)[1]
-        start = status(p.pid)
+        p, port = start_serve(os.path.join(run.build, "ragd"), data, ready, timeout_s=60)
+    except RuntimeError as e:
+        return {"error": str(e)}
+    try:
+        start = proc_memory(p.pid)
         ok = 0
         for q in queries[:n]:
             req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/search", data=json.dumps({"query": q}).encode(),
@@ -384,16 +370,11 @@ def serve_rss(run, data, queries, n=50):
                     ok += resp.status == 200
             except OSError:
                 pass
-        end = status(p.pid)
+        end = proc_memory(p.pid)
         return {"rss_after_start_mb": start.get("VmRSS"), "rss_after_queries_mb": end.get("VmRSS"),
                 "peak_rss_mb": end.get("VmHWM"), "queries": n, "ok": ok}
     finally:
-        p.terminate()
-        try:
-            p.wait(15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        stop(p)
 
 
 def db_tables(path):

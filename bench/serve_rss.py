@@ -18,25 +18,17 @@ import glob
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serveproc import proc_memory, start_serve, stop  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUERIES = ["what causes inflammation", "vector index memory", "gene expression in cancer cells",
            "effect of exercise on blood pressure", "protein folding", "sleep and memory"]
-
-
-def status(pid):
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
-                out[k] = round(int(v.split()[0]) / 1024, 1)
-    return out
 
 
 def store_sizes(data, collection):
@@ -70,19 +62,12 @@ def main():
         "SELECT settings FROM collections WHERE name = ?", (a.collection,)).fetchone()[0])
     with tempfile.TemporaryDirectory() as tmp:
         ready = os.path.join(tmp, "ready")
-        p = subprocess.Popen([a.ragd, "serve", "--data", a.data, "--listen", "127.0.0.1:0", "--ready-file", ready,
-                              "--threads", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            for _ in range(1200):
-                if os.path.exists(ready) and os.path.getsize(ready):
-                    break
-                if p.poll() is not None:
-                    sys.exit(f"ragd serve exited {p.returncode}")
-                time.sleep(0.1)
-            else:
-                sys.exit("ragd serve did not start within 120 s")
-            port = open(ready).read().strip().splitlines()[-1].rsplit(":", 1)[1]
-            res["after_start"] = status(p.pid)
+            p, port = start_serve(a.ragd, a.data, ready)
+        except RuntimeError as e:
+            sys.exit(str(e))
+        try:
+            res["after_start"] = proc_memory(p.pid)
             ok, ms = 0, []
             for i in range(a.n):
                 body = {"query": QUERIES[i % len(QUERIES)], "collection": a.collection, "mode": a.mode}
@@ -94,16 +79,11 @@ def main():
                     resp.read()
                 ms.append(round((time.monotonic() - t) * 1000, 1))
                 if i == 0:
-                    res["after_first_search"] = status(p.pid)
-            res["after_searches"] = status(p.pid)
+                    res["after_first_search"] = proc_memory(p.pid)
+            res["after_searches"] = proc_memory(p.pid)
             res["ok"], res["first_search_ms"], res["later_search_ms_max"] = ok, ms[0], max(ms[1:], default=None)
         finally:
-            p.terminate()
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+            stop(p)
     json.dump(res, sys.stdout, indent=1)
     print()
     return 0 if res.get("ok") == a.n else 1

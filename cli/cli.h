@@ -112,6 +112,11 @@ ragd_status engine_opts_from_args(const cli_args *a, bool create, ragd_engine_op
                                   ragd_error *e);
 ragd_status generators_from_args(const cli_args *a, generator_config cfg[8], size_t *n,
                                  char **models_buf, ragd_error *e);
+/* engine_opts_from_args + generators_from_args + the answer settings; *models
+ * is the caller's to free, also on failure (see cmd_query.c). */
+ragd_status engine_opts_for_answers(const cli_args *a, bool create, ragd_engine_opts *o,
+                                    generator_config gens[RAGD_MAX_GENERATORS], char **models,
+                                    ragd_error *e);
 
 /* Commands outside main.c and their option tables. */
 int cmd_search(const command *cmd, cli_args *a);

@@ -53,13 +53,10 @@ int cmd_mcp(const command *cmd, cli_args *a)
     ragd_engine_opts eo;
     generator_config gens[RAGD_MAX_GENERATORS];
     char *models = NULL;
-    if (engine_opts_from_args(a, true, &eo, &e) ||
-        generators_from_args(a, gens, &eo.ngenerators, &models, &e)) {
+    if (engine_opts_for_answers(a, true, &eo, gens, &models, &e)) {
         free(models);
         return fail(cmd->name, &e);
     }
-    eo.generators = gens;
-    eo.prompt_template = cli_get(a, "prompt-template");
     ragd_engine *eng = NULL;
     if (ragd_engine_open(data_dir(a), &eo, &eng, &e)) {
         free(models);

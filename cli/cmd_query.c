@@ -171,6 +171,28 @@ ragd_status engine_opts_from_args(const cli_args *a, bool create, ragd_engine_op
     return rerank_config_from_args(a, &o->rerank, e);
 }
 
+/* Engine options for the commands that can answer (answer, serve, mcp):
+ * engine_opts_from_args plus the generators and the answer settings
+ * (--prompt-template, --log-redact, --no-call-log, --generator-route; an
+ * option the command does not define reads as unset). gens is the caller's
+ * array that o->generators points at; *models receives a buffer the caller
+ * frees (also on failure) after the engine is freed. */
+ragd_status engine_opts_for_answers(const cli_args *a, bool create, ragd_engine_opts *o,
+                                    generator_config gens[RAGD_MAX_GENERATORS], char **models,
+                                    ragd_error *e)
+{
+    *models = NULL;
+    if (engine_opts_from_args(a, create, o, e) ||
+        generators_from_args(a, gens, &o->ngenerators, models, e))
+        return e->code ? e->code : RAGD_EUSAGE;
+    o->generators = gens;
+    o->prompt_template = cli_get(a, "prompt-template");
+    o->log_redact = cli_flag(a, "log-redact");
+    o->no_call_log = cli_flag(a, "no-call-log");
+    o->generator_route = cli_get(a, "generator-route") != NULL;
+    return RAGD_OK;
+}
+
 typedef ragd_status (*query_fn)(ragd_engine *, const json_t *, json_t **, ragd_error *);
 
 /* Parse, open the engine, call fn, return its result: the shared front half
@@ -188,18 +210,14 @@ static int run_query(const command *cmd, cli_args *a, query_fn fn, json_t **res)
     ragd_engine_opts eo;
     generator_config gens[RAGD_MAX_GENERATORS];
     char *models = NULL;
-    if (query_request(cmd, a, &req, &e) || engine_opts_from_args(a, false, &eo, &e) ||
-        (!strcmp(cmd->name, "answer") &&
-         generators_from_args(a, gens, &eo.ngenerators, &models, &e))) {
+    bool answer = !strcmp(cmd->name, "answer");
+    if (query_request(cmd, a, &req, &e) ||
+        (answer ? engine_opts_for_answers(a, false, &eo, gens, &models, &e)
+                : engine_opts_from_args(a, false, &eo, &e))) {
         json_decref(req);
         free(models);
         return fail(cmd->name, &e);
     }
-    eo.generators = gens;
-    eo.prompt_template = cli_get(a, "prompt-template");
-    eo.log_redact = !strcmp(cmd->name, "answer") && cli_flag(a, "log-redact");
-    eo.no_call_log = !strcmp(cmd->name, "answer") && cli_flag(a, "no-call-log");
-    eo.generator_route = !strcmp(cmd->name, "answer") && cli_get(a, "generator-route");
     ragd_engine *eng = NULL;
     ragd_status rc = ragd_engine_open(data_dir(a), &eo, &eng, &e);
     if (!rc) rc = fn(eng, req, res, &e);

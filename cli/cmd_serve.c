@@ -120,16 +120,10 @@ int cmd_serve(const command *cmd, cli_args *a)
     ragd_engine_opts eo;
     generator_config gens[RAGD_MAX_GENERATORS];
     char *models = NULL;
-    if (engine_opts_from_args(a, true, &eo, &e) ||
-        generators_from_args(a, gens, &eo.ngenerators, &models, &e)) {
+    if (engine_opts_for_answers(a, true, &eo, gens, &models, &e)) {
         free(models);
         return fail(cmd->name, &e);
     }
-    eo.generators = gens;
-    eo.prompt_template = cli_get(a, "prompt-template");
-    eo.log_redact = cli_flag(a, "log-redact");
-    eo.no_call_log = cli_flag(a, "no-call-log");
-    eo.generator_route = cli_get(a, "generator-route") != NULL;
     long cache_size = RAGD_SERVE_CACHE_SIZE, cache_ttl = (long)RAGD_SERVE_CACHE_TTL_S;
     if (cli_get_int(a, "cache-size", 0, 1000000, &cache_size, &e) ||
         cli_get_int(a, "cache-ttl", 1, 30L * 86400, &cache_ttl, &e)) {
