@@ -7,7 +7,10 @@
  *   ragd   `ragd ingest --format jsonl --no-progress --json --data DIR FILE`
  *          with the defaults (fixed chunker, local embedder, extractive
  *          summaries), a child process, a fresh data directory: seconds,
- *          the child's peak RSS (wait4 ru_maxrss), chunks, the sizes of
+ *          the child's peak RSS (wait4 ru_maxrss), chunks (every indexed
+ *          row: the report's chunks plus its summary_entries, the rows that
+ *          SQLite, FTS5 and FAISS all hold; bytes per chunk divide by it),
+ *          the sizes of
  *          ragd.db (+ WAL) and of the FAISS snapshot;
  *   FTS5   in this process: read the same file line by line, parse each line
  *          with jansson, INSERT title and text into a fresh
@@ -51,7 +54,7 @@ typedef struct {
     double ragd_s[MAX_REPS], fts5_s[MAX_REPS];
     double ragd_cpu[MAX_REPS], fts5_cpu[MAX_REPS]; /* user + system CPU seconds */
     double rss_mb;
-    long long docs, chunks, db_bytes, faiss_bytes, fts5_db_bytes, file_bytes;
+    long long docs, chunks, summary_entries, db_bytes, faiss_bytes, fts5_db_bytes, file_bytes;
 } corpus_result;
 
 static void usage(FILE *f)
@@ -196,7 +199,8 @@ static double ragd_ingest(const opts *o, const char *corpus, const char *data, c
     json_error_t je;
     json_t *rep = json_load_file(out, 0, &je);
     r->docs = (long long)json_integer_value(json_object_get(rep, "added"));
-    r->chunks = (long long)json_integer_value(json_object_get(rep, "chunks"));
+    r->summary_entries = (long long)json_integer_value(json_object_get(rep, "summary_entries"));
+    r->chunks = (long long)json_integer_value(json_object_get(rep, "chunks")) + r->summary_entries;
     json_decref(rep);
     unlink(out);
     char p[1100];
@@ -286,6 +290,7 @@ int main(int argc, char **argv)
         bench_jset(co, "corpus_bytes", (double)r->file_bytes);
         bench_jset(co, "documents", (double)r->docs);
         bench_jset(co, "chunks", (double)r->chunks);
+        bench_jset(co, "summary_entries", (double)r->summary_entries);
         bench_jset(co, "ragd_s", rs);
         bench_jset(co, "fts5_s", fs);
         bench_jset(co, "ragd_over_fts5", rs / fs);

@@ -82,7 +82,7 @@ static item *text_item(run *r, const ingest_text *t)
         it->source = ragd_xstrdup(t->source && *t->source ? t->source : t->id);
         it->fallback_title = ragd_xstrdup(t->title && *t->title ? t->title : t->id);
         char *mj = t->metadata_json ? ragd_xstrdup(t->metadata_json) : NULL;
-        char *merged = ingest_merged_metadata(r, mj);
+        char *merged = ingest_meta_merge(r->meta, mj);
         if (merged) {
             free(mj);
             mj = merged;
@@ -150,7 +150,7 @@ static item *file_item(run *r, const input_file *f)
     it->walked = f->walked;
     const char *slash = strrchr(it->source, '/');
     it->fallback_title = ragd_xstrdup(slash ? slash + 1 : it->source);
-    it->hash_extra = ingest_merged_metadata(r, NULL);
+    it->hash_extra = ingest_meta_merge(r->meta, NULL);
     it->metadata_json = it->hash_extra ? ragd_xstrdup(it->hash_extra) : NULL;
     it->size = (size_t)f->size;
     return it;

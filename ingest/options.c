@@ -3,7 +3,7 @@
  * ingest_kv_parse checks and collects KEY=VALUE arguments (--meta and the
  * like) into a JSON object; ingest_meta_parse is it for --meta. The run's
  * --meta is merged over a document's own metadata (a JSONL record's extra
- * fields) by ingest_merged_metadata, the user's keys winning. Pure functions
+ * fields) by ingest_meta_merge, the user's keys winning. Pure functions
  * over their arguments: safe on any thread.
  */
 #include <string.h>
@@ -11,13 +11,8 @@
 #include "ingest/pipeline_internal.h"
 
 /* The document metadata for base_json (a JSONL record's extra fields, or
- * NULL) with the run's --meta merged over it; NULL when there is no --meta
- * (then base_json applies unchanged). Malloc'd JSON text. */
-char *ingest_merged_metadata(const run *r, const char *base_json)
-{
-    return ingest_meta_merge(r->meta, base_json);
-}
-
+ * NULL) with meta (the run's --meta) merged over it; NULL when meta is NULL
+ * (then base_json applies unchanged). Malloc'd JSON text, the caller's. */
 /* jansson's reference counts are atomic (JSON_HAVE_ATOMIC_BUILTINS), so
  * json_object_update may share meta's values with workers doing the same. */
 char *ingest_meta_merge(const json_t *meta, const char *base_json)

@@ -202,8 +202,9 @@ void ingest_count_skip(run *r, const item *it);
 json_t *ingest_report_build(run *r, int nworkers);
 
 /* options.c */
-char *ingest_merged_metadata(const run *r, const char *base_json);
-/* The same with the run's --meta object given (NULL: none); any thread. */
+/* base_json (a record's extra fields, or NULL) with the run's --meta object
+ * merged over it (NULL: no --meta, base_json applies); malloc'd, the
+ * caller's. Any thread. */
 char *ingest_meta_merge(const json_t *meta, const char *base_json);
 
 /* inputs.c */
