@@ -88,24 +88,12 @@ static void block_cuts(cuts *c, size_t bstart, const size_t *lines, size_t nl, c
 /* Token starts and their unit flags, appended piece by piece. */
 typedef text_tokens tokbuf;
 
-static void tok_append(tokbuf *t, size_t off, const size_t *v, const unsigned char *u, size_t n)
-{
-    text_tokens_reserve(t, n);
-    for (size_t k = 0; k < n; k++)
-        t->v[t->n + k] = off + v[k];
-    if (n) memcpy(t->unit + t->n, u, n);
-    t->n += n;
-}
+/* The token starts of text[a, b), appended (no words, no allocation but the
+ * buffer's growth). */
 
 static void tok_piece(tokbuf *t, const char *text, size_t a, size_t b)
 {
-    if (b <= a) return;
-    size_t *v;
-    unsigned char *u;
-    size_t n = text_token_units(text + a, b - a, &v, &u);
-    tok_append(t, a, v, u, n);
-    free(v);
-    free(u);
+    if (b > a) text_words_tokens_append(text + a, b - a, a, t, NULL, NULL, NULL);
 }
 
 /* Blocks in order, apart, each from a line start to a line end. Then the
@@ -128,13 +116,14 @@ static bool blocks_tile(const ingest_doc *d)
 /* Collect allowed cut positions (a cut at p means a chunk may end before p
  * and the next begin at p), sorted by position: blocks come in text order,
  * so their cuts are appended in order (checked; sorted otherwise). With t
- * (blocks_tile holds), also the document's token starts, piece by piece: an
- * all-ASCII block of prose gives its words and token starts in one pass
- * (text_ascii_words_tokens). */
+ * (blocks_tile holds), also the document's token starts, piece by piece: a
+ * block of prose gives its words and token starts in one call
+ * (text_words_tokens_append: the one-pass ASCII scan, the general scans only
+ * around non-ASCII runs), its words into a buffer reused block to block. */
 static void collect_cuts(const ingest_doc *d, cuts *c, tokbuf *t)
 {
     size_t *lines = NULL, lcap = 0, prev = 0;
-    ragd_span *wbuf = NULL; /* the ASCII path's words, reused block to block */
+    ragd_span *wbuf = NULL; /* prose blocks' words, reused block to block */
     size_t wcap = 0;
     const char *text = d->text;
     for (size_t b = 0; b < d->nblocks; b++) {
@@ -152,8 +141,8 @@ static void collect_cuts(const ingest_doc *d, cuts *c, tokbuf *t)
         size_t ns = 0, nw = 0;
         bool prose = bl->kind != BLOCK_CODE && bl->kind != BLOCK_TABLE && bl->kind != BLOCK_HEADING;
         bool reused = false;
-        if (prose && t &&
-            text_ascii_words_tokens_append(text + bl->start, bn, bl->start, t, &wbuf, &wcap, &nw)) {
+        if (prose && t) {
+            text_words_tokens_append(text + bl->start, bn, bl->start, t, &wbuf, &wcap, &nw);
             wp = wbuf;
             reused = true;
         } else {
