@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "core/buf.h"
 
@@ -607,6 +610,18 @@ static inline void tokens_reserve(text_tokens *tv, size_t k)
  * between letters and . , between digits. Never looks before i. */
 static void ascii_pass(const char *s, size_t i, size_t n, size_t base, text_tokens *tv, spans *w)
 {
+    /* Room for everything up front, so the loop stores without checks:
+     * every token starts at its own byte (at most n - i of them), and two
+     * words are at least one byte apart (at most (n - i + 1) / 2). The
+     * counts live in locals (a store through tv->v could alias tv->n). */
+    tokens_reserve(tv, n - i);
+    if (w && w->n + (n - i + 1) / 2 > w->cap)
+        ragd_array_grow((void **)&w->v, &w->cap, w->n + (n - i + 1) / 2, sizeof *w->v);
+    size_t *tp = tv->v;
+    unsigned char *tu = tv->unit;
+    size_t tn = tv->n;
+    ragd_span *wv = w ? w->v : NULL;
+    size_t wn = w ? w->n : 0;
     size_t wstart = 0;
     bool in_word = false;
     while (i < n) {
@@ -616,52 +631,45 @@ static void ascii_pass(const char *s, size_t i, size_t n, size_t base, text_toke
             continue;
         }
         if (!(c & C_WORD)) { /* punctuation or a control: one token, no word */
-            tokens_reserve(tv, 1);
-            tv->unit[tv->n] = 1;
-            tv->v[tv->n++] = base + i;
+            tu[tn] = 1;
+            tp[tn++] = base + i;
             i++;
             continue;
         }
         size_t j = word_run_end(s, n, i); /* a token per started 6 characters */
-        tokens_reserve(tv, (j - i + 5) / 6 + 1);
-        tv->unit[tv->n] = 1;
-        tv->v[tv->n++] = base + i;
+        tu[tn] = 1;
+        tp[tn++] = base + i;
         for (size_t q = i + 6; q < j; q += 6) {
-            tv->unit[tv->n] = 0;
-            tv->v[tv->n++] = base + q;
+            tu[tn] = 0;
+            tp[tn++] = base + q;
         }
         if (!in_word) {
             in_word = true;
             wstart = i;
         }
-        if (j + 1 < n) {
-            char x = s[j];
+        char x = j + 1 < n ? s[j] : 0;
+        if (x == '\'' || x == '.' || x == ',') {
             bool dg = (cls(s, j - 1) & C_DIGIT) != 0;
             unsigned nx = cls(s, j + 1);
             if ((x == '\'' && !dg && (nx & C_WORD) && !(nx & C_DIGIT)) ||
-                ((x == '.' || x == ',') && dg && (nx & C_DIGIT))) {
-                tv->unit[tv->n] = 1; /* the joiner is a token; the word goes on */
-                tv->v[tv->n++] = base + j;
+                (x != '\'' && dg && (nx & C_DIGIT))) {
+                tu[tn] = 1; /* the joiner is a token; the word goes on */
+                tp[tn++] = base + j;
                 i = j + 1;
                 continue;
             }
         }
-        if (w) spans_push(w, wstart, j);
+        if (wv) {
+            wv[wn].start = wstart;
+            wv[wn].end = j;
+            wn++;
+        }
         in_word = false;
-        i = j;
+        /* A single space after the word (the common case) is passed here. */
+        i = j + (x == ' ');
     }
-}
-
-bool text_ascii_words_tokens_append(const char *s, size_t n, size_t base, text_tokens *tv,
-                                    ragd_span **words, size_t *wcap, size_t *nwords)
-{
-    if (!all_ascii(s, n)) return false;
-    spans w = {*words, 0, *wcap};
-    ascii_pass(s, 0, n, base, tv, &w);
-    *words = w.v;
-    *wcap = w.cap;
-    *nwords = w.n;
-    return true;
+    tv->n = tn;
+    if (w) w->n = wn;
 }
 
 /* The first byte >= 0x80 in s[i..n), n if none: eight bytes per step. */
@@ -689,6 +697,36 @@ static inline bool restart_at(const char *s, size_t p)
     return (a == ' ' || a == '\t' || a == '\n') && (unsigned char)s[p] < 0x80;
 }
 
+/* The ASCII pass over the all-ASCII s[i..n) in slices of about ASCII_SLICE
+ * bytes, cut at restart points, so that the room ascii_pass reserves up
+ * front (a token per byte) stays small for a long text. */
+enum { ASCII_SLICE = 32768 };
+
+static void ascii_run(const char *s, size_t i, size_t n, size_t base, text_tokens *tv, spans *w)
+{
+    while (n - i > ASCII_SLICE) {
+        size_t p = i + ASCII_SLICE;
+        while (p < n && !restart_at(s, p))
+            p++;
+        if (p >= n) break;
+        ascii_pass(s, i, p, base, tv, w);
+        i = p;
+    }
+    ascii_pass(s, i, n, base, tv, w);
+}
+
+bool text_ascii_words_tokens_append(const char *s, size_t n, size_t base, text_tokens *tv,
+                                    ragd_span **words, size_t *wcap, size_t *nwords)
+{
+    if (!all_ascii(s, n)) return false;
+    spans w = {*words, 0, *wcap};
+    ascii_run(s, 0, n, base, tv, &w);
+    *words = w.v;
+    *wcap = w.cap;
+    *nwords = w.n;
+    return true;
+}
+
 void text_words_tokens_append(const char *s, size_t n, size_t base, text_tokens *tv,
                               ragd_span **words, size_t *wcap, size_t *nwords)
 {
@@ -698,7 +736,7 @@ void text_words_tokens_append(const char *s, size_t n, size_t base, text_tokens 
     while (i < n) {
         size_t q = next_non_ascii(s, i, n);
         if (q >= n) {
-            ascii_pass(s, i, n, base, tv, wp);
+            ascii_run(s, i, n, base, tv, wp);
             break;
         }
         /* [a, b): the non-ASCII run around q, widened to restart points
@@ -719,7 +757,7 @@ void text_words_tokens_append(const char *s, size_t n, size_t base, text_tokens 
                 b++;
             if (b >= n || (unsigned char)s[b] < 0x80) break;
         }
-        if (a > i) ascii_pass(s, i, a, base, tv, wp);
+        if (a > i) ascii_run(s, i, a, base, tv, wp);
         if (wp) words_scan(s, a, b, wp);
         offsets o = {tv->v, tv->unit, tv->n, tv->cap, true, base};
         token_scan(s, a, b, &o);
@@ -860,6 +898,20 @@ static inline uint64_t bytes_eq(uint64_t w, unsigned char b)
  * tested for those and for non-ASCII at once. */
 static inline size_t skip_run_end(const char *s, size_t n, size_t k)
 {
+#if defined(__SSE2__)
+    /* Sixteen bytes at a time where SSE2 is there (every x86-64): the
+     * sign bits are the non-ASCII bytes, the equalities the four stops;
+     * the run ends at the lowest flagged byte, as in the loops below. */
+    const __m128i nl = _mm_set1_epi8('\n'), dot = _mm_set1_epi8('.'), ex = _mm_set1_epi8('!'),
+                  qu = _mm_set1_epi8('?');
+    for (; k + 16 <= n; k += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
+        __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, dot)),
+                                    _mm_or_si128(_mm_cmpeq_epi8(v, ex), _mm_cmpeq_epi8(v, qu)));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(stop, v));
+        if (m) return k + (size_t)__builtin_ctz(m);
+    }
+#endif
     const uint64_t highs = UINT64_C(0x8080808080808080);
     for (; k + 8 <= n; k += 8) {
         uint64_t w;
@@ -873,9 +925,11 @@ static inline size_t skip_run_end(const char *s, size_t n, size_t k)
     return k;
 }
 
-size_t text_sentences(const char *s, size_t n, ragd_span **out)
+/* The sentences of s[0..n) into *sp_ (its count reset to 0; its array
+ * reused and grown). */
+static void sentences_scan(const char *s, size_t n, spans *sp_)
 {
-    spans sp = {0};
+    spans sp = {sp_->v, 0, sp_->cap};
     size_t i = 0, start = SIZE_MAX, line_start = 0;
     int32_t cp;
 #define FLUSH(endpos)                                                                              \
@@ -1000,7 +1054,23 @@ size_t text_sentences(const char *s, size_t n, ragd_span **out)
     }
     FLUSH(n);
 #undef FLUSH
+    *sp_ = sp;
+}
+
+size_t text_sentences(const char *s, size_t n, ragd_span **out)
+{
+    spans sp = {0};
+    sentences_scan(s, n, &sp);
     *out = sp.v;
+    return sp.n;
+}
+
+size_t text_sentences_reuse(const char *s, size_t n, ragd_span **buf, size_t *cap)
+{
+    spans sp = {*buf, 0, *cap};
+    sentences_scan(s, n, &sp);
+    *buf = sp.v;
+    *cap = sp.cap;
     return sp.n;
 }
 

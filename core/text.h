@@ -73,6 +73,11 @@ size_t text_words(const char *s, size_t n, ragd_span **out);
  * (headings, list items, table rows, quotes, fences). Returns the count. */
 size_t text_sentences(const char *s, size_t n, ragd_span **out);
 
+/* text_sentences into the caller's reusable buffer *buf of capacity *cap
+ * (grown as needed; the caller frees it): the spans go to (*buf)[0..count),
+ * whatever it held before. Returns the count. */
+size_t text_sentences_reuse(const char *s, size_t n, ragd_span **buf, size_t *cap);
+
 /* Approximate token count: each word of k code points counts 1 + (k-1)/6
  * tokens, each CJK character 1, each other non-space grapheme (punctuation,
  * symbols, emoji) 1, whitespace 0. */

@@ -65,6 +65,24 @@ static void block_cuts(cuts *c, size_t bstart, const size_t *lines, size_t nl, c
     size_t m = 0;
     o[m++] = (cut){bstart, CUT_BLOCK};
     size_t a = 0, b = 1, w = 1; /* sentence 0 and word 0 start the block's text */
+    if (nl == 0) {
+        /* No line cuts (prose): the two-way merge below in a tight loop.
+         * Sentence and word starts each ascend strictly and lie after
+         * bstart, so a position repeats only where a sentence starts a
+         * word, which the sentence takes; no cut ever equals the one
+         * before it. */
+        for (;;) {
+            size_t ps = b < ns ? bstart + sen[b].start : SIZE_MAX;
+            while (w < nw && bstart + words[w].start < ps)
+                o[m++] = (cut){bstart + words[w++].start, CUT_WORD};
+            if (ps == SIZE_MAX) break;
+            if (w < nw && bstart + words[w].start == ps) w++;
+            o[m++] = (cut){ps, CUT_SENTENCE};
+            b++;
+        }
+        c->n += m;
+        return;
+    }
     for (;;) {
         size_t pl = a < nl ? lines[a] : SIZE_MAX;
         size_t ps = b < ns ? bstart + sen[b].start : SIZE_MAX;
@@ -123,8 +141,8 @@ static bool blocks_tile(const ingest_doc *d)
 static void collect_cuts(const ingest_doc *d, cuts *c, tokbuf *t)
 {
     size_t *lines = NULL, lcap = 0, prev = 0;
-    ragd_span *wbuf = NULL; /* prose blocks' words, reused block to block */
-    size_t wcap = 0;
+    ragd_span *wbuf = NULL, *sbuf = NULL; /* prose blocks' words and sentences, */
+    size_t wcap = 0, scap = 0;            /* reused block to block */
     const char *text = d->text;
     for (size_t b = 0; b < d->nblocks; b++) {
         const ingest_block *bl = &d->blocks[b];
@@ -149,20 +167,25 @@ static void collect_cuts(const ingest_doc *d, cuts *c, tokbuf *t)
             if (t) tok_piece(t, text, bl->start, bl->end);
             if (prose) nw = text_words(text + bl->start, bn, &wp);
         }
-        if (prose) ns = text_sentences(text + bl->start, bn, &sp);
+        if (prose) {
+            ns = text_sentences_reuse(text + bl->start, bn, &sbuf, &scap);
+            sp = sbuf;
+        }
         block_cuts(c, bl->start, lines, nl, sp, ns, wp, nw);
-        free(sp);
         if (!reused) free(wp);
         prev = bl->end;
     }
     if (t) tok_piece(t, text, prev, d->len);
     free(lines);
     free(wbuf);
-    for (size_t k = 1; k < c->n; k++)
-        if (cut_cmp(&c->v[k - 1], &c->v[k]) > 0) {
+    free(sbuf);
+    for (size_t k = 1; k < c->n; k++) { /* cut_cmp(&c->v[k - 1], &c->v[k]) > 0, inline */
+        const cut *x = &c->v[k - 1], *y = &c->v[k];
+        if (x->pos > y->pos || (x->pos == y->pos && x->prio < y->prio)) {
             qsort(c->v, c->n, sizeof *c->v, cut_cmp);
             break;
         }
+    }
 }
 
 /* Index of the first token start >= pos. */
@@ -311,7 +334,11 @@ void chunk_ctx_init(chunk_ctx *cx, const ingest_doc *d)
     cx->d = d;
     cuts c = {0};
     if (blocks_tile(d)) {
+        /* A token per byte at most: for a document of up to 64 KiB one
+         * allocation holds all its token starts (the ASCII pass reserves
+         * room for a token per byte of each block before it starts). */
         tokbuf t = {0};
+        text_tokens_reserve(&t, (d->len < 65536 ? d->len : 65536) + 1);
         collect_cuts(d, &c, &t);
         cx->ts = t.v;
         cx->unit = t.unit;

@@ -15,7 +15,8 @@
  *     Hangul, combining marks, emoji ZWJ sequences and flags, NBSP, U+2019,
  *     invalid and truncated UTF-8), appended into a non-empty token buffer
  *     with a base and a reused word buffer, with and without words;
- *   - the empty text.
+ *   - the empty text;
+ *   - long texts (the ASCII pass goes in 32 KiB slices cut at restart points).
  * And text_sentences' abbreviation lookup (a binary search since the sixth
  * session) against the list searched linearly, for every word of one to
  * three letters and every abbreviation and near miss.
@@ -240,6 +241,42 @@ static void test_random_bytes(void **state)
     free(wb);
 }
 
+/* Long texts, so the ASCII pass runs in slices (32 KiB, cut at restart
+ * points): prose with and without non-ASCII pieces, a 100 KiB word with no
+ * space, and spaces only every 40,000 bytes. */
+static void test_long_texts(void **state)
+{
+    (void)state;
+    uint64_t seed = 4242;
+    ragd_span *wb = NULL;
+    size_t wcap = 0;
+    size_t cap = 400000;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    for (int k = 0; k < 8; k++) {
+        size_t n = 0, want = 50000 + rnd(&seed) % 300000;
+        while (n < want) {
+            bool na = k % 2 && rnd(&seed) % 40 == 0;
+            const char *p =
+                na ? NON_ASCII[rnd(&seed) % N_NON_ASCII] : ASCII_PIECES[rnd(&seed) % N_ASCII];
+            size_t l = strlen(p);
+            if (n + l + 1 > cap) break;
+            memcpy(buf + n, p, l);
+            n += l;
+        }
+        check(buf, n, 3, 2, true, &wb, &wcap);
+        check(buf, n, 0, 0, false, &wb, &wcap);
+    }
+    for (size_t i = 0; i < 100000; i++)
+        buf[i] = (char)('a' + i % 26);
+    check(buf, 100000, 0, 0, true, &wb, &wcap);
+    for (size_t i = 0; i < 200000; i++)
+        buf[i] = i % 40000 == 39999 ? ' ' : i % 7 == 3 ? '.' : (char)('0' + i % 10);
+    check(buf, 200000, 0, 1, true, &wb, &wcap);
+    free(buf);
+    free(wb);
+}
+
 /* text_sentences' abbreviation lookup (a binary search over a sorted list)
  * against the list as it was, searched linearly: "See the x w. Next one."
  * is one sentence exactly when w is an abbreviation ("etc." aside, which
@@ -326,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_ascii_next_to_non_ascii),
         cmocka_unit_test(test_random_texts),
         cmocka_unit_test(test_random_bytes),
+        cmocka_unit_test(test_long_texts),
         cmocka_unit_test(test_abbreviations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
