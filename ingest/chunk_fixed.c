@@ -338,7 +338,11 @@ void chunk_ctx_init(chunk_ctx *cx, const ingest_doc *d)
          * allocation holds all its token starts (the ASCII pass reserves
          * room for a token per byte of each block before it starts). */
         tokbuf t = {0};
-        text_tokens_reserve(&t, (d->len < 65536 ? d->len : 65536) + 1);
+        size_t guess = d->len < 65536 ? d->len : 65536;
+        text_tokens_reserve(&t, guess + 1);
+        /* Cuts: about one per word; a fifth of the bytes is more than
+         * prose needs (a word and its space average ~7 bytes in SciFact). */
+        ragd_array_grow((void **)&c.v, &c.cap, guess / 5 + d->nblocks + 16, sizeof *c.v);
         collect_cuts(d, &c, &t);
         cx->ts = t.v;
         cx->unit = t.unit;
