@@ -71,6 +71,12 @@ int js_start(js_child *j, const opts *o, const char *texts, int chunk_chars, int
 double js_pass(js_child *j, const char *mode, size_t from, size_t to, double *cpu, json_t **reply);
 void js_stop(js_child *j);
 
+/* Wait until node is idle after a pass — V8 goes on with garbage
+ * collection and compilation on its background threads after it has
+ * replied, which on a small machine takes CPU from whatever runs next — and
+ * return the CPU seconds it used meanwhile (NAN without /proc). */
+double js_settle(js_child *j);
+
 /* --- results and the report (bench_chunk_report.c) --- */
 
 typedef struct {
@@ -96,6 +102,7 @@ typedef struct {
     size_t nsl;
     double *secs[NMEAS]; /* per pass: wall seconds */
     double *cpu[NMEAS];  /* per pass: CPU seconds of the process doing the work */
+    double js_after[2];  /* node's CPU seconds after its clock stopped, all passes */
     chunk_stats cst[3];
     json_t *jrep[2];
     bool have_js;

@@ -4,6 +4,7 @@
  * seconds (and CPU seconds) node measured around its splitting loop, so
  * node startup and file reading stay outside the clock and the JIT stays
  * warm between the interleaved passes. */
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench/bench_chunk.h"
@@ -104,6 +106,48 @@ double js_pass(js_child *j, const char *mode, size_t from, size_t to, double *cp
         json_decref(r);
     }
     return secs;
+}
+
+/* The child's CPU seconds so far, all its threads (V8's GC and compiler
+ * threads too): the first field of each /proc/PID/task/TID/schedstat, in
+ * nanoseconds. NAN when /proc cannot tell (not Linux). */
+static double child_cpu(pid_t pid)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+    DIR *dh = opendir(dir);
+    if (!dh) return NAN;
+    double ns = 0;
+    struct dirent *de;
+    while ((de = readdir(dh))) {
+        if (de->d_name[0] == '.') continue;
+        char path[400];
+        snprintf(path, sizeof path, "%s/%s/schedstat", dir, de->d_name);
+        FILE *f = fopen(path, "r");
+        unsigned long long run = 0;
+        if (f) {
+            if (fscanf(f, "%llu", &run) == 1) ns += (double)run;
+            fclose(f);
+        }
+    }
+    closedir(dh);
+    return ns / 1e9;
+}
+
+double js_settle(js_child *j)
+{
+    double first = child_cpu(j->pid);
+    if (isnan(first)) return NAN;
+    double last = first;
+    struct timespec step = {0, 2000000}; /* 2 ms */
+    int quiet = 0;
+    for (int k = 0; k < 1000 && quiet < 3; k++) { /* at most ~2 s */
+        nanosleep(&step, NULL);
+        double now = child_cpu(j->pid);
+        quiet = now - last < 100e-6 ? quiet + 1 : 0; /* < 0.1 ms of CPU in 2 ms */
+        last = now;
+    }
+    return last - first;
 }
 
 void js_stop(js_child *j)

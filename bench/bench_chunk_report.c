@@ -228,6 +228,10 @@ int report_json(const bench_run *r, int argc, char **argv)
     }
     json_object_set_new(j, "measures", ms);
     if (r->have_js) {
+        /* node's CPU after its clock stopped (GC, compilation), per timed
+         * pass: bench_chunk waits it out before the next measure. */
+        bench_jset(j, "langchain_chars_cpu_after_clock_s", r->js_after[0] / r->o->reps);
+        bench_jset(j, "langchain_tokens_cpu_after_clock_s", r->js_after[1] / r->o->reps);
         double fx = median_of(r->secs[M_FIXED], (size_t)r->o->reps);
         bench_jset(j, "fixed_over_langchain_ratio",
                    median_of(r->secs[M_JS_CHARS], (size_t)r->o->reps) / fx);

@@ -243,7 +243,7 @@ class Run:
         if not self.have_scifact:
             return self.write("chunk", {"skipped": f"SciFact not found at {self.scifact}"}, la)
         argv = ["--texts", self.texts]
-        argv += ["--reps", "1", "--slices", "5", "--no-ingest"] if self.quick else ["--reps", "5", "--ingest-reps", "1"]
+        argv += ["--reps", "3", "--slices", "5", "--no-ingest"] if self.quick else ["--reps", "5", "--ingest-reps", "1"]
         argv.append(os.path.join(self.scifact, "corpus.jsonl"))
         self.write("chunk", self.c_bench("bench_chunk", argv, "chunk"), la)
 

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "core/buf.h"
 
@@ -382,10 +385,11 @@ static inline void spans_push(spans *sp, size_t a, size_t b)
     sp->n++;
 }
 
-size_t text_words(const char *s, size_t n, ragd_span **out)
+/* The words of s[i..n), appended to *sp (positions relative to s). The scan
+ * never looks before i, so scanning from i equals scanning s + i. */
+static void words_scan(const char *s, size_t i, size_t n, spans *sp_)
 {
-    spans sp = {0};
-    size_t i = 0;
+    spans sp = *sp_;
     while (i < n) {
         unsigned char c0 = (unsigned char)s[i];
         if (c0 < 0x80 && !(ASCII_CLASS[c0] & C_WORD)) {
@@ -442,6 +446,13 @@ size_t text_words(const char *s, size_t n, ragd_span **out)
         }
         spans_push(&sp, start, i);
     }
+    *sp_ = sp;
+}
+
+size_t text_words(const char *s, size_t n, ragd_span **out)
+{
+    spans sp = {0};
+    words_scan(s, 0, n, &sp);
     *out = sp.v;
     return sp.n;
 }
@@ -454,6 +465,7 @@ typedef struct {
     unsigned char *unit; /* with_units: 1 where a token begins a unit */
     size_t n, cap;
     bool with_units;
+    size_t base; /* added to every position pushed */
 } offsets;
 
 static void offsets_grow(offsets *o)
@@ -468,13 +480,14 @@ static inline void offsets_push(offsets *o, size_t pos, bool unit)
 {
     if (o->n == o->cap) offsets_grow(o);
     if (o->with_units) o->unit[o->n] = unit;
-    o->v[o->n++] = pos;
+    o->v[o->n++] = o->base + pos;
 }
 
-/* Count the tokens of s[0..n) and, with starts, record where each begins. */
-static size_t token_scan(const char *s, size_t n, offsets *starts)
+/* Count the tokens of s[i..n) and, with starts, record where each begins.
+ * The scan never looks before i: scanning from i equals scanning s + i. */
+static size_t token_scan(const char *s, size_t i, size_t n, offsets *starts)
 {
-    size_t i = 0, count = 0;
+    size_t count = 0;
     while (i < n) {
         if (cls(s, i) & C_SPACE) {
             i++;
@@ -527,13 +540,13 @@ static size_t token_scan(const char *s, size_t n, offsets *starts)
 
 size_t text_count_tokens(const char *s, size_t n)
 {
-    return token_scan(s, n, NULL);
+    return token_scan(s, 0, n, NULL);
 }
 
 size_t text_token_starts(const char *s, size_t n, size_t **out)
 {
     offsets o = {0};
-    size_t c = token_scan(s, n, &o);
+    size_t c = token_scan(s, 0, n, &o);
     if (!c) {
         free(o.v);
         o.v = NULL;
@@ -545,7 +558,7 @@ size_t text_token_starts(const char *s, size_t n, size_t **out)
 size_t text_token_units(const char *s, size_t n, size_t **out, unsigned char **unit)
 {
     offsets o = {.with_units = true};
-    size_t c = token_scan(s, n, &o);
+    size_t c = token_scan(s, 0, n, &o);
     if (!c) {
         free(o.v);
         free(o.unit);
@@ -590,15 +603,26 @@ static inline void tokens_reserve(text_tokens *tv, size_t k)
     if (tv->n + k > tv->cap) text_tokens_reserve(tv, k);
 }
 
-bool text_ascii_words_tokens_append(const char *s, size_t n, size_t base, text_tokens *tv,
-                                    ragd_span **words, size_t *wcap, size_t *nwords)
+/* The ASCII pass over the all-ASCII s[i..n): appends its token starts (each
+ * plus base) to *tv and, with w, its words (relative to s) to *w. In ASCII
+ * every non-space character is a cluster of its own (CR is a space),
+ * letters and digits are the word characters, and the only joiners are '
+ * between letters and . , between digits. Never looks before i. */
+static void ascii_pass(const char *s, size_t i, size_t n, size_t base, text_tokens *tv, spans *w)
 {
-    if (!all_ascii(s, n)) return false;
-    /* In ASCII every non-space character is a cluster of its own (CR is a
-     * space), letters and digits are the word characters, and the only
-     * joiners are ' between letters and . , between digits. */
-    spans w = {*words, 0, *wcap};
-    size_t i = 0, wstart = 0;
+    /* Room for everything up front, so the loop stores without checks:
+     * every token starts at its own byte (at most n - i of them), and two
+     * words are at least one byte apart (at most (n - i + 1) / 2). The
+     * counts live in locals (a store through tv->v could alias tv->n). */
+    tokens_reserve(tv, n - i);
+    if (w && w->n + (n - i + 1) / 2 > w->cap)
+        ragd_array_grow((void **)&w->v, &w->cap, w->n + (n - i + 1) / 2, sizeof *w->v);
+    size_t *tp = tv->v;
+    unsigned char *tu = tv->unit;
+    size_t tn = tv->n;
+    ragd_span *wv = w ? w->v : NULL;
+    size_t wn = w ? w->n : 0;
+    size_t wstart = 0;
     bool in_word = false;
     while (i < n) {
         unsigned c = cls(s, i);
@@ -607,44 +631,147 @@ bool text_ascii_words_tokens_append(const char *s, size_t n, size_t base, text_t
             continue;
         }
         if (!(c & C_WORD)) { /* punctuation or a control: one token, no word */
-            tokens_reserve(tv, 1);
-            tv->unit[tv->n] = 1;
-            tv->v[tv->n++] = base + i;
+            tu[tn] = 1;
+            tp[tn++] = base + i;
             i++;
             continue;
         }
         size_t j = word_run_end(s, n, i); /* a token per started 6 characters */
-        tokens_reserve(tv, (j - i + 5) / 6 + 1);
-        tv->unit[tv->n] = 1;
-        tv->v[tv->n++] = base + i;
+        tu[tn] = 1;
+        tp[tn++] = base + i;
         for (size_t q = i + 6; q < j; q += 6) {
-            tv->unit[tv->n] = 0;
-            tv->v[tv->n++] = base + q;
+            tu[tn] = 0;
+            tp[tn++] = base + q;
         }
         if (!in_word) {
             in_word = true;
             wstart = i;
         }
-        if (j + 1 < n) {
-            char x = s[j];
+        char x = j + 1 < n ? s[j] : 0;
+        if (x == '\'' || x == '.' || x == ',') {
             bool dg = (cls(s, j - 1) & C_DIGIT) != 0;
             unsigned nx = cls(s, j + 1);
             if ((x == '\'' && !dg && (nx & C_WORD) && !(nx & C_DIGIT)) ||
-                ((x == '.' || x == ',') && dg && (nx & C_DIGIT))) {
-                tv->unit[tv->n] = 1; /* the joiner is a token; the word goes on */
-                tv->v[tv->n++] = base + j;
+                (x != '\'' && dg && (nx & C_DIGIT))) {
+                tu[tn] = 1; /* the joiner is a token; the word goes on */
+                tp[tn++] = base + j;
                 i = j + 1;
                 continue;
             }
         }
-        spans_push(&w, wstart, j);
+        if (wv) {
+            wv[wn].start = wstart;
+            wv[wn].end = j;
+            wn++;
+        }
         in_word = false;
-        i = j;
+        /* A single space after the word (the common case) is passed here. */
+        i = j + (x == ' ');
     }
+    tv->n = tn;
+    if (w) w->n = wn;
+}
+
+/* The first byte >= 0x80 in s[i..n), n if none: eight bytes per step. */
+static inline size_t next_non_ascii(const char *s, size_t i, size_t n)
+{
+    const uint64_t highs = UINT64_C(0x8080808080808080);
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (w & highs) break;
+    }
+    while (i < n && (unsigned char)s[i] < 0x80)
+        i++;
+    return i;
+}
+
+/* A restart point p (0 < p < n): s[p - 1] is a space, tab or newline and
+ * s[p] is ASCII. Both scans are then in their initial state at p, whatever
+ * came before: a word or a token run ends at the space, the space's cluster
+ * ends at p (no cluster joins an ASCII character to the one before it but
+ * CR LF, and s[p - 1] is no CR), and no rule looks back past it. */
+static inline bool restart_at(const char *s, size_t p)
+{
+    unsigned char a = (unsigned char)s[p - 1];
+    return (a == ' ' || a == '\t' || a == '\n') && (unsigned char)s[p] < 0x80;
+}
+
+/* The ASCII pass over the all-ASCII s[i..n) in slices of about ASCII_SLICE
+ * bytes, cut at restart points, so that the room ascii_pass reserves up
+ * front (a token per byte) stays small for a long text. */
+enum { ASCII_SLICE = 32768 };
+
+static void ascii_run(const char *s, size_t i, size_t n, size_t base, text_tokens *tv, spans *w)
+{
+    while (n - i > ASCII_SLICE) {
+        size_t p = i + ASCII_SLICE;
+        while (p < n && !restart_at(s, p))
+            p++;
+        if (p >= n) break;
+        ascii_pass(s, i, p, base, tv, w);
+        i = p;
+    }
+    ascii_pass(s, i, n, base, tv, w);
+}
+
+bool text_ascii_words_tokens_append(const char *s, size_t n, size_t base, text_tokens *tv,
+                                    ragd_span **words, size_t *wcap, size_t *nwords)
+{
+    if (!all_ascii(s, n)) return false;
+    spans w = {*words, 0, *wcap};
+    ascii_run(s, 0, n, base, tv, &w);
     *words = w.v;
     *wcap = w.cap;
     *nwords = w.n;
     return true;
+}
+
+void text_words_tokens_append(const char *s, size_t n, size_t base, text_tokens *tv,
+                              ragd_span **words, size_t *wcap, size_t *nwords)
+{
+    spans w = {words ? *words : NULL, 0, words ? *wcap : 0};
+    spans *wp = words ? &w : NULL;
+    size_t i = 0;
+    while (i < n) {
+        size_t q = next_non_ascii(s, i, n);
+        if (q >= n) {
+            ascii_run(s, i, n, base, tv, wp);
+            break;
+        }
+        /* [a, b): the non-ASCII run around q, widened to restart points
+         * (or i and n), for the general scans; [i, a) is all ASCII. */
+        size_t a = q;
+        while (a > i && !restart_at(s, a))
+            a--;
+        size_t b = q + 1;
+        for (;;) {
+            b = next_non_ascii(s, b, n);
+            size_t k = b;
+            while (k < n && (unsigned char)s[k] >= 0x80)
+                k++;
+            /* The first restart point after the run, unless another
+             * non-ASCII byte comes first. */
+            b = k;
+            while (b < n && (unsigned char)s[b] < 0x80 && !restart_at(s, b))
+                b++;
+            if (b >= n || (unsigned char)s[b] < 0x80) break;
+        }
+        if (a > i) ascii_run(s, i, a, base, tv, wp);
+        if (wp) words_scan(s, a, b, wp);
+        offsets o = {tv->v, tv->unit, tv->n, tv->cap, true, base};
+        token_scan(s, a, b, &o);
+        tv->v = o.v;
+        tv->unit = o.unit;
+        tv->n = o.n;
+        tv->cap = o.cap;
+        i = b;
+    }
+    if (words) {
+        *words = w.v;
+        *wcap = w.cap;
+        *nwords = w.n;
+    }
 }
 
 bool text_ascii_words_tokens(const char *s, size_t n, ragd_span **words, size_t *nwords,
@@ -674,14 +801,16 @@ bool text_ascii_words_tokens(const char *s, size_t n, ragd_span **words, size_t 
 
 /* --- sentences -------------------------------------------------------------- */
 
+/* Sorted (byte order) for the binary search in is_abbrev; no duplicates.
+ * tests/unit_text_fused.c checks text_sentences against this list. */
 static const char *const ABBREVIATIONS[] = {
-    "mr",  "mrs", "ms",   "dr",  "prof", "sr",   "jr",   "st",     "vs",   "etc",  "eg",  "ie",
-    "cf",  "fig", "figs", "no",  "nos",  "vol",  "vols", "approx", "jan",  "feb",  "mar", "apr",
-    "jun", "jul", "aug",  "sep", "sept", "oct",  "nov",  "dec",    "inc",  "ltd",  "co",  "corp",
-    "us",  "uk",  "am",   "pm",  "al",   "ed",   "eds",  "est",    "dept", "univ", "mt",  "ft",
-    "gen", "gov", "rev",  "ph",  "phd",  "resp", "ca",   "op",     "cit",  "ibid", "pp",  "p",
-    "sec", "ch",  "art",  "eq",  "eqs",  "ref",  "refs", "min",    "max",  "avg",  "mm",  "cm",
-    "km",  "kg",  "mg",   "ml",  "hr",   "hrs",  NULL};
+    "al",  "am",   "approx", "apr",  "art",  "aug",  "avg", "ca",  "cf",   "ch",   "cit", "cm",
+    "co",  "corp", "dec",    "dept", "dr",   "ed",   "eds", "eg",  "eq",   "eqs",  "est", "etc",
+    "feb", "fig",  "figs",   "ft",   "gen",  "gov",  "hr",  "hrs", "ibid", "ie",   "inc", "jan",
+    "jr",  "jul",  "jun",    "kg",   "km",   "ltd",  "mar", "max", "mg",   "min",  "ml",  "mm",
+    "mr",  "mrs",  "ms",     "mt",   "no",   "nos",  "nov", "oct", "op",   "p",    "ph",  "phd",
+    "pm",  "pp",   "prof",   "ref",  "refs", "resp", "rev", "sec", "sep",  "sept", "sr",  "st",
+    "uk",  "univ", "us",     "vol",  "vols", "vs"};
 
 /* The lowercase letters of the word ending at s[end) (dots removed), e.g.
  * "e.g" -> "eg". Returns false if it is too long to be an abbreviation. */
@@ -712,10 +841,19 @@ static bool word_before(const char *s, size_t end, char *w, size_t wcap, bool *s
     return k > 0;
 }
 
+/* Whether w is in ABBREVIATIONS: a binary search (the list is sorted). */
 static bool is_abbrev(const char *w)
 {
-    for (int i = 0; ABBREVIATIONS[i]; i++)
-        if (ABBREVIATIONS[i][0] == w[0] && strcmp(w, ABBREVIATIONS[i]) == 0) return true;
+    size_t lo = 0, hi = sizeof ABBREVIATIONS / sizeof *ABBREVIATIONS;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(w, ABBREVIATIONS[mid]);
+        if (c == 0) return true;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
     return false;
 }
 
@@ -760,6 +898,20 @@ static inline uint64_t bytes_eq(uint64_t w, unsigned char b)
  * tested for those and for non-ASCII at once. */
 static inline size_t skip_run_end(const char *s, size_t n, size_t k)
 {
+#if defined(__SSE2__)
+    /* Sixteen bytes at a time where SSE2 is there (every x86-64): the
+     * sign bits are the non-ASCII bytes, the equalities the four stops;
+     * the run ends at the lowest flagged byte, as in the loops below. */
+    const __m128i nl = _mm_set1_epi8('\n'), dot = _mm_set1_epi8('.'), ex = _mm_set1_epi8('!'),
+                  qu = _mm_set1_epi8('?');
+    for (; k + 16 <= n; k += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
+        __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, dot)),
+                                    _mm_or_si128(_mm_cmpeq_epi8(v, ex), _mm_cmpeq_epi8(v, qu)));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(stop, v));
+        if (m) return k + (size_t)__builtin_ctz(m);
+    }
+#endif
     const uint64_t highs = UINT64_C(0x8080808080808080);
     for (; k + 8 <= n; k += 8) {
         uint64_t w;
@@ -773,9 +925,11 @@ static inline size_t skip_run_end(const char *s, size_t n, size_t k)
     return k;
 }
 
-size_t text_sentences(const char *s, size_t n, ragd_span **out)
+/* The sentences of s[0..n) into *sp_ (its count reset to 0; its array
+ * reused and grown). */
+static void sentences_scan(const char *s, size_t n, spans *sp_)
 {
-    spans sp = {0};
+    spans sp = {sp_->v, 0, sp_->cap};
     size_t i = 0, start = SIZE_MAX, line_start = 0;
     int32_t cp;
 #define FLUSH(endpos)                                                                              \
@@ -900,7 +1054,23 @@ size_t text_sentences(const char *s, size_t n, ragd_span **out)
     }
     FLUSH(n);
 #undef FLUSH
+    *sp_ = sp;
+}
+
+size_t text_sentences(const char *s, size_t n, ragd_span **out)
+{
+    spans sp = {0};
+    sentences_scan(s, n, &sp);
     *out = sp.v;
+    return sp.n;
+}
+
+size_t text_sentences_reuse(const char *s, size_t n, ragd_span **buf, size_t *cap)
+{
+    spans sp = {*buf, 0, *cap};
+    sentences_scan(s, n, &sp);
+    *buf = sp.v;
+    *cap = sp.cap;
     return sp.n;
 }
 

@@ -73,6 +73,11 @@ size_t text_words(const char *s, size_t n, ragd_span **out);
  * (headings, list items, table rows, quotes, fences). Returns the count. */
 size_t text_sentences(const char *s, size_t n, ragd_span **out);
 
+/* text_sentences into the caller's reusable buffer *buf of capacity *cap
+ * (grown as needed; the caller frees it): the spans go to (*buf)[0..count),
+ * whatever it held before. Returns the count. */
+size_t text_sentences_reuse(const char *s, size_t n, ragd_span **buf, size_t *cap);
+
 /* Approximate token count: each word of k code points counts 1 + (k-1)/6
  * tokens, each CJK character 1, each other non-space grapheme (punctuation,
  * symbols, emoji) 1, whitespace 0. */
@@ -117,6 +122,19 @@ void text_tokens_reserve(text_tokens *tv, size_t k);
  * changing nothing, when s holds a byte >= 0x80. */
 bool text_ascii_words_tokens_append(const char *s, size_t n, size_t base, text_tokens *tv,
                                     ragd_span **words, size_t *wcap, size_t *nwords);
+
+/* text_words and text_token_units of any valid or invalid UTF-8 s[0..n) in
+ * one call, without allocations of its own: appends the token starts (each
+ * plus base) to *tv and, when words is not NULL, puts the words (relative
+ * to s) in the caller's reusable buffer *words of capacity *wcap (grown as
+ * needed; the caller frees it) and their number in *nwords. Runs of ASCII
+ * take the one-pass ASCII scan of text_ascii_words_tokens_append; only the
+ * stretch around each non-ASCII run, widened to the nearest ASCII space,
+ * tab or newline followed by an ASCII byte (where both scans restart
+ * afresh), takes the general scans. Same output as text_words plus
+ * text_token_units (tests/unit_text_pins.c). */
+void text_words_tokens_append(const char *s, size_t n, size_t base, text_tokens *tv,
+                              ragd_span **words, size_t *wcap, size_t *nwords);
 
 /* Largest grapheme-cluster boundary <= pos (0 and n are boundaries). */
 size_t text_grapheme_floor(const char *s, size_t n, size_t pos);

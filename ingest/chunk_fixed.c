@@ -65,6 +65,24 @@ static void block_cuts(cuts *c, size_t bstart, const size_t *lines, size_t nl, c
     size_t m = 0;
     o[m++] = (cut){bstart, CUT_BLOCK};
     size_t a = 0, b = 1, w = 1; /* sentence 0 and word 0 start the block's text */
+    if (nl == 0) {
+        /* No line cuts (prose): the two-way merge below in a tight loop.
+         * Sentence and word starts each ascend strictly and lie after
+         * bstart, so a position repeats only where a sentence starts a
+         * word, which the sentence takes; no cut ever equals the one
+         * before it. */
+        for (;;) {
+            size_t ps = b < ns ? bstart + sen[b].start : SIZE_MAX;
+            while (w < nw && bstart + words[w].start < ps)
+                o[m++] = (cut){bstart + words[w++].start, CUT_WORD};
+            if (ps == SIZE_MAX) break;
+            if (w < nw && bstart + words[w].start == ps) w++;
+            o[m++] = (cut){ps, CUT_SENTENCE};
+            b++;
+        }
+        c->n += m;
+        return;
+    }
     for (;;) {
         size_t pl = a < nl ? lines[a] : SIZE_MAX;
         size_t ps = b < ns ? bstart + sen[b].start : SIZE_MAX;
@@ -88,24 +106,12 @@ static void block_cuts(cuts *c, size_t bstart, const size_t *lines, size_t nl, c
 /* Token starts and their unit flags, appended piece by piece. */
 typedef text_tokens tokbuf;
 
-static void tok_append(tokbuf *t, size_t off, const size_t *v, const unsigned char *u, size_t n)
-{
-    text_tokens_reserve(t, n);
-    for (size_t k = 0; k < n; k++)
-        t->v[t->n + k] = off + v[k];
-    if (n) memcpy(t->unit + t->n, u, n);
-    t->n += n;
-}
+/* The token starts of text[a, b), appended (no words, no allocation but the
+ * buffer's growth). */
 
 static void tok_piece(tokbuf *t, const char *text, size_t a, size_t b)
 {
-    if (b <= a) return;
-    size_t *v;
-    unsigned char *u;
-    size_t n = text_token_units(text + a, b - a, &v, &u);
-    tok_append(t, a, v, u, n);
-    free(v);
-    free(u);
+    if (b > a) text_words_tokens_append(text + a, b - a, a, t, NULL, NULL, NULL);
 }
 
 /* Blocks in order, apart, each from a line start to a line end. Then the
@@ -128,14 +134,15 @@ static bool blocks_tile(const ingest_doc *d)
 /* Collect allowed cut positions (a cut at p means a chunk may end before p
  * and the next begin at p), sorted by position: blocks come in text order,
  * so their cuts are appended in order (checked; sorted otherwise). With t
- * (blocks_tile holds), also the document's token starts, piece by piece: an
- * all-ASCII block of prose gives its words and token starts in one pass
- * (text_ascii_words_tokens). */
+ * (blocks_tile holds), also the document's token starts, piece by piece: a
+ * block of prose gives its words and token starts in one call
+ * (text_words_tokens_append: the one-pass ASCII scan, the general scans only
+ * around non-ASCII runs), its words into a buffer reused block to block. */
 static void collect_cuts(const ingest_doc *d, cuts *c, tokbuf *t)
 {
     size_t *lines = NULL, lcap = 0, prev = 0;
-    ragd_span *wbuf = NULL; /* the ASCII path's words, reused block to block */
-    size_t wcap = 0;
+    ragd_span *wbuf = NULL, *sbuf = NULL; /* prose blocks' words and sentences, */
+    size_t wcap = 0, scap = 0;            /* reused block to block */
     const char *text = d->text;
     for (size_t b = 0; b < d->nblocks; b++) {
         const ingest_block *bl = &d->blocks[b];
@@ -152,28 +159,33 @@ static void collect_cuts(const ingest_doc *d, cuts *c, tokbuf *t)
         size_t ns = 0, nw = 0;
         bool prose = bl->kind != BLOCK_CODE && bl->kind != BLOCK_TABLE && bl->kind != BLOCK_HEADING;
         bool reused = false;
-        if (prose && t &&
-            text_ascii_words_tokens_append(text + bl->start, bn, bl->start, t, &wbuf, &wcap, &nw)) {
+        if (prose && t) {
+            text_words_tokens_append(text + bl->start, bn, bl->start, t, &wbuf, &wcap, &nw);
             wp = wbuf;
             reused = true;
         } else {
             if (t) tok_piece(t, text, bl->start, bl->end);
             if (prose) nw = text_words(text + bl->start, bn, &wp);
         }
-        if (prose) ns = text_sentences(text + bl->start, bn, &sp);
+        if (prose) {
+            ns = text_sentences_reuse(text + bl->start, bn, &sbuf, &scap);
+            sp = sbuf;
+        }
         block_cuts(c, bl->start, lines, nl, sp, ns, wp, nw);
-        free(sp);
         if (!reused) free(wp);
         prev = bl->end;
     }
     if (t) tok_piece(t, text, prev, d->len);
     free(lines);
     free(wbuf);
-    for (size_t k = 1; k < c->n; k++)
-        if (cut_cmp(&c->v[k - 1], &c->v[k]) > 0) {
+    free(sbuf);
+    for (size_t k = 1; k < c->n; k++) { /* cut_cmp(&c->v[k - 1], &c->v[k]) > 0, inline */
+        const cut *x = &c->v[k - 1], *y = &c->v[k];
+        if (x->pos > y->pos || (x->pos == y->pos && x->prio < y->prio)) {
             qsort(c->v, c->n, sizeof *c->v, cut_cmp);
             break;
         }
+    }
 }
 
 /* Index of the first token start >= pos. */
@@ -322,7 +334,15 @@ void chunk_ctx_init(chunk_ctx *cx, const ingest_doc *d)
     cx->d = d;
     cuts c = {0};
     if (blocks_tile(d)) {
+        /* A token per byte at most: for a document of up to 64 KiB one
+         * allocation holds all its token starts (the ASCII pass reserves
+         * room for a token per byte of each block before it starts). */
         tokbuf t = {0};
+        size_t guess = d->len < 65536 ? d->len : 65536;
+        text_tokens_reserve(&t, guess + 1);
+        /* Cuts: about one per word; a fifth of the bytes is more than
+         * prose needs (a word and its space average ~7 bytes in SciFact). */
+        ragd_array_grow((void **)&c.v, &c.cap, guess / 5 + d->nblocks + 16, sizeof *c.v);
         collect_cuts(d, &c, &t);
         cx->ts = t.v;
         cx->unit = t.unit;

@@ -43,6 +43,7 @@
 
 #include "core/buf.h"
 #include "core/text.h"
+#include "ingest/chunk_internal.h"
 #include "ingest/ingest.h"
 
 typedef struct {
@@ -455,6 +456,161 @@ static int teardown_embedder(void **state)
     return 0;
 }
 
+/* --- chunk_ctx_init against the slow reference ----------------------------------- */
+
+/* What chunk_ctx_init computed before its fast paths (ragd at c9c6d2c): the
+ * token starts from text_token_units piece by piece (each gap between
+ * blocks and each block) when the blocks tile the text, else over the whole
+ * text; the cuts of every block from text_sentences and text_words (prose)
+ * and its line starts (code, table, list), merged by the three-way merge
+ * below, then sorted by position with the higher priority first if they
+ * were not in order. chunk_ctx_init (text_words_tokens_append, the two-way
+ * merge for blocks without lines, reused buffers) must give exactly these
+ * cuts, token starts and unit flags. */
+enum { REF_WORD = 1, REF_SENTENCE = 2, REF_LINE = 3, REF_BLOCK = 4 };
+
+typedef struct {
+    chunk_cut *v;
+    size_t n, cap;
+} ref_cuts;
+
+static void ref_push(ref_cuts *c, size_t pos, int prio)
+{
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 64;
+        c->v = realloc(c->v, c->cap * sizeof *c->v);
+        assert_non_null(c->v);
+    }
+    c->v[c->n].pos = pos;
+    c->v[c->n].prio = prio;
+    c->n++;
+}
+
+static int ref_cut_cmp(const void *a, const void *b)
+{
+    const chunk_cut *x = a, *y = b;
+    if (x->pos != y->pos) return x->pos < y->pos ? -1 : 1;
+    return y->prio - x->prio;
+}
+
+typedef struct {
+    size_t *v;
+    unsigned char *u;
+    size_t n, cap;
+} ref_toks;
+
+static void ref_tok_piece(ref_toks *t, const char *text, size_t a, size_t b)
+{
+    if (b <= a) return;
+    size_t *v;
+    unsigned char *u;
+    size_t n = text_token_units(text + a, b - a, &v, &u);
+    for (size_t k = 0; k < n; k++) {
+        if (t->n == t->cap) {
+            t->cap = t->cap ? 2 * t->cap : 64;
+            t->v = realloc(t->v, t->cap * sizeof *t->v);
+            t->u = realloc(t->u, t->cap);
+            assert_true(t->v && t->u);
+        }
+        t->v[t->n] = a + v[k];
+        t->u[t->n] = u[k];
+        t->n++;
+    }
+    free(v);
+    free(u);
+}
+
+static bool ref_blocks_tile(const ingest_doc *d)
+{
+    size_t prev = 0;
+    for (size_t b = 0; b < d->nblocks; b++) {
+        const ingest_block *bl = &d->blocks[b];
+        if (bl->start < prev || bl->end < bl->start || bl->end > d->len) return false;
+        if (bl->start > 0 && d->text[bl->start - 1] != '\n') return false;
+        if (bl->end < d->len && d->text[bl->end] != '\n') return false;
+        prev = bl->end;
+    }
+    return true;
+}
+
+static void check_ctx_reference(const char *name, const ingest_doc *d)
+{
+    const char *text = d->text;
+    bool tile = ref_blocks_tile(d);
+    ref_toks t = {0};
+    ref_cuts c = {0};
+    size_t prev = 0;
+    if (!tile) ref_tok_piece(&t, text, 0, d->len);
+    for (size_t b = 0; b < d->nblocks; b++) {
+        const ingest_block *bl = &d->blocks[b];
+        size_t bn = bl->end - bl->start, nl = 0, ns = 0, nw = 0;
+        size_t *lines = NULL;
+        if (bl->kind == BLOCK_CODE || bl->kind == BLOCK_TABLE || bl->kind == BLOCK_LIST) {
+            lines = malloc((bn + 1) * sizeof *lines);
+            assert_non_null(lines);
+            for (size_t i = bl->start; i < bl->end; i++)
+                if (text[i] == '\n' && i + 1 < bl->end) lines[nl++] = i + 1;
+        }
+        if (tile) {
+            ref_tok_piece(&t, text, prev, bl->start);
+            ref_tok_piece(&t, text, bl->start, bl->end);
+        }
+        ragd_span *sen = NULL, *words = NULL;
+        bool prose = bl->kind != BLOCK_CODE && bl->kind != BLOCK_TABLE && bl->kind != BLOCK_HEADING;
+        if (prose) {
+            nw = text_words(text + bl->start, bn, &words);
+            ns = text_sentences(text + bl->start, bn, &sen);
+        }
+        size_t bstart = bl->start, m0 = c.n;
+        ref_push(&c, bstart, REF_BLOCK);
+        size_t a = 0, si = 1, wi = 1;
+        for (;;) {
+            size_t pl = a < nl ? lines[a] : SIZE_MAX;
+            size_t ps = si < ns ? bstart + sen[si].start : SIZE_MAX;
+            size_t pw = wi < nw ? bstart + words[wi].start : SIZE_MAX;
+            size_t p = pl < ps ? pl : ps;
+            if (pw < p) p = pw;
+            if (p == SIZE_MAX) break;
+            int prio = p == pl ? REF_LINE : p == ps ? REF_SENTENCE : REF_WORD;
+            if (p == pl) a++;
+            if (p == ps) si++;
+            if (p == pw) wi++;
+            if (c.v[c.n - 1].pos == p && c.n > m0) {
+                if (prio > c.v[c.n - 1].prio) c.v[c.n - 1].prio = prio;
+            } else {
+                ref_push(&c, p, prio);
+            }
+        }
+        free(lines);
+        free(sen);
+        free(words);
+        prev = bl->end;
+    }
+    if (tile) ref_tok_piece(&t, text, prev, d->len);
+    for (size_t k = 1; k < c.n; k++)
+        if (ref_cut_cmp(&c.v[k - 1], &c.v[k]) > 0) {
+            qsort(c.v, c.n, sizeof *c.v, ref_cut_cmp);
+            break;
+        }
+    chunk_ctx cx;
+    chunk_ctx_init(&cx, d);
+    bool ok = cx.nt == t.n && cx.ncuts == c.n;
+    for (size_t k = 0; ok && k < t.n; k++)
+        ok = cx.ts[k] == t.v[k] && cx.unit[k] == t.u[k];
+    for (size_t k = 0; ok && k < c.n; k++)
+        ok = cx.cuts[k].pos == c.v[k].pos && cx.cuts[k].prio == c.v[k].prio;
+    if (!ok)
+        fprintf(
+            stderr,
+            "%s: chunk_ctx_init differs from the reference (tokens %zu vs %zu, cuts %zu vs %zu)\n",
+            name, cx.nt, t.n, cx.ncuts, c.n);
+    assert_true(ok);
+    chunk_ctx_free(&cx);
+    free(t.v);
+    free(t.u);
+    free(c.v);
+}
+
 /* Parse raw text and check every (M, O) pair with all three chunkers. */
 static void check_doc(const char *name, const char *raw, size_t len, const char *format)
 {
@@ -465,6 +621,7 @@ static void check_doc(const char *name, const char *raw, size_t len, const char 
     if (rc != RAGD_OK) fprintf(stderr, "%s: %s\n", name, err.msg);
     assert_int_equal(rc, RAGD_OK);
     bool md = strcmp(format, "md") == 0;
+    check_ctx_reference(name, &d);
     char label[600];
     for (size_t k = 0; k < NPAIRS; k++) {
         chunk_list l;
