@@ -224,8 +224,8 @@ static ragd_status load_summary(ragd_store *st, int64_t doc, vwords *w, bool *ha
     const void *b = sqlite3_column_blob(q, 0);
     bool decoded = false;
     char *summary = NULL;
-    if (b) {
-        decoded = words_blob_decode(b, (size_t)sqlite3_column_bytes(q, 0), w, has);
+    if (sqlite3_column_type(q, 0) != SQLITE_NULL) { /* x'' is malformed, not NULL */
+        decoded = b && words_blob_decode(b, (size_t)sqlite3_column_bytes(q, 0), w, has);
     } else {
         const unsigned char *sum = sqlite3_column_text(q, 1);
         summary = ragd_xstrdup(sum ? (const char *)sum : "");

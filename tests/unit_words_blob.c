@@ -344,6 +344,10 @@ static void test_null_and_malformed_blobs_fall_back(void **state)
                  "UPDATE documents SET summary_words = x'09'");
     char *bad = results(fx);
     assert_string_equal(with, bad);
+    exec(fx->st, "UPDATE chunks SET chunk_words = x''; UPDATE documents SET summary_words = x''");
+    char *empty = results(fx);
+    assert_string_equal(with, empty);
+    free(empty);
     /* Half of them back (mixed rows within one query). */
     exec(fx->st, "UPDATE chunks SET chunk_words = NULL WHERE id % 2 = 0");
     assert_int_equal(schema_fill_words(store_db(fx->st), NULL), SQLITE_OK);
