@@ -612,12 +612,14 @@ typedef struct {
     double *idf;          /* coverage is weighted by idf: the rare words of a question matter */
     unsigned char *found; /* per term, for the candidate being measured (cover_terms) */
     vwords words;
+    validate_query_index ix; /* terms and words by first byte (validate.h) */
 } query_words;
 
 static void query_words_free(query_words *q)
 {
     free(q->idf);
     free(q->found);
+    validate_query_index_free(&q->ix);
     lexical_terms_free(q->terms, q->nterms);
     vwords_free(&q->words);
 }
@@ -669,10 +671,10 @@ static void summary_cache_free(summary_cache *c)
 /* The measures of one loaded hit against the query: coverage (of the terms
  * q->found marks as found in the hit's words or its document's summary),
  * phrase coverage (the chunk's words tw), evidence. */
-static void measure_hit(search_hit *h, const query_words *q, const search_plan *p, const vwords *tw)
+static void measure_hit(search_hit *h, query_words *q, const search_plan *p, const vwords *tw)
 {
     h->coverage = validate_coverage_of(q->found, q->idf, q->nterms);
-    h->phrase = validate_phrase_coverage(&q->words, tw);
+    h->phrase = validate_phrase_coverage_ix(&q->ix, &q->words, tw);
     double cos_excess = p->use_dense && h->dense_rank ? h->dense_score - p->cos_floor : 0;
     h->evidence =
         h->coverage + h->phrase + RETRIEVE_COSINE_WEIGHT * (cos_excess > 0 ? cos_excess : 0);
@@ -686,10 +688,11 @@ static ragd_status cover_terms(ragd_store *st, summary_cache *sc, int64_t doc, q
 {
     if (!q->nterms) return RAGD_OK;
     memset(q->found, 0, q->nterms);
-    if (validate_terms_found(q->terms, q->nterms, tw, q->found) == q->nterms) return RAGD_OK;
+    if (validate_terms_found_ix(&q->ix, q->terms, q->nterms, tw, q->found) == q->nterms)
+        return RAGD_OK;
     const vwords *sw = NULL;
     ragd_status rc = summary_cache_get(sc, st, doc, &sw, err);
-    if (!rc && sw) validate_terms_found(q->terms, q->nterms, sw, q->found);
+    if (!rc && sw) validate_terms_found_ix(&q->ix, q->terms, q->nterms, sw, q->found);
     return rc;
 }
 
@@ -749,6 +752,7 @@ static ragd_status stage_validate(ragd_store *st, const ragd_collection *coll, c
     q.idf = ragd_xcalloc(q.nterms ? q.nterms : 1, sizeof *q.idf);
     q.found = ragd_xcalloc(q.nterms ? q.nterms : 1, 1);
     vwords_init(&q.words, query, strlen(query));
+    validate_query_index_init(&q.ix, q.terms, q.nterms, &q.words);
     vd->nterms = q.nterms;
     ragd_status rc = lexical_terms_idf(st, q.terms, q.nterms, q.idf, err);
     out->hits = ragd_xcalloc(p->pool, sizeof *out->hits);
