@@ -84,7 +84,9 @@ double validate_coverage_of(const unsigned char *found, const double *weights, s
  * what the plain ones do (tests/unit_validate.c pins them).
  *
  * Ownership: the index refers to terms/q without copying; they must
- * outlive it; release with validate_query_index_free. */
+ * outlive it; release with validate_query_index_free. Thread-safety: one
+ * index per query and thread (validate_phrase_coverage_ix writes its
+ * scratch array pfound). */
 typedef struct {
     uint32_t tstart[257], *tids; /* regular terms by first byte: tids[tstart[b]..tstart[b+1]) */
     uint32_t *tother;            /* CJK and empty terms */
