@@ -25,6 +25,13 @@
  * bytes of WORDS's folded buffer between and around words, which no
  * consumer reads (spans index it).
  *
+ * A blob is a cache of vwords_init's rules at the time it was written
+ * (utf8proc's NFKC/case-fold tables, text_words, the stop-word list of
+ * index/lexical.c). A change to any of them must bump the kind bytes (the
+ * decoder then rejects the old blobs and search folds the text, with the
+ * new rules) and append a migration that recomputes them
+ * (schema_fill_words); otherwise stored and folded words would disagree.
+ *
  * Ownership: encoders append to a caller's ragd_buf; words_blob_decode
  * fills a vwords released by vwords_free. Thread-safety: reentrant. */
 #ifndef RAGD_RETRIEVE_WORDS_BLOB_H
