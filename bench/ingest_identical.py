@@ -29,7 +29,11 @@ QUERIES = {
     "documents": "SELECT id, collection_id, doc_key, source, format, content_hash, title, "
     "metadata, summary, text, bytes, tokens, path FROM documents ORDER BY id",
     "parents": "SELECT * FROM parents ORDER BY id",
-    "chunks": "SELECT * FROM chunks ORDER BY id",
+    # the v7 columns: schema v8's chunks.chunk_words and documents.summary_words
+    # (validation's content words, a function of the stored text) are not
+    # compared, so that a v7 binary can be compared with a v8 one
+    "chunks": "SELECT id, document_id, parent_id, ord, start, end, heading_path, header, tokens, "
+    "text, meta FROM chunks ORDER BY id",
     "vectors": "SELECT chunk_id, model, dim, hex(vec) FROM vectors ORDER BY chunk_id",
     "chunks_fts": "SELECT rowid, title, heading, body, coll FROM chunks_fts ORDER BY rowid",
     "fts_vocab": "SELECT term, doc, cnt FROM temp.v ORDER BY term",

@@ -52,6 +52,7 @@
 #include "retrieve/attr_filter.h"
 #include "retrieve/retrieve.h"
 #include "retrieve/validate.h"
+#include "retrieve/words_blob.h"
 
 #define SEARCH_MAX_QUERY_BYTES 4096
 #define SEARCH_MAX_K 1000
@@ -118,18 +119,28 @@ void search_opts_init(search_opts *o)
     "SELECT c.parent_id, d.doc_key, d.title, c.heading_path, c.text, "                             \
     "c.start, c.end, d.metadata, "                                                                 \
     "c.ord < 0 AND json_extract(c.meta, '$.kind') = 'summary', "                                   \
-    "json_extract(c.meta, '$.page'), json_extract(c.meta, '$.page_end'), c.document_id "           \
-    "FROM chunks c JOIN documents d ON d.id = "                                                    \
+    "json_extract(c.meta, '$.page'), json_extract(c.meta, '$.page_end'), c.document_id, "          \
+    "c.chunk_words FROM chunks c JOIN documents d ON d.id = "                                      \
     "c.document_id WHERE c.id = ? AND d.collection_id = ?"
 
+/* The summary's words as stored (schema v8, retrieve/words_blob.h), and the
+ * summary text only when they are not (a row from before v8 whose summary
+ * JSON is not valid: json_extract fails on it as it always did). */
 #define LOAD_SUMMARY_SQL                                                                           \
+    "SELECT summary_words, CASE WHEN summary_words IS NULL THEN "                                  \
+    "json_extract(summary, '$.summary_text') END FROM documents WHERE id = ?"
+#define LOAD_SUMMARY_TEXT_SQL                                                                      \
     "SELECT json_extract(summary, '$.summary_text') FROM documents WHERE id = ?"
 
 /* Load a candidate's fields. With meta not NULL, also its document's
  * metadata JSON (malloc'd) for --filter; with doc not NULL, its document's
- * row id. */
+ * row id; with words not NULL, its content words (vwords_init_chunk of its
+ * title, heading path and text) decoded from chunks.chunk_words, and
+ * *have_words whether they were (false: NULL or malformed, the caller
+ * folds the text). */
 static ragd_status load_hit(ragd_store *st, int64_t coll, int64_t chunk_id, search_hit *h,
-                            char **meta, int64_t *doc, ragd_error *err)
+                            char **meta, int64_t *doc, vwords *words, bool *have_words,
+                            ragd_error *err)
 {
     sqlite3 *db = store_db(st);
     sqlite3_stmt *q;
@@ -159,6 +170,10 @@ static ragd_status load_hit(ragd_store *st, int64_t coll, int64_t chunk_id, sear
     h->page = sqlite3_column_int(q, 9);
     h->page_end = sqlite3_column_type(q, 10) == SQLITE_NULL ? h->page : sqlite3_column_int(q, 10);
     if (doc) *doc = sqlite3_column_int64(q, 11);
+    if (words) {
+        const void *b = sqlite3_column_blob(q, 12);
+        *have_words = b && words_blob_decode(b, (size_t)sqlite3_column_bytes(q, 12), words, NULL);
+    }
     store_release(st, q);
     return RAGD_OK;
 }
@@ -166,11 +181,11 @@ static ragd_status load_hit(ragd_store *st, int64_t coll, int64_t chunk_id, sear
 /* Document doc's summary text into *summary (malloc'd; "" when it has none
  * or the row is gone). Runs in the same read transaction as the candidate
  * lookups (retrieve_search), so it sees the row load_hit joined. */
-static ragd_status load_summary(ragd_store *st, int64_t doc, char **summary, ragd_error *err)
+static ragd_status load_summary_text(ragd_store *st, int64_t doc, char **summary, ragd_error *err)
 {
     *summary = NULL;
     sqlite3_stmt *q;
-    if (store_prepare(st, LOAD_SUMMARY_SQL, &q) != SQLITE_OK)
+    if (store_prepare(st, LOAD_SUMMARY_TEXT_SQL, &q) != SQLITE_OK)
         return store_sqlite_error(store_db(st), err, "cannot read document summary");
     sqlite3_bind_int64(q, 1, doc);
     int r = sqlite3_step(q);
@@ -182,6 +197,51 @@ static ragd_status load_summary(ragd_store *st, int64_t doc, char **summary, rag
     const unsigned char *sum = r == SQLITE_ROW ? sqlite3_column_text(q, 0) : NULL;
     *summary = ragd_xstrdup(sum ? (const char *)sum : "");
     store_release(st, q);
+    return RAGD_OK;
+}
+
+/* Document doc's summary words into *w, *has whether it has a summary text
+ * (w is then filled; released by vwords_free): decoded from
+ * documents.summary_words, or folded from the summary text when that is
+ * NULL or malformed (the same words). */
+static ragd_status load_summary(ragd_store *st, int64_t doc, vwords *w, bool *has, ragd_error *err)
+{
+    *has = false;
+    sqlite3_stmt *q;
+    if (store_prepare(st, LOAD_SUMMARY_SQL, &q) != SQLITE_OK)
+        return store_sqlite_error(store_db(st), err, "cannot read document summary");
+    sqlite3_bind_int64(q, 1, doc);
+    int r = sqlite3_step(q);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        ragd_status rc = store_sqlite_error(store_db(st), err, "cannot read document summary");
+        store_release(st, q);
+        return rc;
+    }
+    if (r == SQLITE_DONE) { /* the row is gone: no summary */
+        store_release(st, q);
+        return RAGD_OK;
+    }
+    const void *b = sqlite3_column_blob(q, 0);
+    bool decoded = false;
+    char *summary = NULL;
+    if (sqlite3_column_type(q, 0) != SQLITE_NULL) { /* x'' is malformed, not NULL */
+        decoded = b && words_blob_decode(b, (size_t)sqlite3_column_bytes(q, 0), w, has);
+    } else {
+        const unsigned char *sum = sqlite3_column_text(q, 1);
+        summary = ragd_xstrdup(sum ? (const char *)sum : "");
+    }
+    store_release(st, q);
+    if (decoded) {
+        if (!*has) vwords_free(w);
+        return RAGD_OK;
+    }
+    if (!summary) { /* a malformed blob: read the text */
+        ragd_status rc = load_summary_text(st, doc, &summary, err);
+        if (rc) return rc;
+    }
+    *has = *summary != '\0';
+    if (*has) vwords_init(w, summary, strlen(summary));
+    free(summary);
     return RAGD_OK;
 }
 
@@ -307,8 +367,8 @@ static ragd_status rerank_stage(ragd_store *st, int64_t coll, const char *query,
     for (; scanned < nc && m < cap; scanned++) {
         search_hit h = {0};
         char *meta = NULL;
-        ragd_status lr =
-            load_hit(st, coll, cv[scanned].chunk_id, &h, filtered(o) ? &meta : NULL, NULL, err);
+        ragd_status lr = load_hit(st, coll, cv[scanned].chunk_id, &h, filtered(o) ? &meta : NULL,
+                                  NULL, NULL, NULL, err);
         if (lr == RAGD_ENOTFOUND) continue;
         if ((rc = lr)) break;
         bool keep = passes(o, meta);
@@ -552,12 +612,14 @@ typedef struct {
     double *idf;          /* coverage is weighted by idf: the rare words of a question matter */
     unsigned char *found; /* per term, for the candidate being measured (cover_terms) */
     vwords words;
+    validate_query_index ix; /* terms and words by first byte (validate.h) */
 } query_words;
 
 static void query_words_free(query_words *q)
 {
     free(q->idf);
     free(q->found);
+    validate_query_index_free(&q->ix);
     lexical_terms_free(q->terms, q->nterms);
     vwords_free(&q->words);
 }
@@ -585,16 +647,16 @@ static ragd_status summary_cache_get(summary_cache *c, ragd_store *st, int64_t d
             *out = c->v[i].has ? &c->v[i].w : NULL;
             return RAGD_OK;
         }
-    char *summary;
-    ragd_status rc = load_summary(st, doc, &summary, err);
+    vwords w = {0};
+    bool has = false;
+    ragd_status rc = load_summary(st, doc, &w, &has, err);
     if (rc) return rc;
     ragd_array_grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v);
     summary_words *e = &c->v[c->n++];
     memset(e, 0, sizeof *e);
     e->doc = doc;
-    e->has = *summary != '\0';
-    if (e->has) vwords_init(&e->w, summary, strlen(summary));
-    free(summary);
+    e->has = has;
+    if (has) e->w = w;
     *out = e->has ? &e->w : NULL;
     return RAGD_OK;
 }
@@ -606,29 +668,13 @@ static void summary_cache_free(summary_cache *c)
     free(c->v);
 }
 
-/* The hit's content words (title, heading path, text) into tw, from which
- * coverage, phrase coverage, the duplicate rules and MMR take theirs. */
-static void hit_words(const search_hit *h, vwords *tw)
-{
-    ragd_buf all = RAGD_BUF_INIT;
-    size_t lt = strlen(h->title), lh = strlen(h->heading_path), lx = strlen(h->text);
-    ragd_buf_reserve(&all, lt + lh + lx + 2);
-    ragd_buf_append(&all, h->title, lt);
-    ragd_buf_putc(&all, '\n');
-    ragd_buf_append(&all, h->heading_path, lh);
-    ragd_buf_putc(&all, '\n');
-    ragd_buf_append(&all, h->text, lx);
-    vwords_init(tw, all.data, all.len);
-    ragd_buf_free(&all);
-}
-
 /* The measures of one loaded hit against the query: coverage (of the terms
  * q->found marks as found in the hit's words or its document's summary),
  * phrase coverage (the chunk's words tw), evidence. */
-static void measure_hit(search_hit *h, const query_words *q, const search_plan *p, const vwords *tw)
+static void measure_hit(search_hit *h, query_words *q, const search_plan *p, const vwords *tw)
 {
     h->coverage = validate_coverage_of(q->found, q->idf, q->nterms);
-    h->phrase = validate_phrase_coverage(&q->words, tw);
+    h->phrase = validate_phrase_coverage_ix(&q->ix, &q->words, tw);
     double cos_excess = p->use_dense && h->dense_rank ? h->dense_score - p->cos_floor : 0;
     h->evidence =
         h->coverage + h->phrase + RETRIEVE_COSINE_WEIGHT * (cos_excess > 0 ? cos_excess : 0);
@@ -642,10 +688,11 @@ static ragd_status cover_terms(ragd_store *st, summary_cache *sc, int64_t doc, q
 {
     if (!q->nterms) return RAGD_OK;
     memset(q->found, 0, q->nterms);
-    if (validate_terms_found(q->terms, q->nterms, tw, q->found) == q->nterms) return RAGD_OK;
+    if (validate_terms_found_ix(&q->ix, q->terms, q->nterms, tw, q->found) == q->nterms)
+        return RAGD_OK;
     const vwords *sw = NULL;
     ragd_status rc = summary_cache_get(sc, st, doc, &sw, err);
-    if (!rc && sw) validate_terms_found(q->terms, q->nterms, sw, q->found);
+    if (!rc && sw) validate_terms_found_ix(&q->ix, q->terms, q->nterms, sw, q->found);
     return rc;
 }
 
@@ -705,6 +752,7 @@ static ragd_status stage_validate(ragd_store *st, const ragd_collection *coll, c
     q.idf = ragd_xcalloc(q.nterms ? q.nterms : 1, sizeof *q.idf);
     q.found = ragd_xcalloc(q.nterms ? q.nterms : 1, 1);
     vwords_init(&q.words, query, strlen(query));
+    validate_query_index_init(&q.ix, q.terms, q.nterms, &q.words);
     vd->nterms = q.nterms;
     ragd_status rc = lexical_terms_idf(st, q.terms, q.nterms, q.idf, err);
     out->hits = ragd_xcalloc(p->pool, sizeof *out->hits);
@@ -718,15 +766,24 @@ static ragd_status stage_validate(ragd_store *st, const ragd_collection *coll, c
         search_hit h = {0};
         char *meta = NULL;
         int64_t doc = 0;
-        ragd_status lr =
-            load_hit(st, coll->id, c->chunk_id, &h, filtered(o) ? &meta : NULL, &doc, err);
+        /* The hit's content words (title, heading path, text), from which
+         * coverage, phrase coverage, the duplicate rules and MMR take
+         * theirs: stored at ingest, or folded here (a row from before v8). */
+        vwords tw = {0};
+        bool have_tw = false;
+        ragd_status lr = load_hit(st, coll->id, c->chunk_id, &h, filtered(o) ? &meta : NULL, &doc,
+                                  &tw, &have_tw, err);
         if (lr == RAGD_ENOTFOUND) continue;
-        if ((rc = lr)) break;
+        if ((rc = lr)) {
+            if (have_tw) vwords_free(&tw);
+            break;
+        }
         /* Metadata filters select documents; they are not a relevance
          * judgement, so a filtered-out candidate is skipped silently. */
         bool keep = passes(o, meta);
         free(meta);
         if (!keep) {
+            if (have_tw) vwords_free(&tw);
             hit_free(&h);
             continue;
         }
@@ -738,8 +795,7 @@ static ragd_status stage_validate(ragd_store *st, const ragd_collection *coll, c
         h.dense_score = c->dense;
         h.lexical_rank = c->lex_rank;
         h.dense_rank = c->dense_rank;
-        vwords tw;
-        hit_words(&h, &tw);
+        if (!have_tw) vwords_init_chunk(&tw, h.title, h.heading_path, h.text);
         if ((rc = cover_terms(st, &sc, doc, &q, &tw, err))) {
             vwords_free(&tw);
             hit_free(&h);

@@ -244,6 +244,146 @@ double validate_phrase_coverage(const vwords *q, const vwords *t)
     return (double)found / (double)(q->n - 1);
 }
 
+/* Counting sort of ids by key byte into start[257] / *ids. */
+static void bucket_ids(const unsigned char *key, const uint32_t *id, size_t n, uint32_t *start,
+                       uint32_t **ids)
+{
+    memset(start, 0, 257 * sizeof *start);
+    for (size_t i = 0; i < n; i++)
+        start[key[i] + 1]++;
+    for (size_t b = 0; b < 256; b++)
+        start[b + 1] += start[b];
+    uint32_t fill[256];
+    memcpy(fill, start, sizeof fill);
+    *ids = ragd_xmalloc((n ? n : 1) * sizeof **ids);
+    for (size_t i = 0; i < n; i++)
+        (*ids)[fill[key[i]]++] = id[i];
+}
+
+void validate_query_index_init(validate_query_index *x, char **terms, size_t nterms,
+                               const vwords *q)
+{
+    memset(x, 0, sizeof *x);
+    size_t m = nterms > q->n ? nterms : q->n;
+    unsigned char *key = ragd_xmalloc(m ? m : 1);
+    uint32_t *id = ragd_xmalloc((m ? m : 1) * sizeof *id);
+    x->tother = ragd_xmalloc((nterms ? nterms : 1) * sizeof *x->tother);
+    size_t nreg = 0;
+    for (size_t t = 0; t < nterms; t++) {
+        const char *term = terms[t];
+        size_t tl = strlen(term);
+        int32_t cp = 0;
+        text_decode(term, tl, 0, &cp);
+        if (!tl || text_is_cjk(cp)) {
+            x->tother[x->ntother++] = (uint32_t)t;
+            continue;
+        }
+        key[nreg] = (unsigned char)term[0];
+        id[nreg++] = (uint32_t)t;
+    }
+    bucket_ids(key, id, nreg, x->tstart, &x->tids);
+    size_t np = q->n >= 2 ? q->n - 1 : 0, preg = 0;
+    x->pother = ragd_xmalloc((np ? np : 1) * sizeof *x->pother);
+    x->pfound = ragd_xmalloc(np ? np : 1);
+    for (size_t p = 0; p < np; p++) {
+        if (q->w[p].end == q->w[p].start) {
+            x->pother[x->npother++] = (uint32_t)p;
+            continue;
+        }
+        key[preg] = (unsigned char)q->folded[q->w[p].start];
+        id[preg++] = (uint32_t)p;
+    }
+    bucket_ids(key, id, preg, x->pstart, &x->pids);
+    free(key);
+    free(id);
+}
+
+void validate_query_index_free(validate_query_index *x)
+{
+    free(x->tids);
+    free(x->tother);
+    free(x->pids);
+    free(x->pother);
+    free(x->pfound);
+    memset(x, 0, sizeof *x);
+}
+
+/* Whether v covers term (validate_terms_found's rule for one term). */
+static int term_covered(const char *term, const vwords *v)
+{
+    size_t tl = strlen(term);
+    int32_t cp = 0;
+    text_decode(term, tl, 0, &cp);
+    if (text_is_cjk(cp)) return strstr(v->folded, term) != NULL;
+    for (size_t i = 0; i < v->n; i++) {
+        const char *w = v->folded + v->w[i].start;
+        size_t wl = v->w[i].end - v->w[i].start;
+        if (!first_differs(term, tl, w, wl) && validate_stem_match(term, tl, w, wl)) return 1;
+    }
+    return 0;
+}
+
+size_t validate_terms_found_ix(const validate_query_index *x, char **terms, size_t nterms,
+                               const vwords *v, unsigned char *found)
+{
+    for (size_t k = 0; k < x->ntother; k++)
+        if (!found[x->tother[k]])
+            found[x->tother[k]] = (unsigned char)term_covered(terms[x->tother[k]], v);
+    size_t missing = 0;
+    for (size_t k = 0; k < x->tstart[256]; k++)
+        missing += !found[x->tids[k]];
+    for (size_t i = 0; i < v->n && missing; i++) {
+        const char *w = v->folded + v->w[i].start;
+        size_t wl = v->w[i].end - v->w[i].start;
+        if (!wl) { /* an empty word meets every term (first_differs is false) */
+            for (size_t k = 0; k < x->tstart[256]; k++) {
+                uint32_t t = x->tids[k];
+                if (!found[t] && validate_stem_match(terms[t], strlen(terms[t]), w, wl))
+                    found[t] = 1, missing--;
+            }
+            continue;
+        }
+        unsigned char b = (unsigned char)w[0];
+        for (uint32_t k = x->tstart[b]; k < x->tstart[b + 1]; k++) {
+            uint32_t t = x->tids[k];
+            if (!found[t] && validate_stem_match(terms[t], strlen(terms[t]), w, wl))
+                found[t] = 1, missing--;
+        }
+    }
+    size_t n = 0;
+    for (size_t t = 0; t < nterms; t++)
+        n += found[t] != 0;
+    return n;
+}
+
+double validate_phrase_coverage_ix(validate_query_index *x, const vwords *q, const vwords *t)
+{
+    if (q->n < 2) return 0;
+    size_t np = q->n - 1, found = 0;
+    memset(x->pfound, 0, np);
+    for (size_t i = 0; i + 1 < t->n && found < np; i++) {
+        for (size_t k = 0; k < x->npother; k++) {
+            uint32_t p = x->pother[k];
+            if (!x->pfound[p] && word_match(q, p, t, i) && word_match(q, p + 1, t, i + 1))
+                x->pfound[p] = 1, found++;
+        }
+        size_t wl = t->w[i].end - t->w[i].start;
+        if (!wl) { /* an empty word: first_differs is false against every q word */
+            for (size_t p = 0; p < np; p++)
+                if (!x->pfound[p] && word_match(q, p, t, i) && word_match(q, p + 1, t, i + 1))
+                    x->pfound[p] = 1, found++;
+            continue;
+        }
+        unsigned char b = (unsigned char)t->folded[t->w[i].start];
+        for (uint32_t k = x->pstart[b]; k < x->pstart[b + 1]; k++) {
+            uint32_t p = x->pids[k];
+            if (!x->pfound[p] && word_match(q, p, t, i) && word_match(q, p + 1, t, i + 1))
+                x->pfound[p] = 1, found++;
+        }
+    }
+    return (double)found / (double)(q->n - 1);
+}
+
 /* FNV-1a, continued from h. */
 static uint64_t fnv(uint64_t h, const char *s, size_t n)
 {

@@ -74,6 +74,39 @@ double validate_term_coverage(char **terms, const double *weights, size_t nterms
 size_t validate_terms_found(char **terms, size_t nterms, const vwords *v, unsigned char *found);
 double validate_coverage_of(const unsigned char *found, const double *weights, size_t nterms);
 
+/* The query side of validate_terms_found and validate_phrase_coverage,
+ * indexed by first byte once per query (search.c measures ~300 candidates
+ * against one query): validate_stem_match never matches two non-empty
+ * words whose first bytes differ, so a candidate's word needs comparing
+ * only with the query terms (words) that start with its first byte. Items
+ * the shortcut does not cover (CJK terms, matched as substrings; empty
+ * terms or words) take the plain path. The _ix functions return exactly
+ * what the plain ones do (tests/unit_validate.c pins them).
+ *
+ * Ownership: the index refers to terms/q without copying; they must
+ * outlive it; release with validate_query_index_free. Thread-safety: one
+ * index per query and thread (validate_phrase_coverage_ix writes its
+ * scratch array pfound). */
+typedef struct {
+    uint32_t tstart[257], *tids; /* regular terms by first byte: tids[tstart[b]..tstart[b+1]) */
+    uint32_t *tother;            /* CJK and empty terms */
+    size_t ntother;
+    uint32_t pstart[257], *pids; /* phrase pairs p (q words p, p + 1) by q word p's first byte */
+    uint32_t *pother;            /* pairs whose first word is empty */
+    size_t npother;
+    unsigned char *pfound; /* scratch, one per pair */
+} validate_query_index;
+
+void validate_query_index_init(validate_query_index *x, char **terms, size_t nterms,
+                               const vwords *q);
+void validate_query_index_free(validate_query_index *x);
+/* validate_terms_found(terms, nterms, v, found), through x (made from the
+ * same terms). */
+size_t validate_terms_found_ix(const validate_query_index *x, char **terms, size_t nterms,
+                               const vwords *v, unsigned char *found);
+/* validate_phrase_coverage(q, t), through x (made from the same q). */
+double validate_phrase_coverage_ix(validate_query_index *x, const vwords *q, const vwords *t);
+
 /* Why a query with no content terms fails validation (search.c gates on
  * nterms == 0; the reason is reported as validation.reason). */
 #define VALIDATE_NO_TERMS_REASON                                                                   \

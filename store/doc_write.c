@@ -15,6 +15,7 @@
 
 #include "core/buf.h"
 #include "core/text.h"
+#include "retrieve/words_blob.h"
 #include "store/store_internal.h"
 
 /* One chunk's FTS5 row, queued in a batch (all strings owned). dropped:
@@ -179,13 +180,14 @@ static char *space_cjk(const char *s, size_t n)
 
 /* The document's row; *doc_rowid its id. */
 static ragd_status insert_document(ragd_store *st, int64_t coll, const store_doc *doc,
-                                   int64_t *doc_rowid, ragd_error *err)
+                                   const ragd_buf *summary_words, int64_t *doc_rowid,
+                                   ragd_error *err)
 {
     sqlite3_stmt *q = NULL;
     if (store_prepare(st,
                       "INSERT INTO documents(collection_id, doc_key, source, format, "
                       "content_hash, title, metadata, summary, text, bytes, tokens, "
-                      "ingested_at, path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      "ingested_at, path, summary_words) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                       &q) != SQLITE_OK)
         return store_sqlite_error(store_db(st), err, "cannot insert document");
     sqlite3_bind_int64(q, 1, coll);
@@ -201,6 +203,10 @@ static ragd_status insert_document(ragd_store *st, int64_t coll, const store_doc
     sqlite3_bind_int64(q, 11, (sqlite3_int64)doc->tokens);
     sqlite3_bind_int64(q, 12, (int64_t)time(NULL));
     sqlite3_bind_text(q, 13, doc->path ? doc->path : "", -1, SQLITE_TRANSIENT);
+    if (summary_words)
+        sqlite3_bind_blob(q, 14, summary_words->data, (int)summary_words->len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 14);
     ragd_status rc = RAGD_OK;
     if (sqlite3_step(q) != SQLITE_DONE)
         rc = store_sqlite_error(store_db(st), err, "cannot insert document");
@@ -208,6 +214,34 @@ static ragd_status insert_document(ragd_store *st, int64_t coll, const store_doc
         *doc_rowid = sqlite3_last_insert_rowid(store_db(st));
     store_release(st, q);
     return rc;
+}
+
+/* documents.summary_words of a document: its summary text read as
+ * search's fallback reads it (json_extract of the stored JSON, bound here
+ * as the same text), then words_blob_summary, into blob; *valid false (the
+ * column stays NULL) when the JSON is not valid: search then fails on it as
+ * it always did. Computed before the row is inserted (an UPDATE would fire
+ * the write-generation trigger a second time). */
+static ragd_status summary_words_of(ragd_store *st, const char *summary_json, ragd_buf *blob,
+                                    bool *valid, ragd_error *err)
+{
+    sqlite3_stmt *q;
+    *valid = false;
+    if (store_prepare(st,
+                      "SELECT json_valid(?1), CASE WHEN json_valid(?1) THEN json_extract(?1, "
+                      "'$.summary_text') END",
+                      &q) != SQLITE_OK)
+        return store_sqlite_error(store_db(st), err, "cannot read summary text");
+    sqlite3_bind_text(q, 1, summary_json, -1, SQLITE_STATIC);
+    int r = sqlite3_step(q);
+    if (r == SQLITE_ROW && sqlite3_column_int(q, 0) != 0) {
+        const unsigned char *t = sqlite3_column_text(q, 1);
+        words_blob_summary(t ? (const char *)t : "", blob);
+        *valid = true;
+    }
+    store_release(st, q);
+    return r == SQLITE_ROW ? RAGD_OK
+                           : store_sqlite_error(store_db(st), err, "cannot read summary text");
 }
 
 /* The parent sections; ids[i] receives parent i's row id. */
@@ -293,22 +327,30 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
                                    const store_chunk *chunks, size_t nchunks, int64_t *doc_rowid,
                                    ragd_error *err)
 {
-    ragd_status rc = insert_document(st, coll, doc, doc_rowid, err);
-    if (rc) return rc;
+    ragd_buf blob = RAGD_BUF_INIT; /* chunk_words / summary_words (retrieve/words_blob.h) */
+    bool valid = false;
+    ragd_status rc =
+        summary_words_of(st, doc->summary_json ? doc->summary_json : "{}", &blob, &valid, err);
+    if (!rc) rc = insert_document(st, coll, doc, valid ? &blob : NULL, doc_rowid, err);
+    if (rc) {
+        ragd_buf_free(&blob);
+        return rc;
+    }
     int64_t *parent_ids = NULL;
     if (nparents) {
         parent_ids = ragd_xcalloc(nparents, sizeof *parent_ids);
         rc = insert_parents(st, *doc_rowid, parents, nparents, parent_ids, err);
         if (rc) {
             free(parent_ids);
+            ragd_buf_free(&blob);
             return rc;
         }
     }
     sqlite3_stmt *q = NULL, *fq = NULL;
     if (store_prepare(st,
                       "INSERT INTO chunks(document_id, parent_id, ord, start, end, "
-                      "heading_path, header, tokens, text, meta) VALUES "
-                      "(?,?,?,?,?,?,?,?,?,?)",
+                      "heading_path, header, tokens, text, meta, chunk_words) VALUES "
+                      "(?,?,?,?,?,?,?,?,?,?,?)",
                       &q) != SQLITE_OK ||
         store_prepare(st,
                       "INSERT INTO chunks_fts(rowid, title, heading, body, coll) VALUES "
@@ -318,6 +360,7 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
         store_release(st, fq);
         store_release(st, q);
         free(parent_ids);
+        ragd_buf_free(&blob);
         return rc;
     }
     char *ftitle = space_cjk(doc->title ? doc->title : "", doc->title ? strlen(doc->title) : 0);
@@ -356,6 +399,13 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
                           : c->meta_json ? c->meta_json
                                          : "{}",
                           -1, SQLITE_STATIC);
+        /* The words search reads back: title, heading and text each up to
+         * a NUL, as sqlite3_column_text + strlen see them. */
+        char *tx = ragd_xstrndup(ctext, clen);
+        words_blob_chunk(doc->title ? doc->title : "", c->heading_path ? c->heading_path : "", tx,
+                         &blob);
+        free(tx);
+        sqlite3_bind_blob(q, 11, blob.data, (int)blob.len, SQLITE_STATIC);
         if (sqlite3_step(q) != SQLITE_DONE) {
             rc = store_sqlite_error(store_db(st), err, "cannot insert chunk");
             break;
@@ -368,6 +418,7 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
                          space_cjk(ctext, clen), err);
     }
     free(ftitle);
+    ragd_buf_free(&blob);
     store_release(st, fq);
     store_release(st, q);
     free(parent_ids);

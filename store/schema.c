@@ -9,12 +9,20 @@
  * lexical index; version 4 the snapshot integrity columns of index_state;
  * version 5 the tables of the OpenAI-compatible API; version 6 the answer
  * call log, its feedback and write generations; version 7 documents.path,
- * the file a document came from.
+ * the file a document came from; version 8 chunks.chunk_words and
+ * documents.summary_words, the content words search validation folds
+ * (retrieve/words_blob.h), computed for existing rows by the migration.
  */
 #include "store/schema.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "core/buf.h"
+#include "core/log.h"
+#include "retrieve/words_blob.h"
 #include "store/store.h"
 
 static const char *const MIGRATIONS[] = {
@@ -225,6 +233,13 @@ static const char *const MIGRATIONS[] = {
      * and get '' (filled in by the next ingest that meets their file). */
     "ALTER TABLE documents ADD COLUMN path TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX documents_path ON documents(collection_id, path);",
+    /* 7 -> 8: the content words validation folds from each chunk's
+     * "title\nheading_path\ntext" and each document's summary text, as
+     * compact blobs (retrieve/words_blob.h), so a search decodes instead of
+     * folding. Existing rows are filled in by schema_fill_words in the same
+     * transaction; NULL stays valid (search then folds the text). */
+    "ALTER TABLE chunks ADD COLUMN chunk_words BLOB;"
+    "ALTER TABLE documents ADD COLUMN summary_words BLOB;",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
@@ -238,6 +253,148 @@ int schema_version(sqlite3 *db)
         sqlite3_finalize(st);
     }
     return v;
+}
+
+static double secs_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* One chunk read for filling, before its row is updated (a table is not
+ * updated while a statement is stepping over it). */
+typedef struct {
+    int64_t id;
+    char *heading, *text;
+} fill_chunk;
+
+int schema_fill_words(sqlite3 *db, char **errmsg)
+{
+    /* The summary text exactly as search's fallback reads it
+     * (json_extract); an invalid summary JSON keeps NULL, so search fails
+     * on it as before. */
+    static const char *const DOCS =
+        "SELECT id, title, CASE WHEN json_valid(summary) THEN json_extract(summary, "
+        "'$.summary_text') END, json_valid(summary) FROM documents WHERE id > ? ORDER BY id "
+        "LIMIT 256";
+    sqlite3_stmt *dq = NULL, *cq = NULL, *du = NULL, *cu = NULL;
+    int rc = sqlite3_prepare_v2(db, DOCS, -1, &dq, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(
+            db, "SELECT id, heading_path, text FROM chunks WHERE document_id = ?", -1, &cq, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "UPDATE documents SET summary_words = ? WHERE id = ?", -1, &du,
+                                NULL);
+    if (rc == SQLITE_OK)
+        rc =
+            sqlite3_prepare_v2(db, "UPDATE chunks SET chunk_words = ? WHERE id = ?", -1, &cu, NULL);
+    int64_t total = 0, done = 0, ndocs = 0, last = 0;
+    if (rc == SQLITE_OK) {
+        sqlite3_stmt *cnt;
+        if (sqlite3_prepare_v2(db, "SELECT count(*) FROM chunks", -1, &cnt, NULL) == SQLITE_OK) {
+            if (sqlite3_step(cnt) == SQLITE_ROW) total = sqlite3_column_int64(cnt, 0);
+            sqlite3_finalize(cnt);
+        }
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (rc == SQLITE_OK && total >= 10000) {
+        char n[32];
+        snprintf(n, sizeof n, "%lld", (long long)total);
+        log_write(LOG_INFO, "schema v8: computing the content words of every chunk", "chunks", n,
+                  NULL);
+    }
+    ragd_buf blob = RAGD_BUF_INIT;
+    int64_t next_log = 100000;
+    while (rc == SQLITE_OK) {
+        typedef struct {
+            int64_t id;
+            char *title, *summary;
+            bool valid;
+        } fill_doc;
+        fill_doc docs[256];
+        size_t nd = 0;
+        sqlite3_reset(dq);
+        sqlite3_bind_int64(dq, 1, last);
+        int r;
+        while ((r = sqlite3_step(dq)) == SQLITE_ROW && nd < 256) {
+            const unsigned char *t = sqlite3_column_text(dq, 1), *s = sqlite3_column_text(dq, 2);
+            docs[nd].id = sqlite3_column_int64(dq, 0);
+            docs[nd].title = ragd_xstrdup(t ? (const char *)t : "");
+            docs[nd].summary = ragd_xstrdup(s ? (const char *)s : "");
+            docs[nd].valid = sqlite3_column_int(dq, 3) != 0;
+            nd++;
+        }
+        if (r != SQLITE_ROW && r != SQLITE_DONE) rc = r;
+        sqlite3_reset(dq);
+        for (size_t d = 0; d < nd; d++) {
+            if (rc == SQLITE_OK && docs[d].valid) {
+                words_blob_summary(docs[d].summary, &blob);
+                sqlite3_reset(du);
+                sqlite3_bind_blob(du, 1, blob.data, (int)blob.len, SQLITE_STATIC);
+                sqlite3_bind_int64(du, 2, docs[d].id);
+                if ((r = sqlite3_step(du)) != SQLITE_DONE) rc = r;
+            }
+            fill_chunk *cv = NULL;
+            size_t nc = 0, cap = 0;
+            sqlite3_reset(cq);
+            sqlite3_bind_int64(cq, 1, docs[d].id);
+            while (rc == SQLITE_OK && (r = sqlite3_step(cq)) == SQLITE_ROW) {
+                ragd_array_grow((void **)&cv, &cap, nc + 1, sizeof *cv);
+                const unsigned char *h = sqlite3_column_text(cq, 1),
+                                    *x = sqlite3_column_text(cq, 2);
+                cv[nc].id = sqlite3_column_int64(cq, 0);
+                cv[nc].heading = ragd_xstrdup(h ? (const char *)h : "");
+                cv[nc].text = ragd_xstrdup(x ? (const char *)x : "");
+                nc++;
+            }
+            if (rc == SQLITE_OK && r != SQLITE_DONE) rc = r;
+            sqlite3_reset(cq);
+            for (size_t c = 0; c < nc; c++) {
+                if (rc == SQLITE_OK) {
+                    words_blob_chunk(docs[d].title, cv[c].heading, cv[c].text, &blob);
+                    sqlite3_reset(cu);
+                    sqlite3_bind_blob(cu, 1, blob.data, (int)blob.len, SQLITE_STATIC);
+                    sqlite3_bind_int64(cu, 2, cv[c].id);
+                    if ((r = sqlite3_step(cu)) != SQLITE_DONE) rc = r;
+                }
+                free(cv[c].heading);
+                free(cv[c].text);
+            }
+            free(cv);
+            done += (int64_t)nc;
+            last = docs[d].id;
+            free(docs[d].title);
+            free(docs[d].summary);
+        }
+        ndocs += (int64_t)nd;
+        if (done >= next_log && rc == SQLITE_OK) {
+            char a[32], b[32], s[32];
+            snprintf(a, sizeof a, "%lld", (long long)done);
+            snprintf(b, sizeof b, "%lld", (long long)total);
+            snprintf(s, sizeof s, "%.1f", secs_since(&t0));
+            log_write(LOG_INFO, "schema v8: content words", "chunks_done", a, "chunks", b,
+                      "seconds", s, NULL);
+            next_log = done + 100000;
+        }
+        if (nd < 256) break;
+    }
+    ragd_buf_free(&blob);
+    if (rc != SQLITE_OK && errmsg) *errmsg = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    sqlite3_finalize(dq);
+    sqlite3_finalize(cq);
+    sqlite3_finalize(du);
+    sqlite3_finalize(cu);
+    if (rc == SQLITE_OK && total >= 10000) {
+        char a[32], b[32], s[32];
+        snprintf(a, sizeof a, "%lld", (long long)done);
+        snprintf(b, sizeof b, "%lld", (long long)ndocs);
+        snprintf(s, sizeof s, "%.1f", secs_since(&t0));
+        log_write(LOG_INFO, "schema v8: content words computed", "chunks", a, "documents", b,
+                  "seconds", s, NULL);
+    }
+    return rc;
 }
 
 ragd_status schema_migrate(sqlite3 *db, ragd_error *err)
@@ -259,6 +416,7 @@ ragd_status schema_migrate(sqlite3 *db, ragd_error *err)
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
         if (sqlite3_exec(db, MIGRATIONS[v], NULL, NULL, &msg) != SQLITE_OK ||
+            (v + 1 == 8 && schema_fill_words(db, &msg) != SQLITE_OK) ||
             sqlite3_exec(db, pragma, NULL, NULL, &msg) != SQLITE_OK) {
             ragd_error_set(err, RAGD_ESTORE, "migration %d failed: %s", v + 1, msg ? msg : "?");
             sqlite3_free(msg);

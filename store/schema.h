@@ -11,6 +11,12 @@
  * than this binary understands. */
 ragd_status schema_migrate(sqlite3 *db, ragd_error *err);
 
+/* The v7 -> v8 step's fill: chunks.chunk_words and documents.summary_words
+ * of every row (retrieve/words_blob.h), in the caller's transaction,
+ * progress-logged past 100,000 chunks. Returns an SQLite result code;
+ * *errmsg (sqlite3_free) on failure. */
+int schema_fill_words(sqlite3 *db, char **errmsg);
+
 /* The schema version of db (PRAGMA user_version). */
 int schema_version(sqlite3 *db);
 

@@ -33,7 +33,7 @@
 
 #include "core/error.h"
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 /* PRAGMA application_id of a ragd database: "RAGD". */
 #define STORE_APPLICATION_ID 0x52414744

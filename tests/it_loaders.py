@@ -202,13 +202,15 @@ def test_v1_database_migrates():
             db.execute(f"DROP TABLE {table}")
         db.execute("DROP INDEX documents_path")  # added by v7
         db.execute("ALTER TABLE documents DROP COLUMN path")
+        db.execute("ALTER TABLE chunks DROP COLUMN chunk_words")  # added by v8
+        db.execute("ALTER TABLE documents DROP COLUMN summary_words")
         db.execute("PRAGMA user_version = 1")
         db.commit()
         db.close()
         ch = ragd("chunks", "--json", "clean-article.html", data=t, check=0).json()
         assert ch["chunks"] and all(c["meta"] == {} for c in ch["chunks"]), ch
         db = sqlite3.connect(os.path.join(t, "ragd.db"))
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 7
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 8
         db.close()
         # The lexical index was rebuilt by the v3 step and still finds it.
         title = ragd("show", "--json", "clean-article.html", data=t, check=0).json()["title"]

@@ -102,6 +102,8 @@ def test_stores_from_before_paths_migrate_and_keep_their_ids():
         ragd("ingest", f"{t}/col/a", data=data, check=0)
         db = sqlite3.connect(os.path.join(data, "ragd.db"))
         db.executescript("DROP INDEX documents_path; ALTER TABLE documents DROP COLUMN path;"
+                         "ALTER TABLE chunks DROP COLUMN chunk_words;"  # added by v8
+                         "ALTER TABLE documents DROP COLUMN summary_words;"
                          "PRAGMA user_version = 6;")  # the version before paths
         db.close()
         d = docs(data)  # migrates
@@ -110,7 +112,7 @@ def test_stores_from_before_paths_migrate_and_keep_their_ids():
         assert (rep["added"], rep["updated"], rep["unchanged"]) == (0, 0, 1), rep
         assert docs(data)["index.md"]["path"] == os.path.join(t, "col", "a", "index.md")
         db = sqlite3.connect(os.path.join(data, "ragd.db"))
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 7
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 8
         db.close()
 
 

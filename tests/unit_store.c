@@ -224,6 +224,8 @@ static void test_migrate_v2_lexical_index(void **state)
             "DROP TABLE vector_store_files; DROP TABLE vector_stores; DROP TABLE files;" /* v5 */
             /* documents as before v5 */
             "DROP INDEX documents_path; ALTER TABLE documents DROP COLUMN path;"
+            "ALTER TABLE chunks DROP COLUMN chunk_words;" /* v8 */
+            "ALTER TABLE documents DROP COLUMN summary_words;"
             "PRAGMA user_version = 2;",
             &e),
         RAGD_OK);
@@ -285,6 +287,8 @@ static void test_migrate_v3_index_state(void **state)
              "INSERT INTO index_state VALUES (%lld, 'IDMap,Flat', 42, 0);"
              "DROP TABLE vector_store_files; DROP TABLE vector_stores; DROP TABLE files;"
              "DROP INDEX documents_path; ALTER TABLE documents DROP COLUMN path;"
+             "ALTER TABLE chunks DROP COLUMN chunk_words;"
+             "ALTER TABLE documents DROP COLUMN summary_words;"
              "PRAGMA user_version = 3;",
              (long long)a.id);
     assert_int_equal(store_exec(st, sql, &e), RAGD_OK);

@@ -951,6 +951,99 @@ static void test_indexed_rows_match_docsize_count(void **state)
     store_close(st);
 }
 
+/* The first-byte index (validate_query_index) gives exactly the plain
+ * validate_terms_found and validate_phrase_coverage: random texts over a
+ * vocabulary of shared prefixes, plurals, one-letter words, CJK and
+ * accents; random starting `found` states; and hand-made word lists with
+ * empty words and empty terms (the branches first_differs lets through). */
+static uint64_t ix_rng = 88172645463325252ULL;
+static uint32_t ix_rand(void)
+{
+    ix_rng ^= ix_rng << 13;
+    ix_rng ^= ix_rng >> 7;
+    ix_rng ^= ix_rng << 17;
+    return (uint32_t)ix_rng;
+}
+
+static void check_ix(char **terms, size_t nt, const vwords *q, const vwords *t)
+{
+    validate_query_index x;
+    validate_query_index_init(&x, terms, nt, q);
+    unsigned char a[16], b[16];
+    for (int start = 0; start < 4; start++) {
+        for (size_t i = 0; i < nt; i++)
+            a[i] = b[i] = start == 0 ? 0 : (unsigned char)(ix_rand() % 3 == 0);
+        size_t na = validate_terms_found(terms, nt, t, a);
+        size_t nb = validate_terms_found_ix(&x, terms, nt, t, b);
+        assert_int_equal(na, nb);
+        if (nt) assert_memory_equal(a, b, nt);
+    }
+    double pa = validate_phrase_coverage(q, t), pb = validate_phrase_coverage_ix(&x, q, t);
+    assert_memory_equal(&pa, &pb, sizeof pa);
+    validate_query_index_free(&x);
+}
+
+static void test_query_index_matches_plain(void **state)
+{
+    (void)state;
+    const char *vocab[] = {"cell",    "cells",  "cellular", "celling", "mutation", "mutations",
+                           "mutated", "s",      "a",        "as",      "ab",       "abcd",
+                           "abcde",   "abcdxy", "zebra",    "zebras",  "日本",     "日本語",
+                           "本",      "café",   "cafés",    "éclair",  "3.5",      "35",
+                           "the",     "of",     "x",        "xs",      "bypass",   "thrombosis"};
+    size_t nv = sizeof vocab / sizeof *vocab;
+    int matched = 0;
+    for (int r = 0; r < 4000; r++) {
+        ragd_buf qt = RAGD_BUF_INIT, tt = RAGD_BUF_INIT;
+        size_t nq = ix_rand() % 7, ntw = ix_rand() % 40;
+        for (size_t i = 0; i < nq; i++)
+            ragd_buf_printf(&qt, "%s ", vocab[ix_rand() % nv]);
+        for (size_t i = 0; i < ntw; i++)
+            ragd_buf_printf(&tt, "%s ", vocab[ix_rand() % nv]);
+        char **terms = NULL;
+        size_t nall = lexical_terms(qt.data ? qt.data : "", &terms);
+        size_t nt = nall > 16 ? 16 : nall;
+        vwords q, t;
+        vwords_init(&q, qt.data ? qt.data : "", qt.len);
+        vwords_init(&t, tt.data ? tt.data : "", tt.len);
+        check_ix(terms, nt, &q, &t);
+        matched += validate_phrase_coverage(&q, &t) > 0;
+        vwords_free(&q);
+        vwords_free(&t);
+        lexical_terms_free(terms, nall);
+        ragd_buf_free(&qt);
+        ragd_buf_free(&tt);
+    }
+    assert_true(matched > 100);
+    /* Empty words and terms. */
+    char folded[] = "sxcellsab";
+    ragd_span sp[] = {{0, 1}, {1, 1}, {2, 7}, {7, 7}, {7, 9}, {9, 9}};
+    vwords t = {folded, sp, 6};
+    ragd_span qsp[] = {{1, 1}, {0, 1}, {9, 9}, {2, 6}, {7, 8}};
+    vwords q = {folded, qsp, 5};
+    char *terms[] = {"s", "", "cell", "x", "日", "ab", "sx"};
+    for (size_t n = 0; n <= 7; n++)
+        check_ix(terms, n, &q, &t);
+    vwords q1 = {folded, qsp, 1}, q0 = {folded, qsp, 0};
+    check_ix(terms, 7, &q1, &t);
+    check_ix(terms, 7, &q0, &t);
+    vwords t0 = {folded, sp, 0};
+    check_ix(terms, 7, &q, &t0);
+    /* "s" found only through the empty word, and the pair ("s", "x")
+     * only at the empty word before "x" (("", "x") through the empty
+     * query word; ("x", "s") nowhere). */
+    ragd_span sp2[] = {{2, 7}, {1, 1}, {1, 2}};
+    vwords t2 = {folded, sp2, 3};
+    ragd_span qsp2[] = {{9, 9}, {1, 2}, {0, 1}, {1, 2}};
+    vwords q2 = {folded, qsp2, 4};
+    unsigned char f[1] = {0};
+    char *only_s[] = {"s"};
+    assert_int_equal(validate_terms_found(only_s, 1, &t2, f), 1);
+    check_ix(only_s, 1, &q2, &t2);
+    check_ix(terms, 7, &q2, &t2);
+    assert_true(fabs(validate_phrase_coverage(&q2, &t2) - 2.0 / 3.0) < 1e-12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -965,6 +1058,7 @@ int main(void)
         cmocka_unit_test(test_stopword_n_matches_stopword),
         cmocka_unit_test(test_neardup_index_matches_pairwise),
         cmocka_unit_test(test_sort_u64_matches_qsort),
+        cmocka_unit_test(test_query_index_matches_plain),
         cmocka_unit_test_setup_teardown(test_gate_rejects_unanswerable_question, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_without_words_is_not_relevant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_near_duplicates_and_doc_cap, setup,
