@@ -44,6 +44,17 @@ void guess_language(const ingest_doc *d, const char **script, const char **lang)
 
 void build_summary(const ingest_doc *d, json_t **arr_out, json_t **text_out, size_t *nsent);
 
+/* TextRank's vocabulary (textrank.c): a word's term id, ids 0, 1, … in
+ * first-seen order (the numbering an hmap gives its keys by insertion);
+ * words are copied into one arena. Exposed for tests. Ownership: the
+ * caller frees with tr_vocab_free (NULL is fine). Not thread-safe: one per
+ * document being summarized. */
+typedef struct tr_vocab tr_vocab;
+tr_vocab *tr_vocab_new(void);
+int64_t tr_vocab_id(tr_vocab *v, const char *p, size_t len);
+size_t tr_vocab_size(const tr_vocab *v);
+void tr_vocab_free(tr_vocab *v);
+
 /* --- keywords.c: collection statistics and keywords --- */
 
 struct summary_stats {

@@ -1,0 +1,138 @@
+/* tests/unit_summary_fast.c — the summarizer's fast paths against the slow
+ * references they replaced.
+ *
+ * TextRank's vocabulary (tr_vocab, ingest/textrank.c) must number words
+ * exactly as the hmap it replaced (core/hmap.h: an id per key in insertion
+ * order, vocab.n - 1 when added): same id for every word, same size, on
+ * random words from pieces (ASCII, one byte, empty, NUL bytes, non-ASCII,
+ * invalid UTF-8, CJK, combining marks) across many table growths. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hmap.h"
+#include "ingest/summary_internal.h"
+
+/* The reference: an hmap numbering its keys by insertion (textrank.c
+ * before the arena). */
+static int64_t ref_id(hmap *m, const char *p, size_t len)
+{
+    bool added;
+    int64_t *v = hmap_put(m, p, len, &added);
+    if (added) *v = (int64_t)m->n - 1;
+    return *v;
+}
+
+static void check_word(tr_vocab *v, hmap *m, const char *p, size_t len)
+{
+    int64_t a = tr_vocab_id(v, p, len), b = ref_id(m, p, len);
+    if (a != b) {
+        fprintf(stderr, "id %lld vs %lld for %zu bytes:", (long long)a, (long long)b, len);
+        for (size_t i = 0; i < len; i++)
+            fprintf(stderr, " %02X", (unsigned char)p[i]);
+        fprintf(stderr, "\n");
+        fail();
+    }
+    assert_int_equal(tr_vocab_size(v), m->n);
+}
+
+static void test_vocab_edges(void **state)
+{
+    (void)state;
+    tr_vocab *v = tr_vocab_new();
+    hmap m = {0};
+    static const struct {
+        const char *s;
+        size_t n;
+    } w[] = {
+        {"", 0},
+        {"a", 1},
+        {"ab", 2},
+        {"a\0b", 3},
+        {"a\0c", 3},
+        {"\0", 1},
+        {"\xC3\xA9t\xC3\xA9", 6},
+        {"e\xCC\x81", 3},
+        {"\xE4\xB8\xAD", 3},
+        {"\xE4\xB8\xAD\xE6\x96\x87", 6},
+        {"\xFF", 1},
+        {"\xC3", 1},
+        {"ab", 2},
+        {"", 0},
+        {"a\0b", 3},
+        {"\xE4\xB8\xAD", 3},
+    };
+    for (size_t i = 0; i < sizeof w / sizeof *w; i++)
+        check_word(v, &m, w[i].s, w[i].n);
+    assert_int_equal(tr_vocab_size(v), 12);
+    tr_vocab_free(v);
+    tr_vocab_free(NULL);
+    hmap_free(&m);
+    /* An empty vocabulary. */
+    v = tr_vocab_new();
+    assert_int_equal(tr_vocab_size(v), 0);
+    tr_vocab_free(v);
+}
+
+static void test_vocab_random(void **state)
+{
+    (void)state;
+    static const char *const piece[] = {"a",
+                                        "b",
+                                        "e",
+                                        "z",
+                                        "q",
+                                        "th",
+                                        "ing",
+                                        "'",
+                                        "-",
+                                        "1",
+                                        "\xC3\xA9",
+                                        "\xCC\x81",
+                                        "\xE4\xB8\xAD",
+                                        "\xE6\x96\x87",
+                                        "\xE3\x81\x82",
+                                        "\xF0\x9F\x98\x80",
+                                        "\xFF",
+                                        "\x80",
+                                        "\xCE\xB1"};
+    const size_t np = sizeof piece / sizeof *piece;
+    uint64_t seed = 42;
+    char buf[64];
+    for (int doc = 0; doc < 40; doc++) {
+        tr_vocab *v = tr_vocab_new();
+        hmap m = {0};
+        /* From a few words to ~20,000 (several growths of both tables). */
+        size_t nwords = (size_t)(doc % 8 == 7 ? 20000 : 50 + doc * 40);
+        for (size_t k = 0; k < nwords; k++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            size_t parts = (size_t)(seed >> 60) % 6, n = 0;
+            for (size_t j = 0; j < parts; j++) {
+                seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+                const char *p = piece[(seed >> 33) % np];
+                size_t pl = strlen(p);
+                memcpy(buf + n, p, pl);
+                n += pl;
+            }
+            if (n && (seed >> 20) % 50 == 0) buf[(seed >> 8) % n] = '\0'; /* a NUL inside */
+            check_word(v, &m, buf, n);
+        }
+        tr_vocab_free(v);
+        hmap_free(&m);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vocab_edges),
+        cmocka_unit_test(test_vocab_random),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
