@@ -199,6 +199,13 @@ bool all_digits(const char *s, size_t n)
 void put_lower(ragd_buf *b, const char *s, size_t n)
 {
     size_t i = 0;
+    /* The leading ASCII run in one go (most words are ASCII). */
+    ragd_buf_reserve(b, n);
+    while (i < n && (unsigned char)s[i] < 0x80) {
+        b->data[b->len++] = (char)tolower((unsigned char)s[i]);
+        i++;
+    }
+    b->data[b->len] = '\0';
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x80) {

@@ -5,16 +5,24 @@
  * exactly as the hmap it replaced (core/hmap.h: an id per key in insertion
  * order, vocab.n - 1 when added): same id for every word, same size, on
  * random words from pieces (ASCII, one byte, empty, NUL bytes, non-ASCII,
- * invalid UTF-8, CJK, combining marks) across many table growths. */
+ * invalid UTF-8, CJK, combining marks) across many table growths.
+ *
+ * put_lower (ingest/words.c) copies a leading ASCII run in one go: same
+ * bytes as the code-point-by-code-point loop it replaced, appended to an
+ * empty or a non-empty buffer. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
+
+#include "core/text.h"
 
 #include "core/hmap.h"
 #include "ingest/summary_internal.h"
@@ -128,11 +136,91 @@ static void test_vocab_random(void **state)
     }
 }
 
+/* put_lower before the ASCII run (words.c). */
+static void put_lower_ref(ragd_buf *b, const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80) {
+            ragd_buf_putc(b, (char)tolower(c));
+            i++;
+            continue;
+        }
+        int32_t cp;
+        size_t l = text_decode(s, n, i, &cp);
+        if (!l) {
+            ragd_buf_putc(b, (char)c);
+            i++;
+            continue;
+        }
+        utf8proc_uint8_t enc[4];
+        utf8proc_ssize_t el = utf8proc_encode_char(utf8proc_tolower(cp), enc);
+        ragd_buf_append(b, (const char *)enc, (size_t)el);
+        i += l;
+    }
+}
+
+static void same_lower(const char *prefix, const char *s, size_t n)
+{
+    ragd_buf a = RAGD_BUF_INIT, b = RAGD_BUF_INIT;
+    ragd_buf_puts(&a, prefix);
+    ragd_buf_puts(&b, prefix);
+    put_lower(&a, s, n);
+    put_lower_ref(&b, s, n);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(ragd_buf_str(&a), ragd_buf_str(&b), a.len + 1); /* the NUL too */
+    ragd_buf_free(&a);
+    ragd_buf_free(&b);
+}
+
+static void test_put_lower(void **state)
+{
+    (void)state;
+    static const char *const w[] = {"",
+                                    "a",
+                                    "A",
+                                    "Hello",
+                                    "HELLO World",
+                                    "\xC3\x89"
+                                    "COLE",
+                                    "Stra\xC3\x9F"
+                                    "E",
+                                    "ABC\xC3\x89"
+                                    "DEF",
+                                    "\xCE\x91\xCE\x92",
+                                    "\xE4\xB8\xAD\xE6\x96\x87X",
+                                    "AB\xFF"
+                                    "CD",
+                                    "\xC3",
+                                    "E\xCC\x81",
+                                    "\xF0\x9F\x98\x80Z"};
+    for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
+        same_lower("", w[i], strlen(w[i]));
+        same_lower("Prefix ", w[i], strlen(w[i]));
+        for (size_t m = 0; m < strlen(w[i]); m++)
+            same_lower("", w[i], m); /* cut anywhere, inside a sequence too */
+    }
+    same_lower("", "A\0B", 3);
+    uint64_t seed = 7;
+    char buf[64];
+    for (int r = 0; r < 20000; r++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t n = (size_t)(seed >> 58);
+        for (size_t k = 0; k < n; k++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            buf[k] = (char)(seed >> 56);
+        }
+        same_lower(r & 1 ? "x" : "", buf, n);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vocab_edges),
         cmocka_unit_test(test_vocab_random),
+        cmocka_unit_test(test_put_lower),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
