@@ -24,6 +24,9 @@ enum { L_EN, L_FR, L_DE, L_ES, L_IT, L_PT, L_NL, L_N };
 extern const char *const LANG_CODE[L_N];
 
 bool stop_find(const char *w, size_t n, unsigned *mask);
+/* stop_find without its (length, first byte) prefilter: the plain map
+ * lookup, kept as the reference for tests. */
+bool stop_find_ref(const char *w, size_t n, unsigned *mask);
 bool is_stop(const char *w, size_t n);
 bool cjk_stop(int32_t cp);
 bool is_hiragana(int32_t cp);

@@ -9,7 +9,12 @@
  *
  * put_lower (ingest/words.c) copies a leading ASCII run in one go: same
  * bytes as the code-point-by-code-point loop it replaced, appended to an
- * empty or a non-empty buffer. */
+ * empty or a non-empty buffer.
+ *
+ * stop_find (ingest/words.c) rejects a word first on (length, first byte):
+ * same answer and language mask as the plain map lookup (stop_find_ref) on
+ * stop words of every list, their folded and typographic-apostrophe forms,
+ * and random words. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -215,12 +220,110 @@ static void test_put_lower(void **state)
     }
 }
 
+static void same_stop(const char *w, size_t n)
+{
+    unsigned ma = 99, mb = 77;
+    bool a = stop_find(w, n, &ma), b = stop_find_ref(w, n, &mb);
+    if (a != b || ma != mb) {
+        fprintf(stderr, "stop_find differs on %zu bytes '%.*s': %d/%u vs %d/%u\n", n, (int)n, w, a,
+                ma, b, mb);
+        fail();
+    }
+    assert_int_equal(is_stop(w, n), b);
+    assert_int_equal(stop_find(w, n, NULL), b);
+}
+
+static void test_stop_find(void **state)
+{
+    (void)state;
+    static const char *const w[] = {"the",
+                                    "a",
+                                    "of",
+                                    "and",
+                                    "however",
+                                    "therefore",
+                                    "themselves",
+                                    "yourselves",
+                                    "l'",
+                                    "d'",
+                                    "qu'",
+                                    "n'",
+                                    "dell'",
+                                    "un'",
+                                    "l\xE2\x80\x99",
+                                    "don't",
+                                    "don\xE2\x80\x99t",
+                                    "dont",
+                                    "don",
+                                    "ll",
+                                    "https",
+                                    "www",
+                                    "\xC3\xA9t\xC3\xA9",
+                                    "ete",
+                                    "\xC3\xBC"
+                                    "ber",
+                                    "uber",
+                                    "m\xC3\xAAme",
+                                    "meme",
+                                    "o\xC3\xB9",
+                                    "ou",
+                                    "der",
+                                    "die",
+                                    "das",
+                                    "und",
+                                    "el",
+                                    "los",
+                                    "il",
+                                    "gli",
+                                    "het",
+                                    "een",
+                                    "isn't",
+                                    "wasn\xE2\x80\x99t",
+                                    "patients",
+                                    "cell",
+                                    "protein",
+                                    "The",
+                                    "THE",
+                                    "",
+                                    "x",
+                                    "\xE2",
+                                    "\xE2\x80",
+                                    "\xE2\x80\x99",
+                                    "a\xE2\x80\x99",
+                                    "fifteenletters1",
+                                    "sixteenletters12",
+                                    "\xE4\xB8\xAD",
+                                    "\xFF",
+                                    "e\xCC\x81t\xCC\x81"};
+    for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
+        size_t n = strlen(w[i]);
+        same_stop(w[i], n);
+        for (size_t m = 0; m < n; m++)
+            same_stop(w[i], m);
+    }
+    assert_true(stop_find_ref("the", 3, NULL));
+    assert_true(stop_find_ref("l\xE2\x80\x99", 4, NULL));
+    uint64_t seed = 11;
+    static const char alpha[] = "abcdefghijklmnopqrstuvwxyz'etaoinshr";
+    char buf[20];
+    for (int r = 0; r < 200000; r++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t n = 1 + (size_t)(seed >> 60) % 8;
+        for (size_t k = 0; k < n; k++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            buf[k] = alpha[(seed >> 33) % (sizeof alpha - 1)];
+        }
+        same_stop(buf, n);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vocab_edges),
         cmocka_unit_test(test_vocab_random),
         cmocka_unit_test(test_put_lower),
+        cmocka_unit_test(test_stop_find),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
