@@ -70,35 +70,78 @@ bool text_utf8_check(const char *s, size_t n, size_t *bad_off, const char **why)
     return true;
 }
 
+/* NFC of s[0..n) appended to b, piece by piece (the argument of
+ * fold_pieces below holds for NFC too: no composition takes an ASCII
+ * character as its second part and canonical reordering stops at it, so the
+ * text can be cut before any ASCII character). ASCII runs are copied as they
+ * are (NFC leaves ASCII alone); each non-ASCII run goes to utf8proc with the
+ * ASCII character before it, which a combining mark in the run may join.
+ * Returns 0, or utf8proc's (negative) error for the first run it rejects:
+ * an invalid sequence is invalid in its run as in the whole text, since no
+ * multi-byte sequence contains an ASCII byte. */
+static utf8proc_ssize_t nfc_pieces(const char *s, size_t n, ragd_buf *b)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t q = i; /* the next non-ASCII byte */
+        while (q < n && (unsigned char)s[q] < 0x80)
+            q++;
+        size_t a_end = q < n && q > i ? q - 1 : q; /* copied here: [i, a_end) */
+        ragd_buf_append(b, s + i, a_end - i);
+        if (q >= n) break;
+        size_t r = q; /* the end of the non-ASCII run */
+        while (r < n && (unsigned char)s[r] >= 0x80)
+            r++;
+        utf8proc_uint8_t *res = NULL;
+        utf8proc_ssize_t m =
+            utf8proc_map((const utf8proc_uint8_t *)s + a_end, (utf8proc_ssize_t)(r - a_end), &res,
+                         UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        if (m < 0) {
+            free(res);
+            return m;
+        }
+        ragd_buf_append(b, (const char *)res, (size_t)m);
+        free(res);
+        i = r;
+    }
+    return 0;
+}
+
 ragd_status text_normalize(const char *s, size_t n, char **out, size_t *out_len, ragd_error *err)
 {
     /* Line endings and BOM first, so NFC sees the final text. */
-    ragd_buf b = RAGD_BUF_INIT;
-    ragd_buf_reserve(&b, n);
     size_t i = 0;
     /* Every leading BOM: after dropping one, the next would lead the text
      * and a second normalization would drop it (fuzz_text found it). */
     while (n - i >= 3 && memcmp(s + i, "\xEF\xBB\xBF", 3) == 0)
         i += 3;
-    for (; i < n; i++) {
-        if (s[i] == '\r') {
-            ragd_buf_putc(&b, '\n');
-            if (i + 1 < n && s[i + 1] == '\n') i++;
-        } else {
-            ragd_buf_putc(&b, s[i]);
+    const char *t = s + i;
+    size_t tn = n - i;
+    char *lf = NULL; /* t with CRLF and lone CR as LF, when it has a CR */
+    if (tn && memchr(t, '\r', tn)) {
+        lf = ragd_xmalloc(tn + 1);
+        size_t m = 0;
+        for (size_t k = 0; k < tn; k++) {
+            if (t[k] == '\r') {
+                lf[m++] = '\n';
+                if (k + 1 < tn && t[k + 1] == '\n') k++;
+            } else {
+                lf[m++] = t[k];
+            }
         }
+        t = lf;
+        tn = m;
     }
-    utf8proc_uint8_t *nfc = NULL;
-    utf8proc_ssize_t r =
-        utf8proc_map((const utf8proc_uint8_t *)ragd_buf_str(&b), (utf8proc_ssize_t)b.len, &nfc,
-                     UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    ragd_buf_free(&b);
+    ragd_buf b = RAGD_BUF_INIT;
+    ragd_buf_reserve(&b, tn);
+    utf8proc_ssize_t r = nfc_pieces(t, tn, &b);
+    free(lf);
     if (r < 0) {
-        free(nfc);
+        ragd_buf_free(&b);
         return ragd_error_set(err, RAGD_EINPUT, "cannot normalize text: %s", utf8proc_errmsg(r));
     }
-    *out = (char *)nfc;
-    *out_len = (size_t)r;
+    *out_len = b.len;
+    *out = ragd_buf_steal(&b);
     return RAGD_OK;
 }
 

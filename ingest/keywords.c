@@ -12,6 +12,7 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -205,11 +206,12 @@ int64_t summary_stats_rows(const summary_stats *s)
 /* --- keywords --------------------------------------------------------------------- */
 
 typedef struct {
-    char *key;    /* stem (collection) or folded word (heuristic); owned */
-    double tf;    /* weighted count */
-    size_t first; /* first occurrence (byte offset) */
-    size_t surf;  /* its first surface form (index into kw_state.s), a list */
-    size_t best;  /* the most frequent surface form */
+    const char *key; /* stem (collection) or folded word (heuristic): the terms map's own copy */
+    size_t klen;     /* strlen(key) (shorter than the stem when it holds a NUL) */
+    double tf;       /* weighted count */
+    size_t first;    /* first occurrence (byte offset) */
+    size_t surf;     /* its first surface form (index into kw_state.s), a list */
+    size_t best;     /* the most frequent surface form */
     bool cjk;
     double score;
 } kw_term;
@@ -250,8 +252,12 @@ static void kw_add(kw_state *k, const char *key, size_t klen, const char *surfac
     if (added) {
         ragd_array_grow((void **)&k->v, &k->cap, k->n + 1, sizeof *k->v);
         size_t si = kw_new_surface(k, surface, slen, pos);
+        /* The map's key copy (NUL-terminated, never moved: a growing map
+         * moves its slots, not their keys) serves as the term's key. */
+        const char *own =
+            ((const hslot *)(const void *)((const char *)ti - offsetof(hslot, val)))->key;
         k->v[k->n] = (kw_term){
-            .key = ragd_xstrndup(key, klen), .first = pos, .surf = si, .best = si, .cjk = cjk};
+            .key = own, .klen = strlen(own), .first = pos, .surf = si, .best = si, .cjk = cjk};
         *ti = (int64_t)k->n++;
     }
     kw_term *t = &k->v[*ti];
@@ -415,9 +421,9 @@ static int64_t stem_df(const summary_stats *st, const self_counts *own, const ch
  * (the index holds CJK text as single characters). */
 static int64_t term_df(const summary_stats *st, const self_counts *own, const kw_term *t)
 {
-    if (!t->cjk) return stem_df(st, own, t->key, strlen(t->key));
+    if (!t->cjk) return stem_df(st, own, t->key, t->klen);
     int64_t best = -1;
-    size_t n = strlen(t->key), i = 0;
+    size_t n = t->klen, i = 0;
     while (i < n) {
         int32_t cp;
         size_t l = text_decode(t->key, n, i, &cp);
@@ -470,8 +476,6 @@ kw_terms *kw_collect_porter(const ingest_doc *d, const fts5_tokenizer *tok, Fts5
 void kw_terms_free(kw_terms *k)
 {
     if (!k) return;
-    for (size_t i = 0; i < k->n; i++)
-        free(k->v[i].key);
     for (size_t i = 0; i < k->ns; i++)
         free(k->s[i].text);
     free(k->v);

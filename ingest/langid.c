@@ -190,7 +190,11 @@ void guess_language(const ingest_doc *d, const char **script, const char **lang)
             utf8proc_ssize_t el = cp < 0x80 ? (enc[0] = (utf8proc_uint8_t)(cp | 0x20), 1)
                                             : utf8proc_encode_char(utf8proc_tolower(cp), enc);
             if (wl + (size_t)el < sizeof wb) {
-                memcpy(wb + wl, enc, (size_t)el);
+                /* One byte (ASCII, most letters) without a memcpy call. */
+                if (el == 1)
+                    wb[wl] = (char)enc[0];
+                else
+                    memcpy(wb + wl, enc, (size_t)el);
                 wl += (size_t)el;
             } else {
                 too_long = true;

@@ -24,6 +24,9 @@ enum { L_EN, L_FR, L_DE, L_ES, L_IT, L_PT, L_NL, L_N };
 extern const char *const LANG_CODE[L_N];
 
 bool stop_find(const char *w, size_t n, unsigned *mask);
+/* stop_find without its (length, first byte) prefilter: the plain map
+ * lookup, kept as the reference for tests. */
+bool stop_find_ref(const char *w, size_t n, unsigned *mask);
 bool is_stop(const char *w, size_t n);
 bool cjk_stop(int32_t cp);
 bool is_hiragana(int32_t cp);
@@ -43,6 +46,17 @@ void guess_language(const ingest_doc *d, const char **script, const char **lang)
 /* --- textrank.c --- */
 
 void build_summary(const ingest_doc *d, json_t **arr_out, json_t **text_out, size_t *nsent);
+
+/* TextRank's vocabulary (textrank.c): a word's term id, ids 0, 1, … in
+ * first-seen order (the numbering an hmap gives its keys by insertion);
+ * words are copied into one arena. Exposed for tests. Ownership: the
+ * caller frees with tr_vocab_free (NULL is fine). Not thread-safe: one per
+ * document being summarized. */
+typedef struct tr_vocab tr_vocab;
+tr_vocab *tr_vocab_new(void);
+int64_t tr_vocab_id(tr_vocab *v, const char *p, size_t len);
+size_t tr_vocab_size(const tr_vocab *v);
+void tr_vocab_free(tr_vocab *v);
 
 /* --- keywords.c: collection statistics and keywords --- */
 

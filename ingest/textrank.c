@@ -105,8 +105,94 @@ static void collect_sentences(const ingest_doc *d, bool quotes, sent_list *out)
     }
 }
 
+/* A document's vocabulary for TextRank: folded word -> term id, ids in
+ * first-seen order (what an hmap numbering its keys by insertion gives).
+ * The words are copied into one arena, not one allocation each, and the
+ * table holds id + 1 (0 empty); it lives for one textrank call. */
+struct tr_vocab {
+    uint32_t *tab; /* id + 1, 0 empty; a power of two, at most half full */
+    size_t cap;
+    size_t *off; /* per id: its word's offset in arena */
+    uint32_t *len, *hash;
+    size_t n, capk;
+    ragd_buf arena;
+};
+
+tr_vocab *tr_vocab_new(void)
+{
+    return ragd_xcalloc(1, sizeof(tr_vocab));
+}
+
+size_t tr_vocab_size(const tr_vocab *v)
+{
+    return v->n;
+}
+
+static uint32_t tr_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static void tr_vocab_grow(tr_vocab *v)
+{
+    free(v->tab);
+    v->cap = v->cap ? 2 * v->cap : 256;
+    v->tab = ragd_xcalloc(v->cap, sizeof *v->tab);
+    size_t mask = v->cap - 1;
+    for (size_t id = 0; id < v->n; id++) {
+        size_t p = v->hash[id] & mask;
+        while (v->tab[p])
+            p = (p + 1) & mask;
+        v->tab[p] = (uint32_t)id + 1;
+    }
+}
+
+/* The id of p[0..len), added when new. */
+int64_t tr_vocab_id(tr_vocab *v, const char *p, size_t len)
+{
+    if (2 * (v->n + 1) > v->cap) tr_vocab_grow(v);
+    uint32_t h = tr_hash(p, len);
+    size_t mask = v->cap - 1, i = h & mask;
+    for (;;) {
+        uint32_t e = v->tab[i];
+        if (!e) break;
+        size_t id = e - 1;
+        if (v->hash[id] == h && v->len[id] == len && !memcmp(v->arena.data + v->off[id], p, len))
+            return (int64_t)id;
+        i = (i + 1) & mask;
+    }
+    if (v->n == v->capk) {
+        v->capk = v->capk ? 2 * v->capk : 256;
+        v->off = ragd_xrealloc(v->off, v->capk * sizeof *v->off);
+        v->len = ragd_xrealloc(v->len, v->capk * sizeof *v->len);
+        v->hash = ragd_xrealloc(v->hash, v->capk * sizeof *v->hash);
+    }
+    v->off[v->n] = v->arena.len;
+    v->len[v->n] = (uint32_t)len;
+    v->hash[v->n] = h;
+    ragd_buf_append(&v->arena, p, len);
+    v->tab[i] = (uint32_t)++v->n;
+    return (int64_t)(v->n - 1);
+}
+
+void tr_vocab_free(tr_vocab *v)
+{
+    if (!v) return;
+    free(v->tab);
+    free(v->off);
+    free(v->len);
+    free(v->hash);
+    ragd_buf_free(&v->arena);
+    free(v);
+}
+
 /* Term ids of one sentence's content words (folded, marks stripped). */
-static void sentence_terms(const char *t, sent *s, hmap *vocab, int64_t **ids, size_t *nids,
+static void sentence_terms(const char *t, sent *s, tr_vocab *vocab, int64_t **ids, size_t *nids,
                            size_t *cap)
 {
     size_t fl = 0;
@@ -131,11 +217,9 @@ static void sentence_terms(const char *t, sent *s, hmap *vocab, int64_t **ids, s
                 if (cp_count(p, len) < 2 || is_stop(p, len)) continue;
             }
         }
-        bool added;
-        int64_t *v = hmap_put(vocab, p, len, &added);
-        if (added) *v = (int64_t)vocab->n - 1;
+        int64_t id = tr_vocab_id(vocab, p, len);
         ragd_array_grow((void **)ids, cap, *nids + 1, sizeof **ids);
-        (*ids)[(*nids)++] = *v;
+        (*ids)[(*nids)++] = id;
     }
     free(ws);
     free(f);
@@ -151,11 +235,11 @@ static int cmp_i64(const void *a, const void *b)
 static void textrank(const ingest_doc *d, sent_list *sl)
 {
     size_t n = sl->n;
-    hmap vocab = {0};
+    tr_vocab *vocab = tr_vocab_new();
     int64_t *ids = NULL, *tmp = NULL;
     size_t nnz = 0, capids = 0, ntmp = 0, captmp = 0;
     for (size_t i = 0; i < n; i++) {
-        sentence_terms(d->text, &sl->v[i], &vocab, &tmp, &ntmp, &captmp);
+        sentence_terms(d->text, &sl->v[i], vocab, &tmp, &ntmp, &captmp);
         if (ntmp) qsort(tmp, ntmp, sizeof *tmp, cmp_i64);
         sl->v[i].off = nnz;
         for (size_t k = 0; k < ntmp; k++) {
@@ -166,8 +250,8 @@ static void textrank(const ingest_doc *d, sent_list *sl)
         sl->v[i].nnz = nnz - sl->v[i].off;
     }
     free(tmp);
-    size_t V = vocab.n;
-    hmap_free(&vocab);
+    size_t V = tr_vocab_size(vocab);
+    tr_vocab_free(vocab);
     double *sf = ragd_xcalloc(V ? V : 1, sizeof *sf);
     for (size_t k = 0; k < nnz; k++)
         sf[ids[k]] += 1;

@@ -84,8 +84,16 @@ static const char *const EXTRA_STOP =
 static hmap g_stop;
 static pthread_once_t g_stop_once = PTHREAD_ONCE_INIT;
 
+/* Per length 1..15, a bit per first byte: some stop word of that length
+ * starts with that byte. Most content words fail it, so they skip the hash. */
+static uint64_t g_stop_first[16][4];
+
 static void stop_add(const char *w, size_t n, unsigned mask)
 {
+    if (n >= 1 && n <= 15) {
+        unsigned char c = (unsigned char)w[0];
+        g_stop_first[n][c >> 6] |= UINT64_C(1) << (c & 63);
+    }
     int64_t *v = hmap_put(&g_stop, w, n, NULL);
     *v = ((*v ? *v - 1 : 0) | (int64_t)mask) + 1;
 }
@@ -130,6 +138,29 @@ bool stop_find(const char *w, size_t n, unsigned *mask)
     const char *q = memchr(w, '\xE2', n);
     if (q && q + 2 < w + n && !memcmp(q, "\xE2\x80\x99", 3)) {
         /* The typographic apostrophe reads as the ASCII one. */
+        size_t i = (size_t)(q - w);
+        memcpy(key, w, i);
+        key[i] = '\'';
+        memcpy(key + i + 1, q + 3, n - i - 3);
+        n -= 2;
+        w = key;
+    }
+    unsigned char c = (unsigned char)w[0];
+    if (!((g_stop_first[n][c >> 6] >> (c & 63)) & 1)) return false;
+    int64_t *v = hmap_get(&g_stop, w, n);
+    if (!v) return false;
+    if (mask) *mask = (unsigned)(*v - 1);
+    return true;
+}
+
+bool stop_find_ref(const char *w, size_t n, unsigned *mask)
+{
+    pthread_once(&g_stop_once, stop_init);
+    if (mask) *mask = 0;
+    if (n == 0 || n > 15) return false;
+    char key[16];
+    const char *q = memchr(w, '\xE2', n);
+    if (q && q + 2 < w + n && !memcmp(q, "\xE2\x80\x99", 3)) {
         size_t i = (size_t)(q - w);
         memcpy(key, w, i);
         key[i] = '\'';
@@ -199,6 +230,13 @@ bool all_digits(const char *s, size_t n)
 void put_lower(ragd_buf *b, const char *s, size_t n)
 {
     size_t i = 0;
+    /* The leading ASCII run in one go (most words are ASCII). */
+    ragd_buf_reserve(b, n);
+    while (i < n && (unsigned char)s[i] < 0x80) {
+        b->data[b->len++] = (char)tolower((unsigned char)s[i]);
+        i++;
+    }
+    b->data[b->len] = '\0';
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x80) {
