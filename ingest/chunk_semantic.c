@@ -47,6 +47,7 @@
  * Semantic chunks do not overlap: their edges are topic shifts.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,6 +377,94 @@ static void sparse_state_free(sparse_state *st)
     free(st->touched);
 }
 
+/* What the local path keeps from one document to the next, per thread:
+ * the sparse state (the embedder's scratch, the arenas and the 4,096-wide
+ * zeroed mean, row scratch and marks) and the per-batch arrays, so a
+ * document costs no calloc of them (a SciFact abstract is ~10 units; the
+ * 4,096-wide arrays and the 1,024-row batch arrays were ~110 kB of zeroing
+ * per call). Held in thread-specific data: each thread has its own, freed
+ * when the thread exits; every array is back to its between-batches state
+ * (zeros where that is promised) when chunk_semantic returns. */
+typedef struct {
+    sparse_state st; /* st.ws NULL until first use */
+    size_t span;     /* what gram is sized for (0: nothing yet) */
+    double *gram, *p;
+    const char **texts;
+    size_t *lens, *row;
+} semantic_cache;
+
+/* Arenas above this many entries (e.g. after one huge document) are freed
+ * rather than kept for the thread's next document. */
+#define SEMANTIC_CACHE_ARENA_MAX ((size_t)1 << 20)
+
+static void semantic_cache_free(void *v)
+{
+    semantic_cache *c = v;
+    if (!c) return;
+    if (c->st.ws) sparse_state_free(&c->st);
+    free(c->gram);
+    free(c->p);
+    free(c->texts);
+    free(c->lens);
+    free(c->row);
+    free(c);
+}
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static bool cache_key_ok;
+
+static void cache_key_init(void)
+{
+    cache_key_ok = pthread_key_create(&cache_key, semantic_cache_free) == 0;
+}
+
+/* This thread's cache (created on first use), or a fresh one the caller
+ * must free (*owned set) when thread-specific data is unavailable. */
+static semantic_cache *semantic_cache_get(bool *owned)
+{
+    pthread_once(&cache_once, cache_key_init);
+    *owned = false;
+    semantic_cache *c = cache_key_ok ? pthread_getspecific(cache_key) : NULL;
+    if (c) return c;
+    c = ragd_xcalloc(1, sizeof *c);
+    if (cache_key_ok && pthread_setspecific(cache_key, c) == 0) return c;
+    *owned = true;
+    return c;
+}
+
+/* The batch arrays for span (texts, lens, row of SEMANTIC_BATCH + span
+ * entries; gram of as many rows of span, p) and the sparse state at dim. */
+static void semantic_cache_ready(semantic_cache *c, size_t span, size_t rows, int dim)
+{
+    if (c->span != span) {
+        free(c->gram);
+        free(c->p);
+        free(c->texts);
+        free(c->lens);
+        free(c->row);
+        c->gram = ragd_xmalloc(rows * span * sizeof *c->gram);
+        c->p = ragd_xmalloc(rows * sizeof *c->p);
+        c->texts = ragd_xmalloc(rows * sizeof *c->texts);
+        c->lens = ragd_xmalloc(rows * sizeof *c->lens);
+        c->row = ragd_xmalloc(rows * sizeof *c->row);
+        c->span = span;
+    }
+    if (!c->st.ws) sparse_state_init(&c->st, dim);
+}
+
+/* After a document: drop oversized arenas. */
+static void semantic_cache_trim(semantic_cache *c)
+{
+    if (c->st.cap > SEMANTIC_CACHE_ARENA_MAX) {
+        free(c->st.idx);
+        free(c->st.val);
+        c->st.idx = NULL;
+        c->st.val = NULL;
+        c->st.cap = 0;
+    }
+}
+
 /* One batch with the local embedder, sparse: the m texts' normalized rows,
  * then p[i] = v_i.m, gram and *mm exactly as the dense path computes them.
  * The mean is accumulated only where a row reaches: every other dimension
@@ -481,15 +570,30 @@ static ragd_status unit_distances(const chunk_ctx *cx, const unit_list *u, size_
         i = j + 1;
     }
     ragd_status rc = RAGD_OK;
-    const char **texts = ragd_xcalloc(SEMANTIC_BATCH + 2 * w, sizeof *texts);
-    size_t *lens = ragd_xcalloc(SEMANTIC_BATCH + 2 * w, sizeof *lens);
-    size_t *row = ragd_xcalloc(SEMANTIC_BATCH + 2 * w, sizeof *row); /* unit - lo -> vec row */
+    size_t span = 2 * w; /* rows a window pair spans: up to 2w */
+    size_t rows = SEMANTIC_BATCH + 2 * w;
+    const char **texts;
+    size_t *lens, *row; /* row: unit - lo -> vec row */
     float *vecs = NULL;
     double *gram = NULL, *p = NULL, *mean = NULL;
     float *meanf = NULL;
-    size_t span = 2 * w; /* rows a window pair spans: up to 2w */
     int dim = 0;
-    sparse_state st = {0};
+    semantic_cache *cache = NULL;
+    bool cache_owned = false;
+    if (!e) { /* the local embedder: this thread's arrays, kept across documents */
+        cache = semantic_cache_get(&cache_owned);
+        semantic_cache_ready(cache, span, rows, CHUNK_SEMANTIC_LOCAL_DIM);
+        texts = cache->texts;
+        lens = cache->lens;
+        row = cache->row;
+        gram = cache->gram;
+        p = cache->p;
+        dim = CHUNK_SEMANTIC_LOCAL_DIM;
+    } else {
+        texts = ragd_xcalloc(rows, sizeof *texts);
+        lens = ragd_xcalloc(rows, sizeof *lens);
+        row = ragd_xcalloc(rows, sizeof *row);
+    }
     for (size_t b0 = 0; b0 < n && !rc; b0 += SEMANTIC_BATCH) {
         size_t b1 = b0 + SEMANTIC_BATCH < n ? b0 + SEMANTIC_BATCH : n; /* boundaries [b0, b1) */
         size_t lo = b0 + 1 >= w ? b0 + 1 - w : 0, hi = b1 + w < n ? b1 + w : n;
@@ -506,13 +610,7 @@ static ragd_status unit_distances(const chunk_ctx *cx, const unit_list *u, size_
         if (!m) continue;
         double mm = 0;
         if (!e) { /* the local embedder, sparse */
-            if (!dim) {
-                dim = CHUNK_SEMANTIC_LOCAL_DIM;
-                gram = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * span * sizeof *gram);
-                p = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * sizeof *p);
-                sparse_state_init(&st, dim);
-            }
-            batch_sparse(cx, texts, lens, m, span, dim, &st, p, gram, &mm, usage);
+            batch_sparse(cx, texts, lens, m, span, dim, &cache->st, p, gram, &mm, usage);
         } else {
             if (!dim) {
                 if (embedder_dim(e) <= 0 && (rc = embedder_probe_dim(e, usage, err))) break;
@@ -543,15 +641,21 @@ static ragd_status unit_distances(const chunk_ctx *cx, const unit_list *u, size_
             is_boundary[i] = true;
         }
     }
-    if (st.ws) sparse_state_free(&st);
-    free(vecs);
-    free(gram);
-    free(p);
-    free(mean);
-    free(meanf);
-    free(texts);
-    free(lens);
-    free(row);
+    if (cache) {
+        if (cache_owned)
+            semantic_cache_free(cache);
+        else
+            semantic_cache_trim(cache);
+    } else {
+        free(vecs);
+        free(gram);
+        free(p);
+        free(mean);
+        free(meanf);
+        free(texts);
+        free(lens);
+        free(row);
+    }
     free(first);
     free(last);
     return rc;
