@@ -151,13 +151,13 @@ struct local_embed_scratch {
     size_t nmixf, capmixf;
     double *wbuf; /* one mixed feature's weights, for sorting */
     size_t capw;
-    int dim;         /* what bits and pre are sized for (0: none yet) */
-    uint32_t *pre;   /* per word of bits: the marks in the words before it */
-    uint64_t *bits;  /* dimensions holding a feature (reset after use) */
-    double *sv;      /* per feature: what it adds to its dimension, signed */
-    uint32_t *fix;   /* per feature: its dimension, then its output slot */
-    uint32_t *cnt;   /* per output slot: features in it */
-    shared_feat *sh; /* features that share their dimension with another */
+    int dim;           /* what bits, multi and slot_of are sized for (0: none yet) */
+    uint32_t *slot_of; /* per dimension: its output slot (valid where bits is set) */
+    uint64_t *bits;    /* dimensions holding a feature (reset after use) */
+    uint64_t *multi;   /* dimensions holding two or more (reset after use) */
+    double *sv;        /* per feature: what it adds to its dimension, signed */
+    uint32_t *fix;     /* per feature: its dimension */
+    shared_feat *sh;   /* features that share their dimension with another */
     size_t nsh, capsh;
     double *acc; /* per output dimension, in ascending order */
     uint32_t *idx;
@@ -180,11 +180,11 @@ void local_embed_scratch_free(local_embed_scratch *ws)
     free(ws->mix);
     free(ws->mixf);
     free(ws->wbuf);
-    free(ws->pre);
+    free(ws->slot_of);
     free(ws->bits);
+    free(ws->multi);
     free(ws->sv);
     free(ws->fix);
-    free(ws->cnt);
     free(ws->sh);
     free(ws->acc);
     free(ws->idx);
@@ -301,26 +301,18 @@ static void resum_mixed(local_embed_scratch *ws)
     }
 }
 
-/* bits and pre for dim dimensions, bits all clear. */
+/* bits, multi and slot_of for dim dimensions, the bitmaps all clear. */
 static void dims_ready(local_embed_scratch *ws, int dim)
 {
     if (ws->dim == dim) return;
     free(ws->bits);
-    free(ws->pre);
+    free(ws->multi);
+    free(ws->slot_of);
     size_t nwords = ((size_t)dim + 63) / 64;
     ws->bits = ragd_xcalloc(nwords, sizeof *ws->bits);
-    ws->pre = ragd_xmalloc(nwords * sizeof *ws->pre);
+    ws->multi = ragd_xcalloc(nwords, sizeof *ws->multi);
+    ws->slot_of = ragd_xmalloc((size_t)dim * sizeof *ws->slot_of);
     ws->dim = dim;
-}
-
-/* Bits set in x, inline: without -mpopcnt __builtin_popcountll is a libgcc
- * call, once per feature here. */
-static inline uint32_t popcount64(uint64_t x)
-{
-    x -= (x >> 1) & UINT64_C(0x5555555555555555);
-    x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
-    x = (x + (x >> 4)) & UINT64_C(0x0F0F0F0F0F0F0F0F);
-    return (uint32_t)((x * UINT64_C(0x0101010101010101)) >> 56);
 }
 
 static bool shared_before(const shared_feat *a, const shared_feat *b)
@@ -339,11 +331,12 @@ static int shared_cmp(const void *a, const void *b)
  * low 63 bits). The reached dimensions, in ascending order, go to ws->idx
  * and their sums to ws->acc; returns their number. A dimension's sum runs
  * from 0 over its features in ascending hash, the order the sorted list
- * gave them. Without sorting: the dimensions are marked in a bitmap, a
- * feature's output slot is the rank of its dimension among the marks, and
- * only features that share a dimension (a few) are sorted, by (slot,
- * hash). Every array is per feature or per slot: no per-dimension state to
- * chase or reset beyond the bitmap. */
+ * gave them. Without sorting: the dimensions are marked in a bitmap (and
+ * in a second one when a feature lands on a marked dimension), the marks
+ * are walked in ascending order to number the output slots (slot_of, read
+ * only where marked, so never reset), and only features that share a
+ * dimension (a few) are sorted, by (slot, hash). Three passes: features,
+ * reached dimensions, features. */
 static size_t feat_dims(local_embed_scratch *ws, int dim)
 {
     size_t nf = ws->nf;
@@ -351,13 +344,13 @@ static size_t feat_dims(local_embed_scratch *ws, int dim)
         ws->capout = nf;
         ws->sv = ragd_xrealloc(ws->sv, nf * sizeof *ws->sv);
         ws->fix = ragd_xrealloc(ws->fix, nf * sizeof *ws->fix);
-        ws->cnt = ragd_xrealloc(ws->cnt, nf * sizeof *ws->cnt);
         ws->acc = ragd_xrealloc(ws->acc, nf * sizeof *ws->acc);
         ws->idx = ragd_xrealloc(ws->idx, nf * sizeof *ws->idx);
         ws->val = ragd_xrealloc(ws->val, nf * sizeof *ws->val);
     }
     uint64_t ud = (uint64_t)dim;
     bool pow2 = (ud & (ud - 1)) == 0;
+    uint64_t *bits = ws->bits, *multi = ws->multi;
     for (size_t i = 0; i < nf; i++) {
         const dfeat *x = &ws->f[i];
         double tf = (double)x->tf;
@@ -372,36 +365,36 @@ static size_t feat_dims(local_embed_scratch *ws, int dim)
         uint64_t l = x->h & 0x7FFFFFFFFFFFFFFFULL;
         uint32_t ix = (uint32_t)(pow2 ? l & (ud - 1) : l % ud);
         ws->fix[i] = ix;
-        ws->bits[ix / 64] |= UINT64_C(1) << (ix % 64);
+        uint64_t bit = UINT64_C(1) << (ix % 64);
+        multi[ix / 64] |= bits[ix / 64] & bit; /* already reached: shared */
+        bits[ix / 64] |= bit;
     }
     size_t nwords = ((size_t)dim + 63) / 64, nd = 0;
+    uint32_t *slot_of = ws->slot_of, *idx = ws->idx;
+    double *acc = ws->acc;
     for (size_t w = 0; w < nwords; w++) {
-        ws->pre[w] = (uint32_t)nd;
-        nd += (size_t)popcount64(ws->bits[w]);
+        for (uint64_t b = bits[w]; b; b &= b - 1) {
+            uint32_t k = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b);
+            slot_of[k] = (uint32_t)nd;
+            idx[nd] = k;
+            acc[nd] = 0.0;
+            nd++;
+        }
     }
-    memset(ws->cnt, 0, nd * sizeof *ws->cnt);
-    for (size_t i = 0; i < nf; i++) {
-        uint32_t ix = ws->fix[i];
-        uint64_t below = ws->bits[ix / 64] & ((UINT64_C(1) << (ix % 64)) - 1);
-        uint32_t slot = ws->pre[ix / 64] + (uint32_t)popcount64(below);
-        ws->idx[slot] = ix;
-        ws->cnt[slot]++;
-        ws->fix[i] = slot;
-    }
-    memset(ws->bits, 0, nwords * sizeof *ws->bits);
-    for (size_t k = 0; k < nd; k++)
-        ws->acc[k] = 0.0;
     ws->nsh = 0;
     for (size_t i = 0; i < nf; i++) {
-        uint32_t slot = ws->fix[i];
-        if (ws->cnt[slot] == 1) {
-            ws->acc[slot] += ws->sv[i];
+        uint32_t ix = ws->fix[i];
+        uint32_t slot = slot_of[ix];
+        if (!((multi[ix / 64] >> (ix % 64)) & 1)) {
+            acc[slot] += ws->sv[i];
             continue;
         }
         if (ws->nsh == ws->capsh)
             ragd_array_grow((void **)&ws->sh, &ws->capsh, ws->nsh + 1, sizeof *ws->sh);
         ws->sh[ws->nsh++] = (shared_feat){ws->f[i].h, ws->sv[i], slot};
     }
+    memset(bits, 0, nwords * sizeof *bits);
+    memset(multi, 0, nwords * sizeof *multi);
     shared_feat *sh = ws->sh;
     size_t nsh = ws->nsh;
     if (nsh > 64) {
@@ -416,7 +409,7 @@ static size_t feat_dims(local_embed_scratch *ws, int dim)
         }
     }
     for (size_t k = 0; k < nsh; k++)
-        ws->acc[sh[k].slot] += sh[k].sv;
+        acc[sh[k].slot] += sh[k].sv;
     return nd;
 }
 
