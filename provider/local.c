@@ -106,6 +106,12 @@ static uint64_t fnv_add(uint64_t h, const char *p, size_t n)
 }
 
 /* MurmurHash3's fmix64: spreads FNV's weak low bits over the whole word. */
+/* One byte of FNV-1a. */
+static inline uint64_t fnv_byte(uint64_t h, unsigned char c)
+{
+    return (h ^ c) * FNV_PRIME;
+}
+
 static uint64_t fmix64(uint64_t k)
 {
     k ^= k >> 33;
@@ -223,13 +229,34 @@ static void mix_push(local_embed_scratch *ws, dfeat *x, double w)
     x->mix = (int32_t)ws->nmix++;
 }
 
+/* A second weight for feature x (index fi): from now on every occurrence
+ * is recorded; the earlier ones all weighed w0. */
+static void feat_mixed(local_embed_scratch *ws, dfeat *x, uint32_t fi, double w)
+{
+    if (x->mix < 0) {
+        if (ws->nmixf == ws->capmixf)
+            ragd_array_grow((void **)&ws->mixf, &ws->capmixf, ws->nmixf + 1, sizeof *ws->mixf);
+        ws->mixf[ws->nmixf++] = fi;
+        for (uint32_t k = 0; k < x->tf; k++)
+            mix_push(ws, x, x->w0);
+    }
+    mix_push(ws, x, w);
+}
+
+static void feat_grow(local_embed_scratch *ws)
+{
+    ragd_array_grow((void **)&ws->f, &ws->capf, ws->nf + 1, sizeof *ws->f);
+}
+
 /* One occurrence of feature h with weight w. Occurrences of one feature are
  * accumulated where they land instead of being listed and sorted: while
  * they all have one weight, adding them in arrival order is adding them in
  * any order (the operands are the same sequence); a feature that gets a
  * second weight (a shared n-gram of words of different lengths) has every
- * occurrence recorded in mix, to be summed in ascending weight later. */
-static void feat_add(local_embed_scratch *ws, uint64_t h, double w)
+ * occurrence recorded in mix, to be summed in ascending weight later. The
+ * common cases (the probe, a new feature, a repeat of one weight) are
+ * inline; a mixed feature is a call. */
+static inline void feat_add(local_embed_scratch *ws, uint64_t h, double w)
 {
     if (2 * (ws->nf + 1) > ws->tcap) table_grow(ws);
     size_t mask = ws->tcap - 1, p = (size_t)h & mask;
@@ -238,25 +265,14 @@ static void feat_add(local_embed_scratch *ws, uint64_t h, double w)
         if (!e) break;
         dfeat *x = &ws->f[e - 1];
         if (x->h == h) {
-            if (x->mix >= 0) {
-                mix_push(ws, x, w);
-            } else if (w != x->w0) {
-                /* The earlier occurrences all weighed w0. */
-                if (ws->nmixf == ws->capmixf)
-                    ragd_array_grow((void **)&ws->mixf, &ws->capmixf, ws->nmixf + 1,
-                                    sizeof *ws->mixf);
-                ws->mixf[ws->nmixf++] = e - 1;
-                for (uint32_t k = 0; k < x->tf; k++)
-                    mix_push(ws, x, x->w0);
-                mix_push(ws, x, w);
-            }
+            if (x->mix >= 0 || w != x->w0) feat_mixed(ws, x, e - 1, w);
             x->sum += w;
             x->tf++;
             return;
         }
         p = (p + 1) & mask;
     }
-    if (ws->nf == ws->capf) ragd_array_grow((void **)&ws->f, &ws->capf, ws->nf + 1, sizeof *ws->f);
+    if (ws->nf == ws->capf) feat_grow(ws);
     ws->f[ws->nf] = (dfeat){.h = h, .sum = w, .w0 = w, .tf = 1, .pos = (uint32_t)p, .mix = -1};
     ws->table[p] = (uint32_t)++ws->nf;
 }
@@ -417,7 +433,7 @@ static size_t feat_dims(local_embed_scratch *ws, int dim)
  * n-gram's hash extends the one of the (n-1)-gram at the same start (FNV-1a
  * is one byte at a time), so the 3-, 4- and 5-grams at a start share their
  * prefix's work. */
-static void add_chargrams(local_embed_scratch *ws, const char *w, size_t wl)
+static void add_chargrams_general(local_embed_scratch *ws, const char *w, size_t wl)
 {
     ragd_buf *pad = &ws->pad;
     ragd_buf_reset(pad);
@@ -447,6 +463,61 @@ static void add_chargrams(local_embed_scratch *ws, const char *w, size_t wl)
             feat_add(ws, fmix64(h), w_each);
         }
     }
+}
+
+/* Words up to this many bytes take the ASCII path (with the brackets, in
+ * a buffer on the stack). */
+#define ASCII_WORD_MAX 62
+
+/* add_chargrams_general for an all-ASCII word of at most ASCII_WORD_MAX
+ * bytes: every byte is a code point, so the n-gram at start i is bytes
+ * [i, i + n) of "<w>"; the same hashes, in the same order, without the
+ * code point offsets. */
+static void add_chargrams_ascii(local_embed_scratch *ws, const char *w, size_t wl)
+{
+    unsigned char p[ASCII_WORD_MAX + 2];
+    p[0] = '<';
+    memcpy(p + 1, w, wl);
+    p[wl + 1] = '>';
+    size_t pl = wl + 2, g = 0;
+    for (size_t n = NGRAM_MIN; n <= NGRAM_MAX; n++)
+        if (pl >= n) g += pl - n + 1;
+    double w_each = W_CHARGRAMS / sqrt((double)g);
+    uint64_t h0 = fnv_start(SEED_CHARGRAM);
+    size_t i = 0;
+    for (; i + NGRAM_MAX <= pl; i++) { /* all three sizes */
+        uint64_t h = fnv_byte(fnv_byte(fnv_byte(h0, p[i]), p[i + 1]), p[i + 2]);
+        feat_add(ws, fmix64(h), w_each);
+        h = fnv_byte(h, p[i + 3]);
+        feat_add(ws, fmix64(h), w_each);
+        h = fnv_byte(h, p[i + 4]);
+        feat_add(ws, fmix64(h), w_each);
+    }
+    for (; i + NGRAM_MIN <= pl; i++) { /* the last starts: 3-grams (and a 4-gram) */
+        uint64_t h = fnv_byte(fnv_byte(fnv_byte(h0, p[i]), p[i + 1]), p[i + 2]);
+        feat_add(ws, fmix64(h), w_each);
+        if (i + 4 <= pl) {
+            h = fnv_byte(h, p[i + 3]);
+            feat_add(ws, fmix64(h), w_each);
+        }
+    }
+}
+
+static bool all_ascii(const char *s, size_t n)
+{
+    unsigned char o = 0;
+    for (size_t i = 0; i < n; i++)
+        o |= (unsigned char)s[i];
+    return o < 0x80;
+}
+
+/* Add the character n-grams of "<w>": the ASCII path or the general one. */
+static void add_chargrams(local_embed_scratch *ws, const char *w, size_t wl)
+{
+    if (wl <= ASCII_WORD_MAX && all_ascii(w, wl))
+        add_chargrams_ascii(ws, w, wl);
+    else
+        add_chargrams_general(ws, w, wl);
 }
 
 /* Copy word bytes into *dst (NUL-terminated), turning U+2019 into '\''. */
@@ -486,18 +557,31 @@ static void collect_features(local_embed_scratch *ws, const char *text, size_t l
     int have_prev = 0;
     ragd_buf *word = &ws->word;
     for (size_t i = 0; i < nw; i++) {
-        size_t wl = copy_word(word, f + words[i].start, words[i].end - words[i].start);
+        const char *wp = f + words[i].start;
+        size_t wl = words[i].end - words[i].start;
+        if (memchr(wp, 0xE2, wl)) { /* perhaps a U+2019: the word with apostrophes */
+            wl = copy_word(word, wp, wl);
+            wp = word->data;
+        }
         if (!wl) continue;
         /* lexical_is_stopword_n is lexical_is_stopword on the bytes (no
          * NUL inside a word), with its quick rejections. */
-        if (lexical_is_stopword_n(word->data, wl)) continue;
-        add_chargrams(ws, word->data, wl);
-        feat_add(ws, fmix64(fnv_add(fnv_start(SEED_UNIGRAM), word->data, wl)), W_UNIGRAM);
-        if (have_prev) {
-            uint64_t h = fnv_add(prev_h, "\x1F", 1); /* unit separator: never inside a word */
-            feat_add(ws, fmix64(fnv_add(h, word->data, wl)), W_BIGRAM);
+        if (lexical_is_stopword_n(wp, wl)) continue;
+        add_chargrams(ws, wp, wl);
+        /* The unigram, the bigram ending here (prev, unit separator: never
+         * inside a word, word) and the prefix of the next bigram: three
+         * FNV chains over the word's bytes in one loop. */
+        uint64_t hu = fnv_start(SEED_UNIGRAM), hb = fnv_add(prev_h, "\x1F", 1);
+        uint64_t hp = fnv_start(SEED_BIGRAM);
+        for (size_t k = 0; k < wl; k++) {
+            unsigned char c = (unsigned char)wp[k];
+            hu = fnv_byte(hu, c);
+            hb = fnv_byte(hb, c);
+            hp = fnv_byte(hp, c);
         }
-        prev_h = fnv_add(fnv_start(SEED_BIGRAM), word->data, wl);
+        feat_add(ws, fmix64(hu), W_UNIGRAM);
+        if (have_prev) feat_add(ws, fmix64(hb), W_BIGRAM);
+        prev_h = hp;
         have_prev = 1;
     }
     free(words);
