@@ -352,6 +352,8 @@ typedef struct {
     float *meanf;      /* dim: set where touched */
     float *xi;         /* dim, zeros */
     uint64_t *touched; /* dim / 64 words, zeros */
+    float *z;          /* dim x zspan, zeros: the last zspan rows, interleaved */
+    size_t zspan;
 } sparse_state;
 
 static void sparse_state_init(sparse_state *st, int dim)
@@ -375,6 +377,7 @@ static void sparse_state_free(sparse_state *st)
     free(st->meanf);
     free(st->xi);
     free(st->touched);
+    free(st->z);
 }
 
 /* What the local path keeps from one document to the next, per thread:
@@ -465,6 +468,171 @@ static void semantic_cache_trim(semantic_cache *c)
     }
 }
 
+/* p[i] = v_i.m and gram[i * span + k] = v_i.v_(i+k), one row at a time:
+ * row i scattered into a dense scratch (xi), the rows after it read
+ * through it; each product is dotf_sparse_dense. The reference for
+ * products_fused, and the path for windows wider than it takes. */
+static void products_rows(const sparse_row *rows, size_t m, size_t span, int dim, sparse_state *st,
+                          double *p, double *gram)
+{
+    float *xi = st->xi;
+    for (size_t i = 0; i < m; i++) {
+        p[i] = dotf_sparse_dense(&rows[i], st->meanf, dim);
+        for (size_t k = 0; k < rows[i].n; k++)
+            xi[rows[i].idx[k]] = rows[i].val[k];
+        for (size_t k = 0; k < span && i + k < m; k++)
+            gram[i * span + k] = dotf_dense_sparse(xi, &rows[i + k], dim);
+        for (size_t k = 0; k < rows[i].n; k++)
+            xi[rows[i].idx[k]] = 0;
+    }
+}
+
+/* Widest span (2 * window) products_fused takes. */
+#define FUSED_SPAN_MAX 8
+
+/* The float lanes of products_fused over entries [0, e8) of row r: the
+ * mean's in accm, v_(j-k).v_j's in acc[k] for k < nk (slot sl[k] of z). */
+static void fused_lanes(const sparse_row *r, size_t e8, const float *z, const float *mf,
+                        size_t span, size_t nk, const size_t *sl, float *accm, float (*acc)[8])
+{
+    for (size_t e = 0; e < e8; e++) {
+        uint32_t d = r->idx[e];
+        float v = r->val[e];
+        const float *zd = z + (size_t)d * span;
+        accm[d & 7] += v * mf[d];
+        for (size_t k = 0; k < nk; k++)
+            acc[k][d & 7] += v * zd[sl[k]];
+    }
+}
+
+/* fused_lanes for span 4 and nk 4 (window 2, the default), unrolled: the
+ * same terms into the same lanes in the same order. */
+static void fused_lanes4(const sparse_row *r, size_t e8, const float *z, const float *mf,
+                         const size_t *sl, float *accm, float (*acc)[8])
+{
+    size_t s0 = sl[0], s1 = sl[1], s2 = sl[2], s3 = sl[3];
+    float *a0 = acc[0], *a1 = acc[1], *a2 = acc[2], *a3 = acc[3];
+    for (size_t e = 0; e < e8; e++) {
+        uint32_t d = r->idx[e], l = d & 7;
+        float v = r->val[e];
+        const float *zd = z + (size_t)d * 4;
+        accm[l] += v * mf[d];
+        a0[l] += v * zd[s0];
+        a1[l] += v * zd[s1];
+        a2[l] += v * zd[s2];
+        a3[l] += v * zd[s3];
+    }
+}
+
+/* products_rows with one pass over each row: row j's entries are read
+ * once for all its products, p[j] and v_(j-k).v_j for k < span, against
+ * the mean and the last span rows kept scattered in z (row r in slot
+ * r % span, interleaved: z[d * span + slot], so one dimension's values
+ * share a cache line). Each product gets the terms dotf_sparse_dense gives
+ * it, in the same order: lane idx & 7 in float over the entries below
+ * dim & ~7 in ascending order (val_j * y, the same float product as
+ * y * val_j), the lanes added 0..7 in double, then the tail entries in
+ * double. So every sum is products_rows' bit for bit
+ * (tests/unit_chunk_sparse.c compares them). */
+static void products_fused(const sparse_row *rows, size_t m, size_t span, int dim, sparse_state *st,
+                           double *p, double *gram)
+{
+    if (st->zspan != span) {
+        free(st->z);
+        st->z = ragd_xcalloc((size_t)dim * span, sizeof *st->z);
+        st->zspan = span;
+    }
+    float *z = st->z;
+    const float *mf = st->meanf;
+    size_t dim8 = (size_t)dim & ~(size_t)7;
+    for (size_t j = 0; j < m; j++) {
+        size_t sj = j % span;
+        if (j >= span) { /* slot sj held row j - span: clear it */
+            const sparse_row *o = &rows[j - span];
+            for (size_t e = 0; e < o->n; e++)
+                z[o->idx[e] * span + sj] = 0;
+        }
+        const sparse_row *r = &rows[j];
+        for (size_t e = 0; e < r->n; e++)
+            z[r->idx[e] * span + sj] = r->val[e];
+        size_t nk = j + 1 < span ? j + 1 : span; /* products v_(j-k).v_j, k < nk */
+        /* Slot of row j - k; for k > j that slot is still all zeros (rows
+         * fill the slots in order), so span 4 can always take the unrolled
+         * lanes and drop the products it does not need. */
+        size_t sl[FUSED_SPAN_MAX];
+        for (size_t k = 0; k < span; k++)
+            sl[k] = (j + span - k) % span;
+        float accm[8] = {0}, acc[FUSED_SPAN_MAX][8];
+        memset(acc, 0, sizeof acc);
+        size_t e = r->n; /* the entries below dim8: the rows are ascending */
+        while (e > 0 && r->idx[e - 1] >= dim8)
+            e--;
+        if (span == 4) /* window 2, the default */
+            fused_lanes4(r, e, z, mf, sl, accm, acc);
+        else
+            fused_lanes(r, e, z, mf, span, nk, sl, accm, acc);
+        double sm = 0, sk[FUSED_SPAN_MAX];
+        for (int l = 0; l < 8; l++)
+            sm += accm[l];
+        for (size_t k = 0; k < nk; k++) {
+            sk[k] = 0;
+            for (int l = 0; l < 8; l++)
+                sk[k] += acc[k][l];
+        }
+        for (; e < r->n; e++) {
+            uint32_t d = r->idx[e];
+            sm += (double)r->val[e] * mf[d];
+            for (size_t k = 0; k < nk; k++)
+                sk[k] += (double)r->val[e] * z[(size_t)d * span + sl[k]];
+        }
+        p[j] = sm;
+        for (size_t k = 0; k < nk; k++)
+            gram[(j - k) * span + k] = sk[k];
+    }
+    for (size_t j = m > span ? m - span : 0; j < m; j++) /* leave z all zeros */
+        for (size_t e = 0; e < rows[j].n; e++)
+            z[rows[j].idx[e] * span + j % span] = 0;
+}
+
+size_t chunk_semantic_products_check(const uint32_t *const *idx, const float *const *val,
+                                     const size_t *n, size_t m, size_t span, const float *meanf,
+                                     int dim)
+{
+    sparse_row *rows = ragd_xcalloc(m ? m : 1, sizeof *rows);
+    for (size_t i = 0; i < m; i++)
+        rows[i] = (sparse_row){(uint32_t *)idx[i], (float *)val[i], n[i]};
+    sparse_state st;
+    sparse_state_init(&st, dim);
+    memcpy(st.meanf, meanf, (size_t)dim * sizeof *meanf);
+    size_t ng = (m ? m : 1) * span;
+    double *p1 = ragd_xcalloc(m ? m : 1, sizeof *p1), *p2 = ragd_xcalloc(m ? m : 1, sizeof *p2);
+    double *g1 = ragd_xcalloc(ng, sizeof *g1), *g2 = ragd_xcalloc(ng, sizeof *g2);
+    products_rows(rows, m, span, dim, &st, p1, g1);
+    size_t bad = 0;
+    for (int pass = 0; pass < 2; pass++) { /* twice: z must be left all zeros */
+        if (span <= FUSED_SPAN_MAX)
+            products_fused(rows, m, span, dim, &st, p2, g2);
+        else /* wider windows take the reference itself */
+            products_rows(rows, m, span, dim, &st, p2, g2);
+        for (size_t i = 0; i < m; i++) {
+            bad += memcmp(&p1[i], &p2[i], sizeof *p1) != 0;
+            for (size_t k = 0; k < span && i + k < m; k++)
+                bad += memcmp(&g1[i * span + k], &g2[i * span + k], sizeof *g1) != 0;
+        }
+    }
+    for (size_t k = 0; k < (size_t)dim * st.zspan; k++)
+        bad += st.z[k] != 0;
+    for (int k = 0; k < dim; k++)
+        bad += st.xi[k] != 0;
+    sparse_state_free(&st);
+    free(p1);
+    free(p2);
+    free(g1);
+    free(g2);
+    free(rows);
+    return bad;
+}
+
 /* One batch with the local embedder, sparse: the m texts' normalized rows,
  * then p[i] = v_i.m, gram and *mm exactly as the dense path computes them.
  * The mean is accumulated only where a row reaches: every other dimension
@@ -521,17 +689,10 @@ static void batch_sparse(const chunk_ctx *cx, const char *const *texts, const si
             st->meanf[k] = (float)mean[k];
             *mm += mean[k] * mean[k];
         }
-    /* Row i scattered into a dense scratch, the rows after it read through
-     * it: no merge of index lists. */
-    float *xi = st->xi;
-    for (size_t i = 0; i < m; i++) {
-        p[i] = dotf_sparse_dense(&rows[i], st->meanf, dim);
-        for (size_t k = 0; k < rows[i].n; k++)
-            xi[rows[i].idx[k]] = rows[i].val[k];
-        for (size_t k = 0; k < span && i + k < m; k++)
-            gram[i * span + k] = dotf_dense_sparse(xi, &rows[i + k], dim);
-        for (size_t k = 0; k < rows[i].n; k++)
-            xi[rows[i].idx[k]] = 0;
+    if (span <= FUSED_SPAN_MAX) {
+        products_fused(rows, m, span, dim, st, p, gram);
+    } else {
+        products_rows(rows, m, span, dim, st, p, gram);
     }
     for (size_t w = 0; w < nwords; w++) {
         for (uint64_t b = st->touched[w]; b; b &= b - 1)
