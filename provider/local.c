@@ -143,7 +143,7 @@ typedef struct {
 typedef struct {
     uint64_t h;
     double sv;
-    uint32_t slot;
+    uint32_t dim;
 } shared_feat;
 
 struct local_embed_scratch {
@@ -157,13 +157,13 @@ struct local_embed_scratch {
     size_t nmixf, capmixf;
     double *wbuf; /* one mixed feature's weights, for sorting */
     size_t capw;
-    int dim;           /* what bits, multi and slot_of are sized for (0: none yet) */
-    uint32_t *slot_of; /* per dimension: its output slot (valid where bits is set) */
-    uint64_t *bits;    /* dimensions holding a feature (reset after use) */
-    uint64_t *multi;   /* dimensions holding two or more (reset after use) */
-    double *sv;        /* per feature: what it adds to its dimension, signed */
-    uint32_t *fix;     /* per feature: its dimension */
-    shared_feat *sh;   /* features that share their dimension with another */
+    int dim;            /* what bits, multi, first_of and dacc are sized for (0: none yet) */
+    uint32_t *first_of; /* per dimension: the first feature reaching it (where bits is set) */
+    double *dacc;       /* per dimension: its sum (valid where bits is set) */
+    uint64_t *bits;     /* dimensions holding a feature (reset after use) */
+    uint64_t *multi;    /* dimensions holding two or more (reset after use) */
+    double *sv;         /* per feature: what it adds to its dimension, signed */
+    shared_feat *sh;    /* features that share their dimension with another */
     size_t nsh, capsh;
     double *acc; /* per output dimension, in ascending order */
     uint32_t *idx;
@@ -186,11 +186,11 @@ void local_embed_scratch_free(local_embed_scratch *ws)
     free(ws->mix);
     free(ws->mixf);
     free(ws->wbuf);
-    free(ws->slot_of);
+    free(ws->first_of);
+    free(ws->dacc);
     free(ws->bits);
     free(ws->multi);
     free(ws->sv);
-    free(ws->fix);
     free(ws->sh);
     free(ws->acc);
     free(ws->idx);
@@ -317,23 +317,27 @@ static void resum_mixed(local_embed_scratch *ws)
     }
 }
 
-/* bits, multi and slot_of for dim dimensions, the bitmaps all clear. */
+/* bits, multi, first_of and dacc for dim dimensions, the bitmaps all
+ * clear (first_of and dacc are only read where bits is set, so never
+ * reset). */
 static void dims_ready(local_embed_scratch *ws, int dim)
 {
     if (ws->dim == dim) return;
     free(ws->bits);
     free(ws->multi);
-    free(ws->slot_of);
+    free(ws->first_of);
+    free(ws->dacc);
     size_t nwords = ((size_t)dim + 63) / 64;
     ws->bits = ragd_xcalloc(nwords, sizeof *ws->bits);
     ws->multi = ragd_xcalloc(nwords, sizeof *ws->multi);
-    ws->slot_of = ragd_xmalloc((size_t)dim * sizeof *ws->slot_of);
+    ws->first_of = ragd_xmalloc((size_t)dim * sizeof *ws->first_of);
+    ws->dacc = ragd_xmalloc((size_t)dim * sizeof *ws->dacc);
     ws->dim = dim;
 }
 
 static bool shared_before(const shared_feat *a, const shared_feat *b)
 {
-    return a->slot != b->slot ? a->slot < b->slot : a->h < b->h;
+    return a->dim != b->dim ? a->dim < b->dim : a->h < b->h;
 }
 
 static int shared_cmp(const void *a, const void *b)
@@ -345,21 +349,22 @@ static int shared_cmp(const void *a, const void *b)
 /* Each distinct feature f with tf occurrences of mean weight w adds
  * sign(f) * w * (1 + ln tf) to its dimension (hash mod dim, over the hash's
  * low 63 bits). The reached dimensions, in ascending order, go to ws->idx
- * and their sums to ws->acc; returns their number. A dimension's sum runs
- * from 0 over its features in ascending hash, the order the sorted list
- * gave them. Without sorting: the dimensions are marked in a bitmap (and
- * in a second one when a feature lands on a marked dimension), the marks
- * are walked in ascending order to number the output slots (slot_of, read
- * only where marked, so never reset), and only features that share a
- * dimension (a few) are sorted, by (slot, hash). Three passes: features,
- * reached dimensions, features. */
-static size_t feat_dims(local_embed_scratch *ws, int dim)
+ * and their sums to ws->acc; returns their number, and *norm2 the sum of
+ * the squared sums in that order. A dimension's sum runs from 0 over its
+ * features in ascending hash, the order the sorted list gave them. Without
+ * sorting: one pass over the features marks each dimension in a bitmap and
+ * stores a lone feature's value in the dimension's slot of dacc; the
+ * second feature to land on a marked dimension marks it shared (a second
+ * bitmap) and lists both (the first from first_of), as do later ones; only
+ * the listed features (a few) are sorted, by (dimension, hash), and summed
+ * into dacc from 0; then the marks are walked in ascending order. Nothing
+ * per dimension is reset but the two bitmaps. */
+static size_t feat_dims(local_embed_scratch *ws, int dim, double *norm2)
 {
     size_t nf = ws->nf;
     if (ws->capout < nf) {
         ws->capout = nf;
         ws->sv = ragd_xrealloc(ws->sv, nf * sizeof *ws->sv);
-        ws->fix = ragd_xrealloc(ws->fix, nf * sizeof *ws->fix);
         ws->acc = ragd_xrealloc(ws->acc, nf * sizeof *ws->acc);
         ws->idx = ragd_xrealloc(ws->idx, nf * sizeof *ws->idx);
         ws->val = ragd_xrealloc(ws->val, nf * sizeof *ws->val);
@@ -367,6 +372,9 @@ static size_t feat_dims(local_embed_scratch *ws, int dim)
     uint64_t ud = (uint64_t)dim;
     bool pow2 = (ud & (ud - 1)) == 0;
     uint64_t *bits = ws->bits, *multi = ws->multi;
+    uint32_t *first_of = ws->first_of;
+    double *dacc = ws->dacc;
+    ws->nsh = 0;
     for (size_t i = 0; i < nf; i++) {
         const dfeat *x = &ws->f[i];
         double tf = (double)x->tf;
@@ -377,40 +385,27 @@ static size_t feat_dims(local_embed_scratch *ws, int dim)
         uint64_t vb;
         memcpy(&vb, &v, sizeof vb);
         vb ^= x->h & UINT64_C(0x8000000000000000);
-        memcpy(&ws->sv[i], &vb, sizeof vb);
+        double sv;
+        memcpy(&sv, &vb, sizeof vb);
+        ws->sv[i] = sv;
         uint64_t l = x->h & 0x7FFFFFFFFFFFFFFFULL;
         uint32_t ix = (uint32_t)(pow2 ? l & (ud - 1) : l % ud);
-        ws->fix[i] = ix;
         uint64_t bit = UINT64_C(1) << (ix % 64);
-        multi[ix / 64] |= bits[ix / 64] & bit; /* already reached: shared */
-        bits[ix / 64] |= bit;
-    }
-    size_t nwords = ((size_t)dim + 63) / 64, nd = 0;
-    uint32_t *slot_of = ws->slot_of, *idx = ws->idx;
-    double *acc = ws->acc;
-    for (size_t w = 0; w < nwords; w++) {
-        for (uint64_t b = bits[w]; b; b &= b - 1) {
-            uint32_t k = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b);
-            slot_of[k] = (uint32_t)nd;
-            idx[nd] = k;
-            acc[nd] = 0.0;
-            nd++;
-        }
-    }
-    ws->nsh = 0;
-    for (size_t i = 0; i < nf; i++) {
-        uint32_t ix = ws->fix[i];
-        uint32_t slot = slot_of[ix];
-        if (!((multi[ix / 64] >> (ix % 64)) & 1)) {
-            acc[slot] += ws->sv[i];
+        if (!(bits[ix / 64] & bit)) { /* the first feature here: alone so far */
+            bits[ix / 64] |= bit;
+            first_of[ix] = (uint32_t)i;
+            dacc[ix] = 0.0 + sv; /* the sum from 0, as the sorted walk starts it */
             continue;
         }
-        if (ws->nsh == ws->capsh)
-            ragd_array_grow((void **)&ws->sh, &ws->capsh, ws->nsh + 1, sizeof *ws->sh);
-        ws->sh[ws->nsh++] = (shared_feat){ws->f[i].h, ws->sv[i], slot};
+        if (ws->nsh + 2 > ws->capsh)
+            ragd_array_grow((void **)&ws->sh, &ws->capsh, ws->nsh + 2, sizeof *ws->sh);
+        if (!(multi[ix / 64] & bit)) { /* the second: list the first one too */
+            multi[ix / 64] |= bit;
+            uint32_t f0 = first_of[ix];
+            ws->sh[ws->nsh++] = (shared_feat){ws->f[f0].h, ws->sv[f0], ix};
+        }
+        ws->sh[ws->nsh++] = (shared_feat){x->h, sv, ix};
     }
-    memset(bits, 0, nwords * sizeof *bits);
-    memset(multi, 0, nwords * sizeof *multi);
     shared_feat *sh = ws->sh;
     size_t nsh = ws->nsh;
     if (nsh > 64) {
@@ -424,8 +419,25 @@ static size_t feat_dims(local_embed_scratch *ws, int dim)
             sh[b] = v;
         }
     }
+    for (size_t k = 0; k < nsh; k++) /* a shared dimension's features start from 0 */
+        if (k == 0 || sh[k].dim != sh[k - 1].dim) dacc[sh[k].dim] = 0.0;
     for (size_t k = 0; k < nsh; k++)
-        acc[sh[k].slot] += sh[k].sv;
+        dacc[sh[k].dim] += sh[k].sv;
+    size_t nwords = ((size_t)dim + 63) / 64, nd = 0;
+    uint32_t *idx = ws->idx;
+    double *acc = ws->acc, n2 = 0;
+    for (size_t w = 0; w < nwords; w++) {
+        for (uint64_t b = bits[w]; b; b &= b - 1) {
+            uint32_t k = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b);
+            double a = dacc[k];
+            idx[nd] = k;
+            acc[nd++] = a;
+            n2 += a * a;
+        }
+        bits[w] = 0;
+        multi[w] = 0;
+    }
+    *norm2 = n2;
     return nd;
 }
 
@@ -614,13 +626,11 @@ size_t local_embed_sparse_ws(local_embed_scratch *ws, const char *text, size_t l
     if (!ws->nf) return 0;
     resum_mixed(ws);
     dims_ready(ws, dim);
-    size_t nd = feat_dims(ws, dim);
+    double norm = 0; /* over the reached dimensions, ascending */
+    size_t nd = feat_dims(ws, dim, &norm);
     double *acc = ws->acc;
     uint32_t *di = ws->idx;
     scratch_reset(ws);
-    double norm = 0;
-    for (size_t k = 0; k < nd; k++)
-        norm += acc[k] * acc[k];
     if (!(norm > 0)) return 0;
     norm = sqrt(norm);
     size_t m = 0;
