@@ -190,17 +190,6 @@ typedef struct {
     size_t n;
 } sparse_row;
 
-static void normalize_sparse(sparse_row *r)
-{
-    double s = 0;
-    for (size_t k = 0; k < r->n; k++)
-        s += (double)r->val[k] * r->val[k];
-    if (s <= 0) return;
-    double inv = 1.0 / sqrt(s);
-    for (size_t k = 0; k < r->n; k++)
-        r->val[k] = (float)(r->val[k] * inv);
-}
-
 /* dotf(x, y, dim) with x sparse. */
 static double dotf_sparse_dense(const sparse_row *x, const float *y, int dim)
 {
@@ -670,10 +659,17 @@ static void batch_sparse(const chunk_ctx *cx, const char *const *texts, const si
     for (size_t i = 0; i < m; i++) { /* the arenas no longer move */
         rows[i].idx = st->idx + st->off[i];
         rows[i].val = st->val + st->off[i];
-        normalize_sparse(&rows[i]);
-        for (size_t k = 0; k < rows[i].n; k++) {
-            uint32_t d = rows[i].idx[k];
-            mean[d] += rows[i].val[k];
+        /* normalize() on the nonzero terms, its scaling loop also adding
+         * to the mean. */
+        sparse_row *r = &rows[i];
+        double ss = 0;
+        for (size_t k = 0; k < r->n; k++)
+            ss += (double)r->val[k] * r->val[k];
+        double inv = ss > 0 ? 1.0 / sqrt(ss) : 0;
+        for (size_t k = 0; k < r->n; k++) {
+            uint32_t d = r->idx[k];
+            if (ss > 0) r->val[k] = (float)(r->val[k] * inv);
+            mean[d] += r->val[k];
             st->touched[d / 64] |= UINT64_C(1) << (d % 64);
         }
     }
