@@ -439,7 +439,7 @@ static void ref_embed(const char *text, size_t len, int dim, float *out)
     free(prev);
     free(words);
     free(f);
-    qsort(l.v, l.n, sizeof *l.v, ref_cmp);
+    if (l.n) qsort(l.v, l.n, sizeof *l.v, ref_cmp);
     double *acc = calloc((size_t)dim, sizeof *acc);
     for (size_t i = 0; i < l.n;) {
         size_t j = i;
