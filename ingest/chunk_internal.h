@@ -10,6 +10,8 @@
 #ifndef RAGD_INGEST_CHUNK_INTERNAL_H
 #define RAGD_INGEST_CHUNK_INTERNAL_H
 
+#include <stdint.h>
+
 #include "ingest/ingest.h"
 
 typedef struct {
@@ -63,5 +65,16 @@ void chunk_emit(chunk_list *out, const chunk_ctx *cx, size_t s, size_t e, int pa
  * with parent index `parent`. */
 void chunk_windows(const chunk_ctx *cx, size_t start, size_t end, size_t max, size_t overlap,
                    int parent, chunk_list *out);
+
+/* For tests (tests/unit_chunk_sparse.c): the semantic chunker's batch
+ * products (p[i] = v_i.meanf, gram[i * span + k] = v_i.v_(i+k)) of m sparse
+ * rows (ascending idx[i][0..n[i]) below dim, values val[i]) computed by the
+ * one-row-at-a-time reference and by the pass chunk_semantic takes for span
+ * (the fused one when span <= 8), twice;
+ * returns how many results differ bit for bit plus how many scratch values
+ * the passes left nonzero (0 when all is well). Pure; thread-safe. */
+size_t chunk_semantic_products_check(const uint32_t *const *idx, const float *const *val,
+                                     const size_t *n, size_t m, size_t span, const float *meanf,
+                                     int dim);
 
 #endif

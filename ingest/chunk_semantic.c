@@ -47,6 +47,7 @@
  * Semantic chunks do not overlap: their edges are topic shifts.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,17 +189,6 @@ typedef struct {
     float *val;
     size_t n;
 } sparse_row;
-
-static void normalize_sparse(sparse_row *r)
-{
-    double s = 0;
-    for (size_t k = 0; k < r->n; k++)
-        s += (double)r->val[k] * r->val[k];
-    if (s <= 0) return;
-    double inv = 1.0 / sqrt(s);
-    for (size_t k = 0; k < r->n; k++)
-        r->val[k] = (float)(r->val[k] * inv);
-}
 
 /* dotf(x, y, dim) with x sparse. */
 static double dotf_sparse_dense(const sparse_row *x, const float *y, int dim)
@@ -351,6 +341,8 @@ typedef struct {
     float *meanf;      /* dim: set where touched */
     float *xi;         /* dim, zeros */
     uint64_t *touched; /* dim / 64 words, zeros */
+    float *z;          /* dim x zspan, zeros: the last zspan rows, interleaved */
+    size_t zspan;
 } sparse_state;
 
 static void sparse_state_init(sparse_state *st, int dim)
@@ -374,6 +366,260 @@ static void sparse_state_free(sparse_state *st)
     free(st->meanf);
     free(st->xi);
     free(st->touched);
+    free(st->z);
+}
+
+/* What the local path keeps from one document to the next, per thread:
+ * the sparse state (the embedder's scratch, the arenas and the 4,096-wide
+ * zeroed mean, row scratch and marks) and the per-batch arrays, so a
+ * document costs no calloc of them (a SciFact abstract is ~10 units; the
+ * 4,096-wide arrays and the 1,024-row batch arrays were ~110 kB of zeroing
+ * per call). Held in thread-specific data: each thread has its own, freed
+ * when the thread exits; every array is back to its between-batches state
+ * (zeros where that is promised) when chunk_semantic returns. */
+typedef struct {
+    sparse_state st; /* st.ws NULL until first use */
+    size_t span;     /* what gram is sized for (0: nothing yet) */
+    double *gram, *p;
+    const char **texts;
+    size_t *lens, *row;
+} semantic_cache;
+
+/* Arenas above this many entries (e.g. after one huge document) are freed
+ * rather than kept for the thread's next document. */
+#define SEMANTIC_CACHE_ARENA_MAX ((size_t)1 << 20)
+
+static void semantic_cache_free(void *v)
+{
+    semantic_cache *c = v;
+    if (!c) return;
+    if (c->st.ws) sparse_state_free(&c->st);
+    free(c->gram);
+    free(c->p);
+    free(c->texts);
+    free(c->lens);
+    free(c->row);
+    free(c);
+}
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static bool cache_key_ok;
+
+static void cache_key_init(void)
+{
+    cache_key_ok = pthread_key_create(&cache_key, semantic_cache_free) == 0;
+}
+
+/* This thread's cache (created on first use), or a fresh one the caller
+ * must free (*owned set) when thread-specific data is unavailable. */
+static semantic_cache *semantic_cache_get(bool *owned)
+{
+    pthread_once(&cache_once, cache_key_init);
+    *owned = false;
+    semantic_cache *c = cache_key_ok ? pthread_getspecific(cache_key) : NULL;
+    if (c) return c;
+    c = ragd_xcalloc(1, sizeof *c);
+    if (cache_key_ok && pthread_setspecific(cache_key, c) == 0) return c;
+    *owned = true;
+    return c;
+}
+
+/* The batch arrays for span (texts, lens, row of SEMANTIC_BATCH + span
+ * entries; gram of as many rows of span, p) and the sparse state at dim. */
+static void semantic_cache_ready(semantic_cache *c, size_t span, size_t rows, int dim)
+{
+    if (c->span != span) {
+        free(c->gram);
+        free(c->p);
+        free(c->texts);
+        free(c->lens);
+        free(c->row);
+        c->gram = ragd_xmalloc(rows * span * sizeof *c->gram);
+        c->p = ragd_xmalloc(rows * sizeof *c->p);
+        c->texts = ragd_xmalloc(rows * sizeof *c->texts);
+        c->lens = ragd_xmalloc(rows * sizeof *c->lens);
+        c->row = ragd_xmalloc(rows * sizeof *c->row);
+        c->span = span;
+    }
+    if (!c->st.ws) sparse_state_init(&c->st, dim);
+}
+
+/* After a document: drop oversized arenas. */
+static void semantic_cache_trim(semantic_cache *c)
+{
+    if (c->st.cap > SEMANTIC_CACHE_ARENA_MAX) {
+        free(c->st.idx);
+        free(c->st.val);
+        c->st.idx = NULL;
+        c->st.val = NULL;
+        c->st.cap = 0;
+    }
+}
+
+/* p[i] = v_i.m and gram[i * span + k] = v_i.v_(i+k), one row at a time:
+ * row i scattered into a dense scratch (xi), the rows after it read
+ * through it; each product is dotf_sparse_dense. The reference for
+ * products_fused, and the path for windows wider than it takes. */
+static void products_rows(const sparse_row *rows, size_t m, size_t span, int dim, sparse_state *st,
+                          double *p, double *gram)
+{
+    float *xi = st->xi;
+    for (size_t i = 0; i < m; i++) {
+        p[i] = dotf_sparse_dense(&rows[i], st->meanf, dim);
+        for (size_t k = 0; k < rows[i].n; k++)
+            xi[rows[i].idx[k]] = rows[i].val[k];
+        for (size_t k = 0; k < span && i + k < m; k++)
+            gram[i * span + k] = dotf_dense_sparse(xi, &rows[i + k], dim);
+        for (size_t k = 0; k < rows[i].n; k++)
+            xi[rows[i].idx[k]] = 0;
+    }
+}
+
+/* Widest span (2 * window) products_fused takes. */
+#define FUSED_SPAN_MAX 8
+
+/* The float lanes of products_fused over entries [0, e8) of row r: the
+ * mean's in accm, v_(j-k).v_j's in acc[k] for k < nk (slot sl[k] of z). */
+static void fused_lanes(const sparse_row *r, size_t e8, const float *z, const float *mf,
+                        size_t span, size_t nk, const size_t *sl, float *accm, float (*acc)[8])
+{
+    for (size_t e = 0; e < e8; e++) {
+        uint32_t d = r->idx[e];
+        float v = r->val[e];
+        const float *zd = z + (size_t)d * span;
+        accm[d & 7] += v * mf[d];
+        for (size_t k = 0; k < nk; k++)
+            acc[k][d & 7] += v * zd[sl[k]];
+    }
+}
+
+/* fused_lanes for span 4 and nk 4 (window 2, the default), unrolled: the
+ * same terms into the same lanes in the same order. */
+static void fused_lanes4(const sparse_row *r, size_t e8, const float *z, const float *mf,
+                         const size_t *sl, float *accm, float (*acc)[8])
+{
+    size_t s0 = sl[0], s1 = sl[1], s2 = sl[2], s3 = sl[3];
+    float *a0 = acc[0], *a1 = acc[1], *a2 = acc[2], *a3 = acc[3];
+    for (size_t e = 0; e < e8; e++) {
+        uint32_t d = r->idx[e], l = d & 7;
+        float v = r->val[e];
+        const float *zd = z + (size_t)d * 4;
+        accm[l] += v * mf[d];
+        a0[l] += v * zd[s0];
+        a1[l] += v * zd[s1];
+        a2[l] += v * zd[s2];
+        a3[l] += v * zd[s3];
+    }
+}
+
+/* products_rows with one pass over each row: row j's entries are read
+ * once for all its products, p[j] and v_(j-k).v_j for k < span, against
+ * the mean and the last span rows kept scattered in z (row r in slot
+ * r % span, interleaved: z[d * span + slot], so one dimension's values
+ * share a cache line). Each product gets the terms dotf_sparse_dense gives
+ * it, in the same order: lane idx & 7 in float over the entries below
+ * dim & ~7 in ascending order (val_j * y, the same float product as
+ * y * val_j), the lanes added 0..7 in double, then the tail entries in
+ * double. So every sum is products_rows' bit for bit
+ * (tests/unit_chunk_sparse.c compares them). */
+static void products_fused(const sparse_row *rows, size_t m, size_t span, int dim, sparse_state *st,
+                           double *p, double *gram)
+{
+    if (st->zspan != span) {
+        free(st->z);
+        st->z = ragd_xcalloc((size_t)dim * span, sizeof *st->z);
+        st->zspan = span;
+    }
+    float *z = st->z;
+    const float *mf = st->meanf;
+    size_t dim8 = (size_t)dim & ~(size_t)7;
+    for (size_t j = 0; j < m; j++) {
+        size_t sj = j % span;
+        if (j >= span) { /* slot sj held row j - span: clear it */
+            const sparse_row *o = &rows[j - span];
+            for (size_t e = 0; e < o->n; e++)
+                z[o->idx[e] * span + sj] = 0;
+        }
+        const sparse_row *r = &rows[j];
+        for (size_t e = 0; e < r->n; e++)
+            z[r->idx[e] * span + sj] = r->val[e];
+        size_t nk = j + 1 < span ? j + 1 : span; /* products v_(j-k).v_j, k < nk */
+        /* Slot of row j - k; for k > j that slot is still all zeros (rows
+         * fill the slots in order), so span 4 can always take the unrolled
+         * lanes and drop the products it does not need. */
+        size_t sl[FUSED_SPAN_MAX];
+        for (size_t k = 0; k < span; k++)
+            sl[k] = (j + span - k) % span;
+        float accm[8] = {0}, acc[FUSED_SPAN_MAX][8];
+        memset(acc, 0, sizeof acc);
+        size_t e = r->n; /* the entries below dim8: the rows are ascending */
+        while (e > 0 && r->idx[e - 1] >= dim8)
+            e--;
+        if (span == 4) /* window 2, the default */
+            fused_lanes4(r, e, z, mf, sl, accm, acc);
+        else
+            fused_lanes(r, e, z, mf, span, nk, sl, accm, acc);
+        double sm = 0, sk[FUSED_SPAN_MAX];
+        for (int l = 0; l < 8; l++)
+            sm += accm[l];
+        for (size_t k = 0; k < nk; k++) {
+            sk[k] = 0;
+            for (int l = 0; l < 8; l++)
+                sk[k] += acc[k][l];
+        }
+        for (; e < r->n; e++) {
+            uint32_t d = r->idx[e];
+            sm += (double)r->val[e] * mf[d];
+            for (size_t k = 0; k < nk; k++)
+                sk[k] += (double)r->val[e] * z[(size_t)d * span + sl[k]];
+        }
+        p[j] = sm;
+        for (size_t k = 0; k < nk; k++)
+            gram[(j - k) * span + k] = sk[k];
+    }
+    for (size_t j = m > span ? m - span : 0; j < m; j++) /* leave z all zeros */
+        for (size_t e = 0; e < rows[j].n; e++)
+            z[rows[j].idx[e] * span + j % span] = 0;
+}
+
+size_t chunk_semantic_products_check(const uint32_t *const *idx, const float *const *val,
+                                     const size_t *n, size_t m, size_t span, const float *meanf,
+                                     int dim)
+{
+    sparse_row *rows = ragd_xcalloc(m ? m : 1, sizeof *rows);
+    for (size_t i = 0; i < m; i++)
+        rows[i] = (sparse_row){(uint32_t *)idx[i], (float *)val[i], n[i]};
+    sparse_state st;
+    sparse_state_init(&st, dim);
+    memcpy(st.meanf, meanf, (size_t)dim * sizeof *meanf);
+    size_t ng = (m ? m : 1) * span;
+    double *p1 = ragd_xcalloc(m ? m : 1, sizeof *p1), *p2 = ragd_xcalloc(m ? m : 1, sizeof *p2);
+    double *g1 = ragd_xcalloc(ng, sizeof *g1), *g2 = ragd_xcalloc(ng, sizeof *g2);
+    products_rows(rows, m, span, dim, &st, p1, g1);
+    size_t bad = 0;
+    for (int pass = 0; pass < 2; pass++) { /* twice: z must be left all zeros */
+        if (span <= FUSED_SPAN_MAX)
+            products_fused(rows, m, span, dim, &st, p2, g2);
+        else /* wider windows take the reference itself */
+            products_rows(rows, m, span, dim, &st, p2, g2);
+        for (size_t i = 0; i < m; i++) {
+            bad += memcmp(&p1[i], &p2[i], sizeof *p1) != 0;
+            for (size_t k = 0; k < span && i + k < m; k++)
+                bad += memcmp(&g1[i * span + k], &g2[i * span + k], sizeof *g1) != 0;
+        }
+    }
+    for (size_t k = 0; k < (size_t)dim * st.zspan; k++)
+        bad += st.z[k] != 0;
+    for (int k = 0; k < dim; k++)
+        bad += st.xi[k] != 0;
+    sparse_state_free(&st);
+    free(p1);
+    free(p2);
+    free(g1);
+    free(g2);
+    free(rows);
+    return bad;
 }
 
 /* One batch with the local embedder, sparse: the m texts' normalized rows,
@@ -413,10 +659,17 @@ static void batch_sparse(const chunk_ctx *cx, const char *const *texts, const si
     for (size_t i = 0; i < m; i++) { /* the arenas no longer move */
         rows[i].idx = st->idx + st->off[i];
         rows[i].val = st->val + st->off[i];
-        normalize_sparse(&rows[i]);
-        for (size_t k = 0; k < rows[i].n; k++) {
-            uint32_t d = rows[i].idx[k];
-            mean[d] += rows[i].val[k];
+        /* normalize() on the nonzero terms, its scaling loop also adding
+         * to the mean. */
+        sparse_row *r = &rows[i];
+        double ss = 0;
+        for (size_t k = 0; k < r->n; k++)
+            ss += (double)r->val[k] * r->val[k];
+        double inv = ss > 0 ? 1.0 / sqrt(ss) : 0;
+        for (size_t k = 0; k < r->n; k++) {
+            uint32_t d = r->idx[k];
+            if (ss > 0) r->val[k] = (float)(r->val[k] * inv);
+            mean[d] += r->val[k];
             st->touched[d / 64] |= UINT64_C(1) << (d % 64);
         }
     }
@@ -432,17 +685,10 @@ static void batch_sparse(const chunk_ctx *cx, const char *const *texts, const si
             st->meanf[k] = (float)mean[k];
             *mm += mean[k] * mean[k];
         }
-    /* Row i scattered into a dense scratch, the rows after it read through
-     * it: no merge of index lists. */
-    float *xi = st->xi;
-    for (size_t i = 0; i < m; i++) {
-        p[i] = dotf_sparse_dense(&rows[i], st->meanf, dim);
-        for (size_t k = 0; k < rows[i].n; k++)
-            xi[rows[i].idx[k]] = rows[i].val[k];
-        for (size_t k = 0; k < span && i + k < m; k++)
-            gram[i * span + k] = dotf_dense_sparse(xi, &rows[i + k], dim);
-        for (size_t k = 0; k < rows[i].n; k++)
-            xi[rows[i].idx[k]] = 0;
+    if (span <= FUSED_SPAN_MAX) {
+        products_fused(rows, m, span, dim, st, p, gram);
+    } else {
+        products_rows(rows, m, span, dim, st, p, gram);
     }
     for (size_t w = 0; w < nwords; w++) {
         for (uint64_t b = st->touched[w]; b; b &= b - 1)
@@ -481,15 +727,30 @@ static ragd_status unit_distances(const chunk_ctx *cx, const unit_list *u, size_
         i = j + 1;
     }
     ragd_status rc = RAGD_OK;
-    const char **texts = ragd_xcalloc(SEMANTIC_BATCH + 2 * w, sizeof *texts);
-    size_t *lens = ragd_xcalloc(SEMANTIC_BATCH + 2 * w, sizeof *lens);
-    size_t *row = ragd_xcalloc(SEMANTIC_BATCH + 2 * w, sizeof *row); /* unit - lo -> vec row */
+    size_t span = 2 * w; /* rows a window pair spans: up to 2w */
+    size_t rows = SEMANTIC_BATCH + 2 * w;
+    const char **texts;
+    size_t *lens, *row; /* row: unit - lo -> vec row */
     float *vecs = NULL;
     double *gram = NULL, *p = NULL, *mean = NULL;
     float *meanf = NULL;
-    size_t span = 2 * w; /* rows a window pair spans: up to 2w */
     int dim = 0;
-    sparse_state st = {0};
+    semantic_cache *cache = NULL;
+    bool cache_owned = false;
+    if (!e) { /* the local embedder: this thread's arrays, kept across documents */
+        cache = semantic_cache_get(&cache_owned);
+        semantic_cache_ready(cache, span, rows, CHUNK_SEMANTIC_LOCAL_DIM);
+        texts = cache->texts;
+        lens = cache->lens;
+        row = cache->row;
+        gram = cache->gram;
+        p = cache->p;
+        dim = CHUNK_SEMANTIC_LOCAL_DIM;
+    } else {
+        texts = ragd_xcalloc(rows, sizeof *texts);
+        lens = ragd_xcalloc(rows, sizeof *lens);
+        row = ragd_xcalloc(rows, sizeof *row);
+    }
     for (size_t b0 = 0; b0 < n && !rc; b0 += SEMANTIC_BATCH) {
         size_t b1 = b0 + SEMANTIC_BATCH < n ? b0 + SEMANTIC_BATCH : n; /* boundaries [b0, b1) */
         size_t lo = b0 + 1 >= w ? b0 + 1 - w : 0, hi = b1 + w < n ? b1 + w : n;
@@ -506,13 +767,7 @@ static ragd_status unit_distances(const chunk_ctx *cx, const unit_list *u, size_
         if (!m) continue;
         double mm = 0;
         if (!e) { /* the local embedder, sparse */
-            if (!dim) {
-                dim = CHUNK_SEMANTIC_LOCAL_DIM;
-                gram = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * span * sizeof *gram);
-                p = ragd_xmalloc((SEMANTIC_BATCH + 2 * w) * sizeof *p);
-                sparse_state_init(&st, dim);
-            }
-            batch_sparse(cx, texts, lens, m, span, dim, &st, p, gram, &mm, usage);
+            batch_sparse(cx, texts, lens, m, span, dim, &cache->st, p, gram, &mm, usage);
         } else {
             if (!dim) {
                 if (embedder_dim(e) <= 0 && (rc = embedder_probe_dim(e, usage, err))) break;
@@ -543,15 +798,21 @@ static ragd_status unit_distances(const chunk_ctx *cx, const unit_list *u, size_
             is_boundary[i] = true;
         }
     }
-    if (st.ws) sparse_state_free(&st);
-    free(vecs);
-    free(gram);
-    free(p);
-    free(mean);
-    free(meanf);
-    free(texts);
-    free(lens);
-    free(row);
+    if (cache) {
+        if (cache_owned)
+            semantic_cache_free(cache);
+        else
+            semantic_cache_trim(cache);
+    } else {
+        free(vecs);
+        free(gram);
+        free(p);
+        free(mean);
+        free(meanf);
+        free(texts);
+        free(lens);
+        free(row);
+    }
     free(first);
     free(last);
     return rc;

@@ -106,6 +106,12 @@ static uint64_t fnv_add(uint64_t h, const char *p, size_t n)
 }
 
 /* MurmurHash3's fmix64: spreads FNV's weak low bits over the whole word. */
+/* One byte of FNV-1a. */
+static inline uint64_t fnv_byte(uint64_t h, unsigned char c)
+{
+    return (h ^ c) * FNV_PRIME;
+}
+
 static uint64_t fmix64(uint64_t k)
 {
     k ^= k >> 33;
@@ -137,7 +143,7 @@ typedef struct {
 typedef struct {
     uint64_t h;
     double sv;
-    uint32_t slot;
+    uint32_t dim;
 } shared_feat;
 
 struct local_embed_scratch {
@@ -151,13 +157,13 @@ struct local_embed_scratch {
     size_t nmixf, capmixf;
     double *wbuf; /* one mixed feature's weights, for sorting */
     size_t capw;
-    int dim;         /* what bits and pre are sized for (0: none yet) */
-    uint32_t *pre;   /* per word of bits: the marks in the words before it */
-    uint64_t *bits;  /* dimensions holding a feature (reset after use) */
-    double *sv;      /* per feature: what it adds to its dimension, signed */
-    uint32_t *fix;   /* per feature: its dimension, then its output slot */
-    uint32_t *cnt;   /* per output slot: features in it */
-    shared_feat *sh; /* features that share their dimension with another */
+    int dim;            /* what bits, multi, first_of and dacc are sized for (0: none yet) */
+    uint32_t *first_of; /* per dimension: the first feature reaching it (where bits is set) */
+    double *dacc;       /* per dimension: its sum (valid where bits is set) */
+    uint64_t *bits;     /* dimensions holding a feature (reset after use) */
+    uint64_t *multi;    /* dimensions holding two or more (reset after use) */
+    double *sv;         /* per feature: what it adds to its dimension, signed */
+    shared_feat *sh;    /* features that share their dimension with another */
     size_t nsh, capsh;
     double *acc; /* per output dimension, in ascending order */
     uint32_t *idx;
@@ -180,11 +186,11 @@ void local_embed_scratch_free(local_embed_scratch *ws)
     free(ws->mix);
     free(ws->mixf);
     free(ws->wbuf);
-    free(ws->pre);
+    free(ws->first_of);
+    free(ws->dacc);
     free(ws->bits);
+    free(ws->multi);
     free(ws->sv);
-    free(ws->fix);
-    free(ws->cnt);
     free(ws->sh);
     free(ws->acc);
     free(ws->idx);
@@ -223,13 +229,34 @@ static void mix_push(local_embed_scratch *ws, dfeat *x, double w)
     x->mix = (int32_t)ws->nmix++;
 }
 
+/* A second weight for feature x (index fi): from now on every occurrence
+ * is recorded; the earlier ones all weighed w0. */
+static void feat_mixed(local_embed_scratch *ws, dfeat *x, uint32_t fi, double w)
+{
+    if (x->mix < 0) {
+        if (ws->nmixf == ws->capmixf)
+            ragd_array_grow((void **)&ws->mixf, &ws->capmixf, ws->nmixf + 1, sizeof *ws->mixf);
+        ws->mixf[ws->nmixf++] = fi;
+        for (uint32_t k = 0; k < x->tf; k++)
+            mix_push(ws, x, x->w0);
+    }
+    mix_push(ws, x, w);
+}
+
+static void feat_grow(local_embed_scratch *ws)
+{
+    ragd_array_grow((void **)&ws->f, &ws->capf, ws->nf + 1, sizeof *ws->f);
+}
+
 /* One occurrence of feature h with weight w. Occurrences of one feature are
  * accumulated where they land instead of being listed and sorted: while
  * they all have one weight, adding them in arrival order is adding them in
  * any order (the operands are the same sequence); a feature that gets a
  * second weight (a shared n-gram of words of different lengths) has every
- * occurrence recorded in mix, to be summed in ascending weight later. */
-static void feat_add(local_embed_scratch *ws, uint64_t h, double w)
+ * occurrence recorded in mix, to be summed in ascending weight later. The
+ * common cases (the probe, a new feature, a repeat of one weight) are
+ * inline; a mixed feature is a call. */
+static inline void feat_add(local_embed_scratch *ws, uint64_t h, double w)
 {
     if (2 * (ws->nf + 1) > ws->tcap) table_grow(ws);
     size_t mask = ws->tcap - 1, p = (size_t)h & mask;
@@ -238,25 +265,14 @@ static void feat_add(local_embed_scratch *ws, uint64_t h, double w)
         if (!e) break;
         dfeat *x = &ws->f[e - 1];
         if (x->h == h) {
-            if (x->mix >= 0) {
-                mix_push(ws, x, w);
-            } else if (w != x->w0) {
-                /* The earlier occurrences all weighed w0. */
-                if (ws->nmixf == ws->capmixf)
-                    ragd_array_grow((void **)&ws->mixf, &ws->capmixf, ws->nmixf + 1,
-                                    sizeof *ws->mixf);
-                ws->mixf[ws->nmixf++] = e - 1;
-                for (uint32_t k = 0; k < x->tf; k++)
-                    mix_push(ws, x, x->w0);
-                mix_push(ws, x, w);
-            }
+            if (x->mix >= 0 || w != x->w0) feat_mixed(ws, x, e - 1, w);
             x->sum += w;
             x->tf++;
             return;
         }
         p = (p + 1) & mask;
     }
-    if (ws->nf == ws->capf) ragd_array_grow((void **)&ws->f, &ws->capf, ws->nf + 1, sizeof *ws->f);
+    if (ws->nf == ws->capf) feat_grow(ws);
     ws->f[ws->nf] = (dfeat){.h = h, .sum = w, .w0 = w, .tf = 1, .pos = (uint32_t)p, .mix = -1};
     ws->table[p] = (uint32_t)++ws->nf;
 }
@@ -301,31 +317,27 @@ static void resum_mixed(local_embed_scratch *ws)
     }
 }
 
-/* bits and pre for dim dimensions, bits all clear. */
+/* bits, multi, first_of and dacc for dim dimensions, the bitmaps all
+ * clear (first_of and dacc are only read where bits is set, so never
+ * reset). */
 static void dims_ready(local_embed_scratch *ws, int dim)
 {
     if (ws->dim == dim) return;
     free(ws->bits);
-    free(ws->pre);
+    free(ws->multi);
+    free(ws->first_of);
+    free(ws->dacc);
     size_t nwords = ((size_t)dim + 63) / 64;
     ws->bits = ragd_xcalloc(nwords, sizeof *ws->bits);
-    ws->pre = ragd_xmalloc(nwords * sizeof *ws->pre);
+    ws->multi = ragd_xcalloc(nwords, sizeof *ws->multi);
+    ws->first_of = ragd_xmalloc((size_t)dim * sizeof *ws->first_of);
+    ws->dacc = ragd_xmalloc((size_t)dim * sizeof *ws->dacc);
     ws->dim = dim;
-}
-
-/* Bits set in x, inline: without -mpopcnt __builtin_popcountll is a libgcc
- * call, once per feature here. */
-static inline uint32_t popcount64(uint64_t x)
-{
-    x -= (x >> 1) & UINT64_C(0x5555555555555555);
-    x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
-    x = (x + (x >> 4)) & UINT64_C(0x0F0F0F0F0F0F0F0F);
-    return (uint32_t)((x * UINT64_C(0x0101010101010101)) >> 56);
 }
 
 static bool shared_before(const shared_feat *a, const shared_feat *b)
 {
-    return a->slot != b->slot ? a->slot < b->slot : a->h < b->h;
+    return a->dim != b->dim ? a->dim < b->dim : a->h < b->h;
 }
 
 static int shared_cmp(const void *a, const void *b)
@@ -337,27 +349,32 @@ static int shared_cmp(const void *a, const void *b)
 /* Each distinct feature f with tf occurrences of mean weight w adds
  * sign(f) * w * (1 + ln tf) to its dimension (hash mod dim, over the hash's
  * low 63 bits). The reached dimensions, in ascending order, go to ws->idx
- * and their sums to ws->acc; returns their number. A dimension's sum runs
- * from 0 over its features in ascending hash, the order the sorted list
- * gave them. Without sorting: the dimensions are marked in a bitmap, a
- * feature's output slot is the rank of its dimension among the marks, and
- * only features that share a dimension (a few) are sorted, by (slot,
- * hash). Every array is per feature or per slot: no per-dimension state to
- * chase or reset beyond the bitmap. */
-static size_t feat_dims(local_embed_scratch *ws, int dim)
+ * and their sums to ws->acc; returns their number, and *norm2 the sum of
+ * the squared sums in that order. A dimension's sum runs from 0 over its
+ * features in ascending hash, the order the sorted list gave them. Without
+ * sorting: one pass over the features marks each dimension in a bitmap and
+ * stores a lone feature's value in the dimension's slot of dacc; the
+ * second feature to land on a marked dimension marks it shared (a second
+ * bitmap) and lists both (the first from first_of), as do later ones; only
+ * the listed features (a few) are sorted, by (dimension, hash), and summed
+ * into dacc from 0; then the marks are walked in ascending order. Nothing
+ * per dimension is reset but the two bitmaps. */
+static size_t feat_dims(local_embed_scratch *ws, int dim, double *norm2)
 {
     size_t nf = ws->nf;
     if (ws->capout < nf) {
         ws->capout = nf;
         ws->sv = ragd_xrealloc(ws->sv, nf * sizeof *ws->sv);
-        ws->fix = ragd_xrealloc(ws->fix, nf * sizeof *ws->fix);
-        ws->cnt = ragd_xrealloc(ws->cnt, nf * sizeof *ws->cnt);
         ws->acc = ragd_xrealloc(ws->acc, nf * sizeof *ws->acc);
         ws->idx = ragd_xrealloc(ws->idx, nf * sizeof *ws->idx);
         ws->val = ragd_xrealloc(ws->val, nf * sizeof *ws->val);
     }
     uint64_t ud = (uint64_t)dim;
     bool pow2 = (ud & (ud - 1)) == 0;
+    uint64_t *bits = ws->bits, *multi = ws->multi;
+    uint32_t *first_of = ws->first_of;
+    double *dacc = ws->dacc;
+    ws->nsh = 0;
     for (size_t i = 0; i < nf; i++) {
         const dfeat *x = &ws->f[i];
         double tf = (double)x->tf;
@@ -368,39 +385,26 @@ static size_t feat_dims(local_embed_scratch *ws, int dim)
         uint64_t vb;
         memcpy(&vb, &v, sizeof vb);
         vb ^= x->h & UINT64_C(0x8000000000000000);
-        memcpy(&ws->sv[i], &vb, sizeof vb);
+        double sv;
+        memcpy(&sv, &vb, sizeof vb);
+        ws->sv[i] = sv;
         uint64_t l = x->h & 0x7FFFFFFFFFFFFFFFULL;
         uint32_t ix = (uint32_t)(pow2 ? l & (ud - 1) : l % ud);
-        ws->fix[i] = ix;
-        ws->bits[ix / 64] |= UINT64_C(1) << (ix % 64);
-    }
-    size_t nwords = ((size_t)dim + 63) / 64, nd = 0;
-    for (size_t w = 0; w < nwords; w++) {
-        ws->pre[w] = (uint32_t)nd;
-        nd += (size_t)popcount64(ws->bits[w]);
-    }
-    memset(ws->cnt, 0, nd * sizeof *ws->cnt);
-    for (size_t i = 0; i < nf; i++) {
-        uint32_t ix = ws->fix[i];
-        uint64_t below = ws->bits[ix / 64] & ((UINT64_C(1) << (ix % 64)) - 1);
-        uint32_t slot = ws->pre[ix / 64] + (uint32_t)popcount64(below);
-        ws->idx[slot] = ix;
-        ws->cnt[slot]++;
-        ws->fix[i] = slot;
-    }
-    memset(ws->bits, 0, nwords * sizeof *ws->bits);
-    for (size_t k = 0; k < nd; k++)
-        ws->acc[k] = 0.0;
-    ws->nsh = 0;
-    for (size_t i = 0; i < nf; i++) {
-        uint32_t slot = ws->fix[i];
-        if (ws->cnt[slot] == 1) {
-            ws->acc[slot] += ws->sv[i];
+        uint64_t bit = UINT64_C(1) << (ix % 64);
+        if (!(bits[ix / 64] & bit)) { /* the first feature here: alone so far */
+            bits[ix / 64] |= bit;
+            first_of[ix] = (uint32_t)i;
+            dacc[ix] = 0.0 + sv; /* the sum from 0, as the sorted walk starts it */
             continue;
         }
-        if (ws->nsh == ws->capsh)
-            ragd_array_grow((void **)&ws->sh, &ws->capsh, ws->nsh + 1, sizeof *ws->sh);
-        ws->sh[ws->nsh++] = (shared_feat){ws->f[i].h, ws->sv[i], slot};
+        if (ws->nsh + 2 > ws->capsh)
+            ragd_array_grow((void **)&ws->sh, &ws->capsh, ws->nsh + 2, sizeof *ws->sh);
+        if (!(multi[ix / 64] & bit)) { /* the second: list the first one too */
+            multi[ix / 64] |= bit;
+            uint32_t f0 = first_of[ix];
+            ws->sh[ws->nsh++] = (shared_feat){ws->f[f0].h, ws->sv[f0], ix};
+        }
+        ws->sh[ws->nsh++] = (shared_feat){x->h, sv, ix};
     }
     shared_feat *sh = ws->sh;
     size_t nsh = ws->nsh;
@@ -415,8 +419,25 @@ static size_t feat_dims(local_embed_scratch *ws, int dim)
             sh[b] = v;
         }
     }
+    for (size_t k = 0; k < nsh; k++) /* a shared dimension's features start from 0 */
+        if (k == 0 || sh[k].dim != sh[k - 1].dim) dacc[sh[k].dim] = 0.0;
     for (size_t k = 0; k < nsh; k++)
-        ws->acc[sh[k].slot] += sh[k].sv;
+        dacc[sh[k].dim] += sh[k].sv;
+    size_t nwords = ((size_t)dim + 63) / 64, nd = 0;
+    uint32_t *idx = ws->idx;
+    double *acc = ws->acc, n2 = 0;
+    for (size_t w = 0; w < nwords; w++) {
+        for (uint64_t b = bits[w]; b; b &= b - 1) {
+            uint32_t k = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b);
+            double a = dacc[k];
+            idx[nd] = k;
+            acc[nd++] = a;
+            n2 += a * a;
+        }
+        bits[w] = 0;
+        multi[w] = 0;
+    }
+    *norm2 = n2;
     return nd;
 }
 
@@ -424,7 +445,7 @@ static size_t feat_dims(local_embed_scratch *ws, int dim)
  * n-gram's hash extends the one of the (n-1)-gram at the same start (FNV-1a
  * is one byte at a time), so the 3-, 4- and 5-grams at a start share their
  * prefix's work. */
-static void add_chargrams(local_embed_scratch *ws, const char *w, size_t wl)
+static void add_chargrams_general(local_embed_scratch *ws, const char *w, size_t wl)
 {
     ragd_buf *pad = &ws->pad;
     ragd_buf_reset(pad);
@@ -454,6 +475,61 @@ static void add_chargrams(local_embed_scratch *ws, const char *w, size_t wl)
             feat_add(ws, fmix64(h), w_each);
         }
     }
+}
+
+/* Words up to this many bytes take the ASCII path (with the brackets, in
+ * a buffer on the stack). */
+#define ASCII_WORD_MAX 62
+
+/* add_chargrams_general for an all-ASCII word of at most ASCII_WORD_MAX
+ * bytes: every byte is a code point, so the n-gram at start i is bytes
+ * [i, i + n) of "<w>"; the same hashes, in the same order, without the
+ * code point offsets. */
+static void add_chargrams_ascii(local_embed_scratch *ws, const char *w, size_t wl)
+{
+    unsigned char p[ASCII_WORD_MAX + 2];
+    p[0] = '<';
+    memcpy(p + 1, w, wl);
+    p[wl + 1] = '>';
+    size_t pl = wl + 2, g = 0;
+    for (size_t n = NGRAM_MIN; n <= NGRAM_MAX; n++)
+        if (pl >= n) g += pl - n + 1;
+    double w_each = W_CHARGRAMS / sqrt((double)g);
+    uint64_t h0 = fnv_start(SEED_CHARGRAM);
+    size_t i = 0;
+    for (; i + NGRAM_MAX <= pl; i++) { /* all three sizes */
+        uint64_t h = fnv_byte(fnv_byte(fnv_byte(h0, p[i]), p[i + 1]), p[i + 2]);
+        feat_add(ws, fmix64(h), w_each);
+        h = fnv_byte(h, p[i + 3]);
+        feat_add(ws, fmix64(h), w_each);
+        h = fnv_byte(h, p[i + 4]);
+        feat_add(ws, fmix64(h), w_each);
+    }
+    for (; i + NGRAM_MIN <= pl; i++) { /* the last starts: 3-grams (and a 4-gram) */
+        uint64_t h = fnv_byte(fnv_byte(fnv_byte(h0, p[i]), p[i + 1]), p[i + 2]);
+        feat_add(ws, fmix64(h), w_each);
+        if (i + 4 <= pl) {
+            h = fnv_byte(h, p[i + 3]);
+            feat_add(ws, fmix64(h), w_each);
+        }
+    }
+}
+
+static bool all_ascii(const char *s, size_t n)
+{
+    unsigned char o = 0;
+    for (size_t i = 0; i < n; i++)
+        o |= (unsigned char)s[i];
+    return o < 0x80;
+}
+
+/* Add the character n-grams of "<w>": the ASCII path or the general one. */
+static void add_chargrams(local_embed_scratch *ws, const char *w, size_t wl)
+{
+    if (wl <= ASCII_WORD_MAX && all_ascii(w, wl))
+        add_chargrams_ascii(ws, w, wl);
+    else
+        add_chargrams_general(ws, w, wl);
 }
 
 /* Copy word bytes into *dst (NUL-terminated), turning U+2019 into '\''. */
@@ -493,18 +569,31 @@ static void collect_features(local_embed_scratch *ws, const char *text, size_t l
     int have_prev = 0;
     ragd_buf *word = &ws->word;
     for (size_t i = 0; i < nw; i++) {
-        size_t wl = copy_word(word, f + words[i].start, words[i].end - words[i].start);
+        const char *wp = f + words[i].start;
+        size_t wl = words[i].end - words[i].start;
+        if (memchr(wp, 0xE2, wl)) { /* perhaps a U+2019: the word with apostrophes */
+            wl = copy_word(word, wp, wl);
+            wp = word->data;
+        }
         if (!wl) continue;
         /* lexical_is_stopword_n is lexical_is_stopword on the bytes (no
          * NUL inside a word), with its quick rejections. */
-        if (lexical_is_stopword_n(word->data, wl)) continue;
-        add_chargrams(ws, word->data, wl);
-        feat_add(ws, fmix64(fnv_add(fnv_start(SEED_UNIGRAM), word->data, wl)), W_UNIGRAM);
-        if (have_prev) {
-            uint64_t h = fnv_add(prev_h, "\x1F", 1); /* unit separator: never inside a word */
-            feat_add(ws, fmix64(fnv_add(h, word->data, wl)), W_BIGRAM);
+        if (lexical_is_stopword_n(wp, wl)) continue;
+        add_chargrams(ws, wp, wl);
+        /* The unigram, the bigram ending here (prev, unit separator: never
+         * inside a word, word) and the prefix of the next bigram: three
+         * FNV chains over the word's bytes in one loop. */
+        uint64_t hu = fnv_start(SEED_UNIGRAM), hb = fnv_add(prev_h, "\x1F", 1);
+        uint64_t hp = fnv_start(SEED_BIGRAM);
+        for (size_t k = 0; k < wl; k++) {
+            unsigned char c = (unsigned char)wp[k];
+            hu = fnv_byte(hu, c);
+            hb = fnv_byte(hb, c);
+            hp = fnv_byte(hp, c);
         }
-        prev_h = fnv_add(fnv_start(SEED_BIGRAM), word->data, wl);
+        feat_add(ws, fmix64(hu), W_UNIGRAM);
+        if (have_prev) feat_add(ws, fmix64(hb), W_BIGRAM);
+        prev_h = hp;
         have_prev = 1;
     }
     free(words);
@@ -537,13 +626,11 @@ size_t local_embed_sparse_ws(local_embed_scratch *ws, const char *text, size_t l
     if (!ws->nf) return 0;
     resum_mixed(ws);
     dims_ready(ws, dim);
-    size_t nd = feat_dims(ws, dim);
+    double norm = 0; /* over the reached dimensions, ascending */
+    size_t nd = feat_dims(ws, dim, &norm);
     double *acc = ws->acc;
     uint32_t *di = ws->idx;
     scratch_reset(ws);
-    double norm = 0;
-    for (size_t k = 0; k < nd; k++)
-        norm += acc[k] * acc[k];
     if (!(norm > 0)) return 0;
     norm = sqrt(norm);
     size_t m = 0;

@@ -29,6 +29,7 @@
 
 #include "core/buf.h"
 #include "core/text.h"
+#include "index/lexical.h"
 #include "provider/provider.h"
 #include "tests/mock_server.h"
 #include "tests/unit_helpers.h"
@@ -306,6 +307,286 @@ static void test_local_scratch_reuse(void **state)
         }
     local_embed_scratch_free(ws);
     local_embed_scratch_free(NULL);
+}
+
+/* --- the local embedder against its definition --------------------------------
+ *
+ * ref_embed is ragd-local-hash-v2 written the slow way it was defined: every
+ * feature occurrence listed as (dimension, hash, weight), the list sorted,
+ * then summed in that order (a feature's occurrences by ascending weight, a
+ * dimension's features by ascending hash, the norm over ascending
+ * dimensions). provider/local.c computes the same vector without the list
+ * (a hash table, a bitmap of dimensions, an ASCII n-gram path, three FNV
+ * chains per word in one loop); test_local_matches_definition compares the
+ * two bit for bit on random texts. The seeds and weights are the model's. */
+#define REF_SEED_UNIGRAM 0x9E3779B97F4A7C15ULL
+#define REF_SEED_BIGRAM 0xC2B2AE3D27D4EB4FULL
+#define REF_SEED_CHARGRAM 0x165667B19E3779F9ULL
+#define REF_FNV_OFFSET 0xCBF29CE484222325ULL
+#define REF_FNV_PRIME 0x100000001B3ULL
+
+static uint64_t ref_fnv(uint64_t h, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= REF_FNV_PRIME;
+    }
+    return h;
+}
+
+static uint64_t ref_fmix(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xFF51AFD7ED558CCDULL;
+    k ^= k >> 33;
+    k *= 0xC4CEB9FE1A85EC53ULL;
+    k ^= k >> 33;
+    return k;
+}
+
+typedef struct {
+    uint32_t dim;
+    uint64_t h;
+    double w;
+} ref_occ;
+
+typedef struct {
+    ref_occ *v;
+    size_t n, cap;
+    int dim;
+} ref_list;
+
+static void ref_push(ref_list *l, uint64_t h, double w)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 256;
+        l->v = realloc(l->v, l->cap * sizeof *l->v);
+        assert_non_null(l->v);
+    }
+    l->v[l->n++] = (ref_occ){(uint32_t)((h & 0x7FFFFFFFFFFFFFFFULL) % (uint64_t)l->dim), h, w};
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+    const ref_occ *x = a, *y = b;
+    if (x->dim != y->dim) return x->dim < y->dim ? -1 : 1;
+    if (x->h != y->h) return x->h < y->h ? -1 : 1;
+    return x->w < y->w ? -1 : x->w > y->w;
+}
+
+static void ref_embed(const char *text, size_t len, int dim, float *out)
+{
+    memset(out, 0, (size_t)dim * sizeof *out);
+    if (!len) return;
+    size_t flen = 0;
+    char *f = text_fold(text, len, true, &flen);
+    ragd_span *words = NULL;
+    size_t nw = text_words(f, flen, &words);
+    ref_list l = {.dim = dim};
+    char *prev = NULL;
+    size_t prevl = 0;
+    for (size_t i = 0; i < nw; i++) {
+        /* The word, U+2019 read as an apostrophe, NUL-terminated. */
+        const char *s = f + words[i].start;
+        size_t n = words[i].end - words[i].start, wl = 0;
+        char *wd = malloc(n + 1);
+        for (size_t k = 0; k < n; k++) {
+            if (k + 2 < n && (unsigned char)s[k] == 0xE2 && (unsigned char)s[k + 1] == 0x80 &&
+                (unsigned char)s[k + 2] == 0x99) {
+                wd[wl++] = '\'';
+                k += 2;
+            } else {
+                wd[wl++] = s[k];
+            }
+        }
+        wd[wl] = '\0';
+        if (!wl || lexical_is_stopword(wd)) {
+            free(wd);
+            continue;
+        }
+        /* Character n-grams of "<word>" over code points. */
+        char *pad = malloc(wl + 3);
+        pad[0] = '<';
+        memcpy(pad + 1, wd, wl);
+        pad[wl + 1] = '>';
+        size_t pl = wl + 2, ncp = 0;
+        size_t *cp = malloc((pl + 1) * sizeof *cp);
+        for (size_t k = 0; k < pl; k++)
+            if (((unsigned char)pad[k] & 0xC0) != 0x80) cp[ncp++] = k;
+        cp[ncp] = pl;
+        size_t g = 0;
+        for (size_t gn = 3; gn <= 5; gn++)
+            if (ncp >= gn) g += ncp - gn + 1;
+        double we = 2.0 / sqrt((double)g);
+        for (size_t gn = 3; gn <= 5; gn++)
+            for (size_t k = 0; k + gn <= ncp; k++)
+                ref_push(&l,
+                         ref_fmix(ref_fnv(REF_FNV_OFFSET ^ REF_SEED_CHARGRAM, pad + cp[k],
+                                          cp[k + gn] - cp[k])),
+                         we);
+        free(cp);
+        free(pad);
+        ref_push(&l, ref_fmix(ref_fnv(REF_FNV_OFFSET ^ REF_SEED_UNIGRAM, wd, wl)), 1.0);
+        if (prev) {
+            uint64_t h = ref_fnv(REF_FNV_OFFSET ^ REF_SEED_BIGRAM, prev, prevl);
+            h = ref_fnv(ref_fnv(h, "\x1F", 1), wd, wl);
+            ref_push(&l, ref_fmix(h), 0.25);
+        }
+        free(prev);
+        prev = wd;
+        prevl = wl;
+    }
+    free(prev);
+    free(words);
+    free(f);
+    if (l.n) qsort(l.v, l.n, sizeof *l.v, ref_cmp);
+    double *acc = calloc((size_t)dim, sizeof *acc);
+    for (size_t i = 0; i < l.n;) {
+        size_t j = i;
+        double sum = 0;
+        for (; j < l.n && l.v[j].h == l.v[i].h; j++)
+            sum += l.v[j].w;
+        double tf = (double)(j - i);
+        double v = j - i == 1 ? sum : (sum / tf) * (1.0 + log(tf));
+        if (l.v[i].h >> 63) v = -v;
+        acc[l.v[i].dim] += v;
+        i = j;
+    }
+    double norm = 0;
+    for (int k = 0; k < dim; k++)
+        norm += acc[k] * acc[k];
+    if (norm > 0) {
+        norm = sqrt(norm);
+        for (int k = 0; k < dim; k++)
+            out[k] = (float)(acc[k] / norm);
+    }
+    free(acc);
+    free(l.v);
+}
+
+/* Random text from fragments that reach every path: ASCII words of 1..70
+ * letters (the ASCII n-gram path ends at 62 bytes), stop words, digits,
+ * capitals, repeats (tf > 1) and words shared by different lengths (mixed
+ * weights), Latin-1 letters, combining marks, Greek, CJK, Hangul, emoji,
+ * U+2019 apostrophes, other U+20xx punctuation, and invalid UTF-8. */
+static size_t random_text(uint64_t *seed, char *buf, size_t cap)
+{
+    static const char *const FRAG[] = {
+        "the",
+        "of",
+        "and",
+        "run",
+        "running",
+        "runner",
+        "ender",
+        "sender",
+        "Café",
+        "naïve",
+        "RÉSUMÉ",
+        "e\xCC\x81t\xC3\xA9",
+        "µm",
+        "α-helix",
+        "β2",
+        "检索增强",
+        "日本語",
+        "한국어",
+        "don’t",
+        "it’s",
+        "’",
+        "—",
+        "…",
+        "\xE2\x82\xAC",
+        "\xF0\x9F\x98\x80",
+        "\xFF",
+        "\xC3",
+        "\xE2\x80",
+        "3.14",
+        "x",
+        "IL-6",
+        "p<0.05",
+        "co-operate",
+        "A",
+        ",",
+        ".",
+        "\n",
+        "  ",
+        "x\xCC\x88\xCC\x81",
+        "ǅ",
+        "ﬁle",
+        "Ⅻ",
+    };
+    size_t n = 0, parts = (size_t)(*seed % 40);
+    for (size_t i = 0; i < parts && n + 80 < cap; i++) {
+        *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint64_t r = *seed >> 33;
+        if (r % 3 == 0) { /* an ASCII word of random length and letters */
+            size_t wl = 1 + (size_t)((r >> 4) % 70);
+            for (size_t k = 0; k < wl; k++)
+                buf[n++] = (char)('a' + (char)((r >> (k % 20)) % ((r >> 8) % 2 ? 26 : 3)));
+        } else {
+            const char *f = FRAG[(r >> 4) % (sizeof FRAG / sizeof *FRAG)];
+            size_t fl = strlen(f);
+            memcpy(buf + n, f, fl);
+            n += fl;
+        }
+        if ((r >> 12) % 4) buf[n++] = ' ';
+    }
+    return n;
+}
+
+static bool same_vector(const float *a, const float *b, int dim)
+{
+    for (int k = 0; k < dim; k++)
+        if (!(a[k] == b[k])) return false;
+    return true;
+}
+
+static void test_local_matches_definition(void **state)
+{
+    (void)state;
+    static const int DIMS[] = {4096, 384, 1000, 16, 1, 5000};
+    static float want[5000], got[5000], sp[5000];
+    static char buf[4096];
+    static const char *const FIXED[] = {
+        "",
+        "a",
+        "\xFF",
+        "e\xCC\x81",
+        "检",
+        "don’t stop",
+        "the of and",
+        "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghij",  /* 62 */
+        "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk", /* 63 */
+        "ab abc abcd abcde ab abc abcd abcde ender sender ender",
+    };
+    local_embed_scratch *ws = local_embed_scratch_new();
+    uint64_t seed = 0x5EED;
+    size_t ntexts = sizeof FIXED / sizeof *FIXED + 1500;
+    for (size_t t = 0; t < ntexts; t++) {
+        const char *text = buf;
+        size_t len;
+        if (t < sizeof FIXED / sizeof *FIXED) {
+            text = FIXED[t];
+            len = strlen(text);
+        } else {
+            len = random_text(&seed, buf, sizeof buf);
+        }
+        int dim = DIMS[t % (sizeof DIMS / sizeof *DIMS)];
+        ref_embed(text, len, dim, want);
+        local_embed_text(text, len, dim, got);
+        const uint32_t *idx;
+        const float *val;
+        size_t m = local_embed_sparse_ws(ws, text, len, dim, &idx, &val);
+        memset(sp, 0, (size_t)dim * sizeof *sp);
+        for (size_t k = 0; k < m; k++)
+            sp[idx[k]] = val[k];
+        if (!same_vector(want, got, dim) || !same_vector(want, sp, dim))
+            fprintf(stderr, "text %zu (dim %d, %zu bytes): \"%.*s\"\n", t, dim, len, (int)len,
+                    text);
+        assert_true(same_vector(want, got, dim));
+        assert_true(same_vector(want, sp, dim));
+    }
+    local_embed_scratch_free(ws);
 }
 
 /* Unrelated texts for the single-word comparisons below. */
@@ -1055,6 +1336,7 @@ int main(void)
         cmocka_unit_test(test_local_bit_exact_checksums),
         cmocka_unit_test(test_local_summation_order_pins),
         cmocka_unit_test(test_local_scratch_reuse),
+        cmocka_unit_test(test_local_matches_definition),
         cmocka_unit_test(test_local_similarity),
         cmocka_unit_test(test_local_embedder),
         cmocka_unit_test(test_config_errors),
