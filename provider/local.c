@@ -165,6 +165,8 @@ struct local_embed_scratch {
     double *sv;         /* per feature: what it adds to its dimension, signed */
     shared_feat *sh;    /* features that share their dimension with another */
     size_t nsh, capsh;
+    shared_feat *grp; /* sh grouped by dimension (feat_dims' counting pass) */
+    size_t capgrp;
     double *acc; /* per output dimension, in ascending order */
     uint32_t *idx;
     float *val;
@@ -192,6 +194,7 @@ void local_embed_scratch_free(local_embed_scratch *ws)
     free(ws->multi);
     free(ws->sv);
     free(ws->sh);
+    free(ws->grp);
     free(ws->acc);
     free(ws->idx);
     free(ws->val);
@@ -346,6 +349,64 @@ static int shared_cmp(const void *a, const void *b)
     return shared_before(x, y) ? -1 : shared_before(y, x);
 }
 
+/* The sums of the shared dimensions into dacc: each from 0 over its
+ * features in ascending hash, as a sort of all of ws->sh by (dimension,
+ * hash) gave them, without that sort (at 384 dimensions almost every
+ * feature shares its dimension, so it sorted nearly all of them). A
+ * counting pass groups sh by dimension into ws->grp (first_of, no longer
+ * needed for a shared dimension, holds the group's count, then its next
+ * slot, flagged by the top bit); each group, a few features, is sorted by
+ * hash (hashes are distinct: features are keyed on them), so every sum
+ * adds the same values in the same order. */
+static void sum_shared(local_embed_scratch *ws)
+{
+    const uint32_t placed = UINT32_C(0x80000000);
+    shared_feat *sh = ws->sh;
+    size_t nsh = ws->nsh;
+    uint32_t *slot = ws->first_of;
+    if (nsh > ws->capgrp) {
+        ws->capgrp = ws->capsh > nsh ? ws->capsh : nsh;
+        free(ws->grp);
+        ws->grp = ragd_xmalloc(ws->capgrp * sizeof *ws->grp);
+    }
+    shared_feat *grp = ws->grp;
+    for (size_t k = 0; k < nsh; k++)
+        slot[sh[k].dim] = 0;
+    for (size_t k = 0; k < nsh; k++)
+        slot[sh[k].dim]++;
+    uint32_t off = 0;
+    for (size_t k = 0; k < nsh; k++) {
+        uint32_t *c = &slot[sh[k].dim];
+        if (*c & placed) continue;
+        uint32_t n = *c;
+        *c = off | placed;
+        off += n;
+    }
+    for (size_t k = 0; k < nsh; k++)
+        grp[slot[sh[k].dim]++ & ~placed] = sh[k];
+    for (size_t a0 = 0; a0 < nsh;) {
+        size_t e = slot[grp[a0].dim] & ~placed; /* the group's end after the scatter */
+        shared_feat *g = grp + a0;
+        size_t n = e - a0;
+        if (n > 64) {
+            qsort(g, n, sizeof *g, shared_cmp);
+        } else {
+            for (size_t i = 1; i < n; i++) {
+                shared_feat v = g[i];
+                size_t j = i;
+                for (; j > 0 && v.h < g[j - 1].h; j--)
+                    g[j] = g[j - 1];
+                g[j] = v;
+            }
+        }
+        double sum = 0.0;
+        for (size_t i = 0; i < n; i++)
+            sum += g[i].sv;
+        ws->dacc[grp[a0].dim] = sum;
+        a0 = e;
+    }
+}
+
 /* Each distinct feature f with tf occurrences of mean weight w adds
  * sign(f) * w * (1 + ln tf) to its dimension (hash mod dim, over the hash's
  * low 63 bits). The reached dimensions, in ascending order, go to ws->idx
@@ -355,9 +416,10 @@ static int shared_cmp(const void *a, const void *b)
  * sorting: one pass over the features marks each dimension in a bitmap and
  * stores a lone feature's value in the dimension's slot of dacc; the
  * second feature to land on a marked dimension marks it shared (a second
- * bitmap) and lists both (the first from first_of), as do later ones; only
- * the listed features (a few) are sorted, by (dimension, hash), and summed
- * into dacc from 0; then the marks are walked in ascending order. Nothing
+ * bitmap) and lists both (the first from first_of), as do later ones; the
+ * listed features are summed per dimension in ascending hash into dacc
+ * from 0 (sum_shared: grouped, not sorted as a whole); then the marks are
+ * walked in ascending order. Nothing
  * per dimension is reset but the two bitmaps. */
 static size_t feat_dims(local_embed_scratch *ws, int dim, double *norm2)
 {
@@ -406,23 +468,7 @@ static size_t feat_dims(local_embed_scratch *ws, int dim, double *norm2)
         }
         ws->sh[ws->nsh++] = (shared_feat){x->h, sv, ix};
     }
-    shared_feat *sh = ws->sh;
-    size_t nsh = ws->nsh;
-    if (nsh > 64) {
-        qsort(sh, nsh, sizeof *sh, shared_cmp);
-    } else {
-        for (size_t a = 1; a < nsh; a++) {
-            shared_feat v = sh[a];
-            size_t b = a;
-            for (; b > 0 && shared_before(&v, &sh[b - 1]); b--)
-                sh[b] = sh[b - 1];
-            sh[b] = v;
-        }
-    }
-    for (size_t k = 0; k < nsh; k++) /* a shared dimension's features start from 0 */
-        if (k == 0 || sh[k].dim != sh[k - 1].dim) dacc[sh[k].dim] = 0.0;
-    for (size_t k = 0; k < nsh; k++)
-        dacc[sh[k].dim] += sh[k].sv;
+    sum_shared(ws);
     size_t nwords = ((size_t)dim + 63) / 64, nd = 0;
     uint32_t *idx = ws->idx;
     double *acc = ws->acc, n2 = 0;
