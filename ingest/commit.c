@@ -171,6 +171,10 @@ static void doc_rows_make(const item *it, doc_rows *o)
         sc[i].heading_path = cl->v[i].heading_path;
         sc[i].header = cl->v[i].header;
         if (it->vecs) sc[i].vec = it->vecs + i * (size_t)it->dim;
+        if (it->cwords) {
+            sc[i].words = it->cwords[i].data;
+            sc[i].words_len = it->cwords[i].len;
+        }
     }
     o->sp = ragd_xcalloc(cl->nparents ? cl->nparents : 1, sizeof *o->sp);
     for (size_t i = 0; i < cl->nparents; i++) {

@@ -39,6 +39,9 @@ void ingest_item_free(item *it)
     chunk_list_free(&it->cl);
     summary_pre_free(it->pre_summary);
     free(it->vecs);
+    for (size_t i = 0; it->cwords && i < it->cl.n; i++)
+        ragd_buf_free(&it->cwords[i]);
+    free(it->cwords);
     free(it->miss_hash);
     free(it->miss_vecs);
     summary_llm_clear(&it->llm);

@@ -137,6 +137,9 @@ typedef struct {
     summary_pre *pre_summary; /* the summary's statistics-free part (ingest/summary.h) */
     bool entry;               /* store a summary entry (its vector follows the chunks' in vecs) */
     float *vecs;              /* (cl.n + entry) * dim floats, or NULL without an embedder */
+    /* cl.n chunks.chunk_words blobs (retrieve/words_blob.h), computed in
+     * prepare so the writer only binds them (store_chunk.words), or NULL */
+    ragd_buf *cwords;
     int dim;
     char (*miss_hash)[65]; /* texts the cache did not have: the writer adds them */
     float *miss_vecs;

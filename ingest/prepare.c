@@ -15,6 +15,7 @@
 #include "core/hash.h"
 #include "ingest/encoding.h"
 #include "ingest/pipeline_internal.h"
+#include "retrieve/words_blob.h"
 
 static void prep_fail(item *it, ragd_status rc)
 {
@@ -126,6 +127,26 @@ static ragd_status embed_chunks(item *it, const prep_ctx *c, const char *entry_s
 
 /* The prepare phase (see above). Touches only the item, c's borrowed
  * handles and reentrant functions, so items prepare on several threads. */
+/* Each chunk's chunks.chunk_words blob, as store_doc_put would compute it
+ * from the row it stores (title, heading path, the text slice up to its
+ * first NUL, as sqlite3_column_text + strlen see it): done here, on the
+ * worker, so the serial writer only binds it. */
+static void chunk_words(item *it)
+{
+    const ingest_doc *d = &it->d;
+    const chunk_list *cl = &it->cl;
+    if (!cl->n) return;
+    it->cwords = ragd_xcalloc(cl->n, sizeof *it->cwords);
+    for (size_t i = 0; i < cl->n; i++) {
+        const chunk *ch = &cl->v[i];
+        if (ch->end < ch->start || ch->end > d->len) continue; /* store_doc_put rejects it */
+        char *tx = ragd_xstrndup(d->text + ch->start, ch->end - ch->start);
+        words_blob_chunk(d->title ? d->title : "", ch->heading_path ? ch->heading_path : "", tx,
+                         &it->cwords[i]);
+        free(tx);
+    }
+}
+
 void ingest_prepare(item *it, const prep_ctx *c)
 {
     ragd_error *e = &it->err;
@@ -192,5 +213,6 @@ void ingest_prepare(item *it, const prep_ctx *c)
     /* --summarizer llm: the abstract needs no collection statistics, so the
      * model is asked here, off the writer. A failure is kept for commit. */
     if (c->gen) summary_llm_run(c->gen, c->breaker, &it->d, &it->llm, &it->gusage);
+    chunk_words(it);
     it->out = OUT_READY;
 }

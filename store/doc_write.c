@@ -401,11 +401,15 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
                           -1, SQLITE_STATIC);
         /* The words search reads back: title, heading and text each up to
          * a NUL, as sqlite3_column_text + strlen see them. */
-        char *tx = ragd_xstrndup(ctext, clen);
-        words_blob_chunk(doc->title ? doc->title : "", c->heading_path ? c->heading_path : "", tx,
-                         &blob);
-        free(tx);
-        sqlite3_bind_blob(q, 11, blob.data, (int)blob.len, SQLITE_STATIC);
+        if (c->words) {
+            sqlite3_bind_blob(q, 11, c->words, (int)c->words_len, SQLITE_STATIC);
+        } else {
+            char *tx = ragd_xstrndup(ctext, clen);
+            words_blob_chunk(doc->title ? doc->title : "", c->heading_path ? c->heading_path : "",
+                             tx, &blob);
+            free(tx);
+            sqlite3_bind_blob(q, 11, blob.data, (int)blob.len, SQLITE_STATIC);
+        }
         if (sqlite3_step(q) != SQLITE_DONE) {
             rc = store_sqlite_error(store_db(st), err, "cannot insert chunk");
             break;

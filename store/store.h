@@ -110,6 +110,12 @@ typedef struct {
     const char *meta_json;    /* JSON object text (e.g. {"page":3}), or NULL for {} */
     bool summary;             /* the document's summary entry (see above) */
     const char *text;         /* summary entry: its text (NUL-terminated); else NULL */
+    /* chunks.chunk_words precomputed by the caller (ingest computes it on
+     * its workers, off the serial writer): exactly words_blob_chunk(title,
+     * heading_path, text up to its first NUL) (retrieve/words_blob.h), of
+     * words_len bytes, borrowed. NULL: store_doc_put computes it. */
+    const char *words;
+    size_t words_len;
 } store_chunk;
 
 /* chunks.meta of a document's summary entry, and the "kind" values shown

@@ -330,6 +330,76 @@ static void test_ingest_writes_blobs(void **state)
     assert_true(check_blobs(fx->st) > 100);
 }
 
+/* Ingest computes chunk_words on its workers (ingest/prepare.c) and the
+ * writer only binds them: the stored blobs must equal what store_doc_put
+ * computes from the stored row (check_blobs), for edge-case and random
+ * texts (one byte, CJK, Hangul, combining marks, ligatures, emoji ZWJ, CR
+ * LF, headings; an empty text is refused by ingest, and invalid UTF-8 or a
+ * NUL byte never reaches a chunk), serial and with two workers. */
+static void test_ingest_worker_blobs_match_store(void **state)
+{
+    fixture *fx = *state;
+    static const char *const parts[] = {
+        "a",
+        "The ",
+        "cells ",
+
+        "caf\xc3\xa9 ",
+        "e\xcc\x81 ",
+        "\xe4\xb8\xad\xe6\x96\x87",
+        "\xea\xb0\x80 ",
+        "\n\n",
+        "# H\n",
+        "## Sub\n",
+        "\xef\xac\x81 ",
+        "Stra\xc3\x9f"
+        "e ",
+        "of ",
+        "p53 ",
+        "\r\n",
+        ". ",
+        "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb ",
+    };
+    const size_t np = sizeof parts / sizeof parts[0];
+    unsigned seed = 12345;
+    for (int workers = 1; workers <= 2; workers++) {
+        enum { N = 40 };
+        ingest_text t[N];
+        char *texts[N], *ids[N];
+        size_t lens[N];
+        memset(t, 0, sizeof t);
+        for (int i = 0; i < N; i++) {
+            ragd_buf b = RAGD_BUF_INIT;
+            size_t nparts = i == 0 ? 1 : i == 1 ? 1 : (size_t)(rand_r(&seed) % 400);
+            for (size_t k = 0; k < nparts; k++) {
+                const char *pp = parts[rand_r(&seed) % np];
+                ragd_buf_puts(&b, pp);
+            }
+            if (i == 1) ragd_buf_puts(&b, "x");
+            lens[i] = b.len;
+            texts[i] = ragd_buf_steal(&b);
+            ids[i] = malloc(32);
+            snprintf(ids[i], 32, "r%d-%d", workers, i);
+            t[i].id = ids[i];
+            t[i].text = texts[i];
+            t[i].len = lens[i];
+            t[i].format = i % 2 ? "md" : "txt";
+        }
+        ingest_opts o = {0};
+        o.workers = workers;
+        json_t *report = NULL;
+        ragd_error e;
+        assert_int_equal(ingest_texts(fx->st, &fx->coll, t, N, &o, &report, &e), RAGD_OK);
+        json_decref(report);
+        for (int i = 0; i < N; i++) {
+            free(texts[i]);
+            free(ids[i]);
+        }
+    }
+    assert_int_equal(count(fx->st, "SELECT count(*) FROM chunks WHERE chunk_words IS NULL"), 0);
+    assert_true(check_blobs(fx->st) > 200);
+}
+
 /* The fallback: with the blobs NULL (a store migrated without them, or
  * rows a future writer leaves empty) or malformed, search folds the text
  * and gives the same results. */
@@ -408,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_matches_vwords_init),
         cmocka_unit_test(test_summary_and_malformed_blobs),
         cmocka_unit_test_setup_teardown(test_ingest_writes_blobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_worker_blobs_match_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_null_and_malformed_blobs_fall_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v7_fills_blobs, setup, teardown),
     };
