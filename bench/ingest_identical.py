@@ -38,6 +38,12 @@ QUERIES = {
     "chunks_fts": "SELECT rowid, title, heading, body, coll FROM chunks_fts ORDER BY rowid",
     "fts_vocab": "SELECT term, doc, cnt FROM temp.v ORDER BY term",
 }
+# schema v8's blobs, compared when both stores have them (every column of
+# a store from a v8 binary; a v7 store shows as "absent")
+V8_QUERIES = {
+    "chunk_words": "SELECT id, hex(chunk_words) FROM chunks ORDER BY id",
+    "summary_words": "SELECT id, hex(summary_words) FROM documents ORDER BY id",
+}
 
 
 def strip_times(row):
@@ -68,6 +74,11 @@ def dump(binary, args, then):
     for name, q in QUERIES.items():
         rows = db.execute(q).fetchall()
         out[name] = [strip_times(r) for r in rows] if name == "documents" else rows
+    for name, q in V8_QUERIES.items():
+        try:
+            out[name] = db.execute(q).fetchall()
+        except sqlite3.OperationalError:
+            out[name] = ["absent"]
     return p.returncode, out, d
 
 
@@ -85,7 +96,7 @@ def main():
     rc_new, new, d_new = dump(a.new, args, then)
     print(f"exit codes: old {rc_old}, new {rc_new}; data: {d_old} {d_new}")
     same = rc_old == rc_new
-    for name in ["report", "stderr"] + list(QUERIES):
+    for name in ["report", "stderr"] + list(QUERIES) + list(V8_QUERIES):
         o, n = old[name], new[name]
         eq = o == n
         same &= eq
