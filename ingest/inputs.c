@@ -39,7 +39,7 @@ void ingest_item_free(item *it)
     chunk_list_free(&it->cl);
     summary_pre_free(it->pre_summary);
     free(it->vecs);
-    for (size_t i = 0; it->cwords && i < it->cl.n; i++)
+    for (size_t i = 0; i < it->ncwords; i++)
         ragd_buf_free(&it->cwords[i]);
     free(it->cwords);
     free(it->miss_hash);

@@ -140,6 +140,7 @@ typedef struct {
     /* cl.n chunks.chunk_words blobs (retrieve/words_blob.h), computed in
      * prepare so the writer only binds them (store_chunk.words), or NULL */
     ragd_buf *cwords;
+    size_t ncwords;
     int dim;
     char (*miss_hash)[65]; /* texts the cache did not have: the writer adds them */
     float *miss_vecs;

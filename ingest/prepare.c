@@ -137,6 +137,7 @@ static void chunk_words(item *it)
     const chunk_list *cl = &it->cl;
     if (!cl->n) return;
     it->cwords = ragd_xcalloc(cl->n, sizeof *it->cwords);
+    it->ncwords = cl->n;
     for (size_t i = 0; i < cl->n; i++) {
         const chunk *ch = &cl->v[i];
         if (ch->end < ch->start || ch->end > d->len) continue; /* store_doc_put rejects it */
