@@ -61,6 +61,9 @@ struct ragd_embedder {
     provider_breakers *breakers; /* borrowed, NULL = none */
     ragd_embedder **fallbacks;
     size_t nfallbacks, fallbacks_cap;
+    /* local only: the embedding scratch, made at the first embedder_embed
+     * and reused by every later call (one thread at a time per handle) */
+    local_embed_scratch *ws;
 };
 
 static const char *kind_name(embed_kind k)
@@ -80,6 +83,7 @@ static void server_free(ragd_embedder *s)
 {
     if (!s) return;
     http_free(s->http);
+    local_embed_scratch_free(s->ws);
     free(s->api_key);
     free(s->model);
     free(s->url);
@@ -384,11 +388,12 @@ ragd_status embedder_embed(ragd_embedder *e, const char *const *texts, const siz
 
     if (e->kind == KIND_LOCAL) {
         size_t dim = (size_t)e->dim;
+        if (!e->ws) e->ws = local_embed_scratch_new();
         for (size_t off = 0; off < n; off += bs) {
             size_t m = n - off < bs ? n - off : bs;
             for (size_t i = off; i < off + m; i++)
-                local_embed_text(texts[i] ? texts[i] : "", text_len(texts, lens, i), e->dim,
-                                 out + i * dim);
+                local_embed_text_ws(e->ws, texts[i] ? texts[i] : "", text_len(texts, lens, i),
+                                    e->dim, out + i * dim);
             long tokens = estimate_tokens(texts + off, lens ? lens + off : NULL, m);
             u->calls++;
             u->attempts++;

@@ -710,15 +710,21 @@ size_t local_embed_sparse(const char *text, size_t len, int dim, uint32_t **idx,
     return m;
 }
 
-void local_embed_text(const char *text, size_t len, int dim, float *out)
+void local_embed_text_ws(local_embed_scratch *ws, const char *text, size_t len, int dim, float *out)
 {
     if (dim <= 0 || !out) return;
     memset(out, 0, (size_t)dim * sizeof *out);
-    local_embed_scratch *ws = local_embed_scratch_new();
     const uint32_t *idx;
     const float *val;
     size_t m = local_embed_sparse_ws(ws, text, len, dim, &idx, &val);
     for (size_t k = 0; k < m; k++)
         out[idx[k]] = val[k];
+}
+
+void local_embed_text(const char *text, size_t len, int dim, float *out)
+{
+    if (dim <= 0 || !out) return;
+    local_embed_scratch *ws = local_embed_scratch_new();
+    local_embed_text_ws(ws, text, len, dim, out);
     local_embed_scratch_free(ws);
 }

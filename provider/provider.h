@@ -139,4 +139,10 @@ void local_embed_scratch_free(local_embed_scratch *ws);
 size_t local_embed_sparse_ws(local_embed_scratch *ws, const char *text, size_t len, int dim,
                              const uint32_t **idx, const float **val);
 
+/* local_embed_text with its work arrays in ws (the same vector, bit for
+ * bit; embedder_embed keeps one per local handle). One thread at a time
+ * per scratch. */
+void local_embed_text_ws(local_embed_scratch *ws, const char *text, size_t len, int dim,
+                         float *out);
+
 #endif

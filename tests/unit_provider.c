@@ -309,6 +309,66 @@ static void test_local_scratch_reuse(void **state)
     local_embed_scratch_free(NULL);
 }
 
+/* embedder_embed keeps one scratch per local handle (provider/embedder.c):
+ * every vector, over calls with texts of every size in random order (a
+ * long text grows the table, the next short one reuses it), equals
+ * local_embed_text's with a fresh scratch, bit for bit; and so do those
+ * of a clone, which has its own. */
+static void test_local_handle_scratch_matches_fresh(void **state)
+{
+    (void)state;
+    static const char *const parts[] = {
+        "a",
+        "The ",
+        "cells ",
+        "\xff",
+        "\xc3",
+        "caf\xc3\xa9 ",
+        "e\xcc\x81 ",
+        "\xe4\xb8\xad\xe6\x96\x87",
+        "\xea\xb0\x80 ",
+        "\n",
+        "p53 ",
+        "\xef\xac\x81 ",
+        "don\xe2\x80\x99t ",
+        "of ",
+        "-",
+        "retrieval ",
+    };
+    const size_t np = sizeof parts / sizeof parts[0];
+    embedder_config c;
+    memset(&c, 0, sizeof c);
+    c.kind = "local";
+    c.dim = 384;
+    ragd_embedder *e = make(&c);
+    ragd_embedder *k = NULL;
+    ragd_error err;
+    assert_int_equal(embedder_clone(e, &k, &err), RAGD_OK);
+    unsigned seed = 7;
+    enum { N = 9 };
+    float *out = malloc((size_t)N * 384 * sizeof *out);
+    for (int round = 0; round < 60; round++) {
+        char *texts[N];
+        for (int i = 0; i < N; i++) {
+            ragd_buf b = RAGD_BUF_INIT;
+            size_t nparts =
+                (size_t)(rand_r(&seed) % 5 == 0 ? rand_r(&seed) % 3000 : rand_r(&seed) % 12);
+            for (size_t j = 0; j < nparts; j++)
+                ragd_buf_puts(&b, parts[rand_r(&seed) % np]);
+            texts[i] = b.data ? ragd_buf_steal(&b) : strdup("");
+        }
+        ragd_embedder *h = round % 2 ? k : e;
+        assert_int_equal(embedder_embed(h, (const char *const *)texts, NULL, N, out, NULL, &err),
+                         RAGD_OK);
+        expect_local_vectors((const char *const *)texts, N, out, 384);
+        for (int i = 0; i < N; i++)
+            free(texts[i]);
+    }
+    free(out);
+    embedder_free(k);
+    embedder_free(e);
+}
+
 /* --- the local embedder against its definition --------------------------------
  *
  * ref_embed is ragd-local-hash-v2 written the slow way it was defined: every
@@ -1333,6 +1393,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_local_deterministic_unit_norm),
         cmocka_unit_test(test_local_golden_vector),
+        cmocka_unit_test(test_local_handle_scratch_matches_fresh),
         cmocka_unit_test(test_local_bit_exact_checksums),
         cmocka_unit_test(test_local_summation_order_pins),
         cmocka_unit_test(test_local_scratch_reuse),
