@@ -127,24 +127,30 @@ static void stop_init(void)
     stop_add_list(EXTRA_STOP, 0);
 }
 
+/* The look-up key of w: w itself, or a copy in key (16 bytes) with the
+ * typographic apostrophe U+2019 read as the ASCII one (*n shrinks by 2). */
+static const char *stop_key(const char *w, size_t *n, char key[16])
+{
+    const char *q = memchr(w, '\xE2', *n);
+    if (!q || q + 2 >= w + *n || memcmp(q, "\xE2\x80\x99", 3)) return w;
+    size_t i = (size_t)(q - w);
+    memcpy(key, w, i);
+    key[i] = '\'';
+    memcpy(key + i + 1, q + 3, *n - i - 3);
+    *n -= 2;
+    return key;
+}
+
 /* Is w (lower case or folded) a stop word? *mask (if not NULL) receives the
- * languages voting for it. */
+ * languages voting for it. A bit per (length, first byte) rejects most
+ * content words before the hash look-up. */
 bool stop_find(const char *w, size_t n, unsigned *mask)
 {
     pthread_once(&g_stop_once, stop_init);
     if (mask) *mask = 0;
     if (n == 0 || n > 15) return false;
     char key[16];
-    const char *q = memchr(w, '\xE2', n);
-    if (q && q + 2 < w + n && !memcmp(q, "\xE2\x80\x99", 3)) {
-        /* The typographic apostrophe reads as the ASCII one. */
-        size_t i = (size_t)(q - w);
-        memcpy(key, w, i);
-        key[i] = '\'';
-        memcpy(key + i + 1, q + 3, n - i - 3);
-        n -= 2;
-        w = key;
-    }
+    w = stop_key(w, &n, key);
     unsigned char c = (unsigned char)w[0];
     if (!((g_stop_first[n][c >> 6] >> (c & 63)) & 1)) return false;
     int64_t *v = hmap_get(&g_stop, w, n);
@@ -153,21 +159,15 @@ bool stop_find(const char *w, size_t n, unsigned *mask)
     return true;
 }
 
+/* stop_find without the first-byte filter: the reference its tests pin it
+ * against. */
 bool stop_find_ref(const char *w, size_t n, unsigned *mask)
 {
     pthread_once(&g_stop_once, stop_init);
     if (mask) *mask = 0;
     if (n == 0 || n > 15) return false;
     char key[16];
-    const char *q = memchr(w, '\xE2', n);
-    if (q && q + 2 < w + n && !memcmp(q, "\xE2\x80\x99", 3)) {
-        size_t i = (size_t)(q - w);
-        memcpy(key, w, i);
-        key[i] = '\'';
-        memcpy(key + i + 1, q + 3, n - i - 3);
-        n -= 2;
-        w = key;
-    }
+    w = stop_key(w, &n, key);
     int64_t *v = hmap_get(&g_stop, w, n);
     if (!v) return false;
     if (mask) *mask = (unsigned)(*v - 1);
