@@ -336,6 +336,7 @@ typedef struct {
     size_t n, cap;
     sparse_row *rows;
     size_t *off;
+    double *ss; /* per row: the sum of its values' squares, in order */
     size_t rcap;
     double *mean;      /* dim, zeros */
     float *meanf;      /* dim: set where touched */
@@ -362,6 +363,7 @@ static void sparse_state_free(sparse_state *st)
     free(st->val);
     free(st->rows);
     free(st->off);
+    free(st->ss);
     free(st->mean);
     free(st->meanf);
     free(st->xi);
@@ -635,36 +637,24 @@ static void batch_sparse(const chunk_ctx *cx, const char *const *texts, const si
         st->rcap = m;
         st->rows = ragd_xrealloc(st->rows, m * sizeof *st->rows);
         st->off = ragd_xrealloc(st->off, m * sizeof *st->off);
+        st->ss = ragd_xrealloc(st->ss, m * sizeof *st->ss);
     }
     st->n = 0;
     double *mean = st->mean;
-    for (size_t i = 0; i < m; i++) {
-        const uint32_t *ri;
-        const float *rv;
-        size_t n = local_embed_sparse_ws(st->ws, texts[i], lens[i], dim, &ri, &rv);
-        if (st->n + n > st->cap) {
-            st->cap = 2 * (st->n + n);
-            st->idx = ragd_xrealloc(st->idx, st->cap * sizeof *st->idx);
-            st->val = ragd_xrealloc(st->val, st->cap * sizeof *st->val);
-        }
-        if (n) {
-            memcpy(st->idx + st->n, ri, n * sizeof *ri);
-            memcpy(st->val + st->n, rv, n * sizeof *rv);
-        }
+    for (size_t i = 0; i < m; i++) { /* each row straight into the arenas */
         st->off[i] = st->n;
-        st->rows[i].n = n;
-        st->n += n;
+        st->rows[i].n = local_embed_sparse_append(st->ws, texts[i], lens[i], dim, &st->idx,
+                                                  &st->val, &st->n, &st->cap, &st->ss[i]);
     }
     sparse_row *rows = st->rows;
     for (size_t i = 0; i < m; i++) { /* the arenas no longer move */
         rows[i].idx = st->idx + st->off[i];
         rows[i].val = st->val + st->off[i];
-        /* normalize() on the nonzero terms, its scaling loop also adding
-         * to the mean. */
+        /* normalize() on the nonzero terms (ss, their sum of squares in
+         * order, came with the row), its scaling loop also adding to the
+         * mean. */
         sparse_row *r = &rows[i];
-        double ss = 0;
-        for (size_t k = 0; k < r->n; k++)
-            ss += (double)r->val[k] * r->val[k];
+        double ss = st->ss[i];
         double inv = ss > 0 ? 1.0 / sqrt(ss) : 0;
         for (size_t k = 0; k < r->n; k++) {
             uint32_t d = r->idx[k];

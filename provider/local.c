@@ -122,6 +122,9 @@ static uint64_t fmix64(uint64_t k)
     return k;
 }
 
+/* Term frequencies below this have their 1 + log(tf) kept in the scratch. */
+#define LOG_TF_MAX 64
+
 /* One distinct feature of the text being embedded. */
 typedef struct {
     uint64_t h;
@@ -173,6 +176,9 @@ struct local_embed_scratch {
     size_t capout;
     ragd_buf word, pad;
     size_t *offs, offs_cap;
+    /* 1 + log(tf) for tf < LOG_TF_MAX, filled on first need (0: not yet;
+     * every entry is >= 1): the same double log gives, without the call. */
+    double log_tf[LOG_TF_MAX];
 };
 
 local_embed_scratch *local_embed_scratch_new(void)
@@ -407,6 +413,17 @@ static void sum_shared(local_embed_scratch *ws)
     }
 }
 
+/* 1.0 + log((double)tf), the same double every time: from the scratch's
+ * table below LOG_TF_MAX (log is a pure function, so its first result is
+ * its every result), else from log. */
+static inline double one_plus_log_tf(local_embed_scratch *ws, uint32_t tf)
+{
+    if (tf >= LOG_TF_MAX) return 1.0 + log((double)tf);
+    double *e = &ws->log_tf[tf];
+    if (*e == 0) *e = 1.0 + log((double)tf);
+    return *e;
+}
+
 /* Each distinct feature f with tf occurrences of mean weight w adds
  * sign(f) * w * (1 + ln tf) to its dimension (hash mod dim, over the hash's
  * low 63 bits). The reached dimensions, in ascending order, go to ws->idx
@@ -439,9 +456,8 @@ static size_t feat_dims(local_embed_scratch *ws, int dim, double *norm2)
     ws->nsh = 0;
     for (size_t i = 0; i < nf; i++) {
         const dfeat *x = &ws->f[i];
-        double tf = (double)x->tf;
         /* tf 1: (sum / 1) * (1 + ln 1) is sum exactly; no call to log. */
-        double v = x->tf == 1 ? x->sum : (x->sum / tf) * (1.0 + log(tf));
+        double v = x->tf == 1 ? x->sum : (x->sum / (double)x->tf) * one_plus_log_tf(ws, x->tf);
         /* -v when the top bit is set, as a sign-bit flip (which is what
          * negation is) rather than a branch on a coin toss. */
         uint64_t vb;
@@ -662,23 +678,36 @@ static void scratch_reset(local_embed_scratch *ws)
     ws->nmixf = 0;
 }
 
-size_t local_embed_sparse_ws(local_embed_scratch *ws, const char *text, size_t len, int dim,
-                             const uint32_t **idx, const float **val)
+/* The features of text summed per dimension: the reached dimensions in
+ * ascending order in ws->idx, their sums in ws->acc (returns their number),
+ * and *norm the L2 norm over them in that order; 0 (nothing to write) when
+ * the text has no features or its norm is not positive. The scratch is
+ * ready for the next text on return. */
+static size_t embed_dims(local_embed_scratch *ws, const char *text, size_t len, int dim,
+                         double *norm)
 {
-    *idx = NULL;
-    *val = NULL;
     if (dim <= 0 || !text || !len) return 0;
     collect_features(ws, text, len);
     if (!ws->nf) return 0;
     resum_mixed(ws);
     dims_ready(ws, dim);
-    double norm = 0; /* over the reached dimensions, ascending */
-    size_t nd = feat_dims(ws, dim, &norm);
+    double n2 = 0; /* over the reached dimensions, ascending */
+    size_t nd = feat_dims(ws, dim, &n2);
+    scratch_reset(ws);
+    if (!(n2 > 0)) return 0;
+    *norm = sqrt(n2);
+    return nd;
+}
+
+size_t local_embed_sparse_ws(local_embed_scratch *ws, const char *text, size_t len, int dim,
+                             const uint32_t **idx, const float **val)
+{
+    *idx = NULL;
+    *val = NULL;
+    double norm = 0;
+    size_t nd = embed_dims(ws, text, len, dim, &norm);
     double *acc = ws->acc;
     uint32_t *di = ws->idx;
-    scratch_reset(ws);
-    if (!(norm > 0)) return 0;
-    norm = sqrt(norm);
     size_t m = 0;
     for (size_t k = 0; k < nd; k++) {
         float x = (float)(acc[k] / norm);
@@ -689,6 +718,36 @@ size_t local_embed_sparse_ws(local_embed_scratch *ws, const char *text, size_t l
     if (!m) return 0;
     *idx = di;
     *val = ws->val;
+    return m;
+}
+
+size_t local_embed_sparse_append(local_embed_scratch *ws, const char *text, size_t len, int dim,
+                                 uint32_t **idx, float **val, size_t *n, size_t *cap, double *ss)
+{
+    *ss = 0;
+    double norm = 0;
+    size_t nd = embed_dims(ws, text, len, dim, &norm);
+    if (!nd) return 0;
+    if (*n + nd > *cap) {
+        *cap = 2 * (*n + nd);
+        *idx = ragd_xrealloc(*idx, *cap * sizeof **idx);
+        *val = ragd_xrealloc(*val, *cap * sizeof **val);
+    }
+    const double *acc = ws->acc;
+    const uint32_t *di = ws->idx;
+    uint32_t *oi = *idx + *n;
+    float *ov = *val + *n;
+    size_t m = 0;
+    double s2 = 0;
+    for (size_t k = 0; k < nd; k++) {
+        float x = (float)(acc[k] / norm);
+        if (x == 0) continue; /* a dimension whose features cancelled */
+        oi[m] = di[k];
+        ov[m++] = x;
+        s2 += (double)x * x;
+    }
+    *n += m;
+    *ss = s2;
     return m;
 }
 

@@ -139,6 +139,16 @@ void local_embed_scratch_free(local_embed_scratch *ws);
 size_t local_embed_sparse_ws(local_embed_scratch *ws, const char *text, size_t len, int dim,
                              const uint32_t **idx, const float **val);
 
+/* local_embed_sparse_ws writing straight into the caller's row arenas:
+ * the m nonzero (dimension, value) pairs (the same ones, in the same
+ * order) are appended at (*idx)[*n..] and (*val)[*n..], both of capacity
+ * *cap entries, realloc'd (to twice what is needed) when they do not fit;
+ * *n grows by m, and *ss is the sum of (double)v * v over the appended
+ * values in order (0 when m is 0). Returns m. The arrays are the caller's
+ * (free them); one thread at a time per scratch. */
+size_t local_embed_sparse_append(local_embed_scratch *ws, const char *text, size_t len, int dim,
+                                 uint32_t **idx, float **val, size_t *n, size_t *cap, double *ss);
+
 /* local_embed_text with its work arrays in ws (the same vector, bit for
  * bit; embedder_embed keeps one per local handle). One thread at a time
  * per scratch. */

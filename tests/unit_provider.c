@@ -618,20 +618,42 @@ static void test_local_matches_definition(void **state)
         "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghij",  /* 62 */
         "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk", /* 63 */
         "ab abc abcd abcde ab abc abcd abcde ender sender ender",
+        NULL, /* a word 63 times and one 64 times: tf around the 1 + log(tf) table's end */
+        NULL, /* 200 times */
     };
-    local_embed_scratch *ws = local_embed_scratch_new();
+    static char rep[3][2048];
+    for (int r = 0; r < 3; r++) {
+        size_t times = r == 0 ? 63 : r == 1 ? 64 : 200, n = 0;
+        for (size_t k = 0; k < times; k++) {
+            memcpy(rep[r] + n, r == 1 ? "tenfold " : "runs ", r == 1 ? 8 : 5);
+            n += r == 1 ? 8 : 5;
+        }
+        rep[r][n] = '\0';
+    }
+    /* "runs" 63 times then "tenfold" 64 times, and "runs" 200 times. */
+    static char rep01[4096];
+    snprintf(rep01, sizeof rep01, "%s%s", rep[0], rep[1]);
+    /* local_embed_sparse_append's arenas: start small and non-empty so they
+     * grow and rows land at an offset. */
+    size_t acap = 3, an = 0;
+    uint32_t *aidx = malloc(acap * sizeof *aidx);
+    float *aval = malloc(acap * sizeof *aval);
+    local_embed_scratch *ws = local_embed_scratch_new(), *ws2 = local_embed_scratch_new();
     uint64_t seed = 0x5EED;
-    size_t ntexts = sizeof FIXED / sizeof *FIXED + 1500;
+    /* The fixed texts at every dimension, then 1,500 random ones. */
+    const size_t nfix = sizeof FIXED / sizeof *FIXED, ndims = sizeof DIMS / sizeof *DIMS;
+    size_t ntexts = nfix * ndims + 1500;
     for (size_t t = 0; t < ntexts; t++) {
         const char *text = buf;
         size_t len;
-        if (t < sizeof FIXED / sizeof *FIXED) {
-            text = FIXED[t];
+        int dim = DIMS[t % ndims];
+        if (t < nfix * ndims) {
+            size_t fi = t / ndims;
+            text = FIXED[fi] ? FIXED[fi] : fi + 1 < nfix ? rep01 : rep[2];
             len = strlen(text);
         } else {
             len = random_text(&seed, buf, sizeof buf);
         }
-        int dim = DIMS[t % (sizeof DIMS / sizeof *DIMS)];
         ref_embed(text, len, dim, want);
         local_embed_text(text, len, dim, got);
         const uint32_t *idx;
@@ -645,8 +667,27 @@ static void test_local_matches_definition(void **state)
                     text);
         assert_true(same_vector(want, got, dim));
         assert_true(same_vector(want, sp, dim));
+        /* The append form: the same pairs after what the arenas held, and
+         * the sum of squares in order. */
+        if (an > 1000) an = t % 5;
+        size_t before = an;
+        double ss = -1;
+        size_t m2 = local_embed_sparse_append(ws2, text, len, dim, &aidx, &aval, &an, &acap, &ss);
+        assert_int_equal(m2, m);
+        assert_int_equal(an, before + m);
+        assert_true(acap >= an);
+        double want_ss = 0;
+        for (size_t k = 0; k < m; k++) {
+            assert_int_equal(aidx[before + k], idx[k]);
+            assert_memory_equal(&aval[before + k], &val[k], sizeof *val);
+            want_ss += (double)val[k] * val[k];
+        }
+        assert_memory_equal(&ss, &want_ss, sizeof ss);
     }
+    free(aidx);
+    free(aval);
     local_embed_scratch_free(ws);
+    local_embed_scratch_free(ws2);
 }
 
 /* Unrelated texts for the single-word comparisons below. */
