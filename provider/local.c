@@ -149,6 +149,26 @@ typedef struct {
     uint32_t dim;
 } shared_feat;
 
+/* One distinct word seen by a scratch (after U+2019 -> '\''): what
+ * collect_features adds for it, all functions of its bytes. */
+typedef struct {
+    uint64_t hu;   /* FNV-1a of the unigram seed and the bytes (the lookup key) */
+    uint64_t uh;   /* fmix64(hu): its unigram feature */
+    uint64_t hp;   /* FNV-1a of the bigram seed and the bytes: a bigram's prefix */
+    double w_each; /* each n-gram's weight */
+    uint32_t boff; /* its bytes at wbytes + boff */
+    uint32_t wl;   /* their number */
+    uint32_t hoff; /* its n-gram hashes (fmix64'd) at whash + hoff */
+    uint32_t nh;   /* their number */
+    uint32_t stop; /* a stop word: no features at all */
+} word_entry;
+
+/* The word cache is emptied when it holds this many words or hashes, so a
+ * scratch stays bounded whatever it embeds (the arenas keep their size). */
+#define WORD_CACHE_MAX_WORDS 8192
+#define WORD_CACHE_MAX_HASHES ((size_t)1 << 18)
+#define WORD_CACHE_MAX_BYTES ((size_t)1 << 18)
+
 struct local_embed_scratch {
     uint32_t *table; /* open addressing on the hash: feature index + 1, 0 empty */
     size_t tcap;     /* a power of two */
@@ -179,6 +199,16 @@ struct local_embed_scratch {
     /* 1 + log(tf) for tf < LOG_TF_MAX, filled on first need (0: not yet;
      * every entry is >= 1): the same double log gives, without the call. */
     double log_tf[LOG_TF_MAX];
+    /* The word cache (word_features): a word's features depend on its bytes
+     * only, so each distinct word is hashed once per scratch. */
+    word_entry *wc;
+    size_t nwc, capwc;
+    uint32_t *wtab; /* open addressing on the unigram hash: entry + 1, 0 empty */
+    size_t wtcap;   /* a power of two, at least twice nwc */
+    char *wbytes;   /* the words' bytes, back to back */
+    size_t nwb, capwb;
+    uint64_t *whash; /* their n-gram hashes, back to back */
+    size_t nwh, capwh;
 };
 
 local_embed_scratch *local_embed_scratch_new(void)
@@ -207,6 +237,10 @@ void local_embed_scratch_free(local_embed_scratch *ws)
     ragd_buf_free(&ws->word);
     ragd_buf_free(&ws->pad);
     free(ws->offs);
+    free(ws->wc);
+    free(ws->wtab);
+    free(ws->wbytes);
+    free(ws->whash);
     free(ws);
 }
 
@@ -503,11 +537,21 @@ static size_t feat_dims(local_embed_scratch *ws, int dim, double *norm2)
     return nd;
 }
 
-/* Add the character n-grams of "<w>" (w = word bytes, wl bytes). An
- * n-gram's hash extends the one of the (n-1)-gram at the same start (FNV-1a
- * is one byte at a time), so the 3-, 4- and 5-grams at a start share their
- * prefix's work. */
-static void add_chargrams_general(local_embed_scratch *ws, const char *w, size_t wl)
+/* Room for k more n-gram hashes in the word cache's arena. */
+static uint64_t *hash_room(local_embed_scratch *ws, size_t k)
+{
+    if (ws->nwh + k > ws->capwh)
+        ragd_array_grow((void **)&ws->whash, &ws->capwh, ws->nwh + k, sizeof *ws->whash);
+    return ws->whash + ws->nwh;
+}
+
+/* The character n-grams of "<w>" (w = word bytes, wl bytes), hashed, in
+ * order (3-, 4-, 5-gram at each start) at the end of ws->whash (not
+ * counted in nwh: the caller keeps them); returns their number and *w_each
+ * their weight. An n-gram's hash extends the one of the (n-1)-gram at the
+ * same start (FNV-1a is one byte at a time), so the 3-, 4- and 5-grams at a
+ * start share their prefix's work. */
+static size_t chargrams_general(local_embed_scratch *ws, const char *w, size_t wl, double *w_each)
 {
     ragd_buf *pad = &ws->pad;
     ragd_buf_reset(pad);
@@ -527,27 +571,31 @@ static void add_chargrams_general(local_embed_scratch *ws, const char *w, size_t
     size_t g = 0;
     for (size_t n = NGRAM_MIN; n <= NGRAM_MAX; n++)
         if (ncp >= n) g += ncp - n + 1;
-    if (!g) return; /* cannot happen: "<x>" is already one 3-gram */
-    double w_each = W_CHARGRAMS / sqrt((double)g);
+    *w_each = 0;
+    if (!g) return 0; /* cannot happen: "<x>" is already one 3-gram */
+    *w_each = W_CHARGRAMS / sqrt((double)g);
+    uint64_t *out = hash_room(ws, g);
+    size_t k = 0;
     for (size_t i = 0; i + NGRAM_MIN <= ncp; i++) {
         uint64_t h = fnv_add(fnv_start(SEED_CHARGRAM), p + offs[i], offs[i + NGRAM_MIN] - offs[i]);
-        feat_add(ws, fmix64(h), w_each);
+        out[k++] = fmix64(h);
         for (size_t n = NGRAM_MIN + 1; n <= NGRAM_MAX && i + n <= ncp; n++) {
             h = fnv_add(h, p + offs[i + n - 1], offs[i + n] - offs[i + n - 1]);
-            feat_add(ws, fmix64(h), w_each);
+            out[k++] = fmix64(h);
         }
     }
+    return k;
 }
 
 /* Words up to this many bytes take the ASCII path (with the brackets, in
  * a buffer on the stack). */
 #define ASCII_WORD_MAX 62
 
-/* add_chargrams_general for an all-ASCII word of at most ASCII_WORD_MAX
+/* chargrams_general for an all-ASCII word of at most ASCII_WORD_MAX
  * bytes: every byte is a code point, so the n-gram at start i is bytes
  * [i, i + n) of "<w>"; the same hashes, in the same order, without the
  * code point offsets. */
-static void add_chargrams_ascii(local_embed_scratch *ws, const char *w, size_t wl)
+static size_t chargrams_ascii(local_embed_scratch *ws, const char *w, size_t wl, double *w_each)
 {
     unsigned char p[ASCII_WORD_MAX + 2];
     p[0] = '<';
@@ -556,25 +604,27 @@ static void add_chargrams_ascii(local_embed_scratch *ws, const char *w, size_t w
     size_t pl = wl + 2, g = 0;
     for (size_t n = NGRAM_MIN; n <= NGRAM_MAX; n++)
         if (pl >= n) g += pl - n + 1;
-    double w_each = W_CHARGRAMS / sqrt((double)g);
+    *w_each = W_CHARGRAMS / sqrt((double)g);
+    uint64_t *out = hash_room(ws, g);
     uint64_t h0 = fnv_start(SEED_CHARGRAM);
-    size_t i = 0;
+    size_t i = 0, k = 0;
     for (; i + NGRAM_MAX <= pl; i++) { /* all three sizes */
         uint64_t h = fnv_byte(fnv_byte(fnv_byte(h0, p[i]), p[i + 1]), p[i + 2]);
-        feat_add(ws, fmix64(h), w_each);
+        out[k++] = fmix64(h);
         h = fnv_byte(h, p[i + 3]);
-        feat_add(ws, fmix64(h), w_each);
+        out[k++] = fmix64(h);
         h = fnv_byte(h, p[i + 4]);
-        feat_add(ws, fmix64(h), w_each);
+        out[k++] = fmix64(h);
     }
     for (; i + NGRAM_MIN <= pl; i++) { /* the last starts: 3-grams (and a 4-gram) */
         uint64_t h = fnv_byte(fnv_byte(fnv_byte(h0, p[i]), p[i + 1]), p[i + 2]);
-        feat_add(ws, fmix64(h), w_each);
+        out[k++] = fmix64(h);
         if (i + 4 <= pl) {
             h = fnv_byte(h, p[i + 3]);
-            feat_add(ws, fmix64(h), w_each);
+            out[k++] = fmix64(h);
         }
     }
+    return k;
 }
 
 static bool all_ascii(const char *s, size_t n)
@@ -585,13 +635,78 @@ static bool all_ascii(const char *s, size_t n)
     return o < 0x80;
 }
 
-/* Add the character n-grams of "<w>": the ASCII path or the general one. */
-static void add_chargrams(local_embed_scratch *ws, const char *w, size_t wl)
+/* The character n-grams of "<w>": the ASCII path or the general one. */
+static size_t chargrams(local_embed_scratch *ws, const char *w, size_t wl, double *w_each)
 {
-    if (wl <= ASCII_WORD_MAX && all_ascii(w, wl))
-        add_chargrams_ascii(ws, w, wl);
-    else
-        add_chargrams_general(ws, w, wl);
+    if (wl <= ASCII_WORD_MAX && all_ascii(w, wl)) return chargrams_ascii(ws, w, wl, w_each);
+    return chargrams_general(ws, w, wl, w_each);
+}
+
+/* Empty the word cache (its arrays stay allocated). */
+static void word_cache_clear(local_embed_scratch *ws)
+{
+    if (ws->wtab) memset(ws->wtab, 0, ws->wtcap * sizeof *ws->wtab);
+    ws->nwc = 0;
+    ws->nwb = 0;
+    ws->nwh = 0;
+}
+
+static void wtab_insert(local_embed_scratch *ws, uint32_t ei)
+{
+    size_t mask = ws->wtcap - 1, p = (size_t)fmix64(ws->wc[ei].hu) & mask;
+    while (ws->wtab[p])
+        p = (p + 1) & mask;
+    ws->wtab[p] = ei + 1;
+}
+
+/* The cache entry of word w (wl > 0 bytes, whose unigram FNV chain is
+ * hu), made on first sight: its stop-word verdict, and unless it is a stop
+ * word its n-gram hashes and weight, its unigram feature and its bigram
+ * prefix. Two words with one hu are told apart by their bytes. */
+static const word_entry *word_features(local_embed_scratch *ws, const char *w, size_t wl,
+                                       uint64_t hu)
+{
+    uint64_t key = fmix64(hu); /* FNV's low bits are weak: index on the mixed hash */
+    if (ws->wtab) {
+        size_t mask = ws->wtcap - 1, p = (size_t)key & mask;
+        for (uint32_t e; (e = ws->wtab[p]); p = (p + 1) & mask) {
+            const word_entry *x = &ws->wc[e - 1];
+            if (x->hu == hu && x->wl == wl && !memcmp(ws->wbytes + x->boff, w, wl)) return x;
+        }
+    }
+    /* A new word: room first (emptying a full cache), then its features. */
+    if (ws->nwc >= WORD_CACHE_MAX_WORDS || ws->nwh >= WORD_CACHE_MAX_HASHES ||
+        ws->nwb >= WORD_CACHE_MAX_BYTES)
+        word_cache_clear(ws);
+    if (2 * (ws->nwc + 1) > ws->wtcap) {
+        free(ws->wtab);
+        ws->wtcap = ws->wtcap ? 2 * ws->wtcap : 1024;
+        ws->wtab = ragd_xcalloc(ws->wtcap, sizeof *ws->wtab);
+        for (size_t i = 0; i < ws->nwc; i++)
+            wtab_insert(ws, (uint32_t)i);
+    }
+    if (ws->nwc == ws->capwc)
+        ragd_array_grow((void **)&ws->wc, &ws->capwc, ws->nwc + 1, sizeof *ws->wc);
+    if (ws->nwb + wl > ws->capwb)
+        ragd_array_grow((void **)&ws->wbytes, &ws->capwb, ws->nwb + wl, 1);
+    word_entry *x = &ws->wc[ws->nwc];
+    *x = (word_entry){.hu = hu,
+                      .uh = key,
+                      .boff = (uint32_t)ws->nwb,
+                      .wl = (uint32_t)wl,
+                      .hoff = (uint32_t)ws->nwh};
+    memcpy(ws->wbytes + ws->nwb, w, wl);
+    ws->nwb += wl;
+    /* lexical_is_stopword_n is lexical_is_stopword on the bytes (no NUL
+     * inside a word), with its quick rejections. */
+    x->stop = lexical_is_stopword_n(w, wl) != 0;
+    if (!x->stop) {
+        x->nh = (uint32_t)chargrams(ws, w, wl, &x->w_each);
+        ws->nwh += x->nh;
+        x->hp = fnv_add(fnv_start(SEED_BIGRAM), w, wl);
+    }
+    wtab_insert(ws, (uint32_t)ws->nwc++);
+    return x;
 }
 
 /* Copy word bytes into *dst (NUL-terminated), turning U+2019 into '\''. */
@@ -626,7 +741,8 @@ static void collect_features(local_embed_scratch *ws, const char *text, size_t l
     size_t nw = text_words(f, flen, &words);
 
     /* The bigram hash of the previous word up to its end: a bigram is
-     * FNV over prev, 0x1F, word, so the prefix carries over. */
+     * FNV over prev, 0x1F, word, so the prefix carries over (the word
+     * cache keeps each word's prefix, hp). */
     uint64_t prev_h = 0;
     int have_prev = 0;
     ragd_buf *word = &ws->word;
@@ -638,24 +754,27 @@ static void collect_features(local_embed_scratch *ws, const char *text, size_t l
             wp = word->data;
         }
         if (!wl) continue;
-        /* lexical_is_stopword_n is lexical_is_stopword on the bytes (no
-         * NUL inside a word), with its quick rejections. */
-        if (lexical_is_stopword_n(wp, wl)) continue;
-        add_chargrams(ws, wp, wl);
-        /* The unigram, the bigram ending here (prev, unit separator: never
-         * inside a word, word) and the prefix of the next bigram: three
-         * FNV chains over the word's bytes in one loop. */
-        uint64_t hu = fnv_start(SEED_UNIGRAM), hb = fnv_add(prev_h, "\x1F", 1);
-        uint64_t hp = fnv_start(SEED_BIGRAM);
+        /* The unigram chain (the cache's key) and the bigram ending here
+         * (prev, unit separator: never inside a word, word) in one loop;
+         * the bigram is wasted on a stop word, which is rarer than a
+         * second loop is dear. */
+        uint64_t hu = fnv_start(SEED_UNIGRAM), hb = fnv_byte(prev_h, 0x1F);
         for (size_t k = 0; k < wl; k++) {
             unsigned char c = (unsigned char)wp[k];
             hu = fnv_byte(hu, c);
             hb = fnv_byte(hb, c);
-            hp = fnv_byte(hp, c);
         }
-        feat_add(ws, fmix64(hu), W_UNIGRAM);
+        const word_entry *x = word_features(ws, wp, wl, hu);
+        if (x->stop) continue;
+        /* Its n-grams, its unigram, the bigram: the order they always
+         * had. */
+        const uint64_t *gh = ws->whash + x->hoff;
+        double w_each = x->w_each;
+        for (uint32_t k = 0; k < x->nh; k++)
+            feat_add(ws, gh[k], w_each);
+        feat_add(ws, x->uh, W_UNIGRAM);
         if (have_prev) feat_add(ws, fmix64(hb), W_BIGRAM);
-        prev_h = hp;
+        prev_h = x->hp;
         have_prev = 1;
     }
     free(words);

@@ -309,6 +309,43 @@ static void test_local_scratch_reuse(void **state)
     local_embed_scratch_free(NULL);
 }
 
+/* The word cache of a scratch (provider/local.c word_features): texts
+ * whose words recur across texts, in ASCII, with accents, CJK and U+2019,
+ * more distinct words than the cache holds (8,192, so it is emptied and
+ * refilled along the way) and a word of 3,000 bytes: every vector equals
+ * the one of a fresh scratch, bit for bit. */
+static void test_local_word_cache(void **state)
+{
+    (void)state;
+    static const char *const STEMS[] = {"run",          "caf\xC3\xA9", "don\xE2\x80\x99t",
+                                        "\xE6\xA3\x80", "ender",       "x\xCC\x88",
+                                        "the",          "of"};
+    static char text[8192];
+    static float want[4096], got[4096];
+    static const int dims[] = {4096, 384, 16};
+    local_embed_scratch *ws = local_embed_scratch_new();
+    uint64_t seed = 42;
+    for (int t = 0; t < 400; t++) {
+        size_t n = 0;
+        for (int k = 0; k < 100; k++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            uint64_t r = seed >> 33;
+            const char *stem = STEMS[r % (sizeof STEMS / sizeof *STEMS)];
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s%u ", stem,
+                                  (unsigned)((r >> 8) % (t < 200 ? 20000 : 300)));
+        }
+        if (t == 150) { /* a 3,000-byte word */
+            memset(text + n, 'q', 3000);
+            n += 3000;
+        }
+        int dim = dims[t % 3];
+        local_embed_text(text, n, dim, want);
+        local_embed_text_ws(ws, text, n, dim, got);
+        assert_memory_equal(got, want, (size_t)dim * sizeof *got);
+    }
+    local_embed_scratch_free(ws);
+}
+
 /* embedder_embed keeps one scratch per local handle (provider/embedder.c):
  * every vector, over calls with texts of every size in random order (a
  * long text grows the table, the next short one reuses it), equals
@@ -1438,6 +1475,7 @@ int main(void)
         cmocka_unit_test(test_local_bit_exact_checksums),
         cmocka_unit_test(test_local_summation_order_pins),
         cmocka_unit_test(test_local_scratch_reuse),
+        cmocka_unit_test(test_local_word_cache),
         cmocka_unit_test(test_local_matches_definition),
         cmocka_unit_test(test_local_similarity),
         cmocka_unit_test(test_local_embedder),
