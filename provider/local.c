@@ -209,6 +209,8 @@ struct local_embed_scratch {
     size_t nwb, capwb;
     uint64_t *whash; /* their n-gram hashes, back to back */
     size_t nwh, capwh;
+    bool one_shot;  /* a scratch for one text (local_embed_text): no cache */
+    word_entry one; /* the word of a one-shot scratch, its hashes at whash */
 };
 
 local_embed_scratch *local_embed_scratch_new(void)
@@ -667,6 +669,17 @@ static const word_entry *word_features(local_embed_scratch *ws, const char *w, s
                                        uint64_t hu)
 {
     uint64_t key = fmix64(hu); /* FNV's low bits are weak: index on the mixed hash */
+    if (ws->one_shot) {        /* one text: the word's features without keeping them */
+        word_entry *x = &ws->one;
+        *x = (word_entry){.hu = hu, .uh = key, .wl = (uint32_t)wl};
+        x->stop = lexical_is_stopword_n(w, wl) != 0;
+        if (!x->stop) {
+            ws->nwh = 0;
+            x->nh = (uint32_t)chargrams(ws, w, wl, &x->w_each);
+            x->hp = fnv_add(fnv_start(SEED_BIGRAM), w, wl);
+        }
+        return x;
+    }
     if (ws->wtab) {
         size_t mask = ws->wtcap - 1, p = (size_t)key & mask;
         for (uint32_t e; (e = ws->wtab[p]); p = (p + 1) & mask) {
@@ -875,6 +888,7 @@ size_t local_embed_sparse(const char *text, size_t len, int dim, uint32_t **idx,
     *idx = NULL;
     *val = NULL;
     local_embed_scratch *ws = local_embed_scratch_new();
+    ws->one_shot = true;
     const uint32_t *wi;
     const float *wv;
     size_t m = local_embed_sparse_ws(ws, text, len, dim, &wi, &wv);
@@ -903,6 +917,7 @@ void local_embed_text(const char *text, size_t len, int dim, float *out)
 {
     if (dim <= 0 || !out) return;
     local_embed_scratch *ws = local_embed_scratch_new();
+    ws->one_shot = true;
     local_embed_text_ws(ws, text, len, dim, out);
     local_embed_scratch_free(ws);
 }
