@@ -37,7 +37,11 @@
  * feat_add), dimensions are ranked in a bitmap (feat_dims), and only the
  * few ties (a feature of several weights, a dimension of several features)
  * are ordered. It is computed sparse (local_embed_sparse: only the
- * dimensions a feature reaches) and scattered into the dense vector. A text with no words embeds to
+ * dimensions a feature reaches) and scattered into the dense vector. A
+ * scratch reused across texts caches each distinct word's features (its
+ * stop-word verdict, n-gram hashes, unigram and bigram-prefix hashes: all
+ * functions of its bytes; see word_features), bounded and emptied when
+ * full. A text with no words embeds to
  * all zeros. Right single quotes (U+2019) are read as apostrophes.
  *
  * What it captures: lexical overlap (shared words, with sublinear term

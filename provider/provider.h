@@ -128,7 +128,9 @@ size_t local_embed_sparse(const char *text, size_t len, int dim, uint32_t **idx,
 
 /* Reusable buffers for local_embed_sparse_ws: a caller embedding many texts
  * (the semantic chunker, one per sentence) allocates once instead of per
- * text. One thread at a time per scratch; free with
+ * text, and each distinct word is hashed once per scratch (a word cache of
+ * at most 8,192 words, a few MB, emptied when full; the vectors do not
+ * depend on it). One thread at a time per scratch; free with
  * local_embed_scratch_free (NULL is fine). */
 typedef struct local_embed_scratch local_embed_scratch;
 local_embed_scratch *local_embed_scratch_new(void);
