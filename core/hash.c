@@ -12,8 +12,11 @@ void ragd_sha256_hex(const void *data, size_t n, char hex[RAGD_SHA256_HEX])
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_Digest(data, n, md, &len, EVP_sha256(), NULL);
-    for (unsigned int i = 0; i < len && i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < len && i < 32; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
     hex[64] = '\0';
 }
 
@@ -41,8 +44,11 @@ ragd_status ragd_sha256_stream(FILE *fp, char hex[RAGD_SHA256_HEX], int64_t *byt
     EVP_MD_CTX_free(ctx);
     free(buf);
     if (bad) return ragd_error_set(err, RAGD_EIO, "read error: %s", strerror(e));
-    for (unsigned int i = 0; i < len && i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < len && i < 32; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
     hex[64] = '\0';
     if (bytes) *bytes = total;
     return RAGD_OK;

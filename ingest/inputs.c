@@ -42,6 +42,7 @@ void ingest_item_free(item *it)
     for (size_t i = 0; i < it->ncwords; i++)
         ragd_buf_free(&it->cwords[i]);
     free(it->cwords);
+    ragd_buf_free(&it->swords);
     free(it->miss_hash);
     free(it->miss_vecs);
     summary_llm_clear(&it->llm);

@@ -141,6 +141,10 @@ typedef struct {
      * prepare so the writer only binds them (store_chunk.words), or NULL */
     ragd_buf *cwords;
     size_t ncwords;
+    /* documents.summary_words of the extractive summary (store_doc), computed
+     * in prepare when the writer will assemble that summary from
+     * pre_summary's serialized head; len 0 (data NULL) otherwise */
+    ragd_buf swords;
     int dim;
     char (*miss_hash)[65]; /* texts the cache did not have: the writer adds them */
     float *miss_vecs;

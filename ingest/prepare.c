@@ -199,6 +199,9 @@ void ingest_prepare(item *it, const prep_ctx *c)
     /* With --summarizer llm the writer builds the object (the abstract
      * replaces fields), so serializing here would be wasted. */
     if (!c->gen) summary_pre_fix(it->pre_summary, &it->d, it->source);
+    /* documents.summary_words of that summary, off the writer too. */
+    if (!c->gen && summary_pre_fixed(it->pre_summary))
+        words_blob_summary(summary_pre_text(it->pre_summary), &it->swords);
     const char *entry_sents = NULL;
     if (it->cl.n >= SUMMARY_ENTRY_MIN_CHUNKS) {
         entry_sents = summary_pre_text(it->pre_summary);

@@ -192,6 +192,11 @@ size_t summary_pre_tokens(const summary_pre *p)
     return p->tokens;
 }
 
+bool summary_pre_fixed(const summary_pre *p)
+{
+    return p && p->head;
+}
+
 const char *summary_pre_text(const summary_pre *p)
 {
     const char *t = p ? json_string_value(p->summary_text) : NULL;

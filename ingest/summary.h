@@ -118,6 +118,10 @@ void summary_pre_free(summary_pre *p);
  * timestamps; the bytes are the same as without it. The ingest pipeline
  * calls it on a worker. Reentrant. */
 void summary_pre_fix(summary_pre *p, const ingest_doc *d, const char *source);
+/* Whether summary_pre_fix serialized p: then summary_for_ingest_pre without
+ * an LLM abstract writes valid JSON whose summary_text is
+ * summary_pre_text(p). */
+bool summary_pre_fixed(const summary_pre *p);
 /* The extractive summary_text ("" when no sentence was chosen). */
 const char *summary_pre_text(const summary_pre *p);
 /* text_count_tokens of d's text. */

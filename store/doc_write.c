@@ -329,8 +329,13 @@ static ragd_status doc_insert_rows(ragd_store *st, int64_t coll, const store_doc
 {
     ragd_buf blob = RAGD_BUF_INIT; /* chunk_words / summary_words (retrieve/words_blob.h) */
     bool valid = false;
-    ragd_status rc =
-        summary_words_of(st, doc->summary_json ? doc->summary_json : "{}", &blob, &valid, err);
+    ragd_status rc = RAGD_OK;
+    if (doc->summary_words && doc->summary_json) {
+        ragd_buf_append(&blob, doc->summary_words, doc->summary_words_len);
+        valid = true;
+    } else {
+        rc = summary_words_of(st, doc->summary_json ? doc->summary_json : "{}", &blob, &valid, err);
+    }
     if (!rc) rc = insert_document(st, coll, doc, valid ? &blob : NULL, doc_rowid, err);
     if (rc) {
         ragd_buf_free(&blob);

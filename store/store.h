@@ -86,6 +86,13 @@ typedef struct {
     /* The caller looked the key up in this transaction and found nothing:
      * there is no old version to delete (false: look, as always). */
     bool known_new;
+    /* documents.summary_words precomputed by the caller (ingest computes it
+     * on its workers): exactly words_blob_summary of the summary_text that
+     * json_extract reads from summary_json (retrieve/words_blob.h), of
+     * summary_words_len bytes, borrowed; the caller vouches that
+     * summary_json is valid JSON. NULL: store_doc_put computes it. */
+    const char *summary_words;
+    size_t summary_words_len;
 } store_doc;
 
 /* A parent section (parent-document chunker); offsets into the doc text. */
