@@ -257,9 +257,10 @@ static ragd_status store_ready(run *r, item *it, bool existed, ragd_error *err)
         .vec_model = r->o->embedder ? embedder_model(r->o->embedder) : NULL,
         .vec_dim = it->vecs ? it->dim : 0,
         .known_new = !existed,
-        /* Valid only for the summary assembled from pre_summary's head (no
-         * LLM abstract replaced summary_text). */
-        .summary_words = summary && !it->llm.asked ? it->swords.data : NULL,
+        /* Set by prepare only when this summary is assembled from
+         * pre_summary's head (no LLM abstract); store_doc_put computes it
+         * otherwise. */
+        .summary_words = it->swords.data,
         .summary_words_len = it->swords.len,
     };
     int64_t rowid = 0;
