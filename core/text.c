@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(RAGD_TEXT_NO_SIMD)
 #include <emmintrin.h>
 #endif
 
@@ -646,14 +646,118 @@ static inline void tokens_reserve(text_tokens *tv, size_t k)
     if (tv->n + k > tv->cap) text_tokens_reserve(tv, k);
 }
 
+/* The ASCII pass works on 64-byte blocks of bit masks: bit k of a mask is
+ * the byte at the block's start + k. */
+typedef struct {
+    uint64_t w;  /* letter or digit (C_WORD) */
+    uint64_t d;  /* digit */
+    uint64_t sp; /* C_SPACE: ' ', \t .. \r */
+    uint64_t ap; /* '\'' */
+    uint64_t dc; /* '.' or ',' */
+} amask;
+
+static inline unsigned ctz64(uint64_t x)
+{
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned k = 0;
+    while (!(x & 1)) {
+        x >>= 1;
+        k++;
+    }
+    return k;
+#endif
+}
+
+static inline unsigned clz64(uint64_t x)
+{
+#if defined(__GNUC__)
+    return (unsigned)__builtin_clzll(x);
+#else
+    unsigned k = 0;
+    while (!(x >> 63)) {
+        x <<= 1;
+        k++;
+    }
+    return k;
+#endif
+}
+
+#if defined(__SSE2__) && !defined(RAGD_TEXT_NO_SIMD)
+/* The masks of 16 ASCII bytes at p into bits sh .. sh + 15 of *m. The
+ * signed byte compares are exact: every byte is below 0x80. */
+static inline void amask16(const char *p, unsigned sh, amask *m)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i l = _mm_or_si128(v, _mm_set1_epi8(0x20)); /* A-Z to a-z */
+    __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)),
+                                  _mm_cmplt_epi8(l, _mm_set1_epi8('z' + 1)));
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                  _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    __m128i space = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+                                 _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('\t' - 1)),
+                                               _mm_cmplt_epi8(v, _mm_set1_epi8('\r' + 1))));
+    __m128i dc =
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')), _mm_cmpeq_epi8(v, _mm_set1_epi8(',')));
+    __m128i ap = _mm_cmpeq_epi8(v, _mm_set1_epi8('\''));
+    m->w |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(alpha, digit)) << sh;
+    m->d |= (uint64_t)(unsigned)_mm_movemask_epi8(digit) << sh;
+    m->sp |= (uint64_t)(unsigned)_mm_movemask_epi8(space) << sh;
+    m->ap |= (uint64_t)(unsigned)_mm_movemask_epi8(ap) << sh;
+    m->dc |= (uint64_t)(unsigned)_mm_movemask_epi8(dc) << sh;
+}
+#endif
+
+/* The masks of the all-ASCII block s[p .. min(p + 64, n)); bits from n on
+ * are 0 in every mask. */
+static inline amask amask_load(const char *s, size_t p, size_t n)
+{
+    amask m = {0, 0, 0, 0, 0};
+    size_t len = n - p < 64 ? n - p : 64;
+#if defined(__SSE2__) && !defined(RAGD_TEXT_NO_SIMD)
+    const char *q = s + p;
+    char pad[64];
+    if (len < 64) { /* the last block: zero bytes have no class bit here */
+        memset(pad, 0, sizeof pad);
+        memcpy(pad, q, len);
+        q = pad;
+    }
+    amask16(q, 0, &m);
+    amask16(q + 16, 16, &m);
+    amask16(q + 32, 32, &m);
+    amask16(q + 48, 48, &m);
+#else
+    for (size_t k = 0; k < len; k++) {
+        unsigned char b = (unsigned char)s[p + k];
+        uint64_t bit = (uint64_t)1 << k;
+        unsigned c = ASCII_CLASS[b];
+        if (c & C_WORD) m.w |= bit;
+        if (c & C_DIGIT) m.d |= bit;
+        if (c & C_SPACE) m.sp |= bit;
+        if (b == '\'') m.ap |= bit;
+        if (b == '.' || b == ',') m.dc |= bit;
+    }
+#endif
+    return m;
+}
+
 /* The ASCII pass over the all-ASCII s[i..n): appends its token starts (each
  * plus base) to *tv and, with w, its words (relative to s) to *w. In ASCII
  * every non-space character is a cluster of its own (CR is a space),
  * letters and digits are the word characters, and the only joiners are '
- * between letters and . , between digits. Never looks before i. */
+ * between letters and . , between digits. Never looks before i.
+ *
+ * Bit masks, 64 bytes per step (SSE2 where there, a byte loop elsewhere):
+ * the tokens are the bytes that are neither word nor space (one each, a
+ * joiner too), the starts of runs of letters and digits, and every sixth
+ * byte of a run after its start (unit flag 0); a word is a maximal run of
+ * word bytes and joiners (a joiner has a word byte on either side). Runs and
+ * words that go on past a block carry over as state: the previous block's
+ * top bits and the length of the run that reaches its end. */
 static void ascii_pass(const char *s, size_t i, size_t n, size_t base, text_tokens *tv, spans *w)
 {
-    /* Room for everything up front, so the loop stores without checks:
+    /* Room for everything up front, so the loops store without checks:
      * every token starts at its own byte (at most n - i of them), and two
      * words are at least one byte apart (at most (n - i + 1) / 2). The
      * counts live in locals (a store through tv->v could alias tv->n). */
@@ -664,55 +768,68 @@ static void ascii_pass(const char *s, size_t i, size_t n, size_t base, text_toke
     unsigned char *tu = tv->unit;
     size_t tn = tv->n;
     ragd_span *wv = w ? w->v : NULL;
-    size_t wn = w ? w->n : 0;
-    size_t wstart = 0;
-    bool in_word = false;
-    while (i < n) {
-        unsigned c = cls(s, i);
-        if (c & C_SPACE) {
-            i++;
-            continue;
-        }
-        if (!(c & C_WORD)) { /* punctuation or a control: one token, no word */
-            tu[tn] = 1;
-            tp[tn++] = base + i;
-            i++;
-            continue;
-        }
-        size_t j = word_run_end(s, n, i); /* a token per started 6 characters */
-        tu[tn] = 1;
-        tp[tn++] = base + i;
-        for (size_t q = i + 6; q < j; q += 6) {
-            tu[tn] = 0;
-            tp[tn++] = base + q;
-        }
-        if (!in_word) {
-            in_word = true;
-            wstart = i;
-        }
-        char x = j + 1 < n ? s[j] : 0;
-        if (x == '\'' || x == '.' || x == ',') {
-            bool dg = (cls(s, j - 1) & C_DIGIT) != 0;
-            unsigned nx = cls(s, j + 1);
-            if ((x == '\'' && !dg && (nx & C_WORD) && !(nx & C_DIGIT)) ||
-                (x != '\'' && dg && (nx & C_DIGIT))) {
-                tu[tn] = 1; /* the joiner is a token; the word goes on */
-                tp[tn++] = base + j;
-                i = j + 1;
-                continue;
+    size_t ws = w ? w->n : 0, we = ws; /* the next word's start and end slots */
+    uint64_t pw = 0, pd = 0, pww = 0;  /* the previous block's masks (bit 63 used) */
+    size_t run = 0;                    /* word bytes at the previous block's end */
+    amask cur = i < n ? amask_load(s, i, n) : (amask){0, 0, 0, 0, 0};
+    for (size_t p = i; p < n; p += 64) {
+        amask nx = p + 64 < n ? amask_load(s, p + 64, n) : (amask){0, 0, 0, 0, 0};
+        size_t len = n - p < 64 ? n - p : 64;
+        uint64_t valid = len == 64 ? ~(uint64_t)0 : ((uint64_t)1 << len) - 1;
+        uint64_t W = cur.w, D = cur.d;
+        uint64_t prevW = (W << 1) | (pw >> 63);
+        uint64_t rs = W & ~prevW;                   /* run starts */
+        uint64_t tok = (valid & ~W & ~cur.sp) | rs; /* tokens with unit flag 1 */
+        /* Every sixth byte of a run: from each run start (or the first such
+         * byte of a run coming from the previous block), six bytes on while
+         * the run lasts. a6: the five bytes before are word bytes too. */
+        uint64_t a6 = W & (W << 1) & (W << 2) & (W << 3) & (W << 4) & (W << 5);
+        uint64_t z = rs, six = 0;
+        if (run) {
+            unsigned o = (unsigned)((6 - run % 6) % 6);
+            uint64_t need = ((uint64_t)2 << o) - 1;
+            if ((W & need) == need) {
+                six = (uint64_t)1 << o;
+                z |= six;
             }
         }
-        if (wv) {
-            wv[wn].start = wstart;
-            wv[wn].end = j;
-            wn++;
+        while ((z = (z << 6) & a6))
+            six |= z;
+        if (W >> 63)
+            run = W == ~(uint64_t)0 ? run + 64 : clz64(~W);
+        else
+            run = 0;
+        uint64_t all = tok | six;
+        while (all) {
+            unsigned k = ctz64(all);
+            tu[tn] = (unsigned char)((tok >> k) & 1);
+            tp[tn++] = base + p + k;
+            all &= all - 1;
         }
-        in_word = false;
-        /* A single space after the word (the common case) is passed here. */
-        i = j + (x == ' ');
+        if (wv) {
+            uint64_t nW = (W >> 1) | (nx.w << 63), nD = (D >> 1) | (nx.d << 63);
+            uint64_t prevD = (D << 1) | (pd >> 63);
+            uint64_t prevL = prevW & ~prevD, nL = nW & ~nD;
+            uint64_t ww = W | (cur.ap & prevL & nL) | (cur.dc & prevD & nD);
+            uint64_t prevWW = (ww << 1) | (pww >> 63);
+            uint64_t st = ww & ~prevWW, en = ~ww & prevWW;
+            while (st) {
+                wv[ws++].start = p + ctz64(st);
+                st &= st - 1;
+            }
+            while (en) {
+                wv[we++].end = p + ctz64(en);
+                en &= en - 1;
+            }
+            pww = ww;
+        }
+        pw = W;
+        pd = D;
+        cur = nx;
     }
+    if (wv && we < ws) wv[we++].end = n; /* a word that reaches n */
     tv->n = tn;
-    if (w) w->n = wn;
+    if (w) w->n = ws;
 }
 
 /* The first byte >= 0x80 in s[i..n), n if none: eight bytes per step. */
@@ -941,7 +1058,7 @@ static inline uint64_t bytes_eq(uint64_t w, unsigned char b)
  * tested for those and for non-ASCII at once. */
 static inline size_t skip_run_end(const char *s, size_t n, size_t k)
 {
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(RAGD_TEXT_NO_SIMD)
     /* Sixteen bytes at a time where SSE2 is there (every x86-64): the
      * sign bits are the non-ASCII bytes, the equalities the four stops;
      * the run ends at the lowest flagged byte, as in the loops below. */

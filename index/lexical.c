@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/hmap.h"
 #include "core/text.h"
+#include "store/store_internal.h"
 
 /* Sorted by strcmp order: lexical_is_stopword searches it by bisection
  * (it runs for every word of every validated candidate). */
@@ -401,29 +403,114 @@ ragd_status lexical_indexed_rows(ragd_store *st, int64_t *rows, ragd_error *err)
     return RAGD_OK;
 }
 
-ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *idf, ragd_error *err)
+/* The idf cache (lexical_terms_idf): each term's document count as the
+ * count(*) below returned it, per connection (held by the store handle,
+ * store_lexical_cache; used only by the thread using the store, so no lock),
+ * valid for one state of the database file: its data version
+ * (SQLITE_FCNTL_DATA_VERSION, which changes with every commit of this
+ * connection or any other one, in this process or another, that this
+ * connection's read transaction sees) and the index's row count. Read and
+ * filled only inside a read transaction of this connection that has not
+ * written (the counts then hold for the whole transaction: its snapshot
+ * cannot move, and no uncommitted FTS5 row of this connection is in them).
+ * Entries are dropped all at once when the state changes or there are
+ * IDF_CACHE_MAX of them. */
+#define IDF_CACHE_MAX 65536
+
+typedef struct {
+    bool valid;
+    unsigned int version; /* SQLITE_FCNTL_DATA_VERSION of the main database */
+    int64_t rows;         /* lexical_indexed_rows of that state */
+    hmap df;              /* term -> document count */
+} idf_cache;
+
+static void idf_cache_free(void *p)
+{
+    idf_cache *c = p;
+    if (!c) return;
+    hmap_free(&c->df);
+    free(c);
+}
+
+/* The connection's cache, emptied unless it holds the counts of the state
+ * (version, rows); NULL when it cannot be used now (see above). */
+static idf_cache *idf_cache_for(ragd_store *st, int64_t rows)
 {
     sqlite3 *db = store_db(st);
-    sqlite3_stmt *tq;
+    if (sqlite3_get_autocommit(db) || sqlite3_txn_state(db, "main") != SQLITE_TXN_READ) return NULL;
+    unsigned int version = 0;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_DATA_VERSION, &version) != SQLITE_OK)
+        return NULL;
+    idf_cache *c = store_lexical_cache(st);
+    if (!c) {
+        c = ragd_xcalloc(1, sizeof *c);
+        store_lexical_cache_set(st, c, idf_cache_free);
+    }
+    if (!c->valid || c->version != version || c->rows != rows || c->df.n >= IDF_CACHE_MAX) {
+        hmap_free(&c->df);
+        c->valid = true;
+        c->version = version;
+        c->rows = rows;
+    }
+    return c;
+}
+
+static ragd_status terms_idf(ragd_store *st, char **terms, size_t n, double *idf, ragd_error *err);
+
+ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *idf, ragd_error *err)
+{
+    /* One snapshot for the row count and every term's count (a savepoint
+     * opens a read transaction unless the caller has one), which is also
+     * what lets the cache be used. */
+    bool own = sqlite3_get_autocommit(store_db(st)) != 0;
+    ragd_status rc = own ? run_statement(st, "SAVEPOINT ragd_terms_idf", err) : RAGD_OK;
+    if (!rc) rc = terms_idf(st, terms, n, idf, err);
+    if (own) {
+        ragd_error rerr;
+        ragd_status rr = run_statement(st, "RELEASE ragd_terms_idf", &rerr);
+        if (rr) sqlite3_exec(store_db(st), "ROLLBACK", NULL, NULL, NULL); /* never leave it open */
+        if (!rc && rr) {
+            rc = rr;
+            *err = rerr;
+        }
+    }
+    return rc;
+}
+
+static ragd_status terms_idf(ragd_store *st, char **terms, size_t n, double *idf, ragd_error *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *tq = NULL;
     int64_t rows = 0;
     ragd_status rc = lexical_indexed_rows(st, &rows, err);
     if (rc) return rc;
     double N = (double)rows;
-    if (store_prepare(st, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", &tq) !=
-        SQLITE_OK)
-        return store_sqlite_error(db, err, "cannot read term frequencies");
+    idf_cache *cache = idf_cache_for(st, rows);
     for (size_t i = 0; i < n; i++) {
-        ragd_buf q = RAGD_BUF_INIT;
-        /* The column filter matters only for a term that could match the
-         * coll column (term_may_match_coll); without it FTS5 counts the
-         * same rows without reading their positions. */
-        if (term_may_match_coll(terms[i])) ragd_buf_puts(&q, "{title heading body} : ");
-        append_phrase(&q, terms[i]);
-        sqlite3_reset(tq);
-        sqlite3_bind_text(tq, 1, q.data, (int)q.len, SQLITE_TRANSIENT);
+        size_t tl = strlen(terms[i]);
+        int64_t *hit = cache ? hmap_get(&cache->df, terms[i], tl) : NULL;
         double df = 0;
-        if (sqlite3_step(tq) == SQLITE_ROW) df = (double)sqlite3_column_int64(tq, 0);
-        ragd_buf_free(&q);
+        if (hit) {
+            df = (double)*hit;
+        } else {
+            if (!tq && store_prepare(st, "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                                     &tq) != SQLITE_OK)
+                return store_sqlite_error(db, err, "cannot read term frequencies");
+            ragd_buf q = RAGD_BUF_INIT;
+            /* The column filter matters only for a term that could match the
+             * coll column (term_may_match_coll); without it FTS5 counts the
+             * same rows without reading their positions. */
+            if (term_may_match_coll(terms[i])) ragd_buf_puts(&q, "{title heading body} : ");
+            append_phrase(&q, terms[i]);
+            sqlite3_reset(tq);
+            sqlite3_bind_text(tq, 1, q.data, (int)q.len, SQLITE_TRANSIENT);
+            if (sqlite3_step(tq) == SQLITE_ROW) {
+                int64_t cnt = sqlite3_column_int64(tq, 0);
+                df = (double)cnt;
+                if (cache) *hmap_put(&cache->df, terms[i], tl, NULL) = cnt;
+            }
+            ragd_buf_free(&q);
+        }
         if (df > N) df = N;
         idf[i] = log(1.0 + (N - df + 0.5) / (df + 0.5));
     }

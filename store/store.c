@@ -39,7 +39,22 @@ struct ragd_store {
     cached_stmt stmts[STMT_CACHE_MAX];
     size_t nstmts;
     store_write_batch batch; /* store_batch_begin (store/doc_write.c) */
+    void *lex_cache;         /* the lexical index's per-connection cache (index/lexical.c) */
+    void (*lex_cache_free)(void *);
 };
+
+void *store_lexical_cache(ragd_store *st)
+{
+    return st->lex_cache;
+}
+
+void store_lexical_cache_set(ragd_store *st, void *cache, void (*free_fn)(void *))
+{
+    if (st->lex_cache && st->lex_cache_free && st->lex_cache != cache)
+        st->lex_cache_free(st->lex_cache);
+    st->lex_cache = cache;
+    st->lex_cache_free = free_fn;
+}
 
 int store_prepare(ragd_store *st, const char *sql, sqlite3_stmt **q)
 {
@@ -437,6 +452,7 @@ void store_close(ragd_store *st)
     if (!st) return;
     store_pg_free(st->pg);
     store_write_batch_free(&st->batch);
+    if (st->lex_cache && st->lex_cache_free) st->lex_cache_free(st->lex_cache);
     for (size_t i = 0; i < st->nstmts; i++)
         sqlite3_finalize(st->stmts[i].q);
     if (st->db) sqlite3_close_v2(st->db);

@@ -1,6 +1,6 @@
 /* store/store_internal.h — functions of store.c and collections.c shared
  * with the PostgreSQL backend (store/pg.c, store/pg_sync.c); not for use
- * outside store/.
+ * outside store/, except the lexical cache slot below (index/lexical.c).
  *
  * The *_local and *_rows functions act on the SQLite file only, even when a
  * PostgreSQL store of record is attached: the sync (store/pg_sync.c) uses
@@ -29,6 +29,14 @@ void store_write_batch_free(store_write_batch *b);
 /* store_exec for a statement without rows, through the statement cache
  * (BEGIN, COMMIT, SAVEPOINT ... run for every document). */
 ragd_status store_exec_cached(ragd_store *st, const char *sql, ragd_error *err);
+
+/* The lexical index's cache of this connection (index/lexical.c: its idf
+ * cache), or NULL. store_lexical_cache_set hands cache over to st, which
+ * calls free_fn(cache) when it is replaced or in store_close (before the
+ * connection closes). Like every use of st, only by the thread using st
+ * (store.h): the cache needs no lock. */
+void *store_lexical_cache(ragd_store *st);
+void store_lexical_cache_set(ragd_store *st, void *cache, void (*free_fn)(void *));
 
 /* Collection settings as stored (compact JSON, sorted keys; malloc'd) and
  * back (unspecified fields get the defaults). */

@@ -16,7 +16,10 @@
  *     invalid and truncated UTF-8), appended into a non-empty token buffer
  *     with a base and a reused word buffer, with and without words;
  *   - the empty text;
- *   - long texts (the ASCII pass goes in 32 KiB slices cut at restart points).
+ *   - long texts (the ASCII pass goes in 32 KiB slices cut at restart points);
+ *   - the ASCII pass's 64-byte bit-mask blocks (seventh session): runs, joiners
+ *     and token starts at every alignment around block ends, every length of
+ *     the last block, texts dense in joiners and over all ASCII bytes.
  * And text_sentences' abbreviation lookup (a binary search since the sixth
  * session) against the list searched linearly, for every word of one to
  * three letters and every abbreviation and near miss.
@@ -277,6 +280,63 @@ static void test_long_texts(void **state)
     free(wb);
 }
 
+/* The ASCII pass works on 64-byte blocks of bit masks, with runs, words and
+ * the every-sixth-byte token starts carried from block to block. Every
+ * alignment matters: a run of 1..140 letters or digits starting at every
+ * offset 0..70 (token starts every six bytes across block ends); each
+ * joiner case (' between letters, . , between digits, and the near misses)
+ * with its three bytes on every offset around the first two block ends;
+ * random texts over a small alphabet dense in joiners, spaces and controls
+ * (every length 0..300, so the last block's length takes every value); and
+ * random texts over all 128 ASCII bytes. */
+static void test_ascii_blocks(void **state)
+{
+    (void)state;
+    ragd_span *wb = NULL;
+    size_t wcap = 0;
+    char buf[1024];
+    for (size_t off = 0; off <= 70; off++)
+        for (size_t len = 1; len <= 140; len++) {
+            memset(buf, ' ', off);
+            for (size_t k = 0; k < len; k++)
+                buf[off + k] = (char)(k % 3 == 2 ? '0' + k % 10 : 'a' + k % 26);
+            buf[off + len] = '.';
+            check(buf, off + len + (len % 2), off, 1, true, &wb, &wcap);
+            check(buf, off + len, 0, 0, false, &wb, &wcap);
+        }
+    static const char *const JOIN[] = {"a'b", "1'b", "a'1",  "1.2",  "1,2",   "a.2",   "1.b",
+                                       "a,b", "''",  "a''b", "1..2", "x'y'z", "1.2.3", "'a'"};
+    for (size_t j = 0; j < sizeof JOIN / sizeof *JOIN; j++)
+        for (size_t off = 0; off <= 140; off++)
+            for (int fill = 0; fill < 3; fill++) {
+                for (size_t k = 0; k < off; k++)
+                    buf[k] = fill == 0   ? ' '
+                             : fill == 1 ? (char)('a' + k % 26)
+                                         : (char)('0' + k % 10);
+                size_t l = strlen(JOIN[j]);
+                memcpy(buf + off, JOIN[j], l);
+                check(buf, off + l, 0, 0, true, &wb, &wcap);
+                buf[off + l] = 'q';
+                buf[off + l + 1] = '9';
+                check(buf, off + l + 2, 9, 2, true, &wb, &wcap);
+            }
+    static const char ALPHA[] = "aZ09'.,  \t\n\r-!\x01\x7F_";
+    uint64_t seed = 0xC0FFEE;
+    for (size_t k = 0; k < 30000; k++) {
+        size_t n = k < 3010 ? k / 10 : rnd(&seed) % 1000;
+        bool full = k % 3 == 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t r = rnd(&seed);
+            buf[i] = full ? (char)(r % 128) : ALPHA[r % (sizeof ALPHA - 1)];
+            if (!full && r % 7 == 0) /* some long runs */
+                for (size_t q = (r >> 8) % 20; q > 0 && i + 1 < n; q--)
+                    buf[++i] = (char)('a' + (r >> 16) % 26);
+        }
+        check(buf, n, k % 2 ? 0 : 777, k % 3, k % 4 != 3, &wb, &wcap);
+    }
+    free(wb);
+}
+
 /* text_sentences' abbreviation lookup (a binary search over a sorted list)
  * against the list as it was, searched linearly: "See the x w. Next one."
  * is one sentence exactly when w is an abbreviation ("etc." aside, which
@@ -364,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_random_texts),
         cmocka_unit_test(test_random_bytes),
         cmocka_unit_test(test_long_texts),
+        cmocka_unit_test(test_ascii_blocks),
         cmocka_unit_test(test_abbreviations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
