@@ -11,7 +11,8 @@
  *    so both sides chunk identical input.
  * 2. Chunking only, in process: a warm-up pass, then --reps timed passes;
  *    each pass runs every measure once over all documents, the measures in
- *    rotating order (so the side that goes first alternates):
+ *    a shuffled order per slice (so no side always goes first, or always
+ *    follows the same one):
  *      ragd fixed | parent | semantic   chunk_document with the collection
  *                                       defaults (256/32, parent 1024, local
  *                                       embedder for semantic), including
@@ -232,10 +233,32 @@ static double measure(bench_run *r, js_child *js, const ragd_settings *set, int 
     return secs;
 }
 
+/* The order of the measures for round q (a slice of a pass): a shuffle
+ * seeded by q, so that no measure always runs right after the same one (a
+ * rotation kept ragd fixed behind LangChain tokens in every round, and
+ * whatever a measure leaves running, node's GC or the page cache's
+ * write-back, always fell on the same successor). Deterministic: the same
+ * run gives the same orders. */
+static void round_order(unsigned q, int order[NMEAS])
+{
+    uint64_t x = 0x9E3779B97F4A7C15ULL * (q + 1);
+    for (int i = 0; i < NMEAS; i++)
+        order[i] = i;
+    for (int i = NMEAS - 1; i > 0; i--) {
+        x ^= x >> 31;
+        x *= 0xBF58476D1CE4E5B9ULL;
+        x ^= x >> 29;
+        int j = (int)(x % (uint64_t)(i + 1)), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
 /* 2. A warm-up pass (also collecting the chunk statistics), then --reps
  * timed passes. A pass walks the corpus in --slices slices; every measure
- * chunks a slice before the next slice starts, the measures' order rotating
- * per slice and pass, so a burst of load hits all of them alike. */
+ * chunks a slice before the next slice starts, the measures' order shuffled
+ * per slice and pass (round_order), so a burst of load hits all of them
+ * alike. */
 static void run_passes(bench_run *r, js_child *js, const ragd_settings *set)
 {
     const opts *o = r->o;
@@ -254,8 +277,10 @@ static void run_passes(bench_run *r, js_child *js, const ragd_settings *set)
         fprintf(stderr, "bench_chunk: pass %d/%d\n", p + 1, o->reps);
         for (size_t sl = 0; sl < r->nsl; sl++) {
             size_t from = c->n * sl / r->nsl, to = c->n * (sl + 1) / r->nsl;
+            int order[NMEAS];
+            round_order((unsigned)((size_t)p * r->nsl + sl), order);
             for (int j = 0; j < NMEAS; j++) {
-                int m = (j + p + (int)sl) % NMEAS;
+                int m = order[j];
                 if (!r->on[m]) continue;
                 double cpu = 0;
                 r->secs[m][p] += measure(r, js, set, m, from, to, &cpu, false);
