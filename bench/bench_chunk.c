@@ -399,7 +399,7 @@ int main(int argc, char **argv)
     opts o;
     int prc = parse(argc, argv, &o);
     if (prc) return prc;
-    bench_run r = {.o = &o, .t_start = bench_now(), .load_start = bench_loadavg()};
+    bench_run r = {.o = &o, .t_start = bench_now(), .start = bench_mark_now()};
     signal(SIGPIPE, SIG_IGN); /* a node child that dies is reported, not fatal here */
 
     char corpus[1024];

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "bench/bench_json.h"
 #include "ingest/ingest.h"
 
 enum { M_FIXED, M_PARENT, M_SEMANTIC, M_JS_CHARS, M_JS_TOKENS, NMEAS };
@@ -96,7 +97,8 @@ typedef struct {
     const opts *o;
     const char *corpus;
     const corpus_t *c;
-    double mb, cpt, load_s, t_start, load_start;
+    double mb, cpt, load_s, t_start;
+    bench_mark start; /* load average and CPU ticks at the start */
     int chunk_chars, overlap_chars;
     bool on[NMEAS];
     size_t nsl;

@@ -208,7 +208,7 @@ int report_json(const bench_run *r, int argc, char **argv)
 {
     static const char *const KEY[NMEAS] = {"fixed", "parent", "semantic", "langchain_chars",
                                            "langchain_tokens"};
-    json_t *j = bench_jnew(argc, argv, r->load_start), *ms = json_object();
+    json_t *j = bench_jnew(argc, argv, r->start), *ms = json_object();
     bench_jset(j, "input_mb", r->mb);
     json_object_set_new(j, "documents", json_integer((json_int_t)r->c->n));
     for (int m = 0; m < NMEAS; m++) {

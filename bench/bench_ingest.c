@@ -219,7 +219,8 @@ int main(int argc, char **argv)
     opts o;
     int prc = parse(argc, argv, &o);
     if (prc) return prc;
-    double load_start = bench_loadavg(), t_start = bench_now();
+    bench_mark start = bench_mark_now();
+    double t_start = bench_now();
     for (int c = 0; c < o.ncorpus; c++)
         if (access(o.corpus[c], R_OK) != 0) {
             printf("bench_ingest: skipped: corpus %s not found\n", o.corpus[c]);
@@ -275,7 +276,7 @@ int main(int argc, char **argv)
     printf("| corpus | MB | documents | chunks | ragd ingest s | FTS5 s | ragd ÷ FTS5 | ragd MB/s "
            "| ragd peak RSS MB | ragd.db MB | FAISS MB | SQLite bytes/chunk | FAISS bytes/chunk "
            "| FTS5-only db MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-    json_t *j = bench_jnew(argc, argv, load_start);
+    json_t *j = bench_jnew(argc, argv, start);
     json_t *arr = json_array();
     for (int c = 0; c < o.ncorpus; c++) {
         corpus_result *r = &res[c];

@@ -446,7 +446,8 @@ int main(int argc, char **argv)
     opts o;
     int prc = parse(argc, argv, &o);
     if (prc) return prc;
-    double t_start = bench_now(), load_start = bench_loadavg();
+    bench_mark start = bench_mark_now();
+    double t_start = bench_now();
 
     char scifact[1024];
     const char *shared = getenv("RAGD_SHARED_DATA");
@@ -673,7 +674,7 @@ int main(int argc, char **argv)
 
     if (o.export && export_peers(&c, &qs, o.export)) return 1;
     if (o.json) {
-        json_t *j = bench_jnew(argc, argv, load_start);
+        json_t *j = bench_jnew(argc, argv, start);
         json_t *ms = json_object();
         for (int m = 0; m < NMEAS; m++)
             json_object_set_new(ms, MEAS_KEY[m], bench_jstats(st[m]));

@@ -227,7 +227,8 @@ typedef struct {
     long long db_bytes, wal_bytes;
     double scan_s;
     size_t scanned;
-    double catchup_s, load_start;
+    double catchup_s;
+    bench_mark start;
 } vb_setup;
 
 static void report_md(const vb_run *run, const vb_setup *S)
@@ -353,7 +354,7 @@ static int report_json(const vb_run *run, const vb_setup *S, int argc, char **ar
 {
     const vb_opts *o = run->o;
 
-    json_t *j = bench_jnew(argc, argv, S->load_start);
+    json_t *j = bench_jnew(argc, argv, S->start);
     json_object_set_new(j, "n", json_integer((json_int_t)o->n));
     json_object_set_new(j, "dim", json_integer(o->dim));
     json_object_set_new(j, "queries", json_integer((json_int_t)o->nq));
@@ -449,7 +450,7 @@ int main(int argc, char **argv)
     if (prc) return prc;
     vb_run R = {.o = &o, .t_start = bench_now(), .peak_reset_ok = true};
     vb_run *run = &R;
-    double load_start = bench_loadavg();
+    bench_mark start = bench_mark_now();
     ragd_error e;
     ragd_error_clear(&e);
 
@@ -591,7 +592,7 @@ int main(int argc, char **argv)
                   .scan_s = scan_s,
                   .scanned = scanned,
                   .catchup_s = catchup_s,
-                  .load_start = load_start};
+                  .start = start};
     report_md(run, &S);
     if (o.json && report_json(run, &S, argc, argv)) return 1;
     free(ids);

@@ -63,7 +63,8 @@ def machine_line(doc):
     return (f"{doc.get('date', '?')}, {doc.get('mode', '?')} mode, commit {m.get('git_commit', '?')}"
             f"{' (dirty)' if m.get('git_dirty') else ''}; {m.get('cores', '?')} cores \"{m.get('cpu', '?')}\", "
             f"{m.get('memory_gb', '?')} GB; load average {num(doc.get('load_start'))} at start, "
-            f"{num(doc.get('load_end'))} at end; SQLite {v.get('sqlite3', '?')}, FAISS {v.get('faiss', '?')}, "
+            f"{num(doc.get('load_end'))} at end"
+            f"{'' if doc.get('steal_pct') is None else '; CPU steal ' + num(doc.get('steal_pct')) + ' %'}; SQLite {v.get('sqlite3', '?')}, FAISS {v.get('faiss', '?')}, "
             f"jansson {v.get('jansson', '?')}, node {v.get('node', '?')}, {v.get('cc', '?')}")
 
 

@@ -73,6 +73,22 @@ def loadavg():
         return None
 
 
+def cpu_ticks():
+    """(steal, total) CPU ticks of the machine from /proc/stat, or None."""
+    try:
+        v = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return (v[7], sum(v)) if len(v) == 8 else None
+
+
+def steal_pct(t0, t1):
+    """The hypervisor's share of the machine's CPU time between two cpu_ticks()."""
+    if not t0 or not t1 or t1[1] <= t0[1]:
+        return None
+    return 100.0 * (t1[0] - t0[0]) / (t1[1] - t0[1])
+
+
 def machine(build):
     cpu = "unknown"
     for line in open("/proc/cpuinfo"):
@@ -124,6 +140,7 @@ class Run:
         self.vec_export = os.path.join(self.tmp, "vector-export")
         self.texts = os.path.join(self.tmp, "texts.jsonl")
         self.results = {}
+        self.ticks_mark = cpu_ticks()
 
     def prog(self, name):
         return os.path.join(self.build, "bench", name)
@@ -145,6 +162,11 @@ class Run:
         doc = {"name": name, "mode": "quick" if self.quick else "full",
                "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                "machine": self.facts, "load_start": load_start, "load_end": loadavg()}
+        # Steal since the previous step's result: the steps run one after
+        # the other. A C bench's own steal_pct (its run only) wins.
+        now = cpu_ticks()
+        doc["steal_pct"] = steal_pct(self.ticks_mark, now)
+        self.ticks_mark = now
         doc.update(body)
         path = os.path.join(self.out, f"{name}.json")
         with open(path, "w") as f:

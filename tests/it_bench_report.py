@@ -83,6 +83,29 @@ def test_missing_and_failed_results_are_reported_not_fatal():
         assert "Not measured yet" in scaling
 
 
+def test_cpu_steal_is_measured_and_shown():
+    """steal_pct is the hypervisor's share of the machine's ticks between two
+    /proc/stat reads; the report prints it beside the load average, and
+    leaves it out for results that predate it."""
+    assert bench_run.steal_pct((100, 1000), (150, 1200)) == 25.0
+    assert bench_run.steal_pct((100, 1000), (100, 1000)) is None
+    assert bench_run.steal_pct(None, (1, 2)) is None
+    t0 = bench_run.cpu_ticks()
+    assert t0 is not None and 0 <= t0[0] <= t0[1]
+    with TempDir() as t:
+        results = os.path.join(t, "results")
+        shutil.copytree(SAMPLE, results)
+        p = os.path.join(results, "ingest.json")
+        doc = json.load(open(p))
+        doc["steal_pct"] = 12.5
+        json.dump(doc, open(p, "w"))
+        md, _ = report(results, docs_with_markers(t))
+        ingest_line = [ln for ln in md.splitlines() if ln.startswith("- `bench/results/ingest.json`")]
+        assert len(ingest_line) == 1 and "CPU steal 12.50 %" in ingest_line[0], ingest_line
+        search_line = [ln for ln in md.splitlines() if ln.startswith("- `bench/results/search.json`")]
+        assert len(search_line) == 1 and "steal" not in search_line[0], search_line
+
+
 def test_ndcg_matches_the_definition():
     qrels = {"q1": {"a": 1}, "q2": {"a": 1, "b": 2}, "q3": {"z": 1}}
     runs = {"q1": ["a", "x"], "q2": ["x", "b", "a"]}  # q3 has no run: not scored
@@ -117,4 +140,4 @@ if __name__ == "__main__":
     shutil.which("python3")
     run_tests([test_sample_fills_sections_and_keeps_prose, test_rerun_is_idempotent,
                test_missing_and_failed_results_are_reported_not_fatal, test_ndcg_matches_the_definition,
-               test_synthetic_corpus_is_reproducible_and_distinct])
+               test_synthetic_corpus_is_reproducible_and_distinct, test_cpu_steal_is_measured_and_shown])
