@@ -178,6 +178,26 @@ static ragd_status load_hit(ragd_store *st, int64_t coll, int64_t chunk_id, sear
     return RAGD_OK;
 }
 
+/* Steps the cached statement sql for document doc: on RAGD_OK *q holds
+ * the statement (the caller releases it with store_release) and *row
+ * whether the document's row exists; on an error nothing is held. */
+static ragd_status summary_row(ragd_store *st, const char *sql, int64_t doc, sqlite3_stmt **q,
+                               bool *row, ragd_error *err)
+{
+    if (store_prepare(st, sql, q) != SQLITE_OK)
+        return store_sqlite_error(store_db(st), err, "cannot read document summary");
+    sqlite3_bind_int64(*q, 1, doc);
+    int r = sqlite3_step(*q);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        ragd_status rc = store_sqlite_error(store_db(st), err, "cannot read document summary");
+        store_release(st, *q);
+        *q = NULL;
+        return rc;
+    }
+    *row = r == SQLITE_ROW;
+    return RAGD_OK;
+}
+
 /* Document doc's summary text into *summary (malloc'd; "" when it has none
  * or the row is gone). Runs in the same read transaction as the candidate
  * lookups (retrieve_search), so it sees the row load_hit joined. */
@@ -185,16 +205,10 @@ static ragd_status load_summary_text(ragd_store *st, int64_t doc, char **summary
 {
     *summary = NULL;
     sqlite3_stmt *q;
-    if (store_prepare(st, LOAD_SUMMARY_TEXT_SQL, &q) != SQLITE_OK)
-        return store_sqlite_error(store_db(st), err, "cannot read document summary");
-    sqlite3_bind_int64(q, 1, doc);
-    int r = sqlite3_step(q);
-    if (r != SQLITE_ROW && r != SQLITE_DONE) {
-        ragd_status rc = store_sqlite_error(store_db(st), err, "cannot read document summary");
-        store_release(st, q);
-        return rc;
-    }
-    const unsigned char *sum = r == SQLITE_ROW ? sqlite3_column_text(q, 0) : NULL;
+    bool row;
+    ragd_status rc = summary_row(st, LOAD_SUMMARY_TEXT_SQL, doc, &q, &row, err);
+    if (rc) return rc;
+    const unsigned char *sum = row ? sqlite3_column_text(q, 0) : NULL;
     *summary = ragd_xstrdup(sum ? (const char *)sum : "");
     store_release(st, q);
     return RAGD_OK;
@@ -208,16 +222,10 @@ static ragd_status load_summary(ragd_store *st, int64_t doc, vwords *w, bool *ha
 {
     *has = false;
     sqlite3_stmt *q;
-    if (store_prepare(st, LOAD_SUMMARY_SQL, &q) != SQLITE_OK)
-        return store_sqlite_error(store_db(st), err, "cannot read document summary");
-    sqlite3_bind_int64(q, 1, doc);
-    int r = sqlite3_step(q);
-    if (r != SQLITE_ROW && r != SQLITE_DONE) {
-        ragd_status rc = store_sqlite_error(store_db(st), err, "cannot read document summary");
-        store_release(st, q);
-        return rc;
-    }
-    if (r == SQLITE_DONE) { /* the row is gone: no summary */
+    bool row;
+    ragd_status rc = summary_row(st, LOAD_SUMMARY_SQL, doc, &q, &row, err);
+    if (rc) return rc;
+    if (!row) { /* the row is gone: no summary */
         store_release(st, q);
         return RAGD_OK;
     }
@@ -236,7 +244,7 @@ static ragd_status load_summary(ragd_store *st, int64_t doc, vwords *w, bool *ha
         return RAGD_OK;
     }
     if (!summary) { /* a malformed blob: read the text */
-        ragd_status rc = load_summary_text(st, doc, &summary, err);
+        rc = load_summary_text(st, doc, &summary, err);
         if (rc) return rc;
     }
     *has = *summary != '\0';
