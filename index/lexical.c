@@ -267,6 +267,22 @@ static ragd_status run_statement(ragd_store *st, const char *sql, ragd_error *er
     return RAGD_OK;
 }
 
+/* Ends a snapshot this module opened with a SAVEPOINT: runs release_sql
+ * (rolling back if that fails, so no transaction is ever left open) and
+ * returns rc, or the release's error when rc was RAGD_OK (then in *err). */
+static ragd_status snapshot_release(ragd_store *st, const char *release_sql, ragd_status rc,
+                                    ragd_error *err)
+{
+    ragd_error rerr;
+    ragd_status rr = run_statement(st, release_sql, &rerr);
+    if (rr) sqlite3_exec(store_db(st), "ROLLBACK", NULL, NULL, NULL);
+    if (!rc && rr) {
+        rc = rr;
+        *err = rerr;
+    }
+    return rc;
+}
+
 static ragd_status search_in_snapshot(ragd_store *st, int64_t coll, char **terms, size_t nt,
                                       size_t k, lexical_hit **hits, size_t *n, ragd_error *err);
 
@@ -287,13 +303,7 @@ ragd_status lexical_search(ragd_store *st, int64_t coll, const char *query, size
     ragd_status rc = own ? run_statement(st, "SAVEPOINT ragd_lexical_search", err) : RAGD_OK;
     if (!rc) rc = search_in_snapshot(st, coll, terms, nt, k, hits, n, err);
     if (own) {
-        ragd_error rerr;
-        ragd_status rr = run_statement(st, "RELEASE ragd_lexical_search", &rerr);
-        if (rr) sqlite3_exec(store_db(st), "ROLLBACK", NULL, NULL, NULL); /* never leave it open */
-        if (!rc && rr) {
-            rc = rr;
-            *err = rerr;
-        }
+        rc = snapshot_release(st, "RELEASE ragd_lexical_search", rc, err);
         if (rc) {
             free(*hits);
             *hits = NULL;
@@ -465,15 +475,7 @@ ragd_status lexical_terms_idf(ragd_store *st, char **terms, size_t n, double *id
     bool own = sqlite3_get_autocommit(store_db(st)) != 0;
     ragd_status rc = own ? run_statement(st, "SAVEPOINT ragd_terms_idf", err) : RAGD_OK;
     if (!rc) rc = terms_idf(st, terms, n, idf, err);
-    if (own) {
-        ragd_error rerr;
-        ragd_status rr = run_statement(st, "RELEASE ragd_terms_idf", &rerr);
-        if (rr) sqlite3_exec(store_db(st), "ROLLBACK", NULL, NULL, NULL); /* never leave it open */
-        if (!rc && rr) {
-            rc = rr;
-            *err = rerr;
-        }
-    }
+    if (own) rc = snapshot_release(st, "RELEASE ragd_terms_idf", rc, err);
     return rc;
 }
 

@@ -1,6 +1,7 @@
-/* tests/unit_helpers.h — helpers shared by the cmocka unit tests that talk to
- * local mock servers (unit_provider, unit_rerank, unit_generator,
- * unit_llm_summary). Header-only (static), included after <cmocka.h>.
+/* tests/unit_helpers.h — helpers shared by the cmocka unit tests: those that
+ * talk to local mock servers (unit_provider, unit_rerank, unit_generator,
+ * unit_llm_summary) and those that ingest small documents (unit_validate,
+ * unit_lexical_idf). Header-only (static), included after <cmocka.h>.
  */
 #ifndef RAGD_TESTS_UNIT_HELPERS_H
 #define RAGD_TESTS_UNIT_HELPERS_H
@@ -44,6 +45,17 @@ static inline int free_port(void)
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
     close(fd);
     return ntohs(sa.sin_port);
+}
+
+/* Writes text to DIR/docs/NAME (the directory must exist). */
+static inline void write_doc(const char *dir, const char *name, const char *text)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/docs/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
 }
 
 #endif

@@ -25,22 +25,13 @@
 #include "ingest/ingest.h"
 #include "retrieve/retrieve.h"
 #include "store/store.h"
+#include "tests/unit_helpers.h"
 
 typedef struct {
     char dir[64];
     ragd_store *st;
     ragd_collection coll;
 } fixture;
-
-static void write_doc(const char *dir, const char *name, const char *text)
-{
-    char p[256];
-    snprintf(p, sizeof p, "%s/docs/%s", dir, name);
-    FILE *f = fopen(p, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 static void ingest(fixture *fx)
 {

@@ -21,6 +21,7 @@
 #include "retrieve/retrieve.h"
 #include "retrieve/validate.h"
 #include "store/store.h"
+#include "tests/unit_helpers.h"
 
 static void test_stem_match(void **state)
 {
@@ -172,16 +173,6 @@ typedef struct {
     ragd_store *st;
     ragd_collection coll;
 } fixture;
-
-static void write_doc(const char *dir, const char *name, const char *text)
-{
-    char p[256];
-    snprintf(p, sizeof p, "%s/docs/%s", dir, name);
-    FILE *f = fopen(p, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 static int setup(void **state)
 {
