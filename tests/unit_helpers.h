@@ -12,7 +12,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "ingest/ingest.h"
+#include "store/store.h"
 
 /* Fail the test unless needle occurs in hay, printing both. */
 #define assert_contains(hay, needle)                                                               \
@@ -45,6 +49,64 @@ static inline int free_port(void)
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
     close(fd);
     return ntohs(sa.sin_port);
+}
+
+/* A store in a temporary directory with a docs/ folder to ingest from, and
+ * one collection "v" once coll_fixture_open ran. */
+typedef struct {
+    char dir[64];
+    ragd_store *st;
+    ragd_collection coll;
+} coll_fixture;
+
+/* A new fixture under /tmp (tag names the test: /tmp/ragd-TAG-XXXXXX);
+ * freed by coll_fixture_free. */
+static inline coll_fixture *coll_fixture_new(const char *tag)
+{
+    coll_fixture *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/ragd-%s-XXXXXX", tag);
+    assert_non_null(mkdtemp(fx->dir));
+    char p[128];
+    snprintf(p, sizeof p, "%s/docs", fx->dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    return fx;
+}
+
+/* Opens the store and collection "v" with chunk_tokens per chunk and no
+ * overlap (the other settings at their defaults). */
+static inline void coll_fixture_open(coll_fixture *fx, int chunk_tokens)
+{
+    ragd_error e;
+    assert_int_equal(store_open(fx->dir, &fx->st, &e), RAGD_OK);
+    ragd_settings s;
+    store_settings_init(&s);
+    s.chunk_tokens = chunk_tokens;
+    s.overlap = 0;
+    assert_int_equal(store_collection_open(fx->st, "v", &s, &fx->coll, &e), RAGD_OK);
+}
+
+/* Ingests everything in docs/ with the default options. */
+static inline void coll_fixture_ingest(coll_fixture *fx)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s/docs", fx->dir);
+    ingest_opts o = {0};
+    char *paths[] = {p};
+    json_t *report = NULL;
+    ragd_error e;
+    assert_int_equal(ingest_paths(fx->st, &fx->coll, paths, 1, &o, &report, &e), RAGD_OK);
+    json_decref(report);
+}
+
+/* Closes the store and removes the directory. */
+static inline void coll_fixture_free(coll_fixture *fx)
+{
+    store_close(fx->st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
+    assert_int_equal(system(cmd), 0);
+    free(fx);
 }
 
 /* Writes text to DIR/docs/NAME (the directory must exist). */

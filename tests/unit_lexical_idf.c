@@ -27,44 +27,22 @@
 #include "store/store.h"
 #include "tests/unit_helpers.h"
 
-typedef struct {
-    char dir[64];
-    ragd_store *st;
-    ragd_collection coll;
-} fixture;
+typedef coll_fixture fixture;
 
 static void ingest(fixture *fx)
 {
-    char p[128];
-    snprintf(p, sizeof p, "%s/docs", fx->dir);
-    ingest_opts o = {0};
-    char *paths[] = {p};
-    json_t *report = NULL;
-    ragd_error e;
-    assert_int_equal(ingest_paths(fx->st, &fx->coll, paths, 1, &o, &report, &e), RAGD_OK);
-    json_decref(report);
+    coll_fixture_ingest(fx);
 }
 
 static int setup(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-    strcpy(fx->dir, "/tmp/ragd-lexidf-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    char p[128];
-    snprintf(p, sizeof p, "%s/docs", fx->dir);
-    assert_int_equal(mkdir(p, 0700), 0);
+    fixture *fx = coll_fixture_new("lexidf");
     write_doc(fx->dir, "a.txt",
               "Apple orchards use drip irrigation; growers prune trees in winter. Café owners "
               "buy the fruit in 2024.");
     write_doc(fx->dir, "b.txt", "Blue whales migrate between feeding grounds. 東京の天気は晴れ.");
     write_doc(fx->dir, "swap.txt", "alpha bravo charlie");
-    ragd_error e;
-    assert_int_equal(store_open(fx->dir, &fx->st, &e), RAGD_OK);
-    ragd_settings s;
-    store_settings_init(&s);
-    s.chunk_tokens = 64;
-    s.overlap = 0;
-    assert_int_equal(store_collection_open(fx->st, "v", &s, &fx->coll, &e), RAGD_OK);
+    coll_fixture_open(fx, 64);
     ingest(fx);
     *state = fx;
     return 0;
@@ -72,12 +50,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    fixture *fx = *state;
-    store_close(fx->st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    assert_int_equal(system(cmd), 0);
-    free(fx);
+    coll_fixture_free(*state);
     return 0;
 }
 

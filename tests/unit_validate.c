@@ -168,20 +168,11 @@ static void test_term_coverage_weighted(void **state)
 
 /* --- rules through retrieve_search ------------------------------------------ */
 
-typedef struct {
-    char dir[64];
-    ragd_store *st;
-    ragd_collection coll;
-} fixture;
+typedef coll_fixture fixture;
 
 static int setup(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-    strcpy(fx->dir, "/tmp/ragd-validate-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    char p[128];
-    snprintf(p, sizeof p, "%s/docs", fx->dir);
-    assert_int_equal(mkdir(p, 0700), 0);
+    fixture *fx = coll_fixture_new("validate");
     const char *orchard =
         "Apple orchards in the valley use drip irrigation to save water during the dry summer "
         "months, and growers prune the trees every winter. Netting keeps birds away from ripening "
@@ -206,30 +197,15 @@ static int setup(void **state)
                         i);
     write_doc(fx->dir, "manual.txt", b.data);
     ragd_buf_free(&b);
-    ragd_error e;
-    assert_int_equal(store_open(fx->dir, &fx->st, &e), RAGD_OK);
-    ragd_settings s;
-    store_settings_init(&s);
-    s.chunk_tokens = 96;
-    s.overlap = 0;
-    assert_int_equal(store_collection_open(fx->st, "v", &s, &fx->coll, &e), RAGD_OK);
-    ingest_opts o = {0};
-    char *paths[] = {p};
-    json_t *report = NULL;
-    assert_int_equal(ingest_paths(fx->st, &fx->coll, paths, 1, &o, &report, &e), RAGD_OK);
-    json_decref(report);
+    coll_fixture_open(fx, 96);
+    coll_fixture_ingest(fx);
     *state = fx;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *fx = *state;
-    store_close(fx->st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    assert_int_equal(system(cmd), 0);
-    free(fx);
+    coll_fixture_free(*state);
     return 0;
 }
 
