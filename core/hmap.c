@@ -1,6 +1,8 @@
 /* core/hmap.c — the string -> int64 hash map of core/hmap.h: FNV-1a
  * hashes, linear probing in a power-of-two table that doubles when half
- * full (so probes stay short), keys copied and owned by the map.
+ * full (so probes stay short), keys copied into an arena owned by the map
+ * (blocks that double from 1 KiB to 1 MiB; a key never moves, and keys
+ * are only freed all at once).
  */
 #include "core/hmap.h"
 
@@ -36,22 +38,51 @@ int64_t *hmap_get(const hmap *m, const char *k, size_t n)
     return s->key ? &s->val : NULL;
 }
 
+#define BLOCK_MIN ((size_t)1024)
+#define BLOCK_MAX ((size_t)1 << 20)
+#define BLOCK_HEAD sizeof(char *) /* the link to the previous block */
+
+/* A copy of k[0..n) and a NUL in the arena. */
+static char *key_copy(hmap *m, const char *k, size_t n)
+{
+    if (!m->blocks || m->free_at + n + 1 > m->block_size) {
+        size_t size = m->block_size ? 2 * m->block_size : BLOCK_MIN;
+        if (size > BLOCK_MAX) size = BLOCK_MAX;
+        if (size < BLOCK_HEAD + n + 1) size = BLOCK_HEAD + n + 1;
+        char *b = ragd_xmalloc(size);
+        memcpy(b, &m->blocks, sizeof m->blocks);
+        m->blocks = b;
+        m->block_size = size;
+        m->free_at = BLOCK_HEAD;
+    }
+    char *dst = m->blocks + m->free_at;
+    memcpy(dst, k, n);
+    dst[n] = '\0';
+    m->free_at += n + 1;
+    return dst;
+}
+
+/* Double the table (the keys stay where they are in the arena). */
+static void table_grow(hmap *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    hslot *v = ragd_xcalloc(cap, sizeof *v);
+    hmap g = {.v = v, .cap = cap};
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->v[i].key) *hmap_slot(&g, m->v[i].key, m->v[i].klen, m->v[i].h) = m->v[i];
+    free(m->v);
+    m->v = v;
+    m->cap = cap;
+}
+
 int64_t *hmap_put(hmap *m, const char *k, size_t n, bool *added)
 {
-    if ((m->n + 1) * 2 > m->cap) {
-        hmap g = {.cap = m->cap ? m->cap * 2 : 64};
-        g.v = ragd_xcalloc(g.cap, sizeof *g.v);
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->v[i].key) *hmap_slot(&g, m->v[i].key, m->v[i].klen, m->v[i].h) = m->v[i];
-        g.n = m->n;
-        free(m->v);
-        *m = g;
-    }
+    if ((m->n + 1) * 2 > m->cap) table_grow(m);
     uint32_t h = fnv1a(k, n);
     hslot *s = hmap_slot(m, k, n, h);
     if (added) *added = !s->key;
     if (!s->key) {
-        s->key = ragd_xstrndup(k, n);
+        s->key = key_copy(m, k, n);
         s->klen = n;
         s->h = h;
         s->val = 0;
@@ -62,8 +93,12 @@ int64_t *hmap_put(hmap *m, const char *k, size_t n, bool *added)
 
 void hmap_free(hmap *m)
 {
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->v[i].key);
+    for (char *b = m->blocks; b;) {
+        char *prev;
+        memcpy(&prev, b, sizeof prev);
+        free(b);
+        b = prev;
+    }
     free(m->v);
     memset(m, 0, sizeof *m);
 }

@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/hmap.h"
 #include "core/json.h"
 
 /* Regression: reserving without appending left the buffer unterminated, so
@@ -76,6 +77,76 @@ static void test_sha256_known_vectors(void **state)
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/* hmap with its key arena: keys of every size (a 3 MB one spans more than
+ * the largest block), values and key pointers stable across growth, keys
+ * that are prefixes of one another and embedded bytes of every value, and
+ * a map emptied by hmap_free usable again. */
+static void test_hmap_keys_in_arena(void **state)
+{
+    (void)state;
+    hmap m = {0};
+    enum { N = 20000 };
+    char k[64];
+    const char *k0 = NULL;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++) {
+            int n = snprintf(k, sizeof k, "key-%d-%.*s", i, i % 40,
+                             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+            bool added = false;
+            int64_t *v = hmap_put(&m, k, (size_t)n, &added);
+            assert_true(added);
+            *v = i;
+            if (i == 0) { /* where the first key sits: it must not move */
+                for (size_t j = 0; j < m.cap; j++)
+                    if (m.v[j].key) k0 = m.v[j].key;
+            }
+        }
+        size_t big_n = 3u << 20;
+        char *big = malloc(big_n);
+        assert_non_null(big);
+        for (size_t i = 0; i < big_n; i++)
+            big[i] = (char)(1 + i % 255);
+        *hmap_put(&m, big, big_n, NULL) = -1;
+        *hmap_put(&m, big, big_n - 1, NULL) = -2; /* a prefix of the first */
+        *hmap_put(&m, "", 0, NULL) = -3;
+        assert_int_equal(m.n, N + 3);
+        for (int i = 0; i < N; i++) {
+            int n = snprintf(k, sizeof k, "key-%d-%.*s", i, i % 40,
+                             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+            int64_t *v = hmap_get(&m, k, (size_t)n);
+            assert_non_null(v);
+            assert_int_equal(*v, i);
+            bool added = true;
+            assert_ptr_equal(hmap_put(&m, k, (size_t)n, &added), v);
+            assert_false(added);
+        }
+        assert_int_equal(*hmap_get(&m, big, big_n), -1);
+        assert_int_equal(*hmap_get(&m, big, big_n - 1), -2);
+        assert_int_equal(*hmap_get(&m, "", 0), -3);
+        assert_null(hmap_get(&m, big, big_n - 2));
+        assert_null(hmap_get(&m, "key-1-", 6));
+        /* Every stored key is its bytes and a NUL, wherever it sits. */
+        size_t seen = 0;
+        for (size_t i = 0; i < m.cap; i++) {
+            if (!m.v[i].key) continue;
+            seen++;
+            assert_int_equal(m.v[i].key[m.v[i].klen], '\0');
+            assert_ptr_equal(hmap_get(&m, m.v[i].key, m.v[i].klen), &m.v[i].val);
+        }
+        assert_int_equal(seen, N + 3);
+        bool k0_found = false;
+        for (size_t i = 0; i < m.cap; i++)
+            k0_found |= m.v[i].key == k0;
+        assert_true(k0_found);
+        assert_string_equal(k0, "key-0-");
+        free(big);
+        hmap_free(&m);
+        assert_null(m.v);
+        assert_int_equal(m.n, 0);
+        assert_null(hmap_get(&m, "key-1-x", 7));
+    }
+}
+
 static void test_json_helpers(void **state)
 {
     (void)state;
@@ -108,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_error_set_prefix_and_codes),
         cmocka_unit_test(test_sha256_known_vectors),
         cmocka_unit_test(test_json_helpers),
+        cmocka_unit_test(test_hmap_keys_in_arena),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
