@@ -495,7 +495,18 @@ static void words_scan(const char *s, size_t i, size_t n, spans *sp_)
 size_t text_words(const char *s, size_t n, ragd_span **out)
 {
     spans sp = {0};
+    /* Room for a word per 5 bytes up front (English prose averages one per
+     * 6-7): growing from 8 by doubling cost a realloc per size class for
+     * every chunk and sentence. */
+    if (n) {
+        sp.cap = n / 5 + 8;
+        sp.v = ragd_xmalloc(sp.cap * sizeof *sp.v);
+    }
     words_scan(s, 0, n, &sp);
+    if (!sp.n) { /* no words: NULL, as the contract says */
+        free(sp.v);
+        sp.v = NULL;
+    }
     *out = sp.v;
     return sp.n;
 }
