@@ -5,7 +5,7 @@
  * path, then the summary (its keyword statistics come from the writer's
  * connection; the rest of it was computed in prepare), the embedding-cache
  * inserts and store_doc_put, which replaces the old version. Documents are
- * written in batches: one transaction holds up to INGEST_BATCH_DOCS (512)
+ * written in batches: one transaction holds up to INGEST_BATCH_DOCS (64)
  * documents (or INGEST_BATCH_BYTES, or INGEST_BATCH_SECONDS), each in its
  * own savepoint, so a failed document rolls back alone and a crash loses
  * at most the uncommitted batch, never half a document. A batch's counts

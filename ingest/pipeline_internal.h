@@ -55,12 +55,12 @@ typedef struct {
 /* A batch commits at this many documents, bytes or seconds, whichever
  * comes first, and always at the end of the inputs: a crash loses at most
  * that much, and the progress line (which counts committed documents)
- * stays current. Each COMMIT flushes FTS5's pending terms into a new
- * segment that automerge merges later, so fewer commits are less work:
- * 512 instead of 64 documents cut the writer's CPU on SciFact by about
- * 7 % (2.10-2.24 s to 1.92-2.09 s, docs/benchmarks.md, eighth session);
- * beyond that the seconds bound decides. */
-#define INGEST_BATCH_DOCS 512
+ * stays current. Each COMMIT flushes FTS5's pending terms into a segment
+ * that automerge merges later: 512 documents cut the writer's CPU by about
+ * 7 %, but the index it leaves made lexical queries about 5 % slower
+ * (`ragd eval` p50 13.0-13.2 ms against 12.2-12.7 ms on SciFact), so 64
+ * stays (docs/benchmarks.md, eighth session). */
+#define INGEST_BATCH_DOCS 64
 #define INGEST_BATCH_BYTES (8u * 1024u * 1024u)
 #define INGEST_BATCH_SECONDS 1.0
 
