@@ -8,8 +8,9 @@
  * keeps (one allocation per block, not per key: loading a vocabulary of
  * tens of thousands of terms was a malloc and a free per term);
  * hmap_free releases them. A zeroed hmap is an empty map. A map must not
- * be copied by value and then written through both copies. Thread-safety: none inside; a map that
- * is no longer written may be read from many threads.
+ * be copied by value and then written through both copies.
+ * Thread-safety: none inside; a map that is no longer written may be read
+ * from many threads.
  */
 #ifndef RAGD_CORE_HMAP_H
 #define RAGD_CORE_HMAP_H

@@ -667,34 +667,6 @@ typedef struct {
     uint64_t dc; /* '.' or ',' */
 } amask;
 
-static inline unsigned ctz64(uint64_t x)
-{
-#if defined(__GNUC__)
-    return (unsigned)__builtin_ctzll(x);
-#else
-    unsigned k = 0;
-    while (!(x & 1)) {
-        x >>= 1;
-        k++;
-    }
-    return k;
-#endif
-}
-
-static inline unsigned clz64(uint64_t x)
-{
-#if defined(__GNUC__)
-    return (unsigned)__builtin_clzll(x);
-#else
-    unsigned k = 0;
-    while (!(x >> 63)) {
-        x <<= 1;
-        k++;
-    }
-    return k;
-#endif
-}
-
 #if defined(__SSE2__) && !defined(RAGD_TEXT_NO_SIMD)
 /* The masks of 16 ASCII bytes at p into bits sh .. sh + 15 of *m. The
  * signed byte compares are exact: every byte is below 0x80. */
@@ -807,12 +779,12 @@ static void ascii_pass(const char *s, size_t i, size_t n, size_t base, text_toke
         while ((z = (z << 6) & a6))
             six |= z;
         if (W >> 63)
-            run = W == ~(uint64_t)0 ? run + 64 : clz64(~W);
+            run = W == ~(uint64_t)0 ? run + 64 : (size_t)__builtin_clzll(~W);
         else
             run = 0;
         uint64_t all = tok | six;
         while (all) {
-            unsigned k = ctz64(all);
+            unsigned k = (unsigned)__builtin_ctzll(all);
             tu[tn] = (unsigned char)((tok >> k) & 1);
             tp[tn++] = base + p + k;
             all &= all - 1;
@@ -825,11 +797,11 @@ static void ascii_pass(const char *s, size_t i, size_t n, size_t base, text_toke
             uint64_t prevWW = (ww << 1) | (pww >> 63);
             uint64_t st = ww & ~prevWW, en = ~ww & prevWW;
             while (st) {
-                wv[ws++].start = p + ctz64(st);
+                wv[ws++].start = p + (size_t)__builtin_ctzll(st);
                 st &= st - 1;
             }
             while (en) {
-                wv[we++].end = p + ctz64(en);
+                wv[we++].end = p + (size_t)__builtin_ctzll(en);
                 en &= en - 1;
             }
             pww = ww;

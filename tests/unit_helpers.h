@@ -109,6 +109,13 @@ static inline void coll_fixture_free(coll_fixture *fx)
     free(fx);
 }
 
+/* A cmocka teardown for a coll_fixture set as the test's state. */
+static inline int coll_fixture_teardown(void **state)
+{
+    coll_fixture_free(*state);
+    return 0;
+}
+
 /* Writes text to DIR/docs/NAME (the directory must exist). */
 static inline void write_doc(const char *dir, const char *name, const char *text)
 {

@@ -29,11 +29,6 @@
 
 typedef coll_fixture fixture;
 
-static void ingest(fixture *fx)
-{
-    coll_fixture_ingest(fx);
-}
-
 static int setup(void **state)
 {
     fixture *fx = coll_fixture_new("lexidf");
@@ -43,14 +38,8 @@ static int setup(void **state)
     write_doc(fx->dir, "b.txt", "Blue whales migrate between feeding grounds. 東京の天気は晴れ.");
     write_doc(fx->dir, "swap.txt", "alpha bravo charlie");
     coll_fixture_open(fx, 64);
-    ingest(fx);
+    coll_fixture_ingest(fx);
     *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    coll_fixture_free(*state);
     return 0;
 }
 
@@ -171,7 +160,7 @@ static void test_cache_follows_ingest(void **state)
     /* More documents with the same words: N and the dfs change. */
     write_doc(fx->dir, "c.txt", "Apple irrigation for whales? Delta echo alpha.");
     write_doc(fx->dir, "d.txt", "Orchards and orchards: alpha, zulu, 東京.");
-    ingest(fx);
+    coll_fixture_ingest(fx);
     check_all(fx->st);
     check_all(rd);
     /* A re-ingest that swaps words but keeps every row count: the cache
@@ -179,7 +168,7 @@ static void test_cache_follows_ingest(void **state)
     int64_t n0 = 0, n1 = 0;
     assert_int_equal(lexical_indexed_rows(fx->st, &n0, &e), RAGD_OK);
     write_doc(fx->dir, "swap.txt", "delta echo zulu");
-    ingest(fx);
+    coll_fixture_ingest(fx);
     assert_int_equal(lexical_indexed_rows(fx->st, &n1, &e), RAGD_OK);
     assert_int_equal(n0, n1);
     check_all(fx->st);
@@ -286,7 +275,7 @@ static void test_cache_random(void **state)
         snprintf(name, sizeof name, "r%u.txt", rnd() % 4);
         write_doc(fx->dir, name, t.data);
         ragd_buf_free(&t);
-        ingest(fx);
+        coll_fixture_ingest(fx);
     }
     store_close(rd);
 }
@@ -294,9 +283,10 @@ static void test_cache_random(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_cache_follows_ingest, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cache_skipped_while_writing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cache_random, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_follows_ingest, setup, coll_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cache_skipped_while_writing, setup,
+                                        coll_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cache_random, setup, coll_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

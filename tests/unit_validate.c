@@ -203,12 +203,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    coll_fixture_free(*state);
-    return 0;
-}
-
 static void search(fixture *fx, const char *q, search_opts *o, search_result *r)
 {
     ragd_error e;
@@ -1026,16 +1020,20 @@ int main(void)
         cmocka_unit_test(test_neardup_index_matches_pairwise),
         cmocka_unit_test(test_sort_u64_matches_qsort),
         cmocka_unit_test(test_query_index_matches_plain),
-        cmocka_unit_test_setup_teardown(test_gate_rejects_unanswerable_question, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_query_without_words_is_not_relevant, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gate_rejects_unanswerable_question, setup,
+                                        coll_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_query_without_words_is_not_relevant, setup,
+                                        coll_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_near_duplicates_and_doc_cap, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_support_floor, setup, teardown),
+                                        coll_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_support_floor, setup, coll_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_coverage_reads_summary_only_when_needed, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_mmr_diversifies_results, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_indexed_rows_match_docsize_count, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lexical_shortcuts_change_nothing, setup, teardown),
+                                        coll_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_mmr_diversifies_results, setup, coll_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_indexed_rows_match_docsize_count, setup,
+                                        coll_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_lexical_shortcuts_change_nothing, setup,
+                                        coll_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
