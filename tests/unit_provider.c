@@ -727,6 +727,41 @@ static void test_local_matches_definition(void **state)
     local_embed_scratch_free(ws2);
 }
 
+/* A short text (at most dim / 6 bytes) takes the other path, features keyed
+ * on their dimension (feat_add_dim): these two texts, found by search, give
+ * other bits when a dimension's chain of three or more features is summed
+ * out of ascending hash (the random texts above are blind to it: the final
+ * rounding to float hides most orders). One with a dimension that is not a
+ * power of two (the modulo), one with 4096 (the mask). */
+static void test_local_by_dimension_order_pins(void **state)
+{
+    (void)state;
+    static const struct {
+        int dim;
+        const char *text;
+    } pins[] = {
+        {1000, "dafcad cfddbbeb da dbdcded db afecdadbf cc fdcfeeb aad ddf adf ef affebeadf bbac"
+               " fcbbedd eaaaddf faafefcca eecf dcbd bd dba adfcbeada acc dbcccc acffafec "},
+        {4096, "aae ddad efce fbaccccda edaadeecb effcf aabadfbb dcbba bcfeb acbfcbdd bcbab "
+               "edccfbab daeffbcc dbdeca bdcbaf ebaefd ccdb bbf aacfedfce fbefedc effcbfdd "
+               "cbfecee cdaffcc fd bafc ccecdaccf faf ca dcd fffbd ffbeda cbeaedd caaf dbda "
+               "caafefecc deeffaafe eaecbfe cacddbed afefca fbdabd fbddffca cebadb dfacb efacec "
+               "fbecf bcca bdbaf aaabff cedbbddca ddaffaacf afbbe fcaff cdbcccba abffc afaaa "
+               "ffecbbbcb dbafbab cbfffeaef fabebfedc effcdcf dea dfaebae da eabdfdde ebbd "
+               "fdabea eeaa bb cefcabcd eccdce affcfcb bafece fdbcdecd cde bbfea eadeaa da "
+               "babbbcfea bcf edcafb adfcd ffabecae ebda bbde ac ebdffdeac cdcdedb fafdddc "
+               "deeccef edace bedcdc eaeecfbe ffe fbd fec ebaddbbfa abafacbc "},
+    };
+    static float want[4096], got[4096];
+    for (size_t i = 0; i < sizeof pins / sizeof *pins; i++) {
+        size_t len = strlen(pins[i].text);
+        assert_true(6 * len <= (size_t)pins[i].dim); /* the by-dimension path */
+        ref_embed(pins[i].text, len, pins[i].dim, want);
+        local_embed_text(pins[i].text, len, pins[i].dim, got);
+        assert_true(same_vector(want, got, pins[i].dim));
+    }
+}
+
 /* Unrelated texts for the single-word comparisons below. */
 static const char *const UNRELATED[] = {"blue ocean whales",
                                         "lighthouse",
@@ -1477,6 +1512,7 @@ int main(void)
         cmocka_unit_test(test_local_scratch_reuse),
         cmocka_unit_test(test_local_word_cache),
         cmocka_unit_test(test_local_matches_definition),
+        cmocka_unit_test(test_local_by_dimension_order_pins),
         cmocka_unit_test(test_local_similarity),
         cmocka_unit_test(test_local_embedder),
         cmocka_unit_test(test_config_errors),
