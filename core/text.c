@@ -163,9 +163,10 @@ static bool fold_utf8proc(const char *s, size_t n, int opts, ragd_buf *b)
  * stops at it), so the text can be cut before any ASCII character and the
  * pieces folded on their own. Each non-ASCII run goes to utf8proc with the
  * ASCII character before it, which a combining mark in the run may join. */
-static char *fold_pieces(const char *s, size_t n, int opts, size_t *out_len)
+static bool fold_pieces(const char *s, size_t n, int opts, ragd_buf *out)
 {
-    ragd_buf b = RAGD_BUF_INIT;
+    ragd_buf b = *out; /* worked on in a local, as before, and handed back */
+    ragd_buf_reset(&b);
     ragd_buf_reserve(&b, n);
     size_t i = 0;
     while (i < n) {
@@ -184,23 +185,29 @@ static char *fold_pieces(const char *s, size_t n, int opts, size_t *out_len)
         while (r < n && (unsigned char)s[r] >= 0x80)
             r++;
         if (!fold_utf8proc(s + a_end, r - a_end, opts, &b)) {
-            ragd_buf_free(&b);
-            return NULL;
+            ragd_buf_reset(&b);
+            *out = b;
+            return false;
         }
         i = r;
     }
-    if (out_len) *out_len = b.len;
-    return ragd_buf_steal(&b);
+    *out = b;
+    return true;
+}
+
+bool text_fold_buf(const char *s, size_t n, bool strip_marks, ragd_buf *out)
+{
+    int fopts = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD;
+    if (strip_marks) fopts |= UTF8PROC_STRIPMARK;
+    return fold_pieces(s, n, fopts, out);
 }
 
 char *text_fold(const char *s, size_t n, bool strip_marks, size_t *out_len)
 {
-    int fopts = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD;
-    if (strip_marks) fopts |= UTF8PROC_STRIPMARK;
-    char *fast = fold_pieces(s, n, fopts, out_len);
-    if (fast) return fast;
-    if (out_len) *out_len = 0;
-    return ragd_xstrdup("");
+    ragd_buf b = RAGD_BUF_INIT;
+    text_fold_buf(s, n, strip_marks, &b);
+    if (out_len) *out_len = b.len;
+    return b.data ? ragd_buf_steal(&b) : ragd_xstrdup("");
 }
 
 /* The fold of the whole text in one utf8proc call: what fold_pieces must
@@ -1205,6 +1212,15 @@ size_t text_sentences(const char *s, size_t n, ragd_span **out)
     spans sp = {0};
     sentences_scan(s, n, &sp);
     *out = sp.v;
+    return sp.n;
+}
+
+size_t text_words_reuse(const char *s, size_t n, ragd_span **buf, size_t *cap)
+{
+    spans sp = {*buf, 0, *cap};
+    words_scan(s, 0, n, &sp);
+    *buf = sp.v;
+    *cap = sp.cap;
     return sp.n;
 }
 

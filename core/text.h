@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/error.h"
 
 typedef struct {
@@ -54,6 +55,11 @@ ragd_status text_normalize(const char *s, size_t n, char **out, size_t *out_len,
  * NUL-terminated string (caller frees); invalid input yields "". */
 char *text_fold(const char *s, size_t n, bool strip_marks, size_t *out_len);
 
+/* text_fold into the caller's reusable buffer: *out (reset first; the
+ * caller owns and frees it) receives the same NUL-terminated bytes; false
+ * (and *out empty) on invalid input. Thread-safe for distinct buffers. */
+bool text_fold_buf(const char *s, size_t n, bool strip_marks, ragd_buf *out);
+
 /* text_fold in one utf8proc call over the whole text. text_fold folds runs
  * of ASCII itself and only the rest with utf8proc; this is the reference it
  * must equal byte for byte (tests/unit_text.c). Same contract. */
@@ -77,6 +83,9 @@ size_t text_sentences(const char *s, size_t n, ragd_span **out);
  * (grown as needed; the caller frees it): the spans go to (*buf)[0..count),
  * whatever it held before. Returns the count. */
 size_t text_sentences_reuse(const char *s, size_t n, ragd_span **buf, size_t *cap);
+
+/* text_words into the caller's reusable buffer, as text_sentences_reuse. */
+size_t text_words_reuse(const char *s, size_t n, ragd_span **buf, size_t *cap);
 
 /* Approximate token count: each word of k code points counts 1 + (k-1)/6
  * tokens, each CJK character 1, each other non-space grapheme (punctuation,

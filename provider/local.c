@@ -209,6 +209,9 @@ struct local_embed_scratch {
     float *val;
     size_t capout;
     ragd_buf word, pad;
+    ragd_buf folded;  /* the text being embedded, folded */
+    ragd_span *words; /* its words */
+    size_t words_cap;
     size_t *offs, offs_cap;
     /* 1 + log(tf) for tf < LOG_TF_MAX, filled on first need (0: not yet;
      * every entry is >= 1): the same double log gives, without the call. */
@@ -252,6 +255,8 @@ void local_embed_scratch_free(local_embed_scratch *ws)
     free(ws->val);
     ragd_buf_free(&ws->word);
     ragd_buf_free(&ws->pad);
+    ragd_buf_free(&ws->folded);
+    free(ws->words);
     free(ws->offs);
     free(ws->wc);
     free(ws->wtab);
@@ -791,6 +796,29 @@ static void word_cache_clear(local_embed_scratch *ws)
     ws->nwh = 0;
 }
 
+/* a[0..n) == b[0..n): a word is a few bytes, too few for a call to
+ * memcmp to pay (8 at a time from 8 on; a shorter one byte by byte). */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+    if (n < 8) {
+        unsigned char d = 0;
+        for (size_t i = 0; i < n; i++)
+            d |= (unsigned char)(a[i] ^ b[i]);
+        return d == 0;
+    }
+    uint64_t x, y;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y) return false;
+    }
+    if (i == n) return true;
+    memcpy(&x, a + n - 8, 8); /* the last 8 bytes, overlapping */
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+}
+
 static void wtab_insert(local_embed_scratch *ws, uint32_t ei)
 {
     size_t mask = ws->wtcap - 1, p = (size_t)fmix64(ws->wc[ei].hu) & mask;
@@ -822,7 +850,7 @@ static const word_entry *word_features(local_embed_scratch *ws, const char *w, s
         size_t mask = ws->wtcap - 1, p = (size_t)key & mask;
         for (uint32_t e; (e = ws->wtab[p]); p = (p + 1) & mask) {
             const word_entry *x = &ws->wc[e - 1];
-            if (x->hu == hu && x->wl == wl && !memcmp(ws->wbytes + x->boff, w, wl)) return x;
+            if (x->hu == hu && x->wl == wl && same_bytes(ws->wbytes + x->boff, w, wl)) return x;
         }
     }
     /* A new word: room first (emptying a full cache), then its features. */
@@ -886,15 +914,18 @@ static size_t copy_word(ragd_buf *dst, const char *s, size_t n)
 /* The features of text (folded, words, n-grams, bigrams), accumulated. */
 static void collect_features(local_embed_scratch *ws, const char *text, size_t len)
 {
-    size_t flen = 0;
-    char *f = text_fold(text, len, true, &flen);
+    /* The folded text and its words in the scratch's buffers (no
+     * allocation per text once they have grown). */
+    text_fold_buf(text, len, true, &ws->folded);
+    const char *f = ws->folded.data;
+    size_t flen = ws->folded.len;
     /* At most 3 features per byte (a word of wl bytes gives 3 wl - 3
      * n-grams, a unigram and a bigram): keyed on their dimension when
      * that keeps the dimensions at most half reached, so chains stay
      * short; else through the hash table. */
     ws->by_dim = 6 * flen <= (size_t)ws->dim;
-    ragd_span *words = NULL;
-    size_t nw = text_words(f, flen, &words);
+    size_t nw = text_words_reuse(f, flen, &ws->words, &ws->words_cap);
+    const ragd_span *words = ws->words;
 
     /* The bigram hash of the previous word up to its end: a bigram is
      * FNV over prev, 0x1F, word, so the prefix carries over (the word
@@ -942,8 +973,6 @@ static void collect_features(local_embed_scratch *ws, const char *text, size_t l
         prev_h = x->hp;
         have_prev = 1;
     }
-    free(words);
-    free(f);
 }
 
 /* Empty the table, the dimension marks and the feature lists for the next
