@@ -304,6 +304,52 @@ static void test_fold(void **state)
     free(f);
 }
 
+/* text_fold_buf and text_words_reuse give text_fold's and text_words'
+ * results in one reused buffer: a long text, then shorter ones (nothing of
+ * the longer one may show), an invalid one (empty, false), and an empty
+ * one. */
+static void test_fold_and_words_reuse(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "\xC3\x89"
+        "COLE Stra\xC3\x9F"
+        "e \xEF\xAC\x81"
+        "nance: don't STOP at 3.14, "
+        "\xE6\xA3\x80\xE7\xB4\xA2 and more words after them",
+        "Short one",
+        "a\xFF"
+        "b",
+        "",
+        "E\xCC\x81"
+        "cole",
+    };
+    ragd_buf b = RAGD_BUF_INIT;
+    ragd_span *wb = NULL;
+    size_t wcap = 0;
+    for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
+        size_t n = strlen(texts[t]), want_len = 99;
+        char *want = text_fold(texts[t], n, true, &want_len);
+        bool ok = text_fold_buf(texts[t], n, true, &b);
+        assert_int_equal(ok, t != 2); /* the invalid one */
+        assert_int_equal(b.len, want_len);
+        assert_string_equal(b.data, want);
+        ragd_span *ww = NULL;
+        size_t wn = text_words(want, want_len, &ww);
+        size_t rn = text_words_reuse(b.data, b.len, &wb, &wcap);
+        assert_int_equal(rn, wn);
+        assert_true(wcap >= rn);
+        for (size_t i = 0; i < wn; i++) {
+            assert_int_equal(wb[i].start, ww[i].start);
+            assert_int_equal(wb[i].end, ww[i].end);
+        }
+        free(ww);
+        free(want);
+    }
+    ragd_buf_free(&b);
+    free(wb);
+}
+
 /* --- text_words ----------------------------------------------------------------- */
 
 static void test_words(void **state)
@@ -747,6 +793,7 @@ int main(void)
         cmocka_unit_test(test_decode),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_fold),
+        cmocka_unit_test(test_fold_and_words_reuse),
         cmocka_unit_test(test_words),
         cmocka_unit_test(test_words_empty),
         cmocka_unit_test(test_sentences_abbrev),
