@@ -366,7 +366,8 @@ static inline uint32_t feat_dim_of(const local_embed_scratch *ws, uint64_t h)
  * The scratch's arrays are held in locals: a store to a feature could
  * otherwise alias any of the scratch's fields, which would be reloaded
  * after each one. */
-static void feat_add_dim(local_embed_scratch *ws, const uint64_t *h, size_t n, double w)
+__attribute__((always_inline)) static inline void
+feat_add_dim(local_embed_scratch *ws, const uint64_t *h, size_t n, double w)
 {
     if (ws->nf + n > ws->capf)
         ragd_array_grow((void **)&ws->f, &ws->capf, ws->nf + n, sizeof *ws->f);

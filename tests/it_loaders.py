@@ -123,6 +123,53 @@ def test_meta_stored_and_shown():
         assert show["metadata"] == {"lang": "en", "team": "infra", "v": ""}, show["metadata"]
 
 
+def test_jsonl_lines_of_both_parsers():
+    """JSONL lines of string fields take ragd's own parser (core/json_flat.c),
+    any other goes to jansson: both must give the same documents, metadata
+    and errors as jansson alone always did."""
+    with TempDir() as t:
+        corpus = os.path.join(t, "mixed.jsonl")
+        lines = [
+            # string fields only: json_flat
+            '{"_id": "f1", "title": "Tide \\"tables\\"", "text": "High water at noon.\\nLow at six.", "lang": "en"}',
+            '{ "_id" : "f2" , "text" : "Café ’round the corner 😀" , "zone" : "a/b" }',
+            # a \u escape, a number, an object: jansson
+            '{"_id": "j1", "title": "\\u00c9t\\u00e9", "text": "Summer \\ud83d\\ude00 notes.", "year": 2001}',
+            '{"_id": "j2", "text": "Nested metadata.", "metadata": {"k": "v"}}',
+            # skipped and failed lines, from either parser
+            '{"_id": "s1", "text": "", "title": ""}',
+            '{"_id": "s2", "text": null}',
+            '{"_id": "e1", "title": "no text"}',
+            '{"_id": "e2", "text": "ctl\x01"}',
+            '{"_id": "e3", "text": "ok"} trailing',
+            '{"_id": "e4", "text": "dup", "_id": "e5"}',
+        ]
+        with open(corpus, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        r = ragd("ingest", "--json", corpus, data=t)
+        assert r.code == 1, r.err
+        rep = r.json()
+        assert (rep["added"], rep["skipped"], rep["failed"]) == (5, 2, 3), rep
+        def show(doc_id):
+            return ragd("show", "--json", doc_id, data=t, check=0).json()
+        d = show("f1")
+        assert d["title"] == 'Tide "tables"' and d["metadata"] == {"lang": "en"}, d
+        assert "High water at noon.\nLow at six." in d["text"], d["text"]
+        d = show("f2")
+        assert d["metadata"] == {"zone": "a/b"}, d
+        assert "Café ’round the corner 😀" in d["text"], d["text"]
+        d = show("j1")
+        assert d["title"] == "Été" and d["metadata"] == {"year": 2001}, d
+        assert "Summer 😀 notes." in d["text"], d["text"]
+        assert show("j2")["metadata"] == {"metadata": {"k": "v"}}
+        # e4's duplicate "_id": jansson keeps the last one.
+        assert show("e5")["text"].startswith("dup"), show("e5")
+        errs = r.err
+        assert f"{corpus}:7: expected an object with string \"_id\" and \"text\"" in errs, errs
+        assert f"{corpus}:8: control character 0x1" in errs, errs
+        assert f"{corpus}:9: end of file expected" in errs, errs
+
+
 def test_bad_meta_is_usage_error():
     with TempDir() as t:
         data = os.path.join(t, "data")
@@ -254,5 +301,6 @@ def test_pdf_pages_in_results_and_citations():
 
 if __name__ == "__main__":
     run_tests([test_html_fixtures, test_pdf_pages_on_chunks, test_pdf_pages_in_results_and_citations, test_meta_stored_and_shown,
-               test_bad_meta_is_usage_error, test_broken_pdfs_fail_with_file_name,
+               test_jsonl_lines_of_both_parsers, test_bad_meta_is_usage_error,
+               test_broken_pdfs_fail_with_file_name,
                test_sniffing_and_forced_format, test_blank_html_is_skipped, test_v1_database_migrates])
