@@ -44,6 +44,7 @@
 #include <utf8proc.h>
 
 #include "core/buf.h"
+#include "core/json_dump.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "ingest/summary_internal.h"
@@ -263,7 +264,7 @@ void summary_pre_fix(summary_pre *p, const ingest_doc *d, const char *source)
     free(p->head);
     free(p->meta);
     json_t *o = fixed_part(d, source, p);
-    p->head = json_dumps(o, SUMMARY_DUMP_FLAGS);
+    p->head = ragd_json_dumps_compact(o, SUMMARY_DUMP_FLAGS);
     json_decref(o);
     size_t n = p->head ? strlen(p->head) : 0;
     if (n >= 2 && p->head[n - 1] == '}') {
@@ -273,7 +274,7 @@ void summary_pre_fix(summary_pre *p, const ingest_doc *d, const char *source)
         p->head = NULL;
     }
     json_t *m = meta_object(d);
-    p->meta = p->head ? json_dumps(m, SUMMARY_DUMP_FLAGS) : NULL;
+    p->meta = p->head ? ragd_json_dumps_compact(m, SUMMARY_DUMP_FLAGS) : NULL;
     json_decref(m);
     if (!p->meta) {
         free(p->head);
