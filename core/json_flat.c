@@ -7,7 +7,9 @@
  * rules: no overlong forms, surrogates or code points past U+10FFFF, which
  * jansson rejects too), and the escapes \" \\ \/ \b \f \n \r \t. Every
  * other input is declined. Keys must differ: jansson keeps the last of
- * duplicates, which a caller reading the first would not.
+ * duplicates, which a caller reading the first would not; and an object of
+ * more than JSON_FLAT_MAX_FIELDS fields is declined, so that the check
+ * stays cheap on a hostile line of a million keys.
  */
 #include "core/json_flat.h"
 
@@ -17,6 +19,9 @@
 
 #include "core/buf.h"
 #include "core/text.h"
+
+/* More fields than this are declined (jansson hashes its keys). */
+#define JSON_FLAT_MAX_FIELDS 64
 
 static size_t skip_ws(const char *s, size_t n, size_t i)
 {
@@ -137,7 +142,8 @@ bool json_flat_parse(json_flat *jf, const char *s, size_t n)
             i = skip_ws(s, n, i + 1);
             if (i >= n || s[i] != '"' || !scan_string(s, n, &i, &out, &f.val, &f.val_len))
                 return false;
-            if (key_seen(jf, f.key, f.key_len)) return false;
+            /* The duplicate check is quadratic: many fields go to jansson. */
+            if (jf->n == JSON_FLAT_MAX_FIELDS || key_seen(jf, f.key, f.key_len)) return false;
             field_push(jf, f);
             i = skip_ws(s, n, i);
             if (i < n && s[i] == ',') {

@@ -45,7 +45,7 @@
  * scattered into the dense vector. A scratch reused across texts caches
  * each distinct word's features (its stop-word verdict, n-gram hashes,
  * unigram and bigram-prefix hashes: all functions of its bytes; see
- * word_features), bounded and emptied when full. A text with no words
+ * provider/local_words.c), bounded and emptied when full. A text with no words
  * embeds to all zeros. Right single quotes (U+2019) are read as
  * apostrophes.
  *
@@ -81,154 +81,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/buf.h"
-#include "core/text.h"
-#include "index/lexical.h"
-#include "provider/provider.h"
-
-/* Per-family hash seeds (arbitrary odd constants; part of the model). */
-#define SEED_UNIGRAM 0x9E3779B97F4A7C15ULL
-#define SEED_BIGRAM 0xC2B2AE3D27D4EB4FULL
-#define SEED_CHARGRAM 0x165667B19E3779F9ULL
-
-#define W_UNIGRAM 1.0
-#define W_BIGRAM 0.25
-#define W_CHARGRAMS 2.0 /* L2 mass of one word's n-gram block */
-#define NGRAM_MIN 3
-#define NGRAM_MAX 5
-
-#define FNV_OFFSET 0xCBF29CE484222325ULL
-#define FNV_PRIME 0x100000001B3ULL
-
-static uint64_t fnv_start(uint64_t seed)
-{
-    return FNV_OFFSET ^ seed;
-}
-
-static uint64_t fnv_add(uint64_t h, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= FNV_PRIME;
-    }
-    return h;
-}
-
-/* MurmurHash3's fmix64: spreads FNV's weak low bits over the whole word. */
-/* One byte of FNV-1a. */
-static inline uint64_t fnv_byte(uint64_t h, unsigned char c)
-{
-    return (h ^ c) * FNV_PRIME;
-}
-
-static uint64_t fmix64(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xFF51AFD7ED558CCDULL;
-    k ^= k >> 33;
-    k *= 0xC4CEB9FE1A85EC53ULL;
-    k ^= k >> 33;
-    return k;
-}
-
-/* Term frequencies below this have their 1 + log(tf) kept in the scratch. */
-#define LOG_TF_MAX 64
-
-/* One distinct feature of the text being embedded. */
-typedef struct {
-    uint64_t h;
-    double sum;    /* its occurrences' weights, added in arrival order */
-    double w0;     /* the first occurrence's weight */
-    uint32_t tf;   /* occurrences */
-    uint32_t pos;  /* its slot in the hash table */
-    int32_t mix;   /* occurrences of different weights: the last one in mix, else -1 */
-    uint32_t next; /* by dimension: the next feature of its dimension, or NO_FEAT */
-} dfeat;
-
-#define NO_FEAT UINT32_MAX
-
-/* One occurrence of a feature whose occurrences differ in weight, chained
- * to the feature's previous one. */
-typedef struct {
-    double w;
-    int32_t prev;
-} wocc;
-
-/* A feature whose dimension holds another one too. */
-typedef struct {
-    uint64_t h;
-    double sv;
-    uint32_t dim;
-} shared_feat;
-
-/* One distinct word seen by a scratch (after U+2019 -> '\''): what
- * collect_features adds for it, all functions of its bytes. */
-typedef struct {
-    uint64_t hu;   /* FNV-1a of the unigram seed and the bytes (the lookup key) */
-    uint64_t uh;   /* fmix64(hu): its unigram feature */
-    uint64_t hp;   /* FNV-1a of the bigram seed and the bytes: a bigram's prefix */
-    double w_each; /* each n-gram's weight */
-    uint32_t boff; /* its bytes at wbytes + boff */
-    uint32_t wl;   /* their number */
-    uint32_t hoff; /* its n-gram hashes (fmix64'd) at whash + hoff */
-    uint32_t nh;   /* their number */
-    uint32_t stop; /* a stop word: no features at all */
-} word_entry;
-
-/* The word cache is emptied when it holds this many words or hashes, so a
- * scratch stays bounded whatever it embeds (the arenas keep their size). */
-#define WORD_CACHE_MAX_WORDS 8192
-#define WORD_CACHE_MAX_HASHES ((size_t)1 << 18)
-#define WORD_CACHE_MAX_BYTES ((size_t)1 << 18)
-
-struct local_embed_scratch {
-    uint32_t *table; /* open addressing on the hash: feature index + 1, 0 empty */
-    size_t tcap;     /* a power of two */
-    dfeat *f;
-    size_t nf, capf;
-    wocc *mix;
-    size_t nmix, capmix;
-    uint32_t *mixf; /* the features with mixed weights */
-    size_t nmixf, capmixf;
-    double *wbuf; /* one mixed feature's weights, for sorting */
-    size_t capw;
-    int dim;            /* what bits, multi, first_of and dacc are sized for (0: none yet) */
-    uint64_t dmask;     /* dim - 1 when dim is a power of two, else 0 */
-    bool by_dim;        /* this text's features are keyed on their dimension (feat_add_dim) */
-    uint32_t *first_of; /* per dimension: the first feature reaching it (where bits is set) */
-    double *dacc;       /* per dimension: its sum (valid where bits is set) */
-    uint64_t *bits;     /* dimensions holding a feature (reset after use) */
-    uint64_t *multi;    /* dimensions holding two or more (reset after use) */
-    double *sv;         /* per feature: what it adds to its dimension, signed */
-    shared_feat *sh;    /* features that share their dimension with another */
-    size_t nsh, capsh;
-    shared_feat *grp; /* sh grouped by dimension (feat_dims' counting pass) */
-    size_t capgrp;
-    double *acc; /* per output dimension, in ascending order */
-    uint32_t *idx;
-    float *val;
-    size_t capout;
-    ragd_buf word, pad;
-    ragd_buf folded;  /* the text being embedded, folded */
-    ragd_span *words; /* its words */
-    size_t words_cap;
-    size_t *offs, offs_cap;
-    /* 1 + log(tf) for tf < LOG_TF_MAX, filled on first need (0: not yet;
-     * every entry is >= 1): the same double log gives, without the call. */
-    double log_tf[LOG_TF_MAX];
-    /* The word cache (word_features): a word's features depend on its bytes
-     * only, so each distinct word is hashed once per scratch. */
-    word_entry *wc;
-    size_t nwc, capwc;
-    uint32_t *wtab; /* open addressing on the unigram hash: entry + 1, 0 empty */
-    size_t wtcap;   /* a power of two, at least twice nwc */
-    char *wbytes;   /* the words' bytes, back to back */
-    size_t nwb, capwb;
-    uint64_t *whash; /* their n-gram hashes, back to back */
-    size_t nwh, capwh;
-    bool one_shot;  /* a scratch for one text (local_embed_text): no cache */
-    word_entry one; /* the word of a one-shot scratch, its hashes at whash */
-};
+#include "provider/local_internal.h"
 
 local_embed_scratch *local_embed_scratch_new(void)
 {
@@ -469,6 +322,28 @@ static int shared_cmp(const void *a, const void *b)
     return shared_before(x, y) ? -1 : shared_before(y, x);
 }
 
+/* The sum of one dimension's n features g, from 0 in ascending hash (the
+ * hashes are distinct: features are keyed on them); g is sorted in place,
+ * by insertion when they are few, as they nearly always are. */
+static double group_sum(shared_feat *g, size_t n)
+{
+    if (n > 64) {
+        qsort(g, n, sizeof *g, shared_cmp);
+    } else {
+        for (size_t i = 1; i < n; i++) {
+            shared_feat v = g[i];
+            size_t j = i;
+            for (; j > 0 && v.h < g[j - 1].h; j--)
+                g[j] = g[j - 1];
+            g[j] = v;
+        }
+    }
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum += g[i].sv;
+    return sum;
+}
+
 /* The sums of the shared dimensions into dacc: each from 0 over its
  * features in ascending hash, as a sort of all of ws->sh by (dimension,
  * hash) gave them, without that sort (at 384 dimensions almost every
@@ -506,23 +381,7 @@ static void sum_shared(local_embed_scratch *ws)
         grp[slot[sh[k].dim]++ & ~placed] = sh[k];
     for (size_t a0 = 0; a0 < nsh;) {
         size_t e = slot[grp[a0].dim] & ~placed; /* the group's end after the scatter */
-        shared_feat *g = grp + a0;
-        size_t n = e - a0;
-        if (n > 64) {
-            qsort(g, n, sizeof *g, shared_cmp);
-        } else {
-            for (size_t i = 1; i < n; i++) {
-                shared_feat v = g[i];
-                size_t j = i;
-                for (; j > 0 && v.h < g[j - 1].h; j--)
-                    g[j] = g[j - 1];
-                g[j] = v;
-            }
-        }
-        double sum = 0.0;
-        for (size_t i = 0; i < n; i++)
-            sum += g[i].sv;
-        ws->dacc[grp[a0].dim] = sum;
+        ws->dacc[grp[a0].dim] = group_sum(grp + a0, e - a0);
         a0 = e;
     }
 }
@@ -636,22 +495,7 @@ static double chain_sum(local_embed_scratch *ws, uint32_t e)
         if (n == ws->capsh) ragd_array_grow((void **)&ws->sh, &ws->capsh, n + 1, sizeof *ws->sh);
         ws->sh[n++] = (shared_feat){ws->f[k].h, feat_value(ws, &ws->f[k]), 0};
     }
-    shared_feat *g = ws->sh;
-    if (n > 64) {
-        qsort(g, n, sizeof *g, shared_cmp);
-    } else {
-        for (size_t i = 1; i < n; i++) {
-            shared_feat v = g[i];
-            size_t j = i;
-            for (; j > 0 && v.h < g[j - 1].h; j--)
-                g[j] = g[j - 1];
-            g[j] = v;
-        }
-    }
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++)
-        sum += g[i].sv;
-    return sum;
+    return group_sum(ws->sh, n);
 }
 
 /* feat_dims for features added by dimension (feat_add_dim): the marks
@@ -683,235 +527,6 @@ static size_t feat_dims_by_dim(local_embed_scratch *ws, int dim, double *norm2)
     return nd;
 }
 
-/* Room for k more n-gram hashes in the word cache's arena. */
-static uint64_t *hash_room(local_embed_scratch *ws, size_t k)
-{
-    if (ws->nwh + k > ws->capwh)
-        ragd_array_grow((void **)&ws->whash, &ws->capwh, ws->nwh + k, sizeof *ws->whash);
-    return ws->whash + ws->nwh;
-}
-
-/* The character n-grams of "<w>" (w = word bytes, wl bytes), hashed, in
- * order (3-, 4-, 5-gram at each start) at the end of ws->whash (not
- * counted in nwh: the caller keeps them); returns their number and *w_each
- * their weight. An n-gram's hash extends the one of the (n-1)-gram at the
- * same start (FNV-1a is one byte at a time), so the 3-, 4- and 5-grams at a
- * start share their prefix's work. */
-static size_t chargrams_general(local_embed_scratch *ws, const char *w, size_t wl, double *w_each)
-{
-    ragd_buf *pad = &ws->pad;
-    ragd_buf_reset(pad);
-    ragd_buf_putc(pad, '<');
-    ragd_buf_append(pad, w, wl);
-    ragd_buf_putc(pad, '>');
-    const char *p = pad->data;
-    size_t pl = pad->len;
-
-    /* Code point starts, plus the end offset. */
-    ragd_array_grow((void **)&ws->offs, &ws->offs_cap, pl + 1, sizeof *ws->offs);
-    size_t *offs = ws->offs, ncp = 0;
-    for (size_t i = 0; i < pl; i++)
-        if (((unsigned char)p[i] & 0xC0) != 0x80) offs[ncp++] = i;
-    offs[ncp] = pl;
-
-    size_t g = 0;
-    for (size_t n = NGRAM_MIN; n <= NGRAM_MAX; n++)
-        if (ncp >= n) g += ncp - n + 1;
-    *w_each = 0;
-    if (!g) return 0; /* cannot happen: "<x>" is already one 3-gram */
-    *w_each = W_CHARGRAMS / sqrt((double)g);
-    uint64_t *out = hash_room(ws, g);
-    size_t k = 0;
-    for (size_t i = 0; i + NGRAM_MIN <= ncp; i++) {
-        uint64_t h = fnv_add(fnv_start(SEED_CHARGRAM), p + offs[i], offs[i + NGRAM_MIN] - offs[i]);
-        out[k++] = fmix64(h);
-        for (size_t n = NGRAM_MIN + 1; n <= NGRAM_MAX && i + n <= ncp; n++) {
-            h = fnv_add(h, p + offs[i + n - 1], offs[i + n] - offs[i + n - 1]);
-            out[k++] = fmix64(h);
-        }
-    }
-    return k;
-}
-
-/* Words up to this many bytes take the ASCII path (with the brackets, in
- * a buffer on the stack). */
-#define ASCII_WORD_MAX 62
-
-/* chargrams_general for an all-ASCII word of at most ASCII_WORD_MAX
- * bytes: every byte is a code point, so the n-gram at start i is bytes
- * [i, i + n) of "<w>"; the same hashes, in the same order, without the
- * code point offsets. */
-static size_t chargrams_ascii(local_embed_scratch *ws, const char *w, size_t wl, double *w_each)
-{
-    unsigned char p[ASCII_WORD_MAX + 2];
-    p[0] = '<';
-    memcpy(p + 1, w, wl);
-    p[wl + 1] = '>';
-    size_t pl = wl + 2, g = 0;
-    for (size_t n = NGRAM_MIN; n <= NGRAM_MAX; n++)
-        if (pl >= n) g += pl - n + 1;
-    *w_each = W_CHARGRAMS / sqrt((double)g);
-    uint64_t *out = hash_room(ws, g);
-    uint64_t h0 = fnv_start(SEED_CHARGRAM);
-    size_t i = 0, k = 0;
-    for (; i + NGRAM_MAX <= pl; i++) { /* all three sizes */
-        uint64_t h = fnv_byte(fnv_byte(fnv_byte(h0, p[i]), p[i + 1]), p[i + 2]);
-        out[k++] = fmix64(h);
-        h = fnv_byte(h, p[i + 3]);
-        out[k++] = fmix64(h);
-        h = fnv_byte(h, p[i + 4]);
-        out[k++] = fmix64(h);
-    }
-    for (; i + NGRAM_MIN <= pl; i++) { /* the last starts: 3-grams (and a 4-gram) */
-        uint64_t h = fnv_byte(fnv_byte(fnv_byte(h0, p[i]), p[i + 1]), p[i + 2]);
-        out[k++] = fmix64(h);
-        if (i + 4 <= pl) {
-            h = fnv_byte(h, p[i + 3]);
-            out[k++] = fmix64(h);
-        }
-    }
-    return k;
-}
-
-static bool all_ascii(const char *s, size_t n)
-{
-    unsigned char o = 0;
-    for (size_t i = 0; i < n; i++)
-        o |= (unsigned char)s[i];
-    return o < 0x80;
-}
-
-/* The character n-grams of "<w>": the ASCII path or the general one. */
-static size_t chargrams(local_embed_scratch *ws, const char *w, size_t wl, double *w_each)
-{
-    if (wl <= ASCII_WORD_MAX && all_ascii(w, wl)) return chargrams_ascii(ws, w, wl, w_each);
-    return chargrams_general(ws, w, wl, w_each);
-}
-
-/* Empty the word cache (its arrays stay allocated). */
-static void word_cache_clear(local_embed_scratch *ws)
-{
-    if (ws->wtab) memset(ws->wtab, 0, ws->wtcap * sizeof *ws->wtab);
-    ws->nwc = 0;
-    ws->nwb = 0;
-    ws->nwh = 0;
-}
-
-/* a[0..n) == b[0..n): a word is a few bytes, too few for a call to
- * memcmp to pay (8 at a time from 8 on; a shorter one byte by byte). */
-static inline bool same_bytes(const char *a, const char *b, size_t n)
-{
-    if (n < 8) {
-        unsigned char d = 0;
-        for (size_t i = 0; i < n; i++)
-            d |= (unsigned char)(a[i] ^ b[i]);
-        return d == 0;
-    }
-    uint64_t x, y;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&x, a + i, 8);
-        memcpy(&y, b + i, 8);
-        if (x != y) return false;
-    }
-    if (i == n) return true;
-    memcpy(&x, a + n - 8, 8); /* the last 8 bytes, overlapping */
-    memcpy(&y, b + n - 8, 8);
-    return x == y;
-}
-
-static void wtab_insert(local_embed_scratch *ws, uint32_t ei)
-{
-    size_t mask = ws->wtcap - 1, p = (size_t)fmix64(ws->wc[ei].hu) & mask;
-    while (ws->wtab[p])
-        p = (p + 1) & mask;
-    ws->wtab[p] = ei + 1;
-}
-
-/* The cache entry of word w (wl > 0 bytes, whose unigram FNV chain is
- * hu), made on first sight: its stop-word verdict, and unless it is a stop
- * word its n-gram hashes and weight, its unigram feature and its bigram
- * prefix. Two words with one hu are told apart by their bytes. */
-static const word_entry *word_features(local_embed_scratch *ws, const char *w, size_t wl,
-                                       uint64_t hu)
-{
-    uint64_t key = fmix64(hu); /* FNV's low bits are weak: index on the mixed hash */
-    if (ws->one_shot) {        /* one text: the word's features without keeping them */
-        word_entry *x = &ws->one;
-        *x = (word_entry){.hu = hu, .uh = key, .wl = (uint32_t)wl};
-        x->stop = lexical_is_stopword_n(w, wl) != 0;
-        if (!x->stop) {
-            ws->nwh = 0;
-            x->nh = (uint32_t)chargrams(ws, w, wl, &x->w_each);
-            x->hp = fnv_add(fnv_start(SEED_BIGRAM), w, wl);
-        }
-        return x;
-    }
-    if (ws->wtab) {
-        size_t mask = ws->wtcap - 1, p = (size_t)key & mask;
-        for (uint32_t e; (e = ws->wtab[p]); p = (p + 1) & mask) {
-            const word_entry *x = &ws->wc[e - 1];
-            if (x->hu == hu && x->wl == wl && same_bytes(ws->wbytes + x->boff, w, wl)) return x;
-        }
-    }
-    /* A new word: room first (emptying a full cache), then its features. */
-    if (ws->nwc >= WORD_CACHE_MAX_WORDS || ws->nwh >= WORD_CACHE_MAX_HASHES ||
-        ws->nwb >= WORD_CACHE_MAX_BYTES)
-        word_cache_clear(ws);
-    if (2 * (ws->nwc + 1) > ws->wtcap) {
-        free(ws->wtab);
-        ws->wtcap = ws->wtcap ? 2 * ws->wtcap : 1024;
-        ws->wtab = ragd_xcalloc(ws->wtcap, sizeof *ws->wtab);
-        for (size_t i = 0; i < ws->nwc; i++)
-            wtab_insert(ws, (uint32_t)i);
-    }
-    if (ws->nwc == ws->capwc)
-        ragd_array_grow((void **)&ws->wc, &ws->capwc, ws->nwc + 1, sizeof *ws->wc);
-    if (ws->nwb + wl > ws->capwb)
-        ragd_array_grow((void **)&ws->wbytes, &ws->capwb, ws->nwb + wl, 1);
-    word_entry *x = &ws->wc[ws->nwc];
-    *x = (word_entry){.hu = hu,
-                      .uh = key,
-                      .boff = (uint32_t)ws->nwb,
-                      .wl = (uint32_t)wl,
-                      .hoff = (uint32_t)ws->nwh};
-    memcpy(ws->wbytes + ws->nwb, w, wl);
-    ws->nwb += wl;
-    /* lexical_is_stopword_n is lexical_is_stopword on the bytes (no NUL
-     * inside a word), with its quick rejections. */
-    x->stop = lexical_is_stopword_n(w, wl) != 0;
-    if (!x->stop) {
-        x->nh = (uint32_t)chargrams(ws, w, wl, &x->w_each);
-        ws->nwh += x->nh;
-        x->hp = fnv_add(fnv_start(SEED_BIGRAM), w, wl);
-    }
-    wtab_insert(ws, (uint32_t)ws->nwc++);
-    return x;
-}
-
-/* Copy word bytes into *dst (NUL-terminated), turning U+2019 into '\''. */
-static size_t copy_word(ragd_buf *dst, const char *s, size_t n)
-{
-    ragd_buf_reset(dst);
-    ragd_buf_reserve(dst, n);
-    if (!memchr(s, 0xE2, n)) { /* no U+2019: the bytes as they are */
-        memcpy(dst->data, s, n);
-        dst->data[n] = '\0';
-        dst->len = n;
-        return n;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (i + 2 < n && (unsigned char)s[i] == 0xE2 && (unsigned char)s[i + 1] == 0x80 &&
-            (unsigned char)s[i + 2] == 0x99) {
-            ragd_buf_putc(dst, '\'');
-            i += 2;
-        } else {
-            ragd_buf_putc(dst, s[i]);
-        }
-    }
-    return dst->len;
-}
-
 /* The features of text (folded, words, n-grams, bigrams), accumulated. */
 static void collect_features(local_embed_scratch *ws, const char *text, size_t len)
 {
@@ -934,11 +549,12 @@ static void collect_features(local_embed_scratch *ws, const char *text, size_t l
     uint64_t prev_h = 0;
     int have_prev = 0;
     ragd_buf *word = &ws->word;
+    bool maybe_quote = memchr(f, 0xE2, flen) != NULL; /* U+2019 starts with 0xE2 */
     for (size_t i = 0; i < nw; i++) {
         const char *wp = f + words[i].start;
         size_t wl = words[i].end - words[i].start;
-        if (memchr(wp, 0xE2, wl)) { /* perhaps a U+2019: the word with apostrophes */
-            wl = copy_word(word, wp, wl);
+        if (maybe_quote && memchr(wp, 0xE2, wl)) { /* perhaps a U+2019: the word with apostrophes */
+            wl = local_copy_word(word, wp, wl);
             wp = word->data;
         }
         if (!wl) continue;
@@ -952,7 +568,8 @@ static void collect_features(local_embed_scratch *ws, const char *text, size_t l
             hu = fnv_byte(hu, c);
             hb = fnv_byte(hb, c);
         }
-        const word_entry *x = word_features(ws, wp, wl, hu);
+        const word_entry *x = local_word_find(ws, wp, wl, hu);
+        if (!x) x = local_word_add(ws, wp, wl, hu);
         if (x->stop) continue;
         /* Its n-grams, its unigram, the bigram: the order they always
          * had. */

@@ -104,6 +104,19 @@ static void test_declines_the_rest(void **state)
             fprintf(stderr, "accepted: %s\n", lines[i]);
         assert_false(json_flat_parse(&jf, lines[i], strlen(lines[i])));
     }
+    /* More fields than it takes: jansson's (its keys are hashed). */
+    char many[4096];
+    size_t n = (size_t)snprintf(many, sizeof many, "{");
+    for (int k = 0; k < 65; k++)
+        n += (size_t)snprintf(many + n, sizeof many - n, "%s\"k%d\":\"v\"", k ? "," : "", k);
+    snprintf(many + n, sizeof many - n, "}");
+    assert_false(json_flat_parse(&jf, many, strlen(many)));
+    many[strlen(many) - 1] = '\0'; /* 64 fields: taken */
+    char *cut = strrchr(many, ',');
+    *cut = '}';
+    cut[1] = '\0';
+    assert_true(json_flat_parse(&jf, many, strlen(many)));
+    assert_int_equal(jf.n, 64);
     /* A NUL byte inside: counted bytes, not a C string. */
     static const char nul[] = "{\"a\": \"b\0c\"}";
     assert_false(json_flat_parse(&jf, nul, sizeof nul - 1));
