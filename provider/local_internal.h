@@ -2,6 +2,9 @@
  * provider/local.c (features, sums per dimension, the public functions) and
  * provider/local_words.c (the word cache and character n-grams). Not a
  * public header: the model and its contract are described in local.c.
+ * Ownership and threads as in provider.h: a scratch belongs to its
+ * creator, is used by one thread at a time, and every pointer it hands out
+ * is borrowed until the next call with it.
  */
 #ifndef RAGD_PROVIDER_LOCAL_INTERNAL_H
 #define RAGD_PROVIDER_LOCAL_INTERNAL_H
