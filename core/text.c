@@ -207,7 +207,7 @@ char *text_fold(const char *s, size_t n, bool strip_marks, size_t *out_len)
     ragd_buf b = RAGD_BUF_INIT;
     text_fold_buf(s, n, strip_marks, &b);
     if (out_len) *out_len = b.len;
-    return b.data ? ragd_buf_steal(&b) : ragd_xstrdup("");
+    return ragd_buf_steal(&b); /* "" when nothing was allocated */
 }
 
 /* The fold of the whole text in one utf8proc call: what fold_pieces must

@@ -202,18 +202,20 @@ __attribute__((always_inline)) static inline void feat_add(local_embed_scratch *
     ws->table[p] = (uint32_t)++ws->nf;
 }
 
-/* The dimension feature h adds to: hash mod dim over its low 63 bits. */
-static inline uint32_t feat_dim_of(const local_embed_scratch *ws, uint64_t h)
+/* The dimension feature h adds to: hash mod dim over its low 63 bits
+ * (dmask: dim - 1 when dim is a power of two, else 0). Plain values, so a
+ * caller can hold them in locals. */
+static inline uint32_t dim_index(uint64_t h, uint64_t dmask, uint64_t dim)
 {
     uint64_t l = h & 0x7FFFFFFFFFFFFFFFULL;
-    return (uint32_t)(ws->dmask ? l & ws->dmask : l % (uint64_t)ws->dim);
+    return (uint32_t)(dmask ? l & dmask : l % dim);
 }
 
 /* feat_add for a text whose features are few against dim (by_dim), for
  * n features h[0..n) of one weight w: the dimensions are the hash table.
  * Each reached dimension is marked in bits and heads a chain of its
  * distinct features through first_of and next (a second one marks it in
- * multi), so there is no table to probe or clear, and feat_dims_by_dim
+ * multi), so there is no table to probe or clear, and walk_marks
  * reads each dimension's features straight from its chain instead of
  * bucketing them again. The same features with the same sums as feat_add.
  * The scratch's arrays are held in locals: a store to a feature could
@@ -228,8 +230,7 @@ feat_add_dim(local_embed_scratch *ws, const uint64_t *h, size_t n, double w)
     uint64_t *bits = ws->bits, *multi = ws->multi, dmask = ws->dmask, ud = (uint64_t)ws->dim;
     uint32_t *first_of = ws->first_of, nf = (uint32_t)ws->nf;
     for (size_t k = 0; k < n; k++) {
-        uint64_t l = h[k] & 0x7FFFFFFFFFFFFFFFULL;
-        uint32_t ix = (uint32_t)(dmask ? l & dmask : l % ud);
+        uint32_t ix = dim_index(h[k], dmask, ud);
         uint64_t bit = UINT64_C(1) << (ix % 64);
         uint32_t head = NO_FEAT;
         if (bits[ix / 64] & bit) {
@@ -397,20 +398,6 @@ static inline double one_plus_log_tf(local_embed_scratch *ws, uint32_t tf)
     return *e;
 }
 
-/* Each distinct feature f with tf occurrences of mean weight w adds
- * sign(f) * w * (1 + ln tf) to its dimension (hash mod dim, over the hash's
- * low 63 bits). The reached dimensions, in ascending order, go to ws->idx
- * and their sums to ws->acc; returns their number, and *norm2 the sum of
- * the squared sums in that order. A dimension's sum runs from 0 over its
- * features in ascending hash, the order the sorted list gave them. Without
- * sorting: one pass over the features marks each dimension in a bitmap and
- * stores a lone feature's value in the dimension's slot of dacc; the
- * second feature to land on a marked dimension marks it shared (a second
- * bitmap) and lists both (the first from first_of), as do later ones; the
- * listed features are summed per dimension in ascending hash into dacc
- * from 0 (sum_shared: grouped, not sorted as a whole); then the marks are
- * walked in ascending order. Nothing
- * per dimension is reset but the two bitmaps. */
 /* The output arrays (and sv) for nf features. */
 static void out_ready(local_embed_scratch *ws, size_t nf)
 {
@@ -438,6 +425,70 @@ static inline double feat_value(local_embed_scratch *ws, const dfeat *x)
     return sv;
 }
 
+/* The sum of a shared dimension's features (its chain from feature e),
+ * from 0 in ascending hash: the order sum_shared adds them in. */
+static double chain_sum(local_embed_scratch *ws, uint32_t e)
+{
+    size_t n = 0;
+    for (uint32_t k = e; k != NO_FEAT; k = ws->f[k].next) {
+        if (n == ws->capsh) ragd_array_grow((void **)&ws->sh, &ws->capsh, n + 1, sizeof *ws->sh);
+        ws->sh[n++] = (shared_feat){ws->f[k].h, feat_value(ws, &ws->f[k]), 0};
+    }
+    return group_sum(ws->sh, n);
+}
+
+/* The marked dimensions in ascending order into ws->idx, their sums into
+ * ws->acc (returns their number), *norm2 the sum of the squared sums in
+ * that order, and the marks cleared. A dimension's sum comes from dacc
+ * (feat_dims put it there) or, for features added by dimension
+ * (feat_add_dim), from its lone feature or its chain (chain_sum): the same
+ * sums in the same order either way. */
+static size_t walk_marks(local_embed_scratch *ws, int dim, double *norm2)
+{
+    uint64_t *bits = ws->bits, *multi = ws->multi;
+    const uint32_t *first_of = ws->first_of;
+    const dfeat *f = ws->f;
+    const double *dacc = ws->dacc;
+    bool by_dim = ws->by_dim;
+    size_t nwords = ((size_t)dim + 63) / 64, nd = 0;
+    uint32_t *idx = ws->idx;
+    double *acc = ws->acc, n2 = 0;
+    for (size_t w = 0; w < nwords; w++) {
+        uint64_t mw = multi[w];
+        for (uint64_t b = bits[w]; b; b &= b - 1) {
+            uint32_t bi = (uint32_t)__builtin_ctzll(b), k = (uint32_t)(w * 64) + bi;
+            double a;
+            if (!by_dim)
+                a = dacc[k];
+            else if ((mw >> bi) & 1)
+                a = chain_sum(ws, first_of[k]);
+            else
+                a = 0.0 + feat_value(ws, &f[first_of[k]]); /* the sum from 0 */
+            idx[nd] = k;
+            acc[nd++] = a;
+            n2 += a * a;
+        }
+        bits[w] = 0;
+        multi[w] = 0;
+    }
+    *norm2 = n2;
+    return nd;
+}
+
+/* Each distinct feature f with tf occurrences of mean weight w adds
+ * sign(f) * w * (1 + ln tf) to its dimension (hash mod dim, over the hash's
+ * low 63 bits). The reached dimensions, in ascending order, go to ws->idx
+ * and their sums to ws->acc; returns their number, and *norm2 the sum of
+ * the squared sums in that order. A dimension's sum runs from 0 over its
+ * features in ascending hash, the order the sorted list gave them. Without
+ * sorting: one pass over the features marks each dimension in a bitmap and
+ * stores a lone feature's value in the dimension's slot of dacc; the
+ * second feature to land on a marked dimension marks it shared (a second
+ * bitmap) and lists both (the first from first_of), as do later ones; the
+ * listed features are summed per dimension in ascending hash into dacc
+ * from 0 (sum_shared: grouped, not sorted as a whole); then the marks are
+ * walked in ascending order. Nothing
+ * per dimension is reset but the two bitmaps. */
 static size_t feat_dims(local_embed_scratch *ws, int dim, double *norm2)
 {
     size_t nf = ws->nf;
@@ -450,7 +501,7 @@ static size_t feat_dims(local_embed_scratch *ws, int dim, double *norm2)
         const dfeat *x = &ws->f[i];
         double sv = feat_value(ws, x);
         ws->sv[i] = sv;
-        uint32_t ix = feat_dim_of(ws, x->h);
+        uint32_t ix = dim_index(x->h, ws->dmask, (uint64_t)ws->dim);
         uint64_t bit = UINT64_C(1) << (ix % 64);
         if (!(bits[ix / 64] & bit)) { /* the first feature here: alone so far */
             bits[ix / 64] |= bit;
@@ -468,63 +519,7 @@ static size_t feat_dims(local_embed_scratch *ws, int dim, double *norm2)
         ws->sh[ws->nsh++] = (shared_feat){x->h, sv, ix};
     }
     sum_shared(ws);
-    size_t nwords = ((size_t)dim + 63) / 64, nd = 0;
-    uint32_t *idx = ws->idx;
-    double *acc = ws->acc, n2 = 0;
-    for (size_t w = 0; w < nwords; w++) {
-        for (uint64_t b = bits[w]; b; b &= b - 1) {
-            uint32_t k = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b);
-            double a = dacc[k];
-            idx[nd] = k;
-            acc[nd++] = a;
-            n2 += a * a;
-        }
-        bits[w] = 0;
-        multi[w] = 0;
-    }
-    *norm2 = n2;
-    return nd;
-}
-
-/* The sum of a shared dimension's features (its chain from feature e),
- * from 0 in ascending hash: the order sum_shared adds them in. */
-static double chain_sum(local_embed_scratch *ws, uint32_t e)
-{
-    size_t n = 0;
-    for (uint32_t k = e; k != NO_FEAT; k = ws->f[k].next) {
-        if (n == ws->capsh) ragd_array_grow((void **)&ws->sh, &ws->capsh, n + 1, sizeof *ws->sh);
-        ws->sh[n++] = (shared_feat){ws->f[k].h, feat_value(ws, &ws->f[k]), 0};
-    }
-    return group_sum(ws->sh, n);
-}
-
-/* feat_dims for features added by dimension (feat_add_dim): the marks
- * walked in ascending order, a lone feature's value or a chain's sum per
- * dimension, the same sums in the same order. */
-static size_t feat_dims_by_dim(local_embed_scratch *ws, int dim, double *norm2)
-{
-    out_ready(ws, ws->nf);
-    uint64_t *bits = ws->bits, *multi = ws->multi;
-    const uint32_t *first_of = ws->first_of;
-    const dfeat *f = ws->f;
-    size_t nwords = ((size_t)dim + 63) / 64, nd = 0;
-    uint32_t *idx = ws->idx;
-    double *acc = ws->acc, n2 = 0;
-    for (size_t w = 0; w < nwords; w++) {
-        uint64_t mw = multi[w];
-        for (uint64_t b = bits[w]; b; b &= b - 1) {
-            uint32_t bi = (uint32_t)__builtin_ctzll(b), k = (uint32_t)(w * 64) + bi;
-            double a =
-                (mw >> bi) & 1 ? chain_sum(ws, first_of[k]) : 0.0 + feat_value(ws, &f[first_of[k]]);
-            idx[nd] = k;
-            acc[nd++] = a;
-            n2 += a * a;
-        }
-        bits[w] = 0;
-        multi[w] = 0;
-    }
-    *norm2 = n2;
-    return nd;
+    return walk_marks(ws, dim, norm2);
 }
 
 /* The features of text (folded, words, n-grams, bigrams), accumulated. */
@@ -599,7 +594,7 @@ static void scratch_reset(local_embed_scratch *ws)
 {
     /* A table at least a quarter full: one memset beats scattered stores
      * (it stays as large as the longest text made it). By dimension, the
-     * table was not used and feat_dims_by_dim cleared the marks. */
+     * table was not used and walk_marks cleared the marks. */
     if (ws->by_dim)
         ;
     else if (ws->tcap <= 4 * ws->nf)
@@ -626,7 +621,8 @@ static size_t embed_dims(local_embed_scratch *ws, const char *text, size_t len, 
     if (!ws->nf) return 0;
     resum_mixed(ws);
     double n2 = 0; /* over the reached dimensions, ascending */
-    size_t nd = ws->by_dim ? feat_dims_by_dim(ws, dim, &n2) : feat_dims(ws, dim, &n2);
+    size_t nd =
+        ws->by_dim ? (out_ready(ws, ws->nf), walk_marks(ws, dim, &n2)) : feat_dims(ws, dim, &n2);
     scratch_reset(ws);
     if (!(n2 > 0)) return 0;
     *norm = sqrt(n2);
