@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t idle; /* signalled when inflight drops to 0 */
     long inflight;
+    atomic_bool stopping;   /* SIGTERM seen: new connections are closed at once */
     unsigned long long seq; /* request counter, for generated request ids */
     unsigned int boot;      /* random per process: ids differ across restarts */
 } server;
@@ -479,6 +481,23 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
     api_metrics_connections(s->metrics, toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
+/* The accept policy: once shutdown began, every new connection is closed
+ * as soon as it is accepted (the client sees its connection closed, as if
+ * refused); requests on open connections go on until the drain ends. This
+ * stands in for MHD_quiesce_daemon, which libmicrohttpd 0.9.75 cannot do
+ * safely on a thread pool with epoll: it removes the listen socket from
+ * each worker's epoll set while the worker, awake under load, may be
+ * removing it too, and the loser's ENOENT is a panic ("Failed to remove
+ * listen FD from epoll set", SIGABRT at SIGTERM; tests/it_serve.py
+ * test_sigterm_under_load_exits_0). Called on the worker that accepts. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    (void)addr;
+    (void)len;
+    server *s = cls;
+    return atomic_load(&s->stopping) ? MHD_NO : MHD_YES;
+}
+
 static bool is_loopback(const struct in_addr *a)
 {
     return (ntohl(a->s_addr) >> 24) == 127;
@@ -548,7 +567,7 @@ ragd_status api_serve(ragd_engine *eng, const api_server_opts *opts, ragd_error 
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)s.o.port, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR, &sa,
+        flags, (uint16_t)s.o.port, on_accept, &s, on_request, &s, MHD_OPTION_SOCK_ADDR, &sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s.o.threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)s.o.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s.o.timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
@@ -582,11 +601,10 @@ ragd_status api_serve(ragd_engine *eng, const api_server_opts *opts, ragd_error 
     int sig = 0;
     sigwait(&sigs, &sig);
     log_write(LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
-    MHD_socket lfd = MHD_quiesce_daemon(d); /* stop accepting; in-flight requests go on */
-    ragd_jobs_stop(eng);                    /* at a batch boundary; the job resumes next start */
+    atomic_store(&s.stopping, true); /* stop accepting (on_accept); in-flight requests go on */
+    ragd_jobs_stop(eng);             /* at a batch boundary; the job resumes next start */
     drain(&s);
-    MHD_stop_daemon(d);
-    if (lfd != MHD_INVALID_SOCKET) close(lfd);
+    MHD_stop_daemon(d); /* closes the listen socket and the open connections */
     log_write(LOG_INFO, "stopped", NULL);
 out:
     api_metrics_free(s.metrics);
