@@ -496,22 +496,28 @@ static void fused_lanes(const sparse_row *r, size_t e8, const float *z, const fl
     }
 }
 
-/* fused_lanes for span 4 and nk 4 (window 2, the default), unrolled: the
- * same terms into the same lanes in the same order. */
+/* Four floats as one value: GCC's vector extension, whose arithmetic is
+ * the scalar IEEE operation on each element (no fused multiply-add: the
+ * build does not enable FMA), so a lane of a v4f sum is the float sum the
+ * scalar code would give. */
+typedef float v4f __attribute__((vector_size(16)));
+
+/* fused_lanes for span 4 (window 2, the default): a dimension's four slots
+ * of z are contiguous, so the four products of an entry are one vector
+ * multiply, added to lane idx & 7's vector of slot sums (accs[l][slot]):
+ * one read-modify-write per entry where the scalar lanes took four, the
+ * same terms into the same lanes in the same order. The caller maps slots
+ * back to k. */
 static void fused_lanes4(const sparse_row *r, size_t e8, const float *z, const float *mf,
-                         const size_t *sl, float *accm, float (*acc)[8])
+                         float *accm, v4f *accs)
 {
-    size_t s0 = sl[0], s1 = sl[1], s2 = sl[2], s3 = sl[3];
-    float *a0 = acc[0], *a1 = acc[1], *a2 = acc[2], *a3 = acc[3];
     for (size_t e = 0; e < e8; e++) {
         uint32_t d = r->idx[e], l = d & 7;
         float v = r->val[e];
-        const float *zd = z + (size_t)d * 4;
+        v4f zd;
+        memcpy(&zd, z + (size_t)d * 4, sizeof zd);
         accm[l] += v * mf[d];
-        a0[l] += v * zd[s0];
-        a1[l] += v * zd[s1];
-        a2[l] += v * zd[s2];
-        a3[l] += v * zd[s3];
+        accs[l] += v * zd;
     }
 }
 
@@ -548,7 +554,7 @@ static void products_fused(const sparse_row *rows, size_t m, size_t span, int di
             z[r->idx[e] * span + sj] = r->val[e];
         size_t nk = j + 1 < span ? j + 1 : span; /* products v_(j-k).v_j, k < nk */
         /* Slot of row j - k; for k > j that slot is still all zeros (rows
-         * fill the slots in order), so span 4 can always take the unrolled
+         * fill the slots in order), so span 4 can always take the vector
          * lanes and drop the products it does not need. */
         size_t sl[FUSED_SPAN_MAX];
         for (size_t k = 0; k < span; k++)
@@ -558,10 +564,16 @@ static void products_fused(const sparse_row *rows, size_t m, size_t span, int di
         size_t e = r->n; /* the entries below dim8: the rows are ascending */
         while (e > 0 && r->idx[e - 1] >= dim8)
             e--;
-        if (span == 4) /* window 2, the default */
-            fused_lanes4(r, e, z, mf, sl, accm, acc);
-        else
+        if (span == 4) { /* window 2, the default */
+            v4f accs[8];
+            memset(accs, 0, sizeof accs);
+            fused_lanes4(r, e, z, mf, accm, accs);
+            for (size_t k = 0; k < 4; k++)
+                for (int l = 0; l < 8; l++)
+                    acc[k][l] = accs[l][sl[k]];
+        } else {
             fused_lanes(r, e, z, mf, span, nk, sl, accm, acc);
+        }
         double sm = 0, sk[FUSED_SPAN_MAX];
         for (int l = 0; l < 8; l++)
             sm += accm[l];

@@ -311,7 +311,7 @@ static void test_local_scratch_reuse(void **state)
 
 /* The word cache of a scratch (provider/local.c word_features): texts
  * whose words recur across texts, in ASCII, with accents, CJK and U+2019,
- * more distinct words than the cache holds (8,192, so it is emptied and
+ * more distinct words than the cache holds (WORD_CACHE_MAX_WORDS, so it is emptied and
  * refilled along the way) and a word of 3,000 bytes: every vector equals
  * the one of a fresh scratch, bit for bit. */
 static void test_local_word_cache(void **state)
