@@ -94,9 +94,12 @@ void local_embed_scratch_free(local_embed_scratch *ws)
     free(ws->table);
     free(ws->f);
     free(ws->mix);
+    free(ws->fmix);
+    free(ws->fpos);
     free(ws->mixf);
     free(ws->wbuf);
     free(ws->first_of);
+    free(ws->first16);
     free(ws->dacc);
     free(ws->bits);
     free(ws->multi);
@@ -124,7 +127,7 @@ static void table_insert(local_embed_scratch *ws, uint32_t fi)
     while (ws->table[p])
         p = (p + 1) & mask;
     ws->table[p] = fi + 1;
-    ws->f[fi].pos = (uint32_t)p;
+    ws->fpos[fi] = (uint32_t)p;
 }
 
 /* Keep the table at most half full: double it and re-insert. */
@@ -137,38 +140,50 @@ static void table_grow(local_embed_scratch *ws)
         table_insert(ws, (uint32_t)i);
 }
 
-static void mix_push(local_embed_scratch *ws, dfeat *x, double w)
+/* One more occurrence of weight w in the mix chain of feature fi. */
+static void mix_push(local_embed_scratch *ws, uint32_t fi, double w)
 {
     if (ws->nmix == ws->capmix)
         ragd_array_grow((void **)&ws->mix, &ws->capmix, ws->nmix + 1, sizeof *ws->mix);
     ws->mix[ws->nmix].w = w;
-    ws->mix[ws->nmix].prev = x->mix;
-    x->mix = (int32_t)ws->nmix++;
+    ws->mix[ws->nmix].prev = ws->fmix[fi];
+    ws->fmix[fi] = (int32_t)ws->nmix++;
 }
 
 /* A second weight for feature x (index fi): from now on every occurrence
- * is recorded; the earlier ones all weighed w0. */
+ * is recorded (its chain starts at ws->fmix[fi]); the earlier ones all
+ * weighed w0. A mixed feature's w0 becomes NaN, which no weight equals, so
+ * feat_repeat sends every later occurrence here too. */
 static void feat_mixed(local_embed_scratch *ws, dfeat *x, uint32_t fi, double w)
 {
-    if (x->mix < 0) {
+    if (!isnan(x->w0)) {
         if (ws->nmixf == ws->capmixf)
             ragd_array_grow((void **)&ws->mixf, &ws->capmixf, ws->nmixf + 1, sizeof *ws->mixf);
         ws->mixf[ws->nmixf++] = fi;
+        if (fi >= ws->capfmix)
+            ragd_array_grow((void **)&ws->fmix, &ws->capfmix, (size_t)fi + 1, sizeof *ws->fmix);
+        ws->fmix[fi] = -1;
         for (uint32_t k = 0; k < x->tf; k++)
-            mix_push(ws, x, x->w0);
+            mix_push(ws, fi, x->w0);
+        x->w0 = NAN;
     }
-    mix_push(ws, x, w);
+    mix_push(ws, fi, w);
 }
 
+/* Room for feature nf in f and, on the table path, its slot in fpos. */
 static void feat_grow(local_embed_scratch *ws)
 {
     ragd_array_grow((void **)&ws->f, &ws->capf, ws->nf + 1, sizeof *ws->f);
+    if (ws->capfpos < ws->capf) {
+        ws->capfpos = ws->capf;
+        ws->fpos = ragd_xrealloc(ws->fpos, ws->capfpos * sizeof *ws->fpos);
+    }
 }
 
 /* A repeat of feature x (index fi) with weight w. */
 static inline void feat_repeat(local_embed_scratch *ws, dfeat *x, uint32_t fi, double w)
 {
-    if (x->mix >= 0 || w != x->w0) feat_mixed(ws, x, fi, w);
+    if (w != x->w0) feat_mixed(ws, x, fi, w);
     x->sum += w;
     x->tf++;
 }
@@ -196,9 +211,9 @@ __attribute__((always_inline)) static inline void feat_add(local_embed_scratch *
         }
         p = (p + 1) & mask;
     }
-    if (ws->nf == ws->capf) feat_grow(ws);
-    ws->f[ws->nf] =
-        (dfeat){.h = h, .sum = w, .w0 = w, .tf = 1, .pos = (uint32_t)p, .mix = -1, .next = NO_FEAT};
+    if (ws->nf == ws->capf || ws->nf == ws->capfpos) feat_grow(ws);
+    ws->f[ws->nf] = (dfeat){.h = h, .sum = w, .w0 = w, .tf = 1, .next = NO_FEAT};
+    ws->fpos[ws->nf] = (uint32_t)p;
     ws->table[p] = (uint32_t)++ws->nf;
 }
 
@@ -214,7 +229,7 @@ static inline uint32_t dim_index(uint64_t h, uint64_t dmask, uint64_t dim)
 /* feat_add for a text whose features are few against dim (by_dim), for
  * n features h[0..n) of one weight w: the dimensions are the hash table.
  * Each reached dimension is marked in bits and heads a chain of its
- * distinct features through first_of and next (a second one marks it in
+ * distinct features through first16 and next (a second one marks it in
  * multi), so there is no table to probe or clear, and walk_marks
  * reads each dimension's features straight from its chain instead of
  * bucketing them again. The same features with the same sums as feat_add.
@@ -228,13 +243,14 @@ feat_add_dim(local_embed_scratch *ws, const uint64_t *h, size_t n, double w)
         ragd_array_grow((void **)&ws->f, &ws->capf, ws->nf + n, sizeof *ws->f);
     dfeat *f = ws->f;
     uint64_t *bits = ws->bits, *multi = ws->multi, dmask = ws->dmask, ud = (uint64_t)ws->dim;
-    uint32_t *first_of = ws->first_of, nf = (uint32_t)ws->nf;
+    uint16_t *first16 = ws->first16;
+    uint32_t nf = (uint32_t)ws->nf;
     for (size_t k = 0; k < n; k++) {
         uint32_t ix = dim_index(h[k], dmask, ud);
         uint64_t bit = UINT64_C(1) << (ix % 64);
         uint32_t head = NO_FEAT;
         if (bits[ix / 64] & bit) {
-            head = first_of[ix];
+            head = first16[ix];
             uint32_t e = head;
             while (e != NO_FEAT && f[e].h != h[k])
                 e = f[e].next;
@@ -246,8 +262,8 @@ feat_add_dim(local_embed_scratch *ws, const uint64_t *h, size_t n, double w)
         } else {
             bits[ix / 64] |= bit;
         }
-        f[nf] = (dfeat){.h = h[k], .sum = w, .w0 = w, .tf = 1, .mix = -1, .next = head};
-        first_of[ix] = nf++;
+        f[nf] = (dfeat){.h = h[k], .sum = w, .w0 = w, .tf = 1, .next = head};
+        first16[ix] = (uint16_t)nf++;
     }
     ws->nf = nf;
 }
@@ -272,7 +288,7 @@ static void resum_mixed(local_embed_scratch *ws)
         }
         double *w = ws->wbuf;
         size_t n = 0;
-        for (int32_t k = x->mix; k >= 0; k = ws->mix[k].prev)
+        for (int32_t k = ws->fmix[ws->mixf[i]]; k >= 0; k = ws->mix[k].prev)
             w[n++] = ws->mix[k].w;
         if (n > 32) {
             qsort(w, n, sizeof *w, dbl_cmp);
@@ -292,8 +308,8 @@ static void resum_mixed(local_embed_scratch *ws)
     }
 }
 
-/* bits, multi, first_of and dacc for dim dimensions, the bitmaps all
- * clear (first_of and dacc are only read where bits is set, so never
+/* bits, multi, first_of, first16 and dacc for dim dimensions, the bitmaps all
+ * clear (first_of, first16 and dacc are only read where bits is set, so never
  * reset). */
 static void dims_ready(local_embed_scratch *ws, int dim)
 {
@@ -301,11 +317,13 @@ static void dims_ready(local_embed_scratch *ws, int dim)
     free(ws->bits);
     free(ws->multi);
     free(ws->first_of);
+    free(ws->first16);
     free(ws->dacc);
     size_t nwords = ((size_t)dim + 63) / 64;
     ws->bits = ragd_xcalloc(nwords, sizeof *ws->bits);
     ws->multi = ragd_xcalloc(nwords, sizeof *ws->multi);
     ws->first_of = ragd_xmalloc((size_t)dim * sizeof *ws->first_of);
+    ws->first16 = ragd_xmalloc((size_t)dim * sizeof *ws->first16);
     ws->dacc = ragd_xmalloc((size_t)dim * sizeof *ws->dacc);
     ws->dim = dim;
     uint64_t ud = (uint64_t)dim;
@@ -446,7 +464,7 @@ static double chain_sum(local_embed_scratch *ws, uint32_t e)
 static size_t walk_marks(local_embed_scratch *ws, int dim, double *norm2)
 {
     uint64_t *bits = ws->bits, *multi = ws->multi;
-    const uint32_t *first_of = ws->first_of;
+    const uint16_t *first16 = ws->first16;
     const dfeat *f = ws->f;
     const double *dacc = ws->dacc;
     bool by_dim = ws->by_dim;
@@ -461,9 +479,9 @@ static size_t walk_marks(local_embed_scratch *ws, int dim, double *norm2)
             if (!by_dim)
                 a = dacc[k];
             else if ((mw >> bi) & 1)
-                a = chain_sum(ws, first_of[k]);
+                a = chain_sum(ws, first16[k]);
             else
-                a = 0.0 + feat_value(ws, &f[first_of[k]]); /* the sum from 0 */
+                a = 0.0 + feat_value(ws, &f[first16[k]]); /* the sum from 0 */
             idx[nd] = k;
             acc[nd++] = a;
             n2 += a * a;
@@ -534,7 +552,7 @@ static void collect_features(local_embed_scratch *ws, const char *text, size_t l
      * n-grams, a unigram and a bigram): keyed on their dimension when
      * that keeps the dimensions at most half reached, so chains stay
      * short; else through the hash table. */
-    ws->by_dim = 6 * flen <= (size_t)ws->dim;
+    ws->by_dim = 6 * flen <= (size_t)ws->dim && ws->dim <= BY_DIM_MAX_DIM;
     size_t nw = text_words_reuse(f, flen, &ws->words, &ws->words_cap);
     const ragd_span *words = ws->words;
 
@@ -601,7 +619,7 @@ static void scratch_reset(local_embed_scratch *ws)
         memset(ws->table, 0, ws->tcap * sizeof *ws->table);
     else
         for (size_t i = 0; i < ws->nf; i++)
-            ws->table[ws->f[i].pos] = 0;
+            ws->table[ws->fpos[i]] = 0;
     ws->nf = 0;
     ws->nmix = 0;
     ws->nmixf = 0;

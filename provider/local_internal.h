@@ -66,14 +66,18 @@ static inline uint64_t fmix64(uint64_t k)
 /* Term frequencies below this have their 1 + log(tf) kept in the scratch. */
 #define LOG_TF_MAX 64
 
-/* One distinct feature of the text being embedded. */
+/* Texts are embedded by dimension (feat_add_dim) only up to this many
+ * dimensions: they then have at most dim / 2 features, indexed in 16 bits. */
+#define BY_DIM_MAX_DIM 131070
+
+/* One distinct feature of the text being embedded: 32 bytes, two to a
+ * cache line (what is only needed on one path or for rare features is in
+ * the scratch's parallel arrays fpos and fmix). */
 typedef struct {
     uint64_t h;
     double sum;    /* its occurrences' weights, added in arrival order */
-    double w0;     /* the first occurrence's weight */
+    double w0;     /* the first occurrence's weight; NaN once it has two (feat_mixed) */
     uint32_t tf;   /* occurrences */
-    uint32_t pos;  /* its slot in the hash table */
-    int32_t mix;   /* occurrences of different weights: the last one in mix, else -1 */
     uint32_t next; /* by dimension: the next feature of its dimension, or NO_FEAT */
 } dfeat;
 
@@ -114,7 +118,9 @@ typedef struct {
  * At 8,192 the hashes alone passed 1 MiB and every hit went to L3: 2,048
  * misses more words (each costs its n-grams again: +2 % instructions) but
  * halves the last-level misses (cachegrind), and the semantic chunker ran
- * 6-7 % faster, ingest 2 % (docs/benchmarks.md, tenth session). */
+ * 6-7 % faster, ingest 2 % (docs/benchmarks.md, tenth session). Keeping
+ * the words found again when it is full, instead of emptying it, cut the
+ * misses by a fifth but not the time (tried and dropped). */
 #define WORD_CACHE_MAX_WORDS 2048
 #define WORD_CACHE_MAX_HASHES ((size_t)1 << 16)
 #define WORD_CACHE_MAX_BYTES ((size_t)1 << 16)
@@ -124,6 +130,10 @@ struct local_embed_scratch {
     size_t tcap;     /* a power of two */
     dfeat *f;
     size_t nf, capf;
+    uint32_t *fpos; /* per feature, on the table path: its slot in table */
+    size_t capfpos; /* at least capf when the table path adds features */
+    int32_t *fmix;  /* per mixed feature: its last occurrence in mix (set by feat_mixed) */
+    size_t capfmix;
     wocc *mix;
     size_t nmix, capmix;
     uint32_t *mixf; /* the features with mixed weights */
@@ -134,6 +144,7 @@ struct local_embed_scratch {
     uint64_t dmask;     /* dim - 1 when dim is a power of two, else 0 */
     bool by_dim;        /* this text's features are keyed on their dimension (feat_add_dim) */
     uint32_t *first_of; /* per dimension: the first feature reaching it (where bits is set) */
+    uint16_t *first16;  /* the same for features added by dimension (at most dim / 2 of them) */
     double *dacc;       /* per dimension: its sum (valid where bits is set) */
     uint64_t *bits;     /* dimensions holding a feature (reset after use) */
     uint64_t *multi;    /* dimensions holding two or more (reset after use) */
