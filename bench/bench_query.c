@@ -70,6 +70,7 @@ typedef struct {
     const char *json;   /* --json FILE: figures for bench/run.py */
     const char *export; /* --export DIR: chunks, vectors, queries for the peers */
     size_t max_queries; /* --max-queries N: the first N queries only (0: all) */
+    const char *only;   /* --only KEYS: time only these measures (comma-separated) */
 } opts;
 
 static void usage(FILE *f)
@@ -87,6 +88,9 @@ static void usage(FILE *f)
                "  --cli N         also time N queries per mode as `ragd search` processes "
                "(default 20; 0 = skip)\n"
                "  --max-queries N only the first N queries (default: all)\n"
+               "  --only KEYS     time only these measures (comma-separated JSON keys, e.g.\n"
+               "                  fts5_limit100: the raw FTS5 baseline run.py pairs with each\n"
+               "                  `ragd eval` process); ratios need both of their measures\n"
                "  --json FILE     also write the figures as JSON (bench/run.py)\n"
                "  --export DIR    write the collection's chunks (chunks.jsonl), their vectors\n"
                "                  (chunk_vectors.f32), the queries with their local-embedder\n"
@@ -104,7 +108,7 @@ static int parse(int argc, char **argv, opts *o)
         bool takes = !strcmp(a, "--scifact") || !strcmp(a, "--ragd") || !strcmp(a, "--data") ||
                      !strcmp(a, "--collection") || !strcmp(a, "--reps") || !strcmp(a, "--k") ||
                      !strcmp(a, "--cli") || !strcmp(a, "--json") || !strcmp(a, "--export") ||
-                     !strcmp(a, "--max-queries");
+                     !strcmp(a, "--max-queries") || !strcmp(a, "--only");
         if (takes && !v) {
             fprintf(stderr, "bench_query: %s needs a value\n", a);
             return 2;
@@ -130,6 +134,8 @@ static int parse(int argc, char **argv, opts *o)
             o->max_queries = strtoull(v, NULL, 10);
         } else if (!strcmp(a, "--json")) {
             o->json = v;
+        } else if (!strcmp(a, "--only")) {
+            o->only = v;
         } else if (!strcmp(a, "--export")) {
             o->export = v;
         } else if (!strcmp(a, "--skip-ingest")) {
@@ -430,6 +436,27 @@ static const char *MEAS_KEY[NMEAS] = {
     "embed_vindex_k50", "ragd_lexical",           "ragd_dense",
     "ragd_hybrid",      "ragd_eval_lexical_k100", "ragd_eval_hybrid_k100"};
 
+/* on[m] for every measure named in the comma-separated list (all of them
+ * when it is NULL); returns -1 (with a message) for an unknown name. */
+static int select_measures(const char *list, bool on[NMEAS])
+{
+    for (int m = 0; m < NMEAS; m++)
+        on[m] = list == NULL;
+    for (const char *p = list; p && *p;) {
+        size_t n = strcspn(p, ",");
+        int found = -1;
+        for (int m = 0; m < NMEAS; m++)
+            if (strlen(MEAS_KEY[m]) == n && !strncmp(MEAS_KEY[m], p, n)) found = m;
+        if (found < 0) {
+            fprintf(stderr, "bench_query: --only: unknown measure '%.*s'\n", (int)n, p);
+            return -1;
+        }
+        on[found] = true;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
 static double median_ratio(const double *a, const double *b, size_t n)
 {
     double *r = malloc((n ? n : 1) * sizeof *r);
@@ -446,6 +473,8 @@ int main(int argc, char **argv)
     opts o;
     int prc = parse(argc, argv, &o);
     if (prc) return prc;
+    bool on[NMEAS];
+    if (select_measures(o.only, on)) return 2;
     bench_mark start = bench_mark_now();
     double t_start = bench_now();
 
@@ -548,7 +577,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "bench_query: warm-up pass over %zu queries\n", qs.n);
     for (size_t i = 0; i < qs.n; i++)
         for (int m = 0; m < NMEAS; m++)
-            measure(&c, m, qs.text[i], i, false);
+            if (on[m]) measure(&c, m, qs.text[i], i, false);
     size_t ns = qs.n * (size_t)o.reps;
     double *lat[NMEAS];
     for (int m = 0; m < NMEAS; m++) {
@@ -563,7 +592,7 @@ int main(int argc, char **argv)
             size_t si = (size_t)r * qs.n + i;
             for (int j = 0; j < NMEAS; j++) {
                 int m = (j + (int)si) % NMEAS;
-                lat[m][si] = measure(&c, m, qs.text[i], i, true);
+                lat[m][si] = on[m] ? measure(&c, m, qs.text[i], i, true) : -1;
             }
         }
     double loop_s = bench_now() - loop0;
@@ -636,6 +665,7 @@ int main(int argc, char **argv)
             if (lat[m][i] >= 0) v[nv++] = lat[m][i];
         st[m] = bench_summarize(v, nv);
         free(v);
+        if (!on[m]) continue;
         printf("| %s | %.3f | %.3f | %.3f | %.3f | %.0f |\n", MEAS_NAME[m], st[m].p50 * 1e3,
                st[m].p90 * 1e3, st[m].p99 * 1e3, st[m].mean * 1e3, st[m].n / st[m].sum);
     }
@@ -653,6 +683,7 @@ int main(int argc, char **argv)
                  {M_EVAL_LEXICAL, M_FTS5_100}, {M_EVAL_HYBRID, M_FTS5_100}};
     for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
         int a = pairs[p].a, b = pairs[p].b;
+        if (!on[a] || !on[b]) continue;
         printf("| %s | %s | %.2f× | %.2f× | %.2f× |\n", MEAS_NAME[a], MEAS_NAME[b],
                st[a].p50 / st[b].p50, st[a].mean / st[b].mean, median_ratio(lat[a], lat[b], ns));
     }
@@ -662,6 +693,7 @@ int main(int argc, char **argv)
     for (int m = M_LEXICAL; m <= M_EVAL_HYBRID; m++) {
         stage_sum *s = &c.stages[m];
         double n = s->n ? (double)s->n : 1;
+        if (!on[m]) continue;
         printf("| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.1f |\n", MEAS_NAME[m] + 23,
                s->lexical / n, s->embed / n, s->dense / n, s->fuse / n, s->validate / n,
                s->total / n, s->hits / n);
@@ -677,20 +709,24 @@ int main(int argc, char **argv)
         json_t *j = bench_jnew(argc, argv, start);
         json_t *ms = json_object();
         for (int m = 0; m < NMEAS; m++)
-            json_object_set_new(ms, MEAS_KEY[m], bench_jstats(st[m]));
+            if (on[m]) json_object_set_new(ms, MEAS_KEY[m], bench_jstats(st[m]));
         json_object_set_new(j, "measures", ms);
-        bench_jset(j, "lexical_ragd_over_fts5_ratio", st[M_LEXICAL].p50 / st[M_FTS5].p50);
-        bench_jset(j, "hybrid_ragd_over_fts5_ratio", st[M_HYBRID].p50 / st[M_FTS5].p50);
-        bench_jset(j, "lexical_ragd_over_fts5_paired",
-                   median_ratio(lat[M_LEXICAL], lat[M_FTS5], ns));
-        bench_jset(j, "hybrid_ragd_over_fts5_paired", median_ratio(lat[M_HYBRID], lat[M_FTS5], ns));
-        bench_jset(j, "dense_ragd_over_embed_vindex_ratio", st[M_DENSE].p50 / st[M_EMBEDVEC].p50);
-        bench_jset(j, "eval_lexical_k100_over_fts5_top100_ratio",
-                   st[M_EVAL_LEXICAL].p50 / st[M_FTS5_100].p50);
-        bench_jset(j, "eval_hybrid_k100_over_fts5_top100_ratio",
-                   st[M_EVAL_HYBRID].p50 / st[M_FTS5_100].p50);
-        bench_jset(j, "engine_open_ms", open_s * 1e3);
-        bench_jset(j, "fts5_top100_total_s", st[M_FTS5_100].sum / o.reps);
+        if (!o.only) { /* the ratios need every measure */
+            bench_jset(j, "lexical_ragd_over_fts5_ratio", st[M_LEXICAL].p50 / st[M_FTS5].p50);
+            bench_jset(j, "hybrid_ragd_over_fts5_ratio", st[M_HYBRID].p50 / st[M_FTS5].p50);
+            bench_jset(j, "lexical_ragd_over_fts5_paired",
+                       median_ratio(lat[M_LEXICAL], lat[M_FTS5], ns));
+            bench_jset(j, "hybrid_ragd_over_fts5_paired",
+                       median_ratio(lat[M_HYBRID], lat[M_FTS5], ns));
+            bench_jset(j, "dense_ragd_over_embed_vindex_ratio",
+                       st[M_DENSE].p50 / st[M_EMBEDVEC].p50);
+            bench_jset(j, "eval_lexical_k100_over_fts5_top100_ratio",
+                       st[M_EVAL_LEXICAL].p50 / st[M_FTS5_100].p50);
+            bench_jset(j, "eval_hybrid_k100_over_fts5_top100_ratio",
+                       st[M_EVAL_HYBRID].p50 / st[M_FTS5_100].p50);
+            bench_jset(j, "engine_open_ms", open_s * 1e3);
+            bench_jset(j, "fts5_top100_total_s", st[M_FTS5_100].sum / o.reps);
+        }
         json_object_set_new(j, "queries", json_integer((json_int_t)qs.n));
         json_object_set_new(j, "reps", json_integer(o.reps));
         json_object_set_new(j, "chunks", json_integer(nchunks));
@@ -698,6 +734,7 @@ int main(int argc, char **argv)
         for (int m = M_LEXICAL; m <= M_EVAL_HYBRID; m++) {
             stage_sum *s = &c.stages[m];
             double n = s->n ? (double)s->n : 1;
+            if (!on[m]) continue;
             json_t *so = json_object();
             bench_jset(so, "lexical_ms", s->lexical / n);
             bench_jset(so, "embed_ms", s->embed / n);

@@ -481,19 +481,39 @@ static void sort_unique(hash_set *s)
     s->n = m;
 }
 
+/* MurmurHash3's 64-bit finalizer. */
+static uint64_t mix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xFF51AFD7ED558CCDULL;
+    k ^= k >> 33;
+    k *= 0xC4CEB9FE1A85EC53ULL;
+    k ^= k >> 33;
+    return k;
+}
+
+/* Each word is hashed once (FNV-1a of its bytes, into s->h, which then
+ * holds the shingles in place: shingle i only reads words i.. i + width -
+ * 1, and is written over word i after they are read), and a shingle's hash
+ * combines its words' hashes in order (multiply-xor chain, then mixed):
+ * a 4-word shingle costs four multiplications instead of hashing its bytes
+ * again, which was 6 % of an eval query at k 100. The hashes are compared
+ * only with others this function made, in the same process. */
 void hash_set_shingles(hash_set *s, const vwords *t, size_t width)
 {
     if (!width) width = 1;
     size_t count = t->n >= width ? t->n - width + 1 : (t->n ? 1 : 0);
-    s->h = ragd_xcalloc(count ? count : 1, sizeof *s->h);
+    size_t nw = t->n > count ? t->n : count;
+    s->h = ragd_xcalloc(nw ? nw : 1, sizeof *s->h);
     s->n = count;
+    for (size_t j = 0; j < t->n; j++)
+        s->h[j] =
+            fnv(1469598103934665603ULL, t->folded + t->w[j].start, t->w[j].end - t->w[j].start);
     for (size_t i = 0; i < count; i++) {
-        uint64_t h = 1469598103934665603ULL;
-        for (size_t j = i; j < i + width && j < t->n; j++) {
-            h = fnv(h, t->folded + t->w[j].start, t->w[j].end - t->w[j].start);
-            h = fnv(h, " ", 1);
-        }
-        s->h[i] = h;
+        uint64_t h = 0x9E3779B97F4A7C15ULL;
+        for (size_t j = i; j < i + width && j < t->n; j++)
+            h = (h ^ s->h[j]) * 0x100000001B3ULL;
+        s->h[i] = mix64(h);
     }
     sort_unique(s);
 }
