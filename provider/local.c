@@ -592,14 +592,14 @@ static void collect_features(local_embed_scratch *ws, const char *text, size_t l
             feat_add_dim(ws, gh, x->nh, w_each);
             feat_add_dim(ws, &x->uh, 1, W_UNIGRAM);
             if (have_prev) {
-                uint64_t bh = fmix64(hb);
+                uint64_t bh = ragd_fmix64(hb);
                 feat_add_dim(ws, &bh, 1, W_BIGRAM);
             }
         } else {
             for (uint32_t k = 0; k < x->nh; k++)
                 feat_add(ws, gh[k], w_each);
             feat_add(ws, x->uh, W_UNIGRAM);
-            if (have_prev) feat_add(ws, fmix64(hb), W_BIGRAM);
+            if (have_prev) feat_add(ws, ragd_fmix64(hb), W_BIGRAM);
         }
         prev_h = x->hp;
         have_prev = 1;

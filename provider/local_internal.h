@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/hash.h"
 #include "core/text.h"
 #include "provider/provider.h"
 
@@ -50,17 +51,6 @@ static inline uint64_t fnv_add(uint64_t h, const char *p, size_t n)
 static inline uint64_t fnv_byte(uint64_t h, unsigned char c)
 {
     return (h ^ c) * FNV_PRIME;
-}
-
-/* MurmurHash3's fmix64: spreads FNV's weak low bits over the whole word. */
-static inline uint64_t fmix64(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xFF51AFD7ED558CCDULL;
-    k ^= k >> 33;
-    k *= 0xC4CEB9FE1A85EC53ULL;
-    k ^= k >> 33;
-    return k;
 }
 
 /* Term frequencies below this have their 1 + log(tf) kept in the scratch. */
@@ -101,7 +91,7 @@ typedef struct {
  * collect_features adds for it, all functions of its bytes. */
 typedef struct {
     uint64_t hu;   /* FNV-1a of the unigram seed and the bytes (the lookup key) */
-    uint64_t uh;   /* fmix64(hu): its unigram feature */
+    uint64_t uh;   /* ragd_fmix64(hu): its unigram feature */
     uint64_t hp;   /* FNV-1a of the bigram seed and the bytes: a bigram's prefix */
     double w_each; /* each n-gram's weight */
     uint32_t boff; /* its bytes at wbytes + boff */
@@ -210,7 +200,7 @@ static inline const word_entry *local_word_find(const local_embed_scratch *ws, c
                                                 size_t wl, uint64_t hu)
 {
     if (!ws->wtab || ws->one_shot) return NULL;
-    size_t mask = ws->wtcap - 1, p = (size_t)fmix64(hu) & mask;
+    size_t mask = ws->wtcap - 1, p = (size_t)ragd_fmix64(hu) & mask;
     for (uint32_t e; (e = ws->wtab[p]); p = (p + 1) & mask) {
         const word_entry *x = &ws->wc[e - 1];
         if (x->hu == hu && x->wl == wl && same_bytes(ws->wbytes + x->boff, w, wl)) return x;

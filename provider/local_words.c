@@ -60,10 +60,10 @@ static size_t chargrams_general(local_embed_scratch *ws, const char *w, size_t w
     size_t k = 0;
     for (size_t i = 0; i + NGRAM_MIN <= ncp; i++) {
         uint64_t h = fnv_add(fnv_start(SEED_CHARGRAM), p + offs[i], offs[i + NGRAM_MIN] - offs[i]);
-        out[k++] = fmix64(h);
+        out[k++] = ragd_fmix64(h);
         for (size_t n = NGRAM_MIN + 1; n <= NGRAM_MAX && i + n <= ncp; n++) {
             h = fnv_add(h, p + offs[i + n - 1], offs[i + n] - offs[i + n - 1]);
-            out[k++] = fmix64(h);
+            out[k++] = ragd_fmix64(h);
         }
     }
     return k;
@@ -92,18 +92,18 @@ static size_t chargrams_ascii(local_embed_scratch *ws, const char *w, size_t wl,
     size_t i = 0, k = 0;
     for (; i + NGRAM_MAX <= pl; i++) { /* all three sizes */
         uint64_t h = fnv_byte(fnv_byte(fnv_byte(h0, p[i]), p[i + 1]), p[i + 2]);
-        out[k++] = fmix64(h);
+        out[k++] = ragd_fmix64(h);
         h = fnv_byte(h, p[i + 3]);
-        out[k++] = fmix64(h);
+        out[k++] = ragd_fmix64(h);
         h = fnv_byte(h, p[i + 4]);
-        out[k++] = fmix64(h);
+        out[k++] = ragd_fmix64(h);
     }
     for (; i + NGRAM_MIN <= pl; i++) { /* the last starts: 3-grams (and a 4-gram) */
         uint64_t h = fnv_byte(fnv_byte(fnv_byte(h0, p[i]), p[i + 1]), p[i + 2]);
-        out[k++] = fmix64(h);
+        out[k++] = ragd_fmix64(h);
         if (i + 4 <= pl) {
             h = fnv_byte(h, p[i + 3]);
-            out[k++] = fmix64(h);
+            out[k++] = ragd_fmix64(h);
         }
     }
     return k;
@@ -135,7 +135,7 @@ static void word_cache_clear(local_embed_scratch *ws)
 
 static void wtab_insert(local_embed_scratch *ws, uint32_t ei)
 {
-    size_t mask = ws->wtcap - 1, p = (size_t)fmix64(ws->wc[ei].hu) & mask;
+    size_t mask = ws->wtcap - 1, p = (size_t)ragd_fmix64(ws->wc[ei].hu) & mask;
     while (ws->wtab[p])
         p = (p + 1) & mask;
     ws->wtab[p] = ei + 1;
@@ -147,8 +147,8 @@ static void wtab_insert(local_embed_scratch *ws, uint32_t ei)
  * hashes and weight, its unigram feature and its bigram prefix. */
 const word_entry *local_word_add(local_embed_scratch *ws, const char *w, size_t wl, uint64_t hu)
 {
-    uint64_t key = fmix64(hu); /* FNV's low bits are weak: index on the mixed hash */
-    if (ws->one_shot) {        /* one text: the word's features without keeping them */
+    uint64_t key = ragd_fmix64(hu); /* FNV's low bits are weak: index on the mixed hash */
+    if (ws->one_shot) {             /* one text: the word's features without keeping them */
         word_entry *x = &ws->one;
         *x = (word_entry){.hu = hu, .uh = key, .wl = (uint32_t)wl};
         x->stop = lexical_is_stopword_n(w, wl) != 0;

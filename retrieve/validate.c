@@ -7,6 +7,7 @@
 #include <utf8proc.h>
 
 #include "core/buf.h"
+#include "core/hash.h"
 #include "index/lexical.h"
 #include "retrieve/validate.h"
 
@@ -481,17 +482,6 @@ static void sort_unique(hash_set *s)
     s->n = m;
 }
 
-/* MurmurHash3's 64-bit finalizer. */
-static uint64_t mix64(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xFF51AFD7ED558CCDULL;
-    k ^= k >> 33;
-    k *= 0xC4CEB9FE1A85EC53ULL;
-    k ^= k >> 33;
-    return k;
-}
-
 /* Each word is hashed once (FNV-1a of its bytes, into s->h, which then
  * holds the shingles in place: shingle i only reads words i.. i + width -
  * 1, and is written over word i after they are read), and a shingle's hash
@@ -513,7 +503,7 @@ void hash_set_shingles(hash_set *s, const vwords *t, size_t width)
         uint64_t h = 0x9E3779B97F4A7C15ULL;
         for (size_t j = i; j < i + width && j < t->n; j++)
             h = (h ^ s->h[j]) * 0x100000001B3ULL;
-        s->h[i] = mix64(h);
+        s->h[i] = ragd_fmix64(h);
     }
     sort_unique(s);
 }
