@@ -724,9 +724,9 @@ int main(int argc, char **argv)
                        st[M_EVAL_LEXICAL].p50 / st[M_FTS5_100].p50);
             bench_jset(j, "eval_hybrid_k100_over_fts5_top100_ratio",
                        st[M_EVAL_HYBRID].p50 / st[M_FTS5_100].p50);
-            bench_jset(j, "engine_open_ms", open_s * 1e3);
-            bench_jset(j, "fts5_top100_total_s", st[M_FTS5_100].sum / o.reps);
         }
+        if (on[M_FTS5_100]) bench_jset(j, "fts5_top100_total_s", st[M_FTS5_100].sum / o.reps);
+        bench_jset(j, "engine_open_ms", open_s * 1e3);
         json_object_set_new(j, "queries", json_integer((json_int_t)qs.n));
         json_object_set_new(j, "reps", json_integer(o.reps));
         json_object_set_new(j, "chunks", json_integer(nchunks));

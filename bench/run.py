@@ -259,7 +259,7 @@ class Run:
         out["fts5_top100_p50_ms"] = fts_p50
         maxq = 30 if self.quick else 0
         rounds = []
-        fts_before = None
+        fts_before = self.fts5_top100_now("eval-fts5-0", maxq)
         for mode in ("lexical", "dense", "hybrid"):
             cmd = [os.path.join(self.build, "ragd"), "eval", "--beir", self.scifact, "--data", self.data,
                    "--collection", "default", "--mode", mode, "--k", "100", "--json"]
@@ -267,8 +267,6 @@ class Run:
                 cmd += ["--max-queries", str(maxq)]
             nrounds = (1 if self.quick else 3) if mode == "lexical" else 1
             for rnd in range(nrounds):
-                if mode == "lexical" and fts_before is None:
-                    fts_before = self.fts5_top100_now("eval-fts5-0", maxq)
                 log(" ".join(cmd))
                 t0 = time.monotonic()
                 r = subprocess.run(cmd, capture_output=True, text=True)

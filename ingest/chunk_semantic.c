@@ -560,7 +560,6 @@ static void products_fused(const sparse_row *rows, size_t m, size_t span, int di
         for (size_t k = 0; k < span; k++)
             sl[k] = (j + span - k) % span;
         float accm[8] = {0}, acc[FUSED_SPAN_MAX][8];
-        memset(acc, 0, sizeof acc);
         size_t e = r->n; /* the entries below dim8: the rows are ascending */
         while (e > 0 && r->idx[e - 1] >= dim8)
             e--;
@@ -572,6 +571,7 @@ static void products_fused(const sparse_row *rows, size_t m, size_t span, int di
                 for (int l = 0; l < 8; l++)
                     acc[k][l] = accs[l][sl[k]];
         } else {
+            memset(acc, 0, sizeof acc);
             fused_lanes(r, e, z, mf, span, nk, sl, accm, acc);
         }
         double sm = 0, sk[FUSED_SPAN_MAX];

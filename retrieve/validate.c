@@ -483,7 +483,7 @@ static void sort_unique(hash_set *s)
 }
 
 /* Each word is hashed once (FNV-1a of its bytes, into s->h, which then
- * holds the shingles in place: shingle i only reads words i.. i + width -
+ * holds the shingles in place: shingle i only reads words i to i + width -
  * 1, and is written over word i after they are read), and a shingle's hash
  * combines its words' hashes in order (multiply-xor chain, then mixed):
  * a 4-word shingle costs four multiplications instead of hashing its bytes
@@ -493,8 +493,7 @@ void hash_set_shingles(hash_set *s, const vwords *t, size_t width)
 {
     if (!width) width = 1;
     size_t count = t->n >= width ? t->n - width + 1 : (t->n ? 1 : 0);
-    size_t nw = t->n > count ? t->n : count;
-    s->h = ragd_xcalloc(nw ? nw : 1, sizeof *s->h);
+    s->h = ragd_xcalloc(t->n ? t->n : 1, sizeof *s->h); /* count <= t->n */
     s->n = count;
     for (size_t j = 0; j < t->n; j++)
         s->h[j] =
