@@ -100,6 +100,9 @@ def sec_headline(r):
         ("chunk", "`semantic_mb_s`", num(c.get("semantic_mb_s")), "≥ 10", "semantic chunker, local embedder"),
         ("chunk", "`fixed_over_langchain_ratio`", ratio(c.get("fixed_over_langchain_ratio")), "≥ 10×",
          "ragd fixed MB/s ÷ LangChain RecursiveCharacterTextSplitter MB/s, interleaved"),
+        ("peers", "`hnsw_ragd_over_hnswlib_equal_recall`", ratio(p.get("hnsw_ragd_over_hnswlib_equal_recall")), "≤ 1×",
+         "ragd HNSW32 p50 ÷ hnswlib-node p50 at hnswlib's recall@10, worst over its efSearch points that ragd's "
+         "sweep reaches (" + str(p.get("hnsw_hnswlib_points_ragd_does_not_reach", "—")) + " not reached)"),
         ("peers", "ran", ", ".join(p.get("ran", [])) or "—", "", "skipped: " + (", ".join(sorted(p.get("skipped", {}))) or "none")),
     ]
     out = [table(["file", "key", "value", "target (issue 13)", "what"], rows), ""]
@@ -192,9 +195,15 @@ def sec_search(r):
                 table(["vectors", "index", "p50 ms", "p99 ms", "recall@10", "build s", "ΔRSS MB"], rows), ""]
         for v in vec:
             if v.get("ef_sweep"):
-                out += [f"Raw FAISS HNSW32 (efConstruction 40) at {v['n']:,} vectors, recall@10 against efSearch:", "",
-                        table(["efSearch", "recall@10", "p50 ms"],
-                              [(p["ef_search"], num(p["recall"], "{:.4f}"), ms(p["latency"])) for p in v["ef_sweep"]]), ""]
+                rg = {p["ef_search"]: p for p in v.get("ragd_ef_sweep", [])}
+                out += [f"HNSW32 (efConstruction 40) at {v['n']:,} vectors, recall@10 against efSearch: raw FAISS "
+                        "(one `add`, FAISS's search) and ragd (built from SQLite in batches, searched by "
+                        "index/hnsw_search.c), interleaved query by query:", "",
+                        table(["efSearch", "raw FAISS recall@10", "raw FAISS p50 ms", "ragd recall@10", "ragd p50 ms"],
+                              [(p["ef_search"], num(p["recall"], "{:.4f}"), ms(p["latency"]),
+                                num(rg[p["ef_search"]]["recall"], "{:.4f}") if p["ef_search"] in rg else "—",
+                                ms(rg[p["ef_search"]]["latency"]) if p["ef_search"] in rg else "—")
+                               for p in v["ef_sweep"]]), ""]
         out += ["![latency against collection size](img/latency_vs_size.svg)", ""]
     return "\n".join(out).rstrip()
 
@@ -261,6 +270,17 @@ def sec_peers(r):
         out += [f"HNSW on the same {vec['n']:,} vectors as bench_vector (M 32, efConstruction 40, inner product):" if vec else "HNSW:", "",
                 table(["index", "efSearch", "recall@10", "p50 ms", "build s", "build threads"], rows), "",
                 "![recall against efSearch](img/recall_vs_efsearch.svg)", ""]
+        for n, _ in ann:
+            mr = p.get(f"hnsw_matched_recall_{n}")
+            if not mr:
+                continue
+            out += [f"At {n}'s recall points: ragd's p50 read off its own efSearch sweep (bench_vector "
+                    "`ragd_ef_sweep`, linear between the two points that bracket the recall; the two sides "
+                    "ran minutes apart in the same `make bench`):", "",
+                    table([f"{n} efSearch", "recall@10", f"{n} p50 ms", "ragd p50 ms at that recall", "ragd ÷ " + n],
+                          [(m["peer_ef"], num(m["peer_recall"], "{:.4f}"), num(m["peer_p50_ms"], "{:.3f}"),
+                            num(m["ragd_p50_ms"], "{:.3f}") if m["ragd_p50_ms"] is not None else "not reached",
+                            ratio(m["ratio"]) if m["ratio"] is not None else "—") for m in mr]), ""]
     sk = p.get("skipped", {})
     out.append("Skipped: " + ("; ".join(f"**{k}**: {v}" for k, v in sorted(sk.items())) if sk else "none") + ".")
     return "\n".join(out)
@@ -357,6 +377,9 @@ def plots(r, docs):
         if v.get("ef_sweep"):
             curves[f"raw FAISS HNSW32, {v['n']:,} vectors"] = [(p["ef_search"], p["recall"], p["latency"]["p50_ms"])
                                                                  for p in v["ef_sweep"]]
+        if v.get("ragd_ef_sweep"):
+            curves[f"ragd HNSW32, {v['n']:,} vectors"] = [(p["ef_search"], p["recall"], p["latency"]["p50_ms"])
+                                                         for p in v["ragd_ef_sweep"]]
     peers = (r.get("peers") or {}).get("peers", {})
     for n in ("hnswlib", "usearch"):
         if peers.get(n, {}).get("ef_sweep"):

@@ -123,6 +123,36 @@ def machine(build):
     }
 
 
+def matched_recall(ragd_sweep, peer_sweep):
+    """ragd's p50 at each of the peer's recall points, read off ragd's own
+    efSearch sweep by linear interpolation between the two ragd points whose
+    recalls bracket it (ragd's curve made monotone: the cheapest latency at
+    or above each recall). ratio = ragd p50 / peer p50; None where ragd's
+    sweep never reaches the peer's recall."""
+    pts = sorted((p["recall"], p["latency"]["p50_ms"], p["ef_search"]) for p in ragd_sweep)
+    # Cheapest latency reaching at least each recall: scan from the top.
+    mono, best = [], None
+    for rec, lat, ef in reversed(pts):
+        best = lat if best is None else min(best, lat)
+        mono.append((rec, best, ef))
+    mono.reverse()
+    rows = []
+    for p in peer_sweep:
+        r, t = p["recall"], p["latency"]["p50_ms"]
+        row = {"peer_ef": p["ef_search"], "peer_recall": r, "peer_p50_ms": t, "ragd_p50_ms": None, "ratio": None}
+        above = [m for m in mono if m[0] >= r]
+        if above:
+            hi = above[0]
+            below = [m for m in mono if m[0] < r]
+            lat = hi[1]
+            if below:
+                lo = below[-1]
+                lat = lo[1] + (hi[1] - lo[1]) * (r - lo[0]) / (hi[0] - lo[0])
+            row.update({"ragd_p50_ms": lat, "ratio": lat / t if t else None, "ragd_ef_at_or_above": hi[2]})
+        rows.append(row)
+    return rows
+
+
 class Run:
     def __init__(self, args):
         self.args = args
@@ -230,7 +260,9 @@ class Run:
         for n, index in sizes:
             argv = ["--n", str(n), "--index", index, "--queries", "300" if self.quick or n > 100000 else "1000"]
             if n == main_n:
-                argv += ["--ef-sweep", "16,32,64,128,256", "--export", self.vec_export]
+                # 24 and 48 only refine ragd's recall curve (they cost ragd
+                # a second each; the peers sweep 16,32,64,128,256).
+                argv += ["--ef-sweep", "16,24,32,48,64,128,256", "--export", self.vec_export]
             runs.append(self.c_bench("bench_vector", argv, f"vector-{n}"))
         body["vector"] = runs
         main = next(r for r in runs if r["n"] == main_n)
@@ -371,9 +403,17 @@ class Run:
         ingest = self.results.get("ingest", {})
         ragd["ingest_s"] = ingest.get("ingest_seconds")
         node_v = ran.pop("_node", None)
-        self.write("peers", {"ran": sorted(ran), "versions": {k: v.get("version") for k, v in sorted(ran.items())},
-                             "skipped": skipped, "peers": ran, "ragd": ragd, "node": node_v,
-                             "ragd_lexical_p50_ms": ragd_p50}, la)
+        body = {"ran": sorted(ran), "versions": {k: v.get("version") for k, v in sorted(ran.items())},
+                "skipped": skipped, "peers": ran, "ragd": ragd, "node": node_v, "ragd_lexical_p50_ms": ragd_p50}
+        vec = next((v for v in self.results.get("search", {}).get("vector", []) if v.get("ragd_ef_sweep")), None)
+        for name in ("hnswlib", "usearch"):
+            if vec and ran.get(name, {}).get("ef_sweep"):
+                rows = matched_recall(vec["ragd_ef_sweep"], ran[name]["ef_sweep"])
+                body[f"hnsw_matched_recall_{name}"] = rows
+                ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
+                body[f"hnsw_ragd_over_{name}_equal_recall"] = max(ratios) if ratios else None
+                body[f"hnsw_{name}_points_ragd_does_not_reach"] = sum(r["ratio"] is None for r in rows)
+        self.write("peers", body, la)
 
     def step_profile(self):
         la = loadavg()

@@ -1,5 +1,6 @@
 /* index/vector.c — FAISS vector index with snapshots and catch-up.
- * See vector.h for the design. Only the upstream FAISS C API is used. */
+ * See vector.h for the design. The upstream FAISS C API is used, plus
+ * ragd's HNSW graph view (index/faiss_ext/) for HNSW searches. */
 #include "index/vector.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include "core/durable.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "index/hnsw_search.h"
 #include "index/vector_internal.h"
 
 /* libgomp: FAISS and OpenBLAS threads fight over 2 cores on single-query
@@ -418,10 +420,22 @@ ragd_status vindex_search(ragd_vindex *v, const float *query, size_t k, vindex_h
     idx_t *lab = ragd_xmalloc(kk * sizeof *lab);
     /* One thread for this search only: restore the setting afterwards so
      * index builds later in a long-running process keep their threads. */
-    int threads = omp_get_max_threads();
-    omp_set_num_threads(1);
-    int frc = faiss_Index_search(v->idx, 1, query, (idx_t)kk, dist, lab);
-    omp_set_num_threads(threads);
+    int frc = 0;
+#ifdef RAGD_HAVE_FAISS_HNSW_VIEW
+    FaissRagdHnswGraph g;
+    if (faiss_ragd_hnsw_graph(v->idx, &g) == 0) {
+        /* HNSW: ragd's own loop over FAISS's graph (index/hnsw_search.h). */
+        size_t got = hnsw_graph_search(&g, query, kk, g.ef_search, dist, lab);
+        for (size_t i = got; i < kk; i++)
+            lab[i] = -1;
+    } else
+#endif
+    {
+        int threads = omp_get_max_threads();
+        omp_set_num_threads(1);
+        frc = faiss_Index_search(v->idx, 1, query, (idx_t)kk, dist, lab);
+        omp_set_num_threads(threads);
+    }
     if (frc) {
         free(dist);
         free(lab);
