@@ -418,8 +418,6 @@ ragd_status vindex_search(ragd_vindex *v, const float *query, size_t k, vindex_h
     if ((int64_t)kk > total) kk = (size_t)total;
     float *dist = ragd_xmalloc(kk * sizeof *dist);
     idx_t *lab = ragd_xmalloc(kk * sizeof *lab);
-    /* One thread for this search only: restore the setting afterwards so
-     * index builds later in a long-running process keep their threads. */
     int frc = 0;
 #ifdef RAGD_HAVE_FAISS_HNSW_VIEW
     FaissRagdHnswGraph g;
@@ -431,6 +429,8 @@ ragd_status vindex_search(ragd_vindex *v, const float *query, size_t k, vindex_h
     } else
 #endif
     {
+        /* One thread for this search only: restore the setting afterwards so
+         * index builds later in a long-running process keep their threads. */
         int threads = omp_get_max_threads();
         omp_set_num_threads(1);
         frc = faiss_Index_search(v->idx, 1, query, (idx_t)kk, dist, lab);
