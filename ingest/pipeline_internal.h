@@ -105,7 +105,7 @@ typedef struct {
 typedef enum { IT_FILE, IT_RECORD, IT_ERROR, IT_MARK, IT_SKIP, IT_JSONL } item_kind;
 typedef enum { OUT_NONE, OUT_FAILED, OUT_SKIPPED, OUT_UNCHANGED, OUT_READY } item_outcome;
 
-typedef struct {
+typedef struct item {
     /* Set by the writer when the item is made (an IT_JSONL line's key,
      * fallback title, metadata and old_* by prepare, once parsed). */
     /* IT_ERROR: err says why; IT_MARK: progress only (a JSONL file's end);
@@ -158,6 +158,9 @@ typedef struct {
     summary_llm llm; /* --summarizer llm: the abstract, asked for in prepare */
     gen_usage gusage;
     bool ready; /* parallel: prepared (guarded by the pool's mutex) */
+    /* parallel: committed, waiting on the pool's spent list for a worker to
+     * free it (guarded by the pool's mutex) */
+    struct item *spent_next;
 } item;
 
 /* What ingest_prepare() works with: borrowed, one per thread. */

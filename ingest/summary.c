@@ -389,9 +389,9 @@ static char *assemble(summary_ctx *c, const char *key, const ingest_doc *d, bool
 {
     const char *kw_from;
     ragd_buf kw = RAGD_BUF_INIT, terms = RAGD_BUF_INIT;
+    /* pre->kw stays: summary_pre_free frees it with pre, on the thread that
+     * frees the item (ingest/workers.c: the worker that may have made it). */
     build_keywords_text(d, c->stats, own, pre->kw, &kw_from, &kw, entry_text ? &terms : NULL);
-    kw_terms_free(pre->kw);
-    pre->kw = NULL;
     char now[32];
     iso_now(now);
     char *created = NULL; /* a re-ingested document keeps its first created_at */
