@@ -12,8 +12,9 @@
  * distance computations. Distances are FAISS's own kernels, so a score is
  * bit-identical to the one FAISS would report for the same vector.
  *
- * The graph (links and levels) is FAISS's, built by its add; only the
- * search differs. */
+ * The graph (links and levels) is FAISS's data structure; for
+ * IndexHNSWFlat ragd links it itself (faiss_ragd_hnsw_add_with_ids and
+ * faiss_ragd_hnsw_repair, index/faiss_ext/ragd_hnsw_build.cpp). */
 #ifndef RAGD_INDEX_HNSW_SEARCH_H
 #define RAGD_INDEX_HNSW_SEARCH_H
 

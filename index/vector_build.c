@@ -10,9 +10,41 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef RAGD_HAVE_FAISS_HNSW_VIEW
+#include <faiss/c_api/ragd_hnsw_c.h>
+#endif
 
 #include "core/buf.h"
 #include "index/vector_internal.h"
+
+/* --- HNSW: ragd's construction (index/faiss_ext/ragd_hnsw_build.cpp) ----- */
+
+/* faiss_Index_add_with_ids, except that an HNSW-with-flat-storage index is
+ * linked by ragd's insertion (hnswlib's level-0 rule). Returns FAISS's code. */
+static int index_add(FaissIndex *idx, size_t n, const float *x, const int64_t *ids)
+{
+#ifdef RAGD_HAVE_FAISS_HNSW_VIEW
+    int rc = faiss_ragd_hnsw_add_with_ids(idx, (int64_t)n, x, ids);
+    if (rc != 1) return rc;
+#endif
+    return faiss_Index_add_with_ids(idx, (idx_t)n, x, (const idx_t *)ids);
+}
+
+/* After nodes first_node.. were added to an HNSW index: give each at least
+ * VINDEX_HNSW_MIN_IN_DEGREE incoming level-0 links (faiss_ragd_hnsw_repair).
+ * A no-op for other index types and without ragd's FAISS extension. */
+static ragd_status repair_new_nodes(ragd_vindex *v, int64_t first_node, ragd_error *err)
+{
+#ifdef RAGD_HAVE_FAISS_HNSW_VIEW
+    if (faiss_ragd_hnsw_repair(v->idx, VINDEX_HNSW_MIN_IN_DEGREE, first_node, NULL) < 0)
+        return vindex_faiss_fail(err, "cannot link the new vectors into the HNSW graph");
+#else
+    (void)v;
+    (void)first_node;
+    (void)err;
+#endif
+    return RAGD_OK;
+}
 
 /* --- batches: a bounded buffer flushed into FAISS ----------------------- */
 
@@ -63,7 +95,7 @@ static ragd_status stream_flush(stream *s)
         return s->rc = vindex_faiss_fail(
                    s->err, "cannot train the vector index (too few vectors for this "
                            "factory? use a Flat or HNSW index for small collections)");
-    if (faiss_Index_add_with_ids(v->idx, (idx_t)s->n, s->x, (const idx_t *)s->ids))
+    if (index_add(v->idx, s->n, s->x, s->ids))
         return s->rc = vindex_faiss_fail(s->err, "cannot add vectors");
     s->added += s->n;
     s->n = 0;
@@ -94,9 +126,12 @@ static ragd_status stream_scan(ragd_vindex *v, int64_t after, bool remove_after,
     stream_init(&s, v, err);
     s.after = after;
     s.remove_after = remove_after;
+    int64_t first_node = (int64_t)faiss_Index_ntotal(v->idx);
     ragd_status rc = store_vectors_scan(v->st, v->coll, after, v->dim, stream_add, &s, NULL, err);
     if (!rc) rc = s.rc;
     if (!rc) rc = stream_flush(&s);
+    /* Once per scan, not per batch: a build's repair sees the whole graph. */
+    if (!rc && s.added) rc = repair_new_nodes(v, first_node, err);
     if (added) *added = s.added;
     stream_free(&s);
     return rc;

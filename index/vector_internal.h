@@ -35,6 +35,15 @@ ragd_status vindex_faiss_fail(ragd_error *err, const char *what);
  * 12 MB of transient buffer whatever the collection's size. */
 #define VINDEX_BATCH 8192
 
+/* HNSW: the incoming level-0 links every new node is given where free
+ * slots allow, after a build or catch-up (faiss_ragd_hnsw_repair). Nodes
+ * the diversity heuristic leaves with one to five are most of what a
+ * search misses. At 100k x 384-d (HNSW32, bench_vector's data) a floor of
+ * 8 raised recall@10 at efSearch 64 from 0.9970 to 0.9985 for 16 % more
+ * build time; 16 reached 0.9991 for 43 % more (docs/benchmarks.md,
+ * thirteenth session). */
+#define VINDEX_HNSW_MIN_IN_DEGREE 16
+
 /* Fill v->idx (new, empty, from v->factory) with every vector of the
  * collection and set v->last_id. IDMap,Flat: the ids are read first, the
  * index is sized once and the vectors are written into it in place (peak =

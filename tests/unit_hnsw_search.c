@@ -2,7 +2,10 @@
  * over graphs that real FAISS builds: recall against brute force and
  * against FAISS's own search at the same efSearch, scores bit-identical to
  * FAISS's, labels through IDMap, L2 and inner product, and the edges (an
- * empty index, k above the node count, ef below k, non-HNSW indexes). */
+ * empty index, k above the node count, ef below k, non-HNSW indexes).
+ * Then ragd's construction of the graph (index/faiss_ext/
+ * ragd_hnsw_build.cpp): the add's contract, its level-0 rule, and the
+ * in-degree repair. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +14,7 @@
 
 #include <faiss/c_api/AutoTune_c.h>
 #include <faiss/c_api/Index_c.h>
+#include <faiss/c_api/error_c.h>
 #include <faiss/c_api/index_factory_c.h>
 #include <math.h>
 #include <stdlib.h>
@@ -61,21 +65,41 @@ static float *clustered(size_t n, uint64_t seed)
     return x;
 }
 
-static FaissIndex *build(const char *factory, FaissMetricType metric, const float *x, size_t n,
-                         int64_t id_base, int ef)
+enum builder { FAISS_ADD, RAGD_ADD, RAGD_ADD_REPAIR };
+
+/* An index of factory over x (labels id_base + 3i), linked by FAISS's own
+ * add or by ragd's (in three batches, as vindex adds), then optionally
+ * repaired as vindex does after a build. */
+static FaissIndex *build_with(enum builder how, const char *factory, FaissMetricType metric,
+                              const float *x, size_t n, int64_t id_base, int ef)
 {
     FaissIndex *idx = NULL;
     assert_int_equal(faiss_index_factory(&idx, DIM, factory, metric), 0);
     int64_t *ids = malloc(n * sizeof *ids);
     for (size_t i = 0; i < n; i++)
         ids[i] = id_base + (int64_t)i * 3;
-    assert_int_equal(faiss_Index_add_with_ids(idx, (int64_t)n, x, ids), 0);
+    if (how == FAISS_ADD) {
+        assert_int_equal(faiss_Index_add_with_ids(idx, (int64_t)n, x, ids), 0);
+    } else {
+        for (size_t i = 0; i < n; i += n / 3 + 1) {
+            size_t m = n - i < n / 3 + 1 ? n - i : n / 3 + 1;
+            assert_int_equal(faiss_ragd_hnsw_add_with_ids(idx, (int64_t)m, x + i * DIM, ids + i),
+                             0);
+        }
+    }
+    if (how == RAGD_ADD_REPAIR) assert_int_equal(faiss_ragd_hnsw_repair(idx, 8, 0, NULL), 0);
     free(ids);
     FaissParameterSpace *ps = NULL;
     assert_int_equal(faiss_ParameterSpace_new(&ps), 0);
     assert_int_equal(faiss_ParameterSpace_set_index_parameter(ps, idx, "efSearch", ef), 0);
     faiss_ParameterSpace_free(ps);
     return idx;
+}
+
+static FaissIndex *build(const char *factory, FaissMetricType metric, const float *x, size_t n,
+                         int64_t id_base, int ef)
+{
+    return build_with(FAISS_ADD, factory, metric, x, n, id_base, ef);
 }
 
 /* Exact top-K labels of q (inner product largest, or L2 smallest). */
@@ -112,14 +136,14 @@ static int overlap(const int64_t *a, const int64_t *b, int n)
 
 /* Recall@K of ragd's loop and of FAISS's search, same graph, same ef; and
  * every score ragd reports is FAISS's kernel on the labelled vector. */
-static void check_recall(FaissMetricType metric, int ef, double min_recall)
+static double check_recall_with(enum builder how, FaissMetricType metric, int ef, double min_recall)
 {
     const size_t n = 6000;
     const int64_t base = 1000;
     /* Queries: more points of the same clusters, not in the index. */
     float *x = clustered(n + NQ, 11);
     const float *qs = x + n * DIM;
-    FaissIndex *idx = build("IDMap,HNSW16", metric, x, n, base, ef);
+    FaissIndex *idx = build_with(how, "IDMap,HNSW16", metric, x, n, base, ef);
     FaissRagdHnswGraph g;
     assert_int_equal(faiss_ragd_hnsw_graph(idx, &g), 0);
     assert_int_equal(g.ntotal, (int64_t)n);
@@ -149,12 +173,18 @@ static void check_recall(FaissMetricType metric, int ef, double min_recall)
         }
     }
     double r_ours = (double)ours / (NQ * K), r_faiss = (double)theirs / (NQ * K);
-    print_message("metric %d ef %d: recall@%d ragd %.4f, FAISS %.4f\n", (int)metric, ef, K, r_ours,
-                  r_faiss);
+    print_message("build %d metric %d ef %d: recall@%d ragd %.4f, FAISS %.4f\n", (int)how,
+                  (int)metric, ef, K, r_ours, r_faiss);
     assert_true(r_ours >= min_recall);
     assert_true(r_ours >= r_faiss - 0.01);
     faiss_Index_free(idx);
     free(x);
+    return r_ours;
+}
+
+static void check_recall(FaissMetricType metric, int ef, double min_recall)
+{
+    check_recall_with(FAISS_ADD, metric, ef, min_recall);
 }
 
 static void test_inner_product_recall(void **state)
@@ -246,13 +276,186 @@ static void test_other_indexes_have_no_view(void **state)
     faiss_Index_free(bare);
 }
 
+/* --- ragd's construction (faiss_ragd_hnsw_add_with_ids, _repair) -------- */
+
+/* Level-0 links of g: in-degree per node (caller frees), *mean_out the mean
+ * list length. */
+static int *level0_in_degree(const FaissRagdHnswGraph *g, double *mean_out)
+{
+    int *in = calloc((size_t)g->ntotal, sizeof *in);
+    int cap = g->cum_nneighbor_per_level[1] - g->cum_nneighbor_per_level[0];
+    size_t links = 0;
+    for (int64_t v = 0; v < g->ntotal; v++) {
+        const int32_t *nb = g->neighbors + g->offsets[v] + g->cum_nneighbor_per_level[0];
+        for (int j = 0; j < cap && nb[j] >= 0; j++) {
+            in[nb[j]]++;
+            links++;
+        }
+    }
+    if (mean_out) *mean_out = (double)links / (double)g->ntotal;
+    return in;
+}
+
+static size_t count_below(const int *in, int64_t n, int floor)
+{
+    size_t c = 0;
+    for (int64_t v = 0; v < n; v++)
+        c += in[v] < floor;
+    return c;
+}
+
+/* ragd's add keeps FAISS's contract: labels, ntotal, FAISS's own search
+ * finds stored vectors in the graph; and a later add extends it. */
+static void test_ragd_add_contract(void **state)
+{
+    (void)state;
+    const size_t n = 3000;
+    float *x = clustered(n + 500, 5);
+    FaissIndex *idx = build_with(RAGD_ADD, "IDMap,HNSW16", METRIC_INNER_PRODUCT, x, n, 7, 32);
+    assert_int_equal(faiss_Index_ntotal(idx), (int64_t)n);
+    int64_t more[500];
+    for (int i = 0; i < 500; i++)
+        more[i] = 7 + (int64_t)(n + (size_t)i) * 3;
+    assert_int_equal(faiss_ragd_hnsw_add_with_ids(idx, 500, x + n * DIM, more), 0);
+    assert_int_equal(faiss_Index_ntotal(idx), (int64_t)n + 500);
+    FaissRagdHnswGraph g;
+    assert_int_equal(faiss_ragd_hnsw_graph(idx, &g), 0);
+    int ours = 0, theirs = 0, tried = 0;
+    for (size_t i = 0; i < n + 500; i += 71, tried++) {
+        float d[1];
+        int64_t l[1];
+        assert_int_equal(hnsw_graph_search(&g, x + i * DIM, 1, 32, d, l), 1);
+        ours += l[0] == 7 + (int64_t)i * 3;
+        assert_int_equal(faiss_Index_search(idx, 1, x + i * DIM, 1, d, l), 0);
+        theirs += l[0] == 7 + (int64_t)i * 3;
+    }
+    assert_true(ours >= tried - 1);
+    assert_true(theirs >= tried - 1);
+    faiss_Index_free(idx);
+    free(x);
+}
+
+/* The level-0 rule: a new node keeps at most M links chosen by the
+ * heuristic, where FAISS keeps up to 2M of its nearest candidates; so
+ * ragd's lists are much shorter on the same data. */
+static void test_ragd_add_level0_rule(void **state)
+{
+    (void)state;
+    const size_t n = 4000;
+    float *x = clustered(n, 21);
+    double mean_faiss, mean_ragd;
+    /* HNSW32: 2M = 64 links exceed efConstruction's 40 candidates, the case
+     * where FAISS skips the heuristic (with HNSW16 both prune to 32). */
+    FaissIndex *a = build_with(FAISS_ADD, "IDMap,HNSW32", METRIC_INNER_PRODUCT, x, n, 0, 32);
+    FaissIndex *b = build_with(RAGD_ADD, "IDMap,HNSW32", METRIC_INNER_PRODUCT, x, n, 0, 32);
+    FaissRagdHnswGraph ga, gb;
+    assert_int_equal(faiss_ragd_hnsw_graph(a, &ga), 0);
+    assert_int_equal(faiss_ragd_hnsw_graph(b, &gb), 0);
+    free(level0_in_degree(&ga, &mean_faiss));
+    free(level0_in_degree(&gb, &mean_ragd));
+    print_message("mean level-0 links: FAISS add %.1f, ragd add %.1f\n", mean_faiss, mean_ragd);
+    assert_true(mean_ragd < 0.8 * mean_faiss);
+    faiss_Index_free(a);
+    faiss_Index_free(b);
+    free(x);
+}
+
+/* The repair raises nodes to the floor where slots allow, removes no
+ * link, is idempotent, and with first_node = ntotal does nothing. */
+static void test_repair(void **state)
+{
+    (void)state;
+    const size_t n = 6000;
+    float *x = clustered(n, 11);
+    FaissIndex *idx = build_with(RAGD_ADD, "IDMap,HNSW16", METRIC_INNER_PRODUCT, x, n, 0, 32);
+    FaissRagdHnswGraph g;
+    assert_int_equal(faiss_ragd_hnsw_graph(idx, &g), 0);
+    int *before = level0_in_degree(&g, NULL);
+    size_t low_before = count_below(before, g.ntotal, 8);
+    size_t nlinks = g.offsets[g.ntotal];
+    int32_t *old = malloc(nlinks * sizeof *old);
+    memcpy(old, g.neighbors, nlinks * sizeof *old);
+
+    int64_t added = -1;
+    assert_int_equal(faiss_ragd_hnsw_repair(idx, 8, (int64_t)n, &added), 0);
+    assert_int_equal(added, 0);
+    assert_int_equal(faiss_ragd_hnsw_repair(idx, 8, 0, &added), 0);
+    assert_true(added > 0);
+    assert_int_equal(faiss_ragd_hnsw_graph(idx, &g), 0);
+    int *after = level0_in_degree(&g, NULL);
+    size_t low_after = count_below(after, g.ntotal, 8);
+    print_message("nodes below 8 incoming links: %zu before, %zu after (%lld links added)\n",
+                  low_before, low_after, (long long)added);
+    assert_true(low_before >= n / 50); /* the data exercises it */
+    assert_true(low_after * 10 <= low_before);
+    /* No link removed: each old list is a prefix of the new one (the repair
+     * only fills free slots), on every level. */
+    for (size_t i = 0; i < nlinks; i++)
+        if (old[i] >= 0) assert_int_equal(g.neighbors[i], old[i]);
+    assert_int_equal(faiss_ragd_hnsw_repair(idx, 8, 0, &added), 0);
+    assert_int_equal(added, 0);
+    free(before);
+    free(after);
+    free(old);
+    faiss_Index_free(idx);
+    free(x);
+}
+
+/* ragd's construction finds at least what FAISS's does, both metrics. */
+static void test_ragd_build_recall(void **state)
+{
+    (void)state;
+    double faiss_ip = check_recall_with(FAISS_ADD, METRIC_INNER_PRODUCT, 32, 0.90);
+    double ragd_ip = check_recall_with(RAGD_ADD_REPAIR, METRIC_INNER_PRODUCT, 32, 0.90);
+    assert_true(ragd_ip >= faiss_ip);
+    check_recall_with(RAGD_ADD_REPAIR, METRIC_L2, 64, 0.97);
+}
+
+/* Other index types are left to FAISS's add (return 1, untouched); a FAISS
+ * error is a negative code with FAISS's message. */
+static void test_ragd_add_other_indexes(void **state)
+{
+    (void)state;
+    float *x = clustered(10, 3);
+    int64_t ids[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    const char *others[] = {"IDMap,Flat", "Flat", "HNSW16,SQ8"};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+        FaissIndex *idx = NULL;
+        assert_int_equal(faiss_index_factory(&idx, DIM, others[i], METRIC_INNER_PRODUCT), 0);
+        assert_int_equal(faiss_ragd_hnsw_add_with_ids(idx, 10, x, ids), 1);
+        assert_int_equal(faiss_ragd_hnsw_repair(idx, 8, 0, NULL), 1);
+        assert_int_equal(faiss_Index_ntotal(idx), 0);
+        faiss_Index_free(idx);
+    }
+    FaissIndex *idx = NULL;
+    assert_int_equal(faiss_index_factory(&idx, DIM, "IDMap,HNSW16", METRIC_INNER_PRODUCT), 0);
+    assert_int_equal(faiss_ragd_hnsw_add_with_ids(idx, 10, x, NULL), 1); /* IDMap needs ids */
+    assert_true(faiss_ragd_hnsw_add_with_ids(idx, -1, x, ids) < 0);
+    assert_non_null(faiss_get_last_error());
+    assert_int_equal(faiss_Index_ntotal(idx), 0);
+    faiss_Index_free(idx);
+    FaissIndex *bare = NULL;
+    assert_int_equal(faiss_index_factory(&bare, DIM, "HNSW16", METRIC_L2), 0);
+    assert_int_equal(faiss_ragd_hnsw_add_with_ids(bare, 10, x, NULL), 0);
+    assert_int_equal(faiss_Index_ntotal(bare), 10);
+    faiss_Index_free(bare);
+    free(x);
+}
+
 int main(void)
 {
     omp_set_num_threads(1); /* a deterministic FAISS build */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_inner_product_recall),       cmocka_unit_test(test_l2_recall),
-        cmocka_unit_test(test_stored_vector_finds_itself), cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_inner_product_recall),
+        cmocka_unit_test(test_l2_recall),
+        cmocka_unit_test(test_stored_vector_finds_itself),
+        cmocka_unit_test(test_edges),
         cmocka_unit_test(test_other_indexes_have_no_view),
+        cmocka_unit_test(test_ragd_add_contract),
+        cmocka_unit_test(test_ragd_add_level0_rule),
+        cmocka_unit_test(test_repair),
+        cmocka_unit_test(test_ragd_build_recall),
+        cmocka_unit_test(test_ragd_add_other_indexes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
