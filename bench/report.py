@@ -197,7 +197,7 @@ def sec_search(r):
             if v.get("ef_sweep"):
                 rg = {p["ef_search"]: p for p in v.get("ragd_ef_sweep", [])}
                 out += [f"HNSW32 (efConstruction 40) at {v['n']:,} vectors, recall@10 against efSearch: raw FAISS "
-                        "(one `add`, FAISS's search) and ragd (built from SQLite in batches, searched by "
+                        "(one `add`, FAISS's search) and ragd (built from SQLite in batches by ragd's insertion and in-degree repair, searched by "
                         "index/hnsw_search.c), interleaved query by query:", "",
                         table(["efSearch", "raw FAISS recall@10", "raw FAISS p50 ms", "ragd recall@10", "ragd p50 ms"],
                               [(p["ef_search"], num(p["recall"], "{:.4f}"), ms(p["latency"]),
