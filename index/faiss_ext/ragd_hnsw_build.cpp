@@ -20,7 +20,7 @@
 // Inc. and its affiliates), copied because FAISS keeps them in an anonymous
 // namespace. The graph stays FAISS's own data structure: FAISS reads, writes,
 // searches and extends it as usual.
-#include "ragd_hnsw_c.h"
+#include "ragd_hnsw_internal.h"
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
@@ -55,22 +55,12 @@ using storage_idx_t = HNSW::storage_idx_t;
 using NodeDistCloser = HNSW::NodeDistCloser;
 using NodeDistFarther = HNSW::NodeDistFarther;
 
-// The index behind an IDMap / IDMap2, when it is an IndexHNSWFlat.
-struct hnsw_target {
-    faiss::IndexHNSWFlat *hnsw = nullptr;
-    faiss::IndexIDMap *idmap = nullptr;
-    faiss::IndexIDMap2 *idmap2 = nullptr;
-};
-
 bool find_hnsw(FaissIndex *index, hnsw_target *t)
 {
     faiss::Index *ix = reinterpret_cast<faiss::Index *>(index);
-    if (auto m2 = dynamic_cast<faiss::IndexIDMap2 *>(ix)) {
-        t->idmap2 = m2;
-        t->idmap = m2;
-        ix = m2->index;
-    } else if (auto m = dynamic_cast<faiss::IndexIDMap *>(ix)) {
+    if (auto m = dynamic_cast<faiss::IndexIDMap *>(ix)) {
         t->idmap = m;
+        t->idmap2 = dynamic_cast<faiss::IndexIDMap2 *>(m);
         ix = m->index;
     }
     t->hnsw = dynamic_cast<faiss::IndexHNSWFlat *>(ix);

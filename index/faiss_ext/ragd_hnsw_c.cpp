@@ -1,6 +1,6 @@
 // ragd_hnsw_c.cpp — see ragd_hnsw_c.h. Part of ragd, compiled into
 // libfaiss_c by scripts/install-deps.
-#include "ragd_hnsw_c.h"
+#include "ragd_hnsw_internal.h"
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
@@ -9,18 +9,12 @@
 
 extern "C" int faiss_ragd_hnsw_graph(const FaissIndex *index, FaissRagdHnswGraph *out)
 {
-    const faiss::Index *ix = reinterpret_cast<const faiss::Index *>(index);
-    const int64_t *labels = nullptr;
-    if (auto m = dynamic_cast<const faiss::IndexIDMap *>(ix)) {
-        labels = m->id_map.data();
-        ix = m->index;
-    }
-    auto h = dynamic_cast<const faiss::IndexHNSWFlat *>(ix);
-    if (!h) return -1;
-    auto flat = dynamic_cast<const faiss::IndexFlat *>(h->storage);
-    if (!flat) return -1;
-    if (h->metric_type != faiss::METRIC_INNER_PRODUCT && h->metric_type != faiss::METRIC_L2)
-        return -1;
+    // find_hnsw takes a mutable index; the view only reads through it.
+    ragd_faiss_ext::hnsw_target t;
+    if (!ragd_faiss_ext::find_hnsw(const_cast<FaissIndex *>(index), &t)) return -1;
+    const faiss::IndexHNSWFlat *h = t.hnsw;
+    const faiss::IndexFlat *flat = static_cast<const faiss::IndexFlat *>(h->storage);
+    const int64_t *labels = t.idmap ? t.idmap->id_map.data() : nullptr;
     const faiss::HNSW &g = h->hnsw;
     out->ntotal = h->ntotal;
     out->d = (int)h->d;
